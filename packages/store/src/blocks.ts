@@ -1,0 +1,43 @@
+import { sha256 } from 'multiformats/hashes/sha2'
+import { equals } from 'multiformats/bytes'
+import type { Blockstore } from 'interface-blockstore'
+import type { CID } from 'multiformats/cid'
+import { CorruptBlockError, VersionNotFoundError } from './errors.ts'
+
+export type BlockReader = Pick<Blockstore, 'get' | 'has'>
+
+/**
+ * Reads one block whole and checks it against the hash in its CID, so corruption on
+ * disk (or from a peer) is caught at the first read, never passed on.
+ */
+export async function getVerifiedBlock (blocks: BlockReader, cid: CID): Promise<Uint8Array> {
+  if (!(await blocks.has(cid))) {
+    throw new VersionNotFoundError(`block ${cid} is not in the store`, {
+      hint: 'check the CID, or fetch the dataset from a node that has it',
+      details: { cid: cid.toString() }
+    })
+  }
+  const parts: Uint8Array[] = []
+  for await (const part of blocks.get(cid)) parts.push(part)
+  const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  if (cid.multihash.code !== sha256.code) {
+    throw new CorruptBlockError(`block ${cid} uses an unsupported hash (code ${cid.multihash.code})`, { details: { cid: cid.toString() } })
+  }
+  const digest = await sha256.digest(bytes)
+  if (!equals(digest.digest, cid.multihash.digest)) {
+    throw new CorruptBlockError(`block ${cid} does not match its hash: the store is corrupt`, {
+      hint: 'run commons dataset verify to list every damaged block, then fetch them again from a peer',
+      details: { cid: cid.toString() }
+    })
+  }
+  return bytes
+}
+
+/** A read-only blockstore view whose every read is hash-checked. */
+export function verifyingReader (blocks: BlockReader): Pick<Blockstore, 'get'> {
+  return {
+    async * get (cid) {
+      yield await getVerifiedBlock(blocks, cid)
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import type { Chunker } from 'ipfs-unixfs-importer/chunker'
+import type { ImporterOptions } from 'ipfs-unixfs-importer'
+import type { FastCdcParams } from './fastcdc.ts'
+import { contentDefinedLayout } from './layout.ts'
+
+/**
+ * Chunk sizes, chosen by measurement (`npm run bench -- --part store`): rows of text
+ * change one at a time, so small row-aligned chunks keep an edit's footprint small;
+ * other files get larger chunks, fewer blocks.
+ */
+export const ROW_CHUNKS: FastCdcParams = { minSize: 1024, avgSize: 4096, maxSize: 16384, alignByte: 0x0a }
+export const BINARY_CHUNKS: FastCdcParams = { minSize: 16384, avgSize: 65536, maxSize: 262144 }
+
+const ROW_FORMATS = /\.(jsonl|ndjson|csv|tsv|txt|md|json|xml|html|yaml|yml|log)$/i
+
+/** The chunker settings for a file, chosen by its name. */
+export function chunkParamsFor (path: string): FastCdcParams {
+  return ROW_FORMATS.test(path) ? ROW_CHUNKS : BINARY_CHUNKS
+}
+
+/** Content arrives already cut by FastCDC; the importer keeps each piece as one leaf. */
+const asIs: Chunker = source => source
+
+/**
+ * Importer settings that every Commons node must share, or the same files would
+ * get different CIDs: CIDv1, raw leaves, our layout, no mode or mtime.
+ */
+export const IMPORT_OPTIONS: ImporterOptions = {
+  cidVersion: 1,
+  rawLeaves: true,
+  reduceSingleLeafToSelf: true,
+  chunker: asIs,
+  layout: contentDefinedLayout(),
+  wrapWithDirectory: true
+}

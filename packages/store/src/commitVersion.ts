@@ -1,0 +1,58 @@
+import { userInfo } from 'node:os'
+import type { CID } from 'multiformats/cid'
+import type { Store } from './store.ts'
+import { importTree } from './importTree.ts'
+import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
+import { putVersion, readVersion, type Version } from './version.ts'
+import { NothingToCommitError } from './errors.ts'
+
+export interface CommitVersionParams {
+  name: string
+  /** A file or a directory to snapshot. */
+  path: string
+  message: string
+  /** Defaults to `$COMMONS_AUTHOR`, else the OS user name. */
+  author?: string
+  /** Seconds since the epoch; defaults to `$SOURCE_DATE_EPOCH`, else now. */
+  time?: number
+}
+
+export interface CommitVersionResult {
+  cid: CID
+  version: Version
+  files: number
+  bytes: number
+}
+
+/**
+ * Snapshots `path` as the next version of a dataset. The files are stored first
+ * (no lock needed: blocks are content-addressed); the ref moves under the dataset's
+ * lock, so two concurrent commits both land, one after the other.
+ */
+export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
+  await readDataset(store, params.name)
+  const imported = await importTree(store.blocks, params.path)
+  return withDatasetLock(store, params.name, async () => {
+    const ref = await readDataset(store, params.name)
+    if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {
+      throw new NothingToCommitError(`nothing to commit: ${params.path} is the same as the head of "${params.name}"`, {
+        details: { name: params.name, head: ref.head.toString() }
+      })
+    }
+    const version: Version = {
+      parents: ref.head === null ? [] : [ref.head],
+      tree: imported.tree,
+      message: params.message,
+      author: params.author ?? process.env.COMMONS_AUTHOR ?? userInfo().username,
+      time: params.time ?? defaultTime()
+    }
+    const cid = await putVersion(store.blocks, version)
+    await writeDataset(store, { ...ref, head: cid })
+    return { cid, version, files: imported.files, bytes: imported.bytes }
+  })
+}
+
+function defaultTime (): number {
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH)
+  return Number.isInteger(epoch) && epoch >= 0 ? epoch : Math.floor(Date.now() / 1000)
+}

@@ -1,0 +1,53 @@
+import { BaseError } from '@commons/errors'
+
+export class InvalidDatasetNameError extends BaseError {
+  override name = 'InvalidDatasetNameError'
+}
+
+export class DatasetExistsError extends BaseError {
+  override name = 'DatasetExistsError'
+}
+
+export class DatasetNotFoundError extends BaseError {
+  override name = 'DatasetNotFoundError'
+}
+
+export class EmptyDatasetError extends BaseError {
+  override name = 'EmptyDatasetError'
+}
+
+export class InvalidCidError extends BaseError {
+  override name = 'InvalidCidError'
+}
+
+export class VersionNotFoundError extends BaseError {
+  override name = 'VersionNotFoundError'
+}
+
+export class NotAVersionError extends BaseError {
+  override name = 'NotAVersionError'
+}
+
+export class PathNotFoundError extends BaseError {
+  override name = 'PathNotFoundError'
+}
+
+export class UnreadableFileError extends BaseError {
+  override name = 'UnreadableFileError'
+}
+
+export class NothingToCommitError extends BaseError {
+  override name = 'NothingToCommitError'
+}
+
+export class CorruptBlockError extends BaseError {
+  override name = 'CorruptBlockError'
+}
+
+export class ExportTargetError extends BaseError {
+  override name = 'ExportTargetError'
+}
+
+export class UnknownTokenizerError extends BaseError {
+  override name = 'UnknownTokenizerError'
+}

@@ -1,0 +1,110 @@
+import { createReadStream } from 'node:fs'
+import { open, readdir, stat } from 'node:fs/promises'
+import { basename, join, relative, sep } from 'node:path'
+import { importer } from 'ipfs-unixfs-importer'
+import type { Blockstore } from 'interface-blockstore'
+import type { CID } from 'multiformats/cid'
+import { IMPORT_OPTIONS, chunkParamsFor } from './chunking.ts'
+import { fastCdcChunks } from './fastcdc.ts'
+import { PathNotFoundError, UnreadableFileError } from './errors.ts'
+
+export interface ImportTreeResult {
+  /** Root of the UnixFS directory. */
+  tree: CID
+  files: number
+  bytes: number
+}
+
+interface SourceFile {
+  /** Path inside the tree, with `/` separators. */
+  path: string
+  absolute: string
+  size: number
+}
+
+/**
+ * Lists and checks every file under `path` before anything is written: a missing or
+ * unreadable file fails the import with nothing stored. A single file becomes a
+ * directory holding it under its own name.
+ */
+export async function listSourceFiles (path: string): Promise<SourceFile[]> {
+  const info = await stat(path).catch((cause: NodeJS.ErrnoException) => {
+    throw new PathNotFoundError(`${path} does not exist or cannot be read (${cause.code})`, {
+      hint: 'pass an existing file or directory', details: { path }, cause
+    })
+  })
+  const files: SourceFile[] = []
+  if (info.isFile()) {
+    files.push({ path: basename(path), absolute: path, size: info.size })
+  } else if (info.isDirectory()) {
+    await walk(path, path, files)
+  } else {
+    throw new UnreadableFileError(`${path} is neither a file nor a directory`, { details: { path } })
+  }
+  for (const file of files) await checkReadable(file.absolute)
+  return files.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+}
+
+async function walk (root: string, dir: string, files: SourceFile[]): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const absolute = join(dir, entry.name)
+    // stat follows symlinks: a link to a file is stored as the file's content.
+    const info = await stat(absolute).catch((cause: NodeJS.ErrnoException) => {
+      throw new UnreadableFileError(`cannot read ${absolute} (${cause.code})`, {
+        hint: 'fix or remove it, then commit again', details: { path: absolute }, cause
+      })
+    })
+    if (info.isDirectory()) {
+      await walk(root, absolute, files)
+    } else if (info.isFile()) {
+      files.push({ path: relative(root, absolute).split(sep).join('/'), absolute, size: info.size })
+    } else {
+      throw new UnreadableFileError(`${absolute} is not a regular file`, {
+        hint: 'datasets hold regular files and directories only; move it out of the way', details: { path: absolute }
+      })
+    }
+  }
+}
+
+async function checkReadable (path: string): Promise<void> {
+  try {
+    await (await open(path, 'r')).close()
+  } catch (cause) {
+    throw new UnreadableFileError(`cannot read ${path} (${(cause as NodeJS.ErrnoException).code})`, {
+      hint: 'fix its permissions, then commit again', details: { path }, cause
+    })
+  }
+}
+
+/**
+ * Stores the files under `path` as a UnixFS directory of FastCDC-chunked files and
+ * returns its root. Content-addressed writes are idempotent, so this needs no lock.
+ */
+export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string): Promise<ImportTreeResult> {
+  const files = await listSourceFiles(path)
+  if (files.length === 0) {
+    throw new PathNotFoundError(`${path} holds no files`, { hint: 'a version needs at least one file', details: { path } })
+  }
+  const tree = await importFiles(blocks, files.map(file => ({
+    path: file.path,
+    content: createReadStream(file.absolute, { highWaterMark: 1 << 20 })
+  })))
+  return { tree, files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) }
+}
+
+export interface FileContent {
+  /** Path inside the tree, with `/` separators. */
+  path: string
+  content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+}
+
+/** Stores files given as byte streams as one UnixFS directory; returns its root. */
+export async function importFiles (blocks: Pick<Blockstore, 'put'>, files: FileContent[]): Promise<CID> {
+  const source = files.map(file => ({ path: file.path, content: fastCdcChunks(file.content, chunkParamsFor(file.path)) }))
+  let root: CID | undefined
+  for await (const entry of importer(source, blocks, IMPORT_OPTIONS)) {
+    if (entry.path === '' || entry.path === undefined) root = entry.cid
+  }
+  if (root === undefined) throw new Error('importer produced no root directory')
+  return root
+}
