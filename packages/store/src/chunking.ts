@@ -1,7 +1,7 @@
 import type { Chunker } from 'ipfs-unixfs-importer/chunker'
 import type { ImporterOptions } from 'ipfs-unixfs-importer'
 import type { FastCdcParams } from './fastcdc.ts'
-import { contentDefinedLayout } from './layout.ts'
+import { contentDefinedFileBuilder } from './fileBuilder.ts'
 
 /**
  * Chunk sizes, chosen by measurement (`npm run bench -- --part store`): rows of text
@@ -30,6 +30,6 @@ export const IMPORT_OPTIONS: ImporterOptions = {
   rawLeaves: true,
   reduceSingleLeafToSelf: true,
   chunker: asIs,
-  layout: contentDefinedLayout(),
+  fileBuilder: contentDefinedFileBuilder(),
   wrapWithDirectory: true
 }

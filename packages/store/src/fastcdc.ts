@@ -114,24 +114,33 @@ export function chunkBoundaries (data: Uint8Array, params: FastCdcParams): numbe
 }
 
 /**
- * Cuts a byte stream into chunks. Chunks are views into internal buffers that are
- * never reused, so they stay valid.
+ * Cuts a byte stream into chunks. Chunks are views into the source's pieces or into
+ * fresh buffers, so they stay valid as long as the source does not reuse its pieces.
  */
 export async function * fastCdcChunks (
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   params: FastCdcParams
 ): AsyncGenerator<Uint8Array> {
   const masks = fastCdcMasks(params)
-  let pending = new Uint8Array(0)
+  let pending: Uint8Array = new Uint8Array(0)
   for await (const piece of source) {
-    const buffer = new Uint8Array(pending.length + piece.length)
-    buffer.set(pending)
-    buffer.set(piece, pending.length)
+    let buffer: Uint8Array = piece
+    if (pending.length > 0) {
+      buffer = new Uint8Array(pending.length + piece.length)
+      buffer.set(pending)
+      buffer.set(piece, pending.length)
+    }
+    // Cut everything that is sure to be final before yielding: one tight loop.
+    const cuts: number[] = []
     let start = 0
     while (buffer.length - start >= params.maxSize) {
-      const cut = findCut(buffer, start, buffer.length, params, masks)
-      yield buffer.subarray(start, cut)
-      start = cut
+      start = findCut(buffer, start, buffer.length, params, masks)
+      cuts.push(start)
+    }
+    let from = 0
+    for (const cut of cuts) {
+      yield buffer.subarray(from, cut)
+      from = cut
     }
     pending = buffer.subarray(start)
   }

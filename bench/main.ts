@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util'
+import { formatTable, type BenchResult } from './table.ts'
+import { benchStore } from '../packages/store/bench/store.bench.ts'
+
+/** Every benchmark part, by name; later parts (engine, chain, dispute, network) join here. */
+const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
+  store: benchStore
+}
+
+const { values } = parseArgs({
+  options: {
+    part: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
+
+if (values.help) {
+  console.log(`Usage: npm run bench -- [--part NAME] [--json]
+
+Runs the benchmarks and prints, for each part, a table of ratios against a
+reference measured in the same run.
+
+  --part NAME  run one part: ${Object.keys(PARTS).join(', ')}
+  --json       print the figures as JSON (for scripts); progress goes to stderr`)
+  process.exit(0)
+}
+
+const names = values.part === undefined ? Object.keys(PARTS) : [values.part]
+for (const name of names) {
+  if (PARTS[name] === undefined) {
+    console.error(`unknown benchmark part "${name}"; choose one of: ${Object.keys(PARTS).join(', ')}`)
+    process.exit(2)
+  }
+}
+
+const results: BenchResult[] = []
+for (const name of names) {
+  const result = await PARTS[name]((line) => { process.stderr.write(`${line}\n`) })
+  results.push(result)
+  if (!values.json) console.log(`${formatTable(result)}\n`)
+}
+if (values.json) {
+  const figures = Object.fromEntries(results.map(r => [r.part, r.figures]))
+  console.log(JSON.stringify(values.part === undefined ? figures : figures[values.part], null, 2))
+}
