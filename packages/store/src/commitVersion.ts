@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os'
 import type { CID } from 'multiformats/cid'
 import type { Store } from './store.ts'
-import { importTree } from './importTree.ts'
+import { importTree, type ImportOptions } from './importTree.ts'
 import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
 import { putVersion, readVersion, type Version } from './version.ts'
 import { NothingToCommitError } from './errors.ts'
@@ -15,6 +15,7 @@ export interface CommitVersionParams {
   author?: string
   /** Seconds since the epoch; defaults to `$SOURCE_DATE_EPOCH`, else now. */
   time?: number
+  onProgress?: ImportOptions['onProgress']
 }
 
 export interface CommitVersionResult {
@@ -31,7 +32,7 @@ export interface CommitVersionResult {
  */
 export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
   await readDataset(store, params.name)
-  const imported = await importTree(store.blocks, params.path)
+  const imported = await importTree(store.blocks, params.path, { onProgress: params.onProgress })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

@@ -80,16 +80,30 @@ async function checkReadable (path: string): Promise<void> {
  * Stores the files under `path` as a UnixFS directory of FastCDC-chunked files and
  * returns its root. Content-addressed writes are idempotent, so this needs no lock.
  */
-export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string): Promise<ImportTreeResult> {
+export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string, options: ImportOptions = {}): Promise<ImportTreeResult> {
   const files = await listSourceFiles(path)
   if (files.length === 0) {
     throw new PathNotFoundError(`${path} holds no files`, { hint: 'a version needs at least one file', details: { path } })
   }
+  const bytes = files.reduce((sum, f) => sum + f.size, 0)
+  let done = 0
+  const counted = async function * (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const piece of source) {
+      done += piece.length
+      options.onProgress?.(done, bytes)
+      yield piece
+    }
+  }
   const tree = await importFiles(blocks, files.map(file => ({
     path: file.path,
-    content: createReadStream(file.absolute, { highWaterMark: 1 << 20 })
+    content: counted(createReadStream(file.absolute, { highWaterMark: 1 << 20 }))
   })))
-  return { tree, files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) }
+  return { tree, files: files.length, bytes }
+}
+
+export interface ImportOptions {
+  /** Called as file bytes are read: bytes so far, bytes in all. */
+  onProgress?: (done: number, total: number) => void
 }
 
 export interface FileContent {

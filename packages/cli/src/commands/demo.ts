@@ -1,0 +1,118 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import {
+  commitVersion, defaultHome, diffVersions, editRows, exportVersion, findDataset, forkDataset, generateRows,
+  initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
+} from '@commons/store'
+import { emit, formatBytes, note, type GlobalOptions } from '../output.ts'
+
+interface DemoOptions {
+  corpusMb: number
+}
+
+/**
+ * The walk-through `npm start` runs until the full network exists: a community
+ * dataset is created, evolves over three versions, is forked, measured, verified,
+ * exported and tokenized, all in the home so `commons dataset ...` can inspect it.
+ */
+export async function runDemo (store: Store, options: GlobalOptions & DemoOptions): Promise<Record<string, unknown>> {
+  const say = (line: string): void => { note(options, line) }
+  const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
+  try {
+    const name = await freeName(store, 'community-corpus')
+    const forkName = await freeName(store, `${name}-fork`)
+    say(`[1/7] creating dataset "${name}" in ${store.home}`)
+    await initDataset(store, name)
+
+    const source = join(work, 'corpus')
+    let rows = generateRows(options.corpusMb * 1e6, 7)
+    const write = async (): Promise<void> => {
+      await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(rows))
+    }
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'README.md'), '# Community corpus\n\nShort texts gathered by the community, one JSON object per row.\n')
+    await write()
+
+    say(`[2/7] committing three versions of a ${formatBytes(rowsToBytes(rows).length)} JSONL corpus`)
+    const versions = []
+    versions.push(await commitVersion(store, { name, path: source, message: 'first import' }))
+    for (const [seed, message] of [[11, 'fix typos, add new rows'], [12, 'second round of contributions']] as const) {
+      rows = editRows(rows, seed)
+      await write()
+      versions.push(await commitVersion(store, { name, path: source, message }))
+    }
+    for (const v of versions) say(`      ${v.cid}  ${v.version.message}`)
+
+    say('[3/7] what changed from the first to the last version')
+    const diff = await diffVersions(store, versions[0].cid.toString(), versions[2].cid.toString(), 0)
+    for (const f of diff.files) say(`      ${f.path}: +${f.added} -${f.removed} ${f.kind}`)
+
+    say(`[4/7] a minority forks at version 2 as "${forkName}" and goes its own way`)
+    await forkDataset(store, name, forkName, versions[1].cid.toString())
+    await exportVersion(store, versions[1].cid.toString(), join(work, 'fork-source'))
+    await writeFile(join(work, 'fork-source', 'LICENSE'), 'CC-BY-4.0\n')
+    const forked = await commitVersion(store, { name: forkName, path: join(work, 'fork-source'), message: 'relicense the fork' })
+    say(`      ${forked.cid}  ${forked.version.message}`)
+
+    say('[5/7] storage: every version in full versus what is stored')
+    const stats = await statDataset(store, name)
+    say(`      ${stats.versions} versions, ${formatBytes(stats.logicalBytes)} logical, ${formatBytes(stats.reachableBytes)} stored (${(stats.reachableBytes / stats.logicalBytes * 100).toFixed(0)}%)`)
+
+    say('[6/7] verifying every block and exporting the head byte for byte')
+    const verified = await verifyVersion(store, name)
+    const exported = await exportVersion(store, name, join(work, 'export'))
+    const roundTrip = Buffer.compare(await readFile(join(exported.dir, 'corpus.jsonl')), rowsToBytes(rows)) === 0
+    say(`      ${verified.blocks} blocks ok: ${verified.ok}; export identical: ${roundTrip}`)
+
+    say('[7/7] tokenizing the head for training (byte tokenizer)')
+    const tokens = await tokenizeVersion(store, name, 'byte')
+    say(`      ${tokens.tokens.length} tokens`)
+
+    const log = await logDataset(store, name)
+    return {
+      ok: verified.ok && roundTrip,
+      home: store.home,
+      dataset: { name, versions: log.map(e => ({ cid: e.cid, message: e.version.message })) },
+      fork: { name: forkName, at: versions[1].cid, head: forked.cid },
+      diff: diff.files.map(f => ({ path: f.path, status: f.status, added: f.added, removed: f.removed })),
+      stats,
+      verify: { ok: verified.ok, blocks: verified.blocks },
+      exportIdentical: roundTrip,
+      tokens: tokens.tokens.length
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** `base`, or `base-2`, `base-3`... so running the demo twice keeps the first run. */
+async function freeName (store: Store, base: string): Promise<string> {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? base : `${base}-${i}`
+    if (await findDataset(store, name) === null) return name
+  }
+}
+
+export function demoCommand (program: Command): void {
+  program.command('demo')
+    .description('walk through Commons on local storage: a dataset evolves, forks, is verified and tokenized')
+    .option('--corpus-mb <n>', 'size of the generated corpus in MB', (v: string) => {
+      const n = Number(v)
+      if (!(n > 0 && n <= 1000)) throw new Error(`--corpus-mb must be between 0 and 1000, got "${v}"`)
+      return n
+    }, 4)
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: DemoOptions, command: Command) => {
+      const options = { ...command.optsWithGlobals<GlobalOptions>(), ...opts }
+      const store = await openStore(resolve(options.home ?? defaultHome()))
+      try {
+        const summary = await runDemo(store, options)
+        emit(options, summary, () => `\ndone: the datasets stay in ${store.home}; try\n  npm run commons -- dataset log ${(summary.dataset as { name: string }).name} --home ${store.home}`)
+        if (summary.ok !== true) process.exitCode = 1
+      } finally {
+        await store.close()
+      }
+    })
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import { datasetCommand } from './commands/dataset.ts'
+import { demoCommand } from './commands/demo.ts'
+import { reportError } from './output.ts'
+
+/** The `commons` command line: one program, a subcommand per area. */
+export function buildProgram (): Command {
+  const program = new Command('commons')
+    .description('Commons: community-owned datasets, verifiable training, open models')
+    .option('--home <dir>', 'directory for all local state (default: $COMMONS_HOME, else ./.commons)')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions(false)
+  datasetCommand(program)
+  demoCommand(program)
+  return program
+}
+
+export async function main (argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
+  } catch (error) {
+    return reportError(error, argv.includes('--json'))
+  }
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv)

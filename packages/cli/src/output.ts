@@ -1,0 +1,63 @@
+import { isBaseError } from '@commons/errors'
+
+/** Options every command shares. */
+export interface GlobalOptions {
+  home?: string
+  json?: boolean
+}
+
+/** Prints a result: JSON for scripts, or the human rendering. */
+export function emit (options: GlobalOptions, data: unknown, human: () => string): void {
+  if (options.json === true) process.stdout.write(`${JSON.stringify(data, jsonValue, 2)}\n`)
+  else {
+    const text = human()
+    if (text !== '') process.stdout.write(`${text}\n`)
+  }
+}
+
+/** CIDs print as strings, bigints as numbers, typed arrays never inline. */
+function jsonValue (_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value)
+  if (value !== null && typeof value === 'object' && 'asCID' in value && 'toString' in value) return String(value)
+  return value
+}
+
+/** Progress for people, on stderr so stdout stays clean for pipes; silent for --json. */
+export function progress (options: GlobalOptions, line: string): void {
+  if (options.json !== true && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`)
+}
+
+export function progressDone (options: GlobalOptions): void {
+  if (options.json !== true && process.stderr.isTTY) process.stderr.write('\r\x1b[K')
+}
+
+export function note (options: GlobalOptions, line: string): void {
+  if (options.json !== true) process.stderr.write(`${line}\n`)
+}
+
+export function formatBytes (bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = -1
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++ }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
+}
+
+/**
+ * Reports a failure and returns the exit code: a Commons error shows its message
+ * and what to do; anything else is a bug and shows its stack.
+ */
+export function reportError (error: unknown, json: boolean): number {
+  if (isBaseError(error)) {
+    if (json) {
+      process.stderr.write(`${JSON.stringify({ error: { name: error.name, message: error.message, hint: error.hint, details: error.details } }, jsonValue)}\n`)
+    } else {
+      process.stderr.write(`error: ${error.message}\n`)
+      if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`)
+    }
+    return 1
+  }
+  process.stderr.write(`unexpected error (a bug in commons; please report it):\n${(error as Error)?.stack ?? String(error)}\n`)
+  return 70
+}
