@@ -122,14 +122,15 @@ export async function * fastCdcChunks (
   params: FastCdcParams
 ): AsyncGenerator<Uint8Array> {
   const masks = fastCdcMasks(params)
-  let pending: Uint8Array = new Uint8Array(0)
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
   for await (const piece of source) {
-    let buffer: Uint8Array = piece
-    if (pending.length > 0) {
-      buffer = new Uint8Array(pending.length + piece.length)
-      buffer.set(pending)
-      buffer.set(piece, pending.length)
-    }
+    pending.push(piece)
+    pendingBytes += piece.length
+    // Wait for two max-size chunks of input, so each copy below moves at least one
+    // chunk's worth of new bytes: linear time even for a stream of tiny pieces.
+    if (pendingBytes < 2 * params.maxSize) continue
+    const buffer = join(pending, pendingBytes)
     // Cut everything that is sure to be final before yielding: one tight loop.
     const cuts: number[] = []
     let start = 0
@@ -142,12 +143,25 @@ export async function * fastCdcChunks (
       yield buffer.subarray(from, cut)
       from = cut
     }
-    pending = buffer.subarray(start)
+    pending = start < buffer.length ? [buffer.subarray(start)] : []
+    pendingBytes = buffer.length - start
   }
+  const rest = join(pending, pendingBytes)
   let start = 0
-  while (start < pending.length) {
-    const cut = findCut(pending, start, pending.length, params, masks)
-    yield pending.subarray(start, cut)
+  while (start < rest.length) {
+    const cut = findCut(rest, start, rest.length, params, masks)
+    yield rest.subarray(start, cut)
     start = cut
   }
+}
+
+function join (pieces: Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]
+  const joined = new Uint8Array(length)
+  let offset = 0
+  for (const piece of pieces) {
+    joined.set(piece, offset)
+    offset += piece.length
+  }
+  return joined
 }
