@@ -51,3 +51,7 @@ export class ExportTargetError extends BaseError {
 export class UnknownTokenizerError extends BaseError {
   override name = 'UnknownTokenizerError'
 }
+
+export class NotAFileError extends BaseError {
+  override name = 'NotAFileError'
+}
