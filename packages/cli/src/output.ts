@@ -1,3 +1,4 @@
+import { CID } from 'multiformats/cid'
 import { isBaseError } from '@commons/errors'
 
 /** Options every command shares. */
@@ -15,10 +16,12 @@ export function emit (options: GlobalOptions, data: unknown, human: () => string
   }
 }
 
-/** CIDs print as strings, bigints as numbers, typed arrays never inline. */
-function jsonValue (_key: string, value: unknown): unknown {
+/** CIDs print as their string form (not dag-json's `{"/": ...}`), bigints as numbers. */
+function jsonValue (this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key]
+  const cid = CID.asCID(original)
+  if (cid !== null) return cid.toString()
   if (typeof value === 'bigint') return Number(value)
-  if (value !== null && typeof value === 'object' && 'asCID' in value && 'toString' in value) return String(value)
   return value
 }
 

@@ -1,0 +1,125 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateRows, rowsToBytes } from '@commons/store'
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+interface Run { code: number, stdout: string, stderr: string }
+
+/** Runs the real CLI in its own process. */
+function commons (args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : (typeof error.code === 'number' ? error.code : 1), stdout, stderr })
+    })
+  })
+}
+
+let root: string
+let home: string
+let source: string
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-cli-'))
+  home = join(root, 'home')
+  source = join(root, 'src')
+  await mkdir(source)
+  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(200_000, 2)))
+})
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+describe('commons CLI', () => {
+  it('has --help on every command', async () => {
+    const commands = [[], ['dataset'], ['demo'], ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c])]
+    for (const command of commands) {
+      const run = await commons([...command, '--help'])
+      assert.equal(run.code, 0, command.join(' '))
+      assert.match(run.stdout, /^Usage: commons/, command.join(' '))
+    }
+  })
+
+  it('commits, logs, shows, stats, verifies and tokenizes with --json', async () => {
+    const h = ['--home', home]
+    assert.equal((await commons(['dataset', 'init', 'cli', ...h])).code, 0)
+    const commit = await commons(['dataset', 'commit', 'cli', source, '-m', 'first', ...h])
+    assert.equal(commit.code, 0, commit.stderr)
+    const cid = commit.stdout.trim()
+    assert.match(cid, /^bafyrei[a-z2-7]+$/, 'commit prints only the version CID on stdout')
+
+    const log = JSON.parse((await commons(['dataset', 'log', 'cli', '--json', ...h])).stdout) as Array<{ cid: string, message: string }>
+    assert.deepEqual(log.map(e => [e.cid, e.message]), [[cid, 'first']])
+    const shown = JSON.parse((await commons(['dataset', 'show', cid, '--json', ...h])).stdout) as { files: Array<{ path: string }> }
+    assert.deepEqual(shown.files.map(f => f.path), ['rows.jsonl'])
+    const stat = JSON.parse((await commons(['dataset', 'stat', 'cli', '--json', ...h])).stdout) as Record<string, number>
+    assert.equal(stat.versions, 1)
+    assert.ok(stat.logicalBytes > 200_000 && stat.storedBytes > 0, JSON.stringify(stat))
+    const verify = JSON.parse((await commons(['dataset', 'verify', 'cli', '--json', ...h])).stdout) as { ok: boolean }
+    assert.equal(verify.ok, true)
+    const out = join(root, 'tokens.i32')
+    const tokens = JSON.parse((await commons(['dataset', 'tokens', cid, '--tokenizer', 'byte', '--out', out, '--json', ...h])).stdout) as { tokens: number }
+    const raw = await readFile(out)
+    assert.equal(raw.length, tokens.tokens * 4)
+    assert.equal(raw.readInt32LE(0), (await readFile(join(source, 'rows.jsonl')))[0])
+  })
+
+  it('lands concurrent commits from separate processes', async () => {
+    const h = ['--home', join(root, 'home-concurrent')]
+    assert.equal((await commons(['dataset', 'init', 'shared', ...h])).code, 0)
+    const dirs = await Promise.all([0, 1, 2, 3].map(async i => {
+      const dir = join(root, `writer-${i}`)
+      await mkdir(dir)
+      await writeFile(join(dir, 'part.txt'), `written by process ${i}\n`)
+      return dir
+    }))
+    const runs = await Promise.all(dirs.map((dir, i) => commons(['dataset', 'commit', 'shared', dir, '-m', `p${i}`, ...h])))
+    for (const run of runs) assert.equal(run.code, 0, run.stderr)
+    const log = JSON.parse((await commons(['dataset', 'log', 'shared', '--json', ...h])).stdout) as Array<{ cid: string, parents: string[] }>
+    assert.equal(log.length, 4)
+    assert.deepEqual(new Set(log.map(e => e.cid)), new Set(runs.map(r => r.stdout.trim())))
+    assert.equal(log.filter(e => e.parents.length === 0).length, 1, 'one root, a linear chain')
+  })
+
+  it('answers bad input with a clear error, exit code 1 and nothing written', async () => {
+    const h = ['--home', join(root, 'home-bad')]
+    assert.equal((await commons(['dataset', 'init', 'bad', ...h])).code, 0)
+    const before = await readdir(join(root, 'home-bad'), { recursive: true })
+    const cases: Array<[string[], string]> = [
+      [['dataset', 'commit', 'bad', join(root, 'missing'), '-m', 'x'], 'PathNotFoundError'],
+      [['dataset', 'commit', 'nobody', source, '-m', 'x'], 'DatasetNotFoundError'],
+      [['dataset', 'log', 'bad'], 'EmptyDatasetError'],
+      [['dataset', 'show', 'bafy-broken'], 'InvalidCidError'],
+      [['dataset', 'export', 'bad', join(root, 'export-bad')], 'EmptyDatasetError'],
+      [['dataset', 'tokens', 'bad', '--tokenizer', 'nope'], 'UnknownTokenizerError'],
+      [['dataset', 'init', 'bad/name'], 'InvalidDatasetNameError']
+    ]
+    for (const [args, name] of cases) {
+      const human = await commons([...args, ...h])
+      assert.equal(human.code, 1, `${args.join(' ')}: ${human.stderr}`)
+      assert.match(human.stderr, /^error: .+\nhint: .+/m, args.join(' '))
+      const json = await commons([...args, '--json', ...h])
+      assert.equal(json.code, 1)
+      assert.equal((JSON.parse(json.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
+    }
+    const usage = await commons(['dataset', 'commit', 'bad', ...h])
+    assert.notEqual(usage.code, 0)
+    assert.match(usage.stderr, /^error: /)
+    assert.deepEqual(await readdir(join(root, 'home-bad'), { recursive: true }), before)
+  })
+
+  it('runs the walk-through demo and leaves its datasets in the home', async () => {
+    const demoHome = join(root, 'home-demo')
+    const run = await commons(['demo', '--corpus-mb', '0.5', '--json', '--home', demoHome])
+    assert.equal(run.code, 0, run.stderr)
+    const summary = JSON.parse(run.stdout) as { ok: boolean, dataset: { name: string, versions: unknown[] }, fork: { name: string }, exportIdentical: boolean, stats: { reachableBytes: number, logicalBytes: number } }
+    assert.equal(summary.ok, true)
+    assert.equal(summary.dataset.versions.length, 3)
+    assert.equal(summary.exportIdentical, true)
+    assert.ok(summary.stats.reachableBytes > 0 && summary.stats.reachableBytes < summary.stats.logicalBytes)
+    const list = JSON.parse((await commons(['dataset', 'list', '--json', '--home', demoHome])).stdout) as Array<{ name: string }>
+    assert.deepEqual(list.map(d => d.name), [summary.dataset.name, summary.fork.name])
+  })
+})
