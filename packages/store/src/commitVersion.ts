@@ -5,6 +5,7 @@ import { importTree, type ImportOptions } from './importTree.ts'
 import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
 import { putVersion, readVersion, type Version } from './version.ts'
 import { NothingToCommitError } from './errors.ts'
+import { skipExistingWriter } from './blocks.ts'
 
 export interface CommitVersionParams {
   name: string
@@ -32,7 +33,7 @@ export interface CommitVersionResult {
  */
 export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
   await readDataset(store, params.name)
-  const imported = await importTree(store.blocks, params.path, { onProgress: params.onProgress })
+  const imported = await importTree(skipExistingWriter(store.blocks), params.path, { onProgress: params.onProgress })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

@@ -7,11 +7,15 @@ import { NotAFileError } from './errors.ts'
 
 /**
  * The bytes of a stored UnixFS file, in order, every block hash-checked before any
- * of its bytes are yielded. Blocks are read one at a time, depth first: a damaged
- * block fails the read at that point and nothing after it is produced.
+ * of its bytes are yielded. Children are read a few blocks ahead, in parallel, but
+ * consumed in order: a damaged block fails the read at that point and nothing after
+ * it is produced.
  */
-export async function * readFileContent (blocks: BlockReader, cid: CID): AsyncGenerator<Uint8Array> {
-  const bytes = await getVerifiedBlock(blocks, cid)
+export async function * readFileContent (blocks: BlockReader, cid: CID, readAhead = 16): AsyncGenerator<Uint8Array> {
+  yield * readNode(blocks, cid, await getVerifiedBlock(blocks, cid), readAhead)
+}
+
+async function * readNode (blocks: BlockReader, cid: CID, bytes: Uint8Array, readAhead: number): AsyncGenerator<Uint8Array> {
   if (cid.code === raw.code) {
     yield bytes
     return
@@ -22,7 +26,18 @@ export async function * readFileContent (blocks: BlockReader, cid: CID): AsyncGe
     throw new NotAFileError(`${cid} is not a file`, { details: { cid: cid.toString() } })
   }
   if (unixfs.data !== undefined && unixfs.data.length > 0) yield unixfs.data
-  for (const link of node.Links) yield * readFileContent(blocks, link.Hash)
+  const links = node.Links
+  const reads: Array<Promise<Uint8Array>> = []
+  const startRead = (i: number): void => {
+    reads[i] = getVerifiedBlock(blocks, links[i].Hash)
+    reads[i].catch(() => {}) // awaited below, in order; never an unhandled rejection
+  }
+  for (let i = 0; i < Math.min(readAhead, links.length); i++) startRead(i)
+  for (let i = 0; i < links.length; i++) {
+    const child = await reads[i]
+    if (i + readAhead < links.length) startRead(i + readAhead)
+    yield * readNode(blocks, links[i].Hash, child, readAhead)
+  }
 }
 
 /** The whole content of a stored file. */
