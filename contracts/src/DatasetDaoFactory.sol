@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {DatasetDao, IDatasetDaoFactory} from "./DatasetDao.sol";
+
+/// @title DatasetDaoFactory
+/// @notice Creates one DatasetDao per dataset, and the forks of those DAOs, and keeps
+///         their lineage: every fork records its parent DAO and the head it forked at.
+contract DatasetDaoFactory is IDatasetDaoFactory {
+    IERC20 public immutable token;
+    mapping(address => bool) public isDao;
+    address[] public daos;
+
+    event DaoCreated(address indexed dao, string name, bytes head, address indexed parent, bytes forkPoint);
+
+    error NotADao(address caller);
+
+    constructor(IERC20 token_) {
+        token = token_;
+    }
+
+    /// @notice Creates the DAO of a new dataset with its founding members.
+    /// @dev Emits {DaoCreated}.
+    function createDao(string calldata name, bytes calldata head, address[] calldata members, uint256[] calldata shares, DatasetDao.Params calldata params)
+        external
+        returns (DatasetDao dao)
+    {
+        dao = new DatasetDao(token, address(0), "", name, head, members, shares, params);
+        _record(dao, name, head, address(0), "");
+    }
+
+    /// @notice Creates a fork of the calling DAO at its current head. Only DAOs made here.
+    /// @dev Emits {DaoCreated} with the parent and fork point.
+    function createFork(string calldata name, bytes calldata head, address[] calldata members, uint256[] calldata shares, DatasetDao.Params calldata params)
+        external
+        returns (DatasetDao dao)
+    {
+        if (!isDao[msg.sender]) revert NotADao(msg.sender);
+        dao = new DatasetDao(token, msg.sender, head, name, head, members, shares, params);
+        _record(dao, name, head, msg.sender, head);
+    }
+
+    function daoCount() external view returns (uint256) {
+        return daos.length;
+    }
+
+    function _record(DatasetDao dao, string calldata name, bytes calldata head, address parent, bytes memory forkPoint) internal {
+        isDao[address(dao)] = true;
+        daos.push(address(dao));
+        emit DaoCreated(address(dao), name, head, parent, forkPoint);
+    }
+}

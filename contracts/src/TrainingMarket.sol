@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {StakeRegistry} from "./StakeRegistry.sol";
+
+/// @title TrainingMarket
+/// @notice Requesters escrow a reward for training a model recipe on a dataset
+///         version; a staked trainer claims the job (locking a job stake), trains,
+///         and submits a result; after a challenge window without a successful
+///         dispute the trainer is paid and attesting validators share a fee.
+/// @dev Balances: `token.balanceOf(this) == Σ escrow of jobs not yet paid out`. Every
+///      token movement goes through {_pay}.
+contract TrainingMarket is Ownable {
+    using SafeERC20 for IERC20;
+
+    enum Status {
+        None,
+        Open, // escrowed, waiting for a trainer
+        Claimed, // a trainer holds it until `deadline`
+        Submitted, // result in, challenge window running
+        Finalized, // trainer and validators paid
+        Slashed, // trainer lost a dispute; reward back to the requester
+        Cancelled // requester took the reward back before anyone claimed
+    }
+
+    /// @notice What a job binds: exactly which data, program and seed to train.
+    struct JobSpec {
+        bytes datasetCid; // dataset version (dag-cbor commit CID)
+        bytes32 tokensRoot; // commitment to the tokenized training stream
+        bytes recipeCid; // the recipe (model config, optimiser, schedule)
+        bytes32 programHash; // compiled step program + constants
+        uint64 seed;
+        uint32 steps;
+        uint256 reward; // escrowed by the requester
+        uint256 jobStake; // locked from the trainer's stake while the job runs
+        uint64 trainingTime; // seconds a claim lasts
+        uint64 challengeWindow; // seconds after submission before finalisation
+    }
+
+    struct Job {
+        JobSpec spec;
+        address requester;
+        address treasury; // receives the share of slashes not paid to challengers
+        Status status;
+        address trainer;
+        uint64 deadline; // claim expiry
+        uint64 submittedAt;
+        uint32 openDisputes;
+        bytes modelCid;
+        bytes32 transcriptRoot;
+        address[] attestors;
+    }
+
+    IERC20 public immutable token;
+    StakeRegistry public immutable registry;
+    /// @notice Fee for attesting validators, in basis points of the reward.
+    uint16 public validatorFeeBps = 500;
+    /// @notice Share of the job stake slashed from a trainer who lets a claim expire.
+    uint16 public absencePenaltyBps = 1_000;
+    uint16 public maxAttestors = 16;
+    uint64 public minChallengeWindow = 60;
+
+    Job[] internal jobs;
+    mapping(uint256 => mapping(address => bool)) public hasAttested;
+    mapping(address => bool) public isDisputeGame;
+    /// @notice Sum of rewards held for jobs not yet paid out (equals this contract's balance).
+    uint256 public totalEscrow;
+
+    event JobPosted(uint256 indexed jobId, address indexed requester, bytes datasetCid, bytes32 tokensRoot, bytes recipeCid, bytes32 programHash, uint64 seed, uint32 steps, uint256 reward, uint256 jobStake);
+    event JobClaimed(uint256 indexed jobId, address indexed trainer, uint64 deadline);
+    event ResultSubmitted(uint256 indexed jobId, address indexed trainer, bytes modelCid, bytes32 transcriptRoot, uint32 steps);
+    event Attested(uint256 indexed jobId, address indexed validator);
+    event ClaimExpired(uint256 indexed jobId, address indexed trainer, uint256 penalty);
+    event JobCancelled(uint256 indexed jobId);
+    event JobFinalized(uint256 indexed jobId, address indexed trainer, uint256 toTrainer, uint256 toValidators, uint256 validators);
+    event DisputeOpened(uint256 indexed jobId, address indexed game);
+    event DisputeResolved(uint256 indexed jobId, address indexed game, bool trainerWon, address challenger);
+    event DisputeGameSet(address indexed game, bool allowed);
+    event ParametersSet(uint16 validatorFeeBps, uint16 absencePenaltyBps, uint16 maxAttestors, uint64 minChallengeWindow);
+
+    error ZeroReward();
+    error InvalidSpec(string field);
+    error UnknownJob(uint256 jobId);
+    error WrongStatus(uint256 jobId, Status have, Status want);
+    error NotRequester(uint256 jobId, address caller);
+    error NotTrainer(uint256 jobId, address caller);
+    error NotValidator(address caller);
+    error NotDisputeGame(address caller);
+    error DeadlinePassed(uint256 jobId, uint64 deadline);
+    error DeadlineNotPassed(uint256 jobId, uint64 deadline);
+    error WindowOpen(uint256 jobId, uint64 endsAt);
+    error WindowClosed(uint256 jobId, uint64 endedAt);
+    error StepsMismatch(uint256 jobId, uint32 have, uint32 want);
+    error AlreadyAttested(uint256 jobId, address validator);
+    error TooManyAttestors(uint256 jobId, uint16 max);
+    error DisputeOpen(uint256 jobId, uint32 open);
+    error NoOpenDispute(uint256 jobId);
+    error InvalidParameter(string name);
+
+    /// @param owner_ Who authorises dispute games and sets parameters (governance).
+    constructor(IERC20 token_, StakeRegistry registry_, address owner_) Ownable(owner_) {
+        token = token_;
+        registry = registry_;
+    }
+
+    // ---------------------------------------------------------------- requesters
+
+    /// @notice Posts a job and escrows its reward. Requires an allowance of `spec.reward`.
+    /// @param treasury Receives the part of a slash not paid to the challenger (a DAO
+    ///        treasury when a DAO funds the job); zero means the requester.
+    /// @dev Emits {JobPosted}.
+    function postJob(JobSpec calldata spec, address treasury) external returns (uint256 jobId) {
+        if (spec.reward == 0) revert ZeroReward();
+        if (spec.steps == 0) revert InvalidSpec("steps");
+        if (spec.datasetCid.length == 0) revert InvalidSpec("datasetCid");
+        if (spec.trainingTime == 0) revert InvalidSpec("trainingTime");
+        if (spec.challengeWindow < minChallengeWindow) revert InvalidSpec("challengeWindow");
+        jobId = jobs.length;
+        Job storage job = jobs.push();
+        job.spec = spec;
+        job.requester = msg.sender;
+        job.treasury = treasury == address(0) ? msg.sender : treasury;
+        job.status = Status.Open;
+        totalEscrow += spec.reward;
+        token.safeTransferFrom(msg.sender, address(this), spec.reward);
+        emit JobPosted(jobId, msg.sender, spec.datasetCid, spec.tokensRoot, spec.recipeCid, spec.programHash, spec.seed, spec.steps, spec.reward, spec.jobStake);
+    }
+
+    /// @notice The requester takes back the reward of a job nobody has claimed.
+    /// @dev Emits {JobCancelled}.
+    function cancel(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        if (msg.sender != job.requester) revert NotRequester(jobId, msg.sender);
+        _expect(jobId, job, Status.Open);
+        job.status = Status.Cancelled;
+        _pay(job.requester, job.spec.reward);
+        emit JobCancelled(jobId);
+    }
+
+    // ---------------------------------------------------------------- trainers
+
+    /// @notice Claims an open job: locks `jobStake` of the caller's free stake until
+    ///         the job ends. The caller must be registered as a trainer.
+    /// @dev Emits {JobClaimed}.
+    function claim(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Open);
+        if (!registry.hasRole(msg.sender, registry.ROLE_TRAINER())) revert NotTrainer(jobId, msg.sender);
+        registry.lock(msg.sender, job.spec.jobStake);
+        job.status = Status.Claimed;
+        job.trainer = msg.sender;
+        job.deadline = uint64(block.timestamp) + job.spec.trainingTime;
+        emit JobClaimed(jobId, msg.sender, job.deadline);
+    }
+
+    /// @notice Submits the trained model and the root of its transcript (one record per
+    ///         step); the challenge window starts now.
+    /// @dev Emits {ResultSubmitted}.
+    function submitResult(uint256 jobId, bytes calldata modelCid, bytes32 transcriptRoot, uint32 steps) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Claimed);
+        if (msg.sender != job.trainer) revert NotTrainer(jobId, msg.sender);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
+        if (steps != job.spec.steps) revert StepsMismatch(jobId, steps, job.spec.steps);
+        job.status = Status.Submitted;
+        job.submittedAt = uint64(block.timestamp);
+        job.modelCid = modelCid;
+        job.transcriptRoot = transcriptRoot;
+        emit ResultSubmitted(jobId, msg.sender, modelCid, transcriptRoot, steps);
+    }
+
+    /// @notice Anyone returns an expired claim to the market; the absent trainer loses
+    ///         `absencePenaltyBps` of the job stake (half to the caller, as for any slash).
+    /// @dev Emits {ClaimExpired}.
+    function expireClaim(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Claimed);
+        if (block.timestamp <= job.deadline) revert DeadlineNotPassed(jobId, job.deadline);
+        address trainer = job.trainer;
+        uint256 penalty = job.spec.jobStake * absencePenaltyBps / 10_000;
+        registry.unlock(trainer, job.spec.jobStake - penalty);
+        if (penalty > 0) registry.slash(trainer, penalty, msg.sender, job.treasury);
+        job.status = Status.Open;
+        job.trainer = address(0);
+        job.deadline = 0;
+        emit ClaimExpired(jobId, trainer, penalty);
+    }
+
+    // ---------------------------------------------------------------- validators
+
+    /// @notice A staked validator who replayed its sampled steps and found them correct
+    ///         attests during the challenge window; attestors share the validator fee.
+    /// @dev Emits {Attested}.
+    function attest(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        if (!registry.hasRole(msg.sender, registry.ROLE_VALIDATOR()) || registry.nodeOf(msg.sender).staked == 0) revert NotValidator(msg.sender);
+        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
+        if (block.timestamp > endsAt) revert WindowClosed(jobId, endsAt);
+        if (msg.sender == job.trainer) revert NotValidator(msg.sender);
+        if (hasAttested[jobId][msg.sender]) revert AlreadyAttested(jobId, msg.sender);
+        if (job.attestors.length >= maxAttestors) revert TooManyAttestors(jobId, maxAttestors);
+        hasAttested[jobId][msg.sender] = true;
+        job.attestors.push(msg.sender);
+        emit Attested(jobId, msg.sender);
+    }
+
+    /// @notice After the window, with no dispute open: pays the trainer the reward minus
+    ///         the validator fee, shares the fee among attestors (to the trainer if none),
+    ///         and releases the job stake.
+    /// @dev Emits {JobFinalized}.
+    function finalize(uint256 jobId) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        if (job.openDisputes > 0) revert DisputeOpen(jobId, job.openDisputes);
+        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
+        if (block.timestamp <= endsAt) revert WindowOpen(jobId, endsAt);
+        job.status = Status.Finalized;
+        registry.unlock(job.trainer, job.spec.jobStake);
+        uint256 n = job.attestors.length;
+        uint256 fee = n == 0 ? 0 : job.spec.reward * validatorFeeBps / 10_000;
+        uint256 each = n == 0 ? 0 : fee / n;
+        // The remainder of an uneven split goes to the trainer, so the escrow empties exactly.
+        uint256 toTrainer = job.spec.reward - each * n;
+        for (uint256 i = 0; i < n; i++) _pay(job.attestors[i], each);
+        _pay(job.trainer, toTrainer);
+        emit JobFinalized(jobId, job.trainer, toTrainer, each * n, n);
+    }
+
+    // ---------------------------------------------------------------- disputes
+
+    /// @notice Called by an authorised dispute game when a challenge opens: holds
+    ///         finalisation until it is resolved. Only during the challenge window.
+    /// @dev Emits {DisputeOpened}.
+    function disputeOpened(uint256 jobId) external {
+        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
+        if (block.timestamp > endsAt) revert WindowClosed(jobId, endsAt);
+        job.openDisputes += 1;
+        emit DisputeOpened(jobId, msg.sender);
+    }
+
+    /// @notice Called by the dispute game with the outcome. If the trainer lost, its job
+    ///         stake is slashed (half to `challenger`, the rest to the job's treasury),
+    ///         the reward goes back to the requester and the job ends. If it won, the
+    ///         hold is lifted and finalisation can proceed after the window.
+    /// @dev Emits {DisputeResolved}.
+    function disputeResolved(uint256 jobId, bool trainerWon, address challenger) external {
+        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        if (job.openDisputes == 0) revert NoOpenDispute(jobId);
+        job.openDisputes -= 1;
+        if (!trainerWon) {
+            job.status = Status.Slashed;
+            job.openDisputes = 0;
+            registry.slash(job.trainer, job.spec.jobStake, challenger, job.treasury);
+            _pay(job.requester, job.spec.reward);
+        }
+        emit DisputeResolved(jobId, msg.sender, trainerWon, challenger);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Allows or revokes a dispute game. Only the owner. Emits {DisputeGameSet}.
+    function setDisputeGame(address game, bool allowed) external onlyOwner {
+        isDisputeGame[game] = allowed;
+        emit DisputeGameSet(game, allowed);
+    }
+
+    /// @notice Sets the market's parameters. Only the owner. Emits {ParametersSet}.
+    function setParameters(uint16 validatorFeeBps_, uint16 absencePenaltyBps_, uint16 maxAttestors_, uint64 minChallengeWindow_) external onlyOwner {
+        if (validatorFeeBps_ > 10_000) revert InvalidParameter("validatorFeeBps");
+        if (absencePenaltyBps_ > 10_000) revert InvalidParameter("absencePenaltyBps");
+        if (maxAttestors_ == 0) revert InvalidParameter("maxAttestors");
+        validatorFeeBps = validatorFeeBps_;
+        absencePenaltyBps = absencePenaltyBps_;
+        maxAttestors = maxAttestors_;
+        minChallengeWindow = minChallengeWindow_;
+        emit ParametersSet(validatorFeeBps_, absencePenaltyBps_, maxAttestors_, minChallengeWindow_);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function jobCount() external view returns (uint256) {
+        return jobs.length;
+    }
+
+    function getJob(uint256 jobId) external view returns (Job memory) {
+        return _job(jobId);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev The one place escrowed tokens leave the market.
+    function _pay(address to, uint256 amount) internal {
+        totalEscrow -= amount;
+        if (amount > 0) token.safeTransfer(to, amount);
+    }
+
+    function _job(uint256 jobId) internal view returns (Job storage) {
+        if (jobId >= jobs.length) revert UnknownJob(jobId);
+        return jobs[jobId];
+    }
+
+    function _expect(uint256 jobId, Job storage job, Status want) internal view {
+        if (job.status != want) revert WrongStatus(jobId, job.status, want);
+    }
+}
