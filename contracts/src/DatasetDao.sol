@@ -85,6 +85,7 @@ contract DatasetDao {
     uint256 public forkRound;
     mapping(uint256 => mapping(address => uint256)) public escrowedShares;
     mapping(uint256 => address[]) internal escrowMembers;
+    mapping(uint256 => mapping(address => bool)) internal isEscrowMember;
     uint256 public escrowedTotal;
     /// @notice The DAO of the last executed fork, and until when members may still join it.
     DatasetDao public lastFork;
@@ -283,7 +284,11 @@ contract DatasetDao {
     function escrowToFork(uint256 shares) external {
         if (shares == 0) revert ZeroAmount();
         _burn(msg.sender, shares);
-        if (escrowedShares[forkRound][msg.sender] == 0) escrowMembers[forkRound].push(msg.sender);
+        // Listed once per round, even after a full withdrawal and a new escrow.
+        if (!isEscrowMember[forkRound][msg.sender]) {
+            isEscrowMember[forkRound][msg.sender] = true;
+            escrowMembers[forkRound].push(msg.sender);
+        }
         escrowedShares[forkRound][msg.sender] += shares;
         escrowedTotal += shares;
         emit EscrowedToFork(forkRound, msg.sender, shares);
@@ -312,6 +317,7 @@ contract DatasetDao {
         if (escrowed == 0 || escrowed < need) revert ForkThresholdNotReached(escrowed, need);
         address[] memory members = escrowMembers[forkRound];
         uint256[] memory shares = new uint256[](members.length);
+        // A member who withdrew everything gets a zero entry: minting zero is harmless.
         for (uint256 i = 0; i < members.length; i++) shares[i] = escrowedShares[forkRound][members[i]];
         fork = factory.createFork(name, head, members, shares, params);
         uint256 treasuryShare = token.balanceOf(address(this)) * escrowed / all;

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Fixture} from "./Fixture.sol";
+import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {StakeRegistry} from "../src/StakeRegistry.sol";
+
+contract TrainingMarketTest is Fixture {
+    uint256 internal constant REWARD = 1_000 ether;
+    uint256 internal constant JOB_STAKE = 500 ether;
+
+    function setUp() public {
+        deployAll();
+        stakeAs(trainer, 2_000 ether, registry.ROLE_TRAINER());
+        stakeAs(validator, 100 ether, registry.ROLE_VALIDATOR());
+        stakeAs(validator2, 100 ether, registry.ROLE_VALIDATOR());
+    }
+
+    function post() internal returns (uint256 jobId) {
+        vm.prank(requester);
+        jobId = market.postJob(spec(REWARD, JOB_STAKE), address(0));
+    }
+
+    function postClaimSubmit() internal returns (uint256 jobId) {
+        jobId = post();
+        vm.prank(trainer);
+        market.claim(jobId);
+        vm.prank(trainer);
+        market.submitResult(jobId, hex"0155aa", keccak256("transcript"), 100);
+    }
+
+    function test_postEscrowsTheReward() public {
+        uint256 jobId = post();
+        assertEq(token.balanceOf(address(market)), REWARD, "escrow");
+        TrainingMarket.Job memory job = market.getJob(jobId);
+        assertTrue(job.status == TrainingMarket.Status.Open, "open");
+        assertEq(job.requester, requester, "requester");
+        assertEq(job.spec.seed, 42, "binds the seed");
+    }
+
+    function test_fullLifecyclePaysTrainerAndAttestors() public {
+        uint256 jobId = postClaimSubmit();
+        assertEq(registry.nodeOf(trainer).locked, JOB_STAKE, "stake locked while the job runs");
+        vm.prank(validator);
+        market.attest(jobId);
+        vm.prank(validator2);
+        market.attest(jobId);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowOpen.selector, jobId, uint64(block.timestamp + 1 hours)));
+        market.finalize(jobId);
+        vm.warp(block.timestamp + 1 hours + 1);
+        uint256 t = token.balanceOf(trainer);
+        uint256 v = token.balanceOf(validator);
+        market.finalize(jobId);
+        uint256 fee = REWARD * market.validatorFeeBps() / 10_000;
+        assertEq(token.balanceOf(trainer) - t, REWARD - fee, "trainer paid reward minus fee");
+        assertEq(token.balanceOf(validator) - v, fee / 2, "validators share the fee");
+        assertEq(registry.nodeOf(trainer).locked, 0, "stake released");
+        assertEq(token.balanceOf(address(market)), 0, "escrow empty");
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WrongStatus.selector, jobId, TrainingMarket.Status.Finalized, TrainingMarket.Status.Submitted));
+        market.finalize(jobId);
+    }
+
+    function test_withoutAttestorsTheTrainerGetsEverything() public {
+        uint256 jobId = postClaimSubmit();
+        vm.warp(block.timestamp + 1 hours + 1);
+        uint256 t = token.balanceOf(trainer);
+        market.finalize(jobId);
+        assertEq(token.balanceOf(trainer) - t, REWARD, "whole reward");
+    }
+
+    function test_cancelOnlyUnclaimedByRequester() public {
+        uint256 jobId = post();
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotRequester.selector, jobId, trainer));
+        vm.prank(trainer);
+        market.cancel(jobId);
+        uint256 before = token.balanceOf(requester);
+        vm.prank(requester);
+        market.cancel(jobId);
+        assertEq(token.balanceOf(requester) - before, REWARD, "refunded");
+        uint256 second = post();
+        vm.prank(trainer);
+        market.claim(second);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WrongStatus.selector, second, TrainingMarket.Status.Claimed, TrainingMarket.Status.Open));
+        vm.prank(requester);
+        market.cancel(second);
+    }
+
+    function test_claimNeedsTrainerRoleAndFreeStake() public {
+        uint256 jobId = post();
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotTrainer.selector, jobId, validator));
+        vm.prank(validator);
+        market.claim(jobId);
+        stakeAs(challenger, 10 ether, registry.ROLE_TRAINER());
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.InsufficientFreeStake.selector, challenger, 10 ether, JOB_STAKE));
+        vm.prank(challenger);
+        market.claim(jobId);
+    }
+
+    function test_expiredClaimReturnsTheJobAndPenalisesTheTrainer() public {
+        uint256 jobId = post();
+        vm.prank(trainer);
+        market.claim(jobId);
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.DeadlinePassed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.prank(trainer);
+        market.submitResult(jobId, hex"01", bytes32(0), 100);
+        uint256 stakeBefore = registry.nodeOf(trainer).staked;
+        vm.prank(challenger);
+        market.expireClaim(jobId);
+        uint256 penalty = JOB_STAKE * market.absencePenaltyBps() / 10_000;
+        assertEq(stakeBefore - registry.nodeOf(trainer).staked, penalty, "penalty");
+        assertEq(registry.nodeOf(trainer).locked, 0, "rest unlocked");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Open, "back on the market");
+    }
+
+    function test_disputeHoldsFinalisationAndSlashesALoser() public {
+        uint256 jobId = postClaimSubmit();
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotDisputeGame.selector, challenger));
+        vm.prank(challenger);
+        market.disputeOpened(jobId);
+        vm.prank(disputeGame);
+        market.disputeOpened(jobId);
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.DisputeOpen.selector, jobId, uint32(1)));
+        market.finalize(jobId);
+        uint256 c = token.balanceOf(challenger);
+        uint256 r = token.balanceOf(requester);
+        vm.prank(disputeGame);
+        market.disputeResolved(jobId, false, challenger);
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger gets half the stake");
+        assertEq(token.balanceOf(requester) - r, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    function test_trainerWhoWinsADisputeIsPaid() public {
+        uint256 jobId = postClaimSubmit();
+        vm.prank(disputeGame);
+        market.disputeOpened(jobId);
+        vm.prank(disputeGame);
+        market.disputeResolved(jobId, true, challenger);
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+    }
+
+    function test_attestRules() public {
+        uint256 jobId = postClaimSubmit();
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotValidator.selector, requester));
+        vm.prank(requester);
+        market.attest(jobId);
+        vm.prank(validator);
+        market.attest(jobId);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.AlreadyAttested.selector, jobId, validator));
+        vm.prank(validator);
+        market.attest(jobId);
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.prank(validator2);
+        market.attest(jobId);
+    }
+
+    function test_badSpecsAndUnknownJobs() public {
+        TrainingMarket.JobSpec memory s = spec(0, 1);
+        vm.expectRevert(TrainingMarket.ZeroReward.selector);
+        vm.prank(requester);
+        market.postJob(s, address(0));
+        s = spec(1, 1);
+        s.steps = 0;
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.InvalidSpec.selector, "steps"));
+        vm.prank(requester);
+        market.postJob(s, address(0));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.UnknownJob.selector, 7));
+        market.claim(7);
+    }
+
+    function testFuzz_feeSplitEmptiesEscrowExactly(uint256 reward, uint8 attestors) public {
+        reward = bound(reward, 1, 100_000 ether);
+        attestors = uint8(bound(attestors, 0, 16));
+        vm.prank(requester);
+        uint256 jobId = market.postJob(spec(reward, JOB_STAKE), address(0));
+        vm.prank(trainer);
+        market.claim(jobId);
+        vm.prank(trainer);
+        market.submitResult(jobId, hex"01", bytes32(0), 100);
+        for (uint256 i = 0; i < attestors; i++) {
+            address v = address(uint160(0x5000 + i));
+            token.transfer(v, 1 ether);
+            vm.startPrank(v);
+            token.approve(address(registry), 1 ether);
+            registry.register("", registry.ROLE_VALIDATOR());
+            registry.stake(1 ether);
+            market.attest(jobId);
+            vm.stopPrank();
+        }
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(jobId);
+        assertEq(token.balanceOf(address(market)), 0, "escrow empty");
+        assertEq(market.totalEscrow(), 0, "escrow counter");
+    }
+}
