@@ -1,0 +1,89 @@
+import {
+  BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http,
+  type Abi, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex,
+  type PublicClient, type TransactionReceipt, type Transport, type WalletClient
+} from 'viem'
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { ChainUnreachableError, ContractRevertError } from './errors.ts'
+
+/** A connection to one chain: reads through `public`, writes as `account`. */
+export interface Clients {
+  public: PublicClient<Transport, Chain>
+  wallet: WalletClient<Transport, Chain, Account>
+  account: Account
+  rpcUrl: string
+}
+
+/** The devnet's well-known development mnemonic (anvil's default): never for real funds. */
+export const DEVNET_MNEMONIC = 'test test test test test test test test test test test junk'
+
+/** Development account `index` of the devnet mnemonic. */
+export function devnetAccount (index: number): Account {
+  return mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: index })
+}
+
+/** Connects to `rpcUrl` as `account` (a private key or an account object). */
+export async function connect (rpcUrl: string, account: Account | Hex): Promise<Clients> {
+  const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) })
+  let id: number
+  try {
+    id = await probe.getChainId()
+  } catch (cause) {
+    throw new ChainUnreachableError(`no chain answers at ${rpcUrl}`, {
+      hint: 'start one with commons chain up, or pass --rpc URL', details: { rpcUrl }, cause
+    })
+  }
+  const chain = defineChain({ id, name: `chain ${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
+  const signer = typeof account === 'string' ? privateKeyToAccount(account) : account
+  return {
+    public: createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50 }),
+    wallet: createWalletClient({ chain, transport: http(rpcUrl), account: signer }),
+    account: signer,
+    rpcUrl
+  }
+}
+
+export interface WriteRequest<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> {
+  address: Hex
+  abi: A
+  functionName: F
+  args: ContractFunctionArgs<A, 'nonpayable' | 'payable', F>
+}
+
+/**
+ * Sends one contract call and waits for its receipt. The call is simulated first, so
+ * a revert surfaces as a ContractRevertError naming the contract's custom error and
+ * its values, before any gas is spent.
+ */
+export async function send<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> (
+  clients: Clients,
+  request: WriteRequest<A, F>
+): Promise<TransactionReceipt> {
+  try {
+    const { request: simulated } = await clients.public.simulateContract({ ...request, account: clients.account } as never)
+    const hash = await clients.wallet.writeContract(simulated as never)
+    const receipt = await clients.public.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success') throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash } })
+    return receipt
+  } catch (error) {
+    throw asRevertError(error, String(request.functionName))
+  }
+}
+
+/** Turns viem's revert errors into ours, with the custom error's name and values. */
+export function asRevertError (error: unknown, action: string): unknown {
+  if (!(error instanceof ViemError)) return error
+  const revert = error.walk(e => e instanceof ContractFunctionRevertedError)
+  if (revert instanceof ContractFunctionRevertedError) {
+    const name = revert.data?.errorName ?? 'unknown error'
+    const args = (revert.data?.args ?? []).map(a => typeof a === 'bigint' ? a.toString() : a)
+    return new ContractRevertError(`${action} was refused by the contract: ${name}(${args.join(', ')})`, {
+      details: { error: name, args }, cause: error
+    })
+  }
+  const details = error.shortMessage
+  if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(error.message)) {
+    return new ChainUnreachableError(`the chain stopped answering during ${action}`, { hint: 'is the devnet still running? commons chain status', cause: error })
+  }
+  return new ContractRevertError(`${action} failed: ${details}`, { cause: error })
+}

@@ -1,0 +1,157 @@
+import { decodeEventLog, encodeFunctionData, type Address, type Hex, type TransactionReceipt } from 'viem'
+import { send, type Clients } from './clients.ts'
+import type { Deployment } from './deploy.ts'
+import { datasetDaoAbi, datasetDaoFactoryAbi } from './generated/contracts.ts'
+import { cidToHex, hexToCid } from './cids.ts'
+import { specToContract, type JobSpec } from './market.ts'
+import { InvalidChainInputError } from './errors.ts'
+
+export interface DaoParams {
+  votingDelay: number
+  votingPeriod: number
+  timelockDelay: number
+  quorumBps: number
+  forkThresholdBps: number
+  forkPeriod: number
+}
+
+/** Devnet defaults: short enough to walk through by hand, every value governable. */
+export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 1, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600 }
+
+export const PROPOSAL_STATES = ['pending', 'active', 'defeated', 'succeeded', 'queued', 'executed', 'canceled'] as const
+export type ProposalStateName = typeof PROPOSAL_STATES[number]
+
+/** One call a proposal makes. */
+export interface Action {
+  target: Address
+  value: bigint
+  data: Hex
+}
+
+function eventArgs (receipt: TransactionReceipt, address: Address, abi: typeof datasetDaoAbi | typeof datasetDaoFactoryAbi, name: string): Record<string, unknown> {
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address.toLowerCase()) continue
+    try {
+      const event = decodeEventLog({ abi, data: log.data, topics: log.topics }) as { eventName: string, args: Record<string, unknown> }
+      if (event.eventName === name) return event.args
+    } catch {}
+  }
+  throw new Error(`no ${name} event in the receipt`)
+}
+
+/** Creates the DAO of a dataset with its founding members; returns its address. */
+export async function createDao (clients: Clients, deployment: Deployment, params: { name: string, head: string, members: Array<{ account: Address, shares: bigint }>, params?: DaoParams }): Promise<{ dao: Address, receipt: TransactionReceipt }> {
+  if (params.members.length === 0) throw new InvalidChainInputError('a DAO needs at least one member', { hint: 'pass --member ADDRESS:SHARES' })
+  const receipt = await send(clients, {
+    address: deployment.contracts.daoFactory,
+    abi: datasetDaoFactoryAbi,
+    functionName: 'createDao',
+    args: [params.name, cidToHex(params.head), params.members.map(m => m.account), params.members.map(m => m.shares), params.params ?? DEFAULT_DAO_PARAMS]
+  })
+  return { dao: eventArgs(receipt, deployment.contracts.daoFactory, datasetDaoFactoryAbi, 'DaoCreated').dao as Address, receipt }
+}
+
+export const actions = {
+  setHead: (dao: Address, cid: string): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'setHead', args: [cidToHex(cid)] }) }),
+  admitMember: (dao: Address, account: Address, shares: bigint): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'admitMember', args: [account, shares] }) }),
+  adoptModel: (dao: Address, jobId: bigint, modelCid: string): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'adoptModel', args: [jobId, cidToHex(modelCid)] }) }),
+  setParams: (dao: Address, params: DaoParams): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'setParams', args: [params] }) }),
+  fundJob: (dao: Address, market: Address, spec: JobSpec): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'fundJob', args: [market, specToContract(spec)] }) })
+}
+
+/** Proposes `actions`; returns the proposal id. */
+export async function propose (clients: Clients, dao: Address, proposal: { actions: Action[], description: string }): Promise<{ proposalId: bigint, receipt: TransactionReceipt }> {
+  const receipt = await send(clients, {
+    address: dao,
+    abi: datasetDaoAbi,
+    functionName: 'propose',
+    args: [proposal.actions.map(a => a.target), proposal.actions.map(a => a.value), proposal.actions.map(a => a.data), proposal.description]
+  })
+  return { proposalId: eventArgs(receipt, dao, datasetDaoAbi, 'ProposalCreated').proposalId as bigint, receipt }
+}
+
+export const SUPPORT = { against: 0, for: 1, abstain: 2 } as const
+
+export async function vote (clients: Clients, dao: Address, proposalId: bigint, support: keyof typeof SUPPORT): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'castVote', args: [proposalId, SUPPORT[support]] })
+}
+
+export async function proposalState (clients: Clients, dao: Address, proposalId: bigint): Promise<ProposalStateName> {
+  return PROPOSAL_STATES[await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'state', args: [proposalId] })]
+}
+
+/** The calls of a proposal, read back from its ProposalCreated event. */
+async function proposalActions (clients: Clients, dao: Address, proposalId: bigint) {
+  const [event] = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', args: { proposalId }, fromBlock: 0n })
+  if (event === undefined) throw new InvalidChainInputError(`proposal ${proposalId} does not exist in ${dao}`, { hint: 'commons dao show DAO lists the proposals' })
+  return event.args
+}
+
+export async function queue (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'queue', args: [proposalId] })
+}
+
+/** Executes a queued proposal whose timelock has passed. */
+export async function execute (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
+  const args = await proposalActions(clients, dao, proposalId)
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'execute', args: [proposalId, args.targets ?? [], args.values ?? [], args.calldatas ?? []] })
+}
+
+export async function escrowToFork (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'escrowToFork', args: [shares] })
+}
+
+/** Executes the fork once the escrow passed the threshold; returns the new DAO. */
+export async function executeFork (clients: Clients, dao: Address): Promise<{ fork: Address, treasury: bigint, receipt: TransactionReceipt }> {
+  const receipt = await send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'executeFork', args: [] })
+  const args = eventArgs(receipt, dao, datasetDaoAbi, 'ForkExecuted')
+  return { fork: args.forkDao as Address, treasury: args.treasury as bigint, receipt }
+}
+
+/** Everything about a DAO, with its head history and proposals read from events. */
+export async function readDao (clients: Clients, dao: Address) {
+  const read = <F extends 'name' | 'head' | 'parent' | 'forkPoint' | 'treasury' | 'totalShares' | 'params' | 'escrowedTotal' | 'proposalCount' | 'lastFork'>(functionName: F) =>
+    clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName } as never) as Promise<unknown>
+  const code = await clients.public.getCode({ address: dao })
+  if (code === undefined || code === '0x') throw new InvalidChainInputError(`there is no DAO at ${dao}`, { hint: 'check the address; commons dao list shows the DAOs of the factory' })
+  const [name, head, parent, forkPoint, treasury, totalShares, params, escrowedTotal] = await Promise.all(
+    (['name', 'head', 'parent', 'forkPoint', 'treasury', 'totalShares', 'params', 'escrowedTotal'] as const).map(read))
+  const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod] = params as number[]
+  const heads = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'HeadChanged', fromBlock: 0n })
+  const shareEvents = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'SharesChanged', fromBlock: 0n })
+  const members = new Map<string, bigint>()
+  for (const e of shareEvents) members.set(e.args.member as string, e.args.newShares as bigint)
+  const created = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: 0n })
+  const proposals = await Promise.all(created.map(async e => {
+    const p = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'getProposal', args: [e.args.proposalId as bigint] })
+    return {
+      id: e.args.proposalId as bigint,
+      description: e.args.description as string,
+      state: await proposalState(clients, dao, e.args.proposalId as bigint),
+      forVotes: p.forVotes,
+      againstVotes: p.againstVotes,
+      abstainVotes: p.abstainVotes
+    }
+  }))
+  const forks = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ForkExecuted', fromBlock: 0n })
+  return {
+    address: dao,
+    name: name as string,
+    head: hexToCid(head as Hex)?.toString() ?? null,
+    lineage: { parent: parent as Address, forkPoint: hexToCid(forkPoint as Hex)?.toString() ?? null },
+    treasury: treasury as bigint,
+    totalShares: totalShares as bigint,
+    escrowedToFork: escrowedTotal as bigint,
+    params: { votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod },
+    members: [...members].filter(([, shares]) => shares > 0n).map(([account, shares]) => ({ account, shares })),
+    headHistory: heads.map(e => ({ from: hexToCid(e.args.oldHead as Hex)?.toString() ?? null, to: hexToCid(e.args.newHead as Hex)?.toString() ?? null, proposalId: e.args.proposalId as bigint, block: e.blockNumber })),
+    proposals,
+    forks: forks.map(e => ({ dao: e.args.forkDao as Address, shares: e.args.shares as bigint, treasury: e.args.treasury as bigint, forkPoint: hexToCid(e.args.forkPoint as Hex)?.toString() ?? null }))
+  }
+}
+
+/** Every DAO the factory created, oldest first, with its lineage. */
+export async function listDaos (clients: Clients, deployment: Deployment) {
+  const events = await clients.public.getContractEvents({ address: deployment.contracts.daoFactory, abi: datasetDaoFactoryAbi, eventName: 'DaoCreated', fromBlock: 0n })
+  return events.map(e => ({ dao: e.args.dao as Address, name: e.args.name as string, parent: e.args.parent as Address, head: hexToCid(e.args.head as Hex)?.toString() ?? null }))
+}

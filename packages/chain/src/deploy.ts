@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import { parseEther, type Address, type Hex } from 'viem'
+import { send, type Clients } from './clients.ts'
+import {
+  commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, priceFeedAbi, priceFeedBytecode,
+  stakeRegistryAbi, stakeRegistryBytecode, trainingMarketAbi, trainingMarketBytecode
+} from './generated/contracts.ts'
+import { ContractRevertError, NotDeployedError } from './errors.ts'
+
+export interface DeployParams {
+  /** Whole token supply, minted to the deployer. */
+  supply?: bigint
+  /** Seconds between unbonding and withdrawal. */
+  unbondingDelay?: bigint
+  /** Who may authorise slashers and dispute games and set parameters; the deployer by default. */
+  governance?: Address
+  /** Until the dispute game exists: an address allowed to open and resolve disputes. */
+  disputeGame?: Address
+  /** Operator of the devnet price feed; the deployer by default. */
+  priceOperator?: Address
+}
+
+/** Where the contract set lives on one chain: the manifest written by `deploy`. */
+export interface Deployment {
+  chainId: number
+  rpcUrl: string
+  deployer: Address
+  deployedAt: string
+  block: string
+  contracts: {
+    token: Address
+    registry: Address
+    market: Address
+    daoFactory: Address
+    priceFeed: Address
+  }
+  disputeGame: Address
+  gas: Record<string, string>
+}
+
+async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address, gas: bigint }> {
+  const hash = await clients.wallet.deployContract({ abi: abi as never, bytecode, args: args as never })
+  const receipt = await clients.public.waitForTransactionReceipt({ hash })
+  if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== 'success') {
+    throw new ContractRevertError('contract deployment failed', { details: { hash } })
+  }
+  return { address: receipt.contractAddress, gas: receipt.gasUsed }
+}
+
+/**
+ * Deploys the whole contract set to the chain `clients` points at and wires it: the
+ * market may lock stakes and slash absent trainers, the stand-in dispute game may
+ * hold and resolve jobs. Governance is then handed to `params.governance`.
+ */
+export async function deploy (clients: Clients, params: DeployParams = {}): Promise<Deployment> {
+  const me = clients.account.address
+  const governance = params.governance ?? me
+  const gas: Record<string, string> = {}
+  const token = await deployOne(clients, commonsTokenAbi, commonsTokenBytecode, [params.supply ?? parseEther('1000000000')])
+  const registry = await deployOne(clients, stakeRegistryAbi, stakeRegistryBytecode, [token.address, me, params.unbondingDelay ?? 7n * 24n * 3600n])
+  const market = await deployOne(clients, trainingMarketAbi, trainingMarketBytecode, [token.address, registry.address, me])
+  const daoFactory = await deployOne(clients, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, [token.address])
+  const priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, 8, 'ETH / USD'])
+  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas })
+
+  const disputeGame = params.disputeGame ?? me
+  await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [market.address, true] })
+  await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [market.address, true] })
+  await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [disputeGame, true] })
+  if (governance !== me) {
+    await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'transferOwnership', args: [governance] })
+    await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'transferOwnership', args: [governance] })
+  }
+  const block = await clients.public.getBlockNumber()
+  return {
+    chainId: clients.public.chain.id,
+    rpcUrl: clients.rpcUrl,
+    deployer: me,
+    deployedAt: new Date().toISOString(),
+    block: block.toString(),
+    contracts: { token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address, priceFeed: priceFeed.address },
+    disputeGame,
+    gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)]))
+  }
+}
+
+/** Writes a deployment manifest atomically. */
+export async function writeManifest (path: string, deployment: Deployment): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFileAtomic(path, JSON.stringify(deployment, null, 2) + '\n')
+}
+
+export async function readManifest (path: string): Promise<Deployment> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Deployment
+  } catch (cause) {
+    throw new NotDeployedError(`no deployment manifest at ${path}`, { hint: 'run commons chain deploy first', details: { path }, cause })
+  }
+}
+
+/** Checks that every contract of a manifest has code on the chain `clients` reaches. */
+export async function checkDeployment (clients: Clients, deployment: Deployment): Promise<void> {
+  for (const [name, address] of Object.entries(deployment.contracts)) {
+    const code = await clients.public.getCode({ address })
+    if (code === undefined || code === '0x') {
+      throw new NotDeployedError(`${name} has no code at ${address} on ${clients.rpcUrl}`, {
+        hint: 'the chain was reset or this is another chain; run commons chain deploy again', details: { name, address }
+      })
+    }
+  }
+}

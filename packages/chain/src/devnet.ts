@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { mkdir } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { createPublicClient, http } from 'viem'
+import { DevnetError } from './errors.ts'
+
+export interface DevnetOptions {
+  /** State is persisted to `<home>/chain/anvil-state.json` and reloaded on the next start. */
+  home: string
+  /** Loopback port; a free one when left out. */
+  port?: number
+  /** Seconds between state dumps (anvil also dumps on a clean stop). */
+  stateInterval?: number
+}
+
+export interface Devnet {
+  rpcUrl: string
+  port: number
+  pid: number
+  stateFile: string
+  /** Stops anvil cleanly (it writes its state first) and waits for it to exit. */
+  stop(): Promise<void>
+}
+
+/** Path of the anvil binary shipped in the npm package. */
+export function anvilPath (): string {
+  const require = createRequire(import.meta.url)
+  try {
+    return join(dirname(require.resolve('@foundry-rs/anvil-linux-amd64/package.json')), 'bin', 'anvil')
+  } catch {
+    return 'anvil' // another platform: whatever anvil is on PATH
+  }
+}
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    })
+  })
+}
+
+/** Starts anvil on loopback with state under the home; resolves once it answers RPC. */
+export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
+  const port = options.port ?? await freePort()
+  const stateFile = join(options.home, 'chain', 'anvil-state.json')
+  await mkdir(dirname(stateFile), { recursive: true })
+  const child: ChildProcess = spawn(anvilPath(), [
+    '--host', '127.0.0.1', '--port', String(port),
+    '--state', stateFile, '--state-interval', String(options.stateInterval ?? 5),
+    '--silent'
+  ], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+  child.once('error', () => {})
+
+  const rpcUrl = `http://127.0.0.1:${port}`
+  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) })
+  const started = Date.now()
+  for (;;) {
+    if (child.exitCode !== null || child.pid === undefined) {
+      throw new DevnetError(`anvil exited before it was ready: ${stderr.trim() || `exit code ${child.exitCode}`}`, {
+        hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { port, stateFile }
+      })
+    }
+    try {
+      await client.getChainId()
+      break
+    } catch {
+      if (Date.now() - started > 20_000) {
+        child.kill('SIGKILL')
+        throw new DevnetError(`anvil did not answer on ${rpcUrl} within 20 s`, { details: { port } })
+      }
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  return {
+    rpcUrl,
+    port,
+    pid: child.pid,
+    stateFile,
+    async stop () {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Moves a devnet's clock forward and mines a block (anvil only). */
+export async function advanceTime (rpcUrl: string, seconds: number): Promise<void> {
+  const client = createPublicClient({ transport: http(rpcUrl) })
+  await client.request({ method: 'evm_increaseTime' as never, params: [seconds] as never })
+  await client.request({ method: 'evm_mine' as never, params: [] as never })
+}

@@ -1,0 +1,22 @@
+import { BaseError } from '@commons/errors'
+
+export class ChainUnreachableError extends BaseError {
+  override name = 'ChainUnreachableError'
+}
+
+export class NotDeployedError extends BaseError {
+  override name = 'NotDeployedError'
+}
+
+/** A contract said no: `details.error` is the custom error's name, `details.args` its values. */
+export class ContractRevertError extends BaseError {
+  override name = 'ContractRevertError'
+}
+
+export class DevnetError extends BaseError {
+  override name = 'DevnetError'
+}
+
+export class InvalidChainInputError extends BaseError {
+  override name = 'InvalidChainInputError'
+}
