@@ -60,7 +60,9 @@ export async function send<A extends Abi, F extends ContractFunctionName<A, 'non
   request: WriteRequest<A, F>
 ): Promise<TransactionReceipt> {
   try {
-    const { request: simulated } = await clients.public.simulateContract({ ...request, account: clients.account } as never)
+    // Simulated on the pending block: on a quiet devnet the latest block can be long
+    // past, and time-dependent checks (voting windows, deadlines) must see now.
+    const { request: simulated } = await clients.public.simulateContract({ ...request, account: clients.account, blockTag: 'pending' } as never)
     const hash = await clients.wallet.writeContract(simulated as never)
     const receipt = await clients.public.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success') throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash } })

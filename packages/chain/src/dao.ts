@@ -77,7 +77,7 @@ export async function vote (clients: Clients, dao: Address, proposalId: bigint, 
 }
 
 export async function proposalState (clients: Clients, dao: Address, proposalId: bigint): Promise<ProposalStateName> {
-  return PROPOSAL_STATES[await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'state', args: [proposalId] })]
+  return PROPOSAL_STATES[await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'state', args: [proposalId], blockTag: 'pending' })]
 }
 
 /** The calls of a proposal, read back from its ProposalCreated event. */

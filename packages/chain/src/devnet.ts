@@ -13,6 +13,8 @@ export interface DevnetOptions {
   port?: number
   /** Seconds between state dumps (anvil also dumps on a clean stop). */
   stateInterval?: number
+  /** Keep anvil running after this process exits (stop it later by pid). */
+  detached?: boolean
 }
 
 export interface Devnet {
@@ -54,7 +56,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     '--host', '127.0.0.1', '--port', String(port),
     '--state', stateFile, '--state-interval', String(options.stateInterval ?? 5),
     '--silent'
-  ], { stdio: ['ignore', 'ignore', 'pipe'] })
+  ], { stdio: ['ignore', 'ignore', options.detached === true ? 'ignore' : 'pipe'], detached: options.detached === true })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
@@ -80,6 +82,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   }
+  if (options.detached === true) child.unref()
   return {
     rpcUrl,
     port,

@@ -34,7 +34,12 @@ after(async () => { await rm(root, { recursive: true, force: true }) })
 
 describe('commons CLI', () => {
   it('has --help on every command', async () => {
-    const commands = [[], ['dataset'], ['demo'], ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c])]
+    const commands = [
+      [], ['dataset'], ['demo'], ['chain'], ['dao'],
+      ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
+      ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
+      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c])
+    ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])
       assert.equal(run.code, 0, command.join(' '))
@@ -121,5 +126,47 @@ describe('commons CLI', () => {
     assert.ok(summary.stats.reachableBytes > 0 && summary.stats.reachableBytes < summary.stats.logicalBytes)
     const list = JSON.parse((await commons(['dataset', 'list', '--json', '--home', demoHome])).stdout) as Array<{ name: string }>
     assert.deepEqual(list.map(d => d.name), [summary.dataset.name, summary.fork.name])
+  })
+})
+
+describe('commons chain and dao', () => {
+  it('runs a devnet, deploys, and governs a dataset DAO from the command line', async () => {
+    const h = ['--home', join(root, 'home-chain')]
+    const up = await commons(['chain', 'up', '--detach', '--json', ...h])
+    assert.equal(up.code, 0, up.stderr)
+    try {
+      assert.equal((await commons(['chain', 'deploy', ...h])).code, 0)
+      const status = JSON.parse((await commons(['chain', 'status', '--json', ...h])).stdout) as { chainId: number, problem: string | null }
+      assert.deepEqual([status.chainId, status.problem], [31337, null])
+      await commons(['dataset', 'init', 'gov', ...h])
+      const v1 = (await commons(['dataset', 'commit', 'gov', source, '-m', 'one', ...h])).stdout.trim()
+      const created = await commons(['dao', 'create', 'gov', '--head', 'gov', '--json', ...h])
+      assert.equal(created.code, 0, created.stderr)
+      await writeFile(join(source, 'more.txt'), 'more\n')
+      const v2 = (await commons(['dataset', 'commit', 'gov', source, '-m', 'two', ...h])).stdout.trim()
+      const proposal = await commons(['dao', 'propose', 'gov', '--set-head', v2, '-m', 'v2 is canonical', ...h])
+      assert.equal(proposal.code, 0, proposal.stderr)
+      const id = proposal.stdout.trim()
+      await new Promise(resolve => setTimeout(resolve, 1100))
+      assert.equal((await commons(['dao', 'vote', 'gov', id, 'for', ...h])).code, 0)
+
+      const early = await commons(['dao', 'execute', 'gov', id, '--json', ...h])
+      assert.equal(early.code, 1)
+      assert.equal((JSON.parse(early.stderr) as { error: { name: string } }).error.name, 'InvalidChainInputError')
+      const twice = await commons(['dao', 'vote', 'gov', id, 'for', '--json', ...h])
+      assert.equal(twice.code, 1)
+      assert.equal((JSON.parse(twice.stderr) as { error: { details: { error: string } } }).error.details.error, 'AlreadyVoted')
+
+      const shown = JSON.parse((await commons(['dao', 'show', 'gov', '--json', ...h])).stdout) as { head: string, proposals: Array<{ state: string, forVotes: number }> }
+      assert.equal(shown.head, v1)
+      assert.deepEqual(shown.proposals.map(p => [p.state, p.forVotes]), [['active', 100]])
+    } finally {
+      assert.equal((await commons(['chain', 'down', ...h])).code, 0)
+    }
+    const down = await commons(['chain', 'status', '--json', ...h])
+    assert.equal(down.code, 1)
+    assert.equal((JSON.parse(down.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
+    const unreachable = await commons(['dao', 'list', '--rpc', 'http://127.0.0.1:9', '--json', ...h])
+    assert.equal((JSON.parse(unreachable.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
   })
 })

@@ -2,6 +2,8 @@
 import { Command } from 'commander'
 import { datasetCommand } from './commands/dataset.ts'
 import { demoCommand } from './commands/demo.ts'
+import { chainCommand } from './commands/chain.ts'
+import { daoCommand } from './commands/dao.ts'
 import { reportError } from './output.ts'
 
 /** The `commons` command line: one program, a subcommand per area. */
@@ -12,6 +14,8 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false)
   datasetCommand(program)
+  chainCommand(program)
+  daoCommand(program)
   demoCommand(program)
   return program
 }

@@ -1,0 +1,96 @@
+import { readFile, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import { isAddress, type Address, type Hex } from 'viem'
+import {
+  checkDeployment, connect, devnetAccount, InvalidChainInputError, listDaos, readManifest, ChainUnreachableError,
+  type Clients, type Deployment
+} from '@commons/chain'
+import { defaultHome } from '@commons/store'
+import type { GlobalOptions } from './output.ts'
+
+/** Options of every command that talks to a chain. */
+export interface ChainOptions extends GlobalOptions {
+  rpc?: string
+  key?: string
+  account?: number
+}
+
+export interface DevnetRecord {
+  rpcUrl: string
+  pid: number
+  port: number
+  startedAt: string
+}
+
+export const homeOf = (options: GlobalOptions): string => resolve(options.home ?? defaultHome())
+export const devnetFile = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'devnet.json')
+export const manifestFile = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'deployment.json')
+
+export async function readDevnet (options: GlobalOptions): Promise<DevnetRecord | null> {
+  try {
+    return JSON.parse(await readFile(devnetFile(options), 'utf8')) as DevnetRecord
+  } catch {
+    return null
+  }
+}
+
+export async function writeDevnet (options: GlobalOptions, record: DevnetRecord): Promise<void> {
+  await writeFileAtomic(devnetFile(options), JSON.stringify(record, null, 2) + '\n')
+}
+
+export async function forgetDevnet (options: GlobalOptions): Promise<void> {
+  await rm(devnetFile(options), { force: true })
+}
+
+/** The RPC to use: --rpc, else the home's devnet. */
+export async function rpcOf (options: ChainOptions): Promise<string> {
+  if (options.rpc !== undefined) return options.rpc
+  const devnet = await readDevnet(options)
+  if (devnet === null) {
+    throw new ChainUnreachableError(`no chain configured for ${homeOf(options)}`, { hint: 'start a local one with commons chain up --detach, or pass --rpc URL' })
+  }
+  return devnet.rpcUrl
+}
+
+/**
+ * Connects as --key (or $COMMONS_KEY); on a local devnet (chain 31337) without a key,
+ * as development account --account (default 0).
+ */
+export async function clientsOf (options: ChainOptions): Promise<Clients> {
+  const rpcUrl = await rpcOf(options)
+  const key = options.key ?? process.env.COMMONS_KEY
+  if (key !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidChainInputError('the key must be 32 bytes of hex, 0x-prefixed', { hint: 'pass --key 0x... or set COMMONS_KEY' })
+    return connect(rpcUrl, key as Hex)
+  }
+  const clients = await connect(rpcUrl, devnetAccount(options.account ?? 0))
+  if (clients.public.chain.id !== 31337) {
+    throw new InvalidChainInputError(`chain ${clients.public.chain.id} is not a local devnet: a key is needed`, { hint: 'pass --key 0x... or set COMMONS_KEY' })
+  }
+  return clients
+}
+
+/** Clients plus the deployment of the home, checked to have code on that chain. */
+export async function deploymentOf (options: ChainOptions): Promise<{ clients: Clients, deployment: Deployment }> {
+  const clients = await clientsOf(options)
+  const deployment = await readManifest(manifestFile(options))
+  await checkDeployment(clients, deployment)
+  return { clients, deployment }
+}
+
+/** A DAO given by address, or by the name it was created with (the first of that name). */
+export async function daoAddress (clients: Clients, deployment: Deployment, ref: string): Promise<Address> {
+  if (isAddress(ref)) return ref
+  const match = (await listDaos(clients, deployment)).find(d => d.name === ref)
+  if (match === undefined) throw new InvalidChainInputError(`no DAO named "${ref}"`, { hint: 'commons dao list shows the DAOs; or pass an address' })
+  return match.dao
+}
+
+export function parseAccountShares (value: string, previous: Array<{ account: Address, shares: bigint }> = []): Array<{ account: Address, shares: bigint }> {
+  const [account, shares] = value.split(':')
+  if (!isAddress(account ?? '') || !/^\d+$/.test(shares ?? '')) {
+    throw new InvalidChainInputError(`"${value}" is not ADDRESS:SHARES`, { hint: 'for example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8:30' })
+  }
+  return [...previous, { account: account as Address, shares: BigInt(shares) }]
+}

@@ -1,0 +1,112 @@
+import type { Command } from 'commander'
+import { formatEther } from 'viem'
+import { checkDeployment, deploy, readManifest, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
+import { clientsOf, forgetDevnet, homeOf, manifestFile, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
+import { emit, note, type GlobalOptions } from '../output.ts'
+
+function chainOptions (command: Command): ChainOptions {
+  return command.optsWithGlobals<ChainOptions>()
+}
+
+/** Adds the options every chain command shares. */
+export function withChainOptions (command: Command): Command {
+  return command
+    .option('--rpc <url>', 'JSON-RPC endpoint (default: the devnet started by commons chain up)')
+    .option('--key <hex>', 'private key to sign with (default: $COMMONS_KEY; on a devnet, a development account)')
+    .option('--account <n>', 'development account index on a devnet', (v: string) => Number(v))
+    .option('--json', 'print the result as JSON')
+}
+
+async function isAlive (pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function chainCommand (program: Command): void {
+  const chain = program.command('chain').description('the local devnet and the contract deployment')
+
+  chain.command('up')
+    .description('start a local devnet (anvil) with its state kept under the home')
+    .option('--port <port>', 'loopback port (default: a free one)', (v: string) => Number(v))
+    .option('--detach', 'return at once and leave the devnet running (stop it with commons chain down)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { port?: number, detach?: boolean }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const running = await readDevnet(options)
+      if (running !== null && await isAlive(running.pid)) {
+        emit(options, running, () => `a devnet is already running at ${running.rpcUrl} (pid ${running.pid})`)
+        return
+      }
+      const devnet = await startDevnet({ home: homeOf(options), port: opts.port, detached: opts.detach === true })
+      const record = { rpcUrl: devnet.rpcUrl, pid: devnet.pid, port: devnet.port, startedAt: new Date().toISOString() }
+      await writeDevnet(options, record)
+      emit(options, record, () => `devnet running at ${devnet.rpcUrl} (pid ${devnet.pid}), state in ${devnet.stateFile}`)
+      if (opts.detach === true) return
+      note(options, 'press Ctrl-C to stop')
+      await new Promise<void>(resolve => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      await devnet.stop()
+      await forgetDevnet(options)
+      note(options, 'devnet stopped; its state is saved')
+    })
+
+  chain.command('down')
+    .description('stop the devnet started with commons chain up --detach (its state is saved)')
+    .option('--json', 'print the result as JSON')
+    .action(async (_opts, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const running = await readDevnet(options)
+      if (running === null || !await isAlive(running.pid)) {
+        await forgetDevnet(options)
+        emit(options, { stopped: false }, () => 'no devnet is running for this home')
+        return
+      }
+      process.kill(running.pid, 'SIGTERM')
+      for (let i = 0; i < 200 && await isAlive(running.pid); i++) await new Promise(resolve => setTimeout(resolve, 50))
+      await forgetDevnet(options)
+      emit(options, { stopped: true, pid: running.pid }, () => `devnet stopped (pid ${running.pid})`)
+    })
+
+  withChainOptions(chain.command('deploy'))
+    .description('deploy the contract set and write the manifest under the home')
+    .action(async (_opts, command: Command) => {
+      const options = chainOptions(command)
+      const clients = await clientsOf(options)
+      const deployment = await deploy(clients)
+      await writeManifest(manifestFile(options), deployment)
+      emit(options, deployment, () => [
+        `deployed to chain ${deployment.chainId} at block ${deployment.block}; manifest: ${manifestFile(options)}`,
+        ...Object.entries(deployment.contracts).map(([name, address]) => `  ${name.padEnd(11)} ${address}`)
+      ].join('\n'))
+    })
+
+  withChainOptions(chain.command('status'))
+    .description('is the chain up, and is the deployment there')
+    .action(async (_opts, command: Command) => {
+      const options = chainOptions(command)
+      const rpcUrl = await rpcOf(options)
+      const clients = await clientsOf(options)
+      const block = await clients.public.getBlockNumber()
+      let deployment: Deployment | null = null
+      let problem: string | null = null
+      try {
+        deployment = await readManifest(manifestFile(options))
+        await checkDeployment(clients, deployment)
+      } catch (error) {
+        problem = (error as Error).message
+      }
+      const balance = deployment !== null && problem === null ? await tokenBalance(clients, deployment, clients.account.address) : null
+      const status = { rpcUrl, chainId: clients.public.chain.id, block, devnet: await readDevnet(options), deployment, problem, account: clients.account.address, tokenBalance: balance }
+      emit(options, status, () => [
+        `chain ${status.chainId} at ${rpcUrl}, block ${block}`,
+        problem === null ? `deployment: ${Object.entries(deployment?.contracts ?? {}).map(([n, a]) => `${n} ${a}`).join(', ')}` : `deployment: ${problem}`,
+        `account ${clients.account.address}${balance !== null ? `: ${formatEther(balance)} COM` : ''}`
+      ].join('\n'))
+    })
+}
