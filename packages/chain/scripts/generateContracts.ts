@@ -23,4 +23,4 @@ for (const name of CONTRACTS) {
 }
 await mkdir(dirname(out), { recursive: true })
 await writeFile(out, parts.join('\n'))
-console.log(`generated ${CONTRACTS.length} contract artifacts in ${out.slice(root.length + 1)}`)
+console.error(`generated ${CONTRACTS.length} contract artifacts in ${out.slice(root.length + 1)}`)
