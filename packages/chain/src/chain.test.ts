@@ -123,3 +123,31 @@ describe('contracts on a real anvil', () => {
       error.name === 'ContractRevertError' && error.details.error === 'UnknownJob')
   })
 })
+
+describe('devnet', () => {
+  it('keeps its state under the home across a clean stop and restart', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'commons-devnet-'))
+    try {
+      const first = await startDevnet({ home: own })
+      const clients = await connect(first.rpcUrl, devnetAccount(0))
+      const deployed = await deploy(clients)
+      await first.stop()
+      const second = await startDevnet({ home: own })
+      try {
+        const again = await connect(second.rpcUrl, devnetAccount(0))
+        assert.notEqual(second.rpcUrl, first.rpcUrl, 'a fresh free port')
+        const code = await again.public.getCode({ address: deployed.contracts.market })
+        assert.ok(code !== undefined && code.length > 2, 'the market is still deployed')
+        assert.ok(await tokenBalance(again, deployed, again.account.address) > 0n)
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      await rm(own, { recursive: true, force: true })
+    }
+  })
+
+  it('reports an unreachable chain by name', async () => {
+    await assert.rejects(connect('http://127.0.0.1:9', devnetAccount(0)), { name: 'ChainUnreachableError' })
+  })
+})
