@@ -124,6 +124,29 @@ contract DatasetDaoTest is Fixture {
         assertTrue(keccak256(dao.adoptedModel(7)) == keccak256(hex"0155beef"), "adopted");
     }
 
+    function test_changeParametersByProposal() public {
+        DatasetDao.Params memory p = defaultParams();
+        p.quorumBps = 5_000;
+        p.votingPeriod = 2 days;
+        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)));
+        pass(t, v, c);
+        (, uint32 votingPeriod,, uint16 quorumBps,,) = dao.params();
+        assertEq(votingPeriod, 2 days, "voting period");
+        assertEq(quorumBps, 5_000, "quorum");
+        p.forkThresholdBps = 0;
+        (t, v, c) = one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)));
+        vm.prank(alice);
+        uint256 id = dao.propose(t, v, c, "bad");
+        vm.warp(block.timestamp + 1);
+        vm.prank(alice);
+        dao.castVote(id, 1);
+        vm.warp(block.timestamp + 2 days + 1);
+        dao.queue(id);
+        vm.warp(block.timestamp + 1 hours);
+        vm.expectRevert(abi.encodeWithSelector(DatasetDao.InvalidParams.selector, "forkThresholdBps"));
+        dao.execute(id, t, v, c);
+    }
+
     function test_fundJobFromTheTreasury() public {
         TrainingMarket.JobSpec memory s = spec(2_000 ether, 100 ether);
         (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.fundJob, (market, s)));
