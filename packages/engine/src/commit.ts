@@ -1,0 +1,137 @@
+import { keccak_256 as keccak } from '@noble/hashes/sha3'
+import type { Tensor } from './tensor.ts'
+import { tensorMerkleRootWasm } from './merkleWasm.ts'
+
+/**
+ * Commitments of DESIGN §5, keccak256 throughout:
+ *   leaf   = keccak(0x00 ‖ 8 elements as big-endian 32-bit patterns, last leaf zero-padded)
+ *   node   = keccak(0x01 ‖ left ‖ right); an odd node is paired with EMPTY[level]
+ *   EMPTY[0] = keccak(0x02), EMPTY[h+1] = keccak(0x01 ‖ EMPTY[h] ‖ EMPTY[h])
+ *   tensor = keccak(merkleRoot ‖ uint256 length ‖ uint8 dtype)        (f32 = 0, i32 = 1)
+ *   state  = keccak(nodeRoot(tensor roots of the slots, in order) ‖ uint256 step)
+ *   record = keccak(0x03 ‖ state ‖ uint32 loss bits)
+ *   transcript = keccak(nodeRoot(records) ‖ uint256 count)
+ * NaN is committed as 0x7fc00000 whatever its payload, so backends cannot disagree
+ * on it.
+ */
+
+export type Hash = Uint8Array
+
+export const ELEMENTS_PER_LEAF = 8
+
+export const EMPTY: Hash[] = (() => {
+  const chain = [keccak(Uint8Array.of(2))]
+  for (let h = 0; h < 64; h++) chain.push(hashPair(chain[h], chain[h]))
+  return chain
+})()
+
+export function hashPair (left: Hash, right: Hash): Hash {
+  const buf = new Uint8Array(65)
+  buf[0] = 1
+  buf.set(left, 1)
+  buf.set(right, 33)
+  return keccak(buf)
+}
+
+/** The root over a level of nodes, padding odd levels with the empty chain. */
+export function nodeRoot (nodes: Hash[]): Hash {
+  if (nodes.length === 0) return EMPTY[0]
+  let level = nodes
+  let height = 0
+  while (level.length > 1) {
+    const next: Hash[] = []
+    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
+    level = next
+    height++
+  }
+  return level[0]
+}
+
+/** The big-endian bit patterns of a tensor's elements, NaN canonical. */
+export function elementBytes (tensor: Tensor): Uint8Array {
+  const n = tensor.size
+  const out = new Uint8Array(n * 4)
+  const view = new DataView(out.buffer)
+  if (tensor.dtype === 'i32') {
+    const data = tensor.i32
+    for (let i = 0; i < n; i++) view.setInt32(i * 4, data[i], false)
+  } else {
+    const data = tensor.f32
+    for (let i = 0; i < n; i++) {
+      const x = data[i]
+      if (x !== x) view.setUint32(i * 4, 0x7fc00000, false)
+      else view.setFloat32(i * 4, x, false)
+    }
+  }
+  return out
+}
+
+/** Leaf hashes of a tensor: one per 8 elements. */
+export function leafHashes (tensor: Tensor): Hash[] {
+  const bytes = elementBytes(tensor)
+  const leaves: Hash[] = []
+  const buf = new Uint8Array(33)
+  for (let at = 0; at < bytes.length; at += 32) {
+    buf.fill(0)
+    buf[0] = 0
+    buf.set(bytes.subarray(at, Math.min(at + 32, bytes.length)), 1)
+    leaves.push(keccak(buf))
+  }
+  return leaves
+}
+
+function uint256 (n: number | bigint): Uint8Array {
+  const out = new Uint8Array(32)
+  let v = BigInt(n)
+  for (let i = 31; i >= 0 && v > 0n; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
+/** The tensor root by the plain definition above, hash by hash (the reference). */
+export function referenceTensorRoot (tensor: Tensor): Hash {
+  return finishTensorRoot(nodeRoot(leafHashes(tensor)), tensor)
+}
+
+/** The tensor root, its Merkle tree hashed in WebAssembly (same bytes as the reference). */
+export function tensorRoot (tensor: Tensor): Hash {
+  return finishTensorRoot(tensorMerkleRootWasm(tensor, EMPTY), tensor)
+}
+
+function finishTensorRoot (merkleRoot: Hash, tensor: Tensor): Hash {
+  const buf = new Uint8Array(65)
+  buf.set(merkleRoot, 0)
+  buf.set(uint256(tensor.size), 32)
+  buf[64] = tensor.dtype === 'f32' ? 0 : 1
+  return keccak(buf)
+}
+
+export function stateRoot (slots: Tensor[], step: number): Hash {
+  const buf = new Uint8Array(64)
+  buf.set(nodeRoot(slots.map(tensorRoot)), 0)
+  buf.set(uint256(step), 32)
+  return keccak(buf)
+}
+
+export function recordHash (state: Hash, loss: number): Hash {
+  const buf = new Uint8Array(37)
+  buf[0] = 3
+  buf.set(state, 1)
+  const view = new DataView(buf.buffer)
+  if (loss !== loss) view.setUint32(33, 0x7fc00000, false)
+  else view.setFloat32(33, loss, false)
+  return keccak(buf)
+}
+
+export function transcriptRoot (records: Hash[]): Hash {
+  const buf = new Uint8Array(64)
+  buf.set(nodeRoot(records), 0)
+  buf.set(uint256(records.length), 32)
+  return keccak(buf)
+}
+
+export function toHex (hash: Hash): `0x${string}` {
+  return `0x${Buffer.from(hash).toString('hex')}`
+}

@@ -1,0 +1,293 @@
+import { f, expf, logf, sqrtf } from './numerics.ts'
+import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './tensor.ts'
+
+/**
+ * The primitive ops and their reference kernels. Each kernel computes every output
+ * element by the op's one per-element program (DESIGN §4): binary32 arithmetic with
+ * a rounding after every operation, reductions in increasing index order from the
+ * identity, no fused multiply-add. Fast backends replace kernels, never programs.
+ */
+
+/** No output element may read more inputs than this: any element is checkable on-chain. */
+export const MAX_INPUTS = 4096
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
+
+export const binaryProgram: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => f(a + b),
+  sub: (a, b) => f(a - b),
+  mul: (a, b) => f(a * b),
+  div: (a, b) => f(a / b),
+  // NaN propagates from either side; of two zeros, +0 (a >= b picks a: max(+0, -0) = +0).
+  max: (a, b) => (a !== a || b !== b) ? NaN : (a > b || (a === b && !(Object.is(a, -0) && Object.is(b, 0))) ? a : b),
+  cmpge: (a, b) => (a >= b ? 1 : 0)
+}
+
+export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
+  neg: a => -a,
+  exp: expf,
+  log: logf,
+  sqrt: sqrtf,
+  recip: a => f(1 / a)
+}
+
+/** Elementwise binary op with numpy broadcasting. */
+export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = broadcastShape(a.shape, b.shape)
+  const out = new Float32Array(size(shape))
+  const x = a.f32
+  const y = b.f32
+  const fn = binaryProgram[op]
+  if (sameShape(a.shape, b.shape)) {
+    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[i])
+  } else if (y.length === 1) {
+    const v = y[0]
+    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], v)
+  } else if (x.length === out.length && isSuffix(b.shape, shape)) {
+    // b repeats over the leading dimensions ([N, D] op [D], [B, H, T, T] op [T, T])
+    const n = y.length
+    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[i % n])
+  } else if (x.length === out.length && isColumn(b.shape, shape)) {
+    // b is constant along the last axis ([..., D] op [..., 1])
+    const d = shape[shape.length - 1]
+    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[(i / d) | 0])
+  } else {
+    const ia = broadcastIndices(a.shape, shape)
+    const ib = broadcastIndices(b.shape, shape)
+    for (let i = 0; i < out.length; i++) out[i] = fn(x[ia[i]], y[ib[i]])
+  }
+  return new Tensor(shape, out)
+}
+
+function isSuffix (small: readonly number[], big: readonly number[]): boolean {
+  const s = trimOnes(small)
+  return s.every((d, i) => d === big[big.length - s.length + i])
+}
+
+function isColumn (small: readonly number[], big: readonly number[]): boolean {
+  return small.length === big.length && small[small.length - 1] === 1 &&
+    small.slice(0, -1).every((d, i) => d === big[i])
+}
+
+function trimOnes (shape: readonly number[]): readonly number[] {
+  let i = 0
+  while (i < shape.length && shape[i] === 1) i++
+  return shape.slice(i)
+}
+
+/** For each element of `to`, the index of the element of `from` it broadcasts from. */
+function broadcastIndices (from: readonly number[], to: readonly number[]): Int32Array {
+  const n = size(to)
+  const out = new Int32Array(n)
+  const fs = strides(from)
+  const offset = to.length - from.length
+  const step = to.map((d, i) => (i < offset || from[i - offset] === 1) ? 0 : fs[i - offset])
+  const index = new Array<number>(to.length).fill(0)
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    out[i] = at
+    for (let dim = to.length - 1; dim >= 0; dim--) {
+      index[dim]++
+      at += step[dim]
+      if (index[dim] < to[dim]) break
+      at -= step[dim] * to[dim]
+      index[dim] = 0
+    }
+  }
+  return out
+}
+
+export function unary (op: UnaryOp, a: Tensor): Tensor {
+  const x = a.f32
+  const out = new Float32Array(x.length)
+  const fn = unaryProgram[op]
+  for (let i = 0; i < out.length; i++) out[i] = fn(x[i])
+  return new Tensor(a.shape, out)
+}
+
+/** Sum or max along one axis, in increasing index order from the identity (0, -inf). */
+export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = true): Tensor {
+  const ax = axis < 0 ? a.shape.length + axis : axis
+  const n = a.shape[ax]
+  if (n > MAX_INPUTS) throw new ShapeError(`a ${op} over ${n} elements reads more than ${MAX_INPUTS} inputs; split it`)
+  const outer = size(a.shape.slice(0, ax))
+  const inner = size(a.shape.slice(ax + 1))
+  const x = a.f32
+  const out = new Float32Array(outer * inner)
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = op === 'sum' ? 0 : -Infinity
+      let at = o * n * inner + i
+      if (op === 'sum') {
+        for (let k = 0; k < n; k++, at += inner) acc = f(acc + x[at])
+      } else {
+        for (let k = 0; k < n; k++, at += inner) acc = binaryProgram.max(acc, x[at])
+      }
+      out[o * inner + i] = acc
+    }
+  }
+  const shape = keepdim ? a.shape.map((d, i) => i === ax ? 1 : d) : a.shape.filter((_, i) => i !== ax)
+  return new Tensor(shape, out)
+}
+
+/**
+ * Sums a broadcast result back to `shape`: each output element is the sum, in
+ * increasing row-major order, of the elements that broadcast from it.
+ */
+export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(a.shape, shape)) return a
+  const from = broadcastIndices(shape, a.shape)
+  const out = new Float32Array(size(shape))
+  const x = a.f32
+  const count = a.size / out.length
+  if (count > MAX_INPUTS) throw new ShapeError(`summing ${count} elements into one reads more than ${MAX_INPUTS} inputs; split it`)
+  for (let i = 0; i < x.length; i++) out[from[i]] = f(out[from[i]] + x[i])
+  return new Tensor(shape, out)
+}
+
+/** Copies `a` broadcast to `shape`. */
+export function expand (a: Tensor, shape: readonly number[]): Tensor {
+  if (sameShape(a.shape, shape)) return a
+  const from = broadcastIndices(a.shape, shape)
+  const x = a.f32
+  const out = new Float32Array(from.length)
+  for (let i = 0; i < out.length; i++) out[i] = x[from[i]]
+  return new Tensor(shape, out)
+}
+
+/**
+ * Batched matrix product over the last two axes: C[.., i, j] = Σ_k A[.., i, k] · B[.., k, j],
+ * k increasing from +0, a rounding after each product and each sum. `transA`/`transB`
+ * read A or B transposed. B may have no batch axes (shared by every batch).
+ */
+export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
+  const x = a.f32
+  const y = b.f32
+  const out = new Float32Array(batch * m * n)
+  // Element (i, kk) of A is at aRow·i + aCol·kk; of B (kk, j) at bRow·kk + bCol·j.
+  const [aRow, aCol] = transA ? [1, m] : [k, 1]
+  const [bRow, bCol] = transB ? [1, k] : [n, 1]
+  for (let t = 0; t < batch; t++) {
+    const ao = t * m * k
+    const bo = bBatched ? t * k * n : 0
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0
+        for (let kk = 0; kk < k; kk++) acc = f(acc + f(x[ao + aRow * i + aCol * kk] * y[bo + bRow * kk + bCol * j]))
+        out[t * m * n + i * n + j] = acc
+      }
+    }
+  }
+  const lead = a.shape.slice(0, -2)
+  return new Tensor([...lead, m, n], out)
+}
+
+export function matmulShape (a: readonly number[], b: readonly number[], transA: boolean, transB: boolean) {
+  if (a.length < 2 || b.length < 2) throw new ShapeError('matmul needs matrices')
+  const m = transA ? a[a.length - 1] : a[a.length - 2]
+  const k = transA ? a[a.length - 2] : a[a.length - 1]
+  const kb = transB ? b[b.length - 1] : b[b.length - 2]
+  const n = transB ? b[b.length - 2] : b[b.length - 1]
+  if (k !== kb) throw new ShapeError(`matmul inner sizes differ: ${k} and ${kb}`)
+  if (2 * k > MAX_INPUTS) throw new ShapeError(`a dot product of ${k} terms reads more than ${MAX_INPUTS} inputs; split it`)
+  const batch = size(a.slice(0, -2))
+  const bBatched = b.length > 2
+  if (bBatched && size(b.slice(0, -2)) !== batch) throw new ShapeError(`matmul batches differ: [${a.join(', ')}] and [${b.join(', ')}]`)
+  return { batch, m, k, n, bBatched }
+}
+
+/** Reorders axes: out[index permuted] = a[index]. */
+export function permute (a: Tensor, axes: readonly number[]): Tensor {
+  const shape = axes.map(i => a.shape[i])
+  const inStrides = strides(a.shape)
+  const step = axes.map(i => inStrides[i])
+  const x = a.data
+  const out = a.dtype === 'f32' ? new Float32Array(x.length) : new Int32Array(x.length)
+  const index = new Array<number>(shape.length).fill(0)
+  let at = 0
+  for (let i = 0; i < out.length; i++) {
+    out[i] = x[at]
+    for (let dim = shape.length - 1; dim >= 0; dim--) {
+      index[dim]++
+      at += step[dim]
+      if (index[dim] < shape[dim]) break
+      at -= step[dim] * shape[dim]
+      index[dim] = 0
+    }
+  }
+  return new Tensor(shape, out)
+}
+
+/** Rows of `table` ([V, D]) picked by i32 `indices`: out[.., d] = table[indices[..], d]. */
+export function gather (table: Tensor, indices: Tensor): Tensor {
+  const [v, d] = table.shape
+  const idx = indices.i32
+  const x = table.f32
+  const out = new Float32Array(idx.length * d)
+  for (let p = 0; p < idx.length; p++) {
+    const row = idx[p]
+    if (row < 0 || row >= v) throw new ShapeError(`index ${row} is outside a table of ${v} rows`)
+    out.set(x.subarray(row * d, row * d + d), p * d)
+  }
+  return new Tensor([...indices.shape, d], out)
+}
+
+/**
+ * The gradient of gather: out[r, d] = Σ over positions p with indices[p] = r of
+ * g[p, d], p increasing.
+ */
+export function scatterAdd (g: Tensor, indices: Tensor, rows: number): Tensor {
+  const d = g.shape[g.shape.length - 1]
+  const idx = indices.i32
+  const x = g.f32
+  const out = new Float32Array(rows * d)
+  for (let p = 0; p < idx.length; p++) {
+    const o = idx[p] * d
+    for (let j = 0; j < d; j++) out[o + j] = f(out[o + j] + x[p * d + j])
+  }
+  return new Tensor([rows, d], out)
+}
+
+/**
+ * Rotary position embedding on the last axis (halves rotated, as in llama):
+ * for j < h: x_j·cos − x_{j+h}·sin; for j >= h: x_j·cos + x_{j−h}·sin, with the
+ * angle tables `cos`, `sin` of shape [T, h] indexed by the position (axis −2).
+ * Its gradient is the same op with −sin.
+ */
+export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  const dh = x.shape[x.shape.length - 1]
+  const t = x.shape[x.shape.length - 2]
+  const h = dh / 2
+  const c = cos.f32
+  const s = sin.f32
+  const v = x.f32
+  const out = new Float32Array(v.length)
+  for (let base = 0; base < v.length; base += dh) {
+    const pos = (base / dh) % t
+    for (let j = 0; j < h; j++) {
+      const cj = c[pos * h + j]
+      const sj = s[pos * h + j]
+      out[base + j] = f(f(v[base + j] * cj) - f(v[base + j + h] * sj))
+      out[base + j + h] = f(f(v[base + j + h] * cj) + f(v[base + j] * sj))
+    }
+  }
+  return new Tensor(x.shape, out)
+}
+
+/**
+ * The sum of any number of values as a fixed tree of chunks of at most MAX_INPUTS:
+ * each chunk summed in order, then the chunk sums the same way. Every partial is an
+ * element that reads at most MAX_INPUTS inputs.
+ */
+export function chunkedSum (values: Float32Array): number {
+  if (values.length <= MAX_INPUTS) {
+    let acc = 0
+    for (let i = 0; i < values.length; i++) acc = f(acc + values[i])
+    return acc
+  }
+  const partials = new Float32Array(Math.ceil(values.length / MAX_INPUTS))
+  for (let c = 0; c < partials.length; c++) partials[c] = chunkedSum(values.subarray(c * MAX_INPUTS, (c + 1) * MAX_INPUTS))
+  return chunkedSum(partials)
+}
