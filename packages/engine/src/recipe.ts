@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { BaseError } from '@commons/errors'
+import type { ModelConfig } from './model.ts'
+import type { OptimizerConfig } from './optim.ts'
+
+export class InvalidRecipeError extends BaseError {
+  override name = 'InvalidRecipeError'
+}
+
+const positive = z.number().int().positive()
+
+const transformer = z.object({
+  kind: z.literal('transformer'),
+  vocab: positive,
+  dModel: positive,
+  layers: positive,
+  heads: positive,
+  hidden: positive,
+  context: positive,
+  tiedEmbeddings: z.boolean().default(false),
+  normEps: z.number().positive().default(1e-5),
+  ropeTheta: z.number().positive().default(10000)
+}).refine(m => m.dModel % m.heads === 0 && (m.dModel / m.heads) % 2 === 0, { message: 'dModel must split into heads of even size' })
+
+const mlp = z.object({
+  kind: z.literal('mlp'),
+  vocab: positive,
+  context: positive,
+  dModel: positive,
+  hidden: positive,
+  layers: positive
+})
+
+const optimizer = z.object({
+  lr: z.number().positive(),
+  minLr: z.number().nonnegative(),
+  warmupSteps: z.number().int().nonnegative(),
+  beta1: z.number().min(0).max(1),
+  beta2: z.number().min(0).max(1),
+  eps: z.number().positive(),
+  weightDecay: z.number().nonnegative(),
+  gradClip: z.number().nonnegative()
+})
+
+export const recipeSchema = z.object({
+  name: z.string().min(1),
+  model: z.discriminatedUnion('kind', [transformer, mlp]),
+  tokenizer: z.literal('byte'),
+  optimizer,
+  batchSize: positive,
+  steps: positive,
+  seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  checkpointInterval: positive
+}).refine(r => r.model.vocab === 256, { message: 'the byte tokenizer needs vocab 256', path: ['model', 'vocab'] })
+
+/** A training recipe: model, tokenizer, optimiser and schedule, batch, steps, seed. */
+export interface Recipe {
+  name: string
+  model: ModelConfig
+  tokenizer: 'byte'
+  optimizer: OptimizerConfig
+  batchSize: number
+  steps: number
+  seed: number
+  checkpointInterval: number
+}
+
+/** Validates a parsed recipe, with every problem named by its path. */
+export function parseRecipe (value: unknown, source = 'recipe'): Recipe {
+  const result = recipeSchema.safeParse(value)
+  if (!result.success) {
+    const problems = result.error.issues.map(i => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new InvalidRecipeError(`${source} is not a valid recipe: ${problems.join('; ')}`, {
+      hint: 'see recipes/tiny.json for a complete example', details: { problems }
+    })
+  }
+  return result.data as Recipe
+}
+
+export async function readRecipe (path: string): Promise<Recipe> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    throw new InvalidRecipeError(`cannot read recipe ${path}`, { hint: 'pass the path of a recipe JSON file, such as recipes/tiny.json', cause })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (cause) {
+    throw new InvalidRecipeError(`${path} is not valid JSON: ${(cause as Error).message}`, { cause })
+  }
+  return parseRecipe(json, path)
+}

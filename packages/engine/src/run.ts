@@ -1,0 +1,236 @@
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import { BaseError } from '@commons/errors'
+import { recordHash, tensorRoot, toHex, transcriptRoot, type Hash } from './commit.ts'
+import { paramSpecs } from './model.ts'
+import { parseRecipe, type Recipe } from './recipe.ts'
+import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './safetensors.ts'
+import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import { Tensor } from './tensor.ts'
+
+export class RunDirError extends BaseError {
+  override name = 'RunDirError'
+}
+
+export class DataMismatchError extends BaseError {
+  override name = 'DataMismatchError'
+}
+
+/** What a run trained on: where the tokens came from and their commitment. */
+export interface DataInfo {
+  source: string
+  tokens: number
+  tokensRoot: `0x${string}`
+}
+
+export interface StepRecord {
+  step: number
+  state: `0x${string}`
+  loss: number
+}
+
+export interface StepProgress {
+  step: number
+  steps: number
+  loss: number
+  tokensPerSecond: number
+  etaSeconds: number
+}
+
+export interface TrainResult {
+  finalRoot: `0x${string}`
+  transcriptRoot: `0x${string}`
+  steps: number
+  losses: number[]
+  records: StepRecord[]
+}
+
+export function tokensRootOf (tokens: Int32Array): `0x${string}` {
+  return toHex(tensorRoot(new Tensor([tokens.length], tokens)))
+}
+
+const checkpointName = (step: number): string => `step-${String(step).padStart(7, '0')}.safetensors`
+
+async function saveCheckpoint (dir: string, recipe: Recipe, state: TrainState, root: Hash): Promise<void> {
+  const names = slotNames(recipe.model)
+  await writeSafetensors(join(dir, 'checkpoints', checkpointName(state.step)), stateSlots(state).map((t, i) => [names[i], t]), {
+    step: String(state.step),
+    stateRoot: toHex(root),
+    recipe: JSON.stringify(recipe)
+  })
+}
+
+/**
+ * Loads the checkpoint of `step` and checks it: every slot present with the right
+ * shape, and its state root equal to the one recorded when it was written.
+ */
+export async function loadCheckpoint (dir: string, recipe: Recipe, step: number): Promise<TrainState> {
+  const path = join(dir, 'checkpoints', checkpointName(step))
+  const { tensors, metadata } = await readSafetensors(path)
+  const names = slotNames(recipe.model)
+  const specs = paramSpecs(recipe.model)
+  const slots = names.map((name, i) => {
+    const t = tensors.get(name)
+    const shape = specs[i % specs.length].shape
+    if (t === undefined || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+      throw new CorruptCheckpointError(`${path} lacks ${name} or has the wrong shape for it`, { hint: 'the checkpoint is damaged or from another recipe' })
+    }
+    return t
+  })
+  const n = specs.length
+  const state: TrainState = { step, params: slots.slice(0, n), m: slots.slice(n, 2 * n), v: slots.slice(2 * n) }
+  if (Number(metadata.step) !== step || toHex(stateRootOf(state)) !== metadata.stateRoot) {
+    throw new CorruptCheckpointError(`${path} does not match the state root recorded in it: the file is damaged`, {
+      hint: 'resume or replay from another checkpoint', details: { path, recorded: metadata.stateRoot }
+    })
+  }
+  return state
+}
+
+/** Steps that have a checkpoint in a run directory, ascending. */
+export async function checkpointSteps (dir: string): Promise<number[]> {
+  const files = await readdir(join(dir, 'checkpoints')).catch(() => [] as string[])
+  return files.map(f => /^step-(\d+)\.safetensors$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).map(Number).sort((a, b) => a - b)
+}
+
+async function readRecords (dir: string): Promise<StepRecord[]> {
+  const text = await readFile(join(dir, 'transcript.jsonl'), 'utf8').catch(() => '')
+  return text.split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as StepRecord)
+}
+
+export interface RunInfo {
+  recipe: Recipe
+  data: DataInfo
+}
+
+export async function readRunInfo (dir: string): Promise<RunInfo> {
+  let json: { recipe: unknown, data: DataInfo }
+  try {
+    json = JSON.parse(await readFile(join(dir, 'run.json'), 'utf8'))
+  } catch (cause) {
+    throw new RunDirError(`${dir} is not a training run (no readable run.json)`, { hint: 'pass the --out directory of commons train', cause })
+  }
+  return { recipe: parseRecipe(json.recipe, join(dir, 'run.json')), data: json.data }
+}
+
+export interface TrainParams {
+  recipe: Recipe
+  tokens: Int32Array
+  data: Omit<DataInfo, 'tokens' | 'tokensRoot'>
+  out: string
+  /** Continue the run in `out` from its last checkpoint. */
+  resume?: boolean
+  /** Stop after this step (to test resuming); the run can be resumed later. */
+  stopAfter?: number
+  onStep?: (progress: StepProgress) => void
+}
+
+/**
+ * Trains a recipe on tokens, writing to `out`: run.json, a transcript record per
+ * step (state root S_t and loss), checkpoints every `checkpointInterval` steps, and
+ * at the end model.safetensors and transcript.json with the transcript root. A fresh
+ * run refuses a directory that is not empty; --resume picks up at the last checkpoint.
+ */
+export async function train (params: TrainParams): Promise<TrainResult> {
+  const { recipe, tokens, out } = params
+  const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: tokensRootOf(tokens) }
+  let state: TrainState
+  let records: StepRecord[]
+  if (params.resume === true) {
+    const info = await readRunInfo(out)
+    if (JSON.stringify(info.recipe) !== JSON.stringify(recipe)) throw new RunDirError(`${out} was trained with another recipe`, { hint: 'resume with the recipe of that run' })
+    if (info.data.tokensRoot !== data.tokensRoot) throw new DataMismatchError(`${out} was trained on other data (tokens root ${info.data.tokensRoot})`, { hint: `pass the data of that run: ${info.data.source}` })
+    const steps = await checkpointSteps(out)
+    if (steps.length === 0) throw new RunDirError(`${out} has no checkpoint to resume from`)
+    state = await loadCheckpoint(out, recipe, steps[steps.length - 1])
+    records = (await readRecords(out)).filter(r => r.step < state.step)
+    await writeFileAtomic(join(out, 'transcript.jsonl'), records.map(r => JSON.stringify(r) + '\n').join(''))
+  } else {
+    const existing = await readdir(out).catch(() => [] as string[])
+    if (existing.length > 0) throw new RunDirError(`${out} is not empty`, { hint: 'choose a new --out directory, or pass --resume to continue that run' })
+    await mkdir(join(out, 'checkpoints'), { recursive: true })
+    await writeFileAtomic(join(out, 'run.json'), JSON.stringify({ recipe, data, startedAt: new Date().toISOString() }, null, 2) + '\n')
+    await writeFile(join(out, 'transcript.jsonl'), '')
+    state = initialState(recipe)
+    records = []
+  }
+
+  const tables = tablesFor(recipe.model)
+  const tokensPerStep = recipe.batchSize * recipe.model.context
+  const started = performance.now()
+  const firstStep = state.step
+  const last = Math.min(recipe.steps, params.stopAfter ?? recipe.steps)
+  while (state.step < last) {
+    const root = stateRootOf(state)
+    if (state.step % recipe.checkpointInterval === 0) await saveCheckpoint(out, recipe, state, root)
+    const step = state.step
+    const loss = trainStep(recipe, tokens, state, tables)
+    const record: StepRecord = { step, state: toHex(root), loss }
+    records.push(record)
+    await appendFile(join(out, 'transcript.jsonl'), JSON.stringify(record) + '\n')
+    const seconds = (performance.now() - started) / 1000
+    const done = state.step - firstStep
+    params.onStep?.({ step: state.step, steps: recipe.steps, loss, tokensPerSecond: done * tokensPerStep / seconds, etaSeconds: seconds / done * (recipe.steps - state.step) })
+  }
+  const root = stateRootOf(state)
+  if (state.step < recipe.steps) {
+    // Stopped early: leave a checkpoint to resume from.
+    await saveCheckpoint(out, recipe, state, root)
+    return { finalRoot: toHex(root), transcriptRoot: '0x', steps: state.step, losses: records.map(r => r.loss), records }
+  }
+  const final: StepRecord = { step: state.step, state: toHex(root), loss: evalLoss(recipe, tokens, state, tables) }
+  records.push(final)
+  await appendFile(join(out, 'transcript.jsonl'), JSON.stringify(final) + '\n')
+  await saveCheckpoint(out, recipe, state, root)
+  const transcript = toHex(transcriptRoot(records.map(r => recordHash(hexBytes(r.state), r.loss))))
+  const names = paramSpecs(recipe.model).map(p => p.name)
+  await writeSafetensors(join(out, 'model.safetensors'), state.params.map((t, i) => [names[i], t]), {
+    recipe: JSON.stringify(recipe), stateRoot: toHex(root), transcriptRoot: transcript, tokensRoot: data.tokensRoot
+  })
+  const result: TrainResult = { finalRoot: toHex(root), transcriptRoot: transcript, steps: state.step, losses: records.map(r => r.loss), records }
+  await writeFileAtomic(join(out, 'transcript.json'), JSON.stringify({ recipe: recipe.name, data, ...result }, null, 2) + '\n')
+  return result
+}
+
+function hexBytes (hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+}
+
+export interface ReplayResult {
+  from: number
+  checked: number
+  /** The first step whose recomputed state root differs from the transcript, or null. */
+  firstMismatch: { step: number, expected: string, actual: string } | null
+}
+
+/**
+ * Re-runs steps from the checkpoint at or before `from` and compares every state
+ * root (and loss) with the transcript; stops at the first difference.
+ */
+export async function replay (dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
+  const { recipe, data } = await readRunInfo(dir)
+  if (tokensRootOf(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
+  const records = await readRecords(dir)
+  const byStep = new Map(records.map(r => [r.step, r]))
+  const available = await checkpointSteps(dir)
+  const from = options.from ?? 0
+  const start = available.filter(s => s <= from).pop()
+  if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${from} in ${dir}`)
+  const state = await loadCheckpoint(dir, recipe, start)
+  const tables = tablesFor(recipe.model)
+  const until = Math.min(recipe.steps, from + (options.steps ?? recipe.steps))
+  let checked = 0
+  while (state.step <= until) {
+    const expected = byStep.get(state.step)
+    if (expected === undefined) break
+    const actual = toHex(stateRootOf(state))
+    if (state.step >= from) {
+      checked++
+      if (actual !== expected.state) return { from: start, checked, firstMismatch: { step: state.step, expected: expected.state, actual } }
+    }
+    if (state.step === until) break
+    trainStep(recipe, tokens, state, tables)
+  }
+  return { from: start, checked, firstMismatch: null }
+}

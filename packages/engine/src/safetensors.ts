@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises'
+import writeFileAtomic from 'write-file-atomic'
+import { BaseError } from '@commons/errors'
+import { Tensor } from './tensor.ts'
+
+export class CorruptCheckpointError extends BaseError {
+  override name = 'CorruptCheckpointError'
+}
+
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header
+ * (name → dtype, shape, byte offsets; `__metadata__` strings), then the raw
+ * little-endian data. Tensors are written in the given order.
+ */
+export function encodeSafetensors (tensors: Array<[string, Tensor]>, metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata }
+  let offset = 0
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: t.dtype === 'f32' ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + t.size * 4] }
+    offset += t.size * 4
+  }
+  let json = JSON.stringify(header)
+  json += ' '.repeat((8 - (json.length % 8)) % 8)
+  const head = Buffer.from(json)
+  const out = Buffer.alloc(8 + head.length + offset)
+  out.writeBigUInt64LE(BigInt(head.length), 0)
+  head.copy(out, 8)
+  let at = 8 + head.length
+  for (const [, t] of tensors) {
+    Buffer.from(t.data.buffer, t.data.byteOffset, t.size * 4).copy(out, at)
+    at += t.size * 4
+  }
+  return out
+}
+
+export interface Safetensors {
+  tensors: Map<string, Tensor>
+  metadata: Record<string, string>
+}
+
+export function decodeSafetensors (bytes: Buffer, source = 'file'): Safetensors {
+  const fail = (why: string): never => {
+    throw new CorruptCheckpointError(`${source} is not a valid safetensors file: ${why}`, { hint: 'the file is damaged or truncated; use another checkpoint or train again' })
+  }
+  if (bytes.length < 8) fail('too short')
+  const headerLength = Number(bytes.readBigUInt64LE(0))
+  if (headerLength > bytes.length - 8) fail('header runs past the end')
+  let header: Record<string, { dtype: string, shape: number[], data_offsets: [number, number] } | Record<string, string>>
+  try {
+    header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'))
+  } catch {
+    return fail('header is not JSON')
+  }
+  const base = 8 + headerLength
+  const tensors = new Map<string, Tensor>()
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue
+    const { dtype, shape, data_offsets: [start, end] } = entry as { dtype: string, shape: number[], data_offsets: [number, number] }
+    const count = shape.reduce((a, b) => a * b, 1)
+    if (end - start !== count * 4 || base + end > bytes.length || (dtype !== 'F32' && dtype !== 'I32')) fail(`tensor ${name} does not fit`)
+    const copy = bytes.subarray(base + start, base + end)
+    const data = dtype === 'F32' ? new Float32Array(count) : new Int32Array(count)
+    Buffer.from(data.buffer).set(copy)
+    tensors.set(name, new Tensor(shape, data))
+  }
+  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> }
+}
+
+export async function writeSafetensors (path: string, tensors: Array<[string, Tensor]>, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata))
+}
+
+export async function readSafetensors (path: string): Promise<Safetensors> {
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (cause) {
+    throw new CorruptCheckpointError(`cannot read ${path}`, { cause })
+  }
+  return decodeSafetensors(bytes, path)
+}

@@ -1,0 +1,97 @@
+import { backward, param } from './autograd.ts'
+import { stateRoot, type Hash } from './commit.ts'
+import { forward, initParams, loss, makeTables, oneHot, paramSpecs, type ModelConfig, type Tables } from './model.ts'
+import { crossEntropy } from './nn.ts'
+import { adamStep, adamUpdate, clipScale } from './optim.ts'
+import { PURPOSE, random32 } from './prng.ts'
+import type { Recipe } from './recipe.ts'
+import { Tensor, ShapeError } from './tensor.ts'
+import { constant } from './autograd.ts'
+
+/** Everything training changes: parameters and AdamW moments, after `step` updates. */
+export interface TrainState {
+  step: number
+  params: Tensor[]
+  m: Tensor[]
+  v: Tensor[]
+}
+
+/** S_0: parameters from the PRNG, zero moments. */
+export function initialState (recipe: Recipe): TrainState {
+  const params = initParams(recipe.model, recipe.seed)
+  return { step: 0, params, m: params.map(p => Tensor.zeros(p.shape)), v: params.map(p => Tensor.zeros(p.shape)) }
+}
+
+/** The state slots in program order: every parameter, then every first moment, then every second. */
+export function stateSlots (state: TrainState): Tensor[] {
+  return [...state.params, ...state.m, ...state.v]
+}
+
+/** Names of the state slots, in the same order. */
+export function slotNames (model: ModelConfig): string[] {
+  const names = paramSpecs(model).map(p => p.name)
+  return [...names.map(n => `param/${n}`), ...names.map(n => `m/${n}`), ...names.map(n => `v/${n}`)]
+}
+
+export function stateRootOf (state: TrainState): Hash {
+  return stateRoot(stateSlots(state), state.step)
+}
+
+export interface Batch {
+  inputs: Tensor
+  targets: Tensor
+}
+
+/**
+ * The batch of step t: sequence b starts at random32(seed, DATA, t·B + b) mod (L − W),
+ * W the model's window; a transformer predicts every next token of its window, an
+ * MLP the one token after it.
+ */
+export function sampleBatch (recipe: Recipe, tokens: Int32Array, step: number): Batch {
+  const window = recipe.model.context
+  const b = recipe.batchSize
+  const span = tokens.length - window
+  if (span < 1) throw new ShapeError(`the training data has ${tokens.length} tokens; it needs more than the context of ${window}`)
+  const inputs = new Int32Array(b * window)
+  const perRow = recipe.model.kind === 'transformer' ? window : 1
+  const targets = new Int32Array(b * perRow)
+  for (let row = 0; row < b; row++) {
+    const start = random32(recipe.seed, PURPOSE.DATA, step * b + row) % span
+    inputs.set(tokens.subarray(start, start + window), row * window)
+    if (perRow === window) targets.set(tokens.subarray(start + 1, start + window + 1), row * window)
+    else targets[row] = tokens[start + window]
+  }
+  return { inputs: new Tensor([b, window], inputs), targets: new Tensor([b * perRow], targets) }
+}
+
+export function tablesFor (model: ModelConfig): Tables | undefined {
+  return model.kind === 'transformer' ? makeTables(model) : undefined
+}
+
+/**
+ * One training step, in place: loss and gradients of the batch of step t, gradient
+ * clipping, AdamW. Returns the loss (before the update), which the transcript records
+ * with S_t.
+ */
+export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  const batch = sampleBatch(recipe, tokens, state.step)
+  const vars = state.params.map(param)
+  const l = loss(recipe.model, vars, batch.inputs, batch.targets, tables)
+  backward(l)
+  const grads = vars.map(v => (v.grad ?? Tensor.zeros(v.shape)).f32)
+  const { scale } = clipScale(recipe.optimizer, grads)
+  const s = adamStep(recipe.optimizer, state.step, recipe.steps, scale)
+  const specs = paramSpecs(recipe.model)
+  specs.forEach((spec, i) => {
+    adamUpdate(recipe.optimizer, s, spec.decay, state.params[i].f32, grads[i], state.m[i].f32, state.v[i].f32)
+  })
+  state.step += 1
+  return l.value.f32[0]
+}
+
+/** The loss of the batch of the current step, without training (the last record's loss). */
+export function evalLoss (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  const batch = sampleBatch(recipe, tokens, state.step)
+  const logits = forward(recipe.model, state.params.map(constant), batch.inputs, tables)
+  return crossEntropy(logits, constant(oneHot(batch.targets.i32, recipe.model.vocab))).value.f32[0]
+}
