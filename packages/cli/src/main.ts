@@ -4,6 +4,7 @@ import { datasetCommand } from './commands/dataset.ts'
 import { demoCommand } from './commands/demo.ts'
 import { chainCommand } from './commands/chain.ts'
 import { daoCommand } from './commands/dao.ts'
+import { trainCommands } from './commands/train.ts'
 import { reportError } from './output.ts'
 
 /** The `commons` command line: one program, a subcommand per area. */
@@ -16,6 +17,7 @@ export function buildProgram (): Command {
   datasetCommand(program)
   chainCommand(program)
   daoCommand(program)
+  trainCommands(program)
   demoCommand(program)
   return program
 }

@@ -1,5 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { isBaseError } from '@commons/errors'
+import { BaseError, isBaseError } from '@commons/errors'
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -63,4 +63,9 @@ export function reportError (error: unknown, json: boolean): number {
   }
   process.stderr.write(`unexpected error (a bug in commons; please report it):\n${(error as Error)?.stack ?? String(error)}\n`)
   return 70
+}
+
+/** A command was given options that cannot work together or are not available. */
+export class UsageError extends BaseError {
+  override name = 'UsageError'
 }

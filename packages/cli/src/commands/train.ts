@@ -1,0 +1,110 @@
+import { readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { generate, readRecipe, readRunInfo, replay, train, RunDirError } from '@commons/engine'
+import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
+import { homeOf } from '../chainContext.ts'
+import { emit, note, progress, progressDone, UsageError, type GlobalOptions } from '../output.ts'
+
+/**
+ * Training data from a local file or directory (bytes of every file, in path order,
+ * as a committed version would give), or from a dataset version CID in the store.
+ */
+async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
+  const isPath = await stat(ref).then(() => true, () => false)
+  if (isPath) {
+    const files = await listSourceFiles(ref)
+    const parts = await Promise.all(files.map(async file => readFile(file.absolute)))
+    return { tokens: Int32Array.from(Buffer.concat(parts)), source: resolve(ref) }
+  }
+  if (!/^(baf|Qm)/.test(ref)) {
+    throw new PathNotFoundError(`training data "${ref}" is neither a file, a directory nor a version CID`, { hint: 'pass --data PATH, or a CID from commons dataset log' })
+  }
+  const store = await openStore(homeOf(options))
+  try {
+    const { tokens } = await tokenizeVersion(store, ref, 'byte')
+    return { tokens, source: ref }
+  } finally {
+    await store.close()
+  }
+}
+
+const count = (name: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
+  return n
+}
+
+export function trainCommands (program: Command): void {
+  program.command('train').argument('<recipe>', 'recipe JSON (see recipes/)')
+    .description('train a recipe deterministically, recording a state root per step')
+    .requiredOption('--data <path|cid>', 'training data: a file, a directory, or a dataset version CID')
+    .requiredOption('--out <dir>', 'new directory for checkpoints, transcript and weights')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--backend <name>', 'compute backend', 'reference')
+    .option('--threads <n>', 'worker threads (the reference backend uses one)', count('--threads'), 1)
+    .option('--json', 'print {finalRoot, transcriptRoot, steps, losses}')
+    .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      if (opts.backend !== 'reference') throw new UsageError(`backend "${opts.backend}" is not available`, { hint: 'this build has: reference' })
+      const recipe = await readRecipe(recipePath)
+      const { tokens, source } = await loadTokens(options, opts.data)
+      note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
+      const result = await train({
+        recipe,
+        tokens,
+        data: { source },
+        out: resolve(opts.out),
+        resume: opts.resume === true,
+        onStep: p => {
+          progress(options, `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tokens/s  ETA ${Math.ceil(p.etaSeconds)} s`)
+          if (!process.stderr.isTTY && options.json !== true && (p.step % 50 === 0 || p.step === p.steps)) note(options, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`)
+        }
+      })
+      progressDone(options)
+      emit(options, { finalRoot: result.finalRoot, transcriptRoot: result.transcriptRoot, steps: result.steps, losses: result.losses }, () => [
+        `trained ${result.steps} steps; loss ${result.losses[0]?.toFixed(4)} -> ${result.losses.at(-1)?.toFixed(4)}`,
+        `final state root ${result.finalRoot}`,
+        `transcript root  ${result.transcriptRoot}`,
+        `weights, checkpoints and transcript in ${resolve(opts.out)}`
+      ].join('\n'))
+    })
+
+  program.command('replay').argument('<dir>', 'run directory written by commons train')
+    .description('re-run steps from a checkpoint and compare each state root with the transcript')
+    .option('--from <step>', 'first step to check', count('--from'), 0)
+    .option('--steps <k>', 'how many steps to check (default: to the end)', count('--steps'))
+    .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
+    .option('--json', 'print the result as JSON')
+    .action(async (dir: string, opts: { from: number, steps?: number, data?: string }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const info = await readRunInfo(dir)
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
+      const result = await replay(dir, tokens, { from: opts.from, steps: opts.steps })
+      emit(options, result, () => result.firstMismatch === null
+        ? `ok: ${result.checked} state roots match the transcript (replayed from the checkpoint at step ${result.from})`
+        : `MISMATCH at step ${result.firstMismatch.step}: transcript ${result.firstMismatch.expected}, recomputed ${result.firstMismatch.actual}`)
+      if (result.firstMismatch !== null) process.exitCode = 1
+    })
+
+  program.command('generate').argument('<dir>', 'run directory written by commons train').argument('<prompt>', 'text to continue')
+    .description('continue a prompt with trained weights (greedy, or sampled with --seed)')
+    .option('--tokens <n>', 'tokens to generate', count('--tokens'), 100)
+    .option('--seed <s>', 'sample with this seed instead of greedy decoding', count('--seed'))
+    .option('--temperature <t>', 'sampling temperature', (v: string) => {
+      const t = Number(v)
+      if (!(t > 0)) throw new InvalidArgumentError(`--temperature must be positive, got "${v}"`)
+      return t
+    }, 1)
+    .option('--json', 'print the result as JSON')
+    .action(async (dir: string, prompt: string, opts: { tokens: number, seed?: number, temperature: number }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const out = await generate(dir, prompt, opts).catch((error: unknown) => {
+        if ((error as Error).name === 'CorruptCheckpointError' && /cannot read/.test((error as Error).message)) {
+          throw new RunDirError(`${dir} has no trained weights (model.safetensors)`, { hint: 'finish the run with commons train (or --resume)', cause: error })
+        }
+        throw error
+      })
+      emit(options, { prompt, text: out.text, tokens: out.tokens }, () => prompt + out.text)
+    })
+}
