@@ -1,0 +1,110 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generate, parameterCount, parseRecipe, readRecipe, replay, train, type Recipe } from './index.ts'
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
+let root: string
+before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-train-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+/** The tiny recipe cut to a few steps with frequent checkpoints. */
+async function quick (steps: number, interval: number): Promise<Recipe> {
+  const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
+  return { ...tiny, steps, checkpointInterval: interval }
+}
+
+describe('training runs', () => {
+  it('ships recipes of the sizes the docs give', async () => {
+    const small = await readRecipe(join(repo, 'recipes/small.json'))
+    assert.equal(parameterCount(small.model), 857_216)
+    assert.ok(parameterCount((await readRecipe(join(repo, 'recipes/tiny.json'))).model) > 10_000)
+  })
+
+  it('is deterministic, and a resumed run ends at the same root', async () => {
+    const recipe = await quick(12, 4)
+    const a = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'a') })
+    const b = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'b') })
+    assert.equal(a.finalRoot, b.finalRoot)
+    assert.equal(a.transcriptRoot, b.transcriptRoot)
+    assert.equal(a.records.length, 13, 'S_0 .. S_12')
+
+    const stopped = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), stopAfter: 6 })
+    assert.equal(stopped.steps, 6)
+    const resumed = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), resume: true })
+    assert.equal(resumed.finalRoot, a.finalRoot)
+    assert.equal(resumed.transcriptRoot, a.transcriptRoot)
+
+    const check = await replay(join(root, 'a'), corpus, { from: 5, steps: 4 })
+    assert.deepEqual([check.from, check.checked, check.firstMismatch], [4, 5, null])
+  })
+
+  it('replay reports the first step whose state differs', async () => {
+    const recipe = await quick(6, 3)
+    const dir = join(root, 'tampered')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    const lines = (await readFile(join(dir, 'transcript.jsonl'), 'utf8')).trim().split('\n').map(l => JSON.parse(l) as { step: number, state: string })
+    lines[4].state = '0x' + 'ab'.repeat(32)
+    await writeFile(join(dir, 'transcript.jsonl'), lines.map(l => JSON.stringify(l)).join('\n') + '\n')
+    const result = await replay(dir, corpus)
+    assert.equal(result.firstMismatch?.step, 4)
+  })
+
+  it('learns the text corpus: loss falls far below ln 256 and generation shows it', async () => {
+    const recipe = await readRecipe(join(repo, 'recipes/tiny.json'))
+    const dir = join(root, 'learn')
+    const result = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    const last = result.losses.slice(-10).reduce((a, b) => a + b, 0) / 10
+    assert.ok(result.losses[0] > 5.3 && result.losses[0] < 5.8, `starts near ln 256: ${result.losses[0]}`)
+    assert.ok(last < 1.5, `ends at ${last}`)
+    const { text } = await generate(dir, 'The ', { tokens: 80 })
+    const words = new Set((await readFile(join(repo, 'packages/engine/fixtures/corpus.txt'), 'utf8')).split(/\W+/).filter(w => w.length >= 3))
+    const produced = text.split(/\W+/).filter(w => w.length >= 3)
+    assert.ok(produced.filter(w => words.has(w)).length >= 3, `generation shows the corpus: ${JSON.stringify(text)}`)
+    const sampled = await generate(dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 })
+    assert.deepEqual(sampled, await generate(dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 }), 'a seed gives the same text')
+  })
+})
+
+describe('training refuses bad input and overwrites nothing', () => {
+  it('bad recipes are named', async () => {
+    const good = JSON.parse(await readFile(join(repo, 'recipes/tiny.json'), 'utf8'))
+    for (const bad of [{ ...good, steps: 0 }, { ...good, model: { ...good.model, heads: 3 } }, { ...good, tokenizer: 'bpe' }, { ...good, model: { ...good.model, vocab: 100 } }]) {
+      assert.throws(() => parseRecipe(bad), { name: 'InvalidRecipeError' })
+    }
+    await writeFile(join(root, 'broken.json'), '{ "name": ')
+    await assert.rejects(readRecipe(join(root, 'broken.json')), { name: 'InvalidRecipeError' })
+    await assert.rejects(readRecipe(join(root, 'missing.json')), { name: 'InvalidRecipeError' })
+  })
+
+  it('a non-empty output, too little data, and resuming on other data', async () => {
+    const recipe = await quick(3, 3)
+    const dir = join(root, 'guarded')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    const before = await readFile(join(dir, 'model.safetensors'))
+    await assert.rejects(train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir }), { name: 'RunDirError' })
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), before)
+    await assert.rejects(train({ recipe, tokens: corpus.subarray(0, 10), data: { source: 'x' }, out: join(root, 'short') }), { name: 'ShapeError' })
+    await assert.rejects(train({ recipe, tokens: corpus.subarray(100), data: { source: 'x' }, out: dir, resume: true }), { name: 'DataMismatchError' })
+  })
+
+  it('a corrupted checkpoint is detected on resume and replay', async () => {
+    const recipe = await quick(8, 4)
+    const dir = join(root, 'corrupt')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 4 })
+    const path = join(dir, 'checkpoints', 'step-0000004.safetensors')
+    const bytes = await readFile(path)
+    bytes[bytes.length - 10] ^= 0x40
+    await writeFile(path, bytes)
+    await assert.rejects(train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true }), { name: 'CorruptCheckpointError' })
+    await assert.rejects(replay(dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
+    await writeFile(path, bytes.subarray(0, 100))
+    await assert.rejects(replay(dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
+    assert.equal((await stat(path)).size, 100, 'the damaged file is left for inspection, not overwritten')
+    assert.ok((await readdir(join(dir, 'checkpoints'))).includes('step-0000000.safetensors'))
+  })
+})
