@@ -162,6 +162,23 @@ export function expand (a: Tensor, shape: readonly number[]): Tensor {
  * read A or B transposed. B may have no batch axes (shared by every batch).
  */
 export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  if (fast.matmul !== undefined) return fast.matmul(a, b, transA, transB)
+  return referenceMatmul(a, b, transA, transB)
+}
+
+/** Kernels a fast backend supplies in place of the reference ones; same bits by contract. */
+export interface FastKernels {
+  matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
+}
+
+let fast: FastKernels = {}
+
+/** Routes ops to a fast backend's kernels (or, with {}, back to the reference). */
+export function useKernels (kernels: FastKernels): void {
+  fast = kernels
+}
+
+export function referenceMatmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
   const x = a.f32
   const y = b.f32

@@ -4,13 +4,21 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generate, parameterCount, parseRecipe, readRecipe, replay, train, type Recipe } from './index.ts'
+import { generate, parameterCount, parseRecipe, readRecipe, replay, train, useBackend, type ActiveBackend, type Recipe } from './index.ts'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 let root: string
-before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-train-')) })
-after(async () => { await rm(root, { recursive: true, force: true }) })
+// The fast backend: backend.test.ts shows it gives the reference's bits.
+let backend: ActiveBackend
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-train-'))
+  backend = useBackend('wasm', 2)
+})
+after(async () => {
+  await backend.close()
+  await rm(root, { recursive: true, force: true })
+})
 
 /** The tiny recipe cut to a few steps with frequent checkpoints. */
 async function quick (steps: number, interval: number): Promise<Recipe> {

@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { generate, readRecipe, readRunInfo, replay, train, RunDirError } from '@commons/engine'
+import { generate, readRecipe, readRunInfo, replay, train, useBackend, BACKENDS, RunDirError } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
-import { emit, note, progress, progressDone, UsageError, type GlobalOptions } from '../output.ts'
+import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 
 /**
  * Training data from a local file or directory (bytes of every file, in path order,
@@ -41,26 +41,31 @@ export function trainCommands (program: Command): void {
     .requiredOption('--data <path|cid>', 'training data: a file, a directory, or a dataset version CID')
     .requiredOption('--out <dir>', 'new directory for checkpoints, transcript and weights')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--backend <name>', 'compute backend', 'reference')
-    .option('--threads <n>', 'worker threads (the reference backend uses one)', count('--threads'), 1)
+    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')} (same results, different speed)`, 'wasm')
+    .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
     .option('--json', 'print {finalRoot, transcriptRoot, steps, losses}')
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
-      if (opts.backend !== 'reference') throw new UsageError(`backend "${opts.backend}" is not available`, { hint: 'this build has: reference' })
       const recipe = await readRecipe(recipePath)
       const { tokens, source } = await loadTokens(options, opts.data)
+      const backend = useBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
-      const result = await train({
-        recipe,
-        tokens,
-        data: { source },
-        out: resolve(opts.out),
-        resume: opts.resume === true,
-        onStep: p => {
-          progress(options, `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tokens/s  ETA ${Math.ceil(p.etaSeconds)} s`)
-          if (!process.stderr.isTTY && options.json !== true && (p.step % 50 === 0 || p.step === p.steps)) note(options, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`)
-        }
-      })
+      let result: Awaited<ReturnType<typeof train>>
+      try {
+        result = await train({
+          recipe,
+          tokens,
+          data: { source },
+          out: resolve(opts.out),
+          resume: opts.resume === true,
+          onStep: p => {
+            progress(options, `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tokens/s  ETA ${Math.ceil(p.etaSeconds)} s`)
+            if (!process.stderr.isTTY && options.json !== true && (p.step % 50 === 0 || p.step === p.steps)) note(options, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`)
+          }
+        })
+      } finally {
+        await backend.close()
+      }
       progressDone(options)
       emit(options, { finalRoot: result.finalRoot, transcriptRoot: result.transcriptRoot, steps: result.steps, losses: result.losses }, () => [
         `trained ${result.steps} steps; loss ${result.losses[0]?.toFixed(4)} -> ${result.losses.at(-1)?.toFixed(4)}`,
@@ -75,12 +80,15 @@ export function trainCommands (program: Command): void {
     .option('--from <step>', 'first step to check', count('--from'), 0)
     .option('--steps <k>', 'how many steps to check (default: to the end)', count('--steps'))
     .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
+    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'wasm')
+    .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
     .option('--json', 'print the result as JSON')
-    .action(async (dir: string, opts: { from: number, steps?: number, data?: string }, command: Command) => {
+    .action(async (dir: string, opts: { from: number, steps?: number, data?: string, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const info = await readRunInfo(dir)
       const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
-      const result = await replay(dir, tokens, { from: opts.from, steps: opts.steps })
+      const backend = useBackend(opts.backend, opts.threads)
+      const result = await replay(dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
       emit(options, result, () => result.firstMismatch === null
         ? `ok: ${result.checked} state roots match the transcript (replayed from the checkpoint at step ${result.from})`
         : `MISMATCH at step ${result.firstMismatch.step}: transcript ${result.firstMismatch.expected}, recomputed ${result.firstMismatch.actual}`)

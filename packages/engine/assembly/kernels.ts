@@ -1,0 +1,140 @@
+// Fast kernels in WebAssembly SIMD. Each computes exactly the per-element program of
+// its op (src/ops.ts): SIMD lanes run across output columns, so every lane still sums
+// its own k in increasing order, with separate multiply and add (wasm has no fused
+// multiply-add) — bit-identical to the scalar reference for any partition of rows.
+// The memory is shared with worker threads; every kernel takes a range of rows.
+
+/**
+ * Rows [rowStart, rowEnd) of a batched product C = A · B. Row r is row r % m of
+ * batch r / m. A's element (i, kk) of a batch is at a + 4·(aRow·i + aCol·kk); B is
+ * row-major [k, n] (transposed beforehand if needed); batches are aBatch and bBatch
+ * floats apart (bBatch 0: one B for every batch). C is row-major [batch·m, n].
+ */
+export function matmul (a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, aRow: i32, aCol: i32, aBatch: i32, bBatch: i32, rowStart: i32, rowEnd: i32): void {
+  let r = rowStart
+  while (r < rowEnd) {
+    const t = r / m
+    const i = r % m
+    const aBase = a + ((<usize>t * aBatch + <usize>i * aRow) << 2)
+    const bBase = b + ((<usize>t * bBatch) << 2)
+    const cRow = c + ((<usize>r * n) << 2)
+    if (i + 4 <= m && r + 4 <= rowEnd) {
+      rows4(aBase, bBase, cRow, k, n, aRow, aCol)
+      r += 4
+    } else {
+      rows1(aBase, bBase, cRow, k, n, aCol)
+      r += 1
+    }
+  }
+}
+
+/** Four rows of one batch at once: 4 rows × 16 columns of accumulators per pass. */
+function rows4 (a: usize, b: usize, c: usize, k: i32, n: i32, aRow: i32, aCol: i32): void {
+  const rowStep = <usize>aRow << 2
+  const colStep = <usize>aCol << 2
+  const cStep = <usize>n << 2
+  const bStep = <usize>n << 2
+  let j = 0
+  for (; j + 16 <= n; j += 16) {
+    let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0)
+    let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0)
+    let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c22 = f32x4.splat(0), c23 = f32x4.splat(0)
+    let c30 = f32x4.splat(0), c31 = f32x4.splat(0), c32 = f32x4.splat(0), c33 = f32x4.splat(0)
+    let pa = a
+    let pb = b + (<usize>j << 2)
+    for (let kk = 0; kk < k; kk++) {
+      const b0 = v128.load(pb)
+      const b1 = v128.load(pb, 16)
+      const b2 = v128.load(pb, 32)
+      const b3 = v128.load(pb, 48)
+      const a0 = f32x4.splat(load<f32>(pa))
+      const a1 = f32x4.splat(load<f32>(pa + rowStep))
+      const a2 = f32x4.splat(load<f32>(pa + 2 * rowStep))
+      const a3 = f32x4.splat(load<f32>(pa + 3 * rowStep))
+      c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1))
+      c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3))
+      c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1))
+      c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3))
+      c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1))
+      c22 = f32x4.add(c22, f32x4.mul(a2, b2)); c23 = f32x4.add(c23, f32x4.mul(a2, b3))
+      c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1))
+      c32 = f32x4.add(c32, f32x4.mul(a3, b2)); c33 = f32x4.add(c33, f32x4.mul(a3, b3))
+      pa += colStep
+      pb += bStep
+    }
+    const o = c + (<usize>j << 2)
+    v128.store(o, c00); v128.store(o, c01, 16); v128.store(o, c02, 32); v128.store(o, c03, 48)
+    v128.store(o + cStep, c10); v128.store(o + cStep, c11, 16); v128.store(o + cStep, c12, 32); v128.store(o + cStep, c13, 48)
+    v128.store(o + 2 * cStep, c20); v128.store(o + 2 * cStep, c21, 16); v128.store(o + 2 * cStep, c22, 32); v128.store(o + 2 * cStep, c23, 48)
+    v128.store(o + 3 * cStep, c30); v128.store(o + 3 * cStep, c31, 16); v128.store(o + 3 * cStep, c32, 32); v128.store(o + 3 * cStep, c33, 48)
+  }
+  for (; j + 4 <= n; j += 4) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0)
+    let pa = a
+    let pb = b + (<usize>j << 2)
+    for (let kk = 0; kk < k; kk++) {
+      const bv = v128.load(pb)
+      c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(pa)), bv))
+      c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(pa + rowStep)), bv))
+      c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(pa + 2 * rowStep)), bv))
+      c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(pa + 3 * rowStep)), bv))
+      pa += colStep
+      pb += bStep
+    }
+    const o = c + (<usize>j << 2)
+    v128.store(o, c0); v128.store(o + cStep, c1); v128.store(o + 2 * cStep, c2); v128.store(o + 3 * cStep, c3)
+  }
+  for (; j < n; j++) {
+    for (let row = 0; row < 4; row++) {
+      let acc: f32 = 0
+      let pa = a + <usize>row * rowStep
+      let pb = b + (<usize>j << 2)
+      for (let kk = 0; kk < k; kk++) {
+        acc = acc + load<f32>(pa) * load<f32>(pb)
+        pa += colStep
+        pb += bStep
+      }
+      store<f32>(c + <usize>row * cStep + (<usize>j << 2), acc)
+    }
+  }
+}
+
+function rows1 (a: usize, b: usize, c: usize, k: i32, n: i32, aCol: i32): void {
+  const colStep = <usize>aCol << 2
+  const bStep = <usize>n << 2
+  let j = 0
+  for (; j + 4 <= n; j += 4) {
+    let acc = f32x4.splat(0)
+    let pa = a
+    let pb = b + (<usize>j << 2)
+    for (let kk = 0; kk < k; kk++) {
+      acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(pa)), v128.load(pb)))
+      pa += colStep
+      pb += bStep
+    }
+    v128.store(c + (<usize>j << 2), acc)
+  }
+  for (; j < n; j++) {
+    let acc: f32 = 0
+    let pa = a
+    let pb = b + (<usize>j << 2)
+    for (let kk = 0; kk < k; kk++) {
+      acc = acc + load<f32>(pa) * load<f32>(pb)
+      pa += colStep
+      pb += bStep
+    }
+    store<f32>(c + (<usize>j << 2), acc)
+  }
+}
+
+/** out[j, i] = in[i, j] for one [rows, cols] matrix per batch, batches [batchStart, batchEnd). */
+export function transpose (input: usize, out: usize, rows: i32, cols: i32, batchStart: i32, batchEnd: i32): void {
+  const size = <usize>rows * cols
+  for (let t = batchStart; t < batchEnd; t++) {
+    const src = input + ((<usize>t * size) << 2)
+    const dst = out + ((<usize>t * size) << 2)
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) store<f32>(dst + ((<usize>j * rows + i) << 2), load<f32>(src + ((<usize>i * cols + j) << 2)))
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { after, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { referenceMatmul } from './ops.ts'
+import { uniform } from './prng.ts'
+import { readRecipe } from './recipe.ts'
+import { train } from './run.ts'
+import { Tensor } from './tensor.ts'
+import { useBackend } from './backend.ts'
+import { WasmBackend } from './wasmBackend.ts'
+
+let draws = 0
+const random = (): number => uniform(21, 0, draws++)
+const randomTensor = (shape: number[]): Tensor =>
+  new Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 4))
+const sameBits = (a: Tensor, b: Tensor): boolean => Buffer.compare(Buffer.from(a.f32.buffer), Buffer.from(b.f32.buffer)) === 0
+
+describe('wasm backend: bit-identical to the reference', () => {
+  const backends = [WasmBackend.create(1), WasmBackend.create(2)]
+  after(async () => { for (const b of backends) await b.close() })
+
+  it('matmul on random shapes, transposes, batches and thread counts', () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const [m, k, n] = [1 + Math.floor(random() * 70), 1 + Math.floor(random() * 70), 1 + Math.floor(random() * 70)]
+      const batch = 1 + Math.floor(random() * 3)
+      const ta = random() < 0.5
+      const tb = random() < 0.5
+      const shared = random() < 0.4
+      const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
+      const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
+      const expected = referenceMatmul(a, b, ta, tb)
+      for (const backend of backends) {
+        assert.ok(sameBits(backend.matmul(a, b, ta, tb), expected), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${backend.threads} threads`)
+      }
+    }
+  })
+
+  it('large products split across threads', () => {
+    const a = randomTensor([300, 256])
+    const b = randomTensor([256, 200])
+    const expected = referenceMatmul(a, b)
+    for (const backend of backends) assert.ok(sameBits(backend.matmul(a, b, false, false), expected))
+  })
+})
+
+describe('training ends at the same state root on every backend and thread count', () => {
+  const repo = fileURLToPath(new URL('../../../', import.meta.url))
+  it('reference, wasm on 1 thread, wasm on 2 threads', async () => {
+    const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
+    const recipe = { ...tiny, steps: 8, checkpointInterval: 4 }
+    const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
+    const dir = await mkdtemp(join(tmpdir(), 'commons-backends-'))
+    const roots: string[] = []
+    try {
+      for (const [name, threads] of [['reference', 1], ['wasm', 1], ['wasm', 2]] as const) {
+        const backend = useBackend(name, threads)
+        try {
+          const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: join(dir, `${name}-${threads}`) })
+          roots.push(`${result.finalRoot} ${result.transcriptRoot}`)
+        } finally {
+          await backend.close()
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    assert.equal(new Set(roots).size, 1, roots.join('\n'))
+  })
+})
