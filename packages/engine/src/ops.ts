@@ -32,48 +32,46 @@ export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
   recip: a => f(1 / a)
 }
 
-/** Elementwise binary op with numpy broadcasting. */
+/**
+ * Elementwise binary op with numpy broadcasting. The loops are written out per op
+ * (a Float32Array store rounds to binary32, so `out[i] = x[i] + y[i]` is the
+ * program's f(a + b)); a broadcast operand is first expanded to the output's shape.
+ */
 export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape)
-  const out = new Float32Array(size(shape))
-  const x = a.f32
-  const y = b.f32
-  const fn = binaryProgram[op]
-  if (sameShape(a.shape, b.shape)) {
-    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[i])
-  } else if (y.length === 1) {
-    const v = y[0]
-    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], v)
-  } else if (x.length === out.length && isSuffix(b.shape, shape)) {
-    // b repeats over the leading dimensions ([N, D] op [D], [B, H, T, T] op [T, T])
-    const n = y.length
-    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[i % n])
-  } else if (x.length === out.length && isColumn(b.shape, shape)) {
-    // b is constant along the last axis ([..., D] op [..., 1])
-    const d = shape[shape.length - 1]
-    for (let i = 0; i < out.length; i++) out[i] = fn(x[i], y[(i / d) | 0])
+  const n = size(shape)
+  const out = new Float32Array(n)
+  const x = a.size === n ? a.f32 : expand(a, shape).f32
+  if (b.size === 1 && b.shape.length <= shape.length) {
+    binaryScalar(op, out, x, b.f32[0])
   } else {
-    const ia = broadcastIndices(a.shape, shape)
-    const ib = broadcastIndices(b.shape, shape)
-    for (let i = 0; i < out.length; i++) out[i] = fn(x[ia[i]], y[ib[i]])
+    binaryLoop(op, out, x, b.size === n ? b.f32 : expand(b, shape).f32)
   }
   return new Tensor(shape, out)
 }
 
-function isSuffix (small: readonly number[], big: readonly number[]): boolean {
-  const s = trimOnes(small)
-  return s.every((d, i) => d === big[big.length - s.length + i])
+function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float32Array): void {
+  const n = out.length
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break
+    case 'sub': for (let i = 0; i < n; i++) out[i] = x[i] - y[i]; break
+    case 'mul': for (let i = 0; i < n; i++) out[i] = x[i] * y[i]; break
+    case 'div': for (let i = 0; i < n; i++) out[i] = x[i] / y[i]; break
+    case 'max': for (let i = 0; i < n; i++) out[i] = binaryProgram.max(x[i], y[i]); break
+    case 'cmpge': for (let i = 0; i < n; i++) out[i] = x[i] >= y[i] ? 1 : 0; break
+  }
 }
 
-function isColumn (small: readonly number[], big: readonly number[]): boolean {
-  return small.length === big.length && small[small.length - 1] === 1 &&
-    small.slice(0, -1).every((d, i) => d === big[i])
-}
-
-function trimOnes (shape: readonly number[]): readonly number[] {
-  let i = 0
-  while (i < shape.length && shape[i] === 1) i++
-  return shape.slice(i)
+function binaryScalar (op: BinaryOp, out: Float32Array, x: Float32Array, v: number): void {
+  const n = out.length
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + v; break
+    case 'sub': for (let i = 0; i < n; i++) out[i] = x[i] - v; break
+    case 'mul': for (let i = 0; i < n; i++) out[i] = x[i] * v; break
+    case 'div': for (let i = 0; i < n; i++) out[i] = x[i] / v; break
+    case 'max': for (let i = 0; i < n; i++) out[i] = binaryProgram.max(x[i], v); break
+    case 'cmpge': for (let i = 0; i < n; i++) out[i] = x[i] >= v ? 1 : 0; break
+  }
 }
 
 /** For each element of `to`, the index of the element of `from` it broadcasts from. */
@@ -100,9 +98,15 @@ function broadcastIndices (from: readonly number[], to: readonly number[]): Int3
 
 export function unary (op: UnaryOp, a: Tensor): Tensor {
   const x = a.f32
-  const out = new Float32Array(x.length)
-  const fn = unaryProgram[op]
-  for (let i = 0; i < out.length; i++) out[i] = fn(x[i])
+  const n = x.length
+  const out = new Float32Array(n)
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; break
+    case 'exp': for (let i = 0; i < n; i++) out[i] = expf(x[i]); break
+    case 'log': for (let i = 0; i < n; i++) out[i] = logf(x[i]); break
+    case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]); break
+    case 'recip': for (let i = 0; i < n; i++) out[i] = 1 / x[i]; break
+  }
   return new Tensor(a.shape, out)
 }
 
@@ -131,28 +135,59 @@ export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = tr
   return new Tensor(shape, out)
 }
 
+/** How `small` broadcasts to `big`: repeated whole (a tile), repeated along the last axis (a column), or otherwise. */
+function broadcastKind (small: readonly number[], big: readonly number[]): 'tile' | 'column' | 'general' {
+  let first = 0
+  while (first < small.length && small[first] === 1) first++
+  const core = small.slice(first)
+  if (core.every((d, i) => d === big[big.length - core.length + i])) return 'tile'
+  if (small.length === big.length && small[small.length - 1] === 1 && small.slice(0, -1).every((d, i) => d === big[i])) return 'column'
+  return 'general'
+}
+
 /**
  * Sums a broadcast result back to `shape`: each output element is the sum, in
  * increasing row-major order, of the elements that broadcast from it.
  */
 export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
-  const from = broadcastIndices(shape, a.shape)
   const out = new Float32Array(size(shape))
   const x = a.f32
   const count = a.size / out.length
   if (count > MAX_INPUTS) throw new ShapeError(`summing ${count} elements into one reads more than ${MAX_INPUTS} inputs; split it`)
-  for (let i = 0; i < x.length; i++) out[from[i]] = f(out[from[i]] + x[i])
+  const kind = broadcastKind(shape, a.shape)
+  if (kind === 'tile') {
+    const len = out.length
+    for (let at = 0; at < x.length; at += len) for (let j = 0; j < len; j++) out[j] = out[j] + x[at + j]
+  } else if (kind === 'column') {
+    const d = a.shape[a.shape.length - 1]
+    for (let r = 0; r < out.length; r++) {
+      let acc = 0
+      for (let j = r * d; j < r * d + d; j++) acc = f(acc + x[j])
+      out[r] = acc
+    }
+  } else {
+    const from = broadcastIndices(shape, a.shape)
+    for (let i = 0; i < x.length; i++) out[from[i]] = out[from[i]] + x[i]
+  }
   return new Tensor(shape, out)
 }
 
 /** Copies `a` broadcast to `shape`. */
 export function expand (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
-  const from = broadcastIndices(a.shape, shape)
   const x = a.f32
-  const out = new Float32Array(from.length)
-  for (let i = 0; i < out.length; i++) out[i] = x[from[i]]
+  const out = new Float32Array(size(shape))
+  const kind = broadcastKind(a.shape, shape)
+  if (kind === 'tile') {
+    for (let at = 0; at < out.length; at += x.length) out.set(x, at)
+  } else if (kind === 'column') {
+    const d = shape[shape.length - 1]
+    for (let r = 0; r < x.length; r++) out.fill(x[r], r * d, r * d + d)
+  } else {
+    const from = broadcastIndices(a.shape, shape)
+    for (let i = 0; i < out.length; i++) out[i] = x[from[i]]
+  }
   return new Tensor(shape, out)
 }
 
