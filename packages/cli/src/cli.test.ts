@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { generateRows, rowsToBytes } from '@commons/store'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 
 interface Run { code: number, stdout: string, stderr: string }
 
@@ -38,7 +39,8 @@ describe('commons CLI', () => {
       [], ['dataset'], ['demo'], ['chain'], ['dao'],
       ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
       ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
-      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c])
+      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c]),
+      ['train'], ['replay'], ['generate']
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])
@@ -168,5 +170,46 @@ describe('commons chain and dao', () => {
     assert.equal((JSON.parse(down.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
     const unreachable = await commons(['dao', 'list', '--rpc', 'http://127.0.0.1:9', '--json', ...h])
     assert.equal((JSON.parse(unreachable.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
+  })
+})
+
+describe('commons train, replay and generate', () => {
+  it('trains from a dataset version, replays and generates; refuses bad input', async () => {
+    const h = ['--home', join(root, 'home-train')]
+    const tiny = JSON.parse(await readFile(join(REPO, 'recipes/tiny.json'), 'utf8')) as Record<string, unknown>
+    const recipe = join(root, 'quick.json')
+    await writeFile(recipe, JSON.stringify({ ...tiny, steps: 6, checkpointInterval: 3 }))
+    await commons(['dataset', 'init', 'text', ...h])
+    const cid = (await commons(['dataset', 'commit', 'text', join(REPO, 'packages/engine/fixtures/corpus.txt'), '-m', 'corpus', ...h])).stdout.trim()
+
+    const out = join(root, 'run')
+    const trained = await commons(['train', recipe, '--data', cid, '--out', out, '--json', ...h])
+    assert.equal(trained.code, 0, trained.stderr)
+    const result = JSON.parse(trained.stdout) as { finalRoot: string, transcriptRoot: string, steps: number, losses: number[] }
+    assert.equal(result.steps, 6)
+    assert.equal(result.losses.length, 7)
+    assert.match(result.finalRoot, /^0x[0-9a-f]{64}$/)
+    const fromPath = JSON.parse((await commons(['train', recipe, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', join(root, 'run2'), '--backend', 'reference', '--json', ...h])).stdout) as { finalRoot: string }
+    assert.equal(fromPath.finalRoot, result.finalRoot, 'the same bytes from a path or a CID, on either backend')
+
+    const replayed = JSON.parse((await commons(['replay', out, '--from', '2', '--json', ...h])).stdout) as { firstMismatch: unknown, checked: number }
+    assert.deepEqual([replayed.firstMismatch, replayed.checked], [null, 5])
+    const generated = JSON.parse((await commons(['generate', out, 'The ', '--tokens', '12', '--json'])).stdout) as { tokens: number[] }
+    assert.equal(generated.tokens.length, 12)
+
+    const cases: Array<[string[], string]> = [
+      [['train', join(root, 'nope.json'), '--data', cid, '--out', join(root, 'x')], 'InvalidRecipeError'],
+      [['train', recipe, '--data', join(root, 'missing'), '--out', join(root, 'x')], 'PathNotFoundError'],
+      [['train', recipe, '--data', cid, '--out', out], 'RunDirError'],
+      [['train', recipe, '--data', cid, '--out', join(root, 'x'), '--backend', 'gpu'], 'UnknownBackendError'],
+      [['replay', join(root, 'x')], 'RunDirError'],
+      [['generate', join(root, 'x'), 'hi'], 'RunDirError']
+    ]
+    for (const [args, name] of cases) {
+      const run = await commons([...args, '--json', ...h])
+      assert.equal(run.code, 1, `${args.join(' ')}: ${run.stderr}`)
+      assert.equal((JSON.parse(run.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
+    }
+    await assert.rejects(readFile(join(root, 'x', 'run.json')), { code: 'ENOENT' })
   })
 })
