@@ -138,3 +138,48 @@ export function transpose (input: usize, out: usize, rows: i32, cols: i32, batch
     }
   }
 }
+
+// ---------------------------------------------------------------- exp
+
+// The constants and sequence of expf in src/numerics.ts, four lanes at a time.
+const LOG2E: f32 = 1.4426950408889634
+const LN2_HI: f32 = 0.693145751953125
+const LN2_LO: f32 = 1.428606765330187e-6
+const ROUND: f32 = 12582912
+const EXP_MAX: f32 = 88.72283935546875
+const EXP_MIN: f32 = -103.97208404541016
+const E6: f32 = <f32>(1.0 / 720.0)
+const E5: f32 = <f32>(1.0 / 120.0)
+const E4: f32 = <f32>(1.0 / 24.0)
+const E3: f32 = <f32>(1.0 / 6.0)
+
+@inline function pow2 (k: v128): v128 {
+  return i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23)
+}
+
+/** out[i] = expf(x[i]) for i in [start, end) (end rounded up to a multiple of 4). */
+export function exp (input: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i += 4) {
+    const x = v128.load(input + (<usize>i << 2))
+    const k = f32x4.sub(f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND)), f32x4.splat(ROUND))
+    const r = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI))), f32x4.mul(k, f32x4.splat(LN2_LO)))
+    let p = f32x4.splat(E6)
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E5))
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4))
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3))
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+    // p · 2^k as (p · 2^k1) · 2^k2, exactly the scalar scale2: k2 = 0 in the normal range.
+    const ki = i32x4.trunc_sat_f32x4_s(k)
+    const high = i32x4.gt_s(ki, i32x4.splat(127))
+    const low = i32x4.lt_s(ki, i32x4.splat(-126))
+    const k1 = v128.bitselect(i32x4.splat(127), v128.bitselect(i32x4.add(ki, i32x4.splat(126)), ki, low), high)
+    const k2 = v128.bitselect(i32x4.sub(ki, i32x4.splat(127)), v128.bitselect(i32x4.splat(-126), i32x4.splat(0), low), high)
+    let y = f32x4.mul(f32x4.mul(p, pow2(k1)), pow2(k2))
+    y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, f32x4.splat(EXP_MAX)))
+    y = v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, f32x4.splat(EXP_MIN)))
+    y = v128.bitselect(x, y, f32x4.ne(x, x)) // NaN in, NaN out
+    v128.store(out + (<usize>i << 2), y)
+  }
+}

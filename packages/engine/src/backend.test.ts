@@ -4,7 +4,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { referenceMatmul } from './ops.ts'
+import { referenceMatmul, unary } from './ops.ts'
 import { uniform } from './prng.ts'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
@@ -34,6 +34,22 @@ describe('wasm backend: bit-identical to the reference', () => {
       const expected = referenceMatmul(a, b, ta, tb)
       for (const backend of backends) {
         assert.ok(sameBits(backend.matmul(a, b, ta, tb), expected), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${backend.threads} threads`)
+      }
+    }
+  })
+
+  it('exp on every kind of input, any length', () => {
+    const specials = [0, -0, 1, -1, 88.72283935546875, 88.8, -103.97, -104, -87.5, -100, 1e-8, Infinity, -Infinity, NaN, 0.5, -0.5, 20.25]
+    for (const n of [1, 3, 4, 5, 17, 1000, 40001]) {
+      const values = Float32Array.from({ length: n }, (_, i) => i < specials.length ? specials[i] : (random() - 0.5) * 220)
+      const input = new Tensor([n], values)
+      const expected = unary('exp', input)
+      for (const backend of backends) {
+        const got = backend.exp(input)
+        for (let i = 0; i < n; i++) {
+          const same = Number.isNaN(expected.f32[i]) ? Number.isNaN(got.f32[i]) : Object.is(got.f32[i], expected.f32[i])
+          assert.ok(same, `exp(${values[i]}) = ${got.f32[i]}, reference ${expected.f32[i]} (${backend.threads} threads)`)
+        }
       }
     }
   })

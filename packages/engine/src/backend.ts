@@ -27,7 +27,7 @@ export function useBackend (name: string, threads = 1): ActiveBackend {
   }
   if (name === 'wasm') {
     const wasm = WasmBackend.create(threads)
-    useKernels({ matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb) })
+    useKernels({ matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb), exp: a => wasm.exp(a) })
     return {
       name,
       threads: wasm.threads,

@@ -97,6 +97,7 @@ function broadcastIndices (from: readonly number[], to: readonly number[]): Int3
 }
 
 export function unary (op: UnaryOp, a: Tensor): Tensor {
+  if (op === 'exp' && fast.exp !== undefined) return fast.exp(a)
   const x = a.f32
   const n = x.length
   const out = new Float32Array(n)
@@ -204,6 +205,7 @@ export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): T
 /** Kernels a fast backend supplies in place of the reference ones; same bits by contract. */
 export interface FastKernels {
   matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
+  exp?: (a: Tensor) => Tensor
 }
 
 let fast: FastKernels = {}

@@ -83,6 +83,22 @@ export class WasmBackend {
     }
   }
 
+  /** expf of every element, as ops.unary('exp'), bit for bit (any NaN stays a NaN). */
+  exp (a: Tensor): Tensor {
+    const n = a.size
+    const padded = Math.ceil(n / 4) * 4
+    const inAt = BASE
+    const outAt = inAt + padded * 4
+    this.reserve(outAt + padded * 4 - BASE)
+    this.put(a.f32, inAt)
+    this.control[CONTROL.task] = TASK.exp
+    this.control.set([inAt, outAt, padded], CONTROL.args)
+    this.run(n * 16)
+    const out = new Float32Array(n)
+    out.set(new Float32Array(this.memory.buffer, outAt, n))
+    return new Tensor(a.shape, out)
+  }
+
   /** The same product as ops.matmul, bit for bit. */
   matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
     const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
