@@ -80,6 +80,26 @@ describe('gradients against finite differences, one line per op', () => {
     checkGradients('rope', (x) => ag.rope(x, cos, sin), [randomTensor([2, 3, 4])])
   })
 
+  it('attention as one op: gradients, and the same bits as its composition', () => {
+    const mask = ag.constant(new Tensor([4, 4], Float32Array.from({ length: 16 }, (_, i) => (i % 4) > Math.floor(i / 4) ? -Infinity : 0)))
+    const scale = 0.5
+    checkGradients('attention', (q, k, v) => ag.attentionHeads(q, k, v, mask, scale), [randomTensor([2, 4, 6]), randomTensor([2, 4, 6]), randomTensor([2, 4, 6])])
+
+    const inputs = [randomTensor([2, 3, 4, 6]), randomTensor([2, 3, 4, 6]), randomTensor([2, 3, 4, 6])]
+    const weights = ag.constant(randomTensor([2, 3, 4, 6]))
+    const run = (fused: boolean): Tensor[] => {
+      const [q, k, v] = inputs.map(ag.param)
+      const out = fused
+        ? ag.attentionHeads(q, k, v, mask, scale)
+        : ag.matmul(softmax(ag.add(ag.mul(ag.matmul(q, k, false, true), ag.constant(Tensor.scalar(scale))), mask)), v)
+      const total = ag.sum(ag.reshape(ag.mul(out, weights), [1, out.value.size]), -1)
+      ag.backward(total)
+      return [out.value, ...[q, k, v].map(x => x.grad as Tensor)]
+    }
+    const [composed, fused] = [run(false), run(true)]
+    composed.forEach((t, i) => assert.deepEqual(Buffer.from(fused[i].f32.buffer), Buffer.from(t.f32.buffer), `tensor ${i}`))
+  })
+
   it('composed ops', () => {
     checkGradients('softmax', softmax, [randomTensor([3, 5], -3, 3)])
     checkGradients('silu', silu, [randomTensor([8], -4, 4)])

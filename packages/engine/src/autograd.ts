@@ -8,7 +8,7 @@ import { Tensor, ShapeError } from './tensor.ts'
  */
 
 type OpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'neg' | 'exp' | 'log' | 'sqrt' | 'recip' |
-  'sum' | 'matmul' | 'reshape' | 'permute' | 'gather' | 'rope'
+  'sum' | 'matmul' | 'reshape' | 'permute' | 'gather' | 'rope' | 'attention'
 
 interface Attrs {
   axis?: number
@@ -16,6 +16,8 @@ interface Attrs {
   transB?: boolean
   shape?: readonly number[]
   axes?: readonly number[]
+  scale?: number
+  saved?: ops.AttentionSaved
 }
 
 let created = 0
@@ -68,6 +70,11 @@ export const reshape = (a: Var, shape: readonly number[]): Var => node(a.value.r
 export const permute = (a: Var, axes: readonly number[]): Var => node(ops.permute(a.value, axes), 'permute', [a], { axes })
 export const gather = (table: Var, indices: Var): Var => node(ops.gather(table.value, indices.value), 'gather', [table, indices])
 export const rope = (x: Var, cos: Var, sin: Var): Var => node(ops.rope(x.value, cos.value, sin.value), 'rope', [x, cos, sin])
+/** Causal attention over heads (see ops.attention); mask is a constant [T, T]. */
+export const attentionHeads = (q: Var, k: Var, v: Var, mask: Var, scale: number): Var => {
+  const { out, saved } = ops.attention(q.value, k.value, v.value, mask.value, scale)
+  return node(out, 'attention', [q, k, v, mask], { scale, saved })
+}
 
 const T = ops
 
@@ -112,7 +119,13 @@ const GRADIENTS: Record<OpName, (g: Tensor, v: Var) => Grad[]> = {
     return [() => T.permute(g, axes.map((_, i) => axes.indexOf(i)))]
   },
   gather: (g, v) => [() => T.scatterAdd(g, v.inputs[1].value, v.inputs[0].shape[0]), null],
-  rope: (g, v) => [() => T.rope(g, v.inputs[1].value, T.unary('neg', v.inputs[2].value)), null, null]
+  rope: (g, v) => [() => T.rope(g, v.inputs[1].value, T.unary('neg', v.inputs[2].value)), null, null],
+  attention: (g, v) => {
+    const [q, k, val] = v.inputs.map(i => i.value)
+    let grads: { dq: Tensor, dk: Tensor, dv: Tensor } | undefined
+    const all = (): { dq: Tensor, dk: Tensor, dv: Tensor } => (grads ??= T.attentionBackward(g, q, k, val, v.attrs.saved as ops.AttentionSaved, v.attrs.scale as number))
+    return [() => all().dq, () => all().dk, () => all().dv, null]
+  }
 }
 
 /** dB for a batched A times a shared B: fold the batch into the rows, one product. */

@@ -1,4 +1,4 @@
-import { add, constant, div, exp, log, matmul, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
+import { add, attentionHeads, constant, div, exp, log, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
 import { f, sqrtf } from './numerics.ts'
 import { Tensor } from './tensor.ts'
 
@@ -51,7 +51,7 @@ export function attention (q: Var, k: Var, v: Var, heads: number, tables: { cos:
   const split = (x: Var): Var => permute(reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]) // (B, H, T, Dh)
   const qh = rope(split(q), tables.cos, tables.sin)
   const kh = rope(split(k), tables.cos, tables.sin)
-  const scores = add(mul(matmul(qh, kh, false, true), scalar(f(1 / sqrtf(dh)))), tables.mask) // (B, H, T, T)
-  const out = matmul(softmax(scores), split(v)) // (B, H, T, Dh)
+  // softmax(q·kᵀ·scale + mask)·v as one op: the same bits as composing it (ops.attention).
+  const out = attentionHeads(qh, kh, split(v), tables.mask, f(1 / sqrtf(dh))) // (B, H, T, Dh)
   return reshape(permute(out, [0, 2, 1, 3]), [b, t, d])
 }

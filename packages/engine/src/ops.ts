@@ -206,6 +206,8 @@ export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): T
 export interface FastKernels {
   matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
   exp?: (a: Tensor) => Tensor
+  attention?: typeof referenceAttention
+  attentionBackward?: typeof referenceAttentionBackward
 }
 
 let fast: FastKernels = {}
@@ -344,4 +346,129 @@ export function chunkedSum (values: Float32Array): number {
   const partials = new Float32Array(Math.ceil(values.length / MAX_INPUTS))
   for (let c = 0; c < partials.length; c++) partials[c] = chunkedSum(values.subarray(c * MAX_INPUTS, (c + 1) * MAX_INPUTS))
   return chunkedSum(partials)
+}
+
+/** What the attention op keeps for its gradient: probabilities, exponentials, row sums. */
+export interface AttentionSaved {
+  p: Tensor
+  e: Tensor
+  z: Tensor
+}
+
+/**
+ * Causal attention core over heads: q, k, v [..., T, Dh], mask [T, T], scale a binary32.
+ * Per row i, the program is exactly the composition
+ *   s_j = (q_i · k_j) · scale + mask_ij      (dot from +0, d increasing)
+ *   m = max_j s_j,  e_j = exp(s_j − m),  z = Σ_j e_j,  p_j = e_j / z
+ *   out_i = Σ_j p_j · v_j                     (j increasing over all T, masked ones too)
+ * so it gives the same bits as matmul, mul, add, max, sub, exp, sum, div and matmul.
+ */
+export function attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } {
+  if (fast.attention !== undefined) return fast.attention(q, k, v, mask, scale)
+  return referenceAttention(q, k, v, mask, scale)
+}
+
+export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } {
+  const t = q.shape[q.shape.length - 2]
+  const dh = q.shape[q.shape.length - 1]
+  const heads = q.size / (t * dh)
+  if (2 * dh > MAX_INPUTS || 2 * t > MAX_INPUTS) throw new ShapeError(`attention over ${t} positions of ${dh} reads more than ${MAX_INPUTS} inputs`)
+  const Q = q.f32
+  const K = k.f32
+  const V = v.f32
+  const M = mask.f32
+  const out = new Float32Array(q.size)
+  const p = new Float32Array(heads * t * t)
+  const e = new Float32Array(heads * t * t)
+  const z = new Float32Array(heads * t)
+  const s = new Float32Array(t)
+  for (let h = 0; h < heads; h++) {
+    const base = h * t * dh
+    for (let i = 0; i < t; i++) {
+      const row = (h * t + i) * t
+      let max = -Infinity
+      for (let j = 0; j < t; j++) {
+        let acc = 0
+        for (let d = 0; d < dh; d++) acc = f(acc + f(Q[base + i * dh + d] * K[base + j * dh + d]))
+        s[j] = f(f(acc * scale) + M[i * t + j])
+        max = binaryProgram.max(max, s[j])
+      }
+      let sum = 0
+      for (let j = 0; j < t; j++) {
+        e[row + j] = expf(f(s[j] - max))
+        sum = f(sum + e[row + j])
+      }
+      z[h * t + i] = sum
+      for (let j = 0; j < t; j++) p[row + j] = f(e[row + j] / sum)
+      for (let d = 0; d < dh; d++) {
+        let acc = 0
+        for (let j = 0; j < t; j++) acc = f(acc + f(p[row + j] * V[base + j * dh + d]))
+        out[base + i * dh + d] = acc
+      }
+    }
+  }
+  const lead = q.shape.slice(0, -2)
+  return {
+    out: new Tensor(q.shape, out),
+    saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) }
+  }
+}
+
+/**
+ * The gradient of attention, exactly as autograd differentiates the composition:
+ *   dP_ij = g_i · v_j;  dV_j = Σ_i p_ij g_i (i increasing)
+ *   a_ij = dP_ij / z_i;  gz_i = Σ_j −(a_ij · p_ij);  de_ij = a_ij + gz_i
+ *   ds_ij = (de_ij · e_ij) · scale
+ *   dQ_i = Σ_j ds_ij k_j;  dK_j = Σ_i ds_ij q_i
+ */
+export function attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
+  if (fast.attentionBackward !== undefined) return fast.attentionBackward(g, q, k, v, saved, scale)
+  return referenceAttentionBackward(g, q, k, v, saved, scale)
+}
+
+export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
+  const t = q.shape[q.shape.length - 2]
+  const dh = q.shape[q.shape.length - 1]
+  const heads = q.size / (t * dh)
+  const [G, Q, K, V, P, E, Z] = [g.f32, q.f32, k.f32, v.f32, saved.p.f32, saved.e.f32, saved.z.f32]
+  const dq = new Float32Array(q.size)
+  const dk = new Float32Array(k.size)
+  const dv = new Float32Array(v.size)
+  const ds = new Float32Array(t * t)
+  for (let h = 0; h < heads; h++) {
+    const base = h * t * dh
+    for (let i = 0; i < t; i++) {
+      const row = (h * t + i) * t
+      const zi = Z[h * t + i]
+      let gz = 0
+      const a = new Float32Array(t)
+      for (let j = 0; j < t; j++) {
+        let acc = 0
+        for (let d = 0; d < dh; d++) acc = f(acc + f(G[base + i * dh + d] * V[base + j * dh + d]))
+        a[j] = f(acc / zi)
+        gz = f(gz + f(-f(a[j] * P[row + j])))
+      }
+      for (let j = 0; j < t; j++) ds[i * t + j] = f(f(f(a[j] + gz) * E[row + j]) * scale)
+    }
+    for (let j = 0; j < t; j++) {
+      for (let d = 0; d < dh; d++) {
+        let accV = 0
+        let accK = 0
+        for (let i = 0; i < t; i++) {
+          accV = f(accV + f(P[(h * t + i) * t + j] * G[base + i * dh + d]))
+          accK = f(accK + f(ds[i * t + j] * Q[base + i * dh + d]))
+        }
+        dv[base + j * dh + d] = accV
+        dk[base + j * dh + d] = accK
+      }
+    }
+    for (let i = 0; i < t; i++) {
+      for (let d = 0; d < dh; d++) {
+        let acc = 0
+        for (let j = 0; j < t; j++) acc = f(acc + f(ds[i * t + j] * K[base + j * dh + d]))
+        dq[base + i * dh + d] = acc
+      }
+    }
+  }
+  return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
 }
