@@ -157,29 +157,138 @@ const E3: f32 = <f32>(1.0 / 6.0)
   return i32x4.shl(i32x4.add(k, i32x4.splat(127)), 23)
 }
 
+/** expf on four lanes: the scalar sequence of src/numerics.ts, lane by lane. */
+@inline function exp4 (x: v128): v128 {
+  const k = f32x4.sub(f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND)), f32x4.splat(ROUND))
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI))), f32x4.mul(k, f32x4.splat(LN2_LO)))
+  let p = f32x4.splat(E6)
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E5))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+  // p · 2^k as (p · 2^k1) · 2^k2, exactly the scalar scale2: k2 = 0 in the normal range.
+  const ki = i32x4.trunc_sat_f32x4_s(k)
+  const high = i32x4.gt_s(ki, i32x4.splat(127))
+  const low = i32x4.lt_s(ki, i32x4.splat(-126))
+  const k1 = v128.bitselect(i32x4.splat(127), v128.bitselect(i32x4.add(ki, i32x4.splat(126)), ki, low), high)
+  const k2 = v128.bitselect(i32x4.sub(ki, i32x4.splat(127)), v128.bitselect(i32x4.splat(-126), i32x4.splat(0), low), high)
+  let y = f32x4.mul(f32x4.mul(p, pow2(k1)), pow2(k2))
+  y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, f32x4.splat(EXP_MAX)))
+  y = v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, f32x4.splat(EXP_MIN)))
+  return v128.bitselect(x, y, f32x4.ne(x, x)) // NaN in, NaN out
+}
+
 /** out[i] = expf(x[i]) for i in [start, end) (end rounded up to a multiple of 4). */
 export function exp (input: usize, out: usize, start: i32, end: i32): void {
-  for (let i = start; i < end; i += 4) {
-    const x = v128.load(input + (<usize>i << 2))
-    const k = f32x4.sub(f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND)), f32x4.splat(ROUND))
-    const r = f32x4.sub(f32x4.sub(x, f32x4.mul(k, f32x4.splat(LN2_HI))), f32x4.mul(k, f32x4.splat(LN2_LO)))
-    let p = f32x4.splat(E6)
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E5))
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E4))
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(E3))
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
-    p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
-    // p · 2^k as (p · 2^k1) · 2^k2, exactly the scalar scale2: k2 = 0 in the normal range.
-    const ki = i32x4.trunc_sat_f32x4_s(k)
-    const high = i32x4.gt_s(ki, i32x4.splat(127))
-    const low = i32x4.lt_s(ki, i32x4.splat(-126))
-    const k1 = v128.bitselect(i32x4.splat(127), v128.bitselect(i32x4.add(ki, i32x4.splat(126)), ki, low), high)
-    const k2 = v128.bitselect(i32x4.sub(ki, i32x4.splat(127)), v128.bitselect(i32x4.splat(-126), i32x4.splat(0), low), high)
-    let y = f32x4.mul(f32x4.mul(p, pow2(k1)), pow2(k2))
-    y = v128.bitselect(f32x4.splat(Infinity), y, f32x4.gt(x, f32x4.splat(EXP_MAX)))
-    y = v128.bitselect(f32x4.splat(0), y, f32x4.lt(x, f32x4.splat(EXP_MIN)))
-    y = v128.bitselect(x, y, f32x4.ne(x, x)) // NaN in, NaN out
-    v128.store(out + (<usize>i << 2), y)
+  for (let i = start; i < end; i += 4) v128.store(out + (<usize>i << 2), exp4(v128.load(input + (<usize>i << 2))))
+}
+
+// ---------------------------------------------------------------- attention
+
+/** dst[c, r] = src[r, c] for one [rows, cols] matrix. */
+function transposeOne (src: usize, dst: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + ((<usize>c * rows + r) << 2), load<f32>(src + ((<usize>r * cols + c) << 2)))
+  }
+}
+
+/**
+ * Heads [headStart, headEnd) of ops.referenceAttention, the same program: q, k, v, out
+ * [heads, t, dh]; mask [t, t]; p, e [heads, t, t]; z [heads, t]. t and dh are multiples
+ * of 4; `scratch` holds t·dh floats for this thread.
+ */
+export function attentionForward (q: usize, k: usize, v: usize, mask: usize, out: usize, p: usize, e: usize, z: usize, t: i32, dh: i32, scale: f32, headStart: i32, headEnd: i32, scratch: usize): void {
+  const kT = scratch
+  const size = <usize>t * dh
+  for (let h = headStart; h < headEnd; h++) {
+    const base = <usize>h * size
+    transposeOne(k + (base << 2), kT, t, dh)
+    for (let i = 0; i < t; i++) {
+      const qi = q + ((base + <usize>i * dh) << 2)
+      const row = (<usize>h * t + i) * t
+      const eRow = e + (row << 2)
+      const pRow = p + (row << 2)
+      // scores, four j at a time (lanes across j, d in order), into eRow for now
+      let m4 = f32x4.splat(-Infinity)
+      for (let j = 0; j < t; j += 4) {
+        let acc = f32x4.splat(0)
+        for (let d = 0; d < dh; d++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(qi + (<usize>d << 2))), v128.load(kT + ((<usize>d * t + j) << 2))))
+        const s = f32x4.add(f32x4.mul(acc, f32x4.splat(scale)), v128.load(mask + ((<usize>i * t + j) << 2)))
+        v128.store(eRow + (<usize>j << 2), s)
+        m4 = f32x4.max(m4, s) // max is exact and order-free (+0 above −0, NaN wins)
+      }
+      const m = f32x4.splat(max<f32>(max<f32>(f32x4.extract_lane(m4, 0), f32x4.extract_lane(m4, 1)), max<f32>(f32x4.extract_lane(m4, 2), f32x4.extract_lane(m4, 3))))
+      for (let j = 0; j < t; j += 4) v128.store(eRow + (<usize>j << 2), exp4(f32x4.sub(v128.load(eRow + (<usize>j << 2)), m)))
+      let sum: f32 = 0
+      for (let j = 0; j < t; j++) sum = sum + load<f32>(eRow + (<usize>j << 2)) // in order: a reduction
+      store<f32>(z + ((<usize>h * t + i) << 2), sum)
+      const zs = f32x4.splat(sum)
+      for (let j = 0; j < t; j += 4) v128.store(pRow + (<usize>j << 2), f32x4.div(v128.load(eRow + (<usize>j << 2)), zs))
+      // out_i = Σ_j p_j v_j, lanes across d, j in order
+      const oi = out + ((base + <usize>i * dh) << 2)
+      for (let d = 0; d < dh; d += 4) {
+        let acc = f32x4.splat(0)
+        for (let j = 0; j < t; j++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(pRow + (<usize>j << 2))), v128.load(v + ((base + <usize>j * dh + d) << 2))))
+        v128.store(oi + (<usize>d << 2), acc)
+      }
+    }
+  }
+}
+
+/**
+ * Heads [headStart, headEnd) of ops.referenceAttentionBackward, the same program.
+ * `scratch` holds t·dh + t·t floats for this thread.
+ */
+export function attentionBackward (g: usize, q: usize, k: usize, v: usize, p: usize, e: usize, z: usize, dq: usize, dk: usize, dv: usize, t: i32, dh: i32, scale: f32, headStart: i32, headEnd: i32, scratch: usize): void {
+  const vT = scratch
+  const ds = scratch + ((<usize>t * dh) << 2)
+  const size = <usize>t * dh
+  for (let h = headStart; h < headEnd; h++) {
+    const base = <usize>h * size
+    transposeOne(v + (base << 2), vT, t, dh)
+    for (let i = 0; i < t; i++) {
+      const gi = g + ((base + <usize>i * dh) << 2)
+      const row = (<usize>h * t + i) * t
+      const zi = f32x4.splat(load<f32>(z + ((<usize>h * t + i) << 2)))
+      const dsRow = ds + ((<usize>i * t) << 2)
+      // a_j = (g_i · v_j) / z_i into dsRow
+      for (let j = 0; j < t; j += 4) {
+        let acc = f32x4.splat(0)
+        for (let d = 0; d < dh; d++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(gi + (<usize>d << 2))), v128.load(vT + ((<usize>d * t + j) << 2))))
+        v128.store(dsRow + (<usize>j << 2), f32x4.div(acc, zi))
+      }
+      let gz: f32 = 0
+      for (let j = 0; j < t; j++) gz = gz + (-(load<f32>(dsRow + (<usize>j << 2)) * load<f32>(p + ((row + j) << 2))))
+      const gzs = f32x4.splat(gz)
+      for (let j = 0; j < t; j += 4) {
+        const at = dsRow + (<usize>j << 2)
+        v128.store(at, f32x4.mul(f32x4.mul(f32x4.add(v128.load(at), gzs), v128.load(e + ((row + j) << 2))), f32x4.splat(scale)))
+      }
+    }
+    // dV_j = Σ_i p_ij g_i and dK_j = Σ_i ds_ij q_i, lanes across d, i in order
+    for (let j = 0; j < t; j++) {
+      for (let d = 0; d < dh; d += 4) {
+        let accV = f32x4.splat(0)
+        let accK = f32x4.splat(0)
+        for (let i = 0; i < t; i++) {
+          const pij = f32x4.splat(load<f32>(p + (((<usize>h * t + i) * t + j) << 2)))
+          const dsij = f32x4.splat(load<f32>(ds + ((<usize>i * t + j) << 2)))
+          accV = f32x4.add(accV, f32x4.mul(pij, v128.load(g + ((base + <usize>i * dh + d) << 2))))
+          accK = f32x4.add(accK, f32x4.mul(dsij, v128.load(q + ((base + <usize>i * dh + d) << 2))))
+        }
+        v128.store(dv + ((base + <usize>j * dh + d) << 2), accV)
+        v128.store(dk + ((base + <usize>j * dh + d) << 2), accK)
+      }
+    }
+    // dQ_i = Σ_j ds_ij k_j
+    for (let i = 0; i < t; i++) {
+      for (let d = 0; d < dh; d += 4) {
+        let acc = f32x4.splat(0)
+        for (let j = 0; j < t; j++) acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ds + ((<usize>i * t + j) << 2))), v128.load(k + ((base + <usize>j * dh + d) << 2))))
+        v128.store(dq + ((base + <usize>i * dh + d) << 2), acc)
+      }
+    }
   }
 }

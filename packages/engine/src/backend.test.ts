@@ -4,7 +4,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { referenceMatmul, unary } from './ops.ts'
+import { referenceAttention, referenceAttentionBackward, referenceMatmul, unary } from './ops.ts'
 import { uniform } from './prng.ts'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
@@ -50,6 +50,28 @@ describe('wasm backend: bit-identical to the reference', () => {
           const same = Number.isNaN(expected.f32[i]) ? Number.isNaN(got.f32[i]) : Object.is(got.f32[i], expected.f32[i])
           assert.ok(same, `exp(${values[i]}) = ${got.f32[i]}, reference ${expected.f32[i]} (${backend.threads} threads)`)
         }
+      }
+    }
+  })
+
+  it('attention forward and backward on random heads', () => {
+    for (const [heads, t, dh] of [[1, 4, 4], [3, 8, 12], [6, 32, 16], [4, 128, 32]]) {
+      const maskData = new Float32Array(t * t)
+      for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskData[i * t + j] = -Infinity
+      const mask = new Tensor([t, t], maskData)
+      const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
+      const scale = 0.17677669
+      const expected = referenceAttention(q, k, v, mask, scale)
+      const expectedGrads = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
+      for (const backend of backends) {
+        const got = backend.attention(q, k, v, mask, scale)
+        assert.ok(got !== null)
+        for (const [name, a, b] of [['out', got.out, expected.out], ['p', got.saved.p, expected.saved.p], ['e', got.saved.e, expected.saved.e], ['z', got.saved.z, expected.saved.z]] as const) {
+          assert.ok(sameBits(a, b), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
+        }
+        const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale)
+        assert.ok(grads !== null)
+        for (const name of ['dq', 'dk', 'dv'] as const) assert.ok(sameBits(grads[name], expectedGrads[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
       }
     }
   })

@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { useKernels } from './ops.ts'
+import { referenceAttention, referenceAttentionBackward, useKernels } from './ops.ts'
 import { WasmBackend } from './wasmBackend.ts'
 
 export class UnknownBackendError extends BaseError {
@@ -27,7 +27,12 @@ export function useBackend (name: string, threads = 1): ActiveBackend {
   }
   if (name === 'wasm') {
     const wasm = WasmBackend.create(threads)
-    useKernels({ matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb), exp: a => wasm.exp(a) })
+    useKernels({
+      matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb),
+      exp: a => wasm.exp(a),
+      attention: (q, k, v, mask, scale) => wasm.attention(q, k, v, mask, scale) ?? referenceAttention(q, k, v, mask, scale),
+      attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale) ?? referenceAttentionBackward(g, q, k, v, saved, scale)
+    })
     return {
       name,
       threads: wasm.threads,

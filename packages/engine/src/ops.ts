@@ -368,7 +368,8 @@ export function attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale:
   return referenceAttention(q, k, v, mask, scale)
 }
 
-export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } {
+export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scaleIn: number): { out: Tensor, saved: AttentionSaved } {
+  const scale = f(scaleIn)
   const t = q.shape[q.shape.length - 2]
   const dh = q.shape[q.shape.length - 1]
   const heads = q.size / (t * dh)
@@ -426,7 +427,8 @@ export function attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, s
   return referenceAttentionBackward(g, q, k, v, saved, scale)
 }
 
-export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
+export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scaleIn: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
+  const scale = f(scaleIn)
   const t = q.shape[q.shape.length - 2]
   const dh = q.shape[q.shape.length - 1]
   const heads = q.size / (t * dh)

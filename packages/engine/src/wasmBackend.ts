@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KernelsMissingError } from './merkleWasm.ts'
-import { matmulShape } from './ops.ts'
+import { matmulShape, type AttentionSaved } from './ops.ts'
 import { Tensor } from './tensor.ts'
-import { CONTROL, TASK, runTask, type KernelExports } from './wasmTasks.ts'
+import { CONTROL, FLOAT_ARG, TASK, runTask, type KernelExports } from './wasmTasks.ts'
 
 const PATH = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url))
 const BASE = 1 << 20 // below: the kernels' own stack and data
@@ -97,6 +97,67 @@ export class WasmBackend {
     const out = new Float32Array(n)
     out.set(new Float32Array(this.memory.buffer, outAt, n))
     return new Tensor(a.shape, out)
+  }
+
+  /** Copies tensors in one after the other from BASE; returns their addresses and the end. */
+  private layout (sizes: number[]): { at: number[], end: number } {
+    const at: number[] = []
+    let next = BASE
+    for (const n of sizes) {
+      at.push(next)
+      next += Math.ceil(n / 4) * 16
+    }
+    this.reserve(next - BASE)
+    return { at, end: next }
+  }
+
+  private take (at: number, shape: readonly number[]): Tensor {
+    const n = shape.reduce((x, y) => x * y, 1)
+    const out = new Float32Array(n)
+    out.set(new Float32Array(this.memory.buffer, at, n))
+    return new Tensor(shape, out)
+  }
+
+  private attentionTask (task: number, args: number[], scale: number, heads: number, scratchPerThread: number, scratchAt: number): void {
+    this.control[CONTROL.task] = task
+    this.control.fill(0, CONTROL.args, CONTROL.args + 16)
+    this.control.set(args, CONTROL.args)
+    this.control.set([heads, scratchAt, scratchPerThread], CONTROL.args + 12)
+    new Float32Array(this.control.buffer, FLOAT_ARG * 4, 1)[0] = scale
+    this.run(heads * 1_000_000)
+  }
+
+  /** ops.referenceAttention, bit for bit; null when t or dh is not a multiple of 4. */
+  attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } | null {
+    const t = q.shape[q.shape.length - 2]
+    const dh = q.shape[q.shape.length - 1]
+    if (t % 4 !== 0 || dh % 4 !== 0) return null
+    const heads = q.size / (t * dh)
+    const scratchPerThread = t * dh * 4
+    const { at } = this.layout([q.size, k.size, v.size, t * t, q.size, heads * t * t, heads * t * t, heads * t, scratchPerThread / 4 * this.threads])
+    const [qAt, kAt, vAt, maskAt, outAt, pAt, eAt, zAt, scratchAt] = at
+    this.put(q.f32, qAt); this.put(k.f32, kAt); this.put(v.f32, vAt); this.put(mask.f32, maskAt)
+    this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, outAt, pAt, eAt, zAt, 0, 0, t, dh], scale, heads, scratchPerThread, scratchAt)
+    const lead = q.shape.slice(0, -2)
+    return {
+      out: this.take(outAt, q.shape),
+      saved: { p: this.take(pAt, [...lead, t, t]), e: this.take(eAt, [...lead, t, t]), z: this.take(zAt, [...lead, t, 1]) }
+    }
+  }
+
+  /** ops.referenceAttentionBackward, bit for bit; null when t or dh is not a multiple of 4. */
+  attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } | null {
+    const t = q.shape[q.shape.length - 2]
+    const dh = q.shape[q.shape.length - 1]
+    if (t % 4 !== 0 || dh % 4 !== 0) return null
+    const heads = q.size / (t * dh)
+    const scratchPerThread = (t * dh + t * t) * 4
+    const { at } = this.layout([g.size, q.size, k.size, v.size, saved.p.size, saved.e.size, saved.z.size, q.size, k.size, v.size, scratchPerThread / 4 * this.threads])
+    const [gAt, qAt, kAt, vAt, pAt, eAt, zAt, dqAt, dkAt, dvAt, scratchAt] = at
+    this.put(g.f32, gAt); this.put(q.f32, qAt); this.put(k.f32, kAt); this.put(v.f32, vAt)
+    this.put(saved.p.f32, pAt); this.put(saved.e.f32, eAt); this.put(saved.z.f32, zAt)
+    this.attentionTask(TASK.attentionBackward, [gAt, qAt, kAt, vAt, pAt, eAt, zAt, dqAt, dkAt, dvAt, t, dh], scale, heads, scratchPerThread, scratchAt)
+    return { dq: this.take(dqAt, q.shape), dk: this.take(dkAt, k.shape), dv: this.take(dvAt, v.shape) }
   }
 
   /** The same product as ops.matmul, bit for bit. */

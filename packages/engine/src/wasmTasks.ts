@@ -3,11 +3,16 @@ export interface KernelExports {
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, aBatch: number, bBatch: number, rowStart: number, rowEnd: number): void
   transpose(input: number, out: number, rows: number, cols: number, batchStart: number, batchEnd: number): void
   exp(input: number, out: number, start: number, end: number): void
+  attentionForward(q: number, k: number, v: number, mask: number, out: number, p: number, e: number, z: number, t: number, dh: number, scale: number, headStart: number, headEnd: number, scratch: number): void
+  attentionBackward(g: number, q: number, k: number, v: number, p: number, e: number, z: number, dq: number, dk: number, dv: number, t: number, dh: number, scale: number, headStart: number, headEnd: number, scratch: number): void
 }
 
 /** Control block layout (Int32Array over a SharedArrayBuffer). */
 export const CONTROL = { generation: 0, done: 1, task: 2, args: 3 } as const
-export const TASK = { matmul: 1, exp: 2 } as const
+export const TASK = { matmul: 1, exp: 2, attention: 3, attentionBackward: 4 } as const
+
+/** The control slot that carries a binary32 argument (read through a Float32Array). */
+export const FLOAT_ARG = 40
 
 /** Rows [start, end) of `rows` for thread `index` of `threads`, split on multiples of 4. */
 export function share (rows: number, index: number, threads: number): [number, number] {
@@ -15,6 +20,11 @@ export function share (rows: number, index: number, threads: number): [number, n
   const start = Math.min(rows, Math.floor(quads * index / threads) * 4)
   const end = Math.min(rows, Math.floor(quads * (index + 1) / threads) * 4)
   return [start, end]
+}
+
+/** Items [start, end) of `count` for thread `index` of `threads`. */
+export function shareEven (count: number, index: number, threads: number): [number, number] {
+  return [Math.floor(count * index / threads), Math.floor(count * (index + 1) / threads)]
 }
 
 /** Runs this thread's share of the task described in the control block. */
@@ -27,5 +37,13 @@ export function runTask (k: KernelExports, control: Int32Array, index: number, t
   } else if (control[CONTROL.task] === TASK.exp) {
     const [start, end] = share(a(2), index, threads)
     if (start < end) k.exp(a(0), a(1), start, end)
+  } else if (control[CONTROL.task] === TASK.attention || control[CONTROL.task] === TASK.attentionBackward) {
+    const scale = new Float32Array(control.buffer, control.byteOffset + FLOAT_ARG * 4, 1)[0]
+    const heads = a(12)
+    const [start, end] = shareEven(heads, index, threads)
+    const scratch = a(13) + index * a(14)
+    if (start >= end) return
+    if (control[CONTROL.task] === TASK.attention) k.attentionForward(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(10), a(11), scale, start, end, scratch)
+    else k.attentionBackward(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), scale, start, end, scratch)
   }
 }
