@@ -292,3 +292,40 @@ export function attentionBackward (g: usize, q: usize, k: usize, v: usize, p: us
     }
   }
 }
+
+// ---------------------------------------------------------------- elementwise
+
+/**
+ * out[i] = x[i] op y[i] (or op the scalar y[0] when yStride is 0) for i in [start, end),
+ * end a multiple of 4 (the arena pads every array to 16 bytes). Ops: 0 add, 1 sub,
+ * 2 mul, 3 div, 4 max, 5 cmpge. max is IEEE maximum: NaN wins, +0 above −0, as the
+ * scalar program.
+ */
+export function binary (op: i32, x: usize, y: usize, yStride: i32, out: usize, start: i32, end: i32): void {
+  const scalar = yStride == 0
+  const ys = f32x4.splat(load<f32>(y))
+  for (let i = start; i < end; i += 4) {
+    const at = <usize>i << 2
+    const a = v128.load(x + at)
+    const b = scalar ? ys : v128.load(y + at)
+    let r: v128
+    switch (op) {
+      case 0: r = f32x4.add(a, b); break
+      case 1: r = f32x4.sub(a, b); break
+      case 2: r = f32x4.mul(a, b); break
+      case 3: r = f32x4.div(a, b); break
+      case 4: r = f32x4.max(a, b); break
+      default: r = v128.and(f32x4.ge(a, b), f32x4.splat(1)); break
+    }
+    v128.store(out + at, r)
+  }
+}
+
+/** out[i] = op x[i] for i in [start, end): 0 neg, 1 recip, 2 sqrt (IEEE, correctly rounded). */
+export function unary (op: i32, x: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i += 4) {
+    const at = <usize>i << 2
+    const a = v128.load(x + at)
+    v128.store(out + at, op == 0 ? f32x4.neg(a) : op == 1 ? f32x4.div(f32x4.splat(1), a) : f32x4.sqrt(a))
+  }
+}

@@ -52,7 +52,7 @@ export async function benchEngine (log: (line: string) => void): Promise<BenchRe
     const b = randomMatrix(n, 2)
     log(`engine: matmul ${n}^3`)
     const reference = referenceMatmul(a, b)
-    const same = wasm.every(w => Buffer.compare(Buffer.from(w.matmul(a, b, false, false).f32.buffer), Buffer.from(reference.f32.buffer)) === 0)
+    const same = wasm.every(w => Buffer.compare(w.matmul(a, b, false, false).bytes, reference.bytes) === 0)
     const results: Record<string, number> = {
       'reference, 1 thread': gflops(n, () => referenceMatmul(a, b), 1),
       'wasm SIMD, 1 thread': gflops(n, () => wasm[0].matmul(a, b, false, false), n === 256 ? 40 : 8),

@@ -4,7 +4,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { referenceAttention, referenceAttentionBackward, referenceMatmul, unary } from './ops.ts'
+import { binary, referenceAttention, referenceAttentionBackward, referenceMatmul, unary } from './ops.ts'
 import { uniform } from './prng.ts'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
@@ -16,7 +16,7 @@ let draws = 0
 const random = (): number => uniform(21, 0, draws++)
 const randomTensor = (shape: number[]): Tensor =>
   new Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 4))
-const sameBits = (a: Tensor, b: Tensor): boolean => Buffer.compare(Buffer.from(a.f32.buffer), Buffer.from(b.f32.buffer)) === 0
+const sameBits = (a: Tensor, b: Tensor): boolean => Buffer.compare(a.bytes, b.bytes) === 0
 
 describe('wasm backend: bit-identical to the reference', () => {
   const backends = [WasmBackend.create(1), WasmBackend.create(2)]
@@ -81,6 +81,34 @@ describe('wasm backend: bit-identical to the reference', () => {
     const b = randomTensor([256, 200])
     const expected = referenceMatmul(a, b)
     for (const backend of backends) assert.ok(sameBits(backend.matmul(a, b, false, false), expected))
+  })
+})
+
+describe('wasm elementwise kernels: the same bits as the JavaScript loops', () => {
+  it('binary and unary ops, scalars, odd lengths and special values', async () => {
+    const specials = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1e-40, -1e-40, 3.4e38, -3.4e38, 0.5, 2]
+    const inputs = [1, 5, 13, 70001].map(n => {
+      const x = Float32Array.from({ length: n }, (_, i) => i < 169 ? specials[i % 13] : (random() - 0.5) * 1e3)
+      const y = Float32Array.from({ length: n }, (_, i) => i < 169 ? specials[Math.floor(i / 13) % 13] : (random() - 0.5) * 1e3)
+      return [new Tensor([n], x), new Tensor([n], y)]
+    })
+    const compute = (): Tensor[] => inputs.flatMap(([x, y]) => [
+      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(op, x, y), binary(op, x, new Tensor([], Float32Array.of(y.f32[0])))]),
+      ...(['neg', 'recip', 'sqrt'] as const).map(op => unary(op, x))
+    ])
+    const expected = compute()
+    const wasm = useBackend('wasm', 2)
+    try {
+      const got = compute()
+      got.forEach((t, i) => {
+        for (let j = 0; j < t.size; j++) {
+          const [a, b] = [t.f32[j], expected[i].f32[j]]
+          assert.ok(Number.isNaN(b) ? Number.isNaN(a) : Object.is(a, b), `result ${i} element ${j}: ${a}, reference ${b}`)
+        }
+      })
+    } finally {
+      await wasm.close()
+    }
   })
 })
 

@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { referenceAttention, referenceAttentionBackward, useKernels } from './ops.ts'
+import { referenceAttention, referenceAttentionBackward, useAllocator, useKernels } from './ops.ts'
 import { WasmBackend } from './wasmBackend.ts'
 
 export class UnknownBackendError extends BaseError {
@@ -23,13 +23,17 @@ export interface ActiveBackend {
 export function useBackend (name: string, threads = 1): ActiveBackend {
   if (name === 'reference') {
     useKernels({})
+    useAllocator(null)
     return { name, threads: 1, close: async () => {} }
   }
   if (name === 'wasm') {
     const wasm = WasmBackend.create(threads)
+    useAllocator({ f32: n => wasm.alloc(n), startStep: () => { wasm.startStep() } })
     useKernels({
       matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb),
       exp: a => wasm.exp(a),
+      binary: (op, out, x, y) => wasm.binary(op, out, x, y),
+      unary: (op, out, x) => wasm.unary(op, out, x),
       attention: (q, k, v, mask, scale) => wasm.attention(q, k, v, mask, scale) ?? referenceAttention(q, k, v, mask, scale),
       attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale) ?? referenceAttentionBackward(g, q, k, v, saved, scale)
     })
@@ -38,6 +42,7 @@ export function useBackend (name: string, threads = 1): ActiveBackend {
       threads: wasm.threads,
       close: async () => {
         useKernels({})
+        useAllocator(null)
         await wasm.close()
       }
     }

@@ -6,6 +6,7 @@ import { PURPOSE, uniform } from './prng.ts'
 import { parseRecipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors } from './safetensors.ts'
 import { Tensor } from './tensor.ts'
+import { startStep } from './ops.ts'
 
 export interface GenerateOptions {
   tokens: number
@@ -36,6 +37,7 @@ export async function generate (dir: string, prompt: string, options: GenerateOp
   for (let i = 0; i < options.tokens; i++) {
     let context = ids.slice(-window)
     if (recipe.model.kind === 'mlp') context = [...new Array<number>(Math.max(0, window - context.length)).fill(0x20), ...context]
+    startStep()
     const input = new Tensor([1, context.length], Int32Array.from(context))
     const tables = recipe.model.kind === 'transformer' ? makeTables(recipe.model, context.length) : undefined
     const logits = forward(recipe.model, params, input, tables).value.f32

@@ -11,6 +11,31 @@ import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './
 /** No output element may read more inputs than this: any element is checkable on-chain. */
 export const MAX_INPUTS = 4096
 
+/** Where op outputs live: plain arrays by default, a backend's shared memory when it has one. */
+export interface Allocator {
+  /** A zero-filled array of n floats. */
+  f32(n: number): Float32Array
+  /** Called at the start of each training step: earlier outputs may be reused. */
+  startStep(): void
+}
+
+const plainAllocator: Allocator = { f32: n => new Float32Array(n), startStep: () => {} }
+let allocator: Allocator = plainAllocator
+
+export function useAllocator (a: Allocator | null): void {
+  allocator = a ?? plainAllocator
+}
+
+/** A zero-filled output array from the active allocator. */
+export function allocF32 (n: number): Float32Array {
+  return allocator.f32(n)
+}
+
+/** Marks a new training step: op outputs of the previous one are no longer needed. */
+export function startStep (): void {
+  allocator.startStep()
+}
+
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
 
@@ -40,7 +65,7 @@ export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
 export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape)
   const n = size(shape)
-  const out = new Float32Array(n)
+  const out = allocF32(n)
   const x = a.size === n ? a.f32 : expand(a, shape).f32
   if (b.size === 1 && b.shape.length <= shape.length) {
     binaryScalar(op, out, x, b.f32[0])
@@ -50,7 +75,10 @@ export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return new Tensor(shape, out)
 }
 
+const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, cmpge: 5 }
+
 function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float32Array): void {
+  if (fast.binary?.(BINARY_CODE[op], out, x, y) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break
@@ -63,6 +91,7 @@ function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float3
 }
 
 function binaryScalar (op: BinaryOp, out: Float32Array, x: Float32Array, v: number): void {
+  if (fast.binary?.(BINARY_CODE[op], out, x, Float32Array.of(v)) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + v; break
@@ -100,7 +129,9 @@ export function unary (op: UnaryOp, a: Tensor): Tensor {
   if (op === 'exp' && fast.exp !== undefined) return fast.exp(a)
   const x = a.f32
   const n = x.length
-  const out = new Float32Array(n)
+  const out = allocF32(n)
+  const code = op === 'neg' ? 0 : op === 'recip' ? 1 : op === 'sqrt' ? 2 : -1
+  if (code >= 0 && fast.unary?.(code, out, x) === true) return new Tensor(a.shape, out)
   switch (op) {
     case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; break
     case 'exp': for (let i = 0; i < n; i++) out[i] = expf(x[i]); break
@@ -119,7 +150,7 @@ export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = tr
   const outer = size(a.shape.slice(0, ax))
   const inner = size(a.shape.slice(ax + 1))
   const x = a.f32
-  const out = new Float32Array(outer * inner)
+  const out = allocF32(outer * inner)
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let acc = op === 'sum' ? 0 : -Infinity
@@ -152,7 +183,7 @@ function broadcastKind (small: readonly number[], big: readonly number[]): 'tile
  */
 export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
-  const out = new Float32Array(size(shape))
+  const out = allocF32(size(shape))
   const x = a.f32
   const count = a.size / out.length
   if (count > MAX_INPUTS) throw new ShapeError(`summing ${count} elements into one reads more than ${MAX_INPUTS} inputs; split it`)
@@ -178,7 +209,7 @@ export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
 export function expand (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
   const x = a.f32
-  const out = new Float32Array(size(shape))
+  const out = allocF32(size(shape))
   const kind = broadcastKind(a.shape, shape)
   if (kind === 'tile') {
     for (let at = 0; at < out.length; at += x.length) out.set(x, at)
@@ -206,6 +237,9 @@ export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): T
 export interface FastKernels {
   matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
   exp?: (a: Tensor) => Tensor
+  /** Elementwise loops: true when done, false to fall back to JavaScript. */
+  binary?: (op: number, out: Float32Array, x: Float32Array, y: Float32Array) => boolean
+  unary?: (op: number, out: Float32Array, x: Float32Array) => boolean
   attention?: typeof referenceAttention
   attentionBackward?: typeof referenceAttentionBackward
 }
@@ -221,7 +255,7 @@ export function referenceMatmul (a: Tensor, b: Tensor, transA = false, transB = 
   const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
   const x = a.f32
   const y = b.f32
-  const out = new Float32Array(batch * m * n)
+  const out = allocF32(batch * m * n)
   // Element (i, kk) of A is at aRow·i + aCol·kk; of B (kk, j) at bRow·kk + bCol·j.
   const [aRow, aCol] = transA ? [1, m] : [k, 1]
   const [bRow, bCol] = transB ? [1, k] : [n, 1]
@@ -260,7 +294,7 @@ export function permute (a: Tensor, axes: readonly number[]): Tensor {
   const inStrides = strides(a.shape)
   const step = axes.map(i => inStrides[i])
   const x = a.data
-  const out = a.dtype === 'f32' ? new Float32Array(x.length) : new Int32Array(x.length)
+  const out = a.dtype === 'f32' ? allocF32(x.length) : new Int32Array(x.length)
   const index = new Array<number>(shape.length).fill(0)
   let at = 0
   for (let i = 0; i < out.length; i++) {
@@ -281,7 +315,7 @@ export function gather (table: Tensor, indices: Tensor): Tensor {
   const [v, d] = table.shape
   const idx = indices.i32
   const x = table.f32
-  const out = new Float32Array(idx.length * d)
+  const out = allocF32(idx.length * d)
   for (let p = 0; p < idx.length; p++) {
     const row = idx[p]
     if (row < 0 || row >= v) throw new ShapeError(`index ${row} is outside a table of ${v} rows`)
@@ -298,7 +332,7 @@ export function scatterAdd (g: Tensor, indices: Tensor, rows: number): Tensor {
   const d = g.shape[g.shape.length - 1]
   const idx = indices.i32
   const x = g.f32
-  const out = new Float32Array(rows * d)
+  const out = allocF32(rows * d)
   for (let p = 0; p < idx.length; p++) {
     const o = idx[p] * d
     for (let j = 0; j < d; j++) out[o + j] = f(out[o + j] + x[p * d + j])
@@ -319,7 +353,7 @@ export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const c = cos.f32
   const s = sin.f32
   const v = x.f32
-  const out = new Float32Array(v.length)
+  const out = allocF32(v.length)
   for (let base = 0; base < v.length; base += dh) {
     const pos = (base / dh) % t
     for (let j = 0; j < h; j++) {
@@ -378,10 +412,10 @@ export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tenso
   const K = k.f32
   const V = v.f32
   const M = mask.f32
-  const out = new Float32Array(q.size)
-  const p = new Float32Array(heads * t * t)
-  const e = new Float32Array(heads * t * t)
-  const z = new Float32Array(heads * t)
+  const out = allocF32(q.size)
+  const p = allocF32(heads * t * t)
+  const e = allocF32(heads * t * t)
+  const z = allocF32(heads * t)
   const s = new Float32Array(t)
   for (let h = 0; h < heads; h++) {
     const base = h * t * dh
@@ -433,9 +467,9 @@ export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: 
   const dh = q.shape[q.shape.length - 1]
   const heads = q.size / (t * dh)
   const [G, Q, K, V, P, E, Z] = [g.f32, q.f32, k.f32, v.f32, saved.p.f32, saved.e.f32, saved.z.f32]
-  const dq = new Float32Array(q.size)
-  const dk = new Float32Array(k.size)
-  const dv = new Float32Array(v.size)
+  const dq = allocF32(q.size)
+  const dk = allocF32(k.size)
+  const dv = allocF32(v.size)
   const ds = new Float32Array(t * t)
   for (let h = 0; h < heads; h++) {
     const base = h * t * dh

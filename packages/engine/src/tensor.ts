@@ -33,6 +33,11 @@ export class Tensor {
     return this.data
   }
 
+  /** The raw bytes of the elements (little-endian), without copying. */
+  get bytes (): Uint8Array {
+    return new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength)
+  }
+
   /** The same data under another shape with as many elements. */
   reshape (shape: readonly number[]): Tensor {
     return new Tensor(shape, this.data)

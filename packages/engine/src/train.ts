@@ -7,6 +7,7 @@ import { PURPOSE, random32 } from './prng.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, ShapeError } from './tensor.ts'
 import { constant } from './autograd.ts'
+import { startStep } from './ops.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
 export interface TrainState {
@@ -74,6 +75,7 @@ export function tablesFor (model: ModelConfig): Tables | undefined {
  * with S_t.
  */
 export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  startStep()
   const batch = sampleBatch(recipe, tokens, state.step)
   const vars = state.params.map(param)
   const l = loss(recipe.model, vars, batch.inputs, batch.targets, tables)
@@ -91,6 +93,7 @@ export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState
 
 /** The loss of the batch of the current step, without training (the last record's loss). */
 export function evalLoss (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  startStep()
   const batch = sampleBatch(recipe, tokens, state.step)
   const logits = forward(recipe.model, state.params.map(constant), batch.inputs, tables)
   return crossEntropy(logits, constant(oneHot(batch.targets.i32, recipe.model.vocab))).value.f32[0]

@@ -9,6 +9,8 @@ import { CONTROL, FLOAT_ARG, TASK, runTask, type KernelExports } from './wasmTas
 const PATH = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url))
 const BASE = 1 << 20 // below: the kernels' own stack and data
 const PAGE = 65536
+/** 2 GiB: a training step of recipes/small.json allocates a few hundred MiB. */
+const MAX_PAGES = 32768
 /** Products smaller than this many multiply-adds run on the calling thread alone. */
 const PARALLEL_MIN = 1 << 16
 
@@ -24,10 +26,15 @@ export class WasmBackend {
   private readonly control: Int32Array
   private readonly workers: Worker[] = []
   private generation = 0
+  /** Every SharedArrayBuffer object this memory has shown (one per size after a grow). */
+  private readonly buffers = new Set<ArrayBufferLike>()
+  /** The arena: op outputs from BASE up to `top`, freed all at once by startStep. */
+  private top = BASE
 
   private constructor (threads: number, module: WebAssembly.Module) {
     this.threads = threads
-    this.memory = new WebAssembly.Memory({ initial: 32, maximum: 16384, shared: true })
+    this.memory = new WebAssembly.Memory({ initial: 32, maximum: MAX_PAGES, shared: true })
+    this.buffers.add(this.memory.buffer)
     this.kernels = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports
     this.control = new Int32Array(new SharedArrayBuffer(64 * 4))
     for (let index = 1; index < threads; index++) {
@@ -56,13 +63,38 @@ export class WasmBackend {
     await Promise.all(this.workers.map(w => w.terminate()))
   }
 
-  private reserve (bytes: number): void {
+  /** Grows the memory so that it reaches `end` bytes. */
+  private ensure (end: number): void {
     const have = this.memory.buffer.byteLength
-    if (BASE + bytes > have) this.memory.grow(Math.ceil((BASE + bytes - have) / PAGE))
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE)
+      if (have / PAGE + pages > MAX_PAGES) throw new RangeError(`the wasm backend needs more than ${MAX_PAGES * PAGE / 2 ** 30} GiB for one step`)
+      this.memory.grow(pages)
+      this.buffers.add(this.memory.buffer)
+    }
   }
 
-  private put (data: Float32Array, at: number): void {
-    new Float32Array(this.memory.buffer, at, data.length).set(data)
+  /** n zero-filled floats in the arena (16-byte aligned): the allocator of every op output. */
+  alloc (n: number): Float32Array {
+    const at = this.top
+    this.top += Math.ceil(n / 4) * 16
+    this.ensure(this.top)
+    const view = new Float32Array(this.memory.buffer, at, n)
+    view.fill(0)
+    return view
+  }
+
+  /** Frees the whole arena: called at the start of every training step. */
+  startStep (): void {
+    this.top = BASE
+  }
+
+  /** Address of a tensor's data: in place if it lives in the arena, else copied in. */
+  private address (data: Float32Array): number {
+    if (this.buffers.has(data.buffer)) return data.byteOffset
+    const copy = this.alloc(data.length)
+    copy.set(data)
+    return copy.byteOffset
   }
 
   /** Runs the task in the control block on every thread and waits for all of them. */
@@ -83,46 +115,50 @@ export class WasmBackend {
     }
   }
 
+  /**
+   * out = x op y elementwise (y a whole array or a one-element scalar), as ops.binary's
+   * loops, bit for bit. `out` must be an arena array; returns false (caller loops in
+   * JavaScript) when it is not.
+   */
+  binary (op: number, out: Float32Array, x: Float32Array, y: Float32Array): boolean {
+    if (!this.buffers.has(out.buffer)) return false
+    const padded = Math.ceil(out.length / 4) * 4
+    const xAt = this.address(x)
+    const yAt = this.address(y)
+    this.control[CONTROL.task] = TASK.binary
+    this.control.set([op, xAt, yAt, y.length === 1 && out.length !== 1 ? 0 : 1, out.byteOffset, padded], CONTROL.args)
+    this.run(out.length)
+    return true
+  }
+
+  /** out = op x for neg (0), recip (1), sqrt (2); false when out is not an arena array. */
+  unary (op: number, out: Float32Array, x: Float32Array): boolean {
+    if (!this.buffers.has(out.buffer)) return false
+    const padded = Math.ceil(out.length / 4) * 4
+    this.control[CONTROL.task] = TASK.unary
+    this.control.set([op, this.address(x), out.byteOffset, padded], CONTROL.args)
+    this.run(out.length)
+    return true
+  }
+
   /** expf of every element, as ops.unary('exp'), bit for bit (any NaN stays a NaN). */
   exp (a: Tensor): Tensor {
     const n = a.size
     const padded = Math.ceil(n / 4) * 4
-    const inAt = BASE
-    const outAt = inAt + padded * 4
-    this.reserve(outAt + padded * 4 - BASE)
-    this.put(a.f32, inAt)
+    const input = this.address(a.f32)
+    const out = this.alloc(padded)
     this.control[CONTROL.task] = TASK.exp
-    this.control.set([inAt, outAt, padded], CONTROL.args)
+    this.control.set([input, out.byteOffset, padded], CONTROL.args)
     this.run(n * 16)
-    const out = new Float32Array(n)
-    out.set(new Float32Array(this.memory.buffer, outAt, n))
-    return new Tensor(a.shape, out)
+    return new Tensor(a.shape, out.subarray(0, n))
   }
 
-  /** Copies tensors in one after the other from BASE; returns their addresses and the end. */
-  private layout (sizes: number[]): { at: number[], end: number } {
-    const at: number[] = []
-    let next = BASE
-    for (const n of sizes) {
-      at.push(next)
-      next += Math.ceil(n / 4) * 16
-    }
-    this.reserve(next - BASE)
-    return { at, end: next }
-  }
-
-  private take (at: number, shape: readonly number[]): Tensor {
-    const n = shape.reduce((x, y) => x * y, 1)
-    const out = new Float32Array(n)
-    out.set(new Float32Array(this.memory.buffer, at, n))
-    return new Tensor(shape, out)
-  }
-
-  private attentionTask (task: number, args: number[], scale: number, heads: number, scratchPerThread: number, scratchAt: number): void {
+  private attentionTask (task: number, args: number[], scale: number, heads: number, scratchPerThread: number): void {
+    const scratch = this.alloc(scratchPerThread / 4 * this.threads)
     this.control[CONTROL.task] = task
     this.control.fill(0, CONTROL.args, CONTROL.args + 16)
     this.control.set(args, CONTROL.args)
-    this.control.set([heads, scratchAt, scratchPerThread], CONTROL.args + 12)
+    this.control.set([heads, scratch.byteOffset, scratchPerThread], CONTROL.args + 12)
     new Float32Array(this.control.buffer, FLOAT_ARG * 4, 1)[0] = scale
     this.run(heads * 1_000_000)
   }
@@ -133,16 +169,14 @@ export class WasmBackend {
     const dh = q.shape[q.shape.length - 1]
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
-    const scratchPerThread = t * dh * 4
-    const { at } = this.layout([q.size, k.size, v.size, t * t, q.size, heads * t * t, heads * t * t, heads * t, scratchPerThread / 4 * this.threads])
-    const [qAt, kAt, vAt, maskAt, outAt, pAt, eAt, zAt, scratchAt] = at
-    this.put(q.f32, qAt); this.put(k.f32, kAt); this.put(v.f32, vAt); this.put(mask.f32, maskAt)
-    this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, outAt, pAt, eAt, zAt, 0, 0, t, dh], scale, heads, scratchPerThread, scratchAt)
+    const [qAt, kAt, vAt, maskAt] = [q, k, v, mask].map(x => this.address(x.f32))
+    const out = this.alloc(q.size)
+    const p = this.alloc(heads * t * t)
+    const e = this.alloc(heads * t * t)
+    const z = this.alloc(heads * t)
+    this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, out.byteOffset, p.byteOffset, e.byteOffset, z.byteOffset, 0, 0, t, dh], scale, heads, t * dh * 4)
     const lead = q.shape.slice(0, -2)
-    return {
-      out: this.take(outAt, q.shape),
-      saved: { p: this.take(pAt, [...lead, t, t]), e: this.take(eAt, [...lead, t, t]), z: this.take(zAt, [...lead, t, 1]) }
-    }
+    return { out: new Tensor(q.shape, out), saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) } }
   }
 
   /** ops.referenceAttentionBackward, bit for bit; null when t or dh is not a multiple of 4. */
@@ -151,37 +185,28 @@ export class WasmBackend {
     const dh = q.shape[q.shape.length - 1]
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
-    const scratchPerThread = (t * dh + t * t) * 4
-    const { at } = this.layout([g.size, q.size, k.size, v.size, saved.p.size, saved.e.size, saved.z.size, q.size, k.size, v.size, scratchPerThread / 4 * this.threads])
-    const [gAt, qAt, kAt, vAt, pAt, eAt, zAt, dqAt, dkAt, dvAt, scratchAt] = at
-    this.put(g.f32, gAt); this.put(q.f32, qAt); this.put(k.f32, kAt); this.put(v.f32, vAt)
-    this.put(saved.p.f32, pAt); this.put(saved.e.f32, eAt); this.put(saved.z.f32, zAt)
-    this.attentionTask(TASK.attentionBackward, [gAt, qAt, kAt, vAt, pAt, eAt, zAt, dqAt, dkAt, dvAt, t, dh], scale, heads, scratchPerThread, scratchAt)
-    return { dq: this.take(dqAt, q.shape), dk: this.take(dkAt, k.shape), dv: this.take(dvAt, v.shape) }
+    const at = [g, q, k, v, saved.p, saved.e, saved.z].map(x => this.address(x.f32))
+    const [dq, dk, dv] = [q.size, k.size, v.size].map(n => this.alloc(n))
+    this.attentionTask(TASK.attentionBackward, [...at, dq.byteOffset, dk.byteOffset, dv.byteOffset, t, dh], scale, heads, (t * dh + t * t) * 4)
+    return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
   }
 
   /** The same product as ops.matmul, bit for bit. */
   matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
     const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
     const bCount = bBatched ? batch : 1
-    const aAt = BASE
-    const bAt = aAt + a.size * 4
-    const btAt = bAt + b.size * 4
-    const cAt = btAt + (transB ? b.size * 4 : 0)
-    this.reserve(cAt + batch * m * n * 4 - BASE)
-    this.put(a.f32, aAt)
-    this.put(b.f32, bAt)
-    let bPtr = bAt
+    const aAt = this.address(a.f32)
+    let bAt = this.address(b.f32)
     if (transB) {
-      this.kernels.transpose(bAt, btAt, n, k, 0, bCount)
-      bPtr = btAt
+      const bt = this.alloc(b.size)
+      this.kernels.transpose(bAt, bt.byteOffset, n, k, 0, bCount)
+      bAt = bt.byteOffset
     }
-    const args = [aAt, bPtr, cAt, m, k, n, transA ? 1 : k, transA ? m : 1, m * k, bBatched ? k * n : 0, batch * m]
+    const out = this.alloc(batch * m * n)
+    const args = [aAt, bAt, out.byteOffset, m, k, n, transA ? 1 : k, transA ? m : 1, m * k, bBatched ? k * n : 0, batch * m]
     this.control[CONTROL.task] = TASK.matmul
     this.control.set(args, CONTROL.args)
     this.run(batch * m * n * k)
-    const out = new Float32Array(batch * m * n)
-    out.set(new Float32Array(this.memory.buffer, cAt, out.length))
     return new Tensor([...a.shape.slice(0, -2), m, n], out)
   }
 }
