@@ -28,7 +28,7 @@ export function useBackend (name: string, threads = 1): ActiveBackend {
   }
   if (name === 'wasm') {
     const wasm = WasmBackend.create(threads)
-    useAllocator({ f32: n => wasm.alloc(n), startStep: () => { wasm.startStep() } })
+    useAllocator({ f32: (n, overwritten) => wasm.alloc(n, overwritten), startStep: () => { wasm.startStep() } })
     useKernels({
       matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb),
       exp: a => wasm.exp(a),

@@ -13,8 +13,8 @@ export const MAX_INPUTS = 4096
 
 /** Where op outputs live: plain arrays by default, a backend's shared memory when it has one. */
 export interface Allocator {
-  /** A zero-filled array of n floats. */
-  f32(n: number): Float32Array
+  /** An array of n floats, zero-filled unless the caller will overwrite every element. */
+  f32(n: number, overwritten?: boolean): Float32Array
   /** Called at the start of each training step: earlier outputs may be reused. */
   startStep(): void
 }
@@ -28,7 +28,12 @@ export function useAllocator (a: Allocator | null): void {
 
 /** A zero-filled output array from the active allocator. */
 export function allocF32 (n: number): Float32Array {
-  return allocator.f32(n)
+  return allocator.f32(n, false)
+}
+
+/** An output array every element of which the caller writes (no zero-fill needed). */
+function allocOut (n: number): Float32Array {
+  return allocator.f32(n, true)
 }
 
 /** Marks a new training step: op outputs of the previous one are no longer needed. */
@@ -65,7 +70,7 @@ export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
 export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape)
   const n = size(shape)
-  const out = allocF32(n)
+  const out = allocOut(n)
   const x = a.size === n ? a.f32 : expand(a, shape).f32
   if (b.size === 1 && b.shape.length <= shape.length) {
     binaryScalar(op, out, x, b.f32[0])
@@ -129,7 +134,7 @@ export function unary (op: UnaryOp, a: Tensor): Tensor {
   if (op === 'exp' && fast.exp !== undefined) return fast.exp(a)
   const x = a.f32
   const n = x.length
-  const out = allocF32(n)
+  const out = allocOut(n)
   const code = op === 'neg' ? 0 : op === 'recip' ? 1 : op === 'sqrt' ? 2 : -1
   if (code >= 0 && fast.unary?.(code, out, x) === true) return new Tensor(a.shape, out)
   switch (op) {
@@ -150,7 +155,7 @@ export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = tr
   const outer = size(a.shape.slice(0, ax))
   const inner = size(a.shape.slice(ax + 1))
   const x = a.f32
-  const out = allocF32(outer * inner)
+  const out = allocOut(outer * inner)
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let acc = op === 'sum' ? 0 : -Infinity
@@ -209,7 +214,7 @@ export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
 export function expand (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
   const x = a.f32
-  const out = allocF32(size(shape))
+  const out = allocOut(size(shape))
   const kind = broadcastKind(a.shape, shape)
   if (kind === 'tile') {
     for (let at = 0; at < out.length; at += x.length) out.set(x, at)
@@ -255,7 +260,7 @@ export function referenceMatmul (a: Tensor, b: Tensor, transA = false, transB = 
   const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
   const x = a.f32
   const y = b.f32
-  const out = allocF32(batch * m * n)
+  const out = allocOut(batch * m * n)
   // Element (i, kk) of A is at aRow·i + aCol·kk; of B (kk, j) at bRow·kk + bCol·j.
   const [aRow, aCol] = transA ? [1, m] : [k, 1]
   const [bRow, bCol] = transB ? [1, k] : [n, 1]
@@ -294,7 +299,7 @@ export function permute (a: Tensor, axes: readonly number[]): Tensor {
   const inStrides = strides(a.shape)
   const step = axes.map(i => inStrides[i])
   const x = a.data
-  const out = a.dtype === 'f32' ? allocF32(x.length) : new Int32Array(x.length)
+  const out = a.dtype === 'f32' ? allocOut(x.length) : new Int32Array(x.length)
   const index = new Array<number>(shape.length).fill(0)
   let at = 0
   for (let i = 0; i < out.length; i++) {
@@ -315,7 +320,7 @@ export function gather (table: Tensor, indices: Tensor): Tensor {
   const [v, d] = table.shape
   const idx = indices.i32
   const x = table.f32
-  const out = allocF32(idx.length * d)
+  const out = allocOut(idx.length * d)
   for (let p = 0; p < idx.length; p++) {
     const row = idx[p]
     if (row < 0 || row >= v) throw new ShapeError(`index ${row} is outside a table of ${v} rows`)
@@ -353,7 +358,7 @@ export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const c = cos.f32
   const s = sin.f32
   const v = x.f32
-  const out = allocF32(v.length)
+  const out = allocOut(v.length)
   for (let base = 0; base < v.length; base += dh) {
     const pos = (base / dh) % t
     for (let j = 0; j < h; j++) {
@@ -412,7 +417,7 @@ export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tenso
   const K = k.f32
   const V = v.f32
   const M = mask.f32
-  const out = allocF32(q.size)
+  const out = allocOut(q.size)
   const p = allocF32(heads * t * t)
   const e = allocF32(heads * t * t)
   const z = allocF32(heads * t)

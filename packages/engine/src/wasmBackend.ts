@@ -74,13 +74,16 @@ export class WasmBackend {
     }
   }
 
-  /** n zero-filled floats in the arena (16-byte aligned): the allocator of every op output. */
-  alloc (n: number): Float32Array {
+  /**
+   * n floats in the arena (16-byte aligned): the allocator of every op output. Zero-filled
+   * unless `overwritten` (the caller writes every element; the arena reuses memory).
+   */
+  alloc (n: number, overwritten = false): Float32Array {
     const at = this.top
     this.top += Math.ceil(n / 4) * 16
     this.ensure(this.top)
     const view = new Float32Array(this.memory.buffer, at, n)
-    view.fill(0)
+    if (!overwritten) view.fill(0)
     return view
   }
 
@@ -92,7 +95,7 @@ export class WasmBackend {
   /** Address of a tensor's data: in place if it lives in the arena, else copied in. */
   private address (data: Float32Array): number {
     if (this.buffers.has(data.buffer)) return data.byteOffset
-    const copy = this.alloc(data.length)
+    const copy = this.alloc(data.length, true)
     copy.set(data)
     return copy.byteOffset
   }
@@ -146,7 +149,7 @@ export class WasmBackend {
     const n = a.size
     const padded = Math.ceil(n / 4) * 4
     const input = this.address(a.f32)
-    const out = this.alloc(padded)
+    const out = this.alloc(padded, true)
     this.control[CONTROL.task] = TASK.exp
     this.control.set([input, out.byteOffset, padded], CONTROL.args)
     this.run(n * 16)
@@ -170,10 +173,10 @@ export class WasmBackend {
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
     const [qAt, kAt, vAt, maskAt] = [q, k, v, mask].map(x => this.address(x.f32))
-    const out = this.alloc(q.size)
-    const p = this.alloc(heads * t * t)
-    const e = this.alloc(heads * t * t)
-    const z = this.alloc(heads * t)
+    const out = this.alloc(q.size, true)
+    const p = this.alloc(heads * t * t, true)
+    const e = this.alloc(heads * t * t, true)
+    const z = this.alloc(heads * t, true)
     this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, out.byteOffset, p.byteOffset, e.byteOffset, z.byteOffset, 0, 0, t, dh], scale, heads, t * dh * 4)
     const lead = q.shape.slice(0, -2)
     return { out: new Tensor(q.shape, out), saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) } }
@@ -186,7 +189,7 @@ export class WasmBackend {
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
     const at = [g, q, k, v, saved.p, saved.e, saved.z].map(x => this.address(x.f32))
-    const [dq, dk, dv] = [q.size, k.size, v.size].map(n => this.alloc(n))
+    const [dq, dk, dv] = [q.size, k.size, v.size].map(n => this.alloc(n, true))
     this.attentionTask(TASK.attentionBackward, [...at, dq.byteOffset, dk.byteOffset, dv.byteOffset, t, dh], scale, heads, (t * dh + t * t) * 4)
     return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
   }
@@ -198,11 +201,11 @@ export class WasmBackend {
     const aAt = this.address(a.f32)
     let bAt = this.address(b.f32)
     if (transB) {
-      const bt = this.alloc(b.size)
+      const bt = this.alloc(b.size, true)
       this.kernels.transpose(bAt, bt.byteOffset, n, k, 0, bCount)
       bAt = bt.byteOffset
     }
-    const out = this.alloc(batch * m * n)
+    const out = this.alloc(batch * m * n, true)
     const args = [aAt, bAt, out.byteOffset, m, k, n, transA ? 1 : k, transA ? m : 1, m * k, bBatched ? k * n : 0, batch * m]
     this.control[CONTROL.task] = TASK.matmul
     this.control.set(args, CONTROL.args)
