@@ -111,6 +111,12 @@ describe('ops: every kernel computes its per-element program', () => {
       const [x, y, z] = unflatten(i, p.shape)
       assert.equal(p.f32[i], at(a, [y, z, x]))
     }
+    const b4 = randomTensor([2, 3, 4, 5])
+    const swapped = ops.permute(b4, [0, 2, 1, 3])
+    for (let i = 0; i < swapped.size; i++) {
+      const [w, x, y, z] = unflatten(i, swapped.shape)
+      assert.equal(swapped.f32[i], at(b4, [w, y, x, z]))
+    }
     const table = randomTensor([5, 3])
     const idx = new Tensor([4], Int32Array.of(4, 0, 4, 2))
     const g = ops.gather(table, idx)

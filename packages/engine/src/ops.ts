@@ -297,14 +297,19 @@ export function matmulShape (a: readonly number[], b: readonly number[], transA:
 export function permute (a: Tensor, axes: readonly number[]): Tensor {
   const shape = axes.map(i => a.shape[i])
   const inStrides = strides(a.shape)
-  const step = axes.map(i => inStrides[i])
+  const last = shape.length - 1
+  // When the last axis stays last, copy whole runs of it; otherwise element by element.
+  const run = axes[last] === last ? shape[last] : 1
+  const dims = run === 1 ? shape.length : shape.length - 1
+  const step = axes.slice(0, dims).map(i => inStrides[i])
   const x = a.data
   const out = a.dtype === 'f32' ? allocOut(x.length) : new Int32Array(x.length)
-  const index = new Array<number>(shape.length).fill(0)
+  const index = new Array<number>(dims).fill(0)
   let at = 0
-  for (let i = 0; i < out.length; i++) {
-    out[i] = x[at]
-    for (let dim = shape.length - 1; dim >= 0; dim--) {
+  for (let o = 0; o < out.length; o += run) {
+    if (run === 1) out[o] = x[at]
+    else out.set(x.subarray(at, at + run), o)
+    for (let dim = dims - 1; dim >= 0; dim--) {
       index[dim]++
       at += step[dim]
       if (index[dim] < shape[dim]) break
