@@ -11,6 +11,8 @@ import { train } from './run.ts'
 import { Tensor } from './tensor.ts'
 import { useBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
+import { nativeKernels } from './native.ts'
+import { referenceTensorRoot, tensorRoot } from './commit.ts'
 
 let draws = 0
 const random = (): number => uniform(21, 0, draws++)
@@ -112,16 +114,50 @@ describe('wasm elementwise kernels: the same bits as the JavaScript loops', () =
   })
 })
 
+const native = nativeKernels()
+const nativeSkip = native === null ? 'the native kernels are not built here' : !native.avx512 ? 'no AVX-512 on this CPU' : false
+
+describe('native backend: bit-identical to the reference', { skip: nativeSkip }, () => {
+  const backend = WasmBackend.create(2)
+  after(async () => { await backend.close() })
+
+  it('matmul on random shapes, transposes, batches and thread counts', () => {
+    for (let trial = 0; trial < 30; trial++) {
+      const [m, k, n] = [1 + Math.floor(random() * 90), 1 + Math.floor(random() * 90), 1 + Math.floor(random() * 90)]
+      const batch = 1 + Math.floor(random() * 3)
+      const ta = random() < 0.5
+      const tb = random() < 0.5
+      const shared = random() < 0.4
+      const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
+      const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
+      assert.ok(sameBits(backend.matmul(a, b, ta, tb, native), referenceMatmul(a, b, ta, tb)), `[${a.shape}]·[${b.shape}] ${ta} ${tb}`)
+    }
+    const big = [randomTensor([300, 256]), randomTensor([256, 200])]
+    assert.ok(sameBits(backend.matmul(big[0], big[1], false, false, native), referenceMatmul(big[0], big[1])))
+  })
+
+  it('tensor roots equal the reference, NaN included', () => {
+    for (const n of [0, 1, 7, 8, 9, 100, 4097, 70000]) {
+      const t = new Tensor([n], Float32Array.from({ length: n }, (_, i) => i % 31 === 4 ? NaN : (random() - 0.5) * 100))
+      assert.deepEqual(tensorRoot(t), referenceTensorRoot(t), `${n} elements`)
+    }
+    const ints = new Tensor([1000], Int32Array.from({ length: 1000 }, (_, i) => i * 7919 - 3000000))
+    assert.deepEqual(tensorRoot(ints), referenceTensorRoot(ints))
+  })
+})
+
 describe('training ends at the same state root on every backend and thread count', () => {
   const repo = fileURLToPath(new URL('../../../', import.meta.url))
-  it('reference, wasm on 1 thread, wasm on 2 threads', async () => {
+  it('reference, wasm on 1 thread, wasm on 2 threads, native', async () => {
     const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
     const recipe = { ...tiny, steps: 8, checkpointInterval: 4 }
     const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
     const dir = await mkdtemp(join(tmpdir(), 'commons-backends-'))
     const roots: string[] = []
     try {
-      for (const [name, threads] of [['reference', 1], ['wasm', 1], ['wasm', 2]] as const) {
+      const runs: Array<[string, number]> = [['reference', 1], ['wasm', 1], ['wasm', 2]]
+      if (nativeSkip === false) runs.push(['native', 2])
+      for (const [name, threads] of runs) {
         const backend = useBackend(name, threads)
         try {
           const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: join(dir, `${name}-${threads}`) })

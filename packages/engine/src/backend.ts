@@ -1,17 +1,19 @@
 import { BaseError } from '@commons/errors'
 import { referenceAttention, referenceAttentionBackward, useAllocator, useKernels } from './ops.ts'
 import { WasmBackend } from './wasmBackend.ts'
+import { nativeKernels } from './native.ts'
 
 export class UnknownBackendError extends BaseError {
   override name = 'UnknownBackendError'
 }
 
-export const BACKENDS = ['reference', 'wasm'] as const
+export const BACKENDS = ['auto', 'reference', 'wasm', 'native'] as const
 export type BackendName = typeof BACKENDS[number]
 
 /** An active compute backend; `close` stops its threads and returns ops to the reference. */
 export interface ActiveBackend {
-  name: BackendName
+  /** The backend that runs: 'auto' resolves to native where it is built, else wasm. */
+  name: Exclude<BackendName, 'auto'>
   threads: number
   close(): Promise<void>
 }
@@ -20,17 +22,26 @@ export interface ActiveBackend {
  * Makes every op run on `name` with `threads` threads. Backends differ in speed only:
  * each kernel computes its op's per-element program, so results are the same bits.
  */
-export function useBackend (name: string, threads = 1): ActiveBackend {
+export function useBackend (requested: string, threads = 1): ActiveBackend {
+  let name = requested
   if (name === 'reference') {
     useKernels({})
     useAllocator(null)
     return { name, threads: 1, close: async () => {} }
   }
-  if (name === 'wasm') {
+  const native = nativeKernels()
+  if (name === 'auto') name = native?.avx512 === true ? 'native' : 'wasm'
+  if (name === 'native' && native?.avx512 !== true) {
+    throw new UnknownBackendError(native === null ? 'the native kernels are not built here' : 'the native kernels need a CPU with AVX-512', {
+      hint: 'use --backend wasm (same results); npm run build builds the native kernels where a C compiler is present'
+    })
+  }
+  if (name === 'wasm' || name === 'native') {
     const wasm = WasmBackend.create(threads)
+    const useNative = name === 'native' ? native : null
     useAllocator({ f32: (n, overwritten) => wasm.alloc(n, overwritten), startStep: () => { wasm.startStep() } })
     useKernels({
-      matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb),
+      matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb, useNative),
       exp: a => wasm.exp(a),
       binary: (op, out, x, y) => wasm.binary(op, out, x, y),
       unary: (op, out, x) => wasm.unary(op, out, x),
@@ -38,7 +49,7 @@ export function useBackend (name: string, threads = 1): ActiveBackend {
       attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale) ?? referenceAttentionBackward(g, q, k, v, saved, scale)
     })
     return {
-      name,
+      name: name as 'wasm' | 'native',
       threads: wasm.threads,
       close: async () => {
         useKernels({})

@@ -1,6 +1,7 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import type { Tensor } from './tensor.ts'
 import { tensorMerkleRootWasm } from './merkleWasm.ts'
+import { nativeKernels } from './native.ts'
 
 /**
  * Commitments of DESIGN §5, keccak256 throughout:
@@ -95,9 +96,21 @@ export function referenceTensorRoot (tensor: Tensor): Hash {
   return finishTensorRoot(nodeRoot(leafHashes(tensor)), tensor)
 }
 
-/** The tensor root, its Merkle tree hashed in WebAssembly (same bytes as the reference). */
+const EMPTY_BYTES = (() => {
+  const bytes = new Uint8Array(EMPTY.length * 32)
+  EMPTY.forEach((hash, i) => bytes.set(hash, i * 32))
+  return bytes
+})()
+
+/**
+ * The tensor root, its Merkle tree hashed natively (eight keccak states at a time on
+ * two threads) where the native kernels are built, else in WebAssembly: the same bytes
+ * as the reference either way.
+ */
 export function tensorRoot (tensor: Tensor): Hash {
-  return finishTensorRoot(tensorMerkleRootWasm(tensor, EMPTY), tensor)
+  const native = nativeKernels()
+  const merkle = native !== null ? native.tensorMerkleRoot(tensor.data, EMPTY_BYTES, 2) : tensorMerkleRootWasm(tensor, EMPTY)
+  return finishTensorRoot(merkle, tensor)
 }
 
 function finishTensorRoot (merkleRoot: Hash, tensor: Tensor): Hash {

@@ -2,7 +2,7 @@ import { readRecipe, initialState, trainStep, tablesFor, useBackend } from './in
 import { readFileSync } from 'node:fs'
 const recipe = await readRecipe('recipes/small.json')
 const tokens = Int32Array.from(readFileSync('packages/engine/fixtures/corpus.txt'))
-const backend = useBackend('wasm', 2)
+const backend = useBackend('native', 2)
 const state = initialState(recipe)
 const tables = tablesFor(recipe.model)
 for (let i = 0; i < 5; i++) {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KernelsMissingError } from './merkleWasm.ts'
 import { matmulShape, type AttentionSaved } from './ops.ts'
+import type { NativeKernels } from './native.ts'
 import { Tensor } from './tensor.ts'
 import { CONTROL, FLOAT_ARG, TASK, runTask, type KernelExports } from './wasmTasks.ts'
 
@@ -194,8 +195,11 @@ export class WasmBackend {
     return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
   }
 
-  /** The same product as ops.matmul, bit for bit. */
-  matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  /**
+   * The same product as ops.matmul, bit for bit; with `native`, the product itself runs
+   * in the native AVX-512 kernel (same program, sixteen lanes).
+   */
+  matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean, native: NativeKernels | null = null): Tensor {
     const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
     const bCount = bBatched ? batch : 1
     const aAt = this.address(a.f32)
@@ -206,10 +210,18 @@ export class WasmBackend {
       bAt = bt.byteOffset
     }
     const out = this.alloc(batch * m * n, true)
+    const shape = [...a.shape.slice(0, -2), m, n]
+    if (native !== null) {
+      const view = (at: number, count: number): Float32Array => new Float32Array(this.memory.buffer, at, count)
+      const threads = batch * m * n * k < PARALLEL_MIN ? 1 : this.threads
+      if (native.matmul(view(aAt, a.size), view(bAt, b.size), out, m, k, n, transA ? 1 : k, transA ? m : 1, m * k, bBatched ? k * n : 0, batch * m, threads)) {
+        return new Tensor(shape, out)
+      }
+    }
     const args = [aAt, bAt, out.byteOffset, m, k, n, transA ? 1 : k, transA ? m : 1, m * k, bBatched ? k * n : 0, batch * m]
     this.control[CONTROL.task] = TASK.matmul
     this.control.set(args, CONTROL.args)
     this.run(batch * m * n * k)
-    return new Tensor([...a.shape.slice(0, -2), m, n], out)
+    return new Tensor(shape, out)
   }
 }

@@ -41,7 +41,7 @@ export function trainCommands (program: Command): void {
     .requiredOption('--data <path|cid>', 'training data: a file, a directory, or a dataset version CID')
     .requiredOption('--out <dir>', 'new directory for checkpoints, transcript and weights')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')} (same results, different speed)`, 'wasm')
+    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')} (same results, different speed; auto: native where built, else wasm)`, 'auto')
     .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
     .option('--json', 'print {finalRoot, transcriptRoot, steps, losses}')
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
@@ -80,7 +80,7 @@ export function trainCommands (program: Command): void {
     .option('--from <step>', 'first step to check', count('--from'), 0)
     .option('--steps <k>', 'how many steps to check (default: to the end)', count('--steps'))
     .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
-    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'wasm')
+    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'auto')
     .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, opts: { from: number, steps?: number, data?: string, backend: string, threads: number }, command: Command) => {
