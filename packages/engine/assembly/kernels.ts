@@ -296,18 +296,23 @@ export function attentionBackward (g: usize, q: usize, k: usize, v: usize, p: us
 // ---------------------------------------------------------------- elementwise
 
 /**
- * out[i] = x[i] op y[i] (or op the scalar y[0] when yStride is 0) for i in [start, end),
- * end a multiple of 4 (the arena pads every array to 16 bytes). Ops: 0 add, 1 sub,
+ * out[i] = x[i] op y[·] for i in [start, end), start and end multiples of 4 (the arena
+ * pads every array to 16 bytes). How y broadcasts: mode 0 a scalar y[0]; 1 the whole
+ * array y[i]; 2 a tile y[i % period]; 3 a column y[i / period] (constant along the last
+ * axis). Tile and column need a period that is a multiple of 4. Ops: 0 add, 1 sub,
  * 2 mul, 3 div, 4 max, 5 cmpge. max is IEEE maximum: NaN wins, +0 above −0, as the
  * scalar program.
  */
-export function binary (op: i32, x: usize, y: usize, yStride: i32, out: usize, start: i32, end: i32): void {
-  const scalar = yStride == 0
+export function binary (op: i32, x: usize, y: usize, mode: i32, period: i32, out: usize, start: i32, end: i32): void {
   const ys = f32x4.splat(load<f32>(y))
   for (let i = start; i < end; i += 4) {
     const at = <usize>i << 2
     const a = v128.load(x + at)
-    const b = scalar ? ys : v128.load(y + at)
+    let b: v128
+    if (mode == 0) b = ys
+    else if (mode == 1) b = v128.load(y + at)
+    else if (mode == 2) b = v128.load(y + ((<usize>(i % period)) << 2))
+    else b = f32x4.splat(load<f32>(y + ((<usize>(i / period)) << 2)))
     let r: v128
     switch (op) {
       case 0: r = f32x4.add(a, b); break

@@ -18,6 +18,7 @@ let draws = 0
 const random = (): number => uniform(21, 0, draws++)
 const randomTensor = (shape: number[]): Tensor =>
   new Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() - 0.5) * 4))
+const randomTensorSeeded = (t: Tensor): Tensor => new Tensor(t.shape, Float32Array.from(t.f32, v => v * 3))
 const sameBits = (a: Tensor, b: Tensor): boolean => Buffer.compare(a.bytes, b.bytes) === 0
 
 describe('wasm backend: bit-identical to the reference', () => {
@@ -94,10 +95,16 @@ describe('wasm elementwise kernels: the same bits as the JavaScript loops', () =
       const y = Float32Array.from({ length: n }, (_, i) => i < 169 ? specials[Math.floor(i / 13) % 13] : (random() - 0.5) * 1e3)
       return [new Tensor([n], x), new Tensor([n], y)]
     })
-    const compute = (): Tensor[] => inputs.flatMap(([x, y]) => [
+    const grid = randomTensor([6, 8, 12])
+    const tile = randomTensor([8, 12])
+    const column = randomTensor([6, 8, 1])
+    const odd = randomTensor([5, 6])
+    const compute = (): Tensor[] => [
+      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(op, grid, tile), binary(op, grid, column), binary(op, randomTensorSeeded(odd), new Tensor([6], odd.f32.subarray(0, 6)))]),
+      ...inputs.flatMap(([x, y]) => [
       ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(op, x, y), binary(op, x, new Tensor([], Float32Array.of(y.f32[0])))]),
       ...(['neg', 'recip', 'sqrt'] as const).map(op => unary(op, x))
-    ])
+    ])]
     const expected = compute()
     const wasm = useBackend('wasm', 2)
     try {

@@ -43,7 +43,7 @@ export function useBackend (requested: string, threads = 1): ActiveBackend {
     useKernels({
       matmul: (a, b, ta, tb) => wasm.matmul(a, b, ta, tb, useNative),
       exp: a => wasm.exp(a),
-      binary: (op, out, x, y) => wasm.binary(op, out, x, y),
+      binary: (op, out, x, y, how, period) => wasm.binary(op, out, x, y, how, period),
       unary: (op, out, x) => wasm.unary(op, out, x),
       attention: (q, k, v, mask, scale) => wasm.attention(q, k, v, mask, scale) ?? referenceAttention(q, k, v, mask, scale),
       attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale) ?? referenceAttentionBackward(g, q, k, v, saved, scale)

@@ -74,8 +74,14 @@ export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const x = a.size === n ? a.f32 : expand(a, shape).f32
   if (b.size === 1 && b.shape.length <= shape.length) {
     binaryScalar(op, out, x, b.f32[0])
+  } else if (b.size === n) {
+    binaryLoop(op, out, x, b.f32)
   } else {
-    binaryLoop(op, out, x, b.size === n ? b.f32 : expand(b, shape).f32)
+    // A fast backend reads a tile or column operand in place; otherwise expand it.
+    const kind = broadcastKind(b.shape, shape)
+    const period = kind === 'tile' ? b.size : shape[shape.length - 1]
+    const done = kind !== 'general' && fast.binary?.(BINARY_CODE[op], out, x, b.f32, kind, period) === true
+    if (!done) binaryLoop(op, out, x, expand(b, shape).f32)
   }
   return new Tensor(shape, out)
 }
@@ -83,7 +89,7 @@ export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, cmpge: 5 }
 
 function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float32Array): void {
-  if (fast.binary?.(BINARY_CODE[op], out, x, y) === true) return
+  if (fast.binary?.(BINARY_CODE[op], out, x, y, 'full', 0) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break
@@ -96,7 +102,7 @@ function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float3
 }
 
 function binaryScalar (op: BinaryOp, out: Float32Array, x: Float32Array, v: number): void {
-  if (fast.binary?.(BINARY_CODE[op], out, x, Float32Array.of(v)) === true) return
+  if (fast.binary?.(BINARY_CODE[op], out, x, Float32Array.of(v), 'scalar', 0) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + v; break
@@ -243,7 +249,7 @@ export interface FastKernels {
   matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
   exp?: (a: Tensor) => Tensor
   /** Elementwise loops: true when done, false to fall back to JavaScript. */
-  binary?: (op: number, out: Float32Array, x: Float32Array, y: Float32Array) => boolean
+  binary?: (op: number, out: Float32Array, x: Float32Array, y: Float32Array, how: 'full' | 'scalar' | 'tile' | 'column', period: number) => boolean
   unary?: (op: number, out: Float32Array, x: Float32Array) => boolean
   attention?: typeof referenceAttention
   attentionBackward?: typeof referenceAttentionBackward

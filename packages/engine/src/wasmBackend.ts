@@ -120,17 +120,18 @@ export class WasmBackend {
   }
 
   /**
-   * out = x op y elementwise (y a whole array or a one-element scalar), as ops.binary's
-   * loops, bit for bit. `out` must be an arena array; returns false (caller loops in
-   * JavaScript) when it is not.
+   * out = x op y elementwise, as ops.binary's loops, bit for bit. y is the whole array
+   * (`how` 'full'), one element ('scalar'), repeated whole ('tile') or constant along the
+   * last axis of length `period` ('column'). Returns false (the caller loops in
+   * JavaScript) when `out` is not an arena array or a period is not a multiple of 4.
    */
-  binary (op: number, out: Float32Array, x: Float32Array, y: Float32Array): boolean {
+  binary (op: number, out: Float32Array, x: Float32Array, y: Float32Array, how: 'full' | 'scalar' | 'tile' | 'column' = 'full', period = 0): boolean {
     if (!this.buffers.has(out.buffer)) return false
+    if ((how === 'tile' || how === 'column') && period % 4 !== 0) return false
     const padded = Math.ceil(out.length / 4) * 4
-    const xAt = this.address(x)
-    const yAt = this.address(y)
+    const mode = { scalar: 0, full: 1, tile: 2, column: 3 }[how]
     this.control[CONTROL.task] = TASK.binary
-    this.control.set([op, xAt, yAt, y.length === 1 && out.length !== 1 ? 0 : 1, out.byteOffset, padded], CONTROL.args)
+    this.control.set([op, this.address(x), this.address(y), mode, period, out.byteOffset, padded], CONTROL.args)
     this.run(out.length)
     return true
   }

@@ -3,7 +3,7 @@ export interface KernelExports {
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, aRow: number, aCol: number, aBatch: number, bBatch: number, rowStart: number, rowEnd: number): void
   transpose(input: number, out: number, rows: number, cols: number, batchStart: number, batchEnd: number): void
   exp(input: number, out: number, start: number, end: number): void
-  binary(op: number, x: number, y: number, yStride: number, out: number, start: number, end: number): void
+  binary(op: number, x: number, y: number, mode: number, period: number, out: number, start: number, end: number): void
   unary(op: number, x: number, out: number, start: number, end: number): void
   attentionForward(q: number, k: number, v: number, mask: number, out: number, p: number, e: number, z: number, t: number, dh: number, scale: number, headStart: number, headEnd: number, scratch: number): void
   attentionBackward(g: number, q: number, k: number, v: number, p: number, e: number, z: number, dq: number, dk: number, dv: number, t: number, dh: number, scale: number, headStart: number, headEnd: number, scratch: number): void
@@ -40,8 +40,8 @@ export function runTask (k: KernelExports, control: Int32Array, index: number, t
     const [start, end] = share(a(2), index, threads)
     if (start < end) k.exp(a(0), a(1), start, end)
   } else if (control[CONTROL.task] === TASK.binary) {
-    const [start, end] = share(a(5), index, threads)
-    if (start < end) k.binary(a(0), a(1), a(2), a(3), a(4), start, end)
+    const [start, end] = share(a(6), index, threads)
+    if (start < end) k.binary(a(0), a(1), a(2), a(3), a(4), a(5), start, end)
   } else if (control[CONTROL.task] === TASK.unary) {
     const [start, end] = share(a(3), index, threads)
     if (start < end) k.unary(a(0), a(1), a(2), start, end)
