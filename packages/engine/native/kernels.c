@@ -128,6 +128,182 @@ static napi_value matmul (napi_env env, napi_callback_info info) {
   return result;
 }
 
+// ------------------------------------------------------------------ attention
+
+// expf of src/numerics.ts on sixteen lanes: the same constants and operation sequence.
+__attribute__((target("avx512f")))
+static inline __m512 exp16 (__m512 x) {
+  const __m512 k = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.4426950408889634f)), _mm512_set1_ps(12582912.0f)), _mm512_set1_ps(12582912.0f));
+  const __m512 r = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(k, _mm512_set1_ps(0.693145751953125f))), _mm512_mul_ps(k, _mm512_set1_ps(1.428606765330187e-6f)));
+  __m512 p = _mm512_set1_ps((float)(1.0 / 720.0));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps((float)(1.0 / 120.0)));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps((float)(1.0 / 24.0)));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps((float)(1.0 / 6.0)));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  const __m512i ki = _mm512_cvttps_epi32(k);
+  const __mmask16 high = _mm512_cmpgt_epi32_mask(ki, _mm512_set1_epi32(127));
+  const __mmask16 low = _mm512_cmplt_epi32_mask(ki, _mm512_set1_epi32(-126));
+  __m512i k1 = _mm512_mask_blend_epi32(low, ki, _mm512_add_epi32(ki, _mm512_set1_epi32(126)));
+  k1 = _mm512_mask_blend_epi32(high, k1, _mm512_set1_epi32(127));
+  __m512i k2 = _mm512_mask_blend_epi32(low, _mm512_setzero_si512(), _mm512_set1_epi32(-126));
+  k2 = _mm512_mask_blend_epi32(high, k2, _mm512_sub_epi32(ki, _mm512_set1_epi32(127)));
+  const __m512 s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k1, _mm512_set1_epi32(127)), 23));
+  const __m512 s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k2, _mm512_set1_epi32(127)), 23));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(88.72283935546875f), _CMP_GT_OQ), y, _mm512_set1_ps(__builtin_inff()));
+  y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-103.97208404541016f), _CMP_LT_OQ), y, _mm512_setzero_ps());
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
+}
+
+typedef struct {
+  const float *q, *k, *v, *mask, *g, *p, *e, *z;
+  float *out, *po, *eo, *zo, *dq, *dk, *dv;
+  int t, dh, head_start, head_end;
+  float scale;
+} attention_job;
+
+// ops.referenceAttention for heads [head_start, head_end): t and dh multiples of 16.
+__attribute__((target("avx512f")))
+static void *attention_forward_heads (void *arg) {
+  const attention_job *j = arg;
+  const int t = j->t, dh = j->dh;
+  float *kT = malloc(sizeof(float) * t * dh);
+  for (int h = j->head_start; h < j->head_end; h++) {
+    const size_t base = (size_t)h * t * dh;
+    for (int r = 0; r < t; r++) for (int d = 0; d < dh; d++) kT[(size_t)d * t + r] = j->k[base + (size_t)r * dh + d];
+    for (int i = 0; i < t; i++) {
+      const float *qi = j->q + base + (size_t)i * dh;
+      float *e = j->eo + ((size_t)h * t + i) * t;
+      float *p = j->po + ((size_t)h * t + i) * t;
+      __m512 m16 = _mm512_set1_ps(-__builtin_inff());
+      for (int col = 0; col < t; col += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int d = 0; d < dh; d++) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(qi[d]), _mm512_loadu_ps(kT + (size_t)d * t + col)));
+        const __m512 s = _mm512_add_ps(_mm512_mul_ps(acc, _mm512_set1_ps(j->scale)), _mm512_loadu_ps(j->mask + (size_t)i * t + col));
+        _mm512_storeu_ps(e + col, s);
+        m16 = _mm512_max_ps(m16, s);
+      }
+      const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(m16));
+      for (int col = 0; col < t; col += 16) _mm512_storeu_ps(e + col, exp16(_mm512_sub_ps(_mm512_loadu_ps(e + col), m)));
+      float sum = 0;
+      for (int col = 0; col < t; col++) sum = sum + e[col];
+      j->zo[(size_t)h * t + i] = sum;
+      for (int col = 0; col < t; col += 16) _mm512_storeu_ps(p + col, _mm512_div_ps(_mm512_loadu_ps(e + col), _mm512_set1_ps(sum)));
+      for (int d = 0; d < dh; d += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int col = 0; col < t; col++) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(p[col]), _mm512_loadu_ps(j->v + base + (size_t)col * dh + d)));
+        _mm512_storeu_ps(j->out + base + (size_t)i * dh + d, acc);
+      }
+    }
+  }
+  free(kT);
+  return NULL;
+}
+
+// ops.referenceAttentionBackward for heads [head_start, head_end).
+__attribute__((target("avx512f")))
+static void *attention_backward_heads (void *arg) {
+  const attention_job *j = arg;
+  const int t = j->t, dh = j->dh;
+  float *vT = malloc(sizeof(float) * t * dh);
+  float *ds = malloc(sizeof(float) * t * t);
+  for (int h = j->head_start; h < j->head_end; h++) {
+    const size_t base = (size_t)h * t * dh;
+    for (int r = 0; r < t; r++) for (int d = 0; d < dh; d++) vT[(size_t)d * t + r] = j->v[base + (size_t)r * dh + d];
+    for (int i = 0; i < t; i++) {
+      const float *gi = j->g + base + (size_t)i * dh;
+      const size_t row = ((size_t)h * t + i) * t;
+      const __m512 zi = _mm512_set1_ps(j->z[(size_t)h * t + i]);
+      float *dsr = ds + (size_t)i * t;
+      for (int col = 0; col < t; col += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int d = 0; d < dh; d++) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(gi[d]), _mm512_loadu_ps(vT + (size_t)d * t + col)));
+        _mm512_storeu_ps(dsr + col, _mm512_div_ps(acc, zi));
+      }
+      float gz = 0;
+      for (int col = 0; col < t; col++) gz = gz + (-(dsr[col] * j->p[row + col]));
+      const __m512 gzs = _mm512_set1_ps(gz);
+      for (int col = 0; col < t; col += 16) {
+        const __m512 a = _mm512_add_ps(_mm512_loadu_ps(dsr + col), gzs);
+        _mm512_storeu_ps(dsr + col, _mm512_mul_ps(_mm512_mul_ps(a, _mm512_loadu_ps(j->e + row + col)), _mm512_set1_ps(j->scale)));
+      }
+    }
+    for (int col = 0; col < t; col++) {
+      for (int d = 0; d < dh; d += 16) {
+        __m512 accV = _mm512_setzero_ps(), accK = _mm512_setzero_ps();
+        for (int i = 0; i < t; i++) {
+          accV = _mm512_add_ps(accV, _mm512_mul_ps(_mm512_set1_ps(j->p[((size_t)h * t + i) * t + col]), _mm512_loadu_ps(j->g + base + (size_t)i * dh + d)));
+          accK = _mm512_add_ps(accK, _mm512_mul_ps(_mm512_set1_ps(ds[(size_t)i * t + col]), _mm512_loadu_ps(j->q + base + (size_t)i * dh + d)));
+        }
+        _mm512_storeu_ps(j->dv + base + (size_t)col * dh + d, accV);
+        _mm512_storeu_ps(j->dk + base + (size_t)col * dh + d, accK);
+      }
+    }
+    for (int i = 0; i < t; i++) {
+      for (int d = 0; d < dh; d += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int col = 0; col < t; col++) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(ds[(size_t)i * t + col]), _mm512_loadu_ps(j->k + base + (size_t)col * dh + d)));
+        _mm512_storeu_ps(j->dq + base + (size_t)i * dh + d, acc);
+      }
+    }
+  }
+  free(vT);
+  free(ds);
+  return NULL;
+}
+
+static void run_heads (void *(*fn)(void *), attention_job *base, int heads, int threads) {
+  attention_job jobs[16];
+  pthread_t ids[16];
+  if (threads > heads) threads = heads;
+  for (int t = 0; t < threads; t++) {
+    jobs[t] = *base;
+    jobs[t].head_start = (int)((long)heads * t / threads);
+    jobs[t].head_end = (int)((long)heads * (t + 1) / threads);
+  }
+  for (int t = 1; t < threads; t++) pthread_create(&ids[t], NULL, fn, &jobs[t]);
+  fn(&jobs[0]);
+  for (int t = 1; t < threads; t++) pthread_join(ids[t], NULL);
+}
+
+static float get_f64_as_f32 (napi_env env, napi_value value) {
+  double v = 0;
+  napi_get_value_double(env, value, &v);
+  return (float)v;
+}
+
+// attention(q, k, v, mask, out, p, e, z, heads, t, dh, scale, threads) -> boolean
+static napi_value attention (napi_env env, napi_callback_info info) {
+  size_t argc = 13, n;
+  napi_value argv[13], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const int t = get_i32(env, argv[9]), dh = get_i32(env, argv[10]);
+  if (!has_avx512() || argc < 13 || t % 16 != 0 || dh % 16 != 0) { napi_get_boolean(env, 0, &result); return result; }
+  float *ptr[8];
+  for (int i = 0; i < 8; i++) if (!get_f32(env, argv[i], &ptr[i], &n)) { napi_throw_type_error(env, NULL, "attention expects Float32Arrays"); return NULL; }
+  attention_job job = { .q = ptr[0], .k = ptr[1], .v = ptr[2], .mask = ptr[3], .out = ptr[4], .po = ptr[5], .eo = ptr[6], .zo = ptr[7], .t = t, .dh = dh, .scale = get_f64_as_f32(env, argv[11]) };
+  run_heads(attention_forward_heads, &job, get_i32(env, argv[8]), get_i32(env, argv[12]) < 1 ? 1 : get_i32(env, argv[12]) > 16 ? 16 : get_i32(env, argv[12]));
+  napi_get_boolean(env, 1, &result);
+  return result;
+}
+
+// attentionBackward(g, q, k, v, p, e, z, dq, dk, dv, heads, t, dh, scale, threads) -> boolean
+static napi_value attention_backward (napi_env env, napi_callback_info info) {
+  size_t argc = 15, n;
+  napi_value argv[15], result;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const int t = get_i32(env, argv[11]), dh = get_i32(env, argv[12]);
+  if (!has_avx512() || argc < 15 || t % 16 != 0 || dh % 16 != 0) { napi_get_boolean(env, 0, &result); return result; }
+  float *ptr[10];
+  for (int i = 0; i < 10; i++) if (!get_f32(env, argv[i], &ptr[i], &n)) { napi_throw_type_error(env, NULL, "attentionBackward expects Float32Arrays"); return NULL; }
+  attention_job job = { .g = ptr[0], .q = ptr[1], .k = ptr[2], .v = ptr[3], .p = ptr[4], .e = ptr[5], .z = ptr[6], .dq = ptr[7], .dk = ptr[8], .dv = ptr[9], .t = t, .dh = dh, .scale = get_f64_as_f32(env, argv[13]) };
+  run_heads(attention_backward_heads, &job, get_i32(env, argv[10]), get_i32(env, argv[14]) < 1 ? 1 : get_i32(env, argv[14]) > 16 ? 16 : get_i32(env, argv[14]));
+  napi_get_boolean(env, 1, &result);
+  return result;
+}
+
 // ------------------------------------------------------------------ keccak
 
 static const uint64_t RC[24] = {
@@ -311,6 +487,10 @@ static napi_value init (napi_env env, napi_value exports) {
   napi_value fn, flag;
   napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, matmul, NULL, &fn);
   napi_set_named_property(env, exports, "matmul", fn);
+  napi_create_function(env, "attention", NAPI_AUTO_LENGTH, attention, NULL, &fn);
+  napi_set_named_property(env, exports, "attention", fn);
+  napi_create_function(env, "attentionBackward", NAPI_AUTO_LENGTH, attention_backward, NULL, &fn);
+  napi_set_named_property(env, exports, "attentionBackward", fn);
   napi_create_function(env, "tensorMerkleRoot", NAPI_AUTO_LENGTH, tensor_merkle_root, NULL, &fn);
   napi_set_named_property(env, exports, "tensorMerkleRoot", fn);
   napi_get_boolean(env, has_avx512(), &flag);

@@ -143,6 +143,22 @@ describe('native backend: bit-identical to the reference', { skip: nativeSkip },
     assert.ok(sameBits(backend.matmul(big[0], big[1], false, false, native), referenceMatmul(big[0], big[1])))
   })
 
+  it('attention forward and backward on random heads', () => {
+    for (const [heads, t, dh] of [[1, 16, 16], [3, 32, 16], [4, 128, 32]]) {
+      const maskData = new Float32Array(t * t)
+      for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskData[i * t + j] = -Infinity
+      const mask = new Tensor([t, t], maskData)
+      const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
+      const scale = 0.17677669
+      const expected = referenceAttention(q, k, v, mask, scale)
+      const got = backend.attention(q, k, v, mask, scale, native)
+      assert.ok(got !== null && sameBits(got.out, expected.out) && sameBits(got.saved.p, expected.saved.p) && sameBits(got.saved.e, expected.saved.e) && sameBits(got.saved.z, expected.saved.z), `forward [${heads}, ${t}, ${dh}]`)
+      const want = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
+      const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale, native)
+      assert.ok(grads !== null && sameBits(grads.dq, want.dq) && sameBits(grads.dk, want.dk) && sameBits(grads.dv, want.dv), `backward [${heads}, ${t}, ${dh}]`)
+    }
+  })
+
   it('tensor roots equal the reference, NaN included', () => {
     for (const n of [0, 1, 7, 8, 9, 100, 4097, 70000]) {
       const t = new Tensor([n], Float32Array.from({ length: n }, (_, i) => i % 31 === 4 ? NaN : (random() - 0.5) * 100))

@@ -45,8 +45,8 @@ export function useBackend (requested: string, threads = 1): ActiveBackend {
       exp: a => wasm.exp(a),
       binary: (op, out, x, y, how, period) => wasm.binary(op, out, x, y, how, period),
       unary: (op, out, x) => wasm.unary(op, out, x),
-      attention: (q, k, v, mask, scale) => wasm.attention(q, k, v, mask, scale) ?? referenceAttention(q, k, v, mask, scale),
-      attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale) ?? referenceAttentionBackward(g, q, k, v, saved, scale)
+      attention: (q, k, v, mask, scale) => wasm.attention(q, k, v, mask, scale, useNative) ?? referenceAttention(q, k, v, mask, scale),
+      attentionBackward: (g, q, k, v, saved, scale) => wasm.attentionBackward(g, q, k, v, saved, scale, useNative) ?? referenceAttentionBackward(g, q, k, v, saved, scale)
     })
     return {
       name: name as 'wasm' | 'native',

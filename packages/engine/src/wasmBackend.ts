@@ -169,31 +169,35 @@ export class WasmBackend {
   }
 
   /** ops.referenceAttention, bit for bit; null when t or dh is not a multiple of 4. */
-  attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } | null {
+  attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number, native: NativeKernels | null = null): { out: Tensor, saved: AttentionSaved } | null {
     const t = q.shape[q.shape.length - 2]
     const dh = q.shape[q.shape.length - 1]
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
-    const [qAt, kAt, vAt, maskAt] = [q, k, v, mask].map(x => this.address(x.f32))
     const out = this.alloc(q.size, true)
     const p = this.alloc(heads * t * t, true)
     const e = this.alloc(heads * t * t, true)
     const z = this.alloc(heads * t, true)
-    this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, out.byteOffset, p.byteOffset, e.byteOffset, z.byteOffset, 0, 0, t, dh], scale, heads, t * dh * 4)
     const lead = q.shape.slice(0, -2)
-    return { out: new Tensor(q.shape, out), saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) } }
+    const result = { out: new Tensor(q.shape, out), saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) } }
+    if (native?.attention(q.f32, k.f32, v.f32, mask.f32, out, p, e, z, heads, t, dh, scale, this.threads) === true) return result
+    const [qAt, kAt, vAt, maskAt] = [q, k, v, mask].map(x => this.address(x.f32))
+    this.attentionTask(TASK.attention, [qAt, kAt, vAt, maskAt, out.byteOffset, p.byteOffset, e.byteOffset, z.byteOffset, 0, 0, t, dh], scale, heads, t * dh * 4)
+    return result
   }
 
   /** ops.referenceAttentionBackward, bit for bit; null when t or dh is not a multiple of 4. */
-  attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } | null {
+  attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number, native: NativeKernels | null = null): { dq: Tensor, dk: Tensor, dv: Tensor } | null {
     const t = q.shape[q.shape.length - 2]
     const dh = q.shape[q.shape.length - 1]
     if (t % 4 !== 0 || dh % 4 !== 0) return null
     const heads = q.size / (t * dh)
-    const at = [g, q, k, v, saved.p, saved.e, saved.z].map(x => this.address(x.f32))
     const [dq, dk, dv] = [q.size, k.size, v.size].map(n => this.alloc(n, true))
+    const result = { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
+    if (native?.attentionBackward(g.f32, q.f32, k.f32, v.f32, saved.p.f32, saved.e.f32, saved.z.f32, dq, dk, dv, heads, t, dh, scale, this.threads) === true) return result
+    const at = [g, q, k, v, saved.p, saved.e, saved.z].map(x => this.address(x.f32))
     this.attentionTask(TASK.attentionBackward, [...at, dq.byteOffset, dk.byteOffset, dv.byteOffset, t, dh], scale, heads, (t * dh + t * t) * 4)
-    return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
+    return result
   }
 
   /**
