@@ -334,104 +334,314 @@ static void keccak_f (uint64_t s[25]) {
 }
 
 // Eight independent permutations at once: lane i of s[w] is word w of state i.
+// Rho and pi run in place along the pi cycle, so the state, five column parities
+// and one temporary fit the 32 vector registers.
 __attribute__((target("avx512f")))
 static void keccak_f_x8 (__m512i s[25]) {
-  __m512i b[25], c[5], d[5];
+  __m512i a0 = s[0], a1 = s[1], a2 = s[2], a3 = s[3], a4 = s[4], a5 = s[5], a6 = s[6], a7 = s[7], a8 = s[8], a9 = s[9], a10 = s[10], a11 = s[11], a12 = s[12], a13 = s[13], a14 = s[14], a15 = s[15], a16 = s[16], a17 = s[17], a18 = s[18], a19 = s[19], a20 = s[20], a21 = s[21], a22 = s[22], a23 = s[23], a24 = s[24];
   for (int round = 0; round < 24; round++) {
-    for (int x = 0; x < 5; x++) c[x] = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(s[x], s[x + 5], s[x + 10], 0x96), s[x + 15], s[x + 20], 0x96);
-    for (int x = 0; x < 5; x++) d[x] = _mm512_xor_si512(c[(x + 4) % 5], _mm512_rol_epi64(c[(x + 1) % 5], 1));
-#define RHO_PI(x, y, r) b[(y) + 5 * ((2 * (x) + 3 * (y)) % 5)] = _mm512_rol_epi64(_mm512_xor_si512(s[(x) + 5 * (y)], d[x]), r);
-    RHO_PI(0, 0, 0) RHO_PI(1, 0, 1) RHO_PI(2, 0, 62) RHO_PI(3, 0, 28) RHO_PI(4, 0, 27)
-    RHO_PI(0, 1, 36) RHO_PI(1, 1, 44) RHO_PI(2, 1, 6) RHO_PI(3, 1, 55) RHO_PI(4, 1, 20)
-    RHO_PI(0, 2, 3) RHO_PI(1, 2, 10) RHO_PI(2, 2, 43) RHO_PI(3, 2, 25) RHO_PI(4, 2, 39)
-    RHO_PI(0, 3, 41) RHO_PI(1, 3, 45) RHO_PI(2, 3, 15) RHO_PI(3, 3, 21) RHO_PI(4, 3, 8)
-    RHO_PI(0, 4, 18) RHO_PI(1, 4, 2) RHO_PI(2, 4, 61) RHO_PI(3, 4, 56) RHO_PI(4, 4, 14)
-#undef RHO_PI
-    // chi: a ^ (~b & c) is ternary-logic function 0xD2
-    for (int y = 0; y < 5; y++) for (int x = 0; x < 5; x++) s[x + 5 * y] = _mm512_ternarylogic_epi64(b[x + 5 * y], b[(x + 1) % 5 + 5 * y], b[(x + 2) % 5 + 5 * y], 0xD2);
-    s[0] = _mm512_xor_si512(s[0], _mm512_set1_epi64((long long)RC[round]));
+    const __m512i c0 = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(a0, a5, a10, 0x96), a15, a20, 0x96);
+    const __m512i c1 = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(a1, a6, a11, 0x96), a16, a21, 0x96);
+    const __m512i c2 = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(a2, a7, a12, 0x96), a17, a22, 0x96);
+    const __m512i c3 = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(a3, a8, a13, 0x96), a18, a23, 0x96);
+    const __m512i c4 = _mm512_ternarylogic_epi64(_mm512_ternarylogic_epi64(a4, a9, a14, 0x96), a19, a24, 0x96);
+    const __m512i d0 = _mm512_xor_si512(c4, _mm512_rol_epi64(c1, 1));
+    const __m512i d1 = _mm512_xor_si512(c0, _mm512_rol_epi64(c2, 1));
+    const __m512i d2 = _mm512_xor_si512(c1, _mm512_rol_epi64(c3, 1));
+    const __m512i d3 = _mm512_xor_si512(c2, _mm512_rol_epi64(c4, 1));
+    const __m512i d4 = _mm512_xor_si512(c3, _mm512_rol_epi64(c0, 1));
+    a0 = _mm512_xor_si512(a0, d0);
+    a1 = _mm512_xor_si512(a1, d1);
+    a2 = _mm512_xor_si512(a2, d2);
+    a3 = _mm512_xor_si512(a3, d3);
+    a4 = _mm512_xor_si512(a4, d4);
+    a5 = _mm512_xor_si512(a5, d0);
+    a6 = _mm512_xor_si512(a6, d1);
+    a7 = _mm512_xor_si512(a7, d2);
+    a8 = _mm512_xor_si512(a8, d3);
+    a9 = _mm512_xor_si512(a9, d4);
+    a10 = _mm512_xor_si512(a10, d0);
+    a11 = _mm512_xor_si512(a11, d1);
+    a12 = _mm512_xor_si512(a12, d2);
+    a13 = _mm512_xor_si512(a13, d3);
+    a14 = _mm512_xor_si512(a14, d4);
+    a15 = _mm512_xor_si512(a15, d0);
+    a16 = _mm512_xor_si512(a16, d1);
+    a17 = _mm512_xor_si512(a17, d2);
+    a18 = _mm512_xor_si512(a18, d3);
+    a19 = _mm512_xor_si512(a19, d4);
+    a20 = _mm512_xor_si512(a20, d0);
+    a21 = _mm512_xor_si512(a21, d1);
+    a22 = _mm512_xor_si512(a22, d2);
+    a23 = _mm512_xor_si512(a23, d3);
+    a24 = _mm512_xor_si512(a24, d4);
+    __m512i t = a1, u;
+    u = a10; a10 = _mm512_rol_epi64(t, 1); t = u;
+    u = a7; a7 = _mm512_rol_epi64(t, 3); t = u;
+    u = a11; a11 = _mm512_rol_epi64(t, 6); t = u;
+    u = a17; a17 = _mm512_rol_epi64(t, 10); t = u;
+    u = a18; a18 = _mm512_rol_epi64(t, 15); t = u;
+    u = a3; a3 = _mm512_rol_epi64(t, 21); t = u;
+    u = a5; a5 = _mm512_rol_epi64(t, 28); t = u;
+    u = a16; a16 = _mm512_rol_epi64(t, 36); t = u;
+    u = a8; a8 = _mm512_rol_epi64(t, 45); t = u;
+    u = a21; a21 = _mm512_rol_epi64(t, 55); t = u;
+    u = a24; a24 = _mm512_rol_epi64(t, 2); t = u;
+    u = a4; a4 = _mm512_rol_epi64(t, 14); t = u;
+    u = a15; a15 = _mm512_rol_epi64(t, 27); t = u;
+    u = a23; a23 = _mm512_rol_epi64(t, 41); t = u;
+    u = a19; a19 = _mm512_rol_epi64(t, 56); t = u;
+    u = a13; a13 = _mm512_rol_epi64(t, 8); t = u;
+    u = a12; a12 = _mm512_rol_epi64(t, 25); t = u;
+    u = a2; a2 = _mm512_rol_epi64(t, 43); t = u;
+    u = a20; a20 = _mm512_rol_epi64(t, 62); t = u;
+    u = a14; a14 = _mm512_rol_epi64(t, 18); t = u;
+    u = a22; a22 = _mm512_rol_epi64(t, 39); t = u;
+    u = a9; a9 = _mm512_rol_epi64(t, 61); t = u;
+    u = a6; a6 = _mm512_rol_epi64(t, 20); t = u;
+    u = a1; a1 = _mm512_rol_epi64(t, 44); t = u;
+    { const __m512i b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4;
+      a0 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
+      a1 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
+      a2 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
+      a3 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
+      a4 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
+    }
+    { const __m512i b0 = a5, b1 = a6, b2 = a7, b3 = a8, b4 = a9;
+      a5 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
+      a6 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
+      a7 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
+      a8 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
+      a9 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
+    }
+    { const __m512i b0 = a10, b1 = a11, b2 = a12, b3 = a13, b4 = a14;
+      a10 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
+      a11 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
+      a12 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
+      a13 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
+      a14 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
+    }
+    { const __m512i b0 = a15, b1 = a16, b2 = a17, b3 = a18, b4 = a19;
+      a15 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
+      a16 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
+      a17 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
+      a18 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
+      a19 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
+    }
+    { const __m512i b0 = a20, b1 = a21, b2 = a22, b3 = a23, b4 = a24;
+      a20 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
+      a21 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
+      a22 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
+      a23 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
+      a24 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
+    }
+    a0 = _mm512_xor_si512(a0, _mm512_set1_epi64((long long)RC[round]));
   }
+  s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; s[4] = a4; s[5] = a5; s[6] = a6; s[7] = a7; s[8] = a8; s[9] = a9; s[10] = a10; s[11] = a11; s[12] = a12; s[13] = a13; s[14] = a14; s[15] = a15; s[16] = a16; s[17] = a17; s[18] = a18; s[19] = a19; s[20] = a20; s[21] = a21; s[22] = a22; s[23] = a23; s[24] = a24;
 }
 
-// Hashes `count` messages of `len` bytes (<= 135) laid out every `stride` bytes at
-// `in`, writing 32-byte digests to `out`. Messages are keccak256-padded.
-static void hash_scalar (const uint8_t *in, size_t stride, size_t len, size_t count, uint8_t *out) {
-  for (size_t m = 0; m < count; m++) {
-    uint64_t s[25] = { 0 };
-    uint8_t block[136] = { 0 };
-    memcpy(block, in + m * stride, len);
-    block[len] ^= 0x01;
-    block[135] ^= 0x80;
-    for (int w = 0; w < 17; w++) { uint64_t v; memcpy(&v, block + 8 * w, 8); s[w] ^= v; }
-    keccak_f(s);
-    memcpy(out + 32 * m, s, 32);
-  }
+// Merkle hashing without building messages: every message of the tree is a domain
+// byte followed by a run of bytes already in memory (the big-endian elements for a
+// leaf, two digests for a node). Word w of a message (little-endian) is then the 8
+// bytes at run + 8w − 1, with the domain byte put in place of the byte before the run
+// and the keccak padding 0x01 after it: read with gathers, eight messages at a time.
+// Buffers carry 8 bytes of slack on both sides for those reads.
+
+static void keccak_words_scalar (const uint8_t *run, size_t run_len, uint8_t domain, uint8_t *out) {
+  uint8_t block[136] = { 0 };
+  block[0] = domain;
+  memcpy(block + 1, run, run_len);
+  block[run_len + 1] ^= 0x01;
+  block[135] ^= 0x80;
+  uint64_t st[25] = { 0 };
+  for (int w = 0; w < 17; w++) { uint64_t v; memcpy(&v, block + 8 * w, 8); st[w] = v; }
+  keccak_f(st);
+  memcpy(out, st, 32);
 }
 
+// Hashes `count` messages domain ‖ run, runs of `run_len` bytes (32 or 64) every
+// `stride` bytes from `runs`; digests to `out`.
 __attribute__((target("avx512f")))
-static void hash_x8 (const uint8_t *in, size_t stride, size_t len, size_t count, uint8_t *out) {
+static void hash_runs_x8 (const uint8_t *runs, size_t stride, size_t run_len, uint8_t domain, size_t count, uint8_t *out) {
+  const int full = (int)(run_len / 8); // words 0..full-1 hold domain + run bytes; word `full` holds the last byte
+  const long long st8 = (long long)stride;
+  const __m512i lanes = _mm512_setr_epi64(0, st8, 2 * st8, 3 * st8, 4 * st8, 5 * st8, 6 * st8, 7 * st8);
   size_t m = 0;
   for (; m + 8 <= count; m += 8) {
-    uint64_t words[17][8];
-    for (int lane = 0; lane < 8; lane++) {
-      uint8_t block[136] = { 0 };
-      memcpy(block, in + (m + lane) * stride, len);
-      block[len] ^= 0x01;
-      block[135] ^= 0x80;
-      for (int w = 0; w < 17; w++) memcpy(&words[w][lane], block + 8 * w, 8);
-    }
-    __m512i s[25];
-    for (int w = 0; w < 25; w++) s[w] = w < 17 ? _mm512_loadu_si512(words[w]) : _mm512_setzero_si512();
-    keccak_f_x8(s);
+    const uint8_t *base = runs + m * stride - 1;
+    __m512i st[25];
+    for (int w = 0; w < 25; w++) st[w] = _mm512_setzero_si512();
+    for (int w = 0; w <= full; w++) st[w] = _mm512_i64gather_epi64(lanes, (const void *)(base + 8 * w), 1);
+    st[0] = _mm512_or_si512(_mm512_andnot_si512(_mm512_set1_epi64(0xff), st[0]), _mm512_set1_epi64(domain));
+    st[full] = _mm512_or_si512(_mm512_and_si512(st[full], _mm512_set1_epi64(0xff)), _mm512_set1_epi64(0x0100));
+    st[16] = _mm512_xor_si512(st[16], _mm512_set1_epi64((long long)0x8000000000000000ULL));
+    keccak_f_x8(st);
     uint64_t digest[4][8];
-    for (int w = 0; w < 4; w++) _mm512_storeu_si512(digest[w], s[w]);
+    for (int w = 0; w < 4; w++) _mm512_storeu_si512(digest[w], st[w]);
     for (int lane = 0; lane < 8; lane++) for (int w = 0; w < 4; w++) memcpy(out + 32 * (m + lane) + 8 * w, &digest[w][lane], 8);
   }
-  hash_scalar(in + m * stride, stride, len, count - m, out + 32 * m);
+  for (; m < count; m++) keccak_words_scalar(runs + m * stride, run_len, domain, out + 32 * m);
+}
+
+static void hash_runs_scalar (const uint8_t *runs, size_t stride, size_t run_len, uint8_t domain, size_t count, uint8_t *out) {
+  for (size_t m = 0; m < count; m++) keccak_words_scalar(runs + m * stride, run_len, domain, out + 32 * m);
 }
 
 typedef struct {
-  const uint8_t *in;
-  size_t stride, len, count;
+  const uint32_t *elements; // leaf jobs: elements to encode first
+  int is_f32;
+  size_t n;
+  uint8_t *encoded; // big-endian bytes of the leaves this job hashes
+  const uint8_t *runs;
+  size_t stride, run_len, count, first;
+  uint8_t domain;
   uint8_t *out;
   int wide;
 } hash_job;
 
 static void *hash_run (void *arg) {
   const hash_job *j = arg;
-  if (j->wide) hash_x8(j->in, j->stride, j->len, j->count, j->out);
-  else hash_scalar(j->in, j->stride, j->len, j->count, j->out);
+  if (j->elements != NULL) {
+    // Encode this job's leaves: 8 elements each, big-endian, NaN canonical, zero-padded.
+    for (size_t l = 0; l < j->count; l++) {
+      for (int e = 0; e < 8; e++) {
+        const size_t i = (j->first + l) * 8 + e;
+        uint32_t bits = i < j->n ? j->elements[i] : 0;
+        if (j->is_f32 && (bits & 0x7fffffffu) > 0x7f800000u) bits = 0x7fc00000u;
+        uint8_t *at = j->encoded + l * 32 + e * 4;
+        at[0] = bits >> 24; at[1] = bits >> 16; at[2] = bits >> 8; at[3] = bits;
+      }
+    }
+  }
+  if (j->wide) hash_runs_x8(j->runs, j->stride, j->run_len, j->domain, j->count, j->out);
+  else hash_runs_scalar(j->runs, j->stride, j->run_len, j->domain, j->count, j->out);
   return NULL;
 }
 
 // Hashes `count` messages on up to `threads` threads, each a contiguous share.
-static void hash_many (const uint8_t *in, size_t stride, size_t len, size_t count, uint8_t *out, int threads) {
+// For leaves, `elements` is set and `runs` points at the encoding buffer.
+static void hash_many (const uint32_t *elements, int is_f32, size_t n, uint8_t *runs, size_t stride, size_t run_len, uint8_t domain, size_t count, uint8_t *out, int threads) {
   const int wide = has_avx512();
   if (count < 4096) threads = 1;
   hash_job jobs[16];
   pthread_t ids[16];
   for (int t = 0; t < threads; t++) {
     const size_t start = count * t / threads, end = count * (t + 1) / threads;
-    jobs[t] = (hash_job){ in + start * stride, stride, len, end - start, out + 32 * start, wide };
+    jobs[t] = (hash_job){ elements, is_f32, n, runs + start * stride, runs + start * stride, stride, run_len, end - start, start, domain, out + 32 * start, wide };
   }
   for (int t = 1; t < threads; t++) pthread_create(&ids[t], NULL, hash_run, &jobs[t]);
   hash_run(&jobs[0]);
   for (int t = 1; t < threads; t++) pthread_join(ids[t], NULL);
 }
 
-// tensorMerkleRoot(elements: Float32Array | Int32Array, empties: Uint8Array, threads) -> Uint8Array(32)
-// The Merkle root of commit.ts: leaves keccak(0x00 ‖ 8 elements as big-endian 32-bit
-// patterns, NaN as 0x7fc00000, zero-padded), nodes keccak(0x01 ‖ l ‖ r), odd levels
-// padded from the chain of empty hashes.
+// The Merkle root of one tensor's elements into `root` (32 bytes), on `threads` threads.
+static void merkle_root (const uint32_t *elements, int is_f32, size_t n, const uint8_t *empties, int threads, uint8_t *root) {
+  const size_t leaves = (n + 7) / 8;
+  if (leaves == 0) {
+    memcpy(root, empties, 32);
+    return;
+  }
+  // 8 bytes of slack before and after every buffer the gathers read.
+  uint8_t *encoded = calloc(leaves * 32 + 16, 1);
+  uint8_t *level = calloc((leaves + 1) * 32 + 16, 1);
+  hash_many(elements, is_f32, n, encoded + 8, 32, 32, 0x00, leaves, level + 8, threads);
+  free(encoded);
+  size_t count = leaves;
+  int height = 0;
+  uint8_t *next = calloc(((leaves + 1) / 2 + 1) * 32 + 16, 1);
+  while (count > 1) {
+    if (count & 1) { memcpy(level + 8 + count * 32, empties + 32 * height, 32); count++; }
+    const size_t half = count / 2;
+    hash_many(NULL, 0, 0, level + 8, 64, 64, 0x01, half, next + 8, threads);
+    uint8_t *swap = level; level = next; next = swap;
+    count = half;
+    height++;
+  }
+  memcpy(root, level + 8, 32);
+  free(level);
+  free(next);
+}
+
+typedef struct {
+  const uint32_t **elements;
+  const int *is_f32;
+  const size_t *n;
+  const int *mine;
+  size_t count;
+  int me;
+  const uint8_t *empties;
+  uint8_t *roots;
+} roots_job;
+
+static void *roots_run (void *arg) {
+  const roots_job *j = arg;
+  for (size_t i = 0; i < j->count; i++) if (j->mine[i] == j->me) merkle_root(j->elements[i], j->is_f32[i], j->n[i], j->empties, 1, j->roots + 32 * i);
+  return NULL;
+}
+
+// tensorMerkleRoots(tensors: Array<Float32Array | Int32Array>, empties: Uint8Array, threads) -> Uint8Array(32 · count)
+// The Merkle root of every tensor (see commit.ts): large tensors split across threads
+// themselves; the others are shared out whole, balanced by size.
+static napi_value tensor_merkle_roots (napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t count = 0;
+  CHECK(napi_get_array_length(env, argv[0], &count));
+  napi_typedarray_type type;
+  size_t ne, off;
+  void *emp;
+  napi_value ab;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &ne, &emp, &ab, &off));
+  int threads = get_i32(env, argv[2]);
+  if (threads < 1) threads = 1;
+  if (threads > 16) threads = 16;
+  const uint32_t **elements = calloc(count + 1, sizeof(*elements));
+  int *is_f32 = calloc(count + 1, sizeof(int));
+  size_t *n = calloc(count + 1, sizeof(size_t));
+  int *mine = calloc(count + 1, sizeof(int));
+  size_t load[16] = { 0 };
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    void *data;
+    CHECK(napi_get_element(env, argv[0], i, &item));
+    CHECK(napi_get_typedarray_info(env, item, &type, &n[i], &data, &ab, &off));
+    if (type != napi_float32_array && type != napi_int32_array) { napi_throw_type_error(env, NULL, "tensorMerkleRoots expects Float32Arrays or Int32Arrays"); return NULL; }
+    elements[i] = data;
+    is_f32[i] = type == napi_float32_array;
+  }
+  napi_value result_buffer, result;
+  void *roots;
+  CHECK(napi_create_arraybuffer(env, 32 * (size_t)count, &roots, &result_buffer));
+  CHECK(napi_create_typedarray(env, napi_uint8_array, 32 * (size_t)count, result_buffer, 0, &result));
+  // Tensors of a million elements or more use every thread; the rest go to the least loaded thread.
+  for (uint32_t i = 0; i < count; i++) {
+    if (n[i] >= (1u << 20)) { mine[i] = -1; continue; }
+    int best = 0;
+    for (int t = 1; t < threads; t++) if (load[t] < load[best]) best = t;
+    mine[i] = best;
+    load[best] += n[i];
+  }
+  for (uint32_t i = 0; i < count; i++) if (mine[i] == -1) merkle_root(elements[i], is_f32[i], n[i], emp, threads, (uint8_t *)roots + 32 * i);
+  roots_job jobs[16];
+  pthread_t ids[16];
+  for (int t = 0; t < threads; t++) jobs[t] = (roots_job){ elements, is_f32, n, mine, count, t, emp, roots };
+  for (int t = 1; t < threads; t++) pthread_create(&ids[t], NULL, roots_run, &jobs[t]);
+  roots_run(&jobs[0]);
+  for (int t = 1; t < threads; t++) pthread_join(ids[t], NULL);
+  free(elements); free(is_f32); free(n); free(mine);
+  return result;
+}
+
+// tensorMerkleRoot(elements, empties, threads) -> Uint8Array(32): one tensor.
 static napi_value tensor_merkle_root (napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   napi_typedarray_type type, etype;
-  size_t n, ne;
+  size_t n, ne, off;
   void *data, *emp;
   napi_value ab;
-  size_t off;
   CHECK(napi_get_typedarray_info(env, argv[0], &type, &n, &data, &ab, &off));
   CHECK(napi_get_typedarray_info(env, argv[1], &etype, &ne, &emp, &ab, &off));
   if ((type != napi_float32_array && type != napi_int32_array) || etype != napi_uint8_array) {
@@ -441,45 +651,11 @@ static napi_value tensor_merkle_root (napi_env env, napi_callback_info info) {
   int threads = get_i32(env, argv[2]);
   if (threads < 1) threads = 1;
   if (threads > 16) threads = 16;
-  const uint32_t *elements = data;
-  const int is_f32 = type == napi_float32_array;
-  const uint8_t *empties = emp;
-  const size_t leaves = (n + 7) / 8;
   napi_value result_buffer, result;
   void *root;
   CHECK(napi_create_arraybuffer(env, 32, &root, &result_buffer));
   CHECK(napi_create_typedarray(env, napi_uint8_array, 32, result_buffer, 0, &result));
-  if (leaves == 0) {
-    memcpy(root, empties, 32);
-    return result;
-  }
-  uint8_t *messages = calloc(leaves, 33);
-  uint8_t *level = malloc((leaves + 1) * 32);
-  for (size_t i = 0; i < n; i++) {
-    uint32_t bits = elements[i];
-    if (is_f32 && (bits & 0x7fffffffu) > 0x7f800000u) bits = 0x7fc00000u;
-    uint8_t *at = messages + (i / 8) * 33 + 1 + (i % 8) * 4;
-    at[0] = bits >> 24; at[1] = bits >> 16; at[2] = bits >> 8; at[3] = bits;
-  }
-  hash_many(messages, 33, 33, leaves, level, threads);
-  free(messages);
-  size_t count = leaves;
-  int height = 0;
-  uint8_t *pairs = malloc(((leaves + 1) / 2 + 1) * 65);
-  while (count > 1) {
-    if (count & 1) { memcpy(level + count * 32, empties + 32 * height, 32); count++; }
-    const size_t half = count / 2;
-    for (size_t p = 0; p < half; p++) {
-      pairs[p * 65] = 1;
-      memcpy(pairs + p * 65 + 1, level + p * 64, 64);
-    }
-    hash_many(pairs, 65, 65, half, level, threads);
-    count = half;
-    height++;
-  }
-  memcpy(root, level, 32);
-  free(pairs);
-  free(level);
+  merkle_root(data, type == napi_float32_array, n, emp, threads, root);
   return result;
 }
 
@@ -491,6 +667,8 @@ static napi_value init (napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "attention", fn);
   napi_create_function(env, "attentionBackward", NAPI_AUTO_LENGTH, attention_backward, NULL, &fn);
   napi_set_named_property(env, exports, "attentionBackward", fn);
+  napi_create_function(env, "tensorMerkleRoots", NAPI_AUTO_LENGTH, tensor_merkle_roots, NULL, &fn);
+  napi_set_named_property(env, exports, "tensorMerkleRoots", fn);
   napi_create_function(env, "tensorMerkleRoot", NAPI_AUTO_LENGTH, tensor_merkle_root, NULL, &fn);
   napi_set_named_property(env, exports, "tensorMerkleRoot", fn);
   napi_get_boolean(env, has_avx512(), &flag);

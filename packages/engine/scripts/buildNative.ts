@@ -2,7 +2,7 @@
 // system C compiler against Node's N-API headers. Where either is missing, or the
 // compile fails, it says so and exits 0: the WebAssembly kernels give the same results.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -17,10 +17,13 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error('native kernels skipped: no node_api.h found (set NODE_API_HEADERS); the WebAssembly kernels will run')
 } else {
   mkdirSync(dirname(out), { recursive: true })
+  // A failed build must not leave an older binary behind.
+  rmSync(out, { force: true })
   try {
     // -ffp-contract=off: no fused multiply-add, so every product and sum rounds as binary32 requires.
     execFileSync(process.env.CC ?? 'cc', ['-O3', '-ffp-contract=off', '-fno-fast-math', '-shared', '-fPIC', `-I${headers}`,
-      '-DNODE_GYP_MODULE_NAME=commons_kernels', '-o', out, join(root, 'native', 'kernels.c'), '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      '-DNODE_GYP_MODULE_NAME=commons_kernels', '-o', `${out}.tmp`, join(root, 'native', 'kernels.c'), '-lpthread'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    renameSync(`${out}.tmp`, out)
     console.error('built native kernels (build/kernels.node)')
   } catch (error) {
     console.error(`native kernels skipped: the compile failed (${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0]}); the WebAssembly kernels will run`)

@@ -10,6 +10,8 @@ export interface NativeKernels {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, mask: Float32Array, out: Float32Array, p: Float32Array, e: Float32Array, z: Float32Array, heads: number, t: number, dh: number, scale: number, threads: number): boolean
   /** ops.referenceAttentionBackward into dq, dk, dv; false when t or dh is not a multiple of 16. */
   attentionBackward(g: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, p: Float32Array, e: Float32Array, z: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, heads: number, t: number, dh: number, scale: number, threads: number): boolean
+  /** The Merkle roots of many tensors at once, 32 bytes each, shared out over the threads. */
+  tensorMerkleRoots(tensors: Array<Float32Array | Int32Array>, empties: Uint8Array, threads: number): Uint8Array
   /** The Merkle root of a tensor's elements (commit.ts), odd levels padded from `empties`. */
   tensorMerkleRoot(elements: Float32Array | Int32Array, empties: Uint8Array, threads: number): Uint8Array
 }
