@@ -39,6 +39,23 @@ static void *matmul_rows (void *arg) {
     float *c = j->c + (size_t)r * j->n;
     const int rows = (i + 4 <= j->m && r + 4 <= j->row_end) ? 4 : 1;
     int col = 0;
+    // 4 rows x 64 columns: 16 accumulators, 4 B vectors and a broadcast (21 of 32 registers).
+    for (; col + 64 <= j->n; col += 64) {
+      __m512 acc[4][4];
+      for (int x = 0; x < rows; x++) acc[x][0] = acc[x][1] = acc[x][2] = acc[x][3] = _mm512_setzero_ps();
+      for (int kk = 0; kk < j->k; kk++) {
+        const float *brow = b + (size_t)kk * j->n + col;
+        const __m512 b0 = _mm512_loadu_ps(brow), b1 = _mm512_loadu_ps(brow + 16), b2 = _mm512_loadu_ps(brow + 32), b3 = _mm512_loadu_ps(brow + 48);
+        for (int x = 0; x < rows; x++) {
+          const __m512 av = _mm512_set1_ps(a[(size_t)x * j->a_row + (size_t)kk * j->a_col]);
+          acc[x][0] = _mm512_add_ps(acc[x][0], _mm512_mul_ps(av, b0));
+          acc[x][1] = _mm512_add_ps(acc[x][1], _mm512_mul_ps(av, b1));
+          acc[x][2] = _mm512_add_ps(acc[x][2], _mm512_mul_ps(av, b2));
+          acc[x][3] = _mm512_add_ps(acc[x][3], _mm512_mul_ps(av, b3));
+        }
+      }
+      for (int x = 0; x < rows; x++) for (int v = 0; v < 4; v++) _mm512_storeu_ps(c + (size_t)x * j->n + col + 16 * v, acc[x][v]);
+    }
     for (; col + 32 <= j->n; col += 32) {
       __m512 acc[4][2];
       for (int x = 0; x < rows; x++) acc[x][0] = acc[x][1] = _mm512_setzero_ps();
