@@ -68,6 +68,9 @@ export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
  * program's f(a + b)); a broadcast operand is first expanded to the output's shape.
  */
 export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  // add, mul and max are commutative in binary32 (max too: either order picks +0 over −0,
+  // and NaN over anything): put the broadcast operand second, where it is read in place.
+  if (a.size < b.size && (op === 'add' || op === 'mul' || op === 'max')) [a, b] = [b, a]
   const shape = broadcastShape(a.shape, b.shape)
   const n = size(shape)
   const out = allocOut(n)
