@@ -520,14 +520,12 @@ static void *hash_run (void *arg) {
   const hash_job *j = arg;
   if (j->elements != NULL) {
     // Encode this job's leaves: 8 elements each, big-endian, NaN canonical, zero-padded.
-    for (size_t l = 0; l < j->count; l++) {
-      for (int e = 0; e < 8; e++) {
-        const size_t i = (j->first + l) * 8 + e;
-        uint32_t bits = i < j->n ? j->elements[i] : 0;
-        if (j->is_f32 && (bits & 0x7fffffffu) > 0x7f800000u) bits = 0x7fc00000u;
-        uint8_t *at = j->encoded + l * 32 + e * 4;
-        at[0] = bits >> 24; at[1] = bits >> 16; at[2] = bits >> 8; at[3] = bits;
-      }
+    uint32_t *words = (uint32_t *)j->encoded; // 32-bit aligned: leaves are 32 bytes from an aligned base
+    const size_t from = j->first * 8, to = (j->first + j->count) * 8;
+    for (size_t i = from; i < to; i++) {
+      uint32_t bits = i < j->n ? j->elements[i] : 0;
+      if (j->is_f32 && (bits & 0x7fffffffu) > 0x7f800000u) bits = 0x7fc00000u;
+      words[i - from] = __builtin_bswap32(bits);
     }
   }
   if (j->wide) hash_runs_x8(j->runs, j->stride, j->run_len, j->domain, j->count, j->out);
