@@ -51,6 +51,25 @@ describe('training runs', () => {
     assert.deepEqual([check.from, check.checked, check.firstMismatch], [4, 5, null])
   })
 
+  it('trains the MLP model too, deterministically', async () => {
+    const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
+    const recipe = parseRecipe({
+      ...tiny,
+      name: 'mlp',
+      model: { kind: 'mlp', vocab: 256, context: 8, dModel: 16, hidden: 64, layers: 2 },
+      steps: 40,
+      checkpointInterval: 20
+    })
+    const a = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-a') })
+    const b = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-b') })
+    assert.equal(a.finalRoot, b.finalRoot)
+    const first = a.losses.slice(0, 5).reduce((x, y) => x + y, 0) / 5
+    const last = a.losses.slice(-5).reduce((x, y) => x + y, 0) / 5
+    assert.ok(first > 5 && last < first - 1, `MLP loss ${first} -> ${last}`)
+    const { tokens } = await generate(join(root, 'mlp-a'), 'The ', { tokens: 5 })
+    assert.equal(tokens.length, 5)
+  })
+
   it('replay reports the first step whose state differs', async () => {
     const recipe = await quick(6, 3)
     const dir = join(root, 'tampered')
