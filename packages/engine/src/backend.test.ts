@@ -11,7 +11,7 @@ import { train } from './run.ts'
 import { Tensor } from './tensor.ts'
 import { useBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
-import { nativeKernels } from './native.ts'
+import { nativeKernels, type NativeKernels } from './native.ts'
 import { referenceTensorRoot, tensorRoot } from './commit.ts'
 
 let draws = 0
@@ -21,24 +21,46 @@ const randomTensor = (shape: number[]): Tensor =>
 const randomTensorSeeded = (t: Tensor): Tensor => new Tensor(t.shape, Float32Array.from(t.f32, v => v * 3))
 const sameBits = (a: Tensor, b: Tensor): boolean => Buffer.compare(a.bytes, b.bytes) === 0
 
+/** Random products of every kind (sizes up to `max`), bit for bit against the reference. */
+function checkMatmuls (product: (a: Tensor, b: Tensor, ta: boolean, tb: boolean) => Tensor, what: string, max: number): void {
+  for (let trial = 0; trial < 30; trial++) {
+    const [m, k, n] = [1 + Math.floor(random() * max), 1 + Math.floor(random() * max), 1 + Math.floor(random() * max)]
+    const batch = 1 + Math.floor(random() * 3)
+    const ta = random() < 0.5
+    const tb = random() < 0.5
+    const shared = random() < 0.4
+    const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
+    const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
+    assert.ok(sameBits(product(a, b, ta, tb), referenceMatmul(a, b, ta, tb)), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${what}`)
+  }
+}
+
+/** Attention forward and backward on random heads of the given shapes, against the reference. */
+function checkAttention (backend: WasmBackend, native: NativeKernels | null, shapes: number[][]): void {
+  for (const [heads, t, dh] of shapes) {
+    const maskData = new Float32Array(t * t)
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskData[i * t + j] = -Infinity
+    const mask = new Tensor([t, t], maskData)
+    const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
+    const scale = 0.17677669
+    const expected = referenceAttention(q, k, v, mask, scale)
+    const got = backend.attention(q, k, v, mask, scale, native)
+    assert.ok(got !== null)
+    for (const name of ['p', 'e', 'z'] as const) assert.ok(sameBits(got.saved[name], expected.saved[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
+    assert.ok(sameBits(got.out, expected.out), `out of [${heads}, ${t}, ${dh}]`)
+    const want = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
+    const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale, native)
+    assert.ok(grads !== null)
+    for (const name of ['dq', 'dk', 'dv'] as const) assert.ok(sameBits(grads[name], want[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
+  }
+}
+
 describe('wasm backend: bit-identical to the reference', () => {
   const backends = [WasmBackend.create(1), WasmBackend.create(2)]
   after(async () => { for (const b of backends) await b.close() })
 
   it('matmul on random shapes, transposes, batches and thread counts', () => {
-    for (let trial = 0; trial < 30; trial++) {
-      const [m, k, n] = [1 + Math.floor(random() * 70), 1 + Math.floor(random() * 70), 1 + Math.floor(random() * 70)]
-      const batch = 1 + Math.floor(random() * 3)
-      const ta = random() < 0.5
-      const tb = random() < 0.5
-      const shared = random() < 0.4
-      const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
-      const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
-      const expected = referenceMatmul(a, b, ta, tb)
-      for (const backend of backends) {
-        assert.ok(sameBits(backend.matmul(a, b, ta, tb), expected), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${backend.threads} threads`)
-      }
-    }
+    for (const backend of backends) checkMatmuls((a, b, ta, tb) => backend.matmul(a, b, ta, tb), `${backend.threads} threads`, 70)
   })
 
   it('exp on every kind of input, any length', () => {
@@ -58,25 +80,7 @@ describe('wasm backend: bit-identical to the reference', () => {
   })
 
   it('attention forward and backward on random heads', () => {
-    for (const [heads, t, dh] of [[1, 4, 4], [3, 8, 12], [6, 32, 16], [4, 128, 32]]) {
-      const maskData = new Float32Array(t * t)
-      for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskData[i * t + j] = -Infinity
-      const mask = new Tensor([t, t], maskData)
-      const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
-      const scale = 0.17677669
-      const expected = referenceAttention(q, k, v, mask, scale)
-      const expectedGrads = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
-      for (const backend of backends) {
-        const got = backend.attention(q, k, v, mask, scale)
-        assert.ok(got !== null)
-        for (const [name, a, b] of [['out', got.out, expected.out], ['p', got.saved.p, expected.saved.p], ['e', got.saved.e, expected.saved.e], ['z', got.saved.z, expected.saved.z]] as const) {
-          assert.ok(sameBits(a, b), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
-        }
-        const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale)
-        assert.ok(grads !== null)
-        for (const name of ['dq', 'dk', 'dv'] as const) assert.ok(sameBits(grads[name], expectedGrads[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
-      }
-    }
+    for (const backend of backends) checkAttention(backend, null, [[1, 4, 4], [3, 8, 12], [6, 32, 16], [4, 128, 32]])
   })
 
   it('large products split across threads', () => {
@@ -129,34 +133,13 @@ describe('native backend: bit-identical to the reference', { skip: nativeSkip },
   after(async () => { await backend.close() })
 
   it('matmul on random shapes, transposes, batches and thread counts', () => {
-    for (let trial = 0; trial < 30; trial++) {
-      const [m, k, n] = [1 + Math.floor(random() * 90), 1 + Math.floor(random() * 90), 1 + Math.floor(random() * 90)]
-      const batch = 1 + Math.floor(random() * 3)
-      const ta = random() < 0.5
-      const tb = random() < 0.5
-      const shared = random() < 0.4
-      const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
-      const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
-      assert.ok(sameBits(backend.matmul(a, b, ta, tb, native), referenceMatmul(a, b, ta, tb)), `[${a.shape}]·[${b.shape}] ${ta} ${tb}`)
-    }
+    checkMatmuls((a, b, ta, tb) => backend.matmul(a, b, ta, tb, native), 'native', 90)
     const big = [randomTensor([300, 256]), randomTensor([256, 200])]
     assert.ok(sameBits(backend.matmul(big[0], big[1], false, false, native), referenceMatmul(big[0], big[1])))
   })
 
   it('attention forward and backward on random heads', () => {
-    for (const [heads, t, dh] of [[1, 16, 16], [3, 32, 16], [4, 128, 32]]) {
-      const maskData = new Float32Array(t * t)
-      for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) maskData[i * t + j] = -Infinity
-      const mask = new Tensor([t, t], maskData)
-      const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
-      const scale = 0.17677669
-      const expected = referenceAttention(q, k, v, mask, scale)
-      const got = backend.attention(q, k, v, mask, scale, native)
-      assert.ok(got !== null && sameBits(got.out, expected.out) && sameBits(got.saved.p, expected.saved.p) && sameBits(got.saved.e, expected.saved.e) && sameBits(got.saved.z, expected.saved.z), `forward [${heads}, ${t}, ${dh}]`)
-      const want = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
-      const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale, native)
-      assert.ok(grads !== null && sameBits(grads.dq, want.dq) && sameBits(grads.dk, want.dk) && sameBits(grads.dv, want.dv), `backward [${heads}, ${t}, ${dh}]`)
-    }
+    checkAttention(backend, native, [[1, 16, 16], [3, 32, 16], [4, 128, 32]])
   })
 
   it('tensor roots equal the reference, NaN included', () => {
