@@ -2,11 +2,12 @@
 pragma solidity ^0.8.24;
 
 import {Binary32} from "./Binary32.sol";
+import {Transcendentals} from "./Transcendentals.sol";
 
 /// @title Binary32Harness
 /// @notice Evaluates Binary32 over arrays in one call, for differential tests against
 ///         the engine's arithmetic. Op codes: 0 add, 1 sub, 2 mul, 3 div, 4 max, 5 min,
-///         6 sqrt (of a), 7 ge (1 or 0).
+///         6 sqrt (of a), 7 ge (1 or 0), 8 exp (of a), 9 log (of a).
 contract Binary32Harness {
     error LengthMismatch(uint256 a, uint256 b);
     error UnknownOp(uint8 op);
@@ -27,6 +28,8 @@ contract Binary32Harness {
         if (op == 5) return Binary32.min(x, y);
         if (op == 6) return Binary32.sqrt(x);
         if (op == 7) return Binary32.ge(x, y) ? 1 : 0;
+        if (op == 8) return Transcendentals.exp(x);
+        if (op == 9) return Transcendentals.log(x);
         revert UnknownOp(op);
     }
 }
