@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness']
+const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness']
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const out = join(root, 'packages', 'chain', 'src', 'generated', 'contracts.ts')

@@ -1,0 +1,66 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bytesToHex, type Address } from 'viem'
+import { proveLeaves, referenceTensorRoot, toHex, uniform, Tensor, type RangeProof } from '@commons/engine'
+import { connect, devnetAccount, startDevnet, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients, type Devnet } from './index.ts'
+
+/** The Solidity verifier recomputes the engine's tensor roots from the engine's proofs. */
+
+let home: string
+let devnet: Devnet
+let clients: Clients
+let harness: Address
+let draws = 0
+const random = (): number => uniform(77, 0, draws++)
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'commons-merkle-'))
+  devnet = await startDevnet({ home })
+  clients = await connect(devnet.rpcUrl, devnetAccount(0))
+  const hash = await clients.wallet.deployContract({ abi: tensorMerkleHarnessAbi, bytecode: tensorMerkleHarnessBytecode, args: [] })
+  harness = (await clients.public.waitForTransactionReceipt({ hash })).contractAddress as Address
+})
+
+after(async () => {
+  await devnet?.stop()
+  await rm(home, { recursive: true, force: true })
+})
+
+async function onChainRoot (proof: RangeProof): Promise<string> {
+  return clients.public.readContract({
+    address: harness,
+    abi: tensorMerkleHarnessAbi,
+    functionName: 'rootFromRange',
+    args: [BigInt(proof.length), proof.dtype === 'f32' ? 0 : 1, BigInt(proof.firstLeaf), proof.words, proof.siblings.map(s => bytesToHex(s))]
+  })
+}
+
+describe('TensorMerkle (Solidity) against the engine', () => {
+  it('verifies element and range proofs of tensors of many lengths', async () => {
+    for (const length of [1, 8, 9, 65, 1000, 4097, 100_000]) {
+      const t = new Tensor([length], Float32Array.from({ length }, (_, i) => i % 13 === 1 ? NaN : (random() - 0.5) * 100))
+      const root = toHex(referenceTensorRoot(t))
+      const leaves = Math.ceil(length / 8)
+      for (let trial = 0; trial < 6; trial++) {
+        const a = Math.floor(random() * leaves)
+        const b = Math.min(leaves - 1, a + Math.floor(random() * 16))
+        assert.equal(await onChainRoot(proveLeaves(t, a, b)), root, `length ${length}, leaves ${a}..${b}`)
+      }
+    }
+    const tokens = new Tensor([5000], Int32Array.from({ length: 5000 }, (_, i) => (i * 31) % 256))
+    assert.equal(await onChainRoot(proveLeaves(tokens, 100, 115)), toHex(referenceTensorRoot(tokens)))
+  })
+
+  it('gives another root for a changed element, and refuses malformed proofs', async () => {
+    const t = new Tensor([1000], Float32Array.from({ length: 1000 }, (_, i) => i))
+    const root = toHex(referenceTensorRoot(t))
+    const proof = proveLeaves(t, 40, 41)
+    assert.notEqual(await onChainRoot({ ...proof, words: proof.words.map((w, i) => i === 3 ? (w ^ 0x80000000) >>> 0 : w) }), root)
+    await assert.rejects(onChainRoot({ ...proof, siblings: proof.siblings.slice(1) }), /MissingSibling|ExtraSiblings/)
+    await assert.rejects(onChainRoot({ ...proof, words: proof.words.slice(1) }), /PartialLeaf/)
+    await assert.rejects(onChainRoot({ ...proof, firstLeaf: 125 }), /RangePastEnd/)
+  })
+})

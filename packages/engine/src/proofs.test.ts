@@ -1,0 +1,44 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { referenceTensorRoot, tensorRoot } from './commit.ts'
+import { proveElements, proveLeaves, rootFromProof } from './proofs.ts'
+import { uniform } from './prng.ts'
+import { Tensor } from './tensor.ts'
+
+let draws = 0
+const random = (): number => uniform(33, 0, draws++)
+
+describe('Merkle proofs of elements and ranges', () => {
+  it('prove every kind of range of tensors of many lengths', () => {
+    for (const length of [1, 7, 8, 9, 16, 17, 63, 64, 65, 129, 1000, 4097]) {
+      const t = new Tensor([length], Float32Array.from({ length }, (_, i) => i % 11 === 3 ? NaN : (random() - 0.5) * 10))
+      const root = referenceTensorRoot(t)
+      assert.deepEqual(tensorRoot(t), root)
+      const leaves = Math.ceil(length / 8)
+      for (let trial = 0; trial < 12; trial++) {
+        const a = Math.floor(random() * leaves)
+        const b = Math.min(leaves - 1, a + Math.floor(random() * 5))
+        assert.deepEqual(rootFromProof(proveLeaves(t, a, b)), root, `length ${length}, leaves ${a}..${b}`)
+      }
+      const i = Math.floor(random() * length)
+      assert.deepEqual(rootFromProof(proveElements(t, i)), root)
+      assert.deepEqual(rootFromProof(proveLeaves(t, 0, leaves - 1)), root, 'the whole tensor')
+    }
+  })
+
+  it('a changed element or sibling gives another root', () => {
+    const t = new Tensor([100], Float32Array.from({ length: 100 }, (_, i) => i))
+    const root = referenceTensorRoot(t)
+    const proof = proveElements(t, 42)
+    const changed = { ...proof, words: proof.words.map((w, i) => i === 42 % 8 ? w ^ 1 : w) }
+    assert.notDeepEqual(rootFromProof(changed), root)
+    const sibling = { ...proof, siblings: proof.siblings.map((s, i) => i === 0 ? Uint8Array.from(s, (x, j) => j === 0 ? x ^ 1 : x) : s) }
+    assert.notDeepEqual(rootFromProof(sibling), root)
+    assert.throws(() => rootFromProof({ ...proof, siblings: proof.siblings.slice(1) }), { name: 'ProofError' })
+  })
+
+  it('i32 tensors (token streams) prove too', () => {
+    const tokens = new Tensor([300], Int32Array.from({ length: 300 }, (_, i) => (i * 7919) % 256))
+    assert.deepEqual(rootFromProof(proveElements(tokens, 120, 140)), referenceTensorRoot(tokens))
+  })
+})
