@@ -1,11 +1,9 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Address } from 'viem'
 import { expf, logf } from '@commons/engine'
-import { binary32HarnessAbi, binary32HarnessBytecode, connect, devnetAccount, startDevnet, type Clients, type Devnet } from './index.ts'
+import { binary32HarnessAbi, binary32HarnessBytecode, type Clients } from './index.ts'
+import { deployForTest, type DeployedForTest } from './testing.ts'
 
 /**
  * The Solidity binary32 library against JavaScript's binary32 arithmetic
@@ -84,23 +82,15 @@ const OPS: Array<{ name: string, code: number, js: (a: number, b: number) => num
   { name: 'log (engine sequence)', code: 9, js: a => logf(a), chunk: 250 }
 ]
 
-let home: string
-let devnet: Devnet
+let contract: DeployedForTest
 let clients: Clients
 let harness: Address
-
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'commons-binary32-'))
-  devnet = await startDevnet({ home })
-  clients = await connect(devnet.rpcUrl, devnetAccount(0))
-  const hash = await clients.wallet.deployContract({ abi: binary32HarnessAbi, bytecode: binary32HarnessBytecode, args: [] })
-  harness = (await clients.public.waitForTransactionReceipt({ hash })).contractAddress as Address
+  contract = await deployForTest(binary32HarnessAbi, binary32HarnessBytecode)
+  clients = contract.clients
+  harness = contract.address
 })
-
-after(async () => {
-  await devnet?.stop()
-  await rm(home, { recursive: true, force: true })
-})
+after(async () => { await contract?.stop() })
 
 describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
   for (const op of OPS) {

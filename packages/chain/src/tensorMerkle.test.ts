@@ -1,33 +1,23 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { bytesToHex, type Address } from 'viem'
 import { proveLeaves, referenceTensorRoot, toHex, uniform, Tensor, type RangeProof } from '@commons/engine'
-import { connect, devnetAccount, startDevnet, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients, type Devnet } from './index.ts'
+import { tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients } from './index.ts'
+import { deployForTest, type DeployedForTest } from './testing.ts'
 
 /** The Solidity verifier recomputes the engine's tensor roots from the engine's proofs. */
 
-let home: string
-let devnet: Devnet
-let clients: Clients
-let harness: Address
 let draws = 0
 const random = (): number => uniform(77, 0, draws++)
-
+let contract: DeployedForTest
+let clients: Clients
+let harness: Address
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'commons-merkle-'))
-  devnet = await startDevnet({ home })
-  clients = await connect(devnet.rpcUrl, devnetAccount(0))
-  const hash = await clients.wallet.deployContract({ abi: tensorMerkleHarnessAbi, bytecode: tensorMerkleHarnessBytecode, args: [] })
-  harness = (await clients.public.waitForTransactionReceipt({ hash })).contractAddress as Address
+  contract = await deployForTest(tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode)
+  clients = contract.clients
+  harness = contract.address
 })
-
-after(async () => {
-  await devnet?.stop()
-  await rm(home, { recursive: true, force: true })
-})
+after(async () => { await contract?.stop() })
 
 async function onChainRoot (proof: RangeProof): Promise<string> {
   return clients.public.readContract({

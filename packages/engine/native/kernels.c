@@ -107,6 +107,12 @@ static int get_i32 (napi_env env, napi_value value) {
   return v;
 }
 
+/** A thread-count argument, kept within 1..16. */
+static int get_threads (napi_env env, napi_value value) {
+  const int threads = get_i32(env, value);
+  return threads < 1 ? 1 : threads > 16 ? 16 : threads;
+}
+
 // matmul(a, b, c, m, k, n, aRow, aCol, aBatch, bBatch, rows, threads) -> boolean
 static napi_value matmul (napi_env env, napi_callback_info info) {
   size_t argc = 12;
@@ -124,9 +130,7 @@ static napi_value matmul (napi_env env, napi_callback_info info) {
   }
   matmul_job base = { a, b, c, get_i32(env, argv[3]), get_i32(env, argv[4]), get_i32(env, argv[5]), get_i32(env, argv[6]),
     get_i32(env, argv[7]), get_i32(env, argv[8]), get_i32(env, argv[9]), 0, get_i32(env, argv[10]) };
-  int threads = get_i32(env, argv[11]);
-  if (threads < 1) threads = 1;
-  if (threads > 16) threads = 16;
+  const int threads = get_threads(env, argv[11]);
   const int rows = base.row_end;
   matmul_job jobs[16];
   pthread_t ids[16];
@@ -301,7 +305,7 @@ static napi_value attention (napi_env env, napi_callback_info info) {
   float *ptr[8];
   for (int i = 0; i < 8; i++) if (!get_f32(env, argv[i], &ptr[i], &n)) { napi_throw_type_error(env, NULL, "attention expects Float32Arrays"); return NULL; }
   attention_job job = { .q = ptr[0], .k = ptr[1], .v = ptr[2], .mask = ptr[3], .out = ptr[4], .po = ptr[5], .eo = ptr[6], .zo = ptr[7], .t = t, .dh = dh, .scale = get_f64_as_f32(env, argv[11]) };
-  run_heads(attention_forward_heads, &job, get_i32(env, argv[8]), get_i32(env, argv[12]) < 1 ? 1 : get_i32(env, argv[12]) > 16 ? 16 : get_i32(env, argv[12]));
+  run_heads(attention_forward_heads, &job, get_i32(env, argv[8]), get_threads(env, argv[12]));
   napi_get_boolean(env, 1, &result);
   return result;
 }
@@ -316,7 +320,7 @@ static napi_value attention_backward (napi_env env, napi_callback_info info) {
   float *ptr[10];
   for (int i = 0; i < 10; i++) if (!get_f32(env, argv[i], &ptr[i], &n)) { napi_throw_type_error(env, NULL, "attentionBackward expects Float32Arrays"); return NULL; }
   attention_job job = { .g = ptr[0], .q = ptr[1], .k = ptr[2], .v = ptr[3], .p = ptr[4], .e = ptr[5], .z = ptr[6], .dq = ptr[7], .dk = ptr[8], .dv = ptr[9], .t = t, .dh = dh, .scale = get_f64_as_f32(env, argv[13]) };
-  run_heads(attention_backward_heads, &job, get_i32(env, argv[10]), get_i32(env, argv[14]) < 1 ? 1 : get_i32(env, argv[14]) > 16 ? 16 : get_i32(env, argv[14]));
+  run_heads(attention_backward_heads, &job, get_i32(env, argv[10]), get_threads(env, argv[14]));
   napi_get_boolean(env, 1, &result);
   return result;
 }
@@ -608,9 +612,7 @@ static napi_value tensor_merkle_roots (napi_env env, napi_callback_info info) {
   void *emp;
   napi_value ab;
   CHECK(napi_get_typedarray_info(env, argv[1], &type, &ne, &emp, &ab, &off));
-  int threads = get_i32(env, argv[2]);
-  if (threads < 1) threads = 1;
-  if (threads > 16) threads = 16;
+  const int threads = get_threads(env, argv[2]);
   const uint32_t **elements = calloc(count + 1, sizeof(*elements));
   int *is_f32 = calloc(count + 1, sizeof(int));
   size_t *n = calloc(count + 1, sizeof(size_t));
@@ -663,9 +665,7 @@ static napi_value tensor_merkle_root (napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "tensorMerkleRoot expects a Float32Array or Int32Array and the empty hashes");
     return NULL;
   }
-  int threads = get_i32(env, argv[2]);
-  if (threads < 1) threads = 1;
-  if (threads > 16) threads = 16;
+  const int threads = get_threads(env, argv[2]);
   napi_value result_buffer, result;
   void *root;
   CHECK(napi_create_arraybuffer(env, 32, &root, &result_buffer));
