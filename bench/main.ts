@@ -3,12 +3,14 @@ import { formatTable, type BenchResult } from './table.ts'
 import { benchStore } from '../packages/store/bench/store.bench.ts'
 import { benchChain } from '../packages/chain/bench/chain.bench.ts'
 import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
+import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
 
 /** Every benchmark part, by name; later parts (engine, chain, dispute, network) join here. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
   store: benchStore,
   chain: benchChain,
-  engine: benchEngine
+  engine: benchEngine,
+  dispute: benchDispute
 }
 
 const { values } = parseArgs({

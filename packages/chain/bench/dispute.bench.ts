@@ -1,0 +1,64 @@
+import { encodeFunctionData, bytesToHex, type Abi, type Hex } from 'viem'
+import { proveLeaves, Tensor } from '@commons/engine'
+import type { BenchResult } from '../../../bench/table.ts'
+import { binary32HarnessAbi, binary32HarnessBytecode, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode } from '../src/index.ts'
+import { deployForTest, type DeployedForTest } from '../src/testing.ts'
+
+/**
+ * What one-element verification costs on-chain, from its parts (the dispute game itself
+ * comes with issue 5): gas per binary32 operation of the Solidity library, and gas of
+ * proving elements and rows against a tensor root. Measured with eth_estimateGas on
+ * anvil: an operation as the difference to the same call with no operands, averaged;
+ * a proof as the whole call (its calldata and the 21,000 of a transaction included).
+ */
+export async function benchDispute (log: (line: string) => void): Promise<BenchResult> {
+  const rows: Array<Array<string | number>> = []
+  const figures: Record<string, number> = {}
+  const gas = async (c: DeployedForTest, abi: Abi, functionName: string, args: unknown[]): Promise<number> =>
+    Number(await c.clients.public.estimateGas({ account: c.clients.account, to: c.address, data: encodeFunctionData({ abi, functionName, args } as never) as Hex }))
+
+  log('dispute: binary32 operations')
+  const arithmetic = await deployForTest(binary32HarnessAbi, binary32HarnessBytecode)
+  try {
+    const operands = (n: number, base: number): number[] => Array.from({ length: n }, (_, i) => (base + i * 977) >>> 0)
+    const perOp = async (op: number, n: number): Promise<number> => {
+      const empty = await gas(arithmetic, binary32HarnessAbi, 'evaluate', [op, [], []])
+      return ((await gas(arithmetic, binary32HarnessAbi, 'evaluate', [op, operands(n, 0x3f800000), operands(n, 0x40000000)])) - empty) / n
+    }
+    for (const [name, op] of [['add', 0], ['sub', 1], ['mul', 2], ['div', 3], ['max', 4], ['sqrt', 6], ['exp', 8], ['log', 9]] as const) {
+      const each = await perOp(op, 200)
+      rows.push([`binary32 ${name}`, 'per operation', Math.round(each)])
+      figures[`binary32.${name}`] = Math.round(each)
+    }
+    const dot = Math.round((await perOp(2, 2048) + await perOp(0, 2048)) * 2048)
+    rows.push(['dot product of 2048 terms', '2048 mul + 2048 add (MAX_INPUTS = 4096)', dot])
+    figures.dot2048 = dot
+  } finally {
+    await arithmetic.stop()
+  }
+
+  log('dispute: element and row proofs')
+  const merkle = await deployForTest(tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode)
+  try {
+    const tensor = new Tensor([857_216], Float32Array.from({ length: 857_216 }, (_, i) => Math.sin(i)))
+    for (const [what, first, leaves] of [['1 element (1 leaf)', 1000, 1], ['a row of 128', 1024, 16], ['a row of 344', 2048, 43], ['2048 elements', 4096, 256]] as const) {
+      const proof = proveLeaves(tensor, first, first + leaves - 1)
+      const used = await gas(merkle, tensorMerkleHarnessAbi, 'rootFromRange', [BigInt(proof.length), 0, BigInt(proof.firstLeaf), proof.words, proof.siblings.map(s => bytesToHex(s))])
+      rows.push([`proof of ${what}`, `in a tensor of ${tensor.size.toLocaleString('en')} elements`, used])
+      figures[`proof.${leaves}leaves`] = used
+    }
+  } finally {
+    await merkle.stop()
+  }
+  return {
+    part: 'dispute',
+    title: 'Dispute building blocks: gas of binary32 arithmetic and element proofs (anvil)',
+    columns: ['what', 'detail', 'gas'],
+    rows,
+    notes: [
+      'the moves of a dispute and their gas come with the DisputeGame (issue 5); goal there: <= 4 moves after open, <= 5M gas each',
+      'a dot product over 2048 terms, the largest element program MAX_INPUTS allows, costs far more than 5M gas with this library: the arithmetic needs to get ~4x cheaper (assembly, an unpacked accumulator) or MAX_INPUTS smaller'
+    ],
+    figures
+  }
+}
