@@ -34,44 +34,64 @@ library Binary32 {
 
     /// @dev A finite nonzero value as m · 2^e with m < 2^24.
     function _unpack(uint32 x) private pure returns (uint256 m, int256 e) {
-        uint256 biased = (x >> 23) & 0xff;
-        m = x & 0x7fffff;
-        if (biased == 0) {
-            e = -149;
-        } else {
-            m |= 0x800000;
-            e = int256(biased) - 150;
+        // Cannot overflow: a biased exponent is at most 255.
+        unchecked {
+            uint256 biased = (x >> 23) & 0xff;
+            m = x & 0x7fffff;
+            if (biased == 0) {
+                e = -149;
+            } else {
+                m |= 0x800000;
+                e = int256(biased) - 150;
+            }
+        }
+    }
+
+    /// @dev Index of the highest set bit of x > 0, by binary search.
+    function _log2(uint256 x) private pure returns (uint256 r) {
+        assembly {
+            r := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+            r := or(r, shl(6, lt(0xffffffffffffffff, shr(r, x))))
+            r := or(r, shl(5, lt(0xffffffff, shr(r, x))))
+            r := or(r, shl(4, lt(0xffff, shr(r, x))))
+            r := or(r, shl(3, lt(0xff, shr(r, x))))
+            r := or(r, shl(2, lt(0xf, shr(r, x))))
+            r := or(r, shl(1, lt(0x3, shr(r, x))))
+            r := or(r, lt(0x1, shr(r, x)))
         }
     }
 
     /// @dev m · 2^e (m > 0, below 2^200) rounded to nearest-even binary32 with `sign`.
     function _round(uint32 sign, uint256 m, int256 e) private pure returns (uint32) {
-        uint256 len = Math.log2(m) + 1;
-        int256 top = e + int256(len) - 1; // exponent of the leading bit
-        // Bits to drop: down to 24 significant bits, or to the subnormal grid 2^-149.
-        int256 shift = top >= -126 ? int256(len) - 24 : -149 - e;
-        if (shift > 0) {
-            if (shift > 220) return sign; // far below half the smallest subnormal
-            uint256 s = uint256(shift);
-            uint256 q = m >> s;
-            uint256 rem = m & ((uint256(1) << s) - 1);
-            uint256 half = uint256(1) << (s - 1);
-            if (rem > half || (rem == half && q & 1 == 1)) q += 1;
-            m = q;
-            e += shift;
-        } else if (shift < 0) {
-            m <<= uint256(-shift);
-            e += shift;
+        // Cannot overflow: m < 2^200, |e| < 2^10 and every shift is below 256.
+        unchecked {
+            uint256 len = _log2(m) + 1;
+            int256 top = e + int256(len) - 1; // exponent of the leading bit
+            // Bits to drop: down to 24 significant bits, or to the subnormal grid 2^-149.
+            int256 shift = top >= -126 ? int256(len) - 24 : -149 - e;
+            if (shift > 0) {
+                if (shift > 220) return sign; // far below half the smallest subnormal
+                uint256 s = uint256(shift);
+                uint256 q = m >> s;
+                uint256 rem = m & ((uint256(1) << s) - 1);
+                uint256 half = uint256(1) << (s - 1);
+                if (rem > half || (rem == half && q & 1 == 1)) q += 1;
+                m = q;
+                e += shift;
+            } else if (shift < 0) {
+                m <<= uint256(-shift);
+                e += shift;
+            }
+            if (m == 1 << 24) {
+                m >>= 1; // a carry out of the rounding: exact
+                e += 1;
+            }
+            if (m == 0) return sign;
+            if (m < 1 << 23) return sign | uint32(m); // subnormal (e is -149)
+            int256 biased = e + 150;
+            if (biased >= 255) return sign | INF;
+            return sign | uint32(uint256(biased) << 23) | uint32(m & 0x7fffff);
         }
-        if (m == 1 << 24) {
-            m >>= 1; // a carry out of the rounding: exact
-            e += 1;
-        }
-        if (m == 0) return sign;
-        if (m < 1 << 23) return sign | uint32(m); // subnormal (e is -149)
-        int256 biased = e + 150;
-        if (biased >= 255) return sign | INF;
-        return sign | uint32(uint256(biased) << 23) | uint32(m & 0x7fffff);
     }
 
     function add(uint32 a, uint32 b) internal pure returns (uint32) {
@@ -89,16 +109,19 @@ library Binary32 {
         }
         // |a| >= |b|. A b more than 100 binades down only decides the rounding as a
         // nonzero trace below every kept bit.
-        int256 d = ea - eb;
-        if (d > 100) {
-            mb = 1;
-            eb = ea - 100;
-            d = 100;
+        // Cannot overflow: exponents are within ±300, big < 2^124 and big >= mb.
+        unchecked {
+            int256 d = ea - eb;
+            if (d > 100) {
+                mb = 1;
+                eb = ea - 100;
+                d = 100;
+            }
+            uint256 big = ma << uint256(d);
+            if (sa == sb) return _round(sa, big + mb, eb);
+            if (big == mb) return 0; // x − x = +0 when rounding to nearest
+            return _round(sa, big - mb, eb);
         }
-        uint256 big = ma << uint256(d);
-        if (sa == sb) return _round(sa, big + mb, eb);
-        if (big == mb) return 0; // x − x = +0 when rounding to nearest
-        return _round(sa, big - mb, eb);
     }
 
     function sub(uint32 a, uint32 b) internal pure returns (uint32) {
@@ -112,7 +135,10 @@ library Binary32 {
         if (isZero(a) || isZero(b)) return sign;
         (uint256 ma, int256 ea) = _unpack(a);
         (uint256 mb, int256 eb) = _unpack(b);
-        return _round(sign, ma * mb, ea + eb);
+        // Cannot overflow: below 2^48 and within ±300.
+        unchecked {
+            return _round(sign, ma * mb, ea + eb);
+        }
     }
 
     function div(uint32 a, uint32 b) internal pure returns (uint32) {
@@ -125,10 +151,13 @@ library Binary32 {
         (uint256 ma, int256 ea) = _unpack(a);
         (uint256 mb, int256 eb) = _unpack(b);
         // 64 extra quotient bits, then one sticky bit for a nonzero remainder.
-        uint256 scaled = ma << 64;
-        uint256 q = scaled / mb;
-        uint256 sticky = scaled % mb == 0 ? 0 : 1;
-        return _round(sign, (q << 1) | sticky, ea - eb - 65);
+        // Cannot overflow: below 2^89 and within ±400; mb is nonzero.
+        unchecked {
+            uint256 scaled = ma << 64;
+            uint256 q = scaled / mb;
+            uint256 sticky = scaled % mb == 0 ? 0 : 1;
+            return _round(sign, (q << 1) | sticky, ea - eb - 65);
+        }
     }
 
     function sqrt(uint32 a) internal pure returns (uint32) {
@@ -146,6 +175,19 @@ library Binary32 {
         uint256 root = Math.sqrt(scaled);
         uint256 sticky = root * root == scaled ? 0 : 1;
         return _round(0, (root << 1) | sticky, (e - 100) / 2 - 1);
+    }
+
+    /// @notice Σ a[i]·b[i] in increasing i from +0, a rounding after every product and
+    ///         every sum: the element program of a matmul (ops.matmul).
+    function dot(uint32[] calldata a, uint32[] calldata b) internal pure returns (uint32 acc) {
+        uint256 n = a.length;
+        for (uint256 i = 0; i < n; ) {
+            acc = add(acc, mul(a[i], b[i]));
+            // Cannot overflow: i < n.
+            unchecked {
+                ++i;
+            }
+        }
     }
 
     /// @notice The engine's max: NaN if either is NaN; of two zeros, +0.

@@ -19,6 +19,12 @@ contract Binary32Harness {
         for (uint256 i = 0; i < a.length; i++) out[i] = _apply(op, a[i], b[i]);
     }
 
+    /// @notice The element program of a matmul over a[i], b[i].
+    function dot(uint32[] calldata a, uint32[] calldata b) external pure returns (uint32) {
+        if (a.length != b.length) revert LengthMismatch(a.length, b.length);
+        return Binary32.dot(a, b);
+    }
+
     function _apply(uint8 op, uint32 x, uint32 y) private pure returns (uint32) {
         if (op == 0) return Binary32.add(x, y);
         if (op == 1) return Binary32.sub(x, y);

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Address } from 'viem'
-import { expf, logf } from '@commons/engine'
+import { expf, logf, ops, Tensor } from '@commons/engine'
 import { binary32HarnessAbi, binary32HarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -93,6 +93,17 @@ before(async () => {
 after(async () => { await contract?.stop() })
 
 describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
+  it('dot products: the matmul element program, against the engine\'s matmul', async () => {
+    const next = generator(0xd07)
+    for (const n of [1, 2, 7, 128, 344, 2048]) {
+      const a = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
+      const b = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
+      const expected = ops.referenceMatmul(new Tensor([1, n], Float32Array.from(a, toFloat)), new Tensor([n, 1], Float32Array.from(b, toFloat))).f32[0]
+      const got = await clients.public.readContract({ address: harness, abi: binary32HarnessAbi, functionName: 'dot', args: [a, b] })
+      assert.equal(got, toBits(expected), `dot of ${n} terms`)
+    }
+  })
+
   for (const op of OPS) {
     it(`${op.name}: ${CASES.toLocaleString('en')} cases`, async () => {
       const pairs = operands(0x5eed + op.code)
