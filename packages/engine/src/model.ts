@@ -1,4 +1,4 @@
-import { add, constant, gather, matmul, mul, param, reshape, type Var } from './autograd.ts'
+import { add, constant, gather, matmul, mul, reshape, type Var } from './autograd.ts'
 import { attention, crossEntropy, rmsNorm, silu } from './nn.ts'
 import { cosf, expf, f, logf, sinf, sqrtf } from './numerics.ts'
 import { PURPOSE, uniform } from './prng.ts'
@@ -167,4 +167,3 @@ export function loss (config: ModelConfig, params: Var[], inputs: Tensor, target
   return crossEntropy(forward(config, params, inputs, tables), constant(oneHot(targets.i32, config.vocab)))
 }
 
-export { param }

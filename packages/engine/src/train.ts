@@ -1,4 +1,4 @@
-import { backward, param } from './autograd.ts'
+import { backward, constant, param } from './autograd.ts'
 import { stateRoot, type Hash } from './commit.ts'
 import { forward, initParams, loss, makeTables, oneHot, paramSpecs, type ModelConfig, type Tables } from './model.ts'
 import { crossEntropy } from './nn.ts'
@@ -6,7 +6,6 @@ import { adamStep, adamUpdate, clipScale } from './optim.ts'
 import { PURPOSE, random32 } from './prng.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, ShapeError } from './tensor.ts'
-import { constant } from './autograd.ts'
 import { startStep } from './ops.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
