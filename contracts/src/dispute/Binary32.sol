@@ -95,6 +95,24 @@ library Binary32 {
     }
 
     function add(uint32 a, uint32 b) internal pure returns (uint32) {
+        // Fast path: both normal and within 25 binades. Cannot overflow: exponents are
+        // at most 254, significands below 2^24 and shifted by at most 25.
+        unchecked {
+            uint256 ba = uint256((a >> 23) & 0xff);
+            uint256 bb = uint256((b >> 23) & 0xff);
+            if (ba - 1 < 254 && bb - 1 < 254) {
+                if ((a & ABS) < (b & ABS)) (a, b, ba, bb) = (b, a, bb, ba);
+                uint256 d = ba - bb;
+                if (d <= 25) {
+                    uint256 big = uint256((a & 0x7fffff) | 0x800000) << d;
+                    uint256 small = uint256((b & 0x7fffff) | 0x800000);
+                    int256 e = int256(bb) - 150;
+                    if ((a ^ b) & SIGN == 0) return _round(a & SIGN, big + small, e);
+                    if (big == small) return 0;
+                    return _round(a & SIGN, big - small, e);
+                }
+            }
+        }
         if (isNaN(a) || isNaN(b)) return NAN;
         if (isInf(a)) return isInf(b) && (a ^ b) == SIGN ? NAN : a;
         if (isInf(b)) return b;
@@ -129,6 +147,33 @@ library Binary32 {
     }
 
     function mul(uint32 a, uint32 b) internal pure returns (uint32) {
+        // Fast path: both normal and the product normal. The product of two 24-bit
+        // significands has 47 or 48 bits; keep 24, round to nearest even.
+        // Cannot overflow: below 2^48, exponents below 512.
+        unchecked {
+            uint256 ba = uint256((a >> 23) & 0xff);
+            uint256 bb = uint256((b >> 23) & 0xff);
+            if (ba - 1 < 254 && bb - 1 < 254) {
+                uint256 p = uint256((a & 0x7fffff) | 0x800000) * uint256((b & 0x7fffff) | 0x800000);
+                uint256 wide = p >> 47;
+                uint256 biased = ba + bb + wide; // + 127 below: the result's biased exponent
+                if (biased >= 128 && biased <= 381) {
+                    biased -= 127;
+                    uint256 shift = 23 + wide;
+                    uint256 q = p >> shift;
+                    uint256 rem = p & ((uint256(1) << shift) - 1);
+                    uint256 half = uint256(1) << (shift - 1);
+                    if (rem > half || (rem == half && q & 1 == 1)) q += 1;
+                    if (q == 1 << 24) {
+                        q >>= 1;
+                        biased += 1;
+                    }
+                    uint32 sign = (a ^ b) & SIGN;
+                    if (biased == 255) return sign | INF;
+                    return sign | uint32(biased << 23) | uint32(q & 0x7fffff);
+                }
+            }
+        }
         if (isNaN(a) || isNaN(b)) return NAN;
         uint32 sign = (a ^ b) & SIGN;
         if (isInf(a) || isInf(b)) return isZero(a) || isZero(b) ? NAN : sign | INF;
