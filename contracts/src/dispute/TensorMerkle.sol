@@ -15,9 +15,9 @@ library TensorMerkle {
     error MissingSibling(uint256 used);
     error ExtraSiblings(uint256 used, uint256 given);
 
-    function leafHash(uint32[] calldata words, uint256 leaf) internal pure returns (bytes32) {
-        uint256 at = leaf * 8;
-        return keccak256(abi.encodePacked(uint8(0), words[at], words[at + 1], words[at + 2], words[at + 3], words[at + 4], words[at + 5], words[at + 6], words[at + 7]));
+    /// @dev Leaf `leaf` of `words`: 32 bytes, eight big-endian 32-bit elements.
+    function leafHash(bytes calldata words, uint256 leaf) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(bytes1(0), words[leaf * 32:leaf * 32 + 32]));
     }
 
     function hashPair(bytes32 left, bytes32 right) internal pure returns (bytes32) {
@@ -34,17 +34,18 @@ library TensorMerkle {
         bytes32 empty;
     }
 
-    /// @notice The tensor root implied by leaves [firstLeaf, firstLeaf + words.length / 8)
-    ///         with the given element words and siblings (bottom level up, left boundary
-    ///         first). Equal to the committed root exactly when the words are the tensor's.
-    function rootFromRange(uint256 length, uint8 dtype, uint256 firstLeaf, uint32[] calldata words, bytes32[] calldata siblings)
+    /// @notice The tensor root implied by leaves [firstLeaf, firstLeaf + words.length / 32)
+    ///         with the given element bytes (4 per element, big-endian, as committed) and
+    ///         siblings (bottom level up, left boundary first). Equal to the committed
+    ///         root exactly when the words are the tensor's.
+    function rootFromRange(uint256 length, uint8 dtype, uint256 firstLeaf, bytes calldata words, bytes32[] calldata siblings)
         internal
         pure
         returns (bytes32)
     {
         if (words.length == 0) revert EmptyRange();
-        if (words.length % 8 != 0) revert PartialLeaf(words.length);
-        uint256 count = words.length / 8;
+        if (words.length % 32 != 0) revert PartialLeaf(words.length);
+        uint256 count = words.length / 32;
         Climb memory c = Climb((length + 7) / 8, firstLeaf, firstLeaf + count - 1, count, 0, keccak256(abi.encodePacked(uint8(2))));
         if (c.hi >= c.size) revert RangePastEnd(c.hi, c.size);
         bytes32[] memory nodes = new bytes32[](count + 2);

@@ -5,7 +5,7 @@ import {TensorMerkle} from "./TensorMerkle.sol";
 
 /// @notice Exposes TensorMerkle for tests against the engine's proofs.
 contract TensorMerkleHarness {
-    function rootFromRange(uint256 length, uint8 dtype, uint256 firstLeaf, uint32[] calldata words, bytes32[] calldata siblings)
+    function rootFromRange(uint256 length, uint8 dtype, uint256 firstLeaf, bytes calldata words, bytes32[] calldata siblings)
         external
         pure
         returns (bytes32)

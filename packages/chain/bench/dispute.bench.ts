@@ -1,5 +1,5 @@
 import { encodeFunctionData, bytesToHex, type Abi, type Hex } from 'viem'
-import { proveLeaves, Tensor } from '@commons/engine'
+import { proveLeaves, wordBytes, Tensor } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
 import { binary32HarnessAbi, binary32HarnessBytecode, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode } from '../src/index.ts'
 import { deployForTest, type DeployedForTest } from '../src/testing.ts'
@@ -45,7 +45,7 @@ export async function benchDispute (log: (line: string) => void): Promise<BenchR
     const tensor = new Tensor([857_216], Float32Array.from({ length: 857_216 }, (_, i) => Math.sin(i)))
     for (const [what, first, leaves] of [['1 element (1 leaf)', 1000, 1], ['a row of 128', 1024, 16], ['a row of 344', 2048, 43], ['2048 elements', 4096, 256]] as const) {
       const proof = proveLeaves(tensor, first, first + leaves - 1)
-      const used = await gas(merkle, tensorMerkleHarnessAbi, 'rootFromRange', [BigInt(proof.length), 0, BigInt(proof.firstLeaf), proof.words, proof.siblings.map(s => bytesToHex(s))])
+      const used = await gas(merkle, tensorMerkleHarnessAbi, 'rootFromRange', [BigInt(proof.length), 0, BigInt(proof.firstLeaf), bytesToHex(wordBytes(proof.words)), proof.siblings.map(s => bytesToHex(s))])
       rows.push([`proof of ${what}`, `in a tensor of ${tensor.size.toLocaleString('en')} elements`, used])
       figures[`proof.${leaves}leaves`] = used
     }

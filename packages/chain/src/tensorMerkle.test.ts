@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { proveLeaves, referenceTensorRoot, toHex, uniform, Tensor, type RangeProof } from '@commons/engine'
+import { proveLeaves, referenceTensorRoot, toHex, uniform, wordBytes, Tensor, type RangeProof } from '@commons/engine'
 import { tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -24,7 +24,7 @@ async function onChainRoot (proof: RangeProof): Promise<string> {
     address: harness,
     abi: tensorMerkleHarnessAbi,
     functionName: 'rootFromRange',
-    args: [BigInt(proof.length), proof.dtype === 'f32' ? 0 : 1, BigInt(proof.firstLeaf), proof.words, proof.siblings.map(s => bytesToHex(s))]
+    args: [BigInt(proof.length), proof.dtype === 'f32' ? 0 : 1, BigInt(proof.firstLeaf), bytesToHex(wordBytes(proof.words)), proof.siblings.map(s => bytesToHex(s))]
   })
 }
 
@@ -50,7 +50,7 @@ describe('TensorMerkle (Solidity) against the engine', () => {
     const proof = proveLeaves(t, 40, 41)
     assert.notEqual(await onChainRoot({ ...proof, words: proof.words.map((w, i) => i === 3 ? (w ^ 0x80000000) >>> 0 : w) }), root)
     await assert.rejects(onChainRoot({ ...proof, siblings: proof.siblings.slice(1) }), /MissingSibling|ExtraSiblings/)
-    await assert.rejects(onChainRoot({ ...proof, words: proof.words.slice(1) }), /PartialLeaf/)
+    await assert.rejects(onChainRoot({ ...proof, words: proof.words.slice(1) }), /PartialLeaf/) // 7 words: not whole leaves
     await assert.rejects(onChainRoot({ ...proof, firstLeaf: 125 }), /RangePastEnd/)
   })
 })

@@ -76,6 +76,14 @@ export function proveElements (tensor: Tensor, first: number, last = first): Ran
   return proveLeaves(tensor, Math.floor(first / 8), Math.floor(last / 8))
 }
 
+/** The element words of a proof as the bytes contracts take: 4 per element, big-endian. */
+export function wordBytes (words: number[]): Uint8Array {
+  const out = new Uint8Array(words.length * 4)
+  const view = new DataView(out.buffer)
+  words.forEach((w, i) => view.setUint32(4 * i, w))
+  return out
+}
+
 function leafHash (words: number[]): Hash {
   const buf = new Uint8Array(33)
   const view = new DataView(buf.buffer)
