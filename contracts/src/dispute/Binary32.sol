@@ -223,11 +223,19 @@ library Binary32 {
     }
 
     /// @notice Σ a[i]·b[i] in increasing i from +0, a rounding after every product and
-    ///         every sum: the element program of a matmul (ops.matmul).
-    function dot(uint32[] calldata a, uint32[] calldata b) internal pure returns (uint32 acc) {
-        uint256 n = a.length;
+    ///         every sum: the element program of a matmul (ops.matmul). The operands are
+    ///         packed as committed: 4 bytes per element, big-endian (the proofs' bytes).
+    function dot(bytes calldata a, bytes calldata b) internal pure returns (uint32 acc) {
+        uint256 n = a.length / 4;
         for (uint256 i = 0; i < n; ) {
-            acc = add(acc, mul(a[i], b[i]));
+            uint32 x;
+            uint32 y;
+            // Reads word i of each operand: calldataload takes 32 bytes, the top 4 are the word.
+            assembly {
+                x := shr(224, calldataload(add(a.offset, mul(i, 4))))
+                y := shr(224, calldataload(add(b.offset, mul(i, 4))))
+            }
+            acc = add(acc, mul(x, y));
             // Cannot overflow: i < n.
             unchecked {
                 ++i;

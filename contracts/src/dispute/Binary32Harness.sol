@@ -20,8 +20,8 @@ contract Binary32Harness {
     }
 
     /// @notice The element program of a matmul over a[i], b[i].
-    function dot(uint32[] calldata a, uint32[] calldata b) external pure returns (uint32) {
-        if (a.length != b.length) revert LengthMismatch(a.length, b.length);
+    function dot(bytes calldata a, bytes calldata b) external pure returns (uint32) {
+        if (a.length != b.length || a.length % 4 != 0) revert LengthMismatch(a.length, b.length);
         return Binary32.dot(a, b);
     }
 

@@ -31,7 +31,7 @@ export async function benchDispute (log: (line: string) => void): Promise<BenchR
       figures[`binary32.${name}`] = Math.round(each)
     }
     for (const n of [512, 2048]) {
-      const used = await gas(arithmetic, binary32HarnessAbi, 'dot', [operands(n, 0x3f800000), operands(n, 0x3e000000)])
+      const used = await gas(arithmetic, binary32HarnessAbi, 'dot', [bytesToHex(wordBytes(operands(n, 0x3f800000))), bytesToHex(wordBytes(operands(n, 0x3e000000)))])
       rows.push([`dot product of ${n} terms`, n === 2048 ? 'the largest matmul element (MAX_INPUTS = 4096), whole call' : 'whole call', used])
       figures[`dot${n}`] = used
     }

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Address } from 'viem'
-import { expf, logf, ops, Tensor } from '@commons/engine'
+import { bytesToHex, type Address } from 'viem'
+import { expf, logf, ops, wordBytes, Tensor } from '@commons/engine'
 import { binary32HarnessAbi, binary32HarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -99,7 +99,7 @@ describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
       const a = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
       const b = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
       const expected = ops.referenceMatmul(new Tensor([1, n], Float32Array.from(a, toFloat)), new Tensor([n, 1], Float32Array.from(b, toFloat))).f32[0]
-      const got = await clients.public.readContract({ address: harness, abi: binary32HarnessAbi, functionName: 'dot', args: [a, b] })
+      const got = await clients.public.readContract({ address: harness, abi: binary32HarnessAbi, functionName: 'dot', args: [bytesToHex(wordBytes(a)), bytesToHex(wordBytes(b))] })
       assert.equal(got, toBits(expected), `dot of ${n} terms`)
     }
   })
