@@ -62,10 +62,10 @@ contract DatasetDao {
         bytes32 actionsHash;
     }
 
-    IERC20 public immutable token;
-    IDatasetDaoFactory public immutable factory;
+    IERC20 public token;
+    IDatasetDaoFactory public factory;
     /// @notice The DAO this one was forked from (zero for an original), and the head it forked at.
-    address public immutable parent;
+    address public parent;
     bytes public forkPoint;
     string public name;
     /// @notice The canonical dataset version (CID bytes of a dag-cbor commit).
@@ -124,15 +124,24 @@ contract DatasetDao {
     error ForkThresholdNotReached(uint256 escrowed, uint256 need);
     error ForkJoinClosed(uint48 endedAt);
     error ZeroAmount();
+    error AlreadyInitialized();
 
     modifier onlyDao() {
         if (msg.sender != address(this)) revert OnlyDao(msg.sender);
         _;
     }
 
+    /// @dev The factory deploys this contract once and gives every dataset a minimal
+    ///      clone (EIP-1167) of it; the original itself can never be initialised.
+    constructor() {
+        factory = IDatasetDaoFactory(address(1));
+    }
+
+    /// @notice Sets a fresh clone up. Called once, by the factory, in the transaction that
+    ///         creates the clone.
     /// @param parent_ Zero for an original DAO; the forking DAO for a fork.
     /// @param forkPoint_ The parent's head at the fork (empty for an original).
-    constructor(
+    function initialize(
         IERC20 token_,
         address parent_,
         bytes memory forkPoint_,
@@ -141,7 +150,8 @@ contract DatasetDao {
         address[] memory members,
         uint256[] memory shares,
         Params memory params_
-    ) {
+    ) external {
+        if (address(factory) != address(0)) revert AlreadyInitialized();
         if (members.length != shares.length) revert LengthMismatch();
         token = token_;
         factory = IDatasetDaoFactory(msg.sender);

@@ -2,13 +2,18 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {DatasetDao, IDatasetDaoFactory} from "./DatasetDao.sol";
 
 /// @title DatasetDaoFactory
 /// @notice Creates one DatasetDao per dataset, and the forks of those DAOs, and keeps
 ///         their lineage: every fork records its parent DAO and the head it forked at.
+///         Each DAO is a minimal clone (EIP-1167) of one implementation, so creating or
+///         forking a DAO costs a few hundred thousand gas instead of a full deployment.
 contract DatasetDaoFactory is IDatasetDaoFactory {
     IERC20 public immutable token;
+    /// @notice The DAO code every dataset's DAO is a minimal clone of.
+    DatasetDao public immutable implementation;
     mapping(address => bool) public isDao;
     address[] public daos;
 
@@ -18,6 +23,7 @@ contract DatasetDaoFactory is IDatasetDaoFactory {
 
     constructor(IERC20 token_) {
         token = token_;
+        implementation = new DatasetDao();
     }
 
     /// @notice Creates the DAO of a new dataset with its founding members.
@@ -26,7 +32,8 @@ contract DatasetDaoFactory is IDatasetDaoFactory {
         external
         returns (DatasetDao dao)
     {
-        dao = new DatasetDao(token, address(0), "", name, head, members, shares, params);
+        dao = DatasetDao(Clones.clone(address(implementation)));
+        dao.initialize(token, address(0), "", name, head, members, shares, params);
         _record(dao, name, head, address(0), "");
     }
 
@@ -37,7 +44,8 @@ contract DatasetDaoFactory is IDatasetDaoFactory {
         returns (DatasetDao dao)
     {
         if (!isDao[msg.sender]) revert NotADao(msg.sender);
-        dao = new DatasetDao(token, msg.sender, head, name, head, members, shares, params);
+        dao = DatasetDao(Clones.clone(address(implementation)));
+        dao.initialize(token, msg.sender, head, name, head, members, shares, params);
         _record(dao, name, head, msg.sender, head);
     }
 

@@ -199,6 +199,16 @@ contract DatasetDaoTest is Fixture {
         assertEq(dao.sharesOf(carol), 10, "withdrawn from escrow");
     }
 
+    function test_clonesInitialiseOnce() public {
+        address[] memory none = new address[](0);
+        uint256[] memory noShares = new uint256[](0);
+        vm.expectRevert(DatasetDao.AlreadyInitialized.selector);
+        dao.initialize(token, address(0), "", "again", HEAD_2, none, noShares, defaultParams());
+        DatasetDao implementation = factory.implementation();
+        vm.expectRevert(DatasetDao.AlreadyInitialized.selector);
+        implementation.initialize(token, address(0), "", "original", HEAD_2, none, noShares, defaultParams());
+    }
+
     function test_forksCanOnlyBeCreatedByDaos() public {
         address[] memory none = new address[](0);
         uint256[] memory noShares = new uint256[](0);

@@ -72,7 +72,7 @@ export async function benchChain (log: (line: string) => void): Promise<BenchRes
       rows,
       notes: [
         `reference: an ERC-20 transfer of the same token, ${reference} gas, measured in this run`,
-        'finalize pays one attesting validator; each more adds one transfer; fork deploys the new DAO contract'
+        'finalize pays one attesting validator; each more adds one transfer; create and fork make a minimal clone (EIP-1167) of one DAO implementation'
       ],
       figures: { reference: { erc20Transfer: Number(reference) }, gas: Object.fromEntries(rows.map(([a, g]) => [a, Number(g)])) }
     }
