@@ -421,41 +421,15 @@ static void keccak_f_x8 (__m512i s[25]) {
     u = a9; a9 = _mm512_rol_epi64(t, 61); t = u;
     u = a6; a6 = _mm512_rol_epi64(t, 20); t = u;
     u = a1; a1 = _mm512_rol_epi64(t, 44); t = u;
-    { const __m512i b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4;
-      a0 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
-      a1 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
-      a2 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
-      a3 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
-      a4 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
-    }
-    { const __m512i b0 = a5, b1 = a6, b2 = a7, b3 = a8, b4 = a9;
-      a5 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
-      a6 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
-      a7 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
-      a8 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
-      a9 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
-    }
-    { const __m512i b0 = a10, b1 = a11, b2 = a12, b3 = a13, b4 = a14;
-      a10 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
-      a11 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
-      a12 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
-      a13 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
-      a14 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
-    }
-    { const __m512i b0 = a15, b1 = a16, b2 = a17, b3 = a18, b4 = a19;
-      a15 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
-      a16 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
-      a17 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
-      a18 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
-      a19 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
-    }
-    { const __m512i b0 = a20, b1 = a21, b2 = a22, b3 = a23, b4 = a24;
-      a20 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2);
-      a21 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2);
-      a22 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2);
-      a23 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2);
-      a24 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2);
-    }
+    // chi, one row of five lanes: a ^ (~b & c) is ternary-logic function 0xD2
+#define CHI_ROW(x0, x1, x2, x3, x4) { \
+      const __m512i b0 = x0, b1 = x1, b2 = x2, b3 = x3, b4 = x4; \
+      x0 = _mm512_ternarylogic_epi64(b0, b1, b2, 0xD2); x1 = _mm512_ternarylogic_epi64(b1, b2, b3, 0xD2); \
+      x2 = _mm512_ternarylogic_epi64(b2, b3, b4, 0xD2); x3 = _mm512_ternarylogic_epi64(b3, b4, b0, 0xD2); \
+      x4 = _mm512_ternarylogic_epi64(b4, b0, b1, 0xD2); }
+    CHI_ROW(a0, a1, a2, a3, a4) CHI_ROW(a5, a6, a7, a8, a9) CHI_ROW(a10, a11, a12, a13, a14)
+    CHI_ROW(a15, a16, a17, a18, a19) CHI_ROW(a20, a21, a22, a23, a24)
+#undef CHI_ROW
     a0 = _mm512_xor_si512(a0, _mm512_set1_epi64((long long)RC[round]));
   }
   s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; s[4] = a4; s[5] = a5; s[6] = a6; s[7] = a7; s[8] = a8; s[9] = a9; s[10] = a10; s[11] = a11; s[12] = a12; s[13] = a13; s[14] = a14; s[15] = a15; s[16] = a16; s[17] = a17; s[18] = a18; s[19] = a19; s[20] = a20; s[21] = a21; s[22] = a22; s[23] = a23; s[24] = a24;
