@@ -3,7 +3,7 @@ import { attention, crossEntropy, rmsNorm, silu } from './nn.ts'
 import { cosf, expf, f, logf, sinf, sqrtf } from './numerics.ts'
 import { PURPOSE, uniform } from './prng.ts'
 import { Tensor, size } from './tensor.ts'
-import { allocF32 } from './ops.ts'
+import { allocF32, recordOp } from './ops.ts'
 
 export interface TransformerConfig {
   kind: 'transformer'
@@ -159,7 +159,7 @@ export function forward (config: ModelConfig, params: Var[], tokens: Tensor, tab
 export function oneHot (targets: Int32Array, vocab: number): Tensor {
   const data = allocF32(targets.length * vocab)
   for (let i = 0; i < targets.length; i++) data[i * vocab + targets[i]] = 1
-  return new Tensor([targets.length, vocab], data)
+  return recordOp('onehot', [new Tensor([targets.length], targets)], [new Tensor([targets.length, vocab], data)], { targets, vocab })
 }
 
 /** Mean next-token cross-entropy of a batch. */

@@ -41,6 +41,29 @@ export function startStep (): void {
   allocator.startStep()
 }
 
+/**
+ * Sees every op as it runs, with its inputs, outputs and attributes: the step
+ * program compiler (program.ts) records one training step with it.
+ */
+export type OpRecorder = (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown>) => void
+
+let recorder: OpRecorder | null = null
+
+export function useRecorder (r: OpRecorder | null): void {
+  recorder = r
+}
+
+/** Reports an op to the recorder, if one listens. */
+export function record (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown> = {}): void {
+  recorder?.(name, inputs, outputs, attrs)
+}
+
+/** Reports an op to the recorder, if one listens; returns the op's first output. */
+export function recordOp<T extends Tensor> (name: string, inputs: readonly Tensor[], outputs: readonly [T, ...Tensor[]], attrs: Record<string, unknown> = {}): T {
+  recorder?.(name, inputs, outputs, attrs)
+  return outputs[0]
+}
+
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
 
@@ -74,7 +97,7 @@ export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape)
   const n = size(shape)
   const out = allocOut(n)
-  const x = a.size === n ? a.f32 : expand(a, shape).f32
+  const x = a.size === n ? a.f32 : expandData(a, shape).f32
   if (b.size === 1 && b.shape.length <= shape.length) {
     binaryScalar(op, out, x, b.f32[0])
   } else if (b.size === n) {
@@ -84,9 +107,9 @@ export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     const kind = broadcastKind(b.shape, shape)
     const period = kind === 'tile' ? b.size : shape[shape.length - 1]
     const done = kind !== 'general' && fast.binary?.(BINARY_CODE[op], out, x, b.f32, kind, period) === true
-    if (!done) binaryLoop(op, out, x, expand(b, shape).f32)
+    if (!done) binaryLoop(op, out, x, expandData(b, shape).f32)
   }
-  return new Tensor(shape, out)
+  return recordOp('binary', [a, b], [new Tensor(shape, out)], { op })
 }
 
 const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, cmpge: 5 }
@@ -140,6 +163,10 @@ function broadcastIndices (from: readonly number[], to: readonly number[]): Int3
 }
 
 export function unary (op: UnaryOp, a: Tensor): Tensor {
+  return recordOp('unary', [a], [unaryKernel(op, a)], { op })
+}
+
+function unaryKernel (op: UnaryOp, a: Tensor): Tensor {
   if (op === 'exp' && fast.exp !== undefined) return fast.exp(a)
   const x = a.f32
   const n = x.length
@@ -178,7 +205,7 @@ export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = tr
     }
   }
   const shape = keepdim ? a.shape.map((d, i) => i === ax ? 1 : d) : a.shape.filter((_, i) => i !== ax)
-  return new Tensor(shape, out)
+  return recordOp('reduce', [a], [new Tensor(shape, out)], { op, axis: ax })
 }
 
 /** How `small` broadcasts to `big`: repeated whole (a tile), repeated along the last axis (a column), or otherwise. */
@@ -216,12 +243,16 @@ export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
     const from = broadcastIndices(shape, a.shape)
     for (let i = 0; i < x.length; i++) out[from[i]] = out[from[i]] + x[i]
   }
-  return new Tensor(shape, out)
+  return recordOp('sumTo', [a], [new Tensor(shape, out)])
 }
 
 /** Copies `a` broadcast to `shape`. */
 export function expand (a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
+  return recordOp('expand', [a], [expandData(a, shape)])
+}
+
+function expandData (a: Tensor, shape: readonly number[]): Tensor {
   const x = a.f32
   const out = allocOut(size(shape))
   const kind = broadcastKind(a.shape, shape)
@@ -243,8 +274,8 @@ export function expand (a: Tensor, shape: readonly number[]): Tensor {
  * read A or B transposed. B may have no batch axes (shared by every batch).
  */
 export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-  if (fast.matmul !== undefined) return fast.matmul(a, b, transA, transB)
-  return referenceMatmul(a, b, transA, transB)
+  const out = fast.matmul !== undefined ? fast.matmul(a, b, transA, transB) : referenceMatmul(a, b, transA, transB)
+  return recordOp('matmul', [a, b], [out], { transA, transB })
 }
 
 /** Kernels a fast backend supplies in place of the reference ones; same bits by contract. */
@@ -326,7 +357,7 @@ export function permute (a: Tensor, axes: readonly number[]): Tensor {
       index[dim] = 0
     }
   }
-  return new Tensor(shape, out)
+  return recordOp('permute', [a], [new Tensor(shape, out)], { axes })
 }
 
 /** Rows of `table` ([V, D]) picked by i32 `indices`: out[.., d] = table[indices[..], d]. */
@@ -340,7 +371,7 @@ export function gather (table: Tensor, indices: Tensor): Tensor {
     if (row < 0 || row >= v) throw new ShapeError(`index ${row} is outside a table of ${v} rows`)
     out.set(x.subarray(row * d, row * d + d), p * d)
   }
-  return new Tensor([...indices.shape, d], out)
+  return recordOp('gather', [table, indices], [new Tensor([...indices.shape, d], out)])
 }
 
 /**
@@ -356,7 +387,7 @@ export function scatterAdd (g: Tensor, indices: Tensor, rows: number): Tensor {
     const o = idx[p] * d
     for (let j = 0; j < d; j++) out[o + j] = f(out[o + j] + x[p * d + j])
   }
-  return new Tensor([rows, d], out)
+  return recordOp('scatterAdd', [g, indices], [new Tensor([rows, d], out)], { rows })
 }
 
 /**
@@ -382,7 +413,7 @@ export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
       out[base + j + h] = f(f(v[base + j + h] * cj) + f(v[base + j] * sj))
     }
   }
-  return new Tensor(x.shape, out)
+  return recordOp('rope', [x, cos, sin], [new Tensor(x.shape, out)])
 }
 
 /**
@@ -417,8 +448,10 @@ export interface AttentionSaved {
  * so it gives the same bits as matmul, mul, add, max, sub, exp, sum, div and matmul.
  */
 export function attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } {
-  if (fast.attention !== undefined) return fast.attention(q, k, v, mask, scale)
-  return referenceAttention(q, k, v, mask, scale)
+  const result = fast.attention !== undefined ? fast.attention(q, k, v, mask, scale) : referenceAttention(q, k, v, mask, scale)
+  const { out, saved } = result
+  recordOp('attention', [q, k, v, mask], [out, saved.p, saved.e, saved.z], { scale })
+  return result
 }
 
 export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scaleIn: number): { out: Tensor, saved: AttentionSaved } {
@@ -476,8 +509,9 @@ export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tenso
  *   dQ_i = Σ_j ds_ij k_j;  dK_j = Σ_i ds_ij q_i
  */
 export function attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
-  if (fast.attentionBackward !== undefined) return fast.attentionBackward(g, q, k, v, saved, scale)
-  return referenceAttentionBackward(g, q, k, v, saved, scale)
+  const grads = fast.attentionBackward !== undefined ? fast.attentionBackward(g, q, k, v, saved, scale) : referenceAttentionBackward(g, q, k, v, saved, scale)
+  recordOp('attentionBackward', [g, q, k, v, saved.p, saved.e, saved.z], [grads.dq, grads.dk, grads.dv], { scale })
+  return grads
 }
 
 export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scaleIn: number): { dq: Tensor, dk: Tensor, dv: Tensor } {

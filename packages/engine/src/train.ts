@@ -6,7 +6,7 @@ import { adamStep, adamUpdate, clipScale } from './optim.ts'
 import { PURPOSE, random32 } from './prng.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, ShapeError } from './tensor.ts'
-import { startStep } from './ops.ts'
+import { record, recordOp, startStep } from './ops.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
 export interface TrainState {
@@ -61,7 +61,12 @@ export function sampleBatch (recipe: Recipe, tokens: Int32Array, step: number): 
     if (perRow === window) targets.set(tokens.subarray(start + 1, start + window + 1), row * window)
     else targets[row] = tokens[start + window]
   }
-  return { inputs: new Tensor([b, window], inputs), targets: new Tensor([b * perRow], targets) }
+  // The step program reads the batch from the tokens stream (WINDOW ops, program.ts).
+  const shape = { batch: b, window }
+  return {
+    inputs: recordOp('window', [], [new Tensor([b, window], inputs)], { ...shape, width: window, offset: 0 }),
+    targets: recordOp('window', [], [new Tensor([b * perRow], targets)], { ...shape, width: perRow, offset: perRow === window ? 1 : window })
+  }
 }
 
 export function tablesFor (model: ModelConfig): Tables | undefined {
@@ -79,7 +84,9 @@ export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const vars = state.params.map(param)
   const l = loss(recipe.model, vars, batch.inputs, batch.targets, tables)
   backward(l)
-  const grads = vars.map(v => (v.grad ?? Tensor.zeros(v.shape)).f32)
+  const gradients = vars.map(v => v.grad ?? Tensor.zeros(v.shape))
+  record('optimizer', gradients, [])
+  const grads = gradients.map(g => g.f32)
   const { scale } = clipScale(recipe.optimizer, grads)
   const s = adamStep(recipe.optimizer, state.step, recipe.steps, scale)
   const specs = paramSpecs(recipe.model)

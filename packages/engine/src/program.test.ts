@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { initialState, readRecipe, stateRootOf, stateSlots, trainStep, type Recipe } from './index.ts'
+import { compileProgram, initProgram, OPCODE, traceStep, wordOf } from './program.ts'
+import { evaluateFrom } from './elements.ts'
+import { Tensor } from './tensor.ts'
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
+const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
+
+function inputsOf (trace: ReturnType<typeof traceStep>, opIndex: number): Tensor[] {
+  const { program, outputs, before } = trace
+  return program.step[opIndex].inputs.map(r => r.kind === 'slot' ? before[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? new Tensor([corpus.length], corpus) : program.constants[r.index])
+}
+
+/** A state a few steps in, so moments and the schedule are not trivial. */
+function stateAt (recipe: Recipe, step: number) {
+  const state = initialState(recipe)
+  while (state.step < step) trainStep(recipe, corpus, state)
+  return state
+}
+
+describe('step program', () => {
+  it('is the engine\'s step: every element of every op of a traced step follows its element program', () => {
+    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+    const state = stateAt(recipe, 3)
+    const engine = stateAt(recipe, 4)
+    const trace = traceStep(recipe, corpus, state)
+    assert.equal(stateRootOf(state).toString(), stateRootOf(engine).toString(), 'tracing changes nothing')
+    const ctx = { seed: recipe.seed, step: 3 }
+    let checked = 0
+    trace.program.step.forEach((op, i) => {
+      const inputs = inputsOf(trace, i)
+      const out = trace.outputs[i]
+      assert.deepEqual(op.dims, [...out.shape], `op ${i} shape`)
+      for (let e = 0; e < out.size; e++) {
+        const want = wordOf(out.data[e], op.dtype)
+        const have = wordOf(evaluateFrom(op, e, ctx, inputs), op.dtype)
+        if (have !== want) assert.fail(`op ${i} (code ${op.code}) element ${e}: program gives ${have.toString(16)}, engine ${want.toString(16)}`)
+        checked++
+      }
+    })
+    assert.ok(checked > 100_000, `${checked} elements checked`)
+    const codes = new Set(trace.program.step.map(op => op.code))
+    for (const code of [OPCODE.WINDOW, OPCODE.GATHER, OPCODE.DOT, OPCODE.ROPE, OPCODE.SCATTER, OPCODE.CLIP, OPCODE.ADAM_P, OPCODE.COPY, OPCODE.MAXR]) assert.ok(codes.has(code), `uses code ${code}`)
+  })
+
+  it('is the same for every step and every dataset, and has a stable hash', () => {
+    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+    const a = traceStep(recipe, corpus, stateAt(recipe, 1)).program
+    const b = compileProgram(recipe)
+    assert.equal(a.hash, b.hash)
+    assert.notEqual(compileProgram({ ...recipe, seed: recipe.seed + 1 }).hash, undefined)
+    assert.notEqual(compileProgram({ ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
+  })
+
+  it('ends with the next state and starts from S_0 by the init program', () => {
+    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+    const state = initialState(recipe)
+    const init = initProgram(recipe)
+    const ctx = { seed: recipe.seed, step: 0 }
+    stateSlots(state).forEach((slot, s) => {
+      for (let e = 0; e < slot.size; e += 7) assert.equal(wordOf(evaluateFrom(init[s], e, ctx, []), 'f32'), wordOf(slot.data[e], 'f32'))
+    })
+  })
+})

@@ -1,0 +1,435 @@
+import { encodeAbiParameters, keccak256, type Hex } from 'viem'
+import { BaseError } from '@commons/errors'
+import { nodeRoot, tensorRoot, tensorRoots, toHex, type Hash } from './commit.ts'
+import { paramSpecs } from './model.ts'
+import { f, sqrtf } from './numerics.ts'
+import { adamStep, adamUpdate, clipScale } from './optim.ts'
+import * as ops from './ops.ts'
+import type { Recipe } from './recipe.ts'
+import { Tensor, strides } from './tensor.ts'
+import { initialState, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+
+/**
+ * The step program (docs/step-program.md): one training step as a list of ops whose
+ * every output element is a small program of at most MAX_INPUTS inputs, so that any
+ * element can be checked on-chain. It is compiled by recording the engine's own step
+ * (ops.useRecorder) and lowering each engine op into program ops; the outputs of the
+ * recorded step are the op trace. A test checks every element of every op of a traced
+ * step against its element program, so the program is what the engine computes.
+ */
+
+export class ProgramError extends BaseError {
+  override name = 'ProgramError'
+}
+
+export const OPCODE = {
+  ADD: 1, SUB: 2, MUL: 3, DIV: 4, MAX: 5, CMPGE: 6,
+  NEG: 7, EXP: 8, LOG: 9, SQRT: 10, RECIP: 11, COPY: 12,
+  SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19,
+  GATHER: 32, WINDOW: 33, ONEHOT: 34, ROPE: 35, CONCAT: 36, UNIFORM: 37, FILL: 38,
+  CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51
+} as const
+
+const BINARY_CODE: Record<ops.BinaryOp, number> = { add: 1, sub: 2, mul: 3, div: 4, max: 5, cmpge: 6 }
+const UNARY_CODE: Record<ops.UnaryOp, number> = { neg: 7, exp: 8, log: 9, sqrt: 10, recip: 11 }
+
+export type RefKind = 'slot' | 'op' | 'tokens' | 'const'
+const KIND_CODE: Record<RefKind, number> = { slot: 0, op: 1, tokens: 2, const: 3 }
+
+/** Where an op input comes from: a slot of S_t, an earlier op, the tokens, a constant. */
+export interface Ref {
+  kind: RefKind
+  index: number
+}
+
+export interface ProgramOp {
+  code: number
+  dtype: 'f32' | 'i32'
+  dims: number[]
+  inputs: Ref[]
+  /** uint32 words; floats as binary32 bit patterns. */
+  attrs: number[]
+}
+
+/** What the chain needs to check ops against `hash` (the job's program hash). */
+export interface ProgramHeader {
+  stepOpsRoot: Hex
+  stepOps: number
+  paramSlots: number
+  initOpsRoot: Hex
+}
+
+export interface Program {
+  step: ProgramOp[]
+  init: ProgramOp[]
+  paramSlots: number
+  /** Program constants (tables, scalars, the schedule), referenced by index. */
+  constants: Tensor[]
+  constantRoots: Hex[]
+  header: ProgramHeader
+  hash: Hex
+}
+
+/** The seed and step an element program may read. */
+export interface ElementContext {
+  seed: number
+  step: number
+}
+
+/** A binary32 bit pattern as a number. */
+export function bitsOf (x: number): number {
+  const view = new DataView(new ArrayBuffer(4))
+  view.setFloat32(0, x)
+  return view.getUint32(0)
+}
+
+export function floatOf (bits: number): number {
+  const view = new DataView(new ArrayBuffer(4))
+  view.setUint32(0, bits >>> 0)
+  return view.getFloat32(0)
+}
+
+/** The committed word of a value: binary32 bits (NaN canonical) or an i32's two's complement. */
+export function wordOf (value: number, dtype: 'f32' | 'i32'): number {
+  if (dtype === 'i32') return value >>> 0
+  return value !== value ? 0x7fc00000 : bitsOf(value)
+}
+
+// ---------------------------------------------------------------- encoding
+
+const OP_ABI = [{
+  type: 'tuple',
+  components: [
+    { name: 'code', type: 'uint8' },
+    { name: 'dtype', type: 'uint8' },
+    { name: 'dims', type: 'uint32[]' },
+    { name: 'inputs', type: 'tuple[]', components: [{ name: 'kind', type: 'uint8' }, { name: 'index', type: 'uint32' }, { name: 'root', type: 'bytes32' }] },
+    { name: 'attrs', type: 'uint32[]' }
+  ]
+}] as const
+
+const ZERO_ROOT: Hex = `0x${'00'.repeat(32)}`
+
+/** An op as the Solidity struct StepOps.Op (viem's encoding of it). */
+export function opStruct (op: ProgramOp, constantRoots: readonly Hex[]) {
+  return {
+    code: op.code,
+    dtype: op.dtype === 'f32' ? 0 : 1,
+    dims: op.dims,
+    inputs: op.inputs.map(r => ({ kind: KIND_CODE[r.kind], index: r.kind === 'const' ? 0 : r.index, root: r.kind === 'const' ? constantRoots[r.index] : ZERO_ROOT })),
+    attrs: op.attrs
+  }
+}
+
+/** keccak256(abi.encode(op)): the op's leaf in its program's tree. */
+export function opLeaf (op: ProgramOp, constantRoots: readonly Hex[]): Hash {
+  return hexBytes(keccak256(encodeAbiParameters(OP_ABI, [opStruct(op, constantRoots)])))
+}
+
+export function hexBytes (hex: Hex): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+}
+
+function programHeader (step: ProgramOp[], init: ProgramOp[], paramSlots: number, constantRoots: Hex[]): ProgramHeader {
+  return {
+    stepOpsRoot: toHex(nodeRoot(step.map(op => opLeaf(op, constantRoots)))),
+    stepOps: step.length,
+    paramSlots,
+    initOpsRoot: toHex(nodeRoot(init.map(op => opLeaf(op, constantRoots))))
+  }
+}
+
+export function programHash (header: ProgramHeader): Hex {
+  return keccak256(encodeAbiParameters(
+    [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }],
+    [header.stepOpsRoot, header.stepOps, header.paramSlots, header.initOpsRoot]
+  ))
+}
+
+// ---------------------------------------------------------------- lowering
+
+const TOKENS: Ref = { kind: 'tokens', index: 0 }
+
+/** Strides of `from` read at every index of `to` (numpy broadcasting: 0 where broadcast). */
+function broadcastStrides (from: readonly number[], to: readonly number[]): number[] {
+  const s = strides(from)
+  const offset = to.length - from.length
+  return to.map((_, d) => d < offset || from[d - offset] === 1 ? 0 : s[d - offset])
+}
+
+/** Axes that swap the last two. */
+function lastTwoSwapped (rank: number): number[] {
+  const axes = [...Array(rank).keys()]
+  ;[axes[rank - 2], axes[rank - 1]] = [axes[rank - 1], axes[rank - 2]]
+  return axes
+}
+
+/**
+ * Builds the program ops of one step while the engine runs it. Inputs are matched to
+ * refs by the identity of their data arrays (a reshape shares its source's array);
+ * an array nothing produced is a program constant.
+ */
+class StepBuilder {
+  readonly ops: ProgramOp[] = []
+  readonly outputs: Tensor[] = []
+  readonly constants: Tensor[] = []
+  private readonly constantIndex = new Map<string, number>()
+  private readonly refs = new Map<ArrayLike<number>, Ref>()
+  private readonly recipe: Recipe
+  private readonly slots: Tensor[]
+  private readonly step: number
+
+  constructor (recipe: Recipe, slots: Tensor[], step: number) {
+    this.recipe = recipe
+    this.slots = slots
+    this.step = step
+    slots.forEach((t, index) => this.refs.set(t.data, { kind: 'slot', index }))
+  }
+
+  /** The recorder to install while the step runs. */
+  readonly recorder: ops.OpRecorder = (name, inputs, outputs, attrs) => {
+    ops.useRecorder(null) // intermediates computed while lowering are not ops of their own
+    try {
+      this.lower(name, inputs, outputs, attrs)
+    } finally {
+      ops.useRecorder(this.recorder)
+    }
+  }
+
+  ref (t: Tensor | Ref): Ref {
+    if (!(t instanceof Tensor)) return t
+    const known = this.refs.get(t.data)
+    if (known !== undefined) return known
+    const root = toHex(tensorRoot(t))
+    let index = this.constantIndex.get(root)
+    if (index === undefined) {
+      index = this.constants.length
+      this.constants.push(t)
+      this.constantIndex.set(root, index)
+    }
+    return { kind: 'const', index }
+  }
+
+  emit (code: number, output: Tensor, inputs: ReadonlyArray<Tensor | Ref>, attrs: number[]): Tensor {
+    const op: ProgramOp = { code, dtype: output.dtype, dims: [...output.shape], inputs: inputs.map(i => this.ref(i)), attrs }
+    this.refs.set(output.data, { kind: 'op', index: this.ops.length })
+    this.ops.push(op)
+    this.outputs.push(output)
+    return output
+  }
+
+  copy (a: Tensor, axes: readonly number[]): Tensor {
+    const s = strides(a.shape)
+    return this.emit(OPCODE.COPY, ops.permute(a, axes), [a], axes.map(i => s[i]))
+  }
+
+  binary (op: ops.BinaryOp, a: Tensor, b: Tensor, out = ops.binary(op, a, b)): Tensor {
+    return this.emit(BINARY_CODE[op], out, [a, b], [...broadcastStrides(a.shape, out.shape), ...broadcastStrides(b.shape, out.shape)])
+  }
+
+  unary (op: ops.UnaryOp, a: Tensor, out = ops.unary(op, a)): Tensor {
+    return this.emit(UNARY_CODE[op], out, [a], [])
+  }
+
+  /** A fold over the last axis (SUM or MAXR): n inputs per output element. */
+  fold (code: number, a: Tensor, out: Tensor): Tensor {
+    return this.emit(code, out, [a], [a.shape[a.shape.length - 1]])
+  }
+
+  reduce (op: 'sum' | 'max', a: Tensor, axis: number, out = ops.reduce(op, a, axis)): Tensor {
+    const code = op === 'sum' ? OPCODE.SUM : OPCODE.MAXR
+    const last = a.shape.length - 1
+    if (axis === last) return this.fold(code, a, out)
+    const axes = [...Array(a.shape.length).keys()].filter(d => d !== axis)
+    return this.fold(code, this.copy(a, [...axes, axis]), out)
+  }
+
+  /** op(A)·op(B) as DOT over rows of A' and rows of B' (B' holding op(B) transposed). */
+  matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean, out = ops.matmul(a, b, transA, transB)): Tensor {
+    const { m, k, n, bBatched } = ops.matmulShape(a.shape, b.shape, transA, transB)
+    const rowsA = transA ? this.copy(a, lastTwoSwapped(a.shape.length)) : a
+    const rowsB = transB ? b : this.copy(b, lastTwoSwapped(b.shape.length))
+    return this.emit(OPCODE.DOT, out, [rowsA, rowsB], [m, n, k, bBatched ? 1 : 0])
+  }
+
+  private lower (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown>): void {
+    const [a, b] = inputs
+    const out = outputs[0]
+    switch (name) {
+      case 'binary': this.binary(attrs.op as ops.BinaryOp, a, b, out); return
+      case 'unary': this.unary(attrs.op as ops.UnaryOp, a, out); return
+      case 'reduce': this.reduce(attrs.op as 'sum' | 'max', a, attrs.axis as number, out); return
+      case 'sumTo': this.sumTo(a, out); return
+      case 'expand': this.emit(OPCODE.COPY, out, [a], broadcastStrides(a.shape, out.shape)); return
+      case 'matmul': this.matmul(a, b, attrs.transA as boolean, attrs.transB as boolean, out); return
+      case 'permute': this.emit(OPCODE.COPY, out, [a], (attrs.axes as number[]).map(i => strides(a.shape)[i])); return
+      case 'gather': this.emit(OPCODE.GATHER, out, [a, b], [a.shape[0], a.shape[1]]); return
+      case 'scatterAdd': {
+        const d = a.shape[a.shape.length - 1]
+        const columns = this.copy(a.reshape([a.size / d, d]), [1, 0])
+        this.emit(OPCODE.SCATTER, out, [columns, b], [attrs.rows as number, a.size / d])
+        return
+      }
+      case 'rope': this.emit(OPCODE.ROPE, out, inputs, [a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]]); return
+      case 'onehot': this.emit(OPCODE.ONEHOT, out, [a], [attrs.vocab as number]); return
+      case 'window': this.emit(OPCODE.WINDOW, out, [TOKENS], [attrs.batch, attrs.width, attrs.offset, attrs.window] as number[]); return
+      case 'attention': this.attention(inputs, outputs, attrs.scale as number); return
+      case 'attentionBackward': this.attentionBackward(inputs, outputs, attrs.scale as number); return
+      case 'optimizer': this.optimizer(inputs); return
+      default: throw new ProgramError(`the step program has no lowering for the engine op ${name}`)
+    }
+  }
+
+  /** Sums a broadcast result back: the rows of a column, or (transposed) the tiles. */
+  private sumTo (a: Tensor, out: Tensor): void {
+    const len = out.size
+    const column = out.shape.length === a.shape.length && out.shape[out.shape.length - 1] === 1 &&
+      out.shape.slice(0, -1).every((d, i) => d === a.shape[i])
+    if (column) { this.fold(OPCODE.SUM, a, out); return }
+    const tile = out.shape.filter(d => d !== 1)
+    if (!tile.every((d, i) => d === a.shape[a.shape.length - tile.length + i])) {
+      throw new ProgramError(`the step program cannot sum [${a.shape.join(', ')}] to [${out.shape.join(', ')}]`)
+    }
+    if (len === 1) { this.emit(OPCODE.SUM, out, [a], [a.size]); return }
+    this.fold(OPCODE.SUM, this.copy(a.reshape([a.size / len, len]), [1, 0]), out)
+  }
+
+  /** The composition ops.attention computes in one pass (see its doc comment). */
+  private attention (inputs: readonly Tensor[], outputs: readonly Tensor[], scale: number): void {
+    const [q, k, v, mask] = inputs
+    const [out, p, e, z] = outputs
+    const s = this.binary('add', this.binary('mul', this.matmul(q, k, false, true), Tensor.scalar(f(scale))), mask)
+    const shifted = this.binary('sub', s, this.reduce('max', s, s.shape.length - 1))
+    this.unary('exp', shifted, e)
+    this.fold(OPCODE.SUM, e, z)
+    this.binary('div', e, z, p)
+    this.matmul(p, v, false, false, out)
+  }
+
+  private attentionBackward (inputs: readonly Tensor[], outputs: readonly Tensor[], scale: number): void {
+    const [g, q, k, v, p, e, z] = inputs
+    const [dq, dk, dv] = outputs
+    const a = this.binary('div', this.matmul(g, v, false, true), z)
+    const gz = this.reduce('sum', this.unary('neg', this.binary('mul', a, p)), a.shape.length - 1)
+    const ds = this.binary('mul', this.binary('mul', this.binary('add', a, gz), e), Tensor.scalar(f(scale)))
+    this.matmul(p, g, true, false, dv)
+    this.matmul(ds, q, true, false, dk)
+    this.matmul(ds, k, false, false, dq)
+  }
+
+  /** Clipping and AdamW (optim.ts) as ops; ends with m' of every slot, then v', then p'. */
+  private optimizer (grads: readonly Tensor[]): void {
+    const o = this.recipe.optimizer
+    const count = grads.length
+    const slotSums = grads.map(g => this.chunkedSum(this.binary('mul', g, g)))
+    const perSlot = new Tensor([count], Float32Array.from(slotSums, t => t.f32[0]))
+    const total = this.chunkedSum(this.emit(OPCODE.CONCAT, perSlot, slotSums, []))
+    const { scale } = clipScale(o, grads.map(g => g.f32))
+    const scaleT = this.emit(OPCODE.CLIP, Tensor.scalar(scale), [total], [bitsOf(f(o.gradClip))])
+    const s = adamStep(o, this.step, this.recipe.steps, scale)
+    const specs = paramSpecs(this.recipe.model)
+    const next = specs.map((spec, i) => {
+      const [p, m, v] = [i, count + i, 2 * count + i].map(slot => Float32Array.from(this.slots[slot].f32))
+      adamUpdate(o, s, spec.decay, p, grads[i].f32, m, v)
+      return [p, m, v].map(data => new Tensor(spec.shape, data))
+    })
+    const [b1, b2] = [f(o.beta1), f(o.beta2)]
+    const schedule = scheduleOf(this.recipe)
+    const mOps = next.map(([, m], i) => this.emit(OPCODE.ADAM_M, m, [grads[i], this.slots[count + i], scaleT], [bitsOf(b1), bitsOf(f(1 - b1))]))
+    const vOps = next.map(([, , v], i) => this.emit(OPCODE.ADAM_V, v, [grads[i], this.slots[2 * count + i], scaleT], [bitsOf(b2), bitsOf(f(1 - b2))]))
+    next.forEach(([p], i) => {
+      const decay = specs[i].decay
+      this.emit(OPCODE.ADAM_P, p, [this.slots[i], mOps[i], vOps[i], schedule], [bitsOf(f(o.eps)), bitsOf(decay ? f(o.weightDecay) : 0), decay ? 1 : 0])
+    })
+  }
+
+  /** ops.chunkedSum as SUM ops: chunks of MAX_INPUTS, then their sums the same way. */
+  private chunkedSum (values: Tensor): Tensor {
+    let level = values.reshape([values.size])
+    do {
+      const n = Math.min(level.size, ops.MAX_INPUTS)
+      const sums = new Float32Array(Math.ceil(level.size / n))
+      const x = level.f32
+      for (let c = 0; c < sums.length; c++) {
+        let acc = 0
+        for (let i = c * n; i < Math.min(x.length, c * n + n); i++) acc = f(acc + x[i])
+        sums[c] = acc
+      }
+      level = this.emit(OPCODE.SUM, new Tensor([sums.length], sums), [level], [n])
+    } while (level.size > 1)
+    return level
+  }
+}
+
+/** The schedule constant: (lr, 1 − β1^(t+1), 1 − β2^(t+1)) for every step t. */
+export function scheduleOf (recipe: Recipe): Tensor {
+  const out = new Float32Array(recipe.steps * 3)
+  for (let t = 0; t < recipe.steps; t++) {
+    const s = adamStep(recipe.optimizer, t, recipe.steps, 1)
+    out.set([s.lr, s.c1, s.c2], 3 * t)
+  }
+  return new Tensor([recipe.steps * 3], out)
+}
+
+/** One op per state slot, in slot order, that produces S_0 (initParams, zero moments). */
+export function initProgram (recipe: Recipe): ProgramOp[] {
+  const specs = paramSpecs(recipe.model)
+  const params = specs.map((spec, slot): ProgramOp => spec.init === 'ones'
+    ? { code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [bitsOf(1)] }
+    : { code: OPCODE.UNIFORM, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [slot, bitsOf(f(f(sqrtf(3)) * f(spec.init.std)))] })
+  const zeros = specs.map((spec): ProgramOp => ({ code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [0] }))
+  return [...params, ...zeros, ...zeros]
+}
+
+/** A step of training, recorded: the program, every op's output, and S_t's slots. */
+export interface StepTrace {
+  program: Program
+  outputs: Tensor[]
+  /** The slots of S_t (copies: the step updates the state in place). */
+  before: Tensor[]
+}
+
+/**
+ * Runs step `state.step` (advancing `state` to S_{t+1}, exactly as trainStep) while
+ * recording it as the step program and its op trace.
+ */
+export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState): StepTrace {
+  const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
+  const builder = new StepBuilder(recipe, stateSlots(state), state.step)
+  ops.useRecorder(builder.recorder)
+  try {
+    trainStep(recipe, tokens, state, tablesFor(recipe.model))
+  } finally {
+    ops.useRecorder(null)
+  }
+  const p = paramSpecs(recipe.model).length
+  // The program's S_{t+1} (its last 3P ops) must be the engine's, bit for bit.
+  const next = stateSlots(state)
+  const ends = builder.outputs.slice(-3 * p)
+  const order = [...ends.slice(2 * p), ...ends.slice(0, 2 * p)]
+  order.forEach((t, i) => {
+    if (!Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(next[i].f32.buffer, next[i].f32.byteOffset, next[i].f32.byteLength))) {
+      throw new ProgramError(`the step program's slot ${i} differs from the engine's step`)
+    }
+  })
+  const constantRoots = tensorRoots(builder.constants).map(toHex)
+  const init = initProgram(recipe)
+  const header = programHeader(builder.ops, init, p, constantRoots)
+  checkInputs(builder.ops)
+  const program: Program = { step: builder.ops, init, paramSlots: p, constants: builder.constants, constantRoots, header, hash: programHash(header) }
+  return { program, outputs: builder.outputs, before }
+}
+
+/** The program of a recipe, from one recorded step on synthetic tokens. */
+export function compileProgram (recipe: Recipe): Program {
+  const tokens = new Int32Array(recipe.model.context + 2)
+  return traceStep(recipe, tokens, initialState(recipe)).program
+}
+
+/** Every element of every op must read at most MAX_INPUTS inputs (checked by shape). */
+function checkInputs (program: ProgramOp[]): void {
+  program.forEach((op, i) => {
+    const reads = op.code === OPCODE.DOT ? 2 * op.attrs[2] : op.code === OPCODE.SCATTER ? 2 * op.attrs[1] : op.code === OPCODE.SUM || op.code === OPCODE.MAXR ? op.attrs[0] : op.inputs.length + 1
+    if (reads > ops.MAX_INPUTS) throw new ProgramError(`op ${i} (code ${op.code}) reads ${reads} inputs per element, more than ${ops.MAX_INPUTS}`)
+  })
+}
