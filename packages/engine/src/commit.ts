@@ -48,6 +48,47 @@ export function nodeRoot (nodes: Hash[]): Hash {
   return level[0]
 }
 
+/**
+ * The siblings that prove `nodes[index]` under nodeRoot(nodes), bottom level up. Where
+ * the node is the last of an odd level its partner is EMPTY[level], which the verifier
+ * knows, so no sibling is sent for that level.
+ */
+export function nodeProof (nodes: Hash[], index: number): Hash[] {
+  if (index < 0 || index >= nodes.length) throw new RangeError(`node ${index} is outside a level of ${nodes.length}`)
+  const siblings: Hash[] = []
+  let level = nodes
+  let at = index
+  let height = 0
+  while (level.length > 1) {
+    const partner = at ^ 1
+    if (partner < level.length) siblings.push(level[partner])
+    const next: Hash[] = []
+    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
+    level = next
+    at >>= 1
+    height++
+  }
+  return siblings
+}
+
+/** The root nodeProof's siblings imply for `leaf` at `index` of `count` nodes. */
+export function rootFromNodeProof (leaf: Hash, index: number, count: number, siblings: Hash[]): Hash {
+  let node = leaf
+  let at = index
+  let size = count
+  let used = 0
+  for (let height = 0; size > 1; height++) {
+    const partner = at ^ 1
+    const other = partner < size ? siblings[used++] : EMPTY[height]
+    if (other === undefined) throw new RangeError('the proof lacks a sibling')
+    node = at % 2 === 0 ? hashPair(node, other) : hashPair(other, node)
+    at >>= 1
+    size = Math.ceil(size / 2)
+  }
+  if (used !== siblings.length) throw new RangeError('the proof has siblings left over')
+  return node
+}
+
 /** The big-endian bit patterns of a tensor's elements, NaN canonical. */
 export function elementBytes (tensor: Tensor): Uint8Array {
   const n = tensor.size

@@ -178,11 +178,13 @@ class StepBuilder {
   private readonly recipe: Recipe
   private readonly slots: Tensor[]
   private readonly step: number
+  private readonly fault: Fault | undefined
 
-  constructor (recipe: Recipe, slots: Tensor[], step: number) {
+  constructor (recipe: Recipe, slots: Tensor[], step: number, fault?: Fault) {
     this.recipe = recipe
     this.slots = slots
     this.step = step
+    this.fault = fault
     slots.forEach((t, index) => this.refs.set(t.data, { kind: 'slot', index }))
   }
 
@@ -212,6 +214,7 @@ class StepBuilder {
 
   emit (code: number, output: Tensor, inputs: ReadonlyArray<Tensor | Ref>, attrs: number[]): Tensor {
     const op: ProgramOp = { code, dtype: output.dtype, dims: [...output.shape], inputs: inputs.map(i => this.ref(i)), attrs }
+    if (this.fault?.op === this.ops.length) corruptElement(output, this.fault.element)
     this.refs.set(output.data, { kind: 'op', index: this.ops.length })
     this.ops.push(op)
     this.outputs.push(output)
@@ -389,13 +392,30 @@ export interface StepTrace {
   before: Tensor[]
 }
 
+/** A deliberate error for testing the network's defences: one element of one op's output. */
+export interface Fault {
+  op: number
+  element: number
+}
+
+/** Changes element e of t: +1 for a finite float (its lowest bit if that changes nothing), the lowest bit otherwise. */
+export function corruptElement (t: Tensor, e: number): void {
+  const i = e % t.size
+  const x = t.data[i]
+  if (t.dtype === 'i32') { t.data[i] = x ^ 1; return }
+  const bumped = f(x + 1)
+  t.data[i] = Number.isFinite(x) && bumped !== x ? bumped : floatOf(bitsOf(x) ^ 1)
+}
+
 /**
  * Runs step `state.step` (advancing `state` to S_{t+1}, exactly as trainStep) while
- * recording it as the step program and its op trace.
+ * recording it as the step program and its op trace. With a fault, that op's output is
+ * corrupted as it is produced, so everything after it (and S_{t+1}) follows from the
+ * corrupt value: what a cheating trainer commits to.
  */
-export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState): StepTrace {
+export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault } = {}): StepTrace {
   const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
-  const builder = new StepBuilder(recipe, stateSlots(state), state.step)
+  const builder = new StepBuilder(recipe, stateSlots(state), state.step, options.fault)
   ops.useRecorder(builder.recorder)
   try {
     trainStep(recipe, tokens, state, tablesFor(recipe.model))
@@ -406,9 +426,10 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   // The program's S_{t+1} (its last 3P ops) must be the engine's, bit for bit.
   const next = stateSlots(state)
   const ends = builder.outputs.slice(-3 * p)
-  const order = [...ends.slice(2 * p), ...ends.slice(0, 2 * p)]
-  order.forEach((t, i) => {
-    if (!Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(next[i].f32.buffer, next[i].f32.byteOffset, next[i].f32.byteLength))) {
+  const programNext = [...ends.slice(2 * p), ...ends.slice(0, 2 * p)]
+  programNext.forEach((t, i) => {
+    if (options.fault !== undefined) next[i].f32.set(t.f32)
+    else if (!Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(next[i].f32.buffer, next[i].f32.byteOffset, next[i].f32.byteLength))) {
       throw new ProgramError(`the step program's slot ${i} differs from the engine's step`)
     }
   })
@@ -418,6 +439,11 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   checkInputs(builder.ops)
   const program: Program = { step: builder.ops, init, paramSlots: p, constants: builder.constants, constantRoots, header, hash: programHash(header) }
   return { program, outputs: builder.outputs, before }
+}
+
+/** The output roots of a traced step: what a trainer posts in a dispute. */
+export function traceRoots (trace: StepTrace): Hash[] {
+  return tensorRoots(trace.outputs)
 }
 
 /** The program of a recipe, from one recorded step on synthetic tokens. */

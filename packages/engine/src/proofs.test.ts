@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { referenceTensorRoot, tensorRoot } from './commit.ts'
+import { keccak_256 as keccak } from '@noble/hashes/sha3'
+import { nodeProof, nodeRoot, referenceTensorRoot, rootFromNodeProof, tensorRoot } from './commit.ts'
 import { proveElements, proveLeaves, rootFromProof } from './proofs.ts'
 import { uniform } from './prng.ts'
 import { Tensor } from './tensor.ts'
@@ -40,5 +41,19 @@ describe('Merkle proofs of elements and ranges', () => {
   it('i32 tensors (token streams) prove too', () => {
     const tokens = new Tensor([300], Int32Array.from({ length: 300 }, (_, i) => (i * 7919) % 256))
     assert.deepEqual(rootFromProof(proveElements(tokens, 120, 140)), referenceTensorRoot(tokens))
+  })
+})
+
+describe('node proofs', () => {
+  it('prove every node of levels of every size up to 40, and reject a wrong leaf', () => {
+    for (let count = 1; count <= 40; count++) {
+      const nodes = Array.from({ length: count }, (_, i) => keccak(Uint8Array.of(i, count)))
+      const root = nodeRoot(nodes)
+      for (let i = 0; i < count; i++) {
+        const proof = nodeProof(nodes, i)
+        assert.deepEqual(rootFromNodeProof(nodes[i], i, count, proof), root)
+        if (count > 1) assert.notDeepEqual(rootFromNodeProof(nodes[(i + 1) % count], i, count, proof), root)
+      }
+    }
   })
 })
