@@ -5,7 +5,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness']
+const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness',
+  'ElementwiseProver', 'ReduceProver', 'IndexProver', 'OptimProver', 'StepVerifier', 'DisputeGame']
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const out = join(root, 'packages', 'chain', 'src', 'generated', 'contracts.ts')

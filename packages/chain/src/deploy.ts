@@ -5,8 +5,10 @@ import writeFileAtomic from 'write-file-atomic'
 import { parseEther, type Address, type Hex } from 'viem'
 import { send, type Clients } from './clients.ts'
 import {
-  commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, priceFeedAbi, priceFeedBytecode,
-  stakeRegistryAbi, stakeRegistryBytecode, trainingMarketAbi, trainingMarketBytecode
+  commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
+  elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
+  priceFeedAbi, priceFeedBytecode, reduceProverAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
+  stepVerifierAbi, stepVerifierBytecode, trainingMarketAbi, trainingMarketBytecode
 } from './generated/contracts.ts'
 import { ContractRevertError, NotDeployedError } from './errors.ts'
 
@@ -17,8 +19,10 @@ export interface DeployParams {
   unbondingDelay?: bigint
   /** Who may authorise slashers and dispute games and set parameters; the deployer by default. */
   governance?: Address
-  /** Until the dispute game exists: an address allowed to open and resolve disputes. */
-  disputeGame?: Address
+  /** Challenger bond of the dispute game, in token units. */
+  disputeBond?: bigint
+  /** Seconds each party of a dispute has for its move. */
+  moveTime?: bigint
   /** Operator of the devnet price feed; the deployer by default. */
   priceOperator?: Address
 }
@@ -36,8 +40,9 @@ export interface Deployment {
     market: Address
     daoFactory: Address
     priceFeed: Address
+    stepVerifier: Address
+    disputeGame: Address
   }
-  disputeGame: Address
   gas: Record<string, string>
 }
 
@@ -64,15 +69,26 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   const market = await deployOne(clients, trainingMarketAbi, trainingMarketBytecode, [token.address, registry.address, me])
   const daoFactory = await deployOne(clients, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, [token.address])
   const priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, 8, 'ETH / USD'])
-  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas })
+  const provers = []
+  for (const [abi, bytecode] of [[elementwiseProverAbi, elementwiseProverBytecode], [reduceProverAbi, reduceProverBytecode], [indexProverAbi, indexProverBytecode], [optimProverAbi, optimProverBytecode]] as const) {
+    provers.push((await deployOne(clients, abi, bytecode, [])).address)
+  }
+  const stepVerifier = await deployOne(clients, stepVerifierAbi, stepVerifierBytecode, provers)
+  const disputeGame = await deployOne(clients, disputeGameAbi, disputeGameBytecode, [token.address, market.address, stepVerifier.address, me])
+  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas })
 
-  const disputeGame = params.disputeGame ?? me
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [market.address, true] })
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [market.address, true] })
-  await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [disputeGame, true] })
+  await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [disputeGame.address, true] })
+  if (params.disputeBond !== undefined || params.moveTime !== undefined) {
+    const bond = params.disputeBond ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'bond' })
+    const moveTime = params.moveTime ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'moveTime' })
+    await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'setParameters', args: [bond, moveTime] })
+  }
   if (governance !== me) {
     await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'transferOwnership', args: [governance] })
+    await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'transferOwnership', args: [governance] })
   }
   const block = await clients.public.getBlockNumber()
   return {
@@ -81,8 +97,10 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     deployer: me,
     deployedAt: new Date().toISOString(),
     block: block.toString(),
-    contracts: { token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address, priceFeed: priceFeed.address },
-    disputeGame,
+    contracts: {
+      token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address,
+      priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address
+    },
     gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)]))
   }
 }

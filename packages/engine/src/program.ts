@@ -390,6 +390,8 @@ export interface StepTrace {
   outputs: Tensor[]
   /** The slots of S_t (copies: the step updates the state in place). */
   before: Tensor[]
+  /** The step's loss, as trainStep returns it. */
+  loss: number
 }
 
 /** A deliberate error for testing the network's defences: one element of one op's output. */
@@ -417,8 +419,9 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
   const builder = new StepBuilder(recipe, stateSlots(state), state.step, options.fault)
   ops.useRecorder(builder.recorder)
+  let loss: number
   try {
-    trainStep(recipe, tokens, state, tablesFor(recipe.model))
+    loss = trainStep(recipe, tokens, state, tablesFor(recipe.model))
   } finally {
     ops.useRecorder(null)
   }
@@ -438,7 +441,7 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const header = programHeader(builder.ops, init, p, constantRoots)
   checkInputs(builder.ops)
   const program: Program = { step: builder.ops, init, paramSlots: p, constants: builder.constants, constantRoots, header, hash: programHash(header) }
-  return { program, outputs: builder.outputs, before }
+  return { program, outputs: builder.outputs, before, loss }
 }
 
 /** The output roots of a traced step: what a trainer posts in a dispute. */

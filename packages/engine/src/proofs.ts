@@ -1,6 +1,6 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import { BaseError } from '@commons/errors'
-import { EMPTY, hashPair, leafHashes, type Hash } from './commit.ts'
+import { EMPTY, hashPair, leafHashes, toHex, type Hash } from './commit.ts'
 import type { Tensor } from './tensor.ts'
 
 export class ProofError extends BaseError {
@@ -132,4 +132,10 @@ export function rootFromProof (proof: RangeProof): Hash {
   buf.set(uint256(proof.length), 32)
   buf[64] = proof.dtype === 'f32' ? 0 : 1
   return keccak(buf)
+}
+
+/** A range proof as the Solidity struct StepOps.Opening (an empty one for null). */
+export function openingStruct (proof: RangeProof | null) {
+  if (proof === null) return { length: 0n, dtype: 0, firstLeaf: 0n, words: '0x' as const, siblings: [] }
+  return { length: BigInt(proof.length), dtype: proof.dtype === 'f32' ? 0 : 1, firstLeaf: BigInt(proof.firstLeaf), words: toHex(wordBytes(proof.words)), siblings: proof.siblings.map(toHex) }
 }

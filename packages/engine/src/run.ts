@@ -8,6 +8,7 @@ import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './safetensors.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from './tensor.ts'
+import { corruptElement, traceStep } from './program.ts'
 
 export class RunDirError extends BaseError {
   override name = 'RunDirError'
@@ -124,6 +125,41 @@ export interface TrainParams {
   /** Stop after this step (to test resuming); the run can be resumed later. */
   stopAfter?: number
   onStep?: (progress: StepProgress) => void
+  /** Train dishonestly on purpose (testing the network's defences): see RunFault. */
+  fault?: RunFault
+}
+
+/**
+ * A deliberate error: element `element` of op `op` of the step program at step `step`
+ * (everything after follows from it), or element `element` of slot `slot` of S_0.
+ */
+export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number }
+
+/** S_0, corrupted if the fault says so. */
+function startState (recipe: Recipe, fault?: RunFault): TrainState {
+  const state = initialState(recipe)
+  if (fault?.kind === 'init') corruptElement(stateSlots(state)[fault.slot], fault.element)
+  return state
+}
+
+/** One step of a run: trainStep, or the faulty step traced with its corruption. */
+function runStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault): number {
+  if (fault?.kind === 'step' && fault.step === state.step) return traceStep(recipe, tokens, state, { fault }).loss
+  return trainStep(recipe, tokens, state, tables)
+}
+
+/**
+ * The state of a run at `step`, as its trainer computed it: from the nearest checkpoint
+ * at or before it, steps re-run (with the run's fault, if it had one).
+ */
+export async function runStateAt (dir: string, tokens: Int32Array, step: number, fault?: RunFault): Promise<TrainState> {
+  const { recipe } = await readRunInfo(dir)
+  const start = (await checkpointSteps(dir)).filter(s => s <= step).pop()
+  if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${step} in ${dir}`)
+  const state = await loadCheckpoint(dir, recipe, start)
+  const tables = tablesFor(recipe.model)
+  while (state.step < step) runStep(recipe, tokens, state, tables, fault)
+  return state
 }
 
 /**
@@ -152,7 +188,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     await mkdir(join(out, 'checkpoints'), { recursive: true })
     await writeFileAtomic(join(out, 'run.json'), JSON.stringify({ recipe, data, startedAt: new Date().toISOString() }, null, 2) + '\n')
     await writeFile(join(out, 'transcript.jsonl'), '')
-    state = initialState(recipe)
+    state = startState(recipe, params.fault)
     records = []
   }
 
@@ -165,7 +201,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     const root = stateRootOf(state)
     if (state.step % recipe.checkpointInterval === 0) await saveCheckpoint(out, recipe, state, root)
     const step = state.step
-    const loss = trainStep(recipe, tokens, state, tables)
+    const loss = runStep(recipe, tokens, state, tables, params.fault)
     const record: StepRecord = { step, state: toHex(root), loss }
     records.push(record)
     await appendFile(join(out, 'transcript.jsonl'), JSON.stringify(record) + '\n')

@@ -1,5 +1,5 @@
 import { expf, f32Bits, f32FromBits, logf } from './numerics.ts'
-import { proveLeaves, wordBytes } from './proofs.ts'
+import { openingStruct, proveLeaves, wordBytes } from './proofs.ts'
 import { toHex, tensorRoot } from './commit.ts'
 import { random32 } from './prng.ts'
 import { Tensor } from './tensor.ts'
@@ -7,7 +7,6 @@ import { encodeFunctionData, parseAbi, type Hex } from 'viem'
 import { openingsFor } from './elements.ts'
 import { binaryProgram } from './ops.ts'
 import { OPCODE, opStruct, traceStep, wordOf, type ElementContext, type ProgramOp } from './program.ts'
-import type { RangeProof } from './proofs.ts'
 import type { Recipe } from './recipe.ts'
 import { initialState, stateSlots, trainStep } from './train.ts'
 
@@ -89,12 +88,6 @@ const EVALUATE_ABI = parseAbi([
   'struct Context { uint64 seed; uint32 step; }',
   'function evaluate(Op op, uint256 element, Context ctx, bytes32[] inputRoots, Opening[] openings) view returns (uint32)'
 ])
-
-/** A range proof as the Solidity struct StepOps.Opening (an empty one for null). */
-export function openingStruct (proof: RangeProof | null) {
-  if (proof === null) return { length: 0n, dtype: 0, firstLeaf: 0n, words: '0x' as const, siblings: [] }
-  return { length: BigInt(proof.length), dtype: proof.dtype === 'f32' ? 0 : 1, firstLeaf: BigInt(proof.firstLeaf), words: toHex(wordBytes(proof.words)), siblings: proof.siblings.map(toHex) }
-}
 
 /** Calldata of StepVerifier.evaluate for element e of op with the given inputs. */
 export function evaluateCalldata (op: ProgramOp, constantRoots: readonly Hex[], e: number, ctx: ElementContext, inputs: readonly Tensor[]): Hex {

@@ -1,0 +1,145 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther, toHex } from 'viem'
+import {
+  compileProgram, initialState, random32, replay, runStateAt, stateSlots, Tensor, traceStep, tokensRootOf, train, trainStep,
+  type Recipe, type RunFault, type StepRecord
+} from '@commons/engine'
+import {
+  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postJob, readDispute,
+  readJob, registerAndStake, startDevnet, submitResult, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet
+} from './index.ts'
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
+const tiny = JSON.parse(await readFile(join(repo, 'recipes/tiny.json'), 'utf8')) as Recipe
+/** The tiny transformer cut to one layer, two sequences and five steps: a dispute in seconds. */
+const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 5, checkpointInterval: 2 }
+const program = compileProgram(recipe)
+const MOVE_TIME = 600n
+const JOB_STAKE = parseEther('200')
+const BOND = parseEther('50')
+const MODEL = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+const DATASET = 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i'
+
+let home: string
+let devnet: Devnet
+let deployment: Deployment
+const as: Record<string, Clients> = {}
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'commons-dispute-'))
+  devnet = await startDevnet({ home })
+  for (const [i, name] of ['deployer', 'requester', 'trainer', 'challenger'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
+  deployment = await deploy(as.deployer, { disputeBond: BOND, moveTime: MOVE_TIME })
+  for (const name of ['requester', 'trainer', 'challenger']) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('100000'))
+  await registerAndStake(as.trainer, deployment, { peerId: toHex('12D3KooWtrainer'), roles: ['trainer'], amount: parseEther('5000') })
+  await registerAndStake(as.challenger, deployment, { peerId: toHex('12D3KooWvalidator'), roles: ['validator'], amount: parseEther('100') })
+})
+
+after(async () => {
+  await devnet?.stop()
+  await rm(home, { recursive: true, force: true })
+})
+
+let runs = 0
+
+/** A job posted, claimed, trained (with the fault, if any) and submitted. */
+async function submittedRun (fault?: RunFault) {
+  const { jobId } = await postJob(as.requester, deployment, {
+    datasetCid: DATASET, tokensRoot: tokensRootOf(tokens), recipeCid: MODEL, programHash: program.hash, seed: BigInt(recipe.seed),
+    steps: recipe.steps, reward: parseEther('1000'), jobStake: JOB_STAKE, trainingTime: 3600n, challengeWindow: 3600n
+  })
+  await claimJob(as.trainer, deployment, jobId)
+  const dir = join(home, `run-${runs++}`)
+  const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
+  await submitResult(as.trainer, deployment, { jobId, modelCid: MODEL, transcriptRoot: result.transcriptRoot, steps: recipe.steps })
+  const defender = new Defender(as.trainer, deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
+  const challenger = new Challenger(as.challenger, deployment, { jobId, recipe, tokens, program, records: result.records as StepRecord[] })
+  return { jobId, dir, defender, challenger }
+}
+
+const copy = (t: Tensor): Tensor => new Tensor(t.shape, Float32Array.from(t.f32))
+
+/** A fault drawn at random that does change S_{t+1} (a corruption nothing reads is no lie). */
+function drawFault (seed: number): RunFault & { kind: 'step' } {
+  for (let k = 0; ; k++) {
+    const step = random32(seed, 1, k) % recipe.steps
+    const op = random32(seed, 2, k) % program.step.length
+    const element = random32(seed, 3, k)
+    const honest = initialState(recipe)
+    while (honest.step < step) trainStep(recipe, tokens, honest)
+    const faulty = { ...honest, params: honest.params.map(copy), m: honest.m.map(copy), v: honest.v.map(copy) }
+    traceStep(recipe, tokens, honest)
+    traceStep(recipe, tokens, faulty, { fault: { op, element } })
+    const differs = stateSlots(honest).some((t, i) => !Buffer.from(t.f32.buffer).equals(Buffer.from(stateSlots(faulty)[i].f32.buffer)))
+    if (differs) return { kind: 'step', step, op, element }
+  }
+}
+
+describe('pinpoint disputes on a real anvil with the real engine', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`catches and slashes a trainer that corrupts one element of one op (draw ${seed})`, async () => {
+      const fault = drawFault(seed)
+      const { jobId, dir, defender, challenger } = await submittedRun(fault)
+      // The validator replays the run from the trainer's checkpoints and finds the step.
+      const check = await replay(dir, tokens)
+      assert.ok(check.firstMismatch !== null)
+      const step = check.firstMismatch.step - 1
+      assert.equal(step, fault.step)
+      const before = await tokenBalance(as.challenger, deployment, as.challenger.account.address)
+      const outcome = await playDispute(challenger, defender, step, await runStateAt(dir, tokens, step))
+      assert.equal(outcome.winner, 'challenger')
+      assert.equal(outcome.reason, 'mismatch')
+      assert.equal(outcome.moves.length, 3)
+      assert.equal(outcome.op, fault.op, 'the first op that departs is the corrupted one')
+      for (const move of [outcome.open, ...outcome.moves]) assert.ok(move.gas <= 5_000_000n, `${move.name} used ${move.gas} gas`)
+      const job = await readJob(as.requester, deployment, jobId)
+      assert.equal(job.statusName, 'slashed')
+      // Bond back plus half of the slashed job stake.
+      assert.equal(await tokenBalance(as.challenger, deployment, as.challenger.account.address), before + JOB_STAKE / 2n)
+    })
+  }
+
+  it('forfeits the bond of a challenger who disputes a correct transcript', async () => {
+    const { jobId, dir, defender, challenger } = await submittedRun()
+    const before = await tokenBalance(as.challenger, deployment, as.challenger.account.address)
+    const { id } = await challenger.open(2, await runStateAt(dir, tokens, 2), { force: true })
+    await defender.postOpTrace(id)
+    await challenger.pinpoint(id, async op => defender.output(2, op), { op: 40, element: 3 })
+    await defender.reveal(id)
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.winner, 'trainer')
+    assert.equal(d.reasonName, 'match')
+    assert.equal(await tokenBalance(as.challenger, deployment, as.challenger.account.address), before - BOND)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'submitted', 'the job goes on to finalisation')
+  })
+
+  it('slashes a trainer that does not answer, by timeout', async () => {
+    const fault = drawFault(4)
+    const { jobId, dir, challenger } = await submittedRun(fault)
+    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    await assert.rejects(challenger.timeout(id), /DeadlineNotPassed/)
+    await advanceTime(devnet.rpcUrl, Number(MOVE_TIME) + 1)
+    await challenger.timeout(id)
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.winner, 'challenger')
+    assert.equal(d.reasonName, 'trace-timeout')
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('catches a corrupt initial state', async () => {
+    const fault: RunFault = { kind: 'init', slot: 2, element: 77 }
+    const { jobId, defender, challenger } = await submittedRun(fault)
+    assert.equal(challenger.check(INIT_STEP).agrees, false)
+    const outcome = await playDispute(challenger, defender, INIT_STEP)
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.op, 2)
+    assert.equal(outcome.element, 77)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+})

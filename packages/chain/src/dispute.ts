@@ -1,0 +1,286 @@
+import { BaseError } from '@commons/errors'
+import {
+  hexBytes, initialState, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
+  recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
+  type Hash, type Program, type ProgramOp, type Recipe, type RunFault, type StepRecord, type TrainState
+} from '@commons/engine'
+import { decodeEventLog, type TransactionReceipt } from 'viem'
+import { send, type Clients } from './clients.ts'
+import type { Deployment } from './deploy.ts'
+import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
+
+/**
+ * Both sides of a pinpoint dispute (DESIGN §6, docs/step-program.md), played against
+ * the DisputeGame contract: the challenger replays a step, opens, and names the first
+ * element where the trainer's op trace departs from the step program; the trainer
+ * posts its trace and opens that element. Each method is one move and reads the
+ * dispute from the chain, so a node can call them from event handlers.
+ */
+
+export class DisputeError extends BaseError {
+  override name = 'DisputeError'
+}
+
+/** The step of an initial-state dispute. */
+export const INIT_STEP = 0xffffffff
+
+const REASONS = ['none', 'trace-timeout', 'pinpoint-timeout', 'reveal-timeout', 'mismatch', 'match'] as const
+export type DisputeReason = typeof REASONS[number]
+
+/** What is public about a submitted run: the job, how it was to be trained, its transcript. */
+export interface RunClaim {
+  jobId: bigint
+  recipe: Recipe
+  tokens: Int32Array
+  program: Program
+  /** Transcript records t = 0..steps (state root and loss). */
+  records: StepRecord[]
+}
+
+/** A move on chain and what it cost. */
+export interface Move {
+  name: 'open' | 'postOpTrace' | 'pinpoint' | 'reveal' | 'timeout'
+  gas: bigint
+}
+
+const recordHashes = (records: StepRecord[]): Hash[] => records.map(r => recordHash(hexBytes(r.state), r.loss))
+const lossBits = (loss: number): number => wordOf(loss, 'f32')
+
+function inputTensors (op: ProgramOp, program: Program, slots: Tensor[], outputs: Tensor[], tokens: Tensor): Tensor[] {
+  return op.inputs.map(r => r.kind === 'slot' ? slots[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? tokens : program.constants[r.index])
+}
+
+function firstDifference (a: Tensor, b: Tensor): number {
+  for (let i = 0; i < a.size; i++) if (wordOf(a.data[i], a.dtype) !== wordOf(b.data[i], b.dtype)) return i
+  return -1
+}
+
+/** A dispute as the contract keeps it. */
+export async function readDispute (clients: Clients, deployment: Deployment, id: bigint) {
+  const d = await clients.public.readContract({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'getDispute', args: [id] })
+  const challengerWon = d.reason === 1 || d.reason === 3 || d.reason === 4
+  return { ...d, reasonName: REASONS[d.reason], resolved: d.phase === 4, winner: d.reason === 0 ? null : challengerWon ? 'challenger' as const : 'trainer' as const }
+}
+
+/** The op output roots the trainer posted, from the OpTracePosted event. */
+export async function postedTrace (clients: Clients, deployment: Deployment, id: bigint): Promise<Hash[]> {
+  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'OpTracePosted', args: { id }, fromBlock: 0n })
+  const roots = events[0]?.args.roots
+  if (roots === undefined) throw new DisputeError(`dispute ${id} has no posted op trace yet`)
+  return roots.map(hexBytes)
+}
+
+export class Challenger {
+  readonly clients: Clients
+  readonly deployment: Deployment
+  private readonly claim: RunClaim
+  private readonly tokens: Tensor
+  /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
+  private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[] }>()
+
+  constructor (clients: Clients, deployment: Deployment, claim: RunClaim) {
+    this.clients = clients
+    this.deployment = deployment
+    this.claim = claim
+    this.tokens = new Tensor([claim.tokens.length], claim.tokens)
+  }
+
+  /**
+   * Replays step t from S_t (the trainer's checkpoint, checked against record t) and
+   * compares S_{t+1} with record t+1; INIT_STEP checks S_0 against record 0.
+   */
+  check (step: number, stateT?: TrainState): { agrees: boolean, slots: Tensor[], outputs: Tensor[] } {
+    const { recipe, records, tokens } = this.claim
+    if (step === INIT_STEP) {
+      const slots = stateSlots(initialState(recipe))
+      return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, slots, outputs: slots }
+    }
+    if (stateT === undefined) throw new DisputeError(`checking step ${step} needs the state before it`)
+    const slots = stateSlots(stateT)
+    if (toHex(stateRoot(slots, step)) !== records[step].state) throw new DisputeError(`the state given for step ${step} is not the one the transcript commits to`)
+    const copy: TrainState = { step, params: [], m: [], v: [] }
+    const p = this.claim.program.paramSlots
+    const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
+    Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
+    const trace = traceStep(recipe, tokens, copy)
+    return { agrees: toHex(stateRoot(stateSlots(copy), step + 1)) === records[step + 1].state, slots: trace.before, outputs: trace.outputs }
+  }
+
+  /**
+   * Opens a dispute over step t (or INIT_STEP), paying the bond. `force` opens one even
+   * when the replay agrees (a bogus challenge, to test that it loses its bond).
+   */
+  async open (step: number, stateT?: TrainState, options: { force?: boolean } = {}): Promise<{ id: bigint, move: Move }> {
+    const { slots, outputs, agrees } = this.check(step, stateT)
+    if (agrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state: nothing to dispute`)
+    const { records, program, jobId } = this.claim
+    const game = this.deployment.contracts.disputeGame
+    const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
+    await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
+    const hashes = recordHashes(records)
+    const at = step === INIT_STEP ? 0 : step
+    const after = step === INIT_STEP ? 0 : step + 1
+    const proof = {
+      recordBefore: { state: records[at].state, lossBits: lossBits(records[at].loss) },
+      beforeProof: nodeProof(hashes, at).map(toHex),
+      recordAfter: { state: records[after].state, lossBits: lossBits(records[after].loss) },
+      afterProof: step === INIT_STEP ? [] : nodeProof(hashes, after).map(toHex),
+      slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(nodeRoot(tensorRoots(slots)))
+    }
+    const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
+    const id = openedId(receipt)
+    this.honest.set(id, { step, slots, outputs })
+    return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /**
+   * Names the first element where the posted trace departs from the honest one: the
+   * first op whose root differs has the challenger's own inputs, and `trainerOutput`
+   * (the trainer's published trace) gives the trainer's values of that op.
+   */
+  async pinpoint (id: bigint, trainerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<Move & { op: number, element: number }> {
+    const honest = this.honest.get(id)
+    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const mine = tensorRoots(honest.outputs)
+    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
+    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
+    if (choice === undefined) {
+      const theirs = await trainerOutput(op)
+      if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
+      element = firstDifference(theirs, honest.outputs[op])
+    }
+    const init = honest.step === INIT_STEP
+    const { program } = this.claim
+    const ops = init ? program.init : program.step
+    const programOp = ops[op]
+    const ctx = { seed: this.claim.recipe.seed, step: init ? 0 : honest.step }
+    const inputs = inputTensors(programOp, program, honest.slots, honest.outputs, this.tokens)
+    const slotRoots = tensorRoots(honest.slots)
+    const inputRoots = programOp.inputs.map((r, i) => {
+      if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }
+      if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
+      return { root: toHex(tensorRoot(inputs[i])), proof: [] }
+    })
+    const leaves = ops.map(o => opLeaf(o, program.constantRoots))
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'pinpoint',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(programOp, program.constantRoots),
+        opProof: nodeProof(leaves, op).map(toHex),
+        element: BigInt(element),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        inputRoots,
+        openings: openingsFor(programOp, element, ctx, inputs).map(openingStruct)
+      }]
+    })
+    return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
+  }
+
+  async timeout (id: bigint): Promise<Move> {
+    const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] })
+    return { name: 'timeout', gas: receipt.gasUsed }
+  }
+}
+
+function openedId (receipt: TransactionReceipt): bigint {
+  for (const log of receipt.logs) {
+    try {
+      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
+      if (event.eventName === 'DisputeOpened') return event.args.id
+    } catch {}
+  }
+  throw new DisputeError('no DisputeOpened event in the receipt')
+}
+
+/** What a trainer keeps of its run to defend it. */
+export interface TrainerRun {
+  recipe: Recipe
+  tokens: Int32Array
+  /** S_t as the trainer computed it (from its checkpoints, with its fault if any). */
+  stateAt: (step: number) => Promise<TrainState>
+  fault?: RunFault
+}
+
+export class Defender {
+  private readonly clients: Clients
+  private readonly deployment: Deployment
+  private readonly run: TrainerRun
+  private readonly traces = new Map<number, Tensor[]>()
+
+  constructor (clients: Clients, deployment: Deployment, run: TrainerRun) {
+    this.clients = clients
+    this.deployment = deployment
+    this.run = run
+  }
+
+  /** The op outputs of step t as this trainer computed them (S_0's slots for INIT_STEP). */
+  async trace (step: number): Promise<Tensor[]> {
+    const known = this.traces.get(step)
+    if (known !== undefined) return known
+    const state = await this.run.stateAt(step === INIT_STEP ? 0 : step)
+    let outputs: Tensor[]
+    if (step === INIT_STEP) outputs = stateSlots(state)
+    else {
+      const fault = this.run.fault?.kind === 'step' && this.run.fault.step === step ? this.run.fault : undefined
+      outputs = traceStep(this.run.recipe, this.run.tokens, state, { fault }).outputs
+    }
+    this.traces.set(step, outputs)
+    return outputs
+  }
+
+  /** One op's output of step t: what the trainer publishes for challengers (data availability). */
+  async output (step: number, op: number): Promise<Tensor> {
+    const outputs = await this.trace(step)
+    if (op < 0 || op >= outputs.length) throw new DisputeError(`step ${step} has no op ${op}`)
+    return outputs[op]
+  }
+
+  async postOpTrace (id: bigint): Promise<Move> {
+    const d = await readDispute(this.clients, this.deployment, id)
+    const roots = tensorRoots(await this.trace(d.step)).map(toHex)
+    const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'postOpTrace', args: [id, roots] })
+    return { name: 'postOpTrace', gas: receipt.gasUsed }
+  }
+
+  async reveal (id: bigint): Promise<Move> {
+    const d = await readDispute(this.clients, this.deployment, id)
+    const output = await this.output(d.step, d.opIndex)
+    const element = Number(d.element)
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'reveal',
+      args: [id, openingStruct(proveElements(output, element, element))]
+    })
+    return { name: 'reveal', gas: receipt.gasUsed }
+  }
+}
+
+/** How a dispute played out. */
+export interface DisputeOutcome {
+  id: bigint
+  step: number
+  winner: 'challenger' | 'trainer'
+  reason: DisputeReason
+  /** Moves after open. */
+  moves: Move[]
+  open: Move
+  op?: number
+  element?: number
+}
+
+/** Plays a whole dispute over step t (or INIT_STEP) between a challenger and a trainer. */
+export async function playDispute (challenger: Challenger, defender: Defender, step: number, stateT?: TrainState): Promise<DisputeOutcome> {
+  const { id, move: open } = await challenger.open(step, stateT)
+  const moves: Move[] = [await defender.postOpTrace(id)]
+  const pinned = await challenger.pinpoint(id, async op => defender.output(step, op))
+  moves.push(pinned, await defender.reveal(id))
+  const d = await readDispute(challenger.clients, challenger.deployment, id)
+  if (d.winner === null) throw new DisputeError(`dispute ${id} did not resolve`)
+  return { id, step, winner: d.winner, reason: d.reasonName, moves, open, op: pinned.op, element: pinned.element }
+}
