@@ -1,15 +1,110 @@
-import { encodeFunctionData, bytesToHex, type Abi, type Hex } from 'viem'
-import { proveLeaves, wordBytes, Tensor } from '@commons/engine'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { encodeFunctionData, bytesToHex, parseEther, toHex, type Abi, type Hex } from 'viem'
+import {
+  evaluateCalldata, initialState, OPCODE, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, useBackend, wordBytes, Tensor,
+  type ProgramOp, type StepTrace
+} from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
-import { binary32HarnessAbi, binary32HarnessBytecode, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode } from '../src/index.ts'
+import {
+  binary32HarnessAbi, binary32HarnessBytecode, Challenger, claimJob, connect, Defender, deploy, devnetAccount, playDispute, postJob,
+  registerAndStake, startDevnet, submitResult, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, transferTokens
+} from '../src/index.ts'
 import { deployForTest, type DeployedForTest } from '../src/testing.ts'
 
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const CODE_NAMES = Object.fromEntries(Object.entries(OPCODE).map(([name, code]) => [code, name]))
+
+/** Elements an op's element program reads, by its attributes: the worst op of each code has the most. */
+function reads (op: ProgramOp): number {
+  if (op.code === OPCODE.DOT) return 2 * op.attrs[2]
+  if (op.code === OPCODE.SCATTER) return 2 * op.attrs[1]
+  if (op.code === OPCODE.SUM || op.code === OPCODE.MAXR) return op.attrs[0]
+  return op.inputs.length
+}
+
+/** The op of each code that reads the most inputs per element, in a traced step. */
+function worstOps (trace: StepTrace): Array<{ index: number, op: ProgramOp }> {
+  const worst = new Map<number, { index: number, op: ProgramOp }>()
+  trace.program.step.forEach((op, index) => {
+    const known = worst.get(op.code)
+    if (known === undefined || reads(op) > reads(known.op)) worst.set(op.code, { index, op })
+  })
+  return [...worst.values()].sort((a, b) => a.op.code - b.op.code)
+}
+
 /**
- * What one-element verification costs on-chain, from its parts (the dispute game itself
- * comes with issue 5): gas per binary32 operation of the Solidity library, and gas of
- * proving elements and rows against a tensor root. Measured with eth_estimateGas on
- * anvil: an operation as the difference to the same call with no operands, averaged;
- * a proof as the whole call (its calldata and the 21,000 of a transaction included).
+ * The dispute game on the benchmark recipe (recipes/small.json) on anvil: the gas of
+ * StepVerifier.evaluate for the worst op of every opcode, then a whole dispute against
+ * a trainer that corrupted an element of the largest matmul (a weight gradient with a
+ * 2048-term dot product), move by move.
+ */
+async function benchGame (log: (line: string) => void, rows: Array<Array<string | number>>, figures: Record<string, number>): Promise<void> {
+  const recipe = { ...await readRecipe(join(repo, 'recipes/small.json')), steps: 2, checkpointInterval: 1 }
+  const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
+  const home = await mkdtemp(join(tmpdir(), 'commons-bench-dispute-'))
+  const devnet = await startDevnet({ home })
+  const backend = useBackend('auto')
+  try {
+    const [deployer, requester, trainer, validator] = await Promise.all([0, 1, 2, 3].map(async i => connect(devnet.rpcUrl, devnetAccount(i))))
+    const deployment = await deploy(deployer)
+    log('dispute: tracing a step of the small recipe')
+    const trace = traceStep(recipe, tokens, initialState(recipe))
+    const { program } = trace
+    const ctx = { seed: recipe.seed, step: 0 }
+    const tokensTensor = new Tensor([tokens.length], tokens)
+    log('dispute: worst-case element verification per opcode')
+    for (const { index, op } of worstOps(trace)) {
+      const inputs = op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokensTensor : program.constants[r.index])
+      const used = Number(await deployer.public.estimateGas({ account: deployer.account, to: deployment.contracts.stepVerifier, data: evaluateCalldata(op, program.constantRoots, 0, ctx, inputs) }))
+      const name = CODE_NAMES[op.code]
+      rows.push([`verify ${name}`, `op ${index}, ${reads(op)} inputs per element, whole call`, used])
+      figures[`verify.${name}`] = used
+    }
+
+    log('dispute: a whole dispute on the small recipe')
+    for (const [clients, amount] of [[requester, '100000'], [trainer, '100000'], [validator, '1000']] as const) await transferTokens(deployer, deployment, clients.account.address, parseEther(amount))
+    await registerAndStake(trainer, deployment, { peerId: toHex('bench-trainer'), roles: ['trainer'], amount: parseEther('5000') })
+    await registerAndStake(validator, deployment, { peerId: toHex('bench-validator'), roles: ['validator'], amount: parseEther('500') })
+    const dot = worstOps(trace).find(w => w.op.code === OPCODE.DOT)
+    if (dot === undefined) throw new Error('the small recipe has no matmul')
+    const fault = { kind: 'step' as const, step: 1, op: dot.index, element: 12345 }
+    const { jobId } = await postJob(requester, deployment, {
+      datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i', tokensRoot: tokensRootOf(tokens),
+      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, seed: BigInt(recipe.seed),
+      steps: recipe.steps, reward: parseEther('1000'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
+    })
+    await claimJob(trainer, deployment, jobId)
+    const dir = join(home, 'run')
+    const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
+    await submitResult(trainer, deployment, { jobId, modelCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', transcriptRoot: result.transcriptRoot, steps: recipe.steps })
+    const defender = new Defender(trainer, deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
+    const challenger = new Challenger(validator, deployment, { jobId, recipe, tokens, program, records: result.records })
+    const outcome = await playDispute(challenger, defender, 1, await runStateAt(dir, tokens, 1))
+    for (const move of [outcome.open, ...outcome.moves]) {
+      const detail = move.name === 'postOpTrace' ? `${program.step.length} op roots` : move.name === 'pinpoint' ? `DOT op ${outcome.op}, element ${outcome.element}, with every proof` : ''
+      rows.push([`move: ${move.name}`, detail, Number(move.gas)])
+      figures[`move.${move.name}`] = Number(move.gas)
+    }
+    figures.moves = outcome.moves.length
+    figures.maxMoveGas = Math.max(...outcome.moves.map(m => Number(m.gas)), Number(outcome.open.gas))
+    rows.push(['dispute outcome', `${outcome.winner} wins (${outcome.reason}) in ${outcome.moves.length} moves after open`, figures.maxMoveGas])
+  } finally {
+    await backend.close()
+    await devnet.stop()
+    await rm(home, { recursive: true, force: true })
+  }
+}
+
+/**
+ * What disputes cost on-chain: gas per binary32 operation of the Solidity library, of
+ * proving elements and rows against a tensor root, of verifying the worst element of
+ * every opcode, and of each move of a whole dispute. Measured with eth_estimateGas on
+ * anvil (an operation as the difference to the same call with no operands, averaged;
+ * the rest as whole calls, calldata and the 21,000 of a transaction included) and with
+ * the receipts of the moves.
  */
 export async function benchDispute (log: (line: string) => void): Promise<BenchResult> {
   const rows: Array<Array<string | number>> = []
@@ -52,13 +147,14 @@ export async function benchDispute (log: (line: string) => void): Promise<BenchR
   } finally {
     await merkle.stop()
   }
+  await benchGame(log, rows, figures)
   return {
     part: 'dispute',
-    title: 'Dispute building blocks: gas of binary32 arithmetic and element proofs (anvil)',
+    title: 'Disputes: gas of binary32 arithmetic, proofs, element verification per opcode and each move (anvil)',
     columns: ['what', 'detail', 'gas'],
     rows,
     notes: [
-      'the moves of a dispute and their gas come with the DisputeGame (issue 5); goal there: <= 4 moves after open, <= 5M gas each',
+      'goal: <= 4 moves after open, every move <= 5,000,000 gas; "verify" rows are StepVerifier.evaluate for the op of that code reading the most inputs in recipes/small.json (inputs, proofs and calldata included)',
       'per-operation rows include the harness loop and its dispatch (~1.5k gas, see max); the dot rows are what a matmul element costs, proofs of its inputs come on top'
     ],
     figures

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { initialState, readRecipe, stateRootOf, stateSlots, trainStep, type Recipe } from './index.ts'
+import { initialState, readRecipe, stateRootOf, stateSlots, tensorRoots, toHex, trainStep, useBackend, type Recipe } from './index.ts'
 import { compileProgram, initProgram, OPCODE, traceStep, wordOf } from './program.ts'
 import { evaluateFrom } from './elements.ts'
 import { Tensor } from './tensor.ts'
@@ -56,6 +56,20 @@ describe('step program', () => {
     assert.equal(a.hash, b.hash)
     assert.notEqual(compileProgram({ ...recipe, seed: recipe.seed + 1 }).hash, undefined)
     assert.notEqual(compileProgram({ ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
+  })
+
+  it('traces the same on a fast backend, and its outputs outlive the next step', async () => {
+    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+    const reference = traceStep(recipe, corpus, stateAt(recipe, 2))
+    const backend = useBackend('wasm', 2)
+    try {
+      const fast = traceStep(recipe, corpus, stateAt(recipe, 2))
+      trainStep(recipe, corpus, stateAt(recipe, 1)) // reuses the backend's arena
+      assert.deepEqual(tensorRoots(fast.outputs).map(toHex), tensorRoots(reference.outputs).map(toHex))
+      assert.equal(fast.program.hash, reference.program.hash)
+    } finally {
+      await backend.close()
+    }
   })
 
   it('ends with the next state and starts from S_0 by the init program', () => {

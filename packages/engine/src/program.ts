@@ -206,7 +206,7 @@ class StepBuilder {
     let index = this.constantIndex.get(root)
     if (index === undefined) {
       index = this.constants.length
-      this.constants.push(t)
+      this.constants.push(new Tensor(t.shape, t.data.slice()))
       this.constantIndex.set(root, index)
     }
     return { kind: 'const', index }
@@ -441,7 +441,9 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const header = programHeader(builder.ops, init, p, constantRoots)
   checkInputs(builder.ops)
   const program: Program = { step: builder.ops, init, paramSlots: p, constants: builder.constants, constantRoots, header, hash: programHash(header) }
-  return { program, outputs: builder.outputs, before, loss }
+  // Op outputs may live in a backend's arena, which the next step reuses: keep copies.
+  const outputs = builder.outputs.map(t => new Tensor(t.shape, t.data.slice()))
+  return { program, outputs, before, loss }
 }
 
 /** The output roots of a traced step: what a trainer posts in a dispute. */

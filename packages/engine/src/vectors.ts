@@ -75,7 +75,7 @@ export function buildVectors (): Record<string, string> {
   return {
     'binary32.json': JSON.stringify(binary32) + '\n',
     'merkle.json': JSON.stringify(merkle, null, 1) + '\n',
-    'ops.json': JSON.stringify({ cases: opVectors(VECTOR_RECIPE) }, null, 1) + '\n'
+    'ops.json': opsJson(opVectors(VECTOR_RECIPE))
   }
 }
 
@@ -96,6 +96,11 @@ export function evaluateCalldata (op: ProgramOp, constantRoots: readonly Hex[], 
     functionName: 'evaluate',
     args: [opStruct(op, constantRoots), BigInt(e), { seed: BigInt(ctx.seed), step: ctx.step }, inputs.map(t => toHex(tensorRoot(t))), openingsFor(op, e, ctx, inputs).map(openingStruct)]
   })
+}
+
+/** The cases, with their codes and expected words also as flat arrays (for forge's JSON reader). */
+function opsJson (cases: OpVector[]): string {
+  return JSON.stringify({ codes: cases.map(c => c.code), expected: cases.map(c => c.expected), cases }, null, 1) + '\n'
 }
 
 /** Token ids 0..255 from the PRNG: a stand-in dataset the vectors can rebuild anywhere. */

@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Fixture} from "./Fixture.sol";
+import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {DisputeGame} from "../src/dispute/DisputeGame.sol";
+import {NodeMerkle} from "../src/dispute/NodeMerkle.sol";
+import {StepOps, IOpProver} from "../src/dispute/StepOps.sol";
+import {StepVerifier} from "../src/dispute/StepVerifier.sol";
+import {ElementwiseProver} from "../src/dispute/ElementwiseProver.sol";
+import {ReduceProver} from "../src/dispute/ReduceProver.sol";
+import {IndexProver} from "../src/dispute/IndexProver.sol";
+import {OptimProver} from "../src/dispute/OptimProver.sol";
+import {Openings} from "../src/dispute/Openings.sol";
+
+/// @notice The cheatcodes to read logs, beside the ones Vm.sol declares.
+interface VmLogs {
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
+}
+
+/// @notice NodeMerkle with its proofs in calldata, as the game receives them.
+contract NodeMerkleHarness {
+    function rootFromLeaf(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata siblings) external pure returns (bytes32) {
+        return NodeMerkle.rootFromLeaf(leaf, index, count, siblings);
+    }
+
+    function root(bytes32[] memory nodes) external pure returns (bytes32) {
+        return NodeMerkle.root(nodes);
+    }
+}
+
+/// @notice Reference commitments (packages/engine/src/commit.ts) written plainly, and
+///         the tiny programs of these tests.
+abstract contract Commitments {
+    uint32 internal constant ONE = 0x3f800000;
+    uint32 internal constant TWO = 0x40000000;
+    /// @dev v is filled with 0.001, not 0 like m, so a trace that swaps m and v is caught.
+    uint32 internal constant V0 = 0x3a83126f;
+
+    function pair(bytes32 l, bytes32 r) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(1), l, r));
+    }
+
+    function empty(uint256 height) internal pure returns (bytes32 e) {
+        e = keccak256(abi.encodePacked(uint8(2)));
+        for (uint256 h = 0; h < height; h++) e = pair(e, e);
+    }
+
+    function nodeRoot(bytes32[] memory nodes) internal pure returns (bytes32) {
+        if (nodes.length == 0) return empty(0);
+        bytes32[] memory level = nodes;
+        uint256 height = 0;
+        while (level.length > 1) {
+            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
+            for (uint256 i = 0; i < level.length; i += 2) {
+                next[i / 2] = pair(level[i], i + 1 < level.length ? level[i + 1] : empty(height));
+            }
+            level = next;
+            height++;
+        }
+        return level[0];
+    }
+
+    /// @dev The real siblings of node `index`, bottom-up.
+    function nodeProof(bytes32[] memory nodes, uint256 index) internal pure returns (bytes32[] memory proof) {
+        bytes32[] memory buf = new bytes32[](64);
+        uint256 used = 0;
+        bytes32[] memory level = nodes;
+        uint256 height = 0;
+        while (level.length > 1) {
+            if (index % 2 == 1) buf[used++] = level[index - 1];
+            else if (index + 1 < level.length) buf[used++] = level[index + 1];
+            bytes32[] memory next = new bytes32[]((level.length + 1) / 2);
+            for (uint256 i = 0; i < level.length; i += 2) {
+                next[i / 2] = pair(level[i], i + 1 < level.length ? level[i + 1] : empty(height));
+            }
+            level = next;
+            index /= 2;
+            height++;
+        }
+        proof = new bytes32[](used);
+        for (uint256 i = 0; i < used; i++) proof[i] = buf[i];
+    }
+
+    function list(bytes32 a, bytes32 b, bytes32 c) internal pure returns (bytes32[] memory l) {
+        l = new bytes32[](3);
+        (l[0], l[1], l[2]) = (a, b, c);
+    }
+
+    function vec(uint32 a, uint32 b) internal pure returns (uint32[] memory v) {
+        v = new uint32[](2);
+        (v[0], v[1]) = (a, b);
+    }
+
+    /// @dev Whole leaves of big-endian words, the last zero-padded.
+    function words(uint32[] memory v) internal pure returns (bytes memory out) {
+        out = new bytes((v.length + 7) / 8 * 32);
+        for (uint256 i = 0; i < v.length; i++) {
+            for (uint256 b = 0; b < 4; b++) out[i * 4 + b] = bytes1(uint8(v[i] >> (24 - 8 * b)));
+        }
+    }
+
+    function leafHashes(uint32[] memory v) internal pure returns (bytes32[] memory leaves) {
+        bytes memory w = words(v);
+        leaves = new bytes32[](w.length / 32);
+        for (uint256 l = 0; l < leaves.length; l++) {
+            bytes memory leaf = new bytes(32);
+            for (uint256 b = 0; b < 32; b++) leaf[b] = w[l * 32 + b];
+            leaves[l] = keccak256(bytes.concat(bytes1(0), leaf));
+        }
+    }
+
+    /// @dev An f32 tensor's root.
+    function tensorRoot(uint32[] memory v) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(nodeRoot(leafHashes(v)), uint256(v.length), uint8(0)));
+    }
+
+    /// @dev A whole-tensor opening of a one-leaf f32 tensor.
+    function opening(uint32[] memory v) internal pure returns (StepOps.Opening memory) {
+        return StepOps.Opening({length: v.length, dtype: 0, firstLeaf: 0, words: words(v), siblings: new bytes32[](0)});
+    }
+
+    /// @dev An opening of leaf `leaf` of an f32 tensor (one leaf's siblings are the node siblings).
+    function leafOpening(uint32[] memory v, uint256 leaf) internal pure returns (StepOps.Opening memory o) {
+        bytes memory w = words(v);
+        bytes memory part = new bytes(32);
+        for (uint256 b = 0; b < 32; b++) part[b] = w[leaf * 32 + b];
+        o = StepOps.Opening({length: v.length, dtype: 0, firstLeaf: leaf, words: part, siblings: nodeProof(leafHashes(v), leaf)});
+    }
+
+    function fillOp(uint32 value) internal pure returns (StepOps.Op memory op) {
+        op.code = StepOps.FILL;
+        op.dims = new uint32[](1);
+        op.dims[0] = 2;
+        op.inputs = new StepOps.OpInput[](0);
+        op.attrs = new uint32[](1);
+        op.attrs[0] = value;
+    }
+
+    function copyOp(uint8 kind, uint32 index) internal pure returns (StepOps.Op memory op) {
+        op.code = StepOps.COPY;
+        op.dims = new uint32[](1);
+        op.dims[0] = 2;
+        op.inputs = new StepOps.OpInput[](1);
+        op.inputs[0] = StepOps.OpInput({kind: kind, index: index, root: bytes32(0)});
+        op.attrs = new uint32[](1);
+        op.attrs[0] = 1;
+    }
+
+    /// @dev Init program, P = 1: p = FILL 1.0, m = FILL 0, v = FILL 0.001 (dims [2]).
+    function initOp(uint256 i) internal pure returns (StepOps.Op memory) {
+        return fillOp(i == 0 ? ONE : i == 1 ? 0 : V0);
+    }
+
+    /// @dev Step program, P = 1, an identity step: x = COPY p, m' = COPY m, v' = COPY v,
+    ///      p' = COPY x. It ends with m', v', p' as the step program must.
+    function stepOp(uint256 i) internal pure returns (StepOps.Op memory) {
+        if (i == 3) return copyOp(StepOps.OP, 0);
+        return copyOp(StepOps.SLOT, uint32(i));
+    }
+
+    function opLeaves(bool init) internal pure returns (bytes32[] memory leaves) {
+        leaves = new bytes32[](init ? 3 : 4);
+        for (uint256 i = 0; i < leaves.length; i++) leaves[i] = keccak256(abi.encode(init ? initOp(i) : stepOp(i)));
+    }
+
+    function header() internal pure returns (DisputeGame.Header memory) {
+        return DisputeGame.Header({stepOpsRoot: nodeRoot(opLeaves(false)), stepOps: 4, paramSlots: 1, initOpsRoot: nodeRoot(opLeaves(true))});
+    }
+
+    function recordHash(bytes32 state, uint32 lossBits) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(3), state, lossBits));
+    }
+}
+
+/// @notice Whole disputes on the real contracts: token, registry, market, the StepVerifier
+///         with its provers, and the game authorised by the market. Jobs of one step run
+///         the tiny programs above (P = 1), so every root is computed here by hand.
+contract DisputeGameTest is Fixture, Commitments {
+    uint256 internal constant REWARD = 1_000 ether;
+    uint256 internal constant JOB_STAKE = 500 ether;
+    uint32 internal constant LOSS0 = 0x40490fdb;
+    uint32 internal constant LOSS1 = 0x40400000;
+
+    DisputeGame internal game;
+    IOpProver internal verifier;
+    uint32 internal INIT;
+    address internal challenger2 = address(0x1006);
+
+    event log_named_uint(string key, uint256 val);
+
+    /// @dev What a trainer committed to for a job of one step: the slots of S_0, the op
+    ///      trace of step 0, S_1 and the transcript.
+    struct Run {
+        uint32[] p0; // parameters of S_0
+        uint32[] pOut; // p' of step 0 as the trainer computed it
+        bytes32[] slots; // tensor roots of S_0: p, m, v
+        bytes32 slotsRoot;
+        bytes32 s0;
+        bytes32[] trace; // x, m', v', p'
+        bytes32 s1;
+        bytes32[] records;
+        bytes32 transcript;
+    }
+
+    function setUp() public {
+        deployAll();
+        verifier = new StepVerifier(new ElementwiseProver(), new ReduceProver(), new IndexProver(), new OptimProver());
+        game = new DisputeGame(token, market, verifier, governance);
+        INIT = game.INIT();
+        vm.prank(governance);
+        market.setDisputeGame(address(game), true);
+        stakeAs(trainer, 2_000 ether, registry.ROLE_TRAINER());
+        token.transfer(challenger2, FUNDS);
+        vm.prank(challenger);
+        token.approve(address(game), type(uint256).max);
+        vm.prank(challenger2);
+        token.approve(address(game), type(uint256).max);
+    }
+
+    // ---------------------------------------------------------------- fixtures
+
+    function run(uint32[] memory p0, uint32[] memory pOut) internal pure returns (Run memory r) {
+        r.p0 = p0;
+        r.pOut = pOut;
+        bytes32 m = tensorRoot(vec(0, 0));
+        bytes32 v = tensorRoot(vec(V0, V0));
+        r.slots = list(tensorRoot(p0), m, v);
+        r.slotsRoot = nodeRoot(r.slots);
+        r.s0 = keccak256(abi.encodePacked(r.slotsRoot, uint256(0)));
+        r.trace = new bytes32[](4);
+        (r.trace[0], r.trace[1], r.trace[2], r.trace[3]) = (tensorRoot(p0), m, v, tensorRoot(pOut));
+        r.s1 = keccak256(abi.encodePacked(nodeRoot(list(r.trace[3], r.trace[1], r.trace[2])), uint256(1)));
+        r.records = new bytes32[](2);
+        (r.records[0], r.records[1]) = (recordHash(r.s0, LOSS0), recordHash(r.s1, LOSS1));
+        r.transcript = keccak256(abi.encodePacked(nodeRoot(r.records), uint256(2)));
+    }
+
+    function honest() internal pure returns (Run memory) {
+        return run(vec(ONE, ONE), vec(ONE, ONE));
+    }
+
+    /// @dev Posts, claims and submits a one-step job of the test program.
+    function submitted(Run memory r) internal returns (uint256 jobId) {
+        return submittedWith(header(), r.transcript);
+    }
+
+    function submittedWith(DisputeGame.Header memory h, bytes32 transcript) internal returns (uint256 jobId) {
+        TrainingMarket.JobSpec memory s = spec(REWARD, JOB_STAKE);
+        s.programHash = keccak256(abi.encode(h));
+        s.steps = 1;
+        vm.prank(requester);
+        jobId = market.postJob(s, address(0));
+        vm.prank(trainer);
+        market.claim(jobId);
+        vm.prank(trainer);
+        market.submitResult(jobId, hex"0155aa", transcript, 1);
+    }
+
+    function initProof(Run memory r) internal pure returns (DisputeGame.StepProof memory p) {
+        p.recordBefore = DisputeGame.Record(r.s0, LOSS0);
+        p.beforeProof = nodeProof(r.records, 0);
+        p.afterProof = new bytes32[](0);
+    }
+
+    function stepProof(Run memory r) internal pure returns (DisputeGame.StepProof memory p) {
+        p.recordBefore = DisputeGame.Record(r.s0, LOSS0);
+        p.beforeProof = nodeProof(r.records, 0);
+        p.recordAfter = DisputeGame.Record(r.s1, LOSS1);
+        p.afterProof = nodeProof(r.records, 1);
+        p.slotsRoot = r.slotsRoot;
+    }
+
+    function openInit(uint256 jobId, Run memory r) internal returns (uint256 id) {
+        vm.prank(challenger);
+        id = game.open(jobId, INIT, header(), initProof(r));
+    }
+
+    function openStep(uint256 jobId, Run memory r) internal returns (uint256 id) {
+        vm.prank(challenger);
+        id = game.open(jobId, 0, header(), stepProof(r));
+    }
+
+    /// @dev Element `element` of init op `slot` (the slot's root in the trace).
+    function initPinpoint(Run memory r, uint256 slot, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+        p.opIndex = slot;
+        p.op = initOp(slot);
+        p.opProof = nodeProof(opLeaves(true), slot);
+        p.element = element;
+        p.outputRoot = r.slots[slot];
+        p.outputProof = nodeProof(r.slots, slot);
+        p.inputRoots = new DisputeGame.InputRoot[](0);
+        p.openings = new StepOps.Opening[](0);
+    }
+
+    /// @dev Element `element` of step op 3 (p' = COPY x), x proven against the trace.
+    function stepPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+        p.opIndex = 3;
+        p.op = stepOp(3);
+        p.opProof = nodeProof(opLeaves(false), 3);
+        p.element = element;
+        p.outputRoot = r.trace[3];
+        p.outputProof = nodeProof(r.trace, 3);
+        p.inputRoots = new DisputeGame.InputRoot[](1);
+        p.inputRoots[0] = DisputeGame.InputRoot(r.trace[0], nodeProof(r.trace, 0));
+        p.openings = new StepOps.Opening[](1);
+        p.openings[0] = opening(r.p0);
+    }
+
+    /// @dev Element `element` of step op 0 (x = COPY p), p proven against the slots of S_0.
+    function slotPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+        p.opIndex = 0;
+        p.op = stepOp(0);
+        p.opProof = nodeProof(opLeaves(false), 0);
+        p.element = element;
+        p.outputRoot = r.trace[0];
+        p.outputProof = nodeProof(r.trace, 0);
+        p.inputRoots = new DisputeGame.InputRoot[](1);
+        p.inputRoots[0] = DisputeGame.InputRoot(r.slots[0], nodeProof(r.slots, 0));
+        p.openings = new StepOps.Opening[](1);
+        p.openings[0] = opening(r.p0);
+    }
+
+    function phaseOf(uint256 id) internal view returns (DisputeGame.Phase) {
+        return game.getDispute(id).phase;
+    }
+
+    // ---------------------------------------------------------------- whole games
+
+    /// (a) An honest trainer answers a pinpoint on a correct element: the challenger's
+    ///     bond is the trainer's, and the job finalises after the window.
+    function test_honestInitDisputeTrainerWins() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 t = token.balanceOf(trainer);
+        uint256 c = token.balanceOf(challenger);
+        uint256 id = openInit(jobId, r);
+        uint256 bond = game.bond();
+        assertEq(token.balanceOf(address(game)), bond, "bond held");
+        assertEq(market.getJob(jobId).openDisputes, 1, "market holds the job");
+
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 0, 1));
+        DisputeGame.Dispute memory d = game.getDispute(id);
+        assertEq(d.expected, ONE, "verifier's value");
+        assertEq(d.outputLength, 2, "output length");
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+
+        d = game.getDispute(id);
+        assertTrue(d.phase == DisputeGame.Phase.Resolved, "resolved");
+        assertTrue(d.reason == DisputeGame.Reason.Match, "match");
+        assertEq(d.moves, 3, "three moves after open");
+        assertEq(token.balanceOf(trainer) - t, bond, "bond to the trainer");
+        assertEq(c - token.balanceOf(challenger), bond, "challenger lost its bond");
+        assertEq(token.balanceOf(address(game)), 0, "game empty");
+        assertEq(market.getJob(jobId).openDisputes, 0, "hold lifted");
+
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+        assertEq(token.balanceOf(trainer) - t, bond + REWARD, "reward paid too");
+    }
+
+    /// (b) The trainer committed p = [1, 2] where the init program fills 1.0: the
+    ///     challenger pinpoints element 1 and the trainer's own opening convicts it.
+    function test_corruptInitSlotIsSlashed() public {
+        Run memory r = run(vec(ONE, TWO), vec(ONE, TWO));
+        uint256 jobId = submitted(r);
+        uint256 c = token.balanceOf(challenger);
+        uint256 q = token.balanceOf(requester);
+        uint256 staked = registry.nodeOf(trainer).staked;
+        uint256 id = openInit(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 0, 1));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+
+        DisputeGame.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGame.Reason.Mismatch, "mismatch");
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger: half the stake, bond back");
+        assertEq(token.balanceOf(requester) - q, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
+        assertEq(staked - registry.nodeOf(trainer).staked, JOB_STAKE, "job stake slashed");
+        assertEq(registry.nodeOf(trainer).locked, 0, "nothing left locked");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+        assertEq(token.balanceOf(address(game)), 0, "game empty");
+        assertEq(token.balanceOf(address(market)), 0, "market empty");
+    }
+
+    /// (c) No trace by the deadline: the challenger wins.
+    function test_silentTrainerLosesByTimeout() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 c = token.balanceOf(challenger);
+        uint256 id = openInit(jobId, r);
+        uint64 deadline = game.getDispute(id).deadline;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlineNotPassed.selector, id, deadline));
+        game.timeout(id);
+        vm.warp(deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlinePassed.selector, id, deadline));
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.prank(validator); // anyone
+        game.timeout(id);
+        DisputeGame.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGame.Reason.TraceTimeout, "trace timeout");
+        assertEq(d.moves, 0, "no moves");
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid, bond back");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.AlreadyResolved.selector, id));
+        game.timeout(id);
+    }
+
+    /// (d) No pinpoint by the deadline: the trainer wins the bond.
+    function test_silentChallengerLosesByTimeout() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 t = token.balanceOf(trainer);
+        uint256 id = openInit(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(id);
+        DisputeGame.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGame.Reason.PinpointTimeout, "pinpoint timeout");
+        assertEq(d.moves, 1, "one move");
+        assertEq(token.balanceOf(trainer) - t, game.bond(), "bond to the trainer");
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+    }
+
+    /// No reveal by the deadline: the challenger wins.
+    function test_unrevealedElementLosesByTimeout() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openInit(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 1, 0));
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(id);
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.RevealTimeout, "reveal timeout");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+    }
+
+    /// A step dispute: the trace rebuilds S_1 (p', m', v' reordered into p, m, v), an OP
+    /// input is proven against the trace, and the honest trainer wins.
+    function test_honestStepDisputeTrainerWins() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        DisputeGame.Dispute memory d = game.getDispute(id);
+        assertEq(d.opsCount, 4, "step program");
+        assertEq(uint256(d.slotsRoot), uint256(r.slotsRoot), "slots of S_0");
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        assertEq(uint256(game.getDispute(id).traceRoot), uint256(nodeRoot(r.trace)), "trace root");
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 1));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "match");
+        assertEq(game.getDispute(id).moves, 3, "three moves");
+    }
+
+    /// The trainer's p' = COPY x has a wrong element 0: S_1 commits it, the challenger
+    /// pinpoints it and wins.
+    function test_corruptStepOutputIsSlashed() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        uint256 c = token.balanceOf(challenger);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "mismatch");
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid");
+    }
+
+    /// A SLOT input is proven against the slots root of S_t; a wrong slot root is refused.
+    function test_slotInputsAreBoundToTheState() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        DisputeGame.Pinpoint memory p = slotPinpoint(r, 0);
+        bytes32 fake = tensorRoot(vec(TWO, TWO));
+        p.inputRoots[0].root = fake;
+        bytes32 have = pair(pair(fake, r.slots[1]), pair(r.slots[2], empty(0)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputMismatch.selector, 0, have, r.slotsRoot));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+        // the verifier checks the opening against the bound root
+        p = slotPinpoint(r, 0);
+        p.openings[0] = opening(vec(TWO, ONE));
+        vm.expectRevert(abi.encodeWithSelector(Openings.WrongRoot.selector, 0, tensorRoot(vec(TWO, ONE)), r.slots[0]));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+        vm.prank(challenger);
+        game.pinpoint(id, slotPinpoint(r, 0));
+        assertEq(game.getDispute(id).expected, ONE, "read from p of S_0");
+    }
+
+    /// Two disputes on one job: the first slashes it, the second settles only its bond.
+    function test_secondDisputeAfterASlashSettlesItsBond() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 first = openInit(jobId, r);
+        vm.prank(challenger2);
+        uint256 second = game.open(jobId, INIT, header(), initProof(r));
+        assertEq(market.getJob(jobId).openDisputes, 2, "two holds");
+        uint256 c2 = token.balanceOf(challenger2);
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(first);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed by the first");
+        game.timeout(second);
+        assertTrue(game.getDispute(second).phase == DisputeGame.Phase.Resolved, "second resolved");
+        assertEq(token.balanceOf(challenger2) - c2, game.bond(), "second challenger's bond back");
+        assertEq(token.balanceOf(address(game)), 0, "game empty");
+    }
+
+    /// The trace roots are in the logs, for a challenger that did not see the calldata.
+    function test_traceRootsAreLogged() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        VmLogs(address(vm)).recordLogs();
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        VmLogs.Log[] memory logs = VmLogs(address(vm)).getRecordedLogs();
+        assertEq(logs.length, 1, "one event");
+        assertEq(uint256(logs[0].topics[0]), uint256(DisputeGame.OpTracePosted.selector), "OpTracePosted");
+        assertEq(uint256(logs[0].topics[1]), id, "dispute id");
+        bytes32[] memory roots = abi.decode(logs[0].data, (bytes32[]));
+        assertEq(uint256(nodeRoot(roots)), uint256(nodeRoot(r.trace)), "the roots");
+    }
+
+    // ---------------------------------------------------------------- refusals
+
+    function test_openRefusals() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        DisputeGame.Header memory h = header();
+        h.stepOps = 5;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ProgramMismatch.selector, keccak256(abi.encode(h)), keccak256(abi.encode(header()))));
+        vm.prank(challenger);
+        game.open(jobId, INIT, h, initProof(r));
+
+        DisputeGame.StepProof memory p = initProof(r);
+        p.recordBefore.lossBits = 0;
+        bytes32 have = keccak256(abi.encodePacked(pair(recordHash(r.s0, 0), r.records[1]), uint256(2)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.RecordMismatch.selector, 0, have, r.transcript));
+        vm.prank(challenger);
+        game.open(jobId, INIT, header(), p);
+
+        p = stepProof(r);
+        p.slotsRoot = bytes32(uint256(1));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.SlotsMismatch.selector, keccak256(abi.encodePacked(p.slotsRoot, uint256(0))), r.s0));
+        vm.prank(challenger);
+        game.open(jobId, 0, header(), p);
+
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepOutOfRange.selector, uint32(1), uint32(1)));
+        vm.prank(challenger);
+        game.open(jobId, 1, header(), stepProof(r));
+
+        p = initProof(r);
+        p.beforeProof = new bytes32[](0);
+        vm.expectRevert(abi.encodeWithSelector(NodeMerkle.MissingSibling.selector, 0));
+        vm.prank(challenger);
+        game.open(jobId, INIT, header(), p);
+
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.prank(challenger);
+        game.open(jobId, INIT, header(), initProof(r));
+        market.finalize(jobId);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.JobNotSubmitted.selector, jobId, TrainingMarket.Status.Finalized));
+        vm.prank(challenger);
+        game.open(jobId, INIT, header(), initProof(r));
+    }
+
+    /// A program whose step is shorter than the 3P ops that must end it cannot be disputed.
+    function test_openRefusesMalformedHeaders() public {
+        Run memory r = honest();
+        DisputeGame.Header memory h = header();
+        h.stepOps = 2;
+        uint256 jobId = submittedWith(h, r.transcript);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(2), uint32(1)));
+        vm.prank(challenger);
+        game.open(jobId, INIT, h, initProof(r));
+        h = header();
+        h.paramSlots = 0;
+        jobId = submittedWith(h, r.transcript);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(4), uint32(0)));
+        vm.prank(challenger);
+        game.open(jobId, INIT, h, initProof(r));
+    }
+
+    function test_moveRefusals() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openInit(jobId, r);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.UnknownDispute.selector, id + 1));
+        game.getDispute(id + 1);
+
+        // wrong phase, wrong mover
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongPhase.selector, id, DisputeGame.Phase.AwaitTrace, DisputeGame.Phase.AwaitPinpoint));
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 0, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, challenger, trainer));
+        vm.prank(challenger);
+        game.postOpTrace(id, r.slots);
+
+        // a trace that does not rebuild S_0, or of the wrong length
+        bytes32[] memory bad = list(r.slots[0], r.slots[1], r.slots[0]);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StateMismatch.selector, keccak256(abi.encodePacked(nodeRoot(bad), uint256(0))), r.s0));
+        vm.prank(trainer);
+        game.postOpTrace(id, bad);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TraceLength.selector, 4, 3));
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, trainer, challenger));
+        vm.prank(trainer);
+        game.pinpoint(id, initPinpoint(r, 0, 0));
+
+        // an op that is not the program's, an output that is not the trace's, an element past the end
+        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 0);
+        p.op = fillOp(TWO);
+        bytes32[] memory forged = opLeaves(true);
+        forged[0] = keccak256(abi.encode(p.op));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpMismatch.selector, 0, nodeRoot(forged), nodeRoot(opLeaves(true))));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+        p = initPinpoint(r, 0, 0);
+        p.outputRoot = r.slots[1];
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutputMismatch.selector, 0, nodeRoot(list(r.slots[1], r.slots[1], r.slots[2])), nodeRoot(r.slots)));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ElementOutOfRange.selector, 2, 2));
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 0, 2));
+        p = initPinpoint(r, 0, 0);
+        p.inputRoots = new DisputeGame.InputRoot[](1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputCount.selector, 1, 0));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+
+        vm.prank(challenger);
+        game.pinpoint(id, initPinpoint(r, 0, 1));
+
+        // openings that are not of the committed output, or do not cover the element
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, challenger, trainer));
+        vm.prank(challenger);
+        game.reveal(id, opening(r.p0));
+        StepOps.Opening memory o = opening(vec(ONE, TWO));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningMismatch.selector, tensorRoot(vec(ONE, TWO)), r.slots[0]));
+        vm.prank(trainer);
+        game.reveal(id, o);
+        o = opening(r.p0);
+        o.dtype = 1;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningShape.selector, 2, 1, 2, 0));
+        vm.prank(trainer);
+        game.reveal(id, o);
+        o = opening(r.p0);
+        o.length = 3;
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningShape.selector, 3, 0, 2, 0));
+        vm.prank(trainer);
+        game.reveal(id, o);
+
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongPhase.selector, id, DisputeGame.Phase.Resolved, DisputeGame.Phase.AwaitReveal));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.AlreadyResolved.selector, id));
+        game.timeout(id);
+    }
+
+    /// An OP input must be an earlier op, and proven against the trace.
+    function test_opInputsAreBoundToTheTrace() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        p.inputRoots[0].proof = nodeProof(r.trace, 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputMismatch.selector, 0, pair(pair(r.trace[0], r.trace[0]), pair(r.trace[2], r.trace[3])), nodeRoot(r.trace)));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+    }
+
+    /// An init op may not read a slot: there is no state before S_0.
+    function test_initOpsCannotReadSlots() public {
+        Run memory r = honest();
+        DisputeGame.Header memory h = header();
+        bytes32[] memory leaves = opLeaves(true);
+        StepOps.Op memory op = copyOp(StepOps.SLOT, 0);
+        leaves[0] = keccak256(abi.encode(op));
+        h.initOpsRoot = nodeRoot(leaves);
+        uint256 jobId = submittedWith(h, r.transcript);
+        vm.prank(challenger);
+        uint256 id = game.open(jobId, INIT, h, initProof(r));
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 0);
+        p.op = op;
+        p.opProof = nodeProof(leaves, 0);
+        p.inputRoots = new DisputeGame.InputRoot[](1);
+        p.inputRoots[0] = DisputeGame.InputRoot(r.slots[0], nodeProof(r.slots, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputKind.selector, 0, StepOps.SLOT));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+    }
+
+    /// An OP input must name an earlier op (here a program whose op 3 reads itself).
+    function test_opInputsMustBeEarlierOps() public {
+        Run memory r = honest();
+        DisputeGame.Header memory h = header();
+        bytes32[] memory leaves = opLeaves(false);
+        StepOps.Op memory op = copyOp(StepOps.OP, 3);
+        leaves[3] = keccak256(abi.encode(op));
+        h.stepOpsRoot = nodeRoot(leaves);
+        uint256 jobId = submittedWith(h, r.transcript);
+        vm.prank(challenger);
+        uint256 id = game.open(jobId, 0, h, stepProof(r));
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        p.op = op;
+        p.opProof = nodeProof(leaves, 3);
+        p.inputRoots[0] = DisputeGame.InputRoot(r.trace[3], nodeProof(r.trace, 3));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ForwardInput.selector, 0, 3, 3));
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+    }
+
+    /// A reveal must open the leaf that holds the element (a 10-element output: 2 leaves).
+    function test_revealMustCoverTheElement() public {
+        uint32[] memory p10 = new uint32[](10);
+        for (uint256 i = 0; i < 10; i++) p10[i] = ONE;
+        Run memory r = run(p10, p10);
+        DisputeGame.Header memory h = header();
+        StepOps.Op memory op = fillOp(ONE);
+        op.dims[0] = 10;
+        bytes32[] memory leaves = opLeaves(true);
+        leaves[0] = keccak256(abi.encode(op));
+        h.initOpsRoot = nodeRoot(leaves);
+        uint256 jobId = submittedWith(h, r.transcript);
+        vm.prank(challenger);
+        uint256 id = game.open(jobId, INIT, h, initProof(r));
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 9);
+        p.op = op;
+        p.opProof = nodeProof(leaves, 0);
+        vm.prank(challenger);
+        game.pinpoint(id, p);
+        assertEq(game.getDispute(id).outputLength, 10, "output length");
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ElementNotOpened.selector, 9, 0, 8));
+        vm.prank(trainer);
+        game.reveal(id, leafOpening(p10, 0));
+        vm.prank(trainer);
+        game.reveal(id, leafOpening(p10, 1));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "match");
+    }
+
+    function test_parametersOnlyByOwner() public {
+        vm.expectRevert();
+        vm.prank(challenger);
+        game.setParameters(1, 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidMoveTime.selector, 0));
+        vm.prank(governance);
+        game.setParameters(1, 0);
+        vm.prank(governance);
+        game.setParameters(7 ether, 2 hours);
+        assertEq(game.bond(), 7 ether, "bond");
+        assertEq(game.moveTime(), 2 hours, "move time");
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openInit(jobId, r);
+        assertEq(game.getDispute(id).bond, 7 ether, "bond of the dispute");
+        assertEq(game.getDispute(id).deadline, block.timestamp + 2 hours, "deadline");
+    }
+
+    // ---------------------------------------------------------------- gas
+
+    /// Gas of each move of a full step dispute (printed with -vv).
+    function test_gasPerMove() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        DisputeGame.StepProof memory sp = stepProof(r);
+        DisputeGame.Header memory h = header();
+        vm.prank(challenger);
+        uint256 g = gasleft();
+        uint256 id = game.open(jobId, 0, h, sp);
+        emit log_named_uint("open (step)", g - gasleft());
+        vm.prank(trainer);
+        g = gasleft();
+        game.postOpTrace(id, r.trace);
+        emit log_named_uint("postOpTrace (4 roots)", g - gasleft());
+        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        vm.prank(challenger);
+        g = gasleft();
+        game.pinpoint(id, p);
+        emit log_named_uint("pinpoint (COPY, 1 OP input)", g - gasleft());
+        StepOps.Opening memory o = opening(r.pOut);
+        vm.prank(trainer);
+        g = gasleft();
+        game.reveal(id, o);
+        emit log_named_uint("reveal (+ slash)", g - gasleft());
+    }
+
+    // ---------------------------------------------------------------- NodeMerkle
+
+    function test_nodeMerkleMatchesTheEngine() public {
+        NodeMerkleHarness h = new NodeMerkleHarness();
+        assertEq(uint256(NodeMerkle.EMPTY_LEAF), uint256(keccak256(abi.encodePacked(uint8(2)))), "EMPTY[0]");
+        assertEq(uint256(h.root(new bytes32[](0))), uint256(NodeMerkle.EMPTY_LEAF), "no nodes");
+        // nodeRoot of commit.ts over keccak256(uint256(i)), i < n
+        uint256[3] memory ns = [uint256(5), 7, 13];
+        bytes32[3] memory want = [
+            bytes32(0x8bb4288c7939ea16b0328d259336e5f119c0f0424ff49c0aab446fcc50aae614),
+            0xe0e35bdcde325df8c0675c33f43ca4a0038f52302a3a021a86e6c8a5012064e9,
+            0x750fa8b123339fb74c7345ca9aacb7a22f9837994400e6bd5005c8f3c30d208f
+        ];
+        for (uint256 k = 0; k < 3; k++) {
+            bytes32[] memory leaves = new bytes32[](ns[k]);
+            for (uint256 i = 0; i < ns[k]; i++) leaves[i] = keccak256(abi.encode(i));
+            assertEq(uint256(h.root(leaves)), uint256(want[k]), "engine vector");
+        }
+    }
+
+    function testFuzz_nodeMerkleAgainstReference(uint256 seed, uint256 count, uint256 index) public {
+        NodeMerkleHarness h = new NodeMerkleHarness();
+        count = bound(count, 1, 40);
+        index = bound(index, 0, count - 1);
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; i++) leaves[i] = keccak256(abi.encode(seed, i));
+        bytes32 want = nodeRoot(leaves);
+        assertEq(uint256(h.root(leaves)), uint256(want), "root");
+        assertEq(uint256(leaves[index]), uint256(keccak256(abi.encode(seed, index))), "root leaves its input alone");
+        bytes32[] memory proof = nodeProof(leaves, index);
+        assertEq(uint256(h.rootFromLeaf(leaves[index], index, count, proof)), uint256(want), "rootFromLeaf");
+
+        bytes32[] memory longer = new bytes32[](proof.length + 1);
+        for (uint256 i = 0; i < proof.length; i++) longer[i] = proof[i];
+        vm.expectRevert(abi.encodeWithSelector(NodeMerkle.ExtraSiblings.selector, proof.length, proof.length + 1));
+        h.rootFromLeaf(leaves[index], index, count, longer);
+        if (proof.length > 0) {
+            bytes32[] memory shorter = new bytes32[](proof.length - 1);
+            for (uint256 i = 0; i < shorter.length; i++) shorter[i] = proof[i];
+            vm.expectRevert(abi.encodeWithSelector(NodeMerkle.MissingSibling.selector, shorter.length));
+            h.rootFromLeaf(leaves[index], index, count, shorter);
+        }
+        vm.expectRevert(abi.encodeWithSelector(NodeMerkle.IndexOutOfRange.selector, count, count));
+        h.rootFromLeaf(leaves[index], count, count, proof);
+    }
+}
