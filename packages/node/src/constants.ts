@@ -1,0 +1,40 @@
+import type { GossipsubOpts } from '@libp2p/gossipsub'
+
+/** The gossip topics of Commons; the trailing number is the message format's version. */
+export const TOPICS = {
+  jobs: 'commons/jobs/1',
+  results: 'commons/results/1',
+  checkpoints: 'commons/checkpoints/1'
+} as const
+
+/** Loopback on a free port: a node is private unless told to listen wider. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** How long one block may take to arrive before a fetch gives up. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
+
+/** Blocks wanted at once while walking a DAG: enough to fill a bitswap round trip. */
+export const FETCH_CONCURRENCY = 32
+
+/**
+ * Gossipsub tuned for networks of a handful of peers (a lab, a test, a new community)
+ * that must still behave on larger ones:
+ * - `floodPublish`: our own messages go to every peer subscribed to the topic, not only
+ *   to mesh peers, so a message needs no formed mesh, only a known subscription;
+ * - `allowPublishToZeroTopicPeers`: a node alone on a topic may publish (the message is
+ *   dropped) instead of throwing; delivery is best effort, as in any gossip;
+ * - D = 4, Dlo = 2, Dhi = 8, Dout = 1, Dscore = 2: a mesh of 2 or 3 peers is "enough"
+ *   (the defaults 6/4/12 keep a small network grafting forever); Dout < Dlo and
+ *   Dout <= D / 2 as gossipsub requires;
+ * - `emitSelf: false`: a node does not hear its own messages.
+ */
+export const GOSSIPSUB_OPTIONS: Partial<GossipsubOpts> = {
+  floodPublish: true,
+  allowPublishToZeroTopicPeers: true,
+  emitSelf: false,
+  D: 4,
+  Dlo: 2,
+  Dhi: 8,
+  Dout: 1,
+  Dscore: 2
+}

@@ -1,0 +1,214 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { formatEther, parseEther, type Address } from 'viem'
+import { generate, type Recipe } from '@commons/engine'
+import {
+  actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
+  readJob, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
+} from '@commons/chain'
+import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { parseFault } from './faults.ts'
+import { startNode, type CommonsNode, type DisputeReport } from './node.ts'
+
+/**
+ * The main job (`npm start` = `commons demo`): the whole story on a local chain with
+ * nodes on loopback, in one process. A community commits a dataset and runs its DAO,
+ * a minority forks, training is funded by a requester and by the DAO, one trainer
+ * cheats and is caught and slashed, the honest one is paid, and the requester fetches
+ * the model by CID, verifies it and generates text with it.
+ */
+
+export interface DemoOptions {
+  home: string
+  /** The cheating trainer's fault, as `--fault` takes it (default: a drawn step fault). */
+  fault?: string
+  seed?: number
+  /** Training steps of the recipe (the tiny transformer). */
+  steps?: number
+  /** Transformer layers (the reduced demo of the tests uses 1). */
+  layers?: number
+  log?: (line: string) => void
+}
+
+export interface DemoSummary {
+  ok: boolean
+  home: string
+  rpcUrl: string
+  datasets: Array<{ name: string, versions: string[] }>
+  dao: { address: Address, head: string, members: number, treasury: string }
+  fork: { address: Address, forkPoint: string, members: number, treasury: string }
+  jobs: Array<{ id: string, fundedBy: string, trainer: string, cheater: boolean, outcome: string }>
+  disputes: Array<{ id: string, job: string, step: number | 'init', winner: string, reason: string, moves: number, maxGas: number, gas: Record<string, number> }>
+  balances: Array<{ who: string, before: string, after: string }>
+  model: { job: string, cid: string, verified: boolean, problems: string[], prompt: string, sample: string }
+}
+
+const DEMO_PASSWORD = 'commons-demo'
+
+const TINY: Recipe = {
+  name: 'demo-tiny',
+  model: { kind: 'transformer', vocab: 256, dModel: 32, layers: 2, heads: 2, hidden: 86, context: 32, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 },
+  tokenizer: 'byte',
+  optimizer: { lr: 0.01, minLr: 0.001, warmupSteps: 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, gradClip: 1 },
+  batchSize: 8,
+  steps: 24,
+  seed: 7,
+  checkpointInterval: 6
+}
+
+async function until (what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the demo waited too long for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
+
+export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary> {
+  const say = options.log ?? (() => {})
+  const home = options.home
+  await mkdir(home, { recursive: true })
+  const recipe: Recipe = { ...TINY, steps: options.steps ?? TINY.steps, model: { ...TINY.model, layers: options.layers ?? 2 } as Recipe['model'] }
+  const devnet = await startDevnet({ home })
+  const nodes: CommonsNode[] = []
+  const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
+  try {
+    say(`[1/9] local chain at ${devnet.rpcUrl}; deploying the contracts`)
+    const bank = await connect(devnet.rpcUrl, devnetAccount(0))
+    const deployment: Deployment = { ...await deploy(bank, { disputeBond: parseEther('50'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
+    await writeManifest(join(home, 'chain', 'deployment.json'), deployment)
+    const [bob, carol] = await Promise.all([5, 6].map(async i => connect(devnet.rpcUrl, devnetAccount(i))))
+
+    say('[2/9] starting nodes on loopback: a curator who also requests, two trainers (one cheats), a validator')
+    const log = (name: string) => (line: string) => { say(`      ${name}: ${line}`) }
+    const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
+      const node = await startNode({
+        home: join(home, 'nodes', name), rpcUrl: devnet.rpcUrl, deployment, roles, password: DEMO_PASSWORD, scryptN: 2 ** 12,
+        log: log(name), pollMs: 250, ...extra
+      })
+      nodes.push(node)
+      return node
+    }
+    const curator = await start('curator', ['requester', 'curator'])
+    const honest = await start('trainer-1', ['trainer'])
+    const cheater = await start('trainer-2', ['trainer'], { fault: parseFault(options.fault ?? 'step', options.seed ?? 1) })
+    const validator = await start('validator', ['validator'], { checkSteps: recipe.steps })
+    // A full mesh on loopback: bitswap asks the peers a node is connected to.
+    for (const [i, node] of nodes.entries()) {
+      for (const other of nodes.slice(i + 1)) await node.network.connect(other.network.multiaddrs()[0])
+    }
+    for (const [node, eth, tokens] of [[curator, '10', '20000'], [honest, '10', '2000'], [cheater, '10', '2000'], [validator, '10', '1000']] as const) {
+      await bank.wallet.sendTransaction({ to: node.address, value: parseEther(eth) })
+      await transferTokens(bank, deployment, node.address, parseEther(tokens))
+    }
+    for (const [node, roles, stake] of [[honest, ['trainer'], '1000'], [cheater, ['trainer'], '1000'], [validator, ['validator'], '500']] as const) {
+      await registerAndStake(node.clients, deployment, { peerId: `0x${Buffer.from(node.peerId).toString('hex')}`, roles: [...roles], amount: parseEther(stake) })
+    }
+    const who: Record<string, Address> = { curator: curator.address, 'trainer-1 (honest)': honest.address, 'trainer-2 (cheats)': cheater.address, validator: validator.address, bob: bob.account.address }
+    const before = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([name, a]) => [name, await tokenBalance(bank, deployment, a)] as const)))
+
+    say('[3/9] the community commits a corpus in two versions')
+    const name = 'community-corpus'
+    await initDataset(curator.store, name)
+    const source = join(work, 'corpus')
+    await mkdir(source, { recursive: true })
+    let rows = generateRows(200_000, 7)
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(rows))
+    const v1 = (await commitVersion(curator.store, { name, path: source, message: 'first import' })).cid.toString()
+    rows = editRows(rows, 11)
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(rows))
+    const v2 = (await commitVersion(curator.store, { name, path: source, message: 'fix typos, add rows' })).cid.toString()
+    say(`      v1 ${v1}\n      v2 ${v2}`)
+
+    say('[4/9] its DAO makes v2 canonical by a proposal')
+    const { dao } = await createDao(curator.clients, deployment, {
+      name, head: v1, members: [{ account: curator.address, shares: 60n }, { account: bob.account.address, shares: 25n }, { account: carol.account.address, shares: 15n }]
+    })
+    await transferTokens(curator.clients, deployment, dao, parseEther('5000'))
+    const passed = async (proposal: Parameters<typeof propose>[2]): Promise<void> => {
+      const { proposalId } = await propose(curator.clients, dao, proposal)
+      await advanceTime(devnet.rpcUrl, 2)
+      await vote(curator.clients, dao, proposalId, 'for')
+      await vote(carol, dao, proposalId, 'for')
+      await advanceTime(devnet.rpcUrl, 61)
+      await queue(curator.clients, dao, proposalId)
+      await advanceTime(devnet.rpcUrl, 11)
+      await execute(curator.clients, dao, proposalId)
+    }
+    await passed({ actions: [actions.setHead(dao, v2)], description: 'make v2 canonical' })
+    say(`      head is now ${(await readDao(bank, dao)).head}`)
+
+    say('[5/9] a minority (bob) disagrees and forks, leaving with the data and his share of the treasury')
+    await escrowToFork(bob, dao, 25n)
+    const { fork } = await executeFork(bob, dao)
+    const forked = await readDao(bank, fork)
+    say(`      fork ${fork} at ${forked.lineage.forkPoint}, treasury ${formatEther(forked.treasury)}`)
+
+    say('[6/9] training on the canonical version is funded twice: by the requester, and by the DAO through a proposal')
+    const jobParams = { datasetCid: v2, recipe, reward: parseEther('300'), jobStake: parseEther('200'), challengeWindow: 600n }
+    const first = await curator.postJob(jobParams)
+    await until('a trainer to claim the first job', async () => (await readJob(bank, deployment, first)).statusName !== 'open')
+    const second = await bank.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'jobCount' })
+    await passed({ actions: [actions.fundJob(dao, deployment.contracts.market, await curator.jobSpec(jobParams))], description: 'fund training on v2 from the treasury' })
+    say(`      jobs ${first} (requester) and ${second} (DAO)`)
+
+    say('[7/9] two trainers train; the validator replays the steps drawn for it; the cheater is disputed')
+    // Settled: the cheater's job slashed, the honest one submitted and attested.
+    const settled = async (id: bigint): Promise<boolean> => {
+      const job = await readJob(bank, deployment, id)
+      return job.statusName === 'slashed' || (job.statusName === 'submitted' && validator.state.job(id, 'validator')?.status === 'attested')
+    }
+    await until('both results to be checked and the dispute settled', async () => (await settled(first)) && (await settled(second)), 600_000)
+
+    say('[8/9] the challenge window passes; the honest trainer is paid')
+    await advanceTime(devnet.rpcUrl, 601)
+    await until('the honest job to be finalized', async () => {
+      const jobs = await Promise.all([first, second].map(async id => readJob(bank, deployment, id)))
+      return jobs.every(j => j.statusName === 'finalized' || j.statusName === 'slashed')
+    })
+
+    const jobs = await Promise.all([first, second].map(async id => ({ id, job: await readJob(bank, deployment, id) })))
+    const paid = jobs.find(j => j.job.statusName === 'finalized')
+    say('[9/9] the requester fetches the model by CID, verifies it against the transcript and generates text')
+    let model: DemoSummary['model'] = { job: '', cid: '', verified: false, problems: ['no job was finalized'], prompt: '', sample: '' }
+    if (paid !== undefined) {
+      const check = await curator.verifyModel(paid.id)
+      const prompt = '{"text": "'
+      const { text } = await generate(check.dir, prompt, { tokens: 48 })
+      model = { job: String(paid.id), cid: check.runCid, verified: check.verified, problems: check.problems, prompt, sample: text }
+      say(`      ${check.runCid} verified: ${check.verified}`)
+      say(`      ${JSON.stringify(prompt + text)}`)
+    }
+
+    const reports: DisputeReport[] = validator.reports
+    const disputes = reports.map(r => {
+      const moves = r.moves ?? []
+      const gas = Object.fromEntries([r.open, ...moves].filter(m => m !== undefined).map(m => [m.name, Number(m.gas)]))
+      return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unknown', reason: r.reason ?? 'unknown', moves: moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
+    })
+    const after = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([n, a]) => [n, await tokenBalance(bank, deployment, a)] as const)))
+    const summary: DemoSummary = {
+      ok: false,
+      home,
+      rpcUrl: devnet.rpcUrl,
+      datasets: [{ name, versions: [v1, v2] }],
+      dao: { address: dao, head: (await readDao(bank, dao)).head ?? '', members: (await readDao(bank, dao)).members.length, treasury: formatEther((await readDao(bank, dao)).treasury) },
+      fork: { address: fork, forkPoint: forked.lineage.forkPoint ?? '', members: forked.members.length, treasury: formatEther(forked.treasury) },
+      jobs: jobs.map(({ id, job }) => ({
+        id: String(id), fundedBy: id === first ? 'requester' : 'dao', trainer: job.trainer,
+        cheater: job.trainer.toLowerCase() === cheater.address.toLowerCase(), outcome: job.statusName
+      })),
+      disputes,
+      balances: Object.keys(who).map(n => ({ who: n, before: formatEther(before[n]), after: formatEther(after[n]) })),
+      model
+    }
+    summary.ok = summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
+      summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified
+    return summary
+  } finally {
+    for (const node of nodes.reverse()) await node.stop().catch(() => {})
+    await devnet.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}

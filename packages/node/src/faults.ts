@@ -1,0 +1,59 @@
+import { BaseError } from '@commons/errors'
+import { compileProgram, initialState, paramSpecs, random32, stateSlots, traceStep, type Recipe, type RunFault } from '@commons/engine'
+
+export class FaultSpecError extends BaseError {
+  override name = 'FaultSpecError'
+}
+
+/** A fault as the CLI takes it: parts left out are drawn from the seed when a job starts. */
+export type FaultSpec = { kind: 'step', step?: number, op?: number, element?: number, seed: number } | { kind: 'init', slot?: number, element?: number, seed: number }
+
+/**
+ * Parses `--fault step=T,op=I,element=E` (any part may be left out; `--fault step`
+ * draws them all) or `--fault init` (optionally `init,slot=S,element=E`).
+ */
+export function parseFault (text: string, seed = 1): FaultSpec {
+  const [head, ...rest] = text.split(',').map(s => s.trim()).filter(s => s !== '')
+  const parts: Record<string, number> = {}
+  const kind = head === 'init' ? 'init' : 'step'
+  for (const part of head === 'init' || head === 'step' ? rest : [head, ...rest]) {
+    const match = /^(step|op|element|slot)=(\d+)$/.exec(part ?? '')
+    if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: 'write --fault step=T,op=I,element=E (parts optional) or --fault init' })
+    parts[match[1]] = Number(match[2])
+  }
+  if (kind === 'init' && (parts.step !== undefined || parts.op !== undefined)) throw new FaultSpecError('an init fault has no step or op', { hint: 'write --fault init[,slot=S,element=E]' })
+  if (kind === 'step' && parts.slot !== undefined) throw new FaultSpecError('a step fault has no slot', { hint: 'write --fault step=T,op=I,element=E' })
+  return kind === 'init' ? { kind, slot: parts.slot, element: parts.element, seed } : { kind, step: parts.step, op: parts.op, element: parts.element, seed }
+}
+
+/**
+ * The concrete fault for a recipe: parts left out are drawn from the seed; a drawn op
+ * is one whose corruption reaches the next state (corrupting a value nothing reads is
+ * not a lie anyone could catch).
+ */
+export function resolveFault (spec: FaultSpec, recipe: Recipe, tokens: Int32Array): RunFault {
+  if (spec.kind === 'init') {
+    const slots = stateSlots(initialState(recipe))
+    const slot = spec.slot ?? random32(spec.seed, 11, 0) % paramSpecs(recipe.model).length
+    if (slot >= slots.length) throw new FaultSpecError(`slot ${slot} does not exist: the state has ${slots.length}`)
+    return { kind: 'init', slot, element: (spec.element ?? random32(spec.seed, 12, 0)) % slots[slot].size }
+  }
+  const ops = compileProgram(recipe).step.length
+  const step = spec.step ?? random32(spec.seed, 13, 0) % recipe.steps
+  if (step >= recipe.steps) throw new FaultSpecError(`step ${step} is past the last step (${recipe.steps - 1})`)
+  if (spec.op !== undefined) {
+    if (spec.op >= ops) throw new FaultSpecError(`op ${spec.op} does not exist: the step program has ${ops}`)
+    return { kind: 'step', step, op: spec.op, element: spec.element ?? random32(spec.seed, 15, 0) }
+  }
+  for (let k = 0; k < 64; k++) {
+    const op = random32(spec.seed, 14, k) % ops
+    const element = spec.element ?? random32(spec.seed, 15, k)
+    const honest = initialState(recipe)
+    const faulty = initialState(recipe)
+    traceStep(recipe, tokens, honest)
+    traceStep(recipe, tokens, faulty, { fault: { op, element } })
+    const changed = stateSlots(honest).some((t, i) => !Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(stateSlots(faulty)[i].f32.buffer, stateSlots(faulty)[i].f32.byteOffset, t.f32.byteLength)))
+    if (changed) return { kind: 'step', step, op, element }
+  }
+  return { kind: 'step', step, op: ops - 1, element: spec.element ?? 0 }
+}
