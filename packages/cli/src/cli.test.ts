@@ -40,7 +40,7 @@ describe('commons CLI', () => {
       ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
       ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c]),
-      ['train'], ['replay'], ['generate']
+      ['train'], ['replay'], ['generate'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status']
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])
@@ -117,9 +117,9 @@ describe('commons CLI', () => {
     assert.deepEqual(await readdir(join(root, 'home-bad'), { recursive: true }), before)
   })
 
-  it('runs the walk-through demo and leaves its datasets in the home', async () => {
+  it('runs the dataset tour and leaves its datasets in the home', async () => {
     const demoHome = join(root, 'home-demo')
-    const run = await commons(['demo', '--corpus-mb', '0.5', '--json', '--home', demoHome])
+    const run = await commons(['dataset', 'tour', '--corpus-mb', '0.5', '--json', '--home', demoHome])
     assert.equal(run.code, 0, run.stderr)
     const summary = JSON.parse(run.stdout) as { ok: boolean, dataset: { name: string, versions: unknown[] }, fork: { name: string }, exportIdentical: boolean, stats: { reachableBytes: number, logicalBytes: number } }
     assert.equal(summary.ok, true)
@@ -128,6 +128,44 @@ describe('commons CLI', () => {
     assert.ok(summary.stats.reachableBytes > 0 && summary.stats.reachableBytes < summary.stats.logicalBytes)
     const list = JSON.parse((await commons(['dataset', 'list', '--json', '--home', demoHome])).stdout) as Array<{ name: string }>
     assert.deepEqual(list.map(d => d.name), [summary.dataset.name, summary.fork.name])
+  })
+})
+
+describe('the main job: commons demo', () => {
+  it('runs the whole story in reduced form: the cheater is slashed, the honest trainer paid, the model verified', async () => {
+    const demoHome = join(root, 'home-network')
+    const run = await commons(['demo', '--steps', '6', '--layers', '1', '--json', '--home', demoHome])
+    assert.equal(run.code, 0, run.stderr)
+    const s = JSON.parse(run.stdout) as {
+      ok: boolean
+      jobs: Array<{ id: string, fundedBy: string, cheater: boolean, outcome: string }>
+      disputes: Array<{ job: string, winner: string, moves: number, maxGas: number }>
+      model: { job: string, verified: boolean, sample: string }
+      fork: { members: number }
+    }
+    assert.equal(s.ok, true)
+    assert.deepEqual(s.jobs.map(j => j.fundedBy).sort(), ['dao', 'requester'])
+    for (const job of s.jobs) assert.equal(job.outcome, job.cheater ? 'slashed' : 'finalized')
+    assert.equal(s.jobs.filter(j => j.cheater).length, 1)
+    assert.equal(s.disputes.length, 1)
+    assert.equal(s.disputes[0].winner, 'challenger')
+    assert.equal(s.disputes[0].job, s.jobs.find(j => j.cheater)?.id)
+    assert.ok(s.disputes[0].moves <= 4 && s.disputes[0].maxGas <= 5_000_000)
+    assert.equal(s.model.verified, true)
+    assert.equal(s.model.job, s.jobs.find(j => !j.cheater)?.id)
+    assert.equal(s.fork.members, 1)
+    // The nodes' state stays in the home for commons to inspect.
+    const status = await commons(['node', 'status', '--json', '--home', join(demoHome, 'demo', 'nodes', 'validator')])
+    assert.equal(status.code, 0, status.stderr)
+    const disputes = (JSON.parse(status.stdout) as { disputes: Array<{ role: string, status: string }> }).disputes
+    assert.ok(disputes.some(d => d.role === 'challenger' && /challenger won/.test(d.status)))
+  })
+
+  it('refuses a malformed --fault with a clear error', async () => {
+    const run = await commons(['demo', '--fault', 'step=x', '--home', join(root, 'home-bad-fault')])
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /not a fault part/)
+    assert.match(run.stderr, /hint:/)
   })
 })
 

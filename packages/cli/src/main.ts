@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo.ts'
 import { chainCommand } from './commands/chain.ts'
 import { daoCommand } from './commands/dao.ts'
 import { trainCommands } from './commands/train.ts'
+import { nodeCommand } from './commands/node.ts'
 import { reportError } from './output.ts'
 
 /** The `commons` command line: one program, a subcommand per area. */
@@ -18,6 +19,7 @@ export function buildProgram (): Command {
   chainCommand(program)
   daoCommand(program)
   trainCommands(program)
+  nodeCommand(program)
   demoCommand(program)
   return program
 }

@@ -20,6 +20,7 @@ import { startNode, type CommonsNode, type DisputeReport } from './node.ts'
  */
 
 export interface DemoOptions {
+  /** The demo lives in `<home>/demo`, replaced on each run. */
   home: string
   /** The cheating trainer's fault, as `--fault` takes it (default: a drawn step fault). */
   fault?: string
@@ -67,7 +68,9 @@ async function until (what: string, check: () => Promise<boolean>, timeoutMs = 3
 
 export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary> {
   const say = options.log ?? (() => {})
-  const home = options.home
+  // The demo's own corner of the home, fresh each run: its chain, its nodes.
+  const home = join(options.home, 'demo')
+  await rm(home, { recursive: true, force: true })
   await mkdir(home, { recursive: true })
   const recipe: Recipe = { ...TINY, steps: options.steps ?? TINY.steps, model: { ...TINY.model, layers: options.layers ?? 2 } as Recipe['model'] }
   const devnet = await startDevnet({ home })

@@ -6,6 +6,7 @@ import {
   commitVersion, defaultHome, diffVersions, editRows, exportVersion, findDataset, forkDataset, generateRows,
   initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
 } from '@commons/store'
+import type { DemoSummary } from '@commons/node'
 import { emit, formatBytes, note, type GlobalOptions } from '../output.ts'
 
 interface DemoOptions {
@@ -13,9 +14,9 @@ interface DemoOptions {
 }
 
 /**
- * The walk-through `npm start` runs until the full network exists: a community
- * dataset is created, evolves over three versions, is forked, measured, verified,
- * exported and tokenized, all in the home so `commons dataset ...` can inspect it.
+ * The dataset tour (`commons dataset tour`): a community dataset is created, evolves
+ * over three versions, is forked, measured, verified, exported and tokenized, all in
+ * the home so `commons dataset ...` can inspect it.
  */
 export async function runDemo (store: Store, options: GlobalOptions & DemoOptions): Promise<Record<string, unknown>> {
   const say = (line: string): void => { note(options, line) }
@@ -96,8 +97,9 @@ async function freeName (store: Store, base: string): Promise<string> {
 }
 
 export function demoCommand (program: Command): void {
-  program.command('demo')
-    .description('walk through Commons on local storage: a dataset evolves, forks, is verified and tokenized')
+  const dataset = program.commands.find(c => c.name() === 'dataset')
+  dataset?.command('tour')
+    .description('walk through datasets on local storage: a corpus evolves, forks, is verified and tokenized')
     .option('--corpus-mb <n>', 'size of the generated corpus in MB', (v: string) => {
       const n = Number(v)
       if (!(n > 0 && n <= 1000)) throw new Error(`--corpus-mb must be between 0 and 1000, got "${v}"`)
@@ -115,4 +117,54 @@ export function demoCommand (program: Command): void {
         await store.close()
       }
     })
+
+  program.command('demo')
+    .description('the whole story on a local chain with nodes on loopback: a dataset and its DAO, a fork, two funded jobs, a cheating trainer caught and slashed, a verified model')
+    .option('--fault <spec>', 'the cheating trainer\'s fault: step=T,op=I,element=E (parts optional, drawn from --seed) or init', 'step')
+    .option('--seed <n>', 'seed that draws the parts of --fault left out', (v: string) => whole(v, '--seed'), 1)
+    .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 24)
+    .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
+    .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
+    .option('--json', 'print the summary as JSON')
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const home = resolve(options.home ?? defaultHome())
+      // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
+      const { parseFault, runNetworkDemo } = await import('@commons/node')
+      const { useBackend } = await import('@commons/engine')
+      parseFault(opts.fault, opts.seed)
+      const backend = useBackend(opts.backend, 2)
+      try {
+        const started = Date.now()
+        const summary = await runNetworkDemo({ home, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
+        emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
+        if (!summary.ok) process.exitCode = 1
+      } finally {
+        await backend.close()
+      }
+    })
+}
+
+function whole (value: string, name: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${value}"`)
+  return n
+}
+
+function humanSummary (s: DemoSummary, seconds: number): string {
+  const lines = [
+    '',
+    `${s.ok ? 'done' : 'FAILED'} in ${seconds.toFixed(0)} s`,
+    `dataset  ${s.datasets[0].name}: ${s.datasets[0].versions.length} versions, canonical ${s.dao.head}`,
+    `DAO      ${s.dao.address}: ${s.dao.members} members, treasury ${s.dao.treasury}`,
+    `fork     ${s.fork.address} at ${s.fork.forkPoint}: ${s.fork.members} member, treasury ${s.fork.treasury}`,
+    ...s.jobs.map(j => `job ${j.id}    funded by ${j.fundedBy}, trainer ${j.trainer}${j.cheater ? ' (cheats)' : ''}: ${j.outcome}`),
+    ...s.disputes.map(d => `dispute ${d.id} over job ${d.job} step ${d.step}: ${d.winner} won (${d.reason}) in ${d.moves} moves, max ${d.maxGas} gas`),
+    `model    ${s.model.cid} verified: ${s.model.verified}`,
+    `sample   ${JSON.stringify(s.model.prompt + s.model.sample)}`,
+    'balances ' + s.balances.map(b => `${b.who} ${b.before} -> ${b.after}`).join('; '),
+    '',
+    `state stays in ${s.home}: commons chain up --detach --home ${s.home}, then commons dao list, commons node status --home ${s.home}/nodes/validator`
+  ]
+  return lines.join('\n')
 }

@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InvalidArgumentError, type Command } from 'commander'
+import { readManifest } from '@commons/chain'
+import type { Role } from '@commons/node'
+import { homeOf, manifestFile, rpcOf, type ChainOptions } from '../chainContext.ts'
+import { emit, note, UsageError } from '../output.ts'
+
+const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator']
+
+function parseRoles (value: string): Role[] {
+  const roles = value.split(',').map(r => r.trim()).filter(r => r !== '')
+  const unknown = roles.filter(r => !(ROLES as string[]).includes(r))
+  if (roles.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`unknown role "${unknown.join(', ')}"; choose from ${ROLES.join(', ')}`)
+  return roles as Role[]
+}
+
+const whole = (name: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
+  return n
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+
+interface StartOptions {
+  roles: Role[]
+  listen?: string[]
+  bootstrap?: string[]
+  apiPort: number
+  fault?: string
+  seed: number
+  checkSteps: number
+  passwordFile?: string
+  backend: string
+  threads: number
+}
+
+export function nodeCommand (program: Command): void {
+  const node = program.command('node').description('run a Commons node: train, validate, request, with peers over libp2p')
+
+  node.command('start')
+    .description('start a node in the home and run until interrupted (Ctrl-C)')
+    .option('--roles <list>', `comma-separated roles: ${ROLES.join(', ')}`, parseRoles, ['trainer', 'validator'] as Role[])
+    .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
+    .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
+    .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
+    .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', whole('--api-port'), 0)
+    .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional) or init')
+    .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
+    .option('--check-steps <n>', 'validator: steps of each result to replay', whole('--check-steps'), 2)
+    .option('--password-file <path>', 'file holding the keystore password (default: $COMMONS_PASSWORD)')
+    .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
+    .option('--threads <n>', 'threads for the wasm backend', whole('--threads'), 2)
+    .action(async (opts: StartOptions, command: Command) => {
+      const options = command.optsWithGlobals<ChainOptions>()
+      // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
+      const { parseFault, startNode } = await import('@commons/node')
+      const { useBackend } = await import('@commons/engine')
+      const home = homeOf(options)
+      const rpcUrl = await rpcOf(options)
+      const deployment = await readManifest(manifestFile(options))
+      const password = opts.passwordFile === undefined ? undefined : (await readFile(opts.passwordFile, 'utf8')).trim()
+      const backend = useBackend(opts.backend, opts.threads)
+      const started = await startNode({
+        home, rpcUrl, deployment, roles: opts.roles, password, listen: opts.listen, bootstrap: opts.bootstrap, apiPort: opts.apiPort,
+        fault: opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed), checkSteps: opts.checkSteps,
+        log: line => { note(options, line) }
+      })
+      emit(options, { address: started.address, peerId: started.peerId, multiaddrs: started.network.multiaddrs(), api: started.api?.url ?? null }, () => '')
+      await new Promise<void>(resolve => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
+      note(options, 'stopping the node')
+      await started.stop()
+      await backend.close()
+    })
+
+  node.command('status')
+    .description('what the node in the home has done: its jobs, runs and disputes (works while it is stopped)')
+    .option('--json', 'print as JSON')
+    .action(async (_opts: unknown, command: Command) => {
+      const options = command.optsWithGlobals<ChainOptions>()
+      const { NodeState } = await import('@commons/node')
+      const home = homeOf(options)
+      const keystore = await readFile(join(home, 'node', 'keystore.json'), 'utf8').then(t => JSON.parse(t) as { address?: string }, () => null)
+      if (keystore === null) throw new UsageError(`no node in ${home}`, { hint: 'start one with commons node start' })
+      const state = new NodeState(join(home, 'node', 'state.db'))
+      try {
+        const status = { address: keystore.address === undefined ? null : `0x${keystore.address.replace(/^0x/, '')}`, jobs: state.jobs(), runs: state.runs(), disputes: state.disputes() }
+        emit(options, status, () => [
+          `node ${status.address ?? '(unknown address)'} in ${home}`,
+          `jobs: ${status.jobs.map(j => `${j.jobId} ${j.role} ${j.status}`).join('; ') || 'none'}`,
+          `runs: ${status.runs.map(r => `${r.jobId} ${r.status} step ${r.step}`).join('; ') || 'none'}`,
+          `disputes: ${status.disputes.map(d => `${d.id} (job ${d.jobId}) ${d.role} ${d.status}`).join('; ') || 'none'}`
+        ].join('\n'))
+      } finally {
+        state.close()
+      }
+    })
+}
