@@ -9,7 +9,7 @@ import {
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
-import { startNode, type CommonsNode, type DisputeReport } from './node.ts'
+import { startNode, type CommonsNode, type DisputeReport, type Timings } from './node.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -43,6 +43,8 @@ export interface DemoSummary {
   disputes: Array<{ id: string, job: string, step: number | 'init', winner: string, reason: string, moves: number, maxGas: number, gas: Record<string, number> }>
   balances: Array<{ who: string, before: string, after: string }>
   model: { job: string, cid: string, verified: boolean, problems: string[], prompt: string, sample: string }
+  /** Wall-clock seconds from each job's posting to its end (finalized or slashed), and each node's time by kind of work. */
+  timing: { jobs: Array<{ id: string, seconds: number }>, nodes: Record<string, Timings> }
 }
 
 const DEMO_PASSWORD = 'commons-demo'
@@ -150,10 +152,22 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
 
     say('[6/9] training on the canonical version is funded twice: by the requester, and by the DAO through a proposal')
     const jobParams = { datasetCid: v2, recipe, reward: parseEther('300'), jobStake: parseEther('200'), challengeWindow: 600n }
+    const postedAt = new Map<bigint, number>()
+    const endedAt = new Map<bigint, number>()
     const first = await curator.postJob(jobParams)
+    postedAt.set(first, Date.now())
     await until('a trainer to claim the first job', async () => (await readJob(bank, deployment, first)).statusName !== 'open')
     const second = await bank.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'jobCount' })
     await passed({ actions: [actions.fundJob(dao, deployment.contracts.market, await curator.jobSpec(jobParams))], description: 'fund training on v2 from the treasury' })
+    postedAt.set(second, Date.now())
+    const watch = setInterval(() => {
+      for (const id of [first, second]) {
+        if (endedAt.has(id)) continue
+        readJob(bank, deployment, id).then(job => {
+          if (!endedAt.has(id) && (job.statusName === 'finalized' || job.statusName === 'slashed')) endedAt.set(id, Date.now())
+        }, () => {})
+      }
+    }, 100)
     say(`      jobs ${first} (requester) and ${second} (DAO)`)
 
     say('[7/9] two trainers train; the validator replays the steps drawn for it; the cheater is disputed')
@@ -171,6 +185,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       return jobs.every(j => j.statusName === 'finalized' || j.statusName === 'slashed')
     })
 
+    clearInterval(watch)
     const jobs = await Promise.all([first, second].map(async id => ({ id, job: await readJob(bank, deployment, id) })))
     const paid = jobs.find(j => j.job.statusName === 'finalized')
     say('[9/9] the requester fetches the model by CID, verifies it against the transcript and generates text')
@@ -204,7 +219,11 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       })),
       disputes,
       balances: Object.keys(who).map(n => ({ who: n, before: formatEther(before[n]), after: formatEther(after[n]) })),
-      model
+      model,
+      timing: {
+        jobs: [first, second].map(id => ({ id: String(id), seconds: ((endedAt.get(id) ?? Date.now()) - (postedAt.get(id) ?? 0)) / 1000 })),
+        nodes: Object.fromEntries([['curator', curator], ['trainer-1', honest], ['trainer-2', cheater], ['validator', validator]].map(([n, node]) => [n as string, { ...(node as CommonsNode).timings }]))
+      }
     }
     summary.ok = summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
       summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified

@@ -85,6 +85,24 @@ interface Context {
   /** Trainer side: what defends each job's run. */
   defenders: Map<string, Defender>
   reports: DisputeReport[]
+  timings: Timings
+}
+
+/** Milliseconds a node spent, by kind of work (for the network benchmark). */
+export interface Timings {
+  training: number
+  verification: number
+  transfer: number
+  chain: number
+}
+
+async function timed<T> (ctx: Context, kind: keyof Timings, work: () => Promise<T>): Promise<T> {
+  const started = performance.now()
+  try {
+    return await work()
+  } finally {
+    ctx.timings[kind] += performance.now() - started
+  }
 }
 
 export interface CommonsNode {
@@ -97,6 +115,7 @@ export interface CommonsNode {
   api: ApiServer | null
   /** Disputes this node took part in, as they ended. */
   reports: DisputeReport[]
+  timings: Timings
   /** Requester: posts a training job for a dataset version in this node's store. */
   postJob(params: PostJobParams): Promise<bigint>
   /** The terms such a job would have (for a DAO to fund it through a proposal). */
@@ -135,7 +154,7 @@ async function putRaw (store: Store, bytes: Uint8Array): Promise<CID> {
 }
 
 async function getRaw (ctx: Context, cid: CID): Promise<Uint8Array> {
-  await ctx.network.fetchDag(cid, { timeoutMs: 60_000 })
+  await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: 60_000 }))
   return getVerifiedBlock(ctx.store.blocks, cid)
 }
 
@@ -148,9 +167,11 @@ async function publishDir (store: Store, name: string, dir: string, message: str
 
 /** Fetches a version by CID over the network and exports it into `dir`. */
 async function fetchVersion (ctx: Context, cid: string, dir: string): Promise<void> {
-  await ctx.network.fetchDag(cid, { timeoutMs: 120_000 })
-  await rm(dir, { recursive: true, force: true })
-  await exportVersion(ctx.store, cid, dir)
+  await timed(ctx, 'transfer', async () => {
+    await ctx.network.fetchDag(cid, { timeoutMs: 120_000 })
+    await rm(dir, { recursive: true, force: true })
+    await exportVersion(ctx.store, cid, dir)
+  })
 }
 
 async function jobInputs (ctx: Context, jobId: bigint): Promise<{ recipe: Recipe, tokens: Int32Array, job: Awaited<ReturnType<typeof readJob>> }> {
@@ -159,7 +180,7 @@ async function jobInputs (ctx: Context, jobId: bigint): Promise<{ recipe: Recipe
   const datasetCid = hexToCid(job.spec.datasetCid)
   if (recipeCid === null || datasetCid === null) throw new NodeError(`job ${jobId} names an invalid recipe or dataset CID`)
   const recipe = parseRecipe(JSON.parse(Buffer.from(await getRaw(ctx, recipeCid)).toString('utf8')), `recipe ${recipeCid}`)
-  await ctx.network.fetchDag(datasetCid, { timeoutMs: 120_000 })
+  await timed(ctx, 'transfer', async () => ctx.network.fetchDag(datasetCid, { timeoutMs: 120_000 }))
   const { tokens } = await tokenizeVersion(ctx.store, datasetCid.toString(), recipe.tokenizer)
   if (tokensRootOf(tokens) !== job.spec.tokensRoot) throw new NodeError(`job ${jobId}: the dataset's tokens root does not match the job's`)
   return { recipe, tokens, job }
@@ -178,7 +199,7 @@ async function onJobPosted (ctx: Context, jobId: bigint): Promise<void> {
     return
   }
   try {
-    await claimJob(ctx.clients, ctx.options.deployment, jobId)
+    await timed(ctx, 'chain', async () => claimJob(ctx.clients, ctx.options.deployment, jobId))
   } catch (error) {
     const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
     ctx.log(`job ${jobId}: not claimed (${now.statusName === 'open' ? (error as Error).message : 'another trainer was first'})`)
@@ -198,17 +219,17 @@ async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: 0, runCid: null })
   const resume = known !== undefined && (await readFile(join(dir, 'run.json')).then(() => true, () => false))
   if (fault !== undefined) ctx.log(`job ${jobId}: training with a deliberate fault ${JSON.stringify(fault)}`)
-  const result = await train({
+  const result = await timed(ctx, 'training', async () => train({
     recipe, tokens, data: { source: `job ${jobId}` }, out: dir, resume, fault,
     onStep: p => {
       ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: p.step, runCid: null })
       if (p.step % Math.max(1, Math.floor(p.steps / 4)) === 0 || p.step === p.steps) ctx.log(`job ${jobId}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`)
     }
-  })
+  }))
   const runCid = await publishDir(ctx.store, `run-${jobId}`, dir, `run of job ${jobId}`)
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'published', step: result.steps, runCid })
   await ctx.network.publish(TOPICS.results, { jobId: String(jobId), runCid })
-  await submitResult(ctx.clients, ctx.options.deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps })
+  await timed(ctx, 'chain', async () => submitResult(ctx.clients, ctx.options.deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps }))
   ctx.state.setJob(jobId, 'trainer', 'submitted', { runCid, transcriptRoot: result.transcriptRoot })
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'submitted', step: result.steps, runCid })
   ctx.log(`job ${jobId}: submitted run ${runCid}`)
@@ -236,7 +257,7 @@ async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step: numbe
   const traceCid = await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
   ctx.traces.set(String(id), traceCid)
   await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
-  const move = await defender.postOpTrace(id)
+  const move = await timed(ctx, 'chain', async () => defender.postOpTrace(id))
   ctx.state.setDispute(id, jobId, 'trainer', 'traced', { step, traceCid, postOpTraceGas: move.gas })
   ctx.log(`dispute ${id}: posted the op trace of step ${step === INIT_STEP ? 'init' : step} (${move.gas} gas)`)
 }
@@ -246,7 +267,7 @@ async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Promise<v
     const { recipe, tokens } = await jobInputs(ctx, jobId)
     return defenderFor(ctx, jobId, recipe, tokens)
   })())
-  const move = await defender.reveal(id)
+  const move = await timed(ctx, 'chain', async () => defender.reveal(id))
   ctx.state.setDispute(id, jobId, 'trainer', 'revealed', { revealGas: move.gas })
   ctx.log(`dispute ${id}: revealed the element (${move.gas} gas)`)
 }
@@ -261,7 +282,7 @@ async function tryFinalize (ctx: Context): Promise<void> {
     }
     if (job.openDisputes > 0) continue
     try {
-      await finalizeJob(ctx.clients, ctx.options.deployment, BigInt(row.jobId))
+      await timed(ctx, 'chain', async () => finalizeJob(ctx.clients, ctx.options.deployment, BigInt(row.jobId)))
       ctx.state.setJob(row.jobId, row.role, 'finalized')
       ctx.log(`job ${row.jobId}: finalized`)
     } catch {}
@@ -296,7 +317,7 @@ async function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): 
   const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program, records })
   ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString() })
   // S_0 first: anyone can compute it.
-  if (!challenger.check(INIT_STEP).agrees) {
+  if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
     await openDispute(ctx, challenger, jobId, INIT_STEP)
     return
   }
@@ -305,7 +326,7 @@ async function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): 
     // From the checkpoint before the step, every state up to S_{t+1}: the first that
     // differs names the step to dispute, with a state before it the transcript commits to.
     const from = checkpoints.filter(c => c <= step).pop() ?? 0
-    const result = await replay(dir, tokens, { from, steps: step + 1 - from })
+    const result = await timed(ctx, 'verification', async () => replay(dir, tokens, { from, steps: step + 1 - from }))
     if (result.firstMismatch !== null) {
       const bad = result.firstMismatch.step - 1
       ctx.log(`job ${jobId}: step ${bad} does not replay to the committed state`)
@@ -313,7 +334,7 @@ async function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): 
       return
     }
   }
-  await attestJob(ctx.clients, ctx.options.deployment, jobId)
+  await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
   ctx.state.setJob(jobId, 'validator', 'attested')
   ctx.log(`job ${jobId}: replayed the drawn steps, all agree: attested`)
 }
@@ -324,7 +345,7 @@ async function readRecords (dir: string): Promise<StepRecord[]> {
 }
 
 async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>): Promise<void> {
-  const { id, move } = await challenger.open(step, stateT)
+  const { id, move } = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
   ctx.challengers.set(String(id), { challenger, step, moves: [], open: move })
   ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
   ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas })
@@ -344,11 +365,11 @@ async function challengePinpoint (ctx: Context, id: bigint): Promise<void> {
   const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
   await fetchVersion(ctx, traceCid, dir)
   const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
-  const move = await mine.challenger.pinpoint(id, async op => {
+  const move = await timed(ctx, 'chain', async () => mine.challenger.pinpoint(id, async op => {
     const t = tensors.get(`op-${String(op).padStart(5, '0')}`)
     if (t === undefined) throw new NodeError(`the published trace lacks op ${op}`)
     return t
-  })
+  }))
   mine.moves.push(move)
   ctx.state.setDispute(id, (await readDispute(ctx.clients, ctx.options.deployment, id)).jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
   ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element} (${move.gas} gas)`)
@@ -369,7 +390,7 @@ async function jobSpecOf (ctx: Context, params: PostJobParams): Promise<JobSpec>
 
 async function requesterPost (ctx: Context, params: PostJobParams): Promise<bigint> {
   const spec = await jobSpecOf(ctx, params)
-  const { jobId } = await postJob(ctx.clients, ctx.options.deployment, spec)
+  const { jobId } = await timed(ctx, 'chain', async () => postJob(ctx.clients, ctx.options.deployment, spec))
   ctx.state.setJob(jobId, 'requester', 'posted', { datasetCid: params.datasetCid, recipeCid: spec.recipeCid, reward: params.reward })
   await ctx.network.publish(TOPICS.jobs, { jobId: String(jobId) })
   ctx.log(`job ${jobId}: posted (${params.recipe.name}, ${params.recipe.steps} steps, reward ${params.reward})`)
@@ -425,7 +446,7 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
   const store = await openStore(options.home)
   const network = await startNetwork({ blockstore: store.blocks, privateKey: peerKey, listen: options.listen, bootstrap: options.bootstrap })
   const state = new NodeState(join(options.home, 'node', 'state.db'))
-  const ctx: Context = { options, clients, store, network, state, log, traces: new Map(), challengers: new Map(), defenders: new Map(), reports: [] }
+  const ctx: Context = { options, clients, store, network, state, log, traces: new Map(), challengers: new Map(), defenders: new Map(), reports: [], timings: { training: 0, verification: 0, transfer: 0, chain: 0 } }
 
   const unsubscribe = network.subscribe(TOPICS.checkpoints, message => {
     const m = message as { kind?: string, disputeId?: string, cid?: string }
@@ -452,7 +473,9 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
     running ??= drain()
   }
 
-  let fromBlock = BigInt(options.deployment.block)
+  // Events already handled before a restart are not handled again.
+  const handled = state.meta(`lastBlock:${options.deployment.contracts.market}`)
+  let fromBlock = handled === undefined ? BigInt(options.deployment.block) : BigInt(handled) + 1n
   const me = clients.account.address.toLowerCase()
   const poll = async (): Promise<void> => {
     const latest = await clients.public.getBlockNumber()
@@ -461,7 +484,6 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
       clients.public.getContractEvents({ address: options.deployment.contracts.market, abi: trainingMarketAbi, fromBlock, toBlock: latest }),
       clients.public.getContractEvents({ address: options.deployment.contracts.disputeGame, abi: disputeGameAbi, fromBlock, toBlock: latest })
     ])
-    fromBlock = latest + 1n
     const events = [...marketEvents, ...gameEvents].sort((a, b) => Number(a.blockNumber - b.blockNumber) || a.logIndex - b.logIndex)
     const game = options.deployment.contracts.disputeGame.toLowerCase()
     for (const event of events) {
@@ -494,6 +516,9 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
         }
       }
     }
+    // Marked handled once queued behind this poll: they run before the next poll does.
+    enqueue(async () => { state.setMeta(`lastBlock:${options.deployment.contracts.market}`, String(latest)) })
+    fromBlock = latest + 1n
   }
   const timer = setInterval(() => {
     if (stopped) return
@@ -522,6 +547,7 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
     state,
     api,
     reports: ctx.reports,
+    timings: ctx.timings,
     postJob: async params => requesterPost(ctx, params),
     jobSpec: async params => jobSpecOf(ctx, params),
     verifyModel: async jobId => verifyModel(ctx, jobId),

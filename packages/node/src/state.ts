@@ -37,6 +37,7 @@ export interface DisputeRow {
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS jobs (job_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (job_id, role));
   CREATE TABLE IF NOT EXISTS runs (job_id TEXT PRIMARY KEY, dir TEXT NOT NULL, status TEXT NOT NULL, step INTEGER NOT NULL, run_cid TEXT, updated_at TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS disputes (id TEXT NOT NULL, job_id TEXT NOT NULL, role TEXT NOT NULL, status TEXT NOT NULL, detail TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (id, role));
 `
 
@@ -90,6 +91,16 @@ export class NodeState {
     return this.db.prepare('SELECT * FROM disputes ORDER BY CAST(id AS INTEGER), role').all().map(row => ({
       id: String(row.id), jobId: String(row.job_id), role: String(row.role), status: String(row.status), detail: JSON.parse(String(row.detail)), updatedAt: String(row.updated_at)
     }))
+  }
+
+  /** A small named value (the last chain block handled, ...). */
+  meta (key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key)
+    return row === undefined ? undefined : String(row.value)
+  }
+
+  setMeta (key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
   }
 
   close (): void {
