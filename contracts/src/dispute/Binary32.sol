@@ -225,17 +225,207 @@ library Binary32 {
     /// @notice Σ a[i]·b[i] in increasing i from +0, a rounding after every product and
     ///         every sum: the element program of a matmul (ops.matmul). The operands are
     ///         packed as committed: 4 bytes per element, big-endian (the proofs' bytes).
+    /// @dev Bit-identical to `acc = add(acc, mul(a[i], b[i]))` term by term, in one
+    ///      assembly loop. Values stay bit patterns: for finite x, |x| = ((e − 1) << 23) +
+    ///      m with e = max(biased, 1) and m the significand (2^23 set when normal), so
+    ///      patterns order as magnitudes and a rounding that carries m to 2^24 moves to the
+    ///      next binade by itself. Both normal (the everyday term) takes the short path;
+    ///      zeros, subnormals, infinities and overflow are handled in the loop too. Only a
+    ///      term whose result is NaN (a NaN factor, ∞ × 0, ∞ − ∞) leaves it for {mul} and
+    ///      {add}, and then the sum is NaN for good. Every branch is checked against that
+    ///      composition in test/DotGas.t.sol.
     function dot(bytes calldata a, bytes calldata b) internal pure returns (uint32 acc) {
         uint256 n = a.length / 4;
-        for (uint256 i = 0; i < n; ) {
-            uint32 x;
-            uint32 y;
-            // Reads word i of each operand: calldataload takes 32 bytes, the top 4 are the word.
-            assembly {
-                x := shr(224, calldataload(add(a.offset, mul(i, 4))))
-                y := shr(224, calldataload(add(b.offset, mul(i, 4))))
+        uint256 i = 0;
+        uint32 x;
+        uint32 y;
+        while (true) {
+            // Cannot overflow: patterns are 32 bits, significands below 2^24 shifted by at
+            // most 25, products below 2^48, exponents within ±400 (signed where they can be
+            // below 1); a subtraction that can wrap is range-checked before use.
+            assembly ("memory-safe") {
+                // s rounded to sh >= 1 fewer bits, to nearest, ties to even: adding half
+                // an ulp less one, plus the kept lsb, carries exactly when rounding up.
+                function round(s, sh) -> q {
+                    q := shr(sh, add(add(s, sub(shl(sub(sh, 1), 1), 1)), and(shr(sh, s), 1)))
+                }
+                // Bits in s > 0.
+                function bitlen(s) -> len {
+                    let r := shl(5, gt(s, 0xffffffff))
+                    r := or(r, shl(4, gt(shr(r, s), 0xffff)))
+                    r := or(r, shl(3, gt(shr(r, s), 0xff)))
+                    r := or(r, shl(2, gt(shr(r, s), 0xf)))
+                    r := or(r, shl(1, gt(shr(r, s), 0x3)))
+                    len := add(add(r, gt(shr(r, s), 0x1)), 1)
+                }
+                // s · 2^(e − 150), 0 < s < 2^51 and 1 <= e <= 254, rounded, as |pattern|.
+                function finish(s, e) -> r {
+                    let len := bitlen(s)
+                    switch gt(len, 24)
+                    case 1 {
+                        let sh := sub(len, 24)
+                        r := add(shl(23, sub(add(e, sh), 1)), round(s, sh))
+                        if gt(r, 0x7f7fffff) { r := 0x7f800000 }
+                    }
+                    default {
+                        let k := sub(24, len)
+                        switch gt(e, k)
+                        case 1 { r := add(shl(23, sub(sub(e, k), 1)), shl(k, s)) }
+                        default { r := shl(sub(e, 1), s) } // subnormal, exact on the 2^-149 grid
+                    }
+                }
+                // A finite nonzero |pattern| as m · 2^(e − 150), m in [2^23, 2^24), e signed.
+                function unpack(v) -> m, e {
+                    e := shr(23, v)
+                    switch e
+                    case 0 {
+                        let k := sub(24, bitlen(v))
+                        m := shl(k, v)
+                        e := sub(1, k)
+                    }
+                    default { m := or(and(v, 0x7fffff), 0x800000) }
+                }
+                // p · 2^(be − 174), p in [2^47, 2^48), be signed, rounded, as |pattern|.
+                function product(p, be) -> m {
+                    switch slt(be, 1)
+                    case 0 {
+                        m := add(shl(23, sub(be, 1)), shr(24, add(add(p, 0x7fffff), and(shr(24, p), 1))))
+                        if gt(m, 0x7f7fffff) { m := 0x7f800000 }
+                    }
+                    default {
+                        let sh := sub(25, be) // to the 2^-149 grid; from 49 on, below half of it
+                        if lt(sh, 49) { m := round(p, sh) }
+                    }
+                }
+
+                let c := and(acc, 0xffffffff)
+                let pa := add(a.offset, shl(2, i))
+                let pb := add(b.offset, shl(2, i))
+                for { let end := add(a.offset, shl(2, n)) } lt(pa, end) {
+                    pa := add(pa, 4)
+                    pb := add(pb, 4)
+                } {
+                    // Word i of each operand: calldataload takes 32 bytes, the top 4 are the word.
+                    x := shr(224, calldataload(pa))
+                    y := shr(224, calldataload(pb))
+                    let ex := and(shr(23, x), 0xff)
+                    let ey := and(shr(23, y), 0xff)
+                    let ps := and(xor(x, y), 0x80000000)
+                    // m = |x · y| as a pattern: 0, subnormal, normal or 0x7f800000.
+                    let m := 0
+                    switch and(lt(sub(ex, 1), 254), lt(sub(ey, 1), 254))
+                    case 1 {
+                        let p := mul(or(and(x, 0x7fffff), 0x800000), or(and(y, 0x7fffff), 0x800000))
+                        let wide := shr(47, p)
+                        p := shl(xor(wide, 1), p)
+                        let be := sub(add(add(ex, ey), wide), 127)
+                        // be in [1, 254]: m is at most (253 << 23) + 2^24, exactly ∞ on overflow.
+                        m := add(shl(23, sub(be, 1)), shr(24, add(add(p, 0x7fffff), and(shr(24, p), 1))))
+                        if iszero(lt(sub(be, 1), 254)) { m := product(p, be) }
+                    }
+                    default {
+                        let ax := and(x, 0x7fffffff)
+                        let ay := and(y, 0x7fffffff)
+                        switch or(eq(ex, 255), eq(ey, 255))
+                        case 1 {
+                            // NaN × y, ∞ × 0: NaN, left to mul. Otherwise ±∞.
+                            if or(or(gt(ax, 0x7f800000), gt(ay, 0x7f800000)), or(iszero(ax), iszero(ay))) { break }
+                            m := 0x7f800000
+                        }
+                        default {
+                            if mul(ax, ay) {
+                                let mx, kx := unpack(ax)
+                                let my, ky := unpack(ay)
+                                let p := mul(mx, my)
+                                let wide := shr(47, p)
+                                m := product(shl(xor(wide, 1), p), sub(add(add(kx, ky), wide), 127))
+                            }
+                        }
+                    }
+                    // c + (ps | m).
+                    let big := and(c, 0x7fffffff)
+                    if iszero(and(lt(sub(m, 1), 0x7f7fffff), lt(sub(big, 1), 0x7f7fffff))) {
+                        // A zero or an infinity on either side.
+                        if iszero(m) {
+                            if iszero(big) { c := and(c, ps) } // −0 only from −0 + −0
+                            continue
+                        }
+                        if iszero(big) {
+                            c := or(ps, m)
+                            continue
+                        }
+                        if eq(m, 0x7f800000) {
+                            if and(gt(big, 0x7f7fffff), iszero(eq(c, or(ps, 0x7f800000)))) { break } // ∞ − ∞
+                            c := or(ps, 0x7f800000)
+                            continue
+                        }
+                        continue // ±∞ + finite
+                    }
+                    // Both finite and nonzero: |big| >= |small|, the result takes big's sign.
+                    let sign := and(c, 0x80000000)
+                    let small := m
+                    let same := eq(sign, ps)
+                    if lt(big, small) {
+                        small := big
+                        big := m
+                        sign := ps
+                    }
+                    let eb := shr(23, small)
+                    let d := sub(shr(23, big), eb)
+                    if iszero(eb) {
+                        // small is subnormal: everything on the 2^-149 grid.
+                        d := shr(23, big)
+                        switch d
+                        case 0 { d := big }
+                        default {
+                            // More than 25 binades apart, small is below half an ulp of big.
+                            if gt(d, 26) {
+                                c := or(sign, big)
+                                continue
+                            }
+                            d := shl(sub(d, 1), or(and(big, 0x7fffff), 0x800000))
+                        }
+                        switch same
+                        case 1 { d := add(d, small) }
+                        default { d := sub(d, small) }
+                        switch d
+                        case 0 { c := 0 } // x − x = +0
+                        default { c := or(sign, finish(d, 1)) }
+                        continue
+                    }
+                    if gt(d, 25) {
+                        c := or(sign, big)
+                        continue
+                    }
+                    big := shl(d, or(and(big, 0x7fffff), 0x800000))
+                    small := or(and(small, 0x7fffff), 0x800000)
+                    // The exact result is s · 2^(eb − 150): s has 24 + d + carry bits (a sum)
+                    // or, for d >= 2, 23 + d + carry (a difference).
+                    if same {
+                        let s := add(big, small)
+                        let sh := add(d, shr(add(24, d), s))
+                        let r := add(shl(23, sub(add(eb, sh), 1)), round(s, sh))
+                        if gt(r, 0x7f7fffff) { r := 0x7f800000 }
+                        c := or(sign, r)
+                        continue
+                    }
+                    let s := sub(big, small)
+                    if gt(d, 1) {
+                        let sh := add(sub(d, 1), shr(add(23, d), s))
+                        c := or(sign, add(shl(23, sub(add(eb, sh), 1)), round(s, sh)))
+                        continue
+                    }
+                    // Cancellation: exact, maybe down to the subnormals or to zero.
+                    switch s
+                    case 0 { c := 0 }
+                    default { c := or(sign, finish(s, eb)) }
+                }
+                i := shr(2, sub(pa, a.offset))
+                acc := c
             }
-            acc = add(acc, mul(x, y));
+            if (i >= n) return acc;
+            acc = add(acc, mul(x, y)); // NaN
+            if (acc == NAN) return NAN;
             // Cannot overflow: i < n.
             unchecked {
                 ++i;

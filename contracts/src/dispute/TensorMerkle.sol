@@ -24,54 +24,97 @@ library TensorMerkle {
         return keccak256(abi.encodePacked(uint8(1), left, right));
     }
 
-    /// @dev Where the climb stands: leaves per level, the range of known nodes, siblings used.
-    struct Climb {
-        uint256 size;
-        uint256 lo;
-        uint256 hi;
-        uint256 n;
-        uint256 used;
-        bytes32 empty;
-    }
-
     /// @notice The tensor root implied by leaves [firstLeaf, firstLeaf + words.length / 32)
     ///         with the given element bytes (4 per element, big-endian, as committed) and
     ///         siblings (bottom level up, left boundary first). Equal to the committed
     ///         root exactly when the words are the tensor's.
+    /// @dev One buffer of count + 2 words serves the whole climb: word 0 takes a left
+    ///      boundary sibling, words 1 .. n the level's known nodes, word n + 1 a right
+    ///      boundary sibling (or the empty hash). A row starts at word 0 or 1, and its
+    ///      pairs are hashed in place into words 1 .. n': pair i is read from words at or
+    ///      past 2i before word i + 1 is written. Every hash is taken over one 65-byte
+    ///      scratch area after the buffer instead of a fresh allocation.
     function rootFromRange(uint256 length, uint8 dtype, uint256 firstLeaf, bytes calldata words, bytes32[] calldata siblings)
         internal
         pure
-        returns (bytes32)
+        returns (bytes32 root)
     {
         if (words.length == 0) revert EmptyRange();
         if (words.length % 32 != 0) revert PartialLeaf(words.length);
-        uint256 count = words.length / 32;
-        Climb memory c = Climb((length + 7) / 8, firstLeaf, firstLeaf + count - 1, count, 0, keccak256(abi.encodePacked(uint8(2))));
-        if (c.hi >= c.size) revert RangePastEnd(c.hi, c.size);
-        bytes32[] memory nodes = new bytes32[](count + 2);
-        for (uint256 l = 0; l < count; l++) nodes[l] = leafHash(words, l);
-        while (c.size > 1) _up(c, nodes, siblings);
-        if (c.used != siblings.length) revert ExtraSiblings(c.used, siblings.length);
-        return keccak256(abi.encodePacked(nodes[0], length, dtype));
+        uint256 n = words.length / 32;
+        uint256 size = (length + 7) / 8;
+        uint256 lo = firstLeaf;
+        uint256 hi = firstLeaf + n - 1;
+        if (hi >= size) revert RangePastEnd(hi, size);
+        uint256 buf;
+        uint256 scratch;
+        // Cannot overflow: n is bounded by the calldata size and offsets by the buffer.
+        assembly ("memory-safe") {
+            buf := mload(0x40)
+            scratch := add(buf, shl(5, add(n, 2)))
+            mstore(0x40, add(scratch, 96))
+            // Leaf l: keccak(0x00 ‖ words[32l .. 32l + 32]) into word l + 1.
+            mstore(scratch, 0)
+            let src := words.offset
+            let out := add(buf, 32)
+            for { let end := add(out, shl(5, n)) } lt(out, end) { out := add(out, 32) } {
+                calldatacopy(add(scratch, 1), src, 32)
+                mstore(out, keccak256(scratch, 33))
+                src := add(src, 32)
+            }
+            mstore8(scratch, 1) // from here on the scratch is 0x01 ‖ left ‖ right
+        }
+        uint256 used = 0;
+        bytes32 empty = keccak256(abi.encodePacked(uint8(2)));
+        // Cannot overflow: used is at most siblings.length, n + 1 at most count + 1.
+        unchecked {
+            while (size > 1) {
+                uint256 start = 1; // the row's first word
+                if (lo % 2 == 1) {
+                    bytes32 left = _sibling(siblings, used++);
+                    assembly ("memory-safe") {
+                        mstore(buf, left)
+                    }
+                    start = 0;
+                }
+                uint256 end = n + 1; // one past the row's last word
+                if (hi % 2 == 0) {
+                    bytes32 right = hi + 1 < size ? _sibling(siblings, used++) : empty;
+                    assembly ("memory-safe") {
+                        mstore(add(buf, shl(5, end)), right)
+                    }
+                    end += 1;
+                }
+                n = (end - start) / 2; // rows are even: from an even node to an odd one
+                assembly ("memory-safe") {
+                    let row := add(buf, shl(5, start))
+                    let out := add(buf, 32)
+                    for { let last := add(out, shl(5, n)) } lt(out, last) { out := add(out, 32) } {
+                        mstore(add(scratch, 1), mload(row))
+                        mstore(add(scratch, 33), mload(add(row, 32)))
+                        mstore(out, keccak256(scratch, 65))
+                        row := add(row, 64)
+                    }
+                    mstore(add(scratch, 1), empty)
+                    mstore(add(scratch, 33), empty)
+                    empty := keccak256(scratch, 65)
+                }
+                lo /= 2;
+                hi /= 2;
+                size = (size + 1) / 2;
+            }
+        }
+        if (used != siblings.length) revert ExtraSiblings(used, siblings.length);
+        assembly ("memory-safe") {
+            mstore(scratch, mload(add(buf, 32)))
+            mstore(add(scratch, 32), length)
+            mstore8(add(scratch, 64), dtype)
+            root := keccak256(scratch, 65)
+        }
     }
 
-    /// @dev One level up: add the boundary siblings (or the empty hash), pair the row.
-    function _up(Climb memory c, bytes32[] memory nodes, bytes32[] calldata siblings) private pure {
-        bytes32[] memory row = new bytes32[](c.n + 2);
-        uint256 r = 0;
-        if (c.lo % 2 == 1) row[r++] = _sibling(c, siblings);
-        for (uint256 i = 0; i < c.n; i++) row[r++] = nodes[i];
-        if (c.hi % 2 == 0) row[r++] = c.hi + 1 < c.size ? _sibling(c, siblings) : c.empty;
-        c.n = r / 2;
-        for (uint256 i = 0; i < c.n; i++) nodes[i] = hashPair(row[2 * i], row[2 * i + 1]);
-        c.lo /= 2;
-        c.hi /= 2;
-        c.size = (c.size + 1) / 2;
-        c.empty = hashPair(c.empty, c.empty);
-    }
-
-    function _sibling(Climb memory c, bytes32[] calldata siblings) private pure returns (bytes32) {
-        if (c.used >= siblings.length) revert MissingSibling(c.used);
-        return siblings[c.used++];
+    function _sibling(bytes32[] calldata siblings, uint256 used) private pure returns (bytes32) {
+        if (used >= siblings.length) revert MissingSibling(used);
+        return siblings[used];
     }
 }

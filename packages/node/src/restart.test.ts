@@ -1,0 +1,106 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { connect, deploy, devnetAccount, readJob, registerAndStake, startDevnet, transferTokens, writeManifest, type Deployment, type Devnet } from '@commons/chain'
+import { train, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
+import { loadOrCreateKey } from './keystore.ts'
+import { startNode, type CommonsNode } from './node.ts'
+
+const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
+const PASSWORD = 'restart-test'
+const recipe: Recipe = {
+  name: 'restart',
+  model: { kind: 'transformer', vocab: 256, dModel: 32, layers: 2, heads: 2, hidden: 86, context: 32, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 },
+  tokenizer: 'byte',
+  optimizer: { lr: 0.01, minLr: 0.001, warmupSteps: 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, gradClip: 1 },
+  batchSize: 8,
+  steps: 60,
+  seed: 3,
+  checkpointInterval: 10
+}
+
+let root: string
+let devnet: Devnet
+let deployment: Deployment
+let requester: CommonsNode
+let trainerHome: string
+const children: ChildProcess[] = []
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-restart-'))
+  devnet = await startDevnet({ home: join(root, 'chain-home') })
+  const bank = await connect(devnet.rpcUrl, devnetAccount(0))
+  deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
+  requester = await startNode({ home: join(root, 'requester'), rpcUrl: devnet.rpcUrl, deployment, roles: ['requester'], password: PASSWORD, scryptN: 2 ** 12, apiPort: false })
+  await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
+  await transferTokens(bank, deployment, requester.address, parseEther('5000'))
+  // The trainer's home: its encrypted key (made here so it can be funded first) and the deployment.
+  trainerHome = join(root, 'trainer')
+  await writeManifest(join(trainerHome, 'chain', 'deployment.json'), deployment)
+  const { privateKey } = await loadOrCreateKey(join(trainerHome, 'node', 'keystore.json'), { password: PASSWORD, scryptN: 2 ** 12 })
+  const trainer = privateKeyToAccount(privateKey)
+  await bank.wallet.sendTransaction({ to: trainer.address, value: parseEther('5') })
+  await transferTokens(bank, deployment, trainer.address, parseEther('2000'))
+  await registerAndStake(await connect(devnet.rpcUrl, privateKey), deployment, { peerId: '0x01', roles: ['trainer'], amount: parseEther('1000') })
+})
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  await requester?.stop()
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+/** `commons node start` as a trainer, in its own process. */
+function startTrainer (log: string[]): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'trainer', '--home', trainerHome, '--rpc', devnet.rpcUrl, '--api-port', '0',
+    '--bootstrap', requester.network.multiaddrs()[0]], { env: { ...process.env, COMMONS_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()))
+  children.push(child)
+  return child
+}
+
+async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
+
+describe('a trainer killed mid-job', () => {
+  it('resumes from its last checkpoint after a restart and submits the same final root', async () => {
+    const source = join(root, 'corpus')
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(100_000, 5)))
+    await initDataset(requester.store, 'corpus')
+    const version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
+    const jobId = await requester.postJob({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
+
+    const log: string[] = []
+    const first = startTrainer(log)
+    const checkpoints = join(trainerHome, 'runs', `job-${jobId}`, 'checkpoints')
+    await until('the trainer to pass its second checkpoint', async () => (await readdir(checkpoints).catch(() => [] as string[])).includes('step-0000020.safetensors'))
+    first.kill('SIGKILL')
+    await new Promise(resolve => first.once('exit', resolve))
+    assert.notEqual((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted', 'killed before it finished')
+
+    startTrainer(log)
+    await until('the restarted trainer to submit', async () => (await readJob(requester.clients, deployment, jobId)).statusName === 'submitted')
+    assert.match(log.join(''), /resuming the run from its last checkpoint/)
+
+    const { tokens } = await tokenizeVersion(requester.store, version, 'byte')
+    const uninterrupted = await train({ recipe, tokens, data: { source: 'reference' }, out: join(root, 'reference') })
+    const job = await readJob(requester.clients, deployment, jobId)
+    assert.equal(job.transcriptRoot, uninterrupted.transcriptRoot)
+    const transcript = await readFile(join(trainerHome, 'runs', `job-${jobId}`, 'transcript.jsonl'), 'utf8')
+    assert.equal(transcript.trim().split('\n').length, recipe.steps + 1, 'one record per step, none twice')
+  })
+})
