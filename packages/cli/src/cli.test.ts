@@ -161,6 +161,25 @@ describe('the main job: commons demo', () => {
     assert.ok(disputes.some(d => d.role === 'challenger' && /challenger won/.test(d.status)))
   })
 
+  it('answers bad node commands with a clear error and exit code 1', async () => {
+    const h = ['--home', join(root, 'home-node-bad')]
+    const cases: Array<[string[], string]> = [
+      [['node', 'start'], 'ChainUnreachableError'],
+      [['node', 'start', '--rpc', 'http://127.0.0.1:9'], 'NotDeployedError'],
+      [['node', 'status'], 'UsageError']
+    ]
+    for (const [args, name] of cases) {
+      const human = await commons([...args, ...h])
+      assert.equal(human.code, 1, `${args.join(' ')}: ${human.stderr}`)
+      assert.match(human.stderr, /^error: .+\nhint: .+/m, args.join(' '))
+      const json = await commons([...args, '--json', ...h])
+      assert.equal((JSON.parse(json.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
+    }
+    const roles = await commons(['node', 'start', '--roles', 'miner', ...h])
+    assert.notEqual(roles.code, 0)
+    assert.match(roles.stderr, /unknown role "miner"/)
+  })
+
   it('refuses a malformed --fault with a clear error', async () => {
     const run = await commons(['demo', '--fault', 'step=x', '--home', join(root, 'home-bad-fault')])
     assert.equal(run.code, 1)

@@ -52,6 +52,7 @@ export function nodeCommand (program: Command): void {
     .option('--password-file <path>', 'file holding the keystore password (default: $COMMONS_PASSWORD)')
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--threads <n>', 'threads for the wasm backend', whole('--threads'), 2)
+    .option('--json', 'print the node\'s address, peer id, addresses and API URL as JSON once started')
     .action(async (opts: StartOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
