@@ -1,5 +1,7 @@
 import { readFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Writable } from 'node:stream'
 import { Wallet } from '@ethereumjs/wallet'
 import writeFileAtomic from 'write-file-atomic'
 import type { Hex } from 'viem'
@@ -19,12 +21,25 @@ export interface KeystoreOptions {
   scryptN?: number
 }
 
-function passwordOf (options: KeystoreOptions): string {
-  const password = options.password ?? process.env[PASSWORD_ENV]
+/** The password: given, else $COMMONS_PASSWORD, else asked on the terminal (not echoed). */
+async function passwordOf (options: KeystoreOptions, path: string): Promise<string> {
+  const password = options.password ?? process.env[PASSWORD_ENV] ?? (process.stdin.isTTY && options.password === undefined ? await ask(`password for ${path}: `) : undefined)
   if (password === undefined || password === '') {
     throw new KeystoreError('the node key is encrypted and no password was given', { hint: `set ${PASSWORD_ENV} or pass --password-file` })
   }
   return password
+}
+
+async function ask (prompt: string): Promise<string> {
+  process.stderr.write(prompt)
+  const muted = new Writable({ write: (_chunk, _encoding, done) => { done() } })
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true })
+  try {
+    return await new Promise<string>(resolve => rl.question('', resolve))
+  } finally {
+    rl.close()
+    process.stderr.write('\n')
+  }
 }
 
 /**
@@ -33,7 +48,7 @@ function passwordOf (options: KeystoreOptions): string {
  * password is a clear error, never a new key.
  */
 export async function loadOrCreateKey (path: string, options: KeystoreOptions = {}): Promise<{ privateKey: Hex, created: boolean }> {
-  const password = passwordOf(options)
+  const password = await passwordOf(options, path)
   let json: string | undefined
   try {
     json = await readFile(path, 'utf8')

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import writeFileAtomic from 'write-file-atomic'
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { readManifest } from '@commons/chain'
@@ -25,6 +26,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 interface StartOptions {
   roles: Role[]
+  rpc?: string
   listen?: string[]
   bootstrap?: string[]
   apiPort: number
@@ -36,11 +38,57 @@ interface StartOptions {
   threads: number
 }
 
+/** What `node start` keeps in `<home>/node/config.json`; flags given on the command line win. */
+interface NodeConfig {
+  roles: Role[]
+  rpc?: string
+  listen?: string[]
+  bootstrap?: string[]
+  apiPort: number
+  checkSteps: number
+  backend: string
+  threads: number
+}
+
+const CONFIG_KEYS = ['roles', 'rpc', 'listen', 'bootstrap', 'apiPort', 'checkSteps', 'backend', 'threads'] as const
+
+/**
+ * The node's settings: the config file under the home (written on first start with the
+ * settings used, for people to edit), overridden by the flags given this time.
+ */
+async function nodeConfig (home: string, opts: StartOptions & { rpc?: string }, command: Command): Promise<{ config: NodeConfig, save: () => Promise<void> }> {
+  const path = join(home, 'node', 'config.json')
+  const text = await readFile(path, 'utf8').catch(() => null)
+  let saved: Partial<NodeConfig> = {}
+  if (text !== null) {
+    try {
+      saved = JSON.parse(text) as Partial<NodeConfig>
+    } catch (cause) {
+      throw new UsageError(`${path} is not valid JSON`, { hint: 'fix or delete it; node start writes a fresh one', cause })
+    }
+  }
+  const config: Record<string, unknown> = {}
+  for (const key of CONFIG_KEYS) {
+    const fromFlag = command.getOptionValueSource(key) === 'cli'
+    const value = fromFlag ? (opts as unknown as Record<string, unknown>)[key] : saved[key] ?? (opts as unknown as Record<string, unknown>)[key]
+    if (value !== undefined) config[key] = value
+  }
+  if (saved.roles !== undefined && !fromCli(command, 'roles')) config.roles = parseRoles(saved.roles.join(','))
+  const save = async (): Promise<void> => {
+    if (text !== null) return
+    await mkdir(join(home, 'node'), { recursive: true })
+    await writeFileAtomic(path, JSON.stringify(config, null, 2) + '\n')
+  }
+  return { config: config as unknown as NodeConfig, save }
+}
+
+const fromCli = (command: Command, key: string): boolean => command.getOptionValueSource(key) === 'cli'
+
 export function nodeCommand (program: Command): void {
   const node = program.command('node').description('run a Commons node: train, validate, request, with peers over libp2p')
 
   node.command('start')
-    .description('start a node in the home and run until interrupted (Ctrl-C)')
+    .description('start a node in the home and run until interrupted (Ctrl-C); settings persist in <home>/node/config.json')
     .option('--roles <list>', `comma-separated roles: ${ROLES.join(', ')}`, parseRoles, ['trainer', 'validator'] as Role[])
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
     .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
@@ -59,15 +107,17 @@ export function nodeCommand (program: Command): void {
       const { parseFault, startNode } = await import('@commons/node')
       const { useBackend } = await import('@commons/engine')
       const home = homeOf(options)
-      const rpcUrl = await rpcOf(options)
+      const { config, save } = await nodeConfig(home, opts, command)
+      const rpcUrl = config.rpc ?? await rpcOf(options)
       const deployment = await readManifest(manifestFile(options))
       const password = opts.passwordFile === undefined ? undefined : (await readFile(opts.passwordFile, 'utf8')).trim()
-      const backend = useBackend(opts.backend, opts.threads)
+      const backend = useBackend(config.backend, config.threads)
       const started = await startNode({
-        home, rpcUrl, deployment, roles: opts.roles, password, listen: opts.listen, bootstrap: opts.bootstrap, apiPort: opts.apiPort,
-        fault: opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed), checkSteps: opts.checkSteps,
+        home, rpcUrl, deployment, roles: config.roles, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
+        fault: opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed), checkSteps: config.checkSteps,
         log: line => { note(options, line) }
       })
+      await save()
       emit(options, { address: started.address, peerId: started.peerId, multiaddrs: started.network.multiaddrs(), api: started.api?.url ?? null }, () => '')
       await new Promise<void>(resolve => {
         process.once('SIGINT', resolve)
