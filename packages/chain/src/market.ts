@@ -1,5 +1,5 @@
 import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 'viem'
-import { send, type Clients } from './clients.ts'
+import { asRevertError, send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { commonsTokenAbi, trainingMarketAbi } from './generated/contracts.ts'
 import { cidToHex } from './cids.ts'
@@ -78,6 +78,11 @@ export async function cancelJob (clients: Clients, deployment: Deployment, jobId
 }
 
 export async function readJob (clients: Clients, deployment: Deployment, jobId: bigint) {
-  const job = await clients.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'getJob', args: [jobId] })
+  let job
+  try {
+    job = await clients.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'getJob', args: [jobId] })
+  } catch (error) {
+    throw asRevertError(error, `reading job ${jobId}`)
+  }
   return { ...job, statusName: JOB_STATUS[job.status] }
 }

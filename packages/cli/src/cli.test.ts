@@ -40,7 +40,8 @@ describe('commons CLI', () => {
       ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
       ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c]),
-      ['train'], ['replay'], ['generate'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status']
+      ['train'], ['replay'], ['generate'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
+      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show']
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])
@@ -219,6 +220,26 @@ describe('commons chain and dao', () => {
       const shown = JSON.parse((await commons(['dao', 'show', 'gov', '--json', ...h])).stdout) as { head: string, proposals: Array<{ state: string, forVotes: number }> }
       assert.equal(shown.head, v1)
       assert.deepEqual(shown.proposals.map(p => [p.state, p.forVotes]), [['active', 100]])
+
+      // A job's terms, posted from the command line, listed and shown.
+      const recipe = join(REPO, 'recipes/tiny.json')
+      const spec = await commons(['job', 'spec', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', ...h])
+      assert.equal(spec.code, 0, spec.stderr)
+      const terms = JSON.parse(spec.stdout) as { tokensRoot: string, programHash: string, recipeCid: string, reward: string, steps: number }
+      assert.match(terms.programHash, /^0x[0-9a-f]{64}$/)
+      assert.equal(terms.reward, '10')
+      const posted = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', '--json', ...h])
+      assert.equal(posted.code, 0, posted.stderr)
+      const jobId = (JSON.parse(posted.stdout) as { jobId: number }).jobId
+      const listed = JSON.parse((await commons(['job', 'list', '--json', ...h])).stdout) as Array<{ id: number, status: string }>
+      assert.deepEqual(listed.map(j => [j.id, j.status]), [[jobId, 'open']])
+      const job = JSON.parse((await commons(['job', 'show', String(jobId), '--json', ...h])).stdout) as { programHash: string, tokensRoot: string, disputes: unknown[] }
+      assert.deepEqual([job.programHash, job.tokensRoot, job.disputes], [terms.programHash, terms.tokensRoot, []])
+      const badJob = await commons(['job', 'show', '99', '--json', ...h])
+      assert.equal((JSON.parse(badJob.stderr) as { error: { details: { error: string } } }).error.details.error, 'UnknownJob')
+      const badAmount = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', 'lots', '--stake', '5', ...h])
+      assert.notEqual(badAmount.code, 0)
+      assert.match(badAmount.stderr, /--reward must be an amount/)
     } finally {
       assert.equal((await commons(['chain', 'down', ...h])).code, 0)
     }

@@ -6,6 +6,7 @@ import { chainCommand } from './commands/chain.ts'
 import { daoCommand } from './commands/dao.ts'
 import { trainCommands } from './commands/train.ts'
 import { nodeCommand } from './commands/node.ts'
+import { jobCommand } from './commands/job.ts'
 import { reportError } from './output.ts'
 
 /** The `commons` command line: one program, a subcommand per area. */
@@ -19,6 +20,7 @@ export function buildProgram (): Command {
   chainCommand(program)
   daoCommand(program)
   trainCommands(program)
+  jobCommand(program)
   nodeCommand(program)
   demoCommand(program)
   return program

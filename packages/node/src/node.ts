@@ -377,15 +377,23 @@ async function challengePinpoint (ctx: Context, id: bigint): Promise<void> {
 
 // ---------------------------------------------------------------- requester
 
-/** The on-chain terms of a job: the recipe stored by CID here, the data's tokens root, the program hash. */
-async function jobSpecOf (ctx: Context, params: PostJobParams): Promise<JobSpec> {
-  const recipeCid = await putRaw(ctx.store, new TextEncoder().encode(JSON.stringify(params.recipe)))
-  const { tokens } = await tokenizeVersion(ctx.store, params.datasetCid, params.recipe.tokenizer)
+/**
+ * The on-chain terms of a job on a dataset version of `store`: the recipe stored there
+ * as a raw block (its CID is what the job names), the version's tokens root and the
+ * recipe's program hash. A node serving that store lets trainers fetch both by CID.
+ */
+export async function jobSpecFor (store: Store, params: PostJobParams): Promise<JobSpec> {
+  const recipeCid = await putRaw(store, new TextEncoder().encode(JSON.stringify(params.recipe)))
+  const { tokens } = await tokenizeVersion(store, params.datasetCid, params.recipe.tokenizer)
   return {
     datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(params.recipe).hash,
     seed: BigInt(params.recipe.seed), steps: params.recipe.steps, reward: params.reward, jobStake: params.jobStake,
     trainingTime: params.trainingTime ?? 3600n, challengeWindow: params.challengeWindow ?? 3600n
   }
+}
+
+async function jobSpecOf (ctx: Context, params: PostJobParams): Promise<JobSpec> {
+  return jobSpecFor(ctx.store, params)
 }
 
 async function requesterPost (ctx: Context, params: PostJobParams): Promise<bigint> {
