@@ -5,7 +5,7 @@ import { formatEther, parseEther, type Address } from 'viem'
 import { generate, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
-  readJob, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
+  readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
@@ -55,9 +55,9 @@ const TINY: Recipe = {
   tokenizer: 'byte',
   optimizer: { lr: 0.01, minLr: 0.001, warmupSteps: 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, gradClip: 1 },
   batchSize: 8,
-  steps: 24,
+  steps: 60,
   seed: 7,
-  checkpointInterval: 6
+  checkpointInterval: 10
 }
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
@@ -110,8 +110,10 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     for (const [node, roles, stake] of [[honest, ['trainer'], '1000'], [cheater, ['trainer'], '1000'], [validator, ['validator'], '500']] as const) {
       await registerAndStake(node.clients, deployment, { peerId: `0x${Buffer.from(node.peerId).toString('hex')}`, roles: [...roles], amount: parseEther(stake) })
     }
-    const who: Record<string, Address> = { curator: curator.address, 'trainer-1 (honest)': honest.address, 'trainer-2 (cheats)': cheater.address, validator: validator.address, bob: bob.account.address }
-    const before = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([name, a]) => [name, await tokenBalance(bank, deployment, a)] as const)))
+    const who: Record<string, Address> = { curator: curator.address, 'trainer-1 (honest)': honest.address, 'trainer-2 (cheats)': cheater.address, validator: validator.address }
+    const staked = { 'trainer-1 stake': honest.address, 'trainer-2 stake': cheater.address, 'validator stake': validator.address }
+    const stakes = async (): Promise<Record<string, bigint>> => Object.fromEntries(await Promise.all(Object.entries(staked).map(async ([n, a]) => [n, (await readStake(bank, deployment, a)).staked] as const)))
+    const before: Record<string, bigint> = { ...Object.fromEntries(await Promise.all(Object.entries(who).map(async ([name, a]) => [name, await tokenBalance(bank, deployment, a)] as const))), ...await stakes() }
 
     say('[3/9] the community commits a corpus in two versions')
     const name = 'community-corpus'
@@ -193,7 +195,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     if (paid !== undefined) {
       const check = await curator.verifyModel(paid.id)
       const prompt = '{"text": "'
-      const { text } = await generate(check.dir, prompt, { tokens: 48 })
+      const { text } = await generate(check.dir, prompt, { tokens: 48, seed: 1, temperature: 0.8 })
       model = { job: String(paid.id), cid: check.runCid, verified: check.verified, problems: check.problems, prompt, sample: text }
       say(`      ${check.runCid} verified: ${check.verified}`)
       say(`      ${JSON.stringify(prompt + text)}`)
@@ -205,7 +207,10 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const gas = Object.fromEntries([r.open, ...moves].filter(m => m !== undefined).map(m => [m.name, Number(m.gas)]))
       return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unknown', reason: r.reason ?? 'unknown', moves: moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
-    const after = Object.fromEntries(await Promise.all(Object.entries(who).map(async ([n, a]) => [n, await tokenBalance(bank, deployment, a)] as const)))
+    // The treasuries join the table: they did not exist before.
+    Object.assign(who, { 'DAO treasury': dao, 'fork treasury': fork })
+    Object.assign(before, { 'DAO treasury': 0n, 'fork treasury': 0n })
+    const after: Record<string, bigint> = { ...Object.fromEntries(await Promise.all(Object.entries(who).map(async ([n, a]) => [n, await tokenBalance(bank, deployment, a)] as const))), ...await stakes() }
     const summary: DemoSummary = {
       ok: false,
       home,
@@ -218,7 +223,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
         cheater: job.trainer.toLowerCase() === cheater.address.toLowerCase(), outcome: job.statusName
       })),
       disputes,
-      balances: Object.keys(who).map(n => ({ who: n, before: formatEther(before[n]), after: formatEther(after[n]) })),
+      balances: Object.keys(after).map(n => ({ who: n, before: formatEther(before[n] ?? 0n), after: formatEther(after[n]) })),
       model,
       timing: {
         jobs: [first, second].map(id => ({ id: String(id), seconds: ((endedAt.get(id) ?? Date.now()) - (postedAt.get(id) ?? 0)) / 1000 })),

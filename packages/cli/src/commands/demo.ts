@@ -122,7 +122,7 @@ export function demoCommand (program: Command): void {
     .description('the whole story on a local chain with nodes on loopback: a dataset and its DAO, a fork, two funded jobs, a cheating trainer caught and slashed, a verified model')
     .option('--fault <spec>', 'the cheating trainer\'s fault: step=T,op=I,element=E (parts optional, drawn from --seed) or init', 'step')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', (v: string) => whole(v, '--seed'), 1)
-    .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 24)
+    .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 60)
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--json', 'print the summary as JSON')
