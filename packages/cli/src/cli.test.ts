@@ -40,7 +40,7 @@ describe('commons CLI', () => {
       ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
       ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c]),
-      ['train'], ['replay'], ['generate'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
+      ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
       ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show']
     ]
     for (const command of commands) {
@@ -275,13 +275,21 @@ describe('commons train, replay and generate', () => {
     const generated = JSON.parse((await commons(['generate', out, 'The ', '--tokens', '12', '--json'])).stdout) as { tokens: number[] }
     assert.equal(generated.tokens.length, 12)
 
+    const traced = JSON.parse((await commons(['trace', out, '--step', '4', '--json', ...h])).stdout) as { ops: number, roots: Array<{ root: string }>, programHash: string }
+    assert.ok(traced.ops > 100)
+    assert.equal(traced.roots.length, traced.ops)
+    const element = JSON.parse((await commons(['trace', out, '--step', '4', '--op', '20', '--element', '3', '--json', ...h])).stdout) as { value: string, recomputed: string, inputs: Array<{ proof: unknown }> }
+    assert.equal(element.value, element.recomputed)
+    assert.ok(element.inputs.length > 0 && element.inputs.every(i => i.proof !== null))
+
     const cases: Array<[string[], string]> = [
       [['train', join(root, 'nope.json'), '--data', cid, '--out', join(root, 'x')], 'InvalidRecipeError'],
       [['train', recipe, '--data', join(root, 'missing'), '--out', join(root, 'x')], 'PathNotFoundError'],
       [['train', recipe, '--data', cid, '--out', out], 'RunDirError'],
       [['train', recipe, '--data', cid, '--out', join(root, 'x'), '--backend', 'gpu'], 'UnknownBackendError'],
       [['replay', join(root, 'x')], 'RunDirError'],
-      [['generate', join(root, 'x'), 'hi'], 'RunDirError']
+      [['generate', join(root, 'x'), 'hi'], 'RunDirError'],
+      [['trace', out, '--step', '99'], 'RunDirError']
     ]
     for (const [args, name] of cases) {
       const run = await commons([...args, '--json', ...h])

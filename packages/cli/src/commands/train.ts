@@ -1,7 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { generate, readRecipe, readRunInfo, replay, train, useBackend, BACKENDS, RunDirError } from '@commons/engine'
+import {
+  evaluateFrom, generate, nodeRoot, openingsFor, readRecipe, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
+  useBackend, wordOf, BACKENDS, RunDirError
+} from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
@@ -93,6 +96,57 @@ export function trainCommands (program: Command): void {
         ? `ok: ${result.checked} state roots match the transcript (replayed from the checkpoint at step ${result.from})`
         : `MISMATCH at step ${result.firstMismatch.step}: transcript ${result.firstMismatch.expected}, recomputed ${result.firstMismatch.actual}`)
       if (result.firstMismatch !== null) process.exitCode = 1
+    })
+
+  program.command('trace').argument('<dir>', 'run directory written by commons train')
+    .description('one step as the step program: every op\'s output root, and for --op/--element the value, the inputs it reads and their proofs')
+    .requiredOption('--step <t>', 'the step to trace (from the checkpoint at or before it)', count('--step'))
+    .option('--op <i>', 'an op of the step program', count('--op'))
+    .option('--element <e>', 'an output element of that op', count('--element'), 0)
+    .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
+    .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'auto')
+    .option('--json', 'print as JSON')
+    .action(async (dir: string, opts: { step: number, op?: number, element: number, data?: string, backend: string }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const info = await readRunInfo(dir)
+      if (opts.step >= info.recipe.steps) throw new RunDirError(`step ${opts.step} is past the run's last step (${info.recipe.steps - 1})`, { hint: 'pass --step between 0 and steps - 1' })
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
+      const backend = useBackend(opts.backend, 2)
+      let trace: ReturnType<typeof traceStep>
+      try {
+        trace = traceStep(info.recipe, tokens, await runStateAt(dir, tokens, opts.step))
+      } finally {
+        await backend.close()
+      }
+      const { program, outputs } = trace
+      const roots = tensorRoots(outputs).map(toHex)
+      const base = { step: opts.step, programHash: program.hash, header: program.header, ops: program.step.length, traceRoot: toHex(nodeRoot(tensorRoots(outputs))) }
+      if (opts.op === undefined) {
+        const ops = program.step.map((op, i) => ({ index: i, code: op.code, dims: op.dims, root: roots[i] }))
+        emit(options, { ...base, roots: ops }, () => [
+          `step ${opts.step}: ${ops.length} ops, program ${program.hash}`,
+          `trace root ${base.traceRoot}`,
+          ...ops.map(o => `${String(o.index).padStart(5)}  code ${String(o.code).padStart(2)}  [${o.dims.join(', ')}]  ${o.root}`)
+        ].join('\n'))
+        return
+      }
+      if (opts.op >= program.step.length) throw new RunDirError(`the step program has ${program.step.length} ops; there is no op ${opts.op}`)
+      const op = program.step[opts.op]
+      if (opts.element >= outputs[opts.op].size) throw new RunDirError(`op ${opts.op} has ${outputs[opts.op].size} elements; there is no element ${opts.element}`)
+      const tokenTensor = new Tensor([tokens.length], tokens)
+      const inputs = op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? tokenTensor : program.constants[r.index])
+      const ctx = { seed: info.recipe.seed, step: opts.step }
+      const proofs = openingsFor(op, opts.element, ctx, inputs)
+      const value = wordOf(outputs[opts.op].data[opts.element], op.dtype)
+      const detail = {
+        ...base, op: opts.op, code: op.code, dims: op.dims, attrs: op.attrs, element: opts.element,
+        value: `0x${value.toString(16).padStart(8, '0')}`, recomputed: `0x${wordOf(evaluateFrom(op, opts.element, ctx, inputs), op.dtype).toString(16).padStart(8, '0')}`,
+        inputs: op.inputs.map((r, i) => ({ ...r, root: toHex(tensorRoot(inputs[i])), proof: proofs[i] === null ? null : { ...proofs[i], siblings: proofs[i]?.siblings.map(toHex) } }))
+      }
+      emit(options, detail, () => [
+        `step ${opts.step}, op ${opts.op} (code ${op.code}, [${op.dims.join(', ')}]), element ${opts.element}: ${detail.value} (recomputed ${detail.recomputed})`,
+        ...detail.inputs.map((input, i) => `input ${i}: ${input.kind} ${input.index} ${input.root}${input.proof === null ? '' : `, reads leaves ${input.proof.firstLeaf}..${input.proof.firstLeaf + input.proof.words.length / 8 - 1} (${input.proof.siblings?.length ?? 0} siblings)`}`)
+      ].join('\n'))
     })
 
   program.command('generate').argument('<dir>', 'run directory written by commons train').argument('<prompt>', 'text to continue')
