@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { formatEther, parseEther, type Address } from 'viem'
-import { generate, type Recipe } from '@commons/engine'
+import { generate, readRecipe, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
   readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
@@ -49,15 +50,11 @@ export interface DemoSummary {
 
 const DEMO_PASSWORD = 'commons-demo'
 
-const TINY: Recipe = {
-  name: 'demo-tiny',
-  model: { kind: 'transformer', vocab: 256, dModel: 32, layers: 2, heads: 2, hidden: 86, context: 32, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 },
-  tokenizer: 'byte',
-  optimizer: { lr: 0.01, minLr: 0.001, warmupSteps: 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, gradClip: 1 },
-  batchSize: 8,
-  steps: 60,
-  seed: 7,
-  checkpointInterval: 10
+/** The repo's tiny transformer (recipes/tiny.json), shortened for the demo. */
+async function demoRecipe (steps: number, layers: number): Promise<Recipe> {
+  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+  const warmupSteps = Math.min(tiny.optimizer.warmupSteps, Math.max(1, Math.floor(steps / 4)))
+  return { ...tiny, name: 'demo-tiny', steps, checkpointInterval: Math.max(1, Math.ceil(steps / 6)), optimizer: { ...tiny.optimizer, warmupSteps }, model: { ...tiny.model, layers } as Recipe['model'] }
 }
 
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
@@ -74,7 +71,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
   const home = join(options.home, 'demo')
   await rm(home, { recursive: true, force: true })
   await mkdir(home, { recursive: true })
-  const recipe: Recipe = { ...TINY, steps: options.steps ?? TINY.steps, model: { ...TINY.model, layers: options.layers ?? 2 } as Recipe['model'] }
+  const recipe = await demoRecipe(options.steps ?? 60, options.layers ?? 2)
   const devnet = await startDevnet({ home })
   const nodes: CommonsNode[] = []
   const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))

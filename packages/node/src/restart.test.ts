@@ -8,23 +8,15 @@ import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { connect, deploy, devnetAccount, readJob, registerAndStake, startDevnet, transferTokens, writeManifest, type Deployment, type Devnet } from '@commons/chain'
-import { train, type Recipe } from '@commons/engine'
+import { readRecipe, train, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { loadOrCreateKey } from './keystore.ts'
 import { startNode, type CommonsNode } from './node.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
 const PASSWORD = 'restart-test'
-const recipe: Recipe = {
-  name: 'restart',
-  model: { kind: 'transformer', vocab: 256, dModel: 32, layers: 2, heads: 2, hidden: 86, context: 32, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 },
-  tokenizer: 'byte',
-  optimizer: { lr: 0.01, minLr: 0.001, warmupSteps: 4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.01, gradClip: 1 },
-  batchSize: 8,
-  steps: 60,
-  seed: 3,
-  checkpointInterval: 10
-}
+/** The tiny transformer, long enough to be killed in the middle. */
+const recipe: Recipe = { ...await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url))), steps: 60, checkpointInterval: 10 }
 
 let root: string
 let devnet: Devnet
