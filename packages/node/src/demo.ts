@@ -10,7 +10,7 @@ import {
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
-import { startNode, type CommonsNode, type DisputeReport, type Timings } from './node.ts'
+import { peerIdBytes, startNode, type CommonsNode, type DisputeReport, type Timings } from './node.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -105,7 +105,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       await transferTokens(bank, deployment, node.address, parseEther(tokens))
     }
     for (const [node, roles, stake] of [[honest, ['trainer'], '1000'], [cheater, ['trainer'], '1000'], [validator, ['validator'], '500']] as const) {
-      await registerAndStake(node.clients, deployment, { peerId: `0x${Buffer.from(node.peerId).toString('hex')}`, roles: [...roles], amount: parseEther(stake) })
+      await registerAndStake(node.clients, deployment, { peerId: peerIdBytes(node.peerId), roles: [...roles], amount: parseEther(stake) })
     }
     const who: Record<string, Address> = { curator: curator.address, 'trainer-1 (honest)': honest.address, 'trainer-2 (cheats)': cheater.address, validator: validator.address }
     const staked = { 'trainer-1 stake': honest.address, 'trainer-2 stake': cheater.address, 'validator stake': validator.address }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -13,7 +14,7 @@ import {
 } from '@commons/engine'
 import {
   Challenger, claimJob, connect, Defender, disputeGameAbi, finalizeJob, hexToCid, INIT_STEP, postJob, readDispute, readJob, readStake,
-  submitResult, trainingMarketAbi, attestJob, type Clients, type Deployment, type DisputeOutcome, type JobSpec, type Move
+  commonsTokenAbi, roleBits, ROLES, send, stakeRegistryAbi, submitResult, trainingMarketAbi, attestJob, type RoleName, type Clients, type Deployment, type DisputeOutcome, type JobSpec, type Move
 } from '@commons/chain'
 import { commitVersion, exportVersion, getVerifiedBlock, initDataset, openStore, tokenizeVersion, type Store } from '@commons/store'
 import { startApi, type ApiServer } from './api.ts'
@@ -59,6 +60,8 @@ export interface NodeOptions {
   checkSteps?: number
   /** Milliseconds between looks at the chain. */
   pollMs?: number
+  /** Stake to hold in the StakeRegistry (topped up at start when the account can pay). */
+  stake?: bigint
   log?: (line: string) => void
 }
 
@@ -539,6 +542,8 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
     enqueue(async () => trainJob(ctx, BigInt(run.jobId)))
   }
 
+  await ensureRegistered(ctx, options.stake).catch((error: unknown) => { log(`could not register in the StakeRegistry: ${(error as Error).message}`) })
+
   const status = (): Record<string, unknown> => ({
     address: clients.account.address, peerId: network.peerId, roles: options.roles, multiaddrs: network.multiaddrs(),
     peers: network.peers(), rpcUrl: options.rpcUrl, contracts: options.deployment.contracts
@@ -572,6 +577,38 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
       state.close()
       await store.close()
     }
+  }
+}
+
+/** A peer id as the StakeRegistry keeps it: its multihash bytes. */
+export function peerIdBytes (peerId: string): Hex {
+  return `0x${Buffer.from(peerIdFromString(peerId).toMultihash().bytes).toString('hex')}`
+}
+
+/**
+ * Registers the node's peer id and roles in the StakeRegistry when they are not there
+ * yet (or changed), and tops its stake up to `stake`; skipped, with a note, while the
+ * account has no gas money.
+ */
+async function ensureRegistered (ctx: Context, stake?: bigint): Promise<void> {
+  const { clients, options } = ctx
+  const me = clients.account.address
+  if (await clients.public.getBalance({ address: me }) === 0n) {
+    ctx.log(`not registered in the StakeRegistry yet: ${me} has no ETH for gas`)
+    return
+  }
+  const record = await readStake(clients, options.deployment, me)
+  const peerId = peerIdBytes(ctx.network.peerId)
+  const roles = roleBits(options.roles.filter((r): r is RoleName => r in ROLES))
+  if (record.peerId.toLowerCase() !== peerId.toLowerCase() || record.roles !== roles) {
+    await send(clients, { address: options.deployment.contracts.registry, abi: stakeRegistryAbi, functionName: 'register', args: [peerId, roles] })
+    ctx.log(`registered peer ${ctx.network.peerId} with roles ${options.roles.join(', ')}`)
+  }
+  if (stake !== undefined && record.staked < stake) {
+    const more = stake - record.staked
+    await send(clients, { address: options.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [options.deployment.contracts.registry, more] })
+    await send(clients, { address: options.deployment.contracts.registry, abi: stakeRegistryAbi, functionName: 'stake', args: [more] })
+    ctx.log(`staked ${more} more (now ${stake})`)
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
+import { parseEther } from 'viem'
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { readManifest } from '@commons/chain'
@@ -34,6 +35,7 @@ interface StartOptions {
   seed: number
   checkSteps: number
   passwordFile?: string
+  stake?: string
   backend: string
   threads: number
 }
@@ -97,6 +99,10 @@ export function nodeCommand (program: Command): void {
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional) or init')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
     .option('--check-steps <n>', 'validator: steps of each result to replay', whole('--check-steps'), 2)
+    .option('--stake <tokens>', 'stake to hold in the StakeRegistry (topped up at start)', (v: string) => {
+      if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`--stake must be an amount of tokens, got "${v}"`)
+      return v
+    })
     .option('--password-file <path>', 'file holding the keystore password (default: $COMMONS_PASSWORD)')
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--threads <n>', 'threads for the wasm backend', whole('--threads'), 2)
@@ -115,6 +121,7 @@ export function nodeCommand (program: Command): void {
       const started = await startNode({
         home, rpcUrl, deployment, roles: config.roles, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
         fault: opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed), checkSteps: config.checkSteps,
+        stake: opts.stake === undefined ? undefined : parseEther(opts.stake),
         log: line => { note(options, line) }
       })
       await save()
