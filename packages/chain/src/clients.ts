@@ -1,10 +1,11 @@
 import {
-  BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http,
-  type Abi, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex,
+  BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, decodeErrorResult, defineChain, http,
+  type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex,
   type PublicClient, type TransactionReceipt, type Transport, type WalletClient
 } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { ChainUnreachableError, ContractRevertError } from './errors.ts'
+import * as contracts from './generated/contracts.ts'
 
 /** A connection to one chain: reads through `public`, writes as `account`. */
 export interface Clients {
@@ -72,13 +73,29 @@ export async function send<A extends Abi, F extends ContractFunctionName<A, 'non
   }
 }
 
+/** Every custom error of the contract set, for reverts that bubble up from a contract the call reached. */
+const KNOWN_ERRORS = (Object.entries(contracts).filter(([name]) => name.endsWith('Abi')).flatMap(([, abi]) => abi as readonly AbiItem[]))
+  .filter(item => item.type === 'error')
+
+function decodeKnownError (raw: Hex): { errorName: string, args: readonly unknown[] } | undefined {
+  try {
+    const decoded = decodeErrorResult({ abi: KNOWN_ERRORS, data: raw })
+    return { errorName: decoded.errorName, args: decoded.args ?? [] }
+  } catch {
+    return undefined
+  }
+}
+
 /** Turns viem's revert errors into ours, with the custom error's name and values. */
 export function asRevertError (error: unknown, action: string): unknown {
   if (!(error instanceof ViemError)) return error
   const revert = error.walk(e => e instanceof ContractFunctionRevertedError)
   if (revert instanceof ContractFunctionRevertedError) {
-    const name = revert.data?.errorName ?? 'unknown error'
-    const args = (revert.data?.args ?? []).map(a => typeof a === 'bigint' ? a.toString() : a)
+    // An error raised by a contract the call went through (the token inside the market):
+    // named from every ABI of the set.
+    const data = revert.data ?? (revert.raw === undefined ? undefined : decodeKnownError(revert.raw))
+    const name = data?.errorName ?? 'unknown error'
+    const args = (data?.args ?? []).map(a => typeof a === 'bigint' ? a.toString() : a)
     return new ContractRevertError(`${action} was refused by the contract: ${name}(${args.join(', ')})`, {
       details: { error: name, args }, cause: error
     })

@@ -240,6 +240,14 @@ describe('commons chain and dao', () => {
       const badAmount = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', 'lots', '--stake', '5', ...h])
       assert.notEqual(badAmount.code, 0)
       assert.match(badAmount.stderr, /--reward must be an amount/)
+      const badCid = await commons(['job', 'post', '--dataset', 'bafy-broken', '--recipe', recipe, '--reward', '10', '--stake', '5', '--json', ...h])
+      assert.equal(badCid.code, 1)
+      assert.equal((JSON.parse(badCid.stderr) as { error: { name: string } }).error.name, 'InvalidCidError')
+      // Development account 9 holds no tokens: the escrow is refused by the token, by name.
+      const poor = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', '--account', '9', '--json', ...h])
+      assert.equal(poor.code, 1)
+      assert.match((JSON.parse(poor.stderr) as { error: { message: string } }).error.message, /ERC20Insufficient/)
+      assert.deepEqual((JSON.parse((await commons(['job', 'list', '--json', ...h])).stdout) as unknown[]).length, 1, 'nothing posted')
     } finally {
       assert.equal((await commons(['chain', 'down', ...h])).code, 0)
     }
