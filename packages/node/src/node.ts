@@ -231,6 +231,7 @@ async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   }))
   const runCid = await publishDir(ctx.store, `run-${jobId}`, dir, `run of job ${jobId}`)
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'published', step: result.steps, runCid })
+  await ctx.network.publish(TOPICS.checkpoints, { kind: 'run', jobId: String(jobId), runCid, checkpoints: await checkpointSteps(dir) })
   await ctx.network.publish(TOPICS.results, { jobId: String(jobId), runCid })
   await timed(ctx, 'chain', async () => submitResult(ctx.clients, ctx.options.deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps }))
   ctx.state.setJob(jobId, 'trainer', 'submitted', { runCid, transcriptRoot: result.transcriptRoot })
@@ -289,6 +290,25 @@ async function tryFinalize (ctx: Context): Promise<void> {
       ctx.state.setJob(row.jobId, row.role, 'finalized')
       ctx.log(`job ${row.jobId}: finalized`)
     } catch {}
+  }
+}
+
+/**
+ * Ends this node's disputes whose other side missed its deadline: a challenger wins
+ * when the trainer posts no trace or opens no element, a trainer when the challenger
+ * names none.
+ */
+async function tryTimeouts (ctx: Context): Promise<void> {
+  const open = ctx.state.disputes().filter(d => !d.status.startsWith('resolved'))
+  if (open.length === 0) return
+  const now = (await ctx.clients.public.getBlock()).timestamp
+  for (const row of open) {
+    const d = await readDispute(ctx.clients, ctx.options.deployment, BigInt(row.id))
+    if (d.resolved || now <= d.deadline) continue
+    const theirMove = row.role === 'challenger' ? d.phase === 1 || d.phase === 3 : d.phase === 2
+    if (!theirMove) continue
+    await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [BigInt(row.id)] }))
+    ctx.log(`dispute ${row.id}: the other side missed its deadline; ended by timeout`)
   }
 }
 
@@ -459,10 +479,15 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
   const state = new NodeState(join(options.home, 'node', 'state.db'))
   const ctx: Context = { options, clients, store, network, state, log, traces: new Map(), challengers: new Map(), defenders: new Map(), reports: [], timings: { training: 0, verification: 0, transfer: 0, chain: 0 } }
 
-  const unsubscribe = network.subscribe(TOPICS.checkpoints, message => {
-    const m = message as { kind?: string, disputeId?: string, cid?: string }
-    if (m.kind === 'trace' && typeof m.disputeId === 'string' && typeof m.cid === 'string') ctx.traces.set(m.disputeId, m.cid)
-  })
+  const unsubscribers = [
+    network.subscribe(TOPICS.checkpoints, message => {
+      const m = message as { kind?: string, disputeId?: string, cid?: string }
+      if (m.kind === 'trace' && typeof m.disputeId === 'string' && typeof m.cid === 'string') ctx.traces.set(m.disputeId, m.cid)
+    }),
+    // A job or a result announced by a peer: look at the chain now rather than at the next tick.
+    network.subscribe(TOPICS.jobs, () => { wake() }),
+    network.subscribe(TOPICS.results, () => { wake() })
+  ]
 
   // Chain events, handled one at a time in order.
   const queue: Handler[] = []
@@ -531,10 +556,14 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
     enqueue(async () => { state.setMeta(`lastBlock:${options.deployment.contracts.market}`, String(latest)) })
     fromBlock = latest + 1n
   }
-  const timer = setInterval(() => {
+  const tick = (): void => {
     if (stopped) return
-    enqueue(async () => { await poll(); await tryFinalize(ctx) })
-  }, options.pollMs ?? 500)
+    enqueue(async () => { await poll(); await tryFinalize(ctx); await tryTimeouts(ctx) })
+  }
+  function wake (): void {
+    if (queue.length === 0) tick()
+  }
+  const timer = setInterval(tick, options.pollMs ?? 500)
 
   // A trainer that restarts mid-run carries on from its last checkpoint.
   for (const run of state.runs().filter(r => r.status === 'training')) {
@@ -571,7 +600,7 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
       stopped = true
       clearInterval(timer)
       while (running !== null) await running
-      unsubscribe()
+      for (const unsubscribe of unsubscribers) unsubscribe()
       await api?.close()
       await network.stop()
       state.close()

@@ -1,0 +1,82 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther } from 'viem'
+import { advanceTime, connect, deploy, devnetAccount, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet } from '@commons/chain'
+import { readRecipe, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { parseFault } from './faults.ts'
+import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+
+const MOVE_TIME = 300
+let root: string
+let devnet: Devnet
+let deployment: Deployment
+const nodes: CommonsNode[] = []
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-timeout-'))
+  devnet = await startDevnet({ home: join(root, 'chain') })
+  const bank = await connect(devnet.rpcUrl, devnetAccount(0))
+  deployment = { ...await deploy(bank, { moveTime: BigInt(MOVE_TIME), disputeBond: parseEther('10') }), rpcUrl: devnet.rpcUrl }
+})
+
+after(async () => {
+  for (const node of nodes) await node.stop().catch(() => {})
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+describe('a trainer that stops answering a dispute', () => {
+  it('is slashed when the validator ends the dispute by timeout', async () => {
+    const bank = await connect(devnet.rpcUrl, devnetAccount(0))
+    const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
+      const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, ...extra })
+      nodes.push(node)
+      await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
+      await transferTokens(bank, deployment, node.address, parseEther('2000'))
+      return node
+    }
+    const requester = await start('requester', ['requester'])
+    const cheater = await start('trainer', ['trainer'], { fault: parseFault('step=1,op=0', 1) })
+    const validator = await start('validator', ['validator'], { checkSteps: 4 })
+    for (const [node, role] of [[cheater, 'trainer'], [validator, 'validator']] as const) {
+      await registerAndStake(node.clients, deployment, { peerId: peerIdBytes(node.peerId), roles: [role], amount: parseEther('500') })
+      await node.network.connect(requester.network.multiaddrs()[0])
+    }
+    await validator.network.connect(cheater.network.multiaddrs()[0])
+
+    const source = join(root, 'corpus')
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(50_000, 9)))
+    await initDataset(requester.store, 'corpus')
+    const version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
+    const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+    const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+    const jobId = await requester.postJob({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
+
+    // The trainer vanishes once the dispute is open (its trace may or may not be posted by then).
+    await until('the validator to open a dispute', async () => validator.state.disputes().length > 0, 120_000)
+    await cheater.stop()
+    nodes.splice(nodes.indexOf(cheater), 1)
+    await advanceTime(devnet.rpcUrl, MOVE_TIME + 1)
+    // A pinpoint may still be under way: the reveal deadline needs the clock moved once more.
+    setTimeout(() => { advanceTime(devnet.rpcUrl, MOVE_TIME + 1).catch(() => {}) }, 3000)
+    await until('the job to be slashed', async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+    await until('the validator to record the outcome', async () => validator.state.disputes().some(d => d.status.startsWith('resolved')))
+    const dispute = validator.state.disputes()[0]
+    assert.ok(['trace-timeout', 'reveal-timeout'].includes(String(dispute.detail.reason)), `ended by ${String(dispute.detail.reason)}`)
+    assert.equal(dispute.detail.winner, 'challenger')
+  })
+})
