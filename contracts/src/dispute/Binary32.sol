@@ -433,11 +433,178 @@ library Binary32 {
         }
     }
 
+    /// @notice Σ x[i] in increasing i from +0, a rounding after every sum: the element
+    ///         program of SUM. The words are packed as committed: 4 bytes per element,
+    ///         big-endian (the proofs' bytes).
+    /// @dev Bit-identical to `acc = add(acc, x[i])` element by element, in one assembly
+    ///      loop. Values stay bit patterns, read as |x| = ((e − 1) << 23) + m with
+    ///      e = max(biased, 1) and m the significand (2^23 set when normal): a subnormal is
+    ///      a number of the first binade without its leading bit, so one path adds normals
+    ///      and subnormals alike, and below 2^-125 a pattern is its value on the 2^-149
+    ///      grid. The sum is never −0 (it starts at +0; only −0 + −0 is −0), so a zero
+    ///      element leaves it as it is and +0 takes the path of a subnormal; once the sum
+    ///      is ±∞ only a NaN or the other infinity can change it. Only an element whose sum
+    ///      is NaN (a NaN element, ∞ − ∞) leaves the loop for {add}, and then the sum is
+    ///      NaN for good. Every branch is checked against that composition in
+    ///      test/SumGas.t.sol.
+    function sum(bytes calldata words) internal pure returns (uint32 acc) {
+        uint256 n = words.length / 4;
+        uint256 i = 0;
+        uint32 x;
+        while (true) {
+            // Cannot overflow: patterns are 32 bits, significands below 2^24 shifted by at
+            // most 25, exponents within [0, 255]. The one subtraction that wraps, d when
+            // both are subnormal, is caught by the far branch; sub(0, opp) is a mask.
+            assembly ("memory-safe") {
+                let c := and(acc, 0xffffffff)
+                let p := add(words.offset, shl(2, i))
+                let end := add(words.offset, shl(2, n))
+                // c is +0 or finite and nonzero here; the loop leaves on c = ±∞ (p past the
+                // word that made it) or on a NaN element (p at it).
+                for {} lt(p, end) { p := add(p, 4) } {
+                    // Word i: calldataload takes 32 bytes, the top 4 are the word.
+                    let v := shr(224, calldataload(p))
+                    let small := and(v, 0x7fffffff)
+                    if iszero(lt(sub(small, 1), 0x7f7fffff)) {
+                        // v is ±0 (c + ±0 = c), NaN (left to add) or ±∞ (then so is c).
+                        if iszero(small) { continue }
+                        if gt(small, 0x7f800000) { break }
+                        c := v
+                        p := add(p, 4)
+                        break
+                    }
+                    // |big| >= |small|; the result takes big's sign, the sign bit of `sign`.
+                    let opp := shr(31, xor(c, v)) // 1 for a difference
+                    let big := and(c, 0x7fffffff)
+                    let sign := c
+                    if lt(big, small) {
+                        sign := v
+                        small := big
+                        big := and(v, 0x7fffffff)
+                    }
+                    // e1 = e − 1 of small (0 when subnormal), d = big's biased exponent − e.
+                    let e1 := shr(23, small)
+                    e1 := sub(e1, iszero(iszero(e1)))
+                    let eb := shr(23, big)
+                    let d := sub(sub(eb, 1), e1)
+                    if gt(d, 25) {
+                        // Both subnormal (eb = 0, d wrapped): exact on the 2^-149 grid, where
+                        // patterns are values and a carry to 2^23 makes the least normal.
+                        if iszero(eb) {
+                            big := add(add(big, xor(small, sub(0, opp))), opp)
+                            c := 0 // x − x = +0
+                            if big { c := or(and(sign, 0x80000000), big) }
+                            continue
+                        }
+                        // More than 25 binades apart, small is below a quarter of an ulp of
+                        // big (the half ulp below a power of two included).
+                        c := or(and(sign, 0x80000000), big)
+                        continue
+                    }
+                    // big is normal. The exact result is s · 2^(e1 − 149): big's
+                    // significand shifted up by d, plus or minus small's (−m is ~m + 1).
+                    let s :=
+                        add(
+                            add(shl(d, or(and(big, 0x7fffff), 0x800000)), xor(sub(small, shl(23, e1)), sub(0, opp))),
+                            opp
+                        )
+                    if lt(s, 0x1000000) {
+                        // Exact: zero (x − x = +0), or s with its leading bit shifted up to
+                        // 2^23, but by at most e1 places (down to the subnormals).
+                        if iszero(s) {
+                            c := 0
+                            continue
+                        }
+                        let k := 0
+                        if lt(s, 0x800000) {
+                            // 23 − the leading bit's index: by halves, then a table of the
+                            // leading bit of 1 .. 15 (byte j of the constant).
+                            let r := shl(4, gt(s, 0xffff))
+                            r := or(r, shl(3, gt(shr(r, s), 0xff)))
+                            r := add(r, shl(2, gt(shr(r, s), 0xf)))
+                            k := sub(
+                                23,
+                                add(
+                                    r,
+                                    byte(shr(r, s), 0x0000010102020202030303030303030300000000000000000000000000000000)
+                                )
+                            )
+                            if lt(e1, k) { k := e1 }
+                        }
+                        c := or(and(sign, 0x80000000), add(shl(23, sub(e1, k)), shl(k, s)))
+                        continue
+                    }
+                    // s has 24 + d − opp or one more bit: keep 24, rounding to nearest, ties to
+                    // even (adding half an ulp less one, plus the kept lsb, carries exactly
+                    // when rounding up). Here s >= 2^24, so d = 0 only for a sum: t >= 0 and
+                    // sh >= 1.
+                    let t := sub(d, opp)
+                    let sh := add(t, shr(add(24, t), s))
+                    let r :=
+                        add(shl(23, add(e1, sh)), shr(sh, add(add(s, sub(shl(sub(sh, 1), 1), 1)), and(shr(sh, s), 1))))
+                    if gt(r, 0x7f7fffff) {
+                        c := or(and(sign, 0x80000000), 0x7f800000) // overflow
+                        p := add(p, 4)
+                        break
+                    }
+                    c := or(and(sign, 0x80000000), r)
+                }
+                // c = ±∞: it stays unless an element is NaN or the other infinity (NaN).
+                if eq(and(c, 0x7fffffff), 0x7f800000) {
+                    for {} lt(p, end) { p := add(p, 4) } {
+                        let v := shr(224, calldataload(p))
+                        if gt(and(v, 0x7fffffff), 0x7f800000) { break }
+                        if eq(xor(v, c), 0x80000000) { break }
+                    }
+                }
+                i := shr(2, sub(p, words.offset))
+                x := shr(224, calldataload(p)) // the element that left the loop, if i < n
+                acc := c
+            }
+            if (i >= n) return acc;
+            acc = add(acc, x); // NaN
+            if (acc == NAN) return NAN;
+            // Cannot overflow: i < n.
+            unchecked {
+                ++i;
+            }
+        }
+    }
+
     /// @notice The engine's max: NaN if either is NaN; of two zeros, +0.
     function max(uint32 a, uint32 b) internal pure returns (uint32) {
         if (isNaN(a) || isNaN(b)) return NAN;
         if (isZero(a) && isZero(b)) return a & b; // +0 unless both are −0
         return gt(a, b) || eq(a, b) ? a : b;
+    }
+
+    /// @notice max over the words from −∞, in increasing i: the element program of MAXR,
+    ///         bit-identical to `acc = max(acc, x[i])` from acc = −∞ (0xff800000). The
+    ///         words are packed as committed: 4 bytes per element, big-endian.
+    /// @dev {max} is a total order on the non-NaN patterns with +0 above −0 (of two
+    ///      zeros it keeps +0 unless both are −0, and otherwise keeps the first of two
+    ///      equal values, which then have the same bits), so the fold is the largest
+    ///      element by that order. Mapping a pattern to an unsigned key, positive ones
+    ///      with the sign bit set and negative ones complemented, makes that order the
+    ///      integers' (−∞ is 0x007fffff, −0 0x7fffffff, +0 0x80000000). A NaN anywhere
+    ///      makes the fold NaN, as it makes every {max} after it.
+    function maxFold(bytes calldata words) internal pure returns (uint32 acc) {
+        assembly ("memory-safe") {
+            let k := 0x007fffff // key of −∞
+            let nan := 0
+            for {
+                let p := words.offset
+                let end := add(p, shl(2, shr(2, words.length)))
+            } lt(p, end) { p := add(p, 4) } {
+                let x := shr(224, calldataload(p))
+                // Key: x ^ 0x80000000 when positive, x ^ 0xffffffff when negative.
+                let kx := xor(x, or(0x80000000, mul(shr(31, x), 0x7fffffff)))
+                if gt(kx, k) { k := kx }
+                nan := or(nan, gt(and(x, 0x7fffffff), 0x7f800000))
+            }
+            acc := xor(k, or(0x80000000, mul(iszero(shr(31, k)), 0x7fffffff)))
+            if nan { acc := 0x7fc00000 }
+        }
     }
 
     /// @notice min: NaN if either is NaN; of two zeros, −0.

@@ -48,38 +48,7 @@ contract ReduceProver is IOpProver {
         if (end > a.length) end = a.length;
         if (first >= end) return acc;
         bytes calldata w = Openings.range(a, 0, first, end - 1);
-        return isSum ? _sum(w) : _max(w);
-    }
-
-    /// @dev acc = add(acc, x) over the words of w, from +0.
-    function _sum(bytes calldata w) private pure returns (uint32 acc) {
-        uint256 end = w.length;
-        // Cannot overflow: offsets stay below w.length, a calldata length.
-        unchecked {
-            for (uint256 off = 0; off < end; off += 4) {
-                uint32 x;
-                assembly {
-                    x := shr(224, calldataload(add(w.offset, off)))
-                }
-                acc = F.add(acc, x);
-            }
-        }
-    }
-
-    /// @dev acc = max(acc, x) over the words of w, from −∞.
-    function _max(bytes calldata w) private pure returns (uint32 acc) {
-        acc = NEG_INF;
-        uint256 end = w.length;
-        // Cannot overflow: offsets stay below w.length, a calldata length.
-        unchecked {
-            for (uint256 off = 0; off < end; off += 4) {
-                uint32 x;
-                assembly {
-                    x := shr(224, calldataload(add(w.offset, off)))
-                }
-                acc = F.max(acc, x);
-            }
-        }
+        return isSum ? F.sum(w) : F.maxFold(w); // straight over the opening's calldata
     }
 
     /// @dev (b, i, j) = (e / mn, e / n mod m, e mod n): row (b·m + i) of A times row
