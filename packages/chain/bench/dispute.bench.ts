@@ -64,6 +64,15 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
       figures[`verify.${name}`] = used
     }
 
+    // The init program (S_0): one op per slot, no inputs.
+    for (const code of [OPCODE.UNIFORM, OPCODE.FILL]) {
+      const index = program.init.findIndex(op => op.code === code)
+      const op = program.init[index]
+      const used = Number(await deployer.public.estimateGas({ account: deployer.account, to: deployment.contracts.stepVerifier, data: evaluateCalldata(op, program.constantRoots, 0, ctx, []) }))
+      rows.push([`verify ${CODE_NAMES[code]}`, `init op ${index} (slot ${index} of S_0), no inputs, whole call`, used])
+      figures[`verify.${CODE_NAMES[code]}`] = used
+    }
+
     log('dispute: a whole dispute on the small recipe')
     for (const [clients, amount] of [[requester, '100000'], [trainer, '100000'], [validator, '1000']] as const) await transferTokens(deployer, deployment, clients.account.address, parseEther(amount))
     await registerAndStake(trainer, deployment, { peerId: toHex('bench-trainer'), roles: ['trainer'], amount: parseEther('5000') })
