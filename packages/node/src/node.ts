@@ -526,7 +526,12 @@ export async function startNode (options: NodeOptions): Promise<CommonsNode> {
       // The market and the game both name events DisputeOpened and DisputeResolved: the game's are the disputes.
       if ((event.eventName === 'DisputeOpened' || event.eventName === 'DisputeResolved') && event.address.toLowerCase() !== game) continue
       switch (event.eventName) {
-        case 'JobPosted': { const { jobId } = event.args as { jobId: bigint }; enqueue(async () => onJobPosted(ctx, jobId)); break }
+        case 'JobPosted': {
+          const { jobId } = event.args as { jobId: bigint }
+          if (state.job(jobId, 'seen') === undefined) state.setJob(jobId, 'seen', 'posted', { block: String(event.blockNumber) })
+          enqueue(async () => onJobPosted(ctx, jobId))
+          break
+        }
         case 'ResultSubmitted': { const { jobId } = event.args as { jobId: bigint }; const hash = event.blockHash as Hex; enqueue(async () => onResultSubmitted(ctx, jobId, hash)); break }
         case 'DisputeOpened': {
           const { id, jobId, step } = event.args as { id: bigint, jobId: bigint, step: number }
