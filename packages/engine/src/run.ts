@@ -95,9 +95,26 @@ export async function checkpointSteps (dir: string): Promise<number[]> {
   return files.map(f => /^step-(\d+)\.safetensors$/.exec(f)?.[1]).filter((s): s is string => s !== undefined).map(Number).sort((a, b) => a - b)
 }
 
-async function readRecords (dir: string): Promise<StepRecord[]> {
+/**
+ * One transcript record as a line of transcript.jsonl. JSON has no NaN, infinities or
+ * negative zero, and a diverged run's loss can be any of them: those are written as the
+ * strings "NaN", "Infinity", "-Infinity" and "-0", so the record hashes the same after
+ * a round trip.
+ */
+export function formatRecord (record: StepRecord): string {
+  const loss = Object.is(record.loss, -0) ? '-0' : Number.isFinite(record.loss) ? record.loss : String(record.loss)
+  return JSON.stringify({ ...record, loss }) + '\n'
+}
+
+export function parseRecord (line: string): StepRecord {
+  const raw = JSON.parse(line) as { step: number, state: `0x${string}`, loss: number | string }
+  return { step: raw.step, state: raw.state, loss: typeof raw.loss === 'string' ? Number(raw.loss) : raw.loss }
+}
+
+/** The transcript records of a run directory, in step order. */
+export async function readRecords (dir: string): Promise<StepRecord[]> {
   const text = await readFile(join(dir, 'transcript.jsonl'), 'utf8').catch(() => '')
-  return text.split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as StepRecord)
+  return text.split('\n').filter(line => line.trim() !== '').map(parseRecord)
 }
 
 export interface RunInfo {
@@ -181,7 +198,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     if (steps.length === 0) throw new RunDirError(`${out} has no checkpoint to resume from`)
     state = await loadCheckpoint(out, recipe, steps[steps.length - 1])
     records = (await readRecords(out)).filter(r => r.step < state.step)
-    await writeFileAtomic(join(out, 'transcript.jsonl'), records.map(r => JSON.stringify(r) + '\n').join(''))
+    await writeFileAtomic(join(out, 'transcript.jsonl'), records.map(formatRecord).join(''))
   } else {
     const existing = await readdir(out).catch(() => [] as string[])
     if (existing.length > 0) throw new RunDirError(`${out} is not empty`, { hint: 'choose a new --out directory, or pass --resume to continue that run' })
@@ -204,7 +221,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     const loss = runStep(recipe, tokens, state, tables, params.fault)
     const record: StepRecord = { step, state: toHex(root), loss }
     records.push(record)
-    await appendFile(join(out, 'transcript.jsonl'), JSON.stringify(record) + '\n')
+    await appendFile(join(out, 'transcript.jsonl'), formatRecord(record))
     const seconds = (performance.now() - started) / 1000
     const done = state.step - firstStep
     params.onStep?.({ step: state.step, steps: recipe.steps, loss, tokensPerSecond: done * tokensPerStep / seconds, etaSeconds: seconds / done * (recipe.steps - state.step) })
@@ -217,7 +234,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
   }
   const final: StepRecord = { step: state.step, state: toHex(root), loss: evalLoss(recipe, tokens, state, tables) }
   records.push(final)
-  await appendFile(join(out, 'transcript.jsonl'), JSON.stringify(final) + '\n')
+  await appendFile(join(out, 'transcript.jsonl'), formatRecord(final))
   await saveCheckpoint(out, recipe, state, root)
   const transcript = toHex(transcriptRoot(records.map(r => recordHash(hexBytes(r.state), r.loss))))
   const names = paramSpecs(recipe.model).map(p => p.name)

@@ -135,3 +135,18 @@ describe('training refuses bad input and overwrites nothing', () => {
     assert.ok((await readdir(join(dir, 'checkpoints'))).includes('step-0000000.safetensors'))
   })
 })
+
+describe('transcript records', () => {
+  it('round-trip through transcript.jsonl with a diverged loss (NaN, infinities) and hash the same', async () => {
+    const { formatRecord, parseRecord, recordHash } = await import('./index.ts')
+    const state = `0x${'ab'.repeat(32)}` as const
+    for (const loss of [NaN, Infinity, -Infinity, 2.5, -0]) {
+      const line = formatRecord({ step: 3, state, loss })
+      const back = parseRecord(line)
+      assert.equal(line.endsWith('\n'), true)
+      assert.equal(Object.is(back.loss, loss) || (Number.isNaN(loss) && Number.isNaN(back.loss)), true, `loss ${loss}`)
+      const bytes = Buffer.from(state.slice(2), 'hex')
+      assert.deepEqual(recordHash(bytes, back.loss), recordHash(bytes, loss))
+    }
+  })
+})

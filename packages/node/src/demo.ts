@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatEther, parseEther, type Address } from 'viem'
+import { BaseError } from '@commons/errors'
 import { generate, readRecipe, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
@@ -57,10 +58,14 @@ async function demoRecipe (steps: number, layers: number): Promise<Recipe> {
   return { ...tiny, name: 'demo-tiny', steps, checkpointInterval: Math.max(1, Math.ceil(steps / 6)), optimizer: { ...tiny.optimizer, warmupSteps }, model: { ...tiny.model, layers } as Recipe['model'] }
 }
 
+export class DemoError extends BaseError {
+  override name = 'DemoError'
+}
+
 async function until (what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`the demo waited too long for ${what}`)
+    if (Date.now() > deadline) throw new DemoError(`the demo waited ${timeoutMs / 1000} s for ${what} in vain`, { hint: 'the nodes\' log lines above say what went wrong; their state stays under <home>/demo/nodes' })
     await new Promise(resolve => setTimeout(resolve, 250))
   }
 }
@@ -175,7 +180,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const job = await readJob(bank, deployment, id)
       return job.statusName === 'slashed' || (job.statusName === 'submitted' && validator.state.job(id, 'validator')?.status === 'attested')
     }
-    await until('both results to be checked and the dispute settled', async () => (await settled(first)) && (await settled(second)), 600_000)
+    await until('both results to be checked and the dispute settled', async () => (await settled(first)) && (await settled(second)))
 
     say('[8/9] the challenge window passes; the honest trainer is paid')
     await advanceTime(devnet.rpcUrl, 601)

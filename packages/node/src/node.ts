@@ -8,9 +8,9 @@ import { type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
 import { BaseError } from '@commons/errors'
 import {
-  checkpointSteps, compileProgram, decodeSafetensors, loadCheckpoint, parseRecipe, readSafetensors, recordHash, replay, runStateAt,
+  checkpointSteps, compileProgram, decodeSafetensors, readRecords, loadCheckpoint, parseRecipe, readSafetensors, recordHash, replay, runStateAt,
   stateRootOf, tensorRoot, toHex, tokensRootOf, train, transcriptRoot, writeSafetensors,
-  type Recipe, type RunFault, type StepRecord, type Tensor
+  type Recipe, type RunFault, type Tensor
 } from '@commons/engine'
 import {
   Challenger, claimJob, connect, Defender, disputeGameAbi, finalizeJob, hexToCid, INIT_STEP, postJob, readDispute, readJob, readStake,
@@ -362,10 +362,6 @@ async function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): 
   ctx.log(`job ${jobId}: replayed the drawn steps, all agree: attested`)
 }
 
-async function readRecords (dir: string): Promise<StepRecord[]> {
-  const text = await readFile(join(dir, 'transcript.jsonl'), 'utf8')
-  return text.split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l) as StepRecord)
-}
 
 async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>): Promise<void> {
   const { id, move } = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
