@@ -111,10 +111,15 @@ export function parseRecord (line: string): StepRecord {
   return { step: raw.step, state: raw.state, loss: typeof raw.loss === 'string' ? Number(raw.loss) : raw.loss }
 }
 
-/** The transcript records of a run directory, in step order. */
+/**
+ * The transcript records of a run directory, in step order. A last line without its
+ * newline is a record a crash tore while it was being appended: it is left out (a
+ * resumed run writes it again).
+ */
 export async function readRecords (dir: string): Promise<StepRecord[]> {
   const text = await readFile(join(dir, 'transcript.jsonl'), 'utf8').catch(() => '')
-  return text.split('\n').filter(line => line.trim() !== '').map(parseRecord)
+  const lines = text.split('\n')
+  return lines.slice(0, -1).filter(line => line.trim() !== '').map(parseRecord)
 }
 
 export interface RunInfo {

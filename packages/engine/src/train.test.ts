@@ -150,3 +150,16 @@ describe('transcript records', () => {
     }
   })
 })
+
+describe('a torn transcript', () => {
+  it('drops a last record a crash cut short, and resumes to the same root', async () => {
+    const recipe = await quick(8, 4)
+    const whole = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'torn-whole') })
+    const dir = join(root, 'torn')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 6 })
+    const path = join(dir, 'transcript.jsonl')
+    await writeFile(path, (await readFile(path, 'utf8')) + '{"step":6,"sta')
+    const resumed = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true })
+    assert.equal(resumed.transcriptRoot, whole.transcriptRoot)
+  })
+})
