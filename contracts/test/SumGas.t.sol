@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {TestBase} from "./Vm.sol";
+import {TensorTrees} from "./TensorTrees.sol";
 import {Binary32} from "../src/dispute/Binary32.sol";
 import {StepOps, IOpProver} from "../src/dispute/StepOps.sol";
 import {Openings} from "../src/dispute/Openings.sol";
@@ -648,46 +649,14 @@ contract SumGasTest is TestBase {
         return e > 254 ? 254 : e;
     }
 
-    // ---- trees and openings (DESIGN §5, as in StepProvers.t.sol) ----------------------
+    // ---- trees and openings (TensorTrees) ---------------------------------------------
 
     function _op(uint8 code, uint32[] memory dims, uint32[] memory attrs) internal pure returns (StepOps.Op memory) {
         return StepOps.Op({code: code, dtype: 0, dims: dims, inputs: new StepOps.OpInput[](0), attrs: attrs});
     }
 
-    function _leaf(uint32[] memory v, uint256 l) internal pure returns (bytes32 b) {
-        for (uint256 i = 0; i < 8; i++) {
-            uint256 j = l * 8 + i;
-            if (j < v.length) b |= bytes32(uint256(v[j]) << (224 - 32 * i));
-        }
-    }
-
-    function _levels(uint32[] memory v) internal pure returns (bytes32[][] memory levels) {
-        uint256 size = (v.length + 7) / 8;
-        uint256 height = 1;
-        for (uint256 s = size; s > 1; s = (s + 1) / 2) {
-            height++;
-        }
-        levels = new bytes32[][](height);
-        levels[0] = new bytes32[](size);
-        for (uint256 l = 0; l < size; l++) {
-            levels[0][l] = keccak256(abi.encodePacked(uint8(0), _leaf(v, l)));
-        }
-        bytes32 empty = keccak256(abi.encodePacked(uint8(2)));
-        for (uint256 h = 1; h < height; h++) {
-            bytes32[] memory below = levels[h - 1];
-            bytes32[] memory row = new bytes32[]((below.length + 1) / 2);
-            for (uint256 i = 0; i < row.length; i++) {
-                bytes32 right = 2 * i + 1 < below.length ? below[2 * i + 1] : empty;
-                row[i] = keccak256(abi.encodePacked(uint8(1), below[2 * i], right));
-            }
-            levels[h] = row;
-            empty = keccak256(abi.encodePacked(uint8(1), empty, empty));
-        }
-    }
-
     function _root(uint32[] memory v) internal pure returns (bytes32) {
-        bytes32[][] memory levels = _levels(v);
-        return keccak256(abi.encodePacked(levels[levels.length - 1][0], v.length, uint8(0)));
+        return TensorTrees.root(v, 0);
     }
 
     function _roots(uint32[] memory a) internal pure returns (bytes32[] memory r) {
@@ -718,31 +687,8 @@ contract SumGasTest is TestBase {
         return _open(v, 0, (v.length + 7) / 8);
     }
 
-    /// @dev Leaves [first, first + count) with the siblings of the range, bottom level up,
-    ///      left boundary first.
-    function _open(uint32[] memory v, uint256 first, uint256 count) internal pure returns (StepOps.Opening memory o) {
-        bytes memory words = new bytes(count * 32);
-        for (uint256 l = 0; l < count; l++) {
-            bytes32 leaf = _leaf(v, first + l);
-            assembly {
-                mstore(add(add(words, 32), mul(l, 32)), leaf)
-            }
-        }
-        bytes32[][] memory levels = _levels(v);
-        bytes32[] memory siblings = new bytes32[](2 * levels.length);
-        uint256 used = 0;
-        uint256 lo = first;
-        uint256 hi = first + count - 1;
-        for (uint256 h = 0; h + 1 < levels.length; h++) {
-            if (lo % 2 == 1) siblings[used++] = levels[h][lo - 1];
-            if (hi % 2 == 0 && hi + 1 < levels[h].length) siblings[used++] = levels[h][hi + 1];
-            lo /= 2;
-            hi /= 2;
-        }
-        assembly {
-            mstore(siblings, used)
-        }
-        o = StepOps.Opening({length: v.length, dtype: 0, firstLeaf: first, words: words, siblings: siblings});
+    function _open(uint32[] memory v, uint256 first, uint256 count) internal pure returns (StepOps.Opening memory) {
+        return TensorTrees.open(v, 0, first, count);
     }
 
     // ---- helpers ----------------------------------------------------------------------
