@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, bytesToHex, parseEther, toHex, type Abi, type Hex } from 'viem'
 import {
-  evaluateCalldata, initialState, OPCODE, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, useBackend, wordBytes, Tensor,
+  evaluateCalldata, initialState, OPCODE, opInputs, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, useBackend, wordBytes, Tensor,
   type ProgramOp, type StepTrace
 } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
@@ -57,7 +57,7 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     const tokensTensor = new Tensor([tokens.length], tokens)
     log('dispute: worst-case element verification per opcode')
     for (const { index, op } of worstOps(trace)) {
-      const inputs = op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokensTensor : program.constants[r.index])
+      const inputs = opInputs(op, trace, tokensTensor)
       const used = Number(await deployer.public.estimateGas({ account: deployer.account, to: deployment.contracts.stepVerifier, data: evaluateCalldata(op, program.constantRoots, 0, ctx, inputs) }))
       const name = CODE_NAMES[op.code]
       rows.push([`verify ${name}`, `op ${index}, ${reads(op)} inputs per element, whole call`, used])

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther, toHex } from 'viem'
 import {
-  compileProgram, initialState, random32, replay, runStateAt, stateSlots, Tensor, traceStep, tokensRootOf, train, trainStep,
+  compileProgram, faultChangesState, initialState, random32, replay, runStateAt, tokensRootOf, train, trainStep,
   type Recipe, type RunFault, type StepRecord
 } from '@commons/engine'
 import {
@@ -63,21 +63,14 @@ async function submittedRun (fault?: RunFault) {
   return { jobId, dir, defender, challenger }
 }
 
-const copy = (t: Tensor): Tensor => new Tensor(t.shape, Float32Array.from(t.f32))
-
-/** A fault drawn at random that does change S_{t+1} (a corruption nothing reads is no lie). */
+/** A fault drawn at random that does change S_{t+1}. */
 function drawFault (seed: number): RunFault & { kind: 'step' } {
   for (let k = 0; ; k++) {
     const step = random32(seed, 1, k) % recipe.steps
-    const op = random32(seed, 2, k) % program.step.length
-    const element = random32(seed, 3, k)
-    const honest = initialState(recipe)
-    while (honest.step < step) trainStep(recipe, tokens, honest)
-    const faulty = { ...honest, params: honest.params.map(copy), m: honest.m.map(copy), v: honest.v.map(copy) }
-    traceStep(recipe, tokens, honest)
-    traceStep(recipe, tokens, faulty, { fault: { op, element } })
-    const differs = stateSlots(honest).some((t, i) => !Buffer.from(t.f32.buffer).equals(Buffer.from(stateSlots(faulty)[i].f32.buffer)))
-    if (differs) return { kind: 'step', step, op, element }
+    const fault = { op: random32(seed, 2, k) % program.step.length, element: random32(seed, 3, k) }
+    const state = initialState(recipe)
+    while (state.step < step) trainStep(recipe, tokens, state)
+    if (faultChangesState(recipe, tokens, state, fault)) return { kind: 'step', step, ...fault }
   }
 }
 

@@ -1,8 +1,8 @@
 import { BaseError } from '@commons/errors'
 import {
-  hexBytes, initialState, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
+  hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
   recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
-  type Hash, type Program, type ProgramOp, type Recipe, type RunFault, type StepRecord, type TrainState
+  type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
 } from '@commons/engine'
 import { decodeEventLog, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
@@ -45,10 +45,6 @@ export interface Move {
 
 const recordHashes = (records: StepRecord[]): Hash[] => records.map(r => recordHash(hexBytes(r.state), r.loss))
 const lossBits = (loss: number): number => wordOf(loss, 'f32')
-
-function inputTensors (op: ProgramOp, program: Program, slots: Tensor[], outputs: Tensor[], tokens: Tensor): Tensor[] {
-  return op.inputs.map(r => r.kind === 'slot' ? slots[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? tokens : program.constants[r.index])
-}
 
 function firstDifference (a: Tensor, b: Tensor): number {
   for (let i = 0; i < a.size; i++) if (wordOf(a.data[i], a.dtype) !== wordOf(b.data[i], b.dtype)) return i
@@ -155,7 +151,7 @@ export class Challenger {
     const ops = init ? program.init : program.step
     const programOp = ops[op]
     const ctx = { seed: this.claim.recipe.seed, step: init ? 0 : honest.step }
-    const inputs = inputTensors(programOp, program, honest.slots, honest.outputs, this.tokens)
+    const inputs = opInputs(programOp, { program, before: honest.slots, outputs: honest.outputs }, this.tokens)
     const slotRoots = tensorRoots(honest.slots)
     const inputRoots = programOp.inputs.map((r, i) => {
       if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { initialState, readRecipe, stateRootOf, stateSlots, tensorRoots, toHex, trainStep, useBackend, type Recipe } from './index.ts'
-import { compileProgram, initProgram, OPCODE, traceStep, wordOf } from './program.ts'
+import { compileProgram, initProgram, OPCODE, opInputs, traceStep, wordOf } from './program.ts'
 import { evaluateFrom } from './elements.ts'
 import { Tensor } from './tensor.ts'
 
@@ -13,8 +13,7 @@ const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtur
 const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
 
 function inputsOf (trace: ReturnType<typeof traceStep>, opIndex: number): Tensor[] {
-  const { program, outputs, before } = trace
-  return program.step[opIndex].inputs.map(r => r.kind === 'slot' ? before[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? new Tensor([corpus.length], corpus) : program.constants[r.index])
+  return opInputs(trace.program.step[opIndex], trace, new Tensor([corpus.length], corpus))
 }
 
 /** A state a few steps in, so moments and the schedule are not trivial. */

@@ -432,7 +432,7 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const programNext = [...ends.slice(2 * p), ...ends.slice(0, 2 * p)]
   programNext.forEach((t, i) => {
     if (options.fault !== undefined) next[i].f32.set(t.f32)
-    else if (!Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(next[i].f32.buffer, next[i].f32.byteOffset, next[i].f32.byteLength))) {
+    else if (!sameBits(t, next[i])) {
       throw new ProgramError(`the step program's slot ${i} differs from the engine's step`)
     }
   })
@@ -444,6 +444,32 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   // Op outputs may live in a backend's arena, which the next step reuses: keep copies.
   const outputs = builder.outputs.map(t => new Tensor(t.shape, t.data.slice()))
   return { program, outputs, before, loss }
+}
+
+function sameBits (a: Tensor, b: Tensor): boolean {
+  return Buffer.compare(a.bytes, b.bytes) === 0
+}
+
+const copyState = (state: TrainState): TrainState => {
+  const copy = (t: Tensor): Tensor => new Tensor(t.shape, Float32Array.from(t.f32))
+  return { step: state.step, params: state.params.map(copy), m: state.m.map(copy), v: state.v.map(copy) }
+}
+
+/**
+ * Whether a fault in the step from `state` reaches S_{t+1} (a corrupted value nothing
+ * reads is no lie anyone could catch). `state` is left as it is.
+ */
+export function faultChangesState (recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault): boolean {
+  const honest = copyState(state)
+  const faulty = copyState(state)
+  traceStep(recipe, tokens, honest)
+  traceStep(recipe, tokens, faulty, { fault })
+  return stateSlots(honest).some((t, i) => !sameBits(t, stateSlots(faulty)[i]))
+}
+
+/** The tensors `op` reads in a traced step: slots of S_t, earlier outputs, the tokens, constants. */
+export function opInputs (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'before' | 'outputs'>, tokens: Tensor): Tensor[] {
+  return op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokens : trace.program.constants[r.index])
 }
 
 /** The output roots of a traced step: what a trainer posts in a dispute. */

@@ -6,7 +6,7 @@ import { Tensor } from './tensor.ts'
 import { encodeFunctionData, parseAbi, type Hex } from 'viem'
 import { openingsFor } from './elements.ts'
 import { binaryProgram } from './ops.ts'
-import { OPCODE, opStruct, traceStep, wordOf, type ElementContext, type ProgramOp } from './program.ts'
+import { OPCODE, opInputs, opStruct, traceStep, wordOf, type ElementContext, type ProgramOp } from './program.ts'
 import type { Recipe } from './recipe.ts'
 import { initialState, stateSlots, trainStep } from './train.ts'
 
@@ -127,7 +127,7 @@ export function opVectors (recipe: Recipe): OpVector[] {
   trainStep(recipe, tokens.i32, state)
   const ctx = { seed: recipe.seed, step: state.step }
   const trace = traceStep(recipe, tokens.i32, state)
-  const { program, outputs, before } = trace
+  const { program, outputs } = trace
   const cases: OpVector[] = []
   const add = (op: ProgramOp, index: number, inputs: Tensor[], output: Tensor, constantRoots: readonly Hex[], opCtx = ctx): void => {
     const picks = [...new Set([0, output.size - 1, random32(11, op.code, index) % output.size])]
@@ -140,7 +140,7 @@ export function opVectors (recipe: Recipe): OpVector[] {
     const count = seen.get(op.code) ?? 0
     if (count >= 2) return
     seen.set(op.code, count + 1)
-    const inputs = op.inputs.map(r => r.kind === 'slot' ? before[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? tokens : program.constants[r.index])
+    const inputs = opInputs(op, trace, tokens)
     add(op, i, inputs, outputs[i], program.constantRoots)
   })
   const s0 = stateSlots(initialState(recipe))

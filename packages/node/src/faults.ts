@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { compileProgram, initialState, paramSpecs, random32, stateSlots, traceStep, type Recipe, type RunFault } from '@commons/engine'
+import { compileProgram, faultChangesState, initialState, paramSpecs, random32, stateSlots, type Recipe, type RunFault } from '@commons/engine'
 
 export class FaultSpecError extends BaseError {
   override name = 'FaultSpecError'
@@ -48,12 +48,7 @@ export function resolveFault (spec: FaultSpec, recipe: Recipe, tokens: Int32Arra
   for (let k = 0; k < 64; k++) {
     const op = random32(spec.seed, 14, k) % ops
     const element = spec.element ?? random32(spec.seed, 15, k)
-    const honest = initialState(recipe)
-    const faulty = initialState(recipe)
-    traceStep(recipe, tokens, honest)
-    traceStep(recipe, tokens, faulty, { fault: { op, element } })
-    const changed = stateSlots(honest).some((t, i) => !Buffer.from(t.f32.buffer, t.f32.byteOffset, t.f32.byteLength).equals(Buffer.from(stateSlots(faulty)[i].f32.buffer, stateSlots(faulty)[i].f32.byteOffset, t.f32.byteLength)))
-    if (changed) return { kind: 'step', step, op, element }
+    if (faultChangesState(recipe, tokens, initialState(recipe), { op, element })) return { kind: 'step', step, op, element }
   }
   return { kind: 'step', step, op: ops - 1, element: spec.element ?? 0 }
 }

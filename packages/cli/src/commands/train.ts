@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
-  evaluateFrom, generate, nodeRoot, openingsFor, readRecipe, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
+  evaluateFrom, generate, nodeRoot, opInputs, openingsFor, readRecipe, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
   useBackend, wordOf, BACKENDS, RunDirError
 } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
@@ -134,7 +134,7 @@ export function trainCommands (program: Command): void {
       const op = program.step[opts.op]
       if (opts.element >= outputs[opts.op].size) throw new RunDirError(`op ${opts.op} has ${outputs[opts.op].size} elements; there is no element ${opts.element}`)
       const tokenTensor = new Tensor([tokens.length], tokens)
-      const inputs = op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? outputs[r.index] : r.kind === 'tokens' ? tokenTensor : program.constants[r.index])
+      const inputs = opInputs(op, trace, tokenTensor)
       const ctx = { seed: info.recipe.seed, step: opts.step }
       const proofs = openingsFor(op, opts.element, ctx, inputs)
       const value = wordOf(outputs[opts.op].data[opts.element], op.dtype)
