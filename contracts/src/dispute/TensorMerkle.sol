@@ -14,6 +14,10 @@ library TensorMerkle {
     error RangePastEnd(uint256 lastLeaf, uint256 leaves);
     error MissingSibling(uint256 used);
     error ExtraSiblings(uint256 used, uint256 given);
+    /// @notice The last leaf holds a non-zero word past the tensor's `length` elements:
+    ///         padding is part of the commitment and must be zero, or the same values
+    ///         would have many roots.
+    error NonZeroPadding(uint256 length, bytes32 lastLeaf);
 
     /// @dev Leaf `leaf` of `words`: 32 bytes, eight big-endian 32-bit elements.
     function leafHash(bytes calldata words, uint256 leaf) internal pure returns (bytes32) {
@@ -27,7 +31,8 @@ library TensorMerkle {
     /// @notice The tensor root implied by leaves [firstLeaf, firstLeaf + words.length / 32)
     ///         with the given element bytes (4 per element, big-endian, as committed) and
     ///         siblings (bottom level up, left boundary first). Equal to the committed
-    ///         root exactly when the words are the tensor's.
+    ///         root exactly when the words are the tensor's. A range that reaches the
+    ///         last leaf must hold zero words past `length`: one root per value list.
     /// @dev One buffer of count + 2 words serves the whole climb: word 0 takes a left
     ///      boundary sibling, words 1 .. n the level's known nodes, word n + 1 a right
     ///      boundary sibling (or the empty hash). A row starts at word 0 or 1, and its
@@ -46,6 +51,7 @@ library TensorMerkle {
         uint256 lo = firstLeaf;
         uint256 hi = firstLeaf + n - 1;
         if (hi >= size) revert RangePastEnd(hi, size);
+        if (hi == size - 1 && length % 8 != 0) _checkPadding(words, n - 1, length);
         uint256 buf;
         uint256 scratch;
         // Cannot overflow: n is bounded by the calldata size and offsets by the buffer.
@@ -111,6 +117,13 @@ library TensorMerkle {
             mstore8(add(scratch, 64), dtype)
             root := keccak256(scratch, 65)
         }
+    }
+
+    /// @dev Reverts unless leaf `leaf` of `words`, the tensor's last, is zero past `length`.
+    function _checkPadding(bytes calldata words, uint256 leaf, uint256 length) private pure {
+        bytes32 last = bytes32(words[leaf * 32:leaf * 32 + 32]);
+        // length % 8 is 1..7 here, so the mask keeps the 7..1 words after the used ones.
+        if (last & bytes32(type(uint256).max >> ((length % 8) * 32)) != 0) revert NonZeroPadding(length, last);
     }
 
     function _sibling(bytes32[] calldata siblings, uint256 used) private pure returns (bytes32) {

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { proveLeaves, referenceTensorRoot, toHex, uniform, wordBytes, Tensor, type RangeProof } from '@commons/engine'
+import { proveLeaves, referenceTensorRoot, rootFromProof, toHex, uniform, wordBytes, Tensor, type RangeProof } from '@commons/engine'
 import { tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -52,5 +52,15 @@ describe('TensorMerkle (Solidity) against the engine', () => {
     await assert.rejects(onChainRoot({ ...proof, siblings: proof.siblings.slice(1) }), /MissingSibling|ExtraSiblings/)
     await assert.rejects(onChainRoot({ ...proof, words: proof.words.slice(1) }), /PartialLeaf/) // 7 words: not whole leaves
     await assert.rejects(onChainRoot({ ...proof, firstLeaf: 125 }), /RangePastEnd/)
+  })
+
+  it('refuses a last leaf whose padding is not zero, on-chain and in the engine alike', async () => {
+    const t = new Tensor([1001], Float32Array.from({ length: 1001 }, (_, i) => i))
+    const proof = proveLeaves(t, 124, 125) // 125 is the last leaf: one element, seven padding words
+    assert.equal(await onChainRoot(proof), toHex(referenceTensorRoot(t)))
+    assert.equal(toHex(rootFromProof(proof)), toHex(referenceTensorRoot(t)))
+    const padded = { ...proof, words: proof.words.map((w, i) => i === 15 ? 1 : w) }
+    await assert.rejects(onChainRoot(padded), /NonZeroPadding/)
+    assert.throws(() => rootFromProof(padded), (e: Error) => e.name === 'ProofError')
   })
 })

@@ -110,6 +110,10 @@ export function rootFromProof (proof: RangeProof): Hash {
   let lo = proof.firstLeaf
   let hi = lo + count - 1
   if (hi >= sizes[0]) throw new ProofError('the proof runs past the last leaf')
+  // Padding is committed too: past `length`, the last leaf must be zero (one root per values).
+  if (hi === sizes[0] - 1 && proof.words.slice(proof.length - 8 * lo).some(w => w !== 0)) {
+    throw new ProofError('the last leaf has non-zero padding past the tensor\'s length')
+  }
   let next = 0
   const take = (): Hash => {
     const s = proof.siblings[next++]
