@@ -12,7 +12,10 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 ///         and submits a result; after a challenge window without a successful
 ///         dispute the trainer is paid and attesting validators share a fee.
 /// @dev Balances: `token.balanceOf(this) == Σ escrow of jobs not yet paid out`. Every
-///      token movement goes through {_pay}.
+///      token movement goes through {_pay}. What a job pays and risks (validator fee,
+///      absence penalty, attestation stake) is fixed when it is posted; governance
+///      changes apply to later jobs only. Disputes of a job are numbered as they open
+///      and settle in that order (see {disputeResolved}).
 contract TrainingMarket is Ownable {
     using SafeERC20 for IERC20;
 
@@ -52,6 +55,30 @@ contract TrainingMarket is Ownable {
         bytes modelCid;
         bytes32 transcriptRoot;
         address[] attestors;
+        Terms terms;
+        Disputes disputes;
+    }
+
+    /// @notice The market's parameters as they were when the job was posted.
+    struct Terms {
+        uint16 validatorFeeBps;
+        uint16 absencePenaltyBps;
+        uint256 attestStake; // locked from each attestor until the job ends
+    }
+
+    /// @notice The disputes of a job, numbered 0, 1, ... as they open.
+    struct Disputes {
+        uint32 opened;
+        uint32 firstUnresolved; // every dispute below it is resolved
+        uint32 bestWin; // lowest number a challenger won, NO_WIN if none yet
+        address bestChallenger;
+    }
+
+    /// @notice One dispute of a job: the game that opened it (the only one that may
+    ///         resolve it, authorised or not by then) and whether it is resolved.
+    struct DisputeSlot {
+        address game;
+        bool resolved;
     }
 
     IERC20 public immutable token;
@@ -62,10 +89,20 @@ contract TrainingMarket is Ownable {
     uint16 public absencePenaltyBps = 1_000;
     uint16 public maxAttestors = 16;
     uint64 public minChallengeWindow = 60;
+    /// @notice Upper bounds of a job's timings: a window or a claim cannot lock a stake
+    ///         for longer, and deadlines cannot overflow.
+    uint64 public maxChallengeWindow = 30 days;
+    uint64 public maxTrainingTime = 90 days;
+    /// @notice Stake each attestor locks until the job ends; lost if the trainer loses a dispute.
+    uint256 public attestStake = 10 ether;
+    /// @notice No bound may exceed this, so `timestamp + bound` never overflows a uint64.
+    uint64 public constant MAX_BOUND = 365 days;
+    uint32 internal constant NO_WIN = type(uint32).max;
 
     Job[] internal jobs;
     mapping(uint256 => mapping(address => bool)) public hasAttested;
     mapping(address => bool) public isDisputeGame;
+    mapping(uint256 => mapping(uint256 => DisputeSlot)) public disputeSlot;
     /// @notice Sum of rewards held for jobs not yet paid out (equals this contract's balance).
     uint256 public totalEscrow;
 
@@ -76,10 +113,14 @@ contract TrainingMarket is Ownable {
     event ClaimExpired(uint256 indexed jobId, address indexed trainer, uint256 penalty);
     event JobCancelled(uint256 indexed jobId);
     event JobFinalized(uint256 indexed jobId, address indexed trainer, uint256 toTrainer, uint256 toValidators, uint256 validators);
-    event DisputeOpened(uint256 indexed jobId, address indexed game);
-    event DisputeResolved(uint256 indexed jobId, address indexed game, bool trainerWon, address challenger);
+    event DisputeOpened(uint256 indexed jobId, address indexed game, uint32 number);
+    event DisputeResolved(uint256 indexed jobId, address indexed game, uint32 number, bool trainerWon, address challenger);
+    /// @notice The trainer lost the job's lowest-numbered won dispute: its stake went to that
+    ///         dispute's challenger (and the treasury), the attestors' stakes with it.
+    event JobSlashed(uint256 indexed jobId, address indexed trainer, address indexed challenger, uint32 number, uint256 attestorsSlashed);
     event DisputeGameSet(address indexed game, bool allowed);
     event ParametersSet(uint16 validatorFeeBps, uint16 absencePenaltyBps, uint16 maxAttestors, uint64 minChallengeWindow);
+    event BoundsSet(uint64 maxChallengeWindow, uint64 maxTrainingTime, uint256 attestStake);
 
     error ZeroReward();
     error InvalidSpec(string field);
@@ -98,6 +139,8 @@ contract TrainingMarket is Ownable {
     error TooManyAttestors(uint256 jobId, uint16 max);
     error DisputeOpen(uint256 jobId, uint32 open);
     error NoOpenDispute(uint256 jobId);
+    /// @notice Dispute `number` of the job was not opened by `caller`, or is already resolved.
+    error NotThisDisputesGame(uint256 jobId, uint32 number, address caller);
     error InvalidParameter(string name);
 
     /// @param owner_ Who authorises dispute games and sets parameters (governance).
@@ -116,14 +159,16 @@ contract TrainingMarket is Ownable {
         if (spec.reward == 0) revert ZeroReward();
         if (spec.steps == 0) revert InvalidSpec("steps");
         if (spec.datasetCid.length == 0) revert InvalidSpec("datasetCid");
-        if (spec.trainingTime == 0) revert InvalidSpec("trainingTime");
-        if (spec.challengeWindow < minChallengeWindow) revert InvalidSpec("challengeWindow");
+        if (spec.trainingTime == 0 || spec.trainingTime > maxTrainingTime) revert InvalidSpec("trainingTime");
+        if (spec.challengeWindow < minChallengeWindow || spec.challengeWindow > maxChallengeWindow) revert InvalidSpec("challengeWindow");
         jobId = jobs.length;
         Job storage job = jobs.push();
         job.spec = spec;
         job.requester = msg.sender;
         job.treasury = treasury == address(0) ? msg.sender : treasury;
         job.status = Status.Open;
+        job.terms = Terms(validatorFeeBps, absencePenaltyBps, attestStake);
+        job.disputes.bestWin = NO_WIN;
         totalEscrow += spec.reward;
         token.safeTransferFrom(msg.sender, address(this), spec.reward);
         emit JobPosted(jobId, msg.sender, spec.datasetCid, spec.tokensRoot, spec.recipeCid, spec.programHash, spec.seed, spec.steps, spec.reward, spec.jobStake);
@@ -173,16 +218,18 @@ contract TrainingMarket is Ownable {
     }
 
     /// @notice Anyone returns an expired claim to the market; the absent trainer loses
-    ///         `absencePenaltyBps` of the job stake (half to the caller, as for any slash).
+    ///         the job's `absencePenaltyBps` of its job stake to governance (the owner):
+    ///         neither the caller nor the requester gains from a claim that failed, so
+    ///         nobody profits from posting a job meant to be missed.
     /// @dev Emits {ClaimExpired}.
     function expireClaim(uint256 jobId) external {
         Job storage job = _job(jobId);
         _expect(jobId, job, Status.Claimed);
         if (block.timestamp <= job.deadline) revert DeadlineNotPassed(jobId, job.deadline);
         address trainer = job.trainer;
-        uint256 penalty = job.spec.jobStake * absencePenaltyBps / 10_000;
+        uint256 penalty = job.spec.jobStake * job.terms.absencePenaltyBps / 10_000;
         registry.unlock(trainer, job.spec.jobStake - penalty);
-        if (penalty > 0) registry.slash(trainer, penalty, msg.sender, job.treasury);
+        if (penalty > 0) registry.slash(trainer, penalty, address(0), owner());
         job.status = Status.Open;
         job.trainer = address(0);
         job.deadline = 0;
@@ -192,7 +239,9 @@ contract TrainingMarket is Ownable {
     // ---------------------------------------------------------------- validators
 
     /// @notice A staked validator who replayed its sampled steps and found them correct
-    ///         attests during the challenge window; attestors share the validator fee.
+    ///         attests during the challenge window, locking the job's `attestStake` of its
+    ///         free stake until the job ends; attestors share the validator fee, and lose
+    ///         that stake if the trainer loses a dispute (attesting a lie costs).
     /// @dev Emits {Attested}.
     function attest(uint256 jobId) external {
         Job storage job = _job(jobId);
@@ -205,6 +254,7 @@ contract TrainingMarket is Ownable {
         if (job.attestors.length >= maxAttestors) revert TooManyAttestors(jobId, maxAttestors);
         hasAttested[jobId][msg.sender] = true;
         job.attestors.push(msg.sender);
+        if (job.terms.attestStake > 0) registry.lock(msg.sender, job.terms.attestStake);
         emit Attested(jobId, msg.sender);
     }
 
@@ -221,7 +271,9 @@ contract TrainingMarket is Ownable {
         job.status = Status.Finalized;
         registry.unlock(job.trainer, job.spec.jobStake);
         uint256 n = job.attestors.length;
-        uint256 fee = n == 0 ? 0 : job.spec.reward * validatorFeeBps / 10_000;
+        uint256 locked = job.terms.attestStake;
+        if (locked > 0) for (uint256 i = 0; i < n; i++) registry.unlock(job.attestors[i], locked);
+        uint256 fee = n == 0 ? 0 : job.spec.reward * job.terms.validatorFeeBps / 10_000;
         uint256 each = n == 0 ? 0 : fee / n;
         // The remainder of an uneven split goes to the trainer, so the escrow empties exactly.
         uint256 toTrainer = job.spec.reward - each * n;
@@ -234,35 +286,45 @@ contract TrainingMarket is Ownable {
 
     /// @notice Called by an authorised dispute game when a challenge opens: holds
     ///         finalisation until it is resolved. Only during the challenge window.
+    /// @return number The dispute's number within the job (0, 1, ...), which the game
+    ///         passes back to {disputeResolved}.
     /// @dev Emits {DisputeOpened}.
-    function disputeOpened(uint256 jobId) external {
+    function disputeOpened(uint256 jobId) external returns (uint32 number) {
         if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
         Job storage job = _job(jobId);
         _expect(jobId, job, Status.Submitted);
         uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
         if (block.timestamp > endsAt) revert WindowClosed(jobId, endsAt);
+        number = job.disputes.opened++;
+        disputeSlot[jobId][number].game = msg.sender;
         job.openDisputes += 1;
-        emit DisputeOpened(jobId, msg.sender);
+        emit DisputeOpened(jobId, msg.sender, number);
     }
 
-    /// @notice Called by the dispute game with the outcome. If the trainer lost, its job
-    ///         stake is slashed (half to `challenger`, the rest to the job's treasury),
-    ///         the reward goes back to the requester and the job ends. If it won, the
-    ///         hold is lifted and finalisation can proceed after the window.
-    /// @dev Emits {DisputeResolved}.
-    function disputeResolved(uint256 jobId, bool trainerWon, address challenger) external {
-        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
+    /// @notice Called by the game that opened dispute `number` with its outcome; a game
+    ///         revoked since keeps the right to resolve the disputes it opened. Disputes
+    ///         settle in the order they opened: when the trainer has lost one and every
+    ///         earlier dispute is resolved, the job stake is slashed (half to the
+    ///         challenger of the lowest-numbered dispute the trainer lost, the rest to the
+    ///         job's treasury), the attestors' stakes with it, the reward goes back to the
+    ///         requester and the job ends. So a cheater cannot hand its slash to a puppet
+    ///         by stalling an earlier honest dispute. If the trainer won, the hold is
+    ///         lifted and finalisation can proceed after the window.
+    /// @dev Emits {DisputeResolved}, and {JobSlashed} when the job settles.
+    function disputeResolved(uint256 jobId, uint32 number, bool trainerWon, address challenger) external {
         Job storage job = _job(jobId);
+        DisputeSlot storage slot = disputeSlot[jobId][number];
+        if (slot.game != msg.sender || slot.resolved) revert NotThisDisputesGame(jobId, number, msg.sender);
         _expect(jobId, job, Status.Submitted);
-        if (job.openDisputes == 0) revert NoOpenDispute(jobId);
+        slot.resolved = true;
         job.openDisputes -= 1;
-        if (!trainerWon) {
-            job.status = Status.Slashed;
-            job.openDisputes = 0;
-            registry.slash(job.trainer, job.spec.jobStake, challenger, job.treasury);
-            _pay(job.requester, job.spec.reward);
-        }
-        emit DisputeResolved(jobId, msg.sender, trainerWon, challenger);
+        Disputes storage ds = job.disputes;
+        if (!trainerWon && number < ds.bestWin) (ds.bestWin, ds.bestChallenger) = (number, challenger);
+        uint32 first = ds.firstUnresolved;
+        while (first < ds.opened && disputeSlot[jobId][first].resolved) first++;
+        ds.firstUnresolved = first;
+        emit DisputeResolved(jobId, msg.sender, number, trainerWon, challenger);
+        if (ds.bestWin != NO_WIN && first > ds.bestWin) _slash(jobId, job);
     }
 
     // ---------------------------------------------------------------- governance
@@ -278,11 +340,23 @@ contract TrainingMarket is Ownable {
         if (validatorFeeBps_ > 10_000) revert InvalidParameter("validatorFeeBps");
         if (absencePenaltyBps_ > 10_000) revert InvalidParameter("absencePenaltyBps");
         if (maxAttestors_ == 0) revert InvalidParameter("maxAttestors");
+        if (minChallengeWindow_ > maxChallengeWindow) revert InvalidParameter("minChallengeWindow");
         validatorFeeBps = validatorFeeBps_;
         absencePenaltyBps = absencePenaltyBps_;
         maxAttestors = maxAttestors_;
         minChallengeWindow = minChallengeWindow_;
         emit ParametersSet(validatorFeeBps_, absencePenaltyBps_, maxAttestors_, minChallengeWindow_);
+    }
+
+    /// @notice Sets the bounds of a job's timings and the attestation stake of later
+    ///         jobs. Only the owner. Emits {BoundsSet}.
+    function setBounds(uint64 maxChallengeWindow_, uint64 maxTrainingTime_, uint256 attestStake_) external onlyOwner {
+        if (maxChallengeWindow_ < minChallengeWindow || maxChallengeWindow_ > MAX_BOUND) revert InvalidParameter("maxChallengeWindow");
+        if (maxTrainingTime_ == 0 || maxTrainingTime_ > MAX_BOUND) revert InvalidParameter("maxTrainingTime");
+        maxChallengeWindow = maxChallengeWindow_;
+        maxTrainingTime = maxTrainingTime_;
+        attestStake = attestStake_;
+        emit BoundsSet(maxChallengeWindow_, maxTrainingTime_, attestStake_);
     }
 
     // ---------------------------------------------------------------- views
@@ -296,6 +370,20 @@ contract TrainingMarket is Ownable {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev The trainer lost: its job stake and every attestor's stake go, half to the
+    ///         challenger of the lowest-numbered lost dispute, and the reward goes back.
+    function _slash(uint256 jobId, Job storage job) internal {
+        job.status = Status.Slashed;
+        job.openDisputes = 0;
+        address challenger = job.disputes.bestChallenger;
+        registry.slash(job.trainer, job.spec.jobStake, challenger, job.treasury);
+        uint256 n = job.attestors.length;
+        uint256 locked = job.terms.attestStake;
+        if (locked > 0) for (uint256 i = 0; i < n; i++) registry.slash(job.attestors[i], locked, challenger, job.treasury);
+        _pay(job.requester, job.spec.reward);
+        emit JobSlashed(jobId, job.trainer, challenger, job.disputes.bestWin, locked * n);
+    }
 
     /// @dev The one place escrowed tokens leave the market.
     function _pay(address to, uint256 amount) internal {

@@ -83,4 +83,183 @@ contract DisputeAttacksTest is DisputeFixture {
         StepOps.Opening memory first = leafOpening(v, 0);
         assertEq(uint256(h.rootFromRange(length, 0, 0, first.words, first.siblings)), uint256(root), "first leaf");
     }
+
+    // ---------------------------------------------------------------- order of disputes
+
+    /// Finding 6: the cheater's puppet opens a second dispute, the cheater stalls the
+    /// honest one and lets its puppet win first by trace timeout; the slash still goes
+    /// to the honest challenger, whose dispute opened first.
+    function test_puppetCannotTakeTheHonestChallengersSlash() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        uint256 honestId = openStep(jobId, r);
+        vm.prank(challenger2); // the puppet
+        uint256 puppetId = game.open(jobId, 0, header(), stepProof(r));
+        uint256 c = token.balanceOf(challenger);
+        uint256 p = token.balanceOf(challenger2);
+
+        vm.warp(block.timestamp + game.moveTime() - 1);
+        vm.prank(trainer);
+        game.postOpTrace(honestId, r.trace); // stalled to the last second
+        vm.warp(block.timestamp + 2);
+        game.timeout(puppetId); // the puppet wins first
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "not settled yet");
+
+        vm.prank(challenger);
+        game.pinpoint(honestId, stepPinpoint(r, 0));
+        vm.prank(trainer);
+        game.reveal(honestId, opening(r.pOut));
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2 + game.bond(), "honest challenger paid: half the stake and its bond");
+        assertEq(token.balanceOf(challenger2) - p, game.bond(), "puppet: its bond back, nothing more");
+    }
+
+    /// Finding 11: a dispute keeps the move time it opened with; governance shortening it
+    /// mid-dispute cannot make an honest party miss a deadline.
+    function test_moveTimeIsFixedWhenTheDisputeOpens() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        uint96 bond = game.bond();
+        vm.prank(governance);
+        game.setParameters(bond, 1);
+        vm.warp(block.timestamp + 10);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlineNotPassed.selector, id, game.getDispute(id).deadline));
+        game.timeout(id);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        assertEq(game.getDispute(id).deadline, block.timestamp + 1 hours, "the dispute's own move time");
+    }
+
+    // ---------------------------------------------------------------- data availability
+
+    function valuesRequest(Run memory r, uint256 firstLeaf, uint256 leaves) internal pure returns (DisputeGame.ValuesRequest memory q) {
+        q.opIndex = 3;
+        q.op = stepOp(3);
+        q.opProof = nodeProof(opLeaves(false), 3);
+        q.outputRoot = r.trace[3];
+        q.outputProof = nodeProof(r.trace, 3);
+        q.firstLeaf = firstLeaf;
+        q.leaves = leaves;
+    }
+
+    /// Finding 5: the trainer posted its op roots but withholds the values of the op
+    /// that lies. The challenger forces them out on-chain: the trainer reveals them (and
+    /// the challenger then pinpoints the lie), or it is slashed by timeout.
+    function test_withheldValuesAreForcedOut() public {
+        Run memory r = run(vec(ONE, ONE), vec(ONE, TWO));
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.requestValues(id, valuesRequest(r, 0, 8));
+        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitValues, "trainer must reveal");
+        assertEq(game.getDispute(id).requestedLeaves, 1, "cut at the tensor's end");
+        // the revealed values come out in an event, and the challenger pinpoints the lie
+        vm.prank(trainer);
+        game.provideValues(id, opening(r.pOut));
+        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitPinpoint, "challenger's move");
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 1));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "caught");
+    }
+
+    function test_withholdingValuesLosesByTimeout() public {
+        Run memory r = run(vec(ONE, ONE), vec(ONE, TWO));
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.requestValues(id, valuesRequest(r, 0, 1));
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(id);
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.ValuesTimeout, "values timeout");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    /// A challenger cannot frame an honest trainer with requests it cannot answer (past
+    /// the tensor, of another root, too many), and an honest trainer who answers every
+    /// request wins when the challenger finds nothing.
+    function test_requestsCannotFrameAnHonestTrainer() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadRequest.selector, 1, 1, 1));
+        vm.prank(challenger);
+        game.requestValues(id, valuesRequest(r, 1, 1));
+        DisputeGame.ValuesRequest memory q = valuesRequest(r, 0, 1);
+        q.outputRoot = tensorRoot(vec(TWO, TWO));
+        vm.expectRevert();
+        vm.prank(challenger);
+        game.requestValues(id, q);
+        for (uint256 i = 0; i < game.MAX_REQUESTS(); i++) {
+            vm.prank(challenger);
+            game.requestValues(id, valuesRequest(r, 0, 1));
+            vm.prank(trainer);
+            game.provideValues(id, opening(r.pOut));
+        }
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TooManyRequests.selector, id));
+        vm.prank(challenger);
+        game.requestValues(id, valuesRequest(r, 0, 1));
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(id);
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.PinpointTimeout, "trainer wins");
+        vm.warp(block.timestamp + 1 hours);
+        market.finalize(jobId);
+    }
+
+    /// Finding 5, transcript: a challenger who does not have the trainer's records (to
+    /// find the first wrong step) queries them; the trainer answers with proofs and is
+    /// paid the query bond, or is slashed.
+    function test_queriedRecordsAreForcedOut() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint32[] memory indices = new uint32[](2);
+        (indices[0], indices[1]) = (1, 0);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadQuery.selector, 1, 2));
+        vm.prank(challenger);
+        game.openQuery(jobId, _one(2));
+        vm.prank(challenger);
+        uint256 id = game.openQuery(jobId, indices);
+        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitRecords, "trainer must answer");
+        DisputeGame.Record[] memory records = new DisputeGame.Record[](2);
+        (records[0], records[1]) = (DisputeGame.Record(r.s1, LOSS1), DisputeGame.Record(r.s0, LOSS0));
+        bytes32[][] memory proofs = new bytes32[][](2);
+        (proofs[0], proofs[1]) = (nodeProof(r.records, 1), nodeProof(r.records, 0));
+        // a wrong record does not prove
+        DisputeGame.Record[] memory wrong = new DisputeGame.Record[](2);
+        (wrong[0], wrong[1]) = (DisputeGame.Record(r.s1, LOSS0), records[1]);
+        vm.expectRevert();
+        vm.prank(trainer);
+        game.postRecords(id, indices, wrong, proofs);
+        uint256 t = token.balanceOf(trainer);
+        vm.prank(trainer);
+        game.postRecords(id, indices, records, proofs);
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Answered, "answered");
+        assertEq(token.balanceOf(trainer) - t, game.queryBond(), "the bond pays the trainer");
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(jobId);
+    }
+
+    function test_unansweredQuerySlashes() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        vm.prank(challenger);
+        uint256 id = game.openQuery(jobId, _one(1));
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(id);
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.RecordsTimeout, "records timeout");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    function _one(uint32 index) internal pure returns (uint32[] memory l) {
+        l = new uint32[](1);
+        l[0] = index;
+    }
 }

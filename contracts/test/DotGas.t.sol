@@ -16,6 +16,7 @@ library TensorMerkleReference {
     error RangePastEnd(uint256 lastLeaf, uint256 leaves);
     error MissingSibling(uint256 used);
     error ExtraSiblings(uint256 used, uint256 given);
+    error NonZeroPadding(uint256 length, bytes32 lastLeaf);
 
     struct Climb {
         uint256 size;
@@ -36,6 +37,13 @@ library TensorMerkleReference {
         uint256 count = words.length / 32;
         Climb memory c = Climb((length + 7) / 8, firstLeaf, firstLeaf + count - 1, count, 0, keccak256(abi.encodePacked(uint8(2))));
         if (c.hi >= c.size) revert RangePastEnd(c.hi, c.size);
+        if (c.hi == c.size - 1) {
+            // the last leaf: every element word past `length` must be zero
+            bytes32 last = bytes32(words[(count - 1) * 32:count * 32]);
+            for (uint256 e = length % 8 == 0 ? 8 : length % 8; e < 8; e++) {
+                if (uint32(bytes4(last << (32 * e))) != 0) revert NonZeroPadding(length, last);
+            }
+        }
         bytes32[] memory nodes = new bytes32[](count + 2);
         for (uint256 l = 0; l < count; l++) {
             nodes[l] = keccak256(bytes.concat(bytes1(0), words[l * 32:l * 32 + 32]));

@@ -126,7 +126,7 @@ contract TrainingMarketTest is Fixture {
         uint256 c = token.balanceOf(challenger);
         uint256 r = token.balanceOf(requester);
         vm.prank(disputeGame);
-        market.disputeResolved(jobId, false, challenger);
+        market.disputeResolved(jobId, 0, false, challenger);
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger gets half the stake");
         assertEq(token.balanceOf(requester) - r, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
@@ -137,7 +137,7 @@ contract TrainingMarketTest is Fixture {
         vm.prank(disputeGame);
         market.disputeOpened(jobId);
         vm.prank(disputeGame);
-        market.disputeResolved(jobId, true, challenger);
+        market.disputeResolved(jobId, 0, true, challenger);
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
@@ -184,11 +184,11 @@ contract TrainingMarketTest is Fixture {
         market.submitResult(jobId, hex"01", bytes32(0), 100);
         for (uint256 i = 0; i < attestors; i++) {
             address v = address(uint160(0x5000 + i));
-            token.transfer(v, 1 ether);
+            token.transfer(v, 10 ether);
             vm.startPrank(v);
-            token.approve(address(registry), 1 ether);
+            token.approve(address(registry), 10 ether);
             registry.register("", registry.ROLE_VALIDATOR());
-            registry.stake(1 ether);
+            registry.stake(10 ether);
             market.attest(jobId);
             vm.stopPrank();
         }

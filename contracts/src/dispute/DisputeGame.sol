@@ -17,7 +17,11 @@ import {TensorMerkle} from "./TensorMerkle.sol";
 ///         output element and proves the op's inputs against the trainer's own roots,
 ///         the contract computes the element with the one-step verifier, and the trainer
 ///         opens its committed element: three moves after open, each with a deadline;
-///         whoever misses one loses.
+///         whoever misses one loses. Data availability is forced on-chain: before
+///         pinpointing, the challenger may make the trainer reveal the values of a
+///         range of an op's output ({requestValues} / {provideValues}), and with a
+///         query ({openQuery} / {postRecords}) any records of the transcript; a trainer
+///         who withholds them loses by timeout (docs/step-program.md).
 /// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
 ///      payment out goes through {_pay}. The loser of a dispute is reported to the
 ///      market, which slashes a losing trainer's job stake through the StakeRegistry.
@@ -32,7 +36,9 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         AwaitTrace, // trainer: post the op trace of the step
         AwaitPinpoint, // challenger: name an op output element and prove the op's inputs
         AwaitReveal, // trainer: open the named element
-        Resolved
+        Resolved,
+        AwaitValues, // trainer: reveal the requested range of an op output
+        AwaitRecords // trainer: reveal the queried transcript records
     }
 
     /// @notice Why a dispute ended.
@@ -42,7 +48,10 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         PinpointTimeout, // the challenger named no element: trainer wins
         RevealTimeout, // the trainer opened no element: challenger wins
         Mismatch, // the committed element is not f(inputs): challenger wins
-        Match // the committed element is f(inputs): trainer wins
+        Match, // the committed element is f(inputs): trainer wins
+        ValuesTimeout, // the trainer did not reveal requested values: challenger wins
+        RecordsTimeout, // the trainer did not reveal queried records: challenger wins
+        Answered // the trainer revealed the queried records: the query ends, bond to the trainer
     }
 
     /// @notice The preimage of a job's programHash: keccak256(abi.encode(header)).
@@ -111,15 +120,32 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         Reason reason;
         uint8 moves; // moves made after open: trace, pinpoint, reveal
         uint8 dtype; // of the pinpointed op's output
+        uint32 number; // the dispute's number within its job, from the market
         uint64 jobId;
-        uint64 element; // pinpointed output element
-        uint64 outputLength; // elements of the pinpointed op's output
+        uint64 element; // pinpointed output element; while AwaitValues, the first requested leaf
+        uint64 outputLength; // elements of the pinpointed (or requested) op's output
+        uint64 moveTime; // seconds per move, fixed at open
+        uint8 requests; // value requests made so far
+        uint32 requestedLeaves; // while AwaitValues: how many leaves from `element`
         bytes32 opsRoot; // stepOpsRoot, or initOpsRoot for INIT
         bytes32 slotsRoot; // nodeRoot of the slot tensor roots of S_t (zero for INIT)
         bytes32 state; // what the trace must rebuild: S_{t+1}, or S_0 for INIT
         bytes32 tokensRoot; // the job's tokens stream
         bytes32 traceRoot; // nodeRoot of the posted op output roots
-        bytes32 outputRoot; // tensor root of the pinpointed op's output, from the trace
+        bytes32 outputRoot; // tensor root of the pinpointed (or requested) op's output, from the trace
+        bytes32 queryHash; // while AwaitRecords: keccak256(abi.encode(indices))
+    }
+
+    /// @notice The challenger's request for the values of leaves [firstLeaf, firstLeaf +
+    ///         leaves) of op `opIndex`'s output in the trainer's trace.
+    struct ValuesRequest {
+        uint256 opIndex;
+        StepOps.Op op; // proven by opProof, for the output's length and dtype
+        bytes32[] opProof;
+        bytes32 outputRoot; // proven by outputProof at opIndex of the trace
+        bytes32[] outputProof;
+        uint256 firstLeaf;
+        uint256 leaves; // 1 .. MAX_REQUEST_LEAVES; cut at the tensor's end
     }
 
     IERC20 public immutable token;
@@ -132,6 +158,17 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
     uint96 public bond = 100 ether;
     /// @notice Seconds each party has for its move.
     uint64 public moveTime = 1 hours;
+    /// @notice Tokens a query of transcript records costs: paid to the trainer, whose gas
+    ///         it covers, when it answers; returned if it does not (and it is slashed).
+    uint96 public queryBond = 1 ether;
+
+    /// @notice The most leaves one value request may ask for (4096 elements).
+    uint256 public constant MAX_REQUEST_LEAVES = 512;
+    /// @notice The most value requests in one dispute: enough to walk down to any leaf of
+    ///         a tensor of 2^33 leaves (docs/step-program.md).
+    uint8 public constant MAX_REQUESTS = 24;
+    /// @notice The most records one query may ask for.
+    uint256 public constant MAX_QUERY_RECORDS = 32;
 
     uint256 public disputeCount;
     mapping(uint256 => Dispute) internal disputes;
@@ -151,6 +188,18 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
     event DisputeResolved(uint256 indexed id, uint256 indexed jobId, bool challengerWon, Reason reason);
     /// @notice Governance set the bond of new disputes and the time per move.
     event ParametersSet(uint96 bond, uint64 moveTime);
+    /// @notice Governance set the bond of new queries.
+    event QueryBondSet(uint96 queryBond);
+    /// @notice The challenger asked for leaves [firstLeaf, firstLeaf + leaves) of op
+    ///         `opIndex`'s output; the trainer must reveal them by `deadline`.
+    event ValuesRequested(uint256 indexed id, uint256 opIndex, uint256 firstLeaf, uint256 leaves, uint64 deadline);
+    /// @notice The trainer revealed the requested values (words as committed, siblings
+    ///         of the range); the challenger must pinpoint (or ask again) by `deadline`.
+    event ValuesProvided(uint256 indexed id, uint256 opIndex, uint256 firstLeaf, bytes words, bytes32[] siblings, uint64 deadline);
+    /// @notice A challenger asked the trainer of `jobId` for transcript records `indices`.
+    event RecordsQueried(uint256 indexed id, uint256 indexed jobId, address indexed challenger, uint32[] indices, uint64 deadline);
+    /// @notice The trainer revealed the queried records.
+    event RecordsPosted(uint256 indexed id, uint32[] indices, Record[] records);
 
     /// @notice No dispute `id`.
     error UnknownDispute(uint256 id);
@@ -202,6 +251,16 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
     error ElementNotOpened(uint256 element, uint256 first, uint256 end);
     /// @notice A move time of zero would let every dispute time out at once.
     error InvalidMoveTime(uint64 moveTime);
+    /// @notice A value request past the output's `leaves` leaves, of no leaves or of more than MAX_REQUEST_LEAVES.
+    error BadRequest(uint256 firstLeaf, uint256 count, uint256 leaves);
+    /// @notice The dispute already made MAX_REQUESTS value requests.
+    error TooManyRequests(uint256 id);
+    /// @notice The revealed values are not the requested leaves.
+    error NotRequested(uint256 firstLeaf, uint256 leaves, uint256 wantFirst, uint256 wantLeaves);
+    /// @notice A query of no records, more than MAX_QUERY_RECORDS, or past the transcript.
+    error BadQuery(uint256 count, uint256 records);
+    /// @notice The posted records are not the queried ones.
+    error QueryMismatch(uint256 id);
 
     /// @param owner_ Who sets the bond and the move time (governance).
     constructor(IERC20 token_, TrainingMarket market_, IOpProver verifier_, address owner_) Ownable(owner_) {
@@ -254,7 +313,9 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
             d.state = proof.recordAfter.state;
         }
         d.paramSlots = header.paramSlots;
-        _start(id, d, jobId, step, job);
+        uint96 bond_ = bond;
+        uint64 deadline = _start(d, jobId, step, job, bond_);
+        emit DisputeOpened(id, jobId, msg.sender, step, bond_, deadline);
     }
 
     /// @notice The trainer posts the output root of every op of the disputed step, in
@@ -347,8 +408,100 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         _resolve(id, d, challengerWon, challengerWon ? Reason.Mismatch : Reason.Match);
     }
 
-    /// @notice Anyone ends a dispute whose mover missed its deadline: no trace or no
-    ///         reveal, the challenger wins; no pinpoint, the trainer wins.
+    /// @notice Instead of pinpointing, the challenger makes the trainer reveal leaves
+    ///         [firstLeaf, firstLeaf + leaves) of an op output of its trace (cut at the
+    ///         tensor's end): the values a pinpoint needs, which the trainer might
+    ///         otherwise withhold. The range proof's siblings also tell the challenger
+    ///         which subtrees differ from its own, so it can walk down to a differing leaf.
+    /// @dev Only the challenger, phase AwaitPinpoint, before the deadline, at most
+    ///      MAX_REQUESTS times. Emits {ValuesRequested}. Reverts {TooManyRequests},
+    ///      {OpMismatch}, {OutputMismatch}, {BadRequest}.
+    function requestValues(uint256 id, ValuesRequest calldata r) external nonReentrant {
+        Dispute storage d = _move(id, Phase.AwaitPinpoint);
+        if (d.requests >= MAX_REQUESTS) revert TooManyRequests(id);
+        _proveLeaf(keccak256(abi.encode(r.op)), r.opIndex, d.opsCount, r.opProof, d.opsRoot, false);
+        _proveLeaf(r.outputRoot, r.opIndex, d.opsCount, r.outputProof, d.traceRoot, true);
+        uint256 length = _outputLength(r.op.dims);
+        uint256 leaves = (length + 7) / 8;
+        if (r.leaves == 0 || r.leaves > MAX_REQUEST_LEAVES || r.firstLeaf >= leaves) revert BadRequest(r.firstLeaf, r.leaves, leaves);
+        uint256 count = r.leaves < leaves - r.firstLeaf ? r.leaves : leaves - r.firstLeaf;
+        // opIndex < opsCount (a uint32), firstLeaf < leaves <= 2^61, count <= 512
+        d.opIndex = uint32(r.opIndex);
+        d.outputRoot = r.outputRoot;
+        d.outputLength = uint64(length);
+        d.dtype = r.op.dtype;
+        d.element = uint64(r.firstLeaf);
+        d.requestedLeaves = uint32(count);
+        d.requests += 1;
+        uint64 deadline = _next(d, Phase.AwaitValues);
+        emit ValuesRequested(id, r.opIndex, r.firstLeaf, count, deadline);
+    }
+
+    /// @notice The trainer reveals the requested leaves with a range proof against the
+    ///         output root of its trace; the challenger moves next (pinpoint or ask again).
+    /// @dev Only the trainer, phase AwaitValues, before the deadline. Emits
+    ///      {ValuesProvided}. Reverts {NotRequested}, {OpeningShape}, {OpeningMismatch}.
+    function provideValues(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
+        Dispute storage d = _move(id, Phase.AwaitValues);
+        uint256 leaves = opening.words.length / 32;
+        if (opening.firstLeaf != d.element || leaves != d.requestedLeaves || opening.words.length % 32 != 0) {
+            revert NotRequested(opening.firstLeaf, leaves, d.element, d.requestedLeaves);
+        }
+        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
+            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
+        }
+        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
+        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
+        uint64 deadline = _next(d, Phase.AwaitPinpoint);
+        emit ValuesProvided(id, d.opIndex, opening.firstLeaf, opening.words, opening.siblings, deadline);
+    }
+
+    /// @notice Asks the trainer of a submitted job for transcript records `indices` (at
+    ///         most MAX_QUERY_RECORDS, each <= steps), depositing `queryBond`: the records
+    ///         a challenger needs to find the first wrong step and to open a dispute. The
+    ///         query holds finalisation like a dispute; a trainer who does not answer
+    ///         within `moveTime` is slashed.
+    /// @return id The query, a dispute in phase AwaitRecords.
+    /// @dev Emits {RecordsQueried}. Reverts {JobNotSubmitted}, {BadQuery}.
+    function openQuery(uint256 jobId, uint32[] calldata indices) external nonReentrant returns (uint256 id) {
+        TrainingMarket.Job memory job = market.getJob(jobId);
+        if (job.status != TrainingMarket.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
+        uint256 records = uint256(job.spec.steps) + 1;
+        if (indices.length == 0 || indices.length > MAX_QUERY_RECORDS) revert BadQuery(indices.length, records);
+        for (uint256 i = 0; i < indices.length; i++) {
+            if (indices[i] >= records) revert BadQuery(indices.length, records);
+        }
+        id = disputeCount++;
+        Dispute storage d = disputes[id];
+        d.state = job.transcriptRoot;
+        d.outputLength = uint64(records); // steps + 1 <= 2^32
+        d.queryHash = keccak256(abi.encode(indices));
+        uint64 deadline = _start(d, jobId, 0, job, queryBond);
+        d.phase = Phase.AwaitRecords;
+        emit RecordsQueried(id, jobId, msg.sender, indices, deadline);
+    }
+
+    /// @notice The trainer answers a query with the records and their proofs against
+    ///         its transcript root; the query ends and its bond pays the trainer's gas.
+    /// @dev Only the trainer, phase AwaitRecords, before the deadline. Emits
+    ///      {RecordsPosted} and {DisputeResolved}. Reverts {QueryMismatch}, {RecordMismatch}.
+    function postRecords(uint256 id, uint32[] calldata indices, Record[] calldata records, bytes32[][] calldata proofs)
+        external
+        nonReentrant
+    {
+        Dispute storage d = _move(id, Phase.AwaitRecords);
+        if (keccak256(abi.encode(indices)) != d.queryHash || records.length != indices.length || proofs.length != indices.length) {
+            revert QueryMismatch(id);
+        }
+        for (uint256 i = 0; i < indices.length; i++) _proveRecord(d.state, d.outputLength, indices[i], records[i], proofs[i]);
+        d.moves += 1;
+        emit RecordsPosted(id, indices, records);
+        _resolve(id, d, false, Reason.Answered);
+    }
+
+    /// @notice Anyone ends a dispute whose mover missed its deadline: no trace, no reveal,
+    ///         no requested values or no queried records, the challenger wins; no
+    ///         pinpoint, the trainer wins.
     /// @dev Emits {DisputeResolved}. Reverts {UnknownDispute}, {AlreadyResolved},
     ///      {DeadlineNotPassed}.
     function timeout(uint256 id) external nonReentrant {
@@ -358,6 +511,8 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         if (block.timestamp <= d.deadline) revert DeadlineNotPassed(id, d.deadline);
         if (phase == Phase.AwaitTrace) _resolve(id, d, true, Reason.TraceTimeout);
         else if (phase == Phase.AwaitPinpoint) _resolve(id, d, false, Reason.PinpointTimeout);
+        else if (phase == Phase.AwaitValues) _resolve(id, d, true, Reason.ValuesTimeout);
+        else if (phase == Phase.AwaitRecords) _resolve(id, d, true, Reason.RecordsTimeout);
         else _resolve(id, d, true, Reason.RevealTimeout);
     }
 
@@ -373,6 +528,12 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         emit ParametersSet(bond_, moveTime_);
     }
 
+    /// @notice Sets the bond of new queries. Only the owner. Emits {QueryBondSet}.
+    function setQueryBond(uint96 queryBond_) external onlyOwner {
+        queryBond = queryBond_;
+        emit QueryBondSet(queryBond_);
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @notice A dispute's whole record. Reverts {UnknownDispute}.
@@ -386,6 +547,8 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
     function _move(uint256 id, Phase want) internal view returns (Dispute storage d) {
         d = _dispute(id);
         if (d.phase != want) revert WrongPhase(id, d.phase, want);
+        // Only AwaitPinpoint is the challenger's; AwaitTrace, AwaitReveal, AwaitValues and
+        // AwaitRecords are the trainer's.
         address mover = want == Phase.AwaitPinpoint ? d.challenger : d.trainer;
         if (msg.sender != mover) revert NotYourMove(id, msg.sender, mover);
         if (block.timestamp > d.deadline) revert DeadlinePassed(id, d.deadline);
@@ -393,7 +556,7 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
 
     /// @dev Moves on to `phase` with a fresh deadline.
     function _next(Dispute storage d, Phase phase) internal returns (uint64 deadline) {
-        deadline = uint64(block.timestamp) + moveTime;
+        deadline = uint64(block.timestamp) + d.moveTime;
         d.phase = phase;
         d.deadline = deadline;
         d.moves += 1;
@@ -401,9 +564,10 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
 
     /// @dev The rest of open: parties, context, first deadline; then the market's hold
     ///      and the bond.
-    function _start(uint256 id, Dispute storage d, uint256 jobId, uint32 step, TrainingMarket.Job memory job) internal {
-        uint96 bond_ = bond;
-        uint64 deadline = uint64(block.timestamp) + moveTime;
+    function _start(Dispute storage d, uint256 jobId, uint32 step, TrainingMarket.Job memory job, uint96 bond_) internal returns (uint64 deadline) {
+        uint64 moveTime_ = moveTime;
+        deadline = uint64(block.timestamp) + moveTime_;
+        d.moveTime = moveTime_;
         d.challenger = msg.sender;
         d.bond = bond_;
         d.trainer = job.trainer;
@@ -414,9 +578,7 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         // jobId < the market's job count, far below 2^64
         d.jobId = uint64(jobId);
         d.tokensRoot = job.spec.tokensRoot;
-        emit DisputeOpened(id, jobId, msg.sender, step, bond_, deadline);
-
-        market.disputeOpened(jobId);
+        d.number = market.disputeOpened(jobId);
         if (bond_ > 0) token.safeTransferFrom(msg.sender, address(this), bond_);
     }
 
@@ -431,7 +593,7 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         uint256 jobId = d.jobId;
         emit DisputeResolved(id, jobId, challengerWon, reason);
 
-        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, !challengerWon, challenger);
+        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, challenger);
         _pay(challengerWon ? challenger : d.trainer, d.bond);
     }
 
