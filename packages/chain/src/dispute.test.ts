@@ -10,7 +10,7 @@ import {
   type Recipe, type RunFault, type StepRecord
 } from '@commons/engine'
 import {
-  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postJob, readDispute,
+  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet
 } from './index.ts'
 
@@ -134,5 +134,56 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(outcome.op, 2)
     assert.equal(outcome.element, 77)
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('forces the values of a trainer that publishes nothing out on-chain, and still pinpoints its lie', async () => {
+    const fault = drawFault(5)
+    const { jobId, dir, defender, challenger } = await submittedRun(fault)
+    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    await defender.postOpTrace(id)
+    let walk = await challenger.walkValues(id)
+    let requests = 0
+    while (!('element' in walk.next)) {
+      requests++
+      const provided = await defender.provideValues(id) // the trainer's node answers on-chain, or loses
+      assert.ok(provided.gas <= 5_000_000n, `provideValues used ${provided.gas} gas`)
+      walk = await challenger.walkValues(id)
+    }
+    assert.ok(requests >= 1)
+    assert.equal(walk.op, fault.op, 'the first op that departs is the corrupted one')
+    await challenger.pinpoint(id, async () => { throw new Error('no off-chain trace') }, { op: walk.op, element: walk.next.element })
+    await defender.reveal(id)
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.reasonName, 'mismatch')
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('slashes a trainer that withholds requested values, by timeout', async () => {
+    const fault = drawFault(6)
+    const { jobId, dir, defender, challenger } = await submittedRun(fault)
+    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    await defender.postOpTrace(id)
+    await challenger.walkValues(id)
+    assert.equal((await readDispute(as.challenger, deployment, id)).phaseName, 'await-values')
+    await advanceTime(devnet.rpcUrl, Number(MOVE_TIME) + 1)
+    await challenger.timeout(id)
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.winner, 'challenger')
+    assert.equal(d.reasonName, 'values-timeout')
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('forces transcript records out with a query, and pays the answering trainer the query bond', async () => {
+    const { jobId, dir, defender } = await submittedRun()
+    const records = JSON.parse(await readFile(join(dir, 'transcript.json'), 'utf8')).records as StepRecord[]
+    const id = await queryRecords(as.challenger, deployment, jobId, [0, 3, recipe.steps])
+    const before = await tokenBalance(as.trainer, deployment, as.trainer.account.address)
+    await defender.answerQuery(id, records)
+    const posted = await postedRecords(as.challenger, deployment, id)
+    assert.deepEqual(posted?.map(r => [r.index, r.state]), [[0, records[0].state], [3, records[3].state], [recipe.steps, records[recipe.steps].state]])
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.reasonName, 'answered')
+    assert.equal(d.winner, 'trainer')
+    assert.ok(await tokenBalance(as.trainer, deployment, as.trainer.account.address) > before, 'the bond pays the trainer')
   })
 })

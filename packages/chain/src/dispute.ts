@@ -1,12 +1,13 @@
 import { BaseError } from '@commons/errors'
 import {
   hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
-  recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
+  proveLeaves, recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
   type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
 } from '@commons/engine'
 import { decodeEventLog, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
+import { firstRequest, nextStep, treeLevels, type NextStep, type Revealed } from './valuesWalk.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
 
 /**
@@ -24,8 +25,13 @@ export class DisputeError extends BaseError {
 /** The step of an initial-state dispute. */
 export const INIT_STEP = 0xffffffff
 
-const REASONS = ['none', 'trace-timeout', 'pinpoint-timeout', 'reveal-timeout', 'mismatch', 'match'] as const
+/** DisputeGame.Reason, in its order, and who each one makes the winner. */
+const REASONS = ['none', 'trace-timeout', 'pinpoint-timeout', 'reveal-timeout', 'mismatch', 'match', 'values-timeout', 'records-timeout', 'answered'] as const
 export type DisputeReason = typeof REASONS[number]
+const CHALLENGER_WINS: ReadonlySet<DisputeReason> = new Set(['trace-timeout', 'reveal-timeout', 'mismatch', 'values-timeout', 'records-timeout'])
+/** DisputeGame.Phase, in its order. */
+export const PHASES = ['none', 'await-trace', 'await-pinpoint', 'await-reveal', 'resolved', 'await-values', 'await-records'] as const
+export type DisputePhase = typeof PHASES[number]
 
 /** What is public about a submitted run: the job, how it was to be trained, its transcript. */
 export interface RunClaim {
@@ -39,7 +45,7 @@ export interface RunClaim {
 
 /** A move on chain and what it cost. */
 export interface Move {
-  name: 'open' | 'postOpTrace' | 'pinpoint' | 'reveal' | 'timeout'
+  name: 'open' | 'postOpTrace' | 'requestValues' | 'provideValues' | 'postRecords' | 'pinpoint' | 'reveal' | 'timeout'
   gas: bigint
 }
 
@@ -54,8 +60,10 @@ function firstDifference (a: Tensor, b: Tensor): number {
 /** A dispute as the contract keeps it. */
 export async function readDispute (clients: Clients, deployment: Deployment, id: bigint) {
   const d = await clients.public.readContract({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'getDispute', args: [id] })
-  const challengerWon = d.reason === 1 || d.reason === 3 || d.reason === 4
-  return { ...d, reasonName: REASONS[d.reason], resolved: d.phase === 4, winner: d.reason === 0 ? null : challengerWon ? 'challenger' as const : 'trainer' as const }
+  const reasonName = REASONS[d.reason]
+  const phaseName = PHASES[d.phase]
+  const winner = reasonName === 'none' ? null : CHALLENGER_WINS.has(reasonName) ? 'challenger' as const : 'trainer' as const
+  return { ...d, reasonName, phaseName, resolved: phaseName === 'resolved', winner }
 }
 
 /** The op output roots the trainer posted, from the OpTracePosted event. */
@@ -181,6 +189,94 @@ export class Challenger {
     const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] })
     return { name: 'timeout', gas: receipt.gasUsed }
   }
+
+  /**
+   * Asks the trainer on-chain for leaves [firstLeaf, firstLeaf + leaves) of op `op`'s
+   * output (data availability: for a trainer that does not publish its trace).
+   */
+  async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<Move> {
+    const honest = this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const { program } = this.claim
+    const ops = honest.step === INIT_STEP ? program.init : program.step
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'requestValues',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(ops[op], program.constantRoots),
+        opProof: nodeProof(ops.map(o => opLeaf(o, program.constantRoots)), op).map(toHex),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        firstLeaf: BigInt(firstLeaf),
+        leaves: BigInt(leaves)
+      }]
+    })
+    return { name: 'requestValues', gas: receipt.gasUsed }
+  }
+
+  /**
+   * One step of the on-chain walk to a differing element of the first op whose posted
+   * root departs from the replay: with nothing revealed yet, the first request; after the
+   * trainer's answer, the element to pinpoint or the next request (valuesWalk.ts).
+   */
+  async walkValues (id: bigint): Promise<{ op: number, next: NextStep, moves: Move[] }> {
+    const honest = this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const mine = tensorRoots(honest.outputs)
+    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
+    const output = honest.outputs[op]
+    const revealed = await revealedValues(this.clients, this.deployment, id)
+    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
+    if ('element' in next) return { op, next, moves: [] }
+    return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
+  }
+
+  private honestOf (id: bigint) {
+    const honest = this.honest.get(id)
+    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
+    return honest
+  }
+}
+
+/** The values the trainer last revealed in dispute `id` (ValuesProvided), if any. */
+export async function revealedValues (clients: Clients, deployment: Deployment, id: bigint): Promise<(Revealed & { op: number }) | undefined> {
+  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: 0n })
+  const last = events.at(-1)?.args
+  if (last?.words === undefined || last.siblings === undefined) return undefined
+  const bytes = hexBytes(last.words)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const words = Array.from({ length: bytes.length / 4 }, (_, k) => view.getUint32(4 * k))
+  return { op: Number(last.opIndex), firstLeaf: Number(last.firstLeaf), words, siblings: last.siblings.map(hexBytes) }
+}
+
+/**
+ * Queries transcript records of a submitted job (DisputeGame.openQuery), paying the
+ * query bond: for a challenger whose trainer did not publish its transcript.
+ */
+export async function queryRecords (clients: Clients, deployment: Deployment, jobId: bigint, indices: number[]): Promise<bigint> {
+  const game = deployment.contracts.disputeGame
+  const bond = await clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'queryBond' })
+  await send(clients, { address: deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
+  const receipt = await send(clients, { address: game, abi: disputeGameAbi, functionName: 'openQuery', args: [jobId, indices] })
+  for (const log of receipt.logs) {
+    try {
+      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
+      if (event.eventName === 'RecordsQueried') return event.args.id
+    } catch {}
+  }
+  throw new DisputeError('no RecordsQueried event in the receipt')
+}
+
+/** The records a trainer posted in answer to query `id` (RecordsPosted), if it has. */
+export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<Array<{ index: number, state: `0x${string}`, lossBits: number }> | undefined> {
+  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: 0n })
+  const args = events[0]?.args
+  if (args?.indices === undefined || args.records === undefined) return undefined
+  const records = args.records
+  return args.indices.map((index, i) => ({ index, state: records[i].state, lossBits: records[i].lossBits }))
 }
 
 function openedId (receipt: TransactionReceipt): bigint {
@@ -241,6 +337,36 @@ export class Defender {
     const roots = tensorRoots(await this.trace(d.step)).map(toHex)
     const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'postOpTrace', args: [id, roots] })
     return { name: 'postOpTrace', gas: receipt.gasUsed }
+  }
+
+  /** Reveals the leaves the challenger requested (DisputeGame.provideValues). */
+  async provideValues (id: bigint): Promise<Move> {
+    const d = await readDispute(this.clients, this.deployment, id)
+    if (d.phaseName !== 'await-values') throw new DisputeError(`dispute ${id} waits for no values (phase ${d.phaseName})`)
+    const output = await this.output(d.step, d.opIndex)
+    const first = Number(d.element)
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'provideValues',
+      args: [id, openingStruct(proveLeaves(output, first, first + d.requestedLeaves - 1))]
+    })
+    return { name: 'provideValues', gas: receipt.gasUsed }
+  }
+
+  /** Answers a query (DisputeGame.postRecords) with the records of this trainer's transcript. */
+  async answerQuery (id: bigint, records: StepRecord[]): Promise<Move> {
+    const events = await this.clients.public.getContractEvents({ address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { id }, fromBlock: 0n })
+    const indices = events[0]?.args.indices
+    if (indices === undefined) throw new DisputeError(`dispute ${id} is not a query`)
+    const hashes = recordHashes(records)
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'postRecords',
+      args: [id, indices, indices.map(i => ({ state: records[i].state, lossBits: lossBits(records[i].loss) })), indices.map(i => nodeProof(hashes, i).map(toHex))]
+    })
+    return { name: 'postRecords', gas: receipt.gasUsed }
   }
 
   async reveal (id: bigint): Promise<Move> {
