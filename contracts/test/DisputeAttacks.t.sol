@@ -262,4 +262,56 @@ contract DisputeAttacksTest is DisputeFixture {
         l = new uint32[](1);
         l[0] = index;
     }
+
+    // ---------------------------------------------------------------- the recorded loss
+
+    /// @dev The honest run whose record 0 commits to `lossBits` as the loss of step 0.
+    function withLoss(uint32 lossBits) internal pure returns (Run memory r) {
+        r = honest();
+        r.records[0] = recordHash(r.s0, lossBits);
+        r.transcript = keccak256(abi.encodePacked(nodeRoot(r.records), uint256(2)));
+    }
+
+    function openWithLoss(uint256 jobId, Run memory r, uint32 lossBits) internal returns (uint256 id) {
+        DisputeGame.StepProof memory p = stepProof(r);
+        p.recordBefore.lossBits = lossBits;
+        vm.prank(challenger);
+        id = game.open(jobId, 0, header(), p);
+    }
+
+    /// Finding 11: a trainer whose states are right but whose transcript records a loss
+    /// that is not its own loss op's output is slashed: the loss op here is op 0 (x, whose
+    /// element 0 is 1.0), the record says pi.
+    function test_aLieAboutTheLossIsSlashed() public {
+        Run memory r = withLoss(LOSS0);
+        uint256 jobId = submitted(r);
+        uint256 id = openWithLoss(jobId, r, LOSS0);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), r.trace[0], nodeProof(r.trace, 0));
+        assertEq(game.getDispute(id).expected, LOSS0, "the recorded loss");
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "caught");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    /// ...and a trainer whose recorded loss is its loss op's output wins.
+    function test_aTrueLossWins() public {
+        Run memory r = withLoss(ONE);
+        uint256 jobId = submitted(r);
+        uint256 id = openWithLoss(jobId, r, ONE);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        // the loss op is fixed by the program: another op is refused
+        vm.expectRevert();
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(3), nodeProof(opLeaves(false), 3), r.trace[3], nodeProof(r.trace, 3));
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), r.trace[0], nodeProof(r.trace, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.p0));
+        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "trainer wins");
+    }
 }

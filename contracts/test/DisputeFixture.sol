@@ -172,7 +172,7 @@ abstract contract Commitments {
     }
 
     function header() internal pure returns (DisputeGame.Header memory) {
-        return DisputeGame.Header({stepOpsRoot: nodeRoot(opLeaves(false)), stepOps: 4, paramSlots: 1, initOpsRoot: nodeRoot(opLeaves(true))});
+        return DisputeGame.Header({stepOpsRoot: nodeRoot(opLeaves(false)), stepOps: 4, paramSlots: 1, initOpsRoot: nodeRoot(opLeaves(true)), lossOp: 0});
     }
 
     function recordHash(bytes32 state, uint32 lossBits) internal pure returns (bytes32) {

@@ -289,6 +289,12 @@ contract DisputeGameTest is DisputeFixture {
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(4), uint32(0)));
         vm.prank(challenger);
         game.open(jobId, INIT, h, initProof(r));
+        h = header();
+        h.lossOp = 4; // past the step program
+        jobId = submittedWith(h, r.transcript);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(4), uint32(1)));
+        vm.prank(challenger);
+        game.open(jobId, INIT, h, initProof(r));
     }
 
     function test_moveRefusals() public {

@@ -60,6 +60,7 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         uint32 stepOps;
         uint32 paramSlots; // P; the state has 3P slots: params, m, v
         bytes32 initOpsRoot; // the same over the init program (3P ops, one per slot)
+        uint32 lossOp; // the step op whose output element 0 is the step's loss, as recorded
     }
 
     /// @notice One transcript record: hash keccak256(abi.encodePacked(uint8(3), state, lossBits)).
@@ -127,6 +128,8 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         uint64 moveTime; // seconds per move, fixed at open
         uint8 requests; // value requests made so far
         uint32 requestedLeaves; // while AwaitValues: how many leaves from `element`
+        uint32 lossOp; // from the header
+        uint32 lossBits; // the loss record t commits to (step disputes)
         bytes32 opsRoot; // stepOpsRoot, or initOpsRoot for INIT
         bytes32 slotsRoot; // nodeRoot of the slot tensor roots of S_t (zero for INIT)
         bytes32 state; // what the trace must rebuild: S_{t+1}, or S_0 for INIT
@@ -290,7 +293,9 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         bytes32 programHash = keccak256(abi.encode(header));
         if (programHash != job.spec.programHash) revert ProgramMismatch(programHash, job.spec.programHash);
         uint256 slots = 3 * uint256(header.paramSlots);
-        if (header.paramSlots == 0 || header.stepOps < slots) revert InvalidHeader(header.stepOps, header.paramSlots);
+        if (header.paramSlots == 0 || header.stepOps < slots || header.lossOp >= header.stepOps) {
+            revert InvalidHeader(header.stepOps, header.paramSlots);
+        }
 
         id = disputeCount++;
         Dispute storage d = disputes[id];
@@ -311,6 +316,8 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
             d.opsCount = header.stepOps;
             d.slotsRoot = proof.slotsRoot;
             d.state = proof.recordAfter.state;
+            d.lossOp = header.lossOp;
+            d.lossBits = proof.recordBefore.lossBits;
         }
         d.paramSlots = header.paramSlots;
         uint96 bond_ = bond;
@@ -406,6 +413,34 @@ contract DisputeGame is Ownable, ReentrancyGuardTransient {
         emit Revealed(id, committed, expected);
         bool challengerWon = committed != expected;
         _resolve(id, d, challengerWon, challengerWon ? Reason.Mismatch : Reason.Match);
+    }
+
+    /// @notice A lie about the loss: the challenger claims that the loss record t commits
+    ///         to is not element 0 of the loss op's output in the trainer's own trace. The
+    ///         trainer must open that element ({reveal}); it wins if it equals the
+    ///         recorded loss. (A wrong loss op output is pinpointed like any other op.)
+    /// @dev Only the challenger, phase AwaitPinpoint of a step dispute, before the
+    ///      deadline. Emits {Pinpointed}. Reverts {InputKind} for an INIT dispute,
+    ///      {OpMismatch}, {OutputMismatch}.
+    function pinpointLoss(uint256 id, StepOps.Op calldata op, bytes32[] calldata opProof, bytes32 outputRoot, bytes32[] calldata outputProof)
+        external
+        nonReentrant
+    {
+        Dispute storage d = _move(id, Phase.AwaitPinpoint);
+        if (d.step == INIT) revert InputKind(0, 0);
+        uint256 lossOp = d.lossOp;
+        _proveLeaf(keccak256(abi.encode(op)), lossOp, d.opsCount, opProof, d.opsRoot, false);
+        _proveLeaf(outputRoot, lossOp, d.opsCount, outputProof, d.traceRoot, true);
+        uint256 length = _outputLength(op.dims);
+        if (length == 0) revert ElementOutOfRange(0, 0);
+        d.opIndex = uint32(lossOp);
+        d.element = 0;
+        d.outputLength = uint64(length);
+        d.dtype = op.dtype;
+        d.outputRoot = outputRoot;
+        d.expected = d.lossBits;
+        uint64 deadline = _next(d, Phase.AwaitReveal);
+        emit Pinpointed(id, lossOp, 0, outputRoot, d.lossBits, deadline);
     }
 
     /// @notice Instead of pinpointing, the challenger makes the trainer reveal leaves

@@ -186,4 +186,17 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(d.winner, 'trainer')
     assert.ok(await tokenBalance(as.trainer, deployment, as.trainer.account.address) > before, 'the bond pays the trainer')
   })
+
+  it('slashes a trainer whose states are right but whose transcript lies about a loss', async () => {
+    const fault: RunFault = { kind: 'loss', step: 3 }
+    const { jobId, dir, defender, challenger } = await submittedRun(fault)
+    const check = challenger.check(3, await runStateAt(dir, tokens, 3))
+    assert.equal(check.agrees, true, 'the states are honest')
+    assert.equal(check.lossAgrees, false, 'the recorded loss is not')
+    const outcome = await playDispute(challenger, defender, 3, await runStateAt(dir, tokens, 3))
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.reason, 'mismatch')
+    assert.equal(outcome.op, program.header.lossOp)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
 })

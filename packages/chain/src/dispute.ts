@@ -80,7 +80,7 @@ export class Challenger {
   private readonly claim: RunClaim
   private readonly tokens: Tensor
   /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
-  private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[] }>()
+  private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[], agrees: boolean }>()
 
   constructor (clients: Clients, deployment: Deployment, claim: RunClaim) {
     this.clients = clients
@@ -93,11 +93,11 @@ export class Challenger {
    * Replays step t from S_t (the trainer's checkpoint, checked against record t) and
    * compares S_{t+1} with record t+1; INIT_STEP checks S_0 against record 0.
    */
-  check (step: number, stateT?: TrainState): { agrees: boolean, slots: Tensor[], outputs: Tensor[] } {
+  check (step: number, stateT?: TrainState): { agrees: boolean, lossAgrees: boolean, slots: Tensor[], outputs: Tensor[] } {
     const { recipe, records, tokens } = this.claim
     if (step === INIT_STEP) {
       const slots = stateSlots(initialState(recipe))
-      return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, slots, outputs: slots }
+      return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, lossAgrees: true, slots, outputs: slots }
     }
     if (stateT === undefined) throw new DisputeError(`checking step ${step} needs the state before it`)
     const slots = stateSlots(stateT)
@@ -107,7 +107,8 @@ export class Challenger {
     const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
     Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
     const trace = traceStep(recipe, tokens, copy)
-    return { agrees: toHex(stateRoot(stateSlots(copy), step + 1)) === records[step + 1].state, slots: trace.before, outputs: trace.outputs }
+    const lossAgrees = lossBits(trace.loss) === lossBits(records[step].loss)
+    return { agrees: toHex(stateRoot(stateSlots(copy), step + 1)) === records[step + 1].state, lossAgrees, slots: trace.before, outputs: trace.outputs }
   }
 
   /**
@@ -115,8 +116,8 @@ export class Challenger {
    * when the replay agrees (a bogus challenge, to test that it loses its bond).
    */
   async open (step: number, stateT?: TrainState, options: { force?: boolean } = {}): Promise<{ id: bigint, move: Move }> {
-    const { slots, outputs, agrees } = this.check(step, stateT)
-    if (agrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state: nothing to dispute`)
+    const { slots, outputs, agrees, lossAgrees } = this.check(step, stateT)
+    if (agrees && lossAgrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state and loss: nothing to dispute`)
     const { records, program, jobId } = this.claim
     const game = this.deployment.contracts.disputeGame
     const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
@@ -133,7 +134,7 @@ export class Challenger {
     }
     const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
     const id = openedId(receipt)
-    this.honest.set(id, { step, slots, outputs })
+    this.honest.set(id, { step, slots, outputs, agrees })
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
   }
 
@@ -185,6 +186,24 @@ export class Challenger {
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
   }
 
+  /**
+   * Claims the loss record t commits to is not element 0 of the loss op's output in
+   * the trainer's trace (a lie about the loss only; DisputeGame.pinpointLoss).
+   */
+  async pinpointLoss (id: bigint): Promise<Move & { op: number, element: number }> {
+    this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const { program } = this.claim
+    const op = program.header.lossOp
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'pinpointLoss',
+      args: [id, opStruct(program.step[op], program.constantRoots), nodeProof(program.step.map(o => opLeaf(o, program.constantRoots)), op).map(toHex), toHex(roots[op]), nodeProof(roots, op).map(toHex)]
+    })
+    return { name: 'pinpoint', gas: receipt.gasUsed, op, element: 0 }
+  }
+
   async timeout (id: bigint): Promise<Move> {
     const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] })
     return { name: 'timeout', gas: receipt.gasUsed }
@@ -232,6 +251,12 @@ export class Challenger {
     const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
     if ('element' in next) return { op, next, moves: [] }
     return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
+  }
+
+  /** Whether dispute `id` is over a loss alone: the replay agrees with S_{t+1}. */
+  onlyLossDiffers (id: bigint): boolean {
+    const honest = this.honestOf(id)
+    return honest.step !== INIT_STEP && honest.agrees
   }
 
   private honestOf (id: bigint) {
@@ -400,7 +425,7 @@ export interface DisputeOutcome {
 export async function playDispute (challenger: Challenger, defender: Defender, step: number, stateT?: TrainState): Promise<DisputeOutcome> {
   const { id, move: open } = await challenger.open(step, stateT)
   const moves: Move[] = [await defender.postOpTrace(id)]
-  const pinned = await challenger.pinpoint(id, async op => defender.output(step, op))
+  const pinned = challenger.onlyLossDiffers(id) ? await challenger.pinpointLoss(id) : await challenger.pinpoint(id, async op => defender.output(step, op))
   moves.push(pinned, await defender.reveal(id))
   const d = await readDispute(challenger.clients, challenger.deployment, id)
   if (d.winner === null) throw new DisputeError(`dispute ${id} did not resolve`)

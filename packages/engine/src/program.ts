@@ -57,6 +57,8 @@ export interface ProgramHeader {
   stepOps: number
   paramSlots: number
   initOpsRoot: Hex
+  /** The step op whose output (one element) is the step's loss, as the transcript records it. */
+  lossOp: number
 }
 
 export interface Program {
@@ -130,19 +132,20 @@ export function hexBytes (hex: Hex): Uint8Array {
   return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
 }
 
-function programHeader (step: ProgramOp[], init: ProgramOp[], paramSlots: number, constantRoots: Hex[]): ProgramHeader {
+function programHeader (step: ProgramOp[], init: ProgramOp[], paramSlots: number, constantRoots: Hex[], lossOp: number): ProgramHeader {
   return {
     stepOpsRoot: toHex(nodeRoot(step.map(op => opLeaf(op, constantRoots)))),
     stepOps: step.length,
     paramSlots,
-    initOpsRoot: toHex(nodeRoot(init.map(op => opLeaf(op, constantRoots))))
+    initOpsRoot: toHex(nodeRoot(init.map(op => opLeaf(op, constantRoots)))),
+    lossOp
   }
 }
 
 export function programHash (header: ProgramHeader): Hex {
   return keccak256(encodeAbiParameters(
-    [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }],
-    [header.stepOpsRoot, header.stepOps, header.paramSlots, header.initOpsRoot]
+    [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'uint32' }],
+    [header.stepOpsRoot, header.stepOps, header.paramSlots, header.initOpsRoot, header.lossOp]
   ))
 }
 
@@ -179,6 +182,8 @@ class StepBuilder {
   private readonly slots: Tensor[]
   private readonly step: number
   private readonly fault: Fault | undefined
+  /** The op whose output is the step's loss (the engine's 'loss' mark). */
+  lossOp = -1
 
   constructor (recipe: Recipe, slots: Tensor[], step: number, fault?: Fault) {
     this.recipe = recipe
@@ -279,6 +284,12 @@ class StepBuilder {
       case 'attention': this.attention(inputs, outputs, attrs.scale as number); return
       case 'attentionBackward': this.attentionBackward(inputs, outputs, attrs.scale as number); return
       case 'optimizer': this.optimizer(inputs); return
+      case 'loss': {
+        const ref = this.ref(a)
+        if (ref.kind !== 'op' || a.size !== 1) throw new ProgramError('the step\'s loss is not the one-element output of an op')
+        this.lossOp = ref.index
+        return
+      }
       default: throw new ProgramError(`the step program has no lowering for the engine op ${name}`)
     }
   }
@@ -438,7 +449,8 @@ export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   })
   const constantRoots = tensorRoots(builder.constants).map(toHex)
   const init = initProgram(recipe)
-  const header = programHeader(builder.ops, init, p, constantRoots)
+  if (builder.lossOp < 0) throw new ProgramError('the step marked no loss')
+  const header = programHeader(builder.ops, init, p, constantRoots, builder.lossOp)
   checkInputs(builder.ops)
   const program: Program = { step: builder.ops, init, paramSlots: p, constants: builder.constants, constantRoots, header, hash: programHash(header) }
   // Op outputs may live in a backend's arena, which the next step reuses: keep copies.

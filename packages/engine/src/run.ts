@@ -153,9 +153,10 @@ export interface TrainParams {
 
 /**
  * A deliberate error: element `element` of op `op` of the step program at step `step`
- * (everything after follows from it), or element `element` of slot `slot` of S_0.
+ * (everything after follows from it), element `element` of slot `slot` of S_0, or the
+ * loss recorded for step `step` (the states stay honest: a lie in the transcript only).
  */
-export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number }
+export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number }
 
 /** S_0, corrupted if the fault says so. */
 function startState (recipe: Recipe, fault?: RunFault): TrainState {
@@ -167,7 +168,9 @@ function startState (recipe: Recipe, fault?: RunFault): TrainState {
 /** One step of a run: trainStep, or the faulty step traced with its corruption. */
 function runStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault): number {
   if (fault?.kind === 'step' && fault.step === state.step) return traceStep(recipe, tokens, state, { fault }).loss
-  return trainStep(recipe, tokens, state, tables)
+  const lies = fault?.kind === 'loss' && fault.step === state.step
+  const loss = trainStep(recipe, tokens, state, tables)
+  return lies ? (Number.isFinite(loss) ? loss + 1 : 0) : loss
 }
 
 /**

@@ -83,6 +83,7 @@ export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState
   const batch = sampleBatch(recipe, tokens, state.step)
   const vars = state.params.map(param)
   const l = loss(recipe.model, vars, batch.inputs, batch.targets, tables)
+  record('loss', [l.value], []) // the step program names the op whose output is the recorded loss
   backward(l)
   const gradients = vars.map(v => v.grad ?? Tensor.zeros(v.shape))
   record('optimizer', gradients, [])
