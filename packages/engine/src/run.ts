@@ -8,7 +8,7 @@ import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './safetensors.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from './tensor.ts'
-import { corruptElement, traceStep } from './program.ts'
+import { corruptElement, traceStep, wordOf } from './program.ts'
 
 export class RunDirError extends BaseError {
   override name = 'RunDirError'
@@ -261,9 +261,15 @@ function hexBytes (hex: string): Uint8Array {
 export interface ReplayResult {
   from: number
   checked: number
-  /** The first step whose recomputed state root differs from the transcript, or null. */
-  firstMismatch: { step: number, expected: string, actual: string } | null
+  /**
+   * The first difference from the transcript, or null: a state root (kind 'state': the
+   * step before it is the one to dispute) or the loss recorded for a step whose states
+   * agree (kind 'loss': that step is the one to dispute). Values as hex (loss: f32 bits).
+   */
+  firstMismatch: { step: number, kind: 'state' | 'loss', disputeStep: number, expected: string, actual: string } | null
 }
+
+const lossHex = (loss: number): string => `0x${wordOf(loss, 'f32').toString(16).padStart(8, '0')}`
 
 /**
  * Re-runs steps from the checkpoint at or before `from` and compares every state
@@ -288,10 +294,18 @@ export async function replay (dir: string, tokens: Int32Array, options: { from?:
     const actual = toHex(stateRootOf(state))
     if (state.step >= from) {
       checked++
-      if (actual !== expected.state) return { from: start, checked, firstMismatch: { step: state.step, expected: expected.state, actual } }
+      if (actual !== expected.state) return { from: start, checked, firstMismatch: { step: state.step, kind: 'state', disputeStep: state.step - 1, expected: expected.state, actual } }
     }
     if (state.step === until) break
-    trainStep(recipe, tokens, state, tables)
+    const step = state.step
+    const loss = trainStep(recipe, tokens, state, tables)
+    if (step >= from && lossHex(loss) !== lossHex(expected.loss)) {
+      // A lie about the loss alone shows only if the next state agrees; a wrong next state comes first.
+      const next = byStep.get(state.step)
+      if (next !== undefined && toHex(stateRootOf(state)) === next.state) {
+        return { from: start, checked, firstMismatch: { step, kind: 'loss', disputeStep: step, expected: lossHex(expected.loss), actual: lossHex(loss) } }
+      }
+    }
   }
   return { from: start, checked, firstMismatch: null }
 }

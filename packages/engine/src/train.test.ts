@@ -79,6 +79,19 @@ describe('training runs', () => {
     await writeFile(join(dir, 'transcript.jsonl'), lines.map(l => JSON.stringify(l)).join('\n') + '\n')
     const result = await replay(dir, corpus)
     assert.equal(result.firstMismatch?.step, 4)
+    assert.equal(result.firstMismatch?.kind, 'state')
+    assert.equal(result.firstMismatch?.disputeStep, 3)
+  })
+
+  it('replay reports a loss the transcript lies about while the states agree', async () => {
+    const recipe = await quick(6, 3)
+    const dir = join(root, 'loss-lie')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: 2 } })
+    const result = await replay(dir, corpus)
+    assert.equal(result.firstMismatch?.kind, 'loss')
+    assert.equal(result.firstMismatch?.step, 2)
+    assert.equal(result.firstMismatch?.disputeStep, 2)
+    assert.notEqual(result.firstMismatch?.expected, result.firstMismatch?.actual)
   })
 
   it('learns the text corpus: loss falls far below ln 256 and generation shows it', async () => {
