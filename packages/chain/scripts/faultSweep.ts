@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { pad, parseEther, toHex } from 'viem'
+import { decodeFunctionData, pad, parseEther, toHex } from 'viem'
 import {
   compileProgram, faultChangesState, initialState, random32, replay, runStateAt, tokensRootOf, train, trainStep,
   type Recipe, type RunFault, type StepRecord
 } from '@commons/engine'
 import {
-  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, postJob, queryRecords, readDispute,
+  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, disputeGameAbi, INIT_STEP, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, transferTokens, type Clients, type Deployment
 } from '../src/index.ts'
 
@@ -61,7 +61,7 @@ try {
     console.log(`  caught and slashed: ${report.lies.slashed}, missed: ${report.lies.missed.length}`)
     console.log(`honest runs facing a bogus dispute: ${report.honest.total} (${Object.entries(report.honest.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`)
     console.log(`  honest trainer slashed: ${report.honest.slashed.length}`)
-    console.log(`largest move: ${report.maxGas} gas`)
+    console.log(`largest move of each kind (gas): ${Object.entries(report.maxGas).map(([m, g]) => `${m} ${g}`).join(', ')}`)
   }
   process.exitCode = report.lies.missed.length === 0 && report.honest.slashed.length === 0 ? 0 : 1
 } finally {
@@ -72,14 +72,16 @@ try {
 async function sweep () {
   const lies = { total: 0, slashed: 0, changedNothing: 0, missed: [] as string[], byKind: {} as Record<string, number> }
   const honest = { total: 0, slashed: [] as string[], byKind: {} as Record<string, number> }
-  let maxGas = 0n
+  const maxGas: Record<string, number> = {}
   const gasOf = async (id: bigint): Promise<void> => {
     // Every event of the game names the dispute id as its first indexed topic.
     const logs = await as.challenger.public.getLogs({ address: deployment.contracts.disputeGame, fromBlock: 0n })
     const hashes = new Set(logs.filter(l => l.topics[1] === pad(toHex(id))).map(l => l.transactionHash))
     for (const hash of hashes) {
-      const receipt = await as.challenger.public.getTransactionReceipt({ hash })
-      if (receipt.gasUsed > maxGas) maxGas = receipt.gasUsed
+      const [receipt, tx] = await Promise.all([as.challenger.public.getTransactionReceipt({ hash }), as.challenger.public.getTransaction({ hash })])
+      if (tx.to?.toLowerCase() !== deployment.contracts.disputeGame.toLowerCase()) continue // a market event of a job with the same number
+      const move = decodeFunctionData({ abi: disputeGameAbi, data: tx.input }).functionName
+      maxGas[move] = Math.max(maxGas[move] ?? 0, Number(receipt.gasUsed))
     }
   }
   const lieKinds = ['step', 'init', 'loss', 'withheld-trace', 'withheld-values', 'silent-on-request'] as const
@@ -116,7 +118,7 @@ async function sweep () {
     if (status === 'slashed' || d.winner !== 'trainer') honest.slashed.push(`${i} ${kind}: job ${status}, dispute ${d.reasonName}`)
     log(`honest ${i + 1}/${HONEST} bogus ${kind}: ${d.reasonName}, job ${status}`)
   }
-  return { recipe: { name: recipe.name, steps: recipe.steps, ops: program.step.length }, lies, honest, maxGas: Number(maxGas) }
+  return { recipe: { name: recipe.name, steps: recipe.steps, ops: program.step.length }, lies, honest, maxGas }
 }
 
 /** A lie of the given kind, drawn; null when the drawn corruption changes nothing committed. */
