@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {DisputeFixture} from "./DisputeFixture.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
+import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {StepOps} from "../src/dispute/StepOps.sol";
 import {TensorMerkle} from "../src/dispute/TensorMerkle.sol";
 import {TensorMerkleHarness} from "../src/dispute/TensorMerkleHarness.sol";
@@ -47,13 +48,13 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.prank(trainer);
         game.reveal(id, o);
         // The same values with zero padding: not the committed root.
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningMismatch.selector, tensorRoot(r.pOut), r.trace[3]));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OpeningMismatch.selector, tensorRoot(r.pOut), r.trace[3]));
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
 
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.RevealTimeout, "reveal timeout");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RevealTimeout, "reveal timeout");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "trainer slashed");
     }
 
@@ -124,7 +125,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.prank(governance);
         game.setParameters(bond, 1);
         vm.warp(block.timestamp + 10);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlineNotPassed.selector, id, game.getDispute(id).deadline));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.DeadlineNotPassed.selector, id, game.getDispute(id).deadline));
         game.timeout(id);
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
@@ -133,7 +134,7 @@ contract DisputeAttacksTest is DisputeFixture {
 
     // ---------------------------------------------------------------- data availability
 
-    function valuesRequest(Run memory r, uint256 firstLeaf, uint256 leaves) internal pure returns (DisputeGame.ValuesRequest memory q) {
+    function valuesRequest(Run memory r, uint256 firstLeaf, uint256 leaves) internal pure returns (DisputeGameTypes.ValuesRequest memory q) {
         q.opIndex = 3;
         q.op = stepOp(3);
         q.opProof = nodeProof(opLeaves(false), 3);
@@ -154,17 +155,17 @@ contract DisputeAttacksTest is DisputeFixture {
         game.postOpTrace(id, r.trace);
         vm.prank(challenger);
         game.requestValues(id, valuesRequest(r, 0, 8));
-        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitValues, "trainer must reveal");
+        assertTrue(phaseOf(id) == DisputeGameTypes.Phase.AwaitValues, "trainer must reveal");
         assertEq(game.getDispute(id).requestedLeaves, 1, "cut at the tensor's end");
         // the revealed values come out in an event, and the challenger pinpoints the lie
         vm.prank(trainer);
         game.provideValues(id, opening(r.pOut));
-        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitPinpoint, "challenger's move");
+        assertTrue(phaseOf(id) == DisputeGameTypes.Phase.AwaitPinpoint, "challenger's move");
         vm.prank(challenger);
         game.pinpoint(id, stepPinpoint(r, 1));
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "caught");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "caught");
     }
 
     function test_withholdingValuesLosesByTimeout() public {
@@ -177,7 +178,7 @@ contract DisputeAttacksTest is DisputeFixture {
         game.requestValues(id, valuesRequest(r, 0, 1));
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.ValuesTimeout, "values timeout");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.ValuesTimeout, "values timeout");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
     }
 
@@ -190,10 +191,10 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 id = openStep(jobId, r);
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadRequest.selector, 1, 1, 1));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.BadRequest.selector, 1, 1, 1));
         vm.prank(challenger);
         game.requestValues(id, valuesRequest(r, 1, 1));
-        DisputeGame.ValuesRequest memory q = valuesRequest(r, 0, 1);
+        DisputeGameTypes.ValuesRequest memory q = valuesRequest(r, 0, 1);
         q.outputRoot = tensorRoot(vec(TWO, TWO));
         vm.expectRevert();
         vm.prank(challenger);
@@ -204,12 +205,12 @@ contract DisputeAttacksTest is DisputeFixture {
             vm.prank(trainer);
             game.provideValues(id, opening(r.pOut));
         }
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TooManyRequests.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.TooManyRequests.selector, id));
         vm.prank(challenger);
         game.requestValues(id, valuesRequest(r, 0, 1));
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.PinpointTimeout, "trainer wins");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.PinpointTimeout, "trainer wins");
         vm.warp(block.timestamp + 1 hours);
         market.finalize(jobId);
     }
@@ -222,26 +223,26 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 jobId = submitted(r);
         uint32[] memory indices = new uint32[](2);
         (indices[0], indices[1]) = (1, 0);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BadQuery.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.BadQuery.selector, 1, 2));
         vm.prank(challenger);
         game.openQuery(jobId, _one(2));
         vm.prank(challenger);
         uint256 id = game.openQuery(jobId, indices);
-        assertTrue(phaseOf(id) == DisputeGame.Phase.AwaitRecords, "trainer must answer");
-        DisputeGame.Record[] memory records = new DisputeGame.Record[](2);
-        (records[0], records[1]) = (DisputeGame.Record(r.s1, LOSS1), DisputeGame.Record(r.s0, LOSS0));
+        assertTrue(phaseOf(id) == DisputeGameTypes.Phase.AwaitRecords, "trainer must answer");
+        DisputeGameTypes.Record[] memory records = new DisputeGameTypes.Record[](2);
+        (records[0], records[1]) = (DisputeGameTypes.Record(r.s1, LOSS1), DisputeGameTypes.Record(r.s0, LOSS0));
         bytes32[][] memory proofs = new bytes32[][](2);
         (proofs[0], proofs[1]) = (nodeProof(r.records, 1), nodeProof(r.records, 0));
         // a wrong record does not prove
-        DisputeGame.Record[] memory wrong = new DisputeGame.Record[](2);
-        (wrong[0], wrong[1]) = (DisputeGame.Record(r.s1, LOSS0), records[1]);
+        DisputeGameTypes.Record[] memory wrong = new DisputeGameTypes.Record[](2);
+        (wrong[0], wrong[1]) = (DisputeGameTypes.Record(r.s1, LOSS0), records[1]);
         vm.expectRevert();
         vm.prank(trainer);
         game.postRecords(id, indices, wrong, proofs);
         uint256 t = token.balanceOf(trainer);
         vm.prank(trainer);
         game.postRecords(id, indices, records, proofs);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Answered, "answered");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Answered, "answered");
         assertEq(token.balanceOf(trainer) - t, game.queryBond(), "the bond pays the trainer");
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
@@ -254,7 +255,7 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 id = game.openQuery(jobId, _one(1));
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.RecordsTimeout, "records timeout");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RecordsTimeout, "records timeout");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
     }
 
@@ -273,7 +274,7 @@ contract DisputeAttacksTest is DisputeFixture {
     }
 
     function openWithLoss(uint256 jobId, Run memory r, uint32 lossBits) internal returns (uint256 id) {
-        DisputeGame.StepProof memory p = stepProof(r);
+        DisputeGameTypes.StepProof memory p = stepProof(r);
         p.recordBefore.lossBits = lossBits;
         vm.prank(challenger);
         id = game.open(jobId, 0, header(), p);
@@ -293,7 +294,7 @@ contract DisputeAttacksTest is DisputeFixture {
         assertEq(game.getDispute(id).expected, LOSS0, "the recorded loss");
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "caught");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "caught");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
     }
 
@@ -312,6 +313,6 @@ contract DisputeAttacksTest is DisputeFixture {
         game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), r.trace[0], nodeProof(r.trace, 0));
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "trainer wins");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Match, "trainer wins");
     }
 }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Fixture} from "./Fixture.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
+import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {NodeMerkle} from "../src/dispute/NodeMerkle.sol";
 import {StepOps, IOpProver} from "../src/dispute/StepOps.sol";
 import {StepVerifier} from "../src/dispute/StepVerifier.sol";
@@ -171,8 +172,8 @@ abstract contract Commitments {
         for (uint256 i = 0; i < leaves.length; i++) leaves[i] = keccak256(abi.encode(init ? initOp(i) : stepOp(i)));
     }
 
-    function header() internal pure returns (DisputeGame.Header memory) {
-        return DisputeGame.Header({stepOpsRoot: nodeRoot(opLeaves(false)), stepOps: 4, paramSlots: 1, initOpsRoot: nodeRoot(opLeaves(true)), lossOp: 0});
+    function header() internal pure returns (DisputeGameTypes.Header memory) {
+        return DisputeGameTypes.Header({stepOpsRoot: nodeRoot(opLeaves(false)), stepOps: 4, paramSlots: 1, initOpsRoot: nodeRoot(opLeaves(true)), lossOp: 0});
     }
 
     function recordHash(bytes32 state, uint32 lossBits) internal pure returns (bytes32) {
@@ -252,7 +253,7 @@ abstract contract DisputeFixture is Fixture, Commitments {
         return submittedWith(header(), r.transcript);
     }
 
-    function submittedWith(DisputeGame.Header memory h, bytes32 transcript) internal returns (uint256 jobId) {
+    function submittedWith(DisputeGameTypes.Header memory h, bytes32 transcript) internal returns (uint256 jobId) {
         TrainingMarket.JobSpec memory s = spec(REWARD, JOB_STAKE);
         s.programHash = keccak256(abi.encode(h));
         s.steps = 1;
@@ -264,16 +265,16 @@ abstract contract DisputeFixture is Fixture, Commitments {
         market.submitResult(jobId, hex"0155aa", transcript, 1);
     }
 
-    function initProof(Run memory r) internal pure returns (DisputeGame.StepProof memory p) {
-        p.recordBefore = DisputeGame.Record(r.s0, LOSS0);
+    function initProof(Run memory r) internal pure returns (DisputeGameTypes.StepProof memory p) {
+        p.recordBefore = DisputeGameTypes.Record(r.s0, LOSS0);
         p.beforeProof = nodeProof(r.records, 0);
         p.afterProof = new bytes32[](0);
     }
 
-    function stepProof(Run memory r) internal pure returns (DisputeGame.StepProof memory p) {
-        p.recordBefore = DisputeGame.Record(r.s0, LOSS0);
+    function stepProof(Run memory r) internal pure returns (DisputeGameTypes.StepProof memory p) {
+        p.recordBefore = DisputeGameTypes.Record(r.s0, LOSS0);
         p.beforeProof = nodeProof(r.records, 0);
-        p.recordAfter = DisputeGame.Record(r.s1, LOSS1);
+        p.recordAfter = DisputeGameTypes.Record(r.s1, LOSS1);
         p.afterProof = nodeProof(r.records, 1);
         p.slotsRoot = r.slotsRoot;
     }
@@ -289,46 +290,46 @@ abstract contract DisputeFixture is Fixture, Commitments {
     }
 
     /// @dev Element `element` of init op `slot` (the slot's root in the trace).
-    function initPinpoint(Run memory r, uint256 slot, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+    function initPinpoint(Run memory r, uint256 slot, uint256 element) internal pure returns (DisputeGameTypes.Pinpoint memory p) {
         p.opIndex = slot;
         p.op = initOp(slot);
         p.opProof = nodeProof(opLeaves(true), slot);
         p.element = element;
         p.outputRoot = r.slots[slot];
         p.outputProof = nodeProof(r.slots, slot);
-        p.inputRoots = new DisputeGame.InputRoot[](0);
+        p.inputRoots = new DisputeGameTypes.InputRoot[](0);
         p.openings = new StepOps.Opening[](0);
     }
 
     /// @dev Element `element` of step op 3 (p' = COPY x), x proven against the trace.
-    function stepPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+    function stepPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGameTypes.Pinpoint memory p) {
         p.opIndex = 3;
         p.op = stepOp(3);
         p.opProof = nodeProof(opLeaves(false), 3);
         p.element = element;
         p.outputRoot = r.trace[3];
         p.outputProof = nodeProof(r.trace, 3);
-        p.inputRoots = new DisputeGame.InputRoot[](1);
-        p.inputRoots[0] = DisputeGame.InputRoot(r.trace[0], nodeProof(r.trace, 0));
+        p.inputRoots = new DisputeGameTypes.InputRoot[](1);
+        p.inputRoots[0] = DisputeGameTypes.InputRoot(r.trace[0], nodeProof(r.trace, 0));
         p.openings = new StepOps.Opening[](1);
         p.openings[0] = opening(r.p0);
     }
 
     /// @dev Element `element` of step op 0 (x = COPY p), p proven against the slots of S_0.
-    function slotPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGame.Pinpoint memory p) {
+    function slotPinpoint(Run memory r, uint256 element) internal pure returns (DisputeGameTypes.Pinpoint memory p) {
         p.opIndex = 0;
         p.op = stepOp(0);
         p.opProof = nodeProof(opLeaves(false), 0);
         p.element = element;
         p.outputRoot = r.trace[0];
         p.outputProof = nodeProof(r.trace, 0);
-        p.inputRoots = new DisputeGame.InputRoot[](1);
-        p.inputRoots[0] = DisputeGame.InputRoot(r.slots[0], nodeProof(r.slots, 0));
+        p.inputRoots = new DisputeGameTypes.InputRoot[](1);
+        p.inputRoots[0] = DisputeGameTypes.InputRoot(r.slots[0], nodeProof(r.slots, 0));
         p.openings = new StepOps.Opening[](1);
         p.openings[0] = opening(r.p0);
     }
 
-    function phaseOf(uint256 id) internal view returns (DisputeGame.Phase) {
+    function phaseOf(uint256 id) internal view returns (DisputeGameTypes.Phase) {
         return game.getDispute(id).phase;
     }
 

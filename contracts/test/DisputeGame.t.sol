@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {DisputeFixture, VmLogs, NodeMerkleHarness} from "./DisputeFixture.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
+import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {StepOps} from "../src/dispute/StepOps.sol";
 import {Openings} from "../src/dispute/Openings.sol";
 import {NodeMerkle} from "../src/dispute/NodeMerkle.sol";
@@ -29,15 +30,15 @@ contract DisputeGameTest is DisputeFixture {
         game.postOpTrace(id, r.slots);
         vm.prank(challenger);
         game.pinpoint(id, initPinpoint(r, 0, 1));
-        DisputeGame.Dispute memory d = game.getDispute(id);
+        DisputeGameTypes.Dispute memory d = game.getDispute(id);
         assertEq(d.expected, ONE, "verifier's value");
         assertEq(d.outputLength, 2, "output length");
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
 
         d = game.getDispute(id);
-        assertTrue(d.phase == DisputeGame.Phase.Resolved, "resolved");
-        assertTrue(d.reason == DisputeGame.Reason.Match, "match");
+        assertTrue(d.phase == DisputeGameTypes.Phase.Resolved, "resolved");
+        assertTrue(d.reason == DisputeGameTypes.Reason.Match, "match");
         assertEq(d.moves, 3, "three moves after open");
         assertEq(token.balanceOf(trainer) - t, bond, "bond to the trainer");
         assertEq(c - token.balanceOf(challenger), bond, "challenger lost its bond");
@@ -66,8 +67,8 @@ contract DisputeGameTest is DisputeFixture {
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
 
-        DisputeGame.Dispute memory d = game.getDispute(id);
-        assertTrue(d.reason == DisputeGame.Reason.Mismatch, "mismatch");
+        DisputeGameTypes.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGameTypes.Reason.Mismatch, "mismatch");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger: half the stake, bond back");
         assertEq(token.balanceOf(requester) - q, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
         assertEq(staked - registry.nodeOf(trainer).staked, JOB_STAKE, "job stake slashed");
@@ -84,20 +85,20 @@ contract DisputeGameTest is DisputeFixture {
         uint256 c = token.balanceOf(challenger);
         uint256 id = openInit(jobId, r);
         uint64 deadline = game.getDispute(id).deadline;
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlineNotPassed.selector, id, deadline));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.DeadlineNotPassed.selector, id, deadline));
         game.timeout(id);
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.DeadlinePassed.selector, id, deadline));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.DeadlinePassed.selector, id, deadline));
         vm.prank(trainer);
         game.postOpTrace(id, r.slots);
         vm.prank(validator); // anyone
         game.timeout(id);
-        DisputeGame.Dispute memory d = game.getDispute(id);
-        assertTrue(d.reason == DisputeGame.Reason.TraceTimeout, "trace timeout");
+        DisputeGameTypes.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGameTypes.Reason.TraceTimeout, "trace timeout");
         assertEq(d.moves, 0, "no moves");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid, bond back");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.AlreadyResolved.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.AlreadyResolved.selector, id));
         game.timeout(id);
     }
 
@@ -111,8 +112,8 @@ contract DisputeGameTest is DisputeFixture {
         game.postOpTrace(id, r.slots);
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        DisputeGame.Dispute memory d = game.getDispute(id);
-        assertTrue(d.reason == DisputeGame.Reason.PinpointTimeout, "pinpoint timeout");
+        DisputeGameTypes.Dispute memory d = game.getDispute(id);
+        assertTrue(d.reason == DisputeGameTypes.Reason.PinpointTimeout, "pinpoint timeout");
         assertEq(d.moves, 1, "one move");
         assertEq(token.balanceOf(trainer) - t, game.bond(), "bond to the trainer");
         market.finalize(jobId);
@@ -130,7 +131,7 @@ contract DisputeGameTest is DisputeFixture {
         game.pinpoint(id, initPinpoint(r, 1, 0));
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.RevealTimeout, "reveal timeout");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RevealTimeout, "reveal timeout");
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
     }
 
@@ -140,7 +141,7 @@ contract DisputeGameTest is DisputeFixture {
         Run memory r = honest();
         uint256 jobId = submitted(r);
         uint256 id = openStep(jobId, r);
-        DisputeGame.Dispute memory d = game.getDispute(id);
+        DisputeGameTypes.Dispute memory d = game.getDispute(id);
         assertEq(d.opsCount, 4, "step program");
         assertEq(uint256(d.slotsRoot), uint256(r.slotsRoot), "slots of S_0");
         vm.prank(trainer);
@@ -150,7 +151,7 @@ contract DisputeGameTest is DisputeFixture {
         game.pinpoint(id, stepPinpoint(r, 1));
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "match");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Match, "match");
         assertEq(game.getDispute(id).moves, 3, "three moves");
     }
 
@@ -167,7 +168,7 @@ contract DisputeGameTest is DisputeFixture {
         game.pinpoint(id, stepPinpoint(r, 0));
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Mismatch, "mismatch");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "mismatch");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid");
     }
 
@@ -178,11 +179,11 @@ contract DisputeGameTest is DisputeFixture {
         uint256 id = openStep(jobId, r);
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
-        DisputeGame.Pinpoint memory p = slotPinpoint(r, 0);
+        DisputeGameTypes.Pinpoint memory p = slotPinpoint(r, 0);
         bytes32 fake = tensorRoot(vec(TWO, TWO));
         p.inputRoots[0].root = fake;
         bytes32 have = pair(pair(fake, r.slots[1]), pair(r.slots[2], empty(0)));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputMismatch.selector, 0, have, r.slotsRoot));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InputMismatch.selector, 0, have, r.slotsRoot));
         vm.prank(challenger);
         game.pinpoint(id, p);
         // the verifier checks the opening against the bound root
@@ -209,7 +210,7 @@ contract DisputeGameTest is DisputeFixture {
         game.timeout(first);
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed by the first");
         game.timeout(second);
-        assertTrue(game.getDispute(second).phase == DisputeGame.Phase.Resolved, "second resolved");
+        assertTrue(game.getDispute(second).phase == DisputeGameTypes.Phase.Resolved, "second resolved");
         assertEq(token.balanceOf(challenger2) - c2, game.bond(), "second challenger's bond back");
         assertEq(token.balanceOf(address(game)), 0, "game empty");
     }
@@ -224,7 +225,7 @@ contract DisputeGameTest is DisputeFixture {
         game.postOpTrace(id, r.trace);
         VmLogs.Log[] memory logs = VmLogs(address(vm)).getRecordedLogs();
         assertEq(logs.length, 1, "one event");
-        assertEq(uint256(logs[0].topics[0]), uint256(DisputeGame.OpTracePosted.selector), "OpTracePosted");
+        assertEq(uint256(logs[0].topics[0]), uint256(DisputeGameTypes.OpTracePosted.selector), "OpTracePosted");
         assertEq(uint256(logs[0].topics[1]), id, "dispute id");
         bytes32[] memory roots = abi.decode(logs[0].data, (bytes32[]));
         assertEq(uint256(nodeRoot(roots)), uint256(nodeRoot(r.trace)), "the roots");
@@ -235,26 +236,26 @@ contract DisputeGameTest is DisputeFixture {
     function test_openRefusals() public {
         Run memory r = honest();
         uint256 jobId = submitted(r);
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.Header memory h = header();
         h.stepOps = 5;
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ProgramMismatch.selector, keccak256(abi.encode(h)), keccak256(abi.encode(header()))));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.ProgramMismatch.selector, keccak256(abi.encode(h)), keccak256(abi.encode(header()))));
         vm.prank(challenger);
         game.open(jobId, INIT, h, initProof(r));
 
-        DisputeGame.StepProof memory p = initProof(r);
+        DisputeGameTypes.StepProof memory p = initProof(r);
         p.recordBefore.lossBits = 0;
         bytes32 have = keccak256(abi.encodePacked(pair(recordHash(r.s0, 0), r.records[1]), uint256(2)));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.RecordMismatch.selector, 0, have, r.transcript));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.RecordMismatch.selector, 0, have, r.transcript));
         vm.prank(challenger);
         game.open(jobId, INIT, header(), p);
 
         p = stepProof(r);
         p.slotsRoot = bytes32(uint256(1));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.SlotsMismatch.selector, keccak256(abi.encodePacked(p.slotsRoot, uint256(0))), r.s0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.SlotsMismatch.selector, keccak256(abi.encodePacked(p.slotsRoot, uint256(0))), r.s0));
         vm.prank(challenger);
         game.open(jobId, 0, header(), p);
 
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StepOutOfRange.selector, uint32(1), uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.StepOutOfRange.selector, uint32(1), uint32(1)));
         vm.prank(challenger);
         game.open(jobId, 1, header(), stepProof(r));
 
@@ -269,7 +270,7 @@ contract DisputeGameTest is DisputeFixture {
         vm.prank(challenger);
         game.open(jobId, INIT, header(), initProof(r));
         market.finalize(jobId);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.JobNotSubmitted.selector, jobId, TrainingMarket.Status.Finalized));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.JobNotSubmitted.selector, jobId, TrainingMarket.Status.Finalized));
         vm.prank(challenger);
         game.open(jobId, INIT, header(), initProof(r));
     }
@@ -277,22 +278,22 @@ contract DisputeGameTest is DisputeFixture {
     /// A program whose step is shorter than the 3P ops that must end it cannot be disputed.
     function test_openRefusesMalformedHeaders() public {
         Run memory r = honest();
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.Header memory h = header();
         h.stepOps = 2;
         uint256 jobId = submittedWith(h, r.transcript);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(2), uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InvalidHeader.selector, uint32(2), uint32(1)));
         vm.prank(challenger);
         game.open(jobId, INIT, h, initProof(r));
         h = header();
         h.paramSlots = 0;
         jobId = submittedWith(h, r.transcript);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(4), uint32(0)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InvalidHeader.selector, uint32(4), uint32(0)));
         vm.prank(challenger);
         game.open(jobId, INIT, h, initProof(r));
         h = header();
         h.lossOp = 4; // past the step program
         jobId = submittedWith(h, r.transcript);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidHeader.selector, uint32(4), uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InvalidHeader.selector, uint32(4), uint32(1)));
         vm.prank(challenger);
         game.open(jobId, INIT, h, initProof(r));
     }
@@ -301,51 +302,51 @@ contract DisputeGameTest is DisputeFixture {
         Run memory r = honest();
         uint256 jobId = submitted(r);
         uint256 id = openInit(jobId, r);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.UnknownDispute.selector, id + 1));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.UnknownDispute.selector, id + 1));
         game.getDispute(id + 1);
 
         // wrong phase, wrong mover
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongPhase.selector, id, DisputeGame.Phase.AwaitTrace, DisputeGame.Phase.AwaitPinpoint));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.WrongPhase.selector, id, DisputeGameTypes.Phase.AwaitTrace, DisputeGameTypes.Phase.AwaitPinpoint));
         vm.prank(challenger);
         game.pinpoint(id, initPinpoint(r, 0, 0));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, challenger, trainer));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.NotYourMove.selector, id, challenger, trainer));
         vm.prank(challenger);
         game.postOpTrace(id, r.slots);
 
         // a trace that does not rebuild S_0, or of the wrong length
         bytes32[] memory bad = list(r.slots[0], r.slots[1], r.slots[0]);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StateMismatch.selector, keccak256(abi.encodePacked(nodeRoot(bad), uint256(0))), r.s0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.StateMismatch.selector, keccak256(abi.encodePacked(nodeRoot(bad), uint256(0))), r.s0));
         vm.prank(trainer);
         game.postOpTrace(id, bad);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.TraceLength.selector, 4, 3));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.TraceLength.selector, 4, 3));
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
 
         vm.prank(trainer);
         game.postOpTrace(id, r.slots);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, trainer, challenger));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.NotYourMove.selector, id, trainer, challenger));
         vm.prank(trainer);
         game.pinpoint(id, initPinpoint(r, 0, 0));
 
         // an op that is not the program's, an output that is not the trace's, an element past the end
-        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 0);
+        DisputeGameTypes.Pinpoint memory p = initPinpoint(r, 0, 0);
         p.op = fillOp(TWO);
         bytes32[] memory forged = opLeaves(true);
         forged[0] = keccak256(abi.encode(p.op));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpMismatch.selector, 0, nodeRoot(forged), nodeRoot(opLeaves(true))));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OpMismatch.selector, 0, nodeRoot(forged), nodeRoot(opLeaves(true))));
         vm.prank(challenger);
         game.pinpoint(id, p);
         p = initPinpoint(r, 0, 0);
         p.outputRoot = r.slots[1];
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OutputMismatch.selector, 0, nodeRoot(list(r.slots[1], r.slots[1], r.slots[2])), nodeRoot(r.slots)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OutputMismatch.selector, 0, nodeRoot(list(r.slots[1], r.slots[1], r.slots[2])), nodeRoot(r.slots)));
         vm.prank(challenger);
         game.pinpoint(id, p);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ElementOutOfRange.selector, 2, 2));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.ElementOutOfRange.selector, 2, 2));
         vm.prank(challenger);
         game.pinpoint(id, initPinpoint(r, 0, 2));
         p = initPinpoint(r, 0, 0);
-        p.inputRoots = new DisputeGame.InputRoot[](1);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputCount.selector, 1, 0));
+        p.inputRoots = new DisputeGameTypes.InputRoot[](1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InputCount.selector, 1, 0));
         vm.prank(challenger);
         game.pinpoint(id, p);
 
@@ -353,30 +354,30 @@ contract DisputeGameTest is DisputeFixture {
         game.pinpoint(id, initPinpoint(r, 0, 1));
 
         // openings that are not of the committed output, or do not cover the element
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourMove.selector, id, challenger, trainer));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.NotYourMove.selector, id, challenger, trainer));
         vm.prank(challenger);
         game.reveal(id, opening(r.p0));
         StepOps.Opening memory o = opening(vec(ONE, TWO));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningMismatch.selector, tensorRoot(vec(ONE, TWO)), r.slots[0]));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OpeningMismatch.selector, tensorRoot(vec(ONE, TWO)), r.slots[0]));
         vm.prank(trainer);
         game.reveal(id, o);
         o = opening(r.p0);
         o.dtype = 1;
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningShape.selector, 2, 1, 2, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OpeningShape.selector, 2, 1, 2, 0));
         vm.prank(trainer);
         game.reveal(id, o);
         o = opening(r.p0);
         o.length = 3;
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.OpeningShape.selector, 3, 0, 2, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.OpeningShape.selector, 3, 0, 2, 0));
         vm.prank(trainer);
         game.reveal(id, o);
 
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongPhase.selector, id, DisputeGame.Phase.Resolved, DisputeGame.Phase.AwaitReveal));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.WrongPhase.selector, id, DisputeGameTypes.Phase.Resolved, DisputeGameTypes.Phase.AwaitReveal));
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.AlreadyResolved.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.AlreadyResolved.selector, id));
         game.timeout(id);
     }
 
@@ -387,9 +388,9 @@ contract DisputeGameTest is DisputeFixture {
         uint256 id = openStep(jobId, r);
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
-        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        DisputeGameTypes.Pinpoint memory p = stepPinpoint(r, 0);
         p.inputRoots[0].proof = nodeProof(r.trace, 1);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputMismatch.selector, 0, pair(pair(r.trace[0], r.trace[0]), pair(r.trace[2], r.trace[3])), nodeRoot(r.trace)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InputMismatch.selector, 0, pair(pair(r.trace[0], r.trace[0]), pair(r.trace[2], r.trace[3])), nodeRoot(r.trace)));
         vm.prank(challenger);
         game.pinpoint(id, p);
     }
@@ -397,7 +398,7 @@ contract DisputeGameTest is DisputeFixture {
     /// An init op may not read a slot: there is no state before S_0.
     function test_initOpsCannotReadSlots() public {
         Run memory r = honest();
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.Header memory h = header();
         bytes32[] memory leaves = opLeaves(true);
         StepOps.Op memory op = copyOp(StepOps.SLOT, 0);
         leaves[0] = keccak256(abi.encode(op));
@@ -407,12 +408,12 @@ contract DisputeGameTest is DisputeFixture {
         uint256 id = game.open(jobId, INIT, h, initProof(r));
         vm.prank(trainer);
         game.postOpTrace(id, r.slots);
-        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 0);
+        DisputeGameTypes.Pinpoint memory p = initPinpoint(r, 0, 0);
         p.op = op;
         p.opProof = nodeProof(leaves, 0);
-        p.inputRoots = new DisputeGame.InputRoot[](1);
-        p.inputRoots[0] = DisputeGame.InputRoot(r.slots[0], nodeProof(r.slots, 0));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InputKind.selector, 0, StepOps.SLOT));
+        p.inputRoots = new DisputeGameTypes.InputRoot[](1);
+        p.inputRoots[0] = DisputeGameTypes.InputRoot(r.slots[0], nodeProof(r.slots, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InputKind.selector, 0, StepOps.SLOT));
         vm.prank(challenger);
         game.pinpoint(id, p);
     }
@@ -420,7 +421,7 @@ contract DisputeGameTest is DisputeFixture {
     /// An OP input must name an earlier op (here a program whose op 3 reads itself).
     function test_opInputsMustBeEarlierOps() public {
         Run memory r = honest();
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.Header memory h = header();
         bytes32[] memory leaves = opLeaves(false);
         StepOps.Op memory op = copyOp(StepOps.OP, 3);
         leaves[3] = keccak256(abi.encode(op));
@@ -430,11 +431,11 @@ contract DisputeGameTest is DisputeFixture {
         uint256 id = game.open(jobId, 0, h, stepProof(r));
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
-        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        DisputeGameTypes.Pinpoint memory p = stepPinpoint(r, 0);
         p.op = op;
         p.opProof = nodeProof(leaves, 3);
-        p.inputRoots[0] = DisputeGame.InputRoot(r.trace[3], nodeProof(r.trace, 3));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ForwardInput.selector, 0, 3, 3));
+        p.inputRoots[0] = DisputeGameTypes.InputRoot(r.trace[3], nodeProof(r.trace, 3));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.ForwardInput.selector, 0, 3, 3));
         vm.prank(challenger);
         game.pinpoint(id, p);
     }
@@ -444,7 +445,7 @@ contract DisputeGameTest is DisputeFixture {
         uint32[] memory p10 = new uint32[](10);
         for (uint256 i = 0; i < 10; i++) p10[i] = ONE;
         Run memory r = run(p10, p10);
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.Header memory h = header();
         StepOps.Op memory op = fillOp(ONE);
         op.dims[0] = 10;
         bytes32[] memory leaves = opLeaves(true);
@@ -455,25 +456,25 @@ contract DisputeGameTest is DisputeFixture {
         uint256 id = game.open(jobId, INIT, h, initProof(r));
         vm.prank(trainer);
         game.postOpTrace(id, r.slots);
-        DisputeGame.Pinpoint memory p = initPinpoint(r, 0, 9);
+        DisputeGameTypes.Pinpoint memory p = initPinpoint(r, 0, 9);
         p.op = op;
         p.opProof = nodeProof(leaves, 0);
         vm.prank(challenger);
         game.pinpoint(id, p);
         assertEq(game.getDispute(id).outputLength, 10, "output length");
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ElementNotOpened.selector, 9, 0, 8));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.ElementNotOpened.selector, 9, 0, 8));
         vm.prank(trainer);
         game.reveal(id, leafOpening(p10, 0));
         vm.prank(trainer);
         game.reveal(id, leafOpening(p10, 1));
-        assertTrue(game.getDispute(id).reason == DisputeGame.Reason.Match, "match");
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Match, "match");
     }
 
     function test_parametersOnlyByOwner() public {
         vm.expectRevert();
         vm.prank(challenger);
         game.setParameters(1, 1);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.InvalidMoveTime.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.InvalidMoveTime.selector, 0));
         vm.prank(governance);
         game.setParameters(1, 0);
         vm.prank(governance);
@@ -493,8 +494,8 @@ contract DisputeGameTest is DisputeFixture {
     function test_gasPerMove() public {
         Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
         uint256 jobId = submitted(r);
-        DisputeGame.StepProof memory sp = stepProof(r);
-        DisputeGame.Header memory h = header();
+        DisputeGameTypes.StepProof memory sp = stepProof(r);
+        DisputeGameTypes.Header memory h = header();
         vm.prank(challenger);
         uint256 g = gasleft();
         uint256 id = game.open(jobId, 0, h, sp);
@@ -503,7 +504,7 @@ contract DisputeGameTest is DisputeFixture {
         g = gasleft();
         game.postOpTrace(id, r.trace);
         emit log_named_uint("postOpTrace (4 roots)", g - gasleft());
-        DisputeGame.Pinpoint memory p = stepPinpoint(r, 0);
+        DisputeGameTypes.Pinpoint memory p = stepPinpoint(r, 0);
         vm.prank(challenger);
         g = gasleft();
         game.pinpoint(id, p);

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {TrainingMarket} from "../TrainingMarket.sol";
+import {StepOps, IOpProver} from "./StepOps.sol";
+import {NodeMerkle} from "./NodeMerkle.sol";
+import {DisputeGameTypes} from "./DisputeGameTypes.sol";
+
+/// @title DisputeGameCore
+/// @notice What every move of the dispute game shares: its parameters and disputes, and
+///         the internal steps of a move (whose turn, the next deadline, the start and the
+///         end of a dispute, proofs against the program, the trace and the transcript).
+/// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
+///      payment out goes through {_pay}.
+abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    IERC20 public immutable token;
+    TrainingMarket public immutable market;
+    /// @notice The one-step verifier; fixed for the life of this game, so no dispute can
+    ///         change rules midway (a new verifier means a new game authorised by the market).
+    IOpProver public immutable verifier;
+
+    /// @notice Tokens a challenger deposits at open: returned if it wins, paid to the trainer if not.
+    uint96 public bond = 100 ether;
+    /// @notice Seconds each party has for its move.
+    uint64 public moveTime = 1 hours;
+    /// @notice Tokens a query of transcript records costs: paid to the trainer, whose gas
+    ///         it covers, when it answers; returned if it does not (and it is slashed).
+    uint96 public queryBond = 1 ether;
+
+    /// @notice The most leaves one value request may ask for (4096 elements).
+    uint256 public constant MAX_REQUEST_LEAVES = 512;
+    /// @notice The most value requests in one dispute: enough to walk down to any leaf of
+    ///         a tensor of 2^33 leaves (docs/step-program.md).
+    uint8 public constant MAX_REQUESTS = 24;
+    /// @notice The most records one query may ask for.
+    uint256 public constant MAX_QUERY_RECORDS = 32;
+
+    uint256 public disputeCount;
+    mapping(uint256 => Dispute) internal disputes;
+
+    /// @param owner_ Who sets the bond and the move time (governance).
+    constructor(IERC20 token_, TrainingMarket market_, IOpProver verifier_, address owner_) Ownable(owner_) {
+        token = token_;
+        market = market_;
+        verifier = verifier_;
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev The dispute of a move: the phase it waits for, its mover, before its deadline.
+    function _move(uint256 id, Phase want) internal view returns (Dispute storage d) {
+        d = _dispute(id);
+        if (d.phase != want) revert WrongPhase(id, d.phase, want);
+        // Only AwaitPinpoint is the challenger's; AwaitTrace, AwaitReveal, AwaitValues and
+        // AwaitRecords are the trainer's.
+        address mover = want == Phase.AwaitPinpoint ? d.challenger : d.trainer;
+        if (msg.sender != mover) revert NotYourMove(id, msg.sender, mover);
+        if (block.timestamp > d.deadline) revert DeadlinePassed(id, d.deadline);
+    }
+
+    /// @dev Moves on to `phase` with a fresh deadline.
+    function _next(Dispute storage d, Phase phase) internal returns (uint64 deadline) {
+        deadline = uint64(block.timestamp) + d.moveTime;
+        d.phase = phase;
+        d.deadline = deadline;
+        d.moves += 1;
+    }
+
+    /// @dev The rest of open: parties, context, first deadline; then the market's hold
+    ///      and the bond.
+    function _start(Dispute storage d, uint256 jobId, uint32 step, TrainingMarket.Job memory job, uint96 bond_) internal returns (uint64 deadline) {
+        uint64 moveTime_ = moveTime;
+        deadline = uint64(block.timestamp) + moveTime_;
+        d.moveTime = moveTime_;
+        d.challenger = msg.sender;
+        d.bond = bond_;
+        d.trainer = job.trainer;
+        d.deadline = deadline;
+        d.step = step;
+        d.seed = job.spec.seed;
+        d.phase = Phase.AwaitTrace;
+        // jobId < the market's job count, far below 2^64
+        d.jobId = uint64(jobId);
+        d.tokensRoot = job.spec.tokensRoot;
+        d.number = market.disputeOpened(jobId);
+        if (bond_ > 0) token.safeTransferFrom(msg.sender, address(this), bond_);
+    }
+
+    /// @dev Ends the dispute: the market learns the outcome (and slashes a losing
+    ///      trainer), the bond goes back to a winning challenger or to a winning trainer.
+    ///      If another dispute already slashed the job, the market has nothing left to
+    ///      settle and only the bond moves.
+    function _resolve(uint256 id, Dispute storage d, bool challengerWon, Reason reason) internal {
+        d.phase = Phase.Resolved;
+        d.reason = reason;
+        address challenger = d.challenger;
+        uint256 jobId = d.jobId;
+        emit DisputeResolved(id, jobId, challengerWon, reason);
+
+        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, challenger);
+        _pay(challengerWon ? challenger : d.trainer, d.bond);
+    }
+
+    /// @dev The one place tokens leave this contract.
+    function _pay(address to, uint256 amount) internal {
+        if (amount > 0) token.safeTransfer(to, amount);
+    }
+
+    function _dispute(uint256 id) internal view returns (Dispute storage d) {
+        d = disputes[id];
+        if (d.phase == Phase.None) revert UnknownDispute(id);
+    }
+
+    /// @dev Record `index` of a transcript of `count` records.
+    function _proveRecord(bytes32 transcriptRoot, uint256 count, uint256 index, Record calldata record, bytes32[] calldata proof)
+        internal
+        pure
+    {
+        bytes32 leaf = keccak256(abi.encodePacked(uint8(3), record.state, record.lossBits));
+        bytes32 root = keccak256(abi.encodePacked(NodeMerkle.rootFromLeaf(leaf, index, count, proof), count));
+        if (root != transcriptRoot) revert RecordMismatch(index, root, transcriptRoot);
+    }
+
+    /// @dev `leaf` at `index` of a NodeMerkle tree of `count` leaves with root `want`:
+    ///      an op of the program, or (`output`) an op output root of the trace.
+    function _proveLeaf(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 want, bool output)
+        internal
+        pure
+    {
+        bytes32 root = NodeMerkle.rootFromLeaf(leaf, index, count, proof);
+        if (root == want) return;
+        if (output) revert OutputMismatch(index, root, want);
+        revert OpMismatch(index, root, want);
+    }
+
+    /// @dev The tensor root of every input, each bound to the job, the program or the
+    ///      trainer's own commitments.
+    function _inputRoots(Dispute storage d, uint256 opIndex, StepOps.OpInput[] calldata inputs, InputRoot[] calldata given)
+        internal
+        view
+        returns (bytes32[] memory roots)
+    {
+        uint256 n = inputs.length;
+        if (given.length != n) revert InputCount(given.length, n);
+        roots = new bytes32[](n);
+        bool init = d.step == INIT;
+        for (uint256 i = 0; i < n; i++) {
+            StepOps.OpInput calldata input = inputs[i];
+            uint8 kind = input.kind;
+            if (kind == StepOps.SLOT && !init) {
+                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, 3 * uint256(d.paramSlots), given[i].proof);
+                if (root != d.slotsRoot) revert InputMismatch(i, root, d.slotsRoot);
+                roots[i] = given[i].root;
+            } else if (kind == StepOps.OP) {
+                if (input.index >= opIndex) revert ForwardInput(i, input.index, opIndex);
+                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, d.opsCount, given[i].proof);
+                if (root != d.traceRoot) revert InputMismatch(i, root, d.traceRoot);
+                roots[i] = given[i].root;
+            } else if (kind == StepOps.TOKENS) {
+                roots[i] = d.tokensRoot;
+            } else if (kind == StepOps.CONSTANT) {
+                roots[i] = input.root;
+            } else {
+                // an unknown kind, or a slot of the state before S_0
+                revert InputKind(i, kind);
+            }
+        }
+    }
+
+    /// @dev The product of the dims; at most 2^64 - 1 so it packs into storage.
+    function _outputLength(uint32[] calldata dims) internal pure returns (uint256 length) {
+        length = 1;
+        for (uint256 i = 0; i < dims.length; i++) {
+            length *= dims[i];
+            if (length > type(uint64).max) revert ElementOutOfRange(0, length);
+        }
+    }
+}
