@@ -100,6 +100,37 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     figures.moves = outcome.moves.length
     figures.maxMoveGas = Math.max(...outcome.moves.map(m => Number(m.gas)), Number(outcome.open.gas))
     rows.push(['dispute outcome', `${outcome.winner} wins (${outcome.reason}) in ${outcome.moves.length} moves after open`, figures.maxMoveGas])
+
+    // The same lie by a trainer that publishes nothing: the challenger walks the op's
+    // output on-chain (requestValues / provideValues) down to the element.
+    log('dispute: the same lie, values forced out on-chain')
+    const { jobId: second } = await postJob(requester, deployment, {
+      datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i', tokensRoot: tokensRootOf(tokens),
+      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, seed: BigInt(recipe.seed),
+      steps: recipe.steps, reward: parseEther('1000'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
+    })
+    await claimJob(trainer, deployment, second)
+    await submitResult(trainer, deployment, { jobId: second, modelCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', transcriptRoot: result.transcriptRoot, steps: recipe.steps })
+    const walker = new Challenger(validator, deployment, { jobId: second, recipe, tokens, program, records: result.records })
+    const { id } = await walker.open(1, await runStateAt(dir, tokens, 1))
+    await defender.postOpTrace(id)
+    let walk = await walker.walkValues(id)
+    let requests = 0
+    let requestGas = 0
+    let provideGas = 0
+    while (!('element' in walk.next)) {
+      requests++
+      requestGas = Math.max(requestGas, ...walk.moves.map(m => Number(m.gas)))
+      provideGas = Math.max(provideGas, Number((await defender.provideValues(id)).gas))
+      walk = await walker.walkValues(id)
+    }
+    const size = program.step[walk.op].dims.reduce((a, b) => a * b, 1)
+    rows.push(['move: requestValues', `op ${walk.op} (${size.toLocaleString('en')} elements), up to 512 leaves, max of ${requests}`, requestGas])
+    rows.push(['move: provideValues', 'the requested leaves with their range proof, max', provideGas])
+    rows.push(['walk to the element', `${requests} requests found element ${walk.next.element} (the fault's op: ${walk.op === dot.index})`, requests])
+    figures['move.requestValues'] = requestGas
+    figures['move.provideValues'] = provideGas
+    figures.walkRequests = requests
   } finally {
     await backend.close()
     await devnet.stop()
