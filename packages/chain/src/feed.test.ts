@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseEventLogs } from 'viem'
 import {
   advanceTime, asRevertError, connect, DEFAULT_MAX_AGE, deploy, devnetAccount, devnetFeedUpdater, DEVNET_FEED_UPDATER_INDEX,
-  FEED_FIRST_ANSWER, formatAnswer, nextWalkAnswer, priceFeedAbi, readPrice, requireFresh, runFeedUpdater, setFeedUpdater,
+  FEED_FIRST_ANSWER, formatAnswer, nextWalkAnswer, postWalkStep, priceFeedAbi, readPrice, requireFresh, runFeedUpdater, setFeedUpdater,
   startDevnet, updatePrice, type Clients, type Deployment, type Devnet
 } from './index.ts'
 
@@ -166,5 +166,29 @@ describe('the price feed on a real anvil', () => {
     assert.equal(formatAnswer(5n, 8), '0.00000005')
     assert.equal(formatAnswer(-123456789n, 8), '-1.23456789')
     assert.equal(formatAnswer(42n, 0), '42')
+  })
+})
+
+describe('the devnet updater on a chain whose clock ran back', () => {
+  it('moves a devnet clock that ran back past the last round, so the feed keeps taking rounds', async () => {
+    const home2 = await mkdtemp(join(tmpdir(), 'commons-feed-clock-'))
+    const chain = await startDevnet({ home: home2 })
+    try {
+      const owner = await connect(chain.rpcUrl, devnetAccount(0))
+      const feedKey = await connect(chain.rpcUrl, devnetAccount(DEVNET_FEED_UPDATER_INDEX))
+      const d = await deploy(owner)
+      await advanceTime(chain.rpcUrl, 7200)
+      const { receipt } = await updatePrice(owner, d, 3000_00000000n)
+      const last = (await owner.public.getBlock({ blockNumber: receipt.blockNumber })).timestamp
+      // What a restarted anvil does: its clock starts again at the wall time, two hours back.
+      await owner.public.request({ method: 'evm_setTime' as never, params: [Number(last) - 7000] as never })
+      assert.equal(await refusal(() => updatePrice(owner, d, 1n)), 'TimestampWentBack')
+      const { roundId } = await postWalkStep(feedKey, d)
+      const posted = await owner.public.readContract({ address: d.contracts.priceFeed, abi: priceFeedAbi, functionName: 'getTimestamp', args: [roundId] })
+      assert.ok(posted >= last, `round ${roundId} at ${posted}, last at ${last}`)
+    } finally {
+      await chain.stop()
+      await rm(home2, { recursive: true, force: true })
+    }
   })
 })

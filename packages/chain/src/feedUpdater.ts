@@ -6,11 +6,29 @@ import { priceFeedAbi } from './generated/contracts.ts'
 /** Seed of the devnet's random walk when none is given: the same price history on every devnet. */
 export const DEVNET_WALK_SEED = 0x636f6d6d6f6e73n // "commons"
 
+const DEVNET_CHAIN_ID = 31337
+
+/**
+ * anvil reloaded from its state file restarts its clock at the wall time, which is behind
+ * its own last block when the chain was moved forward (evm_increaseTime) before it
+ * stopped: the next block would be older than the last round and the feed refuses it
+ * (TimestampWentBack). On a devnet only, the clock is moved just past `latest`, as an
+ * unbroken chain's would be.
+ */
+async function keepClockMonotonic (clients: Clients, latest: bigint): Promise<void> {
+  const pending = await clients.public.getBlock({ blockTag: 'pending' })
+  if (pending.timestamp >= latest) return
+  await clients.public.request({ method: 'evm_increaseTime' as never, params: [Number(latest - pending.timestamp)] as never })
+}
+
 /** One post of the devnet updater: the next step of the seeded walk from the latest answer. */
 export async function postWalkStep (clients: Clients, deployment: Deployment, seed: bigint = DEVNET_WALK_SEED): Promise<{ roundId: bigint, answer: bigint }> {
   const feed = deployment.contracts.priceFeed
   const latest = await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'latestRound' })
   const previous = latest === 0n ? FEED_FIRST_ANSWER : await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'getAnswer', args: [latest] })
+  if (clients.public.chain.id === DEVNET_CHAIN_ID && latest > 0n) {
+    await keepClockMonotonic(clients, await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'getTimestamp', args: [latest] }))
+  }
   const answer = nextWalkAnswer(seed, previous, latest + 1n)
   const { roundId } = await updatePrice(clients, deployment, answer)
   return { roundId, answer }
@@ -68,9 +86,10 @@ export async function runFeedUpdater (init: FeedUpdaterInit): Promise<void> {
       }
     } catch (error) {
       // The same failure every tick (e.g. a key without the role) is logged once.
-      const line = `post failed: ${(error as Error).name}: ${(error as Error).message}`
-      if (line !== lastFailure) log(line)
-      lastFailure = line
+      const details = (error as { details?: { error?: unknown } }).details
+      const kind = `${(error as Error).name}:${String(details?.error ?? (error as Error).message)}`
+      if (kind !== lastFailure) log(`post failed: ${(error as Error).name}: ${(error as Error).message}`)
+      lastFailure = kind
     }
     await sleep(init.interval * 1000, init.signal)
   }
