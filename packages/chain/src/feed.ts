@@ -7,7 +7,7 @@ import { priceFeedAbi } from './generated/contracts.ts'
 /** The devnet feed: ETH / USD with 8 decimals, as Chainlink's ETH / USD feeds. */
 export const FEED_DECIMALS = 8
 export const FEED_DESCRIPTION = 'ETH / USD'
-/** The answer deploy posts as round 1, so a fresh devnet's feed is never empty: 3000.00000000. */
+/** The answer deploy posts as round 1 on a devnet, so its feed is never empty: 3000.00000000. */
 export const FEED_FIRST_ANSWER = 3000n * 10n ** 8n
 /**
  * Readers refuse an answer older than this by default: an hour, the heartbeat of
@@ -150,16 +150,19 @@ export function defaultFeedUpdaters (deployer: Address, chainId: number): Addres
 }
 
 /**
- * Readies a just-deployed feed: round 1 is posted (if the deployer may post) so readers
- * never meet an empty feed, and on a devnet the updater's key gets gas money.
+ * Readies a feed just deployed on a devnet: round 1 is posted (if the deployer may post)
+ * so readers never meet an empty feed, and the updater's key gets gas money. Elsewhere
+ * nothing: a made-up first price on a real network would mislead; its readers get
+ * NoPriceError until an updater posts.
  */
 export async function startFeed (clients: Clients, feed: Address, updaters: readonly Address[]): Promise<void> {
-  const me = clients.account.address
-  if (updaters.some(u => u.toLowerCase() === me.toLowerCase())) {
+  if (clients.public.chain.id !== DEVNET_CHAIN_ID) return
+  const holds = (account: Address): boolean => updaters.some(u => u.toLowerCase() === account.toLowerCase())
+  if (holds(clients.account.address)) {
     await send(clients, { address: feed, abi: priceFeedAbi, functionName: 'update', args: [FEED_FIRST_ANSWER] })
   }
   const updater = devnetFeedUpdater()
-  if (clients.public.chain.id === DEVNET_CHAIN_ID && updaters.includes(updater) && await clients.public.getBalance({ address: updater }) < parseEther('1')) {
+  if (holds(updater) && await clients.public.getBalance({ address: updater }) < parseEther('1')) {
     const hash = await clients.wallet.sendTransaction({ to: updater, value: parseEther('10') })
     await clients.public.waitForTransactionReceipt({ hash })
   }
