@@ -3,7 +3,7 @@ import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import writeFileAtomic from 'write-file-atomic'
-import { InvalidChainInputError } from '@commons/chain'
+import { DEVNET_FEED_UPDATER_INDEX, InvalidChainInputError } from '@commons/chain'
 import { homeOf } from './chainContext.ts'
 import type { GlobalOptions } from './output.ts'
 
@@ -60,9 +60,14 @@ export async function readFeedUpdater (options: GlobalOptions): Promise<FeedUpda
 export async function startFeedUpdater (options: GlobalOptions, params: { rpcUrl: string, devnetPid: number, interval: number, detached: boolean }): Promise<FeedUpdaterRecord & { stop(): Promise<void> }> {
   const log = feedUpdaterLog(options)
   const out = await open(log, 'w')
+  // Always the updater's own development key, even if the user's shell sets COMMONS_KEY:
+  // two processes signing with one key would race for nonces.
+  const env = { ...process.env }
+  delete env.COMMONS_KEY
   const child = spawn(process.execPath, [
-    MAIN, '--home', homeOf(options), 'feed', 'updater', '--rpc', params.rpcUrl, '--interval', String(params.interval), '--devnet-pid', String(params.devnetPid)
-  ], { stdio: ['ignore', out.fd, out.fd], detached: true })
+    MAIN, '--home', homeOf(options), 'feed', 'updater', '--rpc', params.rpcUrl, '--account', String(DEVNET_FEED_UPDATER_INDEX),
+    '--interval', String(params.interval), '--devnet-pid', String(params.devnetPid)
+  ], { stdio: ['ignore', out.fd, out.fd], detached: true, env })
   await out.close()
   const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
   child.once('error', () => {})
