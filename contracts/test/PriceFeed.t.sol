@@ -244,3 +244,103 @@ contract PriceFeedTest is TestBase {
         assertEq(feed.latestTimestamp(), t, "latestTimestamp");
     }
 }
+
+/// @notice Random sequences of posts (good and bad answers, from updaters and strangers,
+///         with the clock moving forward and sometimes back) and role changes.
+contract FeedHandler is TestBase {
+    PriceFeed internal feed;
+    address internal owner;
+    address[] internal actors;
+
+    uint256 public accepted; // posts the feed took
+    uint256 public wrongAccepts; // posts the feed took that it should have refused: must stay zero
+    uint256 public strangerGrants; // role changes by a non-owner that went through: must stay zero
+
+    constructor(PriceFeed feed_, address owner_, address[] memory actors_) {
+        feed = feed_;
+        owner = owner_;
+        actors = actors_;
+    }
+
+    function post(uint256 who, int256 answer, uint32 forward) external {
+        address a = actors[who % actors.length];
+        vm.warp(block.timestamp + (forward % 600));
+        bool shouldTake = feed.isUpdater(a) && answer > 0;
+        vm.prank(a);
+        try feed.update(answer) {
+            accepted++;
+            if (!shouldTake) wrongAccepts++;
+        } catch {}
+    }
+
+    function postAfterClockRanBack(uint256 who, int256 answer, uint16 back) external {
+        address a = actors[who % actors.length];
+        uint256 last = feed.latestTimestamp();
+        uint256 to = last > back ? last - 1 - (back % last) : block.timestamp;
+        vm.warp(to);
+        vm.prank(a);
+        try feed.update(answer) {
+            accepted++;
+            if (to < last) wrongAccepts++;
+        } catch {}
+        vm.warp(last > block.timestamp ? last : block.timestamp); // the clock of a real chain never runs back
+    }
+
+    function setRole(uint256 who, uint256 by, bool allowed) external {
+        address a = actors[who % actors.length];
+        address caller = by % 2 == 0 ? owner : actors[by % actors.length];
+        vm.prank(caller);
+        try feed.setUpdater(a, allowed) {
+            if (caller != owner) strangerGrants++;
+        } catch {}
+    }
+}
+
+contract PriceFeedInvariants is TestBase {
+    PriceFeed internal feed;
+    FeedHandler internal handler;
+
+    function setUp() public {
+        address owner = address(0x0BE);
+        address[] memory updaters = new address[](1);
+        updaters[0] = address(0x0DA7E);
+        feed = new PriceFeed(owner, updaters, 8, "ETH / USD");
+        address[] memory actors = new address[](4);
+        actors[0] = address(0x0DA7E);
+        actors[1] = address(0xBAD);
+        actors[2] = owner;
+        actors[3] = address(0xCAFE);
+        vm.warp(1_000);
+        handler = new FeedHandler(feed, owner, actors);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function invariant_onlyUpdatersPostPositiveAnswers() public view {
+        assertEq(handler.wrongAccepts(), 0, "posts the feed should have refused");
+        assertEq(handler.strangerGrants(), 0, "role changes by a non-owner");
+        assertEq(feed.latestRound(), handler.accepted(), "one round per accepted post");
+    }
+
+    function invariant_roundsPositiveAndTimesNonDecreasing() public view {
+        uint256 latest = feed.latestRound();
+        uint256 previous = 0;
+        for (uint256 i = 1; i <= latest; i++) {
+            (uint80 id, int256 answer,, uint256 updatedAt, uint80 answeredIn) = feed.getRoundData(uint80(i));
+            assertEq(id, i, "id");
+            assertEq(answeredIn, i, "answeredInRound");
+            assertTrue(answer > 0, "answer > 0");
+            assertTrue(updatedAt >= previous, "timestamps non-decreasing");
+            previous = updatedAt;
+        }
+        if (latest > 0) {
+            (uint80 id, int256 answer,, uint256 updatedAt,) = feed.latestRoundData();
+            assertEq(id, latest, "latestRoundData is the latest round");
+            assertTrue(answer == feed.latestAnswer(), "latestAnswer agrees");
+            assertEq(updatedAt, feed.latestTimestamp(), "latestTimestamp agrees");
+        }
+    }
+}
