@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,6 +53,7 @@ before(async () => {
 after(async () => {
   await commons(['chain', 'down', ...h])
   await commons(['chain', 'down', '--home', join(root, 'quiet')])
+  await commons(['chain', 'down', '--home', join(root, 'foreground')])
   await rm(root, { recursive: true, force: true })
 })
 
@@ -155,5 +156,25 @@ describe('commons feed', () => {
     assert.equal(read.code, 0, `the saved state kept the feed: ${read.stderr}`)
     process.kill(anvil, 'SIGKILL')
     await until('the updater to notice its devnet is gone', () => !alive(updater))
+  })
+
+  it('a foreground chain up stops its updater on Ctrl-C', async () => {
+    const fg = join(root, 'foreground')
+    const child = spawn(process.execPath, [MAIN, 'chain', 'up', '--feed-interval', '0.2', '--home', fg], { stdio: 'ignore' })
+    const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+    let updater = 0
+    await until('the updater to start', async () => {
+      try {
+        updater = (JSON.parse(await readFile(join(fg, 'chain', 'feed-updater.json'), 'utf8')) as { pid: number }).pid
+        return true
+      } catch {
+        return false
+      }
+    })
+    assert.ok(alive(updater))
+    child.kill('SIGINT')
+    assert.equal(await exited, 0)
+    assert.equal(alive(updater), false, 'updater stopped with its devnet')
+    await assert.rejects(stat(join(fg, 'chain', 'feed-updater.json')), { code: 'ENOENT' })
   })
 })
