@@ -125,6 +125,11 @@ describe('commons feed', () => {
     const posted = await commons(['feed', 'update', '3100.5', '--json', ...h])
     assert.equal(posted.code, 0, posted.stderr)
     assert.equal((JSON.parse(posted.stdout) as { answer: string }).answer, '310050000000')
+    for (const maxAge of ['1.5', 'x', '1e400']) {
+      const run = await commons(['feed', 'read', '--max-age', maxAge, '--json', ...h])
+      assert.equal(run.code, 1, maxAge)
+      assert.equal(errorOf(run).name, 'InvalidChainInputError', maxAge)
+    }
     for (const price of ['0', '0.00000000', 'abc', '1.123456789', '']) {
       const run = await commons(['feed', 'update', price, '--json', ...h])
       assert.equal(run.code, 1, price)

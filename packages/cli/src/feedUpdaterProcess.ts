@@ -18,12 +18,12 @@ export interface FeedUpdaterRecord {
 /** Seconds between the devnet updater's posts, unless `chain up --feed-interval` says otherwise. */
 export const DEFAULT_FEED_INTERVAL = 10
 
-/** An option parser for a number of seconds >= `min`. */
-export function seconds (flag: string, min: number) {
+/** An option parser for a number of seconds >= `min` (whole seconds if `whole`). */
+export function seconds (flag: string, min: number, whole = false) {
   return (value: string): number => {
     const n = Number(value)
-    if (value.trim() === '' || !Number.isFinite(n) || n < min) {
-      throw new InvalidChainInputError(`${flag} must be a number of seconds >= ${min}, not "${value}"`, { hint: `for example ${flag} 60` })
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || (whole && !Number.isInteger(n))) {
+      throw new InvalidChainInputError(`${flag} must be a ${whole ? 'whole ' : ''}number of seconds >= ${min}, not "${value}"`, { hint: `for example ${flag} 60` })
     }
     return n
   }

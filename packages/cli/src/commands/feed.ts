@@ -61,7 +61,7 @@ export function feedCommand (program: Command): void {
 
   withChainOptions(feed.command('read'))
     .description('the latest price and whether it is fresh; exits 1 if it is older than --max-age')
-    .option('--max-age <seconds>', `a price older than this is stale (default ${DEFAULT_MAX_AGE})`, seconds('--max-age', 0))
+    .option('--max-age <seconds>', `a price older than this is stale (default ${DEFAULT_MAX_AGE})`, seconds('--max-age', 0, true))
     .option('--allow-stale', 'print a stale price and exit 0 (it is still marked stale)')
     .action(async (opts: { maxAge?: number, allowStale?: boolean }, command: Command) => {
       const options = chainOptions(command)
