@@ -100,6 +100,8 @@ describe('the price feed on a real anvil', () => {
     assert.equal(reading.verdict, 'stale')
     assert.ok(reading.age > BigInt(DEFAULT_MAX_AGE), `age ${reading.age}`)
     assert.throws(() => requireFresh(reading), { name: 'StalePriceError' })
+    await assert.rejects(readPrice(deployer, deployment, { maxAge: 1.5 }), { name: 'InvalidChainInputError' })
+    await assert.rejects(readPrice(deployer, deployment, { maxAge: -1n }), { name: 'InvalidChainInputError' })
     // A reader allowing more age judges the same answer fresh.
     assert.equal((await readPrice(deployer, deployment, { maxAge: DEFAULT_MAX_AGE * 2 })).verdict, 'fresh')
   })

@@ -2,6 +2,7 @@ import { keccak256, encodePacked, parseEther, type Address, type TransactionRece
 import { devnetAccount, send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { BaseError } from '@commons/errors'
+import { InvalidChainInputError } from './errors.ts'
 import { priceFeedAbi } from './generated/contracts.ts'
 
 /** The devnet feed: ETH / USD with 8 decimals, as Chainlink's ETH / USD feeds. */
@@ -78,6 +79,10 @@ export function formatAnswer (answer: bigint, decimals: number): string {
  */
 export async function readPrice (clients: Clients, deployment: Deployment, options: ReadPriceOptions = {}): Promise<PriceReading> {
   const feed = deployment.contracts.priceFeed
+  const limit = options.maxAge ?? DEFAULT_MAX_AGE
+  if (typeof limit === 'number' ? !Number.isSafeInteger(limit) || limit < 0 : limit < 0n) {
+    throw new InvalidChainInputError(`a maximum age must be a whole number of seconds >= 0, not ${limit}`, { details: { maxAge: String(limit) } })
+  }
   const read = <F extends 'latestRound' | 'decimals' | 'description'>(functionName: F) =>
     clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName })
   const [latest, decimals, description, head] = await Promise.all([read('latestRound'), read('decimals'), read('description'), clients.public.getBlock()])
@@ -95,7 +100,7 @@ export async function readPrice (clients: Clients, deployment: Deployment, optio
   const wall = BigInt(Math.floor(Date.now() / 1000))
   const now = options.now ?? (head.timestamp > wall ? head.timestamp : wall)
   const age = now > updatedAt ? now - updatedAt : 0n
-  const maxAge = BigInt(options.maxAge ?? DEFAULT_MAX_AGE)
+  const maxAge = BigInt(limit)
   return {
     feed,
     description,
