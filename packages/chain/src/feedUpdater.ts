@@ -11,14 +11,14 @@ const DEVNET_CHAIN_ID = 31337
 /**
  * anvil reloaded from its state file restarts its clock at the wall time, which is behind
  * its own last block when the chain was moved forward (evm_increaseTime) before it
- * stopped: the next block would be older than the last round and the feed refuses it
- * (TimestampWentBack). On a devnet only, the clock is moved just past `latest`, as an
- * unbroken chain's would be.
+ * stopped: the next block would be older than the head, and the feed refuses a round
+ * older than the last (TimestampWentBack). On a devnet only, the clock is moved up to
+ * the head's time, as an unbroken chain's would be; this repairs every later block too.
  */
-async function keepClockMonotonic (clients: Clients, latest: bigint): Promise<void> {
-  const pending = await clients.public.getBlock({ blockTag: 'pending' })
-  if (pending.timestamp >= latest) return
-  await clients.public.request({ method: 'evm_increaseTime' as never, params: [Number(latest - pending.timestamp)] as never })
+async function keepClockMonotonic (clients: Clients): Promise<void> {
+  const [head, pending] = await Promise.all([clients.public.getBlock(), clients.public.getBlock({ blockTag: 'pending' })])
+  if (pending.timestamp >= head.timestamp) return
+  await clients.public.request({ method: 'evm_increaseTime' as never, params: [Number(head.timestamp - pending.timestamp)] as never })
 }
 
 /** One post of the devnet updater: the next step of the seeded walk from the latest answer. */
@@ -26,9 +26,7 @@ export async function postWalkStep (clients: Clients, deployment: Deployment, se
   const feed = deployment.contracts.priceFeed
   const latest = await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'latestRound' })
   const previous = latest === 0n ? FEED_FIRST_ANSWER : await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'getAnswer', args: [latest] })
-  if (clients.public.chain.id === DEVNET_CHAIN_ID && latest > 0n) {
-    await keepClockMonotonic(clients, await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'getTimestamp', args: [latest] }))
-  }
+  if (clients.public.chain.id === DEVNET_CHAIN_ID) await keepClockMonotonic(clients)
   const answer = nextWalkAnswer(seed, previous, latest + 1n)
   const { roundId } = await updatePrice(clients, deployment, answer)
   return { roundId, answer }
