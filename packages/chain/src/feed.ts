@@ -21,7 +21,8 @@ export const DEFAULT_MAX_AGE = 3600
  * (deploy gives it gas money on a devnet).
  */
 export const DEVNET_FEED_UPDATER_INDEX = 10
-const DEVNET_CHAIN_ID = 31337
+/** Chain id of anvil (and every local devnet): where deploy seeds the feed and the updater may move the clock. */
+export const DEVNET_CHAIN_ID = 31337
 
 /** No round was ever posted on this feed. */
 export class NoPriceError extends BaseError {

@@ -1,12 +1,10 @@
 import type { Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
-import { FEED_FIRST_ANSWER, nextWalkAnswer, updatePrice } from './feed.ts'
+import { DEVNET_CHAIN_ID, FEED_FIRST_ANSWER, nextWalkAnswer, updatePrice } from './feed.ts'
 import { priceFeedAbi } from './generated/contracts.ts'
 
 /** Seed of the devnet's random walk when none is given: the same price history on every devnet. */
 export const DEVNET_WALK_SEED = 0x636f6d6d6f6e73n // "commons"
-
-const DEVNET_CHAIN_ID = 31337
 
 /**
  * anvil reloaded from its state file restarts its clock at the wall time, which is behind
