@@ -11,6 +11,7 @@ import {
   stepVerifierAbi, stepVerifierBytecode, trainingMarketAbi, trainingMarketBytecode
 } from './generated/contracts.ts'
 import { ContractRevertError, NotDeployedError } from './errors.ts'
+import { defaultFeedUpdaters, FEED_DECIMALS, FEED_DESCRIPTION, startFeed } from './feed.ts'
 
 export interface DeployParams {
   /** Whole token supply, minted to the deployer. */
@@ -23,8 +24,10 @@ export interface DeployParams {
   disputeBond?: bigint
   /** Seconds each party of a dispute has for its move. */
   moveTime?: bigint
-  /** Operator of the devnet price feed; the deployer by default. */
+  /** Owner of the devnet price feed (grants the updater role); the deployer by default. */
   priceOperator?: Address
+  /** Accounts that may post prices; the deployer, and on a devnet also the devnet updater's key. */
+  priceUpdaters?: Address[]
 }
 
 /** Where the contract set lives on one chain: the manifest written by `deploy`. */
@@ -68,7 +71,9 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   const registry = await deployOne(clients, stakeRegistryAbi, stakeRegistryBytecode, [token.address, me, params.unbondingDelay ?? 7n * 24n * 3600n])
   const market = await deployOne(clients, trainingMarketAbi, trainingMarketBytecode, [token.address, registry.address, me])
   const daoFactory = await deployOne(clients, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, [token.address])
-  const priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, 8, 'ETH / USD'])
+  const priceUpdaters = params.priceUpdaters ?? defaultFeedUpdaters(me, clients.public.chain.id)
+  const priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, priceUpdaters, FEED_DECIMALS, FEED_DESCRIPTION])
+  await startFeed(clients, priceFeed.address, priceUpdaters)
   const provers = []
   for (const [abi, bytecode] of [[elementwiseProverAbi, elementwiseProverBytecode], [reduceProverAbi, reduceProverBytecode], [indexProverAbi, indexProverBytecode], [optimProverAbi, optimProverBytecode]] as const) {
     provers.push((await deployOne(clients, abi, bytecode, [])).address)

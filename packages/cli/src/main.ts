@@ -7,6 +7,7 @@ import { daoCommand } from './commands/dao.ts'
 import { trainCommands } from './commands/train.ts'
 import { nodeCommand } from './commands/node.ts'
 import { jobCommand } from './commands/job.ts'
+import { feedCommand } from './commands/feed.ts'
 import { reportError } from './output.ts'
 
 /** The `commons` command line: one program, a subcommand per area. */
@@ -21,6 +22,7 @@ export function buildProgram (): Command {
   daoCommand(program)
   trainCommands(program)
   jobCommand(program)
+  feedCommand(program)
   nodeCommand(program)
   demoCommand(program)
   return program

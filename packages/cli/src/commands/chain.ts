@@ -3,6 +3,7 @@ import { formatEther } from 'viem'
 import { checkDeployment, deploy, readManifest, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
 import { clientsOf, forgetDevnet, homeOf, manifestFile, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'
+import { DEFAULT_FEED_INTERVAL, seconds, startFeedUpdater, stopFeedUpdater } from '../feedUpdaterProcess.ts'
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
@@ -33,8 +34,9 @@ export function chainCommand (program: Command): void {
     .description('start a local devnet (anvil) with its state kept under the home')
     .option('--port <port>', 'loopback port (default: a free one)', (v: string) => Number(v))
     .option('--detach', 'return at once and leave the devnet running (stop it with commons chain down)')
+    .option('--feed-interval <seconds>', `seconds between the price feed updater's posts (default ${DEFAULT_FEED_INTERVAL})`, seconds('--feed-interval', 0.05))
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { port?: number, detach?: boolean }, command: Command) => {
+    .action(async (opts: { port?: number, detach?: boolean, feedInterval?: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const running = await readDevnet(options)
       if (running !== null && await isAlive(running.pid)) {
@@ -45,12 +47,15 @@ export function chainCommand (program: Command): void {
       const record = { rpcUrl: devnet.rpcUrl, pid: devnet.pid, port: devnet.port, startedAt: new Date().toISOString() }
       await writeDevnet(options, record)
       emit(options, record, () => `devnet running at ${devnet.rpcUrl} (pid ${devnet.pid}), state in ${devnet.stateFile}`)
+      const updater = await startFeedUpdater(options, { rpcUrl: devnet.rpcUrl, devnetPid: devnet.pid, interval: opts.feedInterval ?? DEFAULT_FEED_INTERVAL, detached: opts.detach === true })
+      note(options, `price feed updater running (pid ${updater.pid}), posting every ${updater.interval} s once deployed; log in ${updater.log}`)
       if (opts.detach === true) return
       note(options, 'press Ctrl-C to stop')
       await new Promise<void>(resolve => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
       })
+      await updater.stop()
       await devnet.stop()
       await forgetDevnet(options)
       note(options, 'devnet stopped; its state is saved')
@@ -61,6 +66,7 @@ export function chainCommand (program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (_opts, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
+      await stopFeedUpdater(options)
       const running = await readDevnet(options)
       if (running === null || !await isAlive(running.pid)) {
         await forgetDevnet(options)
