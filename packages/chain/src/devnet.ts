@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, http, type PublicClient } from 'viem'
 import { DevnetError } from './errors.ts'
 
 export interface DevnetOptions {
@@ -82,6 +82,7 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       await new Promise(resolve => setTimeout(resolve, 50))
     }
   }
+  await keepClockAhead(client)
   if (options.detached === true) child.unref()
   return {
     rpcUrl,
@@ -96,6 +97,19 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
       clearTimeout(timer)
     }
   }
+}
+
+/**
+ * anvil reloaded from its state file restarts its clock at the wall time, which is
+ * behind its own last block when the chain was moved forward (evm_increaseTime) before
+ * it stopped: the next block would be older than the head, and every deadline, vote
+ * window and price round would see time run backwards. The clock moves up to the head's
+ * time, as an unbroken chain's would be.
+ */
+export async function keepClockAhead (client: Pick<PublicClient, 'getBlock' | 'request'>): Promise<void> {
+  const [head, pending] = await Promise.all([client.getBlock(), client.getBlock({ blockTag: 'pending' })])
+  if (pending.timestamp >= head.timestamp) return
+  await client.request({ method: 'evm_increaseTime' as never, params: [Number(head.timestamp - pending.timestamp)] as never })
 }
 
 /** Moves a devnet's clock forward and mines a block (anvil only). */

@@ -1,30 +1,19 @@
 import type { Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
+import { keepClockAhead } from './devnet.ts'
 import { DEVNET_CHAIN_ID, FEED_FIRST_ANSWER, nextWalkAnswer, updatePrice } from './feed.ts'
 import { priceFeedAbi } from './generated/contracts.ts'
 
 /** Seed of the devnet's random walk when none is given: the same price history on every devnet. */
 export const DEVNET_WALK_SEED = 0x636f6d6d6f6e73n // "commons"
 
-/**
- * anvil reloaded from its state file restarts its clock at the wall time, which is behind
- * its own last block when the chain was moved forward (evm_increaseTime) before it
- * stopped: the next block would be older than the head, and the feed refuses a round
- * older than the last (TimestampWentBack). On a devnet only, the clock is moved up to
- * the head's time, as an unbroken chain's would be; this repairs every later block too.
- */
-async function keepClockMonotonic (clients: Clients): Promise<void> {
-  const [head, pending] = await Promise.all([clients.public.getBlock(), clients.public.getBlock({ blockTag: 'pending' })])
-  if (pending.timestamp >= head.timestamp) return
-  await clients.public.request({ method: 'evm_increaseTime' as never, params: [Number(head.timestamp - pending.timestamp)] as never })
-}
 
 /** One post of the devnet updater: the next step of the seeded walk from the latest answer. */
 export async function postWalkStep (clients: Clients, deployment: Deployment, seed: bigint = DEVNET_WALK_SEED): Promise<{ roundId: bigint, answer: bigint }> {
   const feed = deployment.contracts.priceFeed
   const latest = await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'latestRound' })
   const previous = latest === 0n ? FEED_FIRST_ANSWER : await clients.public.readContract({ address: feed, abi: priceFeedAbi, functionName: 'getAnswer', args: [latest] })
-  if (clients.public.chain.id === DEVNET_CHAIN_ID) await keepClockMonotonic(clients)
+  if (clients.public.chain.id === DEVNET_CHAIN_ID) await keepClockAhead(clients.public)
   const answer = nextWalkAnswer(seed, previous, latest + 1n)
   const { roundId } = await updatePrice(clients, deployment, answer)
   return { roundId, answer }
