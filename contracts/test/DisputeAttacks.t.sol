@@ -315,4 +315,16 @@ contract DisputeAttacksTest is DisputeFixture {
         game.reveal(id, opening(r.p0));
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Match, "trainer wins");
     }
+
+    /// An INIT dispute has no loss to dispute.
+    function test_noLossDisputeAtInit() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 id = openInit(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.slots);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.NoLossAtInit.selector, id));
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), r.slots[0], nodeProof(r.slots, 0));
+    }
 }

@@ -194,4 +194,19 @@ contract MarketAttacksTest is Fixture {
         market.finalize(jobId);
         assertEq(token.balanceOf(validator) - v, REWARD * 500 / 10_000, "the fee of the job's terms");
     }
+
+    /// With governance's ownership renounced, a claim still expires (the penalty is burnt)
+    /// and the job goes back on the market: nobody can make an absent trainer's stake stick.
+    function test_claimExpiresEvenWithoutAnOwner() public {
+        vm.prank(requester);
+        uint256 jobId = market.postJob(spec(REWARD, JOB_STAKE), address(0));
+        vm.prank(trainer);
+        market.claim(jobId);
+        vm.prank(governance);
+        market.renounceOwnership();
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.expireClaim(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Open, "back on the market");
+        assertEq(token.balanceOf(address(0xdead)), JOB_STAKE * market.absencePenaltyBps() / 10_000, "burnt");
+    }
 }

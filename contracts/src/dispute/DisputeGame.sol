@@ -178,14 +178,14 @@ contract DisputeGame is DisputeAvailability {
     ///         trainer must open that element ({reveal}); it wins if it equals the
     ///         recorded loss. (A wrong loss op output is pinpointed like any other op.)
     /// @dev Only the challenger, phase AwaitPinpoint of a step dispute, before the
-    ///      deadline. Emits {Pinpointed}. Reverts {InputKind} for an INIT dispute,
+    ///      deadline. Emits {Pinpointed}. Reverts {NoLossAtInit} for an INIT dispute,
     ///      {OpMismatch}, {OutputMismatch}.
     function pinpointLoss(uint256 id, StepOps.Op calldata op, bytes32[] calldata opProof, bytes32 outputRoot, bytes32[] calldata outputProof)
         external
         nonReentrant
     {
         Dispute storage d = _move(id, Phase.AwaitPinpoint);
-        if (d.step == INIT) revert InputKind(0, 0);
+        if (d.step == INIT) revert NoLossAtInit(id);
         uint256 lossOp = d.lossOp;
         _proveLeaf(keccak256(abi.encode(op)), lossOp, d.opsCount, opProof, d.opsRoot, false);
         _proveLeaf(outputRoot, lossOp, d.opsCount, outputProof, d.traceRoot, true);

@@ -219,4 +219,6 @@ abstract contract DisputeGameTypes {
     error BadQuery(uint256 count, uint256 records);
     /// @notice The posted records are not the queried ones.
     error QueryMismatch(uint256 id);
+    /// @notice An INIT dispute has no step, so no loss to dispute.
+    error NoLossAtInit(uint256 id);
 }
