@@ -38,6 +38,10 @@ contract StakeRegistry is Ownable {
     mapping(address => Node) internal nodes;
     mapping(address => bool) public isSlasher;
     mapping(address => bool) public isLocker;
+    /// @notice Stake each locker holds of each node: a locker keeps the right to release
+    ///         or slash what it locked even after governance revokes it, so revoking a
+    ///         market stops new jobs and never bricks the ones it holds.
+    mapping(address => mapping(address => uint256)) public lockedBy;
     uint256 public totalStaked;
     uint256 public totalUnbonding;
 
@@ -129,28 +133,36 @@ contract StakeRegistry is Ownable {
         uint256 free = n.staked - n.locked;
         if (amount > free) revert InsufficientFreeStake(node, free, amount);
         n.locked += amount;
+        lockedBy[msg.sender][node] += amount;
         emit Locked(node, msg.sender, amount);
     }
 
-    /// @notice Releases `amount` of a node's locked stake. Only authorised lockers.
+    /// @notice Releases `amount` of a node's stake that the caller locked (authorised or
+    ///         revoked since).
     /// @dev Emits {Unlocked}.
     function unlock(address node, uint256 amount) external {
-        if (!isLocker[msg.sender]) revert NotLocker(msg.sender);
+        uint256 held = lockedBy[msg.sender][node];
+        if (held == 0 && !isLocker[msg.sender]) revert NotLocker(msg.sender);
+        if (amount > held) revert InsufficientLocked(node, held, amount);
         Node storage n = nodes[node];
-        if (amount > n.locked) revert InsufficientLocked(node, n.locked, amount);
         n.locked -= amount;
+        lockedBy[msg.sender][node] = held - amount;
         emit Unlocked(node, msg.sender, amount);
     }
 
-    /// @notice Takes `amount` of a node's locked stake: `beneficiaryShareBps` of it to
-    ///         `beneficiary`, the rest to `treasury`. Only authorised slashers.
-    /// @dev Emits {Slashed}. The amount must be locked: a slasher punishes the stake held
-    ///      for the job at stake, never free stake the node did not put at risk.
+    /// @notice Takes `amount` of the stake the caller locked of a node: `beneficiaryShareBps`
+    ///         of it to `beneficiary`, the rest to `treasury`. Only a slasher, or a locker
+    ///         (revoked or not) settling what it locked itself.
+    /// @dev Emits {Slashed}. The amount must be locked by the caller: a slasher punishes
+    ///      the stake held for the job at stake, never free stake the node did not put at
+    ///      risk nor stake another market holds.
     function slash(address node, uint256 amount, address beneficiary, address treasury) external {
-        if (!isSlasher[msg.sender]) revert NotSlasher(msg.sender);
+        uint256 held = lockedBy[msg.sender][node];
+        if (!isSlasher[msg.sender] && held == 0) revert NotSlasher(msg.sender);
+        if (amount > held) revert InsufficientLocked(node, held, amount);
         Node storage n = nodes[node];
-        if (amount > n.locked) revert InsufficientLocked(node, n.locked, amount);
         n.locked -= amount;
+        lockedBy[msg.sender][node] = held - amount;
         n.staked -= amount;
         totalStaked -= amount;
         uint256 toBeneficiary = beneficiary == address(0) ? 0 : amount * beneficiaryShareBps / 10_000;

@@ -72,6 +72,7 @@ contract TrainingMarket is Ownable {
         uint32 firstUnresolved; // every dispute below it is resolved
         uint32 bestWin; // lowest number a challenger won, NO_WIN if none yet
         address bestChallenger;
+        bool lost; // the trainer lost a dispute or a query
     }
 
     /// @notice One dispute of a job: the game that opened it (the only one that may
@@ -98,6 +99,8 @@ contract TrainingMarket is Ownable {
     /// @notice No bound may exceed this, so `timestamp + bound` never overflows a uint64.
     uint64 public constant MAX_BOUND = 365 days;
     uint32 internal constant NO_WIN = type(uint32).max;
+    /// @notice Resolved disputes one call walks past at most; {advance} walks further.
+    uint32 public constant MAX_WALK = 64;
 
     Job[] internal jobs;
     mapping(uint256 => mapping(address => bool)) public hasAttested;
@@ -312,7 +315,10 @@ contract TrainingMarket is Ownable {
     ///         job's treasury), the attestors' stakes with it, the reward goes back to the
     ///         requester and the job ends. So a cheater cannot hand its slash to a puppet
     ///         by stalling an earlier honest dispute. If the trainer won, the hold is
-    ///         lifted and finalisation can proceed after the window.
+    ///         lifted and finalisation can proceed after the window. A loss with no
+    ///         `challenger` (a query the trainer left unanswered) slashes the trainer but
+    ///         earns nobody a share: the share goes to the earliest dispute won with a
+    ///         challenger, if any, else to the treasury when every dispute is resolved.
     /// @dev Emits {DisputeResolved}, and {JobSlashed} when the job settles.
     function disputeResolved(uint256 jobId, uint32 number, bool trainerWon, address challenger) external {
         Job storage job = _job(jobId);
@@ -322,12 +328,22 @@ contract TrainingMarket is Ownable {
         slot.resolved = true;
         job.openDisputes -= 1;
         Disputes storage ds = job.disputes;
-        if (!trainerWon && number < ds.bestWin) (ds.bestWin, ds.bestChallenger) = (number, challenger);
-        uint32 first = ds.firstUnresolved;
-        while (first < ds.opened && disputeSlot[jobId][first].resolved) first++;
-        ds.firstUnresolved = first;
+        if (!trainerWon) {
+            ds.lost = true;
+            if (challenger != address(0) && number < ds.bestWin) (ds.bestWin, ds.bestChallenger) = (number, challenger);
+        }
         emit DisputeResolved(jobId, msg.sender, number, trainerWon, challenger);
-        if (ds.bestWin != NO_WIN && first > ds.bestWin) _slash(jobId, job);
+        _advance(jobId, job, MAX_WALK);
+    }
+
+    /// @notice Anyone walks the job's resolved disputes further (at most `maxSteps`) and
+    ///         settles the slash if it is due: {disputeResolved} walks a bounded number per
+    ///         call, so no number of disputes can make resolving one run out of gas.
+    /// @dev Emits {JobSlashed} when the job settles.
+    function advance(uint256 jobId, uint32 maxSteps) external {
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        _advance(jobId, job, maxSteps);
     }
 
     // ---------------------------------------------------------------- governance
@@ -356,6 +372,7 @@ contract TrainingMarket is Ownable {
     function setBounds(uint64 maxChallengeWindow_, uint64 maxTrainingTime_, uint256 attestStake_) external onlyOwner {
         if (maxChallengeWindow_ < minChallengeWindow || maxChallengeWindow_ > MAX_BOUND) revert InvalidParameter("maxChallengeWindow");
         if (maxTrainingTime_ == 0 || maxTrainingTime_ > MAX_BOUND) revert InvalidParameter("maxTrainingTime");
+        if (attestStake_ == 0) revert InvalidParameter("attestStake");
         maxChallengeWindow = maxChallengeWindow_;
         maxTrainingTime = maxTrainingTime_;
         attestStake = attestStake_;
@@ -373,6 +390,19 @@ contract TrainingMarket is Ownable {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Walks past resolved disputes (at most `maxSteps`); slashes once the trainer has
+    ///      lost and every dispute before the earliest challenger win is resolved (or, with
+    ///      no challenger win, every dispute is).
+    function _advance(uint256 jobId, Job storage job, uint32 maxSteps) internal {
+        Disputes storage ds = job.disputes;
+        uint32 first = ds.firstUnresolved;
+        uint32 stop = ds.opened - first > maxSteps ? first + maxSteps : ds.opened;
+        while (first < stop && disputeSlot[jobId][first].resolved) first++;
+        ds.firstUnresolved = first;
+        if (!ds.lost) return;
+        if (ds.bestWin == NO_WIN ? first == ds.opened : first > ds.bestWin) _slash(jobId, job);
+    }
 
     /// @dev The trainer lost: its job stake and every attestor's stake go, half to the
     ///         challenger of the lowest-numbered lost dispute, and the reward goes back.

@@ -102,12 +102,12 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() - 1);
         vm.prank(trainer);
         game.postOpTrace(honestId, r.trace); // stalled to the last second
-        vm.warp(block.timestamp + 2);
+        vm.prank(challenger);
+        game.pinpoint(honestId, stepPinpoint(r, 0));
+        vm.warp(game.getDispute(puppetId).deadline + 1);
         game.timeout(puppetId); // the puppet wins first
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "not settled yet");
 
-        vm.prank(challenger);
-        game.pinpoint(honestId, stepPinpoint(r, 0));
         vm.prank(trainer);
         game.reveal(honestId, opening(r.pOut));
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
@@ -122,9 +122,10 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 jobId = submitted(r);
         uint256 id = openStep(jobId, r);
         uint96 bond = game.bond();
+        uint64 shortest = game.MIN_MOVE_TIME();
         vm.prank(governance);
-        game.setParameters(bond, 1);
-        vm.warp(block.timestamp + 10);
+        game.setParameters(bond, shortest);
+        vm.warp(block.timestamp + shortest + 1);
         vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.DeadlineNotPassed.selector, id, game.getDispute(id).deadline));
         game.timeout(id);
         vm.prank(trainer);
@@ -326,5 +327,91 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.NoLossAtInit.selector, id));
         vm.prank(challenger);
         game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), r.slots[0], nodeProof(r.slots, 0));
+    }
+
+    // ---------------------------------------------------------------- floods and self-challenges
+
+    /// Review finding: a flood of queries opened in one block must not make an honest
+    /// trainer miss a deadline. Each owed move gets its own move time, one after the other:
+    /// a trainer answering one query an hour answers all of them in time.
+    function test_aFloodOfQueriesGivesTheTrainerTimeForEach() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        uint256 n = 5;
+        uint256[] memory ids = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            vm.prank(challenger);
+            ids[i] = game.openQuery(jobId, _one(1));
+            assertEq(game.getDispute(ids[i]).deadline, block.timestamp + (i + 1) * game.moveTime(), "one move time per owed move");
+        }
+        DisputeGameTypes.Record[] memory records = new DisputeGameTypes.Record[](1);
+        records[0] = DisputeGameTypes.Record(r.s1, LOSS1);
+        bytes32[][] memory proofs = new bytes32[][](1);
+        proofs[0] = nodeProof(r.records, 1);
+        for (uint256 i = 0; i < n; i++) {
+            vm.warp(block.timestamp + game.moveTime() - 1); // an answer an hour, each just in time
+            vm.prank(trainer);
+            game.postRecords(ids[i], _one(1), records, proofs);
+        }
+        assertEq(game.trainerMovesDue(jobId), 0, "nothing owed");
+        vm.warp(block.timestamp + 1 hours);
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "paid");
+    }
+
+    /// Review finding: a trainer cannot dispute or query its own job (a standing
+    /// self-challenge to take the challenger's share).
+    function test_aTrainerCannotChallengeItself() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        vm.prank(trainer);
+        token.approve(address(game), type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.SelfChallenge.selector, jobId, trainer));
+        vm.prank(trainer);
+        game.openQuery(jobId, _one(1));
+        DisputeGameTypes.Header memory h = header();
+        DisputeGameTypes.StepProof memory p = stepProof(r);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.SelfChallenge.selector, jobId, trainer));
+        vm.prank(trainer);
+        game.open(jobId, 0, h, p);
+    }
+
+    /// Review finding: a puppet's query opened first and left unanswered slashes the
+    /// cheater, but the challenger's share goes to the honest dispute that proved the lie.
+    function test_aStandingPuppetQueryTakesNoShare() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        vm.prank(challenger2); // the puppet, first
+        uint256 q = game.openQuery(jobId, _one(1));
+        uint256 id = openStep(jobId, r);
+        uint256 p = token.balanceOf(challenger2);
+        uint256 c = token.balanceOf(challenger);
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(q); // the cheater leaves its puppet's query unanswered
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "waits for the open dispute");
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2 + game.bond(), "the honest challenger takes the share");
+        assertEq(token.balanceOf(challenger2) - p, game.queryBond(), "the puppet: its query bond back, nothing more");
+    }
+
+    /// ...and a query left unanswered with no dispute won slashes to the treasury alone.
+    function test_anUnansweredQueryAloneSlashesToTheTreasury() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        vm.prank(challenger);
+        uint256 q = game.openQuery(jobId, _one(1));
+        uint256 c = token.balanceOf(challenger);
+        uint256 t = token.balanceOf(requester);
+        vm.warp(block.timestamp + game.moveTime() + 1);
+        game.timeout(q);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertEq(token.balanceOf(challenger) - c, game.queryBond(), "bond back, no share");
+        assertEq(token.balanceOf(requester) - t, REWARD + JOB_STAKE, "reward back and the whole stake to the treasury");
     }
 }

@@ -209,6 +209,8 @@ contract DisputeGameTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(first);
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed by the first");
+        // the trainer owed two moves at once: the second had a move time more
+        vm.warp(game.getDispute(second).deadline + 1);
         game.timeout(second);
         assertTrue(game.getDispute(second).phase == DisputeGameTypes.Phase.Resolved, "second resolved");
         assertEq(token.balanceOf(challenger2) - c2, game.bond(), "second challenger's bond back");

@@ -209,4 +209,78 @@ contract MarketAttacksTest is Fixture {
         assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Open, "back on the market");
         assertEq(token.balanceOf(address(0xdead)), JOB_STAKE * market.absencePenaltyBps() / 10_000, "burnt");
     }
+
+    /// Review finding: thousands of disputes on one job cannot make resolving the first one
+    /// run out of gas: a resolution walks at most MAX_WALK resolved disputes, and anyone
+    /// continues the walk with advance().
+    function test_manyDisputesSettleInBoundedSteps() public {
+        uint256 jobId = postClaimSubmit();
+        uint32 n = 150;
+        vm.startPrank(disputeGame);
+        for (uint32 i = 0; i < n; i++) market.disputeOpened(jobId);
+        for (uint32 i = 1; i < n; i++) market.disputeResolved(jobId, i, true, challenger);
+        uint256 before = gasleft();
+        market.disputeResolved(jobId, 0, false, challenger);
+        uint256 used = before - gasleft();
+        vm.stopPrank();
+        assertTrue(used < 1_000_000, "bounded");
+        // The trainer lost dispute 0, the earliest: nothing before it, so it settles now.
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    function test_advanceContinuesABoundedWalk() public {
+        uint256 jobId = postClaimSubmit();
+        uint32 n = 150;
+        vm.startPrank(disputeGame);
+        for (uint32 i = 0; i < n; i++) market.disputeOpened(jobId);
+        // Resolved from the back, so the walk cannot move until dispute 0 is resolved.
+        for (uint32 i = n - 2; i > 0; i--) market.disputeResolved(jobId, i, true, challenger);
+        market.disputeResolved(jobId, 0, true, challenger);
+        vm.stopPrank();
+        // Each resolution walks at most MAX_WALK of the 149 resolved before the last.
+        address late = address(0x7777);
+        vm.prank(disputeGame);
+        market.disputeResolved(jobId, n - 1, false, late);
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "not yet: the walk stopped");
+        market.advance(jobId, market.MAX_WALK());
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "settled by anyone");
+        assertEq(token.balanceOf(late), JOB_STAKE / 2, "to the earliest winner");
+    }
+
+    /// Review finding: revoking the market as locker and slasher mid-job does not brick
+    /// it: the market still releases or slashes the stake it locked, and starts nothing new.
+    function test_revokedMarketSettlesWhatItLocked() public {
+        uint256 honestJob = postClaimSubmit();
+        uint256 lyingJob = postClaimSubmit();
+        vm.startPrank(disputeGame);
+        uint32 number = market.disputeOpened(lyingJob);
+        vm.stopPrank();
+        vm.startPrank(governance);
+        registry.setLocker(address(market), false);
+        registry.setSlasher(address(market), false);
+        vm.stopPrank();
+        vm.prank(disputeGame);
+        market.disputeResolved(lyingJob, number, false, challenger);
+        assertTrue(market.getJob(lyingJob).status == TrainingMarket.Status.Slashed, "slashed");
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(honestJob);
+        assertEq(registry.nodeOf(trainer).locked, 0, "everything released");
+        vm.prank(requester);
+        uint256 next = market.postJob(spec(REWARD, JOB_STAKE), address(0));
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.NotLocker.selector, address(market)));
+        vm.prank(trainer);
+        market.claim(next);
+    }
+
+    /// A locker slashes only what it locked itself, never stake another market holds.
+    function test_aSlasherTakesOnlyWhatItLocked() public {
+        postClaimSubmit();
+        address other = address(0x0A11);
+        vm.startPrank(governance);
+        registry.setSlasher(other, true);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(StakeRegistry.InsufficientLocked.selector, trainer, 0, 1));
+        vm.prank(other);
+        registry.slash(trainer, 1, other, other);
+    }
 }

@@ -222,9 +222,11 @@ contract DisputeGame is DisputeAvailability {
 
     /// @notice Sets the bond of new disputes and the time per move (open disputes keep
     ///         their bond; new deadlines use the new time). Only the owner.
-    /// @dev Emits {ParametersSet}. Reverts {InvalidMoveTime} for a zero move time.
+    /// @dev Emits {ParametersSet}. Reverts {InvalidMoveTime} outside [MIN_MOVE_TIME,
+    ///      MAX_MOVE_TIME], {ZeroBond}.
     function setParameters(uint96 bond_, uint64 moveTime_) external onlyOwner {
-        if (moveTime_ == 0) revert InvalidMoveTime(moveTime_);
+        if (moveTime_ < MIN_MOVE_TIME || moveTime_ > MAX_MOVE_TIME) revert InvalidMoveTime(moveTime_);
+        if (bond_ == 0) revert ZeroBond();
         bond = bond_;
         moveTime = moveTime_;
         emit ParametersSet(bond_, moveTime_);
@@ -232,6 +234,7 @@ contract DisputeGame is DisputeAvailability {
 
     /// @notice Sets the bond of new queries. Only the owner. Emits {QueryBondSet}.
     function setQueryBond(uint96 queryBond_) external onlyOwner {
+        if (queryBond_ == 0) revert ZeroBond();
         queryBond = queryBond_;
         emit QueryBondSet(queryBond_);
     }

@@ -41,6 +41,12 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
     /// @notice The most records one query may ask for.
     uint256 public constant MAX_QUERY_RECORDS = 32;
 
+    /// @notice Per job: moves the trainer owes now, across its disputes and queries (see {_trainerDeadline}).
+    mapping(uint256 => uint32) public trainerMovesDue;
+    /// @notice Bounds of the move time: long enough to answer, short enough to end.
+    uint64 public constant MIN_MOVE_TIME = 5 minutes;
+    uint64 public constant MAX_MOVE_TIME = 7 days;
+
     uint256 public disputeCount;
     mapping(uint256 => Dispute) internal disputes;
 
@@ -66,17 +72,39 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
 
     /// @dev Moves on to `phase` with a fresh deadline.
     function _next(Dispute storage d, Phase phase) internal returns (uint64 deadline) {
-        deadline = uint64(block.timestamp) + d.moveTime;
+        _leave(d);
+        bool trainers = phase == Phase.AwaitReveal || phase == Phase.AwaitValues;
+        deadline = trainers ? _trainerDeadline(d.jobId, d.moveTime) : uint64(block.timestamp) + d.moveTime;
         d.phase = phase;
         d.deadline = deadline;
         d.moves += 1;
     }
 
+    /// @dev The deadline of a trainer's move on job `jobId`: one move time for each move
+    ///      it owes on that job, this one included. However many disputes and queries open
+    ///      at once, the trainer has a full move time for each, one after the other: a
+    ///      flood cannot make an honest trainer miss a deadline.
+    function _trainerDeadline(uint256 jobId, uint64 moveTime_) internal returns (uint64 deadline) {
+        uint32 due = trainerMovesDue[jobId] + 1;
+        trainerMovesDue[jobId] = due;
+        // due <= disputes of the job and moveTime <= MAX_MOVE_TIME: far below 2^64
+        deadline = uint64(block.timestamp) + moveTime_ * due;
+    }
+
+    /// @dev The dispute leaves its phase: if it waited for the trainer, one move less is owed.
+    function _leave(Dispute storage d) internal {
+        Phase p = d.phase;
+        if (p == Phase.AwaitTrace || p == Phase.AwaitReveal || p == Phase.AwaitValues || p == Phase.AwaitRecords) {
+            trainerMovesDue[d.jobId] -= 1;
+        }
+    }
+
     /// @dev The rest of open: parties, context, first deadline; then the market's hold
     ///      and the bond.
     function _start(Dispute storage d, uint256 jobId, uint32 step, TrainingMarket.Job memory job, uint96 bond_) internal returns (uint64 deadline) {
+        if (msg.sender == job.trainer) revert SelfChallenge(jobId, msg.sender);
         uint64 moveTime_ = moveTime;
-        deadline = uint64(block.timestamp) + moveTime_;
+        deadline = _trainerDeadline(jobId, moveTime_);
         d.moveTime = moveTime_;
         d.challenger = msg.sender;
         d.bond = bond_;
@@ -97,13 +125,17 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
     ///      If another dispute already slashed the job, the market has nothing left to
     ///      settle and only the bond moves.
     function _resolve(uint256 id, Dispute storage d, bool challengerWon, Reason reason) internal {
+        _leave(d);
         d.phase = Phase.Resolved;
         d.reason = reason;
         address challenger = d.challenger;
         uint256 jobId = d.jobId;
         emit DisputeResolved(id, jobId, challengerWon, reason);
 
-        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, challenger);
+        // A query won by silence slashes the trainer, but its challenger takes no share:
+        // a cheater's own standing query cannot redirect the reward of a real dispute.
+        address beneficiary = d.queryHash == bytes32(0) ? challenger : address(0);
+        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, beneficiary);
         _pay(challengerWon ? challenger : d.trainer, d.bond);
     }
 

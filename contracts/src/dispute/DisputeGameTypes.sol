@@ -221,4 +221,8 @@ abstract contract DisputeGameTypes {
     error QueryMismatch(uint256 id);
     /// @notice An INIT dispute has no step, so no loss to dispute.
     error NoLossAtInit(uint256 id);
+    /// @notice The job's trainer cannot challenge itself.
+    error SelfChallenge(uint256 jobId, address trainer);
+    /// @notice A bond of zero would make disputes or queries free to flood.
+    error ZeroBond();
 }
