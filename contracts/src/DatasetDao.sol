@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {TrainingMarket} from "./TrainingMarket.sol";
+import {DaoShares} from "./dao/DaoShares.sol";
 
 interface IDatasetDaoFactory {
     function createFork(string calldata name, bytes calldata head, address[] calldata members, uint256[] calldata shares, DatasetDao.Params calldata params)
@@ -25,10 +24,13 @@ interface IDatasetDaoFactory {
 ///         members get their shares there, and their pro-rata part of the treasury
 ///         moves with them. Data is shared by content address: nothing is copied.
 /// @dev Shares are not transferable; they change only by proposal (admit), by fork
-///      escrow and by joining a fork. Votes are read at a proposal's snapshot.
-contract DatasetDao {
+///      escrow and by joining a fork. A proposal fixes its rules when it is made: its
+///      snapshot, voting window, quorum, timelock and execution period never follow
+///      later parameter changes, and a proposal not executed in time expires. A vote
+///      weighs the voter's shares at the snapshot that the voter still holds: shares
+///      escrowed or moved to a fork stop voting, including in votes already cast.
+contract DatasetDao is DaoShares {
     using SafeERC20 for IERC20;
-    using Checkpoints for Checkpoints.Trace208;
 
     struct Params {
         uint32 votingDelay; // seconds from proposal to the start of voting (>= 1)
@@ -37,8 +39,10 @@ contract DatasetDao {
         uint16 quorumBps; // for + abstain votes needed, of all shares at the snapshot
         uint16 forkThresholdBps; // escrowed shares needed to fork, of all shares
         uint32 forkPeriod; // seconds after a fork during which more members may join it
+        uint32 executionPeriod; // seconds a passed proposal may wait to be queued, then executed
     }
 
+    /// @dev Expired is last so the earlier states keep their numbers.
     enum ProposalState {
         Pending,
         Active,
@@ -46,20 +50,31 @@ contract DatasetDao {
         Succeeded,
         Queued,
         Executed,
-        Canceled
+        Canceled,
+        Expired
     }
 
+    /// @dev Everything that decides the proposal's fate is fixed here when it is made.
     struct Proposal {
         address proposer;
         uint48 snapshot;
+        uint48 voteStart;
         uint48 voteEnd;
         uint48 eta;
         bool executed;
         bool canceled;
+        uint16 quorumBps;
+        uint32 timelockDelay;
+        uint32 executionPeriod;
         uint256 forVotes;
         uint256 againstVotes;
         uint256 abstainVotes;
         bytes32 actionsHash;
+    }
+
+    struct Vote {
+        uint8 support;
+        uint248 weight;
     }
 
     IERC20 public token;
@@ -74,12 +89,13 @@ contract DatasetDao {
     /// @notice Models the DAO adopted, by training-market job id.
     mapping(uint256 => bytes) public adoptedModel;
 
-    mapping(address => Checkpoints.Trace208) internal shareHistory;
-    Checkpoints.Trace208 internal totalHistory;
-
     uint256 public proposalCount;
     mapping(uint256 => Proposal) internal proposals;
     mapping(uint256 => mapping(address => bool)) public hasVoted;
+    /// @notice The support and (possibly reduced) weight of each vote.
+    mapping(uint256 => mapping(address => Vote)) public voteOf;
+    /// @dev Proposals a member voted on that may still be in their voting window.
+    mapping(address => uint256[]) internal openVotes;
 
     /// @notice Fork escrow of the current round: shares members have put aside to fork.
     uint256 public forkRound;
@@ -87,14 +103,25 @@ contract DatasetDao {
     mapping(uint256 => address[]) internal escrowMembers;
     mapping(uint256 => mapping(address => bool)) internal isEscrowMember;
     uint256 public escrowedTotal;
-    /// @notice The DAO of the last executed fork, and until when members may still join it.
+    /// @notice The DAO of the last executed fork, when it executed, and until when members may still join it.
     DatasetDao public lastFork;
+    uint48 public lastForkAt;
     uint48 public forkJoinEndsAt;
+    /// @notice Shares each member moved into a fork by {joinFork}: the fork admits exactly these.
+    mapping(address => mapping(address => uint256)) public joinedShares;
+    /// @notice Shares admitted by proposal during a fork's join period: they may not follow into it.
+    mapping(address => mapping(address => uint256)) public admittedDuringJoin;
+    /// @notice In a fork: the shares admitted so far from the parent's {joinedShares}.
+    mapping(address => uint256) public admittedFromParent;
+
+    uint256 private _currentProposal;
+    /// @dev Set only while {executeFork} asks the factory for the fork (see {forking}).
+    bool private transient _forking;
 
     event HeadChanged(bytes oldHead, bytes newHead, uint256 indexed proposalId);
-    event SharesChanged(address indexed member, uint256 oldShares, uint256 newShares);
     event ProposalCreated(uint256 indexed proposalId, address indexed proposer, address[] targets, uint256[] values, bytes[] calldatas, string description, uint48 voteStart, uint48 voteEnd);
     event VoteCast(uint256 indexed proposalId, address indexed voter, uint8 support, uint256 weight);
+    event VoteReduced(uint256 indexed proposalId, address indexed voter, uint256 oldWeight, uint256 newWeight);
     event ProposalQueued(uint256 indexed proposalId, uint48 eta);
     event ProposalExecuted(uint256 indexed proposalId);
     event ProposalCanceled(uint256 indexed proposalId);
@@ -108,7 +135,6 @@ contract DatasetDao {
     event JoinedFork(address indexed forkDao, address indexed member, uint256 shares, uint256 treasury);
 
     error OnlyDao(address caller);
-    error OnlyParent(address caller);
     error InvalidParams(string field);
     error LengthMismatch();
     error NoShares(address account);
@@ -120,9 +146,10 @@ contract DatasetDao {
     error ActionsMismatch(uint256 proposalId);
     error TimelockNotPassed(uint256 proposalId, uint48 eta);
     error NotProposer(uint256 proposalId, address caller);
-    error InsufficientShares(address member, uint256 have, uint256 need);
     error ForkThresholdNotReached(uint256 escrowed, uint256 need);
     error ForkJoinClosed(uint48 endedAt);
+    error JoinExceedsSharesAtFork(address member, uint256 heldAtFork, uint256 joining);
+    error NotAFork();
     error ZeroAmount();
     error AlreadyInitialized();
 
@@ -160,14 +187,15 @@ contract DatasetDao {
         name = name_;
         head = head_;
         _setParams(params_);
-        for (uint256 i = 0; i < members.length; i++) _mint(members[i], shares[i]);
+        // A member who withdrew all escrowed shares is listed with zero: skipped.
+        for (uint256 i = 0; i < members.length; i++) if (shares[i] > 0) _mint(members[i], shares[i]);
     }
 
     // ---------------------------------------------------------------- proposals
 
     /// @notice Proposes calls for the DAO to make (to itself for head, parameters,
     ///         members and models; to the token and market for funding jobs). The
-    ///         proposer must hold shares.
+    ///         proposer must hold shares. The current parameters are fixed into it.
     /// @dev Emits {ProposalCreated}.
     function propose(address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas, string calldata description)
         external
@@ -176,44 +204,52 @@ contract DatasetDao {
         if (sharesOf(msg.sender) == 0) revert NoShares(msg.sender);
         if (targets.length == 0) revert EmptyProposal();
         if (targets.length != values.length || targets.length != calldatas.length) revert LengthMismatch();
+        Params memory rules = params;
         proposalId = ++proposalCount;
         Proposal storage p = proposals[proposalId];
         p.proposer = msg.sender;
         p.snapshot = uint48(block.timestamp);
-        uint48 voteStart = p.snapshot + params.votingDelay;
-        p.voteEnd = voteStart + params.votingPeriod;
+        p.voteStart = p.snapshot + rules.votingDelay;
+        p.voteEnd = p.voteStart + rules.votingPeriod;
+        p.quorumBps = rules.quorumBps;
+        p.timelockDelay = rules.timelockDelay;
+        p.executionPeriod = rules.executionPeriod;
         p.actionsHash = keccak256(abi.encode(targets, values, calldatas));
-        emit ProposalCreated(proposalId, msg.sender, targets, values, calldatas, description, voteStart, p.voteEnd);
+        emit ProposalCreated(proposalId, msg.sender, targets, values, calldatas, description, p.voteStart, p.voteEnd);
     }
 
-    /// @notice Votes with the caller's shares at the proposal's snapshot.
+    /// @notice Votes with the caller's shares at the proposal's snapshot, as far as the
+    ///         caller still holds them (shares escrowed or moved to a fork do not vote).
     /// @param support 0 against, 1 for, 2 abstain.
     /// @dev Emits {VoteCast}. Requires the proposal to be Active.
     function castVote(uint256 proposalId, uint8 support) external returns (uint256 weight) {
         _expectState(proposalId, ProposalState.Active);
         if (hasVoted[proposalId][msg.sender]) revert AlreadyVoted(proposalId, msg.sender);
+        if (support > 2) revert InvalidSupport(support);
         Proposal storage p = proposals[proposalId];
-        weight = shareHistory[msg.sender].upperLookupRecent(p.snapshot);
+        weight = sharesAt(msg.sender, p.snapshot);
+        uint256 held = sharesOf(msg.sender);
+        if (held < weight) weight = held;
         if (weight == 0) revert NoShares(msg.sender);
         hasVoted[proposalId][msg.sender] = true;
-        if (support == 0) p.againstVotes += weight;
-        else if (support == 1) p.forVotes += weight;
-        else if (support == 2) p.abstainVotes += weight;
-        else revert InvalidSupport(support);
+        _tally(p, support, weight, true);
+        // weight <= a uint208 share count, so it fits.
+        voteOf[proposalId][msg.sender] = Vote(support, uint248(weight));
+        openVotes[msg.sender].push(proposalId);
         emit VoteCast(proposalId, msg.sender, support, weight);
     }
 
-    /// @notice Starts the timelock of a proposal that succeeded.
-    /// @dev Emits {ProposalQueued}.
+    /// @notice Starts the timelock of a proposal that succeeded and has not expired.
+    /// @dev Emits {ProposalQueued}. The delay is the one fixed at proposal time.
     function queue(uint256 proposalId) external {
         _expectState(proposalId, ProposalState.Succeeded);
         Proposal storage p = proposals[proposalId];
-        p.eta = uint48(block.timestamp) + params.timelockDelay;
+        p.eta = uint48(block.timestamp) + p.timelockDelay;
         emit ProposalQueued(proposalId, p.eta);
     }
 
-    /// @notice Makes the calls of a queued proposal once its timelock has passed; any
-    ///         failing call reverts the whole execution with its reason.
+    /// @notice Makes the calls of a queued proposal once its timelock has passed and before
+    ///         it expires; any failing call reverts the whole execution with its reason.
     /// @dev Emits {ProposalExecuted}.
     function execute(uint256 proposalId, address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas) external payable {
         _expectState(proposalId, ProposalState.Queued);
@@ -239,8 +275,6 @@ contract DatasetDao {
         emit ProposalCanceled(proposalId);
     }
 
-    uint256 private _currentProposal;
-
     // ---------------------------------------------------------------- actions (by proposal only)
 
     /// @notice Makes `newHead` the canonical version of the dataset. Only by proposal.
@@ -250,13 +284,15 @@ contract DatasetDao {
         head = newHead;
     }
 
-    /// @notice Gives `account` `shares` more shares. Only by proposal.
+    /// @notice Gives `account` `shares` more shares. Only by proposal. Shares admitted
+    ///         during a fork's join period cannot follow into that fork.
     function admitMember(address account, uint256 shares) external onlyDao {
         if (shares == 0) revert ZeroAmount();
+        if (block.timestamp <= forkJoinEndsAt) admittedDuringJoin[address(lastFork)][account] += shares;
         _mint(account, shares);
     }
 
-    /// @notice Changes the DAO's parameters. Only by proposal.
+    /// @notice Changes the DAO's parameters for proposals made from now on. Only by proposal.
     function setParams(Params calldata params_) external onlyDao {
         _setParams(params_);
     }
@@ -289,11 +325,14 @@ contract DatasetDao {
     // ---------------------------------------------------------------- fork
 
     /// @notice Puts `shares` of the caller's shares into the fork escrow: they stop
-    ///         counting here at once and become shares of the fork if it executes.
+    ///         counting here at once (also in votes already cast on proposals still
+    ///         being voted) and become shares of the fork if it executes. They can be
+    ///         taken back with {withdrawFromForkEscrow} until then.
     /// @dev Emits {EscrowedToFork}.
     function escrowToFork(uint256 shares) external {
         if (shares == 0) revert ZeroAmount();
         _burn(msg.sender, shares);
+        _reduceVotes(msg.sender);
         // Listed once per round, even after a full withdrawal and a new escrow.
         if (!isEscrowMember[forkRound][msg.sender]) {
             isEscrowMember[forkRound][msg.sender] = true;
@@ -304,13 +343,17 @@ contract DatasetDao {
         emit EscrowedToFork(forkRound, msg.sender, shares);
     }
 
-    /// @notice Takes shares back out of the fork escrow before the fork executes.
+    /// @notice Takes shares back out of the fork escrow before the fork executes: the way
+    ///         back for a fork that does not reach its threshold.
     /// @dev Emits {WithdrawnFromForkEscrow}.
     function withdrawFromForkEscrow(uint256 shares) external {
         uint256 have = escrowedShares[forkRound][msg.sender];
         if (shares == 0 || shares > have) revert InsufficientShares(msg.sender, have, shares);
-        escrowedShares[forkRound][msg.sender] = have - shares;
-        escrowedTotal -= shares;
+        // Cannot underflow: shares <= have <= escrowedTotal.
+        unchecked {
+            escrowedShares[forkRound][msg.sender] = have - shares;
+            escrowedTotal -= shares;
+        }
         _mint(msg.sender, shares);
         emit WithdrawnFromForkEscrow(forkRound, msg.sender, shares);
     }
@@ -319,7 +362,7 @@ contract DatasetDao {
     ///         the fork: a new DAO with the same head and parameters, the escrowed
     ///         members' shares, and their pro-rata part of the treasury. Other members
     ///         may follow with {joinFork} for `forkPeriod`.
-    /// @dev Emits {ForkExecuted}.
+    /// @dev Emits {ForkExecuted}. The factory creates a fork only while this runs.
     function executeFork() external returns (DatasetDao fork) {
         uint256 escrowed = escrowedTotal;
         uint256 all = totalShares() + escrowed;
@@ -327,76 +370,100 @@ contract DatasetDao {
         if (escrowed == 0 || escrowed < need) revert ForkThresholdNotReached(escrowed, need);
         address[] memory members = escrowMembers[forkRound];
         uint256[] memory shares = new uint256[](members.length);
-        // A member who withdrew everything gets a zero entry: minting zero is harmless.
         for (uint256 i = 0; i < members.length; i++) shares[i] = escrowedShares[forkRound][members[i]];
+        _forking = true;
         fork = factory.createFork(name, head, members, shares, params);
+        _forking = false;
         uint256 treasuryShare = token.balanceOf(address(this)) * escrowed / all;
         emit ForkExecuted(forkRound, address(fork), escrowed, treasuryShare, head);
         lastFork = fork;
+        lastForkAt = uint48(block.timestamp);
         forkJoinEndsAt = uint48(block.timestamp) + params.forkPeriod;
         forkRound += 1;
         escrowedTotal = 0;
         if (treasuryShare > 0) token.safeTransfer(address(fork), treasuryShare);
     }
 
-    /// @notice During the fork period, moves `shares` of the caller's shares and their
-    ///         pro-rata part of the treasury to the last fork.
-    /// @dev Emits {JoinedFork}.
-    function joinFork(uint256 shares) external {
-        if (block.timestamp > forkJoinEndsAt || address(lastFork) == address(0)) revert ForkJoinClosed(forkJoinEndsAt);
-        if (shares == 0) revert ZeroAmount();
-        uint256 treasuryShare = token.balanceOf(address(this)) * shares / (totalShares() + escrowedTotal);
-        _burn(msg.sender, shares);
-        lastFork.admitFromParent(msg.sender, shares);
-        emit JoinedFork(address(lastFork), msg.sender, shares, treasuryShare);
-        if (treasuryShare > 0) token.safeTransfer(address(lastFork), treasuryShare);
+    /// @notice Whether this DAO is inside {executeFork}; the factory creates forks only then.
+    function forking() external view returns (bool) {
+        return _forking;
     }
 
-    /// @notice Gives shares to a member who joins this fork from the parent. Only the parent.
-    function admitFromParent(address member, uint256 shares) external {
-        if (msg.sender != parent) revert OnlyParent(msg.sender);
-        _mint(member, shares);
+    /// @notice During the fork period, moves `shares` of the caller's shares and their
+    ///         pro-rata part of the treasury to the last fork. Only shares the caller
+    ///         already held before the fork executed, and not admitted since, can move.
+    /// @dev Emits {JoinedFork}.
+    function joinFork(uint256 shares) external {
+        DatasetDao fork = lastFork;
+        if (block.timestamp > forkJoinEndsAt || address(fork) == address(0)) revert ForkJoinClosed(forkJoinEndsAt);
+        if (shares == 0) revert ZeroAmount();
+        // Shares of the fork's own second could have been admitted just before it in the
+        // same block: only the shares held at the end of the second before count.
+        uint256 heldAtFork = sharesAt(msg.sender, lastForkAt - 1);
+        uint256 joining = joinedShares[address(fork)][msg.sender] + shares;
+        if (joining > heldAtFork) revert JoinExceedsSharesAtFork(msg.sender, heldAtFork, joining);
+        uint256 held = sharesOf(msg.sender);
+        uint256 admitted = admittedDuringJoin[address(fork)][msg.sender];
+        uint256 free = held > admitted ? held - admitted : 0;
+        if (shares > free) revert InsufficientShares(msg.sender, free, shares);
+        uint256 treasuryShare = token.balanceOf(address(this)) * shares / (totalShares() + escrowedTotal);
+        _burn(msg.sender, shares);
+        _reduceVotes(msg.sender);
+        joinedShares[address(fork)][msg.sender] = joining;
+        fork.admitFromParent(msg.sender);
+        emit JoinedFork(address(fork), msg.sender, shares, treasuryShare);
+        if (treasuryShare > 0) token.safeTransfer(address(fork), treasuryShare);
+    }
+
+    /// @notice In a fork: gives `member` the shares the parent's records say it moved here
+    ///         by {joinFork} and has not been given yet. Anyone may call it; the amount comes
+    ///         only from the parent's records, which only the member's own join writes, so no
+    ///         proposal of the parent can mint shares here.
+    function admitFromParent(address member) external {
+        if (parent == address(0)) revert NotAFork();
+        uint256 owed = DatasetDao(parent).joinedShares(address(this), member);
+        uint256 given = admittedFromParent[member];
+        if (owed <= given) return;
+        admittedFromParent[member] = owed;
+        _mint(member, owed - given);
     }
 
     // ---------------------------------------------------------------- views
 
-    function sharesOf(address member) public view returns (uint256) {
-        return shareHistory[member].latest();
-    }
-
-    function totalShares() public view returns (uint256) {
-        return totalHistory.latest();
-    }
-
-    function sharesAt(address member, uint48 timepoint) external view returns (uint256) {
-        return shareHistory[member].upperLookupRecent(timepoint);
-    }
-
+    /// @notice The DAO's token balance.
     function treasury() external view returns (uint256) {
         return token.balanceOf(address(this));
     }
 
+    /// @notice The members who escrowed in fork round `round` (some may have withdrawn).
     function escrowMembersOf(uint256 round) external view returns (address[] memory) {
         return escrowMembers[round];
     }
 
+    /// @notice The parameters as a struct (the `params` getter returns a tuple).
+    function getParams() external view returns (Params memory) {
+        return params;
+    }
+
+    /// @notice A proposal's record, with the rules fixed at its making.
     function getProposal(uint256 proposalId) external view returns (Proposal memory) {
         if (proposalId == 0 || proposalId > proposalCount) revert UnknownProposal(proposalId);
         return proposals[proposalId];
     }
 
-    /// @notice Where a proposal stands, from its votes and the clock.
+    /// @notice Where a proposal stands, from its votes, its own rules and the clock.
     function state(uint256 proposalId) public view returns (ProposalState) {
         if (proposalId == 0 || proposalId > proposalCount) revert UnknownProposal(proposalId);
         Proposal storage p = proposals[proposalId];
         if (p.executed) return ProposalState.Executed;
         if (p.canceled) return ProposalState.Canceled;
-        if (block.timestamp < p.snapshot + params.votingDelay) return ProposalState.Pending;
+        if (block.timestamp < p.voteStart) return ProposalState.Pending;
         if (block.timestamp <= p.voteEnd) return ProposalState.Active;
-        uint256 quorum = totalHistory.upperLookupRecent(p.snapshot) * params.quorumBps / 10_000;
+        uint256 quorum = totalSharesAt(p.snapshot) * p.quorumBps / 10_000;
         bool passed = p.forVotes > p.againstVotes && p.forVotes + p.abstainVotes >= quorum;
         if (!passed) return ProposalState.Defeated;
-        return p.eta == 0 ? ProposalState.Succeeded : ProposalState.Queued;
+        if (p.eta == 0) return block.timestamp <= uint256(p.voteEnd) + p.executionPeriod ? ProposalState.Succeeded : ProposalState.Expired;
+        return block.timestamp <= uint256(p.eta) + p.executionPeriod ? ProposalState.Queued : ProposalState.Expired;
     }
 
     // ---------------------------------------------------------------- internal
@@ -406,31 +473,42 @@ contract DatasetDao {
         if (have != want) revert WrongProposalState(proposalId, have, want);
     }
 
+    function _tally(Proposal storage p, uint8 support, uint256 weight, bool add) internal {
+        if (support == 0) p.againstVotes = add ? p.againstVotes + weight : p.againstVotes - weight;
+        else if (support == 1) p.forVotes = add ? p.forVotes + weight : p.forVotes - weight;
+        else p.abstainVotes = add ? p.abstainVotes + weight : p.abstainVotes - weight;
+    }
+
+    /// @dev After `member`'s shares went down, cuts each of its votes on proposals still
+    ///      in their voting window to what it holds now, and forgets votes whose window
+    ///      closed (their outcome is final). The list holds only the member's own votes.
+    function _reduceVotes(address member) internal {
+        uint256[] storage open = openVotes[member];
+        uint256 left = sharesOf(member);
+        for (uint256 i = open.length; i > 0; i--) {
+            uint256 proposalId = open[i - 1];
+            Proposal storage p = proposals[proposalId];
+            if (block.timestamp > p.voteEnd || p.canceled) {
+                open[i - 1] = open[open.length - 1];
+                open.pop();
+                continue;
+            }
+            Vote storage v = voteOf[proposalId][member];
+            if (v.weight <= left) continue;
+            emit VoteReduced(proposalId, member, v.weight, left);
+            _tally(p, v.support, v.weight - left, false);
+            // left < v.weight, which fits in uint248.
+            v.weight = uint248(left);
+        }
+    }
+
     function _setParams(Params memory p) internal {
         if (p.votingDelay == 0) revert InvalidParams("votingDelay");
         if (p.votingPeriod == 0) revert InvalidParams("votingPeriod");
         if (p.quorumBps > 10_000) revert InvalidParams("quorumBps");
         if (p.forkThresholdBps == 0 || p.forkThresholdBps > 10_000) revert InvalidParams("forkThresholdBps");
+        if (p.executionPeriod == 0) revert InvalidParams("executionPeriod");
         params = p;
         emit ParamsSet(p);
-    }
-
-    /// @dev The one place shares are created; with {_burn}, the only changes to shares.
-    function _mint(address member, uint256 shares) internal {
-        uint256 old = sharesOf(member);
-        shareHistory[member].push(uint48(block.timestamp), SafeCast.toUint208(old + shares));
-        totalHistory.push(uint48(block.timestamp), SafeCast.toUint208(totalShares() + shares));
-        emit SharesChanged(member, old, old + shares);
-    }
-
-    function _burn(address member, uint256 shares) internal {
-        uint256 old = sharesOf(member);
-        if (shares > old) revert InsufficientShares(member, old, shares);
-        // Cannot underflow: shares <= old <= totalShares().
-        unchecked {
-            shareHistory[member].push(uint48(block.timestamp), uint208(old - shares));
-            totalHistory.push(uint48(block.timestamp), uint208(totalShares() - shares));
-        }
-        emit SharesChanged(member, old, old - shares);
     }
 }

@@ -69,6 +69,6 @@ abstract contract Fixture is TestBase {
     }
 
     function defaultParams() internal pure returns (DatasetDao.Params memory) {
-        return DatasetDao.Params({votingDelay: 1, votingPeriod: 1 days, timelockDelay: 1 hours, quorumBps: 2_000, forkThresholdBps: 2_000, forkPeriod: 3 days});
+        return DatasetDao.Params({votingDelay: 1, votingPeriod: 1 days, timelockDelay: 1 hours, quorumBps: 2_000, forkThresholdBps: 2_000, forkPeriod: 3 days, executionPeriod: 7 days});
     }
 }

@@ -13,12 +13,14 @@ export interface DaoParams {
   quorumBps: number
   forkThresholdBps: number
   forkPeriod: number
+  /** Seconds a passed proposal may wait to be queued, and then to be executed, before it expires. */
+  executionPeriod: number
 }
 
 /** Devnet defaults: short enough to walk through by hand, every value governable. */
-export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 1, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600 }
+export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 1, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600, executionPeriod: 86400 }
 
-export const PROPOSAL_STATES = ['pending', 'active', 'defeated', 'succeeded', 'queued', 'executed', 'canceled'] as const
+export const PROPOSAL_STATES = ['pending', 'active', 'defeated', 'succeeded', 'queued', 'executed', 'canceled', 'expired'] as const
 export type ProposalStateName = typeof PROPOSAL_STATES[number]
 
 /** One call a proposal makes. */
@@ -101,6 +103,22 @@ export async function escrowToFork (clients: Clients, dao: Address, shares: bigi
   return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'escrowToFork', args: [shares] })
 }
 
+/** Takes escrowed shares back before the fork executes: the way back from a fork below its threshold. */
+export async function withdrawFromForkEscrow (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'withdrawFromForkEscrow', args: [shares] })
+}
+
+/** The caller's shares in the current fork escrow of `dao`. */
+export async function escrowedSharesOf (clients: Clients, dao: Address, member: Address): Promise<bigint> {
+  const round = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'forkRound', blockTag: 'pending' })
+  return clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'escrowedShares', args: [round, member], blockTag: 'pending' })
+}
+
+/** During a fork's join period, moves shares held before the fork (and their part of the treasury) into it. */
+export async function joinFork (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'joinFork', args: [shares] })
+}
+
 /** Executes the fork once the escrow passed the threshold; returns the new DAO. */
 export async function executeFork (clients: Clients, dao: Address): Promise<{ fork: Address, treasury: bigint, receipt: TransactionReceipt }> {
   const receipt = await send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'executeFork', args: [] })
@@ -116,7 +134,7 @@ export async function readDao (clients: Clients, dao: Address) {
   if (code === undefined || code === '0x') throw new InvalidChainInputError(`there is no DAO at ${dao}`, { hint: 'check the address; commons dao list shows the DAOs of the factory' })
   const [name, head, parent, forkPoint, treasury, totalShares, params, escrowedTotal] = await Promise.all(
     (['name', 'head', 'parent', 'forkPoint', 'treasury', 'totalShares', 'params', 'escrowedTotal'] as const).map(read))
-  const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod] = params as number[]
+  const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod, executionPeriod] = params as number[]
   const heads = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'HeadChanged', fromBlock: 0n })
   const shareEvents = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'SharesChanged', fromBlock: 0n })
   const members = new Map<string, bigint>()
@@ -142,7 +160,7 @@ export async function readDao (clients: Clients, dao: Address) {
     treasury: treasury as bigint,
     totalShares: totalShares as bigint,
     escrowedToFork: escrowedTotal as bigint,
-    params: { votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod },
+    params: { votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod, executionPeriod },
     members: [...members].filter(([, shares]) => shares > 0n).map(([account, shares]) => ({ account, shares })),
     headHistory: heads.map(e => ({ from: hexToCid(e.args.oldHead as Hex)?.toString() ?? null, to: hexToCid(e.args.newHead as Hex)?.toString() ?? null, proposalId: e.args.proposalId as bigint, block: e.blockNumber })),
     proposals,
