@@ -72,9 +72,11 @@ contract DatasetDao is DaoShares {
         bytes32 actionsHash;
     }
 
+    /// @dev One slot per vote: whether it was cast, its side and its (possibly reduced) weight.
     struct Vote {
+        bool cast;
         uint8 support;
-        uint248 weight;
+        uint208 weight;
     }
 
     IERC20 public token;
@@ -91,8 +93,7 @@ contract DatasetDao is DaoShares {
 
     uint256 public proposalCount;
     mapping(uint256 => Proposal) internal proposals;
-    mapping(uint256 => mapping(address => bool)) public hasVoted;
-    /// @notice The support and (possibly reduced) weight of each vote.
+    /// @notice Whether each vote was cast, its support and its (possibly reduced) weight.
     mapping(uint256 => mapping(address => Vote)) public voteOf;
     /// @dev Proposals a member voted on that may still be in their voting window.
     mapping(address => uint256[]) internal openVotes;
@@ -224,17 +225,16 @@ contract DatasetDao is DaoShares {
     /// @dev Emits {VoteCast}. Requires the proposal to be Active.
     function castVote(uint256 proposalId, uint8 support) external returns (uint256 weight) {
         _expectState(proposalId, ProposalState.Active);
-        if (hasVoted[proposalId][msg.sender]) revert AlreadyVoted(proposalId, msg.sender);
+        if (voteOf[proposalId][msg.sender].cast) revert AlreadyVoted(proposalId, msg.sender);
         if (support > 2) revert InvalidSupport(support);
         Proposal storage p = proposals[proposalId];
         weight = sharesAt(msg.sender, p.snapshot);
         uint256 held = sharesOf(msg.sender);
         if (held < weight) weight = held;
         if (weight == 0) revert NoShares(msg.sender);
-        hasVoted[proposalId][msg.sender] = true;
         _tally(p, support, weight, true);
         // weight <= a uint208 share count, so it fits.
-        voteOf[proposalId][msg.sender] = Vote(support, uint248(weight));
+        voteOf[proposalId][msg.sender] = Vote(true, support, uint208(weight));
         openVotes[msg.sender].push(proposalId);
         emit VoteCast(proposalId, msg.sender, support, weight);
     }
@@ -430,6 +430,11 @@ contract DatasetDao is DaoShares {
 
     // ---------------------------------------------------------------- views
 
+    /// @notice Whether `account` voted on `proposalId`.
+    function hasVoted(uint256 proposalId, address account) external view returns (bool) {
+        return voteOf[proposalId][account].cast;
+    }
+
     /// @notice The DAO's token balance.
     function treasury() external view returns (uint256) {
         return token.balanceOf(address(this));
@@ -497,8 +502,8 @@ contract DatasetDao is DaoShares {
             if (v.weight <= left) continue;
             emit VoteReduced(proposalId, member, v.weight, left);
             _tally(p, v.support, v.weight - left, false);
-            // left < v.weight, which fits in uint248.
-            v.weight = uint248(left);
+            // left < v.weight, which fits in uint208.
+            v.weight = uint208(left);
         }
     }
 

@@ -149,7 +149,8 @@ contract DaoProposalRulesTest is Fixture {
         vm.prank(bob);
         dao.escrowToFork(30);
         assertEq(dao.getProposal(id).forVotes, 10, "bob's escrowed shares no longer vote");
-        (uint8 support, uint248 weight) = dao.voteOf(id, bob);
+        (bool cast, uint8 support, uint208 weight) = dao.voteOf(id, bob);
+        assertTrue(cast, "still counted as voted");
         assertEq(support, 1, "support kept");
         assertEq(weight, 0, "weight gone");
         dao.executeFork();
