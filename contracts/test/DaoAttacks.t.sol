@@ -1,57 +1,20 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Fixture} from "./Fixture.sol";
+import {DaoFixture} from "./DaoFixture.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
+import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
 import {DaoShares} from "../src/dao/DaoShares.sol";
 import {Errors} from "@openzeppelin/contracts/utils/Errors.sol";
 
 /// @notice The audit's attacks on the dataset DAO, each performed and shown to fail:
 ///         a parent capturing or draining its fork (finding 2), forks with a made-up
-///         lineage (finding 11), and proposals that outlive their own rules (finding 9).
-contract DaoAttacksTest is Fixture {
-    DatasetDao internal dao;
-    address internal alice = address(0xA11CE); // the majority
-    address internal bob = address(0xB0B);
-    address internal carol = address(0xCA401);
-    bytes internal constant HEAD_1 = hex"01711220aa01";
-    bytes internal constant HEAD_2 = hex"01711220aa02";
-
+///         lineage (finding 11).
+contract DaoAttacksTest is DaoFixture {
     function setUp() public {
-        deployAll();
-        address[] memory members = new address[](3);
-        members[0] = alice;
-        members[1] = bob;
-        members[2] = carol;
-        uint256[] memory shares = new uint256[](3);
-        shares[0] = 60;
-        shares[1] = 30;
-        shares[2] = 10;
-        dao = factory.createDao("corpus", HEAD_1, members, shares, defaultParams());
-        token.transfer(address(dao), 10_000 ether);
+        setUpDao();
         vm.warp(block.timestamp + 1);
-    }
-
-    function one(address target, bytes memory data) internal pure returns (address[] memory t, uint256[] memory v, bytes[] memory c) {
-        t = new address[](1);
-        v = new uint256[](1);
-        c = new bytes[](1);
-        t[0] = target;
-        c[0] = data;
-    }
-
-    /// Alice proposes and votes alone (60 of 100 shares); returns the queued proposal, timelock passed.
-    function queued(DatasetDao on, address target, bytes memory data) internal returns (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) {
-        (t, v, c) = one(target, data);
-        vm.prank(alice);
-        id = on.propose(t, v, c, "the majority's will");
-        vm.warp(block.timestamp + 1);
-        vm.prank(alice);
-        on.castVote(id, 1);
-        vm.warp(block.timestamp + 1 days + 1);
-        on.queue(id);
-        vm.warp(block.timestamp + 1 hours);
     }
 
     /// Bob leaves with his 30 shares and 30% of the treasury.
@@ -69,20 +32,19 @@ contract DaoAttacksTest is Fixture {
     function test_parentProposalCannotMintItselfSharesInTheFork() public {
         DatasetDao fork = bobForks();
         // The old admission took (member, shares) from the parent; it no longer exists.
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) =
-            queued(dao, address(fork), abi.encodeWithSignature("admitFromParent(address,uint256)", alice, 1_000_000));
+        Calls memory c = one(address(fork), abi.encodeWithSignature("admitFromParent(address,uint256)", alice, 1_000_000), "mint us shares there");
+        queued(dao, c);
         vm.expectRevert(abi.encodeWithSelector(Errors.FailedCall.selector));
-        dao.execute(id, t, v, c);
+        execute(dao, c);
         // Today's admission mints only what the parent's join records owe alice: nothing.
-        (id, t, v, c) = queued(dao, address(fork), abi.encodeCall(DatasetDao.admitFromParent, (alice)));
-        dao.execute(id, t, v, c);
+        c = one(address(fork), abi.encodeCall(DatasetDao.admitFromParent, (alice)), "admit us there");
+        queued(dao, c);
+        execute(dao, c);
         assertEq(fork.sharesOf(alice), 0, "no shares for the parent's majority");
         assertEq(fork.totalShares(), 30, "only bob's escrowed shares");
         // With no shares in the fork the majority cannot even propose there, let alone drain it.
-        (t, v, c) = one(address(token), abi.encodeCall(token.transfer, (alice, 3_000 ether)));
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.NoShares.selector, alice));
-        vm.prank(alice);
-        fork.propose(t, v, c, "drain");
+        vm.expectRevert(abi.encodeWithSelector(DaoGovernance.NoShares.selector, alice));
+        proposeAs(fork, alice, one(address(token), abi.encodeCall(token.transfer, (alice, 3_000 ether)), "drain"));
         assertEq(fork.treasury(), 3_000 ether, "fork treasury intact");
     }
 
@@ -90,8 +52,7 @@ contract DaoAttacksTest is Fixture {
     /// fork with them, to outvote bob there: shares not held before the fork cannot join.
     function test_sharesAdmittedAfterTheForkCannotJoinIt() public {
         DatasetDao fork = bobForks();
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = queued(dao, address(dao), abi.encodeCall(DatasetDao.admitMember, (alice, 10_000)));
-        dao.execute(id, t, v, c);
+        pass(one(address(dao), abi.encodeCall(DatasetDao.admitMember, (alice, 10_000)), "more for us"));
         assertEq(dao.sharesOf(alice), 10_060, "admitted in the parent");
         vm.expectRevert(abi.encodeWithSelector(DatasetDao.JoinExceedsSharesAtFork.selector, alice, 60, 10_000));
         vm.prank(alice);
@@ -111,12 +72,13 @@ contract DaoAttacksTest is Fixture {
     /// Shares minted in the fork's own second (a proposal executed just before the fork
     /// in the same block) do not count as held before the fork.
     function test_sharesAdmittedInTheForksSecondCannotJoinIt() public {
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = queued(dao, address(dao), abi.encodeCall(DatasetDao.admitMember, (alice, 100)));
+        Calls memory c = one(address(dao), abi.encodeCall(DatasetDao.admitMember, (alice, 100)), "more for us");
+        queued(dao, c);
         vm.prank(bob);
         dao.escrowToFork(30);
         vm.prank(carol);
         dao.escrowToFork(10);
-        dao.execute(id, t, v, c);
+        execute(dao, c);
         DatasetDao fork = dao.executeFork();
         vm.expectRevert(abi.encodeWithSelector(DatasetDao.JoinExceedsSharesAtFork.selector, alice, 60, 160));
         vm.prank(alice);
@@ -130,8 +92,7 @@ contract DaoAttacksTest is Fixture {
         DatasetDao fork = bobForks();
         vm.prank(carol);
         dao.escrowToFork(10); // next round: carol's 10 shares leave the count here
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = queued(dao, address(dao), abi.encodeCall(DatasetDao.admitMember, (carol, 10)));
-        dao.execute(id, t, v, c);
+        pass(one(address(dao), abi.encodeCall(DatasetDao.admitMember, (carol, 10)), "carol again"));
         // carol held 10 at the fork, but the 10 she holds now were admitted after it.
         vm.expectRevert(abi.encodeWithSelector(DaoShares.InsufficientShares.selector, carol, 0, 10));
         vm.prank(carol);
@@ -142,24 +103,23 @@ contract DaoAttacksTest is Fixture {
     /// The parent passes a proposal that makes the DAO itself a member, to join forks as a
     /// member would: a DAO never holds shares, in itself or (so) in a fork.
     function test_daoCannotHoldItsOwnShares() public {
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = queued(dao, address(dao), abi.encodeCall(DatasetDao.admitMember, (address(dao), 1_000)));
+        Calls memory c = one(address(dao), abi.encodeCall(DatasetDao.admitMember, (address(dao), 1_000)), "the DAO joins itself");
+        queued(dao, c);
         vm.expectRevert(abi.encodeWithSelector(DaoShares.InvalidMember.selector, address(dao)));
-        dao.execute(id, t, v, c);
+        execute(dao, c);
     }
 
     /// A member who votes and then leaves for the fork does not keep voting on the parent.
     function test_joiningTheForkWithdrawsOpenVotes() public {
         DatasetDao fork = bobForks();
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (HEAD_2)));
-        vm.prank(carol);
-        uint256 id = dao.propose(t, v, c, "carol's head");
+        uint256 id = proposeAs(dao, carol, setHead("carol's head"));
         vm.warp(block.timestamp + 1);
-        vm.prank(carol);
-        dao.castVote(id, 1);
+        voteAs(dao, carol, id, 1);
         vm.prank(carol);
         dao.joinFork(10);
         assertEq(fork.sharesOf(carol), 10, "carol moved");
-        assertEq(dao.getProposal(id).forVotes, 0, "her vote went with her");
+        (, uint256 forVotes,) = dao.proposalVotes(id);
+        assertEq(forVotes, 0, "her vote went with her");
     }
 
     // ------------------------------------------------------------ finding 11: lineage spoofing
@@ -171,11 +131,11 @@ contract DaoAttacksTest is Fixture {
         members[0] = alice;
         uint256[] memory shares = new uint256[](1);
         shares[0] = 1_000;
-        bytes memory data = abi.encodeCall(DatasetDaoFactory.createFork, ("corpus", HEAD_2, members, shares, defaultParams()));
-        (uint256 id, address[] memory t, uint256[] memory v, bytes[] memory c) = queued(dao, address(factory), data);
+        Calls memory c = one(address(factory), abi.encodeCall(DatasetDaoFactory.createFork, ("corpus", HEAD_2, members, shares, defaultParams())), "spoof");
+        queued(dao, c);
         uint256 before = factory.daoCount();
         vm.expectRevert(abi.encodeWithSelector(DatasetDaoFactory.NotForking.selector, address(dao)));
-        dao.execute(id, t, v, c);
+        execute(dao, c);
         assertEq(factory.daoCount(), before, "no fork recorded");
     }
 
@@ -202,7 +162,7 @@ contract Impostor {
         return true;
     }
 
-    function spoof(DatasetDaoFactory factory, DatasetDao.Params memory params) external {
+    function spoof(DatasetDaoFactory factory, DaoGovernance.Params memory params) external {
         address[] memory members = new address[](1);
         members[0] = msg.sender;
         uint256[] memory shares = new uint256[](1);

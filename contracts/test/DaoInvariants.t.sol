@@ -6,6 +6,9 @@ import {Fixture} from "./Fixture.sol";
 import {CommonsToken} from "../src/CommonsToken.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
+import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
+import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @notice The parent's majority, after the minority forked away, tries everything a
 ///         proposal of the parent or a member of it can do to get into the fork or at its
@@ -21,6 +24,7 @@ contract ParentMajorityHandler is TestBase {
     address public carol; // a parent member who may follow the fork
     /// The fork's treasury as it must be: what the fork took and what joins brought.
     uint256 public expectedForkTreasury;
+    uint256 public proposalsMade;
     uint256 public proposalsExecuted;
     uint256 public joins;
 
@@ -42,17 +46,20 @@ contract ParentMajorityHandler is TestBase {
         bytes[] memory c = new bytes[](1);
         t[0] = target;
         c[0] = data;
+        // A new description each time: the Governor's id hashes the calls and the description.
+        string memory description = string.concat("capture the fork #", Strings.toString(proposalsMade++));
+        bytes32 descriptionHash = keccak256(bytes(description));
         vm.prank(alice);
-        uint256 id = dao.propose(t, v, c, "capture the fork");
+        uint256 id = dao.propose(t, v, c, description);
         (uint32 votingDelay, uint32 votingPeriod, uint32 timelockDelay,,,,) = dao.params();
-        vm.warp(block.timestamp + votingDelay);
+        vm.warp(block.timestamp + votingDelay + 1);
         vm.prank(alice);
         dao.castVote(id, 1);
         vm.warp(block.timestamp + votingPeriod + 1);
-        if (dao.state(id) != DatasetDao.ProposalState.Succeeded) return;
-        dao.queue(id);
+        if (dao.state(id) != IGovernor.ProposalState.Succeeded) return;
+        dao.queue(t, v, c, descriptionHash);
         vm.warp(block.timestamp + timelockDelay);
-        try dao.execute(id, t, v, c) {
+        try dao.execute(t, v, c, descriptionHash) {
             proposalsExecuted += 1;
         } catch {}
     }
@@ -83,7 +90,7 @@ contract ParentMajorityHandler is TestBase {
         uint256[] memory amounts = new uint256[](1);
         amounts[0] = bound(shares, 1, 1e12);
         (uint32 a, uint32 b, uint32 c, uint16 d, uint16 e, uint32 f, uint32 g) = dao.params();
-        DatasetDao.Params memory p = DatasetDao.Params(a, b, c, d, e, f, g);
+        DaoGovernance.Params memory p = DaoGovernance.Params(a, b, c, d, e, f, g);
         pass(address(factory), abi.encodeCall(DatasetDaoFactory.createFork, ("corpus", hex"01", members, amounts, p)));
     }
 
@@ -127,7 +134,7 @@ contract ParentCannotDrainForkInvariants is Fixture {
         shares[0] = 60;
         shares[1] = 30;
         shares[2] = 10;
-        DatasetDao.Params memory p = defaultParams();
+        DaoGovernance.Params memory p = defaultParams();
         p.forkPeriod = 30 days; // long enough for many proposals inside the join period
         dao = factory.createDao("corpus", hex"01711220aa01", members, shares, p);
         token.transfer(address(dao), 10_000 ether);

@@ -31,13 +31,13 @@ abstract contract DaoShares {
         return totalHistory.latest();
     }
 
-    /// @notice The shares `member` held at the end of second `timepoint`.
-    function sharesAt(address member, uint48 timepoint) public view returns (uint256) {
+    /// @dev The shares `member` held at the end of second `timepoint` (public as IVotes' getPastVotes).
+    function sharesAt(address member, uint48 timepoint) internal view returns (uint256) {
         return shareHistory[member].upperLookupRecent(timepoint);
     }
 
-    /// @notice All shares outside the fork escrow at the end of second `timepoint`.
-    function totalSharesAt(uint48 timepoint) public view returns (uint256) {
+    /// @dev All shares outside the fork escrow at the end of second `timepoint` (public as getPastTotalSupply).
+    function totalSharesAt(uint48 timepoint) internal view returns (uint256) {
         return totalHistory.upperLookupRecent(timepoint);
     }
 
