@@ -2,6 +2,8 @@
 pragma solidity ^0.8.28;
 
 import {GovernorUpgradeable} from "@openzeppelin/contracts-upgradeable/governance/GovernorUpgradeable.sol";
+import {GovernorSequentialProposalIdUpgradeable} from
+    "@openzeppelin/contracts-upgradeable/governance/extensions/GovernorSequentialProposalIdUpgradeable.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {DaoShares} from "./DaoShares.sol";
@@ -9,7 +11,8 @@ import {DaoShares} from "./DaoShares.sol";
 /// @title DaoGovernance
 /// @notice OpenZeppelin's Governor over a DAO's own shares, so every Governor tool (Tally,
 ///         Governor indexers) reads a dataset DAO as it reads any Governor: ERC-6372 clock in
-///         seconds, proposal ids as Governor hashes them, its events, states and functions.
+///         seconds, its events, states and functions, and sequential proposal ids (1, 2, 3,
+///         as OpenZeppelin's GovernorSequentialProposalId numbers them, short enough to type).
 ///         What Commons adds to the Governor:
 ///         - The DAO is its own non-transferable votes token ({token} is the DAO): a vote
 ///           weighs the voter's shares at the proposal's snapshot, as far as the voter still
@@ -21,7 +24,7 @@ import {DaoShares} from "./DaoShares.sol";
 ///           proposal's snapshot from a checkpointed history, so changing them never revives
 ///           a defeated proposal; a proposal not queued, or not executed, within its execution
 ///           period expires.
-abstract contract DaoGovernance is GovernorUpgradeable, DaoShares {
+abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialProposalIdUpgradeable, DaoShares {
     using Checkpoints for Checkpoints.Trace208;
 
     struct Params {
@@ -162,7 +165,7 @@ abstract contract DaoGovernance is GovernorUpgradeable, DaoShares {
     }
 
     /// @notice Proposes calls for the DAO to make. The proposer must hold shares now.
-    /// @dev Emits Governor's {ProposalCreated}; the id is Governor's hash of the calls and description.
+    /// @dev Emits Governor's {ProposalCreated}; ids count up from 1 in each DAO.
     function propose(address[] memory targets, uint256[] memory values, bytes[] memory calldatas, string memory description)
         public
         override
@@ -170,6 +173,24 @@ abstract contract DaoGovernance is GovernorUpgradeable, DaoShares {
     {
         if (sharesOf(_msgSender()) == 0) revert NoShares(_msgSender());
         return super.propose(targets, values, calldatas, description);
+    }
+
+    /// @notice The id of the proposal with these calls and description.
+    function getProposalId(address[] memory targets, uint256[] memory values, bytes[] memory calldatas, bytes32 descriptionHash)
+        public
+        view
+        override(GovernorUpgradeable, GovernorSequentialProposalIdUpgradeable)
+        returns (uint256)
+    {
+        return super.getProposalId(targets, values, calldatas, descriptionHash);
+    }
+
+    function _propose(address[] memory targets, uint256[] memory values, bytes[] memory calldatas, string memory description, address proposer)
+        internal
+        override(GovernorUpgradeable, GovernorSequentialProposalIdUpgradeable)
+        returns (uint256)
+    {
+        return super._propose(targets, values, calldatas, description, proposer);
     }
 
     /// @notice Governor's states, with Expired for a passed proposal not queued within the
