@@ -107,13 +107,40 @@ contract DaoProposalRulesTest is DaoFixture {
         vm.prank(bob);
         dao.escrowToFork(30);
         assertEq(forVotes(id), 10, "bob's escrowed shares no longer vote");
-        (bool cast, uint8 support, uint208 weight) = dao.voteOf(id, bob);
+        (bool cast, uint8 support, uint208 weight,) = dao.voteOf(id, bob);
         assertTrue(cast && dao.hasVoted(id, bob), "still counted as voted");
         assertEq(support, 1, "support kept");
         assertEq(weight, 0, "weight gone");
         dao.executeFork();
         vm.warp(block.timestamp + 1 days + 1);
         assertTrue(isState(dao, id, IGovernor.ProposalState.Defeated), "10 of 100 is below quorum");
+    }
+
+    /// Leaving cuts the member's votes on every proposal still being voted, and only those:
+    /// a vote whose window closed keeps its weight (its outcome is final).
+    function test_leavingCutsEveryOpenVoteAndNoClosedOne() public {
+        uint256 closed = proposeAs(dao, bob, setHead("first"));
+        vm.warp(block.timestamp + 1);
+        voteAs(dao, bob, closed, 1);
+        vm.warp(block.timestamp + 1 days);
+        uint256 a = proposeAs(dao, bob, setHead("second"));
+        uint256 b = proposeAs(dao, carol, setHead("third"));
+        vm.warp(block.timestamp + 1);
+        voteAs(dao, bob, a, 1);
+        voteAs(dao, bob, b, 0);
+        assertTrue(block.timestamp > dao.proposalDeadline(closed), "first vote closed");
+        vm.prank(bob);
+        dao.escrowToFork(20);
+        (uint256 againstB,,) = dao.proposalVotes(b);
+        assertEq(forVotes(a), 10, "open vote cut to what bob holds");
+        assertEq(againstB, 10, "every open vote cut");
+        assertEq(forVotes(closed), 30, "closed vote kept");
+        vm.prank(bob);
+        dao.escrowToFork(10);
+        (againstB,,) = dao.proposalVotes(b);
+        assertEq(forVotes(a) + againstB, 0, "nothing left to vote with");
+        assertEq(forVotes(closed), 30, "closed vote still kept");
+        assertTrue(isState(dao, closed, IGovernor.ProposalState.Succeeded), "its outcome stands");
     }
 
     /// Shares escrowed before voting do not vote, although they were held at the snapshot.

@@ -37,11 +37,13 @@ abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialPropos
         uint32 executionPeriod; // seconds a passed proposal may wait to be queued, then executed
     }
 
-    /// @dev One slot per vote: whether it was cast, its side and its (possibly reduced) weight.
+    /// @dev One slot per vote: whether it was cast, its side, its (possibly reduced) weight,
+    ///      and the member's previous vote still open (a list of the member's open votes).
     struct Vote {
         bool cast;
         uint8 support;
         uint208 weight;
+        uint32 previousOpen;
     }
 
     struct Tally {
@@ -57,8 +59,9 @@ abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialPropos
     mapping(uint256 => Tally) internal tallies;
     /// @notice Whether each vote was cast, its support and its (possibly reduced) weight.
     mapping(uint256 => mapping(address => Vote)) public voteOf;
-    /// @dev Proposals a member voted on that may still be in their voting window.
-    mapping(address => uint256[]) internal openVotes;
+    /// @dev The last proposal a member voted on that may still be in its voting window: the
+    ///      head of the member's list of open votes, linked through {Vote.previousOpen}.
+    mapping(address => uint32) internal lastOpenVote;
     /// @dev The proposal being executed, for events of the actions it runs.
     uint256 internal _currentProposal;
 
@@ -225,9 +228,9 @@ abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialPropos
         if (support > 2) revert InvalidSupport(support);
         if (weight == 0) revert NoShares(account);
         _tally(tallies[proposalId], support, weight, true);
-        // weight <= a uint208 share count, so it fits.
-        voteOf[proposalId][account] = Vote(true, support, uint208(weight));
-        openVotes[account].push(proposalId);
+        // weight <= a uint208 share count, so it fits; ids count up from 1, one per proposal.
+        voteOf[proposalId][account] = Vote(true, support, uint208(weight), lastOpenVote[account]);
+        lastOpenVote[account] = SafeCast.toUint32(proposalId);
         return weight;
     }
 
@@ -267,21 +270,27 @@ abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialPropos
     ///      in their voting window to what it holds now, and forgets votes whose window
     ///      closed (their outcome is final). The list holds only the member's own votes.
     function _reduceVotes(address member) internal {
-        uint256[] storage open = openVotes[member];
         uint256 left = sharesOf(member);
-        for (uint256 i = open.length; i > 0; i--) {
-            uint256 proposalId = open[i - 1];
-            if (block.timestamp > proposalDeadline(proposalId)) {
-                open[i - 1] = open[open.length - 1];
-                open.pop();
-                continue;
-            }
+        Vote storage previous = voteOf[0][member]; // only written once a kept vote is found
+        bool atHead = true;
+        for (uint32 proposalId = lastOpenVote[member]; proposalId != 0;) {
             Vote storage v = voteOf[proposalId][member];
-            if (v.weight <= left) continue;
-            emit VoteReduced(proposalId, member, v.weight, left);
-            _tally(tallies[proposalId], v.support, v.weight - left, false);
-            // left < v.weight, which fits in uint208.
-            v.weight = uint208(left);
+            uint32 next = v.previousOpen;
+            if (block.timestamp > proposalDeadline(proposalId)) {
+                // Closed: its outcome is final; unlink it.
+                if (atHead) lastOpenVote[member] = next;
+                else previous.previousOpen = next;
+            } else {
+                if (v.weight > left) {
+                    emit VoteReduced(proposalId, member, v.weight, left);
+                    _tally(tallies[proposalId], v.support, v.weight - left, false);
+                    // left < v.weight, which fits in uint208.
+                    v.weight = uint208(left);
+                }
+                previous = v;
+                atHead = false;
+            }
+            proposalId = next;
         }
     }
 
