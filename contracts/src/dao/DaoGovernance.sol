@@ -228,8 +228,12 @@ abstract contract DaoGovernance is GovernorUpgradeable, GovernorSequentialPropos
         if (support > 2) revert InvalidSupport(support);
         if (weight == 0) revert NoShares(account);
         _tally(tallies[proposalId], support, weight, true);
+        // Votes whose window closed are dropped from the front of the list as it grows, so
+        // the list a member's fork escrow walks stays about as long as its open votes.
+        uint32 previous = lastOpenVote[account];
+        while (previous != 0 && block.timestamp > proposalDeadline(previous)) previous = voteOf[previous][account].previousOpen;
         // weight <= a uint208 share count, so it fits; ids count up from 1, one per proposal.
-        voteOf[proposalId][account] = Vote(true, support, uint208(weight), lastOpenVote[account]);
+        voteOf[proposalId][account] = Vote(true, support, uint208(weight), previous);
         lastOpenVote[account] = SafeCast.toUint32(proposalId);
         return weight;
     }
