@@ -1,85 +1,43 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {TrainingMarket} from "./TrainingMarket.sol";
+import {DaoGovernance} from "./dao/DaoGovernance.sol";
 
 interface IDatasetDaoFactory {
-    function createFork(string calldata name, bytes calldata head, address[] calldata members, uint256[] calldata shares, DatasetDao.Params calldata params)
+    function createFork(string calldata name, bytes calldata head, address[] calldata members, uint256[] calldata shares, DaoGovernance.Params calldata params)
         external
         returns (DatasetDao);
 }
 
 /// @title DatasetDao
 /// @notice One DAO per dataset: members hold shares (their votes) and share a treasury
-///         in the network token. Proposals, in the manner of OpenZeppelin Governor
-///         (propose → vote → queue → timelock → execute), set the canonical dataset
-///         head, fund training jobs from the treasury, adopt finished models, change
-///         parameters and admit members. Members who disagree fork in the manner of
-///         the Nouns fork: they escrow shares; past a threshold the fork executes, a
+///         in the network token. Proposals, through OpenZeppelin's Governor (propose →
+///         vote → queue → timelock → execute, see {DaoGovernance}), set the canonical
+///         dataset head, fund training jobs from the treasury, adopt finished models,
+///         change parameters and admit members. Members who disagree fork in the manner
+///         of the Nouns fork: they escrow shares; past a threshold the fork executes, a
 ///         new DAO starts from the same head with its lineage recorded, the escrowed
 ///         members get their shares there, and their pro-rata part of the treasury
 ///         moves with them. Data is shared by content address: nothing is copied.
 /// @dev Shares are not transferable; they change only by proposal (admit), by fork
-///      escrow and by joining a fork. Votes are read at a proposal's snapshot.
-contract DatasetDao {
+///      escrow and by joining a fork. Every DAO is a minimal clone (EIP-1167) of one
+///      implementation, set up once by {initialize}.
+contract DatasetDao is DaoGovernance {
     using SafeERC20 for IERC20;
-    using Checkpoints for Checkpoints.Trace208;
 
-    struct Params {
-        uint32 votingDelay; // seconds from proposal to the start of voting (>= 1)
-        uint32 votingPeriod; // seconds of voting
-        uint32 timelockDelay; // seconds between queueing and execution
-        uint16 quorumBps; // for + abstain votes needed, of all shares at the snapshot
-        uint16 forkThresholdBps; // escrowed shares needed to fork, of all shares
-        uint32 forkPeriod; // seconds after a fork during which more members may join it
-    }
-
-    enum ProposalState {
-        Pending,
-        Active,
-        Defeated,
-        Succeeded,
-        Queued,
-        Executed,
-        Canceled
-    }
-
-    struct Proposal {
-        address proposer;
-        uint48 snapshot;
-        uint48 voteEnd;
-        uint48 eta;
-        bool executed;
-        bool canceled;
-        uint256 forVotes;
-        uint256 againstVotes;
-        uint256 abstainVotes;
-        bytes32 actionsHash;
-    }
-
-    IERC20 public token;
+    /// @notice The network token the treasury is held in.
+    IERC20 public treasuryToken;
     IDatasetDaoFactory public factory;
     /// @notice The DAO this one was forked from (zero for an original), and the head it forked at.
     address public parent;
     bytes public forkPoint;
-    string public name;
     /// @notice The canonical dataset version (CID bytes of a dag-cbor commit).
     bytes public head;
-    Params public params;
     /// @notice Models the DAO adopted, by training-market job id.
     mapping(uint256 => bytes) public adoptedModel;
-
-    mapping(address => Checkpoints.Trace208) internal shareHistory;
-    Checkpoints.Trace208 internal totalHistory;
-
-    uint256 public proposalCount;
-    mapping(uint256 => Proposal) internal proposals;
-    mapping(uint256 => mapping(address => bool)) public hasVoted;
 
     /// @notice Fork escrow of the current round: shares members have put aside to fork.
     uint256 public forkRound;
@@ -87,18 +45,21 @@ contract DatasetDao {
     mapping(uint256 => address[]) internal escrowMembers;
     mapping(uint256 => mapping(address => bool)) internal isEscrowMember;
     uint256 public escrowedTotal;
-    /// @notice The DAO of the last executed fork, and until when members may still join it.
+    /// @notice The DAO of the last executed fork, when it executed, and until when members may still join it.
     DatasetDao public lastFork;
+    uint48 public lastForkAt;
     uint48 public forkJoinEndsAt;
+    /// @notice Shares each member moved into a fork by {joinFork}: the fork admits exactly these.
+    mapping(address => mapping(address => uint256)) public joinedShares;
+    /// @notice Shares admitted by proposal during a fork's join period: they may not follow into it.
+    mapping(address => mapping(address => uint256)) public admittedDuringJoin;
+    /// @notice In a fork: the shares admitted so far from the parent's {joinedShares}.
+    mapping(address => uint256) public admittedFromParent;
+
+    /// @dev Set only while {executeFork} asks the factory for the fork (see {forking}).
+    bool private transient _forking;
 
     event HeadChanged(bytes oldHead, bytes newHead, uint256 indexed proposalId);
-    event SharesChanged(address indexed member, uint256 oldShares, uint256 newShares);
-    event ProposalCreated(uint256 indexed proposalId, address indexed proposer, address[] targets, uint256[] values, bytes[] calldatas, string description, uint48 voteStart, uint48 voteEnd);
-    event VoteCast(uint256 indexed proposalId, address indexed voter, uint8 support, uint256 weight);
-    event ProposalQueued(uint256 indexed proposalId, uint48 eta);
-    event ProposalExecuted(uint256 indexed proposalId);
-    event ProposalCanceled(uint256 indexed proposalId);
-    event ParamsSet(Params params);
     event ModelAdopted(uint256 indexed jobId, bytes modelCid);
     event JobFunded(address indexed market, uint256 indexed jobId, uint256 reward);
     event Deposited(address indexed from, uint256 amount);
@@ -108,23 +69,12 @@ contract DatasetDao {
     event JoinedFork(address indexed forkDao, address indexed member, uint256 shares, uint256 treasury);
 
     error OnlyDao(address caller);
-    error OnlyParent(address caller);
-    error InvalidParams(string field);
     error LengthMismatch();
-    error NoShares(address account);
-    error EmptyProposal();
-    error UnknownProposal(uint256 proposalId);
-    error WrongProposalState(uint256 proposalId, ProposalState have, ProposalState want);
-    error AlreadyVoted(uint256 proposalId, address voter);
-    error InvalidSupport(uint8 support);
-    error ActionsMismatch(uint256 proposalId);
-    error TimelockNotPassed(uint256 proposalId, uint48 eta);
-    error NotProposer(uint256 proposalId, address caller);
-    error InsufficientShares(address member, uint256 have, uint256 need);
     error ForkThresholdNotReached(uint256 escrowed, uint256 need);
     error ForkJoinClosed(uint48 endedAt);
+    error JoinExceedsSharesAtFork(address member, uint256 heldAtFork, uint256 joining);
+    error NotAFork();
     error ZeroAmount();
-    error AlreadyInitialized();
 
     modifier onlyDao() {
         if (msg.sender != address(this)) revert OnlyDao(msg.sender);
@@ -134,7 +84,7 @@ contract DatasetDao {
     /// @dev The factory deploys this contract once and gives every dataset a minimal
     ///      clone (EIP-1167) of it; the original itself can never be initialised.
     constructor() {
-        factory = IDatasetDaoFactory(address(1));
+        _disableInitializers();
     }
 
     /// @notice Sets a fresh clone up. Called once, by the factory, in the transaction that
@@ -150,96 +100,21 @@ contract DatasetDao {
         address[] memory members,
         uint256[] memory shares,
         Params memory params_
-    ) external {
-        if (address(factory) != address(0)) revert AlreadyInitialized();
+    ) external initializer {
         if (members.length != shares.length) revert LengthMismatch();
-        token = token_;
+        // The Governor's name only: votes by signature are not taken (see castVoteBySig),
+        // so the EIP-712 domain is never used, and leaving its name and version unstored
+        // saves two storage slots per DAO.
+        __Governor_init_unchained(name_);
+        treasuryToken = token_;
         factory = IDatasetDaoFactory(msg.sender);
         parent = parent_;
         forkPoint = forkPoint_;
-        name = name_;
         head = head_;
         _setParams(params_);
-        for (uint256 i = 0; i < members.length; i++) _mint(members[i], shares[i]);
+        // A member who withdrew all escrowed shares is listed with zero: skipped.
+        for (uint256 i = 0; i < members.length; i++) if (shares[i] > 0) _mint(members[i], shares[i]);
     }
-
-    // ---------------------------------------------------------------- proposals
-
-    /// @notice Proposes calls for the DAO to make (to itself for head, parameters,
-    ///         members and models; to the token and market for funding jobs). The
-    ///         proposer must hold shares.
-    /// @dev Emits {ProposalCreated}.
-    function propose(address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas, string calldata description)
-        external
-        returns (uint256 proposalId)
-    {
-        if (sharesOf(msg.sender) == 0) revert NoShares(msg.sender);
-        if (targets.length == 0) revert EmptyProposal();
-        if (targets.length != values.length || targets.length != calldatas.length) revert LengthMismatch();
-        proposalId = ++proposalCount;
-        Proposal storage p = proposals[proposalId];
-        p.proposer = msg.sender;
-        p.snapshot = uint48(block.timestamp);
-        uint48 voteStart = p.snapshot + params.votingDelay;
-        p.voteEnd = voteStart + params.votingPeriod;
-        p.actionsHash = keccak256(abi.encode(targets, values, calldatas));
-        emit ProposalCreated(proposalId, msg.sender, targets, values, calldatas, description, voteStart, p.voteEnd);
-    }
-
-    /// @notice Votes with the caller's shares at the proposal's snapshot.
-    /// @param support 0 against, 1 for, 2 abstain.
-    /// @dev Emits {VoteCast}. Requires the proposal to be Active.
-    function castVote(uint256 proposalId, uint8 support) external returns (uint256 weight) {
-        _expectState(proposalId, ProposalState.Active);
-        if (hasVoted[proposalId][msg.sender]) revert AlreadyVoted(proposalId, msg.sender);
-        Proposal storage p = proposals[proposalId];
-        weight = shareHistory[msg.sender].upperLookupRecent(p.snapshot);
-        if (weight == 0) revert NoShares(msg.sender);
-        hasVoted[proposalId][msg.sender] = true;
-        if (support == 0) p.againstVotes += weight;
-        else if (support == 1) p.forVotes += weight;
-        else if (support == 2) p.abstainVotes += weight;
-        else revert InvalidSupport(support);
-        emit VoteCast(proposalId, msg.sender, support, weight);
-    }
-
-    /// @notice Starts the timelock of a proposal that succeeded.
-    /// @dev Emits {ProposalQueued}.
-    function queue(uint256 proposalId) external {
-        _expectState(proposalId, ProposalState.Succeeded);
-        Proposal storage p = proposals[proposalId];
-        p.eta = uint48(block.timestamp) + params.timelockDelay;
-        emit ProposalQueued(proposalId, p.eta);
-    }
-
-    /// @notice Makes the calls of a queued proposal once its timelock has passed; any
-    ///         failing call reverts the whole execution with its reason.
-    /// @dev Emits {ProposalExecuted}.
-    function execute(uint256 proposalId, address[] calldata targets, uint256[] calldata values, bytes[] calldata calldatas) external payable {
-        _expectState(proposalId, ProposalState.Queued);
-        Proposal storage p = proposals[proposalId];
-        if (block.timestamp < p.eta) revert TimelockNotPassed(proposalId, p.eta);
-        if (keccak256(abi.encode(targets, values, calldatas)) != p.actionsHash) revert ActionsMismatch(proposalId);
-        p.executed = true;
-        _currentProposal = proposalId;
-        for (uint256 i = 0; i < targets.length; i++) {
-            Address.functionCallWithValue(targets[i], calldatas[i], values[i]);
-        }
-        _currentProposal = 0;
-        emit ProposalExecuted(proposalId);
-    }
-
-    /// @notice The proposer withdraws a proposal that has not been executed.
-    /// @dev Emits {ProposalCanceled}.
-    function cancel(uint256 proposalId) external {
-        ProposalState s = state(proposalId);
-        if (s == ProposalState.Executed || s == ProposalState.Canceled) revert WrongProposalState(proposalId, s, ProposalState.Pending);
-        if (msg.sender != proposals[proposalId].proposer) revert NotProposer(proposalId, msg.sender);
-        proposals[proposalId].canceled = true;
-        emit ProposalCanceled(proposalId);
-    }
-
-    uint256 private _currentProposal;
 
     // ---------------------------------------------------------------- actions (by proposal only)
 
@@ -250,13 +125,15 @@ contract DatasetDao {
         head = newHead;
     }
 
-    /// @notice Gives `account` `shares` more shares. Only by proposal.
+    /// @notice Gives `account` `shares` more shares. Only by proposal. Shares admitted
+    ///         during a fork's join period cannot follow into that fork.
     function admitMember(address account, uint256 shares) external onlyDao {
         if (shares == 0) revert ZeroAmount();
+        if (block.timestamp <= forkJoinEndsAt) admittedDuringJoin[address(lastFork)][account] += shares;
         _mint(account, shares);
     }
 
-    /// @notice Changes the DAO's parameters. Only by proposal.
+    /// @notice Changes the DAO's parameters for proposals made from now on. Only by proposal.
     function setParams(Params calldata params_) external onlyDao {
         _setParams(params_);
     }
@@ -273,7 +150,7 @@ contract DatasetDao {
     ///         Only by proposal.
     /// @dev Emits {JobFunded}.
     function fundJob(TrainingMarket market, TrainingMarket.JobSpec calldata spec) external onlyDao returns (uint256 jobId) {
-        token.forceApprove(address(market), spec.reward);
+        treasuryToken.forceApprove(address(market), spec.reward);
         jobId = market.postJob(spec, address(this));
         emit JobFunded(address(market), jobId, spec.reward);
     }
@@ -282,18 +159,21 @@ contract DatasetDao {
     /// @dev Emits {Deposited}.
     function deposit(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        token.safeTransferFrom(msg.sender, address(this), amount);
+        treasuryToken.safeTransferFrom(msg.sender, address(this), amount);
         emit Deposited(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- fork
 
     /// @notice Puts `shares` of the caller's shares into the fork escrow: they stop
-    ///         counting here at once and become shares of the fork if it executes.
+    ///         counting here at once (also in votes already cast on proposals still
+    ///         being voted) and become shares of the fork if it executes. They can be
+    ///         taken back with {withdrawFromForkEscrow} until then.
     /// @dev Emits {EscrowedToFork}.
     function escrowToFork(uint256 shares) external {
         if (shares == 0) revert ZeroAmount();
         _burn(msg.sender, shares);
+        _reduceVotes(msg.sender);
         // Listed once per round, even after a full withdrawal and a new escrow.
         if (!isEscrowMember[forkRound][msg.sender]) {
             isEscrowMember[forkRound][msg.sender] = true;
@@ -304,13 +184,17 @@ contract DatasetDao {
         emit EscrowedToFork(forkRound, msg.sender, shares);
     }
 
-    /// @notice Takes shares back out of the fork escrow before the fork executes.
+    /// @notice Takes shares back out of the fork escrow before the fork executes: the way
+    ///         back for a fork that does not reach its threshold.
     /// @dev Emits {WithdrawnFromForkEscrow}.
     function withdrawFromForkEscrow(uint256 shares) external {
         uint256 have = escrowedShares[forkRound][msg.sender];
         if (shares == 0 || shares > have) revert InsufficientShares(msg.sender, have, shares);
-        escrowedShares[forkRound][msg.sender] = have - shares;
-        escrowedTotal -= shares;
+        // Cannot underflow: shares <= have <= escrowedTotal.
+        unchecked {
+            escrowedShares[forkRound][msg.sender] = have - shares;
+            escrowedTotal -= shares;
+        }
         _mint(msg.sender, shares);
         emit WithdrawnFromForkEscrow(forkRound, msg.sender, shares);
     }
@@ -319,7 +203,7 @@ contract DatasetDao {
     ///         the fork: a new DAO with the same head and parameters, the escrowed
     ///         members' shares, and their pro-rata part of the treasury. Other members
     ///         may follow with {joinFork} for `forkPeriod`.
-    /// @dev Emits {ForkExecuted}.
+    /// @dev Emits {ForkExecuted}. The factory creates a fork only while this runs.
     function executeFork() external returns (DatasetDao fork) {
         uint256 escrowed = escrowedTotal;
         uint256 all = totalShares() + escrowed;
@@ -327,110 +211,73 @@ contract DatasetDao {
         if (escrowed == 0 || escrowed < need) revert ForkThresholdNotReached(escrowed, need);
         address[] memory members = escrowMembers[forkRound];
         uint256[] memory shares = new uint256[](members.length);
-        // A member who withdrew everything gets a zero entry: minting zero is harmless.
         for (uint256 i = 0; i < members.length; i++) shares[i] = escrowedShares[forkRound][members[i]];
-        fork = factory.createFork(name, head, members, shares, params);
-        uint256 treasuryShare = token.balanceOf(address(this)) * escrowed / all;
+        _forking = true;
+        fork = factory.createFork(name(), head, members, shares, params);
+        _forking = false;
+        uint256 treasuryShare = treasuryToken.balanceOf(address(this)) * escrowed / all;
         emit ForkExecuted(forkRound, address(fork), escrowed, treasuryShare, head);
         lastFork = fork;
+        lastForkAt = uint48(block.timestamp);
         forkJoinEndsAt = uint48(block.timestamp) + params.forkPeriod;
         forkRound += 1;
         escrowedTotal = 0;
-        if (treasuryShare > 0) token.safeTransfer(address(fork), treasuryShare);
+        if (treasuryShare > 0) treasuryToken.safeTransfer(address(fork), treasuryShare);
+    }
+
+    /// @notice Whether this DAO is inside {executeFork}; the factory creates forks only then.
+    function forking() external view returns (bool) {
+        return _forking;
     }
 
     /// @notice During the fork period, moves `shares` of the caller's shares and their
-    ///         pro-rata part of the treasury to the last fork.
+    ///         pro-rata part of the treasury to the last fork. Only shares the caller
+    ///         already held before the fork executed, and not admitted since, can move.
     /// @dev Emits {JoinedFork}.
     function joinFork(uint256 shares) external {
-        if (block.timestamp > forkJoinEndsAt || address(lastFork) == address(0)) revert ForkJoinClosed(forkJoinEndsAt);
+        DatasetDao fork = lastFork;
+        if (block.timestamp > forkJoinEndsAt || address(fork) == address(0)) revert ForkJoinClosed(forkJoinEndsAt);
         if (shares == 0) revert ZeroAmount();
-        uint256 treasuryShare = token.balanceOf(address(this)) * shares / (totalShares() + escrowedTotal);
+        // Shares of the fork's own second could have been admitted just before it in the
+        // same block: only the shares held at the end of the second before count.
+        uint256 heldAtFork = sharesAt(msg.sender, lastForkAt - 1);
+        uint256 joining = joinedShares[address(fork)][msg.sender] + shares;
+        if (joining > heldAtFork) revert JoinExceedsSharesAtFork(msg.sender, heldAtFork, joining);
+        uint256 held = sharesOf(msg.sender);
+        uint256 admitted = admittedDuringJoin[address(fork)][msg.sender];
+        uint256 free = held > admitted ? held - admitted : 0;
+        if (shares > free) revert InsufficientShares(msg.sender, free, shares);
+        uint256 treasuryShare = treasuryToken.balanceOf(address(this)) * shares / (totalShares() + escrowedTotal);
         _burn(msg.sender, shares);
-        lastFork.admitFromParent(msg.sender, shares);
-        emit JoinedFork(address(lastFork), msg.sender, shares, treasuryShare);
-        if (treasuryShare > 0) token.safeTransfer(address(lastFork), treasuryShare);
+        _reduceVotes(msg.sender);
+        joinedShares[address(fork)][msg.sender] = joining;
+        fork.admitFromParent(msg.sender);
+        emit JoinedFork(address(fork), msg.sender, shares, treasuryShare);
+        if (treasuryShare > 0) treasuryToken.safeTransfer(address(fork), treasuryShare);
     }
 
-    /// @notice Gives shares to a member who joins this fork from the parent. Only the parent.
-    function admitFromParent(address member, uint256 shares) external {
-        if (msg.sender != parent) revert OnlyParent(msg.sender);
-        _mint(member, shares);
+    /// @notice In a fork: gives `member` the shares the parent's records say it moved here
+    ///         by {joinFork} and has not been given yet. Anyone may call it; the amount comes
+    ///         only from the parent's records, which only the member's own join writes, so no
+    ///         proposal of the parent can mint shares here.
+    function admitFromParent(address member) external {
+        if (parent == address(0)) revert NotAFork();
+        uint256 owed = DatasetDao(payable(parent)).joinedShares(address(this), member);
+        uint256 given = admittedFromParent[member];
+        if (owed <= given) return;
+        admittedFromParent[member] = owed;
+        _mint(member, owed - given);
     }
 
     // ---------------------------------------------------------------- views
 
-    function sharesOf(address member) public view returns (uint256) {
-        return shareHistory[member].latest();
-    }
-
-    function totalShares() public view returns (uint256) {
-        return totalHistory.latest();
-    }
-
-    function sharesAt(address member, uint48 timepoint) external view returns (uint256) {
-        return shareHistory[member].upperLookupRecent(timepoint);
-    }
-
+    /// @notice The DAO's token balance.
     function treasury() external view returns (uint256) {
-        return token.balanceOf(address(this));
+        return treasuryToken.balanceOf(address(this));
     }
 
+    /// @notice The members who escrowed in fork round `round` (some may have withdrawn).
     function escrowMembersOf(uint256 round) external view returns (address[] memory) {
         return escrowMembers[round];
-    }
-
-    function getProposal(uint256 proposalId) external view returns (Proposal memory) {
-        if (proposalId == 0 || proposalId > proposalCount) revert UnknownProposal(proposalId);
-        return proposals[proposalId];
-    }
-
-    /// @notice Where a proposal stands, from its votes and the clock.
-    function state(uint256 proposalId) public view returns (ProposalState) {
-        if (proposalId == 0 || proposalId > proposalCount) revert UnknownProposal(proposalId);
-        Proposal storage p = proposals[proposalId];
-        if (p.executed) return ProposalState.Executed;
-        if (p.canceled) return ProposalState.Canceled;
-        if (block.timestamp < p.snapshot + params.votingDelay) return ProposalState.Pending;
-        if (block.timestamp <= p.voteEnd) return ProposalState.Active;
-        uint256 quorum = totalHistory.upperLookupRecent(p.snapshot) * params.quorumBps / 10_000;
-        bool passed = p.forVotes > p.againstVotes && p.forVotes + p.abstainVotes >= quorum;
-        if (!passed) return ProposalState.Defeated;
-        return p.eta == 0 ? ProposalState.Succeeded : ProposalState.Queued;
-    }
-
-    // ---------------------------------------------------------------- internal
-
-    function _expectState(uint256 proposalId, ProposalState want) internal view {
-        ProposalState have = state(proposalId);
-        if (have != want) revert WrongProposalState(proposalId, have, want);
-    }
-
-    function _setParams(Params memory p) internal {
-        if (p.votingDelay == 0) revert InvalidParams("votingDelay");
-        if (p.votingPeriod == 0) revert InvalidParams("votingPeriod");
-        if (p.quorumBps > 10_000) revert InvalidParams("quorumBps");
-        if (p.forkThresholdBps == 0 || p.forkThresholdBps > 10_000) revert InvalidParams("forkThresholdBps");
-        params = p;
-        emit ParamsSet(p);
-    }
-
-    /// @dev The one place shares are created; with {_burn}, the only changes to shares.
-    function _mint(address member, uint256 shares) internal {
-        uint256 old = sharesOf(member);
-        shareHistory[member].push(uint48(block.timestamp), SafeCast.toUint208(old + shares));
-        totalHistory.push(uint48(block.timestamp), SafeCast.toUint208(totalShares() + shares));
-        emit SharesChanged(member, old, old + shares);
-    }
-
-    function _burn(address member, uint256 shares) internal {
-        uint256 old = sharesOf(member);
-        if (shares > old) revert InsufficientShares(member, old, shares);
-        // Cannot underflow: shares <= old <= totalShares().
-        unchecked {
-            shareHistory[member].push(uint48(block.timestamp), uint208(old - shares));
-            totalHistory.push(uint48(block.timestamp), uint208(totalShares() - shares));
-        }
-        emit SharesChanged(member, old, old - shares);
     }
 }

@@ -1,100 +1,59 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.28;
 
-import {Fixture} from "./Fixture.sol";
+import {IGovernor} from "@openzeppelin/contracts/governance/IGovernor.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {DaoFixture} from "./DaoFixture.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
+import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 
-contract DatasetDaoTest is Fixture {
-    DatasetDao internal dao;
-    address internal alice = address(0xA11CE);
-    address internal bob = address(0xB0B);
-    address internal carol = address(0xCA401);
-    bytes internal constant HEAD_1 = hex"01711220aa01";
-    bytes internal constant HEAD_2 = hex"01711220aa02";
-
+contract DatasetDaoTest is DaoFixture {
     function setUp() public {
-        deployAll();
-        address[] memory members = new address[](3);
-        members[0] = alice;
-        members[1] = bob;
-        members[2] = carol;
-        uint256[] memory shares = new uint256[](3);
-        shares[0] = 60;
-        shares[1] = 30;
-        shares[2] = 10;
-        dao = factory.createDao("corpus", HEAD_1, members, shares, defaultParams());
-        token.transfer(address(dao), 10_000 ether);
-    }
-
-    function one(address target, bytes memory data) internal pure returns (address[] memory t, uint256[] memory v, bytes[] memory c) {
-        t = new address[](1);
-        v = new uint256[](1);
-        c = new bytes[](1);
-        t[0] = target;
-        c[0] = data;
-    }
-
-    /// Proposes, passes with alice's votes, queues and executes.
-    function pass(address[] memory t, uint256[] memory v, bytes[] memory c) internal returns (uint256 id) {
-        vm.prank(alice);
-        id = dao.propose(t, v, c, "proposal");
-        vm.warp(block.timestamp + 1);
-        vm.prank(alice);
-        dao.castVote(id, 1);
-        vm.warp(block.timestamp + 1 days + 1);
-        dao.queue(id);
-        vm.warp(block.timestamp + 1 hours);
-        dao.execute(id, t, v, c);
+        setUpDao();
     }
 
     function test_proposalSetsTheHead() public {
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (HEAD_2)));
-        uint256 id = pass(t, v, c);
+        uint256 id = pass(setHead("make v2 canonical"));
         assertTrue(keccak256(dao.head()) == keccak256(HEAD_2), "head moved");
-        assertTrue(dao.state(id) == DatasetDao.ProposalState.Executed, "executed");
+        assertTrue(isState(dao, id, IGovernor.ProposalState.Executed), "executed");
     }
 
     function test_lifecycleStatesAndTimelock() public {
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (HEAD_2)));
-        vm.prank(bob);
-        uint256 id = dao.propose(t, v, c, "bob's head");
-        assertTrue(dao.state(id) == DatasetDao.ProposalState.Pending, "pending");
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.WrongProposalState.selector, id, DatasetDao.ProposalState.Pending, DatasetDao.ProposalState.Active));
-        vm.prank(bob);
-        dao.castVote(id, 1);
+        Calls memory c = setHead("bob's head");
+        uint256 id = proposeAs(dao, bob, c);
+        assertTrue(isState(dao, id, IGovernor.ProposalState.Pending), "pending");
+        expectState(id, IGovernor.ProposalState.Pending, IGovernor.ProposalState.Active);
+        voteAs(dao, bob, id, 1);
         vm.warp(block.timestamp + 1);
-        vm.prank(bob);
-        dao.castVote(id, 1);
-        vm.prank(carol);
-        dao.castVote(id, 0);
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.AlreadyVoted.selector, id, bob));
-        vm.prank(bob);
-        dao.castVote(id, 1);
+        voteAs(dao, bob, id, 1);
+        voteAs(dao, carol, id, 0);
+        vm.expectRevert(abi.encodeWithSelector(DaoGovernance.AlreadyVoted.selector, id, bob));
+        voteAs(dao, bob, id, 1);
         vm.warp(block.timestamp + 1 days + 1);
-        assertTrue(dao.state(id) == DatasetDao.ProposalState.Succeeded, "30 for, 10 against, quorum 20");
-        dao.queue(id);
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.TimelockNotPassed.selector, id, uint48(block.timestamp + 1 hours)));
-        dao.execute(id, t, v, c);
+        assertTrue(isState(dao, id, IGovernor.ProposalState.Succeeded), "30 for, 10 against, quorum 20");
+        queue(dao, c);
+        vm.expectRevert(abi.encodeWithSelector(DaoGovernance.TimelockNotPassed.selector, id, uint48(block.timestamp + 1 hours)));
+        execute(dao, c);
         vm.warp(block.timestamp + 1 hours);
-        (address[] memory t2, uint256[] memory v2, bytes[] memory c2) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (hex"ff")));
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.ActionsMismatch.selector, id));
-        dao.execute(id, t2, v2, c2);
-        dao.execute(id, t, v, c);
+        Calls memory other = one(address(dao), abi.encodeCall(DatasetDao.setHead, (hex"ff")), c.description);
+        // Other calls are another proposal, which was never made.
+        vm.expectRevert(abi.encodeWithSelector(IGovernor.GovernorNonexistentProposal.selector, 0));
+        execute(dao, other);
+        execute(dao, c);
+        assertTrue(keccak256(dao.head()) == keccak256(HEAD_2), "head moved");
     }
 
     function test_defeatedWithoutQuorumOrMajority() public {
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (HEAD_2)));
-        vm.prank(carol);
-        uint256 id = dao.propose(t, v, c, "carol alone");
+        Calls memory c = setHead("carol alone");
+        uint256 id = proposeAs(dao, carol, c);
         vm.warp(block.timestamp + 1);
-        vm.prank(carol);
-        dao.castVote(id, 1);
+        voteAs(dao, carol, id, 1);
         vm.warp(block.timestamp + 1 days + 1);
-        assertTrue(dao.state(id) == DatasetDao.ProposalState.Defeated, "10 of 100 is below quorum");
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.WrongProposalState.selector, id, DatasetDao.ProposalState.Defeated, DatasetDao.ProposalState.Succeeded));
-        dao.queue(id);
+        assertTrue(isState(dao, id, IGovernor.ProposalState.Defeated), "10 of 100 is below quorum");
+        expectState(id, IGovernor.ProposalState.Defeated, IGovernor.ProposalState.Succeeded);
+        queue(dao, c);
     }
 
     function test_actionsOnlyByProposal() public {
@@ -104,53 +63,71 @@ contract DatasetDaoTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(DatasetDao.OnlyDao.selector, alice));
         vm.prank(alice);
         dao.admitMember(alice, 1000);
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.NoShares.selector, requester));
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setHead, (HEAD_2)));
-        vm.prank(requester);
-        dao.propose(t, v, c, "outsider");
+        vm.expectRevert(abi.encodeWithSelector(DaoGovernance.NoShares.selector, requester));
+        proposeAs(dao, requester, setHead("outsider"));
+    }
+
+    function same(string memory a, string memory b) internal pure returns (bool) {
+        return keccak256(bytes(a)) == keccak256(bytes(b));
+    }
+
+    function test_proposalIdsCountUpFromOne() public {
+        assertEq(proposeAs(dao, alice, setHead("first")), 1, "first id");
+        assertEq(proposeAs(dao, bob, setHead("second")), 2, "second id");
+        assertEq(dao.latestProposalId(), 2, "latest");
+    }
+
+    function test_readsAsAGovernor() public view {
+        assertTrue(same(dao.name(), "corpus"), "name");
+        assertTrue(same(dao.CLOCK_MODE(), "mode=timestamp"), "ERC-6372 clock mode");
+        assertEq(dao.clock(), block.timestamp, "ERC-6372 clock");
+        assertTrue(same(dao.COUNTING_MODE(), "support=bravo&quorum=for,abstain"), "counting");
+        assertEq(dao.token(), address(dao), "the DAO is its own votes token");
+        assertEq(dao.getVotes(alice), 60, "votes are shares");
+        assertEq(dao.delegates(alice), alice, "shares vote themselves");
+        assertTrue(dao.supportsInterface(type(IGovernor).interfaceId), "IGovernor");
+        assertEq(dao.quorum(block.timestamp), 20, "20% of 100 shares");
     }
 
     function test_admitMemberAndAdoptModel() public {
-        address[] memory t = new address[](2);
-        uint256[] memory v = new uint256[](2);
-        bytes[] memory c = new bytes[](2);
-        t[0] = address(dao);
-        t[1] = address(dao);
-        c[0] = abi.encodeCall(DatasetDao.admitMember, (requester, 25));
-        c[1] = abi.encodeCall(DatasetDao.adoptModel, (7, hex"0155beef"));
-        pass(t, v, c);
+        Calls memory c;
+        c.targets = new address[](2);
+        c.values = new uint256[](2);
+        c.calldatas = new bytes[](2);
+        c.targets[0] = address(dao);
+        c.targets[1] = address(dao);
+        c.calldatas[0] = abi.encodeCall(DatasetDao.admitMember, (requester, 25));
+        c.calldatas[1] = abi.encodeCall(DatasetDao.adoptModel, (7, hex"0155beef"));
+        c.description = "admit and adopt";
+        pass(c);
         assertEq(dao.sharesOf(requester), 25, "admitted");
         assertEq(dao.totalShares(), 125, "total");
         assertTrue(keccak256(dao.adoptedModel(7)) == keccak256(hex"0155beef"), "adopted");
     }
 
     function test_changeParametersByProposal() public {
-        DatasetDao.Params memory p = defaultParams();
+        DaoGovernance.Params memory p = defaultParams();
         p.quorumBps = 5_000;
         p.votingPeriod = 2 days;
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)));
-        pass(t, v, c);
-        (, uint32 votingPeriod,, uint16 quorumBps,,) = dao.params();
+        pass(one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)), "slower"));
+        (, uint32 votingPeriod,, uint16 quorumBps,,,) = dao.params();
         assertEq(votingPeriod, 2 days, "voting period");
         assertEq(quorumBps, 5_000, "quorum");
         p.forkThresholdBps = 0;
-        (t, v, c) = one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)));
-        vm.prank(alice);
-        uint256 id = dao.propose(t, v, c, "bad");
+        Calls memory c = one(address(dao), abi.encodeCall(DatasetDao.setParams, (p)), "bad");
+        uint256 id = proposeAs(dao, alice, c);
         vm.warp(block.timestamp + 1);
-        vm.prank(alice);
-        dao.castVote(id, 1);
+        voteAs(dao, alice, id, 1);
         vm.warp(block.timestamp + 2 days + 1);
-        dao.queue(id);
+        queue(dao, c);
         vm.warp(block.timestamp + 1 hours);
-        vm.expectRevert(abi.encodeWithSelector(DatasetDao.InvalidParams.selector, "forkThresholdBps"));
-        dao.execute(id, t, v, c);
+        vm.expectRevert(abi.encodeWithSelector(DaoGovernance.InvalidParams.selector, "forkThresholdBps"));
+        execute(dao, c);
     }
 
     function test_fundJobFromTheTreasury() public {
         TrainingMarket.JobSpec memory s = spec(2_000 ether, 100 ether);
-        (address[] memory t, uint256[] memory v, bytes[] memory c) = one(address(dao), abi.encodeCall(DatasetDao.fundJob, (market, s)));
-        pass(t, v, c);
+        pass(one(address(dao), abi.encodeCall(DatasetDao.fundJob, (market, s)), "train"));
         assertEq(dao.treasury(), 8_000 ether, "treasury paid");
         TrainingMarket.Job memory job = market.getJob(0);
         assertEq(job.requester, address(dao), "the DAO is the requester");
@@ -159,6 +136,8 @@ contract DatasetDaoTest is Fixture {
     }
 
     function test_forkMovesEscrowedSharesAndProRataTreasury() public {
+        // Only shares held before the fork's second can join it: the founding second ends first.
+        vm.warp(block.timestamp + 1);
         vm.prank(bob);
         dao.escrowToFork(30);
         assertEq(dao.sharesOf(bob), 0, "escrowed shares stop counting");
@@ -202,11 +181,17 @@ contract DatasetDaoTest is Fixture {
     function test_clonesInitialiseOnce() public {
         address[] memory none = new address[](0);
         uint256[] memory noShares = new uint256[](0);
-        vm.expectRevert(DatasetDao.AlreadyInitialized.selector);
+        vm.expectRevert(Initializable.InvalidInitialization.selector);
         dao.initialize(token, address(0), "", "again", HEAD_2, none, noShares, defaultParams());
         DatasetDao implementation = factory.implementation();
-        vm.expectRevert(DatasetDao.AlreadyInitialized.selector);
+        vm.expectRevert(Initializable.InvalidInitialization.selector);
         implementation.initialize(token, address(0), "", "original", HEAD_2, none, noShares, defaultParams());
+    }
+
+    /// The implementation every DAO clones must stay deployable (EIP-170).
+    function test_implementationFitsTheSizeLimit() public view {
+        uint256 size = address(factory.implementation()).code.length;
+        assertTrue(size <= 24_576, "over the EIP-170 limit");
     }
 
     function test_forksCanOnlyBeCreatedByDaos() public {

@@ -7,6 +7,7 @@ import {StakeRegistry} from "../src/StakeRegistry.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
+import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
 
 /// @notice The whole contract set, wired as `deploy` wires it, with funded actors.
 abstract contract Fixture is TestBase {
@@ -68,7 +69,7 @@ abstract contract Fixture is TestBase {
         });
     }
 
-    function defaultParams() internal pure returns (DatasetDao.Params memory) {
-        return DatasetDao.Params({votingDelay: 1, votingPeriod: 1 days, timelockDelay: 1 hours, quorumBps: 2_000, forkThresholdBps: 2_000, forkPeriod: 3 days});
+    function defaultParams() internal pure returns (DaoGovernance.Params memory) {
+        return DaoGovernance.Params({votingDelay: 0, votingPeriod: 1 days, timelockDelay: 1 hours, quorumBps: 2_000, forkThresholdBps: 2_000, forkPeriod: 3 days, executionPeriod: 7 days});
     }
 }

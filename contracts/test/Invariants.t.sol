@@ -51,7 +51,7 @@ contract ForkHandler is TestBase {
     function executeFork() external {
         uint256 escrowed = dao.escrowedTotal();
         uint256 all = dao.totalShares() + escrowed;
-        (,,,, uint16 thresholdBps,) = dao.params();
+        (,,,, uint16 thresholdBps,,) = dao.params();
         if (escrowed == 0 || escrowed * 10_000 < all * thresholdBps) return;
         uint256 treasury = dao.treasury();
         uint256 round = dao.forkRound();

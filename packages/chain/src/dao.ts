@@ -1,4 +1,4 @@
-import { decodeEventLog, encodeFunctionData, type Address, type Hex, type TransactionReceipt } from 'viem'
+import { decodeEventLog, encodeFunctionData, keccak256, stringToHex, type Address, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { datasetDaoAbi, datasetDaoFactoryAbi } from './generated/contracts.ts'
@@ -13,12 +13,19 @@ export interface DaoParams {
   quorumBps: number
   forkThresholdBps: number
   forkPeriod: number
+  /** Seconds a passed proposal may wait to be queued, and then to be executed, before it expires. */
+  executionPeriod: number
 }
 
-/** Devnet defaults: short enough to walk through by hand, every value governable. */
-export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 1, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600 }
+/**
+ * Devnet defaults: short enough to walk through by hand, every value governable. The
+ * snapshot is `votingDelay` seconds after the proposal and voting opens the second after
+ * it (OpenZeppelin's Governor), so a delay of 0 opens voting one second after proposing.
+ */
+export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 0, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600, executionPeriod: 86400 }
 
-export const PROPOSAL_STATES = ['pending', 'active', 'defeated', 'succeeded', 'queued', 'executed', 'canceled'] as const
+/** OpenZeppelin Governor's states, in its order. */
+export const PROPOSAL_STATES = ['pending', 'active', 'canceled', 'defeated', 'succeeded', 'queued', 'expired', 'executed'] as const
 export type ProposalStateName = typeof PROPOSAL_STATES[number]
 
 /** One call a proposal makes. */
@@ -59,7 +66,7 @@ export const actions = {
   fundJob: (dao: Address, market: Address, spec: JobSpec): Action => ({ target: dao, value: 0n, data: encodeFunctionData({ abi: datasetDaoAbi, functionName: 'fundJob', args: [market, specToContract(spec)] }) })
 }
 
-/** Proposes `actions`; returns the proposal id. */
+/** Proposes `actions`; returns the proposal id (the Governor's hash of the calls and the description). */
 export async function propose (clients: Clients, dao: Address, proposal: { actions: Action[], description: string }): Promise<{ proposalId: bigint, receipt: TransactionReceipt }> {
   const receipt = await send(clients, {
     address: dao,
@@ -80,25 +87,45 @@ export async function proposalState (clients: Clients, dao: Address, proposalId:
   return PROPOSAL_STATES[await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'state', args: [proposalId], blockTag: 'pending' })]
 }
 
-/** The calls of a proposal, read back from its ProposalCreated event. */
-async function proposalActions (clients: Clients, dao: Address, proposalId: bigint) {
-  const [event] = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', args: { proposalId }, fromBlock: 0n })
+/**
+ * The calls and description hash of a proposal, read back from its ProposalCreated event
+ * (the Governor queues and executes by them; its event does not index the id).
+ */
+async function proposalCalls (clients: Clients, dao: Address, proposalId: bigint): Promise<readonly [readonly Address[], readonly bigint[], readonly Hex[], Hex]> {
+  const events = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: 0n })
+  const event = events.find(e => e.args.proposalId === proposalId)
   if (event === undefined) throw new InvalidChainInputError(`proposal ${proposalId} does not exist in ${dao}`, { hint: 'commons dao show DAO lists the proposals' })
-  return event.args
+  return [event.args.targets ?? [], event.args.values ?? [], event.args.calldatas ?? [], keccak256(stringToHex(event.args.description ?? ''))]
 }
 
+/** Starts the timelock of a proposal that passed. */
 export async function queue (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
-  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'queue', args: [proposalId] })
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'queue', args: await proposalCalls(clients, dao, proposalId) })
 }
 
 /** Executes a queued proposal whose timelock has passed. */
 export async function execute (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
-  const args = await proposalActions(clients, dao, proposalId)
-  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'execute', args: [proposalId, args.targets ?? [], args.values ?? [], args.calldatas ?? []] })
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'execute', args: await proposalCalls(clients, dao, proposalId) })
 }
 
 export async function escrowToFork (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
   return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'escrowToFork', args: [shares] })
+}
+
+/** Takes escrowed shares back before the fork executes: the way back from a fork below its threshold. */
+export async function withdrawFromForkEscrow (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'withdrawFromForkEscrow', args: [shares] })
+}
+
+/** The caller's shares in the current fork escrow of `dao`. */
+export async function escrowedSharesOf (clients: Clients, dao: Address, member: Address): Promise<bigint> {
+  const round = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'forkRound', blockTag: 'pending' })
+  return clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'escrowedShares', args: [round, member], blockTag: 'pending' })
+}
+
+/** During a fork's join period, moves shares held before the fork (and their part of the treasury) into it. */
+export async function joinFork (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'joinFork', args: [shares] })
 }
 
 /** Executes the fork once the escrow passed the threshold; returns the new DAO. */
@@ -110,27 +137,27 @@ export async function executeFork (clients: Clients, dao: Address): Promise<{ fo
 
 /** Everything about a DAO, with its head history and proposals read from events. */
 export async function readDao (clients: Clients, dao: Address) {
-  const read = <F extends 'name' | 'head' | 'parent' | 'forkPoint' | 'treasury' | 'totalShares' | 'params' | 'escrowedTotal' | 'proposalCount' | 'lastFork'>(functionName: F) =>
+  const read = <F extends 'name' | 'head' | 'parent' | 'forkPoint' | 'treasury' | 'totalShares' | 'params' | 'escrowedTotal' | 'lastFork'>(functionName: F) =>
     clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName } as never) as Promise<unknown>
   const code = await clients.public.getCode({ address: dao })
   if (code === undefined || code === '0x') throw new InvalidChainInputError(`there is no DAO at ${dao}`, { hint: 'check the address; commons dao list shows the DAOs of the factory' })
   const [name, head, parent, forkPoint, treasury, totalShares, params, escrowedTotal] = await Promise.all(
     (['name', 'head', 'parent', 'forkPoint', 'treasury', 'totalShares', 'params', 'escrowedTotal'] as const).map(read))
-  const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod] = params as number[]
+  const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod, executionPeriod] = params as number[]
   const heads = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'HeadChanged', fromBlock: 0n })
   const shareEvents = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'SharesChanged', fromBlock: 0n })
   const members = new Map<string, bigint>()
   for (const e of shareEvents) members.set(e.args.member as string, e.args.newShares as bigint)
   const created = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: 0n })
   const proposals = await Promise.all(created.map(async e => {
-    const p = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'getProposal', args: [e.args.proposalId as bigint] })
+    const [againstVotes, forVotes, abstainVotes] = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'proposalVotes', args: [e.args.proposalId as bigint] })
     return {
       id: e.args.proposalId as bigint,
       description: e.args.description as string,
       state: await proposalState(clients, dao, e.args.proposalId as bigint),
-      forVotes: p.forVotes,
-      againstVotes: p.againstVotes,
-      abstainVotes: p.abstainVotes
+      forVotes,
+      againstVotes,
+      abstainVotes
     }
   }))
   const forks = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ForkExecuted', fromBlock: 0n })
@@ -142,7 +169,7 @@ export async function readDao (clients: Clients, dao: Address) {
     treasury: treasury as bigint,
     totalShares: totalShares as bigint,
     escrowedToFork: escrowedTotal as bigint,
-    params: { votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod },
+    params: { votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod, executionPeriod },
     members: [...members].filter(([, shares]) => shares > 0n).map(([account, shares]) => ({ account, shares })),
     headHistory: heads.map(e => ({ from: hexToCid(e.args.oldHead as Hex)?.toString() ?? null, to: hexToCid(e.args.newHead as Hex)?.toString() ?? null, proposalId: e.args.proposalId as bigint, block: e.blockNumber })),
     proposals,

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { formatEther, parseEther, type Address } from 'viem'
 import {
-  actions, createDao, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
-  vote, SUPPORT, type Action, type JobSpec
+  actions, createDao, escrowedSharesOf, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
+  vote, withdrawFromForkEscrow, SUPPORT, type Action, type JobSpec
 } from '@commons/chain'
 import { openStore, readHead } from '@commons/store'
 import { daoAddress, deploymentOf, homeOf, parseAccountShares, type ChainOptions } from '../chainContext.ts'
@@ -23,6 +23,11 @@ async function headOf (options: ChainOptions, ref: string): Promise<string> {
   } finally {
     await store.close()
   }
+}
+
+function parseShares (value: string): bigint {
+  if (!/^\d+$/.test(value)) throw new InvalidChainInputError(`"${value}" is not a number of shares`, { hint: 'pass a whole number, e.g. --shares 10' })
+  return BigInt(value)
 }
 
 function parseProposalId (value: string): bigint {
@@ -133,7 +138,7 @@ export function daoCommand (program: Command): void {
         state = 'queued'
         note(options, `proposal ${id} queued`)
       }
-      if (state !== 'queued') throw new InvalidChainInputError(`proposal ${id} is ${state}, so it cannot be executed`, { hint: state === 'pending' || state === 'active' ? 'wait for the vote to end, or pass --wait' : 'only a proposal that passed can be executed; see commons dao show' })
+      if (state !== 'queued') throw new InvalidChainInputError(`proposal ${id} is ${state}, so it cannot be executed`, { hint: state === 'pending' || state === 'active' ? 'wait for the vote to end, or pass --wait' : state === 'expired' ? 'it passed but was not executed within the execution period; propose it again' : 'only a proposal that passed can be executed; see commons dao show' })
       for (;;) {
         try {
           const receipt = await execute(clients, address, proposalId)
@@ -150,11 +155,20 @@ export function daoCommand (program: Command): void {
 
   withChainOptions(dao.command('fork').argument('<dao>', 'DAO address or name'))
     .description('escrow shares to fork; once the escrow passes the threshold the fork executes with your pro-rata treasury')
-    .option('--shares <n>', 'shares to escrow (default: all of yours)', (v: string) => BigInt(v))
-    .action(async (ref: string, opts: { shares?: bigint }, command: Command) => {
+    .option('--shares <n>', 'shares to escrow, or with --withdraw to take back (default: all of yours)', parseShares)
+    .option('--withdraw', 'take shares back out of the fork escrow (a fork below its threshold never executes)')
+    .action(async (ref: string, opts: { shares?: bigint, withdraw?: boolean }, command: Command) => {
       const options = chainOptions(command)
       const { clients, deployment } = await deploymentOf(options)
       const address = await daoAddress(clients, deployment, ref)
+      if (opts.withdraw === true) {
+        const escrowed = await escrowedSharesOf(clients, address, clients.account.address)
+        const shares = opts.shares ?? escrowed
+        if (shares === 0n || shares > escrowed) throw new InvalidChainInputError(`you have ${escrowed} shares in the fork escrow of ${ref}, so ${shares} cannot be withdrawn`, { hint: 'commons dao show DAO shows the escrow' })
+        const receipt = await withdrawFromForkEscrow(clients, address, shares)
+        emit(options, { dao: address, withdrawn: shares, gasUsed: receipt.gasUsed }, () => `took ${shares} shares back from the fork escrow`)
+        return
+      }
       const mine = (await readDao(clients, address)).members.find(m => m.account.toLowerCase() === clients.account.address.toLowerCase())?.shares ?? 0n
       const shares = opts.shares ?? mine
       if (shares > 0n) await escrowToFork(clients, address, shares)
