@@ -179,34 +179,48 @@ contract MarketHandler is TestBase {
         (uint256 id, bool ok) = job(seed);
         if (!ok || opened[id] == 0) return;
         uint32 number = uint32(numberSeed % opened[id]);
-        address challenger = actor(challengerSeed);
+        // One resolution in five is a query the trainer left unanswered: a loss with no challenger.
+        address challenger = challengerSeed % 5 == 0 ? address(0) : actor(challengerSeed);
         TrainingMarket.Job memory j = market.getJob(id);
         if (resolved[id][number] || j.status != TrainingMarket.Status.Submitted) {
             _tryAgain(abi.encodeCall(market.disputeResolved, (id, number, trainerWon, challenger)), address(this));
             return;
         }
         resolved[id][number] = true;
-        if (!trainerWon && number < bestWin[id]) (bestWin[id], bestChallenger[id]) = (number, challenger);
-        bool settles = bestWin[id] != type(uint32).max;
-        for (uint32 n = 0; settles && n < bestWin[id]; n++) {
-            if (!resolved[id][n]) settles = false;
-        }
-        uint256 before = token.balanceOf(bestChallenger[id]);
+        if (!trainerWon) lost[id] = true;
+        if (!trainerWon && challenger != address(0) && number < bestWin[id]) (bestWin[id], bestChallenger[id]) = (number, challenger);
+        bool settles = _dueToSettle(id);
+        uint256 before = _balance(bestChallenger[id]);
         market.disputeResolved(id, number, trainerWon, challenger);
         bool slashed = market.getJob(id).status == TrainingMarket.Status.Slashed;
         if (slashed != settles) wrongSettlements += 1;
-        if (slashed) _settled(id, j, token.balanceOf(bestChallenger[id]) - before);
+        if (slashed) _settled(id, j, _balance(bestChallenger[id]) - before);
+    }
+
+    /// @dev The trainer lost and every dispute before the earliest challenger win (with
+    ///      none, every dispute) is resolved.
+    function _dueToSettle(uint256 id) internal view returns (bool) {
+        if (!lost[id]) return false;
+        uint32 until = bestWin[id] == type(uint32).max ? opened[id] : bestWin[id];
+        for (uint32 n = 0; n < until; n++) {
+            if (!resolved[id][n]) return false;
+        }
+        return true;
+    }
+
+    function _balance(address a) internal view returns (uint256) {
+        return a == address(0) ? 0 : token.balanceOf(a);
     }
 
     /// @dev The job was slashed: the earliest winning challenger got half of every stake taken.
     function _settled(uint256 id, TrainingMarket.Job memory j, uint256 received) internal {
         settlements += 1;
         uint256 taken = j.spec.jobStake + j.attestors.length * j.terms.attestStake;
-        uint256 bps = registry.beneficiaryShareBps();
+        uint256 bps = bestChallenger[id] == address(0) ? 0 : registry.beneficiaryShareBps();
         uint256 share = j.spec.jobStake * bps / 10_000;
         for (uint256 i = 0; i < j.attestors.length; i++) share += j.terms.attestStake * bps / 10_000;
         // The challenger may also be the requester (the treasury) and receive the reward.
-        uint256 extra = bestChallenger[id] == j.requester ? taken - share + j.spec.reward : 0;
+        uint256 extra = bestChallenger[id] != address(0) && bestChallenger[id] == j.requester ? taken - share + j.spec.reward : 0;
         if (received != share + extra) wrongSettlements += 1;
         ghostSlashed += taken;
         paid(id, j.spec.reward);
