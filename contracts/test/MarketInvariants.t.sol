@@ -272,12 +272,23 @@ contract MarketInvariants is Fixture {
         actors[2] = validator2;
         actors[3] = challenger;
         handler = new MarketHandler(token, registry, market, actors);
+        // Roles read before the prank: a prank applies to the next call, which would
+        // otherwise be the role getter.
+        uint8 roles = registry.ROLE_TRAINER() | registry.ROLE_VALIDATOR();
         for (uint256 i = 0; i < actors.length; i++) {
             vm.prank(actors[i]);
-            registry.register("", registry.ROLE_TRAINER() | registry.ROLE_VALIDATOR());
+            registry.register("", roles);
         }
         vm.prank(governance);
         market.setDisputeGame(address(handler), true);
+        // Start from staked actors and submitted jobs, so that random sequences reach
+        // disputes and their settlement, not only the set-up of a job.
+        for (uint256 i = 0; i < actors.length; i++) handler.stake(i, 5_000 ether);
+        for (uint256 i = 0; i < 6; i++) {
+            handler.postJob(i, 100 ether, 200 ether);
+            handler.claim(i + 1, i);
+            handler.submit(i);
+        }
     }
 
     function targetContracts() public view returns (address[] memory targets) {
