@@ -111,11 +111,16 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
  */
 async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promise<string | undefined> {
   const registered = (await readStake(ctx.clients, ctx.options.deployment, trainer)).peerId.toLowerCase()
+  const ignored = new Set<string>()
   for (let waited = 0; waited <= 60_000 && !ctx.stopped(); waited += 200) {
     for (const [peer, cid] of ctx.traces.get(String(id)) ?? []) {
+      let bytes: string | undefined
       try {
-        if (peerIdBytes(peer).toLowerCase() === registered) return cid
+        bytes = peerIdBytes(peer).toLowerCase()
       } catch {}
+      if (bytes === registered) return cid
+      if (!ignored.has(peer)) ctx.log(`dispute ${id}: ignored a trace announced by ${peer}, not the trainer's registered peer`)
+      ignored.add(peer)
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
