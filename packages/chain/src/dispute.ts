@@ -131,6 +131,12 @@ export class Challenger {
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
   }
 
+  /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */
+  resume (id: bigint, step: number, stateT?: TrainState): void {
+    const { slots, outputs } = this.check(step, stateT)
+    this.honest.set(id, { step, slots, outputs })
+  }
+
   /**
    * Names the first element where the posted trace departs from the honest one: the
    * first op whose root differs has the challenger's own inputs, and `trainerOutput`

@@ -17,8 +17,8 @@ import { startNetwork, type NetworkNode } from './network.ts'
 import { createNodeKey } from './nodeKey.ts'
 import { peerIdBytes } from './peerId.ts'
 import { jobSpecFor, requesterPost, verifyModel, type ModelCheck, type PostJobParams } from './roles/requester.ts'
-import { considerJob, onDisputeOpened, onPinpointed, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
-import { challengePinpoint, onResultSubmitted } from './roles/validator.ts'
+import { considerJob, onDisputeOpened, onPinpointed, reannounceTraces, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
+import { challengePinpoint, onOwnDisputeOpened, onResultSubmitted, resumeValidator } from './roles/validator.ts'
 import { NodeState } from './state.ts'
 import { createWatcher, type WatchedEvent } from './watcher.ts'
 
@@ -153,7 +153,12 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
         break
       }
       case 'ResultSubmitted': { const jobId = args.jobId as bigint; const hash = event.blockHash; enqueue(async () => { onResultSubmitted(ctx, jobId, hash) }); break }
-      case 'DisputeOpened': { const { id, jobId, step } = args as { id: bigint, jobId: bigint, step: number }; enqueue(async () => onDisputeOpened(ctx, id, jobId, step)); break }
+      case 'DisputeOpened': {
+        const { id, jobId, step, challenger } = args as { id: bigint, jobId: bigint, step: number, challenger: string }
+        enqueue(async () => onDisputeOpened(ctx, id, jobId, step))
+        if (challenger.toLowerCase() === clients.account.address.toLowerCase()) enqueue(async () => onOwnDisputeOpened(ctx, id, jobId, step))
+        break
+      }
       case 'OpTracePosted': { const id = args.id as bigint; enqueue(async () => challengePinpoint(ctx, id)); break }
       case 'Pinpointed': { const id = args.id as bigint; enqueue(async () => onPinpointed(ctx, id)); break }
       case 'DisputeResolved': { const { id, jobId } = args as { id: bigint, jobId: bigint }; enqueue(async () => recordOutcome(ctx, id, jobId)); break }
@@ -180,8 +185,13 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
   // Timed work (finalizing, timeouts) depends on the chain's clock, which moves with
   // its blocks: it is looked at when blocks came, and at least every 15 s.
   let lastChores = 0
+  let lastAnnounce = 0
   const tick = (): void => {
     if (stopped) return
+    if (Date.now() - lastAnnounce > 2_000) {
+      lastAnnounce = Date.now()
+      reannounceTraces(ctx)
+    }
     enqueue(async () => {
       const fresh = await watcher.poll()
       if (fresh || Date.now() - lastChores > 15_000) {
@@ -205,6 +215,9 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
     ctx.work.training = trainJob(ctx, BigInt(run.jobId)).catch((error: unknown) => { log(`job ${run.jobId}: ${(error as Error).message}`) })
       .finally(() => { ctx.work.training = null; retrySkipped(ctx) })
   }
+
+  // A validator that restarts takes its disputes and cut-short checks up again.
+  enqueue(async () => resumeValidator(ctx))
 
   await ensureRegistered(ctx, options.stake).catch((error: unknown) => { log(`could not register in the StakeRegistry: ${(error as Error).message}`) })
 

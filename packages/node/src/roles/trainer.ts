@@ -190,3 +190,15 @@ export async function tryFinalize (ctx: Context): Promise<void> {
     } catch {}
   }
 }
+
+/**
+ * Announces again the op traces of this trainer's disputes still waiting for the
+ * challenger's pinpoint: gossip is best effort, and a challenger that was down (or
+ * joined late) when the trace was first announced needs it to move.
+ */
+export function reannounceTraces (ctx: Context): void {
+  if (!isRole(ctx, 'trainer')) return
+  for (const row of ctx.state.disputes().filter(d => d.role === 'trainer' && d.status === 'traced' && typeof d.detail.traceCid === 'string')) {
+    ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: row.id, cid: row.detail.traceCid }).catch(() => {})
+  }
+}

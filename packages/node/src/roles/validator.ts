@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
+import { recordOutcome } from '../disputes.ts'
 import {
   checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, recordHash, replay, runStateAt, toHex, transcriptRoot
 } from '@commons/engine'
@@ -52,6 +53,8 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
 
 async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
   if (ctx.stopped()) return
+  const done = ctx.state.job(jobId, 'validator')?.status
+  if (done === 'attested' || done === 'disputed') return // an event seen again after a restart
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
   if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return
   if (job.statusName !== 'submitted') return
@@ -71,7 +74,7 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   }
   const program = compileProgram(recipe)
   const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program, records })
-  ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString() })
+  ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString(), blockHash })
   // S_0 first: anyone can compute it.
   if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
     await openDispute(ctx, challenger, jobId, INIT_STEP)
@@ -147,4 +150,47 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
     ctx.state.setDispute(id, d.jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
     ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element} (${move.gas} gas)`)
   })
+}
+
+/**
+ * After a restart: results whose check was cut short are checked again, and the
+ * disputes this validator opened are taken up from the chain and the run it fetched
+ * (its side of the step recomputed from the trainer's checkpoints), so it still plays
+ * them through and wins.
+ */
+export async function resumeValidator (ctx: Context): Promise<void> {
+  if (!isRole(ctx, 'validator')) return
+  for (const row of ctx.state.jobs().filter(j => j.role === 'validator' && j.status === 'checking' && typeof j.detail.blockHash === 'string')) {
+    ctx.log(`job ${row.jobId}: checking the result again (the last check was cut short)`)
+    onResultSubmitted(ctx, BigInt(row.jobId), row.detail.blockHash as Hex)
+  }
+  for (const row of ctx.state.disputes().filter(d => d.role === 'challenger' && !d.status.startsWith('resolved'))) {
+    await resumeChallenge(ctx, BigInt(row.id), BigInt(row.jobId), Number(row.detail.step), BigInt(String(row.detail.openGas ?? 0)))
+  }
+}
+
+async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: number, openGas: bigint): Promise<void> {
+  if (ctx.challengers.has(String(id))) return
+  const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+  if (d.resolved) {
+    await recordOutcome(ctx, id, jobId)
+    return
+  }
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
+  const records = await readRecords(dir)
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program: compileProgram(recipe), records })
+  challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(dir, tokens, step))
+  ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
+  ctx.log(`dispute ${id}: taken up again after a restart`)
+  if (d.phase === PHASE.awaitPinpoint) ctx.enqueue(async () => challengePinpoint(ctx, id))
+}
+
+/** A dispute this validator opened but had not recorded (killed right after opening it). */
+export async function onOwnDisputeOpened (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
+  if (!isRole(ctx, 'validator') || ctx.challengers.has(String(id))) return
+  if (ctx.state.disputes().some(r => r.id === String(id) && r.role === 'challenger')) return
+  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step })
+  ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
+  await resumeChallenge(ctx, id, jobId, step, 0n)
 }
