@@ -21,5 +21,12 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
     assert.ok(summary.disputes.length > 0)
     assert.ok(summary.disputes.every(d => d.winner === 'challenger' && d.moves >= 1))
+    const { NodeState } = await import('./state.ts')
+    const state = new NodeState(join(summary.home, 'nodes', 'validator', 'node', 'state.db'))
+    try {
+      assert.ok(state.disputes().some(d => d.role === 'challenger' && d.status.startsWith('resolved: challenger')), 'the validator\'s own record settled too')
+    } finally {
+      state.close()
+    }
   })
 })

@@ -220,6 +220,9 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
       return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unresolved', reason: r.reason, moves: r.moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
+    // The nodes' own records (node status) catch up with the chain before they stop.
+    await until('the validator to record how its disputes ended', async () => disputes.every(d => d.winner === 'unresolved' ||
+      validator.state.disputes().some(r => r.id === d.id && r.role === 'challenger' && r.status.startsWith('resolved'))), 60_000)
     // The treasuries join the table: they did not exist before.
     Object.assign(who, { 'DAO treasury': dao, 'fork treasury': fork })
     Object.assign(before, { 'DAO treasury': 0n, 'fork treasury': 0n })
