@@ -17,7 +17,7 @@ import { startNetwork, type NetworkNode } from './network.ts'
 import { createNodeKey } from './nodeKey.ts'
 import { peerIdBytes } from './peerId.ts'
 import { jobSpecFor, requesterPost, verifyModel, type ModelCheck, type PostJobParams } from './roles/requester.ts'
-import { considerJob, onDisputeOpened, onPinpointed, reannounceTraces, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
+import { considerJob, onDisputeOpened, onPinpointed, reannounceTraces, resumeTrainer, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
 import { challengePinpoint, onOwnDisputeOpened, onResultSubmitted, resumeValidator } from './roles/validator.ts'
 import { NodeState } from './state.ts'
 import { createWatcher, type WatchedEvent } from './watcher.ts'
@@ -216,7 +216,8 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
       .finally(() => { ctx.work.training = null; retrySkipped(ctx) })
   }
 
-  // A validator that restarts takes its disputes and cut-short checks up again.
+  // A node that restarts takes its disputes (both sides) and cut-short checks up again.
+  enqueue(async () => resumeTrainer(ctx))
   enqueue(async () => resumeValidator(ctx))
 
   await ensureRegistered(ctx, options.stake).catch((error: unknown) => { log(`could not register in the StakeRegistry: ${(error as Error).message}`) })

@@ -202,3 +202,17 @@ export function reannounceTraces (ctx: Context): void {
     ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: row.id, cid: row.detail.traceCid }).catch(() => {})
   }
 }
+
+/**
+ * After a restart: the disputes of this trainer that still wait for its move (an event
+ * handled before the restart, a retry cut short) are answered from the chain's phase.
+ */
+export async function resumeTrainer (ctx: Context): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  for (const row of ctx.state.disputes().filter(d => d.role === 'trainer' && !d.status.startsWith('resolved'))) {
+    const id = BigInt(row.id)
+    const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+    if (d.phase === PHASE.awaitTrace) await defendTrace(ctx, id, d.jobId, d.step)
+    else if (d.phase === PHASE.awaitReveal) await defendReveal(ctx, id, d.jobId)
+  }
+}

@@ -99,8 +99,22 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)
 }
 
+/** Most tries of opening a dispute (the window is long; an RPC may drop a transaction or two). */
+const OPEN_TRIES = 5
+
 async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>): Promise<void> {
-  const { id, move } = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
+  let opened: Awaited<ReturnType<Challenger['open']>> | undefined
+  for (let attempt = 0; opened === undefined; attempt++) {
+    try {
+      opened = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
+    } catch (error) {
+      const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+      if (attempt + 1 >= OPEN_TRIES || job.statusName !== 'submitted' || ctx.stopped()) throw error
+      ctx.log(`job ${jobId}: opening a dispute failed (${(error as Error).name}); trying again`)
+      await new Promise(resolve => setTimeout(resolve, 500 * 2 ** attempt))
+    }
+  }
+  const { id, move } = opened
   ctx.challengers.set(String(id), { challenger, step, moves: [], open: move })
   ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
   ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas })
