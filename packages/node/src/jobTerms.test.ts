@@ -99,6 +99,10 @@ describe('a trainer checks every term of a job before it claims', () => {
     assert.equal(await refusedTerm(spec => ({ ...spec, recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' })), 'recipe')
   })
 
+  it('refuses a job whose dataset cannot be fetched', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i' })), 'dataset')
+  })
+
   it('refuses jobs outside its policy (window, steps, reward)', async () => {
     assert.equal(await refusedTerm(spec => ({ ...spec, challengeWindow: 7201n })), 'challengeWindow')
     assert.equal(await refusedTerm(spec => ({ ...spec, steps: 51 })), 'steps')
