@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Address, type Hex } from 'viem'
+import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
@@ -33,10 +33,11 @@ export function stepsToCheck (steps: number, options: { checkSteps?: number | 'a
 /** Steps to replay, drawn from the submission's block hash (unknown to the trainer before). */
 export function drawSteps (blockHash: Hex, validator: Address, steps: number, count: number): number[] {
   if (count >= steps) return [...Array(steps).keys()]
+  // keccak256(blockHash, validator, i) mod T: uniform (a 256-bit word, T < 2^32), and
+  // different for each validator, so validators together cover more steps.
   const drawn = new Set<number>()
   for (let i = 0; drawn.size < count; i++) {
-    const word = BigInt(blockHash) ^ (BigInt(validator) << BigInt(i % 64))
-    drawn.add(Number((word * 0x9e3779b97f4a7c15n + BigInt(i)) % BigInt(steps)))
+    drawn.add(Number(BigInt(keccak256(encodePacked(['bytes32', 'address', 'uint256'], [blockHash, validator, BigInt(i)]))) % BigInt(steps)))
   }
   return [...drawn].sort((a, b) => a - b)
 }
