@@ -6,7 +6,7 @@ import {
 import { checkpointSteps, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
-import { isRole, timed, type Context } from '../context.ts'
+import { isRole, NodeStoppingError, timed, type Context } from '../context.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
@@ -106,6 +106,8 @@ export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   const result = await timed(ctx, 'training', async () => train({
     recipe, tokens, data: { source: `job ${jobId}` }, out: dir, resume, fault,
     onStep: p => {
+      // A node stopping ends its training after this step; it resumes from its last checkpoint.
+      if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: training paused at step ${p.step}: the node is stopping`)
       ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: p.step, runCid: null })
       if (p.step % Math.max(1, Math.floor(p.steps / 4)) === 0 || p.step === p.steps) ctx.log(`job ${jobId}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`)
     }
