@@ -87,7 +87,11 @@ describe('a trainer killed mid-job', () => {
     await until('the trainer to pass its second checkpoint', async () => (await readdir(checkpoints).catch(() => [] as string[])).includes('step-0000020.safetensors'))
     first.kill('SIGKILL')
     await new Promise(resolve => first.once('exit', resolve))
-    assert.notEqual((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted', 'killed before it finished')
+    assert.notEqual((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted', 'killed before it submitted')
+    // Killed mid-run, not after the last step: what the restart resumes is an unfinished run.
+    const cut = (await readFile(join(trainerHome, 'runs', `job-${jobId}`, 'transcript.jsonl'), 'utf8')).split('\n').filter(l => l.trim() !== '').length
+    assert.ok(cut < recipe.steps, `killed at ${cut} of ${recipe.steps} steps`)
+    assert.equal((await readdir(join(trainerHome, 'runs', `job-${jobId}`))).includes('model.safetensors'), false, 'no final model yet')
 
     startTrainer(log)
     await until('the restarted trainer to submit', async () => (await readJob(requester.clients, deployment, jobId)).statusName === 'submitted')
