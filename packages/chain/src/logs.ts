@@ -49,3 +49,29 @@ export async function latestEvents (clients: Clients, query: Omit<RangeQuery, 't
   }
   return []
 }
+
+/**
+ * The block a contract was deployed in, for a manifest that lacks `block` (written by an
+ * older deploy): the lowest block where it has code, by bisection (about 25 requests on
+ * a chain of millions of blocks). Needs a node that answers eth_getCode at old blocks;
+ * where it cannot, 0 (the log queries then start at genesis, in bounded windows still).
+ */
+export async function findDeploymentBlock (clients: Clients, address: Address): Promise<bigint> {
+  try {
+    let low = 0n
+    let high = await clients.public.getBlockNumber()
+    const has = async (block: bigint): Promise<boolean> => {
+      const code = await clients.public.getCode({ address, blockNumber: block })
+      return code !== undefined && code !== '0x'
+    }
+    if (!(await has(high))) return 0n
+    while (low < high) {
+      const mid = (low + high) / 2n
+      if (await has(mid)) high = mid
+      else low = mid + 1n
+    }
+    return low
+  } catch {
+    return 0n
+  }
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { type Abi, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
 import {
-  commonsTokenAbi, connect, DEFAULT_JOB_POLICY, disputeGameAbi, readStake, roleBits, ROLES, send, stakeRegistryAbi, trainingMarketAbi,
+  commonsTokenAbi, connect, DEFAULT_JOB_POLICY, disputeGameAbi, findDeploymentBlock, readStake, roleBits, ROLES, send, stakeRegistryAbi, trainingMarketAbi,
   type Clients, type JobSpec, type RoleName
 } from '@commons/chain'
 import { openStore, type Store } from '@commons/store'
@@ -91,6 +91,12 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
     return key
   })
   const clients = await connect(options.rpcUrl, privateKey)
+  if ((options.deployment.block as string | undefined) === undefined) {
+    // An older manifest: every log query starts at the deployment block, so find it.
+    const block = await findDeploymentBlock(clients, options.deployment.contracts.market)
+    log(`the deployment manifest names no deployment block; found ${block} (add "block": "${block}" to deployment.json)`)
+    options = { ...options, deployment: { ...options.deployment, block: String(block) } }
+  }
   const store = await openStore(options.home)
   cleanups.push(async () => store.close())
   const network = await startNetwork({ blockstore: store.blocks, privateKey: peerKey, listen: options.listen, bootstrap: options.bootstrap })
