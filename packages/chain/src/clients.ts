@@ -52,21 +52,48 @@ export interface WriteRequest<A extends Abi, F extends ContractFunctionName<A, '
 }
 
 /**
+ * Gas a transaction is sent with: the estimate plus a margin, capped by the block gas
+ * limit. The estimate is taken on the pending block, but the block that mines the call
+ * can differ (a later timestamp makes a deadline store cost 2,900 gas instead of 100),
+ * so a call sent with its bare estimate can run out of gas. Each retry of a failed call
+ * (`attempt` 1, 2, ...) adds half the estimate again.
+ */
+export function gasWithMargin (estimate: bigint, blockGasLimit: bigint, attempt = 0): bigint {
+  const gas = estimate * (12n + 5n * BigInt(attempt)) / 10n + GAS_MARGIN
+  return gas < blockGasLimit ? gas : blockGasLimit
+}
+
+/** Gas added to every estimate on top of the proportional margin. */
+export const GAS_MARGIN = 30_000n
+
+export interface SendOptions {
+  /** Which try of the same call this is (0 first): each raises the gas margin. */
+  attempt?: number
+}
+
+/**
  * Sends one contract call and waits for its receipt. The call is simulated first, so
  * a revert surfaces as a ContractRevertError naming the contract's custom error and
- * its values, before any gas is spent.
+ * its values, before any gas is spent; it is sent with its gas estimate plus a margin
+ * (gasWithMargin), so a call that costs a little more when mined still goes through.
  */
 export async function send<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> (
   clients: Clients,
-  request: WriteRequest<A, F>
+  request: WriteRequest<A, F>,
+  options: SendOptions = {}
 ): Promise<TransactionReceipt> {
   try {
     // Simulated on the pending block: on a quiet devnet the latest block can be long
     // past, and time-dependent checks (voting windows, deadlines) must see now.
-    const { request: simulated } = await clients.public.simulateContract({ ...request, account: clients.account, blockTag: 'pending' } as never)
-    const hash = await clients.wallet.writeContract(simulated as never)
+    const call = { ...request, account: clients.account, blockTag: 'pending' } as never
+    const { request: simulated } = await clients.public.simulateContract(call)
+    const [estimate, block] = await Promise.all([clients.public.estimateContractGas(call), clients.public.getBlock({ blockTag: 'latest' })])
+    const gas = gasWithMargin(estimate, block.gasLimit, options.attempt)
+    const hash = await clients.wallet.writeContract({ ...(simulated as object), gas } as never)
     const receipt = await clients.public.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash } })
+    if (receipt.status !== 'success') {
+      throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash, gasUsed: receipt.gasUsed, gas, outOfGas: receipt.gasUsed >= gas } })
+    }
     return receipt
   } catch (error) {
     throw asRevertError(error, String(request.functionName))

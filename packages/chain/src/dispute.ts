@@ -4,8 +4,9 @@ import {
   proveLeaves, recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
   type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
 } from '@commons/engine'
-import { decodeEventLog, type TransactionReceipt } from 'viem'
+import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
+import { latestEvents } from './logs.ts'
 import type { Deployment } from './deploy.ts'
 import { firstRequest, nextStep, treeLevels, type NextStep, type Revealed } from './valuesWalk.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
@@ -68,8 +69,9 @@ export async function readDispute (clients: Clients, deployment: Deployment, id:
 
 /** The op output roots the trainer posted, from the OpTracePosted event. */
 export async function postedTrace (clients: Clients, deployment: Deployment, id: bigint): Promise<Hash[]> {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'OpTracePosted', args: { id }, fromBlock: 0n })
-  const roots = events[0]?.args.roots
+  // Searched back from the newest block in bounded windows: providers cap eth_getLogs ranges.
+  const events = await latestEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'OpTracePosted', args: { id }, fromBlock: BigInt(deployment.block) })
+  const roots = (events[0]?.args as { roots?: readonly Hex[] } | undefined)?.roots
   if (roots === undefined) throw new DisputeError(`dispute ${id} has no posted op trace yet`)
   return roots.map(hexBytes)
 }
@@ -136,6 +138,12 @@ export class Challenger {
     const id = openedId(receipt)
     this.honest.set(id, { step, slots, outputs, agrees })
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */
+  resume (id: bigint, step: number, stateT?: TrainState): void {
+    const { slots, outputs } = this.check(step, stateT)
+    this.honest.set(id, { step, slots, outputs })
   }
 
   /**

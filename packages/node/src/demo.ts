@@ -11,7 +11,9 @@ import {
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
-import { peerIdBytes, startNode, type CommonsNode, type DisputeReport, type Timings } from './node.ts'
+import { disputesOf } from './disputeLog.ts'
+import { startRpcProxy } from './testing/rpcProxy.ts'
+import { peerIdBytes, startNode, type CommonsNode, type Timings } from './node.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -31,6 +33,12 @@ export interface DemoOptions {
   steps?: number
   /** Transformer layers (the reduced demo of the tests uses 1). */
   layers?: number
+  /**
+   * The nodes reach the chain through a proxy that answers each request this many
+   * milliseconds late and caps eth_getLogs at 1,000 blocks, as a hosted provider does
+   * (tests: the summary must not depend on how fast the nodes hear of things).
+   */
+  rpcDelayMs?: number
   log?: (line: string) => void
 }
 
@@ -80,18 +88,22 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
   const devnet = await startDevnet({ home })
   const nodes: CommonsNode[] = []
   const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
+  const stops: Array<() => Promise<void>> = []
   try {
     say(`[1/9] local chain at ${devnet.rpcUrl}; deploying the contracts`)
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment: Deployment = { ...await deploy(bank, { disputeBond: parseEther('50'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
     await writeManifest(join(home, 'chain', 'deployment.json'), deployment)
+    const proxy = options.rpcDelayMs === undefined ? null : await startRpcProxy({ target: devnet.rpcUrl, delayMs: options.rpcDelayMs, maxLogRange: 1000 })
+    if (proxy !== null) stops.push(async () => proxy.close())
+    const nodesRpc = proxy?.url ?? devnet.rpcUrl
     const [bob, carol] = await Promise.all([5, 6].map(async i => connect(devnet.rpcUrl, devnetAccount(i))))
 
     say('[2/9] starting nodes on loopback: a curator who also requests, two trainers (one cheats), a validator')
     const log = (name: string) => (line: string) => { say(`      ${name}: ${line}`) }
     const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
       const node = await startNode({
-        home: join(home, 'nodes', name), rpcUrl: devnet.rpcUrl, deployment, roles, password: DEMO_PASSWORD, scryptN: 2 ** 12,
+        home: join(home, 'nodes', name), rpcUrl: nodesRpc, deployment, roles, password: DEMO_PASSWORD, scryptN: 2 ** 12,
         log: log(name), pollMs: 250, ...extra
       })
       nodes.push(node)
@@ -203,12 +215,14 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       say(`      ${JSON.stringify(prompt + text)}`)
     }
 
-    const reports: DisputeReport[] = validator.reports
-    const disputes = reports.map(r => {
-      const moves = r.moves ?? []
-      const gas = Object.fromEntries([r.open, ...moves].filter(m => m !== undefined).map(m => [m.name, Number(m.gas)]))
-      return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unknown', reason: r.reason ?? 'unknown', moves: moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
+    // Outcomes from the chain, not from the validator's memory (which may lag behind the chain).
+    const disputes = (await disputesOf(bank, deployment, [first, second])).map(r => {
+      const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
+      return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unresolved', reason: r.reason, moves: r.moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
+    // The nodes' own records (node status) catch up with the chain before they stop.
+    await until('the validator to record how its disputes ended', async () => disputes.every(d => d.winner === 'unresolved' ||
+      validator.state.disputes().some(r => r.id === d.id && r.role === 'challenger' && r.status.startsWith('resolved'))), 60_000)
     // The treasuries join the table: they did not exist before.
     Object.assign(who, { 'DAO treasury': dao, 'fork treasury': fork })
     Object.assign(before, { 'DAO treasury': 0n, 'fork treasury': 0n })
@@ -237,6 +251,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     return summary
   } finally {
     for (const node of nodes.reverse()) await node.stop().catch(() => {})
+    for (const stop of stops) await stop().catch(() => {})
     await devnet.stop()
     await rm(work, { recursive: true, force: true })
   }

@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { compileProgram, faultChangesState, initialState, paramSpecs, random32, stateSlots, type Recipe, type RunFault } from '@commons/engine'
+import { compileProgram, faultChangesState, initialState, paramSpecs, random32, stateSlots, trainStep, type Recipe, type RunFault, type TrainState } from '@commons/engine'
 
 export class FaultSpecError extends BaseError {
   override name = 'FaultSpecError'
@@ -45,10 +45,20 @@ export function resolveFault (spec: FaultSpec, recipe: Recipe, tokens: Int32Arra
     if (spec.op >= ops) throw new FaultSpecError(`op ${spec.op} does not exist: the step program has ${ops}`)
     return { kind: 'step', step, op: spec.op, element: spec.element ?? random32(spec.seed, 15, 0) }
   }
+  // Checked at the step where it fires: whether a corrupted value reaches S_{t+1}
+  // depends on the state (a clipped gradient, a zero moment), not only on the program.
+  const at = stateAt(recipe, tokens, step)
   for (let k = 0; k < 64; k++) {
     const op = random32(spec.seed, 14, k) % ops
     const element = spec.element ?? random32(spec.seed, 15, k)
-    if (faultChangesState(recipe, tokens, initialState(recipe), { op, element })) return { kind: 'step', step, op, element }
+    if (faultChangesState(recipe, tokens, at, { op, element })) return { kind: 'step', step, op, element }
   }
   return { kind: 'step', step, op: ops - 1, element: spec.element ?? 0 }
+}
+
+/** S_step of the honest run (the fault's step comes before any corruption). */
+function stateAt (recipe: Recipe, tokens: Int32Array, step: number): TrainState {
+  const state = initialState(recipe)
+  while (state.step < step) trainStep(recipe, tokens, state)
+  return state
 }

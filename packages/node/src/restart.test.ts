@@ -12,6 +12,7 @@ import { readRecipe, train, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { loadOrCreateKey } from './keystore.ts'
 import { startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
 const PASSWORD = 'restart-test'
@@ -20,6 +21,8 @@ const recipe: Recipe = { ...await readRecipe(fileURLToPath(new URL('../../../rec
 
 let root: string
 let devnet: Devnet
+/** The trainer reaches the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 let requester: CommonsNode
 let trainerHome: string
@@ -30,6 +33,7 @@ before(async () => {
   devnet = await startDevnet({ home: join(root, 'chain-home') })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
   requester = await startNode({ home: join(root, 'requester'), rpcUrl: devnet.rpcUrl, deployment, roles: ['requester'], password: PASSWORD, scryptN: 2 ** 12, apiPort: false })
   await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
   await transferTokens(bank, deployment, requester.address, parseEther('5000'))
@@ -46,13 +50,14 @@ before(async () => {
 after(async () => {
   for (const child of children) child.kill('SIGKILL')
   await requester?.stop()
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })
 
 /** `commons node start` as a trainer, in its own process. */
 function startTrainer (log: string[]): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'trainer', '--home', trainerHome, '--rpc', devnet.rpcUrl, '--api-port', '0',
+  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'trainer', '--home', trainerHome, '--rpc', proxy.url, '--api-port', '0',
     '--bootstrap', requester.network.multiaddrs()[0]], { env: { ...process.env, COMMONS_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()))
   children.push(child)
@@ -82,7 +87,11 @@ describe('a trainer killed mid-job', () => {
     await until('the trainer to pass its second checkpoint', async () => (await readdir(checkpoints).catch(() => [] as string[])).includes('step-0000020.safetensors'))
     first.kill('SIGKILL')
     await new Promise(resolve => first.once('exit', resolve))
-    assert.notEqual((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted', 'killed before it finished')
+    assert.notEqual((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted', 'killed before it submitted')
+    // Killed mid-run, not after the last step: what the restart resumes is an unfinished run.
+    const cut = (await readFile(join(trainerHome, 'runs', `job-${jobId}`, 'transcript.jsonl'), 'utf8')).split('\n').filter(l => l.trim() !== '').length
+    assert.ok(cut < recipe.steps, `killed at ${cut} of ${recipe.steps} steps`)
+    assert.equal((await readdir(join(trainerHome, 'runs', `job-${jobId}`))).includes('model.safetensors'), false, 'no final model yet')
 
     startTrainer(log)
     await until('the restarted trainer to submit', async () => (await readJob(requester.clients, deployment, jobId)).statusName === 'submitted')

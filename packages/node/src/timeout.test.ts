@@ -10,10 +10,13 @@ import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 const MOVE_TIME = 300
 let root: string
 let devnet: Devnet
+/** The nodes reach the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 const nodes: CommonsNode[] = []
 
@@ -22,10 +25,12 @@ before(async () => {
   devnet = await startDevnet({ home: join(root, 'chain') })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank, { moveTime: BigInt(MOVE_TIME), disputeBond: parseEther('10') }), rpcUrl: devnet.rpcUrl }
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
 })
 
 after(async () => {
   for (const node of nodes) await node.stop().catch(() => {})
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })
@@ -42,7 +47,7 @@ describe('a trainer that stops answering a dispute', () => {
   it('is slashed when the validator ends the dispute by timeout', async () => {
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
-      const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, ...extra })
+      const node = await startNode({ home: join(root, name), rpcUrl: proxy.url, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, ...extra })
       nodes.push(node)
       await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
       await transferTokens(bank, deployment, node.address, parseEther('2000'))
@@ -77,5 +82,6 @@ describe('a trainer that stops answering a dispute', () => {
     const dispute = validator.state.disputes()[0]
     assert.equal(dispute.detail.reason, 'trace-timeout')
     assert.equal(dispute.detail.winner, 'challenger')
+    assert.equal(proxy.refusedRanges, 0)
   })
 })

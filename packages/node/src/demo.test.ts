@@ -1,0 +1,32 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runNetworkDemo } from './demo.ts'
+
+/**
+ * The demo behind a slow provider that caps eth_getLogs: its summary reads outcomes
+ * from the chain, so it reports the dispute whatever the validator's queue holds.
+ */
+
+let home: string
+before(async () => { home = await mkdtemp(join(tmpdir(), 'commons-demo-test-')) })
+after(async () => { await rm(home, { recursive: true, force: true }) })
+
+describe('the demo behind a slow, capping RPC', () => {
+  it('catches and slashes the cheater and reports the dispute from the chain', { timeout: 480_000 }, async () => {
+    const lines: string[] = []
+    const summary = await runNetworkDemo({ home, steps: 6, layers: 1, rpcDelayMs: 40, log: line => lines.push(line) })
+    assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
+    assert.ok(summary.disputes.length > 0)
+    assert.ok(summary.disputes.every(d => d.winner === 'challenger' && d.moves >= 1))
+    const { NodeState } = await import('./state.ts')
+    const state = new NodeState(join(summary.home, 'nodes', 'validator', 'node', 'state.db'))
+    try {
+      assert.ok(state.disputes().some(d => d.role === 'challenger' && d.status.startsWith('resolved: challenger')), 'the validator\'s own record settled too')
+    } finally {
+      state.close()
+    }
+  })
+})

@@ -1,0 +1,136 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther } from 'viem'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { anvilPath, connect, deploy, devnetAccount, freePort, readJob, registerAndStake, transferTokens, type Clients, type Deployment } from '@commons/chain'
+import { readRecipe, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { NodeLockedError, peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+
+/**
+ * A node on a real provider: eth_getLogs capped at 1,000 blocks (the proxy refuses
+ * more), a chain 10,000+ blocks past the deployment, a budget of one request a second
+ * when idle, jobs it had to skip, and a second node started on its home.
+ */
+
+let root: string
+let anvil: ChildProcess
+let rpcUrl: string
+let proxy: RpcProxy
+let bank: Clients
+let deployment: Deployment
+let requester: CommonsNode
+let version: string
+let recipe: Recipe
+const nodes: CommonsNode[] = []
+const lines: string[] = []
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-events-'))
+  // Anvil keeping only recent states: it then mines 12,000 blocks in under a minute (logs stay).
+  const port = await freePort()
+  anvil = spawn(anvilPath(), ['--host', '127.0.0.1', '--port', String(port), '--silent', '--prune-history', '100'], { stdio: 'ignore' })
+  rpcUrl = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    try {
+      bank = await connect(rpcUrl, devnetAccount(0))
+      break
+    } catch (error) {
+      if (i > 200) throw error
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  proxy = await startRpcProxy({ target: rpcUrl, maxLogRange: 1000 })
+  deployment = { ...await deploy(bank), rpcUrl }
+  requester = await startNode({ home: join(root, 'requester'), rpcUrl: rpcUrl, deployment, roles: ['requester'], password: 'x', scryptN: 2 ** 10, apiPort: false })
+  nodes.push(requester)
+  await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
+  await transferTokens(bank, deployment, requester.address, parseEther('5000'))
+  const source = join(root, 'corpus')
+  await mkdir(source, { recursive: true })
+  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(30_000, 4)))
+  await initDataset(requester.store, 'corpus')
+  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
+  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+})
+
+after(async () => {
+  for (const node of nodes) await node.stop().catch(() => {})
+  await proxy?.close()
+  anvil?.kill('SIGKILL')
+  await rm(root, { recursive: true, force: true })
+})
+
+async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the trainer said:\n${lines.slice(-30).join('\n')}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+const post = async (): Promise<bigint> => requester.postJob({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
+
+describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () => {
+  let trainer: CommonsNode
+
+  it('catches up from 12,000 blocks behind without one oversized log query, and claims the jobs it skipped once staked', { timeout: 200_000 }, async () => {
+    const first = await post()
+    // 12,000 blocks, 1,000 a request (anvil mines one large batch far more slowly).
+    for (let i = 0; i < 12; i++) {
+      const answer = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: i, method: 'anvil_mine', params: ['0x3e8'] }) })
+      assert.equal(answer.status, 200)
+    }
+    const second = await post()
+    const head = await bank.public.getBlockNumber()
+    assert.ok(head - BigInt(deployment.block) > 10_000n)
+    trainer = await startNode({ home: join(root, 'trainer'), rpcUrl: proxy.url, deployment, roles: ['trainer'], password: 'x', scryptN: 2 ** 10, apiPort: false, log: line => lines.push(line) })
+    nodes.push(trainer)
+    await trainer.network.connect(requester.network.multiaddrs()[0])
+    await until('the trainer to see both jobs', () => trainer.state.job(first, 'seen') !== undefined && trainer.state.job(second, 'seen') !== undefined, 30_000)
+    assert.equal(proxy.refusedRanges, 0, 'no eth_getLogs over 1,000 blocks')
+    assert.ok((proxy.counts.get('eth_getLogs') ?? 0) >= 12, 'the history was read in windows')
+    // Unfunded and unstaked, it skipped both; once staked it picks them up (one at a time).
+    assert.equal(trainer.state.job(first, 'trainer')?.status, 'skipped')
+    await bank.wallet.sendTransaction({ to: trainer.address, value: parseEther('5') })
+    await transferTokens(bank, deployment, trainer.address, parseEther('2000'))
+    await registerAndStake(trainer.clients, deployment, { peerId: peerIdBytes(trainer.peerId), roles: ['trainer'], amount: parseEther('1000') })
+    await until('the trainer to submit both jobs it skipped', async () =>
+      (await readJob(bank, deployment, first)).statusName === 'submitted' && (await readJob(bank, deployment, second)).statusName === 'submitted', 60_000)
+    assert.equal(proxy.refusedRanges, 0)
+  })
+
+  it('makes at most one request a second when idle', { timeout: 60_000 }, async () => {
+    await trainer.idle()
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    const before = proxy.total()
+    await new Promise(resolve => setTimeout(resolve, 6000))
+    const made = proxy.total() - before
+    assert.ok(made <= 7, `${made} requests in 6 s`)
+  })
+
+  it('acts on an event only once it is `confirmations` blocks deep', { timeout: 60_000 }, async () => {
+    const watcher = await startNode({ home: join(root, 'deep'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 100, confirmations: 5 })
+    nodes.push(watcher)
+    const job = await post()
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    assert.equal(watcher.state.job(job, 'seen'), undefined, 'not yet: the block is at the head')
+    await bank.public.request({ method: 'anvil_mine' as never, params: ['0x5'] as never })
+    await until('the job to be seen 5 blocks deep', () => watcher.state.job(job, 'seen') !== undefined, 10_000)
+  })
+
+  it('refuses a second node on the same home, and starts once the first has stopped', { timeout: 60_000 }, async () => {
+    const options = { home: join(root, 'locked'), rpcUrl: proxy.url, deployment, roles: ['validator' as const], password: 'x', scryptN: 2 ** 10, apiPort: false as const }
+    const first = await startNode(options)
+    await assert.rejects(startNode(options), (error: Error) => error.name === NodeLockedError.name)
+    await first.stop()
+    const again = await startNode(options)
+    await again.stop()
+  })
+})

@@ -1,0 +1,128 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther } from 'viem'
+import { connect, deploy, devnetAccount, postJob, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet, type JobSpec } from '@commons/chain'
+import { initialState, readRecipe, readRecords, stateRootOf, toHex, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+
+/**
+ * Finding 3: a requester posts terms (seed, steps, program hash, tokens root) that the
+ * dispute game judges a trainer by. A trainer must check every term before it claims,
+ * and train with the job's terms, or an honest trainer could be slashed.
+ */
+
+let root: string
+let devnet: Devnet
+let deployment: Deployment
+let requester: CommonsNode
+let trainer: CommonsNode
+let validator: CommonsNode
+let version: string
+let recipe: Recipe
+const nodes: CommonsNode[] = []
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-terms-'))
+  devnet = await startDevnet({ home: join(root, 'chain') })
+  const bank = await connect(devnet.rpcUrl, devnetAccount(0))
+  deployment = { ...await deploy(bank, { disputeBond: parseEther('10') }), rpcUrl: devnet.rpcUrl }
+  const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
+    const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, fetchTimeoutMs: 3_000, ...extra })
+    nodes.push(node)
+    await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
+    await transferTokens(bank, deployment, node.address, parseEther('5000'))
+    return node
+  }
+  requester = await start('requester', ['requester'])
+  trainer = await start('trainer', ['trainer'], { policy: { maxSteps: 50, maxChallengeWindow: 7200n } })
+  validator = await start('validator', ['validator'], { checkSteps: 'all' })
+  for (const [node, role] of [[trainer, 'trainer'], [validator, 'validator']] as const) {
+    await registerAndStake(node.clients, deployment, { peerId: peerIdBytes(node.peerId), roles: [role], amount: parseEther('1000') })
+    await node.network.connect(requester.network.multiaddrs()[0])
+  }
+  await validator.network.connect(trainer.network.multiaddrs()[0])
+  const source = join(root, 'corpus')
+  await mkdir(source, { recursive: true })
+  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(30_000, 3)))
+  await initDataset(requester.store, 'corpus')
+  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
+  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+})
+
+after(async () => {
+  for (const node of nodes) await node.stop().catch(() => {})
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+const baseParams = () => ({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
+
+/** Posts `spec` (the honest terms, altered) and waits for the trainer's verdict. */
+async function refusedTerm (alter: (spec: JobSpec) => JobSpec): Promise<string> {
+  const spec = alter(await requester.jobSpec(baseParams()))
+  const { jobId } = await postJob(requester.clients, deployment, spec)
+  await until(`the trainer to judge job ${jobId}`, () => trainer.state.job(jobId, 'trainer') !== undefined)
+  const row = trainer.state.job(jobId, 'trainer')
+  assert.equal(row?.status, 'refused', `job ${jobId} is refused (${JSON.stringify(row)})`)
+  assert.equal((await readJob(requester.clients, deployment, jobId)).statusName, 'open', 'and never claimed')
+  return String(row?.detail.term)
+}
+
+describe('a trainer checks every term of a job before it claims', () => {
+  it('refuses a job whose program hash is not its recipe\'s', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, programHash: `0x${'11'.repeat(32)}` })), 'programHash')
+  })
+
+  it('refuses a job whose steps do not match its program hash', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, steps: spec.steps + 1 })), 'programHash')
+  })
+
+  it('refuses a job whose tokens root is not its dataset\'s', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, tokensRoot: `0x${'22'.repeat(32)}` })), 'tokensRoot')
+  })
+
+  it('refuses a job whose recipe cannot be fetched', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' })), 'recipe')
+  })
+
+  it('refuses a job whose dataset cannot be fetched', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i' })), 'dataset')
+  })
+
+  it('refuses jobs outside its policy (window, steps, reward)', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, challengeWindow: 7201n })), 'challengeWindow')
+    assert.equal(await refusedTerm(spec => ({ ...spec, steps: 51 })), 'steps')
+    assert.equal(await refusedTerm(spec => ({ ...spec, reward: 1n })), 'reward')
+  })
+
+  it('trains a job whose seed differs from its recipe\'s with the job\'s seed, and the validator\'s replay agrees', async () => {
+    const spec = await requester.jobSpec(baseParams())
+    const seed = recipe.seed + 7
+    const { jobId } = await postJob(requester.clients, deployment, { ...spec, seed: BigInt(seed) })
+    await until('the validator to judge the result', () => {
+      const status = validator.state.job(jobId, 'validator')?.status
+      return status === 'attested' || status === 'disputed'
+    })
+    assert.equal(validator.state.job(jobId, 'validator')?.status, 'attested')
+    assert.equal(validator.state.disputes().length, 0)
+    assert.equal((await readJob(requester.clients, deployment, jobId)).statusName, 'submitted')
+    // S_0 is the one the dispute game would rebuild: from the job's seed, not the recipe's.
+    const records = await readRecords(join(root, 'trainer', 'runs', `job-${jobId}`))
+    assert.equal(records[0].state, toHex(stateRootOf(initialState({ ...recipe, seed }))))
+    assert.notEqual(records[0].state, toHex(stateRootOf(initialState(recipe))))
+  })
+})

@@ -1,0 +1,220 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult
+} from '@commons/chain'
+import { checkpointSteps, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
+import { TOPICS } from '../constants.ts'
+import { jobInputs, publishDir } from '../content.ts'
+import { isRole, NodeStoppingError, timed, type Context } from '../context.ts'
+import { resolveFault } from '../faults.ts'
+import { PHASE, playMove } from '../moves.ts'
+
+/**
+ * The trainer: claims the jobs it checked and can afford, trains each with the job's
+ * terms, publishes the run, submits, and defends it in disputes. Training runs off the
+ * event queue (one job at a time), so disputes are answered while it trains.
+ */
+
+/** Statuses after which a job is not looked at again by this trainer. */
+const DONE = new Set(['refused', 'claimed', 'training', 'submitted', 'finalized', 'slashed', 'lost'])
+
+/**
+ * A job posted, or skipped earlier (busy, not enough free stake) and looked at again:
+ * checked against the node's policy and its own terms, then claimed and trained.
+ */
+export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  const known = ctx.state.job(jobId, 'trainer')
+  if (known !== undefined && DONE.has(known.status)) return
+  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  if (job.statusName !== 'open') {
+    if (known !== undefined) ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: job.statusName })
+    return
+  }
+  try {
+    checkJobPolicy(jobId, job.spec, ctx.policy)
+  } catch (error) {
+    refuse(ctx, jobId, error)
+    return
+  }
+  if (ctx.work.training !== null) {
+    skip(ctx, jobId, 'busy training another job')
+    return
+  }
+  const stake = await readStake(ctx.clients, ctx.options.deployment, ctx.clients.account.address)
+  if (stake.staked - stake.locked < job.spec.jobStake) {
+    skip(ctx, jobId, `stake too small to claim (${stake.staked - stake.locked} free, ${job.spec.jobStake} needed)`)
+    return
+  }
+  // Fetching, checking and training take long: off the queue, one job at a time.
+  ctx.work.training = claimAndTrain(ctx, jobId).catch((error: unknown) => {
+    if (error instanceof JobTermsError) refuse(ctx, jobId, error)
+    else ctx.log(`job ${jobId}: ${(error as Error).message}`)
+  }).finally(() => {
+    ctx.work.training = null
+    retrySkipped(ctx)
+  })
+}
+
+function refuse (ctx: Context, jobId: bigint, error: unknown): void {
+  const e = error as JobTermsError
+  ctx.state.setJob(jobId, 'trainer', 'refused', { term: e.details?.term, reason: e.message })
+  ctx.log(`job ${jobId}: not claimed: ${e.message}`)
+}
+
+function skip (ctx: Context, jobId: bigint, why: string): void {
+  ctx.state.setJob(jobId, 'trainer', 'skipped', { why })
+  ctx.log(`job ${jobId}: skipped for now (${why})`)
+}
+
+/** Looks again at jobs skipped while busy or short of stake. */
+export function retrySkipped (ctx: Context): void {
+  if (!isRole(ctx, 'trainer') || ctx.work.training !== null) return
+  for (const row of ctx.state.jobs().filter(j => j.role === 'trainer' && j.status === 'skipped')) {
+    ctx.enqueue(async () => considerJob(ctx, BigInt(row.jobId)))
+  }
+}
+
+async function claimAndTrain (ctx: Context, jobId: bigint): Promise<void> {
+  // Every term checked before the claim: a job that cannot be trained as posted is never claimed.
+  await jobInputs(ctx, jobId)
+  try {
+    await timed(ctx, 'chain', async () => claimJob(ctx.clients, ctx.options.deployment, jobId))
+  } catch (error) {
+    const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
+    ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: now.statusName })
+    ctx.log(`job ${jobId}: not claimed (${now.statusName === 'open' ? (error as Error).message : 'another trainer was first'})`)
+    return
+  }
+  ctx.state.setJob(jobId, 'trainer', 'claimed')
+  ctx.log(`job ${jobId}: claimed`)
+  await trainJob(ctx, jobId)
+}
+
+/** Trains a claimed job with its terms (resuming its run if the node restarted), publishes it and submits. */
+export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
+  const known = ctx.state.run(jobId)
+  const recorded = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
+  const fault = ctx.options.fault === undefined ? undefined : (known?.status === 'training' && recorded !== undefined ? recorded : resolveFault(ctx.options.fault, recipe, tokens))
+  ctx.state.setJob(jobId, 'trainer', 'training', fault === undefined ? {} : { fault })
+  ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: 0, runCid: null })
+  const resume = known !== undefined && (await readFile(join(dir, 'run.json')).then(() => true, () => false))
+  if (fault !== undefined) ctx.log(`job ${jobId}: training with a deliberate fault ${JSON.stringify(fault)}`)
+  const result = await timed(ctx, 'training', async () => train({
+    recipe, tokens, data: { source: `job ${jobId}` }, out: dir, resume, fault,
+    onStep: p => {
+      // A node stopping ends its training after this step; it resumes from its last checkpoint.
+      if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: training paused at step ${p.step}: the node is stopping`)
+      ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: p.step, runCid: null })
+      if (p.step % Math.max(1, Math.floor(p.steps / 4)) === 0 || p.step === p.steps) ctx.log(`job ${jobId}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`)
+    }
+  }))
+  const runCid = await publishDir(ctx.store, `run-${jobId}`, dir, `run of job ${jobId}`)
+  ctx.state.setRun({ jobId: String(jobId), dir, status: 'published', step: result.steps, runCid })
+  await ctx.network.publish(TOPICS.checkpoints, { kind: 'run', jobId: String(jobId), runCid, checkpoints: await checkpointSteps(dir) })
+  await ctx.network.publish(TOPICS.results, { jobId: String(jobId), runCid })
+  await timed(ctx, 'chain', async () => submitResult(ctx.clients, ctx.options.deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps }))
+  ctx.state.setJob(jobId, 'trainer', 'submitted', { runCid, transcriptRoot: result.transcriptRoot })
+  ctx.state.setRun({ jobId: String(jobId), dir, status: 'submitted', step: result.steps, runCid })
+  ctx.log(`job ${jobId}: submitted run ${runCid}`)
+}
+
+function defenderFor (ctx: Context, jobId: bigint, recipe: Recipe, tokens: Int32Array): Defender {
+  const key = String(jobId)
+  const known = ctx.defenders.get(key)
+  if (known !== undefined) return known
+  const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
+  const fault = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
+  const defender = new Defender(ctx.clients, ctx.options.deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
+  ctx.defenders.set(key, defender)
+  return defender
+}
+
+/** A dispute against this trainer: publish the step's op trace, then post its roots. */
+export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  ctx.state.setDispute(id, jobId, 'trainer', 'opened', { step })
+  const outputs = await defender.trace(step)
+  const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
+  await mkdir(dir, { recursive: true })
+  await writeSafetensors(join(dir, 'trace.safetensors'), outputs.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
+  const traceCid = await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
+  await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+  await playMove(ctx, id, PHASE.awaitTrace, 'posting the op trace', async () => {
+    const move = await timed(ctx, 'chain', async () => defender.postOpTrace(id))
+    ctx.state.setDispute(id, jobId, 'trainer', 'traced', { step, traceCid, postOpTraceGas: move.gas })
+    ctx.log(`dispute ${id}: posted the op trace of step ${step === INIT_STEP ? 'init' : step} (${move.gas} gas)`)
+    // Announced again once on chain, for challengers that joined the gossip late.
+    await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+  })
+}
+
+export async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  await playMove(ctx, id, PHASE.awaitReveal, 'revealing the element', async () => {
+    const move = await timed(ctx, 'chain', async () => defender.reveal(id))
+    ctx.state.setDispute(id, jobId, 'trainer', 'revealed', { revealGas: move.gas })
+    ctx.log(`dispute ${id}: revealed the element (${move.gas} gas)`)
+  })
+}
+
+/** A dispute event: defend it when this node trained the job. */
+export async function onDisputeOpened (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) await defendTrace(ctx, id, jobId, step)
+}
+
+export async function onPinpointed (ctx: Context, id: bigint): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+  if (d.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) await defendReveal(ctx, id, d.jobId)
+}
+
+/** Pays a submitted job out once its window has passed (the contract says when). */
+export async function tryFinalize (ctx: Context): Promise<void> {
+  for (const row of ctx.state.jobs().filter(j => j.status === 'submitted' && (j.role === 'trainer' || j.role === 'requester'))) {
+    const job = await readJob(ctx.clients, ctx.options.deployment, BigInt(row.jobId))
+    if (job.statusName !== 'submitted') {
+      ctx.state.setJob(row.jobId, row.role, job.statusName)
+      continue
+    }
+    if (job.openDisputes > 0) continue
+    try {
+      await timed(ctx, 'chain', async () => finalizeJob(ctx.clients, ctx.options.deployment, BigInt(row.jobId)))
+      ctx.state.setJob(row.jobId, row.role, 'finalized')
+      ctx.log(`job ${row.jobId}: finalized`)
+    } catch {}
+  }
+}
+
+/**
+ * Announces again the op traces of this trainer's disputes still waiting for the
+ * challenger's pinpoint: gossip is best effort, and a challenger that was down (or
+ * joined late) when the trace was first announced needs it to move.
+ */
+export function reannounceTraces (ctx: Context): void {
+  if (!isRole(ctx, 'trainer')) return
+  for (const row of ctx.state.disputes().filter(d => d.role === 'trainer' && d.status === 'traced' && typeof d.detail.traceCid === 'string')) {
+    ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: row.id, cid: row.detail.traceCid }).catch(() => {})
+  }
+}
+
+/**
+ * After a restart: the disputes of this trainer that still wait for its move (an event
+ * handled before the restart, a retry cut short) are answered from the chain's phase.
+ */
+export async function resumeTrainer (ctx: Context): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  for (const row of ctx.state.disputes().filter(d => d.role === 'trainer' && !d.status.startsWith('resolved'))) {
+    const id = BigInt(row.id)
+    const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+    if (d.phase === PHASE.awaitTrace) await defendTrace(ctx, id, d.jobId, d.step)
+    else if (d.phase === PHASE.awaitReveal) await defendReveal(ctx, id, d.jobId)
+  }
+}

@@ -1,0 +1,211 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { encodePacked, keccak256, type Address, type Hex } from 'viem'
+import writeFileAtomic from 'write-file-atomic'
+import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
+import { recordOutcome } from '../disputes.ts'
+import {
+  checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, recordHash, replay, runStateAt, toHex, transcriptRoot
+} from '@commons/engine'
+import { jobInputs, fetchVersion } from '../content.ts'
+import { isRole, NodeError, timed, type Context } from '../context.ts'
+import { PHASE, playMove } from '../moves.ts'
+import { peerIdBytes } from '../peerId.ts'
+
+/**
+ * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
+ * replaying them, and attests or opens a dispute and plays it through. Replays run off
+ * the event queue, one result at a time, so dispute moves are never held up by them.
+ */
+
+/** Default chance that a validator's drawn steps include any one given step (README: economics). */
+export const DEFAULT_CHECK_PROBABILITY = 0.1
+
+/** How many steps of `steps` to replay so that a lie in any one step is drawn with `probability`. */
+export function stepsToCheck (steps: number, options: { checkSteps?: number | 'all', checkProbability?: number }): number {
+  if (options.checkSteps === 'all') return steps
+  if (options.checkSteps !== undefined) return Math.min(steps, options.checkSteps)
+  const p = options.checkProbability ?? DEFAULT_CHECK_PROBABILITY
+  // Distinct steps drawn uniformly: a given step is among k of T with probability k / T.
+  return Math.min(steps, Math.max(1, Math.ceil(p * steps)))
+}
+
+/** Steps to replay, drawn from the submission's block hash (unknown to the trainer before). */
+export function drawSteps (blockHash: Hex, validator: Address, steps: number, count: number): number[] {
+  if (count >= steps) return [...Array(steps).keys()]
+  // keccak256(blockHash, validator, i) mod T: uniform (a 256-bit word, T < 2^32), and
+  // different for each validator, so validators together cover more steps.
+  const drawn = new Set<number>()
+  for (let i = 0; drawn.size < count; i++) {
+    drawn.add(Number(BigInt(keccak256(encodePacked(['bytes32', 'address', 'uint256'], [blockHash, validator, BigInt(i)]))) % BigInt(steps)))
+  }
+  return [...drawn].sort((a, b) => a - b)
+}
+
+/** A result submitted: checked off the queue, after any check in flight. */
+export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
+  if (!isRole(ctx, 'validator')) return
+  const previous = ctx.work.checking ?? Promise.resolve()
+  const next: Promise<void> = previous.then(async () => checkResult(ctx, jobId, blockHash)).catch((error: unknown) => {
+    ctx.log(`job ${jobId}: ${(error as Error).message}`)
+  }).finally(() => { if (ctx.work.checking === next) ctx.work.checking = null })
+  ctx.work.checking = next
+}
+
+async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
+  if (ctx.stopped()) return
+  const done = ctx.state.job(jobId, 'validator')?.status
+  if (done === 'attested' || done === 'disputed') return // an event seen again after a restart
+  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return
+  if (job.statusName !== 'submitted') return
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const runCid = hexToCid(job.modelCid)
+  if (runCid === null) throw new NodeError(`job ${jobId}: the result names no valid run CID`)
+  const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
+  await fetchVersion(ctx, runCid.toString(), dir)
+  const records = await readRecords(dir)
+  const root = toHex(transcriptRoot(records.map(r => recordHash(Buffer.from(r.state.slice(2), 'hex'), r.loss))))
+  if (root !== job.transcriptRoot) throw new NodeError(`job ${jobId}: the published transcript does not hash to the submitted root`)
+  // Replays run the recipe of run.json: make it the job's, whatever the trainer wrote there.
+  const info = await readRunInfo(dir)
+  if (JSON.stringify(info.recipe) !== JSON.stringify(recipe)) {
+    ctx.log(`job ${jobId}: the run names another recipe than the job's; replaying with the job's`)
+    await writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')), recipe }, null, 2) + '\n')
+  }
+  const program = compileProgram(recipe)
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program, records })
+  ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString(), blockHash })
+  // S_0 first: anyone can compute it.
+  if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
+    await openDispute(ctx, challenger, jobId, INIT_STEP)
+    return
+  }
+  const checkpoints = await checkpointSteps(dir)
+  const count = stepsToCheck(recipe.steps, ctx.options)
+  for (const step of drawSteps(blockHash, ctx.clients.account.address, recipe.steps, count)) {
+    // From the checkpoint before the step, every state up to S_{t+1}: the first that
+    // differs names the step to dispute, with a state before it the transcript commits to.
+    const from = checkpoints.filter(c => c <= step).pop() ?? 0
+    const result = await timed(ctx, 'verification', async () => replay(dir, tokens, { from, steps: step + 1 - from }))
+    if (result.firstMismatch !== null) {
+      const bad = result.firstMismatch.step - 1
+      ctx.log(`job ${jobId}: step ${bad} does not replay to the committed state`)
+      await openDispute(ctx, challenger, jobId, bad, await runStateAt(dir, tokens, bad))
+      return
+    }
+  }
+  await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
+  ctx.state.setJob(jobId, 'validator', 'attested', { checked: count })
+  ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)
+}
+
+/** Most tries of opening a dispute (the window is long; an RPC may drop a transaction or two). */
+const OPEN_TRIES = 5
+
+async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>): Promise<void> {
+  let opened: Awaited<ReturnType<Challenger['open']>> | undefined
+  for (let attempt = 0; opened === undefined; attempt++) {
+    try {
+      opened = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
+    } catch (error) {
+      const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+      if (attempt + 1 >= OPEN_TRIES || job.statusName !== 'submitted' || ctx.stopped()) throw error
+      ctx.log(`job ${jobId}: opening a dispute failed (${(error as Error).name}); trying again`)
+      await new Promise(resolve => setTimeout(resolve, 500 * 2 ** attempt))
+    }
+  }
+  const { id, move } = opened
+  ctx.challengers.set(String(id), { challenger, step, moves: [], open: move })
+  ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
+  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas })
+  ctx.log(`dispute ${id}: opened over ${step === INIT_STEP ? 'the initial state' : `step ${step}`} of job ${jobId} (${move.gas} gas)`)
+}
+
+/**
+ * The op trace the trainer itself announced for dispute `id`: only an announcement
+ * signed by the peer id the trainer registered in the StakeRegistry counts (anyone can
+ * gossip a CID; a forged trace would make the challenger pinpoint nothing and lose).
+ */
+async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promise<string | undefined> {
+  const registered = (await readStake(ctx.clients, ctx.options.deployment, trainer)).peerId.toLowerCase()
+  const ignored = new Set<string>()
+  for (let waited = 0; waited <= 60_000 && !ctx.stopped(); waited += 200) {
+    for (const [peer, cid] of ctx.traces.get(String(id)) ?? []) {
+      let bytes: string | undefined
+      try {
+        bytes = peerIdBytes(peer).toLowerCase()
+      } catch {}
+      if (bytes === registered) return cid
+      if (!ignored.has(peer)) ctx.log(`dispute ${id}: ignored a trace announced by ${peer}, not the trainer's registered peer`)
+      ignored.add(peer)
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  return undefined
+}
+
+/** The trainer posted its trace: fetch its published outputs and name the faulty element. */
+export async function challengePinpoint (ctx: Context, id: bigint): Promise<void> {
+  const mine = ctx.challengers.get(String(id))
+  if (mine === undefined) return
+  const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+  const traceCid = await trainersTrace(ctx, id, d.trainer)
+  if (traceCid === undefined) throw new NodeError(`dispute ${id}: the trainer did not publish its op trace`, { hint: 'the challenge can still be won by timeout if it never reveals' })
+  const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
+  await fetchVersion(ctx, traceCid, dir)
+  const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
+  await playMove(ctx, id, PHASE.awaitPinpoint, 'pinpointing', async () => {
+    const move = await timed(ctx, 'chain', async () => mine.challenger.pinpoint(id, async op => {
+      const t = tensors.get(`op-${String(op).padStart(5, '0')}`)
+      if (t === undefined) throw new NodeError(`the published trace lacks op ${op}`)
+      return t
+    }))
+    mine.moves.push(move)
+    ctx.state.setDispute(id, d.jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
+    ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element} (${move.gas} gas)`)
+  })
+}
+
+/**
+ * After a restart: results whose check was cut short are checked again, and the
+ * disputes this validator opened are taken up from the chain and the run it fetched
+ * (its side of the step recomputed from the trainer's checkpoints), so it still plays
+ * them through and wins.
+ */
+export async function resumeValidator (ctx: Context): Promise<void> {
+  if (!isRole(ctx, 'validator')) return
+  for (const row of ctx.state.jobs().filter(j => j.role === 'validator' && j.status === 'checking' && typeof j.detail.blockHash === 'string')) {
+    ctx.log(`job ${row.jobId}: checking the result again (the last check was cut short)`)
+    onResultSubmitted(ctx, BigInt(row.jobId), row.detail.blockHash as Hex)
+  }
+  for (const row of ctx.state.disputes().filter(d => d.role === 'challenger' && !d.status.startsWith('resolved'))) {
+    await resumeChallenge(ctx, BigInt(row.id), BigInt(row.jobId), Number(row.detail.step), BigInt(String(row.detail.openGas ?? 0)))
+  }
+}
+
+async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: number, openGas: bigint): Promise<void> {
+  if (ctx.challengers.has(String(id))) return
+  const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+  if (d.resolved) {
+    await recordOutcome(ctx, id, jobId)
+    return
+  }
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
+  const records = await readRecords(dir)
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program: compileProgram(recipe), records })
+  challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(dir, tokens, step))
+  ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
+  ctx.log(`dispute ${id}: taken up again after a restart`)
+  if (d.phase === PHASE.awaitPinpoint) ctx.enqueue(async () => challengePinpoint(ctx, id))
+}
+
+/** A dispute this validator opened but had not recorded (killed right after opening it). */
+export async function onOwnDisputeOpened (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
+  if (!isRole(ctx, 'validator') || ctx.challengers.has(String(id))) return
+  if (ctx.state.disputes().some(r => r.id === String(id) && r.role === 'challenger')) return
+  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step })
+  ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
+  await resumeChallenge(ctx, id, jobId, step, 0n)
+}
