@@ -142,8 +142,8 @@ export class Challenger {
 
   /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */
   resume (id: bigint, step: number, stateT?: TrainState): void {
-    const { slots, outputs } = this.check(step, stateT)
-    this.honest.set(id, { step, slots, outputs })
+    const { slots, outputs, agrees } = this.check(step, stateT)
+    this.honest.set(id, { step, slots, outputs, agrees })
   }
 
   /**
