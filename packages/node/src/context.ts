@@ -50,6 +50,8 @@ export interface NodeOptions {
   logRange?: number
   /** Milliseconds a block of a job's recipe or dataset may take to arrive (default 60,000). */
   fetchTimeoutMs?: number
+  /** Validator: milliseconds to wait for the trainer's announced op trace before forcing its values out on-chain (default 60,000). */
+  traceWaitMs?: number
   /** Stake to hold in the StakeRegistry (topped up at start when the account can pay). */
   stake?: bigint
   log?: (line: string) => void
@@ -89,7 +91,8 @@ export interface Context {
   /** Op trace CIDs announced on gossip, by dispute id, then by the announcing peer. */
   traces: Map<string, Map<string, string>>
   /** Validator side of open disputes. */
-  challengers: Map<string, { challenger: Challenger, step: number, moves: Move[], open: Move }>
+  /** This validator's disputes; `walking` once it finds the element on-chain (no published trace). */
+  challengers: Map<string, { challenger: Challenger, step: number, moves: Move[], open: Move, walking?: boolean }>
   /** Trainer side: what defends each job's run. */
   defenders: Map<string, Defender>
   /** Checked inputs of jobs, by id (tokenizing a dataset once per job). */

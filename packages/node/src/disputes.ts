@@ -1,7 +1,7 @@
 import { disputeGameAbi, latestEvents, readDispute, send, type Move } from '@commons/chain'
 import type { Hex } from 'viem'
 import { timed, type Context } from './context.ts'
-import { PHASE } from './moves.ts'
+import { PHASE, TRAINER_PHASES } from './moves.ts'
 
 /** Both roles' bookkeeping of disputes: timeouts of the other side, and outcomes. */
 
@@ -21,7 +21,7 @@ export async function tryTimeouts (ctx: Context): Promise<void> {
       continue
     }
     if (now <= d.deadline) continue
-    const theirMove = row.role === 'challenger' ? d.phase === PHASE.awaitTrace || d.phase === PHASE.awaitReveal : d.phase === PHASE.awaitPinpoint
+    const theirMove = row.role === 'challenger' ? TRAINER_PHASES.has(d.phase) : d.phase === PHASE.awaitPinpoint
     if (!theirMove) continue
     try {
       await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [BigInt(row.id)] }))
@@ -54,7 +54,7 @@ export async function recordOutcome (ctx: Context, id: bigint, jobId: bigint): P
 
 /** The gas of every move of a dispute, from the receipts of its events. */
 export async function movesOf (ctx: Context, id: bigint): Promise<Move[]> {
-  const names = { OpTracePosted: 'postOpTrace', Pinpointed: 'pinpoint', Revealed: 'reveal' } as const
+  const names = { OpTracePosted: 'postOpTrace', ValuesRequested: 'requestValues', ValuesProvided: 'provideValues', Pinpointed: 'pinpoint', Revealed: 'reveal' } as const
   const moves: Move[] = []
   for (const eventName of Object.keys(names) as Array<keyof typeof names>) {
     const events = await latestEvents(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName, args: { id }, fromBlock: BigInt(ctx.options.deployment.block), range: BigInt(ctx.options.logRange ?? 1000) })

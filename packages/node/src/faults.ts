@@ -5,25 +5,38 @@ export class FaultSpecError extends BaseError {
   override name = 'FaultSpecError'
 }
 
-/** A fault as the CLI takes it: parts left out are drawn from the seed when a job starts. */
-export type FaultSpec = { kind: 'step', step?: number, op?: number, element?: number, seed: number } | { kind: 'init', slot?: number, element?: number, seed: number }
+/**
+ * A fault as the CLI takes it: parts left out are drawn from the seed when a job starts.
+ * `withhold`: the trainer publishes no op trace when disputed (data availability is then
+ * forced on-chain).
+ */
+export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean }
+
+const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] or --fault loss[,step=T]; add ,withhold to publish no trace'
 
 /**
  * Parses `--fault step=T,op=I,element=E` (any part may be left out; `--fault step`
- * draws them all) or `--fault init` (optionally `init,slot=S,element=E`).
+ * draws them all), `--fault init` (optionally `init,slot=S,element=E`) or `--fault loss`
+ * (a lie about the loss of step T alone), each optionally with `,withhold`.
  */
 export function parseFault (text: string, seed = 1): FaultSpec {
   const [head, ...rest] = text.split(',').map(s => s.trim()).filter(s => s !== '')
   const parts: Record<string, number> = {}
-  const kind = head === 'init' ? 'init' : 'step'
-  for (const part of head === 'init' || head === 'step' ? rest : [head, ...rest]) {
+  const kind = head === 'init' ? 'init' : head === 'loss' ? 'loss' : 'step'
+  let withhold = false
+  for (const part of head === 'init' || head === 'step' || head === 'loss' ? rest : [head, ...rest]) {
+    if (part === 'withhold') { withhold = true; continue }
     const match = /^(step|op|element|slot)=(\d+)$/.exec(part ?? '')
-    if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: 'write --fault step=T,op=I,element=E (parts optional) or --fault init' })
+    if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: FAULT_HINT })
     parts[match[1]] = Number(match[2])
   }
-  if (kind === 'init' && (parts.step !== undefined || parts.op !== undefined)) throw new FaultSpecError('an init fault has no step or op', { hint: 'write --fault init[,slot=S,element=E]' })
-  if (kind === 'step' && parts.slot !== undefined) throw new FaultSpecError('a step fault has no slot', { hint: 'write --fault step=T,op=I,element=E' })
-  return kind === 'init' ? { kind, slot: parts.slot, element: parts.element, seed } : { kind, step: parts.step, op: parts.op, element: parts.element, seed }
+  if (kind === 'init' && (parts.step !== undefined || parts.op !== undefined)) throw new FaultSpecError('an init fault has no step or op', { hint: FAULT_HINT })
+  if (kind === 'step' && parts.slot !== undefined) throw new FaultSpecError('a step fault has no slot', { hint: FAULT_HINT })
+  if (kind === 'loss' && (parts.op !== undefined || parts.slot !== undefined || parts.element !== undefined)) throw new FaultSpecError('a loss fault has only a step', { hint: FAULT_HINT })
+  const common = { seed, ...(withhold ? { withhold } : {}) }
+  if (kind === 'init') return { kind, slot: parts.slot, element: parts.element, ...common }
+  if (kind === 'loss') return { kind, step: parts.step, ...common }
+  return { kind, step: parts.step, op: parts.op, element: parts.element, ...common }
 }
 
 /**
@@ -38,9 +51,10 @@ export function resolveFault (spec: FaultSpec, recipe: Recipe, tokens: Int32Arra
     if (slot >= slots.length) throw new FaultSpecError(`slot ${slot} does not exist: the state has ${slots.length}`)
     return { kind: 'init', slot, element: (spec.element ?? random32(spec.seed, 12, 0)) % slots[slot].size }
   }
-  const ops = compileProgram(recipe).step.length
   const step = spec.step ?? random32(spec.seed, 13, 0) % recipe.steps
   if (step >= recipe.steps) throw new FaultSpecError(`step ${step} is past the last step (${recipe.steps - 1})`)
+  if (spec.kind === 'loss') return { kind: 'loss', step }
+  const ops = compileProgram(recipe).step.length
   if (spec.op !== undefined) {
     if (spec.op >= ops) throw new FaultSpecError(`op ${spec.op} does not exist: the step program has ${ops}`)
     return { kind: 'step', step, op: spec.op, element: spec.element ?? random32(spec.seed, 15, 0) }

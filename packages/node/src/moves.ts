@@ -1,8 +1,18 @@
-import { readDispute, type Move } from '@commons/chain'
+import { PHASES, readDispute, type Move } from '@commons/chain'
 import type { Context } from './context.ts'
 
-/** Dispute phases as the DisputeGame numbers them: who must move next. */
-export const PHASE = { awaitTrace: 1, awaitPinpoint: 2, awaitReveal: 3, resolved: 4 } as const
+/** Dispute phases as the DisputeGame numbers them (from the chain package's names): who must move next. */
+export const PHASE = {
+  awaitTrace: PHASES.indexOf('await-trace'),
+  awaitPinpoint: PHASES.indexOf('await-pinpoint'),
+  awaitReveal: PHASES.indexOf('await-reveal'),
+  resolved: PHASES.indexOf('resolved'),
+  awaitValues: PHASES.indexOf('await-values'),
+  awaitRecords: PHASES.indexOf('await-records')
+} as const
+
+/** The phases in which the trainer must move. */
+export const TRAINER_PHASES: ReadonlySet<number> = new Set([PHASE.awaitTrace, PHASE.awaitReveal, PHASE.awaitValues, PHASE.awaitRecords])
 
 /** Longest wait between two tries of a failed move. */
 const MAX_RETRY_DELAY_MS = 10_000

@@ -17,7 +17,7 @@ import { startNetwork, type NetworkNode } from './network.ts'
 import { createNodeKey } from './nodeKey.ts'
 import { peerIdBytes } from './peerId.ts'
 import { jobSpecFor, requesterPost, verifyModel, type ModelCheck, type PostJobParams } from './roles/requester.ts'
-import { considerJob, onDisputeOpened, onPinpointed, reannounceTraces, resumeTrainer, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
+import { considerJob, onDisputeOpened, onPinpointed, onRecordsQueried, onValuesRequested, reannounceTraces, resumeTrainer, retrySkipped, trainJob, tryFinalize } from './roles/trainer.ts'
 import { challengePinpoint, onOwnDisputeOpened, onResultSubmitted, resumeValidator } from './roles/validator.ts'
 import { NodeState } from './state.ts'
 import { createWatcher, type WatchedEvent } from './watcher.ts'
@@ -167,6 +167,9 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
       }
       case 'OpTracePosted': { const id = args.id as bigint; enqueue(async () => challengePinpoint(ctx, id)); break }
       case 'Pinpointed': { const id = args.id as bigint; enqueue(async () => onPinpointed(ctx, id)); break }
+      case 'ValuesRequested': { const id = args.id as bigint; enqueue(async () => onValuesRequested(ctx, id)); break }
+      case 'ValuesProvided': { const id = args.id as bigint; enqueue(async () => challengePinpoint(ctx, id)); break }
+      case 'RecordsQueried': { const { id, jobId } = args as { id: bigint, jobId: bigint }; enqueue(async () => onRecordsQueried(ctx, id, jobId)); break }
       case 'DisputeResolved': { const { id, jobId } = args as { id: bigint, jobId: bigint }; enqueue(async () => recordOutcome(ctx, id, jobId)); break }
     }
   }

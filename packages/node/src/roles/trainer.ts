@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import {
   checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult
 } from '@commons/chain'
-import { checkpointSteps, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
+import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
 import { isRole, NodeStoppingError, timed, type Context } from '../context.ts'
@@ -142,14 +142,16 @@ export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step
   const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
   await mkdir(dir, { recursive: true })
   await writeSafetensors(join(dir, 'trace.safetensors'), outputs.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
-  const traceCid = await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
-  await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+  // A trainer that withholds its trace on purpose (testing) leaves the challenger to force it out on-chain.
+  const withhold = ctx.options.fault?.withhold === true
+  const traceCid = withhold ? undefined : await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
+  if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
   await playMove(ctx, id, PHASE.awaitTrace, 'posting the op trace', async () => {
     const move = await timed(ctx, 'chain', async () => defender.postOpTrace(id))
     ctx.state.setDispute(id, jobId, 'trainer', 'traced', { step, traceCid, postOpTraceGas: move.gas })
     ctx.log(`dispute ${id}: posted the op trace of step ${step === INIT_STEP ? 'init' : step} (${move.gas} gas)`)
     // Announced again once on chain, for challengers that joined the gossip late.
-    await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+    if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
   })
 }
 
@@ -161,6 +163,43 @@ export async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Pr
     ctx.state.setDispute(id, jobId, 'trainer', 'revealed', { revealGas: move.gas })
     ctx.log(`dispute ${id}: revealed the element (${move.gas} gas)`)
   })
+}
+
+/** The challenger asked for values of an op output: reveal them, or lose by timeout. */
+export async function defendValues (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  await playMove(ctx, id, PHASE.awaitValues, 'revealing the requested values', async () => {
+    const move = await timed(ctx, 'chain', async () => defender.provideValues(id))
+    ctx.state.setDispute(id, jobId, 'trainer', 'values revealed', { provideValuesGas: move.gas })
+    ctx.log(`dispute ${id}: revealed the requested values (${move.gas} gas)`)
+  })
+}
+
+/** A query of this trainer's transcript: answer with the records of its run, or be slashed. */
+export async function answerQuery (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
+  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  ctx.state.setDispute(id, jobId, 'trainer', 'queried', {})
+  const records = await readRecords(join(ctx.options.home, 'runs', `job-${jobId}`))
+  await playMove(ctx, id, PHASE.awaitRecords, 'answering the query', async () => {
+    const move = await timed(ctx, 'chain', async () => defender.answerQuery(id, records))
+    ctx.state.setDispute(id, jobId, 'trainer', 'answered', { postRecordsGas: move.gas })
+    ctx.log(`dispute ${id}: answered the query of records (${move.gas} gas)`)
+  })
+}
+
+/** A query opened on a job: answer it when this node trained the job. */
+export async function onRecordsQueried (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) await answerQuery(ctx, id, jobId)
+}
+
+export async function onValuesRequested (ctx: Context, id: bigint): Promise<void> {
+  if (!isRole(ctx, 'trainer')) return
+  const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+  if (d.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) await defendValues(ctx, id, d.jobId)
 }
 
 /** A dispute event: defend it when this node trained the job. */
@@ -216,5 +255,7 @@ export async function resumeTrainer (ctx: Context): Promise<void> {
     const d = await readDispute(ctx.clients, ctx.options.deployment, id)
     if (d.phase === PHASE.awaitTrace) await defendTrace(ctx, id, d.jobId, d.step)
     else if (d.phase === PHASE.awaitReveal) await defendReveal(ctx, id, d.jobId)
+    else if (d.phase === PHASE.awaitValues) await defendValues(ctx, id, d.jobId)
+    else if (d.phase === PHASE.awaitRecords) await answerQuery(ctx, id, d.jobId)
   }
 }

@@ -89,8 +89,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     const from = checkpoints.filter(c => c <= step).pop() ?? 0
     const result = await timed(ctx, 'verification', async () => replay(dir, tokens, { from, steps: step + 1 - from }))
     if (result.firstMismatch !== null) {
-      const bad = result.firstMismatch.step - 1
-      ctx.log(`job ${jobId}: step ${bad} does not replay to the committed state`)
+      const bad = result.firstMismatch.disputeStep
+      ctx.log(`job ${jobId}: step ${bad} does not replay to the committed ${result.firstMismatch.kind}`)
       await openDispute(ctx, challenger, jobId, bad, await runStateAt(dir, tokens, bad))
       return
     }
@@ -130,7 +130,8 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
 async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promise<string | undefined> {
   const registered = (await readStake(ctx.clients, ctx.options.deployment, trainer)).peerId.toLowerCase()
   const ignored = new Set<string>()
-  for (let waited = 0; waited <= 60_000 && !ctx.stopped(); waited += 200) {
+  const wait = ctx.options.traceWaitMs ?? 60_000
+  for (let waited = 0; waited <= wait && !ctx.stopped(); waited += 200) {
     for (const [peer, cid] of ctx.traces.get(String(id)) ?? []) {
       let bytes: string | undefined
       try {
@@ -145,13 +146,32 @@ async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promi
   return undefined
 }
 
-/** The trainer posted its trace: fetch its published outputs and name the faulty element. */
+/**
+ * The trainer posted its trace (or revealed requested values): name the faulty element.
+ * A lie about the loss alone is pinpointed at the loss op. Otherwise the element comes
+ * from the trainer's published trace, or, when it publishes none, from an on-chain walk
+ * down the first op that departs (requestValues; the next ValuesProvided calls this again).
+ */
 export async function challengePinpoint (ctx: Context, id: bigint): Promise<void> {
   const mine = ctx.challengers.get(String(id))
   if (mine === undefined) return
   const d = await readDispute(ctx.clients, ctx.options.deployment, id)
-  const traceCid = await trainersTrace(ctx, id, d.trainer)
-  if (traceCid === undefined) throw new NodeError(`dispute ${id}: the trainer did not publish its op trace`, { hint: 'the challenge can still be won by timeout if it never reveals' })
+  if (d.phase !== PHASE.awaitPinpoint) return
+  if (mine.challenger.onlyLossDiffers(id)) {
+    await playMove(ctx, id, PHASE.awaitPinpoint, 'pinpointing the loss', async () => {
+      const move = await timed(ctx, 'chain', async () => mine.challenger.pinpointLoss(id))
+      mine.moves.push(move)
+      ctx.state.setDispute(id, d.jobId, 'challenger', 'pinpointed', { op: move.op, element: 0, pinpointGas: move.gas })
+      ctx.log(`dispute ${id}: the recorded loss is not the loss op's output; pinpointed op ${move.op} (${move.gas} gas)`)
+    })
+    return
+  }
+  const traceCid = mine.walking === true ? undefined : await trainersTrace(ctx, id, d.trainer)
+  if (traceCid === undefined) {
+    mine.walking = true
+    await walkOnChain(ctx, id, d.jobId)
+    return
+  }
   const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
   await fetchVersion(ctx, traceCid, dir)
   const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
@@ -164,6 +184,25 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
     mine.moves.push(move)
     ctx.state.setDispute(id, d.jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
     ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element} (${move.gas} gas)`)
+  })
+}
+
+/** One step of the on-chain walk to the element to pinpoint (the trainer published no trace). */
+async function walkOnChain (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
+  const mine = ctx.challengers.get(String(id))
+  if (mine === undefined) return
+  await playMove(ctx, id, PHASE.awaitPinpoint, 'walking the trainer\'s values on-chain', async () => {
+    const walk = await timed(ctx, 'chain', async () => mine.challenger.walkValues(id))
+    mine.moves.push(...walk.moves)
+    if (!('element' in walk.next)) {
+      ctx.log(`dispute ${id}: no published trace; asked the trainer on-chain for leaves ${walk.next.firstLeaf}.. of op ${walk.op}`)
+      return
+    }
+    const choice = { op: walk.op, element: walk.next.element }
+    const move = await timed(ctx, 'chain', async () => mine.challenger.pinpoint(id, async () => { throw new NodeError('no published trace') }, choice))
+    mine.moves.push(move)
+    ctx.state.setDispute(id, jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
+    ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element}, found on-chain (${move.gas} gas)`)
   })
 }
 

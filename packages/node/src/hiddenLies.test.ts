@@ -1,0 +1,106 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEther } from 'viem'
+import { connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { readRecipe, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { parseFault } from './faults.ts'
+import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+
+/**
+ * Lies a trainer hides: a transcript whose states are right but one recorded loss is
+ * not (caught at the loss op), and a lie in an op whose trace the trainer never
+ * publishes (its values forced out on-chain, walked down to the element). Real nodes
+ * on anvil; each lie is slashed.
+ */
+
+let root: string
+let devnet: Devnet
+let deployment: Deployment
+let bank: Clients
+let requester: CommonsNode
+let validator: CommonsNode
+let version: string
+let recipe: Recipe
+const nodes: CommonsNode[] = []
+const lines: string[] = []
+
+async function start (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> {
+  const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`${name}: ${line}`), ...extra })
+  nodes.push(node)
+  await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
+  await transferTokens(bank, deployment, node.address, parseEther('5000'))
+  return node
+}
+
+async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the nodes said:\n${lines.slice(-40).join('\n')}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-hidden-'))
+  devnet = await startDevnet({ home: join(root, 'chain') })
+  bank = await connect(devnet.rpcUrl, devnetAccount(0))
+  deployment = { ...await deploy(bank, { disputeBond: parseEther('10'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
+  requester = await start('requester', ['requester'])
+  validator = await start('validator', ['validator'], { checkSteps: 'all', traceWaitMs: 3000 })
+  await registerAndStake(validator.clients, deployment, { peerId: peerIdBytes(validator.peerId), roles: ['validator'], amount: parseEther('1000') })
+  await validator.network.connect(requester.network.multiaddrs()[0])
+  const source = join(root, 'corpus')
+  await mkdir(source, { recursive: true })
+  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(20_000, 5)))
+  await initDataset(requester.store, 'corpus')
+  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
+  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+})
+
+after(async () => {
+  for (const node of nodes) await node.stop().catch(() => {})
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+/** A cheating trainer with `fault` trains one job; returns the validator's dispute, once resolved. */
+async function caught (name: string, fault: string) {
+  const cheater = await start(name, ['trainer'], { fault: parseFault(fault, 3) })
+  try {
+    await registerAndStake(cheater.clients, deployment, { peerId: peerIdBytes(cheater.peerId), roles: ['trainer'], amount: parseEther('1000') })
+    await cheater.network.connect(requester.network.multiaddrs()[0])
+    await validator.network.connect(cheater.network.multiaddrs()[0])
+    const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+    await until(`the validator to dispute job ${jobId}`, () => validator.state.disputes().some(d => d.jobId === String(jobId)))
+    const id = BigInt(validator.state.disputes().find(d => d.jobId === String(jobId))?.id ?? -1)
+    await until(`dispute ${id} to resolve`, async () => (await readDispute(bank, deployment, id)).resolved)
+    return { jobId, dispute: await readDispute(bank, deployment, id) }
+  } finally {
+    await cheater.stop()
+  }
+}
+
+describe('lies a trainer hides', () => {
+  it('a lie about a recorded loss, with every state right, is slashed at the loss op', { timeout: 300_000 }, async () => {
+    const { jobId, dispute } = await caught('loss-liar', 'loss,step=2')
+    assert.equal(dispute.winner, 'challenger')
+    assert.equal(dispute.reasonName, 'mismatch')
+    assert.ok(lines.some(l => l.startsWith('validator: ') && l.includes('the recorded loss is not the loss op')), 'pinpointed at the loss op')
+    assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('a lie in an op whose trace the trainer never publishes is walked down on-chain and slashed', { timeout: 300_000 }, async () => {
+    const { jobId, dispute } = await caught('withholder', 'step=1,withhold')
+    assert.equal(dispute.winner, 'challenger')
+    assert.equal(dispute.reasonName, 'mismatch')
+    assert.ok(dispute.requests >= 1, 'the values were forced out on-chain')
+    assert.ok(lines.some(l => l.startsWith('validator: ') && l.includes('found on-chain')), 'the element was found on-chain')
+    assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
+  })
+})
