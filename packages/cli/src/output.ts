@@ -65,7 +65,8 @@ export function reportError (thrown: unknown, json: boolean): number {
       process.stderr.write(`error: ${error.message}\n`)
       if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`)
     }
-    return 1
+    // 130: the shell's code for a command stopped by Ctrl-C.
+    return error.name === 'InterruptedError' ? 130 : 1
   }
   process.stderr.write(`unexpected error (a bug in commons; please report it):\n${(thrown as Error)?.stack ?? String(thrown)}\n`)
   return 70
