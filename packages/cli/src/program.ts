@@ -1,4 +1,4 @@
-import { Command } from 'commander'
+import { Command, CommanderError } from 'commander'
 import { datasetCommand } from './commands/dataset.ts'
 import { demoCommand } from './commands/demo.ts'
 import { chainCommand } from './commands/chain.ts'
@@ -32,9 +32,12 @@ export function buildProgram (): Command {
     .description('Commons: community-owned datasets, verifiable training, open models')
     .option('--home <dir>', 'directory for all local state (default: $COMMONS_HOME, else ./.commons)')
     .version(VERSION, '-V, --version', 'print the version of commons')
-    .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false)
     .hook('preAction', (_program, action) => { checkHome(action.optsWithGlobals<GlobalOptions>()) })
+    // Commander's own errors (a bad option value, a missing argument) are thrown, not
+    // printed, so they are reported like every other error: by name, as JSON with --json.
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
   datasetCommand(program)
   chainCommand(program)
   fundCommand(program)
@@ -53,6 +56,11 @@ export async function runProgram (argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help, --version, and the help shown for a command given no subcommand.
+      if (error.exitCode === 0 || error.code === 'commander.help') return error.exitCode
+      return reportError(new UsageError(error.message.replace(/^error: /, ''), { hint: 'run with --help for usage', details: { code: error.code } }), argv.includes('--json'))
+    }
     return reportError(error, argv.includes('--json'))
   }
 }
