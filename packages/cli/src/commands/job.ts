@@ -65,6 +65,7 @@ export function jobCommand (program: Command): void {
 
   specOptions(job.command('spec'))
     .description('print the terms of a job as JSON (for commons dao propose --fund-job FILE), storing the recipe by CID')
+    .option('--json', 'accepted for scripts: the terms are always JSON')
     .action(async (opts: SpecOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const spec = specJson(await specOf(options, opts))
@@ -79,7 +80,7 @@ export function jobCommand (program: Command): void {
       const spec = await specOf(options, opts)
       const { jobId, receipt } = await postJob(clients, deployment, spec)
       emit(options, { jobId, ...specJson(spec), gasUsed: receipt.gasUsed }, () => String(jobId))
-      note(options, `posted job ${jobId}: ${spec.steps} steps on ${spec.datasetCid}, reward ${opts.reward}`)
+      note(options, `posted job ${jobId}: ${spec.steps} steps on ${spec.datasetCid}, reward ${opts.reward} COM, stake ${opts.stake} COM`)
     })
 
   withChainOptions(job.command('list'))
