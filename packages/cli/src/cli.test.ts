@@ -98,9 +98,9 @@ describe('commons CLI', () => {
       assert.equal(json.code, 1)
       assert.equal((JSON.parse(json.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
     }
-    const usage = await commons(['dataset', 'commit', 'bad', ...h])
-    assert.notEqual(usage.code, 0)
-    assert.match(usage.stderr, /^error: /)
+    const usage = await commons(['dataset', 'commit', 'bad', '--json', ...h])
+    assert.equal(usage.code, 1)
+    assert.equal(errorName(usage), 'UsageError')
     assert.deepEqual(await readdir(join(root, 'home-bad'), { recursive: true }), before)
   })
 
