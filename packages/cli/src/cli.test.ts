@@ -1,25 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { advanceTime } from '@commons/chain'
 import { generateRows, rowsToBytes } from '@commons/store'
-
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
-const REPO = fileURLToPath(new URL('../../../', import.meta.url))
-
-interface Run { code: number, stdout: string, stderr: string }
-
-/** Runs the real CLI in its own process. */
-function commons (args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise(resolve => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (typeof error.code === 'number' ? error.code : 1), stdout, stderr })
-    })
-  })
-}
+import { commons, errorName, REPO } from './testing.ts'
 
 let root: string
 let home: string
@@ -38,8 +24,8 @@ describe('commons CLI', () => {
     const commands = [
       [], ['dataset'], ['demo'], ['chain'], ['dao'],
       ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
-      ...['up', 'down', 'deploy', 'status'].map(c => ['chain', c]),
-      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show'].map(c => ['dao', c]),
+      ...['up', 'down', 'deploy', 'status', 'fund'].map(c => ['chain', c]),
+      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show', 'deposit'].map(c => ['dao', c]),
       ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
       ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show']
     ]
@@ -112,9 +98,9 @@ describe('commons CLI', () => {
       assert.equal(json.code, 1)
       assert.equal((JSON.parse(json.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
     }
-    const usage = await commons(['dataset', 'commit', 'bad', ...h])
-    assert.notEqual(usage.code, 0)
-    assert.match(usage.stderr, /^error: /)
+    const usage = await commons(['dataset', 'commit', 'bad', '--json', ...h])
+    assert.equal(usage.code, 1)
+    assert.equal(errorName(usage), 'UsageError')
     assert.deepEqual(await readdir(join(root, 'home-bad'), { recursive: true }), before)
   })
 
@@ -176,26 +162,45 @@ describe('the main job: commons demo', () => {
       const json = await commons([...args, '--json', ...h])
       assert.equal((JSON.parse(json.stderr) as { error: { name: string } }).error.name, name, args.join(' '))
     }
-    const roles = await commons(['node', 'start', '--roles', 'miner', ...h])
-    assert.notEqual(roles.code, 0)
-    assert.match(roles.stderr, /unknown role "miner"/)
+    const roles = await commons(['node', 'start', '--roles', 'miner', '--json', ...h])
+    assert.equal(roles.code, 1)
+    assert.equal(errorName(roles), 'UsageError')
   })
 
   it('refuses a malformed --fault with a clear error', async () => {
-    const run = await commons(['demo', '--fault', 'step=x', '--home', join(root, 'home-bad-fault')])
+    const run = await commons(['demo', '--fault', 'step=x', '--json', '--home', join(root, 'home-bad-fault')])
     assert.equal(run.code, 1)
-    assert.match(run.stderr, /not a fault part/)
-    assert.match(run.stderr, /hint:/)
+    assert.equal(errorName(run), 'FaultSpecError')
   })
 })
 
 describe('commons chain and dao', () => {
   it('runs a devnet, deploys, and governs a dataset DAO from the command line', async () => {
-    const h = ['--home', join(root, 'home-chain')]
+    const home = join(root, 'home-chain')
+    const h = ['--home', home]
     const up = await commons(['chain', 'up', '--detach', '--json', ...h])
     assert.equal(up.code, 0, up.stderr)
+    const devnet = JSON.parse(up.stdout) as { rpcUrl: string, port: number }
     try {
+      // Another home asking for the same port is refused, and records no devnet: before,
+      // it reported success and then deployed into this home's chain.
+      const other = join(root, 'home-other')
+      const taken = await commons(['chain', 'up', '--port', String(devnet.port), '--detach', '--json', '--home', other])
+      assert.equal(taken.code, 1, taken.stderr)
+      assert.equal(errorName(taken), 'DevnetError')
+      await assert.rejects(stat(join(other, 'chain', 'devnet.json')), { code: 'ENOENT' })
+
       assert.equal((await commons(['chain', 'deploy', ...h])).code, 0)
+      const manifest = join(home, 'chain', 'deployment.json')
+      const first = await readFile(manifest, 'utf8')
+      const again = await commons(['chain', 'deploy', '--json', ...h])
+      assert.equal(again.code, 1)
+      assert.equal(errorName(again), 'AlreadyDeployedError')
+      assert.equal(await readFile(manifest, 'utf8'), first, 'the manifest is untouched')
+      const forced = await commons(['chain', 'deploy', '--force', ...h])
+      assert.equal(forced.code, 0, forced.stderr)
+      assert.notEqual((JSON.parse(await readFile(manifest, 'utf8')) as { contracts: { token: string } }).contracts.token, (JSON.parse(first) as { contracts: { token: string } }).contracts.token)
+
       const status = JSON.parse((await commons(['chain', 'status', '--json', ...h])).stdout) as { chainId: number, problem: string | null }
       assert.deepEqual([status.chainId, status.problem], [31337, null])
       await commons(['dataset', 'init', 'gov', ...h])
@@ -207,12 +212,13 @@ describe('commons chain and dao', () => {
       const proposal = await commons(['dao', 'propose', 'gov', '--set-head', v2, '-m', 'v2 is canonical', ...h])
       assert.equal(proposal.code, 0, proposal.stderr)
       const id = proposal.stdout.trim()
-      await new Promise(resolve => setTimeout(resolve, 1100))
+      // Past the voting delay on chain time (no sleeping on the wall clock).
+      await advanceTime(devnet.rpcUrl, 2)
       assert.equal((await commons(['dao', 'vote', 'gov', id, 'for', ...h])).code, 0)
 
       const early = await commons(['dao', 'execute', 'gov', id, '--json', ...h])
       assert.equal(early.code, 1)
-      assert.equal((JSON.parse(early.stderr) as { error: { name: string } }).error.name, 'InvalidChainInputError')
+      assert.equal(errorName(early), 'InvalidChainInputError')
       const twice = await commons(['dao', 'vote', 'gov', id, 'for', '--json', ...h])
       assert.equal(twice.code, 1)
       assert.equal((JSON.parse(twice.stderr) as { error: { details: { error: string } } }).error.details.error, 'AlreadyVoted')
@@ -221,13 +227,42 @@ describe('commons chain and dao', () => {
       assert.equal(shown.head, v1)
       assert.deepEqual(shown.proposals.map(p => [p.state, p.forVotes]), [['active', 100]])
 
+      // The vote ends; executing before the timelock is refused with a date, not raw values.
+      await advanceTime(devnet.rpcUrl, 120)
+      const locked = await commons(['dao', 'execute', 'gov', id, '--json', ...h])
+      assert.equal(locked.code, 1)
+      const lockedError = (JSON.parse(locked.stderr) as { error: { name: string, message: string, details: { error: string, args: string[] } } }).error
+      assert.deepEqual([lockedError.name, lockedError.details.error], ['ContractRevertError', 'TimelockNotPassed'])
+      assert.ok(lockedError.message.includes(new Date(Number(lockedError.details.args[1]) * 1000).toISOString().replace('.000Z', 'Z')), lockedError.message)
+      const executed = await commons(['dao', 'execute', 'gov', id, '--wait', ...h])
+      assert.equal(executed.code, 0, executed.stderr)
+      assert.equal((JSON.parse((await commons(['dao', 'show', 'gov', '--json', ...h])).stdout) as { head: string }).head, v2)
+
+      // The treasury takes deposits; amounts print exactly, in wei, as JSON numbers.
+      const deposit = await commons(['dao', 'deposit', 'gov', '123.000000000000000001', '--json', ...h])
+      assert.equal(deposit.code, 0, deposit.stderr)
+      assert.match(deposit.stdout, /"treasury": 123000000000000000001\b/)
+
+      // A new key gets ETH and tokens on the devnet.
+      const fresh = '0x000000000000000000000000000000000000c0de'
+      const funded = await commons(['chain', 'fund', fresh, '--eth', '2', '--tokens', '75', '--json', ...h])
+      assert.equal(funded.code, 0, funded.stderr)
+      assert.match(funded.stdout, /"tokens": 75000000000000000000\b/)
+      assert.match(funded.stdout, /"eth": 2000000000000000000\b/)
+
       // A job's terms, posted from the command line, listed and shown.
       const recipe = join(REPO, 'recipes/tiny.json')
       const spec = await commons(['job', 'spec', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', ...h])
       assert.equal(spec.code, 0, spec.stderr)
-      const terms = JSON.parse(spec.stdout) as { tokensRoot: string, programHash: string, recipeCid: string, reward: string, steps: number }
+      const terms = JSON.parse(spec.stdout) as { datasetCid: string, tokensRoot: string, programHash: string, recipeCid: string, reward: string, steps: number }
       assert.match(terms.programHash, /^0x[0-9a-f]{64}$/)
       assert.equal(terms.reward, '10')
+      // A dataset name means its head: the job binds that version's CID.
+      const byName = JSON.parse((await commons(['job', 'spec', '--dataset', 'gov', '--recipe', recipe, '--reward', '10', '--stake', '5', ...h])).stdout) as { datasetCid: string, tokensRoot: string }
+      assert.deepEqual([byName.datasetCid, byName.tokensRoot], [v2, terms.tokensRoot])
+      const noFile = await commons(['dao', 'propose', 'gov', '--fund-job', join(root, 'no-such-job.json'), '-m', 'x', '--json', ...h])
+      assert.equal(noFile.code, 1)
+      assert.equal(errorName(noFile), 'FileAccessError')
       const posted = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', '--json', ...h])
       assert.equal(posted.code, 0, posted.stderr)
       const jobId = (JSON.parse(posted.stdout) as { jobId: number }).jobId
@@ -237,25 +272,29 @@ describe('commons chain and dao', () => {
       assert.deepEqual([job.programHash, job.tokensRoot, job.disputes], [terms.programHash, terms.tokensRoot, []])
       const badJob = await commons(['job', 'show', '99', '--json', ...h])
       assert.equal((JSON.parse(badJob.stderr) as { error: { details: { error: string } } }).error.details.error, 'UnknownJob')
-      const badAmount = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', 'lots', '--stake', '5', ...h])
-      assert.notEqual(badAmount.code, 0)
-      assert.match(badAmount.stderr, /--reward must be an amount/)
+      const badAmount = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', 'lots', '--stake', '5', '--json', ...h])
+      assert.equal(badAmount.code, 1)
+      assert.equal(errorName(badAmount), 'UsageError')
       const badCid = await commons(['job', 'post', '--dataset', 'bafy-broken', '--recipe', recipe, '--reward', '10', '--stake', '5', '--json', ...h])
       assert.equal(badCid.code, 1)
-      assert.equal((JSON.parse(badCid.stderr) as { error: { name: string } }).error.name, 'InvalidCidError')
-      // Development account 9 holds no tokens: the escrow is refused by the token, by name.
+      assert.equal(errorName(badCid), 'InvalidCidError')
+      // Development account 9 holds no tokens: the escrow is refused by the token, by name,
+      // with the amounts in tokens (not wei) in the sentence and exact in the details.
       const poor = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', '--account', '9', '--json', ...h])
       assert.equal(poor.code, 1)
-      assert.match((JSON.parse(poor.stderr) as { error: { message: string } }).error.message, /ERC20Insufficient/)
+      const poorError = (JSON.parse(poor.stderr) as { error: { message: string, details: { error: string, args: string[] } } }).error
+      assert.equal(poorError.details.error, 'ERC20InsufficientBalance')
+      assert.deepEqual(poorError.details.args.slice(1), ['0', '10000000000000000000'])
+      assert.ok(!poorError.message.includes('10000000000000000000'), poorError.message)
       assert.deepEqual((JSON.parse((await commons(['job', 'list', '--json', ...h])).stdout) as unknown[]).length, 1, 'nothing posted')
     } finally {
       assert.equal((await commons(['chain', 'down', ...h])).code, 0)
     }
     const down = await commons(['chain', 'status', '--json', ...h])
     assert.equal(down.code, 1)
-    assert.equal((JSON.parse(down.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
+    assert.equal(errorName(down), 'ChainUnreachableError')
     const unreachable = await commons(['dao', 'list', '--rpc', 'http://127.0.0.1:9', '--json', ...h])
-    assert.equal((JSON.parse(unreachable.stderr) as { error: { name: string } }).error.name, 'ChainUnreachableError')
+    assert.equal(errorName(unreachable), 'ChainUnreachableError')
   })
 })
 

@@ -1,40 +1,16 @@
 #!/usr/bin/env node
-import { Command } from 'commander'
-import { datasetCommand } from './commands/dataset.ts'
-import { demoCommand } from './commands/demo.ts'
-import { chainCommand } from './commands/chain.ts'
-import { daoCommand } from './commands/dao.ts'
-import { trainCommands } from './commands/train.ts'
-import { nodeCommand } from './commands/node.ts'
-import { jobCommand } from './commands/job.ts'
-import { feedCommand } from './commands/feed.ts'
-import { reportError } from './output.ts'
+import { ensureBuilt } from './ensureBuilt.ts'
 
-/** The `commons` command line: one program, a subcommand per area. */
-export function buildProgram (): Command {
-  const program = new Command('commons')
-    .description('Commons: community-owned datasets, verifiable training, open models')
-    .option('--home <dir>', 'directory for all local state (default: $COMMONS_HOME, else ./.commons)')
-    .showHelpAfterError('(run with --help for usage)')
-    .enablePositionalOptions(false)
-  datasetCommand(program)
-  chainCommand(program)
-  daoCommand(program)
-  trainCommands(program)
-  jobCommand(program)
-  feedCommand(program)
-  nodeCommand(program)
-  demoCommand(program)
-  return program
-}
-
+/**
+ * The `commons` entry point. It checks that the build outputs the CLI loads exist
+ * (generated contract ABIs, WebAssembly kernels: made by `npm run build`, not committed)
+ * and builds them once if a clone was installed without it, before loading the program.
+ */
 export async function main (argv: string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv)
-    return typeof process.exitCode === 'number' ? process.exitCode : 0
-  } catch (error) {
-    return reportError(error, argv.includes('--json'))
-  }
+  const built = ensureBuilt(argv.includes('--json'))
+  if (built !== 0) return built
+  const { runProgram } = await import('./program.ts')
+  return runProgram(argv)
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv)

@@ -1,5 +1,6 @@
 import { CID } from 'multiformats/cid'
 import { BaseError, isBaseError } from '@commons/errors'
+import { asUserError } from './userErrors.ts'
 
 /** Options every command shares. */
 export interface GlobalOptions {
@@ -16,12 +17,16 @@ export function emit (options: GlobalOptions, data: unknown, human: () => string
   }
 }
 
-/** CIDs print as their string form (not dag-json's `{"/": ...}`), bigints as numbers. */
-function jsonValue (this: unknown, key: string, value: unknown): unknown {
+/**
+ * CIDs print as their string form (not dag-json's `{"/": ...}`); bigints as JSON numbers
+ * with every digit (a raw JSON number: going through `Number` would round anything past
+ * 2^53, such as token amounts in wei).
+ */
+export function jsonValue (this: unknown, key: string, value: unknown): unknown {
   const original = (this as Record<string, unknown>)[key]
   const cid = CID.asCID(original)
   if (cid !== null) return cid.toString()
-  if (typeof value === 'bigint') return Number(value)
+  if (typeof value === 'bigint') return (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON(value.toString())
   return value
 }
 
@@ -51,7 +56,8 @@ export function formatBytes (bytes: number): string {
  * Reports a failure and returns the exit code: a Commons error shows its message
  * and what to do; anything else is a bug and shows its stack.
  */
-export function reportError (error: unknown, json: boolean): number {
+export function reportError (thrown: unknown, json: boolean): number {
+  const error = asUserError(thrown)
   if (isBaseError(error)) {
     if (json) {
       process.stderr.write(`${JSON.stringify({ error: { name: error.name, message: error.message, hint: error.hint, details: error.details } }, jsonValue)}\n`)
@@ -59,9 +65,10 @@ export function reportError (error: unknown, json: boolean): number {
       process.stderr.write(`error: ${error.message}\n`)
       if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`)
     }
-    return 1
+    // 130: the shell's code for a command stopped by Ctrl-C.
+    return error.name === 'InterruptedError' ? 130 : 1
   }
-  process.stderr.write(`unexpected error (a bug in commons; please report it):\n${(error as Error)?.stack ?? String(error)}\n`)
+  process.stderr.write(`unexpected error (a bug in commons; please report it):\n${(thrown as Error)?.stack ?? String(thrown)}\n`)
   return 70
 }
 

@@ -7,6 +7,7 @@ import { initialState, readRecipe, stateRootOf, stateSlots, tensorRoots, toHex, 
 import { compileProgram, initProgram, OPCODE, opInputs, traceStep, wordOf } from './program.ts'
 import { evaluateFrom } from './elements.ts'
 import { Tensor } from './tensor.ts'
+import { encodeAbiParameters, keccak256 } from 'viem'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
@@ -53,7 +54,17 @@ describe('step program', () => {
     const a = traceStep(recipe, corpus, stateAt(recipe, 1)).program
     const b = compileProgram(recipe)
     assert.equal(a.hash, b.hash)
-    assert.notEqual(compileProgram({ ...recipe, seed: recipe.seed + 1 }).hash, undefined)
+    // The hash is keccak256 of the ABI-encoded header (docs/step-program.md), recomputed here.
+    assert.match(b.hash, /^0x[0-9a-f]{64}$/)
+    assert.equal(b.hash, keccak256(encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }],
+      [b.header.stepOpsRoot, b.header.stepOps, b.header.paramSlots, b.header.initOpsRoot]
+    )))
+    assert.equal(b.header.stepOps, b.step.length)
+    // The seed is not an op's attribute but a term of the job of its own (the PRNG reads
+    // it at run time): one program serves every seed.
+    assert.equal(compileProgram({ ...recipe, seed: recipe.seed + 1 }).hash, b.hash, 'the seed is bound by the job, not the program')
+    assert.notEqual(compileProgram({ ...recipe, model: { ...recipe.model, hidden: recipe.model.hidden + 2 } }).hash, b.hash, 'the model is part of the program')
     assert.notEqual(compileProgram({ ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
   })
 

@@ -43,15 +43,27 @@ export function verifyingReader (blocks: BlockReader): Pick<Blockstore, 'get'> {
 }
 
 /**
- * A writer that skips blocks the store already has: a new version of a large
- * dataset rewrites none of its unchanged chunks. Safe without a lock, since a block's
- * name is its content.
+ * A writer that skips blocks the store already holds intact: a new version of a large
+ * dataset rewrites none of its unchanged chunks. A block on disk whose bytes are not the
+ * ones its CID names (damaged on disk) is written again, so a commit never reuses it.
+ * Safe without a lock, since a block's name is its content.
  */
-export function skipExistingWriter (blocks: Pick<Blockstore, 'put' | 'has'>): Pick<Blockstore, 'put'> {
+export function skipExistingWriter (blocks: Pick<Blockstore, 'put' | 'has' | 'get'>): Pick<Blockstore, 'put'> {
   return {
     async put (cid, bytes, options) {
-      if (await blocks.has(cid)) return cid
+      if (bytes instanceof Uint8Array && await blocks.has(cid) && await holds(blocks, cid, bytes)) return cid
       return blocks.put(cid, bytes, options)
     }
   }
+}
+
+/** Whether the stored block is exactly `bytes` (which the caller hashed to `cid`). */
+async function holds (blocks: Pick<Blockstore, 'get'>, cid: CID, bytes: Uint8Array): Promise<boolean> {
+  const parts: Uint8Array[] = []
+  try {
+    for await (const part of blocks.get(cid)) parts.push(part)
+  } catch {
+    return false
+  }
+  return equals(parts.length === 1 ? parts[0] : Buffer.concat(parts), bytes)
 }

@@ -4,7 +4,7 @@ import type { Store } from './store.ts'
 import { importTree, type ImportOptions } from './importTree.ts'
 import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
 import { putVersion, readVersion, type Version } from './version.ts'
-import { NothingToCommitError } from './errors.ts'
+import { InvalidTimeError, NothingToCommitError } from './errors.ts'
 import { skipExistingWriter } from './blocks.ts'
 
 export interface CommitVersionParams {
@@ -32,6 +32,7 @@ export interface CommitVersionResult {
  * lock, so two concurrent commits both land, one after the other.
  */
 export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
+  if (params.time !== undefined) checkCommitTime(params.time)
   await readDataset(store, params.name)
   const imported = await importTree(skipExistingWriter(store.blocks), params.path, { onProgress: params.onProgress })
   return withDatasetLock(store, params.name, async () => {
@@ -54,7 +55,19 @@ export async function commitVersion (store: Store, params: CommitVersionParams):
   })
 }
 
+/** 9999-12-31T23:59:59Z: the last second a date prints as (and the history stays readable). */
+export const MAX_COMMIT_TIME = 253_402_300_799
+
+/** A commit time is whole seconds from 1970 to the end of the year 9999. */
+export function checkCommitTime (time: number): void {
+  if (!Number.isInteger(time) || time < 0 || time > MAX_COMMIT_TIME) {
+    throw new InvalidTimeError(`commit time ${time} is not whole seconds between 1970 and the year 9999`, {
+      hint: `pass --time (or SOURCE_DATE_EPOCH) as Unix seconds from 0 to ${MAX_COMMIT_TIME}`, details: { time }
+    })
+  }
+}
+
 function defaultTime (): number {
   const epoch = Number(process.env.SOURCE_DATE_EPOCH)
-  return Number.isInteger(epoch) && epoch >= 0 ? epoch : Math.floor(Date.now() / 1000)
+  return Number.isInteger(epoch) && epoch >= 0 && epoch <= MAX_COMMIT_TIME ? epoch : Math.floor(Date.now() / 1000)
 }

@@ -9,8 +9,8 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
   commitVersion, diffVersions, exportVersion, forkDataset, generateRows, initDataset, listDatasets,
-  logDataset, openStore, readDataset, rowsToBytes, showVersion, statDataset, tokenizeVersion, verifyVersion,
-  type Store
+  logDataset, openStore, readDataset, rowsToBytes, scanDatasets, showVersion, statDataset, tokenizeVersion, verifyVersion,
+  MAX_COMMIT_TIME, type Store
 } from './index.ts'
 
 let root: string
@@ -188,6 +188,58 @@ describe('datasets', () => {
     await assert.rejects(exportVersion(store, cid.toString(), out), { name: 'CorruptBlockError' })
     await assert.rejects(stat(out), { code: 'ENOENT' })
     assert.deepEqual((await readdir(root)).filter(f => f.includes('export-tmp')), [])
+    await store.close()
+  })
+
+  it('writes a damaged block again when a commit needs it, instead of reusing it', async () => {
+    const store = await freshStore()
+    const source = join(root, 'src-recommit')
+    await writeSample(source)
+    await initDataset(store, 'a')
+    await initDataset(store, 'b')
+    await commitVersion(store, { name: 'a', path: source, message: 'm' })
+    const blockFiles = (await readdir(join(store.home, 'blocks'), { recursive: true, withFileTypes: true }))
+      .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
+    const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
+    const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
+    const bytes = await readFile(victim)
+    bytes[100] ^= 0xff
+    await writeFile(victim, bytes)
+    assert.equal((await verifyVersion(store, 'a')).corrupt.length, 1)
+
+    // The same files committed again (to another dataset): the damaged chunk is among them.
+    await commitVersion(store, { name: 'b', path: source, message: 'm' })
+    assert.equal((await verifyVersion(store, 'b')).ok, true, 'the commit holds no damaged block')
+    assert.equal((await verifyVersion(store, 'a')).ok, true, 'and the block is repaired for every version that shares it')
+    await store.close()
+  })
+
+  it('lists the other datasets when one ref file is damaged, and names the damaged one', async () => {
+    const store = await freshStore()
+    for (const name of ['one', 'two', 'three']) await initDataset(store, name)
+    await writeFile(join(store.datasetsDir, 'two.json'), '{"name": "two", "hea')
+    const { datasets, damaged } = await scanDatasets(store)
+    assert.deepEqual(datasets.map(d => d.name), ['one', 'three'])
+    assert.deepEqual(damaged.map(d => [d.name, d.error]), [['two', 'DamagedRefError']])
+    assert.deepEqual((await listDatasets(store)).map(d => d.name), ['one', 'three'])
+    await assert.rejects(readDataset(store, 'two'), { name: 'DamagedRefError' })
+    await store.close()
+  })
+
+  it('refuses a commit time no date can show, and writes nothing', async () => {
+    const store = await freshStore()
+    const source = join(root, 'src-time')
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'a.txt'), 'a\n')
+    await initDataset(store, 't')
+    const blocksBefore = await readdir(join(store.home, 'blocks'), { recursive: true })
+    for (const time of [1e20, -1, 1.5, MAX_COMMIT_TIME + 1]) {
+      await assert.rejects(commitVersion(store, { name: 't', path: source, message: 'm', time }), { name: 'InvalidTimeError' }, String(time))
+    }
+    assert.equal((await readDataset(store, 't')).head, null)
+    assert.deepEqual(await readdir(join(store.home, 'blocks'), { recursive: true }), blocksBefore)
+    const last = await commitVersion(store, { name: 't', path: source, message: 'm', time: MAX_COMMIT_TIME })
+    assert.equal(new Date(last.version.time * 1000).toISOString(), '9999-12-31T23:59:59.000Z')
     await store.close()
   })
 

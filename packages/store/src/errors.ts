@@ -55,3 +55,13 @@ export class UnknownTokenizerError extends BaseError {
 export class NotAFileError extends BaseError {
   override name = 'NotAFileError'
 }
+
+/** A dataset's ref file (`datasets/NAME.json`) cannot be parsed. */
+export class DamagedRefError extends BaseError {
+  override name = 'DamagedRefError'
+}
+
+/** A commit time outside what a date can show (before 1970 or past the year 9999). */
+export class InvalidTimeError extends BaseError {
+  override name = 'InvalidTimeError'
+}

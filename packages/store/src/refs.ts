@@ -4,7 +4,7 @@ import lockfile from 'proper-lockfile'
 import writeFileAtomic from 'write-file-atomic'
 import { CID } from 'multiformats/cid'
 import type { Store } from './store.ts'
-import { DatasetNotFoundError, EmptyDatasetError, InvalidDatasetNameError } from './errors.ts'
+import { DamagedRefError, DatasetNotFoundError, EmptyDatasetError, InvalidDatasetNameError } from './errors.ts'
 
 /** What a home knows about one dataset: its name, head and where it came from. */
 export interface DatasetRef {
@@ -51,12 +51,20 @@ export async function findDataset (store: Store, name: string): Promise<DatasetR
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw error
   }
-  const json = JSON.parse(text) as DatasetRefJson
-  return {
-    name: json.name,
-    head: json.head === null ? null : CID.parse(json.head),
-    created: json.created,
-    ...(json.forkOf !== undefined ? { forkOf: { name: json.forkOf.name, at: CID.parse(json.forkOf.at) } } : {})
+  try {
+    const json = JSON.parse(text) as DatasetRefJson
+    if (typeof json !== 'object' || json === null || json.name !== name || typeof json.created !== 'string') throw new Error('not a dataset ref')
+    return {
+      name: json.name,
+      head: json.head === null ? null : CID.parse(json.head),
+      created: json.created,
+      ...(json.forkOf !== undefined ? { forkOf: { name: json.forkOf.name, at: CID.parse(json.forkOf.at) } } : {})
+    }
+  } catch (cause) {
+    throw new DamagedRefError(`the ref of dataset "${name}" (${refPath(store, name)}) is damaged: ${(cause as Error).message}`, {
+      hint: 'restore the file from a backup, or delete it to drop the dataset (its blocks stay in the store)',
+      details: { name, path: refPath(store, name) }, cause
+    })
   }
 }
 

@@ -1,6 +1,9 @@
-import type { Command } from 'commander'
+import { createServer } from 'node:net'
+import { existsSync } from 'node:fs'
+import { InvalidArgumentError, type Command } from 'commander'
 import { formatEther } from 'viem'
-import { checkDeployment, deploy, readManifest, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
+import { checkDeployment, deploy, DevnetError, readManifest, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
+import { BaseError } from '@commons/errors'
 import { clientsOf, forgetDevnet, homeOf, manifestFile, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds, startFeedUpdater, stopFeedUpdater } from '../feedUpdaterProcess.ts'
@@ -14,8 +17,43 @@ export function withChainOptions (command: Command): Command {
   return command
     .option('--rpc <url>', 'JSON-RPC endpoint (default: the devnet started by commons chain up)')
     .option('--key <hex>', 'private key to sign with (default: $COMMONS_KEY; on a devnet, a development account)')
-    .option('--account <n>', 'development account index on a devnet', (v: string) => Number(v))
+    .option('--account <n>', 'development account index on a devnet (0 to 9)', parseAccountIndex)
     .option('--json', 'print the result as JSON')
+}
+
+/** `chain deploy` found a live deployment in the home and was not told to replace it. */
+export class AlreadyDeployedError extends BaseError {
+  override name = 'AlreadyDeployedError'
+}
+
+/** Anvil's development accounts are the first ten of its mnemonic. */
+export function parseAccountIndex (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 9) throw new InvalidArgumentError(`--account is a development account index from 0 to 9, got "${value}"`)
+  return n
+}
+
+/** A TCP port number a devnet can listen on. */
+export function parsePort (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`a port is a whole number from 1 to 65535, got "${value}"`)
+  return n
+}
+
+/**
+ * Fails when something already listens on the loopback port: anvil would fail to bind,
+ * but the RPC check would then find the other process's chain and take it for ours.
+ */
+async function checkPortFree (port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer()
+    server.once('error', (cause: NodeJS.ErrnoException) => {
+      reject(new DevnetError(`port ${port} on 127.0.0.1 is already in use${cause.code === 'EADDRINUSE' ? '' : ` (${cause.code ?? cause.message})`}`, {
+        hint: 'choose another --port, or leave --port out for a free one', details: { port, code: cause.code }, cause
+      }))
+    })
+    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve() }) })
+  })
 }
 
 async function isAlive (pid: number): Promise<boolean> {
@@ -32,7 +70,7 @@ export function chainCommand (program: Command): void {
 
   chain.command('up')
     .description('start a local devnet (anvil) with its state kept under the home')
-    .option('--port <port>', 'loopback port (default: a free one)', (v: string) => Number(v))
+    .option('--port <port>', 'loopback port (default: a free one)', parsePort)
     .option('--detach', 'return at once and leave the devnet running (stop it with commons chain down)')
     .option('--feed-interval <seconds>', `seconds between the price feed updater's posts (default ${DEFAULT_FEED_INTERVAL})`, seconds('--feed-interval', 0.05))
     .option('--json', 'print the result as JSON')
@@ -43,6 +81,7 @@ export function chainCommand (program: Command): void {
         emit(options, running, () => `a devnet is already running at ${running.rpcUrl} (pid ${running.pid})`)
         return
       }
+      if (opts.port !== undefined) await checkPortFree(opts.port)
       const devnet = await startDevnet({ home: homeOf(options), port: opts.port, detached: opts.detach === true })
       const record = { rpcUrl: devnet.rpcUrl, pid: devnet.pid, port: devnet.port, startedAt: new Date().toISOString() }
       await writeDevnet(options, record)
@@ -81,9 +120,21 @@ export function chainCommand (program: Command): void {
 
   withChainOptions(chain.command('deploy'))
     .description('deploy the contract set and write the manifest under the home')
-    .action(async (_opts, command: Command) => {
+    .option('--force', 'deploy again even though the home\'s deployment is live on this chain (its manifest is replaced)')
+    .action(async (opts: { force?: boolean }, command: Command) => {
       const options = chainOptions(command)
       const clients = await clientsOf(options)
+      if (existsSync(manifestFile(options))) {
+        const previous = await readManifest(manifestFile(options))
+        const live = previous.chainId === clients.public.chain.id && await checkDeployment(clients, previous).then(() => true, () => false)
+        if (live && opts.force !== true) {
+          throw new AlreadyDeployedError(`the contracts are already deployed on chain ${previous.chainId} (token ${previous.contracts.token}), manifest ${manifestFile(options)}`, {
+            hint: 'use that deployment; pass --force to deploy a new set and replace the manifest (DAOs and jobs of the old set stay on the old contracts)',
+            details: { manifest: manifestFile(options), chainId: previous.chainId }
+          })
+        }
+        note(options, live ? 'replacing the live deployment (--force)' : 'the manifest\'s contracts are not on this chain; deploying a new set')
+      }
       const deployment = await deploy(clients)
       await writeManifest(manifestFile(options), deployment)
       emit(options, deployment, () => [

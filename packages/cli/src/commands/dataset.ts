@@ -3,8 +3,8 @@ import { mkdir } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { InvalidArgumentError as InvalidArgument, type Command } from 'commander'
 import {
-  commitVersion, diffVersions, exportVersion, forkDataset, initDataset, listDatasets, logDataset,
-  openStore, showVersion, statDataset, tokenizeVersion, verifyVersion, defaultHome, type Store
+  commitVersion, diffVersions, exportVersion, forkDataset, initDataset, scanDatasets, logDataset,
+  openStore, showVersion, statDataset, tokenizeVersion, verifyVersion, defaultHome, MAX_COMMIT_TIME, type Store
 } from '@commons/store'
 import { emit, formatBytes, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 
@@ -22,7 +22,11 @@ function globals (command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>()
 }
 
-const date = (seconds: number): string => new Date(seconds * 1000).toISOString()
+/** A commit time as a date; a time no date can show (written by an older commons) prints as its number. */
+const date = (seconds: number): string => {
+  const d = new Date(seconds * 1000)
+  return Number.isNaN(d.getTime()) ? `${seconds} (Unix seconds, past any date)` : d.toISOString()
+}
 
 export function datasetCommand (program: Command): void {
   const dataset = program.command('dataset').description('versioned, forkable datasets in content-addressed storage')
@@ -41,10 +45,16 @@ export function datasetCommand (program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (_opts, command: Command) => {
       const options = globals(command)
-      const refs = await withStore(options, store => listDatasets(store))
-      emit(options, refs, () => refs.length === 0
+      const { datasets: refs, damaged } = await withStore(options, store => scanDatasets(store))
+      emit(options, refs, () => refs.length === 0 && damaged.length === 0
         ? 'no datasets yet; run commons dataset init NAME'
         : refs.map(r => `${r.name.padEnd(24)} ${r.head?.toString() ?? '(no versions)'}${r.forkOf !== undefined ? `  (fork of ${r.forkOf.name})` : ''}`).join('\n'))
+      // The damaged ones go to stderr (so --json stays the list) and fail the command.
+      for (const d of damaged) process.stderr.write(`error: dataset "${d.name}" cannot be read (${d.error}): ${d.message}\n`)
+      if (damaged.length > 0) {
+        process.stderr.write('hint: restore or delete the damaged ref files under datasets/ of the home\n')
+        process.exitCode = 1
+      }
     })
 
   dataset.command('commit').argument('<name>', 'dataset name').argument('<path>', 'file or directory to snapshot')
@@ -196,7 +206,7 @@ function clip (text: string): string {
 
 function parseSeconds (value: string): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgument(`--time must be whole seconds since 1970, got "${value}"`)
+  if (!/^\d+$/.test(value) || n > MAX_COMMIT_TIME) throw new InvalidArgument(`--time must be whole seconds from 0 (1970) to ${MAX_COMMIT_TIME} (the year 9999), got "${value}"`)
   return n
 }
 

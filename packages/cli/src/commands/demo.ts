@@ -1,13 +1,13 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import {
   commitVersion, defaultHome, diffVersions, editRows, exportVersion, findDataset, forkDataset, generateRows,
   initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
 } from '@commons/store'
 import type { DemoSummary } from '@commons/node'
-import { emit, formatBytes, note, type GlobalOptions } from '../output.ts'
+import { emit, formatBytes, note, UsageError, type GlobalOptions } from '../output.ts'
 
 interface DemoOptions {
   corpusMb: number
@@ -102,7 +102,7 @@ export function demoCommand (program: Command): void {
     .description('walk through datasets on local storage: a corpus evolves, forks, is verified and tokenized')
     .option('--corpus-mb <n>', 'size of the generated corpus in MB', (v: string) => {
       const n = Number(v)
-      if (!(n > 0 && n <= 1000)) throw new Error(`--corpus-mb must be between 0 and 1000, got "${v}"`)
+      if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError(`--corpus-mb must be between 0 and 1000, got "${v}"`)
       return n
     }, 4)
     .option('--json', 'print the summary as JSON')
@@ -132,7 +132,11 @@ export function demoCommand (program: Command): void {
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
       const { parseFault, runNetworkDemo } = await import('@commons/node')
       const { useBackend } = await import('@commons/engine')
-      parseFault(opts.fault, opts.seed)
+      const fault = parseFault(opts.fault, opts.seed)
+      // A fault past the last step never fires: the demo would wait for a dispute in vain.
+      if (fault.kind === 'step' && fault.step !== undefined && fault.step >= opts.steps) {
+        throw new UsageError(`--fault step=${fault.step} is past the last step of the run (${opts.steps - 1})`, { hint: `choose a step from 0 to ${opts.steps - 1}, or raise --steps`, details: { step: fault.step, steps: opts.steps } })
+      }
       const backend = useBackend(opts.backend, 2)
       try {
         const started = Date.now()
@@ -147,7 +151,7 @@ export function demoCommand (program: Command): void {
 
 function whole (value: string, name: string): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1, got "${value}"`)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got "${value}"`)
   return n
 }
 

@@ -2,8 +2,8 @@ import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { formatEther, parseEther } from 'viem'
 import { disputeGameAbi, InvalidChainInputError, postJob, readJob, readDispute, trainingMarketAbi, type JobSpec } from '@commons/chain'
-import { readRecipe } from '@commons/engine'
-import { openStore } from '@commons/store'
+import { openStore, resolveVersion } from '@commons/store'
+import { readCheckedRecipe } from '../recipeLimits.ts'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note } from '../output.ts'
@@ -30,7 +30,7 @@ const seconds = (name: string) => (value: string): number => {
 
 function specOptions (command: Command): Command {
   return command
-    .requiredOption('--dataset <cid>', 'dataset version CID in this home\'s store')
+    .requiredOption('--dataset <cid|name>', 'dataset version CID in this home\'s store, or a dataset name for its head')
     .requiredOption('--recipe <file>', 'recipe JSON (see recipes/)')
     .requiredOption('--reward <tokens>', 'reward escrowed for the trainer', tokens('--reward'))
     .requiredOption('--stake <tokens>', 'stake the trainer locks while it holds the job', tokens('--stake'))
@@ -41,11 +41,13 @@ function specOptions (command: Command): Command {
 /** The job's terms; the recipe goes into the home's blockstore so nodes serving it can hand it out. */
 async function specOf (options: ChainOptions, opts: SpecOptions): Promise<JobSpec> {
   const { jobSpecFor } = await import('@commons/node')
-  const recipe = await readRecipe(resolve(opts.recipe))
+  const recipe = await readCheckedRecipe(resolve(opts.recipe))
   const store = await openStore(homeOf(options))
   try {
+    // A name means its head: the job binds a version, never a name that moves.
+    const datasetCid = (await resolveVersion(store, opts.dataset)).toString()
     return await jobSpecFor(store, {
-      datasetCid: opts.dataset, recipe, reward: parseEther(opts.reward), jobStake: parseEther(opts.stake),
+      datasetCid, recipe, reward: parseEther(opts.reward), jobStake: parseEther(opts.stake),
       trainingTime: BigInt(opts.trainingTime), challengeWindow: BigInt(opts.window)
     })
   } finally {
@@ -63,6 +65,7 @@ export function jobCommand (program: Command): void {
 
   specOptions(job.command('spec'))
     .description('print the terms of a job as JSON (for commons dao propose --fund-job FILE), storing the recipe by CID')
+    .option('--json', 'accepted for scripts: the terms are always JSON')
     .action(async (opts: SpecOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const spec = specJson(await specOf(options, opts))
@@ -77,7 +80,7 @@ export function jobCommand (program: Command): void {
       const spec = await specOf(options, opts)
       const { jobId, receipt } = await postJob(clients, deployment, spec)
       emit(options, { jobId, ...specJson(spec), gasUsed: receipt.gasUsed }, () => String(jobId))
-      note(options, `posted job ${jobId}: ${spec.steps} steps on ${spec.datasetCid}, reward ${opts.reward}`)
+      note(options, `posted job ${jobId}: ${spec.steps} steps on ${spec.datasetCid}, reward ${opts.reward} COM, stake ${opts.stake} COM`)
     })
 
   withChainOptions(job.command('list'))

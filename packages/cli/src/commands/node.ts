@@ -7,6 +7,7 @@ import { readManifest } from '@commons/chain'
 import type { Role } from '@commons/node'
 import { homeOf, manifestFile, rpcOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
+import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
 
 const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator']
 
@@ -20,6 +21,12 @@ function parseRoles (value: string): Role[] {
 const whole = (name: string) => (value: string): number => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
+  return n
+}
+
+const port = (value: string): number => {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`--api-port must be a port from 0 to 65535, got "${value}"`)
   return n
 }
 
@@ -95,7 +102,7 @@ export function nodeCommand (program: Command): void {
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
     .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
-    .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', whole('--api-port'), 0)
+    .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', port, 0)
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional) or init')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
     .option('--check-steps <n>', 'validator: steps of each result to replay', whole('--check-steps'), 2)
@@ -114,13 +121,20 @@ export function nodeCommand (program: Command): void {
       const { useBackend } = await import('@commons/engine')
       const home = homeOf(options)
       const { config, save } = await nodeConfig(home, opts, command)
+      // Everything a user typed (or left in node/config.json) is checked before the node
+      // starts: a bad value fails by name here, not as a trace from inside libp2p.
+      checkApiPort(config.apiPort)
+      checkListen(config.listen ?? [])
+      checkBootstrap(config.bootstrap ?? [])
+      const fault = opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed)
+      const password = opts.passwordFile === undefined ? undefined : await readPasswordFile(opts.passwordFile)
+      await checkState(home)
       const rpcUrl = config.rpc ?? await rpcOf(options)
       const deployment = await readManifest(manifestFile(options))
-      const password = opts.passwordFile === undefined ? undefined : (await readFile(opts.passwordFile, 'utf8')).trim()
       const backend = useBackend(config.backend, config.threads)
       const started = await startNode({
         home, rpcUrl, deployment, roles: config.roles, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
-        fault: opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed), checkSteps: config.checkSteps,
+        fault, checkSteps: config.checkSteps,
         stake: opts.stake === undefined ? undefined : parseEther(opts.stake),
         log: line => { note(options, line) }
       })
@@ -144,6 +158,7 @@ export function nodeCommand (program: Command): void {
       const home = homeOf(options)
       const keystore = await readFile(join(home, 'node', 'keystore.json'), 'utf8').then(t => JSON.parse(t) as { address?: string }, () => null)
       if (keystore === null) throw new UsageError(`no node in ${home}`, { hint: 'start one with commons node start' })
+      await checkState(home)
       const state = new NodeState(join(home, 'node', 'state.db'))
       try {
         const status = { address: keystore.address === undefined ? null : `0x${keystore.address.replace(/^0x/, '')}`, jobs: state.jobs(), runs: state.runs(), disputes: state.disputes() }

@@ -1,13 +1,21 @@
-import { readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
-  evaluateFrom, generate, nodeRoot, opInputs, openingsFor, readRecipe, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
+  evaluateFrom, nodeRoot, opInputs, openingsFor, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
   useBackend, wordOf, BACKENDS, RunDirError
 } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
+import { readCheckedRecipe } from '../recipeLimits.ts'
+import { runInterruptible } from '../interruptible.ts'
+
+/** Most tokens one `generate` makes: each is a forward pass over the context. */
+export const MAX_GENERATE_TOKENS = 10_000
+
+/** Whether `dir` is missing or empty, so a failed new run can remove what it wrote. */
+const isFresh = async (dir: string): Promise<boolean> => (await readdir(dir).catch(() => [] as string[])).length === 0
 
 /**
  * Training data from a local file or directory (bytes of every file, in path order,
@@ -49,23 +57,32 @@ export function trainCommands (program: Command): void {
     .option('--json', 'print {finalRoot, transcriptRoot, steps, losses}')
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
-      const recipe = await readRecipe(recipePath)
+      const recipe = await readCheckedRecipe(recipePath)
       const { tokens, source } = await loadTokens(options, opts.data)
       const backend = useBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
+      const out = resolve(opts.out)
+      // A new run that fails before its first step leaves nothing behind; a run that has
+      // trained steps keeps its checkpoints, for --resume.
+      const fresh = opts.resume !== true && await isFresh(out)
+      let stepsDone = 0
       let result: Awaited<ReturnType<typeof train>>
       try {
         result = await train({
           recipe,
           tokens,
           data: { source },
-          out: resolve(opts.out),
+          out,
           resume: opts.resume === true,
           onStep: p => {
+            stepsDone++
             progress(options, `step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tokens/s  ETA ${Math.ceil(p.etaSeconds)} s`)
             if (!process.stderr.isTTY && options.json !== true && (p.step % 50 === 0 || p.step === p.steps)) note(options, `step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}`)
           }
         })
+      } catch (error) {
+        if (fresh && stepsDone === 0) await rm(out, { recursive: true, force: true })
+        throw error
       } finally {
         await backend.close()
       }
@@ -89,9 +106,14 @@ export function trainCommands (program: Command): void {
     .action(async (dir: string, opts: { from: number, steps?: number, data?: string, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const info = await readRunInfo(dir)
+      if (opts.from > info.recipe.steps) {
+        throw new RunDirError(`--from ${opts.from} is past the run's last state (step ${info.recipe.steps})`, { hint: `pass --from between 0 and ${info.recipe.steps}`, details: { from: opts.from, steps: info.recipe.steps } })
+      }
       const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
       const backend = useBackend(opts.backend, opts.threads)
       const result = await replay(dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
+      // Checking nothing is not a match: the transcript has no record from --from on.
+      if (result.checked === 0) throw new RunDirError(`the transcript of ${dir} has no state at step ${opts.from} or later to check`, { hint: 'the run may be unfinished: finish it with commons train --resume, or pass an earlier --from' })
       emit(options, result, () => result.firstMismatch === null
         ? `ok: ${result.checked} state roots match the transcript (replayed from the checkpoint at step ${result.from})`
         : `MISMATCH at step ${result.firstMismatch.step}: transcript ${result.firstMismatch.expected}, recomputed ${result.firstMismatch.actual}`)
@@ -151,7 +173,11 @@ export function trainCommands (program: Command): void {
 
   program.command('generate').argument('<dir>', 'run directory written by commons train').argument('<prompt>', 'text to continue')
     .description('continue a prompt with trained weights (greedy, or sampled with --seed)')
-    .option('--tokens <n>', 'tokens to generate', count('--tokens'), 100)
+    .option('--tokens <n>', `tokens to generate (at most ${MAX_GENERATE_TOKENS})`, (v: string) => {
+      const n = count('--tokens')(v)
+      if (n < 1 || n > MAX_GENERATE_TOKENS) throw new InvalidArgumentError(`--tokens must be from 1 to ${MAX_GENERATE_TOKENS}, got "${v}"`)
+      return n
+    }, 100)
     .option('--seed <s>', 'sample with this seed instead of greedy decoding', count('--seed'))
     .option('--temperature <t>', 'sampling temperature', (v: string) => {
       const t = Number(v)
@@ -161,12 +187,14 @@ export function trainCommands (program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, prompt: string, opts: { tokens: number, seed?: number, temperature: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
-      const out = await generate(dir, prompt, opts).catch((error: unknown) => {
-        if ((error as Error).name === 'CorruptCheckpointError' && /cannot read/.test((error as Error).message)) {
-          throw new RunDirError(`${dir} has no trained weights (model.safetensors)`, { hint: 'finish the run with commons train (or --resume)', cause: error })
-        }
-        throw error
-      })
+      const weights = resolve(dir, 'model.safetensors')
+      if (!await stat(weights).then(s => s.isFile(), () => false)) {
+        throw new RunDirError(`${dir} has no trained weights (model.safetensors)`, { hint: 'finish the run with commons train (or --resume)', details: { dir } })
+      }
+      // An empty prompt starts at a line break, the boundary between rows of a corpus.
+      const start = prompt === '' ? '\n' : prompt
+      // In a worker, so Ctrl-C stops a long generation at once (the loop never yields).
+      const out = await runInterruptible<{ text: string, tokens: number[] }>(new URL('../generateWorker.ts', import.meta.url), { dir: resolve(dir), prompt: start, options: opts })
       emit(options, { prompt, text: out.text, tokens: out.tokens }, () => prompt + out.text)
     })
 }
