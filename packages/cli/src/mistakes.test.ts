@@ -92,6 +92,10 @@ describe('the CLI on a new user\'s mistakes', () => {
     const home = join(root, 'home-node')
     const h = ['--home', home]
     await refused(['node', 'start', '--api-port', '99999', ...h], 'UsageError', { human: false })
+    await refused(['node', 'start', '--check-steps', 'some', ...h], 'UsageError', { human: false })
+    await refused(['node', 'start', '--check-probability', '1.5', ...h], 'UsageError', { human: false })
+    await refused(['node', 'start', '--log-range', '0', ...h], 'UsageError', { human: false })
+    await refused(['node', 'start', '--min-reward', 'lots', ...h], 'UsageError', { human: false })
     await refused(['node', 'start', '--listen', '/ip4/1.2.3', ...h], 'InvalidMultiaddrError', { human: false })
     await refused(['node', 'start', '--listen', 'localhost:4001', ...h], 'InvalidMultiaddrError', { human: false })
     // The README's old placeholder, and an address without a peer id.

@@ -31,6 +31,16 @@ const port = (value: string): number => {
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
+const checkSteps = (value: string): number | 'all' => value === 'all' ? 'all' : whole('--check-steps')(value)
+const probability = (value: string): number => {
+  const p = Number(value)
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(value) || p <= 0) throw new InvalidArgumentError(`--check-probability must be a number in (0, 1], got "${value}"`)
+  return p
+}
+const tokens = (name: string) => (value: string): string => {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount of tokens, got "${value}"`)
+  return value
+}
 
 interface StartOptions {
   roles: Role[]
@@ -40,7 +50,14 @@ interface StartOptions {
   apiPort: number
   fault?: string
   seed: number
-  checkSteps: number
+  checkSteps?: number | 'all'
+  checkProbability?: number
+  maxChallengeWindow?: number
+  maxTrainingTime?: number
+  maxSteps?: number
+  minReward?: string
+  confirmations?: number
+  logRange?: number
   passwordFile?: string
   stake?: string
   backend: string
@@ -54,12 +71,22 @@ interface NodeConfig {
   listen?: string[]
   bootstrap?: string[]
   apiPort: number
-  checkSteps: number
+  checkSteps?: number | 'all'
+  checkProbability?: number
+  maxChallengeWindow?: number
+  maxTrainingTime?: number
+  maxSteps?: number
+  minReward?: string
+  confirmations?: number
+  logRange?: number
   backend: string
   threads: number
 }
 
-const CONFIG_KEYS = ['roles', 'rpc', 'listen', 'bootstrap', 'apiPort', 'checkSteps', 'backend', 'threads'] as const
+const CONFIG_KEYS = [
+  'roles', 'rpc', 'listen', 'bootstrap', 'apiPort', 'checkSteps', 'checkProbability', 'maxChallengeWindow', 'maxTrainingTime',
+  'maxSteps', 'minReward', 'confirmations', 'logRange', 'backend', 'threads'
+] as const
 
 /**
  * The node's settings: the config file under the home (written on first start with the
@@ -103,9 +130,20 @@ export function nodeCommand (program: Command): void {
     .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
     .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', port, 0)
-    .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional) or init')
+    .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
-    .option('--check-steps <n>', 'validator: steps of each result to replay', whole('--check-steps'), 2)
+    .option('--check-steps <n|all>', 'validator: steps of each result to replay besides S_0 (default: sized by --check-probability)', checkSteps)
+    .option('--check-probability <p>', 'validator: chance that the drawn steps include any one given step (default 0.1)', probability)
+    .option('--max-challenge-window <s>', 'trainer: refuse jobs whose challenge window is longer (default 7 days)', whole('--max-challenge-window'))
+    .option('--max-training-time <s>', 'trainer: refuse jobs whose claim lasts longer (default 7 days)', whole('--max-training-time'))
+    .option('--max-steps <n>', 'trainer: refuse jobs of more steps (default 100,000)', whole('--max-steps'))
+    .option('--min-reward <tokens>', 'trainer: refuse jobs paying less (default 1)', tokens('--min-reward'))
+    .option('--confirmations <n>', 'blocks an event must be under before the node acts (default 0; set it on public chains)', whole('--confirmations'))
+    .option('--log-range <blocks>', 'most blocks one eth_getLogs may span (default 1,000)', (v: string) => {
+      const n = whole('--log-range')(v)
+      if (n === 0) throw new InvalidArgumentError('--log-range must be at least 1 block')
+      return n
+    })
     .option('--stake <tokens>', 'stake to hold in the StakeRegistry (topped up at start)', (v: string) => {
       if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`--stake must be an amount of tokens, got "${v}"`)
       return v
@@ -134,7 +172,15 @@ export function nodeCommand (program: Command): void {
       const backend = useBackend(config.backend, config.threads)
       const started = await startNode({
         home, rpcUrl, deployment, roles: config.roles, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
-        fault, checkSteps: config.checkSteps,
+        fault, checkSteps: config.checkSteps, checkProbability: config.checkProbability,
+        policy: {
+          ...(config.maxChallengeWindow === undefined ? {} : { maxChallengeWindow: BigInt(config.maxChallengeWindow) }),
+          ...(config.maxTrainingTime === undefined ? {} : { maxTrainingTime: BigInt(config.maxTrainingTime) }),
+          ...(config.maxSteps === undefined ? {} : { maxSteps: config.maxSteps }),
+          ...(config.minReward === undefined ? {} : { minReward: parseEther(config.minReward) })
+        },
+        confirmations: config.confirmations,
+        logRange: config.logRange,
         stake: opts.stake === undefined ? undefined : parseEther(opts.stake),
         log: line => { note(options, line) }
       })
