@@ -40,7 +40,8 @@ export async function * eventsInRanges (clients: Clients, query: RangeQuery): As
  */
 export async function latestEvents (clients: Clients, query: Omit<RangeQuery, 'toBlock'>): Promise<DecodedLog[]> {
   const range = query.range ?? DEFAULT_LOG_RANGE
-  let to = await clients.public.getBlockNumber()
+  // Uncached: a query right after a transaction must see the block that holds it.
+  let to = await clients.public.getBlockNumber({ cacheTime: 0 })
   while (to >= query.fromBlock) {
     const from = to - range + 1n > query.fromBlock ? to - range + 1n : query.fromBlock
     const events = await clients.public.getContractEvents({ address: query.address, abi: query.abi, eventName: query.eventName, args: query.args, fromBlock: from, toBlock: to } as never) as unknown as DecodedLog[]
