@@ -3,7 +3,7 @@ import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import writeFileAtomic from 'write-file-atomic'
-import { DEVNET_FEED_UPDATER_INDEX, InvalidChainInputError } from '@commons/chain'
+import { InvalidChainInputError } from '@commons/chain'
 import { homeOf } from './chainContext.ts'
 import type { GlobalOptions } from './output.ts'
 
@@ -65,7 +65,8 @@ export async function startFeedUpdater (options: GlobalOptions, params: { rpcUrl
   const env = { ...process.env }
   delete env.COMMONS_KEY
   const child = spawn(process.execPath, [
-    MAIN, '--home', homeOf(options), 'feed', 'updater', '--rpc', params.rpcUrl, '--account', String(DEVNET_FEED_UPDATER_INDEX),
+    // No --account: on a devnet, feed updater signs with its own development account.
+    MAIN, '--home', homeOf(options), 'feed', 'updater', '--rpc', params.rpcUrl,
     '--interval', String(params.interval), '--devnet-pid', String(params.devnetPid)
   ], { stdio: ['ignore', out.fd, out.fd], detached: true, env })
   await out.close()

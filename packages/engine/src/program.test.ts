@@ -57,8 +57,8 @@ describe('step program', () => {
     // The hash is keccak256 of the ABI-encoded header (docs/step-program.md), recomputed here.
     assert.match(b.hash, /^0x[0-9a-f]{64}$/)
     assert.equal(b.hash, keccak256(encodeAbiParameters(
-      [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }],
-      [b.header.stepOpsRoot, b.header.stepOps, b.header.paramSlots, b.header.initOpsRoot]
+      [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'uint32' }],
+      [b.header.stepOpsRoot, b.header.stepOps, b.header.paramSlots, b.header.initOpsRoot, b.header.lossOp]
     )))
     assert.equal(b.header.stepOps, b.step.length)
     // The seed is not an op's attribute but a term of the job of its own (the PRNG reads
