@@ -42,28 +42,6 @@ const tokens = (name: string) => (value: string): string => {
   return value
 }
 
-interface StartOptions {
-  roles: Role[]
-  rpc?: string
-  listen?: string[]
-  bootstrap?: string[]
-  apiPort: number
-  fault?: string
-  seed: number
-  checkSteps?: number | 'all'
-  checkProbability?: number
-  maxChallengeWindow?: number
-  maxTrainingTime?: number
-  maxSteps?: number
-  minReward?: string
-  confirmations?: number
-  logRange?: number
-  passwordFile?: string
-  stake?: string
-  backend: string
-  threads: number
-}
-
 /** What `node start` keeps in `<home>/node/config.json`; flags given on the command line win. */
 interface NodeConfig {
   roles: Role[]
@@ -81,6 +59,14 @@ interface NodeConfig {
   logRange?: number
   backend: string
   threads: number
+}
+
+/** The flags of `node start`: the settings, and what is given anew at each start. */
+interface StartOptions extends NodeConfig {
+  fault?: string
+  seed: number
+  passwordFile?: string
+  stake?: string
 }
 
 const CONFIG_KEYS = [
