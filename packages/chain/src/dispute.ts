@@ -8,7 +8,8 @@ import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { latestEvents } from './logs.ts'
 import type { Deployment } from './deploy.ts'
-import { firstRequest, nextStep, treeLevels, type NextStep, type Revealed } from './valuesWalk.ts'
+import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
+import { revealedValues } from './disputeData.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
 
 /**
@@ -272,44 +273,6 @@ export class Challenger {
     if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
     return honest
   }
-}
-
-/** The values the trainer last revealed in dispute `id` (ValuesProvided), if any. */
-export async function revealedValues (clients: Clients, deployment: Deployment, id: bigint): Promise<(Revealed & { op: number }) | undefined> {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: 0n })
-  const last = events.at(-1)?.args
-  if (last?.words === undefined || last.siblings === undefined) return undefined
-  const bytes = hexBytes(last.words)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const words = Array.from({ length: bytes.length / 4 }, (_, k) => view.getUint32(4 * k))
-  return { op: Number(last.opIndex), firstLeaf: Number(last.firstLeaf), words, siblings: last.siblings.map(hexBytes) }
-}
-
-/**
- * Queries transcript records of a submitted job (DisputeGame.openQuery), paying the
- * query bond: for a challenger whose trainer did not publish its transcript.
- */
-export async function queryRecords (clients: Clients, deployment: Deployment, jobId: bigint, indices: number[]): Promise<bigint> {
-  const game = deployment.contracts.disputeGame
-  const bond = await clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'queryBond' })
-  await send(clients, { address: deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
-  const receipt = await send(clients, { address: game, abi: disputeGameAbi, functionName: 'openQuery', args: [jobId, indices] })
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'RecordsQueried') return event.args.id
-    } catch {}
-  }
-  throw new DisputeError('no RecordsQueried event in the receipt')
-}
-
-/** The records a trainer posted in answer to query `id` (RecordsPosted), if it has. */
-export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<Array<{ index: number, state: `0x${string}`, lossBits: number }> | undefined> {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: 0n })
-  const args = events[0]?.args
-  if (args?.indices === undefined || args.records === undefined) return undefined
-  const records = args.records
-  return args.indices.map((index, i) => ({ index, state: records[i].state, lossBits: records[i].lossBits }))
 }
 
 function openedId (receipt: TransactionReceipt): bigint {
