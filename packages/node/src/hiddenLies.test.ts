@@ -10,6 +10,7 @@ import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 /**
  * Lies a trainer hides: a transcript whose states are right but one recorded loss is
@@ -20,6 +21,8 @@ import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 
 let root: string
 let devnet: Devnet
+/** Every node talks to the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 let bank: Clients
 let requester: CommonsNode
@@ -30,7 +33,7 @@ const nodes: CommonsNode[] = []
 const lines: string[] = []
 
 async function start (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> {
-  const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`${name}: ${line}`), ...extra })
+  const node = await startNode({ home: join(root, name), rpcUrl: proxy.url, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`${name}: ${line}`), ...extra })
   nodes.push(node)
   await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
   await transferTokens(bank, deployment, node.address, parseEther('5000'))
@@ -48,6 +51,7 @@ async function until (what: string, check: () => Promise<boolean> | boolean, tim
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-hidden-'))
   devnet = await startDevnet({ home: join(root, 'chain') })
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
   bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank, { disputeBond: parseEther('10'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
   requester = await start('requester', ['requester'])
@@ -65,6 +69,8 @@ before(async () => {
 
 after(async () => {
   for (const node of nodes) await node.stop().catch(() => {})
+  assert.equal(proxy?.refusedRanges ?? 0, 0, 'no node asked for more than 1,000 blocks of logs')
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })

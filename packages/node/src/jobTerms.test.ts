@@ -9,6 +9,7 @@ import { connect, deploy, devnetAccount, postJob, readJob, registerAndStake, sta
 import { initialState, readRecipe, readRecords, stateRootOf, toHex, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 /**
  * Finding 3: a requester posts terms (seed, steps, program hash, tokens root) that the
@@ -18,6 +19,8 @@ import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 
 let root: string
 let devnet: Devnet
+/** Every node talks to the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 let requester: CommonsNode
 let trainer: CommonsNode
@@ -29,10 +32,11 @@ const nodes: CommonsNode[] = []
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-terms-'))
   devnet = await startDevnet({ home: join(root, 'chain') })
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank, { disputeBond: parseEther('10') }), rpcUrl: devnet.rpcUrl }
   const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
-    const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, fetchTimeoutMs: 3_000, ...extra })
+    const node = await startNode({ home: join(root, name), rpcUrl: proxy.url, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, fetchTimeoutMs: 3_000, ...extra })
     nodes.push(node)
     await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
     await transferTokens(bank, deployment, node.address, parseEther('5000'))
@@ -57,6 +61,8 @@ before(async () => {
 
 after(async () => {
   for (const node of nodes) await node.stop().catch(() => {})
+  assert.equal(proxy?.refusedRanges ?? 0, 0, 'no node asked for more than 1,000 blocks of logs')
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })

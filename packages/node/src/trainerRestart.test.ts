@@ -16,6 +16,7 @@ import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion 
 import { loadOrCreateKey } from './keystore.ts'
 import { PHASE } from './moves.ts'
 import { startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 /**
  * An honest trainer killed (SIGKILL) while a bogus dispute against it runs, and
@@ -27,6 +28,8 @@ const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
 const PASSWORD = 'trainer-restart'
 let root: string
 let devnet: Devnet
+/** Every node talks to the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 let trainerHome: string
 let requester: CommonsNode
@@ -36,9 +39,10 @@ const log: string[] = []
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-trestart-'))
   devnet = await startDevnet({ home: join(root, 'chain') })
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank, { disputeBond: parseEther('10'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
-  requester = await startNode({ home: join(root, 'requester'), rpcUrl: devnet.rpcUrl, deployment, roles: ['requester'], password: 'x', scryptN: 2 ** 10, apiPort: false })
+  requester = await startNode({ home: join(root, 'requester'), rpcUrl: proxy.url, deployment, roles: ['requester'], password: 'x', scryptN: 2 ** 10, apiPort: false })
   await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
   await transferTokens(bank, deployment, requester.address, parseEther('5000'))
   trainerHome = join(root, 'trainer')
@@ -52,6 +56,8 @@ before(async () => {
 after(async () => {
   for (const child of children) child.kill('SIGKILL')
   await requester?.stop()
+  assert.equal(proxy?.refusedRanges ?? 0, 0, 'no node asked for more than 1,000 blocks of logs')
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })
@@ -65,7 +71,7 @@ async function until (what: string, check: () => Promise<boolean> | boolean, tim
 }
 
 function startTrainer (): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'trainer', '--home', trainerHome, '--rpc', devnet.rpcUrl, '--api-port', '0',
+  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'trainer', '--home', trainerHome, '--rpc', proxy.url, '--api-port', '0',
     '--bootstrap', requester.network.multiaddrs()[0]], { env: { ...process.env, COMMONS_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()))
   children.push(child)

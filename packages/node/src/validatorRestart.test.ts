@@ -17,6 +17,7 @@ import { parseFault } from './faults.ts'
 import { loadOrCreateKey } from './keystore.ts'
 import { PHASE } from './moves.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 
 /** A validator killed (SIGKILL) right after it opened a dispute, restarted once the trainer has moved. */
 
@@ -24,6 +25,8 @@ const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
 const PASSWORD = 'validator-restart'
 let root: string
 let devnet: Devnet
+/** Every node talks to the chain through a provider that caps eth_getLogs at 1,000 blocks. */
+let proxy: RpcProxy
 let deployment: Deployment
 let validatorHome: string
 const nodes: CommonsNode[] = []
@@ -33,6 +36,7 @@ const log: string[] = []
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-vrestart-'))
   devnet = await startDevnet({ home: join(root, 'chain') })
+  proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank, { disputeBond: parseEther('10'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
   validatorHome = join(root, 'validator')
@@ -46,6 +50,8 @@ before(async () => {
 after(async () => {
   for (const child of children) child.kill('SIGKILL')
   for (const node of nodes) await node.stop().catch(() => {})
+  assert.equal(proxy?.refusedRanges ?? 0, 0, 'no node asked for more than 1,000 blocks of logs')
+  await proxy?.close()
   await devnet?.stop()
   await rm(root, { recursive: true, force: true })
 })
@@ -59,7 +65,7 @@ async function until (what: string, check: () => Promise<boolean> | boolean, tim
 }
 
 function startValidator (peers: string[]): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'validator', '--home', validatorHome, '--rpc', devnet.rpcUrl, '--api-port', '0',
+  const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'validator', '--home', validatorHome, '--rpc', proxy.url, '--api-port', '0',
     '--check-steps', '4', ...peers.flatMap(p => ['--bootstrap', p])], { env: { ...process.env, COMMONS_PASSWORD: PASSWORD }, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()))
   children.push(child)
@@ -70,7 +76,7 @@ describe('a validator killed mid-dispute', () => {
   it('takes the dispute up again from the chain and its checkpoints after a restart, and wins', { timeout: 300_000 }, async () => {
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
-      const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, ...extra })
+      const node = await startNode({ home: join(root, name), rpcUrl: proxy.url, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, ...extra })
       nodes.push(node)
       await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
       await transferTokens(bank, deployment, node.address, parseEther('5000'))

@@ -37,7 +37,13 @@ function parseProposalId (value: string): bigint {
 
 /** A job spec from a JSON file: amounts in whole tokens, times in seconds. */
 async function readJobSpec (path: string): Promise<JobSpec> {
-  const json = JSON.parse(await readFile(path, 'utf8')) as Record<string, string | number>
+  let json: Record<string, string | number>
+  try {
+    json = JSON.parse(await readFile(path, 'utf8')) as Record<string, string | number>
+  } catch (cause) {
+    if (!(cause instanceof SyntaxError)) throw cause
+    throw new InvalidChainInputError(`job spec ${path} is not valid JSON`, { hint: 'write it with commons job spec ... > job.json', cause })
+  }
   for (const field of ['datasetCid', 'tokensRoot', 'recipeCid', 'programHash', 'seed', 'steps', 'reward', 'jobStake', 'trainingTime', 'challengeWindow']) {
     if (json[field] === undefined) throw new InvalidChainInputError(`job spec ${path} lacks "${field}"`, { hint: 'see commons dao propose --help for the fields' })
   }
@@ -66,6 +72,9 @@ export function daoCommand (program: Command): void {
       const options = chainOptions(command)
       const { clients, deployment } = await deploymentOf(options)
       const members = opts.member ?? [{ account: clients.account.address, shares: 100n }]
+      // Commands find a DAO by name: a second DAO of the same name would be unreachable by it.
+      const taken = (await listDaos(clients, deployment)).find(d => d.name === name)
+      if (taken !== undefined) throw new InvalidChainInputError(`a DAO named "${name}" exists already (${taken.dao})`, { hint: 'choose another name; commons dao list shows them' })
       const created = await createDao(clients, deployment, { name, head: await headOf(options, opts.head), members })
       emit(options, { dao: created.dao, name, members, gasUsed: created.receipt.gasUsed }, () => created.dao)
       note(options, `created DAO "${name}" with ${members.length} members`)
