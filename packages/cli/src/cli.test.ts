@@ -268,9 +268,9 @@ describe('commons chain and dao', () => {
       const badSpec = await commons(['dao', 'propose', 'gov', '--fund-job', notJson, '-m', 'x', '--json', ...h])
       assert.equal(badSpec.code, 1)
       assert.equal(errorName(badSpec), 'InvalidChainInputError')
-      const twice = await commons(['dao', 'create', 'gov', '--head', 'gov', '--json', ...h])
-      assert.equal(twice.code, 1, 'a second DAO of the same name is refused')
-      assert.equal(errorName(twice), 'InvalidChainInputError')
+      const sameName = await commons(['dao', 'create', 'gov', '--head', 'gov', '--json', ...h])
+      assert.equal(sameName.code, 1, 'a second DAO of the same name is refused')
+      assert.equal(errorName(sameName), 'InvalidChainInputError')
       const posted = await commons(['job', 'post', '--dataset', v2, '--recipe', recipe, '--reward', '10', '--stake', '5', '--json', ...h])
       assert.equal(posted.code, 0, posted.stderr)
       const jobId = (JSON.parse(posted.stdout) as { jobId: number }).jobId
