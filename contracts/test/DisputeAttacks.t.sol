@@ -414,4 +414,56 @@ contract DisputeAttacksTest is DisputeFixture {
         assertEq(token.balanceOf(challenger) - c, game.queryBond(), "bond back, no share");
         assertEq(token.balanceOf(requester) - t, REWARD + JOB_STAKE, "reward back and the whole stake to the treasury");
     }
+
+    // ---------------------------------------------------------------- the last record's loss
+
+    /// @dev An evaluation dispute over record 1 (the last of a one-step job): S_1's slots
+    ///      (p' = p, m', v') and the trace of the identity step run on them.
+    function openEvaluation(uint256 jobId, Run memory r, uint32 lossBits) internal returns (uint256 id, bytes32[] memory trace) {
+        DisputeGameTypes.StepProof memory p;
+        p.recordBefore = DisputeGameTypes.Record(r.s1, lossBits);
+        p.beforeProof = nodeProof(r.records, 1);
+        p.afterProof = new bytes32[](0);
+        p.slotsRoot = nodeRoot(list(r.trace[3], r.trace[1], r.trace[2]));
+        vm.prank(challenger);
+        id = game.open(jobId, 1, header(), p);
+        trace = new bytes32[](4);
+        (trace[0], trace[1], trace[2], trace[3]) = (r.trace[3], r.trace[1], r.trace[2], r.trace[3]);
+    }
+
+    function withLastLoss(uint32 lossBits) internal pure returns (Run memory r) {
+        r = honest();
+        r.records[1] = recordHash(r.s1, lossBits);
+        r.transcript = keccak256(abi.encodePacked(nodeRoot(r.records), uint256(2)));
+    }
+
+    /// The last record's loss is an evaluation of S_T, not a step: a lie about it is
+    /// disputed over step T, whose trace binds no next state, at the loss op.
+    function test_aLieAboutTheLastLossIsSlashed() public {
+        Run memory r = withLastLoss(LOSS1); // the loss op (x = p of S_1) is 1.0, the record says 3.0
+        uint256 jobId = submitted(r);
+        (uint256 id, bytes32[] memory trace) = openEvaluation(jobId, r, LOSS1);
+        assertTrue(game.getDispute(id).evaluation, "an evaluation dispute");
+        vm.prank(trainer);
+        game.postOpTrace(id, trace);
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), trace[0], nodeProof(trace, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "caught");
+        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+    }
+
+    function test_aTrueLastLossWins() public {
+        Run memory r = withLastLoss(ONE);
+        uint256 jobId = submitted(r);
+        (uint256 id, bytes32[] memory trace) = openEvaluation(jobId, r, ONE);
+        vm.prank(trainer);
+        game.postOpTrace(id, trace);
+        vm.prank(challenger);
+        game.pinpointLoss(id, stepOp(0), nodeProof(opLeaves(false), 0), trace[0], nodeProof(trace, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Match, "trainer wins");
+    }
 }

@@ -257,9 +257,9 @@ contract DisputeGameTest is DisputeFixture {
         vm.prank(challenger);
         game.open(jobId, 0, header(), p);
 
-        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.StepOutOfRange.selector, uint32(1), uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.StepOutOfRange.selector, uint32(2), uint32(1)));
         vm.prank(challenger);
-        game.open(jobId, 1, header(), stepProof(r));
+        game.open(jobId, 2, header(), stepProof(r));
 
         p = initProof(r);
         p.beforeProof = new bytes32[](0);

@@ -37,7 +37,8 @@ contract DisputeGame is DisputeAvailability {
     ///         in its challenge window (the market checks) and this game authorised by it.
     /// @param header The preimage of the job's programHash.
     /// @param proof Records `step` and `step + 1` and the slots root of S_t (see {StepProof});
-    ///        for INIT only record 0 and its proof are read.
+    ///        for INIT only record 0 and its proof are read; for `step == steps` (the last
+    ///        record's loss, an evaluation of S_T) record `steps` and the slots root.
     /// @return id The dispute; the trainer must now {postOpTrace} within `moveTime`.
     /// @dev Emits {DisputeOpened}. Reverts {JobNotSubmitted}, {ProgramMismatch},
     ///      {InvalidHeader}, {StepOutOfRange}, {RecordMismatch}, {SlotsMismatch}.
@@ -65,15 +66,18 @@ contract DisputeGame is DisputeAvailability {
             d.opsCount = uint32(slots);
             d.state = proof.recordBefore.state;
         } else {
-            if (step >= job.spec.steps) revert StepOutOfRange(step, job.spec.steps);
+            if (step > job.spec.steps) revert StepOutOfRange(step, job.spec.steps);
             _proveRecord(job.transcriptRoot, records, step, proof.recordBefore, proof.beforeProof);
-            _proveRecord(job.transcriptRoot, records, uint256(step) + 1, proof.recordAfter, proof.afterProof);
+            // Step T has no record T + 1: a dispute over the last record's loss (evaluated
+            // on S_T by the same step program) binds the trace to no next state.
+            if (step == job.spec.steps) d.evaluation = true;
+            else _proveRecord(job.transcriptRoot, records, uint256(step) + 1, proof.recordAfter, proof.afterProof);
             bytes32 state = keccak256(abi.encodePacked(proof.slotsRoot, uint256(step)));
             if (state != proof.recordBefore.state) revert SlotsMismatch(state, proof.recordBefore.state);
             d.opsRoot = header.stepOpsRoot;
             d.opsCount = header.stepOps;
             d.slotsRoot = proof.slotsRoot;
-            d.state = proof.recordAfter.state;
+            d.state = d.evaluation ? bytes32(0) : proof.recordAfter.state;
             d.lossOp = header.lossOp;
             d.lossBits = proof.recordBefore.lossBits;
         }
@@ -87,6 +91,7 @@ contract DisputeGame is DisputeAvailability {
     ///         program order (for INIT: the 3P slot roots of S_0). They must rebuild the
     ///         disputed state: S_{t+1} = keccak256(nodeRoot(roots[n-P..n) ‖ roots[n-3P..n-2P)
     ///         ‖ roots[n-2P..n-P)) ‖ uint256(t + 1)), or S_0 = keccak256(nodeRoot(roots) ‖ 0).
+    ///         A dispute over step T (the last record's loss) rebuilds no state.
     /// @dev Only the job's trainer, phase AwaitTrace, before the deadline. Emits
     ///      {OpTracePosted}. Reverts {TraceLength}, {StateMismatch}.
     function postOpTrace(uint256 id, bytes32[] calldata roots) external nonReentrant {
@@ -95,7 +100,9 @@ contract DisputeGame is DisputeAvailability {
         if (n != d.opsCount) revert TraceLength(n, d.opsCount);
         bytes32 traceRoot = NodeMerkle.root(roots);
         bytes32 state;
-        if (d.step == INIT) {
+        if (d.evaluation) {
+            state = d.state; // nothing to rebuild: only the ops up to the loss op count
+        } else if (d.step == INIT) {
             state = keccak256(abi.encodePacked(traceRoot, uint256(0)));
         } else {
             uint256 p = d.paramSlots;

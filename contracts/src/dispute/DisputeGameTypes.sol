@@ -110,6 +110,7 @@ abstract contract DisputeGameTypes {
         uint32 requestedLeaves; // while AwaitValues: how many leaves from `element`
         uint32 lossOp; // from the header
         uint32 lossBits; // the loss record t commits to (step disputes)
+        bool evaluation; // over the last record: its loss, an evaluation of S_T by the step program's forward part
         bytes32 opsRoot; // stepOpsRoot, or initOpsRoot for INIT
         bytes32 slotsRoot; // nodeRoot of the slot tensor roots of S_t (zero for INIT)
         bytes32 state; // what the trace must rebuild: S_{t+1}, or S_0 for INIT
@@ -177,7 +178,7 @@ abstract contract DisputeGameTypes {
     error ProgramMismatch(bytes32 have, bytes32 want);
     /// @notice No parameter slots, or a step program shorter than the 3P ops that end it.
     error InvalidHeader(uint32 stepOps, uint32 paramSlots);
-    /// @notice A step dispute needs step < steps (records step and step + 1).
+    /// @notice A step dispute needs step <= steps (records step and step + 1; step = steps: the last record alone).
     error StepOutOfRange(uint32 step, uint32 steps);
     /// @notice Record `index` does not prove to the transcript root.
     error RecordMismatch(uint256 index, bytes32 have, bytes32 want);

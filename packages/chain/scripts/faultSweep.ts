@@ -124,7 +124,7 @@ async function sweep () {
 /** A lie of the given kind, drawn; null when the drawn corruption changes nothing committed. */
 function drawLie (kind: string, draw: (purpose: number) => number): RunFault | null {
   if (kind === 'init') return { kind: 'init', slot: draw(1) % (3 * program.paramSlots), element: draw(2) }
-  if (kind === 'loss') return { kind: 'loss', step: draw(1) % recipe.steps }
+  if (kind === 'loss') return { kind: 'loss', step: draw(1) % (recipe.steps + 1) } // the last record's evaluation loss too
   const fault = { kind: 'step' as const, step: draw(1) % recipe.steps, op: draw(2) % program.step.length, element: draw(3) }
   const state = initialState(recipe)
   while (state.step < fault.step) trainStep(recipe, tokens, state)

@@ -199,4 +199,27 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(outcome.op, program.header.lossOp)
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
   })
+
+  it('slashes a lie about the last record\'s loss, an evaluation of S_T disputed over step T', async () => {
+    const fault: RunFault = { kind: 'loss', step: recipe.steps }
+    const { jobId, dir, defender, challenger } = await submittedRun(fault)
+    const check = await replay(dir, tokens)
+    assert.deepEqual([check.firstMismatch?.kind, check.firstMismatch?.disputeStep], ['loss', recipe.steps])
+    const outcome = await playDispute(challenger, defender, recipe.steps, await runStateAt(dir, tokens, recipe.steps))
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.reason, 'mismatch')
+    assert.equal(outcome.op, program.header.lossOp)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('an honest last loss wins its evaluation dispute', async () => {
+    const { jobId, dir, defender, challenger } = await submittedRun()
+    const { id } = await challenger.open(recipe.steps, await runStateAt(dir, tokens, recipe.steps), { force: true })
+    await defender.postOpTrace(id)
+    await challenger.pinpointLoss(id)
+    await defender.reveal(id)
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.reasonName, 'match')
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'submitted')
+  })
 })

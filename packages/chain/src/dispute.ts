@@ -111,7 +111,10 @@ export class Challenger {
     Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
     const trace = traceStep(recipe, tokens, copy)
     const lossAgrees = lossBits(trace.loss) === lossBits(records[step].loss)
-    return { agrees: toHex(stateRoot(stateSlots(copy), step + 1)) === records[step + 1].state, lossAgrees, slots: trace.before, outputs: trace.outputs }
+    // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
+    const next = records[step + 1]
+    const agrees = next === undefined || toHex(stateRoot(stateSlots(copy), step + 1)) === next.state
+    return { agrees, lossAgrees, slots: trace.before, outputs: trace.outputs }
   }
 
   /**
@@ -127,12 +130,14 @@ export class Challenger {
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
     const hashes = recordHashes(records)
     const at = step === INIT_STEP ? 0 : step
-    const after = step === INIT_STEP ? 0 : step + 1
+    // INIT and step T (the last record, an evaluation dispute) prove one record only.
+    const one = step === INIT_STEP || step + 1 >= records.length
+    const after = one ? at : step + 1
     const proof = {
       recordBefore: { state: records[at].state, lossBits: lossBits(records[at].loss) },
       beforeProof: nodeProof(hashes, at).map(toHex),
       recordAfter: { state: records[after].state, lossBits: lossBits(records[after].loss) },
-      afterProof: step === INIT_STEP ? [] : nodeProof(hashes, after).map(toHex),
+      afterProof: one ? [] : nodeProof(hashes, after).map(toHex),
       slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(nodeRoot(tensorRoots(slots)))
     }
     const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })

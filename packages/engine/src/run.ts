@@ -154,7 +154,8 @@ export interface TrainParams {
 /**
  * A deliberate error: element `element` of op `op` of the step program at step `step`
  * (everything after follows from it), element `element` of slot `slot` of S_0, or the
- * loss recorded for step `step` (the states stay honest: a lie in the transcript only).
+ * loss recorded for step `step` (the states stay honest: a lie in the transcript only;
+ * step = steps lies about the last record's evaluation loss).
  */
 export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number }
 
@@ -240,7 +241,9 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     await saveCheckpoint(out, recipe, state, root)
     return { finalRoot: toHex(root), transcriptRoot: '0x', steps: state.step, losses: records.map(r => r.loss), records }
   }
-  const final: StepRecord = { step: state.step, state: toHex(root), loss: evalLoss(recipe, tokens, state, tables) }
+  const evaluated = evalLoss(recipe, tokens, state, tables)
+  const liesLast = params.fault?.kind === 'loss' && params.fault.step === state.step
+  const final: StepRecord = { step: state.step, state: toHex(root), loss: liesLast ? (Number.isFinite(evaluated) ? evaluated + 1 : 0) : evaluated }
   records.push(final)
   await appendFile(join(out, 'transcript.jsonl'), formatRecord(final))
   await saveCheckpoint(out, recipe, state, root)
@@ -273,7 +276,8 @@ const lossHex = (loss: number): string => `0x${wordOf(loss, 'f32').toString(16).
 
 /**
  * Re-runs steps from the checkpoint at or before `from` and compares every state
- * root (and loss) with the transcript; stops at the first difference.
+ * root and loss with the transcript (the last record's loss too, when the check reaches
+ * it); stops at the first difference.
  */
 export async function replay (dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
   const { recipe, data } = await readRunInfo(dir)
@@ -296,7 +300,15 @@ export async function replay (dir: string, tokens: Int32Array, options: { from?:
       checked++
       if (actual !== expected.state) return { from: start, checked, firstMismatch: { step: state.step, kind: 'state', disputeStep: state.step - 1, expected: expected.state, actual } }
     }
-    if (state.step === until) break
+    if (state.step === until) {
+      // The last record's loss is an evaluation of S_T (the step program's forward part
+      // on batch T): disputed over step T like any other loss.
+      if (until === recipe.steps && state.step >= from) {
+        const last = evalLoss(recipe, tokens, state, tables)
+        if (lossHex(last) !== lossHex(expected.loss)) return { from: start, checked, firstMismatch: { step: until, kind: 'loss', disputeStep: until, expected: lossHex(expected.loss), actual: lossHex(last) } }
+      }
+      break
+    }
     const step = state.step
     const loss = trainStep(recipe, tokens, state, tables)
     if (step >= from && lossHex(loss) !== lossHex(expected.loss)) {

@@ -94,6 +94,17 @@ describe('training runs', () => {
     assert.notEqual(result.firstMismatch?.expected, result.firstMismatch?.actual)
   })
 
+  it('replay reports a lie about the last record\'s loss (an evaluation of S_T)', async () => {
+    const recipe = await quick(6, 3)
+    const dir = join(root, 'last-loss-lie')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: recipe.steps } })
+    const result = await replay(dir, corpus)
+    assert.deepEqual([result.firstMismatch?.kind, result.firstMismatch?.step, result.firstMismatch?.disputeStep], ['loss', recipe.steps, recipe.steps])
+    const honest = join(root, 'last-loss-honest')
+    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: honest })
+    assert.equal((await replay(honest, corpus)).firstMismatch, null, 'an honest last loss agrees')
+  })
+
   it('learns the text corpus: loss falls far below ln 256 and generation shows it', async () => {
     const recipe = await readRecipe(join(repo, 'recipes/tiny.json'))
     const dir = join(root, 'learn')

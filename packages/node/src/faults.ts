@@ -52,8 +52,12 @@ export function resolveFault (spec: FaultSpec, recipe: Recipe, tokens: Int32Arra
     return { kind: 'init', slot, element: (spec.element ?? random32(spec.seed, 12, 0)) % slots[slot].size }
   }
   const step = spec.step ?? random32(spec.seed, 13, 0) % recipe.steps
+  if (spec.kind === 'loss') {
+    // A loss lie may name the last record (step = steps: its evaluation loss).
+    if (step > recipe.steps) throw new FaultSpecError(`step ${step} is past the last record (${recipe.steps})`)
+    return { kind: 'loss', step }
+  }
   if (step >= recipe.steps) throw new FaultSpecError(`step ${step} is past the last step (${recipe.steps - 1})`)
-  if (spec.kind === 'loss') return { kind: 'loss', step }
   const ops = compileProgram(recipe).step.length
   if (spec.op !== undefined) {
     if (spec.op >= ops) throw new FaultSpecError(`op ${spec.op} does not exist: the step program has ${ops}`)

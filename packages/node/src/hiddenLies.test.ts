@@ -101,6 +101,14 @@ describe('lies a trainer hides', () => {
     assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
   })
 
+  it('a lie about the last record\'s loss (an evaluation of S_T) is slashed over step T', { timeout: 300_000 }, async () => {
+    const { jobId, dispute } = await caught('last-loss-liar', `loss,step=${recipe.steps}`)
+    assert.equal(dispute.step, recipe.steps)
+    assert.equal(dispute.evaluation, true)
+    assert.equal(dispute.reasonName, 'mismatch')
+    assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
+  })
+
   it('a lie in an op whose trace the trainer never publishes is walked down on-chain and slashed', { timeout: 300_000 }, async () => {
     const { jobId, dispute } = await caught('withholder', 'step=1,withhold')
     assert.equal(dispute.winner, 'challenger')

@@ -34,7 +34,7 @@ before(async () => {
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
   proxy = await startRpcProxy({ target: devnet.rpcUrl, maxLogRange: 1000 })
-  requester = await startNode({ home: join(root, 'requester'), rpcUrl: devnet.rpcUrl, deployment, roles: ['requester'], password: PASSWORD, scryptN: 2 ** 12, apiPort: false })
+  requester = await startNode({ home: join(root, 'requester'), rpcUrl: proxy.url, deployment, roles: ['requester'], password: PASSWORD, scryptN: 2 ** 12, apiPort: false })
   await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
   await transferTokens(bank, deployment, requester.address, parseEther('5000'))
   // The trainer's home: its encrypted key (made here so it can be funded first) and the deployment.

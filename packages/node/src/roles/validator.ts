@@ -95,6 +95,14 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
       return
     }
   }
+  // The last record: S_T and its loss, an evaluation anyone can redo from the final checkpoint.
+  const last = await timed(ctx, 'verification', async () => replay(dir, tokens, { from: recipe.steps, steps: 0 }))
+  if (last.firstMismatch !== null) {
+    const bad = last.firstMismatch.disputeStep
+    ctx.log(`job ${jobId}: the last record does not replay to the committed ${last.firstMismatch.kind}`)
+    await openDispute(ctx, challenger, jobId, bad, await runStateAt(dir, tokens, bad))
+    return
+  }
   await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
   ctx.state.setJob(jobId, 'validator', 'attested', { checked: count })
   ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)
