@@ -484,11 +484,6 @@ export function opInputs (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'bef
   return op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokens : trace.program.constants[r.index])
 }
 
-/** The output roots of a traced step: what a trainer posts in a dispute. */
-export function traceRoots (trace: StepTrace): Hash[] {
-  return tensorRoots(trace.outputs)
-}
-
 /** The program of a recipe, from one recorded step on synthetic tokens. */
 export function compileProgram (recipe: Recipe): Program {
   const tokens = new Int32Array(recipe.model.context + 2)
