@@ -3,6 +3,9 @@ import type { Tensor } from './tensor.ts'
 import { tensorMerkleRootWasm } from './merkleWasm.ts'
 import { nativeKernels } from './native.ts'
 
+/** The one bit pattern a NaN is committed as (DESIGN §4-5): backends cannot disagree on payloads. */
+export const CANONICAL_NAN = 0x7fc00000
+
 /**
  * Commitments of DESIGN §5, keccak256 throughout:
  *   leaf   = keccak(0x00 ‖ 8 elements as big-endian 32-bit patterns, last leaf zero-padded)
@@ -101,7 +104,7 @@ export function elementBytes (tensor: Tensor): Uint8Array {
     const data = tensor.f32
     for (let i = 0; i < n; i++) {
       const x = data[i]
-      if (x !== x) view.setUint32(i * 4, 0x7fc00000, false)
+      if (x !== x) view.setUint32(i * 4, CANONICAL_NAN, false)
       else view.setFloat32(i * 4, x, false)
     }
   }
@@ -182,7 +185,7 @@ export function recordHash (state: Hash, loss: number): Hash {
   buf[0] = 3
   buf.set(state, 1)
   const view = new DataView(buf.buffer)
-  if (loss !== loss) view.setUint32(33, 0x7fc00000, false)
+  if (loss !== loss) view.setUint32(33, CANONICAL_NAN, false)
   else view.setFloat32(33, loss, false)
   return keccak(buf)
 }

@@ -1,6 +1,6 @@
 import { encodeAbiParameters, keccak256, type Hex } from 'viem'
 import { BaseError } from '@commons/errors'
-import { nodeRoot, tensorRoot, tensorRoots, toHex, type Hash } from './commit.ts'
+import { CANONICAL_NAN, nodeRoot, tensorRoot, tensorRoots, toHex, type Hash } from './commit.ts'
 import { paramSpecs } from './model.ts'
 import { f, sqrtf } from './numerics.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
@@ -94,7 +94,7 @@ export function floatOf (bits: number): number {
 /** The committed word of a value: binary32 bits (NaN canonical) or an i32's two's complement. */
 export function wordOf (value: number, dtype: 'f32' | 'i32'): number {
   if (dtype === 'i32') return value >>> 0
-  return value !== value ? 0x7fc00000 : bitsOf(value)
+  return value !== value ? CANONICAL_NAN : bitsOf(value)
 }
 
 // ---------------------------------------------------------------- encoding

@@ -1,6 +1,6 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import { BaseError } from '@commons/errors'
-import { EMPTY, hashPair, leafHashes, toHex, type Hash } from './commit.ts'
+import { CANONICAL_NAN, EMPTY, hashPair, leafHashes, toHex, type Hash } from './commit.ts'
 import type { Tensor } from './tensor.ts'
 
 export class ProofError extends BaseError {
@@ -40,7 +40,7 @@ function words (tensor: Tensor, from: number, to: number): number[] {
     if (i >= tensor.size) { out.push(0); continue }
     const x = tensor.data[i]
     if (tensor.dtype === 'f32') {
-      if (x !== x) out.push(0x7fc00000)
+      if (x !== x) out.push(CANONICAL_NAN)
       else { view.setFloat32(0, x); out.push(view.getUint32(0)) }
     } else out.push(x >>> 0)
   }

@@ -8,7 +8,7 @@ import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './safetensors.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from './tensor.ts'
-import { corruptElement, traceStep, wordOf } from './program.ts'
+import { corruptElement, hexBytes, traceStep, wordOf } from './program.ts'
 
 export class RunDirError extends BaseError {
   override name = 'RunDirError'
@@ -255,10 +255,6 @@ export async function train (params: TrainParams): Promise<TrainResult> {
   const result: TrainResult = { finalRoot: toHex(root), transcriptRoot: transcript, steps: state.step, losses: records.map(r => r.loss), records }
   await writeFileAtomic(join(out, 'transcript.json'), JSON.stringify({ recipe: recipe.name, data, ...result }, null, 2) + '\n')
   return result
-}
-
-function hexBytes (hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
 }
 
 export interface ReplayResult {
