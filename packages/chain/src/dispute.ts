@@ -1,7 +1,7 @@
 import { BaseError } from '@commons/errors'
 import {
   hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
-  proveLeaves, recordHash, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
+  proveLeaves, recordHashes, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
   type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
 } from '@commons/engine'
 import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
@@ -51,7 +51,6 @@ export interface Move {
   gas: bigint
 }
 
-const recordHashes = (records: StepRecord[]): Hash[] => records.map(r => recordHash(hexBytes(r.state), r.loss))
 const lossBits = (loss: number): number => wordOf(loss, 'f32')
 
 function firstDifference (a: Tensor, b: Tensor): number {

@@ -31,6 +31,16 @@ export interface StepRecord {
   loss: number
 }
 
+/** The hash of every record of a transcript, in order (DESIGN §5). */
+export function recordHashes (records: readonly StepRecord[]): Hash[] {
+  return records.map(r => recordHash(hexBytes(r.state), r.loss))
+}
+
+/** The transcript root of a run's records: what a trainer submits and everyone checks. */
+export function transcriptRootOf (records: readonly StepRecord[]): `0x${string}` {
+  return toHex(transcriptRoot(recordHashes(records)))
+}
+
 export interface StepProgress {
   step: number
   steps: number
@@ -247,7 +257,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
   records.push(final)
   await appendFile(join(out, 'transcript.jsonl'), formatRecord(final))
   await saveCheckpoint(out, recipe, state, root)
-  const transcript = toHex(transcriptRoot(records.map(r => recordHash(hexBytes(r.state), r.loss))))
+  const transcript = transcriptRootOf(records)
   const names = paramSpecs(recipe.model).map(p => p.name)
   await writeSafetensors(join(out, 'model.safetensors'), state.params.map((t, i) => [names[i], t]), {
     recipe: JSON.stringify(recipe), stateRoot: toHex(root), transcriptRoot: transcript, tokensRoot: data.tokensRoot

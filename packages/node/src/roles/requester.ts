@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
 import {
-  compileProgram, loadCheckpoint, readRecords, readSafetensors, recordHash, stateRootOf, tensorRoot, toHex, tokensRootOf, transcriptRoot, type Recipe
+  compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tensorRoot, toHex, tokensRootOf, transcriptRootOf, type Recipe
 } from '@commons/engine'
 import { tokenizeVersion, type Store } from '@commons/store'
 import { TOPICS } from '../constants.ts'
@@ -64,7 +64,7 @@ export async function verifyModel (ctx: Context, jobId: bigint): Promise<ModelCh
   await fetchVersion(ctx, runCid.toString(), dir)
   const problems: string[] = []
   const records = await readRecords(dir)
-  const root = toHex(transcriptRoot(records.map(r => recordHash(Buffer.from(r.state.slice(2), 'hex'), r.loss))))
+  const root = transcriptRootOf(records)
   if (root !== job.transcriptRoot) problems.push('the transcript does not hash to the root on chain')
   const { recipe } = await jobInputs(ctx, jobId)
   const last = records[records.length - 1]

@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import {
-  checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, recordHash, replay, runStateAt, toHex, transcriptRoot
+  checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt, transcriptRootOf
 } from '@commons/engine'
 import { jobInputs, fetchVersion } from '../content.ts'
 import { isRole, NodeError, timed, type Context } from '../context.ts'
@@ -65,7 +65,7 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
   await fetchVersion(ctx, runCid.toString(), dir)
   const records = await readRecords(dir)
-  const root = toHex(transcriptRoot(records.map(r => recordHash(Buffer.from(r.state.slice(2), 'hex'), r.loss))))
+  const root = transcriptRootOf(records)
   if (root !== job.transcriptRoot) throw new NodeError(`job ${jobId}: the published transcript does not hash to the submitted root`)
   // Replays run the recipe of run.json: make it the job's, whatever the trainer wrote there.
   const info = await readRunInfo(dir)
