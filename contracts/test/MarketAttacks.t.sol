@@ -1,32 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Fixture} from "./Fixture.sol";
+import {MarketFixture} from "./MarketFixture.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
 import {StakeRegistry} from "../src/StakeRegistry.sol";
 
 /// @notice Attacks on the training market (issue #9's audit findings 4, 7, 8, 10, 11),
 ///         each performed and shown to fail. `disputeGame` is an authorised game account.
-contract MarketAttacksTest is Fixture {
-    uint256 internal constant REWARD = 1_000 ether;
-    uint256 internal constant JOB_STAKE = 500 ether;
-
-    function setUp() public {
-        deployAll();
-        stakeAs(trainer, 2_000 ether, registry.ROLE_TRAINER());
-        stakeAs(validator, 100 ether, registry.ROLE_VALIDATOR());
-        stakeAs(validator2, 100 ether, registry.ROLE_VALIDATOR());
-    }
-
-    function postClaimSubmit() internal returns (uint256 jobId) {
-        vm.prank(requester);
-        jobId = market.postJob(spec(REWARD, JOB_STAKE), address(0));
-        vm.prank(trainer);
-        market.claim(jobId);
-        vm.prank(trainer);
-        market.submitResult(jobId, hex"0155aa", keccak256("transcript"), 100);
-    }
-
+contract MarketAttacksTest is MarketFixture {
     /// Finding 4: a job whose window (or claim) would run to the end of time, so that
     /// `submittedAt + challengeWindow` overflows and the trainer's stake never comes
     /// back, cannot be posted; governance cannot raise the bounds past a year.
