@@ -14,6 +14,7 @@ import { parseFault } from './faults.ts'
 import { startNetwork, type NetworkNode } from './network.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
  * An honest challenger loses a dispute only by being wrong: not because its move's
@@ -51,13 +52,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the nodes said:\n${lines.slice(-40).join('\n')}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100, said: () => lines.slice(-40).join('\n') })
 
 describe('a dispute with a flaky RPC, a forger and a busy trainer', () => {
   it('the honest challenger still wins by pinpointing the lie', { timeout: 300_000 }, async () => {

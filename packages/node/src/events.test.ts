@@ -11,6 +11,7 @@ import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { NodeLockedError, peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
  * A node on a real provider: eth_getLogs capped at 1,000 blocks (the proxy refuses
@@ -67,13 +68,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the trainer said:\n${lines.slice(-30).join('\n')}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100, said: () => lines.slice(-30).join('\n') })
 
 const post = async (): Promise<bigint> => requester.postJob({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
 

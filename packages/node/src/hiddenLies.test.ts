@@ -11,6 +11,7 @@ import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/
 import { parseFault } from './faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
  * Lies a trainer hides: a transcript whose states are right but one recorded loss is
@@ -40,13 +41,7 @@ async function start (name: string, roles: Parameters<typeof startNode>[0]['role
   return node
 }
 
-async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the nodes said:\n${lines.slice(-40).join('\n')}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 180_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100, said: () => lines.slice(-40).join('\n') })
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-hidden-'))

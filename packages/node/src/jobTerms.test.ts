@@ -10,6 +10,7 @@ import { initialState, readRecipe, readRecords, stateRootOf, toHex, type Recipe 
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
  * Finding 3: a requester posts terms (seed, steps, program hash, tokens root) that the
@@ -67,13 +68,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100 })
 
 const baseParams = () => ({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
 

@@ -13,6 +13,7 @@ import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion 
 import { loadOrCreateKey } from './keystore.ts'
 import { startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 const CLI = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url))
 const PASSWORD = 'restart-test'
@@ -64,13 +65,7 @@ function startTrainer (log: string[]): ChildProcess {
   return child
 }
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 50 })
 
 describe('a trainer killed mid-job', () => {
   it('resumes from its last checkpoint after a restart and submits the same final root', async () => {

@@ -11,6 +11,7 @@ import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/
 import { parseFault } from './faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 const MOVE_TIME = 300
 let root: string
@@ -35,13 +36,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function until (what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100 })
 
 describe('a trainer that stops answering a dispute', () => {
   it('is slashed when the validator ends the dispute by timeout', async () => {

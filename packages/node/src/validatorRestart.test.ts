@@ -18,6 +18,7 @@ import { loadOrCreateKey } from './keystore.ts'
 import { PHASE } from './moves.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { until as waitUntil, type Check } from './testing/until.ts'
 
 /** A validator killed (SIGKILL) right after it opened a dispute, restarted once the trainer has moved. */
 
@@ -56,13 +57,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-async function until (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the validator said:\n${log.join('').split('\n').slice(-30).join('\n')}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+const until = async (what: string, check: Check, timeoutMs = 120_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 25, said: () => log.join('').split('\n').slice(-30).join('\n') })
 
 function startValidator (peers: string[]): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'node', 'start', '--roles', 'validator', '--home', validatorHome, '--rpc', proxy.url, '--api-port', '0',
