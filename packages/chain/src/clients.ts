@@ -37,7 +37,9 @@ export async function connect (rpcUrl: string, account: Account | Hex): Promise<
   const chain = defineChain({ id, name: `chain ${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
   const signer = typeof account === 'string' ? privateKeyToAccount(account) : account
   return {
-    public: createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50 }),
+    // No cache of the block number: a read right after a transaction must see its block
+    // (a cached head made log searches miss a just-posted op trace).
+    public: createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 }),
     wallet: createWalletClient({ chain, transport: http(rpcUrl), account: signer }),
     account: signer,
     rpcUrl

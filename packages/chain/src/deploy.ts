@@ -95,8 +95,7 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'transferOwnership', args: [governance] })
   }
-  // Uncached: the block that holds the last deployment transaction, not one the client saw before it.
-  const block = await clients.public.getBlockNumber({ cacheTime: 0 })
+  const block = await clients.public.getBlockNumber()
   return {
     chainId: clients.public.chain.id,
     rpcUrl: clients.rpcUrl,

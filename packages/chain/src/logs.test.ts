@@ -25,7 +25,7 @@ after(async () => {
 describe('bounded log queries', () => {
   it('read a range in windows of at most `range` blocks, in order, missing nothing', async () => {
     for (let i = 0; i < 7; i++) await transferTokens(clients, deployment, devnetAccount(1).address, BigInt(i + 1))
-    const head = await clients.public.getBlockNumber({ cacheTime: 0 })
+    const head = await clients.public.getBlockNumber()
     const windows: Array<{ from: bigint, to: bigint, values: bigint[] }> = []
     let from = BigInt(deployment.block)
     for await (const window of eventsInRanges(clients, { address: deployment.contracts.token, abi: commonsTokenAbi, eventName: 'Transfer', fromBlock: from, toBlock: head, range: 3n })) {

@@ -40,8 +40,7 @@ export async function * eventsInRanges (clients: Clients, query: RangeQuery): As
  */
 export async function latestEvents (clients: Clients, query: Omit<RangeQuery, 'toBlock'>): Promise<DecodedLog[]> {
   const range = query.range ?? DEFAULT_LOG_RANGE
-  // Uncached: a query right after a transaction must see the block that holds it.
-  let to = await clients.public.getBlockNumber({ cacheTime: 0 })
+  let to = await clients.public.getBlockNumber()
   while (to >= query.fromBlock) {
     const from = to - range + 1n > query.fromBlock ? to - range + 1n : query.fromBlock
     const events = await clients.public.getContractEvents({ address: query.address, abi: query.abi, eventName: query.eventName, args: query.args, fromBlock: from, toBlock: to } as never) as unknown as DecodedLog[]

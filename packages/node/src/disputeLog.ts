@@ -24,7 +24,7 @@ const MOVES = { OpTracePosted: 'postOpTrace', Pinpointed: 'pinpoint', Revealed: 
 export async function disputesOf (clients: Clients, deployment: Deployment, jobIds: bigint[], range = 1000n): Promise<DisputeRecord[]> {
   const wanted = new Set(jobIds.map(String))
   const byId = new Map<string, DisputeRecord>()
-  const head = await clients.public.getBlockNumber({ cacheTime: 0 })
+  const head = await clients.public.getBlockNumber()
   const game = deployment.contracts.disputeGame
   for await (const window of eventsInRanges(clients, { address: game, abi: disputeGameAbi, fromBlock: BigInt(deployment.block), toBlock: head, range })) {
     for (const event of window.events) {
