@@ -122,7 +122,8 @@ describe('the main job: commons demo', () => {
   it('runs the whole story in reduced form: the cheater is slashed, the honest trainer paid, the model verified', async () => {
     const demoHome = join(root, 'home-network')
     const run = await commons(['demo', '--steps', '6', '--layers', '1', '--json', '--home', demoHome])
-    assert.equal(run.code, 0, run.stderr)
+    // A demo that ends ok: false exits 1 with its summary on stdout: show it.
+    assert.equal(run.code, 0, `${run.stderr}\n${run.stdout}`)
     const s = JSON.parse(run.stdout) as {
       ok: boolean
       jobs: Array<{ id: string, fundedBy: string, cheater: boolean, outcome: string }>
