@@ -121,7 +121,9 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       await bank.wallet.sendTransaction({ to: node.address, value: parseEther(eth) })
       await transferTokens(bank, deployment, node.address, parseEther(tokens))
     }
-    for (const [node, roles, stake] of [[honest, ['trainer'], '1000'], [cheater, ['trainer'], '1000'], [validator, ['validator'], '500']] as const) {
+    // Each trainer stakes enough for one job at a time (jobStake 200): whichever claims the first
+    // job has no free stake left for the second, so each trainer trains exactly one of them.
+    for (const [node, roles, stake] of [[honest, ['trainer'], '300'], [cheater, ['trainer'], '300'], [validator, ['validator'], '500']] as const) {
       await registerAndStake(node.clients, deployment, { peerId: peerIdBytes(node.peerId), roles: [...roles], amount: parseEther(stake) })
     }
     const who: Record<string, Address> = { curator: curator.address, 'trainer-1 (honest)': honest.address, 'trainer-2 (cheats)': cheater.address, validator: validator.address }
@@ -246,7 +248,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
         nodes: Object.fromEntries([['curator', curator], ['trainer-1', honest], ['trainer-2', cheater], ['validator', validator]].map(([n, node]) => [n as string, { ...(node as CommonsNode).timings }]))
       }
     }
-    summary.ok = summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
+    summary.ok = summary.jobs.filter(j => j.cheater).length === 1 && summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
       summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified
     return summary
   } finally {
