@@ -21,7 +21,7 @@ library Binary32Folds {
     ///      zeros, subnormals, infinities and overflow are handled in the loop too. Only a
     ///      term whose result is NaN (a NaN factor, ∞ × 0, ∞ − ∞) leaves it for {Binary32-mul} and
     ///      {Binary32-add}, and then the sum is NaN for good. Every branch is checked against that
-    ///      composition in test/DotGas.t.sol.
+    ///      composition in test/DotDifferential.t.sol.
     function dot(bytes calldata a, bytes calldata b) internal pure returns (uint32 acc) {
         uint256 n = a.length / 4;
         uint256 i = 0;
@@ -234,7 +234,7 @@ library Binary32Folds {
     ///      is ±∞ only a NaN or the other infinity can change it. Only an element whose sum
     ///      is NaN (a NaN element, ∞ − ∞) leaves the loop for {Binary32-add}, and then the sum is
     ///      NaN for good. Every branch is checked against that composition in
-    ///      test/SumGas.t.sol.
+    ///      test/SumMaxDifferential.t.sol.
     function sum(bytes calldata words) internal pure returns (uint32 acc) {
         uint256 n = words.length / 4;
         uint256 i = 0;

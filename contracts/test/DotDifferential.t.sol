@@ -109,7 +109,7 @@ contract DotReferenceHarness {
 ///         zeros and sums through zero, subnormal products and sums, overflow, inf − inf,
 ///         NaN inputs, exact ties, cancellation; and its gas. TensorMerkle.rootFromRange
 ///         against the reference above.
-contract DotGasTest is TestBase {
+contract DotDifferentialTest is TestBase {
     uint32 internal constant ONE = 0x3f800000;
     uint32 internal constant INF = 0x7f800000;
     uint32 internal constant NAN = 0x7fc00000;

@@ -122,7 +122,7 @@ contract ComposedReduceProver is IOpProver {
 ///      ±∞ exits, the bit search and its table) fails a test below, except two that are
 ///      equivalent (re-reading the ±∞ that ended the loop; the far cut at 26 binades
 ///      instead of 25, where the exact path is exact too).
-contract SumGasTest is TestBase {
+contract SumMaxDifferentialTest is TestBase {
     uint32 internal constant ONE = 0x3f800000;
     uint32 internal constant INF = 0x7f800000;
     uint32 internal constant NEG_INF = 0xff800000;
