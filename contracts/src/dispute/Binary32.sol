@@ -5,7 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title Binary32
 /// @notice IEEE-754 binary32 arithmetic on bit patterns, bit-identical to the engine's
-///         canonical numerics (DESIGN §4): +, −, ×, ÷ and square root correctly rounded to
+///         canonical numerics (docs/design.md §4): +, −, ×, ÷ and square root correctly rounded to
 ///         nearest, ties to even, with signed zeros, subnormals and infinities. Every NaN
 ///         result is the canonical quiet NaN 0x7fc00000 (commitments canonicalise NaN too).
 /// @dev Each operation computes the exact result as an integer times a power of two and

@@ -11,7 +11,7 @@ import {DisputeGameCore} from "./DisputeGameCore.sol";
 import {DisputeAvailability} from "./DisputeAvailability.sol";
 
 /// @title DisputeGame
-/// @notice The pinpoint dispute of DESIGN §6 and docs/step-program.md: a challenger
+/// @notice The pinpoint dispute of docs/design.md §6 and docs/step-program.md: a challenger
 ///         proves two consecutive states of a job's transcript (or S_0 alone), the
 ///         trainer posts every op output root of that step, the challenger names one
 ///         output element and proves the op's inputs against the trainer's own roots,

@@ -14,7 +14,7 @@ import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
 import { disputePhases, disputeReasons } from './generated/enums.ts'
 
 /**
- * Both sides of a pinpoint dispute (DESIGN §6, docs/step-program.md), played against
+ * Both sides of a pinpoint dispute (docs/design.md §6, docs/step-program.md), played against
  * the DisputeGame contract: the challenger replays a step, opens, and names the first
  * element where the trainer's op trace departs from the step program; the trainer
  * posts its trace and opens that element. Each method is one move and reads the

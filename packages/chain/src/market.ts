@@ -5,7 +5,7 @@ import { commonsTokenAbi, trainingMarketAbi } from './generated/contracts.ts'
 import { jobStatuses } from './generated/enums.ts'
 import { cidToHex } from './cids.ts'
 
-/** What a training job binds (DESIGN §5), in the units the contract takes. */
+/** What a training job binds (docs/design.md §5), in the units the contract takes. */
 export interface JobSpec {
   datasetCid: string
   tokensRoot: Hex

@@ -3,7 +3,7 @@ import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './
 
 /**
  * The primitive ops and their reference kernels. Each kernel computes every output
- * element by the op's one per-element program (DESIGN §4): binary32 arithmetic with
+ * element by the op's one per-element program (docs/design.md §4): binary32 arithmetic with
  * a rounding after every operation, reductions in increasing index order from the
  * identity, no fused multiply-add. Fast backends replace kernels, never programs.
  */
