@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {TrainingMarket} from "./TrainingMarket.sol";
+import {TrainingMarketTypes} from "./market/TrainingMarketTypes.sol";
 import {DaoGovernance} from "./dao/DaoGovernance.sol";
 
 interface IDatasetDaoFactory {
@@ -149,7 +150,7 @@ contract DatasetDao is DaoGovernance {
     ///         trainer's stake (beyond the challenger's half) come back to this DAO.
     ///         Only by proposal.
     /// @dev Emits {JobFunded}.
-    function fundJob(TrainingMarket market, TrainingMarket.JobSpec calldata spec) external onlyDao returns (uint256 jobId) {
+    function fundJob(TrainingMarket market, TrainingMarketTypes.JobSpec calldata spec) external onlyDao returns (uint256 jobId) {
         treasuryToken.forceApprove(address(market), spec.reward);
         jobId = market.postJob(spec, address(this));
         emit JobFunded(address(market), jobId, spec.reward);

@@ -3,8 +3,9 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {StakeRegistry} from "./StakeRegistry.sol";
+import {MarketState} from "./market/MarketState.sol";
+import {MarketDisputes} from "./market/MarketDisputes.sol";
 
 /// @title TrainingMarket
 /// @notice Requesters escrow a reward for training a model recipe on a dataset
@@ -16,141 +17,11 @@ import {StakeRegistry} from "./StakeRegistry.sol";
 ///      absence penalty, attestation stake) is fixed when it is posted; governance
 ///      changes apply to later jobs only. Disputes of a job are numbered as they open
 ///      and settle in that order (see {disputeResolved}).
-contract TrainingMarket is Ownable {
+contract TrainingMarket is MarketDisputes {
     using SafeERC20 for IERC20;
 
-    enum Status {
-        None,
-        Open, // escrowed, waiting for a trainer
-        Claimed, // a trainer holds it until `deadline`
-        Submitted, // result in, challenge window running
-        Finalized, // trainer and validators paid
-        Slashed, // trainer lost a dispute; reward back to the requester
-        Cancelled // requester took the reward back before anyone claimed
-    }
-
-    /// @notice What a job binds: exactly which data, program and seed to train.
-    struct JobSpec {
-        bytes datasetCid; // dataset version (dag-cbor commit CID)
-        bytes32 tokensRoot; // commitment to the tokenized training stream
-        bytes recipeCid; // the recipe (model config, optimiser, schedule)
-        bytes32 programHash; // compiled step program + constants
-        uint64 seed;
-        uint32 steps;
-        uint256 reward; // escrowed by the requester
-        uint256 jobStake; // locked from the trainer's stake while the job runs
-        uint64 trainingTime; // seconds a claim lasts
-        uint64 challengeWindow; // seconds after submission before finalisation
-    }
-
-    struct Job {
-        JobSpec spec;
-        address requester;
-        address treasury; // receives the share of slashes not paid to challengers
-        Status status;
-        address trainer;
-        uint64 deadline; // claim expiry
-        uint64 submittedAt;
-        uint32 openDisputes;
-        bytes modelCid;
-        bytes32 transcriptRoot;
-        address[] attestors;
-        Terms terms;
-        Disputes disputes;
-    }
-
-    /// @notice The market's parameters as they were when the job was posted.
-    struct Terms {
-        uint16 validatorFeeBps;
-        uint16 absencePenaltyBps;
-        uint256 attestStake; // locked from each attestor until the job ends
-    }
-
-    /// @notice The disputes of a job, numbered 0, 1, ... as they open.
-    struct Disputes {
-        uint32 opened;
-        uint32 firstUnresolved; // every dispute below it is resolved
-        uint32 bestWin; // lowest number a challenger won, NO_WIN if none yet
-        address bestChallenger;
-        bool lost; // the trainer lost a dispute or a query
-    }
-
-    /// @notice One dispute of a job: the game that opened it (the only one that may
-    ///         resolve it, authorised or not by then) and whether it is resolved.
-    struct DisputeSlot {
-        address game;
-        bool resolved;
-    }
-
-    IERC20 public immutable token;
-    StakeRegistry public immutable registry;
-    /// @notice Fee for attesting validators, in basis points of the reward.
-    uint16 public validatorFeeBps = 500;
-    /// @notice Share of the job stake slashed from a trainer who lets a claim expire.
-    uint16 public absencePenaltyBps = 1_000;
-    uint16 public maxAttestors = 16;
-    uint64 public minChallengeWindow = 60;
-    /// @notice Upper bounds of a job's timings: a window or a claim cannot lock a stake
-    ///         for longer, and deadlines cannot overflow.
-    uint64 public maxChallengeWindow = 30 days;
-    uint64 public maxTrainingTime = 90 days;
-    /// @notice Stake each attestor locks until the job ends; lost if the trainer loses a dispute.
-    uint256 public attestStake = 10 ether;
-    /// @notice No bound may exceed this, so `timestamp + bound` never overflows a uint64.
-    uint64 public constant MAX_BOUND = 365 days;
-    uint32 internal constant NO_WIN = type(uint32).max;
-    /// @notice Resolved disputes one call walks past at most; {advance} walks further.
-    uint32 public constant MAX_WALK = 64;
-
-    Job[] internal jobs;
-    mapping(uint256 => mapping(address => bool)) public hasAttested;
-    mapping(address => bool) public isDisputeGame;
-    mapping(uint256 => mapping(uint256 => DisputeSlot)) public disputeSlot;
-    /// @notice Sum of rewards held for jobs not yet paid out (equals this contract's balance).
-    uint256 public totalEscrow;
-
-    event JobPosted(uint256 indexed jobId, address indexed requester, bytes datasetCid, bytes32 tokensRoot, bytes recipeCid, bytes32 programHash, uint64 seed, uint32 steps, uint256 reward, uint256 jobStake);
-    event JobClaimed(uint256 indexed jobId, address indexed trainer, uint64 deadline);
-    event ResultSubmitted(uint256 indexed jobId, address indexed trainer, bytes modelCid, bytes32 transcriptRoot, uint32 steps);
-    event Attested(uint256 indexed jobId, address indexed validator);
-    event ClaimExpired(uint256 indexed jobId, address indexed trainer, uint256 penalty);
-    event JobCancelled(uint256 indexed jobId);
-    event JobFinalized(uint256 indexed jobId, address indexed trainer, uint256 toTrainer, uint256 toValidators, uint256 validators);
-    event DisputeOpened(uint256 indexed jobId, address indexed game, uint32 number);
-    event DisputeResolved(uint256 indexed jobId, address indexed game, uint32 number, bool trainerWon, address challenger);
-    /// @notice The trainer lost the job's lowest-numbered won dispute: its stake went to that
-    ///         dispute's challenger (and the treasury), the attestors' stakes with it.
-    event JobSlashed(uint256 indexed jobId, address indexed trainer, address indexed challenger, uint32 number, uint256 attestorsSlashed);
-    event DisputeGameSet(address indexed game, bool allowed);
-    event ParametersSet(uint16 validatorFeeBps, uint16 absencePenaltyBps, uint16 maxAttestors, uint64 minChallengeWindow);
-    event BoundsSet(uint64 maxChallengeWindow, uint64 maxTrainingTime, uint256 attestStake);
-
-    error ZeroReward();
-    error InvalidSpec(string field);
-    error UnknownJob(uint256 jobId);
-    error WrongStatus(uint256 jobId, Status have, Status want);
-    error NotRequester(uint256 jobId, address caller);
-    error NotTrainer(uint256 jobId, address caller);
-    error NotValidator(address caller);
-    error NotDisputeGame(address caller);
-    error DeadlinePassed(uint256 jobId, uint64 deadline);
-    error DeadlineNotPassed(uint256 jobId, uint64 deadline);
-    error WindowOpen(uint256 jobId, uint64 endsAt);
-    error WindowClosed(uint256 jobId, uint64 endedAt);
-    error StepsMismatch(uint256 jobId, uint32 have, uint32 want);
-    error AlreadyAttested(uint256 jobId, address validator);
-    error TooManyAttestors(uint256 jobId, uint16 max);
-    error DisputeOpen(uint256 jobId, uint32 open);
-    error NoOpenDispute(uint256 jobId);
-    /// @notice Dispute `number` of the job was not opened by `caller`, or is already resolved.
-    error NotThisDisputesGame(uint256 jobId, uint32 number, address caller);
-    error InvalidParameter(string name);
-
     /// @param owner_ Who authorises dispute games and sets parameters (governance).
-    constructor(IERC20 token_, StakeRegistry registry_, address owner_) Ownable(owner_) {
-        token = token_;
-        registry = registry_;
-    }
+    constructor(IERC20 token_, StakeRegistry registry_, address owner_) MarketState(token_, registry_, owner_) {}
 
     // ---------------------------------------------------------------- requesters
 
@@ -288,64 +159,6 @@ contract TrainingMarket is Ownable {
         emit JobFinalized(jobId, job.trainer, toTrainer, each * n, n);
     }
 
-    // ---------------------------------------------------------------- disputes
-
-    /// @notice Called by an authorised dispute game when a challenge opens: holds
-    ///         finalisation until it is resolved. Only during the challenge window.
-    /// @return number The dispute's number within the job (0, 1, ...), which the game
-    ///         passes back to {disputeResolved}.
-    /// @dev Emits {DisputeOpened}.
-    function disputeOpened(uint256 jobId) external returns (uint32 number) {
-        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
-        Job storage job = _job(jobId);
-        _expect(jobId, job, Status.Submitted);
-        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
-        if (block.timestamp > endsAt) revert WindowClosed(jobId, endsAt);
-        number = job.disputes.opened++;
-        disputeSlot[jobId][number].game = msg.sender;
-        job.openDisputes += 1;
-        emit DisputeOpened(jobId, msg.sender, number);
-    }
-
-    /// @notice Called by the game that opened dispute `number` with its outcome; a game
-    ///         revoked since keeps the right to resolve the disputes it opened. Disputes
-    ///         settle in the order they opened: when the trainer has lost one and every
-    ///         earlier dispute is resolved, the job stake is slashed (half to the
-    ///         challenger of the lowest-numbered dispute the trainer lost, the rest to the
-    ///         job's treasury), the attestors' stakes with it, the reward goes back to the
-    ///         requester and the job ends. So a cheater cannot hand its slash to a puppet
-    ///         by stalling an earlier honest dispute. If the trainer won, the hold is
-    ///         lifted and finalisation can proceed after the window. A loss with no
-    ///         `challenger` (a query the trainer left unanswered) slashes the trainer but
-    ///         earns nobody a share: the share goes to the earliest dispute won with a
-    ///         challenger, if any, else to the treasury when every dispute is resolved.
-    /// @dev Emits {DisputeResolved}, and {JobSlashed} when the job settles.
-    function disputeResolved(uint256 jobId, uint32 number, bool trainerWon, address challenger) external {
-        Job storage job = _job(jobId);
-        DisputeSlot storage slot = disputeSlot[jobId][number];
-        if (slot.game != msg.sender || slot.resolved) revert NotThisDisputesGame(jobId, number, msg.sender);
-        _expect(jobId, job, Status.Submitted);
-        slot.resolved = true;
-        job.openDisputes -= 1;
-        Disputes storage ds = job.disputes;
-        if (!trainerWon) {
-            ds.lost = true;
-            if (challenger != address(0) && number < ds.bestWin) (ds.bestWin, ds.bestChallenger) = (number, challenger);
-        }
-        emit DisputeResolved(jobId, msg.sender, number, trainerWon, challenger);
-        _advance(jobId, job, MAX_WALK);
-    }
-
-    /// @notice Anyone walks the job's resolved disputes further (at most `maxSteps`) and
-    ///         settles the slash if it is due: {disputeResolved} walks a bounded number per
-    ///         call, so no number of disputes can make resolving one run out of gas.
-    /// @dev Emits {JobSlashed} when the job settles.
-    function advance(uint256 jobId, uint32 maxSteps) external {
-        Job storage job = _job(jobId);
-        _expect(jobId, job, Status.Submitted);
-        _advance(jobId, job, maxSteps);
-    }
-
     // ---------------------------------------------------------------- governance
 
     /// @notice Allows or revokes a dispute game. Only the owner. Emits {DisputeGameSet}.
@@ -387,49 +200,5 @@ contract TrainingMarket is Ownable {
 
     function getJob(uint256 jobId) external view returns (Job memory) {
         return _job(jobId);
-    }
-
-    // ---------------------------------------------------------------- internal
-
-    /// @dev Walks past resolved disputes (at most `maxSteps`); slashes once the trainer has
-    ///      lost and every dispute before the earliest challenger win is resolved (or, with
-    ///      no challenger win, every dispute is).
-    function _advance(uint256 jobId, Job storage job, uint32 maxSteps) internal {
-        Disputes storage ds = job.disputes;
-        uint32 first = ds.firstUnresolved;
-        uint32 stop = ds.opened - first > maxSteps ? first + maxSteps : ds.opened;
-        while (first < stop && disputeSlot[jobId][first].resolved) first++;
-        ds.firstUnresolved = first;
-        if (!ds.lost) return;
-        if (ds.bestWin == NO_WIN ? first == ds.opened : first > ds.bestWin) _slash(jobId, job);
-    }
-
-    /// @dev The trainer lost: its job stake and every attestor's stake go, half to the
-    ///         challenger of the lowest-numbered lost dispute, and the reward goes back.
-    function _slash(uint256 jobId, Job storage job) internal {
-        job.status = Status.Slashed;
-        job.openDisputes = 0;
-        address challenger = job.disputes.bestChallenger;
-        registry.slash(job.trainer, job.spec.jobStake, challenger, job.treasury);
-        uint256 n = job.attestors.length;
-        uint256 locked = job.terms.attestStake;
-        if (locked > 0) for (uint256 i = 0; i < n; i++) registry.slash(job.attestors[i], locked, challenger, job.treasury);
-        _pay(job.requester, job.spec.reward);
-        emit JobSlashed(jobId, job.trainer, challenger, job.disputes.bestWin, locked * n);
-    }
-
-    /// @dev The one place escrowed tokens leave the market.
-    function _pay(address to, uint256 amount) internal {
-        totalEscrow -= amount;
-        if (amount > 0) token.safeTransfer(to, amount);
-    }
-
-    function _job(uint256 jobId) internal view returns (Job storage) {
-        if (jobId >= jobs.length) revert UnknownJob(jobId);
-        return jobs[jobId];
-    }
-
-    function _expect(uint256 jobId, Job storage job, Status want) internal view {
-        if (job.status != want) revert WrongStatus(jobId, job.status, want);
     }
 }

@@ -7,7 +7,7 @@ import {DaoFixture} from "./DaoFixture.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
 import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 
 contract DatasetDaoTest is DaoFixture {
     function setUp() public {
@@ -126,10 +126,10 @@ contract DatasetDaoTest is DaoFixture {
     }
 
     function test_fundJobFromTheTreasury() public {
-        TrainingMarket.JobSpec memory s = spec(2_000 ether, 100 ether);
+        TrainingMarketTypes.JobSpec memory s = spec(2_000 ether, 100 ether);
         pass(one(address(dao), abi.encodeCall(DatasetDao.fundJob, (market, s)), "train"));
         assertEq(dao.treasury(), 8_000 ether, "treasury paid");
-        TrainingMarket.Job memory job = market.getJob(0);
+        TrainingMarketTypes.Job memory job = market.getJob(0);
         assertEq(job.requester, address(dao), "the DAO is the requester");
         assertEq(job.treasury, address(dao), "slashes come back to the DAO");
         assertEq(job.spec.reward, 2_000 ether, "reward");

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {DisputeFixture} from "./DisputeFixture.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
 import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {StepOps} from "../src/dispute/StepOps.sol";
@@ -55,7 +55,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RevealTimeout, "reveal timeout");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "trainer slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "trainer slashed");
     }
 
     /// Every range that reaches the last leaf checks its padding, for every length mod 8
@@ -106,11 +106,11 @@ contract DisputeAttacksTest is DisputeFixture {
         game.pinpoint(honestId, stepPinpoint(r, 0));
         vm.warp(game.getDispute(puppetId).deadline + 1);
         game.timeout(puppetId); // the puppet wins first
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "not settled yet");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "not settled yet");
 
         vm.prank(trainer);
         game.reveal(honestId, opening(r.pOut));
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2 + game.bond(), "honest challenger paid: half the stake and its bond");
         assertEq(token.balanceOf(challenger2) - p, game.bond(), "puppet: its bond back, nothing more");
     }
@@ -180,7 +180,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.ValuesTimeout, "values timeout");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     /// A challenger cannot frame an honest trainer with requests it cannot answer (past
@@ -257,7 +257,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RecordsTimeout, "records timeout");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     function _one(uint32 index) internal pure returns (uint32[] memory l) {
@@ -296,7 +296,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.prank(trainer);
         game.reveal(id, opening(r.p0));
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "caught");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     /// ...and a trainer whose recorded loss is its loss op's output wins.
@@ -356,7 +356,7 @@ contract DisputeAttacksTest is DisputeFixture {
         assertEq(game.trainerMovesDue(jobId), 0, "nothing owed");
         vm.warp(block.timestamp + 1 hours);
         market.finalize(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "paid");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "paid");
     }
 
     /// Review finding: a trainer cannot dispute or query its own job (a standing
@@ -388,14 +388,14 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 c = token.balanceOf(challenger);
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(q); // the cheater leaves its puppet's query unanswered
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "waits for the open dispute");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "waits for the open dispute");
         vm.prank(trainer);
         game.postOpTrace(id, r.trace);
         vm.prank(challenger);
         game.pinpoint(id, stepPinpoint(r, 0));
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2 + game.bond(), "the honest challenger takes the share");
         assertEq(token.balanceOf(challenger2) - p, game.queryBond(), "the puppet: its query bond back, nothing more");
     }
@@ -410,7 +410,7 @@ contract DisputeAttacksTest is DisputeFixture {
         uint256 t = token.balanceOf(requester);
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(q);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, game.queryBond(), "bond back, no share");
         assertEq(token.balanceOf(requester) - t, REWARD + JOB_STAKE, "reward back and the whole stake to the treasury");
     }
@@ -451,7 +451,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.prank(trainer);
         game.reveal(id, opening(r.pOut));
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "caught");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     function test_aTrueLastLossWins() public {

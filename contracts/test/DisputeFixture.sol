@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Fixture} from "./Fixture.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
 import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {NodeMerkle} from "../src/dispute/NodeMerkle.sol";
@@ -254,7 +254,7 @@ abstract contract DisputeFixture is Fixture, Commitments {
     }
 
     function submittedWith(DisputeGameTypes.Header memory h, bytes32 transcript) internal returns (uint256 jobId) {
-        TrainingMarket.JobSpec memory s = spec(REWARD, JOB_STAKE);
+        TrainingMarketTypes.JobSpec memory s = spec(REWARD, JOB_STAKE);
         s.programHash = keccak256(abi.encode(h));
         s.steps = 1;
         vm.prank(requester);

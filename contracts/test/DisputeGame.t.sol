@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {DisputeFixture, VmLogs, NodeMerkleHarness} from "./DisputeFixture.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
 import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
 import {StepOps} from "../src/dispute/StepOps.sol";
@@ -47,7 +47,7 @@ contract DisputeGameTest is DisputeFixture {
 
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalized");
         assertEq(token.balanceOf(trainer) - t, bond + REWARD, "reward paid too");
     }
 
@@ -73,7 +73,7 @@ contract DisputeGameTest is DisputeFixture {
         assertEq(token.balanceOf(requester) - q, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
         assertEq(staked - registry.nodeOf(trainer).staked, JOB_STAKE, "job stake slashed");
         assertEq(registry.nodeOf(trainer).locked, 0, "nothing left locked");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "job slashed");
         assertEq(token.balanceOf(address(game)), 0, "game empty");
         assertEq(token.balanceOf(address(market)), 0, "market empty");
     }
@@ -97,7 +97,7 @@ contract DisputeGameTest is DisputeFixture {
         assertTrue(d.reason == DisputeGameTypes.Reason.TraceTimeout, "trace timeout");
         assertEq(d.moves, 0, "no moves");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid, bond back");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "job slashed");
         vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.AlreadyResolved.selector, id));
         game.timeout(id);
     }
@@ -117,7 +117,7 @@ contract DisputeGameTest is DisputeFixture {
         assertEq(d.moves, 1, "one move");
         assertEq(token.balanceOf(trainer) - t, game.bond(), "bond to the trainer");
         market.finalize(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalized");
     }
 
     /// No reveal by the deadline: the challenger wins.
@@ -132,7 +132,7 @@ contract DisputeGameTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(id);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.RevealTimeout, "reveal timeout");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "job slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "job slashed");
     }
 
     /// A step dispute: the trace rebuilds S_1 (p', m', v' reordered into p, m, v), an OP
@@ -208,7 +208,7 @@ contract DisputeGameTest is DisputeFixture {
         uint256 c2 = token.balanceOf(challenger2);
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(first);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed by the first");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed by the first");
         // the trainer owed two moves at once: the second had a move time more
         vm.warp(game.getDispute(second).deadline + 1);
         game.timeout(second);
@@ -268,11 +268,11 @@ contract DisputeGameTest is DisputeFixture {
         game.open(jobId, INIT, header(), p);
 
         vm.warp(block.timestamp + 1 hours + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
         vm.prank(challenger);
         game.open(jobId, INIT, header(), initProof(r));
         market.finalize(jobId);
-        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.JobNotSubmitted.selector, jobId, TrainingMarket.Status.Finalized));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGameTypes.JobNotSubmitted.selector, jobId, TrainingMarketTypes.Status.Finalized));
         vm.prank(challenger);
         game.open(jobId, INIT, header(), initProof(r));
     }

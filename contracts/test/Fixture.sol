@@ -5,6 +5,7 @@ import {TestBase} from "./Vm.sol";
 import {CommonsToken} from "../src/CommonsToken.sol";
 import {StakeRegistry} from "../src/StakeRegistry.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {DatasetDao} from "../src/DatasetDao.sol";
 import {DatasetDaoFactory} from "../src/DatasetDaoFactory.sol";
 import {DaoGovernance} from "../src/dao/DaoGovernance.sol";
@@ -54,8 +55,8 @@ abstract contract Fixture is TestBase {
         vm.stopPrank();
     }
 
-    function spec(uint256 reward, uint256 jobStake) internal pure returns (TrainingMarket.JobSpec memory) {
-        return TrainingMarket.JobSpec({
+    function spec(uint256 reward, uint256 jobStake) internal pure returns (TrainingMarketTypes.JobSpec memory) {
+        return TrainingMarketTypes.JobSpec({
             datasetCid: hex"01711220aa",
             tokensRoot: keccak256("tokens"),
             recipeCid: hex"01711220bb",

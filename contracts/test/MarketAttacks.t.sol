@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {MarketFixture} from "./MarketFixture.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {StakeRegistry} from "../src/StakeRegistry.sol";
 
 /// @notice Attacks on the training market (issue #9's audit findings 4, 7, 8, 10, 11),
@@ -12,17 +12,17 @@ contract MarketAttacksTest is MarketFixture {
     /// `submittedAt + challengeWindow` overflows and the trainer's stake never comes
     /// back, cannot be posted; governance cannot raise the bounds past a year.
     function test_unboundedWindowsCannotLockAStake() public {
-        TrainingMarket.JobSpec memory s = spec(1, JOB_STAKE);
+        TrainingMarketTypes.JobSpec memory s = spec(1, JOB_STAKE);
         s.challengeWindow = type(uint64).max;
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.InvalidSpec.selector, "challengeWindow"));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.InvalidSpec.selector, "challengeWindow"));
         vm.prank(requester);
         market.postJob(s, address(0));
         s = spec(1, JOB_STAKE);
         s.trainingTime = type(uint64).max;
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.InvalidSpec.selector, "trainingTime"));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.InvalidSpec.selector, "trainingTime"));
         vm.prank(requester);
         market.postJob(s, address(0));
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.InvalidParameter.selector, "maxChallengeWindow"));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.InvalidParameter.selector, "maxChallengeWindow"));
         vm.prank(governance);
         market.setBounds(366 days, 1 days, 0);
         // At the bounds, everything still settles: the window ends and the stake comes back.
@@ -48,23 +48,23 @@ contract MarketAttacksTest is MarketFixture {
         uint32 number = market.disputeOpened(jobId);
         vm.prank(governance);
         market.setDisputeGame(disputeGame, false);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotDisputeGame.selector, disputeGame));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotDisputeGame.selector, disputeGame));
         vm.prank(disputeGame);
         market.disputeOpened(jobId);
         address other = address(0xBAD);
         vm.prank(governance);
         market.setDisputeGame(other, true);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotThisDisputesGame.selector, jobId, number, other));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotThisDisputesGame.selector, jobId, number, other));
         vm.prank(other);
         market.disputeResolved(jobId, number, false, other);
         vm.prank(disputeGame);
         market.disputeResolved(jobId, number, true, challenger);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotThisDisputesGame.selector, jobId, number, disputeGame));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotThisDisputesGame.selector, jobId, number, disputeGame));
         vm.prank(disputeGame);
         market.disputeResolved(jobId, number, false, challenger);
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalised");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalised");
     }
 
     /// Finding 6, at the market: the trainer's puppet opened dispute 1 after an honest
@@ -78,12 +78,12 @@ contract MarketAttacksTest is MarketFixture {
         uint32 fake = market.disputeOpened(jobId);
         market.disputeResolved(jobId, fake, false, puppet);
         vm.stopPrank();
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "waits for dispute 0");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "waits for dispute 0");
         assertEq(token.balanceOf(puppet), 0, "puppet paid nothing");
         uint256 c = token.balanceOf(challenger);
         vm.prank(disputeGame);
         market.disputeResolved(jobId, honest, false, challenger);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "the earliest winner is paid");
         assertEq(token.balanceOf(puppet), 0, "puppet still paid nothing");
     }
@@ -99,7 +99,7 @@ contract MarketAttacksTest is MarketFixture {
         uint256 c = token.balanceOf(challenger);
         market.disputeResolved(jobId, first, true, validator);
         vm.stopPrank();
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "second challenger paid");
     }
 
@@ -187,7 +187,7 @@ contract MarketAttacksTest is MarketFixture {
         market.renounceOwnership();
         vm.warp(block.timestamp + 1 hours + 1);
         market.expireClaim(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Open, "back on the market");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Open, "back on the market");
         assertEq(token.balanceOf(address(0xdead)), JOB_STAKE * market.absencePenaltyBps() / 10_000, "burnt");
     }
 
@@ -206,7 +206,7 @@ contract MarketAttacksTest is MarketFixture {
         vm.stopPrank();
         assertTrue(used < 1_000_000, "bounded");
         // The trainer lost dispute 0, the earliest: nothing before it, so it settles now.
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     function test_advanceContinuesABoundedWalk() public {
@@ -222,9 +222,9 @@ contract MarketAttacksTest is MarketFixture {
         address late = address(0x7777);
         vm.prank(disputeGame);
         market.disputeResolved(jobId, n - 1, false, late);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Submitted, "not yet: the walk stopped");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "not yet: the walk stopped");
         market.advance(jobId, market.MAX_WALK());
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "settled by anyone");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "settled by anyone");
         assertEq(token.balanceOf(late), JOB_STAKE / 2, "to the earliest winner");
     }
 
@@ -242,7 +242,7 @@ contract MarketAttacksTest is MarketFixture {
         vm.stopPrank();
         vm.prank(disputeGame);
         market.disputeResolved(lyingJob, number, false, challenger);
-        assertTrue(market.getJob(lyingJob).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(lyingJob).status == TrainingMarketTypes.Status.Slashed, "slashed");
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(honestJob);
         assertEq(registry.nodeOf(trainer).locked, 0, "everything released");

@@ -6,6 +6,7 @@ import {TestBase} from "./Vm.sol";
 import {CommonsToken} from "../src/CommonsToken.sol";
 import {StakeRegistry} from "../src/StakeRegistry.sol";
 import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 
 /// @notice Drives stakes, jobs and disputes through random sequences of user actions,
 ///         acting as the one authorised dispute game, and keeps ghost books to check
@@ -85,7 +86,7 @@ contract MarketHandler is TestBase {
         address a = actor(seed);
         reward = bound(reward, 1, 1_000 ether);
         if (token.balanceOf(a) < reward) return;
-        TrainingMarket.JobSpec memory s = TrainingMarket.JobSpec(hex"0171", bytes32(0), hex"0171", bytes32(0), 1, 10, reward, bound(jobStake, 0, 500 ether), 1 hours, 1 hours);
+        TrainingMarketTypes.JobSpec memory s = TrainingMarketTypes.JobSpec(hex"0171", bytes32(0), hex"0171", bytes32(0), 1, 10, reward, bound(jobStake, 0, 500 ether), 1 hours, 1 hours);
         vm.prank(a);
         uint256 id = market.postJob(s, address(0));
         jobIds.push(id);
@@ -96,8 +97,8 @@ contract MarketHandler is TestBase {
     function cancel(uint256 seed) external {
         (uint256 id, bool ok) = job(seed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Open) {
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Open) {
             _tryAgain(abi.encodeCall(market.cancel, (id)), j.requester);
             return;
         }
@@ -110,8 +111,8 @@ contract MarketHandler is TestBase {
         (uint256 id, bool ok) = job(jobSeed);
         address a = actor(actorSeed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Open || registry.freeStake(a) < j.spec.jobStake) return;
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Open || registry.freeStake(a) < j.spec.jobStake) return;
         vm.prank(a);
         market.claim(id);
     }
@@ -119,8 +120,8 @@ contract MarketHandler is TestBase {
     function submit(uint256 seed) external {
         (uint256 id, bool ok) = job(seed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Claimed || block.timestamp > j.deadline) return;
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Claimed || block.timestamp > j.deadline) return;
         vm.prank(j.trainer);
         market.submitResult(id, hex"0155", keccak256("t"), 10);
     }
@@ -129,8 +130,8 @@ contract MarketHandler is TestBase {
         (uint256 id, bool ok) = job(jobSeed);
         address a = actor(actorSeed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Submitted || block.timestamp > j.submittedAt + j.spec.challengeWindow) return;
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Submitted || block.timestamp > j.submittedAt + j.spec.challengeWindow) return;
         if (a == j.trainer || market.hasAttested(id, a) || registry.nodeOf(a).staked == 0) return;
         if (registry.freeStake(a) < j.terms.attestStake) return;
         vm.prank(a);
@@ -140,8 +141,8 @@ contract MarketHandler is TestBase {
     function finalize(uint256 seed) external {
         (uint256 id, bool ok) = job(seed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Submitted || j.openDisputes > 0) {
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Submitted || j.openDisputes > 0) {
             _tryAgain(abi.encodeCall(market.finalize, (id)), address(this));
             return;
         }
@@ -154,8 +155,8 @@ contract MarketHandler is TestBase {
     function expire(uint256 seed) external {
         (uint256 id, bool ok) = job(seed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Claimed) return;
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Claimed) return;
         if (block.timestamp <= j.deadline) vm.warp(j.deadline + 1);
         market.expireClaim(id);
         ghostSlashed += j.spec.jobStake * j.terms.absencePenaltyBps / 10_000;
@@ -164,8 +165,8 @@ contract MarketHandler is TestBase {
     function openDispute(uint256 seed) external {
         (uint256 id, bool ok) = job(seed);
         if (!ok) return;
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (j.status != TrainingMarket.Status.Submitted || block.timestamp > j.submittedAt + j.spec.challengeWindow) return;
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (j.status != TrainingMarketTypes.Status.Submitted || block.timestamp > j.submittedAt + j.spec.challengeWindow) return;
         uint32 number = market.disputeOpened(id);
         if (number != opened[id]) wrongSettlements += 1;
         opened[id] += 1;
@@ -181,8 +182,8 @@ contract MarketHandler is TestBase {
         uint32 number = uint32(numberSeed % opened[id]);
         // One resolution in five is a query the trainer left unanswered: a loss with no challenger.
         address challenger = challengerSeed % 5 == 0 ? address(0) : actor(challengerSeed);
-        TrainingMarket.Job memory j = market.getJob(id);
-        if (resolved[id][number] || j.status != TrainingMarket.Status.Submitted) {
+        TrainingMarketTypes.Job memory j = market.getJob(id);
+        if (resolved[id][number] || j.status != TrainingMarketTypes.Status.Submitted) {
             _tryAgain(abi.encodeCall(market.disputeResolved, (id, number, trainerWon, challenger)), address(this));
             return;
         }
@@ -192,7 +193,7 @@ contract MarketHandler is TestBase {
         bool settles = _dueToSettle(id);
         uint256 before = _balance(bestChallenger[id]);
         market.disputeResolved(id, number, trainerWon, challenger);
-        bool slashed = market.getJob(id).status == TrainingMarket.Status.Slashed;
+        bool slashed = market.getJob(id).status == TrainingMarketTypes.Status.Slashed;
         if (slashed != settles) wrongSettlements += 1;
         if (slashed) _settled(id, j, _balance(bestChallenger[id]) - before);
     }
@@ -213,7 +214,7 @@ contract MarketHandler is TestBase {
     }
 
     /// @dev The job was slashed: the earliest winning challenger got half of every stake taken.
-    function _settled(uint256 id, TrainingMarket.Job memory j, uint256 received) internal {
+    function _settled(uint256 id, TrainingMarketTypes.Job memory j, uint256 received) internal {
         settlements += 1;
         uint256 taken = j.spec.jobStake + j.attestors.length * j.terms.attestStake;
         uint256 bps = bestChallenger[id] == address(0) ? 0 : registry.beneficiaryShareBps();
@@ -307,8 +308,8 @@ contract MarketInvariants is Fixture {
     function invariant_tokensHeldEqualEscrowsAndStakes() public view {
         uint256 openEscrow;
         for (uint256 i = 0; i < handler.jobCount(); i++) {
-            TrainingMarket.Job memory j = market.getJob(handler.jobIds(i));
-            if (j.status == TrainingMarket.Status.Open || j.status == TrainingMarket.Status.Claimed || j.status == TrainingMarket.Status.Submitted) {
+            TrainingMarketTypes.Job memory j = market.getJob(handler.jobIds(i));
+            if (j.status == TrainingMarketTypes.Status.Open || j.status == TrainingMarketTypes.Status.Claimed || j.status == TrainingMarketTypes.Status.Submitted) {
                 openEscrow += j.spec.reward;
             }
         }

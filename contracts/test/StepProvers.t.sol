@@ -13,7 +13,7 @@ import {IndexProver} from "../src/dispute/IndexProver.sol";
 import {OptimProver} from "../src/dispute/OptimProver.sol";
 import {StepVerifier} from "../src/dispute/StepVerifier.sol";
 
-/// @notice Tensors, trees and range proofs built here from the rules of DESIGN §5
+/// @notice Tensors, trees and range proofs built here from the rules of docs/design.md §5
 ///         (independently of TensorMerkle), and ops of the step program evaluated through
 ///         the StepVerifier against values worked out by hand or by the engine
 ///         (packages/engine, pinned below with the expression that produced them).
@@ -673,7 +673,7 @@ contract StepProversTest is TestBase {
         return StepOps.Opening({length: 0, dtype: 0, firstLeaf: 0, words: "", siblings: new bytes32[](0)});
     }
 
-    // Tensor trees and openings (DESIGN §5): see TensorTrees.sol.
+    // Tensor trees and openings (docs/design.md §5): see TensorTrees.sol.
 
     function _root(uint32[] memory v, uint8 dtype) internal pure returns (bytes32) {
         return TensorTrees.root(v, dtype);

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {StepOps} from "../src/dispute/StepOps.sol";
 
-/// @notice Tensor trees for tests (DESIGN §5): leaf = keccak(0x00 ‖ 8 big-endian words,
+/// @notice Tensor trees for tests (docs/design.md §5): leaf = keccak(0x00 ‖ 8 big-endian words,
 ///         zero padded), node = keccak(0x01 ‖ left ‖ right), an odd node pairs with EMPTY
 ///         of its level, root = keccak(merkle root ‖ uint256 length ‖ uint8 dtype); and
 ///         range openings of them, as the engine's proofs.ts builds them.

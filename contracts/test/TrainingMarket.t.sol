@@ -2,15 +2,15 @@
 pragma solidity ^0.8.24;
 
 import {MarketFixture} from "./MarketFixture.sol";
-import {TrainingMarket} from "../src/TrainingMarket.sol";
+import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {StakeRegistry} from "../src/StakeRegistry.sol";
 
 contract TrainingMarketTest is MarketFixture {
     function test_postEscrowsTheReward() public {
         uint256 jobId = post();
         assertEq(token.balanceOf(address(market)), REWARD, "escrow");
-        TrainingMarket.Job memory job = market.getJob(jobId);
-        assertTrue(job.status == TrainingMarket.Status.Open, "open");
+        TrainingMarketTypes.Job memory job = market.getJob(jobId);
+        assertTrue(job.status == TrainingMarketTypes.Status.Open, "open");
         assertEq(job.requester, requester, "requester");
         assertEq(job.spec.seed, 42, "binds the seed");
     }
@@ -22,7 +22,7 @@ contract TrainingMarketTest is MarketFixture {
         market.attest(jobId);
         vm.prank(validator2);
         market.attest(jobId);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowOpen.selector, jobId, uint64(block.timestamp + 1 hours)));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowOpen.selector, jobId, uint64(block.timestamp + 1 hours)));
         market.finalize(jobId);
         vm.warp(block.timestamp + 1 hours + 1);
         uint256 t = token.balanceOf(trainer);
@@ -33,7 +33,7 @@ contract TrainingMarketTest is MarketFixture {
         assertEq(token.balanceOf(validator) - v, fee / 2, "validators share the fee");
         assertEq(registry.nodeOf(trainer).locked, 0, "stake released");
         assertEq(token.balanceOf(address(market)), 0, "escrow empty");
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WrongStatus.selector, jobId, TrainingMarket.Status.Finalized, TrainingMarket.Status.Submitted));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WrongStatus.selector, jobId, TrainingMarketTypes.Status.Finalized, TrainingMarketTypes.Status.Submitted));
         market.finalize(jobId);
     }
 
@@ -47,7 +47,7 @@ contract TrainingMarketTest is MarketFixture {
 
     function test_cancelOnlyUnclaimedByRequester() public {
         uint256 jobId = post();
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotRequester.selector, jobId, trainer));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotRequester.selector, jobId, trainer));
         vm.prank(trainer);
         market.cancel(jobId);
         uint256 before = token.balanceOf(requester);
@@ -57,14 +57,14 @@ contract TrainingMarketTest is MarketFixture {
         uint256 second = post();
         vm.prank(trainer);
         market.claim(second);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WrongStatus.selector, second, TrainingMarket.Status.Claimed, TrainingMarket.Status.Open));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WrongStatus.selector, second, TrainingMarketTypes.Status.Claimed, TrainingMarketTypes.Status.Open));
         vm.prank(requester);
         market.cancel(second);
     }
 
     function test_claimNeedsTrainerRoleAndFreeStake() public {
         uint256 jobId = post();
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotTrainer.selector, jobId, validator));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotTrainer.selector, jobId, validator));
         vm.prank(validator);
         market.claim(jobId);
         stakeAs(challenger, 10 ether, registry.ROLE_TRAINER());
@@ -78,7 +78,7 @@ contract TrainingMarketTest is MarketFixture {
         vm.prank(trainer);
         market.claim(jobId);
         vm.warp(block.timestamp + 1 hours + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.DeadlinePassed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.DeadlinePassed.selector, jobId, uint64(block.timestamp - 1)));
         vm.prank(trainer);
         market.submitResult(jobId, hex"01", bytes32(0), 100);
         uint256 stakeBefore = registry.nodeOf(trainer).staked;
@@ -87,18 +87,18 @@ contract TrainingMarketTest is MarketFixture {
         uint256 penalty = JOB_STAKE * market.absencePenaltyBps() / 10_000;
         assertEq(stakeBefore - registry.nodeOf(trainer).staked, penalty, "penalty");
         assertEq(registry.nodeOf(trainer).locked, 0, "rest unlocked");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Open, "back on the market");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Open, "back on the market");
     }
 
     function test_disputeHoldsFinalisationAndSlashesALoser() public {
         uint256 jobId = postClaimSubmit();
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotDisputeGame.selector, challenger));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotDisputeGame.selector, challenger));
         vm.prank(challenger);
         market.disputeOpened(jobId);
         vm.prank(disputeGame);
         market.disputeOpened(jobId);
         vm.warp(block.timestamp + 1 hours + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.DisputeOpen.selector, jobId, uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.DisputeOpen.selector, jobId, uint32(1)));
         market.finalize(jobId);
         uint256 c = token.balanceOf(challenger);
         uint256 r = token.balanceOf(requester);
@@ -106,7 +106,7 @@ contract TrainingMarketTest is MarketFixture {
         market.disputeResolved(jobId, 0, false, challenger);
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger gets half the stake");
         assertEq(token.balanceOf(requester) - r, REWARD + JOB_STAKE / 2, "requester: reward back + treasury half");
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Slashed, "slashed");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
     function test_trainerWhoWinsADisputeIsPaid() public {
@@ -117,36 +117,36 @@ contract TrainingMarketTest is MarketFixture {
         market.disputeResolved(jobId, 0, true, challenger);
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
-        assertTrue(market.getJob(jobId).status == TrainingMarket.Status.Finalized, "finalized");
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalized");
     }
 
     function test_attestRules() public {
         uint256 jobId = postClaimSubmit();
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.NotValidator.selector, requester));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.NotValidator.selector, requester));
         vm.prank(requester);
         market.attest(jobId);
         vm.prank(validator);
         market.attest(jobId);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.AlreadyAttested.selector, jobId, validator));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.AlreadyAttested.selector, jobId, validator));
         vm.prank(validator);
         market.attest(jobId);
         vm.warp(block.timestamp + 1 hours + 1);
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowClosed.selector, jobId, uint64(block.timestamp - 1)));
         vm.prank(validator2);
         market.attest(jobId);
     }
 
     function test_badSpecsAndUnknownJobs() public {
-        TrainingMarket.JobSpec memory s = spec(0, 1);
-        vm.expectRevert(TrainingMarket.ZeroReward.selector);
+        TrainingMarketTypes.JobSpec memory s = spec(0, 1);
+        vm.expectRevert(TrainingMarketTypes.ZeroReward.selector);
         vm.prank(requester);
         market.postJob(s, address(0));
         s = spec(1, 1);
         s.steps = 0;
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.InvalidSpec.selector, "steps"));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.InvalidSpec.selector, "steps"));
         vm.prank(requester);
         market.postJob(s, address(0));
-        vm.expectRevert(abi.encodeWithSelector(TrainingMarket.UnknownJob.selector, 7));
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.UnknownJob.selector, 7));
         market.claim(7);
     }
 

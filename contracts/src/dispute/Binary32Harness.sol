@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Binary32} from "./Binary32.sol";
+import {Binary32Folds} from "./Binary32Folds.sol";
 import {Transcendentals} from "./Transcendentals.sol";
 
 /// @title Binary32Harness
@@ -22,7 +23,7 @@ contract Binary32Harness {
     /// @notice The element program of a matmul over a[i], b[i].
     function dot(bytes calldata a, bytes calldata b) external pure returns (uint32) {
         if (a.length != b.length || a.length % 4 != 0) revert LengthMismatch(a.length, b.length);
-        return Binary32.dot(a, b);
+        return Binary32Folds.dot(a, b);
     }
 
     function _apply(uint8 op, uint32 x, uint32 y) private pure returns (uint32) {

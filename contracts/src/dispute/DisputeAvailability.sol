@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {StepOps} from "./StepOps.sol";
 import {TensorMerkle} from "./TensorMerkle.sol";
-import {TrainingMarket} from "../TrainingMarket.sol";
+import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {DisputeGameCore} from "./DisputeGameCore.sol";
 
 /// @title DisputeAvailability
@@ -67,8 +67,8 @@ abstract contract DisputeAvailability is DisputeGameCore {
     /// @return id The query, a dispute in phase AwaitRecords.
     /// @dev Emits {RecordsQueried}. Reverts {JobNotSubmitted}, {BadQuery}.
     function openQuery(uint256 jobId, uint32[] calldata indices) external nonReentrant returns (uint256 id) {
-        TrainingMarket.Job memory job = market.getJob(jobId);
-        if (job.status != TrainingMarket.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
+        TrainingMarketTypes.Job memory job = market.getJob(jobId);
+        if (job.status != TrainingMarketTypes.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
         uint256 records = uint256(job.spec.steps) + 1;
         if (indices.length == 0 || indices.length > MAX_QUERY_RECORDS) revert BadQuery(indices.length, records);
         for (uint256 i = 0; i < indices.length; i++) {

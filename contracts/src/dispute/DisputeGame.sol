@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {TrainingMarket} from "../TrainingMarket.sol";
+import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {StepOps, IOpProver} from "./StepOps.sol";
 import {NodeMerkle} from "./NodeMerkle.sol";
 import {TensorMerkle} from "./TensorMerkle.sol";
@@ -10,7 +11,7 @@ import {DisputeGameCore} from "./DisputeGameCore.sol";
 import {DisputeAvailability} from "./DisputeAvailability.sol";
 
 /// @title DisputeGame
-/// @notice The pinpoint dispute of DESIGN §6 and docs/step-program.md: a challenger
+/// @notice The pinpoint dispute of docs/design.md §6 and docs/step-program.md: a challenger
 ///         proves two consecutive states of a job's transcript (or S_0 alone), the
 ///         trainer posts every op output root of that step, the challenger names one
 ///         output element and proves the op's inputs against the trainer's own roots,
@@ -47,8 +48,8 @@ contract DisputeGame is DisputeAvailability {
         nonReentrant
         returns (uint256 id)
     {
-        TrainingMarket.Job memory job = market.getJob(jobId);
-        if (job.status != TrainingMarket.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
+        TrainingMarketTypes.Job memory job = market.getJob(jobId);
+        if (job.status != TrainingMarketTypes.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
         bytes32 programHash = keccak256(abi.encode(header));
         if (programHash != job.spec.programHash) revert ProgramMismatch(programHash, job.spec.programHash);
         uint256 slots = 3 * uint256(header.paramSlots);

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {TrainingMarket} from "../TrainingMarket.sol";
+import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {StepOps, IOpProver} from "./StepOps.sol";
 import {NodeMerkle} from "./NodeMerkle.sol";
 import {DisputeGameTypes} from "./DisputeGameTypes.sol";
@@ -101,7 +102,7 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
 
     /// @dev The rest of open: parties, context, first deadline; then the market's hold
     ///      and the bond.
-    function _start(Dispute storage d, uint256 jobId, uint32 step, TrainingMarket.Job memory job, uint96 bond_) internal returns (uint64 deadline) {
+    function _start(Dispute storage d, uint256 jobId, uint32 step, TrainingMarketTypes.Job memory job, uint96 bond_) internal returns (uint64 deadline) {
         if (msg.sender == job.trainer) revert SelfChallenge(jobId, msg.sender);
         uint64 moveTime_ = moveTime;
         deadline = _trainerDeadline(jobId, moveTime_);
@@ -135,7 +136,7 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
         // A query won by silence slashes the trainer, but its challenger takes no share:
         // a cheater's own standing query cannot redirect the reward of a real dispute.
         address beneficiary = d.queryHash == bytes32(0) ? challenger : address(0);
-        if (market.getJob(jobId).status == TrainingMarket.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, beneficiary);
+        if (market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted) market.disputeResolved(jobId, d.number, !challengerWon, beneficiary);
         _pay(challengerWon ? challenger : d.trainer, d.bond);
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {TrainingMarket} from "../TrainingMarket.sol";
+import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {StepOps} from "./StepOps.sol";
 
 /// @title DisputeGameTypes
@@ -173,7 +173,7 @@ abstract contract DisputeGameTypes {
     /// @notice A timeout before the deadline.
     error DeadlineNotPassed(uint256 id, uint64 deadline);
     /// @notice Only a submitted job (in its challenge window) can be disputed.
-    error JobNotSubmitted(uint256 jobId, TrainingMarket.Status status);
+    error JobNotSubmitted(uint256 jobId, TrainingMarketTypes.Status status);
     /// @notice The header does not hash to the job's programHash.
     error ProgramMismatch(bytes32 have, bytes32 want);
     /// @notice No parameter slots, or a step program shorter than the 3P ops that end it.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {StepOps, IOpProver} from "./StepOps.sol";
 import {Binary32 as F} from "./Binary32.sol";
+import {Binary32Folds as Folds} from "./Binary32Folds.sol";
 import {Openings} from "./Openings.sol";
 
 /// @title ReduceProver
@@ -48,7 +49,7 @@ contract ReduceProver is IOpProver {
         if (end > a.length) end = a.length;
         if (first >= end) return acc;
         bytes calldata w = Openings.range(a, 0, first, end - 1);
-        return isSum ? F.sum(w) : F.maxFold(w); // straight over the opening's calldata
+        return isSum ? Folds.sum(w) : Folds.maxFold(w); // straight over the opening's calldata
     }
 
     /// @dev (b, i, j) = (e / mn, e / n mod m, e mod n): row (b·m + i) of A times row
@@ -75,7 +76,7 @@ contract ReduceProver is IOpProver {
         rowB = ((a[3] != 0 ? b : 0) * n + e % n) * k;
     }
 
-    /// @dev x · B[first .. last]: Binary32.dot straight over the two calldata slices.
+    /// @dev x · B[first .. last]: Binary32Folds.dot straight over the two calldata slices.
     function _dotWith(
         bytes calldata x,
         bytes32[] calldata roots,
@@ -83,7 +84,7 @@ contract ReduceProver is IOpProver {
         uint256 first,
         uint256 last
     ) private pure returns (uint32) {
-        return F.dot(x, Openings.open(roots, openings, 1, first, last));
+        return Folds.dot(x, Openings.open(roots, openings, 1, first, last));
     }
 
     /// @dev (r, d) = (e / D, e mod D): Σ over p with idx[p] = r of gT[d·P + p]. gT is

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title TensorMerkle
-/// @notice Verifies that elements belong to a committed tensor (DESIGN §5): leaves hold
+/// @notice Verifies that elements belong to a committed tensor (docs/design.md §5): leaves hold
 ///         8 elements as big-endian 32-bit patterns, leaf = keccak(0x00 ‖ leaf), node =
 ///         keccak(0x01 ‖ left ‖ right), an odd node pairs with the empty hash of its
 ///         level (EMPTY[0] = keccak(0x02), EMPTY[h+1] = keccak(0x01 ‖ EMPTY[h] ‖ EMPTY[h])),

@@ -2,6 +2,7 @@ import { decodeEventLog, encodeFunctionData, keccak256, stringToHex, type Addres
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { datasetDaoAbi, datasetDaoFactoryAbi } from './generated/contracts.ts'
+import { proposalStates } from './generated/enums.ts'
 import { cidToHex, hexToCid } from './cids.ts'
 import { specToContract, type JobSpec } from './market.ts'
 import { InvalidChainInputError } from './errors.ts'
@@ -25,7 +26,7 @@ export interface DaoParams {
 export const DEFAULT_DAO_PARAMS: DaoParams = { votingDelay: 0, votingPeriod: 60, timelockDelay: 10, quorumBps: 2000, forkThresholdBps: 2000, forkPeriod: 3600, executionPeriod: 86400 }
 
 /** OpenZeppelin Governor's states, in its order. */
-export const PROPOSAL_STATES = ['pending', 'active', 'canceled', 'defeated', 'succeeded', 'queued', 'expired', 'executed'] as const
+export const PROPOSAL_STATES = proposalStates
 export type ProposalStateName = typeof PROPOSAL_STATES[number]
 
 /** One call a proposal makes. */

@@ -11,9 +11,10 @@ import type { Deployment } from './deploy.ts'
 import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
 import { revealedValues } from './disputeData.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
+import { disputePhases, disputeReasons } from './generated/enums.ts'
 
 /**
- * Both sides of a pinpoint dispute (DESIGN §6, docs/step-program.md), played against
+ * Both sides of a pinpoint dispute (docs/design.md §6, docs/step-program.md), played against
  * the DisputeGame contract: the challenger replays a step, opens, and names the first
  * element where the trainer's op trace departs from the step program; the trainer
  * posts its trace and opens that element. Each method is one move and reads the
@@ -28,11 +29,11 @@ export class DisputeError extends BaseError {
 export const INIT_STEP = 0xffffffff
 
 /** DisputeGame.Reason, in its order, and who each one makes the winner. */
-const REASONS = ['none', 'trace-timeout', 'pinpoint-timeout', 'reveal-timeout', 'mismatch', 'match', 'values-timeout', 'records-timeout', 'answered'] as const
+const REASONS = disputeReasons
 export type DisputeReason = typeof REASONS[number]
 const CHALLENGER_WINS: ReadonlySet<DisputeReason> = new Set(['trace-timeout', 'reveal-timeout', 'mismatch', 'values-timeout', 'records-timeout'])
 /** DisputeGame.Phase, in its order. */
-export const PHASES = ['none', 'await-trace', 'await-pinpoint', 'await-reveal', 'resolved', 'await-values', 'await-records'] as const
+export const PHASES = disputePhases
 export type DisputePhase = typeof PHASES[number]
 
 /** What is public about a submitted run: the job, how it was to be trained, its transcript. */

@@ -2,9 +2,10 @@ import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 
 import { asRevertError, send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { commonsTokenAbi, trainingMarketAbi } from './generated/contracts.ts'
+import { jobStatuses } from './generated/enums.ts'
 import { cidToHex } from './cids.ts'
 
-/** What a training job binds (DESIGN §5), in the units the contract takes. */
+/** What a training job binds (docs/design.md §5), in the units the contract takes. */
 export interface JobSpec {
   datasetCid: string
   tokensRoot: Hex
@@ -20,7 +21,8 @@ export interface JobSpec {
   challengeWindow: bigint
 }
 
-export const JOB_STATUS = ['none', 'open', 'claimed', 'submitted', 'finalized', 'slashed', 'cancelled'] as const
+/** TrainingMarket's job Status, in its order. */
+export const JOB_STATUS = jobStatuses
 
 export function specToContract (spec: JobSpec) {
   return {

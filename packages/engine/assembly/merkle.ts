@@ -1,4 +1,4 @@
-// Merkle commitments of DESIGN §5 in WebAssembly: the same bytes as src/commit.ts,
+// Merkle commitments of docs/design.md §5 in WebAssembly: the same bytes as src/commit.ts,
 // without a call per hash. Memory layout is the caller's: it passes pointers.
 import { keccakF } from './keccakF'
 

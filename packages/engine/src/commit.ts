@@ -3,11 +3,11 @@ import type { Tensor } from './tensor.ts'
 import { tensorMerkleRootWasm } from './merkleWasm.ts'
 import { nativeKernels } from './native.ts'
 
-/** The one bit pattern a NaN is committed as (DESIGN §4-5): backends cannot disagree on payloads. */
+/** The one bit pattern a NaN is committed as (docs/design.md §4-5): backends cannot disagree on payloads. */
 export const CANONICAL_NAN = 0x7fc00000
 
 /**
- * Commitments of DESIGN §5, keccak256 throughout:
+ * Commitments of docs/design.md §5, keccak256 throughout:
  *   leaf   = keccak(0x00 ‖ 8 elements as big-endian 32-bit patterns, last leaf zero-padded)
  *   node   = keccak(0x01 ‖ left ‖ right); an odd node is paired with EMPTY[level]
  *   EMPTY[0] = keccak(0x02), EMPTY[h+1] = keccak(0x01 ‖ EMPTY[h] ‖ EMPTY[h])

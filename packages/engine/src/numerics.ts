@@ -1,5 +1,5 @@
 /**
- * Canonical binary32 numerics (DESIGN §4). Every function here is a fixed sequence
+ * Canonical binary32 numerics (docs/design.md §4). Every function here is a fixed sequence
  * of binary32 + − × ÷, square root (IEEE, correctly rounded), comparisons and exact
  * bit manipulation of exponents, so any machine, backend or contract that follows
  * the same sequence gets the same bits. `Math.fround` after each operation makes

@@ -4,7 +4,7 @@ import { KERNEL_CODE, allocF32, allocOut, hasUnaryKernel, recordOp, type EngineC
 
 /**
  * The primitive ops and their reference kernels. Each kernel computes every output
- * element by the op's one per-element program (DESIGN §4): binary32 arithmetic with
+ * element by the op's one per-element program (docs/design.md §4): binary32 arithmetic with
  * a rounding after every operation, reductions in increasing index order from the
  * identity, no fused multiply-add. Fast backends replace kernels, never programs.
  * Every op runs on the context it is given (context.ts): its allocator, its kernels,

@@ -1,5 +1,5 @@
 /**
- * Counter-based randomness (DESIGN §4): every random number is a pure function of
+ * Counter-based randomness (docs/design.md §4): every random number is a pure function of
  * (seed, purpose, index), so any single value (one weight's initial value, one
  * batch's start offset) can be recomputed alone. The mixer is Wellons' lowbias32,
  * applied once per key word: plain 32-bit xor, shift and multiply, easy to repeat in

@@ -8,7 +8,7 @@ export class ProofError extends BaseError {
 }
 
 /**
- * A proof that a contiguous run of leaves (8 elements each, DESIGN §5) belongs to a
+ * A proof that a contiguous run of leaves (8 elements each, docs/design.md §5) belongs to a
  * tensor: the leaves' element words, the sibling hashes the verifier cannot compute
  * from them, and the tensor's length and dtype (they fix the tree's shape).
  *

@@ -32,7 +32,7 @@ export interface StepRecord {
   loss: number
 }
 
-/** The hash of every record of a transcript, in order (DESIGN §5). */
+/** The hash of every record of a transcript, in order (docs/design.md §5). */
 export function recordHashes (records: readonly StepRecord[]): Hash[] {
   return records.map(r => recordHash(hexBytes(r.state), r.loss))
 }

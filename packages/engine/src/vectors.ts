@@ -12,7 +12,7 @@ import { initialState, stateSlots, trainStep } from './train.ts'
 import { referenceContext } from './context.ts'
 
 /**
- * Shared test vectors: the contract between the engine and the chain (DESIGN §5).
+ * Shared test vectors: the contract between the engine and the chain (docs/design.md §5).
  * Every value here is computed by the engine; the Solidity tests check the same
  * vectors (contracts/test/Vectors.t.sol).
  */

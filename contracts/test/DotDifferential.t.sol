@@ -85,7 +85,7 @@ contract TensorMerkleReferenceHarness {
     }
 }
 
-/// @notice Binary32.dot as it was: the plain composition, for gas comparisons.
+/// @notice Binary32Folds.dot as it was: the plain composition, for gas comparisons.
 contract DotReferenceHarness {
     function dot(bytes calldata a, bytes calldata b) external pure returns (uint32 acc) {
         uint256 n = a.length / 4;
@@ -104,12 +104,12 @@ contract DotReferenceHarness {
     }
 }
 
-/// @notice Binary32.dot (its assembly fast path) against the plain composition
+/// @notice Binary32Folds.dot (its assembly fast path) against the plain composition
 ///         acc = add(acc, mul(a[q], b[q])) on vectors built to reach every branch:
 ///         zeros and sums through zero, subnormal products and sums, overflow, inf − inf,
 ///         NaN inputs, exact ties, cancellation; and its gas. TensorMerkle.rootFromRange
 ///         against the reference above.
-contract DotGasTest is TestBase {
+contract DotDifferentialTest is TestBase {
     uint32 internal constant ONE = 0x3f800000;
     uint32 internal constant INF = 0x7f800000;
     uint32 internal constant NAN = 0x7fc00000;
@@ -387,7 +387,7 @@ contract DotGasTest is TestBase {
         assertEq(harness.dot(_pack(a, 3), _pack(b, 3)), want, what);
     }
 
-    /// @dev Gas of Binary32.dot and of the plain composition on the same operands.
+    /// @dev Gas of Binary32Folds.dot and of the plain composition on the same operands.
     function _gas(uint32[] memory a, uint32[] memory b) internal view returns (uint256 used, uint256 before) {
         bytes memory pa = _pack(a, a.length);
         bytes memory pb = _pack(b, b.length);

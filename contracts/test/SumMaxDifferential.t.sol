@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {TestBase} from "./Vm.sol";
 import {TensorTrees} from "./TensorTrees.sol";
 import {Binary32} from "../src/dispute/Binary32.sol";
+import {Binary32Folds} from "../src/dispute/Binary32Folds.sol";
 import {StepOps, IOpProver} from "../src/dispute/StepOps.sol";
 import {Openings} from "../src/dispute/Openings.sol";
 import {Random32} from "../src/dispute/Random32.sol";
@@ -13,16 +14,16 @@ import {IndexProver} from "../src/dispute/IndexProver.sol";
 import {OptimProver} from "../src/dispute/OptimProver.sol";
 import {StepVerifier} from "../src/dispute/StepVerifier.sol";
 
-/// @notice Binary32.sum and Binary32.maxFold over packed words, and the plain
+/// @notice Binary32Folds.sum and Binary32Folds.maxFold over packed words, and the plain
 ///         compositions they must match bit for bit: acc = add(acc, x) from +0 and
 ///         acc = max(acc, x) from −∞.
 contract FoldHarness {
     function sum(bytes calldata w) external pure returns (uint32) {
-        return Binary32.sum(w);
+        return Binary32Folds.sum(w);
     }
 
     function maxFold(bytes calldata w) external pure returns (uint32) {
-        return Binary32.maxFold(w);
+        return Binary32Folds.maxFold(w);
     }
 
     function sumRef(bytes calldata w) external pure returns (uint32) {
@@ -36,13 +37,13 @@ contract FoldHarness {
     /// @notice The result and the gas of the fold alone (`ref`: the composition).
     function sumGas(bytes calldata w, bool ref) external view returns (uint32 acc, uint256 used) {
         used = gasleft();
-        acc = ref ? _sumRef(w) : Binary32.sum(w);
+        acc = ref ? _sumRef(w) : Binary32Folds.sum(w);
         used -= gasleft();
     }
 
     function maxGas(bytes calldata w, bool ref) external view returns (uint32 acc, uint256 used) {
         used = gasleft();
-        acc = ref ? _maxRef(w) : Binary32.maxFold(w);
+        acc = ref ? _maxRef(w) : Binary32Folds.maxFold(w);
         used -= gasleft();
     }
 
@@ -111,7 +112,7 @@ contract ComposedReduceProver is IOpProver {
     }
 }
 
-/// @notice Binary32.sum and Binary32.maxFold against the composed operations (fixed edge
+/// @notice Binary32Folds.sum and Binary32Folds.maxFold against the composed operations (fixed edge
 ///         cases, fuzzed single steps and vectors, a fixed-seed batch built to reach
 ///         every branch: cancellation, ties, subnormals, overflow, signed zeros, NaN and
 ///         infinities), and the gas of the worst SUM, MAXR and DOT elements we could
@@ -121,7 +122,7 @@ contract ComposedReduceProver is IOpProver {
 ///      ±∞ exits, the bit search and its table) fails a test below, except two that are
 ///      equivalent (re-reading the ±∞ that ended the loop; the far cut at 26 binades
 ///      instead of 25, where the exact path is exact too).
-contract SumGasTest is TestBase {
+contract SumMaxDifferentialTest is TestBase {
     uint32 internal constant ONE = 0x3f800000;
     uint32 internal constant INF = 0x7f800000;
     uint32 internal constant NEG_INF = 0xff800000;
