@@ -61,7 +61,7 @@ after(async () => {
 })
 
 describe('a trainer built from components', () => {
-  it('registers and stakes, claims a posted job, trains it off the queue and submits, and leaves its components open', { timeout: 240_000 }, async () => {
+  it('registers and stakes, claims a posted job, trains and submits it, and leaves its components open', { timeout: 240_000 }, async () => {
     const clients = await connect(devnet.rpcUrl, devnetAccount(3))
     await transferTokens(bank, deployment, clients.account.address, parseEther('500'))
     const lines: string[] = []
