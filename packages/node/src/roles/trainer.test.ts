@@ -1,20 +1,12 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import { parseEther } from 'viem'
-import { connect, deploy, devnetAccount, postJob, readJob, readStake, startDevnet, transferTokens, type Clients, type Deployment, type Devnet } from '@commons/chain'
-import { readRecipe, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, type Store } from '@commons/store'
+import { connect, devnetAccount, postJob, readJob, readStake, transferTokens } from '@commons/chain'
 import { createNode, type CommonsNode } from '../createNode.ts'
-import { startNetwork, type NetworkNode } from '../network.ts'
-import { createNodeKey } from '../nodeKey.ts'
-import { jobSpecFor } from './requester.ts'
-import { NodeState } from '../state.ts'
+import { startAlone, type Alone } from '../testing/alone.ts'
 import { until } from '../testing/until.ts'
+import { jobSpecFor } from './requester.ts'
 
 /**
  * The trainer role alone, made of components a test hands in: a real anvil, a store
@@ -23,50 +15,23 @@ import { until } from '../testing/until.ts'
  * in the trainer's own store, and the trainer claims, trains and submits it.
  */
 
-let root: string
-let devnet: Devnet
-let bank: Clients
-let deployment: Deployment
-let store: Store
-let network: NetworkNode
-let state: NodeState
+let alone: Alone
 let trainer: CommonsNode | undefined
-let recipe: Recipe
-let version: string
 
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'commons-trainer-alone-'))
-  devnet = await startDevnet({ home: join(root, 'chain') })
-  bank = await connect(devnet.rpcUrl, devnetAccount(0))
-  deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
-  store = await openStore(join(root, 'trainer'))
-  network = await startNetwork({ blockstore: store.blocks, privateKey: await createNodeKey() })
-  state = new NodeState(join(root, 'trainer', 'state.db'))
-  const source = join(root, 'corpus')
-  await mkdir(source, { recursive: true })
-  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(20_000, 5)))
-  await initDataset(store, 'corpus')
-  version = (await commitVersion(store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
-  const tiny = await readRecipe(fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url)))
-  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
-})
-
+before(async () => { alone = await startAlone('trainer') })
 after(async () => {
   await trainer?.stop()
-  await network?.stop()
-  state?.close()
-  await store?.close()
-  await devnet?.stop()
-  await rm(root, { recursive: true, force: true })
+  await alone?.close()
 })
 
 describe('a trainer built from components', () => {
   it('registers and stakes, claims a posted job, trains and submits it, and leaves its components open', { timeout: 240_000 }, async () => {
+    const { bank, deployment, devnet, store, network, state, recipe, version } = alone
     const clients = await connect(devnet.rpcUrl, devnetAccount(3))
     await transferTokens(bank, deployment, clients.account.address, parseEther('500'))
     const lines: string[] = []
     trainer = await createNode({ clients, store, network, state }, {
-      home: join(root, 'trainer'), deployment, roles: ['trainer'], apiPort: false, pollMs: 100, stake: parseEther('200'), log: line => lines.push(line)
+      home: alone.home, deployment, roles: ['trainer'], apiPort: false, pollMs: 100, stake: parseEther('200'), log: line => lines.push(line)
     })
     assert.equal((await readStake(bank, deployment, clients.account.address)).staked, parseEther('200'), 'createNode staked as its init said')
 

@@ -1,20 +1,13 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
-import {
-  claimJob, connect, deploy, devnetAccount, postJob, registerAndStake, startDevnet, submitResult, transferTokens, type Clients, type Deployment, type Devnet
-} from '@commons/chain'
-import { readRecipe, train, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, tokenizeVersion, type Store } from '@commons/store'
+import { claimJob, connect, devnetAccount, postJob, registerAndStake, submitResult, transferTokens } from '@commons/chain'
+import { train } from '@commons/engine'
+import { tokenizeVersion } from '@commons/store'
 import { publishDir } from '../content.ts'
 import { createNode, type CommonsNode } from '../createNode.ts'
-import { startNetwork, type NetworkNode } from '../network.ts'
-import { createNodeKey } from '../nodeKey.ts'
-import { NodeState } from '../state.ts'
+import { startAlone, type Alone } from '../testing/alone.ts'
 import { until } from '../testing/until.ts'
 import { jobSpecFor } from './requester.ts'
 
@@ -25,56 +18,31 @@ import { jobSpecFor } from './requester.ts'
  * the validator's own store, which replays every step and attests.
  */
 
-let root: string
-let devnet: Devnet
-let bank: Clients
-let deployment: Deployment
-let store: Store
-let network: NetworkNode
-let state: NodeState
+let alone: Alone
 let validator: CommonsNode | undefined
 
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'commons-validator-alone-'))
-  devnet = await startDevnet({ home: join(root, 'chain') })
-  bank = await connect(devnet.rpcUrl, devnetAccount(0))
-  deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
-  store = await openStore(join(root, 'validator'))
-  network = await startNetwork({ blockstore: store.blocks, privateKey: await createNodeKey() })
-  state = new NodeState(join(root, 'validator', 'state.db'))
-})
-
+before(async () => { alone = await startAlone('validator') })
 after(async () => {
   await validator?.stop()
-  await network?.stop()
-  state?.close()
-  await store?.close()
-  await devnet?.stop()
-  await rm(root, { recursive: true, force: true })
+  await alone?.close()
 })
 
 describe('a validator built from components', () => {
   it('replays every step of a submitted run and attests it', { timeout: 240_000 }, async () => {
+    const { bank, deployment, devnet, store, network, state, recipe, version } = alone
     const clients = await connect(devnet.rpcUrl, devnetAccount(3))
     const trainer = await connect(devnet.rpcUrl, devnetAccount(4))
     for (const account of [clients, trainer]) await transferTokens(bank, deployment, account.account.address, parseEther('1000'))
     await registerAndStake(trainer, deployment, { peerId: '0x01', roles: ['trainer'], amount: parseEther('500') })
     const lines: string[] = []
     validator = await createNode({ clients, store, network, state }, {
-      home: join(root, 'validator'), deployment, roles: ['validator'], apiPort: false, pollMs: 100, checkSteps: 'all', stake: parseEther('500'), log: line => lines.push(line)
+      home: alone.home, deployment, roles: ['validator'], apiPort: false, pollMs: 100, checkSteps: 'all', stake: parseEther('500'), log: line => lines.push(line)
     })
 
-    const source = join(root, 'corpus')
-    await mkdir(source, { recursive: true })
-    await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(20_000, 6)))
-    await initDataset(store, 'corpus')
-    const version = (await commitVersion(store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
-    const tiny = await readRecipe(fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url)))
-    const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
     const { jobId } = await postJob(bank, deployment, await jobSpecFor(store, { datasetCid: version, recipe, reward: parseEther('50'), jobStake: parseEther('100') }))
     await claimJob(trainer, deployment, jobId)
     const { tokens } = await tokenizeVersion(store, version, recipe.tokenizer)
-    const out = join(root, 'run')
+    const out = join(alone.root, 'run')
     const result = await train({ recipe, tokens, data: { source: 'test' }, out })
     const runCid = await publishDir(store, 'run', out, 'the trainer\'s run')
     await submitResult(trainer, deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps })
