@@ -110,7 +110,6 @@ export interface Context {
   policy: JobPolicy
   /** Op trace CIDs announced on gossip, by dispute id, then by the announcing peer. */
   traces: Map<string, Map<string, string>>
-  /** Validator side of open disputes. */
   /** This validator's disputes; `walking` once it finds the element on-chain (no published trace). */
   challengers: Map<string, { challenger: Challenger, step: number, moves: Move[], open: Move, walking?: boolean }>
   /** Trainer side: what defends each job's run. */
