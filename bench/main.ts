@@ -4,7 +4,7 @@ import { benchStore } from '../packages/store/bench/store.bench.ts'
 import { benchChain } from '../packages/chain/bench/chain.bench.ts'
 import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
 import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
-import { benchNetwork } from '../packages/node/bench/network.bench.ts'
+import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
 
 /** Every benchmark part, by name. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {

@@ -10,6 +10,24 @@ export const TOPICS = {
 /** Loopback on a free port: a node is private unless told to listen wider. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
+/** Milliseconds between a node's looks at the chain: an idle node asks once a second. */
+export const DEFAULT_POLL_MS = 1_000
+
+/** Blocks an event must be under before a node acts on it (a devnet's 0; use 2+ on a public chain). */
+export const DEFAULT_CONFIRMATIONS = 0
+
+/** Most blocks one eth_getLogs spans: what capped providers allow. */
+export const DEFAULT_LOG_RANGE = 1_000
+
+/** Milliseconds a block of a job's recipe or dataset may take to arrive. */
+export const DEFAULT_JOB_FETCH_TIMEOUT_MS = 60_000
+
+/** Validator: milliseconds to wait for the trainer's announced op trace before forcing its values out on-chain. */
+export const DEFAULT_TRACE_WAIT_MS = 60_000
+
+/** Validator: default chance that its drawn steps include any one given step (README: economics). */
+export const DEFAULT_CHECK_PROBABILITY = 0.1
+
 /** How long one block may take to arrive before a fetch gives up. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
 

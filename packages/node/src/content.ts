@@ -2,14 +2,14 @@ import { rm } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { checkJobTerms, hexToCid, JobTermsError, readJob } from '@commons/chain'
-import { parseRecipe, tokensRootOf } from '@commons/engine'
+import { loadJobInputs, readJob, type JobInputs } from '@commons/chain'
 import { commitVersion, exportVersion, getVerifiedBlock, initDataset, tokenizeVersion, type Store } from '@commons/store'
-import { timed, type Context, type JobInputs } from './context.ts'
+import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
+import { timed, type Context } from './context.ts'
 
 /** Content by CID: recipes as raw blocks, versions (datasets, runs, traces) as DAGs. */
 
-const fetchTimeout = (ctx: Context): number => ctx.options.fetchTimeoutMs ?? 60_000
+const fetchTimeout = (ctx: Context): number => ctx.options.fetchTimeoutMs ?? DEFAULT_JOB_FETCH_TIMEOUT_MS
 
 /** Stores bytes as one raw block; returns its CID (what a recipe is referenced by). */
 export async function putRaw (store: Store, bytes: Uint8Array): Promise<CID> {
@@ -40,48 +40,21 @@ export async function fetchVersion (ctx: Context, cid: string, dir: string): Pro
 }
 
 /**
- * A job's recipe and tokens, every term checked (checkJobTerms): the recipe and the
- * dataset are fetched by the job's CIDs, the tokens root and the program hash must be
- * theirs, and the recipe returned carries the job's seed and steps. Any failure is a
- * JobTermsError whose `details.term` names what is wrong.
+ * A job's recipe and tokens, every term checked (loadJobInputs in @commons/chain), had
+ * over the network into this node's store; loaded once per job.
  */
 export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs> {
   const key = String(jobId)
   const known = ctx.inputs.get(key)
   if (known !== undefined) return known
-  const loading = loadInputs(ctx, jobId)
+  const loading = readJob(ctx.clients, ctx.options.deployment, jobId).then(async job => loadJobInputs(ctx.engine, jobId, job.spec, {
+    recipe: async cid => getRaw(ctx, cid),
+    tokens: async (cid, tokenizer) => {
+      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
+      return (await tokenizeVersion(ctx.store, String(cid), tokenizer)).tokens
+    }
+  }))
   ctx.inputs.set(key, loading)
   loading.catch(() => { ctx.inputs.delete(key) })
   return loading
-}
-
-async function loadInputs (ctx: Context, jobId: bigint): Promise<JobInputs> {
-  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
-  const refuse = (term: string, why: string, cause?: unknown): never => {
-    throw new JobTermsError(`job ${jobId}: ${why}`, { hint: 'the job is not claimed', details: { jobId, term }, cause })
-  }
-  const recipeCid = hexToCid(job.spec.recipeCid)
-  const datasetCid = hexToCid(job.spec.datasetCid)
-  if (recipeCid === null) refuse('recipe', 'its recipe CID is not a CID')
-  if (datasetCid === null) refuse('dataset', 'its dataset CID is not a CID')
-  let bytes: Uint8Array
-  try {
-    bytes = await getRaw(ctx, recipeCid as CID)
-  } catch (cause) {
-    return refuse('recipe', `its recipe ${String(recipeCid)} could not be fetched`, cause)
-  }
-  let recipe
-  try {
-    recipe = parseRecipe(JSON.parse(Buffer.from(bytes).toString('utf8')), `recipe ${String(recipeCid)}`)
-  } catch (cause) {
-    return refuse('recipe', `its recipe ${String(recipeCid)} is not a valid recipe`, cause)
-  }
-  let tokens: Int32Array
-  try {
-    await timed(ctx, 'transfer', async () => ctx.network.fetchDag(datasetCid as CID, { timeoutMs: fetchTimeout(ctx) }))
-    tokens = (await tokenizeVersion(ctx.store, String(datasetCid), recipe.tokenizer)).tokens
-  } catch (cause) {
-    return refuse('dataset', `its dataset ${String(datasetCid)} could not be fetched or read`, cause)
-  }
-  return { recipe: checkJobTerms(ctx.engine, jobId, job.spec, recipe, tokensRootOf(tokens)), tokens }
 }

@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
-import type { Challenger, Clients, Defender, Deployment, DisputeOutcome, JobPolicy, Move } from '@commons/chain'
-import type { EngineContext, Recipe } from '@commons/engine'
+import type { Challenger, Clients, Defender, Deployment, DisputeOutcome, JobInputs, JobPolicy, Move } from '@commons/chain'
+import type { EngineContext } from '@commons/engine'
 import type { Store } from '@commons/store'
 import type { FaultSpec } from './faults.ts'
 import type { NetworkNode } from './network.ts'
@@ -19,18 +19,15 @@ export class NodeStoppingError extends BaseError {
 
 export type Role = 'requester' | 'trainer' | 'validator' | 'curator'
 
-export interface NodeOptions {
+/**
+ * A node's settings (libp2p's `init`): what it does and how; left-out settings take the
+ * defaults of constants.ts. What it works with is passed apart, as `NodeComponents`.
+ */
+export interface NodeInit {
+  /** Where the node keeps its runs, replays, fetched models and dispute traces. */
   home: string
-  rpcUrl: string
   deployment: Deployment
   roles: Role[]
-  /** What the node runs training steps on (an open backend's context); default: the reference kernels. */
-  engine?: EngineContext
-  /** Keystore password (default $COMMONS_PASSWORD) and scrypt cost (tests lower it). */
-  password?: string
-  scryptN?: number
-  listen?: string[]
-  bootstrap?: string[]
   /** Port of the HTTP API on loopback; 0 picks one, false starts none. */
   apiPort?: number | false
   /** Trainer: corrupt a value on purpose (to exercise the network's defences). */
@@ -40,23 +37,55 @@ export interface NodeOptions {
    * every step). Left out, the count is sized by `checkProbability`.
    */
   checkSteps?: number | 'all'
-  /** Validator: the chance that its drawn steps include any one given step (default 0.1; README). */
+  /** Validator: the chance that its drawn steps include any one given step (DEFAULT_CHECK_PROBABILITY). */
   checkProbability?: number
   /** Trainer: the jobs it takes (max challenge window, training time, steps; min reward). */
   policy?: Partial<JobPolicy>
-  /** Milliseconds between looks at the chain (default 1,000: an idle node asks once a second). */
+  /** Milliseconds between looks at the chain (DEFAULT_POLL_MS). */
   pollMs?: number
-  /** Blocks an event must be under before the node acts on it (default 0, a devnet's). */
+  /** Blocks an event must be under before the node acts on it (DEFAULT_CONFIRMATIONS). */
   confirmations?: number
-  /** Most blocks one eth_getLogs spans (default 1,000, what capped providers allow). */
+  /** Most blocks one eth_getLogs spans (DEFAULT_LOG_RANGE). */
   logRange?: number
-  /** Milliseconds a block of a job's recipe or dataset may take to arrive (default 60,000). */
+  /** Milliseconds a block of a job's recipe or dataset may take to arrive (DEFAULT_JOB_FETCH_TIMEOUT_MS). */
   fetchTimeoutMs?: number
-  /** Validator: milliseconds to wait for the trainer's announced op trace before forcing its values out on-chain (default 60,000). */
+  /** Validator: milliseconds to wait for the trainer's announced op trace before forcing its values out on-chain (DEFAULT_TRACE_WAIT_MS). */
   traceWaitMs?: number
   /** Stake to hold in the StakeRegistry (topped up at start when the account can pay). */
   stake?: bigint
   log?: (line: string) => void
+}
+
+/**
+ * What a node works with (libp2p's `components`), made by its caller: chain clients
+ * holding the node's key, a store whose blocks the network serves, the network, and the
+ * node's SQLite memory. The node uses them and leaves closing them to whoever made them.
+ */
+export interface NodeComponents {
+  clients: Clients
+  store: Store
+  network: NetworkNode
+  state: NodeState
+  /** What the node runs training steps on (an open backend's context); default: the reference kernels. */
+  engine?: EngineContext
+}
+
+/** `startNode`'s options: the settings, and how to make the components under `home`. */
+export interface NodeOptions extends NodeInit {
+  rpcUrl: string
+  /** What the node runs training steps on (an open backend's context); default: the reference kernels. */
+  engine?: EngineContext
+  /** Keystore password (default $COMMONS_PASSWORD) and scrypt cost (tests lower it). */
+  password?: string
+  scryptN?: number
+  listen?: string[]
+  bootstrap?: string[]
+}
+
+/** A part of a node that runs while the node does. */
+export interface Service {
+  start: () => void | Promise<void>
+  stop: () => void | Promise<void>
 }
 
 /** What the node did in a dispute, for summaries. */
@@ -76,14 +105,8 @@ export interface Timings {
   chain: number
 }
 
-/** A job's inputs, checked against its terms: the recipe to train is the job's. */
-export interface JobInputs {
-  recipe: Recipe
-  tokens: Int32Array
-}
-
 export interface Context {
-  options: NodeOptions
+  options: NodeInit
   /** This node's engine context: no other node in the process shares it unless handed the same. */
   engine: EngineContext
   clients: Clients
@@ -94,7 +117,6 @@ export interface Context {
   policy: JobPolicy
   /** Op trace CIDs announced on gossip, by dispute id, then by the announcing peer. */
   traces: Map<string, Map<string, string>>
-  /** Validator side of open disputes. */
   /** This validator's disputes; `walking` once it finds the element on-chain (no published trace). */
   challengers: Map<string, { challenger: Challenger, step: number, moves: Move[], open: Move, walking?: boolean }>
   /** Trainer side: what defends each job's run. */
@@ -103,8 +125,11 @@ export interface Context {
   inputs: Map<string, Promise<JobInputs>>
   reports: DisputeReport[]
   timings: Timings
-  /** Long work (training, replays) in flight, off the event queue; one of each kind at a time. */
-  work: { training: Promise<void> | null, checking: Promise<void> | null }
+  /**
+   * Long work in flight, off the event queue, one at a time in each lane: training, the
+   * checks of results, and the replays that take a dispute up again after a restart.
+   */
+  work: { training: Promise<void> | null, checking: Promise<void> | null, resuming: Promise<void> | null }
   /** Queues a handler on the node's event queue. */
   enqueue: (handler: () => Promise<void>) => void
   stopped: () => boolean

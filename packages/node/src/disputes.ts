@@ -1,5 +1,6 @@
 import { disputeGameAbi, latestEvents, readDispute, send, type Move } from '@commons/chain'
 import type { Hex } from 'viem'
+import { DEFAULT_LOG_RANGE } from './constants.ts'
 import { timed, type Context } from './context.ts'
 import { PHASE, TRAINER_PHASES } from './moves.ts'
 
@@ -57,7 +58,7 @@ export async function movesOf (ctx: Context, id: bigint): Promise<Move[]> {
   const names = { OpTracePosted: 'postOpTrace', ValuesRequested: 'requestValues', ValuesProvided: 'provideValues', Pinpointed: 'pinpoint', Revealed: 'reveal' } as const
   const moves: Move[] = []
   for (const eventName of Object.keys(names) as Array<keyof typeof names>) {
-    const events = await latestEvents(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName, args: { id }, fromBlock: BigInt(ctx.options.deployment.block), range: BigInt(ctx.options.logRange ?? 1000) })
+    const events = await latestEvents(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName, args: { id }, fromBlock: BigInt(ctx.options.deployment.block), range: BigInt(ctx.options.logRange ?? DEFAULT_LOG_RANGE) })
     for (const event of events) {
       const receipt = await ctx.clients.public.getTransactionReceipt({ hash: event.transactionHash as Hex })
       moves.push({ name: names[eventName], gas: receipt.gasUsed })

@@ -92,6 +92,8 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
     assert.equal(proxy.refusedRanges, 0, 'no eth_getLogs over 1,000 blocks')
     assert.ok((proxy.counts.get('eth_getLogs') ?? 0) >= 12, 'the history was read in windows')
     // Unfunded and unstaked, it skipped both; once staked it picks them up (one at a time).
+    // A job is seen when its event is read and judged once the whole catch-up has been read: wait for the verdict.
+    await until('the trainer to judge the first job', () => trainer.state.job(first, 'trainer') !== undefined, 30_000)
     assert.equal(trainer.state.job(first, 'trainer')?.status, 'skipped')
     await bank.wallet.sendTransaction({ to: trainer.address, value: parseEther('5') })
     await transferTokens(bank, deployment, trainer.address, parseEther('2000'))

@@ -6,7 +6,7 @@ import {
   commitVersion, defaultHome, diffVersions, editRows, exportVersion, findDataset, forkDataset, generateRows,
   initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
 } from '@commons/store'
-import type { DemoSummary } from '@commons/node'
+import type { DemoSummary } from '../demo/runNetworkDemo.ts'
 import { emit, formatBytes, note, UsageError, type GlobalOptions } from '../output.ts'
 
 interface DemoOptions {
@@ -130,7 +130,8 @@ export function demoCommand (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
-      const { parseFault, runNetworkDemo } = await import('@commons/node')
+      const { parseFault } = await import('@commons/node')
+      const { runNetworkDemo } = await import('../demo/runNetworkDemo.ts')
       const { openBackend } = await import('@commons/engine')
       const fault = parseFault(opts.fault, opts.seed)
       // A fault past the last step never fires: the demo would wait for a dispute in vain.

@@ -6,7 +6,7 @@ import {
 import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
-import { isRole, NodeStoppingError, timed, type Context } from '../context.ts'
+import { isRole, NodeStoppingError, timed, type Context, type Service } from '../context.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
@@ -18,6 +18,27 @@ import { PHASE, playMove } from '../moves.ts'
 
 /** Statuses after which a job is not looked at again by this trainer. */
 const DONE = new Set(['refused', 'claimed', 'training', 'submitted', 'finalized', 'slashed', 'lost'])
+
+/**
+ * The trainer as a service: at start it carries a run cut short by a restart on from its
+ * last checkpoint (off the queue) and takes its disputes up again; at stop it waits for
+ * the training in flight, which ends after its current step once the node is stopping.
+ */
+export function trainerService (ctx: Context): Service {
+  return {
+    start () {
+      const unfinished = ctx.state.runs().filter(r => r.status === 'training')
+      if (unfinished.length > 0) {
+        const run = unfinished[0]
+        ctx.log(`job ${run.jobId}: resuming the run from its last checkpoint`)
+        ctx.work.training = trainJob(ctx, BigInt(run.jobId)).catch((error: unknown) => { ctx.log(`job ${run.jobId}: ${(error as Error).message}`) })
+          .finally(() => { ctx.work.training = null; retrySkipped(ctx) })
+      }
+      ctx.enqueue(async () => resumeTrainer(ctx))
+    },
+    async stop () { await ctx.work.training }
+  }
+}
 
 /**
  * A job posted, or skipped earlier (busy, not enough free stake) and looked at again:

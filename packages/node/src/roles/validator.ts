@@ -7,8 +7,9 @@ import { recordOutcome } from '../disputes.ts'
 import {
   checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt, transcriptRootOf
 } from '@commons/engine'
+import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
-import { isRole, NodeError, timed, type Context } from '../context.ts'
+import { isRole, NodeError, timed, type Context, type Service } from '../context.ts'
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 
@@ -17,9 +18,6 @@ import { peerIdBytes } from '../peerId.ts'
  * replaying them, and attests or opens a dispute and plays it through. Replays run off
  * the event queue, one result at a time, so dispute moves are never held up by them.
  */
-
-/** Default chance that a validator's drawn steps include any one given step (README: economics). */
-export const DEFAULT_CHECK_PROBABILITY = 0.1
 
 /** How many steps of `steps` to replay so that a lie in any one step is drawn with `probability`. */
 export function stepsToCheck (steps: number, options: { checkSteps?: number | 'all', checkProbability?: number }): number {
@@ -45,11 +43,16 @@ export function drawSteps (blockHash: Hex, validator: Address, steps: number, co
 /** A result submitted: checked off the queue, after any check in flight. */
 export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
   if (!isRole(ctx, 'validator')) return
-  const previous = ctx.work.checking ?? Promise.resolve()
-  const next: Promise<void> = previous.then(async () => checkResult(ctx, jobId, blockHash)).catch((error: unknown) => {
-    ctx.log(`job ${jobId}: ${(error as Error).message}`)
-  }).finally(() => { if (ctx.work.checking === next) ctx.work.checking = null })
-  ctx.work.checking = next
+  offQueue(ctx, 'checking', `job ${jobId}`, async () => checkResult(ctx, jobId, blockHash))
+}
+
+/** Runs `work` off the event queue, after the work already in its lane; a failure is logged under `label`. */
+function offQueue (ctx: Context, lane: 'checking' | 'resuming', label: string, work: () => Promise<void>): void {
+  const previous = ctx.work[lane] ?? Promise.resolve()
+  const next: Promise<void> = previous.then(work).catch((error: unknown) => {
+    ctx.log(`${label}: ${(error as Error).message}`)
+  }).finally(() => { if (ctx.work[lane] === next) ctx.work[lane] = null })
+  ctx.work[lane] = next
 }
 
 async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
@@ -138,7 +141,7 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
 async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promise<string | undefined> {
   const registered = (await readStake(ctx.clients, ctx.options.deployment, trainer)).peerId.toLowerCase()
   const ignored = new Set<string>()
-  const wait = ctx.options.traceWaitMs ?? 60_000
+  const wait = ctx.options.traceWaitMs ?? DEFAULT_TRACE_WAIT_MS
   for (let waited = 0; waited <= wait && !ctx.stopped(); waited += 200) {
     for (const [peer, cid] of ctx.traces.get(String(id)) ?? []) {
       let bytes: string | undefined
@@ -238,14 +241,31 @@ async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: n
     await recordOutcome(ctx, id, jobId)
     return
   }
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
-  const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
-  const records = await readRecords(dir)
-  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe), records })
-  challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
-  ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
-  ctx.log(`dispute ${id}: taken up again after a restart`)
-  if (d.phase === PHASE.awaitPinpoint) ctx.enqueue(async () => challengePinpoint(ctx, id))
+  // Its side of the step is recomputed by replaying it: off the queue, so the node's other moves are not held up.
+  offQueue(ctx, 'resuming', `dispute ${id}`, async () => {
+    if (ctx.challengers.has(String(id)) || ctx.stopped()) return
+    const { recipe, tokens } = await jobInputs(ctx, jobId)
+    const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
+    const records = await readRecords(dir)
+    const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe), records })
+    challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
+    ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
+    ctx.log(`dispute ${id}: taken up again after a restart`)
+    // The trace may have been posted while this replayed: challengePinpoint looks at the phase when it runs.
+    ctx.enqueue(async () => challengePinpoint(ctx, id))
+  })
+}
+
+/**
+ * The validator as a service: at start it checks again the results whose check was cut
+ * short and takes its disputes up again; at stop it waits for the replays in flight,
+ * which end early once the node is stopping.
+ */
+export function validatorService (ctx: Context): Service {
+  return {
+    start () { ctx.enqueue(async () => resumeValidator(ctx)) },
+    async stop () { await Promise.all([ctx.work.checking, ctx.work.resuming]) }
+  }
 }
 
 /** A dispute this validator opened but had not recorded (killed right after opening it). */

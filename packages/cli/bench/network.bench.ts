@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openBackend } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
-import { runNetworkDemo } from '../src/demo.ts'
+import { runNetworkDemo } from '../src/demo/runNetworkDemo.ts'
 
 /**
  * The network at work: the main job (commons demo, tiny transformer, 24 steps, four

@@ -10,10 +10,9 @@ import {
   readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
-import { parseFault } from './faults.ts'
-import { disputesOf } from './disputeLog.ts'
-import { startRpcProxy } from './testing/rpcProxy.ts'
-import { peerIdBytes, startNode, type CommonsNode, type Timings } from './node.ts'
+import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } from '@commons/node'
+import { startRpcProxy } from '@commons/node/testing/rpcProxy'
+import { disputesOf } from './disputesOf.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -63,7 +62,7 @@ const DEMO_PASSWORD = 'commons-demo'
 
 /** The repo's tiny transformer (recipes/tiny.json), shortened for the demo. */
 async function demoRecipe (steps: number, layers: number): Promise<Recipe> {
-  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
+  const tiny = await readRecipe(fileURLToPath(new URL('../../../../recipes/tiny.json', import.meta.url)))
   const warmupSteps = Math.min(tiny.optimizer.warmupSteps, Math.max(1, Math.floor(steps / 4)))
   return { ...tiny, name: 'demo-tiny', steps, checkpointInterval: Math.max(1, Math.ceil(steps / 6)), optimizer: { ...tiny.optimizer, warmupSteps }, model: { ...tiny.model, layers } as Recipe['model'] }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runNetworkDemo } from './demo.ts'
+import { NodeState } from '@commons/node'
+import { runNetworkDemo } from './runNetworkDemo.ts'
 
 /**
  * The demo behind a slow provider that caps eth_getLogs: its summary reads outcomes
@@ -21,7 +22,6 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
     assert.ok(summary.disputes.length > 0)
     assert.ok(summary.disputes.every(d => d.winner === 'challenger' && d.moves >= 1))
-    const { NodeState } = await import('./state.ts')
     const state = new NodeState(join(summary.home, 'nodes', 'validator', 'node', 'state.db'))
     try {
       assert.ok(state.disputes().some(d => d.role === 'challenger' && d.status.startsWith('resolved: challenger')), 'the validator\'s own record settled too')

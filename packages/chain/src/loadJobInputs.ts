@@ -1,0 +1,60 @@
+import type { CID } from 'multiformats/cid'
+import type { Hex } from 'viem'
+import { parseRecipe, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
+import { checkJobTerms, JobTermsError, type PostedTerms } from './checkJobTerms.ts'
+import { hexToCid } from './cids.ts'
+
+/** A job's terms as posted, with the CIDs of its recipe and dataset (`readJob(...).spec`). */
+export interface JobTermsWithContent extends PostedTerms {
+  recipeCid: Hex
+  datasetCid: Hex
+}
+
+/** Where a node gets a job's content by the job's CIDs (a node: over the network, into its store). */
+export interface JobContent {
+  /** The bytes of the raw block `cid` (the recipe's JSON). */
+  recipe: (cid: CID) => Promise<Uint8Array>
+  /** The dataset version `cid`, tokenized with `tokenizer`. */
+  tokens: (cid: CID, tokenizer: string) => Promise<Int32Array>
+}
+
+/** A job's inputs, checked against its terms: the recipe to train is the job's. */
+export interface JobInputs {
+  recipe: Recipe
+  tokens: Int32Array
+}
+
+/**
+ * A job's recipe and tokens, every term checked (checkJobTerms): the recipe and the
+ * dataset are had by the job's CIDs from `content`, the tokens root and the program hash
+ * must be theirs, and the recipe returned carries the job's seed and steps. Any failure
+ * is a JobTermsError whose `details.term` names what is wrong.
+ */
+export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms: JobTermsWithContent, content: JobContent): Promise<JobInputs> {
+  const refuse = (term: string, why: string, cause?: unknown): never => {
+    throw new JobTermsError(`job ${jobId}: ${why}`, { hint: 'the job is not claimed', details: { jobId, term }, cause })
+  }
+  const recipeCid = hexToCid(terms.recipeCid)
+  const datasetCid = hexToCid(terms.datasetCid)
+  if (recipeCid === null) return refuse('recipe', 'its recipe CID is not a CID')
+  if (datasetCid === null) return refuse('dataset', 'its dataset CID is not a CID')
+  let bytes: Uint8Array
+  try {
+    bytes = await content.recipe(recipeCid)
+  } catch (cause) {
+    return refuse('recipe', `its recipe ${String(recipeCid)} could not be fetched`, cause)
+  }
+  let recipe: Recipe
+  try {
+    recipe = parseRecipe(JSON.parse(Buffer.from(bytes).toString('utf8')), `recipe ${String(recipeCid)}`)
+  } catch (cause) {
+    return refuse('recipe', `its recipe ${String(recipeCid)} is not a valid recipe`, cause)
+  }
+  let tokens: Int32Array
+  try {
+    tokens = await content.tokens(datasetCid, recipe.tokenizer)
+  } catch (cause) {
+    return refuse('dataset', `its dataset ${String(datasetCid)} could not be fetched or read`, cause)
+  }
+  return { recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens)), tokens }
+}
