@@ -1,8 +1,11 @@
 import { BaseError } from '@commons/errors'
 import {
-  hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
-  proveLeaves, recordHashes, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
-  type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
+  hexBytes, nodeProof, openingsFor, openingStruct, opProof, opStruct, proveElements, proveLeaves, recordHashes,
+  stateRoot, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf, type Hash
+} from '@commons/protocol'
+import {
+  initialState, opInputs, stateSlots, Tensor, traceStep, type Program, type Recipe, type RunFault, type StepRecord,
+  type TrainState
 } from '@commons/engine'
 import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
@@ -137,7 +140,7 @@ export class Challenger {
       beforeProof: nodeProof(hashes, at).map(toHex),
       recordAfter: { state: records[after].state, lossBits: lossBits(records[after].loss) },
       afterProof: one ? [] : nodeProof(hashes, after).map(toHex),
-      slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(nodeRoot(tensorRoots(slots)))
+      slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(tensorsRoot(slots))
     }
     const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
     const id = openedId(receipt)
@@ -180,7 +183,6 @@ export class Challenger {
       if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
       return { root: toHex(tensorRoot(inputs[i])), proof: [] }
     })
-    const leaves = ops.map(o => opLeaf(o, program.constantRoots))
     const receipt = await send(this.clients, {
       address: this.deployment.contracts.disputeGame,
       abi: disputeGameAbi,
@@ -188,7 +190,7 @@ export class Challenger {
       args: [id, {
         opIndex: BigInt(op),
         op: opStruct(programOp, program.constantRoots),
-        opProof: nodeProof(leaves, op).map(toHex),
+        opProof: opProof(ops, program.constantRoots, op).map(toHex),
         element: BigInt(element),
         outputRoot: toHex(roots[op]),
         outputProof: nodeProof(roots, op).map(toHex),
@@ -212,7 +214,7 @@ export class Challenger {
       address: this.deployment.contracts.disputeGame,
       abi: disputeGameAbi,
       functionName: 'pinpointLoss',
-      args: [id, opStruct(program.step[op], program.constantRoots), nodeProof(program.step.map(o => opLeaf(o, program.constantRoots)), op).map(toHex), toHex(roots[op]), nodeProof(roots, op).map(toHex)]
+      args: [id, opStruct(program.step[op], program.constantRoots), opProof(program.step, program.constantRoots, op).map(toHex), toHex(roots[op]), nodeProof(roots, op).map(toHex)]
     })
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element: 0 }
   }
@@ -238,7 +240,7 @@ export class Challenger {
       args: [id, {
         opIndex: BigInt(op),
         op: opStruct(ops[op], program.constantRoots),
-        opProof: nodeProof(ops.map(o => opLeaf(o, program.constantRoots)), op).map(toHex),
+        opProof: opProof(ops, program.constantRoots, op).map(toHex),
         outputRoot: toHex(roots[op]),
         outputProof: nodeProof(roots, op).map(toHex),
         firstLeaf: BigInt(firstLeaf),

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { proveLeaves, referenceTensorRoot, rootFromProof, toHex, uniform, wordBytes, Tensor, type RangeProof } from '@commons/engine'
+import { proveLeaves, referenceTensorRoot, rootFromProof, toHex, uniform, wordBytes, type RangeProof } from '@commons/protocol'
+import { Tensor } from '@commons/engine'
 import { tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 

@@ -7,7 +7,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 /** What `npm run build` makes and every command needs at load time. */
 export const BUILD_OUTPUTS = [
   'packages/chain/src/generated/contracts.ts',
-  'packages/engine/build/merkle.wasm',
+  'packages/protocol/build/merkle.wasm',
   'packages/engine/build/kernels.wasm'
 ]
 

@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { binary, referenceAttention, referenceAttentionBackward, referenceMatmul, unary } from './ops.ts'
-import { uniform } from './prng.ts'
+import { uniform } from '@commons/protocol'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
 import { Tensor } from './tensor.ts'
 import { useBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
 import { nativeKernels, type NativeKernels } from './native.ts'
-import { referenceTensorRoot, tensorRoot } from './commit.ts'
+import { referenceTensorRoot, tensorRoot } from '@commons/protocol'
+import './nativeMerkle.ts'
 
 let draws = 0
 const random = (): number => uniform(21, 0, draws++)

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as ops from './ops.ts'
-import { f } from './numerics.ts'
-import { uniform } from './prng.ts'
+import { f } from '@commons/protocol'
+import { uniform } from '@commons/protocol'
 import { Tensor, strides } from './tensor.ts'
 
 let draws = 0

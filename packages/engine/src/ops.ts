@@ -1,5 +1,6 @@
-import { f, expf, logf, sqrtf } from './numerics.ts'
+import { f, expf, logf, binaryProgram, MAX_INPUTS, type BinaryOp, type UnaryOp } from '@commons/protocol'
 import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './tensor.ts'
+export { binaryProgram, unaryProgram, MAX_INPUTS, type BinaryOp, type UnaryOp } from '@commons/protocol'
 
 /**
  * The primitive ops and their reference kernels. Each kernel computes every output
@@ -7,9 +8,6 @@ import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './
  * a rounding after every operation, reductions in increasing index order from the
  * identity, no fused multiply-add. Fast backends replace kernels, never programs.
  */
-
-/** No output element may read more inputs than this: any element is checkable on-chain. */
-export const MAX_INPUTS = 4096
 
 /** Where op outputs live: plain arrays by default, a backend's shared memory when it has one. */
 export interface Allocator {
@@ -62,27 +60,6 @@ export function record (name: string, inputs: readonly Tensor[], outputs: readon
 export function recordOp<T extends Tensor> (name: string, inputs: readonly Tensor[], outputs: readonly [T, ...Tensor[]], attrs: Record<string, unknown> = {}): T {
   recorder?.(name, inputs, outputs, attrs)
   return outputs[0]
-}
-
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
-
-export const binaryProgram: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => f(a + b),
-  sub: (a, b) => f(a - b),
-  mul: (a, b) => f(a * b),
-  div: (a, b) => f(a / b),
-  // NaN propagates from either side; of two zeros, +0 (a >= b picks a: max(+0, -0) = +0).
-  max: (a, b) => (a !== a || b !== b) ? NaN : (a > b || (a === b && !(Object.is(a, -0) && Object.is(b, 0))) ? a : b),
-  cmpge: (a, b) => (a >= b ? 1 : 0)
-}
-
-export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
-  neg: a => -a,
-  exp: expf,
-  log: logf,
-  sqrt: sqrtf,
-  recip: a => f(1 / a)
 }
 
 /**

@@ -1,0 +1,33 @@
+/**
+ * The one vocabulary of step-program ops (docs/step-program.md), shared with the
+ * Solidity verifier (StepOps): every op name, its code, and its group. Tables keyed
+ * by these names (`Record<OpName, ...>`) make a missing op a type error.
+ */
+export const OPCODE = {
+  ADD: 1, SUB: 2, MUL: 3, DIV: 4, MAX: 5, CMPGE: 6,
+  NEG: 7, EXP: 8, LOG: 9, SQRT: 10, RECIP: 11, COPY: 12,
+  SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19,
+  GATHER: 32, WINDOW: 33, ONEHOT: 34, ROPE: 35, CONCAT: 36, UNIFORM: 37, FILL: 38,
+  CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51
+} as const
+
+export type OpName = keyof typeof OPCODE
+export type Opcode = typeof OPCODE[OpName]
+
+/** The elementwise binary ops, by the engine's names, and their codes. */
+export const BINARY_OPCODE = { add: OPCODE.ADD, sub: OPCODE.SUB, mul: OPCODE.MUL, div: OPCODE.DIV, max: OPCODE.MAX, cmpge: OPCODE.CMPGE } as const
+export type BinaryOp = keyof typeof BINARY_OPCODE
+
+/** The elementwise unary ops, by the engine's names, and their codes. */
+export const UNARY_OPCODE = { neg: OPCODE.NEG, exp: OPCODE.EXP, log: OPCODE.LOG, sqrt: OPCODE.SQRT, recip: OPCODE.RECIP } as const
+export type UnaryOp = keyof typeof UNARY_OPCODE
+
+/** No output element may read more inputs than this: any element is checkable on-chain. */
+export const MAX_INPUTS = 4096
+
+const NAMES = new Map<number, OpName>(Object.entries(OPCODE).map(([name, code]) => [code, name as OpName]))
+
+/** The name of an op code, or undefined for a code the protocol does not have. */
+export function opName (code: number): OpName | undefined {
+  return NAMES.get(code)
+}
