@@ -22,6 +22,19 @@ export type BinaryOp = keyof typeof BINARY_OPCODE
 export const UNARY_OPCODE = { neg: OPCODE.NEG, exp: OPCODE.EXP, log: OPCODE.LOG, sqrt: OPCODE.SQRT, recip: OPCODE.RECIP } as const
 export type UnaryOp = keyof typeof UNARY_OPCODE
 
+/** The op groups the verifier dispatches by (`code >> 4`), with the names of their ops. */
+export const OP_GROUPS = {
+  elementwise: ['ADD', 'SUB', 'MUL', 'DIV', 'MAX', 'CMPGE', 'NEG', 'EXP', 'LOG', 'SQRT', 'RECIP', 'COPY'],
+  reduce: ['SUM', 'MAXR', 'DOT', 'SCATTER'],
+  data: ['GATHER', 'WINDOW', 'ONEHOT', 'ROPE', 'CONCAT', 'UNIFORM', 'FILL'],
+  optimizer: ['CLIP', 'ADAM_M', 'ADAM_V', 'ADAM_P']
+} as const satisfies Record<string, readonly OpName[]>
+export type OpGroup = keyof typeof OP_GROUPS
+export type ElementwiseOp = typeof OP_GROUPS.elementwise[number]
+export type ReduceOp = typeof OP_GROUPS.reduce[number]
+export type DataOp = typeof OP_GROUPS.data[number]
+export type OptimizerOp = typeof OP_GROUPS.optimizer[number]
+
 /** No output element may read more inputs than this: any element is checkable on-chain. */
 export const MAX_INPUTS = 4096
 
