@@ -4,11 +4,11 @@ import { elementReads, evaluateFrom } from './elements.ts'
 import { f } from './numerics.ts'
 import { OPCODE, type Opcode } from './opcodes.ts'
 import type { ProgramOp } from './program.ts'
-import type { TensorData } from './words.ts'
+import { tensorData, type TensorData } from './words.ts'
 
 const ctx = { seed: 1, step: 0 }
-const f32 = (...values: number[]): TensorData => ({ dtype: 'f32', data: Float32Array.from(values) })
-const i32 = (...values: number[]): TensorData => ({ dtype: 'i32', data: Int32Array.from(values) })
+const f32 = (...values: number[]): TensorData => tensorData(Float32Array.from(values))
+const i32 = (...values: number[]): TensorData => tensorData(Int32Array.from(values))
 const op = (code: Opcode, dims: number[], inputs: number, attrs: number[]): ProgramOp =>
   ({ code, dtype: 'f32', dims, inputs: Array.from({ length: inputs }, (_, index) => ({ kind: 'op', index })), attrs })
 const all = (p: ProgramOp, inputs: TensorData[]): number[] =>

@@ -4,11 +4,10 @@ import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import { nodeProof, nodeRoot, referenceTensorRoot, rootFromNodeProof, tensorRoot } from './commit.ts'
 import { proveElements, proveLeaves, rootFromProof } from './proofs.ts'
 import { uniform } from './prng.ts'
-import type { TensorData } from './words.ts'
+import { tensorData as tensor } from './words.ts'
 
 let draws = 0
 const random = (): number => uniform(33, 0, draws++)
-const tensor = (data: Float32Array | Int32Array): TensorData => ({ dtype: data instanceof Int32Array ? 'i32' : 'f32', data })
 
 describe('Merkle proofs of elements and ranges', () => {
   it('prove every kind of range of tensors of many lengths', () => {

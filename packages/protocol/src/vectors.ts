@@ -7,7 +7,7 @@ import { expf, f, f32FromBits, logf } from './numerics.ts'
 import type { ElementContext, ProgramOp } from './program.ts'
 import { random32 } from './prng.ts'
 import { openingStruct, proveLeaves } from './proofs.ts'
-import { wordBytes, wordOf, type TensorData } from './words.ts'
+import { tensorData, wordBytes, wordOf, type TensorData } from './words.ts'
 
 /**
  * Shared test vectors: the contract between TypeScript and the chain (DESIGN §5).
@@ -51,7 +51,7 @@ export function protocolVectors (): Record<string, string> {
     binary32[name] = { a, b, out: a.map((x, i) => wordOf(op(f32FromBits(x), f32FromBits(b[i])), 'f32')) }
   })
 
-  const tensor = { dtype: 'f32', data: Float32Array.from({ length: 1000 }, (_, i) => i % 97 === 5 ? NaN : f((random32(7, 9, i) / 2 ** 32 - 0.5) * 10)) } as const
+  const tensor = tensorData(Float32Array.from({ length: 1000 }, (_, i) => i % 97 === 5 ? NaN : f((random32(7, 9, i) / 2 ** 32 - 0.5) * 10)))
   const proofs = [[0, 0], [5, 5], [10, 25], [100, 124], [0, 124]].map(([first, last]) => {
     const p = proveLeaves(tensor, first, last)
     return { firstLeaf: p.firstLeaf, words: toHex(wordBytes(p.words)), siblings: p.siblings.map(toHex) }

@@ -13,6 +13,11 @@ export interface TensorData {
   readonly data: Float32Array | Int32Array
 }
 
+/** Elements as a TensorData, the dtype from the array's type. */
+export function tensorData (data: Float32Array | Int32Array): TensorData {
+  return { dtype: data instanceof Int32Array ? 'i32' : 'f32', data }
+}
+
 /** The one bit pattern a NaN is committed as (DESIGN §4-5): backends cannot disagree on payloads. */
 export const CANONICAL_NAN = 0x7fc00000
 
