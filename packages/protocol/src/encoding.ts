@@ -5,7 +5,8 @@ import type { ProgramHeader, ProgramOp, RefKind } from './program.ts'
 
 /** The ABI encoding of step-program ops and headers, as the Solidity side (StepOps) hashes them. */
 
-const KIND_CODE: Record<RefKind, number> = { slot: 0, op: 1, tokens: 2, const: 3 }
+/** Ref kinds as StepOps.OpInput.kind. */
+export const REF_KIND_CODE: Record<RefKind, number> = { slot: 0, op: 1, tokens: 2, const: 3 }
 
 const OP_ABI = [{
   type: 'tuple',
@@ -26,7 +27,7 @@ export function opStruct (op: ProgramOp, constantRoots: readonly Hex[]) {
     code: op.code,
     dtype: op.dtype === 'f32' ? 0 : 1,
     dims: op.dims,
-    inputs: op.inputs.map(r => ({ kind: KIND_CODE[r.kind], index: r.kind === 'const' ? 0 : r.index, root: r.kind === 'const' ? constantRoots[r.index] : ZERO_ROOT })),
+    inputs: op.inputs.map(r => ({ kind: REF_KIND_CODE[r.kind], index: r.kind === 'const' ? 0 : r.index, root: r.kind === 'const' ? constantRoots[r.index] : ZERO_ROOT })),
     attrs: op.attrs
   }
 }
