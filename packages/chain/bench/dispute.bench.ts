@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, bytesToHex, parseEther, toHex, type Abi, type Hex } from 'viem'
-import {
-  evaluateCalldata, initialState, OPCODE, opInputs, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, openBackend, wordBytes, Tensor,
-  type ProgramOp, type StepTrace
-} from '@commons/engine'
+import { evaluateCalldata, OPCODE, proveLeaves, wordBytes, type ProgramOp } from '@commons/protocol'
+import { initialState, opInputs, readRecipe, runStateAt, tokensRootOf, train, traceStep, openBackend, Tensor, type StepTrace } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
 import {
   binary32HarnessAbi, binary32HarnessBytecode, Challenger, claimJob, connect, Defender, deploy, devnetAccount, playDispute, postJob,

@@ -10,9 +10,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { decodeFunctionData, pad, parseEther, toHex } from 'viem'
+import { random32 } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, random32, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep,
-  type Recipe, type RunFault, type StepRecord
+  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep, type Recipe,
+  type RunFault, type StepRecord
 } from '@commons/engine'
 import {
   advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, disputeGameAbi, INIT_STEP, postJob, queryRecords, readDispute,

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { expf, logf, ops, referenceContext, wordBytes, Tensor } from '@commons/engine'
+import { expf, f32Bits, f32FromBits, logf, wordBytes, wordOf } from '@commons/protocol'
+import { ops, referenceContext, Tensor } from '@commons/engine'
 import { binary32HarnessAbi, binary32HarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -14,10 +15,6 @@ import { deployForTest, type DeployedForTest } from './testing.ts'
 const CASES = 100_000
 const CHUNK = 1000
 
-const bits = new Uint32Array(1)
-const float = new Float32Array(bits.buffer)
-const toFloat = (b: number): number => { bits[0] = b; return float[0] }
-const toBits = (x: number): number => { float[0] = x; return bits[0] }
 
 /** A small deterministic generator (xorshift32), so a failure can be replayed. */
 function generator (seed: number): () => number {
@@ -98,9 +95,9 @@ describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
     for (const n of [1, 2, 7, 128, 344, 2048]) {
       const a = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
       const b = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
-      const expected = ops.referenceMatmul(referenceContext(), new Tensor([1, n], Float32Array.from(a, toFloat)), new Tensor([n, 1], Float32Array.from(b, toFloat))).f32[0]
+      const expected = ops.referenceMatmul(referenceContext(), new Tensor([1, n], Float32Array.from(a, f32FromBits)), new Tensor([n, 1], Float32Array.from(b, f32FromBits))).f32[0]
       const got = await clients.public.readContract({ address: harness, abi: binary32HarnessAbi, functionName: 'dot', args: [bytesToHex(wordBytes(a)), bytesToHex(wordBytes(b))] })
-      assert.equal(got, toBits(expected), `dot of ${n} terms`)
+      assert.equal(got, f32Bits(expected), `dot of ${n} terms`)
     }
   })
 
@@ -116,8 +113,8 @@ describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
           args: [op.code, chunk.map(p => p[0]), chunk.map(p => p[1])]
         })
         chunk.forEach(([a, b], i) => {
-          const expected = op.js(toFloat(a), toFloat(b))
-          const want = typeof expected === 'boolean' ? (expected ? 1 : 0) : Number.isNaN(expected) ? 0x7fc00000 : toBits(expected)
+          const expected = op.js(f32FromBits(a), f32FromBits(b))
+          const want = typeof expected === 'boolean' ? (expected ? 1 : 0) : wordOf(expected, 'f32')
           if (got[i] !== want) {
             assert.fail(`${op.name}(0x${a.toString(16)}, 0x${b.toString(16)}) = 0x${got[i].toString(16)}, expected 0x${want.toString(16)}`)
           }

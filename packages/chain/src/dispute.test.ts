@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther, toHex } from 'viem'
+import { random32 } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, random32, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep,
-  type Recipe, type RunFault, type StepRecord
+  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep, type Recipe,
+  type RunFault, type StepRecord
 } from '@commons/engine'
 import {
   advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,

@@ -1,16 +1,13 @@
 import { BaseError } from '@commons/errors'
-import {
-  hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
-  proveLeaves, recordHashes, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf, type EngineContext,
-  type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
-} from '@commons/engine'
-import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
-import { send, type Clients } from './clients.ts'
+import { hexBytes, type Hash } from '@commons/protocol'
+import type { EngineContext, Program, Recipe, StepRecord, TrainState } from '@commons/engine'
+import type { Hex } from 'viem'
+import type { Clients } from './clients.ts'
 import { latestEvents } from './logs.ts'
 import type { Deployment } from './deploy.ts'
-import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
-import { revealedValues } from './disputeData.ts'
-import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
+import type { Challenger } from './challenger.ts'
+import type { Defender } from './defender.ts'
+import { disputeGameAbi } from './generated/contracts.ts'
 import { disputePhases, disputeReasons } from './generated/enums.ts'
 
 /**
@@ -18,7 +15,8 @@ import { disputePhases, disputeReasons } from './generated/enums.ts'
  * the DisputeGame contract: the challenger replays a step, opens, and names the first
  * element where the trainer's op trace departs from the step program; the trainer
  * posts its trace and opens that element. Each method is one move and reads the
- * dispute from the chain, so a node can call them from event handlers.
+ * dispute from the chain, so a node can call them from event handlers. This file holds
+ * what both sides share and playDispute; the sides are challenger.ts and defender.ts.
  */
 
 export class DisputeError extends BaseError {
@@ -54,13 +52,6 @@ export interface Move {
   gas: bigint
 }
 
-const lossBits = (loss: number): number => wordOf(loss, 'f32')
-
-function firstDifference (a: Tensor, b: Tensor): number {
-  for (let i = 0; i < a.size; i++) if (wordOf(a.data[i], a.dtype) !== wordOf(b.data[i], b.dtype)) return i
-  return -1
-}
-
 /** A dispute as the contract keeps it. */
 export async function readDispute (clients: Clients, deployment: Deployment, id: bigint) {
   const d = await clients.public.readContract({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'getDispute', args: [id] })
@@ -78,316 +69,6 @@ export async function postedTrace (clients: Clients, deployment: Deployment, id:
   if (roots === undefined) throw new DisputeError(`dispute ${id} has no posted op trace yet`)
   return roots.map(hexBytes)
 }
-
-export class Challenger {
-  readonly clients: Clients
-  readonly deployment: Deployment
-  private readonly claim: RunClaim
-  private readonly tokens: Tensor
-  /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
-  private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[], agrees: boolean }>()
-
-  constructor (clients: Clients, deployment: Deployment, claim: RunClaim) {
-    this.clients = clients
-    this.deployment = deployment
-    this.claim = claim
-    this.tokens = new Tensor([claim.tokens.length], claim.tokens)
-  }
-
-  /**
-   * Replays step t from S_t (the trainer's checkpoint, checked against record t) and
-   * compares S_{t+1} with record t+1; INIT_STEP checks S_0 against record 0.
-   */
-  check (step: number, stateT?: TrainState): { agrees: boolean, lossAgrees: boolean, slots: Tensor[], outputs: Tensor[] } {
-    const { engine, recipe, records, tokens } = this.claim
-    if (step === INIT_STEP) {
-      const slots = stateSlots(initialState(recipe))
-      return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, lossAgrees: true, slots, outputs: slots }
-    }
-    if (stateT === undefined) throw new DisputeError(`checking step ${step} needs the state before it`)
-    const slots = stateSlots(stateT)
-    if (toHex(stateRoot(slots, step)) !== records[step].state) throw new DisputeError(`the state given for step ${step} is not the one the transcript commits to`)
-    const copy: TrainState = { step, params: [], m: [], v: [] }
-    const p = this.claim.program.paramSlots
-    const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
-    Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
-    const trace = traceStep(engine, recipe, tokens, copy)
-    const lossAgrees = lossBits(trace.loss) === lossBits(records[step].loss)
-    // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
-    const next = records[step + 1]
-    const agrees = next === undefined || toHex(stateRoot(stateSlots(copy), step + 1)) === next.state
-    return { agrees, lossAgrees, slots: trace.before, outputs: trace.outputs }
-  }
-
-  /**
-   * Opens a dispute over step t (or INIT_STEP), paying the bond. `force` opens one even
-   * when the replay agrees (a bogus challenge, to test that it loses its bond).
-   */
-  async open (step: number, stateT?: TrainState, options: { force?: boolean } = {}): Promise<{ id: bigint, move: Move }> {
-    const { slots, outputs, agrees, lossAgrees } = this.check(step, stateT)
-    if (agrees && lossAgrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state and loss: nothing to dispute`)
-    const { records, program, jobId } = this.claim
-    const game = this.deployment.contracts.disputeGame
-    const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
-    await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
-    const hashes = recordHashes(records)
-    const at = step === INIT_STEP ? 0 : step
-    // INIT and step T (the last record, an evaluation dispute) prove one record only.
-    const one = step === INIT_STEP || step + 1 >= records.length
-    const after = one ? at : step + 1
-    const proof = {
-      recordBefore: { state: records[at].state, lossBits: lossBits(records[at].loss) },
-      beforeProof: nodeProof(hashes, at).map(toHex),
-      recordAfter: { state: records[after].state, lossBits: lossBits(records[after].loss) },
-      afterProof: one ? [] : nodeProof(hashes, after).map(toHex),
-      slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(nodeRoot(tensorRoots(slots)))
-    }
-    const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
-    const id = openedId(receipt)
-    this.honest.set(id, { step, slots, outputs, agrees })
-    return { id, move: { name: 'open', gas: receipt.gasUsed } }
-  }
-
-  /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */
-  resume (id: bigint, step: number, stateT?: TrainState): void {
-    const { slots, outputs, agrees } = this.check(step, stateT)
-    this.honest.set(id, { step, slots, outputs, agrees })
-  }
-
-  /**
-   * Names the first element where the posted trace departs from the honest one: the
-   * first op whose root differs has the challenger's own inputs, and `trainerOutput`
-   * (the trainer's published trace) gives the trainer's values of that op.
-   */
-  async pinpoint (id: bigint, trainerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<Move & { op: number, element: number }> {
-    const honest = this.honest.get(id)
-    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
-    const roots = await postedTrace(this.clients, this.deployment, id)
-    const mine = tensorRoots(honest.outputs)
-    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
-    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
-    if (choice === undefined) {
-      const theirs = await trainerOutput(op)
-      if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
-      element = firstDifference(theirs, honest.outputs[op])
-    }
-    const init = honest.step === INIT_STEP
-    const { program } = this.claim
-    const ops = init ? program.init : program.step
-    const programOp = ops[op]
-    const ctx = { seed: this.claim.recipe.seed, step: init ? 0 : honest.step }
-    const inputs = opInputs(programOp, { program, before: honest.slots, outputs: honest.outputs }, this.tokens)
-    const slotRoots = tensorRoots(honest.slots)
-    const inputRoots = programOp.inputs.map((r, i) => {
-      if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }
-      if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
-      return { root: toHex(tensorRoot(inputs[i])), proof: [] }
-    })
-    const leaves = ops.map(o => opLeaf(o, program.constantRoots))
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'pinpoint',
-      args: [id, {
-        opIndex: BigInt(op),
-        op: opStruct(programOp, program.constantRoots),
-        opProof: nodeProof(leaves, op).map(toHex),
-        element: BigInt(element),
-        outputRoot: toHex(roots[op]),
-        outputProof: nodeProof(roots, op).map(toHex),
-        inputRoots,
-        openings: openingsFor(programOp, element, ctx, inputs).map(openingStruct)
-      }]
-    })
-    return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
-  }
-
-  /**
-   * Claims the loss record t commits to is not element 0 of the loss op's output in
-   * the trainer's trace (a lie about the loss only; DisputeGame.pinpointLoss).
-   */
-  async pinpointLoss (id: bigint): Promise<Move & { op: number, element: number }> {
-    this.honestOf(id)
-    const roots = await postedTrace(this.clients, this.deployment, id)
-    const { program } = this.claim
-    const op = program.header.lossOp
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'pinpointLoss',
-      args: [id, opStruct(program.step[op], program.constantRoots), nodeProof(program.step.map(o => opLeaf(o, program.constantRoots)), op).map(toHex), toHex(roots[op]), nodeProof(roots, op).map(toHex)]
-    })
-    return { name: 'pinpoint', gas: receipt.gasUsed, op, element: 0 }
-  }
-
-  async timeout (id: bigint): Promise<Move> {
-    const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] })
-    return { name: 'timeout', gas: receipt.gasUsed }
-  }
-
-  /**
-   * Asks the trainer on-chain for leaves [firstLeaf, firstLeaf + leaves) of op `op`'s
-   * output (data availability: for a trainer that does not publish its trace).
-   */
-  async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<Move> {
-    const honest = this.honestOf(id)
-    const roots = await postedTrace(this.clients, this.deployment, id)
-    const { program } = this.claim
-    const ops = honest.step === INIT_STEP ? program.init : program.step
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'requestValues',
-      args: [id, {
-        opIndex: BigInt(op),
-        op: opStruct(ops[op], program.constantRoots),
-        opProof: nodeProof(ops.map(o => opLeaf(o, program.constantRoots)), op).map(toHex),
-        outputRoot: toHex(roots[op]),
-        outputProof: nodeProof(roots, op).map(toHex),
-        firstLeaf: BigInt(firstLeaf),
-        leaves: BigInt(leaves)
-      }]
-    })
-    return { name: 'requestValues', gas: receipt.gasUsed }
-  }
-
-  /**
-   * One step of the on-chain walk to a differing element of the first op whose posted
-   * root departs from the replay: with nothing revealed yet, the first request; after the
-   * trainer's answer, the element to pinpoint or the next request (valuesWalk.ts).
-   */
-  async walkValues (id: bigint): Promise<{ op: number, next: NextStep, moves: Move[] }> {
-    const honest = this.honestOf(id)
-    const roots = await postedTrace(this.clients, this.deployment, id)
-    const mine = tensorRoots(honest.outputs)
-    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
-    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
-    const output = honest.outputs[op]
-    const revealed = await revealedValues(this.clients, this.deployment, id)
-    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
-    if ('element' in next) return { op, next, moves: [] }
-    return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
-  }
-
-  /** Whether dispute `id` is over a loss alone: the replay agrees with S_{t+1}. */
-  onlyLossDiffers (id: bigint): boolean {
-    const honest = this.honestOf(id)
-    return honest.step !== INIT_STEP && honest.agrees
-  }
-
-  private honestOf (id: bigint) {
-    const honest = this.honest.get(id)
-    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
-    return honest
-  }
-}
-
-function openedId (receipt: TransactionReceipt): bigint {
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'DisputeOpened') return event.args.id
-    } catch {}
-  }
-  throw new DisputeError('no DisputeOpened event in the receipt')
-}
-
-/** What a trainer keeps of its run to defend it. */
-export interface TrainerRun {
-  /** What this trainer re-runs steps on. */
-  engine: EngineContext
-  recipe: Recipe
-  tokens: Int32Array
-  /** S_t as the trainer computed it (from its checkpoints, with its fault if any). */
-  stateAt: (step: number) => Promise<TrainState>
-  fault?: RunFault
-}
-
-export class Defender {
-  private readonly clients: Clients
-  private readonly deployment: Deployment
-  private readonly run: TrainerRun
-  private readonly traces = new Map<number, Tensor[]>()
-
-  constructor (clients: Clients, deployment: Deployment, run: TrainerRun) {
-    this.clients = clients
-    this.deployment = deployment
-    this.run = run
-  }
-
-  /** The op outputs of step t as this trainer computed them (S_0's slots for INIT_STEP). */
-  async trace (step: number): Promise<Tensor[]> {
-    const known = this.traces.get(step)
-    if (known !== undefined) return known
-    const state = await this.run.stateAt(step === INIT_STEP ? 0 : step)
-    let outputs: Tensor[]
-    if (step === INIT_STEP) outputs = stateSlots(state)
-    else {
-      const fault = this.run.fault?.kind === 'step' && this.run.fault.step === step ? this.run.fault : undefined
-      outputs = traceStep(this.run.engine, this.run.recipe, this.run.tokens, state, { fault }).outputs
-    }
-    this.traces.set(step, outputs)
-    return outputs
-  }
-
-  /** One op's output of step t: what the trainer publishes for challengers (data availability). */
-  async output (step: number, op: number): Promise<Tensor> {
-    const outputs = await this.trace(step)
-    if (op < 0 || op >= outputs.length) throw new DisputeError(`step ${step} has no op ${op}`)
-    return outputs[op]
-  }
-
-  async postOpTrace (id: bigint): Promise<Move> {
-    const d = await readDispute(this.clients, this.deployment, id)
-    const roots = tensorRoots(await this.trace(d.step)).map(toHex)
-    const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'postOpTrace', args: [id, roots] })
-    return { name: 'postOpTrace', gas: receipt.gasUsed }
-  }
-
-  /** Reveals the leaves the challenger requested (DisputeGame.provideValues). */
-  async provideValues (id: bigint): Promise<Move> {
-    const d = await readDispute(this.clients, this.deployment, id)
-    if (d.phaseName !== 'await-values') throw new DisputeError(`dispute ${id} waits for no values (phase ${d.phaseName})`)
-    const output = await this.output(d.step, d.opIndex)
-    const first = Number(d.element)
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'provideValues',
-      args: [id, openingStruct(proveLeaves(output, first, first + d.requestedLeaves - 1))]
-    })
-    return { name: 'provideValues', gas: receipt.gasUsed }
-  }
-
-  /** Answers a query (DisputeGame.postRecords) with the records of this trainer's transcript. */
-  async answerQuery (id: bigint, records: StepRecord[]): Promise<Move> {
-    const events = await this.clients.public.getContractEvents({ address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { id }, fromBlock: 0n })
-    const indices = events[0]?.args.indices
-    if (indices === undefined) throw new DisputeError(`dispute ${id} is not a query`)
-    const hashes = recordHashes(records)
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'postRecords',
-      args: [id, indices, indices.map(i => ({ state: records[i].state, lossBits: lossBits(records[i].loss) })), indices.map(i => nodeProof(hashes, i).map(toHex))]
-    })
-    return { name: 'postRecords', gas: receipt.gasUsed }
-  }
-
-  async reveal (id: bigint): Promise<Move> {
-    const d = await readDispute(this.clients, this.deployment, id)
-    const output = await this.output(d.step, d.opIndex)
-    const element = Number(d.element)
-    const receipt = await send(this.clients, {
-      address: this.deployment.contracts.disputeGame,
-      abi: disputeGameAbi,
-      functionName: 'reveal',
-      args: [id, openingStruct(proveElements(output, element, element))]
-    })
-    return { name: 'reveal', gas: receipt.gasUsed }
-  }
-}
-
 /** How a dispute played out. */
 export interface DisputeOutcome {
   id: bigint

@@ -1,4 +1,4 @@
-import { hexBytes } from '@commons/engine'
+import { hexBytes } from '@commons/protocol'
 import { decodeEventLog } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'

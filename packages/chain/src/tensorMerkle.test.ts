@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { proveLeaves, referenceTensorRoot, rootFromProof, toHex, uniform, wordBytes, Tensor, type RangeProof } from '@commons/engine'
+import { proveLeaves, referenceTensorRoot, rootFromProof, tensorData, toHex, uniform, wordBytes, type RangeProof } from '@commons/protocol'
 import { tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
-/** The Solidity verifier recomputes the engine's tensor roots from the engine's proofs. */
+/** The Solidity verifier recomputes the protocol's tensor roots from its proofs. */
 
 let draws = 0
 const random = (): number => uniform(77, 0, draws++)
@@ -28,10 +28,10 @@ async function onChainRoot (proof: RangeProof): Promise<string> {
   })
 }
 
-describe('TensorMerkle (Solidity) against the engine', () => {
+describe('TensorMerkle (Solidity) against the protocol', () => {
   it('verifies element and range proofs of tensors of many lengths', async () => {
     for (const length of [1, 8, 9, 65, 1000, 4097, 100_000]) {
-      const t = new Tensor([length], Float32Array.from({ length }, (_, i) => i % 13 === 1 ? NaN : (random() - 0.5) * 100))
+      const t = tensorData(Float32Array.from({ length }, (_, i) => i % 13 === 1 ? NaN : (random() - 0.5) * 100))
       const root = toHex(referenceTensorRoot(t))
       const leaves = Math.ceil(length / 8)
       for (let trial = 0; trial < 6; trial++) {
@@ -40,12 +40,12 @@ describe('TensorMerkle (Solidity) against the engine', () => {
         assert.equal(await onChainRoot(proveLeaves(t, a, b)), root, `length ${length}, leaves ${a}..${b}`)
       }
     }
-    const tokens = new Tensor([5000], Int32Array.from({ length: 5000 }, (_, i) => (i * 31) % 256))
+    const tokens = tensorData(Int32Array.from({ length: 5000 }, (_, i) => (i * 31) % 256))
     assert.equal(await onChainRoot(proveLeaves(tokens, 100, 115)), toHex(referenceTensorRoot(tokens)))
   })
 
   it('gives another root for a changed element, and refuses malformed proofs', async () => {
-    const t = new Tensor([1000], Float32Array.from({ length: 1000 }, (_, i) => i))
+    const t = tensorData(Float32Array.from({ length: 1000 }, (_, i) => i))
     const root = toHex(referenceTensorRoot(t))
     const proof = proveLeaves(t, 40, 41)
     assert.notEqual(await onChainRoot({ ...proof, words: proof.words.map((w, i) => i === 3 ? (w ^ 0x80000000) >>> 0 : w) }), root)
@@ -54,8 +54,8 @@ describe('TensorMerkle (Solidity) against the engine', () => {
     await assert.rejects(onChainRoot({ ...proof, firstLeaf: 125 }), /RangePastEnd/)
   })
 
-  it('refuses a last leaf whose padding is not zero, on-chain and in the engine alike', async () => {
-    const t = new Tensor([1001], Float32Array.from({ length: 1001 }, (_, i) => i))
+  it('refuses a last leaf whose padding is not zero, on-chain and in TypeScript alike', async () => {
+    const t = tensorData(Float32Array.from({ length: 1001 }, (_, i) => i))
     const proof = proveLeaves(t, 124, 125) // 125 is the last leaf: one element, seven padding words
     assert.equal(await onChainRoot(proof), toHex(referenceTensorRoot(t)))
     assert.equal(toHex(rootFromProof(proof)), toHex(referenceTensorRoot(t)))

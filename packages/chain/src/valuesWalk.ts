@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { EMPTY, hashPair, leafHashes, toHex, wordOf, type Hash, type Tensor } from '@commons/engine'
+import { EMPTY, hashPair, leafHashes, toHex, wordOf, type Hash, type TensorData } from '@commons/protocol'
 
 /**
  * The challenger's side of a value request (DisputeGame.requestValues): from the leaves
@@ -27,7 +27,7 @@ export class ValuesWalkError extends BaseError {
 export type NextStep = { element: number } | { firstLeaf: number, leaves: number }
 
 /** Every level of the honest tensor's tree, leaves first. */
-export function treeLevels (tensor: Tensor): Hash[][] {
+export function treeLevels (tensor: TensorData): Hash[][] {
   const levels = [leafHashes(tensor)]
   for (let height = 0; levels[height].length > 1; height++) {
     const level = levels[height]
@@ -39,16 +39,16 @@ export function treeLevels (tensor: Tensor): Hash[][] {
 }
 
 /** The first request: the leaves from the start, as many as one request may hold. */
-export function firstRequest (honest: Tensor): { firstLeaf: number, leaves: number } {
-  return { firstLeaf: 0, leaves: Math.min(MAX_REQUEST_LEAVES, Math.ceil(honest.size / 8)) }
+export function firstRequest (honest: TensorData): { firstLeaf: number, leaves: number } {
+  return { firstLeaf: 0, leaves: Math.min(MAX_REQUEST_LEAVES, Math.ceil(honest.data.length / 8)) }
 }
 
-export function nextStep (honest: Tensor, levels: Hash[][], revealed: Revealed): NextStep {
+export function nextStep (honest: TensorData, levels: Hash[][], revealed: Revealed): NextStep {
   const base = revealed.firstLeaf * 8
   for (let k = 0; k < revealed.words.length; k++) {
     const e = base + k
-    const mine = e < honest.size ? wordOf(honest.data[e], honest.dtype) : 0
-    if (revealed.words[k] !== mine) return { element: Math.min(e, honest.size - 1) }
+    const mine = e < honest.data.length ? wordOf(honest.data[e], honest.dtype) : 0
+    if (revealed.words[k] !== mine) return { element: Math.min(e, honest.data.length - 1) }
   }
   // The revealed leaves agree: find the lowest sibling that differs from the honest node.
   let lo = revealed.firstLeaf

@@ -8,7 +8,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url))
 export const BUILD_OUTPUTS = [
   'packages/chain/src/generated/contracts.ts',
   'packages/chain/src/generated/enums.ts',
-  'packages/engine/build/merkle.wasm',
+  'packages/protocol/build/merkle.wasm',
   'packages/engine/build/kernels.wasm'
 ]
 

@@ -1,5 +1,5 @@
-import { f, expf } from './numerics.ts'
-import { MAX_INPUTS, binaryProgram } from './ops.ts'
+import { f, expf } from '@commons/protocol'
+import { MAX_INPUTS, binaryProgram } from '@commons/protocol'
 import { Tensor, ShapeError } from './tensor.ts'
 import { allocF32, allocOut, recordOp, type AttentionGrads, type AttentionSaved, type EngineContext } from './context.ts'
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import * as ag from './autograd.ts'
 import { crossEntropy, rmsNorm, silu, softmax } from './nn.ts'
 import { oneHot } from './model.ts'
-import { uniform } from './prng.ts'
+import { uniform } from '@commons/protocol'
 import { Tensor } from './tensor.ts'
 import { referenceContext, type EngineContext } from './context.ts'
 

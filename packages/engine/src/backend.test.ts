@@ -7,14 +7,15 @@ import { fileURLToPath } from 'node:url'
 import { referenceAttention, referenceAttentionBackward } from './attention.ts'
 import { referenceContext, type EngineContext } from './context.ts'
 import { binary, referenceMatmul, unary } from './ops.ts'
-import { uniform } from './prng.ts'
+import { uniform } from '@commons/protocol'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
 import { Tensor } from './tensor.ts'
 import { openBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
 import { nativeKernels, type NativeKernels } from './native.ts'
-import { referenceTensorRoot, tensorRoot } from './commit.ts'
+import { referenceTensorRoot, tensorRoot } from '@commons/protocol'
+import './nativeMerkle.ts'
 
 const reference = referenceContext()
 let draws = 0

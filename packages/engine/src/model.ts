@@ -1,7 +1,6 @@
 import { add, constant, gather, matmul, mul, reshape, type Var } from './autograd.ts'
 import { attention, crossEntropy, rmsNorm, silu } from './nn.ts'
-import { cosf, expf, f, logf, sinf, sqrtf } from './numerics.ts'
-import { PURPOSE, uniform } from './prng.ts'
+import { cosf, expf, f, logf, PURPOSE, sinf, sqrtf, uniform } from '@commons/protocol'
 import { allocF32, recordOp, type EngineContext } from './context.ts'
 import { Tensor, size } from './tensor.ts'
 

@@ -1,6 +1,6 @@
 import { add, attentionHeads, constant, div, exp, log, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
 import type { EngineContext } from './context.ts'
-import { f, sqrtf } from './numerics.ts'
+import { f, sqrtf } from '@commons/protocol'
 import { Tensor } from './tensor.ts'
 
 /** Composed ops: everything here is built from the primitives, so gradients come for free. */

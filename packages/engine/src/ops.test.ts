@@ -2,8 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as ops from './ops.ts'
 import { referenceContext } from './context.ts'
-import { f } from './numerics.ts'
-import { uniform } from './prng.ts'
+import { f, uniform } from '@commons/protocol'
 import { Tensor, strides } from './tensor.ts'
 
 const ctx = referenceContext()

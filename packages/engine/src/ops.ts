@@ -1,6 +1,7 @@
-import { f, expf, logf, sqrtf } from './numerics.ts'
+import { f, expf, logf, binaryProgram, MAX_INPUTS, type BinaryOp, type UnaryOp } from '@commons/protocol'
 import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './tensor.ts'
 import { KERNEL_CODE, allocF32, allocOut, hasUnaryKernel, recordOp, type EngineContext } from './context.ts'
+export { binaryProgram, unaryProgram, MAX_INPUTS, type BinaryOp, type UnaryOp } from '@commons/protocol'
 
 /**
  * The primitive ops and their reference kernels. Each kernel computes every output
@@ -11,29 +12,6 @@ import { KERNEL_CODE, allocF32, allocOut, hasUnaryKernel, recordOp, type EngineC
  * its recorder.
  */
 
-/** No output element may read more inputs than this: any element is checkable on-chain. */
-export const MAX_INPUTS = 4096
-
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
-
-export const binaryProgram: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => f(a + b),
-  sub: (a, b) => f(a - b),
-  mul: (a, b) => f(a * b),
-  div: (a, b) => f(a / b),
-  // NaN propagates from either side; of two zeros, +0 (a >= b picks a: max(+0, -0) = +0).
-  max: (a, b) => (a !== a || b !== b) ? NaN : (a > b || (a === b && !(Object.is(a, -0) && Object.is(b, 0))) ? a : b),
-  cmpge: (a, b) => (a >= b ? 1 : 0)
-}
-
-export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
-  neg: a => -a,
-  exp: expf,
-  log: logf,
-  sqrt: sqrtf,
-  recip: a => f(1 / a)
-}
 
 /**
  * Elementwise binary op with numpy broadcasting. The loops are written out per op

@@ -1,5 +1,5 @@
 import { chunkedSum } from './ops.ts'
-import { cosf, f, sqrtf } from './numerics.ts'
+import { cosf, f, sqrtf } from '@commons/protocol'
 
 export interface OptimizerConfig {
   lr: number

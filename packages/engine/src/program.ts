@@ -1,66 +1,24 @@
-import { encodeAbiParameters, keccak256, type Hex } from 'viem'
-import { BaseError } from '@commons/errors'
-import { CANONICAL_NAN, nodeRoot, tensorRoot, tensorRoots, toHex, type Hash } from './commit.ts'
+import type { Hex } from 'viem'
+import {
+  BINARY_OPCODE, f, f32Bits, f32FromBits, MAX_INPUTS, OPCODE, ProgramError, programHash, programHeader, sqrtf, tensorRoot, tensorRoots, toHex,
+  UNARY_OPCODE, type Opcode, type ProgramHeader, type ProgramOp, type Ref
+} from '@commons/protocol'
 import { paramSpecs } from './model.ts'
-import { f, sqrtf } from './numerics.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
 import { withRecorder, type EngineContext, type OpRecorder, type RecordedOp } from './context.ts'
 import * as ops from './ops.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, strides } from './tensor.ts'
 import { initialState, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import './nativeMerkle.ts'
 
 /**
- * The step program (docs/step-program.md): one training step as a list of ops whose
- * every output element is a small program of at most MAX_INPUTS inputs, so that any
- * element can be checked on-chain. It is compiled by recording the engine's own step
- * (ops.useRecorder) and lowering each engine op into program ops; the outputs of the
- * recorded step are the op trace. A test checks every element of every op of a traced
- * step against its element program, so the program is what the engine computes.
+ * The step program compiler (docs/step-program.md; the program's vocabulary and
+ * encoding are @commons/protocol's). The program is compiled by recording the engine's
+ * own step (a recorder on the engine context) and lowering each engine op into program ops; the outputs
+ * of the recorded step are the op trace. A test checks every element of every op of a
+ * traced step against its element program, so the program is what the engine computes.
  */
-
-export class ProgramError extends BaseError {
-  override name = 'ProgramError'
-}
-
-export const OPCODE = {
-  ADD: 1, SUB: 2, MUL: 3, DIV: 4, MAX: 5, CMPGE: 6,
-  NEG: 7, EXP: 8, LOG: 9, SQRT: 10, RECIP: 11, COPY: 12,
-  SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19,
-  GATHER: 32, WINDOW: 33, ONEHOT: 34, ROPE: 35, CONCAT: 36, UNIFORM: 37, FILL: 38,
-  CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51
-} as const
-
-const BINARY_CODE: Record<ops.BinaryOp, number> = { add: 1, sub: 2, mul: 3, div: 4, max: 5, cmpge: 6 }
-const UNARY_CODE: Record<ops.UnaryOp, number> = { neg: 7, exp: 8, log: 9, sqrt: 10, recip: 11 }
-
-export type RefKind = 'slot' | 'op' | 'tokens' | 'const'
-const KIND_CODE: Record<RefKind, number> = { slot: 0, op: 1, tokens: 2, const: 3 }
-
-/** Where an op input comes from: a slot of S_t, an earlier op, the tokens, a constant. */
-export interface Ref {
-  kind: RefKind
-  index: number
-}
-
-export interface ProgramOp {
-  code: number
-  dtype: 'f32' | 'i32'
-  dims: number[]
-  inputs: Ref[]
-  /** uint32 words; floats as binary32 bit patterns. */
-  attrs: number[]
-}
-
-/** What the chain needs to check ops against `hash` (the job's program hash). */
-export interface ProgramHeader {
-  stepOpsRoot: Hex
-  stepOps: number
-  paramSlots: number
-  initOpsRoot: Hex
-  /** The step op whose output (one element) is the step's loss, as the transcript records it. */
-  lossOp: number
-}
 
 export interface Program {
   step: ProgramOp[]
@@ -71,83 +29,6 @@ export interface Program {
   constantRoots: Hex[]
   header: ProgramHeader
   hash: Hex
-}
-
-/** The seed and step an element program may read. */
-export interface ElementContext {
-  seed: number
-  step: number
-}
-
-/** A binary32 bit pattern as a number. */
-export function bitsOf (x: number): number {
-  const view = new DataView(new ArrayBuffer(4))
-  view.setFloat32(0, x)
-  return view.getUint32(0)
-}
-
-export function floatOf (bits: number): number {
-  const view = new DataView(new ArrayBuffer(4))
-  view.setUint32(0, bits >>> 0)
-  return view.getFloat32(0)
-}
-
-/** The committed word of a value: binary32 bits (NaN canonical) or an i32's two's complement. */
-export function wordOf (value: number, dtype: 'f32' | 'i32'): number {
-  if (dtype === 'i32') return value >>> 0
-  return value !== value ? CANONICAL_NAN : bitsOf(value)
-}
-
-// ---------------------------------------------------------------- encoding
-
-const OP_ABI = [{
-  type: 'tuple',
-  components: [
-    { name: 'code', type: 'uint8' },
-    { name: 'dtype', type: 'uint8' },
-    { name: 'dims', type: 'uint32[]' },
-    { name: 'inputs', type: 'tuple[]', components: [{ name: 'kind', type: 'uint8' }, { name: 'index', type: 'uint32' }, { name: 'root', type: 'bytes32' }] },
-    { name: 'attrs', type: 'uint32[]' }
-  ]
-}] as const
-
-const ZERO_ROOT: Hex = `0x${'00'.repeat(32)}`
-
-/** An op as the Solidity struct StepOps.Op (viem's encoding of it). */
-export function opStruct (op: ProgramOp, constantRoots: readonly Hex[]) {
-  return {
-    code: op.code,
-    dtype: op.dtype === 'f32' ? 0 : 1,
-    dims: op.dims,
-    inputs: op.inputs.map(r => ({ kind: KIND_CODE[r.kind], index: r.kind === 'const' ? 0 : r.index, root: r.kind === 'const' ? constantRoots[r.index] : ZERO_ROOT })),
-    attrs: op.attrs
-  }
-}
-
-/** keccak256(abi.encode(op)): the op's leaf in its program's tree. */
-export function opLeaf (op: ProgramOp, constantRoots: readonly Hex[]): Hash {
-  return hexBytes(keccak256(encodeAbiParameters(OP_ABI, [opStruct(op, constantRoots)])))
-}
-
-export function hexBytes (hex: Hex): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
-}
-
-function programHeader (step: ProgramOp[], init: ProgramOp[], paramSlots: number, constantRoots: Hex[], lossOp: number): ProgramHeader {
-  return {
-    stepOpsRoot: toHex(nodeRoot(step.map(op => opLeaf(op, constantRoots)))),
-    stepOps: step.length,
-    paramSlots,
-    initOpsRoot: toHex(nodeRoot(init.map(op => opLeaf(op, constantRoots)))),
-    lossOp
-  }
-}
-
-export function programHash (header: ProgramHeader): Hex {
-  return keccak256(encodeAbiParameters(
-    [{ type: 'bytes32' }, { type: 'uint32' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'uint32' }],
-    [header.stepOpsRoot, header.stepOps, header.paramSlots, header.initOpsRoot, header.lossOp]
-  ))
 }
 
 // ---------------------------------------------------------------- lowering
@@ -216,7 +97,7 @@ class StepBuilder {
     return { kind: 'const', index }
   }
 
-  emit (code: number, output: Tensor, inputs: ReadonlyArray<Tensor | Ref>, attrs: number[]): Tensor {
+  emit (code: Opcode, output: Tensor, inputs: ReadonlyArray<Tensor | Ref>, attrs: number[]): Tensor {
     const op: ProgramOp = { code, dtype: output.dtype, dims: [...output.shape], inputs: inputs.map(i => this.ref(i)), attrs }
     if (this.fault?.op === this.ops.length) corruptElement(output, this.fault.element)
     this.refs.set(output.data, { kind: 'op', index: this.ops.length })
@@ -231,15 +112,15 @@ class StepBuilder {
   }
 
   binary (op: ops.BinaryOp, a: Tensor, b: Tensor, out = ops.binary(this.ctx, op, a, b)): Tensor {
-    return this.emit(BINARY_CODE[op], out, [a, b], [...broadcastStrides(a.shape, out.shape), ...broadcastStrides(b.shape, out.shape)])
+    return this.emit(BINARY_OPCODE[op], out, [a, b], [...broadcastStrides(a.shape, out.shape), ...broadcastStrides(b.shape, out.shape)])
   }
 
   unary (op: ops.UnaryOp, a: Tensor, out = ops.unary(this.ctx, op, a)): Tensor {
-    return this.emit(UNARY_CODE[op], out, [a], [])
+    return this.emit(UNARY_OPCODE[op], out, [a], [])
   }
 
   /** A fold over the last axis (SUM or MAXR): n inputs per output element. */
-  fold (code: number, a: Tensor, out: Tensor): Tensor {
+  fold (code: Opcode, a: Tensor, out: Tensor): Tensor {
     return this.emit(code, out, [a], [a.shape[a.shape.length - 1]])
   }
 
@@ -338,7 +219,7 @@ class StepBuilder {
     const perSlot = new Tensor([count], Float32Array.from(slotSums, t => t.f32[0]))
     const total = this.chunkedSum(this.emit(OPCODE.CONCAT, perSlot, slotSums, []))
     const { scale } = clipScale(o, grads.map(g => g.f32))
-    const scaleT = this.emit(OPCODE.CLIP, Tensor.scalar(scale), [total], [bitsOf(f(o.gradClip))])
+    const scaleT = this.emit(OPCODE.CLIP, Tensor.scalar(scale), [total], [f32Bits(f(o.gradClip))])
     const s = adamStep(o, this.step, this.recipe.steps, scale)
     const specs = paramSpecs(this.recipe.model)
     const next = specs.map((spec, i) => {
@@ -348,11 +229,11 @@ class StepBuilder {
     })
     const [b1, b2] = [f(o.beta1), f(o.beta2)]
     const schedule = scheduleOf(this.recipe)
-    const mOps = next.map(([, m], i) => this.emit(OPCODE.ADAM_M, m, [grads[i], this.slots[count + i], scaleT], [bitsOf(b1), bitsOf(f(1 - b1))]))
-    const vOps = next.map(([, , v], i) => this.emit(OPCODE.ADAM_V, v, [grads[i], this.slots[2 * count + i], scaleT], [bitsOf(b2), bitsOf(f(1 - b2))]))
+    const mOps = next.map(([, m], i) => this.emit(OPCODE.ADAM_M, m, [grads[i], this.slots[count + i], scaleT], [f32Bits(b1), f32Bits(f(1 - b1))]))
+    const vOps = next.map(([, , v], i) => this.emit(OPCODE.ADAM_V, v, [grads[i], this.slots[2 * count + i], scaleT], [f32Bits(b2), f32Bits(f(1 - b2))]))
     next.forEach(([p], i) => {
       const decay = specs[i].decay
-      this.emit(OPCODE.ADAM_P, p, [this.slots[i], mOps[i], vOps[i], schedule], [bitsOf(f(o.eps)), bitsOf(decay ? f(o.weightDecay) : 0), decay ? 1 : 0])
+      this.emit(OPCODE.ADAM_P, p, [this.slots[i], mOps[i], vOps[i], schedule], [f32Bits(f(o.eps)), f32Bits(decay ? f(o.weightDecay) : 0), decay ? 1 : 0])
     })
   }
 
@@ -360,7 +241,7 @@ class StepBuilder {
   private chunkedSum (values: Tensor): Tensor {
     let level = values.reshape([values.size])
     do {
-      const n = Math.min(level.size, ops.MAX_INPUTS)
+      const n = Math.min(level.size, MAX_INPUTS)
       const sums = new Float32Array(Math.ceil(level.size / n))
       const x = level.f32
       for (let c = 0; c < sums.length; c++) {
@@ -393,8 +274,8 @@ export function scheduleOf (recipe: Recipe): Tensor {
 export function initProgram (recipe: Recipe): ProgramOp[] {
   const specs = paramSpecs(recipe.model)
   const params = specs.map((spec, slot): ProgramOp => spec.init === 'ones'
-    ? { code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [bitsOf(1)] }
-    : { code: OPCODE.UNIFORM, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [slot, bitsOf(f(f(sqrtf(3)) * f(spec.init.std)))] })
+    ? { code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [f32Bits(1)] }
+    : { code: OPCODE.UNIFORM, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [slot, f32Bits(f(f(sqrtf(3)) * f(spec.init.std)))] })
   const zeros = specs.map((spec): ProgramOp => ({ code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [0] }))
   return [...params, ...zeros, ...zeros]
 }
@@ -421,7 +302,7 @@ export function corruptElement (t: Tensor, e: number): void {
   const x = t.data[i]
   if (t.dtype === 'i32') { t.data[i] = x ^ 1; return }
   const bumped = f(x + 1)
-  t.data[i] = Number.isFinite(x) && bumped !== x ? bumped : floatOf(bitsOf(x) ^ 1)
+  t.data[i] = Number.isFinite(x) && bumped !== x ? bumped : f32FromBits(f32Bits(x) ^ 1)
 }
 
 /**
@@ -492,6 +373,6 @@ export function compileProgram (ctx: EngineContext, recipe: Recipe): Program {
 function checkInputs (program: ProgramOp[]): void {
   program.forEach((op, i) => {
     const reads = op.code === OPCODE.DOT ? 2 * op.attrs[2] : op.code === OPCODE.SCATTER ? 2 * op.attrs[1] : op.code === OPCODE.SUM || op.code === OPCODE.MAXR ? op.attrs[0] : op.inputs.length + 1
-    if (reads > ops.MAX_INPUTS) throw new ProgramError(`op ${i} (code ${op.code}) reads ${reads} inputs per element, more than ${ops.MAX_INPUTS}`)
+    if (reads > MAX_INPUTS) throw new ProgramError(`op ${i} (code ${op.code}) reads ${reads} inputs per element, more than ${MAX_INPUTS}`)
   })
 }

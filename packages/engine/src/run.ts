@@ -2,13 +2,15 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { BaseError } from '@commons/errors'
-import { recordHash, tensorRoot, toHex, transcriptRoot, type Hash } from './commit.ts'
+import { tensorRoot, toHex, transcriptRootOf, wordOf, type Hash } from '@commons/protocol'
+export { recordHashes, transcriptRootOf } from '@commons/protocol'
+import './nativeMerkle.ts'
 import { paramSpecs } from './model.ts'
 import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './safetensors.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from './tensor.ts'
-import { corruptElement, hexBytes, traceStep, wordOf } from './program.ts'
+import { corruptElement, traceStep } from './program.ts'
 import type { EngineContext } from './context.ts'
 
 export class RunDirError extends BaseError {
@@ -30,16 +32,6 @@ export interface StepRecord {
   step: number
   state: `0x${string}`
   loss: number
-}
-
-/** The hash of every record of a transcript, in order (docs/design.md §5). */
-export function recordHashes (records: readonly StepRecord[]): Hash[] {
-  return records.map(r => recordHash(hexBytes(r.state), r.loss))
-}
-
-/** The transcript root of a run's records: what a trainer submits and everyone checks. */
-export function transcriptRootOf (records: readonly StepRecord[]): `0x${string}` {
-  return toHex(transcriptRoot(recordHashes(records)))
 }
 
 export interface StepProgress {

@@ -162,7 +162,8 @@ describe('training refuses bad input and overwrites nothing', () => {
 
 describe('transcript records', () => {
   it('round-trip through transcript.jsonl with a diverged loss (NaN, infinities) and hash the same', async () => {
-    const { formatRecord, parseRecord, recordHash } = await import('./index.ts')
+    const { formatRecord, parseRecord } = await import('./index.ts')
+    const { recordHash } = await import('@commons/protocol')
     const state = `0x${'ab'.repeat(32)}` as const
     for (const loss of [NaN, Infinity, -Infinity, 2.5, -0]) {
       const line = formatRecord({ step: 3, state, loss })

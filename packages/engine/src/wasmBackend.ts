@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { KernelsMissingError } from './merkleWasm.ts'
+import { KernelsMissingError } from '@commons/protocol'
 import { KERNEL_CODE, type AttentionGrads, type AttentionSaved, type Broadcast } from './context.ts'
 import { matmulShape } from './ops.ts'
 import type { NativeKernels } from './native.ts'

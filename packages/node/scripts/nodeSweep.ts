@@ -16,7 +16,8 @@ import { parseEther } from 'viem'
 import {
   Challenger, connect, deploy, devnetAccount, queryRecords, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Clients, type Deployment
 } from '@commons/chain'
-import { compileProgram, random32, readRecipe, readRecords, referenceContext, runStateAt, type Recipe } from '@commons/engine'
+import { random32 } from '@commons/protocol'
+import { compileProgram, readRecipe, readRecords, referenceContext, runStateAt, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { parseFault } from '../src/faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from '../src/node.ts'

@@ -1,5 +1,8 @@
 import { BaseError } from '@commons/errors'
-import { compileProgram, faultChangesState, initialState, paramSpecs, random32, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type TrainState } from '@commons/engine'
+import { random32 } from '@commons/protocol'
+import {
+  compileProgram, faultChangesState, initialState, paramSpecs, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type TrainState
+} from '@commons/engine'
 
 export class FaultSpecError extends BaseError {
   override name = 'FaultSpecError'

@@ -1,10 +1,8 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import {
-  evaluateFrom, nodeRoot, opInputs, openingsFor, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
-  openBackend, wordOf, BACKENDS, RunDirError
-} from '@commons/engine'
+import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
+import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
@@ -142,7 +140,7 @@ export function trainCommands (program: Command): void {
       }
       const { program, outputs } = trace
       const roots = tensorRoots(outputs).map(toHex)
-      const base = { step: opts.step, programHash: program.hash, header: program.header, ops: program.step.length, traceRoot: toHex(nodeRoot(tensorRoots(outputs))) }
+      const base = { step: opts.step, programHash: program.hash, header: program.header, ops: program.step.length, traceRoot: toHex(tensorsRoot(outputs)) }
       if (opts.op === undefined) {
         const ops = program.step.map((op, i) => ({ index: i, code: op.code, dims: op.dims, root: roots[i] }))
         emit(options, { ...base, roots: ops }, () => [

@@ -1,8 +1,7 @@
 import { join } from 'node:path'
 import { hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
-import {
-  compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tensorRoot, toHex, tokensRootOf, transcriptRootOf, type EngineContext, type Recipe
-} from '@commons/engine'
+import { tensorRoot, toHex, transcriptRootOf } from '@commons/protocol'
+import { compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
 import { tokenizeVersion, type Store } from '@commons/store'
 import { TOPICS } from '../constants.ts'
 import { fetchVersion, jobInputs, putRaw } from '../content.ts'

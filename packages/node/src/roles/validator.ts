@@ -4,9 +4,8 @@ import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
-import {
-  checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt, transcriptRootOf
-} from '@commons/engine'
+import { transcriptRootOf } from '@commons/protocol'
+import { checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
 import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
 import { isRole, NodeError, timed, type Context, type Service } from '../context.ts'

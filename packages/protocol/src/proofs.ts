@@ -1,7 +1,8 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import { BaseError } from '@commons/errors'
-import { CANONICAL_NAN, EMPTY, hashPair, leafHashes, toHex, type Hash } from './commit.ts'
-import type { Tensor } from './tensor.ts'
+import { EMPTY, hashPair, leafHashes, type Hash } from './commit.ts'
+import { toHex } from './hex.ts'
+import { wordBytes, wordOf, type DType, type TensorData } from './words.ts'
 
 export class ProofError extends BaseError {
   override name = 'ProofError'
@@ -16,7 +17,7 @@ export class ProofError extends BaseError {
  */
 export interface RangeProof {
   length: number
-  dtype: 'f32' | 'i32'
+  dtype: DType
   firstLeaf: number
   /** Element bit patterns of the leaves, 8 per leaf (the last leaf zero-padded). */
   words: number[]
@@ -33,22 +34,14 @@ function levelSizes (leaves: number): number[] {
 }
 
 /** Element bit patterns (big-endian order of the commitment, NaN canonical) as numbers. */
-function words (tensor: Tensor, from: number, to: number): number[] {
+function words (tensor: TensorData, from: number, to: number): number[] {
   const out: number[] = []
-  const view = new DataView(new ArrayBuffer(4))
-  for (let i = from; i < to; i++) {
-    if (i >= tensor.size) { out.push(0); continue }
-    const x = tensor.data[i]
-    if (tensor.dtype === 'f32') {
-      if (x !== x) out.push(CANONICAL_NAN)
-      else { view.setFloat32(0, x); out.push(view.getUint32(0)) }
-    } else out.push(x >>> 0)
-  }
+  for (let i = from; i < to; i++) out.push(i < tensor.data.length ? wordOf(tensor.data[i], tensor.dtype) : 0)
   return out
 }
 
 /** Proves leaves [firstLeaf, lastLeaf] of `tensor`. */
-export function proveLeaves (tensor: Tensor, firstLeaf: number, lastLeaf: number): RangeProof {
+export function proveLeaves (tensor: TensorData, firstLeaf: number, lastLeaf: number): RangeProof {
   const leaves = leafHashes(tensor)
   if (firstLeaf < 0 || lastLeaf < firstLeaf || lastLeaf >= leaves.length) {
     throw new ProofError(`leaves ${firstLeaf}..${lastLeaf} are outside a tensor of ${leaves.length} leaves`)
@@ -68,20 +61,12 @@ export function proveLeaves (tensor: Tensor, firstLeaf: number, lastLeaf: number
     hi = Math.floor(hi / 2)
     height++
   }
-  return { length: tensor.size, dtype: tensor.dtype, firstLeaf, words: words(tensor, firstLeaf * 8, (lastLeaf + 1) * 8), siblings }
+  return { length: tensor.data.length, dtype: tensor.dtype, firstLeaf, words: words(tensor, firstLeaf * 8, (lastLeaf + 1) * 8), siblings }
 }
 
 /** Proves elements [first, last] (the leaves that hold them). */
-export function proveElements (tensor: Tensor, first: number, last = first): RangeProof {
+export function proveElements (tensor: TensorData, first: number, last = first): RangeProof {
   return proveLeaves(tensor, Math.floor(first / 8), Math.floor(last / 8))
-}
-
-/** The element words of a proof as the bytes contracts take: 4 per element, big-endian. */
-export function wordBytes (words: number[]): Uint8Array {
-  const out = new Uint8Array(words.length * 4)
-  const view = new DataView(out.buffer)
-  words.forEach((w, i) => view.setUint32(4 * i, w))
-  return out
 }
 
 function leafHash (words: number[]): Hash {

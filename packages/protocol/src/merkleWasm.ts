@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { BaseError } from '@commons/errors'
-import type { Tensor } from './tensor.ts'
+import type { TensorData } from './words.ts'
 
 export class KernelsMissingError extends BaseError {
   override name = 'KernelsMissingError'
@@ -39,9 +39,9 @@ function ensure (m: MerkleExports, bytes: number): void {
  * Merkle root (before the length and dtype are mixed in) of a tensor's elements,
  * computed in WebAssembly; identical to nodeRoot(leafHashes(t)) of commit.ts.
  */
-export function tensorMerkleRootWasm (tensor: Tensor, empties: Uint8Array[]): Uint8Array {
+export function tensorMerkleRootWasm (tensor: TensorData, empties: Uint8Array[]): Uint8Array {
   const m = merkle()
-  const n = tensor.size
+  const n = tensor.data.length
   const leaves = Math.ceil(n / 8)
   const emptiesAt = BASE
   const dataAt = emptiesAt + empties.length * 32

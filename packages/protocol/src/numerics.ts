@@ -6,6 +6,8 @@
  * JavaScript's binary64 arithmetic exactly binary32 (double rounding is innocuous for
  * these operations). No Math.exp/log/sin/cos/pow: JavaScript leaves them open.
  */
+import type { BinaryOp, UnaryOp } from './opcodes.ts'
+
 export const f = Math.fround
 
 const bits = new Uint32Array(1)
@@ -145,4 +147,24 @@ export function cosf (x: number): number {
   if (x !== x || x === Infinity || x === -Infinity) return NaN
   const [q, r] = reduce(x)
   return q === 0 ? cosPoly(r) : q === 1 ? f(-sinPoly(r)) : q === 2 ? f(-cosPoly(r)) : sinPoly(r)
+}
+
+/** The per-element program of each binary op (the engine's kernels and the verifier's provers follow it). */
+export const binaryProgram: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => f(a + b),
+  sub: (a, b) => f(a - b),
+  mul: (a, b) => f(a * b),
+  div: (a, b) => f(a / b),
+  // NaN propagates from either side; of two zeros, +0 (a >= b picks a: max(+0, -0) = +0).
+  max: (a, b) => (a !== a || b !== b) ? NaN : (a > b || (a === b && !(Object.is(a, -0) && Object.is(b, 0))) ? a : b),
+  cmpge: (a, b) => (a >= b ? 1 : 0)
+}
+
+/** The per-element program of each unary op. */
+export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
+  neg: a => -a,
+  exp: expf,
+  log: logf,
+  sqrt: sqrtf,
+  recip: a => f(1 / a)
 }

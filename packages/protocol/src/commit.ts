@@ -1,10 +1,8 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
-import type { Tensor } from './tensor.ts'
+import type { Hex } from 'viem'
+import { hexBytes, toHex } from './hex.ts'
 import { tensorMerkleRootWasm } from './merkleWasm.ts'
-import { nativeKernels } from './native.ts'
-
-/** The one bit pattern a NaN is committed as (docs/design.md §4-5): backends cannot disagree on payloads. */
-export const CANONICAL_NAN = 0x7fc00000
+import { CANONICAL_NAN, wordOf, type TensorData } from './words.ts'
 
 /**
  * Commitments of docs/design.md §5, keccak256 throughout:
@@ -93,15 +91,14 @@ export function rootFromNodeProof (leaf: Hash, index: number, count: number, sib
 }
 
 /** The big-endian bit patterns of a tensor's elements, NaN canonical. */
-export function elementBytes (tensor: Tensor): Uint8Array {
-  const n = tensor.size
+export function elementBytes (tensor: TensorData): Uint8Array {
+  const data = tensor.data
+  const n = data.length
   const out = new Uint8Array(n * 4)
   const view = new DataView(out.buffer)
   if (tensor.dtype === 'i32') {
-    const data = tensor.i32
     for (let i = 0; i < n; i++) view.setInt32(i * 4, data[i], false)
   } else {
-    const data = tensor.f32
     for (let i = 0; i < n; i++) {
       const x = data[i]
       if (x !== x) view.setUint32(i * 4, CANONICAL_NAN, false)
@@ -112,7 +109,7 @@ export function elementBytes (tensor: Tensor): Uint8Array {
 }
 
 /** Leaf hashes of a tensor: one per 8 elements. */
-export function leafHashes (tensor: Tensor): Hash[] {
+export function leafHashes (tensor: TensorData): Hash[] {
   const bytes = elementBytes(tensor)
   const leaves: Hash[] = []
   const buf = new Uint8Array(33)
@@ -136,7 +133,7 @@ function uint256 (n: number | bigint): Uint8Array {
 }
 
 /** The tensor root by the plain definition above, hash by hash (the reference). */
-export function referenceTensorRoot (tensor: Tensor): Hash {
+export function referenceTensorRoot (tensor: TensorData): Hash {
   return finishTensorRoot(nodeRoot(leafHashes(tensor)), tensor)
 }
 
@@ -147,35 +144,57 @@ const EMPTY_BYTES = (() => {
 })()
 
 /**
- * The tensor root, its Merkle tree hashed natively (eight keccak states at a time on
- * two threads) where the native kernels are built, else in WebAssembly: the same bytes
- * as the reference either way.
+ * A faster hasher of tensor Merkle trees (the engine's native kernels: eight keccak
+ * states at a time on two threads), which must give the reference's bytes.
  */
-export function tensorRoot (tensor: Tensor): Hash {
-  const native = nativeKernels()
+export interface MerkleKernel {
+  /** The Merkle root of a tensor's elements, odd levels padded from `empties`. */
+  tensorMerkleRoot(elements: Float32Array | Int32Array, empties: Uint8Array, threads: number): Uint8Array
+  /** The Merkle roots of many tensors at once, 32 bytes each. */
+  tensorMerkleRoots(tensors: Array<Float32Array | Int32Array>, empties: Uint8Array, threads: number): Uint8Array
+}
+
+let merkleKernel: () => MerkleKernel | null = () => null
+
+/** Hashes tensor trees with the kernel `kernel()` returns (null: WebAssembly). */
+export function useMerkleKernel (kernel: () => MerkleKernel | null): void {
+  merkleKernel = kernel
+}
+
+/**
+ * The tensor root, its Merkle tree hashed by the kernel of useMerkleKernel where there
+ * is one, else in WebAssembly: the same bytes as the reference either way.
+ */
+export function tensorRoot (tensor: TensorData): Hash {
+  const native = merkleKernel()
   const merkle = native !== null ? native.tensorMerkleRoot(tensor.data, EMPTY_BYTES, 2) : tensorMerkleRootWasm(tensor, EMPTY)
   return finishTensorRoot(merkle, tensor)
 }
 
-function finishTensorRoot (merkleRoot: Hash, tensor: Tensor): Hash {
+function finishTensorRoot (merkleRoot: Hash, tensor: TensorData): Hash {
   const buf = new Uint8Array(65)
   buf.set(merkleRoot, 0)
-  buf.set(uint256(tensor.size), 32)
+  buf.set(uint256(tensor.data.length), 32)
   buf[64] = tensor.dtype === 'f32' ? 0 : 1
   return keccak(buf)
 }
 
 /** The tensor roots of many tensors (natively in one call where the kernels are built). */
-export function tensorRoots (tensors: Tensor[]): Hash[] {
-  const native = nativeKernels()
+export function tensorRoots (tensors: readonly TensorData[]): Hash[] {
+  const native = merkleKernel()
   if (native === null) return tensors.map(tensorRoot)
   const merkle = native.tensorMerkleRoots(tensors.map(t => t.data), EMPTY_BYTES, 2)
   return tensors.map((t, i) => finishTensorRoot(merkle.subarray(32 * i, 32 * i + 32), t))
 }
 
-export function stateRoot (slots: Tensor[], step: number): Hash {
+/** The root over many tensors' roots, in order: a state's slots, or a step's op outputs (its trace). */
+export function tensorsRoot (tensors: readonly TensorData[]): Hash {
+  return nodeRoot(tensorRoots(tensors))
+}
+
+export function stateRoot (slots: readonly TensorData[], step: number): Hash {
   const buf = new Uint8Array(64)
-  buf.set(nodeRoot(tensorRoots(slots)), 0)
+  buf.set(tensorsRoot(slots), 0)
   buf.set(uint256(step), 32)
   return keccak(buf)
 }
@@ -184,9 +203,7 @@ export function recordHash (state: Hash, loss: number): Hash {
   const buf = new Uint8Array(37)
   buf[0] = 3
   buf.set(state, 1)
-  const view = new DataView(buf.buffer)
-  if (loss !== loss) view.setUint32(33, CANONICAL_NAN, false)
-  else view.setFloat32(33, loss, false)
+  new DataView(buf.buffer).setUint32(33, wordOf(loss, 'f32'), false)
   return keccak(buf)
 }
 
@@ -197,6 +214,18 @@ export function transcriptRoot (records: Hash[]): Hash {
   return keccak(buf)
 }
 
-export function toHex (hash: Hash): `0x${string}` {
-  return `0x${Buffer.from(hash).toString('hex')}`
+/** A transcript record as runs store it: the state root after the step, and the step's loss. */
+export interface TranscriptRecord {
+  state: Hex
+  loss: number
+}
+
+/** The hash of every record of a transcript, in order (docs/design.md §5). */
+export function recordHashes (records: readonly TranscriptRecord[]): Hash[] {
+  return records.map(r => recordHash(hexBytes(r.state), r.loss))
+}
+
+/** The transcript root of a run's records: what a trainer submits and everyone checks. */
+export function transcriptRootOf (records: readonly TranscriptRecord[]): Hex {
+  return toHex(transcriptRoot(recordHashes(records)))
 }

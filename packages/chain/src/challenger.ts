@@ -1,0 +1,232 @@
+import {
+  nodeProof, openingsFor, openingStruct, opProof, opStruct, recordHashes, stateRoot, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf
+} from '@commons/protocol'
+import { initialState, opInputs, stateSlots, Tensor, traceStep, type TrainState } from '@commons/engine'
+import { decodeEventLog, type TransactionReceipt } from 'viem'
+import { send, type Clients } from './clients.ts'
+import type { Deployment } from './deploy.ts'
+import { DisputeError, INIT_STEP, postedTrace, type Move, type RunClaim } from './dispute.ts'
+import { revealedValues } from './disputeData.ts'
+import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
+import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
+
+/**
+ * The challenger's side of a pinpoint dispute (dispute.ts): replays a step, opens, and
+ * names the first element where the trainer's op trace departs from the step program.
+ */
+
+function firstDifference (a: Tensor, b: Tensor): number {
+  for (let i = 0; i < a.size; i++) if (wordOf(a.data[i], a.dtype) !== wordOf(b.data[i], b.dtype)) return i
+  return -1
+}
+export class Challenger {
+  readonly clients: Clients
+  readonly deployment: Deployment
+  private readonly claim: RunClaim
+  private readonly tokens: Tensor
+  /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
+  private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[], agrees: boolean }>()
+
+  constructor (clients: Clients, deployment: Deployment, claim: RunClaim) {
+    this.clients = clients
+    this.deployment = deployment
+    this.claim = claim
+    this.tokens = new Tensor([claim.tokens.length], claim.tokens)
+  }
+
+  /**
+   * Replays step t from S_t (the trainer's checkpoint, checked against record t) and
+   * compares S_{t+1} with record t+1; INIT_STEP checks S_0 against record 0.
+   */
+  check (step: number, stateT?: TrainState): { agrees: boolean, lossAgrees: boolean, slots: Tensor[], outputs: Tensor[] } {
+    const { engine, recipe, records, tokens } = this.claim
+    if (step === INIT_STEP) {
+      const slots = stateSlots(initialState(recipe))
+      return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, lossAgrees: true, slots, outputs: slots }
+    }
+    if (stateT === undefined) throw new DisputeError(`checking step ${step} needs the state before it`)
+    const slots = stateSlots(stateT)
+    if (toHex(stateRoot(slots, step)) !== records[step].state) throw new DisputeError(`the state given for step ${step} is not the one the transcript commits to`)
+    const copy: TrainState = { step, params: [], m: [], v: [] }
+    const p = this.claim.program.paramSlots
+    const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
+    Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
+    const trace = traceStep(engine, recipe, tokens, copy)
+    const lossAgrees = wordOf(trace.loss, 'f32') === wordOf(records[step].loss, 'f32')
+    // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
+    const next = records[step + 1]
+    const agrees = next === undefined || toHex(stateRoot(stateSlots(copy), step + 1)) === next.state
+    return { agrees, lossAgrees, slots: trace.before, outputs: trace.outputs }
+  }
+
+  /**
+   * Opens a dispute over step t (or INIT_STEP), paying the bond. `force` opens one even
+   * when the replay agrees (a bogus challenge, to test that it loses its bond).
+   */
+  async open (step: number, stateT?: TrainState, options: { force?: boolean } = {}): Promise<{ id: bigint, move: Move }> {
+    const { slots, outputs, agrees, lossAgrees } = this.check(step, stateT)
+    if (agrees && lossAgrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state and loss: nothing to dispute`)
+    const { records, program, jobId } = this.claim
+    const game = this.deployment.contracts.disputeGame
+    const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
+    await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
+    const hashes = recordHashes(records)
+    const at = step === INIT_STEP ? 0 : step
+    // INIT and step T (the last record, an evaluation dispute) prove one record only.
+    const one = step === INIT_STEP || step + 1 >= records.length
+    const after = one ? at : step + 1
+    const proof = {
+      recordBefore: { state: records[at].state, lossBits: wordOf(records[at].loss, 'f32') },
+      beforeProof: nodeProof(hashes, at).map(toHex),
+      recordAfter: { state: records[after].state, lossBits: wordOf(records[after].loss, 'f32') },
+      afterProof: one ? [] : nodeProof(hashes, after).map(toHex),
+      slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(tensorsRoot(slots))
+    }
+    const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
+    const id = openedId(receipt)
+    this.honest.set(id, { step, slots, outputs, agrees })
+    return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */
+  resume (id: bigint, step: number, stateT?: TrainState): void {
+    const { slots, outputs, agrees } = this.check(step, stateT)
+    this.honest.set(id, { step, slots, outputs, agrees })
+  }
+
+  /**
+   * Names the first element where the posted trace departs from the honest one: the
+   * first op whose root differs has the challenger's own inputs, and `trainerOutput`
+   * (the trainer's published trace) gives the trainer's values of that op.
+   */
+  async pinpoint (id: bigint, trainerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<Move & { op: number, element: number }> {
+    const honest = this.honest.get(id)
+    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const mine = tensorRoots(honest.outputs)
+    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
+    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
+    if (choice === undefined) {
+      const theirs = await trainerOutput(op)
+      if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
+      element = firstDifference(theirs, honest.outputs[op])
+    }
+    const init = honest.step === INIT_STEP
+    const { program } = this.claim
+    const ops = init ? program.init : program.step
+    const programOp = ops[op]
+    const ctx = { seed: this.claim.recipe.seed, step: init ? 0 : honest.step }
+    const inputs = opInputs(programOp, { program, before: honest.slots, outputs: honest.outputs }, this.tokens)
+    const slotRoots = tensorRoots(honest.slots)
+    const inputRoots = programOp.inputs.map((r, i) => {
+      if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }
+      if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
+      return { root: toHex(tensorRoot(inputs[i])), proof: [] }
+    })
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'pinpoint',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(programOp, program.constantRoots),
+        opProof: opProof(ops, program.constantRoots, op).map(toHex),
+        element: BigInt(element),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        inputRoots,
+        openings: openingsFor(programOp, element, ctx, inputs).map(openingStruct)
+      }]
+    })
+    return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
+  }
+
+  /**
+   * Claims the loss record t commits to is not element 0 of the loss op's output in
+   * the trainer's trace (a lie about the loss only; DisputeGame.pinpointLoss).
+   */
+  async pinpointLoss (id: bigint): Promise<Move & { op: number, element: number }> {
+    this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const { program } = this.claim
+    const op = program.header.lossOp
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'pinpointLoss',
+      args: [id, opStruct(program.step[op], program.constantRoots), opProof(program.step, program.constantRoots, op).map(toHex), toHex(roots[op]), nodeProof(roots, op).map(toHex)]
+    })
+    return { name: 'pinpoint', gas: receipt.gasUsed, op, element: 0 }
+  }
+
+  async timeout (id: bigint): Promise<Move> {
+    const receipt = await send(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] })
+    return { name: 'timeout', gas: receipt.gasUsed }
+  }
+
+  /**
+   * Asks the trainer on-chain for leaves [firstLeaf, firstLeaf + leaves) of op `op`'s
+   * output (data availability: for a trainer that does not publish its trace).
+   */
+  async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<Move> {
+    const honest = this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const { program } = this.claim
+    const ops = honest.step === INIT_STEP ? program.init : program.step
+    const receipt = await send(this.clients, {
+      address: this.deployment.contracts.disputeGame,
+      abi: disputeGameAbi,
+      functionName: 'requestValues',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(ops[op], program.constantRoots),
+        opProof: opProof(ops, program.constantRoots, op).map(toHex),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        firstLeaf: BigInt(firstLeaf),
+        leaves: BigInt(leaves)
+      }]
+    })
+    return { name: 'requestValues', gas: receipt.gasUsed }
+  }
+
+  /**
+   * One step of the on-chain walk to a differing element of the first op whose posted
+   * root departs from the replay: with nothing revealed yet, the first request; after the
+   * trainer's answer, the element to pinpoint or the next request (valuesWalk.ts).
+   */
+  async walkValues (id: bigint): Promise<{ op: number, next: NextStep, moves: Move[] }> {
+    const honest = this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const mine = tensorRoots(honest.outputs)
+    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
+    const output = honest.outputs[op]
+    const revealed = await revealedValues(this.clients, this.deployment, id)
+    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
+    if ('element' in next) return { op, next, moves: [] }
+    return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
+  }
+
+  /** Whether dispute `id` is over a loss alone: the replay agrees with S_{t+1}. */
+  onlyLossDiffers (id: bigint): boolean {
+    const honest = this.honestOf(id)
+    return honest.step !== INIT_STEP && honest.agrees
+  }
+
+  private honestOf (id: bigint) {
+    const honest = this.honest.get(id)
+    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
+    return honest
+  }
+}
+
+function openedId (receipt: TransactionReceipt): bigint {
+  for (const log of receipt.logs) {
+    try {
+      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
+      if (event.eventName === 'DisputeOpened') return event.args.id
+    } catch {}
+  }
+  throw new DisputeError('no DisputeOpened event in the receipt')
+}
