@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { reportError, UsageError, type GlobalOptions } from './output.ts'
 import { fundCommand } from './commands/fund.ts'
 import { daoDepositCommand } from './commands/daoDeposit.ts'
+import { modelCommand } from './commands/model.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -45,6 +46,7 @@ export function buildProgram (): Command {
   daoCommand(program)
   daoDepositCommand(program)
   trainCommands(program)
+  modelCommand(program)
   jobCommand(program)
   feedCommand(program)
   nodeCommand(program)

@@ -1,0 +1,5 @@
+export * from './gguf.ts'
+export * from './half.ts'
+export * from './byteTokens.ts'
+export * from './llamaLayout.ts'
+export * from './exportGguf.ts'
