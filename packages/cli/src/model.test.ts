@@ -42,6 +42,11 @@ describe('commons model export', () => {
     assert.equal(plain.code, 0, plain.stderr)
     assert.match(plain.stdout, /^wrote .*plain\.gguf/)
     assert.ok((await readFile(join(root, 'again.gguf'))).equals(await readFile(join(root, 'plain.gguf'))), 'the same run exports to the same bytes, by CID or by folder')
+
+    const hf = await commons(['model', 'export', run, '--format', 'hf', '--out', join(root, 'hf'), '--json', ...h])
+    assert.equal(hf.code, 0, hf.stderr)
+    assert.ok((JSON.parse(hf.stdout) as { files: string[] }).files.includes('config.json'))
+    assert.equal((JSON.parse(await readFile(join(root, 'hf', 'config.json'), 'utf8')) as { commons: { stateRoot: string } }).commons.stateRoot, finalRoot)
     assert.equal((JSON.parse(byCid.stdout) as { provenance: { stateRoot: string } }).provenance.stateRoot, finalRoot)
   })
 
@@ -49,7 +54,8 @@ describe('commons model export', () => {
     const cases: Array<[string[], string]> = [
       [['model', 'export', join(root, 'missing'), '--out', join(root, 'x.gguf')], 'UsageError'],
       [['model', 'export', REPO, '--out', join(root, 'x.gguf')], 'ExportError'],
-      [['model', 'export', REPO, '--out', join(root, 'x.gguf'), '--dtype', 'f8'], 'UsageError']
+      [['model', 'export', REPO, '--out', join(root, 'x.gguf'), '--dtype', 'f8'], 'UsageError'],
+      [['model', 'export', REPO, '--out', join(root, 'x'), '--format', 'hf', '--dtype', 'f16'], 'UsageError']
     ]
     for (const [args, name] of cases) {
       const run = await commons([...args, '--json', '--home', join(root, 'home')])

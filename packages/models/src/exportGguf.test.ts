@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
 import { generate, parseRecipe, train, type Recipe } from '@commons/engine'
 import { getLlama, type Llama } from 'node-llama-cpp'
-import { exportGguf, ExportError } from './exportGguf.ts'
+import { exportGguf } from './exportGguf.ts'
+import { ExportError } from './trainedRun.ts'
 
 /**
  * A model exported to GGUF runs in llama.cpp (through node-llama-cpp) and continues a

@@ -12,7 +12,7 @@ import { toF16Bytes } from './half.ts'
 export type ExportDtype = 'f32' | 'f16'
 
 /** [rows, cols] row-major → [cols, rows] row-major. */
-function transpose (data: Float32Array, rows: number, cols: number): Float32Array {
+export function transpose (data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length)
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]
   return out

@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { exportGguf, type ExportDtype } from '@commons/models'
+import { exportGguf, exportHf, type ExportDtype } from '@commons/models'
 import { exportVersion, openStore } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, UsageError, type GlobalOptions } from '../output.ts'
@@ -30,15 +30,21 @@ async function withRun<T> (options: GlobalOptions, ref: string, use: (dir: strin
 export function modelCommand (program: Command): void {
   const model = program.command('model').description('take trained models to the runtimes people use')
   model.command('export').argument('<run>', 'run directory (commons train --out) or the run CID a job submitted')
-    .description('export a trained transformer: GGUF for llama.cpp, Ollama and LM Studio (with an Ollama Modelfile beside it)')
-    .addOption(new Option('--format <format>', 'file format').choices(['gguf']).default('gguf'))
-    .requiredOption('--out <file>', 'the file to write (e.g. model.gguf)')
+    .description('export a trained transformer: GGUF for llama.cpp, Ollama and LM Studio (an Ollama Modelfile beside it), or a Hugging Face folder')
+    .addOption(new Option('--format <format>', 'gguf: one file; hf: a folder transformers loads (config.json, model.safetensors, tokenizer.json)').choices(['gguf', 'hf']).default('gguf'))
+    .requiredOption('--out <path>', 'the file (gguf, e.g. model.gguf) or folder (hf) to write')
     .addOption(new Option('--dtype <dtype>', 'weight type of the matrices (norm gains stay f32)').choices(['f32', 'f16']).default('f32'))
     .option('--job <id>', 'the training job that produced the run, recorded in the file')
-    .option('--json', 'print {path, modelfile, tensors, bytes, provenance}')
-    .action(async (run: string, opts: { out: string, dtype: ExportDtype, job?: string }, command: Command) => {
+    .option('--json', 'print {path, tensors, bytes, provenance} (and modelfile for gguf, files for hf)')
+    .action(async (run: string, opts: { format: 'gguf' | 'hf', out: string, dtype: ExportDtype, job?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const out = resolve(opts.out)
+      if (opts.format === 'hf') {
+        if (opts.dtype !== 'f32') throw new UsageError('--format hf writes f32 weights', { hint: 'leave --dtype out, or use --format gguf --dtype f16' })
+        const hf = await withRun(options, run, async dir => exportHf({ run: dir, out, jobId: opts.job }))
+        emit(options, hf, () => `wrote ${hf.path}/ (${hf.files.join(', ')}; ${(hf.bytes / 1e6).toFixed(1)} MB)`)
+        return
+      }
       const result = await withRun(options, run, async dir => exportGguf({ run: dir, out, dtype: opts.dtype, jobId: opts.job }))
       emit(options, result, () => [
         `wrote ${result.path} (${result.tensors} tensors, ${(result.bytes / 1e6).toFixed(1)} MB, ${opts.dtype})`,
