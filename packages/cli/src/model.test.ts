@@ -9,6 +9,22 @@ let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-model-')) })
 after(async () => { await rm(root, { recursive: true, force: true }) })
 
+describe('commons tokenizer train', () => {
+  it('learns a BPE from a file deterministically, writes tokenizer.json and stores it by CID', async () => {
+    const h = ['--home', join(root, 'home')]
+    const runs = await Promise.all(['a', 'b'].map(async name => commons(['tokenizer', 'train', join(REPO, 'README.md'), '--vocab', '300', '--out', join(root, `${name}.json`), '--json', ...h])))
+    for (const run of runs) assert.equal(run.code, 0, run.stderr)
+    const [a, b] = runs.map(run => JSON.parse(run.stdout) as { cid: string, vocab: number, bytes: number, tokens: number })
+    assert.equal(a.cid, b.cid, 'the same data and vocabulary give the same tokenizer')
+    assert.match(a.cid, /^bafkrei/)
+    assert.equal(a.vocab, 300)
+    assert.ok(a.tokens < a.bytes)
+    const json = JSON.parse(await readFile(join(root, 'a.json'), 'utf8')) as { model: { type: string, merges: string[] } }
+    assert.equal(json.model.type, 'BPE')
+    assert.equal(json.model.merges.length, 44)
+  })
+})
+
 describe('commons model export', () => {
   it('exports a run by directory and by the CID it was published under, as GGUF with a Modelfile', async () => {
     const h = ['--home', join(root, 'home')]

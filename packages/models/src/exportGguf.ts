@@ -1,9 +1,9 @@
 import { basename, dirname, join } from 'node:path'
-import type { Recipe } from '@commons/engine'
-import { byteToUnicode } from './byteTokens.ts'
+import type { Recipe, TransformerConfig } from '@commons/engine'
+import { BpeTokenizer, type Bpe } from './bpe.ts'
 import { encodeGguf, type GgufValue } from './gguf.ts'
 import { llamaMetadata, llamaTensors, type ExportDtype } from './llamaLayout.ts'
-import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance } from './trainedRun.ts'
+import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
 
 export interface ExportGgufParameters {
   /** A run directory (commons train --out, or a node's published run). */
@@ -23,19 +23,47 @@ export interface ExportGgufReturnType {
   provenance: Provenance
 }
 
-function tokenizerMetadata (recipe: Recipe): Array<[string, GgufValue]> {
-  if (recipe.tokenizer !== 'byte') throw new ExportError(`tokenizer ${String(recipe.tokenizer)} cannot be exported yet`)
+/** The tokenizer section: a byte-level BPE ("gpt2" model and pre-tokenizer); the byte tokenizer has no merges. */
+export function tokenizerMetadata (bpe: Bpe): Array<[string, GgufValue]> {
+  const tokenizer = new BpeTokenizer(bpe)
   return [
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: 'default' }],
-    ['tokenizer.ggml.tokens', { type: 'strings', value: byteToUnicode() }],
-    ['tokenizer.ggml.token_type', { type: 'i32s', value: new Array<number>(256).fill(1) }],
-    ['tokenizer.ggml.merges', { type: 'strings', value: [] }],
+    ['tokenizer.ggml.pre', { type: 'string', value: 'gpt-2' }],
+    ['tokenizer.ggml.tokens', { type: 'strings', value: tokenizer.tokenStrings() }],
+    ['tokenizer.ggml.token_type', { type: 'i32s', value: new Array<number>(tokenizer.vocab).fill(1) }],
+    ['tokenizer.ggml.merges', { type: 'strings', value: tokenizer.mergeStrings() }],
     ['tokenizer.ggml.bos_token_id', { type: 'u32', value: BYTE_EOS }],
     ['tokenizer.ggml.eos_token_id', { type: 'u32', value: BYTE_EOS }],
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
     ['tokenizer.ggml.add_eos_token', { type: 'bool', value: false }]
   ]
+}
+
+export interface LlamaGgufParameters {
+  name: string
+  config: TransformerConfig
+  param: TrainedRun['param']
+  tokenizer: Bpe
+  dtype: ExportDtype
+  /** Further keys (provenance), after the model's and the tokenizer's. */
+  extra?: Array<[string, GgufValue]>
+}
+
+/** The parts of a llama GGUF (header, then aligned tensor data) for a transformer and its tokenizer. */
+export function encodeLlamaGguf (params: LlamaGgufParameters): { parts: Uint8Array[], tensors: number } {
+  const vocab = new BpeTokenizer(params.tokenizer).vocab
+  if (vocab !== params.config.vocab) throw new ExportError(`the model has ${params.config.vocab} tokens, its tokenizer ${vocab}`)
+  const layout = llamaTensors(params.config, params.param, params.dtype)
+  const parts = encodeGguf([
+    ['general.architecture', { type: 'string', value: 'llama' }],
+    ['general.name', { type: 'string', value: params.name }],
+    ['general.file_type', { type: 'u32', value: params.dtype === 'f16' ? 1 : 0 }],
+    ['general.alignment', { type: 'u32', value: 32 }],
+    ...llamaMetadata(params.config),
+    ...tokenizerMetadata(params.tokenizer),
+    ...(params.extra ?? [])
+  ], layout)
+  return { parts, tensors: layout.length }
 }
 
 /**
@@ -48,25 +76,19 @@ export async function exportGguf (params: ExportGgufParameters): Promise<ExportG
   const dtype = params.dtype ?? 'f32'
   const string = (value: string): GgufValue => ({ type: 'string', value })
   const optional = (key: string, value?: string): Array<[string, GgufValue]> => value === undefined ? [] : [[key, string(value)]]
-  const layout = llamaTensors(config, param, dtype)
-  const gguf = encodeGguf([
-    ['general.architecture', string('llama')],
-    ['general.name', string(recipe.name)],
-    ['general.file_type', { type: 'u32', value: dtype === 'f16' ? 1 : 0 }],
-    ['general.alignment', { type: 'u32', value: 32 }],
-    ...llamaMetadata(config),
-    ...tokenizerMetadata(recipe),
+  if (recipe.tokenizer !== 'byte') throw new ExportError(`tokenizer ${String(recipe.tokenizer)} cannot be exported yet`)
+  const { parts, tensors } = encodeLlamaGguf({ name: recipe.name, config, param, tokenizer: { merges: [] }, dtype, extra: [
     ['commons.recipe', string(provenance.recipe)],
     ['commons.state_root', string(provenance.stateRoot)],
     ['commons.transcript_root', string(provenance.transcriptRoot)],
     ['commons.tokens_root', string(provenance.tokensRoot)],
     ...optional('commons.dataset_cid', provenance.dataset),
     ...optional('commons.job_id', provenance.jobId)
-  ], layout)
-  const bytes = await writeAtomically(params.out, gguf)
+  ] })
+  const bytes = await writeAtomically(params.out, parts)
   const modelfile = join(dirname(params.out), 'Modelfile')
   await writeAtomically(modelfile, [Buffer.from(modelfileText(params.out, recipe))])
-  return { path: params.out, modelfile, tensors: layout.length, bytes, provenance }
+  return { path: params.out, modelfile, tensors, bytes, provenance }
 }
 
 /** An Ollama Modelfile: raw completion (no chat template), the run's context, stop on NUL. */

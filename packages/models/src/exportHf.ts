@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodeSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
-import { byteToUnicode } from './byteTokens.ts'
 import { transpose } from './llamaLayout.ts'
+import { tokenizerJson } from './tokenizerJson.ts'
 import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
 
 export interface ExportHfParameters {
@@ -78,26 +78,6 @@ export function hfConfig (config: TransformerConfig, provenance: Provenance): Re
   }
 }
 
-/** The byte tokenizer as a tokenizer.json: byte-level BPE with 256 tokens and no merges. */
-export function hfTokenizer (): Record<string, unknown> {
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
-      vocab: Object.fromEntries(byteToUnicode().map((token, id) => [token, id])),
-      merges: []
-    }
-  }
-}
-
 function modelCard (recipe: TrainedRun['recipe'], provenance: Provenance): string {
   return [
     '---', 'library_name: transformers', 'tags: [commons, llama]', '---', '',
@@ -124,7 +104,7 @@ export async function exportHf (params: ExportHfParameters): Promise<ExportHfRet
     ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
     ['config.json', json(hfConfig(config, provenance))],
     ['generation_config.json', json({ bos_token_id: null, eos_token_id: BYTE_EOS, do_sample: false, max_length: config.context })],
-    ['tokenizer.json', json(hfTokenizer())],
+    ['tokenizer.json', json(tokenizerJson({ merges: [] }))],
     ['tokenizer_config.json', json({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: false, add_eos_token: false, model_max_length: config.context, clean_up_tokenization_spaces: false })],
     ['README.md', Buffer.from(modelCard(recipe, provenance))]
   ]

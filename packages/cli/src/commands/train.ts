@@ -21,7 +21,7 @@ const isFresh = async (dir: string): Promise<boolean> => (await readdir(dir).cat
  * Training data from a local file or directory (bytes of every file, in path order,
  * as a committed version would give), or from a dataset version CID in the store.
  */
-async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
+export async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
   const isPath = await stat(ref).then(() => true, () => false)
   if (isPath) {
     const files = await listSourceFiles(ref)
