@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, bytesToHex, parseEther, toHex, type Abi, type Hex } from 'viem'
 import {
-  evaluateCalldata, initialState, OPCODE, opInputs, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, useBackend, wordBytes, Tensor,
+  evaluateCalldata, initialState, OPCODE, opInputs, proveLeaves, readRecipe, runStateAt, tokensRootOf, train, traceStep, openBackend, wordBytes, Tensor,
   type ProgramOp, type StepTrace
 } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
@@ -46,12 +46,13 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
   const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
   const home = await mkdtemp(join(tmpdir(), 'commons-bench-dispute-'))
   const devnet = await startDevnet({ home })
-  const backend = useBackend('auto')
+  const backend = openBackend('auto')
+  const engine = backend.ctx
   try {
     const [deployer, requester, trainer, validator] = await Promise.all([0, 1, 2, 3].map(async i => connect(devnet.rpcUrl, devnetAccount(i))))
     const deployment = await deploy(deployer)
     log('dispute: tracing a step of the small recipe')
-    const trace = traceStep(recipe, tokens, initialState(recipe))
+    const trace = traceStep(engine, recipe, tokens, initialState(recipe))
     const { program } = trace
     const ctx = { seed: recipe.seed, step: 0 }
     const tokensTensor = new Tensor([tokens.length], tokens)
@@ -87,11 +88,11 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     })
     await claimJob(trainer, deployment, jobId)
     const dir = join(home, 'run')
-    const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
+    const result = await train(engine, { recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
     await submitResult(trainer, deployment, { jobId, modelCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', transcriptRoot: result.transcriptRoot, steps: recipe.steps })
-    const defender = new Defender(trainer, deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
-    const challenger = new Challenger(validator, deployment, { jobId, recipe, tokens, program, records: result.records })
-    const outcome = await playDispute(challenger, defender, 1, await runStateAt(dir, tokens, 1))
+    const defender = new Defender(trainer, deployment, { engine, recipe, tokens, fault, stateAt: async step => runStateAt(engine, dir, tokens, step, fault) })
+    const challenger = new Challenger(validator, deployment, { engine, jobId, recipe, tokens, program, records: result.records })
+    const outcome = await playDispute(challenger, defender, 1, await runStateAt(engine, dir, tokens, 1))
     for (const move of [outcome.open, ...outcome.moves]) {
       const detail = move.name === 'postOpTrace' ? `${program.step.length} op roots` : move.name === 'pinpoint' ? `DOT op ${outcome.op}, element ${outcome.element}, with every proof` : ''
       rows.push([`move: ${move.name}`, detail, Number(move.gas)])
@@ -111,8 +112,8 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     })
     await claimJob(trainer, deployment, second)
     await submitResult(trainer, deployment, { jobId: second, modelCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', transcriptRoot: result.transcriptRoot, steps: recipe.steps })
-    const walker = new Challenger(validator, deployment, { jobId: second, recipe, tokens, program, records: result.records })
-    const { id } = await walker.open(1, await runStateAt(dir, tokens, 1))
+    const walker = new Challenger(validator, deployment, { engine, jobId: second, recipe, tokens, program, records: result.records })
+    const { id } = await walker.open(1, await runStateAt(engine, dir, tokens, 1))
     await defender.postOpTrace(id)
     let walk = await walker.walkValues(id)
     let requests = 0

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { decodeFunctionData, pad, parseEther, toHex } from 'viem'
 import {
-  compileProgram, faultChangesState, initialState, random32, replay, runStateAt, tokensRootOf, train, trainStep,
+  compileProgram, faultChangesState, initialState, random32, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep,
   type Recipe, type RunFault, type StepRecord
 } from '@commons/engine'
 import {
@@ -41,7 +41,8 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 const tiny = JSON.parse(await readFile(join(repo, 'recipes/tiny.json'), 'utf8')) as Recipe
 const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 5, checkpointInterval: 2 }
-const program = compileProgram(recipe)
+const engine = referenceContext()
+const program = compileProgram(engine, recipe)
 const MOVE_TIME = 600
 
 const home = await mkdtemp(join(tmpdir(), 'commons-sweep-'))
@@ -127,8 +128,8 @@ function drawLie (kind: string, draw: (purpose: number) => number): RunFault | n
   if (kind === 'loss') return { kind: 'loss', step: draw(1) % (recipe.steps + 1) } // the last record's evaluation loss too
   const fault = { kind: 'step' as const, step: draw(1) % recipe.steps, op: draw(2) % program.step.length, element: draw(3) }
   const state = initialState(recipe)
-  while (state.step < fault.step) trainStep(recipe, tokens, state)
-  return faultChangesState(recipe, tokens, state, fault) ? fault : null
+  while (state.step < fault.step) trainStep(engine, recipe, tokens, state)
+  return faultChangesState(engine, recipe, tokens, state, fault) ? fault : null
 }
 
 interface SweepRun { jobId: bigint, dir: string, defender: Defender, challenger: Challenger }
@@ -140,10 +141,10 @@ async function submittedRun (fault: RunFault | undefined, name: string): Promise
   })
   await claimJob(as.trainer, deployment, jobId)
   const dir = join(home, name)
-  const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
+  const result = await train(engine, { recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
   await submitResult(as.trainer, deployment, { jobId, modelCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', transcriptRoot: result.transcriptRoot, steps: recipe.steps })
-  const defender = new Defender(as.trainer, deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
-  const challenger = new Challenger(as.challenger, deployment, { jobId, recipe, tokens, program, records: result.records as StepRecord[] })
+  const defender = new Defender(as.trainer, deployment, { engine, recipe, tokens, fault, stateAt: async step => runStateAt(engine, dir, tokens, step, fault) })
+  const challenger = new Challenger(as.challenger, deployment, { engine, jobId, recipe, tokens, program, records: result.records as StepRecord[] })
   return { jobId, dir, defender, challenger }
 }
 
@@ -152,11 +153,11 @@ async function playLie (kind: string, run: SweepRun, fault: RunFault): Promise<b
   const { challenger, defender, dir } = run
   let step = INIT_STEP
   if (challenger.check(INIT_STEP).agrees) {
-    const check = await replay(dir, tokens)
+    const check = await replay(engine, dir, tokens)
     if (check.firstMismatch === null) throw new Error(`the replay found no lie for ${JSON.stringify(fault)}`)
     step = check.firstMismatch.disputeStep
   }
-  const stateT = step === INIT_STEP ? undefined : await runStateAt(dir, tokens, step)
+  const stateT = step === INIT_STEP ? undefined : await runStateAt(engine, dir, tokens, step)
   const { id } = await challenger.open(step, stateT)
   if (kind === 'withheld-trace') {
     await advanceTime(devnet.rpcUrl, MOVE_TIME + 1)
@@ -194,7 +195,7 @@ async function playBogus (kind: string, run: SweepRun, draw: (purpose: number) =
     return id
   }
   const step = kind === 'init' ? INIT_STEP : draw(1) % recipe.steps
-  const { id } = await challenger.open(step, step === INIT_STEP ? undefined : await runStateAt(dir, tokens, step), { force: true })
+  const { id } = await challenger.open(step, step === INIT_STEP ? undefined : await runStateAt(engine, dir, tokens, step), { force: true })
   await defender.postOpTrace(id)
   const ops = step === INIT_STEP ? program.init : program.step
   if (kind === 'loss') await challenger.pinpointLoss(id)

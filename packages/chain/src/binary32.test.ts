@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, type Address } from 'viem'
-import { expf, logf, ops, wordBytes, Tensor } from '@commons/engine'
+import { expf, logf, ops, referenceContext, wordBytes, Tensor } from '@commons/engine'
 import { binary32HarnessAbi, binary32HarnessBytecode, type Clients } from './index.ts'
 import { deployForTest, type DeployedForTest } from './testing.ts'
 
@@ -98,7 +98,7 @@ describe('Binary32 (Solidity) against JavaScript binary32, bit for bit', () => {
     for (const n of [1, 2, 7, 128, 344, 2048]) {
       const a = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
       const b = Array.from({ length: n }, () => ((next() & 0x807fffff) | ((110 + (next() % 30)) << 23)) >>> 0)
-      const expected = ops.referenceMatmul(new Tensor([1, n], Float32Array.from(a, toFloat)), new Tensor([n, 1], Float32Array.from(b, toFloat))).f32[0]
+      const expected = ops.referenceMatmul(referenceContext(), new Tensor([1, n], Float32Array.from(a, toFloat)), new Tensor([n, 1], Float32Array.from(b, toFloat))).f32[0]
       const got = await clients.public.readContract({ address: harness, abi: binary32HarnessAbi, functionName: 'dot', args: [bytesToHex(wordBytes(a)), bytesToHex(wordBytes(b))] })
       assert.equal(got, toBits(expected), `dot of ${n} terms`)
     }

@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { compileProgram, type Recipe } from '@commons/engine'
+import { compileProgram, type EngineContext, type Recipe } from '@commons/engine'
 import { parseEther, type Hex } from 'viem'
 
 /**
@@ -62,7 +62,7 @@ export function checkJobPolicy (jobId: bigint, terms: PostedTerms, policy: JobPo
  * program hash must be that recipe's compiled program, so what the game judges is
  * exactly what the engine runs. `details.term` names the first term that fails.
  */
-export function checkJobTerms (jobId: bigint, terms: PostedTerms, recipe: Recipe, tokensRoot: Hex): Recipe {
+export function checkJobTerms (engine: EngineContext, jobId: bigint, terms: PostedTerms, recipe: Recipe, tokensRoot: Hex): Recipe {
   const refuse = (term: string, posted: unknown, actual: unknown): never => {
     throw new JobTermsError(`job ${jobId}: its ${term} ${String(posted)} does not match its recipe and dataset (${String(actual)})`, {
       hint: 'the requester posted inconsistent terms; the job is not claimed', details: { jobId, term, posted: String(posted), actual: String(actual) }
@@ -74,7 +74,7 @@ export function checkJobTerms (jobId: bigint, terms: PostedTerms, recipe: Recipe
   const jobRecipe: Recipe = { ...recipe, seed: Number(terms.seed), steps: terms.steps }
   let programHash: string
   try {
-    programHash = compileProgram(jobRecipe).hash
+    programHash = compileProgram(engine, jobRecipe).hash
   } catch (cause) {
     throw new JobTermsError(`job ${jobId}: its recipe does not compile to a step program`, { details: { jobId, term: 'recipe' }, cause })
   }

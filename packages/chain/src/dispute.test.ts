@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther, toHex } from 'viem'
 import {
-  compileProgram, faultChangesState, initialState, random32, replay, runStateAt, tokensRootOf, train, trainStep,
+  compileProgram, faultChangesState, initialState, random32, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep,
   type Recipe, type RunFault, type StepRecord
 } from '@commons/engine'
 import {
@@ -19,7 +19,8 @@ const tokens = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtur
 const tiny = JSON.parse(await readFile(join(repo, 'recipes/tiny.json'), 'utf8')) as Recipe
 /** The tiny transformer cut to one layer, two sequences and five steps: a dispute in seconds. */
 const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 5, checkpointInterval: 2 }
-const program = compileProgram(recipe)
+const engine = referenceContext()
+const program = compileProgram(engine, recipe)
 const MOVE_TIME = 600n
 const JOB_STAKE = parseEther('200')
 const BOND = parseEther('50')
@@ -56,10 +57,10 @@ async function submittedRun (fault?: RunFault) {
   })
   await claimJob(as.trainer, deployment, jobId)
   const dir = join(home, `run-${runs++}`)
-  const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
+  const result = await train(engine, { recipe, tokens, data: { source: 'corpus' }, out: dir, fault })
   await submitResult(as.trainer, deployment, { jobId, modelCid: MODEL, transcriptRoot: result.transcriptRoot, steps: recipe.steps })
-  const defender = new Defender(as.trainer, deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
-  const challenger = new Challenger(as.challenger, deployment, { jobId, recipe, tokens, program, records: result.records as StepRecord[] })
+  const defender = new Defender(as.trainer, deployment, { engine, recipe, tokens, fault, stateAt: async step => runStateAt(engine, dir, tokens, step, fault) })
+  const challenger = new Challenger(as.challenger, deployment, { engine, jobId, recipe, tokens, program, records: result.records as StepRecord[] })
   return { jobId, dir, defender, challenger }
 }
 
@@ -69,8 +70,8 @@ function drawFault (seed: number): RunFault & { kind: 'step' } {
     const step = random32(seed, 1, k) % recipe.steps
     const fault = { op: random32(seed, 2, k) % program.step.length, element: random32(seed, 3, k) }
     const state = initialState(recipe)
-    while (state.step < step) trainStep(recipe, tokens, state)
-    if (faultChangesState(recipe, tokens, state, fault)) return { kind: 'step', step, ...fault }
+    while (state.step < step) trainStep(engine, recipe, tokens, state)
+    if (faultChangesState(engine, recipe, tokens, state, fault)) return { kind: 'step', step, ...fault }
   }
 }
 
@@ -80,12 +81,12 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
       const fault = drawFault(seed)
       const { jobId, dir, defender, challenger } = await submittedRun(fault)
       // The validator replays the run from the trainer's checkpoints and finds the step.
-      const check = await replay(dir, tokens)
+      const check = await replay(engine, dir, tokens)
       assert.ok(check.firstMismatch !== null)
       const step = check.firstMismatch.step - 1
       assert.equal(step, fault.step)
       const before = await tokenBalance(as.challenger, deployment, as.challenger.account.address)
-      const outcome = await playDispute(challenger, defender, step, await runStateAt(dir, tokens, step))
+      const outcome = await playDispute(challenger, defender, step, await runStateAt(engine, dir, tokens, step))
       assert.equal(outcome.winner, 'challenger')
       assert.equal(outcome.reason, 'mismatch')
       assert.equal(outcome.moves.length, 3)
@@ -101,7 +102,7 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('forfeits the bond of a challenger who disputes a correct transcript', async () => {
     const { jobId, dir, defender, challenger } = await submittedRun()
     const before = await tokenBalance(as.challenger, deployment, as.challenger.account.address)
-    const { id } = await challenger.open(2, await runStateAt(dir, tokens, 2), { force: true })
+    const { id } = await challenger.open(2, await runStateAt(engine, dir, tokens, 2), { force: true })
     await defender.postOpTrace(id)
     await challenger.pinpoint(id, async op => defender.output(2, op), { op: 40, element: 3 })
     await defender.reveal(id)
@@ -115,7 +116,7 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('slashes a trainer that does not answer, by timeout', async () => {
     const fault = drawFault(4)
     const { jobId, dir, challenger } = await submittedRun(fault)
-    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    const { id } = await challenger.open(fault.step, await runStateAt(engine, dir, tokens, fault.step))
     await assert.rejects(challenger.timeout(id), /DeadlineNotPassed/)
     await advanceTime(devnet.rpcUrl, Number(MOVE_TIME) + 1)
     await challenger.timeout(id)
@@ -139,7 +140,7 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('forces the values of a trainer that publishes nothing out on-chain, and still pinpoints its lie', async () => {
     const fault = drawFault(5)
     const { jobId, dir, defender, challenger } = await submittedRun(fault)
-    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    const { id } = await challenger.open(fault.step, await runStateAt(engine, dir, tokens, fault.step))
     await defender.postOpTrace(id)
     let walk = await challenger.walkValues(id)
     let requests = 0
@@ -161,7 +162,7 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('slashes a trainer that withholds requested values, by timeout', async () => {
     const fault = drawFault(6)
     const { jobId, dir, defender, challenger } = await submittedRun(fault)
-    const { id } = await challenger.open(fault.step, await runStateAt(dir, tokens, fault.step))
+    const { id } = await challenger.open(fault.step, await runStateAt(engine, dir, tokens, fault.step))
     await defender.postOpTrace(id)
     await challenger.walkValues(id)
     assert.equal((await readDispute(as.challenger, deployment, id)).phaseName, 'await-values')
@@ -190,10 +191,10 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('slashes a trainer whose states are right but whose transcript lies about a loss', async () => {
     const fault: RunFault = { kind: 'loss', step: 3 }
     const { jobId, dir, defender, challenger } = await submittedRun(fault)
-    const check = challenger.check(3, await runStateAt(dir, tokens, 3))
+    const check = challenger.check(3, await runStateAt(engine, dir, tokens, 3))
     assert.equal(check.agrees, true, 'the states are honest')
     assert.equal(check.lossAgrees, false, 'the recorded loss is not')
-    const outcome = await playDispute(challenger, defender, 3, await runStateAt(dir, tokens, 3))
+    const outcome = await playDispute(challenger, defender, 3, await runStateAt(engine, dir, tokens, 3))
     assert.equal(outcome.winner, 'challenger')
     assert.equal(outcome.reason, 'mismatch')
     assert.equal(outcome.op, program.header.lossOp)
@@ -203,9 +204,9 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
   it('slashes a lie about the last record\'s loss, an evaluation of S_T disputed over step T', async () => {
     const fault: RunFault = { kind: 'loss', step: recipe.steps }
     const { jobId, dir, defender, challenger } = await submittedRun(fault)
-    const check = await replay(dir, tokens)
+    const check = await replay(engine, dir, tokens)
     assert.deepEqual([check.firstMismatch?.kind, check.firstMismatch?.disputeStep], ['loss', recipe.steps])
-    const outcome = await playDispute(challenger, defender, recipe.steps, await runStateAt(dir, tokens, recipe.steps))
+    const outcome = await playDispute(challenger, defender, recipe.steps, await runStateAt(engine, dir, tokens, recipe.steps))
     assert.equal(outcome.winner, 'challenger')
     assert.equal(outcome.reason, 'mismatch')
     assert.equal(outcome.op, program.header.lossOp)
@@ -214,7 +215,7 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
 
   it('an honest last loss wins its evaluation dispute', async () => {
     const { jobId, dir, defender, challenger } = await submittedRun()
-    const { id } = await challenger.open(recipe.steps, await runStateAt(dir, tokens, recipe.steps), { force: true })
+    const { id } = await challenger.open(recipe.steps, await runStateAt(engine, dir, tokens, recipe.steps), { force: true })
     await defender.postOpTrace(id)
     await challenger.pinpointLoss(id)
     await defender.reveal(id)

@@ -1,7 +1,7 @@
 import { BaseError } from '@commons/errors'
 import {
   hexBytes, initialState, opInputs, nodeProof, nodeRoot, openingsFor, openingStruct, opLeaf, opStruct, proveElements,
-  proveLeaves, recordHashes, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf,
+  proveLeaves, recordHashes, stateRoot, stateSlots, Tensor, tensorRoot, tensorRoots, toHex, traceStep, wordOf, type EngineContext,
   type Hash, type Program, type Recipe, type RunFault, type StepRecord, type TrainState
 } from '@commons/engine'
 import { decodeEventLog, type Hex, type TransactionReceipt } from 'viem'
@@ -37,6 +37,8 @@ export type DisputePhase = typeof PHASES[number]
 
 /** What is public about a submitted run: the job, how it was to be trained, its transcript. */
 export interface RunClaim {
+  /** What this checker re-runs steps on. */
+  engine: EngineContext
   jobId: bigint
   recipe: Recipe
   tokens: Int32Array
@@ -96,7 +98,7 @@ export class Challenger {
    * compares S_{t+1} with record t+1; INIT_STEP checks S_0 against record 0.
    */
   check (step: number, stateT?: TrainState): { agrees: boolean, lossAgrees: boolean, slots: Tensor[], outputs: Tensor[] } {
-    const { recipe, records, tokens } = this.claim
+    const { engine, recipe, records, tokens } = this.claim
     if (step === INIT_STEP) {
       const slots = stateSlots(initialState(recipe))
       return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, lossAgrees: true, slots, outputs: slots }
@@ -108,7 +110,7 @@ export class Challenger {
     const p = this.claim.program.paramSlots
     const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
     Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
-    const trace = traceStep(recipe, tokens, copy)
+    const trace = traceStep(engine, recipe, tokens, copy)
     const lossAgrees = lossBits(trace.loss) === lossBits(records[step].loss)
     // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
     const next = records[step + 1]
@@ -291,6 +293,8 @@ function openedId (receipt: TransactionReceipt): bigint {
 
 /** What a trainer keeps of its run to defend it. */
 export interface TrainerRun {
+  /** What this trainer re-runs steps on. */
+  engine: EngineContext
   recipe: Recipe
   tokens: Int32Array
   /** S_t as the trainer computed it (from its checkpoints, with its fault if any). */
@@ -319,7 +323,7 @@ export class Defender {
     if (step === INIT_STEP) outputs = stateSlots(state)
     else {
       const fault = this.run.fault?.kind === 'step' && this.run.fault.step === step ? this.run.fault : undefined
-      outputs = traceStep(this.run.recipe, this.run.tokens, state, { fault }).outputs
+      outputs = traceStep(this.run.engine, this.run.recipe, this.run.tokens, state, { fault }).outputs
     }
     this.traces.set(step, outputs)
     return outputs

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { BenchResult } from '../../../bench/table.ts'
-import { initialState, readRecipe, stateRootOf, tablesFor, trainStep, toHex, uniform, useBackend, Tensor } from '../src/index.ts'
+import { initialState, readRecipe, stateRootOf, tablesFor, trainStep, toHex, uniform, openBackend, referenceContext, Tensor } from '../src/index.ts'
 import { referenceMatmul } from '../src/ops.ts'
 import { WasmBackend } from '../src/wasmBackend.ts'
 import { nativeKernels } from '../src/native.ts'
@@ -62,12 +62,12 @@ export async function benchEngine (log: (line: string) => void): Promise<BenchRe
     const a = randomMatrix(n, 1)
     const b = randomMatrix(n, 2)
     log(`engine: matmul ${n}^3`)
-    const reference = referenceMatmul(a, b)
+    const reference = referenceMatmul(referenceContext(), a, b)
     const same = wasm.every(w => Buffer.compare(w.matmul(a, b, false, false).bytes, reference.bytes) === 0) &&
       (native === null || wasm.every(w => Buffer.compare(w.matmul(a, b, false, false, native).bytes, reference.bytes) === 0))
     const reps = n === 256 ? 40 : 8
     const results: Record<string, number> = {
-      'reference, 1 thread': gflops(n, () => referenceMatmul(a, b), 1),
+      'reference, 1 thread': gflops(n, () => referenceMatmul(referenceContext(), a, b), 1),
       'wasm SIMD, 1 thread': gflops(n, () => wasm[0].matmul(a, b, false, false), reps, () => { wasm[0].startStep() }),
       'wasm SIMD, 2 threads': gflops(n, () => wasm[1].matmul(a, b, false, false), reps, () => { wasm[1].startStep() }),
       ...(native !== null
@@ -91,14 +91,14 @@ export async function benchEngine (log: (line: string) => void): Promise<BenchRe
   log(`engine: training steps of recipes/small.json (${stepBackend}, 2 threads)`)
   const recipe = await readRecipe(`${repo}recipes/small.json`)
   const tokens = Int32Array.from(readFileSync(`${repo}packages/engine/fixtures/corpus.txt`))
-  const backend = useBackend(stepBackend, 2)
+  const backend = openBackend(stepBackend, 2)
   const state = initialState(recipe)
   const tables = tablesFor(recipe.model)
   const stepTimes: number[] = []
   const rootTimes: number[] = []
   for (let i = 0; i < 6; i++) {
     let started = performance.now()
-    trainStep(recipe, tokens, state, tables)
+    trainStep(backend.ctx, recipe, tokens, state, tables)
     stepTimes.push(performance.now() - started)
     started = performance.now()
     stateRootOf(state)
@@ -112,20 +112,20 @@ export async function benchEngine (log: (line: string) => void): Promise<BenchRe
   const tokensPerStep = recipe.batchSize * recipe.model.context
 
   log('engine: the same 6 steps on the wasm backend, 1 thread, for the state root')
-  const one = useBackend('wasm', 1)
+  const one = openBackend('wasm', 1)
   const again = initialState(recipe)
-  for (let i = 0; i < 6; i++) trainStep(recipe, tokens, again, tables)
+  for (let i = 0; i < 6; i++) trainStep(one.ctx, recipe, tokens, again, tables)
   await one.close()
   const sameRoot = toHex(stateRootOf(again)) === rootWasm2
 
   log('engine: 2 steps on the scalar reference backend (slow), for the state root')
-  const reference = useBackend('reference', 1)
+  const reference = openBackend('reference', 1)
   const slow = initialState(recipe)
-  for (let i = 0; i < 2; i++) trainStep(recipe, tokens, slow, tables)
+  for (let i = 0; i < 2; i++) trainStep(reference.ctx, recipe, tokens, slow, tables)
   await reference.close()
-  const fast = useBackend(stepBackend, 2)
+  const fast = openBackend(stepBackend, 2)
   const quick = initialState(recipe)
-  for (let i = 0; i < 2; i++) trainStep(recipe, tokens, quick, tables)
+  for (let i = 0; i < 2; i++) trainStep(fast.ctx, recipe, tokens, quick, tables)
   await fast.close()
   const sameAsReference = toHex(stateRootOf(slow)) === toHex(stateRootOf(quick))
 

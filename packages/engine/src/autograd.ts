@@ -1,10 +1,13 @@
+import { attention, attentionBackward } from './attention.ts'
+import type { AttentionGrads, AttentionSaved, EngineContext } from './context.ts'
 import * as ops from './ops.ts'
 import { Tensor, ShapeError } from './tensor.ts'
 
 /**
  * Reverse-mode autograd over the primitive ops. A Var records the op that made it;
  * `backward` walks the graph newest first and asks GRADIENTS for one gradient per
- * input. The walk order is fixed, so gradient accumulation is deterministic too.
+ * input. The walk order is fixed, so gradient accumulation is deterministic too. Every
+ * op, forward and backward, runs on the context it is given.
  */
 
 type OpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'neg' | 'exp' | 'log' | 'sqrt' | 'recip' |
@@ -17,7 +20,7 @@ interface Attrs {
   shape?: readonly number[]
   axes?: readonly number[]
   scale?: number
-  saved?: ops.AttentionSaved
+  saved?: AttentionSaved
 }
 
 let created = 0
@@ -51,96 +54,95 @@ export const constant = (t: Tensor): Var => new Var(t, null, [], {}, false)
 
 const node = (value: Tensor, op: OpName, inputs: Var[], attrs: Attrs = {}): Var => new Var(value, op, inputs, attrs)
 
-export const add = (a: Var, b: Var): Var => node(ops.binary('add', a.value, b.value), 'add', [a, b])
-export const sub = (a: Var, b: Var): Var => node(ops.binary('sub', a.value, b.value), 'sub', [a, b])
-export const mul = (a: Var, b: Var): Var => node(ops.binary('mul', a.value, b.value), 'mul', [a, b])
-export const div = (a: Var, b: Var): Var => node(ops.binary('div', a.value, b.value), 'div', [a, b])
-export const maximum = (a: Var, b: Var): Var => node(ops.binary('max', a.value, b.value), 'max', [a, b])
-export const neg = (a: Var): Var => node(ops.unary('neg', a.value), 'neg', [a])
-export const exp = (a: Var): Var => node(ops.unary('exp', a.value), 'exp', [a])
-export const log = (a: Var): Var => node(ops.unary('log', a.value), 'log', [a])
-export const sqrt = (a: Var): Var => node(ops.unary('sqrt', a.value), 'sqrt', [a])
-export const recip = (a: Var): Var => node(ops.unary('recip', a.value), 'recip', [a])
-export const sum = (a: Var, axis: number): Var => node(ops.reduce('sum', a.value, axis, true), 'sum', [a], { axis })
+export const add = (ctx: EngineContext, a: Var, b: Var): Var => node(ops.binary(ctx, 'add', a.value, b.value), 'add', [a, b])
+export const sub = (ctx: EngineContext, a: Var, b: Var): Var => node(ops.binary(ctx, 'sub', a.value, b.value), 'sub', [a, b])
+export const mul = (ctx: EngineContext, a: Var, b: Var): Var => node(ops.binary(ctx, 'mul', a.value, b.value), 'mul', [a, b])
+export const div = (ctx: EngineContext, a: Var, b: Var): Var => node(ops.binary(ctx, 'div', a.value, b.value), 'div', [a, b])
+export const maximum = (ctx: EngineContext, a: Var, b: Var): Var => node(ops.binary(ctx, 'max', a.value, b.value), 'max', [a, b])
+export const neg = (ctx: EngineContext, a: Var): Var => node(ops.unary(ctx, 'neg', a.value), 'neg', [a])
+export const exp = (ctx: EngineContext, a: Var): Var => node(ops.unary(ctx, 'exp', a.value), 'exp', [a])
+export const log = (ctx: EngineContext, a: Var): Var => node(ops.unary(ctx, 'log', a.value), 'log', [a])
+export const sqrt = (ctx: EngineContext, a: Var): Var => node(ops.unary(ctx, 'sqrt', a.value), 'sqrt', [a])
+export const recip = (ctx: EngineContext, a: Var): Var => node(ops.unary(ctx, 'recip', a.value), 'recip', [a])
+export const sum = (ctx: EngineContext, a: Var, axis: number): Var => node(ops.reduce(ctx, 'sum', a.value, axis, true), 'sum', [a], { axis })
 /** Max along an axis, as a constant: gradients do not flow through it. */
-export const maxDetached = (a: Var, axis: number): Var => constant(ops.reduce('max', a.value, axis, true))
-export const matmul = (a: Var, b: Var, transA = false, transB = false): Var =>
-  node(ops.matmul(a.value, b.value, transA, transB), 'matmul', [a, b], { transA, transB })
+export const maxDetached = (ctx: EngineContext, a: Var, axis: number): Var => constant(ops.reduce(ctx, 'max', a.value, axis, true))
+export const matmul = (ctx: EngineContext, a: Var, b: Var, transA = false, transB = false): Var =>
+  node(ops.matmul(ctx, a.value, b.value, transA, transB), 'matmul', [a, b], { transA, transB })
+/** A view of the same data: no op runs. */
 export const reshape = (a: Var, shape: readonly number[]): Var => node(a.value.reshape(shape), 'reshape', [a], { shape })
-export const permute = (a: Var, axes: readonly number[]): Var => node(ops.permute(a.value, axes), 'permute', [a], { axes })
-export const gather = (table: Var, indices: Var): Var => node(ops.gather(table.value, indices.value), 'gather', [table, indices])
-export const rope = (x: Var, cos: Var, sin: Var): Var => node(ops.rope(x.value, cos.value, sin.value), 'rope', [x, cos, sin])
-/** Causal attention over heads (see ops.attention); mask is a constant [T, T]. */
-export const attentionHeads = (q: Var, k: Var, v: Var, mask: Var, scale: number): Var => {
-  const { out, saved } = ops.attention(q.value, k.value, v.value, mask.value, scale)
+export const permute = (ctx: EngineContext, a: Var, axes: readonly number[]): Var => node(ops.permute(ctx, a.value, axes), 'permute', [a], { axes })
+export const gather = (ctx: EngineContext, table: Var, indices: Var): Var => node(ops.gather(ctx, table.value, indices.value), 'gather', [table, indices])
+export const rope = (ctx: EngineContext, x: Var, cos: Var, sin: Var): Var => node(ops.rope(ctx, x.value, cos.value, sin.value), 'rope', [x, cos, sin])
+/** Causal attention over heads (see attention.ts); mask is a constant [T, T]. */
+export const attentionHeads = (ctx: EngineContext, q: Var, k: Var, v: Var, mask: Var, scale: number): Var => {
+  const { out, saved } = attention(ctx, q.value, k.value, v.value, mask.value, scale)
   return node(out, 'attention', [q, k, v, mask], { scale, saved })
 }
-
-const T = ops
 
 /** A gradient, computed only if its input needs one. */
 type Grad = (() => Tensor) | null
 
 /** One gradient per input, given the output's gradient g. */
-const GRADIENTS: Record<OpName, (g: Tensor, v: Var) => Grad[]> = {
-  add: (g, v) => [() => T.sumTo(g, v.inputs[0].shape), () => T.sumTo(g, v.inputs[1].shape)],
-  sub: (g, v) => [() => T.sumTo(g, v.inputs[0].shape), () => T.sumTo(T.unary('neg', g), v.inputs[1].shape)],
-  mul: (g, v) => [
-    () => T.sumTo(T.binary('mul', g, v.inputs[1].value), v.inputs[0].shape),
-    () => T.sumTo(T.binary('mul', g, v.inputs[0].value), v.inputs[1].shape)
+const GRADIENTS: Record<OpName, (ctx: EngineContext, g: Tensor, v: Var) => Grad[]> = {
+  add: (ctx, g, v) => [() => ops.sumTo(ctx, g, v.inputs[0].shape), () => ops.sumTo(ctx, g, v.inputs[1].shape)],
+  sub: (ctx, g, v) => [() => ops.sumTo(ctx, g, v.inputs[0].shape), () => ops.sumTo(ctx, ops.unary(ctx, 'neg', g), v.inputs[1].shape)],
+  mul: (ctx, g, v) => [
+    () => ops.sumTo(ctx, ops.binary(ctx, 'mul', g, v.inputs[1].value), v.inputs[0].shape),
+    () => ops.sumTo(ctx, ops.binary(ctx, 'mul', g, v.inputs[0].value), v.inputs[1].shape)
   ],
-  div: (g, v) => {
+  div: (ctx, g, v) => {
     const [a, b] = v.inputs.map(i => i.value)
-    const ga = (): Tensor => T.binary('div', g, b)
-    return [() => T.sumTo(ga(), a.shape), () => T.sumTo(T.unary('neg', T.binary('mul', ga(), v.value)), b.shape)]
+    const ga = (): Tensor => ops.binary(ctx, 'div', g, b)
+    return [() => ops.sumTo(ctx, ga(), a.shape), () => ops.sumTo(ctx, ops.unary(ctx, 'neg', ops.binary(ctx, 'mul', ga(), v.value)), b.shape)]
   },
-  max: (g, v) => {
+  max: (ctx, g, v) => {
     const [a, b] = v.inputs.map(i => i.value)
-    const ga = (): Tensor => T.binary('mul', g, T.binary('cmpge', a, b))
-    return [() => T.sumTo(ga(), a.shape), () => T.sumTo(T.binary('sub', g, ga()), b.shape)]
+    const ga = (): Tensor => ops.binary(ctx, 'mul', g, ops.binary(ctx, 'cmpge', a, b))
+    return [() => ops.sumTo(ctx, ga(), a.shape), () => ops.sumTo(ctx, ops.binary(ctx, 'sub', g, ga()), b.shape)]
   },
-  neg: g => [() => T.unary('neg', g)],
-  exp: (g, v) => [() => T.binary('mul', g, v.value)],
-  log: (g, v) => [() => T.binary('div', g, v.inputs[0].value)],
-  sqrt: (g, v) => [() => T.binary('div', g, T.binary('add', v.value, v.value))],
-  recip: (g, v) => [() => T.unary('neg', T.binary('mul', T.binary('mul', g, v.value), v.value))],
-  sum: (g, v) => [() => T.expand(g, v.inputs[0].shape)],
-  matmul: (g, v) => {
+  neg: (ctx, g) => [() => ops.unary(ctx, 'neg', g)],
+  exp: (ctx, g, v) => [() => ops.binary(ctx, 'mul', g, v.value)],
+  log: (ctx, g, v) => [() => ops.binary(ctx, 'div', g, v.inputs[0].value)],
+  sqrt: (ctx, g, v) => [() => ops.binary(ctx, 'div', g, ops.binary(ctx, 'add', v.value, v.value))],
+  recip: (ctx, g, v) => [() => ops.unary(ctx, 'neg', ops.binary(ctx, 'mul', ops.binary(ctx, 'mul', g, v.value), v.value))],
+  sum: (ctx, g, v) => [() => ops.expand(ctx, g, v.inputs[0].shape)],
+  matmul: (ctx, g, v) => {
     const [a, b] = v.inputs.map(i => i.value)
     const { transA, transB } = v.attrs
     // C = op(A)·op(B): dA = g·op(B)ᵀ (transposed back if A was), dB likewise.
-    const ga = (): Tensor => transA === true ? T.matmul(b, g, transB, true) : T.matmul(g, b, false, transB !== true)
-    if (b.shape.length === 2 && a.shape.length > 2) return [ga, () => sumBatches(a, g, transA === true, transB === true)]
-    return [ga, () => transB === true ? T.matmul(g, a, true, transA) : T.matmul(a, g, transA !== true, false)]
+    const ga = (): Tensor => transA === true ? ops.matmul(ctx, b, g, transB, true) : ops.matmul(ctx, g, b, false, transB !== true)
+    if (b.shape.length === 2 && a.shape.length > 2) return [ga, () => sumBatches(ctx, a, g, transA === true, transB === true)]
+    return [ga, () => transB === true ? ops.matmul(ctx, g, a, true, transA) : ops.matmul(ctx, a, g, transA !== true, false)]
   },
-  reshape: (g, v) => [() => g.reshape(v.inputs[0].shape)],
-  permute: (g, v) => {
+  reshape: (_, g, v) => [() => g.reshape(v.inputs[0].shape)],
+  permute: (ctx, g, v) => {
     const axes = v.attrs.axes as readonly number[]
-    return [() => T.permute(g, axes.map((_, i) => axes.indexOf(i)))]
+    return [() => ops.permute(ctx, g, axes.map((_, i) => axes.indexOf(i)))]
   },
-  gather: (g, v) => [() => T.scatterAdd(g, v.inputs[1].value, v.inputs[0].shape[0]), null],
-  rope: (g, v) => [() => T.rope(g, v.inputs[1].value, T.unary('neg', v.inputs[2].value)), null, null],
-  attention: (g, v) => {
+  gather: (ctx, g, v) => [() => ops.scatterAdd(ctx, g, v.inputs[1].value, v.inputs[0].shape[0]), null],
+  rope: (ctx, g, v) => [() => ops.rope(ctx, g, v.inputs[1].value, ops.unary(ctx, 'neg', v.inputs[2].value)), null, null],
+  attention: (ctx, g, v) => {
     const [q, k, val] = v.inputs.map(i => i.value)
-    let grads: { dq: Tensor, dk: Tensor, dv: Tensor } | undefined
-    const all = (): { dq: Tensor, dk: Tensor, dv: Tensor } => (grads ??= T.attentionBackward(g, q, k, val, v.attrs.saved as ops.AttentionSaved, v.attrs.scale as number))
+    let grads: AttentionGrads | undefined
+    const all = (): AttentionGrads => (grads ??= attentionBackward(ctx, g, q, k, val, v.attrs.saved as AttentionSaved, v.attrs.scale as number))
     return [() => all().dq, () => all().dk, () => all().dv, null]
   }
 }
 
 /** dB for a batched A times a shared B: fold the batch into the rows, one product. */
-function sumBatches (a: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor {
+function sumBatches (ctx: EngineContext, a: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor {
   if (transA) throw new ShapeError('a shared right operand needs an untransposed batched left operand')
   const k = a.shape[a.shape.length - 1]
   const n = g.shape[g.shape.length - 1]
   const rows = a.size / k
   const flatA = a.reshape([rows, k])
   const flatG = g.reshape([rows, n])
-  return transB ? T.matmul(flatG, flatA, true, false) : T.matmul(flatA, flatG, true, false)
+  return transB ? ops.matmul(ctx, flatG, flatA, true, false) : ops.matmul(ctx, flatA, flatG, true, false)
 }
 
 /** Fills `.grad` of every Var that `loss` depends on and that requires a gradient. */
-export function backward (loss: Var): void {
+export function backward (ctx: EngineContext, loss: Var): void {
   if (loss.value.size !== 1) throw new ShapeError('backward starts from a scalar')
   const order: Var[] = []
   const seen = new Set<Var>()
@@ -155,13 +157,13 @@ export function backward (loss: Var): void {
   loss.grad = Tensor.from(loss.shape, [1])
   for (const v of order) {
     if (v.op === null || v.grad === null) continue
-    const grads = GRADIENTS[v.op](v.grad, v)
+    const grads = GRADIENTS[v.op](ctx, v.grad, v)
     if (grads.length !== v.inputs.length) throw new Error(`gradient of ${v.op} returned ${grads.length} values for ${v.inputs.length} inputs`)
     v.inputs.forEach((input, i) => {
       const grad = grads[i]
       if (grad === null || !input.requiresGrad) return
       const g = grad()
-      input.grad = input.grad === null ? g : T.binary('add', input.grad, g)
+      input.grad = input.grad === null ? g : ops.binary(ctx, 'add', input.grad, g)
     })
     if (v.inputs.length > 0) v.grad = null // intermediate gradients are not kept
   }

@@ -4,16 +4,19 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { binary, referenceAttention, referenceAttentionBackward, referenceMatmul, unary } from './ops.ts'
+import { referenceAttention, referenceAttentionBackward } from './attention.ts'
+import { referenceContext, type EngineContext } from './context.ts'
+import { binary, referenceMatmul, unary } from './ops.ts'
 import { uniform } from './prng.ts'
 import { readRecipe } from './recipe.ts'
 import { train } from './run.ts'
 import { Tensor } from './tensor.ts'
-import { useBackend } from './backend.ts'
+import { openBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
 import { nativeKernels, type NativeKernels } from './native.ts'
 import { referenceTensorRoot, tensorRoot } from './commit.ts'
 
+const reference = referenceContext()
 let draws = 0
 const random = (): number => uniform(21, 0, draws++)
 const randomTensor = (shape: number[]): Tensor =>
@@ -31,7 +34,7 @@ function checkMatmuls (product: (a: Tensor, b: Tensor, ta: boolean, tb: boolean)
     const shared = random() < 0.4
     const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
     const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
-    assert.ok(sameBits(product(a, b, ta, tb), referenceMatmul(a, b, ta, tb)), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${what}`)
+    assert.ok(sameBits(product(a, b, ta, tb), referenceMatmul(reference, a, b, ta, tb)), `[${a.shape}]·[${b.shape}] ${ta} ${tb} on ${what}`)
   }
 }
 
@@ -43,12 +46,12 @@ function checkAttention (backend: WasmBackend, native: NativeKernels | null, sha
     const mask = new Tensor([t, t], maskData)
     const [q, k, v, g] = [0, 1, 2, 3].map(() => randomTensor([heads, t, dh]))
     const scale = 0.17677669
-    const expected = referenceAttention(q, k, v, mask, scale)
+    const expected = referenceAttention(reference, q, k, v, mask, scale)
     const got = backend.attention(q, k, v, mask, scale, native)
     assert.ok(got !== null)
     for (const name of ['p', 'e', 'z'] as const) assert.ok(sameBits(got.saved[name], expected.saved[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
     assert.ok(sameBits(got.out, expected.out), `out of [${heads}, ${t}, ${dh}]`)
-    const want = referenceAttentionBackward(g, q, k, v, expected.saved, scale)
+    const want = referenceAttentionBackward(reference, g, q, k, v, expected.saved, scale)
     const grads = backend.attentionBackward(g, q, k, v, expected.saved, scale, native)
     assert.ok(grads !== null)
     for (const name of ['dq', 'dk', 'dv'] as const) assert.ok(sameBits(grads[name], want[name]), `${name} of [${heads}, ${t}, ${dh}] on ${backend.threads} threads`)
@@ -68,7 +71,7 @@ describe('wasm backend: bit-identical to the reference', () => {
     for (const n of [1, 3, 4, 5, 17, 1000, 40001]) {
       const values = Float32Array.from({ length: n }, (_, i) => i < specials.length ? specials[i] : (random() - 0.5) * 220)
       const input = new Tensor([n], values)
-      const expected = unary('exp', input)
+      const expected = unary(reference, 'exp', input)
       for (const backend of backends) {
         const got = backend.exp(input)
         for (let i = 0; i < n; i++) {
@@ -86,7 +89,7 @@ describe('wasm backend: bit-identical to the reference', () => {
   it('large products split across threads', () => {
     const a = randomTensor([300, 256])
     const b = randomTensor([256, 200])
-    const expected = referenceMatmul(a, b)
+    const expected = referenceMatmul(reference, a, b)
     for (const backend of backends) assert.ok(sameBits(backend.matmul(a, b, false, false), expected))
   })
 })
@@ -103,16 +106,16 @@ describe('wasm elementwise kernels: the same bits as the JavaScript loops', () =
     const tile = randomTensor([8, 12])
     const column = randomTensor([6, 8, 1])
     const odd = randomTensor([5, 6])
-    const compute = (): Tensor[] => [
-      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(op, grid, tile), binary(op, grid, column), binary(op, randomTensorSeeded(odd), new Tensor([6], odd.f32.subarray(0, 6)))]),
+    const compute = (ctx: EngineContext): Tensor[] => [
+      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(ctx, op, grid, tile), binary(ctx, op, grid, column), binary(ctx, op, randomTensorSeeded(odd), new Tensor([6], odd.f32.subarray(0, 6)))]),
       ...inputs.flatMap(([x, y]) => [
-      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(op, x, y), binary(op, x, new Tensor([], Float32Array.of(y.f32[0])))]),
-      ...(['neg', 'recip', 'sqrt'] as const).map(op => unary(op, x))
+      ...(['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const).flatMap(op => [binary(ctx, op, x, y), binary(ctx, op, x, new Tensor([], Float32Array.of(y.f32[0])))]),
+      ...(['neg', 'recip', 'sqrt'] as const).map(op => unary(ctx, op, x))
     ])]
-    const expected = compute()
-    const wasm = useBackend('wasm', 2)
+    const expected = compute(reference)
+    const wasm = openBackend('wasm', 2)
     try {
-      const got = compute()
+      const got = compute(wasm.ctx)
       got.forEach((t, i) => {
         for (let j = 0; j < t.size; j++) {
           const [a, b] = [t.f32[j], expected[i].f32[j]]
@@ -135,7 +138,7 @@ describe('native backend: bit-identical to the reference', { skip: nativeSkip },
   it('matmul on random shapes, transposes, batches and thread counts', () => {
     checkMatmuls((a, b, ta, tb) => backend.matmul(a, b, ta, tb, native), 'native', 90)
     const big = [randomTensor([300, 256]), randomTensor([256, 200])]
-    assert.ok(sameBits(backend.matmul(big[0], big[1], false, false, native), referenceMatmul(big[0], big[1])))
+    assert.ok(sameBits(backend.matmul(big[0], big[1], false, false, native), referenceMatmul(reference, big[0], big[1])))
   })
 
   it('attention forward and backward on random heads', () => {
@@ -164,9 +167,9 @@ describe('training ends at the same state root on every backend and thread count
       const runs: Array<[string, number]> = [['reference', 1], ['wasm', 1], ['wasm', 2]]
       if (nativeSkip === false) runs.push(['native', 2])
       for (const [name, threads] of runs) {
-        const backend = useBackend(name, threads)
+        const backend = openBackend(name, threads)
         try {
-          const result = await train({ recipe, tokens, data: { source: 'corpus' }, out: join(dir, `${name}-${threads}`) })
+          const result = await train(backend.ctx, { recipe, tokens, data: { source: 'corpus' }, out: join(dir, `${name}-${threads}`) })
           roots.push(`${result.finalRoot} ${result.transcriptRoot}`)
         } finally {
           await backend.close()

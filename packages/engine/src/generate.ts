@@ -6,7 +6,7 @@ import { PURPOSE, uniform } from './prng.ts'
 import { parseRecipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors } from './safetensors.ts'
 import { Tensor } from './tensor.ts'
-import { startStep } from './ops.ts'
+import { startStep, type EngineContext } from './context.ts'
 
 export interface GenerateOptions {
   tokens: number
@@ -20,7 +20,7 @@ export interface GenerateOptions {
  * sampled with the counter-based PRNG (seed, SAMPLE, i), so a seed always gives the
  * same text.
  */
-export async function generate (dir: string, prompt: string, options: GenerateOptions): Promise<{ text: string, tokens: number[] }> {
+export async function generate (ctx: EngineContext, dir: string, prompt: string, options: GenerateOptions): Promise<{ text: string, tokens: number[] }> {
   const path = join(dir, 'model.safetensors')
   const { tensors, metadata } = await readSafetensors(path)
   if (metadata.recipe === undefined) throw new CorruptCheckpointError(`${path} does not say which recipe made it`)
@@ -37,10 +37,10 @@ export async function generate (dir: string, prompt: string, options: GenerateOp
   for (let i = 0; i < options.tokens; i++) {
     let context = ids.slice(-window)
     if (recipe.model.kind === 'mlp') context = [...new Array<number>(Math.max(0, window - context.length)).fill(0x20), ...context]
-    startStep()
+    startStep(ctx)
     const input = new Tensor([1, context.length], Int32Array.from(context))
     const tables = recipe.model.kind === 'transformer' ? makeTables(recipe.model, context.length) : undefined
-    const logits = forward(recipe.model, params, input, tables).value.f32
+    const logits = forward(ctx, recipe.model, params, input, tables).value.f32
     const v = recipe.model.vocab
     const last = logits.subarray(logits.length - v)
     const next = options.seed === undefined ? argmax(last) : sample(last, temperature, uniform(options.seed, PURPOSE.SAMPLE, i))

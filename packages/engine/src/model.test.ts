@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { backward, param } from './autograd.ts'
 import { initParams, loss, makeTables, paramSpecs, parameterCount, type TransformerConfig } from './model.ts'
 import { Tensor } from './tensor.ts'
+import { referenceContext } from './context.ts'
 
 const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 8, layers: 2, heads: 2, hidden: 12, context: 6, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const B = 2
@@ -79,13 +80,14 @@ describe('transformer against an independent float64 computation', () => {
   const targets = inputs.map(row => [...row.slice(1), 10])
   const asTensor = (rows: number[][]): Tensor => new Tensor([B, T], Int32Array.from(rows.flat()))
   const tables = makeTables(config)
+  const ctx = referenceContext()
 
   it('has the parameter count of its shapes', () => {
     assert.equal(parameterCount(config), params.reduce((n, t) => n + t.size, 0))
   })
 
   it('computes the same loss', () => {
-    const ours = loss(config, params.map(param), asTensor(inputs), new Tensor([B * T], Int32Array.from(targets.flat())), tables).value.f32[0]
+    const ours = loss(ctx, config, params.map(param), asTensor(inputs), new Tensor([B * T], Int32Array.from(targets.flat())), tables).value.f32[0]
     const theirs = referenceLoss(params.map(t => Float64Array.from(t.f32)), inputs, targets, config)
     assert.ok(Math.abs(ours - theirs) / theirs < 1e-4, `binary32 ${ours} vs float64 ${theirs}`)
     assert.ok(theirs > 4, 'a real loss, not a degenerate one')
@@ -93,7 +95,7 @@ describe('transformer against an independent float64 computation', () => {
 
   it('computes the same gradients as float64 finite differences', () => {
     const vars = params.map(param)
-    backward(loss(config, vars, asTensor(inputs), new Tensor([B * T], Int32Array.from(targets.flat())), tables))
+    backward(ctx, loss(ctx, config, vars, asTensor(inputs), new Tensor([B * T], Int32Array.from(targets.flat())), tables))
     const f64 = params.map(t => Float64Array.from(t.f32))
     const specs = paramSpecs(config)
     let checked = 0

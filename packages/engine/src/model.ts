@@ -2,8 +2,8 @@ import { add, constant, gather, matmul, mul, reshape, type Var } from './autogra
 import { attention, crossEntropy, rmsNorm, silu } from './nn.ts'
 import { cosf, expf, f, logf, sinf, sqrtf } from './numerics.ts'
 import { PURPOSE, uniform } from './prng.ts'
+import { allocF32, recordOp, type EngineContext } from './context.ts'
 import { Tensor, size } from './tensor.ts'
-import { allocF32, recordOp } from './ops.ts'
 
 export interface TransformerConfig {
   kind: 'transformer'
@@ -128,42 +128,43 @@ export function makeTables (config: TransformerConfig, length = config.context):
 }
 
 /** Logits [B·T, V] for token ids [B, T]. */
-export function forward (config: ModelConfig, params: Var[], tokens: Tensor, tables?: Tables): Var {
+export function forward (ctx: EngineContext, config: ModelConfig, params: Var[], tokens: Tensor, tables?: Tables): Var {
   const [b, t] = tokens.shape
   const ids = constant(tokens)
   if (config.kind === 'mlp') {
     // tokens here are windows [B, context]; one prediction per window.
-    let x = reshape(gather(params[0], ids), [b, t * config.dModel])
-    for (let l = 0; l < config.layers; l++) x = silu(matmul(x, params[1 + l]))
-    return matmul(x, params[1 + config.layers])
+    let x = reshape(gather(ctx, params[0], ids), [b, t * config.dModel])
+    for (let l = 0; l < config.layers; l++) x = silu(ctx, matmul(ctx, x, params[1 + l]))
+    return matmul(ctx, x, params[1 + config.layers])
   }
   if (tables === undefined) throw new Error('a transformer needs its tables')
   const d = config.dModel
-  let x = reshape(gather(params[0], ids), [b * t, d]) // (B·T, D)
+  let x = reshape(gather(ctx, params[0], ids), [b * t, d]) // (B·T, D)
   let p = 1
   for (let l = 0; l < config.layers; l++) {
     const [attnNorm, wq, wk, wv, wo, mlpNorm, w1, w3, w2] = params.slice(p, p + 9)
     p += 9
-    const h = rmsNorm(x, attnNorm, config.normEps)
+    const h = rmsNorm(ctx, x, attnNorm, config.normEps)
     const shape = [b, t, d]
-    const o = attention(reshape(matmul(h, wq), shape), reshape(matmul(h, wk), shape), reshape(matmul(h, wv), shape), config.heads, tables)
-    x = add(x, matmul(reshape(o, [b * t, d]), wo))
-    const m = rmsNorm(x, mlpNorm, config.normEps)
-    x = add(x, matmul(mul(silu(matmul(m, w1)), matmul(m, w3)), w2))
+    const project = (w: Var): Var => reshape(matmul(ctx, h, w), shape)
+    const o = attention(ctx, project(wq), project(wk), project(wv), config.heads, tables)
+    x = add(ctx, x, matmul(ctx, reshape(o, [b * t, d]), wo))
+    const m = rmsNorm(ctx, x, mlpNorm, config.normEps)
+    x = add(ctx, x, matmul(ctx, mul(ctx, silu(ctx, matmul(ctx, m, w1)), matmul(ctx, m, w3)), w2))
   }
-  x = rmsNorm(x, params[p], config.normEps)
-  return config.tiedEmbeddings ? matmul(x, params[0], false, true) : matmul(x, params[p + 1])
+  x = rmsNorm(ctx, x, params[p], config.normEps)
+  return config.tiedEmbeddings ? matmul(ctx, x, params[0], false, true) : matmul(ctx, x, params[p + 1])
 }
 
 /** One-hot rows for the targets, as a constant [N, V]. */
-export function oneHot (targets: Int32Array, vocab: number): Tensor {
-  const data = allocF32(targets.length * vocab)
+export function oneHot (ctx: EngineContext, targets: Int32Array, vocab: number): Tensor {
+  const data = allocF32(ctx, targets.length * vocab)
   for (let i = 0; i < targets.length; i++) data[i * vocab + targets[i]] = 1
-  return recordOp('onehot', [new Tensor([targets.length], targets)], [new Tensor([targets.length, vocab], data)], { targets, vocab })
+  return recordOp(ctx, { op: 'onehot', vocab }, [new Tensor([targets.length], targets)], [new Tensor([targets.length, vocab], data)])
 }
 
 /** Mean next-token cross-entropy of a batch. */
-export function loss (config: ModelConfig, params: Var[], inputs: Tensor, targets: Tensor, tables?: Tables): Var {
-  return crossEntropy(forward(config, params, inputs, tables), constant(oneHot(targets.i32, config.vocab)))
+export function loss (ctx: EngineContext, config: ModelConfig, params: Var[], inputs: Tensor, targets: Tensor, tables?: Tables): Var {
+  return crossEntropy(ctx, forward(ctx, config, params, inputs, tables), constant(oneHot(ctx, targets.i32, config.vocab)))
 }
 

@@ -1,4 +1,5 @@
 import { add, attentionHeads, constant, div, exp, log, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
+import type { EngineContext } from './context.ts'
 import { f, sqrtf } from './numerics.ts'
 import { Tensor } from './tensor.ts'
 
@@ -7,51 +8,51 @@ import { Tensor } from './tensor.ts'
 export const scalar = (x: number): Var => constant(Tensor.scalar(f(x)))
 
 /** mean along an axis (keepdim): the sum divided by the count. */
-export function mean (x: Var, axis: number): Var {
+export function mean (ctx: EngineContext, x: Var, axis: number): Var {
   const n = x.shape[axis < 0 ? x.shape.length + axis : axis]
-  return div(sum(x, axis), scalar(n))
+  return div(ctx, sum(ctx, x, axis), scalar(n))
 }
 
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · w. */
-export function rmsNorm (x: Var, w: Var, eps: number): Var {
-  const rms = sqrt(add(mean(mul(x, x), -1), scalar(eps)))
-  return mul(mul(x, recip(rms)), w)
+export function rmsNorm (ctx: EngineContext, x: Var, w: Var, eps: number): Var {
+  const rms = sqrt(ctx, add(ctx, mean(ctx, mul(ctx, x, x), -1), scalar(eps)))
+  return mul(ctx, mul(ctx, x, recip(ctx, rms)), w)
 }
 
 /** softmax over the last axis, shifted by the (constant) row max. */
-export function softmax (x: Var): Var {
-  const e = exp(sub(x, maxDetached(x, -1)))
-  return div(e, sum(e, -1))
+export function softmax (ctx: EngineContext, x: Var): Var {
+  const e = exp(ctx, sub(ctx, x, maxDetached(ctx, x, -1)))
+  return div(ctx, e, sum(ctx, e, -1))
 }
 
 /** silu(x) = x / (1 + e^(−x)). */
-export function silu (x: Var): Var {
-  return div(x, add(scalar(1), exp(neg(x))))
+export function silu (ctx: EngineContext, x: Var): Var {
+  return div(ctx, x, add(ctx, scalar(1), exp(ctx, neg(ctx, x))))
 }
 
 /**
  * Mean cross-entropy of logits [N, V] against one-hot targets [N, V]:
  * mean(logsumexp(x) − Σ x·onehot).
  */
-export function crossEntropy (logits: Var, onehot: Var): Var {
-  const shifted = sub(logits, maxDetached(logits, -1))
-  const lse = log(sum(exp(shifted), -1))
-  const picked = sum(mul(shifted, onehot), -1)
-  const perRow = sub(lse, picked) // [N, 1]
-  return mean(reshape(perRow, [1, perRow.shape[0]]), -1)
+export function crossEntropy (ctx: EngineContext, logits: Var, onehot: Var): Var {
+  const shifted = sub(ctx, logits, maxDetached(ctx, logits, -1))
+  const lse = log(ctx, sum(ctx, exp(ctx, shifted), -1))
+  const picked = sum(ctx, mul(ctx, shifted, onehot), -1)
+  const perRow = sub(ctx, lse, picked) // [N, 1]
+  return mean(ctx, reshape(perRow, [1, perRow.shape[0]]), -1)
 }
 
 /**
  * Causal multi-head attention. q, k, v: [B, T, D] → [B, T, D], with heads of size
  * D/H, RoPE on q and k, scores scaled by 1/√(D/H) and masked above the diagonal.
  */
-export function attention (q: Var, k: Var, v: Var, heads: number, tables: { cos: Var, sin: Var, mask: Var }): Var {
+export function attention (ctx: EngineContext, q: Var, k: Var, v: Var, heads: number, tables: { cos: Var, sin: Var, mask: Var }): Var {
   const [b, t, d] = q.shape
   const dh = d / heads
-  const split = (x: Var): Var => permute(reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]) // (B, H, T, Dh)
-  const qh = rope(split(q), tables.cos, tables.sin)
-  const kh = rope(split(k), tables.cos, tables.sin)
-  // softmax(q·kᵀ·scale + mask)·v as one op: the same bits as composing it (ops.attention).
-  const out = attentionHeads(qh, kh, split(v), tables.mask, f(1 / sqrtf(dh))) // (B, H, T, Dh)
-  return reshape(permute(out, [0, 2, 1, 3]), [b, t, d])
+  const split = (x: Var): Var => permute(ctx, reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]) // (B, H, T, Dh)
+  const qh = rope(ctx, split(q), tables.cos, tables.sin)
+  const kh = rope(ctx, split(k), tables.cos, tables.sin)
+  // softmax(q·kᵀ·scale + mask)·v as one op: the same bits as composing it (attention.ts).
+  const out = attentionHeads(ctx, qh, kh, split(v), tables.mask, f(1 / sqrtf(dh))) // (B, H, T, Dh)
+  return reshape(permute(ctx, out, [0, 2, 1, 3]), [b, t, d])
 }

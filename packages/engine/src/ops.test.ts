@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as ops from './ops.ts'
+import { referenceContext } from './context.ts'
 import { f } from './numerics.ts'
 import { uniform } from './prng.ts'
 import { Tensor, strides } from './tensor.ts'
 
+const ctx = referenceContext()
 let draws = 0
 const random = (): number => uniform(99, 0, draws++)
 const randomTensor = (shape: number[], scale = 2): Tensor =>
@@ -39,7 +41,7 @@ describe('ops: every kernel computes its per-element program', () => {
       const other = shape.map(d => random() < 0.3 ? 1 : d).slice(Math.floor(random() * shape.length))
       const [a, b] = random() < 0.5 ? [randomTensor(shape), randomTensor(other)] : [randomTensor(other), randomTensor(shape)]
       for (const op of ['add', 'sub', 'mul', 'div', 'max', 'cmpge'] as const) {
-        const out = ops.binary(op, a, b)
+        const out = ops.binary(ctx, op, a, b)
         const expected = Float32Array.from({ length: out.size }, (_, i) => {
           const index = unflatten(i, out.shape)
           return ops.binaryProgram[op](at(a, index), at(b, index))
@@ -61,7 +63,7 @@ describe('ops: every kernel computes its per-element program', () => {
       const a = randomTensor(randomShape(3))
       const axis = Math.floor(random() * 3)
       for (const op of ['sum', 'max'] as const) {
-        const out = ops.reduce(op, a, axis)
+        const out = ops.reduce(ctx, op, a, axis)
         const expected = Float32Array.from({ length: out.size }, (_, i) => {
           const index = unflatten(i, out.shape)
           let acc = op === 'sum' ? 0 : -Infinity
@@ -84,7 +86,7 @@ describe('ops: every kernel computes its per-element program', () => {
         const a = randomTensor(ta ? [batch, k, m] : [batch, m, k])
         const shared = random() < 0.5
         const b = randomTensor(shared ? (tb ? [n, k] : [k, n]) : (tb ? [batch, n, k] : [batch, k, n]))
-        const out = ops.matmul(a, b, ta, tb)
+        const out = ops.matmul(ctx, a, b, ta, tb)
         const expected = new Float32Array(batch * m * n)
         for (let t = 0; t < batch; t++) {
           for (let i = 0; i < m; i++) {
@@ -106,29 +108,29 @@ describe('ops: every kernel computes its per-element program', () => {
 
   it('permute, gather, scatterAdd, sumTo and rope', () => {
     const a = randomTensor([2, 3, 4])
-    const p = ops.permute(a, [2, 0, 1])
+    const p = ops.permute(ctx, a, [2, 0, 1])
     for (let i = 0; i < p.size; i++) {
       const [x, y, z] = unflatten(i, p.shape)
       assert.equal(p.f32[i], at(a, [y, z, x]))
     }
     const b4 = randomTensor([2, 3, 4, 5])
-    const swapped = ops.permute(b4, [0, 2, 1, 3])
+    const swapped = ops.permute(ctx, b4, [0, 2, 1, 3])
     for (let i = 0; i < swapped.size; i++) {
       const [w, x, y, z] = unflatten(i, swapped.shape)
       assert.equal(swapped.f32[i], at(b4, [w, y, x, z]))
     }
     const table = randomTensor([5, 3])
     const idx = new Tensor([4], Int32Array.of(4, 0, 4, 2))
-    const g = ops.gather(table, idx)
+    const g = ops.gather(ctx, table, idx)
     for (let r = 0; r < 4; r++) for (let d = 0; d < 3; d++) assert.equal(g.f32[r * 3 + d], table.f32[idx.i32[r] * 3 + d])
     const grads = randomTensor([4, 3])
-    const s = ops.scatterAdd(grads, idx, 5)
+    const s = ops.scatterAdd(ctx, grads, idx, 5)
     for (let d = 0; d < 3; d++) {
       assert.equal(s.f32[4 * 3 + d], f(f(0 + grads.f32[d]) + grads.f32[2 * 3 + d]))
       assert.equal(s.f32[1 * 3 + d], 0)
     }
     const big = randomTensor([3, 4, 5])
-    const summed = ops.sumTo(big, [4, 1])
+    const summed = ops.sumTo(ctx, big, [4, 1])
     for (let i = 0; i < 4; i++) {
       let acc = 0
       for (let t = 0; t < 3; t++) for (let j = 0; j < 5; j++) acc = f(acc + at(big, [t, i, j]))
@@ -137,7 +139,7 @@ describe('ops: every kernel computes its per-element program', () => {
     const x = randomTensor([2, 3, 4])
     const cos = randomTensor([3, 2])
     const sin = randomTensor([3, 2])
-    const r = ops.rope(x, cos, sin)
+    const r = ops.rope(ctx, x, cos, sin)
     for (let i = 0; i < r.size; i++) {
       const [b, t, j] = unflatten(i, r.shape)
       const h = 2
@@ -149,8 +151,8 @@ describe('ops: every kernel computes its per-element program', () => {
   })
 
   it('refuses an element that would read more than 4096 inputs', () => {
-    assert.throws(() => ops.matmul(Tensor.zeros([1, 2049]), Tensor.zeros([2049, 1])), { name: 'ShapeError' })
-    assert.throws(() => ops.reduce('sum', Tensor.zeros([4097]), 0), { name: 'ShapeError' })
+    assert.throws(() => ops.matmul(ctx, Tensor.zeros([1, 2049]), Tensor.zeros([2049, 1])), { name: 'ShapeError' })
+    assert.throws(() => ops.reduce(ctx, 'sum', Tensor.zeros([4097]), 0), { name: 'ShapeError' })
   })
 
   it('sums any length as a fixed tree of chunks', () => {

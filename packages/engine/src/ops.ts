@@ -1,68 +1,18 @@
 import { f, expf, logf, sqrtf } from './numerics.ts'
 import { Tensor, ShapeError, broadcastShape, sameShape, size, strides } from './tensor.ts'
+import { KERNEL_CODE, allocF32, allocOut, hasUnaryKernel, recordOp, type EngineContext } from './context.ts'
 
 /**
  * The primitive ops and their reference kernels. Each kernel computes every output
  * element by the op's one per-element program (DESIGN §4): binary32 arithmetic with
  * a rounding after every operation, reductions in increasing index order from the
  * identity, no fused multiply-add. Fast backends replace kernels, never programs.
+ * Every op runs on the context it is given (context.ts): its allocator, its kernels,
+ * its recorder.
  */
 
 /** No output element may read more inputs than this: any element is checkable on-chain. */
 export const MAX_INPUTS = 4096
-
-/** Where op outputs live: plain arrays by default, a backend's shared memory when it has one. */
-export interface Allocator {
-  /** An array of n floats, zero-filled unless the caller will overwrite every element. */
-  f32(n: number, overwritten?: boolean): Float32Array
-  /** Called at the start of each training step: earlier outputs may be reused. */
-  startStep(): void
-}
-
-const plainAllocator: Allocator = { f32: n => new Float32Array(n), startStep: () => {} }
-let allocator: Allocator = plainAllocator
-
-export function useAllocator (a: Allocator | null): void {
-  allocator = a ?? plainAllocator
-}
-
-/** A zero-filled output array from the active allocator. */
-export function allocF32 (n: number): Float32Array {
-  return allocator.f32(n, false)
-}
-
-/** An output array every element of which the caller writes (no zero-fill needed). */
-function allocOut (n: number): Float32Array {
-  return allocator.f32(n, true)
-}
-
-/** Marks a new training step: op outputs of the previous one are no longer needed. */
-export function startStep (): void {
-  allocator.startStep()
-}
-
-/**
- * Sees every op as it runs, with its inputs, outputs and attributes: the step
- * program compiler (program.ts) records one training step with it.
- */
-export type OpRecorder = (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown>) => void
-
-let recorder: OpRecorder | null = null
-
-export function useRecorder (r: OpRecorder | null): void {
-  recorder = r
-}
-
-/** Reports an op to the recorder, if one listens. */
-export function record (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown> = {}): void {
-  recorder?.(name, inputs, outputs, attrs)
-}
-
-/** Reports an op to the recorder, if one listens; returns the op's first output. */
-export function recordOp<T extends Tensor> (name: string, inputs: readonly Tensor[], outputs: readonly [T, ...Tensor[]], attrs: Record<string, unknown> = {}): T {
-  recorder?.(name, inputs, outputs, attrs)
-  return outputs[0]
-}
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'cmpge'
 export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'recip'
@@ -90,32 +40,30 @@ export const unaryProgram: Record<UnaryOp, (a: number) => number> = {
  * (a Float32Array store rounds to binary32, so `out[i] = x[i] + y[i]` is the
  * program's f(a + b)); a broadcast operand is first expanded to the output's shape.
  */
-export function binary (op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+export function binary (ctx: EngineContext, op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   // add, mul and max are commutative in binary32 (max too: either order picks +0 over −0,
   // and NaN over anything): put the broadcast operand second, where it is read in place.
   if (a.size < b.size && (op === 'add' || op === 'mul' || op === 'max')) [a, b] = [b, a]
   const shape = broadcastShape(a.shape, b.shape)
   const n = size(shape)
-  const out = allocOut(n)
-  const x = a.size === n ? a.f32 : expandData(a, shape).f32
+  const out = allocOut(ctx, n)
+  const x = a.size === n ? a.f32 : expandData(ctx, a, shape).f32
   if (b.size === 1 && b.shape.length <= shape.length) {
-    binaryScalar(op, out, x, b.f32[0])
+    binaryScalar(ctx, op, out, x, b.f32[0])
   } else if (b.size === n) {
-    binaryLoop(op, out, x, b.f32)
+    binaryLoop(ctx, op, out, x, b.f32)
   } else {
     // A fast backend reads a tile or column operand in place; otherwise expand it.
     const kind = broadcastKind(b.shape, shape)
     const period = kind === 'tile' ? b.size : shape[shape.length - 1]
-    const done = kind !== 'general' && fast.binary?.(BINARY_CODE[op], out, x, b.f32, kind, period) === true
-    if (!done) binaryLoop(op, out, x, expandData(b, shape).f32)
+    const done = kind !== 'general' && ctx.kernels.binary?.(KERNEL_CODE.binary[op], out, x, b.f32, kind, period) === true
+    if (!done) binaryLoop(ctx, op, out, x, expandData(ctx, b, shape).f32)
   }
-  return recordOp('binary', [a, b], [new Tensor(shape, out)], { op })
+  return recordOp(ctx, { op: 'binary', kind: op }, [a, b], [new Tensor(shape, out)])
 }
 
-const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, cmpge: 5 }
-
-function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float32Array): void {
-  if (fast.binary?.(BINARY_CODE[op], out, x, y, 'full', 0) === true) return
+function binaryLoop (ctx: EngineContext, op: BinaryOp, out: Float32Array, x: Float32Array, y: Float32Array): void {
+  if (ctx.kernels.binary?.(KERNEL_CODE.binary[op], out, x, y, 'full', 0) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + y[i]; break
@@ -127,8 +75,8 @@ function binaryLoop (op: BinaryOp, out: Float32Array, x: Float32Array, y: Float3
   }
 }
 
-function binaryScalar (op: BinaryOp, out: Float32Array, x: Float32Array, v: number): void {
-  if (fast.binary?.(BINARY_CODE[op], out, x, Float32Array.of(v), 'scalar', 0) === true) return
+function binaryScalar (ctx: EngineContext, op: BinaryOp, out: Float32Array, x: Float32Array, v: number): void {
+  if (ctx.kernels.binary?.(KERNEL_CODE.binary[op], out, x, Float32Array.of(v), 'scalar', 0) === true) return
   const n = out.length
   switch (op) {
     case 'add': for (let i = 0; i < n; i++) out[i] = x[i] + v; break
@@ -162,17 +110,17 @@ function broadcastIndices (from: readonly number[], to: readonly number[]): Int3
   return out
 }
 
-export function unary (op: UnaryOp, a: Tensor): Tensor {
-  return recordOp('unary', [a], [unaryKernel(op, a)], { op })
+export function unary (ctx: EngineContext, op: UnaryOp, a: Tensor): Tensor {
+  return recordOp(ctx, { op: 'unary', kind: op }, [a], [unaryKernel(ctx, op, a)])
 }
 
-function unaryKernel (op: UnaryOp, a: Tensor): Tensor {
-  if (op === 'exp' && fast.exp !== undefined) return fast.exp(a)
+function unaryKernel (ctx: EngineContext, op: UnaryOp, a: Tensor): Tensor {
+  const { kernels } = ctx
+  if (op === 'exp' && kernels.exp !== undefined) return kernels.exp(a)
   const x = a.f32
   const n = x.length
-  const out = allocOut(n)
-  const code = op === 'neg' ? 0 : op === 'recip' ? 1 : op === 'sqrt' ? 2 : -1
-  if (code >= 0 && fast.unary?.(code, out, x) === true) return new Tensor(a.shape, out)
+  const out = allocOut(ctx, n)
+  if (hasUnaryKernel(op) && kernels.unary?.(KERNEL_CODE.unary[op], out, x) === true) return new Tensor(a.shape, out)
   switch (op) {
     case 'neg': for (let i = 0; i < n; i++) out[i] = -x[i]; break
     case 'exp': for (let i = 0; i < n; i++) out[i] = expf(x[i]); break
@@ -184,14 +132,14 @@ function unaryKernel (op: UnaryOp, a: Tensor): Tensor {
 }
 
 /** Sum or max along one axis, in increasing index order from the identity (0, -inf). */
-export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = true): Tensor {
+export function reduce (ctx: EngineContext, op: 'sum' | 'max', a: Tensor, axis: number, keepdim = true): Tensor {
   const ax = axis < 0 ? a.shape.length + axis : axis
   const n = a.shape[ax]
   if (n > MAX_INPUTS) throw new ShapeError(`a ${op} over ${n} elements reads more than ${MAX_INPUTS} inputs; split it`)
   const outer = size(a.shape.slice(0, ax))
   const inner = size(a.shape.slice(ax + 1))
   const x = a.f32
-  const out = allocOut(outer * inner)
+  const out = allocOut(ctx, outer * inner)
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let acc = op === 'sum' ? 0 : -Infinity
@@ -205,7 +153,7 @@ export function reduce (op: 'sum' | 'max', a: Tensor, axis: number, keepdim = tr
     }
   }
   const shape = keepdim ? a.shape.map((d, i) => i === ax ? 1 : d) : a.shape.filter((_, i) => i !== ax)
-  return recordOp('reduce', [a], [new Tensor(shape, out)], { op, axis: ax })
+  return recordOp(ctx, { op: 'reduce', kind: op, axis: ax }, [a], [new Tensor(shape, out)])
 }
 
 /** How `small` broadcasts to `big`: repeated whole (a tile), repeated along the last axis (a column), or otherwise. */
@@ -222,9 +170,9 @@ function broadcastKind (small: readonly number[], big: readonly number[]): 'tile
  * Sums a broadcast result back to `shape`: each output element is the sum, in
  * increasing row-major order, of the elements that broadcast from it.
  */
-export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
+export function sumTo (ctx: EngineContext, a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
-  const out = allocF32(size(shape))
+  const out = allocF32(ctx, size(shape))
   const x = a.f32
   const count = a.size / out.length
   if (count > MAX_INPUTS) throw new ShapeError(`summing ${count} elements into one reads more than ${MAX_INPUTS} inputs; split it`)
@@ -243,18 +191,18 @@ export function sumTo (a: Tensor, shape: readonly number[]): Tensor {
     const from = broadcastIndices(shape, a.shape)
     for (let i = 0; i < x.length; i++) out[from[i]] = out[from[i]] + x[i]
   }
-  return recordOp('sumTo', [a], [new Tensor(shape, out)])
+  return recordOp(ctx, { op: 'sumTo' }, [a], [new Tensor(shape, out)])
 }
 
 /** Copies `a` broadcast to `shape`. */
-export function expand (a: Tensor, shape: readonly number[]): Tensor {
+export function expand (ctx: EngineContext, a: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(a.shape, shape)) return a
-  return recordOp('expand', [a], [expandData(a, shape)])
+  return recordOp(ctx, { op: 'expand' }, [a], [expandData(ctx, a, shape)])
 }
 
-function expandData (a: Tensor, shape: readonly number[]): Tensor {
+function expandData (ctx: EngineContext, a: Tensor, shape: readonly number[]): Tensor {
   const x = a.f32
-  const out = allocOut(size(shape))
+  const out = allocOut(ctx, size(shape))
   const kind = broadcastKind(a.shape, shape)
   if (kind === 'tile') {
     for (let at = 0; at < out.length; at += x.length) out.set(x, at)
@@ -273,34 +221,17 @@ function expandData (a: Tensor, shape: readonly number[]): Tensor {
  * k increasing from +0, a rounding after each product and each sum. `transA`/`transB`
  * read A or B transposed. B may have no batch axes (shared by every batch).
  */
-export function matmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-  const out = fast.matmul !== undefined ? fast.matmul(a, b, transA, transB) : referenceMatmul(a, b, transA, transB)
-  return recordOp('matmul', [a, b], [out], { transA, transB })
+export function matmul (ctx: EngineContext, a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const { kernels } = ctx
+  const out = kernels.matmul !== undefined ? kernels.matmul(a, b, transA, transB) : referenceMatmul(ctx, a, b, transA, transB)
+  return recordOp(ctx, { op: 'matmul', transA, transB }, [a, b], [out])
 }
 
-/** Kernels a fast backend supplies in place of the reference ones; same bits by contract. */
-export interface FastKernels {
-  matmul?: (a: Tensor, b: Tensor, transA: boolean, transB: boolean) => Tensor
-  exp?: (a: Tensor) => Tensor
-  /** Elementwise loops: true when done, false to fall back to JavaScript. */
-  binary?: (op: number, out: Float32Array, x: Float32Array, y: Float32Array, how: 'full' | 'scalar' | 'tile' | 'column', period: number) => boolean
-  unary?: (op: number, out: Float32Array, x: Float32Array) => boolean
-  attention?: typeof referenceAttention
-  attentionBackward?: typeof referenceAttentionBackward
-}
-
-let fast: FastKernels = {}
-
-/** Routes ops to a fast backend's kernels (or, with {}, back to the reference). */
-export function useKernels (kernels: FastKernels): void {
-  fast = kernels
-}
-
-export function referenceMatmul (a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+export function referenceMatmul (ctx: EngineContext, a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   const { batch, m, k, n, bBatched } = matmulShape(a.shape, b.shape, transA, transB)
   const x = a.f32
   const y = b.f32
-  const out = allocOut(batch * m * n)
+  const out = allocOut(ctx, batch * m * n)
   // Element (i, kk) of A is at aRow·i + aCol·kk; of B (kk, j) at bRow·kk + bCol·j.
   const [aRow, aCol] = transA ? [1, m] : [k, 1]
   const [bRow, bCol] = transB ? [1, k] : [n, 1]
@@ -334,7 +265,7 @@ export function matmulShape (a: readonly number[], b: readonly number[], transA:
 }
 
 /** Reorders axes: out[index permuted] = a[index]. */
-export function permute (a: Tensor, axes: readonly number[]): Tensor {
+export function permute (ctx: EngineContext, a: Tensor, axes: readonly number[]): Tensor {
   const shape = axes.map(i => a.shape[i])
   const inStrides = strides(a.shape)
   const last = shape.length - 1
@@ -343,7 +274,7 @@ export function permute (a: Tensor, axes: readonly number[]): Tensor {
   const dims = run === 1 ? shape.length : shape.length - 1
   const step = axes.slice(0, dims).map(i => inStrides[i])
   const x = a.data
-  const out = a.dtype === 'f32' ? allocOut(x.length) : new Int32Array(x.length)
+  const out = a.dtype === 'f32' ? allocOut(ctx, x.length) : new Int32Array(x.length)
   const index = new Array<number>(dims).fill(0)
   let at = 0
   for (let o = 0; o < out.length; o += run) {
@@ -357,37 +288,37 @@ export function permute (a: Tensor, axes: readonly number[]): Tensor {
       index[dim] = 0
     }
   }
-  return recordOp('permute', [a], [new Tensor(shape, out)], { axes })
+  return recordOp(ctx, { op: 'permute', axes }, [a], [new Tensor(shape, out)])
 }
 
 /** Rows of `table` ([V, D]) picked by i32 `indices`: out[.., d] = table[indices[..], d]. */
-export function gather (table: Tensor, indices: Tensor): Tensor {
+export function gather (ctx: EngineContext, table: Tensor, indices: Tensor): Tensor {
   const [v, d] = table.shape
   const idx = indices.i32
   const x = table.f32
-  const out = allocOut(idx.length * d)
+  const out = allocOut(ctx, idx.length * d)
   for (let p = 0; p < idx.length; p++) {
     const row = idx[p]
     if (row < 0 || row >= v) throw new ShapeError(`index ${row} is outside a table of ${v} rows`)
     out.set(x.subarray(row * d, row * d + d), p * d)
   }
-  return recordOp('gather', [table, indices], [new Tensor([...indices.shape, d], out)])
+  return recordOp(ctx, { op: 'gather' }, [table, indices], [new Tensor([...indices.shape, d], out)])
 }
 
 /**
  * The gradient of gather: out[r, d] = Σ over positions p with indices[p] = r of
  * g[p, d], p increasing.
  */
-export function scatterAdd (g: Tensor, indices: Tensor, rows: number): Tensor {
+export function scatterAdd (ctx: EngineContext, g: Tensor, indices: Tensor, rows: number): Tensor {
   const d = g.shape[g.shape.length - 1]
   const idx = indices.i32
   const x = g.f32
-  const out = allocF32(rows * d)
+  const out = allocF32(ctx, rows * d)
   for (let p = 0; p < idx.length; p++) {
     const o = idx[p] * d
     for (let j = 0; j < d; j++) out[o + j] = f(out[o + j] + x[p * d + j])
   }
-  return recordOp('scatterAdd', [g, indices], [new Tensor([rows, d], out)], { rows })
+  return recordOp(ctx, { op: 'scatterAdd', rows }, [g, indices], [new Tensor([rows, d], out)])
 }
 
 /**
@@ -396,14 +327,14 @@ export function scatterAdd (g: Tensor, indices: Tensor, rows: number): Tensor {
  * angle tables `cos`, `sin` of shape [T, h] indexed by the position (axis −2).
  * Its gradient is the same op with −sin.
  */
-export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+export function rope (ctx: EngineContext, x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const dh = x.shape[x.shape.length - 1]
   const t = x.shape[x.shape.length - 2]
   const h = dh / 2
   const c = cos.f32
   const s = sin.f32
   const v = x.f32
-  const out = allocOut(v.length)
+  const out = allocOut(ctx, v.length)
   for (let base = 0; base < v.length; base += dh) {
     const pos = (base / dh) % t
     for (let j = 0; j < h; j++) {
@@ -413,7 +344,7 @@ export function rope (x: Tensor, cos: Tensor, sin: Tensor): Tensor {
       out[base + j + h] = f(f(v[base + j + h] * cj) + f(v[base + j] * sj))
     }
   }
-  return recordOp('rope', [x, cos, sin], [new Tensor(x.shape, out)])
+  return recordOp(ctx, { op: 'rope' }, [x, cos, sin], [new Tensor(x.shape, out)])
 }
 
 /**
@@ -430,134 +361,4 @@ export function chunkedSum (values: Float32Array): number {
   const partials = new Float32Array(Math.ceil(values.length / MAX_INPUTS))
   for (let c = 0; c < partials.length; c++) partials[c] = chunkedSum(values.subarray(c * MAX_INPUTS, (c + 1) * MAX_INPUTS))
   return chunkedSum(partials)
-}
-
-/** What the attention op keeps for its gradient: probabilities, exponentials, row sums. */
-export interface AttentionSaved {
-  p: Tensor
-  e: Tensor
-  z: Tensor
-}
-
-/**
- * Causal attention core over heads: q, k, v [..., T, Dh], mask [T, T], scale a binary32.
- * Per row i, the program is exactly the composition
- *   s_j = (q_i · k_j) · scale + mask_ij      (dot from +0, d increasing)
- *   m = max_j s_j,  e_j = exp(s_j − m),  z = Σ_j e_j,  p_j = e_j / z
- *   out_i = Σ_j p_j · v_j                     (j increasing over all T, masked ones too)
- * so it gives the same bits as matmul, mul, add, max, sub, exp, sum, div and matmul.
- */
-export function attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number): { out: Tensor, saved: AttentionSaved } {
-  const result = fast.attention !== undefined ? fast.attention(q, k, v, mask, scale) : referenceAttention(q, k, v, mask, scale)
-  const { out, saved } = result
-  recordOp('attention', [q, k, v, mask], [out, saved.p, saved.e, saved.z], { scale })
-  return result
-}
-
-export function referenceAttention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scaleIn: number): { out: Tensor, saved: AttentionSaved } {
-  const scale = f(scaleIn)
-  const t = q.shape[q.shape.length - 2]
-  const dh = q.shape[q.shape.length - 1]
-  const heads = q.size / (t * dh)
-  if (2 * dh > MAX_INPUTS || 2 * t > MAX_INPUTS) throw new ShapeError(`attention over ${t} positions of ${dh} reads more than ${MAX_INPUTS} inputs`)
-  const Q = q.f32
-  const K = k.f32
-  const V = v.f32
-  const M = mask.f32
-  const out = allocOut(q.size)
-  const p = allocF32(heads * t * t)
-  const e = allocF32(heads * t * t)
-  const z = allocF32(heads * t)
-  const s = new Float32Array(t)
-  for (let h = 0; h < heads; h++) {
-    const base = h * t * dh
-    for (let i = 0; i < t; i++) {
-      const row = (h * t + i) * t
-      let max = -Infinity
-      for (let j = 0; j < t; j++) {
-        let acc = 0
-        for (let d = 0; d < dh; d++) acc = f(acc + f(Q[base + i * dh + d] * K[base + j * dh + d]))
-        s[j] = f(f(acc * scale) + M[i * t + j])
-        max = binaryProgram.max(max, s[j])
-      }
-      let sum = 0
-      for (let j = 0; j < t; j++) {
-        e[row + j] = expf(f(s[j] - max))
-        sum = f(sum + e[row + j])
-      }
-      z[h * t + i] = sum
-      for (let j = 0; j < t; j++) p[row + j] = f(e[row + j] / sum)
-      for (let d = 0; d < dh; d++) {
-        let acc = 0
-        for (let j = 0; j < t; j++) acc = f(acc + f(p[row + j] * V[base + j * dh + d]))
-        out[base + i * dh + d] = acc
-      }
-    }
-  }
-  const lead = q.shape.slice(0, -2)
-  return {
-    out: new Tensor(q.shape, out),
-    saved: { p: new Tensor([...lead, t, t], p), e: new Tensor([...lead, t, t], e), z: new Tensor([...lead, t, 1], z) }
-  }
-}
-
-/**
- * The gradient of attention, exactly as autograd differentiates the composition:
- *   dP_ij = g_i · v_j;  dV_j = Σ_i p_ij g_i (i increasing)
- *   a_ij = dP_ij / z_i;  gz_i = Σ_j −(a_ij · p_ij);  de_ij = a_ij + gz_i
- *   ds_ij = (de_ij · e_ij) · scale
- *   dQ_i = Σ_j ds_ij k_j;  dK_j = Σ_i ds_ij q_i
- */
-export function attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
-  const grads = fast.attentionBackward !== undefined ? fast.attentionBackward(g, q, k, v, saved, scale) : referenceAttentionBackward(g, q, k, v, saved, scale)
-  recordOp('attentionBackward', [g, q, k, v, saved.p, saved.e, saved.z], [grads.dq, grads.dk, grads.dv], { scale })
-  return grads
-}
-
-export function referenceAttentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scaleIn: number): { dq: Tensor, dk: Tensor, dv: Tensor } {
-  const scale = f(scaleIn)
-  const t = q.shape[q.shape.length - 2]
-  const dh = q.shape[q.shape.length - 1]
-  const heads = q.size / (t * dh)
-  const [G, Q, K, V, P, E, Z] = [g.f32, q.f32, k.f32, v.f32, saved.p.f32, saved.e.f32, saved.z.f32]
-  const dq = allocF32(q.size)
-  const dk = allocF32(k.size)
-  const dv = allocF32(v.size)
-  const ds = new Float32Array(t * t)
-  for (let h = 0; h < heads; h++) {
-    const base = h * t * dh
-    for (let i = 0; i < t; i++) {
-      const row = (h * t + i) * t
-      const zi = Z[h * t + i]
-      let gz = 0
-      const a = new Float32Array(t)
-      for (let j = 0; j < t; j++) {
-        let acc = 0
-        for (let d = 0; d < dh; d++) acc = f(acc + f(G[base + i * dh + d] * V[base + j * dh + d]))
-        a[j] = f(acc / zi)
-        gz = f(gz + f(-f(a[j] * P[row + j])))
-      }
-      for (let j = 0; j < t; j++) ds[i * t + j] = f(f(f(a[j] + gz) * E[row + j]) * scale)
-    }
-    for (let j = 0; j < t; j++) {
-      for (let d = 0; d < dh; d++) {
-        let accV = 0
-        let accK = 0
-        for (let i = 0; i < t; i++) {
-          accV = f(accV + f(P[(h * t + i) * t + j] * G[base + i * dh + d]))
-          accK = f(accK + f(ds[i * t + j] * Q[base + i * dh + d]))
-        }
-        dv[base + j * dh + d] = accV
-        dk[base + j * dh + d] = accK
-      }
-    }
-    for (let i = 0; i < t; i++) {
-      for (let d = 0; d < dh; d++) {
-        let acc = 0
-        for (let j = 0; j < t; j++) acc = f(acc + f(ds[i * t + j] * K[base + j * dh + d]))
-        dq[base + i * dh + d] = acc
-      }
-    }
-  }
-  return { dq: new Tensor(q.shape, dq), dk: new Tensor(k.shape, dk), dv: new Tensor(v.shape, dv) }
 }

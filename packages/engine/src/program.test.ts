@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { initialState, readRecipe, stateRootOf, stateSlots, tensorRoots, toHex, trainStep, useBackend, type Recipe } from './index.ts'
+import { initialState, openBackend, readRecipe, referenceContext, stateRootOf, stateSlots, tensorRoots, toHex, trainStep, type EngineContext, type Recipe } from './index.ts'
 import { compileProgram, initProgram, OPCODE, opInputs, traceStep, wordOf } from './program.ts'
 import { evaluateFrom } from './elements.ts'
 import { Tensor } from './tensor.ts'
@@ -12,15 +12,16 @@ import { encodeAbiParameters, keccak256 } from 'viem'
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
+const referenceCtx = referenceContext()
 
 function inputsOf (trace: ReturnType<typeof traceStep>, opIndex: number): Tensor[] {
   return opInputs(trace.program.step[opIndex], trace, new Tensor([corpus.length], corpus))
 }
 
 /** A state a few steps in, so moments and the schedule are not trivial. */
-function stateAt (recipe: Recipe, step: number) {
+function stateAt (recipe: Recipe, step: number, on: EngineContext = referenceCtx) {
   const state = initialState(recipe)
-  while (state.step < step) trainStep(recipe, corpus, state)
+  while (state.step < step) trainStep(on, recipe, corpus, state)
   return state
 }
 
@@ -29,7 +30,7 @@ describe('step program', () => {
     const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
     const state = stateAt(recipe, 3)
     const engine = stateAt(recipe, 4)
-    const trace = traceStep(recipe, corpus, state)
+    const trace = traceStep(referenceCtx, recipe, corpus, state)
     assert.equal(stateRootOf(state).toString(), stateRootOf(engine).toString(), 'tracing changes nothing')
     const ctx = { seed: recipe.seed, step: 3 }
     let checked = 0
@@ -51,8 +52,8 @@ describe('step program', () => {
 
   it('is the same for every step and every dataset, and has a stable hash', () => {
     const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
-    const a = traceStep(recipe, corpus, stateAt(recipe, 1)).program
-    const b = compileProgram(recipe)
+    const a = traceStep(referenceCtx, recipe, corpus, stateAt(recipe, 1)).program
+    const b = compileProgram(referenceCtx, recipe)
     assert.equal(a.hash, b.hash)
     // The hash is keccak256 of the ABI-encoded header (docs/step-program.md), recomputed here.
     assert.match(b.hash, /^0x[0-9a-f]{64}$/)
@@ -63,18 +64,18 @@ describe('step program', () => {
     assert.equal(b.header.stepOps, b.step.length)
     // The seed is not an op's attribute but a term of the job of its own (the PRNG reads
     // it at run time): one program serves every seed.
-    assert.equal(compileProgram({ ...recipe, seed: recipe.seed + 1 }).hash, b.hash, 'the seed is bound by the job, not the program')
-    assert.notEqual(compileProgram({ ...recipe, model: { ...recipe.model, hidden: recipe.model.hidden + 2 } }).hash, b.hash, 'the model is part of the program')
-    assert.notEqual(compileProgram({ ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
+    assert.equal(compileProgram(referenceCtx, { ...recipe, seed: recipe.seed + 1 }).hash, b.hash, 'the seed is bound by the job, not the program')
+    assert.notEqual(compileProgram(referenceCtx, { ...recipe, model: { ...recipe.model, hidden: recipe.model.hidden + 2 } }).hash, b.hash, 'the model is part of the program')
+    assert.notEqual(compileProgram(referenceCtx, { ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
   })
 
   it('traces the same on a fast backend, and its outputs outlive the next step', async () => {
     const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
-    const reference = traceStep(recipe, corpus, stateAt(recipe, 2))
-    const backend = useBackend('wasm', 2)
+    const reference = traceStep(referenceCtx, recipe, corpus, stateAt(recipe, 2))
+    const backend = openBackend('wasm', 2)
     try {
-      const fast = traceStep(recipe, corpus, stateAt(recipe, 2))
-      trainStep(recipe, corpus, stateAt(recipe, 1)) // reuses the backend's arena
+      const fast = traceStep(backend.ctx, recipe, corpus, stateAt(recipe, 2, backend.ctx))
+      trainStep(backend.ctx, recipe, corpus, stateAt(recipe, 1, backend.ctx)) // reuses the backend's arena
       assert.deepEqual(tensorRoots(fast.outputs).map(toHex), tensorRoots(reference.outputs).map(toHex))
       assert.equal(fast.program.hash, reference.program.hash)
     } finally {

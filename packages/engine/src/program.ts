@@ -4,6 +4,7 @@ import { CANONICAL_NAN, nodeRoot, tensorRoot, tensorRoots, toHex, type Hash } fr
 import { paramSpecs } from './model.ts'
 import { f, sqrtf } from './numerics.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
+import { withRecorder, type EngineContext, type OpRecorder, type RecordedOp } from './context.ts'
 import * as ops from './ops.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, strides } from './tensor.ts'
@@ -178,6 +179,8 @@ class StepBuilder {
   readonly constants: Tensor[] = []
   private readonly constantIndex = new Map<string, number>()
   private readonly refs = new Map<ArrayLike<number>, Ref>()
+  /** Runs the ops that lowering computes, recording nothing: they are not engine ops of the step. */
+  private readonly ctx: EngineContext
   private readonly recipe: Recipe
   private readonly slots: Tensor[]
   private readonly step: number
@@ -185,7 +188,8 @@ class StepBuilder {
   /** The op whose output is the step's loss (the engine's 'loss' mark). */
   lossOp = -1
 
-  constructor (recipe: Recipe, slots: Tensor[], step: number, fault?: Fault) {
+  constructor (ctx: EngineContext, recipe: Recipe, slots: Tensor[], step: number, fault?: Fault) {
+    this.ctx = withRecorder(ctx, null)
     this.recipe = recipe
     this.slots = slots
     this.step = step
@@ -193,14 +197,9 @@ class StepBuilder {
     slots.forEach((t, index) => this.refs.set(t.data, { kind: 'slot', index }))
   }
 
-  /** The recorder to install while the step runs. */
-  readonly recorder: ops.OpRecorder = (name, inputs, outputs, attrs) => {
-    ops.useRecorder(null) // intermediates computed while lowering are not ops of their own
-    try {
-      this.lower(name, inputs, outputs, attrs)
-    } finally {
-      ops.useRecorder(this.recorder)
-    }
+  /** The recorder of the context the step runs on. */
+  readonly recorder: OpRecorder = (op, inputs, outputs) => {
+    this.lower(op, inputs, outputs)
   }
 
   ref (t: Tensor | Ref): Ref {
@@ -228,14 +227,14 @@ class StepBuilder {
 
   copy (a: Tensor, axes: readonly number[]): Tensor {
     const s = strides(a.shape)
-    return this.emit(OPCODE.COPY, ops.permute(a, axes), [a], axes.map(i => s[i]))
+    return this.emit(OPCODE.COPY, ops.permute(this.ctx, a, axes), [a], axes.map(i => s[i]))
   }
 
-  binary (op: ops.BinaryOp, a: Tensor, b: Tensor, out = ops.binary(op, a, b)): Tensor {
+  binary (op: ops.BinaryOp, a: Tensor, b: Tensor, out = ops.binary(this.ctx, op, a, b)): Tensor {
     return this.emit(BINARY_CODE[op], out, [a, b], [...broadcastStrides(a.shape, out.shape), ...broadcastStrides(b.shape, out.shape)])
   }
 
-  unary (op: ops.UnaryOp, a: Tensor, out = ops.unary(op, a)): Tensor {
+  unary (op: ops.UnaryOp, a: Tensor, out = ops.unary(this.ctx, op, a)): Tensor {
     return this.emit(UNARY_CODE[op], out, [a], [])
   }
 
@@ -244,7 +243,7 @@ class StepBuilder {
     return this.emit(code, out, [a], [a.shape[a.shape.length - 1]])
   }
 
-  reduce (op: 'sum' | 'max', a: Tensor, axis: number, out = ops.reduce(op, a, axis)): Tensor {
+  reduce (op: 'sum' | 'max', a: Tensor, axis: number, out = ops.reduce(this.ctx, op, a, axis)): Tensor {
     const code = op === 'sum' ? OPCODE.SUM : OPCODE.MAXR
     const last = a.shape.length - 1
     if (axis === last) return this.fold(code, a, out)
@@ -253,36 +252,36 @@ class StepBuilder {
   }
 
   /** op(A)·op(B) as DOT over rows of A' and rows of B' (B' holding op(B) transposed). */
-  matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean, out = ops.matmul(a, b, transA, transB)): Tensor {
+  matmul (a: Tensor, b: Tensor, transA: boolean, transB: boolean, out = ops.matmul(this.ctx, a, b, transA, transB)): Tensor {
     const { m, k, n, bBatched } = ops.matmulShape(a.shape, b.shape, transA, transB)
     const rowsA = transA ? this.copy(a, lastTwoSwapped(a.shape.length)) : a
     const rowsB = transB ? b : this.copy(b, lastTwoSwapped(b.shape.length))
     return this.emit(OPCODE.DOT, out, [rowsA, rowsB], [m, n, k, bBatched ? 1 : 0])
   }
 
-  private lower (name: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: Record<string, unknown>): void {
+  private lower (rec: RecordedOp, inputs: readonly Tensor[], outputs: readonly Tensor[]): void {
     const [a, b] = inputs
     const out = outputs[0]
-    switch (name) {
-      case 'binary': this.binary(attrs.op as ops.BinaryOp, a, b, out); return
-      case 'unary': this.unary(attrs.op as ops.UnaryOp, a, out); return
-      case 'reduce': this.reduce(attrs.op as 'sum' | 'max', a, attrs.axis as number, out); return
+    switch (rec.op) {
+      case 'binary': this.binary(rec.kind, a, b, out); return
+      case 'unary': this.unary(rec.kind, a, out); return
+      case 'reduce': this.reduce(rec.kind, a, rec.axis, out); return
       case 'sumTo': this.sumTo(a, out); return
       case 'expand': this.emit(OPCODE.COPY, out, [a], broadcastStrides(a.shape, out.shape)); return
-      case 'matmul': this.matmul(a, b, attrs.transA as boolean, attrs.transB as boolean, out); return
-      case 'permute': this.emit(OPCODE.COPY, out, [a], (attrs.axes as number[]).map(i => strides(a.shape)[i])); return
+      case 'matmul': this.matmul(a, b, rec.transA, rec.transB, out); return
+      case 'permute': this.emit(OPCODE.COPY, out, [a], rec.axes.map(i => strides(a.shape)[i])); return
       case 'gather': this.emit(OPCODE.GATHER, out, [a, b], [a.shape[0], a.shape[1]]); return
       case 'scatterAdd': {
         const d = a.shape[a.shape.length - 1]
         const columns = this.copy(a.reshape([a.size / d, d]), [1, 0])
-        this.emit(OPCODE.SCATTER, out, [columns, b], [attrs.rows as number, a.size / d])
+        this.emit(OPCODE.SCATTER, out, [columns, b], [rec.rows, a.size / d])
         return
       }
       case 'rope': this.emit(OPCODE.ROPE, out, inputs, [a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]]); return
-      case 'onehot': this.emit(OPCODE.ONEHOT, out, [a], [attrs.vocab as number]); return
-      case 'window': this.emit(OPCODE.WINDOW, out, [TOKENS], [attrs.batch, attrs.width, attrs.offset, attrs.window] as number[]); return
-      case 'attention': this.attention(inputs, outputs, attrs.scale as number); return
-      case 'attentionBackward': this.attentionBackward(inputs, outputs, attrs.scale as number); return
+      case 'onehot': this.emit(OPCODE.ONEHOT, out, [a], [rec.vocab]); return
+      case 'window': this.emit(OPCODE.WINDOW, out, [TOKENS], [rec.batch, rec.width, rec.offset, rec.window]); return
+      case 'attention': this.attention(inputs, outputs, rec.scale); return
+      case 'attentionBackward': this.attentionBackward(inputs, outputs, rec.scale); return
       case 'optimizer': this.optimizer(inputs); return
       case 'loss': {
         const ref = this.ref(a)
@@ -290,7 +289,7 @@ class StepBuilder {
         this.lossOp = ref.index
         return
       }
-      default: throw new ProgramError(`the step program has no lowering for the engine op ${name}`)
+      default: return unlowered(rec)
     }
   }
 
@@ -308,7 +307,7 @@ class StepBuilder {
     this.fold(OPCODE.SUM, this.copy(a.reshape([a.size / len, len]), [1, 0]), out)
   }
 
-  /** The composition ops.attention computes in one pass (see its doc comment). */
+  /** The composition attention.ts computes in one pass (see its doc comment). */
   private attention (inputs: readonly Tensor[], outputs: readonly Tensor[], scale: number): void {
     const [q, k, v, mask] = inputs
     const [out, p, e, z] = outputs
@@ -375,6 +374,11 @@ class StepBuilder {
   }
 }
 
+/** Every engine op has a lowering: an op added to RecordedOp without one fails to typecheck here. */
+function unlowered (op: never): never {
+  throw new ProgramError(`the step program has no lowering for the engine op ${JSON.stringify(op)}`)
+}
+
 /** The schedule constant: (lr, 1 − β1^(t+1), 1 − β2^(t+1)) for every step t. */
 export function scheduleOf (recipe: Recipe): Tensor {
   const out = new Float32Array(recipe.steps * 3)
@@ -426,16 +430,10 @@ export function corruptElement (t: Tensor, e: number): void {
  * corrupted as it is produced, so everything after it (and S_{t+1}) follows from the
  * corrupt value: what a cheating trainer commits to.
  */
-export function traceStep (recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault } = {}): StepTrace {
+export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault } = {}): StepTrace {
   const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
-  const builder = new StepBuilder(recipe, stateSlots(state), state.step, options.fault)
-  ops.useRecorder(builder.recorder)
-  let loss: number
-  try {
-    loss = trainStep(recipe, tokens, state, tablesFor(recipe.model))
-  } finally {
-    ops.useRecorder(null)
-  }
+  const builder = new StepBuilder(ctx, recipe, stateSlots(state), state.step, options.fault)
+  const loss = trainStep(withRecorder(ctx, builder.recorder), recipe, tokens, state, tablesFor(recipe.model))
   const p = paramSpecs(recipe.model).length
   // The program's S_{t+1} (its last 3P ops) must be the engine's, bit for bit.
   const next = stateSlots(state)
@@ -471,11 +469,11 @@ const copyState = (state: TrainState): TrainState => {
  * Whether a fault in the step from `state` reaches S_{t+1} (a corrupted value nothing
  * reads is no lie anyone could catch). `state` is left as it is.
  */
-export function faultChangesState (recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault): boolean {
+export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault): boolean {
   const honest = copyState(state)
   const faulty = copyState(state)
-  traceStep(recipe, tokens, honest)
-  traceStep(recipe, tokens, faulty, { fault })
+  traceStep(ctx, recipe, tokens, honest)
+  traceStep(ctx, recipe, tokens, faulty, { fault })
   return stateSlots(honest).some((t, i) => !sameBits(t, stateSlots(faulty)[i]))
 }
 
@@ -485,9 +483,9 @@ export function opInputs (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'bef
 }
 
 /** The program of a recipe, from one recorded step on synthetic tokens. */
-export function compileProgram (recipe: Recipe): Program {
+export function compileProgram (ctx: EngineContext, recipe: Recipe): Program {
   const tokens = new Int32Array(recipe.model.context + 2)
-  return traceStep(recipe, tokens, initialState(recipe)).program
+  return traceStep(ctx, recipe, tokens, initialState(recipe)).program
 }
 
 /** Every element of every op must read at most MAX_INPUTS inputs (checked by shape). */

@@ -9,6 +9,7 @@ import { CorruptCheckpointError, readSafetensors, writeSafetensors } from './saf
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from './tensor.ts'
 import { corruptElement, hexBytes, traceStep, wordOf } from './program.ts'
+import type { EngineContext } from './context.ts'
 
 export class RunDirError extends BaseError {
   override name = 'RunDirError'
@@ -177,10 +178,10 @@ function startState (recipe: Recipe, fault?: RunFault): TrainState {
 }
 
 /** One step of a run: trainStep, or the faulty step traced with its corruption. */
-function runStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault): number {
-  if (fault?.kind === 'step' && fault.step === state.step) return traceStep(recipe, tokens, state, { fault }).loss
+function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault): number {
+  if (fault?.kind === 'step' && fault.step === state.step) return traceStep(ctx, recipe, tokens, state, { fault }).loss
   const lies = fault?.kind === 'loss' && fault.step === state.step
-  const loss = trainStep(recipe, tokens, state, tables)
+  const loss = trainStep(ctx, recipe, tokens, state, tables)
   return lies ? (Number.isFinite(loss) ? loss + 1 : 0) : loss
 }
 
@@ -188,13 +189,13 @@ function runStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables:
  * The state of a run at `step`, as its trainer computed it: from the nearest checkpoint
  * at or before it, steps re-run (with the run's fault, if it had one).
  */
-export async function runStateAt (dir: string, tokens: Int32Array, step: number, fault?: RunFault): Promise<TrainState> {
+export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32Array, step: number, fault?: RunFault): Promise<TrainState> {
   const { recipe } = await readRunInfo(dir)
   const start = (await checkpointSteps(dir)).filter(s => s <= step).pop()
   if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${step} in ${dir}`)
   const state = await loadCheckpoint(dir, recipe, start)
   const tables = tablesFor(recipe.model)
-  while (state.step < step) runStep(recipe, tokens, state, tables, fault)
+  while (state.step < step) runStep(ctx, recipe, tokens, state, tables, fault)
   return state
 }
 
@@ -204,7 +205,7 @@ export async function runStateAt (dir: string, tokens: Int32Array, step: number,
  * at the end model.safetensors and transcript.json with the transcript root. A fresh
  * run refuses a directory that is not empty; --resume picks up at the last checkpoint.
  */
-export async function train (params: TrainParams): Promise<TrainResult> {
+export async function train (ctx: EngineContext, params: TrainParams): Promise<TrainResult> {
   const { recipe, tokens, out } = params
   const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: tokensRootOf(tokens) }
   let state: TrainState
@@ -237,7 +238,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     const root = stateRootOf(state)
     if (state.step % recipe.checkpointInterval === 0) await saveCheckpoint(out, recipe, state, root)
     const step = state.step
-    const loss = runStep(recipe, tokens, state, tables, params.fault)
+    const loss = runStep(ctx, recipe, tokens, state, tables, params.fault)
     const record: StepRecord = { step, state: toHex(root), loss }
     records.push(record)
     await appendFile(join(out, 'transcript.jsonl'), formatRecord(record))
@@ -251,7 +252,7 @@ export async function train (params: TrainParams): Promise<TrainResult> {
     await saveCheckpoint(out, recipe, state, root)
     return { finalRoot: toHex(root), transcriptRoot: '0x', steps: state.step, losses: records.map(r => r.loss), records }
   }
-  const evaluated = evalLoss(recipe, tokens, state, tables)
+  const evaluated = evalLoss(ctx, recipe, tokens, state, tables)
   const liesLast = params.fault?.kind === 'loss' && params.fault.step === state.step
   const final: StepRecord = { step: state.step, state: toHex(root), loss: liesLast ? (Number.isFinite(evaluated) ? evaluated + 1 : 0) : evaluated }
   records.push(final)
@@ -285,7 +286,7 @@ const lossHex = (loss: number): string => `0x${wordOf(loss, 'f32').toString(16).
  * root and loss with the transcript (the last record's loss too, when the check reaches
  * it); stops at the first difference.
  */
-export async function replay (dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
+export async function replay (ctx: EngineContext, dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
   const { recipe, data } = await readRunInfo(dir)
   if (tokensRootOf(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
   const records = await readRecords(dir)
@@ -310,13 +311,13 @@ export async function replay (dir: string, tokens: Int32Array, options: { from?:
       // The last record's loss is an evaluation of S_T (the step program's forward part
       // on batch T): disputed over step T like any other loss.
       if (until === recipe.steps && state.step >= from) {
-        const last = evalLoss(recipe, tokens, state, tables)
+        const last = evalLoss(ctx, recipe, tokens, state, tables)
         if (lossHex(last) !== lossHex(expected.loss)) return { from: start, checked, firstMismatch: { step: until, kind: 'loss', disputeStep: until, expected: lossHex(expected.loss), actual: lossHex(last) } }
       }
       break
     }
     const step = state.step
-    const loss = trainStep(recipe, tokens, state, tables)
+    const loss = trainStep(ctx, recipe, tokens, state, tables)
     if (step >= from && lossHex(loss) !== lossHex(expected.loss)) {
       // A lie about the loss alone shows only if the next state agrees; a wrong next state comes first.
       const next = byStep.get(state.step)

@@ -4,16 +4,16 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generate, parameterCount, parseRecipe, readRecipe, replay, train, useBackend, type ActiveBackend, type Recipe } from './index.ts'
+import { generate, openBackend, parameterCount, parseRecipe, readRecipe, replay, train, type Backend, type Recipe } from './index.ts'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 let root: string
 // The fast backend: backend.test.ts shows it gives the reference's bits.
-let backend: ActiveBackend
+let backend: Backend
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-train-'))
-  backend = useBackend('wasm', 2)
+  backend = openBackend('wasm', 2)
 })
 after(async () => {
   await backend.close()
@@ -35,19 +35,19 @@ describe('training runs', () => {
 
   it('is deterministic, and a resumed run ends at the same root', async () => {
     const recipe = await quick(12, 4)
-    const a = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'a') })
-    const b = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'b') })
+    const a = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'a') })
+    const b = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'b') })
     assert.equal(a.finalRoot, b.finalRoot)
     assert.equal(a.transcriptRoot, b.transcriptRoot)
     assert.equal(a.records.length, 13, 'S_0 .. S_12')
 
-    const stopped = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), stopAfter: 6 })
+    const stopped = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), stopAfter: 6 })
     assert.equal(stopped.steps, 6)
-    const resumed = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), resume: true })
+    const resumed = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'c'), resume: true })
     assert.equal(resumed.finalRoot, a.finalRoot)
     assert.equal(resumed.transcriptRoot, a.transcriptRoot)
 
-    const check = await replay(join(root, 'a'), corpus, { from: 5, steps: 4 })
+    const check = await replay(backend.ctx, join(root, 'a'), corpus, { from: 5, steps: 4 })
     assert.deepEqual([check.from, check.checked, check.firstMismatch], [4, 5, null])
   })
 
@@ -60,24 +60,24 @@ describe('training runs', () => {
       steps: 40,
       checkpointInterval: 20
     })
-    const a = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-a') })
-    const b = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-b') })
+    const a = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-a') })
+    const b = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'mlp-b') })
     assert.equal(a.finalRoot, b.finalRoot)
     const first = a.losses.slice(0, 5).reduce((x, y) => x + y, 0) / 5
     const last = a.losses.slice(-5).reduce((x, y) => x + y, 0) / 5
     assert.ok(first > 5 && last < first - 1, `MLP loss ${first} -> ${last}`)
-    const { tokens } = await generate(join(root, 'mlp-a'), 'The ', { tokens: 5 })
+    const { tokens } = await generate(backend.ctx, join(root, 'mlp-a'), 'The ', { tokens: 5 })
     assert.equal(tokens.length, 5)
   })
 
   it('replay reports the first step whose state differs', async () => {
     const recipe = await quick(6, 3)
     const dir = join(root, 'tampered')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
     const lines = (await readFile(join(dir, 'transcript.jsonl'), 'utf8')).trim().split('\n').map(l => JSON.parse(l) as { step: number, state: string })
     lines[4].state = '0x' + 'ab'.repeat(32)
     await writeFile(join(dir, 'transcript.jsonl'), lines.map(l => JSON.stringify(l)).join('\n') + '\n')
-    const result = await replay(dir, corpus)
+    const result = await replay(backend.ctx, dir, corpus)
     assert.equal(result.firstMismatch?.step, 4)
     assert.equal(result.firstMismatch?.kind, 'state')
     assert.equal(result.firstMismatch?.disputeStep, 3)
@@ -86,8 +86,8 @@ describe('training runs', () => {
   it('replay reports a loss the transcript lies about while the states agree', async () => {
     const recipe = await quick(6, 3)
     const dir = join(root, 'loss-lie')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: 2 } })
-    const result = await replay(dir, corpus)
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: 2 } })
+    const result = await replay(backend.ctx, dir, corpus)
     assert.equal(result.firstMismatch?.kind, 'loss')
     assert.equal(result.firstMismatch?.step, 2)
     assert.equal(result.firstMismatch?.disputeStep, 2)
@@ -97,27 +97,27 @@ describe('training runs', () => {
   it('replay reports a lie about the last record\'s loss (an evaluation of S_T)', async () => {
     const recipe = await quick(6, 3)
     const dir = join(root, 'last-loss-lie')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: recipe.steps } })
-    const result = await replay(dir, corpus)
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, fault: { kind: 'loss', step: recipe.steps } })
+    const result = await replay(backend.ctx, dir, corpus)
     assert.deepEqual([result.firstMismatch?.kind, result.firstMismatch?.step, result.firstMismatch?.disputeStep], ['loss', recipe.steps, recipe.steps])
     const honest = join(root, 'last-loss-honest')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: honest })
-    assert.equal((await replay(honest, corpus)).firstMismatch, null, 'an honest last loss agrees')
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: honest })
+    assert.equal((await replay(backend.ctx, honest, corpus)).firstMismatch, null, 'an honest last loss agrees')
   })
 
   it('learns the text corpus: loss falls far below ln 256 and generation shows it', async () => {
     const recipe = await readRecipe(join(repo, 'recipes/tiny.json'))
     const dir = join(root, 'learn')
-    const result = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    const result = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
     const last = result.losses.slice(-10).reduce((a, b) => a + b, 0) / 10
     assert.ok(result.losses[0] > 5.3 && result.losses[0] < 5.8, `starts near ln 256: ${result.losses[0]}`)
     assert.ok(last < 1.5, `ends at ${last}`)
-    const { text } = await generate(dir, 'The ', { tokens: 80 })
+    const { text } = await generate(backend.ctx, dir, 'The ', { tokens: 80 })
     const words = new Set((await readFile(join(repo, 'packages/engine/fixtures/corpus.txt'), 'utf8')).split(/\W+/).filter(w => w.length >= 3))
     const produced = text.split(/\W+/).filter(w => w.length >= 3)
     assert.ok(produced.filter(w => words.has(w)).length >= 3, `generation shows the corpus: ${JSON.stringify(text)}`)
-    const sampled = await generate(dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 })
-    assert.deepEqual(sampled, await generate(dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 }), 'a seed gives the same text')
+    const sampled = await generate(backend.ctx, dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 })
+    assert.deepEqual(sampled, await generate(backend.ctx, dir, 'The ', { tokens: 40, seed: 9, temperature: 0.8 }), 'a seed gives the same text')
   })
 })
 
@@ -135,26 +135,26 @@ describe('training refuses bad input and overwrites nothing', () => {
   it('a non-empty output, too little data, and resuming on other data', async () => {
     const recipe = await quick(3, 3)
     const dir = join(root, 'guarded')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
     const before = await readFile(join(dir, 'model.safetensors'))
-    await assert.rejects(train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir }), { name: 'RunDirError' })
+    await assert.rejects(train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir }), { name: 'RunDirError' })
     assert.deepEqual(await readFile(join(dir, 'model.safetensors')), before)
-    await assert.rejects(train({ recipe, tokens: corpus.subarray(0, 10), data: { source: 'x' }, out: join(root, 'short') }), { name: 'ShapeError' })
-    await assert.rejects(train({ recipe, tokens: corpus.subarray(100), data: { source: 'x' }, out: dir, resume: true }), { name: 'DataMismatchError' })
+    await assert.rejects(train(backend.ctx, { recipe, tokens: corpus.subarray(0, 10), data: { source: 'x' }, out: join(root, 'short') }), { name: 'ShapeError' })
+    await assert.rejects(train(backend.ctx, { recipe, tokens: corpus.subarray(100), data: { source: 'x' }, out: dir, resume: true }), { name: 'DataMismatchError' })
   })
 
   it('a corrupted checkpoint is detected on resume and replay', async () => {
     const recipe = await quick(8, 4)
     const dir = join(root, 'corrupt')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 4 })
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 4 })
     const path = join(dir, 'checkpoints', 'step-0000004.safetensors')
     const bytes = await readFile(path)
     bytes[bytes.length - 10] ^= 0x40
     await writeFile(path, bytes)
-    await assert.rejects(train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true }), { name: 'CorruptCheckpointError' })
-    await assert.rejects(replay(dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
+    await assert.rejects(train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true }), { name: 'CorruptCheckpointError' })
+    await assert.rejects(replay(backend.ctx, dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
     await writeFile(path, bytes.subarray(0, 100))
-    await assert.rejects(replay(dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
+    await assert.rejects(replay(backend.ctx, dir, corpus, { from: 4 }), { name: 'CorruptCheckpointError' })
     assert.equal((await stat(path)).size, 100, 'the damaged file is left for inspection, not overwritten')
     assert.ok((await readdir(join(dir, 'checkpoints'))).includes('step-0000000.safetensors'))
   })
@@ -178,12 +178,12 @@ describe('transcript records', () => {
 describe('a torn transcript', () => {
   it('drops a last record a crash cut short, and resumes to the same root', async () => {
     const recipe = await quick(8, 4)
-    const whole = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'torn-whole') })
+    const whole = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: join(root, 'torn-whole') })
     const dir = join(root, 'torn')
-    await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 6 })
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, stopAfter: 6 })
     const path = join(dir, 'transcript.jsonl')
     await writeFile(path, (await readFile(path, 'utf8')) + '{"step":6,"sta')
-    const resumed = await train({ recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true })
+    const resumed = await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir, resume: true })
     assert.equal(resumed.transcriptRoot, whole.transcriptRoot)
   })
 })

@@ -6,7 +6,7 @@ import { adamStep, adamUpdate, clipScale } from './optim.ts'
 import { PURPOSE, random32 } from './prng.ts'
 import type { Recipe } from './recipe.ts'
 import { Tensor, ShapeError } from './tensor.ts'
-import { record, recordOp, startStep } from './ops.ts'
+import { record, recordOp, startStep, type EngineContext } from './context.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
 export interface TrainState {
@@ -47,7 +47,7 @@ export interface Batch {
  * W the model's window; a transformer predicts every next token of its window, an
  * MLP the one token after it.
  */
-export function sampleBatch (recipe: Recipe, tokens: Int32Array, step: number): Batch {
+export function sampleBatch (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, step: number): Batch {
   const window = recipe.model.context
   const b = recipe.batchSize
   const span = tokens.length - window
@@ -64,8 +64,8 @@ export function sampleBatch (recipe: Recipe, tokens: Int32Array, step: number): 
   // The step program reads the batch from the tokens stream (WINDOW ops, program.ts).
   const shape = { batch: b, window }
   return {
-    inputs: recordOp('window', [], [new Tensor([b, window], inputs)], { ...shape, width: window, offset: 0 }),
-    targets: recordOp('window', [], [new Tensor([b * perRow], targets)], { ...shape, width: perRow, offset: perRow === window ? 1 : window })
+    inputs: recordOp(ctx, { op: 'window', ...shape, width: window, offset: 0 }, [], [new Tensor([b, window], inputs)]),
+    targets: recordOp(ctx, { op: 'window', ...shape, width: perRow, offset: perRow === window ? 1 : window }, [], [new Tensor([b * perRow], targets)])
   }
 }
 
@@ -78,15 +78,15 @@ export function tablesFor (model: ModelConfig): Tables | undefined {
  * clipping, AdamW. Returns the loss (before the update), which the transcript records
  * with S_t.
  */
-export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
-  startStep()
-  const batch = sampleBatch(recipe, tokens, state.step)
+export function trainStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  startStep(ctx)
+  const batch = sampleBatch(ctx, recipe, tokens, state.step)
   const vars = state.params.map(param)
-  const l = loss(recipe.model, vars, batch.inputs, batch.targets, tables)
-  record('loss', [l.value], []) // the step program names the op whose output is the recorded loss
-  backward(l)
+  const l = loss(ctx, recipe.model, vars, batch.inputs, batch.targets, tables)
+  record(ctx, { op: 'loss' }, [l.value], []) // the step program names the op whose output is the recorded loss
+  backward(ctx, l)
   const gradients = vars.map(v => v.grad ?? Tensor.zeros(v.shape))
-  record('optimizer', gradients, [])
+  record(ctx, { op: 'optimizer' }, gradients, [])
   const grads = gradients.map(g => g.f32)
   const { scale } = clipScale(recipe.optimizer, grads)
   const s = adamStep(recipe.optimizer, state.step, recipe.steps, scale)
@@ -99,9 +99,9 @@ export function trainStep (recipe: Recipe, tokens: Int32Array, state: TrainState
 }
 
 /** The loss of the batch of the current step, without training (the last record's loss). */
-export function evalLoss (recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
-  startStep()
-  const batch = sampleBatch(recipe, tokens, state.step)
-  const logits = forward(recipe.model, state.params.map(constant), batch.inputs, tables)
-  return crossEntropy(logits, constant(oneHot(batch.targets.i32, recipe.model.vocab))).value.f32[0]
+export function evalLoss (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+  startStep(ctx)
+  const batch = sampleBatch(ctx, recipe, tokens, state.step)
+  const logits = forward(ctx, recipe.model, state.params.map(constant), batch.inputs, tables)
+  return crossEntropy(ctx, logits, constant(oneHot(ctx, batch.targets.i32, recipe.model.vocab))).value.f32[0]
 }

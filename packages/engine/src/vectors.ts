@@ -9,6 +9,7 @@ import { binaryProgram } from './ops.ts'
 import { OPCODE, opInputs, opStruct, traceStep, wordOf, type ElementContext, type ProgramOp } from './program.ts'
 import type { Recipe } from './recipe.ts'
 import { initialState, stateSlots, trainStep } from './train.ts'
+import { referenceContext } from './context.ts'
 
 /**
  * Shared test vectors: the contract between the engine and the chain (DESIGN §5).
@@ -124,9 +125,10 @@ export interface OpVector {
 export function opVectors (recipe: Recipe): OpVector[] {
   const tokens = new Tensor([300], vectorTokens())
   const state = initialState(recipe)
-  trainStep(recipe, tokens.i32, state)
+  const engine = referenceContext()
+  trainStep(engine, recipe, tokens.i32, state)
   const ctx = { seed: recipe.seed, step: state.step }
-  const trace = traceStep(recipe, tokens.i32, state)
+  const trace = traceStep(engine, recipe, tokens.i32, state)
   const { program, outputs } = trace
   const cases: OpVector[] = []
   const add = (op: ProgramOp, index: number, inputs: Tensor[], output: Tensor, constantRoots: readonly Hex[], opCtx = ctx): void => {

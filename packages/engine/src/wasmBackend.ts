@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KernelsMissingError } from './merkleWasm.ts'
-import { matmulShape, type AttentionSaved } from './ops.ts'
+import { KERNEL_CODE, type AttentionGrads, type AttentionSaved, type Broadcast } from './context.ts'
+import { matmulShape } from './ops.ts'
 import type { NativeKernels } from './native.ts'
 import { Tensor } from './tensor.ts'
 import { CONTROL, FLOAT_ARG, TASK, runTask, type KernelExports } from './wasmTasks.ts'
@@ -125,18 +126,18 @@ export class WasmBackend {
    * last axis of length `period` ('column'). Returns false (the caller loops in
    * JavaScript) when `out` is not an arena array or a period is not a multiple of 4.
    */
-  binary (op: number, out: Float32Array, x: Float32Array, y: Float32Array, how: 'full' | 'scalar' | 'tile' | 'column' = 'full', period = 0): boolean {
+  binary (op: number, out: Float32Array, x: Float32Array, y: Float32Array, how: Broadcast = 'full', period = 0): boolean {
     if (!this.buffers.has(out.buffer)) return false
     if ((how === 'tile' || how === 'column') && period % 4 !== 0) return false
     const padded = Math.ceil(out.length / 4) * 4
-    const mode = { scalar: 0, full: 1, tile: 2, column: 3 }[how]
+    const mode = KERNEL_CODE.broadcast[how]
     this.control[CONTROL.task] = TASK.binary
     this.control.set([op, this.address(x), this.address(y), mode, period, out.byteOffset, padded], CONTROL.args)
     this.run(out.length)
     return true
   }
 
-  /** out = op x for neg (0), recip (1), sqrt (2); false when out is not an arena array. */
+  /** out = op x for a unary op with a kernel (KERNEL_CODE.unary); false when out is not an arena array. */
   unary (op: number, out: Float32Array, x: Float32Array): boolean {
     if (!this.buffers.has(out.buffer)) return false
     const padded = Math.ceil(out.length / 4) * 4
@@ -168,7 +169,7 @@ export class WasmBackend {
     this.run(heads * 1_000_000)
   }
 
-  /** ops.referenceAttention, bit for bit; null when t or dh is not a multiple of 4. */
+  /** referenceAttention (attention.ts), bit for bit; null when t or dh is not a multiple of 4. */
   attention (q: Tensor, k: Tensor, v: Tensor, mask: Tensor, scale: number, native: NativeKernels | null = null): { out: Tensor, saved: AttentionSaved } | null {
     const t = q.shape[q.shape.length - 2]
     const dh = q.shape[q.shape.length - 1]
@@ -186,8 +187,8 @@ export class WasmBackend {
     return result
   }
 
-  /** ops.referenceAttentionBackward, bit for bit; null when t or dh is not a multiple of 4. */
-  attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number, native: NativeKernels | null = null): { dq: Tensor, dk: Tensor, dv: Tensor } | null {
+  /** referenceAttentionBackward (attention.ts), bit for bit; null when t or dh is not a multiple of 4. */
+  attentionBackward (g: Tensor, q: Tensor, k: Tensor, v: Tensor, saved: AttentionSaved, scale: number, native: NativeKernels | null = null): AttentionGrads | null {
     const t = q.shape[q.shape.length - 2]
     const dh = q.shape[q.shape.length - 1]
     if (t % 4 !== 0 || dh % 4 !== 0) return null

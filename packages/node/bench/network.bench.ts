@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { useBackend } from '@commons/engine'
+import { openBackend } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
 import { runNetworkDemo } from '../src/demo.ts'
 
@@ -15,10 +15,10 @@ import { runNetworkDemo } from '../src/demo.ts'
  */
 export async function benchNetwork (log: (line: string) => void): Promise<BenchResult> {
   const home = await mkdtemp(join(tmpdir(), 'commons-bench-network-'))
-  const backend = useBackend('auto', 2)
+  const backend = openBackend('auto', 2)
   try {
     log('network: running the demo (four nodes, two jobs, one dispute)')
-    const summary = await runNetworkDemo({ home, log: line => { if (/^\[/.test(line)) log(`network: ${line}`) } })
+    const summary = await runNetworkDemo({ home, engine: backend.ctx, log: line => { if (/^\[/.test(line)) log(`network: ${line}`) } })
     if (!summary.ok) throw new Error('the demo did not reach its expected outcome')
     const honest = summary.jobs.find(j => j.outcome === 'finalized')
     const total = summary.timing.jobs.find(j => j.id === honest?.id)?.seconds ?? NaN

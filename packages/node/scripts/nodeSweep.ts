@@ -16,7 +16,7 @@ import { parseEther } from 'viem'
 import {
   Challenger, connect, deploy, devnetAccount, queryRecords, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Clients, type Deployment
 } from '@commons/chain'
-import { compileProgram, random32, readRecipe, readRecords, runStateAt, type Recipe } from '@commons/engine'
+import { compileProgram, random32, readRecipe, readRecords, referenceContext, runStateAt, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { parseFault } from '../src/faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from '../src/node.ts'
@@ -78,7 +78,8 @@ try {
   const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
   const recipe: Recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
   const { tokens } = await tokenizeVersion(requester.store, version, recipe.tokenizer)
-  const program = compileProgram(recipe)
+  const engine = referenceContext()
+  const program = compileProgram(engine, recipe)
   const job = { datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe }
 
   /** A trainer node with `fault` (or honest) takes the next job; resolves once it submitted. */
@@ -121,13 +122,13 @@ try {
     await until(async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
     const dir = join(root, `honest-${i}`, 'runs', `job-${jobId}`)
     const records = await readRecords(dir)
-    const challenger = new Challenger(bogus, deployment, { jobId, recipe, tokens, program, records })
+    const challenger = new Challenger(bogus, deployment, { engine, jobId, recipe, tokens, program, records })
     let id: bigint
     if (kind === 'query') {
       id = await queryRecords(bogus, deployment, jobId, [draw(1) % (recipe.steps + 1)])
     } else {
       const step = draw(1) % (recipe.steps + 1)
-      id = (await challenger.open(step, await runStateAt(dir, tokens, step), { force: true })).id
+      id = (await challenger.open(step, await runStateAt(engine, dir, tokens, step), { force: true })).id
       await until(async () => (await readDispute(bogus, deployment, id)).phaseName === 'await-pinpoint')
       if (kind === 'loss') await challenger.pinpointLoss(id)
       else {

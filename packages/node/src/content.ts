@@ -83,5 +83,5 @@ async function loadInputs (ctx: Context, jobId: bigint): Promise<JobInputs> {
   } catch (cause) {
     return refuse('dataset', `its dataset ${String(datasetCid)} could not be fetched or read`, cause)
   }
-  return { recipe: checkJobTerms(jobId, job.spec, recipe, tokensRootOf(tokens)), tokens }
+  return { recipe: checkJobTerms(ctx.engine, jobId, job.spec, recipe, tokensRootOf(tokens)), tokens }
 }

@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
 import type { Challenger, Clients, Defender, Deployment, DisputeOutcome, JobPolicy, Move } from '@commons/chain'
-import type { Recipe } from '@commons/engine'
+import type { EngineContext, Recipe } from '@commons/engine'
 import type { Store } from '@commons/store'
 import type { FaultSpec } from './faults.ts'
 import type { NetworkNode } from './network.ts'
@@ -24,6 +24,8 @@ export interface NodeOptions {
   rpcUrl: string
   deployment: Deployment
   roles: Role[]
+  /** What the node runs training steps on (an open backend's context); default: the reference kernels. */
+  engine?: EngineContext
   /** Keystore password (default $COMMONS_PASSWORD) and scrypt cost (tests lower it). */
   password?: string
   scryptN?: number
@@ -82,6 +84,8 @@ export interface JobInputs {
 
 export interface Context {
   options: NodeOptions
+  /** This node's engine context: no other node in the process shares it unless handed the same. */
+  engine: EngineContext
   clients: Clients
   store: Store
   network: NetworkNode

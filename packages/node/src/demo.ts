@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { formatEther, parseEther, type Address } from 'viem'
 import { BaseError } from '@commons/errors'
-import { generate, readRecipe, type Recipe } from '@commons/engine'
+import { generate, readRecipe, referenceContext, type EngineContext, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
   readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
@@ -39,6 +39,8 @@ export interface DemoOptions {
    * (tests: the summary must not depend on how fast the nodes hear of things).
    */
   rpcDelayMs?: number
+  /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
+  engine?: EngineContext
   log?: (line: string) => void
 }
 
@@ -85,6 +87,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
   await rm(home, { recursive: true, force: true })
   await mkdir(home, { recursive: true })
   const recipe = await demoRecipe(options.steps ?? 60, options.layers ?? 2)
+  const engine = options.engine ?? referenceContext()
   const devnet = await startDevnet({ home })
   const nodes: CommonsNode[] = []
   const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
@@ -104,7 +107,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     const start = async (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> => {
       const node = await startNode({
         home: join(home, 'nodes', name), rpcUrl: nodesRpc, deployment, roles, password: DEMO_PASSWORD, scryptN: 2 ** 12,
-        log: log(name), pollMs: 250, ...extra
+        engine, log: log(name), pollMs: 250, ...extra
       })
       nodes.push(node)
       return node
@@ -211,7 +214,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     if (paid !== undefined) {
       const check = await curator.verifyModel(paid.id)
       const prompt = '{"text": "'
-      const { text } = await generate(check.dir, prompt, { tokens: 48, seed: 1, temperature: 0.8 })
+      const { text } = await generate(engine, check.dir, prompt, { tokens: 48, seed: 1, temperature: 0.8 })
       model = { job: String(paid.id), cid: check.runCid, verified: check.verified, problems: check.problems, prompt, sample: text }
       say(`      ${check.runCid} verified: ${check.verified}`)
       say(`      ${JSON.stringify(prompt + text)}`)

@@ -6,6 +6,7 @@ import {
   commonsTokenAbi, connect, DEFAULT_JOB_POLICY, disputeGameAbi, findDeploymentBlock, readStake, roleBits, ROLES, send, stakeRegistryAbi, trainingMarketAbi,
   type Clients, type JobSpec, type RoleName
 } from '@commons/chain'
+import { referenceContext } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import { startApi, type ApiServer } from './api.ts'
 import { TOPICS } from './constants.ts'
@@ -126,7 +127,7 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
   }
 
   const ctx: Context = {
-    options, clients, store, network, state, log, policy: { ...DEFAULT_JOB_POLICY, ...options.policy },
+    options, engine: options.engine ?? referenceContext(), clients, store, network, state, log, policy: { ...DEFAULT_JOB_POLICY, ...options.policy },
     traces: new Map(), challengers: new Map(), defenders: new Map(), inputs: new Map(), reports: [],
     timings: { training: 0, verification: 0, transfer: 0, chain: 0 },
     work: { training: null, checking: null }, enqueue, stopped: () => stopped
@@ -259,7 +260,7 @@ async function startLocked (options: NodeOptions, log: (line: string) => void, c
     reports: ctx.reports,
     timings: ctx.timings,
     postJob: async params => requesterPost(ctx, params),
-    jobSpec: async params => jobSpecFor(ctx.store, params),
+    jobSpec: async params => jobSpecFor(ctx.engine, ctx.store, params),
     verifyModel: async jobId => verifyModel(ctx, jobId),
     idle: settle,
     async stop () {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { connect, deploy, devnetAccount, readJob, registerAndStake, startDevnet, transferTokens, writeManifest, type Deployment, type Devnet } from '@commons/chain'
-import { readRecipe, train, type Recipe } from '@commons/engine'
+import { readRecipe, referenceContext, train, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { loadOrCreateKey } from './keystore.ts'
 import { startNode, type CommonsNode } from './node.ts'
@@ -93,7 +93,7 @@ describe('a trainer killed mid-job', () => {
     assert.match(log.join(''), /resuming the run from its last checkpoint/)
 
     const { tokens } = await tokenizeVersion(requester.store, version, 'byte')
-    const uninterrupted = await train({ recipe, tokens, data: { source: 'reference' }, out: join(root, 'reference') })
+    const uninterrupted = await train(referenceContext(), { recipe, tokens, data: { source: 'reference' }, out: join(root, 'reference') })
     const job = await readJob(requester.clients, deployment, jobId)
     assert.equal(job.transcriptRoot, uninterrupted.transcriptRoot)
     const transcript = await readFile(join(trainerHome, 'runs', `job-${jobId}`, 'transcript.jsonl'), 'utf8')

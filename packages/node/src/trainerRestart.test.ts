@@ -11,7 +11,7 @@ import {
   Challenger, connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, transferTokens, writeManifest,
   type Deployment, type Devnet
 } from '@commons/chain'
-import { compileProgram, readRecipe, readRecords, runStateAt, type Recipe } from '@commons/engine'
+import { compileProgram, readRecipe, readRecords, referenceContext, runStateAt, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { loadOrCreateKey } from './keystore.ts'
 import { PHASE } from './moves.ts'
@@ -99,8 +99,9 @@ describe('an honest trainer killed mid-dispute', () => {
     await registerAndStake(challengerClients, deployment, { peerId: '0x02', roles: ['validator'], amount: parseEther('100') })
     const dir = join(trainerHome, 'runs', `job-${jobId}`)
     const { tokens } = await tokenizeVersion(requester.store, version, 'byte')
-    const challenger = new Challenger(challengerClients, deployment, { jobId, recipe, tokens, program: compileProgram(recipe), records: await readRecords(dir) })
-    const { id } = await challenger.open(1, await runStateAt(dir, tokens, 1), { force: true })
+    const engine = referenceContext()
+    const challenger = new Challenger(challengerClients, deployment, { engine, jobId, recipe, tokens, program: compileProgram(engine, recipe), records: await readRecords(dir) })
+    const { id } = await challenger.open(1, await runStateAt(engine, dir, tokens, 1), { force: true })
 
     await until('the trainer to post its trace', async () => (await readDispute(bank, deployment, id)).phase === PHASE.awaitPinpoint)
     await kill(trainer)

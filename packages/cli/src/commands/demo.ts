@@ -131,16 +131,16 @@ export function demoCommand (program: Command): void {
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
       const { parseFault, runNetworkDemo } = await import('@commons/node')
-      const { useBackend } = await import('@commons/engine')
+      const { openBackend } = await import('@commons/engine')
       const fault = parseFault(opts.fault, opts.seed)
       // A fault past the last step never fires: the demo would wait for a dispute in vain.
       if (fault.kind === 'step' && fault.step !== undefined && fault.step >= opts.steps) {
         throw new UsageError(`--fault step=${fault.step} is past the last step of the run (${opts.steps - 1})`, { hint: `choose a step from 0 to ${opts.steps - 1}, or raise --steps`, details: { step: fault.step, steps: opts.steps } })
       }
-      const backend = useBackend(opts.backend, 2)
+      const backend = openBackend(opts.backend, 2)
       try {
         const started = Date.now()
-        const summary = await runNetworkDemo({ home, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
+        const summary = await runNetworkDemo({ home, engine: backend.ctx, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
         emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
         if (!summary.ok) process.exitCode = 1
       } finally {

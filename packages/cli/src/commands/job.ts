@@ -41,12 +41,13 @@ function specOptions (command: Command): Command {
 /** The job's terms; the recipe goes into the home's blockstore so nodes serving it can hand it out. */
 async function specOf (options: ChainOptions, opts: SpecOptions): Promise<JobSpec> {
   const { jobSpecFor } = await import('@commons/node')
+  const { referenceContext } = await import('@commons/engine')
   const recipe = await readCheckedRecipe(resolve(opts.recipe))
   const store = await openStore(homeOf(options))
   try {
     // A name means its head: the job binds a version, never a name that moves.
     const datasetCid = (await resolveVersion(store, opts.dataset)).toString()
-    return await jobSpecFor(store, {
+    return await jobSpecFor(referenceContext(), store, {
       datasetCid, recipe, reward: parseEther(opts.reward), jobStake: parseEther(opts.stake),
       trainingTime: BigInt(opts.trainingTime), challengeWindow: BigInt(opts.window)
     })

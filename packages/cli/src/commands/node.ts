@@ -142,7 +142,7 @@ export function nodeCommand (program: Command): void {
       const options = command.optsWithGlobals<ChainOptions>()
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
       const { parseFault, startNode } = await import('@commons/node')
-      const { useBackend } = await import('@commons/engine')
+      const { openBackend } = await import('@commons/engine')
       const home = homeOf(options)
       const { config, save } = await nodeConfig(home, opts, command)
       // Everything a user typed (or left in node/config.json) is checked before the node
@@ -155,9 +155,9 @@ export function nodeCommand (program: Command): void {
       await checkState(home)
       const rpcUrl = config.rpc ?? await rpcOf(options)
       const deployment = await readManifest(manifestFile(options))
-      const backend = useBackend(config.backend, config.threads)
+      const backend = openBackend(config.backend, config.threads)
       const started = await startNode({
-        home, rpcUrl, deployment, roles: config.roles, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
+        home, rpcUrl, deployment, roles: config.roles, engine: backend.ctx, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
         fault, checkSteps: config.checkSteps, checkProbability: config.checkProbability,
         policy: {
           ...(config.maxChallengeWindow === undefined ? {} : { maxChallengeWindow: BigInt(config.maxChallengeWindow) }),

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import {
   evaluateFrom, nodeRoot, opInputs, openingsFor, readRunInfo, replay, runStateAt, Tensor, tensorRoot, tensorRoots, toHex, traceStep, train,
-  useBackend, wordOf, BACKENDS, RunDirError
+  openBackend, wordOf, BACKENDS, RunDirError
 } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
@@ -59,7 +59,7 @@ export function trainCommands (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       const recipe = await readCheckedRecipe(recipePath)
       const { tokens, source } = await loadTokens(options, opts.data)
-      const backend = useBackend(opts.backend, opts.threads)
+      const backend = openBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
       const out = resolve(opts.out)
       // A new run that fails before its first step leaves nothing behind; a run that has
@@ -68,7 +68,7 @@ export function trainCommands (program: Command): void {
       let stepsDone = 0
       let result: Awaited<ReturnType<typeof train>>
       try {
-        result = await train({
+        result = await train(backend.ctx, {
           recipe,
           tokens,
           data: { source },
@@ -110,8 +110,8 @@ export function trainCommands (program: Command): void {
         throw new RunDirError(`--from ${opts.from} is past the run's last state (step ${info.recipe.steps})`, { hint: `pass --from between 0 and ${info.recipe.steps}`, details: { from: opts.from, steps: info.recipe.steps } })
       }
       const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
-      const backend = useBackend(opts.backend, opts.threads)
-      const result = await replay(dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
+      const backend = openBackend(opts.backend, opts.threads)
+      const result = await replay(backend.ctx, dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
       // Checking nothing is not a match: the transcript has no record from --from on.
       if (result.checked === 0) throw new RunDirError(`the transcript of ${dir} has no state at step ${opts.from} or later to check`, { hint: 'the run may be unfinished: finish it with commons train --resume, or pass an earlier --from' })
       emit(options, result, () => result.firstMismatch === null
@@ -133,10 +133,10 @@ export function trainCommands (program: Command): void {
       const info = await readRunInfo(dir)
       if (opts.step >= info.recipe.steps) throw new RunDirError(`step ${opts.step} is past the run's last step (${info.recipe.steps - 1})`, { hint: 'pass --step between 0 and steps - 1' })
       const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
-      const backend = useBackend(opts.backend, 2)
+      const backend = openBackend(opts.backend, 2)
       let trace: ReturnType<typeof traceStep>
       try {
-        trace = traceStep(info.recipe, tokens, await runStateAt(dir, tokens, opts.step))
+        trace = traceStep(backend.ctx, info.recipe, tokens, await runStateAt(backend.ctx, dir, tokens, opts.step))
       } finally {
         await backend.close()
       }

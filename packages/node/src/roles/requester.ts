@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
 import {
-  compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tensorRoot, toHex, tokensRootOf, transcriptRootOf, type Recipe
+  compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tensorRoot, toHex, tokensRootOf, transcriptRootOf, type EngineContext, type Recipe
 } from '@commons/engine'
 import { tokenizeVersion, type Store } from '@commons/store'
 import { TOPICS } from '../constants.ts'
@@ -32,18 +32,18 @@ export interface ModelCheck {
  * as a raw block (its CID is what the job names), the version's tokens root and the
  * recipe's program hash. A node serving that store lets trainers fetch both by CID.
  */
-export async function jobSpecFor (store: Store, params: PostJobParams): Promise<JobSpec> {
+export async function jobSpecFor (engine: EngineContext, store: Store, params: PostJobParams): Promise<JobSpec> {
   const recipeCid = await putRaw(store, new TextEncoder().encode(JSON.stringify(params.recipe)))
   const { tokens } = await tokenizeVersion(store, params.datasetCid, params.recipe.tokenizer)
   return {
-    datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(params.recipe).hash,
+    datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe).hash,
     seed: BigInt(params.recipe.seed), steps: params.recipe.steps, reward: params.reward, jobStake: params.jobStake,
     trainingTime: params.trainingTime ?? 3600n, challengeWindow: params.challengeWindow ?? 3600n
   }
 }
 
 export async function requesterPost (ctx: Context, params: PostJobParams): Promise<bigint> {
-  const spec = await jobSpecFor(ctx.store, params)
+  const spec = await jobSpecFor(ctx.engine, ctx.store, params)
   const { jobId } = await timed(ctx, 'chain', async () => postJob(ctx.clients, ctx.options.deployment, spec))
   ctx.state.setJob(jobId, 'requester', 'posted', { datasetCid: params.datasetCid, recipeCid: spec.recipeCid, reward: params.reward })
   await ctx.network.publish(TOPICS.jobs, { jobId: String(jobId) })

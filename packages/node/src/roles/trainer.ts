@@ -98,12 +98,12 @@ export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
   const known = ctx.state.run(jobId)
   const recorded = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
-  const fault = ctx.options.fault === undefined ? undefined : (known?.status === 'training' && recorded !== undefined ? recorded : resolveFault(ctx.options.fault, recipe, tokens))
+  const fault = ctx.options.fault === undefined ? undefined : (known?.status === 'training' && recorded !== undefined ? recorded : resolveFault(ctx.engine, ctx.options.fault, recipe, tokens))
   ctx.state.setJob(jobId, 'trainer', 'training', fault === undefined ? {} : { fault })
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: 0, runCid: null })
   const resume = known !== undefined && (await readFile(join(dir, 'run.json')).then(() => true, () => false))
   if (fault !== undefined) ctx.log(`job ${jobId}: training with a deliberate fault ${JSON.stringify(fault)}`)
-  const result = await timed(ctx, 'training', async () => train({
+  const result = await timed(ctx, 'training', async () => train(ctx.engine, {
     recipe, tokens, data: { source: `job ${jobId}` }, out: dir, resume, fault,
     onStep: p => {
       // A node stopping ends its training after this step; it resumes from its last checkpoint.
@@ -128,7 +128,7 @@ function defenderFor (ctx: Context, jobId: bigint, recipe: Recipe, tokens: Int32
   if (known !== undefined) return known
   const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
   const fault = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
-  const defender = new Defender(ctx.clients, ctx.options.deployment, { recipe, tokens, fault, stateAt: async step => runStateAt(dir, tokens, step, fault) })
+  const defender = new Defender(ctx.clients, ctx.options.deployment, { engine: ctx.engine, recipe, tokens, fault, stateAt: async step => runStateAt(ctx.engine, dir, tokens, step, fault) })
   ctx.defenders.set(key, defender)
   return defender
 }

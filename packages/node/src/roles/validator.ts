@@ -73,8 +73,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     ctx.log(`job ${jobId}: the run names another recipe than the job's; replaying with the job's`)
     await writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')), recipe }, null, 2) + '\n')
   }
-  const program = compileProgram(recipe)
-  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program, records })
+  const program = compileProgram(ctx.engine, recipe)
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program, records })
   ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString(), blockHash })
   // S_0 first: anyone can compute it.
   if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
@@ -87,20 +87,20 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     // From the checkpoint before the step, every state up to S_{t+1}: the first that
     // differs names the step to dispute, with a state before it the transcript commits to.
     const from = checkpoints.filter(c => c <= step).pop() ?? 0
-    const result = await timed(ctx, 'verification', async () => replay(dir, tokens, { from, steps: step + 1 - from }))
+    const result = await timed(ctx, 'verification', async () => replay(ctx.engine, dir, tokens, { from, steps: step + 1 - from }))
     if (result.firstMismatch !== null) {
       const bad = result.firstMismatch.disputeStep
       ctx.log(`job ${jobId}: step ${bad} does not replay to the committed ${result.firstMismatch.kind}`)
-      await openDispute(ctx, challenger, jobId, bad, await runStateAt(dir, tokens, bad))
+      await openDispute(ctx, challenger, jobId, bad, await runStateAt(ctx.engine, dir, tokens, bad))
       return
     }
   }
   // The last record: S_T and its loss, an evaluation anyone can redo from the final checkpoint.
-  const last = await timed(ctx, 'verification', async () => replay(dir, tokens, { from: recipe.steps, steps: 0 }))
+  const last = await timed(ctx, 'verification', async () => replay(ctx.engine, dir, tokens, { from: recipe.steps, steps: 0 }))
   if (last.firstMismatch !== null) {
     const bad = last.firstMismatch.disputeStep
     ctx.log(`job ${jobId}: the last record does not replay to the committed ${last.firstMismatch.kind}`)
-    await openDispute(ctx, challenger, jobId, bad, await runStateAt(dir, tokens, bad))
+    await openDispute(ctx, challenger, jobId, bad, await runStateAt(ctx.engine, dir, tokens, bad))
     return
   }
   await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
@@ -241,8 +241,8 @@ async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: n
   const { recipe, tokens } = await jobInputs(ctx, jobId)
   const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
   const records = await readRecords(dir)
-  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { jobId, recipe, tokens, program: compileProgram(recipe), records })
-  challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(dir, tokens, step))
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe), records })
+  challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
   ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
   ctx.log(`dispute ${id}: taken up again after a restart`)
   if (d.phase === PHASE.awaitPinpoint) ctx.enqueue(async () => challengePinpoint(ctx, id))
