@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { generate, initParams, paramSpecs, writeSafetensors, type Recipe, type TransformerConfig } from '@commons/engine'
+import { generate, initParams, paramSpecs, writeSafetensors, type Recipe, type TransformerConfig, referenceContext } from '@commons/engine'
 import { generateRows, rowsToBytes } from '@commons/store'
 import { getLlama, type Token } from 'node-llama-cpp'
 import type { BenchResult } from '../../../bench/table.ts'
@@ -68,7 +68,7 @@ export async function benchModels (log: (line: string) => void): Promise<BenchRe
     const prompt = 'the quick brown fox jumps over the lazy dog. '.repeat(8).slice(0, CONTEXT - NEW_TOKENS)
     const promptIds = [...Buffer.from(prompt)] as unknown as Token[]
     log(`generating ${NEW_TOKENS} tokens after ${promptIds.length} with commons generate and with llama.cpp`)
-    const commonsSeconds = await seconds(async () => generate(run, prompt, { tokens: NEW_TOKENS }))
+    const commonsSeconds = await seconds(async () => generate(referenceContext(), run, prompt, { tokens: NEW_TOKENS }))
     const llama = await getLlama({ gpu: false, logLevel: 'error' as never })
     const model = await llama.loadModel({ modelPath: gguf })
     const context = await model.createContext({ contextSize: CONTEXT })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
-import { generate, parseRecipe, train, type Recipe } from '@commons/engine'
+import { generate, openBackend, parseRecipe, train, type Backend, type Recipe } from '@commons/engine'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { exportGguf } from './exportGguf.ts'
 import { ExportError } from './trainedRun.ts'
@@ -31,18 +31,22 @@ async function trainRun (dir: string, overrides: { steps: number, tiedEmbeddings
     optimizer: { ...tiny.optimizer, lr: 0.02, warmupSteps: 5 }
   })
   const out = join(dir, overrides.tiedEmbeddings ? 'tied' : 'run')
-  await train({ recipe, tokens: Int32Array.from(Buffer.from(corpus)), data: { source: 'bafyreiexamplecorpus' }, out })
+  await train(backend.ctx, { recipe, tokens: Int32Array.from(Buffer.from(corpus)), data: { source: 'bafyreiexamplecorpus' }, out })
   return out
 }
 
 let dir: string
 let llama: Llama
+// The fastest backend this machine has: every backend gives the same bits.
+let backend: Backend
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'commons-export-'))
+  backend = openBackend('auto')
   llama = await getLlama({ gpu: false, logLevel: 'error' as never })
 })
 after(async () => {
   await llama?.dispose()
+  await backend?.close()
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -69,7 +73,7 @@ describe('GGUF export', () => {
     const run = await trainRun(dir, { steps: 120, tiedEmbeddings: false })
     const result = await exportGguf({ run, out: join(dir, 'model.gguf'), jobId: '7' })
     const prompt = 'the cat'
-    const ours = await generate(run, prompt, { tokens: 64 })
+    const ours = await generate(backend.ctx, run, prompt, { tokens: 64 })
     assert.match(ours.text, /sat on the mat/, 'the model learned its corpus (else equal tokens would prove little)')
     const theirs = await llamaCppContinuation(result.path, prompt, 64)
     assert.deepEqual(theirs.promptTokens, [...Buffer.from(prompt)], 'llama.cpp tokenizes text to the bytes Commons trains on')
@@ -89,7 +93,7 @@ describe('GGUF export', () => {
   it('exports tied embeddings (llama.cpp reuses token_embd) and F16 weights that llama.cpp loads', async () => {
     const run = await trainRun(dir, { steps: 30, tiedEmbeddings: true })
     const f32 = await exportGguf({ run, out: join(dir, 'tied.gguf') })
-    const ours = await generate(run, 'a dog', { tokens: 64 })
+    const ours = await generate(backend.ctx, run, 'a dog', { tokens: 64 })
     assert.deepEqual((await llamaCppContinuation(f32.path, 'a dog', 64)).tokens, ours.tokens)
     const { tensorInfos } = await gguf(f32.path, { allowLocalFile: true })
     assert.ok(!tensorInfos.some(t => t.name === 'output.weight'))
@@ -107,7 +111,7 @@ describe('GGUF export', () => {
     const tiny = JSON.parse(await readFile(join(root, 'recipes', 'tiny.json'), 'utf8')) as Recipe
     const recipe = parseRecipe({ ...tiny, steps: 1, checkpointInterval: 1, model: { kind: 'mlp', vocab: 256, context: 4, dModel: 8, hidden: 8, layers: 1 } })
     const out = join(dir, 'mlp')
-    await train({ recipe, tokens: Int32Array.from(Buffer.from(corpus.slice(0, 2000))), data: { source: 'x' }, out })
+    await train(backend.ctx, { recipe, tokens: Int32Array.from(Buffer.from(corpus.slice(0, 2000))), data: { source: 'x' }, out })
     await assert.rejects(exportGguf({ run: out, out: join(dir, 'mlp.gguf') }), ExportError)
     await assert.rejects(exportGguf({ run: join(dir, 'nothing'), out: join(dir, 'x.gguf') }), ExportError)
   })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { constant, forward, makeTables, paramSpecs, parseRecipe, readSafetensors, Tensor, train, type Recipe, type TransformerConfig } from '@commons/engine'
+import { constant, forward, makeTables, paramSpecs, parseRecipe, readSafetensors, Tensor, train, type Recipe, type TransformerConfig, referenceContext } from '@commons/engine'
 import { exportHf } from './exportHf.ts'
 
 /**
@@ -24,7 +24,7 @@ before(async () => {
   recipe = parseRecipe({ ...tiny, steps: 20, checkpointInterval: 20, model: { ...tiny.model, heads: 4 } })
   run = join(dir, 'run')
   const text = await readFile(join(root, 'README.md'))
-  await train({ recipe, tokens: Int32Array.from(text), data: { source: 'README.md' }, out: run })
+  await train(referenceContext(), { recipe, tokens: Int32Array.from(text), data: { source: 'README.md' }, out: run })
 })
 after(async () => { await rm(dir, { recursive: true, force: true }) })
 
@@ -134,7 +134,7 @@ describe('Hugging Face export', () => {
     const { tensors } = await readSafetensors(join(run, 'model.safetensors'))
     const model = recipe.model as TransformerConfig
     const params = paramSpecs(model).map(spec => constant(tensors.get(spec.name) as Tensor))
-    const logits = forward(model, params, new Tensor([1, ids.length], Int32Array.from(ids)), makeTables(model, ids.length)).value.f32
+    const logits = forward(referenceContext(), model, params, new Tensor([1, ids.length], Int32Array.from(ids)), makeTables(model, ids.length)).value.f32
     let worst = 0
     for (let t = 0; t < ids.length; t++) {
       const row = logits.subarray(t * model.vocab, (t + 1) * model.vocab)
