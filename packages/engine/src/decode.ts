@@ -1,4 +1,4 @@
-import { constant, permute, reshape, rope, type Var } from './autograd.ts'
+import { attentionHeads, constant, permute, reshape, rope, type Var } from './autograd.ts'
 import { makeTables, transformerLogits, type TransformerConfig } from './model.ts'
 import { expf, f, sqrtf } from './numerics.ts'
 import { binaryProgram } from './ops.ts'
@@ -56,15 +56,23 @@ export class Decoder {
     const cos = rows(this.tables.cos)
     const sin = rows(this.tables.sin)
     const split = (x: Var): Var => permute(ctx, reshape(x, [1, n, heads, dh]), [0, 2, 1, 3]) // (1, H, n, Dh)
-    const qh = rope(ctx, split(q), cos, sin).value.f32
-    const kh = rope(ctx, split(k), cos, sin).value.f32
-    const vh = split(v).value.f32
+    const qVar = rope(ctx, split(q), cos, sin)
+    const kVar = rope(ctx, split(k), cos, sin)
+    const vVar = split(v)
+    const qh = qVar.value.f32
+    const kh = kVar.value.f32
+    const vh = vVar.value.f32
     const K = this.keys[layer]
     const V = this.values[layer]
     const stride = config.context * dh
     for (let h = 0; h < heads; h++) {
       K.set(kh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
       V.set(vh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
+    }
+    if (start === 0) {
+      // A prompt from position 0 is the window itself: the fused attention op (and its fast kernels).
+      const mask = constant(new Tensor([n, n], causalMask(n)))
+      return reshape(permute(ctx, attentionHeads(ctx, qVar, kVar, vVar, mask, this.scale), [0, 2, 1, 3]), [1, n, d])
     }
     const out = new Float32Array(heads * n * dh)
     const s = new Float32Array(start + n)
@@ -95,4 +103,10 @@ export class Decoder {
     }
     return reshape(permute(ctx, constant(new Tensor([1, heads, n, dh], out)), [0, 2, 1, 3]), [1, n, d])
   }
+}
+
+function causalMask (n: number): Float32Array {
+  const mask = new Float32Array(n * n)
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mask[i * n + j] = -Infinity
+  return mask
 }
