@@ -6,9 +6,8 @@ import { generate, initParams, openBackend, paramSpecs, writeSafetensors, type R
 import { generateRows, rowsToBytes } from '@commons/store'
 import { getLlama, type Token } from 'node-llama-cpp'
 import type { BenchResult } from '../../../bench/table.ts'
-import { BpeTokenizer, trainBpe } from '../src/bpe.ts'
+import { BpeTokenizer, tokenizerJson, trainBpe } from '@commons/tokenizer'
 import { exportGguf } from '../src/exportGguf.ts'
-import { tokenizerJson } from '../src/tokenizerJson.ts'
 
 const TRAIN_BYTES = 2_000_000
 const ENCODE_BYTES = 4_000_000

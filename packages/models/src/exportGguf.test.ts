@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
-import { generate, openBackend, parseRecipe, train, type Backend, type Recipe } from '@commons/engine'
+import { generate, initParams, openBackend, paramSpecs, parseRecipe, train, type Backend, type Recipe, type TransformerConfig } from '@commons/engine'
+import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
 import { getLlama, type Llama } from 'node-llama-cpp'
-import { exportGguf } from './exportGguf.ts'
+import { encodeLlamaGguf, exportGguf } from './exportGguf.ts'
 import { ExportError } from './trainedRun.ts'
 
 /**
@@ -114,5 +115,25 @@ describe('GGUF export', () => {
     await train(backend.ctx, { recipe, tokens: Int32Array.from(Buffer.from(corpus.slice(0, 2000))), data: { source: 'x' }, out })
     await assert.rejects(exportGguf({ run: out, out: join(dir, 'mlp.gguf') }), ExportError)
     await assert.rejects(exportGguf({ run: join(dir, 'nothing'), out: join(dir, 'x.gguf') }), ExportError)
+  })
+})
+
+describe('a BPE tokenizer in GGUF', () => {
+  it('makes llama.cpp tokenize text to the ids Commons gives', async () => {
+    const text = Buffer.concat(await Promise.all(['README.md', 'docs/step-program.md'].map(async f => readFile(join(root, f)))))
+    const bpe = trainBpe(text, 600)
+    const ours = new BpeTokenizer(bpe)
+    const config: TransformerConfig = { kind: 'transformer', vocab: ours.vocab, dModel: 16, layers: 1, heads: 2, hidden: 32, context: 64, tiedEmbeddings: true, normEps: 1e-5, ropeTheta: 10000 }
+    const weights = new Map(initParams(config, 1).map((t, i) => [paramSpecs(config)[i].name, t]))
+    const { parts } = encodeLlamaGguf({ name: 'bpe', config, param: name => weights.get(name) as never, tokenizer: bpe, dtype: 'f32' })
+    const path = join(dir, 'bpe.gguf')
+    await writeFile(path, Buffer.concat(parts))
+    const model = await llama.loadModel({ modelPath: path, vocabOnly: true })
+    try {
+      const samples = ['the cat sat on the mat', "Commons' DAO can't, won't; we'll see. It's 2026!", '  two  spaces\nand\ttabs\n\n\nend   ', '{"text": "café ✓ 🚀", "n": 12345.678}', text.subarray(0, 4000).toString()]
+      for (const sample of samples) assert.deepEqual(model.tokenize(sample).map(Number), [...ours.encode(Buffer.from(sample))], sample.slice(0, 40))
+    } finally {
+      await model.dispose()
+    }
   })
 })

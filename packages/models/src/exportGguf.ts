@@ -1,6 +1,6 @@
 import { basename, dirname, join } from 'node:path'
 import type { Recipe, TransformerConfig } from '@commons/engine'
-import { BpeTokenizer, type Bpe } from './bpe.ts'
+import { BpeTokenizer, type Bpe } from '@commons/tokenizer'
 import { encodeGguf, type GgufValue } from './gguf.ts'
 import { llamaMetadata, llamaTensors, type ExportDtype } from './llamaLayout.ts'
 import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodeSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
 import { transpose } from './llamaLayout.ts'
-import { tokenizerJson } from './tokenizerJson.ts'
+import { tokenizerJson } from '@commons/tokenizer'
 import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
 
 export interface ExportHfParameters {

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
-import { byteToUnicode } from './byteTokens.ts'
 import { encodeGguf, GGML_TYPE, GgufError } from './gguf.ts'
 import { f16Bits } from './half.ts'
 
@@ -69,15 +68,5 @@ describe('binary16 conversion', () => {
       if (Number.isNaN(x)) assert.ok((got & 0x7c00) === 0x7c00 && (got & 0x3ff) !== 0, `NaN stays NaN (${got.toString(16)})`)
       else assert.equal(got, want, `f16Bits(${x}) = ${got.toString(16)}, want ${want.toString(16)}`)
     }
-  })
-})
-
-describe('the byte vocabulary', () => {
-  it('spells 256 distinct tokens, printable bytes as themselves (GPT-2 byte-level)', () => {
-    const tokens = byteToUnicode()
-    assert.equal(new Set(tokens).size, 256)
-    assert.equal(tokens[0x41], 'A')
-    assert.equal(tokens[0x20], 'Ġ')
-    assert.equal(tokens[0x0a], 'Ċ')
   })
 })

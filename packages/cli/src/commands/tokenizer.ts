@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { BpeTokenizer, tokenizerJson, trainBpe, writeAtomically } from '@commons/models'
+import { writeAtomically } from '@commons/models'
+import { BpeTokenizer, tokenizerJson, trainBpe } from '@commons/tokenizer'
 import { openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, progress, progressDone, type GlobalOptions } from '../output.ts'

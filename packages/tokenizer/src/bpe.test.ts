@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { initParams, paramSpecs, type TransformerConfig } from '@commons/engine'
-import { getLlama, type Llama } from 'node-llama-cpp'
 import { BpeTokenizer, trainBpe, TokenizerError, type Bpe } from './bpe.ts'
-import { encodeLlamaGguf } from './exportGguf.ts'
+import { byteToUnicode } from './byteTokens.ts'
 import { pieces } from './pretokenize.ts'
 import { parseTokenizerJson, tokenizerJson } from './tokenizerJson.ts'
 
@@ -70,29 +68,20 @@ describe('byte-level BPE', () => {
     }
   })
 
-  it('exports into GGUF so that llama.cpp tokenizes text to the same ids', async () => {
-    const ours = new BpeTokenizer(bpe)
-    const config: TransformerConfig = { kind: 'transformer', vocab: ours.vocab, dModel: 16, layers: 1, heads: 2, hidden: 32, context: 64, tiedEmbeddings: true, normEps: 1e-5, ropeTheta: 10000 }
-    const weights = new Map(initParams(config, 1).map((t, i) => [paramSpecs(config)[i].name, t]))
-    const { parts } = encodeLlamaGguf({ name: 'bpe', config, param: name => weights.get(name) as never, tokenizer: bpe, dtype: 'f32' })
-    const path = join(dir, 'bpe.gguf')
-    await writeFile(path, Buffer.concat(parts))
-    const llama: Llama = await getLlama({ gpu: false, logLevel: 'error' as never })
-    const model = await llama.loadModel({ modelPath: path, vocabOnly: true })
-    try {
-      for (const text of [...TEXTS, corpus.subarray(0, 4000).toString()]) {
-        assert.deepEqual(model.tokenize(text).map(Number), [...ours.encode(Buffer.from(text))], text.slice(0, 40))
-      }
-    } finally {
-      await model.dispose()
-      await llama.dispose()
-    }
-  })
-
   it('refuses impossible vocabularies and foreign tokenizer files', () => {
     assert.throws(() => trainBpe(corpus, 100), TokenizerError)
     assert.throws(() => parseTokenizerJson({ model: { type: 'WordPiece' } }), TokenizerError)
     const json = tokenizerJson(bpe) as { model: { merges: string[] } }
     assert.throws(() => parseTokenizerJson({ ...json, model: { ...json.model, merges: ['zz qq', ...json.model.merges] } }), TokenizerError)
+  })
+})
+
+describe('the byte vocabulary', () => {
+  it('spells 256 distinct tokens, printable bytes as themselves (GPT-2 byte-level)', () => {
+    const tokens = byteToUnicode()
+    assert.equal(new Set(tokens).size, 256)
+    assert.equal(tokens[0x41], 'A')
+    assert.equal(tokens[0x20], 'Ġ')
+    assert.equal(tokens[0x0a], 'Ċ')
   })
 })
