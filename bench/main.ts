@@ -5,6 +5,7 @@ import { benchChain } from '../packages/chain/bench/chain.bench.ts'
 import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
 import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
 import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
+import { benchModels } from '../packages/models/bench/models.bench.ts'
 
 /** Every benchmark part, by name. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
@@ -12,7 +13,8 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
   chain: benchChain,
   engine: benchEngine,
   dispute: benchDispute,
-  network: benchNetwork
+  network: benchNetwork,
+  models: benchModels
 }
 
 const { values } = parseArgs({

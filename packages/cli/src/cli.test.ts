@@ -27,7 +27,7 @@ describe('commons CLI', () => {
       ...['up', 'down', 'deploy', 'status', 'fund'].map(c => ['chain', c]),
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show', 'deposit'].map(c => ['dao', c]),
       ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
-      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show']
+      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show'], ['model'], ['model', 'export'], ['tokenizer'], ['tokenizer', 'train']
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])
@@ -328,8 +328,13 @@ describe('commons train, replay and generate', () => {
 
     const replayed = JSON.parse((await commons(['replay', out, '--from', '2', '--json', ...h])).stdout) as { firstMismatch: unknown, checked: number }
     assert.deepEqual([replayed.firstMismatch, replayed.checked], [null, 5])
-    const generated = JSON.parse((await commons(['generate', out, 'The ', '--tokens', '12', '--json'])).stdout) as { tokens: number[] }
+    const generated = JSON.parse((await commons(['generate', out, 'The ', '--tokens', '12', '--json'])).stdout) as { text: string, tokens: number[], tokensPerSecond: number }
     assert.equal(generated.tokens.length, 12)
+    assert.ok(generated.tokensPerSecond > 0)
+    const streamed = await commons(['generate', out, 'The ', '--tokens', '12'])
+    assert.equal(streamed.stdout, `The ${generated.text}\n`, 'people see the prompt and the text streamed after it')
+    const recomputed = JSON.parse((await commons(['generate', out, 'The ', '--tokens', '12', '--recompute', '--json'])).stdout) as { tokens: number[] }
+    assert.deepEqual(recomputed.tokens, generated.tokens)
 
     const traced = JSON.parse((await commons(['trace', out, '--step', '4', '--json', ...h])).stdout) as { ops: number, roots: Array<{ root: string }>, programHash: string }
     assert.ok(traced.ops > 100)

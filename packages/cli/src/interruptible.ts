@@ -22,7 +22,7 @@ export type WorkerReply<T> = { ok: true, value: T } | { ok: false, error: { name
  * yields to the event loop cannot see a signal; in a worker it need not: Ctrl-C or
  * SIGTERM ends the worker at once and rejects with InterruptedError.
  */
-export async function runInterruptible<T> (module: URL, input: unknown): Promise<T> {
+export async function runInterruptible<T> (module: URL, input: unknown, onProgress?: (progress: unknown) => void): Promise<T> {
   const worker = new Worker(module, { workerData: input })
   return new Promise<T>((resolve, reject) => {
     const done = (): void => {
@@ -36,7 +36,12 @@ export async function runInterruptible<T> (module: URL, input: unknown): Promise
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
-    worker.once('message', (reply: WorkerReply<T>) => {
+    // A worker may send { progress } messages (streamed output) before its one reply.
+    worker.on('message', (reply: WorkerReply<T> | { progress: unknown }) => {
+      if ('progress' in reply) {
+        onProgress?.(reply.progress)
+        return
+      }
       done()
       void worker.terminate()
       if (reply.ok) resolve(reply.value)

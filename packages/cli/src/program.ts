@@ -11,6 +11,8 @@ import { readFileSync, statSync } from 'node:fs'
 import { reportError, UsageError, type GlobalOptions } from './output.ts'
 import { fundCommand } from './commands/fund.ts'
 import { daoDepositCommand } from './commands/daoDeposit.ts'
+import { modelCommand } from './commands/model.ts'
+import { tokenizerCommand } from './commands/tokenizer.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -45,6 +47,8 @@ export function buildProgram (): Command {
   daoCommand(program)
   daoDepositCommand(program)
   trainCommands(program)
+  modelCommand(program)
+  tokenizerCommand(program)
   jobCommand(program)
   feedCommand(program)
   nodeCommand(program)

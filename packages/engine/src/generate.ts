@@ -1,8 +1,9 @@
 import { join } from 'node:path'
-import { constant } from './autograd.ts'
+import { constant, type Var } from './autograd.ts'
+import { Decoder } from './decode.ts'
 import { forward, makeTables, paramSpecs } from './model.ts'
 import { expf, f, PURPOSE, uniform } from '@commons/protocol'
-import { parseRecipe } from './recipe.ts'
+import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors } from './safetensors.ts'
 import { Tensor } from './tensor.ts'
 import { startStep, type EngineContext } from './context.ts'
@@ -12,14 +13,23 @@ export interface GenerateOptions {
   /** Omit for greedy decoding; with a seed, sample at `temperature`. */
   seed?: number
   temperature?: number
+  /** Sample only among the k most likely tokens. */
+  topK?: number
+  /** Sample only among the most likely tokens whose probabilities add up to p. */
+  topP?: number
+  /** Recompute the whole window for every token instead of using the key/value cache (same tokens, slower). */
+  recompute?: boolean
+  /** Called with each token as it is made (streaming). */
+  onToken?: (token: number) => void
 }
 
-/**
- * Continues `prompt` (bytes) with the trained weights of a run directory: greedy, or
- * sampled with the counter-based PRNG (seed, SAMPLE, i), so a seed always gives the
- * same text.
- */
-export async function generate (ctx: EngineContext, dir: string, prompt: string, options: GenerateOptions): Promise<{ text: string, tokens: number[] }> {
+export interface GenerateResult {
+  text: string
+  tokens: number[]
+  tokensPerSecond: number
+}
+
+async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] }> {
   const path = join(dir, 'model.safetensors')
   const { tensors, metadata } = await readSafetensors(path)
   if (metadata.recipe === undefined) throw new CorruptCheckpointError(`${path} does not say which recipe made it`)
@@ -29,24 +39,49 @@ export async function generate (ctx: EngineContext, dir: string, prompt: string,
     if (t === undefined) throw new CorruptCheckpointError(`${path} lacks ${spec.name}`)
     return constant(t)
   })
-  const window = recipe.model.context
+  return { recipe, params }
+}
+
+/**
+ * Continues `prompt` (bytes) with the trained weights of a run directory: greedy, or
+ * sampled with the counter-based PRNG keyed by (seed, SAMPLE, i) for the i-th new token,
+ * so a seed always gives the same text. Transformers decode with a key/value cache while
+ * the text fits the context, then recompute the last window per token; both give the
+ * tokens the window recompute gives.
+ */
+export async function generate (ctx: EngineContext, dir: string, prompt: string, options: GenerateOptions): Promise<GenerateResult> {
+  const { recipe, params } = await loadModel(dir)
+  const model = recipe.model
+  const window = model.context
   const ids = [...Buffer.from(prompt, 'utf8')]
   const produced: number[] = []
-  const temperature = f(options.temperature ?? 1)
-  for (let i = 0; i < options.tokens; i++) {
+  const started = performance.now()
+  let decoder: Decoder | null = null
+  /** Logits after the last token of `ids`. */
+  const next = (): Float32Array => {
+    if (model.kind === 'transformer' && options.recompute !== true && ids.length > 0) {
+      if (decoder !== null && decoder.position === ids.length - 1 && ids.length <= window) return decoder.feed([ids[ids.length - 1]])
+      // The first call, or past the context: the last window from position 0.
+      decoder = new Decoder(ctx, model, params)
+      return decoder.feed(ids.slice(-window))
+    }
     let context = ids.slice(-window)
-    if (recipe.model.kind === 'mlp') context = [...new Array<number>(Math.max(0, window - context.length)).fill(0x20), ...context]
+    if (model.kind === 'mlp') context = [...new Array<number>(Math.max(0, window - context.length)).fill(0x20), ...context]
     startStep(ctx)
     const input = new Tensor([1, context.length], Int32Array.from(context))
-    const tables = recipe.model.kind === 'transformer' ? makeTables(recipe.model, context.length) : undefined
-    const logits = forward(ctx, recipe.model, params, input, tables).value.f32
-    const v = recipe.model.vocab
-    const last = logits.subarray(logits.length - v)
-    const next = options.seed === undefined ? argmax(last) : sample(last, temperature, uniform(options.seed, PURPOSE.SAMPLE, i))
-    ids.push(next)
-    produced.push(next)
+    const tables = model.kind === 'transformer' ? makeTables(model, context.length) : undefined
+    const logits = forward(ctx, model, params, input, tables).value.f32
+    return logits.subarray(logits.length - model.vocab)
   }
-  return { text: Buffer.from(produced).toString('utf8'), tokens: produced }
+  for (let i = 0; i < options.tokens; i++) {
+    const logits = next()
+    const token = options.seed === undefined ? argmax(logits) : sample(logits, options, uniform(options.seed, PURPOSE.SAMPLE, i))
+    ids.push(token)
+    produced.push(token)
+    options.onToken?.(token)
+  }
+  const seconds = (performance.now() - started) / 1000
+  return { text: Buffer.from(produced).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
 }
 
 function argmax (x: Float32Array): number {
@@ -55,20 +90,53 @@ function argmax (x: Float32Array): number {
   return best
 }
 
-/** Index where the running sum of exp((x − max)/T) first exceeds u times the total. */
-function sample (x: Float32Array, temperature: number, u: number): number {
+/** exp((x − max)/T) in binary32: a token's unnormalised weight. */
+const weightOf = (x: number, max: number, temperature: number): number => expf(f(f(x - max) / temperature))
+
+/**
+ * The tokens top-k and top-p leave: the k highest logits (ties to the lower id), then the
+ * fewest of those, most likely first, whose weights reach p of their total.
+ */
+function allowed (x: Float32Array, max: number, temperature: number, topK?: number, topP?: number): Uint8Array {
+  const keep = new Uint8Array(x.length).fill(1)
+  if (topK === undefined && topP === undefined) return keep
+  const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, topK ?? x.length)
+  let cut = order.length
+  if (topP !== undefined) {
+    let total = 0
+    for (const i of order) total = f(total + weightOf(x[i], max, temperature))
+    const target = f(f(topP) * total)
+    let running = 0
+    for (let r = 0; r < order.length; r++) {
+      running = f(running + weightOf(x[order[r]], max, temperature))
+      if (running >= target) { cut = r + 1; break }
+    }
+  }
+  keep.fill(0)
+  for (const i of order.slice(0, cut)) keep[i] = 1
+  return keep
+}
+
+/** Among the allowed tokens, in id order: the first whose running weight exceeds u times their total. */
+function sample (x: Float32Array, options: GenerateOptions, u: number): number {
+  const temperature = f(options.temperature ?? 1)
   const max = x[argmax(x)]
+  const keep = allowed(x, max, temperature, options.topK, options.topP)
   const weights = new Float32Array(x.length)
   let total = 0
   for (let i = 0; i < x.length; i++) {
-    weights[i] = expf(f(f(x[i] - max) / temperature))
+    if (keep[i] === 0) continue
+    weights[i] = weightOf(x[i], max, temperature)
     total = f(total + weights[i])
   }
   const target = f(u * total)
   let running = 0
+  let last = 0
   for (let i = 0; i < x.length; i++) {
+    if (keep[i] === 0) continue
+    last = i
     running = f(running + weights[i])
     if (running > target) return i
   }
-  return x.length - 1
+  return last
 }

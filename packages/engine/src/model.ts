@@ -126,19 +126,27 @@ export function makeTables (config: TransformerConfig, length = config.context):
   }
 }
 
+/** How a layer attends: q, k, v [B, T, D] → [B, T, D] (forward: the window; a Decoder: its cache). */
+export type Attend = (layer: number, q: Var, k: Var, v: Var) => Var
+
 /** Logits [B·T, V] for token ids [B, T]. */
 export function forward (ctx: EngineContext, config: ModelConfig, params: Var[], tokens: Tensor, tables?: Tables): Var {
   const [b, t] = tokens.shape
-  const ids = constant(tokens)
   if (config.kind === 'mlp') {
     // tokens here are windows [B, context]; one prediction per window.
-    let x = reshape(gather(ctx, params[0], ids), [b, t * config.dModel])
+    let x = reshape(gather(ctx, params[0], constant(tokens)), [b, t * config.dModel])
     for (let l = 0; l < config.layers; l++) x = silu(ctx, matmul(ctx, x, params[1 + l]))
     return matmul(ctx, x, params[1 + config.layers])
   }
   if (tables === undefined) throw new Error('a transformer needs its tables')
+  return transformerLogits(ctx, config, params, tokens, (_, q, k, v) => attention(ctx, q, k, v, config.heads, tables))
+}
+
+/** The transformer's logits [B·T, V], each layer attending through `attend`. */
+export function transformerLogits (ctx: EngineContext, config: TransformerConfig, params: Var[], tokens: Tensor, attend: Attend): Var {
+  const [b, t] = tokens.shape
   const d = config.dModel
-  let x = reshape(gather(ctx, params[0], ids), [b * t, d]) // (B·T, D)
+  let x = reshape(gather(ctx, params[0], constant(tokens)), [b * t, d]) // (B·T, D)
   let p = 1
   for (let l = 0; l < config.layers; l++) {
     const [attnNorm, wq, wk, wv, wo, mlpNorm, w1, w3, w2] = params.slice(p, p + 9)
@@ -146,7 +154,7 @@ export function forward (ctx: EngineContext, config: ModelConfig, params: Var[],
     const h = rmsNorm(ctx, x, attnNorm, config.normEps)
     const shape = [b, t, d]
     const project = (w: Var): Var => reshape(matmul(ctx, h, w), shape)
-    const o = attention(ctx, project(wq), project(wk), project(wv), config.heads, tables)
+    const o = attend(l, project(wq), project(wk), project(wv))
     x = add(ctx, x, matmul(ctx, reshape(o, [b * t, d]), wo))
     const m = rmsNorm(ctx, x, mlpNorm, config.normEps)
     x = add(ctx, x, matmul(ctx, mul(ctx, silu(ctx, matmul(ctx, m, w1)), matmul(ctx, m, w3)), w2))

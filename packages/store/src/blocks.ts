@@ -1,7 +1,8 @@
 import { sha256 } from 'multiformats/hashes/sha2'
 import { equals } from 'multiformats/bytes'
 import type { Blockstore } from 'interface-blockstore'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { CorruptBlockError, VersionNotFoundError } from './errors.ts'
 
 export type BlockReader = Pick<Blockstore, 'get' | 'has'>
@@ -66,4 +67,11 @@ async function holds (blocks: Pick<Blockstore, 'get'>, cid: CID, bytes: Uint8Arr
     return false
   }
   return equals(parts.length === 1 ? parts[0] : Buffer.concat(parts), bytes)
+}
+
+/** Stores bytes as one raw block (CIDv1, raw codec, sha256) and returns its CID. */
+export async function putRaw (blocks: Pick<Blockstore, 'put'>, bytes: Uint8Array): Promise<CID> {
+  const cid = CID.createV1(raw.code, await sha256.digest(bytes))
+  await blocks.put(cid, bytes)
+  return cid
 }

@@ -2,7 +2,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
-import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError } from '@commons/engine'
+import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult } from '@commons/engine'
 import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
@@ -19,7 +19,7 @@ const isFresh = async (dir: string): Promise<boolean> => (await readdir(dir).cat
  * Training data from a local file or directory (bytes of every file, in path order,
  * as a committed version would give), or from a dataset version CID in the store.
  */
-async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
+export async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
   const isPath = await stat(ref).then(() => true, () => false)
   if (isPath) {
     const files = await listSourceFiles(ref)
@@ -182,8 +182,19 @@ export function trainCommands (program: Command): void {
       if (!(t > 0)) throw new InvalidArgumentError(`--temperature must be positive, got "${v}"`)
       return t
     }, 1)
-    .option('--json', 'print the result as JSON')
-    .action(async (dir: string, prompt: string, opts: { tokens: number, seed?: number, temperature: number }, command: Command) => {
+    .option('--top-k <k>', 'sample only among the k most likely tokens', (v: string) => {
+      const n = count('--top-k')(v)
+      if (n < 1) throw new InvalidArgumentError(`--top-k must be at least 1, got "${v}"`)
+      return n
+    })
+    .option('--top-p <p>', 'sample only among the most likely tokens that make up probability p', (v: string) => {
+      const p = Number(v)
+      if (!(p > 0 && p <= 1)) throw new InvalidArgumentError(`--top-p must be in (0, 1], got "${v}"`)
+      return p
+    })
+    .option('--recompute', 'recompute the whole window per token instead of the key/value cache (same tokens, slower)')
+    .option('--json', 'print {prompt, text, tokens, tokensPerSecond} (no streaming)')
+    .action(async (dir: string, prompt: string, opts: { tokens: number, seed?: number, temperature: number, topK?: number, topP?: number, recompute?: boolean }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const weights = resolve(dir, 'model.safetensors')
       if (!await stat(weights).then(s => s.isFile(), () => false)) {
@@ -192,7 +203,12 @@ export function trainCommands (program: Command): void {
       // An empty prompt starts at a line break, the boundary between rows of a corpus.
       const start = prompt === '' ? '\n' : prompt
       // In a worker, so Ctrl-C stops a long generation at once (the loop never yields).
-      const out = await runInterruptible<{ text: string, tokens: number[] }>(new URL('../generateWorker.ts', import.meta.url), { dir: resolve(dir), prompt: start, options: opts })
-      emit(options, { prompt, text: out.text, tokens: out.tokens }, () => prompt + out.text)
+      // People see the text as it is made; scripts get one JSON object at the end.
+      const stream = options.json !== true
+      if (stream) process.stdout.write(prompt)
+      const out = await runInterruptible<GenerateResult>(new URL('../generateWorker.ts', import.meta.url), { dir: resolve(dir), prompt: start, options: opts, stream },
+        token => { process.stdout.write(Uint8Array.of(token as number)) })
+      if (stream) process.stdout.write('\n')
+      else emit(options, { prompt, text: out.text, tokens: out.tokens, tokensPerSecond: Number(out.tokensPerSecond.toFixed(2)) }, () => '')
     })
 }

@@ -1,0 +1,55 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Option, type Command } from 'commander'
+import { exportGguf, exportHf, type ExportDtype } from '@commons/models'
+import { exportVersion, openStore } from '@commons/store'
+import { homeOf } from '../chainContext.ts'
+import { emit, UsageError, type GlobalOptions } from '../output.ts'
+
+/**
+ * A run by directory, or by the CID a node published it under (read from the local
+ * store into a temporary directory that `use` may read until it returns).
+ */
+async function withRun<T> (options: GlobalOptions, ref: string, use: (dir: string) => Promise<T>): Promise<T> {
+  if (await stat(ref).then(s => s.isDirectory(), () => false)) return use(resolve(ref))
+  if (!/^(baf|Qm)/.test(ref)) {
+    throw new UsageError(`"${ref}" is neither a run directory nor a run CID`, { hint: 'pass the --out directory of commons train, or the CID a job submitted' })
+  }
+  const store = await openStore(homeOf(options))
+  const dir = await mkdtemp(join(tmpdir(), 'commons-run-'))
+  try {
+    await exportVersion(store, ref, dir)
+    return await use(dir)
+  } finally {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export function modelCommand (program: Command): void {
+  const model = program.command('model').description('take trained models to the runtimes people use')
+  model.command('export').argument('<run>', 'run directory (commons train --out) or the run CID a job submitted')
+    .description('export a trained transformer: GGUF for llama.cpp, Ollama and LM Studio (an Ollama Modelfile beside it), or a Hugging Face folder')
+    .addOption(new Option('--format <format>', 'gguf: one file; hf: a folder transformers loads (config.json, model.safetensors, tokenizer.json)').choices(['gguf', 'hf']).default('gguf'))
+    .requiredOption('--out <path>', 'the file (gguf, e.g. model.gguf) or folder (hf) to write')
+    .addOption(new Option('--dtype <dtype>', 'weight type of the matrices (norm gains stay f32)').choices(['f32', 'f16']).default('f32'))
+    .option('--job <id>', 'the training job that produced the run, recorded in the file')
+    .option('--json', 'print {path, tensors, bytes, provenance} (and modelfile for gguf, files for hf)')
+    .action(async (run: string, opts: { format: 'gguf' | 'hf', out: string, dtype: ExportDtype, job?: string }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const out = resolve(opts.out)
+      if (opts.format === 'hf') {
+        if (opts.dtype !== 'f32') throw new UsageError('--format hf writes f32 weights', { hint: 'leave --dtype out, or use --format gguf --dtype f16' })
+        const hf = await withRun(options, run, async dir => exportHf({ run: dir, out, jobId: opts.job }))
+        emit(options, hf, () => `wrote ${hf.path}/ (${hf.files.join(', ')}; ${(hf.bytes / 1e6).toFixed(1)} MB)`)
+        return
+      }
+      const result = await withRun(options, run, async dir => exportGguf({ run: dir, out, dtype: opts.dtype, jobId: opts.job }))
+      emit(options, result, () => [
+        `wrote ${result.path} (${result.tensors} tensors, ${(result.bytes / 1e6).toFixed(1)} MB, ${opts.dtype})`,
+        `      ${result.modelfile}: ollama create NAME -f ${result.modelfile}`,
+        `      state root ${result.provenance.stateRoot}, transcript root ${result.provenance.transcriptRoot}`
+      ].join('\n'))
+    })
+}

@@ -1,0 +1,82 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { commons, errorName, REPO } from './testing.ts'
+
+let root: string
+before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-model-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+describe('commons tokenizer train', () => {
+  it('learns a BPE from a file deterministically, writes tokenizer.json and stores it by CID', async () => {
+    const h = ['--home', join(root, 'home')]
+    const runs = await Promise.all(['a', 'b'].map(async name => commons(['tokenizer', 'train', join(REPO, 'README.md'), '--vocab', '300', '--out', join(root, `${name}.json`), '--json', ...h])))
+    for (const run of runs) assert.equal(run.code, 0, run.stderr)
+    const [a, b] = runs.map(run => JSON.parse(run.stdout) as { cid: string, vocab: number, bytes: number, tokens: number })
+    assert.equal(a.cid, b.cid, 'the same data and vocabulary give the same tokenizer')
+    assert.match(a.cid, /^bafkrei/)
+    assert.equal(a.vocab, 300)
+    assert.ok(a.tokens < a.bytes)
+    const json = JSON.parse(await readFile(join(root, 'a.json'), 'utf8')) as { model: { type: string, merges: string[] } }
+    assert.equal(json.model.type, 'BPE')
+    assert.equal(json.model.merges.length, 44)
+  })
+})
+
+describe('commons model export', () => {
+  it('exports a run by directory and by the CID it was published under, as GGUF with a Modelfile', async () => {
+    const h = ['--home', join(root, 'home')]
+    const recipe = join(root, 'recipe.json')
+    const tiny = JSON.parse(await readFile(join(REPO, 'recipes', 'tiny.json'), 'utf8')) as Record<string, unknown>
+    await writeFile(recipe, JSON.stringify({ ...tiny, steps: 2, checkpointInterval: 2 }))
+    const run = join(root, 'run')
+    const trained = await commons(['train', recipe, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', run, '--json', ...h])
+    assert.equal(trained.code, 0, trained.stderr)
+    const { finalRoot } = JSON.parse(trained.stdout) as { finalRoot: string }
+
+    const byDir = await commons(['model', 'export', run, '--out', join(root, 'a', 'model.gguf'), '--job', '3', '--json', ...h])
+    assert.equal(byDir.code, 1, 'the folder of --out must exist')
+    assert.equal(errorName(byDir), 'FileAccessError')
+
+    const ok = await commons(['model', 'export', run, '--out', join(root, 'model.gguf'), '--job', '3', '--json', ...h])
+    assert.equal(ok.code, 0, ok.stderr)
+    const result = JSON.parse(ok.stdout) as { path: string, modelfile: string, tensors: number, bytes: number, provenance: { stateRoot: string, jobId: string } }
+    assert.equal(result.provenance.stateRoot, finalRoot)
+    assert.equal(result.provenance.jobId, '3')
+    assert.equal((await stat(result.path)).size, result.bytes)
+    assert.equal((await readFile(result.path)).subarray(0, 4).toString(), 'GGUF')
+    assert.match(await readFile(result.modelfile, 'utf8'), /FROM \.\/model\.gguf/)
+
+    assert.equal((await commons(['dataset', 'init', 'runs', ...h])).code, 0)
+    const published = await commons(['dataset', 'commit', 'runs', run, '-m', 'run', ...h])
+    assert.equal(published.code, 0, published.stderr)
+    const byCid = await commons(['model', 'export', published.stdout.trim(), '--out', join(root, 'again.gguf'), '--json', ...h])
+    assert.equal(byCid.code, 0, byCid.stderr)
+    const plain = await commons(['model', 'export', run, '--out', join(root, 'plain.gguf'), ...h])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.match(plain.stdout, /^wrote .*plain\.gguf/)
+    assert.ok((await readFile(join(root, 'again.gguf'))).equals(await readFile(join(root, 'plain.gguf'))), 'the same run exports to the same bytes, by CID or by folder')
+
+    const hf = await commons(['model', 'export', run, '--format', 'hf', '--out', join(root, 'hf'), '--json', ...h])
+    assert.equal(hf.code, 0, hf.stderr)
+    assert.ok((JSON.parse(hf.stdout) as { files: string[] }).files.includes('config.json'))
+    assert.equal((JSON.parse(await readFile(join(root, 'hf', 'config.json'), 'utf8')) as { commons: { stateRoot: string } }).commons.stateRoot, finalRoot)
+    assert.equal((JSON.parse(byCid.stdout) as { provenance: { stateRoot: string } }).provenance.stateRoot, finalRoot)
+  })
+
+  it('answers a bad run or option with a named error and exit code 1', async () => {
+    const cases: Array<[string[], string]> = [
+      [['model', 'export', join(root, 'missing'), '--out', join(root, 'x.gguf')], 'UsageError'],
+      [['model', 'export', REPO, '--out', join(root, 'x.gguf')], 'ExportError'],
+      [['model', 'export', REPO, '--out', join(root, 'x.gguf'), '--dtype', 'f8'], 'UsageError'],
+      [['model', 'export', REPO, '--out', join(root, 'x'), '--format', 'hf', '--dtype', 'f16'], 'UsageError']
+    ]
+    for (const [args, name] of cases) {
+      const run = await commons([...args, '--json', '--home', join(root, 'home')])
+      assert.equal(run.code, 1, args.join(' '))
+      assert.equal(errorName(run), name, args.join(' '))
+    }
+  })
+})

@@ -1,0 +1,111 @@
+import { attentionHeads, constant, permute, reshape, rope, type Var } from './autograd.ts'
+import { makeTables, transformerLogits, type TransformerConfig } from './model.ts'
+import { binaryProgram, expf, f, sqrtf } from '@commons/protocol'
+import { Tensor } from './tensor.ts'
+import { startStep, type EngineContext } from './context.ts'
+
+/**
+ * Incremental decoding with a key/value cache: feeding tokens one at a time costs one
+ * position per token, not the whole window, and gives the bits `forward` gives for the
+ * same window. Each layer's rotated keys and values are kept per head; a new query row
+ * attends to the cached keys 0..p with exactly the composition of attention.ts (dot from
+ * +0, scale, + mask 0, max, exp, sum, divide, weighted sum in key order). The full window
+ * also sums the masked keys after p, as zeros, which leaves every sum as it was.
+ */
+export class Decoder {
+  private readonly keys: Float32Array[]
+  private readonly values: Float32Array[]
+  private readonly tables: ReturnType<typeof makeTables>
+  private readonly dh: number
+  private readonly scale: number
+  private readonly ctx: EngineContext
+  private readonly config: TransformerConfig
+  private readonly params: Var[]
+  /** Tokens fed so far: the position of the next one. */
+  position = 0
+
+  constructor (ctx: EngineContext, config: TransformerConfig, params: Var[]) {
+    this.ctx = ctx
+    this.config = config
+    this.params = params
+    this.dh = config.dModel / config.heads
+    this.scale = f(1 / sqrtf(this.dh))
+    this.tables = makeTables(config, config.context)
+    this.keys = Array.from({ length: config.layers }, () => new Float32Array(config.heads * config.context * this.dh))
+    this.values = Array.from({ length: config.layers }, () => new Float32Array(config.heads * config.context * this.dh))
+  }
+
+  /** Feeds tokens at the next positions; returns the logits after the last one. */
+  feed (ids: readonly number[]): Float32Array {
+    const n = ids.length
+    const start = this.position
+    if (n === 0 || start + n > this.config.context) throw new RangeError(`${n} tokens at position ${start} do not fit a context of ${this.config.context}`)
+    startStep(this.ctx)
+    const logits = transformerLogits(this.ctx, this.config, this.params, new Tensor([1, n], Int32Array.from(ids)), (layer, q, k, v) => this.attend(layer, q, k, v, start)).value.f32
+    this.position += n
+    return logits.slice(logits.length - this.config.vocab)
+  }
+
+  private attend (layer: number, q: Var, k: Var, v: Var, start: number): Var {
+    const { ctx, config, dh } = this
+    const [, n, d] = q.shape
+    const heads = config.heads
+    const half = dh / 2
+    const rows = (t: Var): Var => constant(new Tensor([n, half], t.value.f32.slice(start * half, (start + n) * half)))
+    const cos = rows(this.tables.cos)
+    const sin = rows(this.tables.sin)
+    const split = (x: Var): Var => permute(ctx, reshape(x, [1, n, heads, dh]), [0, 2, 1, 3]) // (1, H, n, Dh)
+    const qVar = rope(ctx, split(q), cos, sin)
+    const kVar = rope(ctx, split(k), cos, sin)
+    const vVar = split(v)
+    const qh = qVar.value.f32
+    const kh = kVar.value.f32
+    const vh = vVar.value.f32
+    const K = this.keys[layer]
+    const V = this.values[layer]
+    const stride = config.context * dh
+    for (let h = 0; h < heads; h++) {
+      K.set(kh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
+      V.set(vh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
+    }
+    if (start === 0) {
+      // A prompt from position 0 is the window itself: the fused attention op (and its fast kernels).
+      const mask = constant(new Tensor([n, n], causalMask(n)))
+      return reshape(permute(ctx, attentionHeads(ctx, qVar, kVar, vVar, mask, this.scale), [0, 2, 1, 3]), [1, n, d])
+    }
+    const out = new Float32Array(heads * n * dh)
+    const s = new Float32Array(start + n)
+    const e = new Float32Array(start + n)
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < n; i++) {
+        const keys = start + i + 1
+        const qi = (h * n + i) * dh
+        let max = -Infinity
+        for (let j = 0; j < keys; j++) {
+          let acc = 0
+          for (let c = 0; c < dh; c++) acc = f(acc + f(qh[qi + c] * K[h * stride + j * dh + c]))
+          s[j] = f(f(acc * this.scale) + 0)
+          max = binaryProgram.max(max, s[j])
+        }
+        let sum = 0
+        for (let j = 0; j < keys; j++) {
+          e[j] = expf(f(s[j] - max))
+          sum = f(sum + e[j])
+        }
+        for (let j = 0; j < keys; j++) e[j] = f(e[j] / sum)
+        for (let c = 0; c < dh; c++) {
+          let acc = 0
+          for (let j = 0; j < keys; j++) acc = f(acc + f(e[j] * V[h * stride + j * dh + c]))
+          out[qi + c] = acc
+        }
+      }
+    }
+    return reshape(permute(ctx, constant(new Tensor([1, heads, n, dh], out)), [0, 2, 1, 3]), [1, n, d])
+  }
+}
+
+function causalMask (n: number): Float32Array {
+  const mask = new Float32Array(n * n)
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) mask[i * n + j] = -Infinity
+  return mask
+}

@@ -1,0 +1,6 @@
+export * from './gguf.ts'
+export * from './half.ts'
+export * from './llamaLayout.ts'
+export * from './trainedRun.ts'
+export * from './exportGguf.ts'
+export * from './exportHf.ts'
