@@ -37,7 +37,7 @@ contract NodeMerkleHarness {
     }
 }
 
-/// @notice Reference commitments (packages/engine/src/commit.ts) written plainly, and
+/// @notice Reference commitments (packages/protocol/src/commit.ts) written plainly, and
 ///         the tiny programs of these tests.
 abstract contract Commitments {
     uint32 internal constant ONE = 0x3f800000;

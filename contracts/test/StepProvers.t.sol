@@ -37,7 +37,7 @@ contract StepProversTest is TestBase {
 
     // ---- Random32 ------------------------------------------------------------------
 
-    /// @dev node -e "import('./packages/engine/src/prng.ts').then(m => ...)"
+    /// @dev node -e "import('./packages/protocol/src/prng.ts').then(m => ...)"
     function test_random32_matchesEngine() public pure {
         assertEq(Random32.random32(42, 2, 0), 3289032522, "random32(42, 2, 0)");
         assertEq(Random32.uniform(7, 0x1000, 3), 0x3eba1108, "uniform(7, 0x1000, 3) = 0.36341118812561035");
@@ -391,7 +391,7 @@ contract StepProversTest is TestBase {
         assertBits(_eval(op, 0, _roots(nan), _openings(_openAll(nan))), ONE, "NaN norm: 1");
     }
 
-    /// @dev Values from packages/engine/src/optim.ts adamUpdate with β1 = 0.9, β2 = 0.999,
+    /// @dev Values from packages/engine/src/train/optim.ts adamUpdate with β1 = 0.9, β2 = 0.999,
     ///      grad 0.3, scale 0.75, m 0.2, v 0.01, p −1.25, lr 0.003, c1 0.19, c2 0.001999,
     ///      eps 1e-8, wd 0.1 (all Math.fround).
     function test_adam() public {

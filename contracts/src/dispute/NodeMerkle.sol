@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title NodeMerkle
-/// @notice `nodeRoot` of packages/engine/src/commit.ts over a list of 32-byte nodes
+/// @notice `nodeRoot` of packages/protocol/src/commit.ts over a list of 32-byte nodes
 ///         (slot tensor roots, op output roots, op leaves, transcript records): node =
 ///         keccak(0x01 ‖ left ‖ right), the last node of an odd level pairs with
 ///         EMPTY[height], EMPTY[0] = keccak(0x02), EMPTY[h+1] = keccak(0x01 ‖ EMPTY[h] ‖ EMPTY[h]);

@@ -7,7 +7,7 @@ import {Openings} from "./Openings.sol";
 
 /// @title OptimProver
 /// @notice Group 3 of the step program (docs/step-program.md): the gradient clip factor
-///         and the three AdamW updates (packages/engine/src/optim.ts, in its order of
+///         and the three AdamW updates (packages/engine/src/train/optim.ts, in its order of
 ///         operations).
 contract OptimProver is IOpProver {
     uint32 internal constant ONE = 0x3f800000;

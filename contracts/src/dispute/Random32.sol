@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title Random32
-/// @notice The engine's counter-based randomness (packages/engine/src/prng.ts, docs/design.md §4):
+/// @notice The engine's counter-based randomness (packages/protocol/src/prng.ts, docs/design.md §4):
 ///         every random word is a pure function of (seed, purpose, index), Wellons'
 ///         lowbias32 mixer applied once per key word.
 library Random32 {

@@ -7,7 +7,7 @@ pragma solidity ^0.8.24;
 ///         keccak(0x01 ‖ left ‖ right), an odd node pairs with the empty hash of its
 ///         level (EMPTY[0] = keccak(0x02), EMPTY[h+1] = keccak(0x01 ‖ EMPTY[h] ‖ EMPTY[h])),
 ///         tensor root = keccak(merkle root ‖ uint256 length ‖ uint8 dtype).
-/// @dev The same algorithm as packages/engine/src/proofs.ts (rootFromProof).
+/// @dev The same algorithm as packages/protocol/src/proofs.ts (rootFromProof).
 library TensorMerkle {
     error EmptyRange();
     error PartialLeaf(uint256 words);

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Binary32 as F} from "./Binary32.sol";
 
 /// @title Transcendentals
-/// @notice The engine's canonical exp and log (packages/engine/src/numerics.ts): the same
+/// @notice The engine's canonical exp and log (packages/protocol/src/numerics.ts): the same
 ///         constants and the same sequence of binary32 operations, so every result is
 ///         bit-identical to the engine's.
 library Transcendentals {

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url'
 import type { BenchResult } from '../../../bench/table.ts'
 import { toHex, uniform } from '@commons/protocol'
 import { initialState, readRecipe, stateRootOf, tablesFor, trainStep, openBackend, referenceContext, Tensor } from '../src/index.ts'
-import { referenceMatmul } from '../src/ops.ts'
-import { WasmBackend } from '../src/wasmBackend.ts'
-import { nativeKernels } from '../src/native.ts'
+import { referenceMatmul } from '../src/core/ops.ts'
+import { WasmBackend } from '../src/backends/wasmBackend.ts'
+import { nativeKernels } from '../src/backends/native.ts'
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 const repo = fileURLToPath(new URL('../../../', import.meta.url))

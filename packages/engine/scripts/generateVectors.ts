@@ -3,7 +3,7 @@
 // fails when the committed files differ from what the engine produces.
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { buildVectors } from '../src/vectors.ts'
+import { buildVectors } from '../src/train/vectors.ts'
 
 const dir = fileURLToPath(new URL('../../../vectors/', import.meta.url))
 for (const [name, content] of Object.entries(buildVectors())) {

@@ -13,7 +13,7 @@ import { tensorData, wordBytes, wordOf, type TensorData } from './words.ts'
  * Shared test vectors: the contract between TypeScript and the chain (docs/design.md §5).
  * The Solidity tests check the same vectors (contracts/test/Vectors.t.sol). This
  * file makes the binary32 and Merkle vectors; the engine adds the op vectors of a
- * traced training step (engine/src/vectors.ts).
+ * traced training step (engine/src/train/vectors.ts).
  */
 
 const CASES = 512

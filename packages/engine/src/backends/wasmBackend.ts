@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { KernelsMissingError } from '@commons/protocol'
-import { KERNEL_CODE, type AttentionGrads, type AttentionSaved, type Broadcast } from './context.ts'
-import { matmulShape } from './ops.ts'
+import { KERNEL_CODE, type AttentionGrads, type AttentionSaved, type Broadcast } from '../core/context.ts'
+import { matmulShape } from '../core/ops.ts'
 import type { NativeKernels } from './native.ts'
-import { Tensor } from './tensor.ts'
+import { Tensor } from '../core/tensor.ts'
 import { CONTROL, FLOAT_ARG, TASK, runTask, type KernelExports } from './wasmTasks.ts'
 
-const PATH = fileURLToPath(new URL('../build/kernels.wasm', import.meta.url))
+const PATH = fileURLToPath(new URL('../../build/kernels.wasm', import.meta.url))
 const BASE = 1 << 20 // below: the kernels' own stack and data
 const PAGE = 65536
 /** 2 GiB: a training step of recipes/small.json allocates a few hundred MiB. */

@@ -1,8 +1,8 @@
-import { add, constant, gather, matmul, mul, reshape, type Var } from './autograd.ts'
-import { attention, crossEntropy, rmsNorm, silu } from './nn.ts'
+import { add, constant, gather, matmul, mul, reshape, type Var } from '../core/autograd.ts'
+import { attention, crossEntropy, rmsNorm, silu } from '../core/nn.ts'
 import { cosf, expf, f, logf, PURPOSE, sinf, sqrtf, uniform } from '@commons/protocol'
-import { allocF32, recordOp, type EngineContext } from './context.ts'
-import { Tensor, size } from './tensor.ts'
+import { allocF32, recordOp, type EngineContext } from '../core/context.ts'
+import { Tensor, size } from '../core/tensor.ts'
 
 export interface TransformerConfig {
   kind: 'transformer'

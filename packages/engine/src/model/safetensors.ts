@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { BaseError } from '@commons/errors'
-import { Tensor } from './tensor.ts'
+import { Tensor } from '../core/tensor.ts'
 
 export class CorruptCheckpointError extends BaseError {
   override name = 'CorruptCheckpointError'

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generate, openBackend, parameterCount, parseRecipe, readRecipe, replay, train, type Backend, type Recipe } from './index.ts'
+import { generate, openBackend, parameterCount, parseRecipe, readRecipe, replay, train, type Backend, type Recipe } from '../index.ts'
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const repo = fileURLToPath(new URL('../../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 let root: string
 // The fast backend: backend.test.ts shows it gives the reference's bits.
@@ -165,7 +165,7 @@ describe('training refuses bad input and overwrites nothing', () => {
 
 describe('transcript records', () => {
   it('round-trip through transcript.jsonl with a diverged loss (NaN, infinities) and hash the same', async () => {
-    const { formatRecord, parseRecord } = await import('./index.ts')
+    const { formatRecord, parseRecord } = await import('../index.ts')
     const { recordHash } = await import('@commons/protocol')
     const state = `0x${'ab'.repeat(32)}` as const
     for (const loss of [NaN, Infinity, -Infinity, 2.5, -0]) {

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { backward, param } from './autograd.ts'
+import { backward, param } from '../core/autograd.ts'
 import { initParams, loss, makeTables, paramSpecs, parameterCount, type TransformerConfig } from './model.ts'
-import { Tensor } from './tensor.ts'
-import { referenceContext } from './context.ts'
+import { Tensor } from '../core/tensor.ts'
+import { referenceContext } from '../core/context.ts'
 
 const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 8, layers: 2, heads: 2, hidden: 12, context: 6, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const B = 2

@@ -1,12 +1,12 @@
-import { backward, constant, param } from './autograd.ts'
+import { backward, constant, param } from '../core/autograd.ts'
 import { PURPOSE, random32, stateRoot, type Hash } from '@commons/protocol'
-import './nativeMerkle.ts'
-import { forward, initParams, loss, makeTables, oneHot, paramSpecs, type ModelConfig, type Tables } from './model.ts'
-import { crossEntropy } from './nn.ts'
+import '../backends/nativeMerkle.ts'
+import { forward, initParams, loss, makeTables, oneHot, paramSpecs, type ModelConfig, type Tables } from '../model/model.ts'
+import { crossEntropy } from '../core/nn.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
-import type { Recipe } from './recipe.ts'
-import { Tensor, ShapeError } from './tensor.ts'
-import { record, recordOp, startStep, type EngineContext } from './context.ts'
+import type { Recipe } from '../model/recipe.ts'
+import { Tensor, ShapeError } from '../core/tensor.ts'
+import { record, recordOp, startStep, type EngineContext } from '../core/context.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
 export interface TrainState {

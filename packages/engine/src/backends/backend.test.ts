@@ -4,13 +4,13 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { referenceAttention, referenceAttentionBackward } from './attention.ts'
-import { referenceContext, type EngineContext } from './context.ts'
-import { binary, referenceMatmul, unary } from './ops.ts'
+import { referenceAttention, referenceAttentionBackward } from '../core/attention.ts'
+import { referenceContext, type EngineContext } from '../core/context.ts'
+import { binary, referenceMatmul, unary } from '../core/ops.ts'
 import { uniform } from '@commons/protocol'
-import { readRecipe } from './recipe.ts'
-import { train } from './run.ts'
-import { Tensor } from './tensor.ts'
+import { readRecipe } from '../model/recipe.ts'
+import { train } from '../train/run.ts'
+import { Tensor } from '../core/tensor.ts'
 import { openBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
 import { nativeKernels, type NativeKernels } from './native.ts'
@@ -157,7 +157,7 @@ describe('native backend: bit-identical to the reference', { skip: nativeSkip },
 })
 
 describe('training ends at the same state root on every backend and thread count', () => {
-  const repo = fileURLToPath(new URL('../../../', import.meta.url))
+  const repo = fileURLToPath(new URL('../../../../', import.meta.url))
   it('reference, wasm on 1 thread, wasm on 2 threads, native', async () => {
     const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
     const recipe = { ...tiny, steps: 8, checkpointInterval: 4 }

@@ -1,10 +1,10 @@
 import type { Hex } from 'viem'
 import { binaryProgram, evaluateCalldata, OPCODE, protocolVectors, random32, tensorRoot, toHex, wordOf, type ProgramOp } from '@commons/protocol'
 import { opInputs, traceStep } from './program.ts'
-import type { Recipe } from './recipe.ts'
-import { Tensor } from './tensor.ts'
+import type { Recipe } from '../model/recipe.ts'
+import { Tensor } from '../core/tensor.ts'
 import { initialState, stateSlots, trainStep } from './train.ts'
-import { referenceContext } from './context.ts'
+import { referenceContext } from '../core/context.ts'
 
 /**
  * Shared test vectors: the contract between the engine and the chain (docs/design.md §5).

@@ -16,7 +16,7 @@ export interface NativeKernels {
   tensorMerkleRoot(elements: Float32Array | Int32Array, empties: Uint8Array, threads: number): Uint8Array
 }
 
-const PATH = fileURLToPath(new URL('../build/kernels.node', import.meta.url))
+const PATH = fileURLToPath(new URL('../../build/kernels.node', import.meta.url))
 let loaded: NativeKernels | null | undefined
 
 /**

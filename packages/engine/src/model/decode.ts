@@ -1,8 +1,8 @@
-import { attentionHeads, constant, permute, reshape, rope, type Var } from './autograd.ts'
+import { attentionHeads, constant, permute, reshape, rope, type Var } from '../core/autograd.ts'
 import { makeTables, transformerLogits, type TransformerConfig } from './model.ts'
 import { binaryProgram, expf, f, sqrtf } from '@commons/protocol'
-import { Tensor } from './tensor.ts'
-import { startStep, type EngineContext } from './context.ts'
+import { Tensor } from '../core/tensor.ts'
+import { startStep, type EngineContext } from '../core/context.ts'
 
 /**
  * Incremental decoding with a key/value cache: feeding tokens one at a time costs one

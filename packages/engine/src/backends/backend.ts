@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { referenceContext, type EngineContext } from './context.ts'
+import { referenceContext, type EngineContext } from '../core/context.ts'
 import { WasmBackend } from './wasmBackend.ts'
 import { nativeKernels } from './native.ts'
 

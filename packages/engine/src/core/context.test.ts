@@ -3,16 +3,16 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openBackend } from './backend.ts'
+import { openBackend } from '../backends/backend.ts'
 import { toHex, tensorRoots } from '@commons/protocol'
 import { referenceContext, withRecorder, type EngineContext, type RecordedOp } from './context.ts'
 import * as ops from './ops.ts'
-import { traceStep, type StepTrace } from './program.ts'
-import { readRecipe } from './recipe.ts'
+import { traceStep, type StepTrace } from '../train/program.ts'
+import { readRecipe } from '../model/recipe.ts'
 import { Tensor } from './tensor.ts'
-import { initialState, trainStep } from './train.ts'
+import { initialState, trainStep } from '../train/train.ts'
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const repo = fileURLToPath(new URL('../../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
 const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }

@@ -1,12 +1,12 @@
 import { join } from 'node:path'
-import { constant, type Var } from './autograd.ts'
+import { constant, type Var } from '../core/autograd.ts'
 import { Decoder } from './decode.ts'
 import { forward, makeTables, paramSpecs } from './model.ts'
 import { expf, f, PURPOSE, uniform } from '@commons/protocol'
 import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors } from './safetensors.ts'
-import { Tensor } from './tensor.ts'
-import { startStep, type EngineContext } from './context.ts'
+import { Tensor } from '../core/tensor.ts'
+import { startStep, type EngineContext } from '../core/context.ts'
 
 export interface GenerateOptions {
   tokens: number

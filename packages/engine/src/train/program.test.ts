@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { evaluateFrom, OPCODE, tensorRoots, toHex, wordOf } from '@commons/protocol'
-import { initialState, openBackend, readRecipe, referenceContext, stateRootOf, stateSlots, trainStep, type EngineContext, type Recipe } from './index.ts'
+import { initialState, openBackend, readRecipe, referenceContext, stateRootOf, stateSlots, trainStep, type EngineContext, type Recipe } from '../index.ts'
 import { compileProgram, initProgram, opInputs, traceStep } from './program.ts'
-import { Tensor } from './tensor.ts'
+import { Tensor } from '../core/tensor.ts'
 import { encodeAbiParameters, keccak256 } from 'viem'
 
-const repo = fileURLToPath(new URL('../../../', import.meta.url))
+const repo = fileURLToPath(new URL('../../../../', import.meta.url))
 const corpus = Int32Array.from(await readFile(join(repo, 'packages/engine/fixtures/corpus.txt')))
 const tiny = await readRecipe(join(repo, 'recipes/tiny.json'))
 const referenceCtx = referenceContext()

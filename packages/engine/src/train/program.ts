@@ -3,14 +3,14 @@ import {
   BINARY_OPCODE, f, f32Bits, f32FromBits, MAX_INPUTS, OPCODE, ProgramError, programHash, programHeader, sqrtf, tensorRoot, tensorRoots, toHex,
   UNARY_OPCODE, type Opcode, type ProgramHeader, type ProgramOp, type Ref
 } from '@commons/protocol'
-import { paramSpecs } from './model.ts'
+import { paramSpecs } from '../model/model.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
-import { withRecorder, type EngineContext, type OpRecorder, type RecordedOp } from './context.ts'
-import * as ops from './ops.ts'
-import type { Recipe } from './recipe.ts'
-import { Tensor, strides } from './tensor.ts'
+import { withRecorder, type EngineContext, type OpRecorder, type RecordedOp } from '../core/context.ts'
+import * as ops from '../core/ops.ts'
+import type { Recipe } from '../model/recipe.ts'
+import { Tensor, strides } from '../core/tensor.ts'
 import { initialState, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
-import './nativeMerkle.ts'
+import '../backends/nativeMerkle.ts'
 
 /**
  * The step program compiler (docs/step-program.md; the program's vocabulary and

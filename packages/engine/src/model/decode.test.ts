@@ -3,14 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { constant } from './autograd.ts'
-import { referenceContext } from './context.ts'
+import { constant } from '../core/autograd.ts'
+import { referenceContext } from '../core/context.ts'
 import { Decoder } from './decode.ts'
 import { generate } from './generate.ts'
 import { forward, initParams, makeTables, paramSpecs, type TransformerConfig } from './model.ts'
 import type { Recipe } from './recipe.ts'
 import { writeSafetensors } from './safetensors.ts'
-import { Tensor } from './tensor.ts'
+import { Tensor } from '../core/tensor.ts'
 
 const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 32, layers: 2, heads: 4, hidden: 48, context: 40, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const ctx = referenceContext()

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { BaseError } from '@commons/errors'
 import type { ModelConfig } from './model.ts'
-import type { OptimizerConfig } from './optim.ts'
+import type { OptimizerConfig } from '../train/optim.ts'
 
 export class InvalidRecipeError extends BaseError {
   override name = 'InvalidRecipeError'

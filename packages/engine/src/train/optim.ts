@@ -1,4 +1,4 @@
-import { chunkedSum } from './ops.ts'
+import { chunkedSum } from '../core/ops.ts'
 import { cosf, f, sqrtf } from '@commons/protocol'
 
 export interface OptimizerConfig {
