@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { advanceTime } from '@commons/chain'
+import { until as waitUntil } from '@commons/node/testing/until'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 
@@ -33,13 +34,8 @@ function alive (pid: number): boolean {
   }
 }
 
-async function until (what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const start = Date.now()
-  while (!await check()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+/** Polls every 50 ms, for 10 s unless told otherwise. */
+const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => waitUntil(what, check, { timeoutMs: ms, everyMs: 50 })
 
 interface Reading { roundId: string, answer: string, price: string, age: number, maxAge: number, verdict: string }
 
