@@ -14,14 +14,16 @@ export interface JobTermsWithContent extends PostedTerms {
 export interface JobContent {
   /** The bytes of the raw block `cid` (the recipe's JSON). */
   recipe: (cid: CID) => Promise<Uint8Array>
-  /** The dataset version `cid`, tokenized with `tokenizer`. */
-  tokens: (cid: CID, tokenizer: string) => Promise<Int32Array>
+  /** The dataset version `cid`, tokenized with `tokenizer` ('byte', or a BPE's tokenizer.json CID), and that tokenizer.json. */
+  tokens: (cid: CID, tokenizer: string) => Promise<{ tokens: Int32Array, tokenizerJson: Uint8Array | null }>
 }
 
 /** A job's inputs, checked against its terms: the recipe to train is the job's. */
 export interface JobInputs {
   recipe: Recipe
   tokens: Int32Array
+  /** A BPE recipe's tokenizer.json (kept beside the run). */
+  tokenizerJson?: Uint8Array
 }
 
 /**
@@ -51,10 +53,11 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
     return refuse('recipe', `its recipe ${String(recipeCid)} is not a valid recipe`, cause)
   }
   let tokens: Int32Array
+  let tokenizerJson: Uint8Array | null
   try {
-    tokens = await content.tokens(datasetCid, recipe.tokenizer)
+    ({ tokens, tokenizerJson } = await content.tokens(datasetCid, recipe.tokenizer))
   } catch (cause) {
     return refuse('dataset', `its dataset ${String(datasetCid)} could not be fetched or read`, cause)
   }
-  return { recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens)), tokens }
+  return { recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens)), tokens, ...(tokenizerJson !== null ? { tokenizerJson } : {}) }
 }

@@ -7,7 +7,7 @@ import type { WorkerReply } from './interruptible.ts'
 const { dir, prompt, options, stream } = workerData as { dir: string, prompt: string, options: GenerateOptions, stream: boolean }
 let reply: WorkerReply<GenerateResult>
 try {
-  const onToken = stream ? (token: number) => { parentPort?.postMessage({ progress: token }) } : undefined
+  const onToken = stream ? (_token: number, bytes: Uint8Array) => { parentPort?.postMessage({ progress: bytes }) } : undefined
   reply = { ok: true, value: await generate(referenceContext(), dir, prompt, { ...options, onToken }) }
 } catch (error) {
   const e = error as Error & { hint?: string, details?: Record<string, unknown> }

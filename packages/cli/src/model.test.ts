@@ -25,6 +25,34 @@ describe('commons tokenizer train', () => {
   })
 })
 
+describe('a BPE from the command line', () => {
+  it('trains a tokenizer, a recipe that names it by CID, generates and exports with it', async () => {
+    const h = ['--home', join(root, 'home-bpe')]
+    const tok = await commons(['tokenizer', 'train', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--vocab', '300', '--out', join(root, 'bpe.json'), '--json', ...h])
+    assert.equal(tok.code, 0, tok.stderr)
+    const { cid, vocab } = JSON.parse(tok.stdout) as { cid: string, vocab: number }
+    const tiny = JSON.parse(await readFile(join(REPO, 'recipes', 'tiny.json'), 'utf8')) as { model: Record<string, unknown> }
+    const recipe = join(root, 'bpe-recipe.json')
+    await writeFile(recipe, JSON.stringify({ ...tiny, tokenizer: cid, steps: 3, checkpointInterval: 3, model: { ...tiny.model, vocab } }))
+    const run = join(root, 'bpe-run')
+    const trained = await commons(['train', recipe, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', run, '--json', ...h])
+    assert.equal(trained.code, 0, trained.stderr)
+    assert.equal((await readFile(join(run, 'tokenizer.json'))).equals(await readFile(join(root, 'bpe.json'))), true, 'the run keeps its tokenizer')
+    const replayed = await commons(['replay', run, '--json', ...h])
+    assert.equal((JSON.parse(replayed.stdout) as { firstMismatch: unknown }).firstMismatch, null, replayed.stderr)
+    const generated = await commons(['generate', run, 'The ', '--tokens', '5', '--json'])
+    assert.equal(generated.code, 0, generated.stderr)
+    assert.ok((JSON.parse(generated.stdout) as { tokens: number[] }).tokens.every(t => t >= 0 && t < vocab))
+    const exported = await commons(['model', 'export', run, '--out', join(root, 'bpe.gguf'), '--json', ...h])
+    assert.equal(exported.code, 0, exported.stderr)
+    // A recipe whose vocabulary is not its tokenizer's is refused before training.
+    await writeFile(recipe, JSON.stringify({ ...tiny, tokenizer: cid, steps: 3, checkpointInterval: 3, model: { ...tiny.model, vocab: vocab + 1 } }))
+    const refused = await commons(['train', recipe, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', join(root, 'bpe-bad'), '--json', ...h])
+    assert.equal(refused.code, 1)
+    assert.equal(errorName(refused), 'InvalidRecipeError')
+  })
+})
+
 describe('commons model export', () => {
   it('exports a run by directory and by the CID it was published under, as GGUF with a Modelfile', async () => {
     const h = ['--home', join(root, 'home')]

@@ -5,7 +5,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
 import { generate, initParams, openBackend, paramSpecs, parseRecipe, train, type Backend, type Recipe, type TransformerConfig } from '@commons/engine'
-import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
+import { BpeTokenizer, tokenizerJson, trainBpe } from '@commons/tokenizer'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { encodeLlamaGguf, exportGguf } from './exportGguf.ts'
 import { ExportError } from './trainedRun.ts'
@@ -119,6 +122,29 @@ describe('GGUF export', () => {
 })
 
 describe('a BPE tokenizer in GGUF', () => {
+  it('makes a BPE model that llama.cpp, tokenizing the prompt itself, continues with the same 64 tokens', async () => {
+    // The corpus is small: its BPE runs out of pairs before 320 tokens; the model takes its size.
+    const bpe = trainBpe(Buffer.from(corpus), 320)
+    const vocab = new BpeTokenizer(bpe).vocab
+    const json = Buffer.from(JSON.stringify(tokenizerJson(bpe)))
+    const cid = CID.createV1(raw.code, await sha256.digest(json)).toString()
+    const tiny = JSON.parse(await readFile(join(root, 'recipes', 'tiny.json'), 'utf8')) as Recipe
+    const recipe = parseRecipe({
+      ...tiny, tokenizer: cid, steps: 120, checkpointInterval: 120, batchSize: 4,
+      model: { ...tiny.model, vocab, context: 96 }, optimizer: { ...tiny.optimizer, lr: 0.02, warmupSteps: 5 }
+    })
+    const run = join(dir, 'bpe-run')
+    const tokens = new BpeTokenizer(bpe).encode(Buffer.from(corpus))
+    await train(backend.ctx, { recipe, tokens, tokenizerJson: json, data: { source: 'bafyreiexamplecorpus' }, out: run })
+    const result = await exportGguf({ run, out: join(dir, 'bpe-model.gguf') })
+    const prompt = 'a dog'
+    const ours = await generate(backend.ctx, run, prompt, { tokens: 64 })
+    assert.match(ours.text, /ran in the park/, 'the BPE model learned its corpus')
+    const theirs = await llamaCppContinuation(result.path, prompt, 64)
+    assert.deepEqual(theirs.promptTokens, [...new BpeTokenizer(bpe).encode(Buffer.from(prompt))])
+    assert.deepEqual(theirs.tokens, ours.tokens)
+  })
+
   it('makes llama.cpp tokenize text to the ids Commons gives', async () => {
     const text = Buffer.concat(await Promise.all(['README.md', 'docs/step-program.md'].map(async f => readFile(join(root, f)))))
     const bpe = trainBpe(text, 600)

@@ -72,16 +72,16 @@ export function encodeLlamaGguf (params: LlamaGgufParameters): { parts: Uint8Arr
  * Modelfile beside it.
  */
 export async function exportGguf (params: ExportGgufParameters): Promise<ExportGgufReturnType> {
-  const { recipe, config, param, provenance } = await readTrainedRun(params.run, params.jobId)
+  const { recipe, config, param, provenance, tokenizer } = await readTrainedRun(params.run, params.jobId)
   const dtype = params.dtype ?? 'f32'
   const string = (value: string): GgufValue => ({ type: 'string', value })
   const optional = (key: string, value?: string): Array<[string, GgufValue]> => value === undefined ? [] : [[key, string(value)]]
-  if (recipe.tokenizer !== 'byte') throw new ExportError(`tokenizer ${String(recipe.tokenizer)} cannot be exported yet`)
-  const { parts, tensors } = encodeLlamaGguf({ name: recipe.name, config, param, tokenizer: { merges: [] }, dtype, extra: [
+  const { parts, tensors } = encodeLlamaGguf({ name: recipe.name, config, param, tokenizer, dtype, extra: [
     ['commons.recipe', string(provenance.recipe)],
     ['commons.state_root', string(provenance.stateRoot)],
     ['commons.transcript_root', string(provenance.transcriptRoot)],
     ['commons.tokens_root', string(provenance.tokensRoot)],
+    ['commons.tokenizer', string(recipe.tokenizer)],
     ...optional('commons.dataset_cid', provenance.dataset),
     ...optional('commons.job_id', provenance.jobId)
   ] })

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { encodeSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
 import { transpose } from './llamaLayout.ts'
 import { tokenizerJson } from '@commons/tokenizer'
-import { BYTE_EOS, ExportError, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
+import { BYTE_EOS, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
 
 export interface ExportHfParameters {
   /** A run directory (commons train --out, or a node's published run). */
@@ -95,8 +95,7 @@ function modelCard (recipe: TrainedRun['recipe'], provenance: Provenance): strin
  * tokenizer.json and tokenizer_config.json, and a README with the provenance.
  */
 export async function exportHf (params: ExportHfParameters): Promise<ExportHfReturnType> {
-  const { recipe, config, param, provenance } = await readTrainedRun(params.run, params.jobId)
-  if (recipe.tokenizer !== 'byte') throw new ExportError(`tokenizer ${String(recipe.tokenizer)} cannot be exported yet`)
+  const { recipe, config, param, provenance, tokenizer } = await readTrainedRun(params.run, params.jobId)
   await mkdir(params.out, { recursive: true })
   const tensors = hfTensors(config, param)
   const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value, null, 2) + '\n')
@@ -104,7 +103,7 @@ export async function exportHf (params: ExportHfParameters): Promise<ExportHfRet
     ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
     ['config.json', json(hfConfig(config, provenance))],
     ['generation_config.json', json({ bos_token_id: null, eos_token_id: BYTE_EOS, do_sample: false, max_length: config.context })],
-    ['tokenizer.json', json(tokenizerJson({ merges: [] }))],
+    ['tokenizer.json', json(tokenizerJson(tokenizer))],
     ['tokenizer_config.json', json({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: false, add_eos_token: false, model_max_length: config.context, clean_up_tokenization_spaces: false })],
     ['README.md', Buffer.from(modelCard(recipe, provenance))]
   ]

@@ -2,6 +2,7 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseRecipe, readSafetensors, type Recipe, type Tensor, type TransformerConfig } from '@commons/engine'
 import { BaseError } from '@commons/errors'
+import { BpeTokenizer, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 
 export class ExportError extends BaseError {
   override name = 'ExportError'
@@ -24,6 +25,8 @@ export const BYTE_EOS = 0
 export interface TrainedRun {
   recipe: Recipe
   config: TransformerConfig
+  /** The run's tokenizer: the byte tokenizer is the BPE with no merges. */
+  tokenizer: Bpe
   param: (name: string) => Tensor
   provenance: Provenance
 }
@@ -41,11 +44,20 @@ export async function readTrainedRun (run: string, jobId?: string): Promise<Trai
   if (recipe.model.kind !== 'transformer') {
     throw new ExportError(`${recipe.name} is an ${recipe.model.kind} model: only transformers have a llama layout`, { hint: 'train a transformer recipe (see recipes/tiny.json)' })
   }
+  let tokenizer: Bpe = { merges: [] }
+  if (recipe.tokenizer !== 'byte') {
+    const path = join(run, 'tokenizer.json')
+    const json = await readFile(path, 'utf8').catch((cause: unknown) => { throw new ExportError(`${run} has no tokenizer.json for its tokenizer ${recipe.tokenizer}`, { cause }) })
+    tokenizer = parseTokenizerJson(JSON.parse(json), path)
+    const vocab = new BpeTokenizer(tokenizer).vocab
+    if (vocab !== recipe.model.vocab) throw new ExportError(`${path} has ${vocab} tokens, the model ${recipe.model.vocab}`)
+  }
   const runJson = await readFile(join(run, 'run.json'), 'utf8').then(text => JSON.parse(text) as { data?: { source?: string } }, () => ({ data: undefined }))
   const dataset = runJson.data?.source
   return {
     recipe,
     config: recipe.model,
+    tokenizer,
     param: name => {
       const t = tensors.get(name)
       if (t === undefined) throw new ExportError(`${source} lacks ${name}`)

@@ -51,7 +51,10 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
     recipe: async cid => getRaw(ctx, cid),
     tokens: async (cid, tokenizer) => {
       await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
-      return (await tokenizeVersion(ctx.store, String(cid), tokenizer)).tokens
+      // A BPE's tokenizer.json is a raw block like the recipe: fetched into the store first.
+      if (tokenizer !== 'byte') await getRaw(ctx, CID.parse(tokenizer))
+      const { tokens, tokenizerJson } = await tokenizeVersion(ctx.store, String(cid), tokenizer)
+      return { tokens, tokenizerJson }
     }
   }))
   ctx.inputs.set(key, loading)

@@ -1,9 +1,9 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
 import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult } from '@commons/engine'
-import { listSourceFiles, openStore, tokenizeVersion, PathNotFoundError } from '@commons/store'
+import { listSourceFiles, loadTokenizer, openStore, putRaw, tokenizeVersion, PathNotFoundError } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { readCheckedRecipe } from '../recipeLimits.ts'
@@ -19,20 +19,32 @@ const isFresh = async (dir: string): Promise<boolean> => (await readdir(dir).cat
  * Training data from a local file or directory (bytes of every file, in path order,
  * as a committed version would give), or from a dataset version CID in the store.
  */
-export async function loadTokens (options: GlobalOptions, ref: string): Promise<{ tokens: Int32Array, source: string }> {
+/** Each file on its own, in path order, as a committed version is tokenized. */
+async function encodeFiles (files: Array<{ absolute: string }>, encode: (bytes: Uint8Array) => Int32Array): Promise<Int32Array> {
+  const parts = await Promise.all(files.map(async file => encode(await readFile(file.absolute))))
+  const tokens = new Int32Array(parts.reduce((n, p) => n + p.length, 0))
+  parts.reduce((at, p) => { tokens.set(p, at); return at + p.length }, 0)
+  return tokens
+}
+
+export async function loadTokens (options: GlobalOptions, ref: string, tokenizer = 'byte', runDir?: string): Promise<{ tokens: Int32Array, source: string, tokenizerJson?: Uint8Array }> {
   const isPath = await stat(ref).then(() => true, () => false)
-  if (isPath) {
-    const files = await listSourceFiles(ref)
-    const parts = await Promise.all(files.map(async file => readFile(file.absolute)))
-    return { tokens: Int32Array.from(Buffer.concat(parts)), source: resolve(ref) }
-  }
-  if (!/^(baf|Qm)/.test(ref)) {
+  if (!isPath && !/^(baf|Qm)/.test(ref)) {
     throw new PathNotFoundError(`training data "${ref}" is neither a file, a directory nor a version CID`, { hint: 'pass --data PATH, or a CID from commons dataset log' })
   }
+  // Bytes from files need no store (the home may not exist yet).
+  if (isPath && tokenizer === 'byte') return { tokens: await encodeFiles(await listSourceFiles(ref), bytes => Int32Array.from(bytes)), source: resolve(ref) }
   const store = await openStore(homeOf(options))
   try {
-    const { tokens } = await tokenizeVersion(store, ref, 'byte')
-    return { tokens, source: ref }
+    // A run keeps its BPE's tokenizer.json: it stands for the tokenizer's CID when this home lacks it.
+    if (tokenizer !== 'byte' && runDir !== undefined) {
+      const kept = await readFile(join(runDir, 'tokenizer.json')).catch(() => null)
+      if (kept !== null && (await putRaw(store.blocks, kept)).toString() !== tokenizer) throw new RunDirError(`${runDir}/tokenizer.json is not the recipe's tokenizer ${tokenizer}`)
+    }
+    const encoder = await loadTokenizer(store.blocks, tokenizer)
+    const tokenizerJson = encoder.json ?? undefined
+    if (!isPath) return { tokens: (await tokenizeVersion(store, ref, tokenizer)).tokens, source: ref, tokenizerJson }
+    return { tokens: await encodeFiles(await listSourceFiles(ref), encoder.encode), source: resolve(ref), tokenizerJson }
   } finally {
     await store.close()
   }
@@ -56,7 +68,7 @@ export function trainCommands (program: Command): void {
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const recipe = await readCheckedRecipe(recipePath)
-      const { tokens, source } = await loadTokens(options, opts.data)
+      const { tokens, source, tokenizerJson } = await loadTokens(options, opts.data, recipe.tokenizer)
       const backend = openBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
       const out = resolve(opts.out)
@@ -71,6 +83,7 @@ export function trainCommands (program: Command): void {
           tokens,
           data: { source },
           out,
+          tokenizerJson,
           resume: opts.resume === true,
           onStep: p => {
             stepsDone++
@@ -107,7 +120,7 @@ export function trainCommands (program: Command): void {
       if (opts.from > info.recipe.steps) {
         throw new RunDirError(`--from ${opts.from} is past the run's last state (step ${info.recipe.steps})`, { hint: `pass --from between 0 and ${info.recipe.steps}`, details: { from: opts.from, steps: info.recipe.steps } })
       }
-      const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir)
       const backend = openBackend(opts.backend, opts.threads)
       const result = await replay(backend.ctx, dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
       // Checking nothing is not a match: the transcript has no record from --from on.
@@ -130,7 +143,7 @@ export function trainCommands (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       const info = await readRunInfo(dir)
       if (opts.step >= info.recipe.steps) throw new RunDirError(`step ${opts.step} is past the run's last step (${info.recipe.steps - 1})`, { hint: 'pass --step between 0 and steps - 1' })
-      const { tokens } = await loadTokens(options, opts.data ?? info.data.source)
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir)
       const backend = openBackend(opts.backend, 2)
       let trace: ReturnType<typeof traceStep>
       try {
@@ -207,7 +220,7 @@ export function trainCommands (program: Command): void {
       const stream = options.json !== true
       if (stream) process.stdout.write(prompt)
       const out = await runInterruptible<GenerateResult>(new URL('../generateWorker.ts', import.meta.url), { dir: resolve(dir), prompt: start, options: opts, stream },
-        token => { process.stdout.write(Uint8Array.of(token as number)) })
+        bytes => { process.stdout.write(bytes as Uint8Array) })
       if (stream) process.stdout.write('\n')
       else emit(options, { prompt, text: out.text, tokens: out.tokens, tokensPerSecond: Number(out.tokensPerSecond.toFixed(2)) }, () => '')
     })

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
 import { constant, type Var } from '../core/autograd.ts'
 import { Decoder } from './decode.ts'
 import { forward, makeTables, paramSpecs } from './model.ts'
@@ -19,14 +21,31 @@ export interface GenerateOptions {
   topP?: number
   /** Recompute the whole window for every token instead of using the key/value cache (same tokens, slower). */
   recompute?: boolean
-  /** Called with each token as it is made (streaming). */
-  onToken?: (token: number) => void
+  /** Called with each token, and its bytes, as it is made (streaming). */
+  onToken?: (token: number, bytes: Uint8Array) => void
 }
 
 export interface GenerateResult {
   text: string
   tokens: number[]
   tokensPerSecond: number
+}
+
+/** How text becomes tokens and back: bytes, or the run's BPE (its tokenizer.json). */
+interface TextCodec {
+  encode: (bytes: Uint8Array) => number[]
+  decode: (tokens: readonly number[]) => Uint8Array
+}
+
+async function loadCodec (dir: string, recipe: Recipe): Promise<TextCodec> {
+  if (recipe.tokenizer === 'byte') return { encode: bytes => [...bytes], decode: tokens => Uint8Array.from(tokens) }
+  const path = join(dir, 'tokenizer.json')
+  const json = await readFile(path, 'utf8').catch((cause: unknown) => {
+    throw new CorruptCheckpointError(`${dir} has no tokenizer.json for its tokenizer ${recipe.tokenizer}`, { cause })
+  })
+  const bpe = new BpeTokenizer(parseTokenizerJson(JSON.parse(json), path))
+  if (bpe.vocab !== recipe.model.vocab) throw new CorruptCheckpointError(`${path} has ${bpe.vocab} tokens, the model ${recipe.model.vocab}`)
+  return { encode: bytes => [...bpe.encode(bytes)], decode: tokens => bpe.decode(tokens) }
 }
 
 async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] }> {
@@ -43,7 +62,7 @@ async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] 
 }
 
 /**
- * Continues `prompt` (bytes) with the trained weights of a run directory: greedy, or
+ * Continues `prompt` (its bytes, or its BPE tokens) with the trained weights of a run directory: greedy, or
  * sampled with the counter-based PRNG keyed by (seed, SAMPLE, i) for the i-th new token,
  * so a seed always gives the same text. Transformers decode with a key/value cache while
  * the text fits the context, then recompute the last window per token; both give the
@@ -51,9 +70,10 @@ async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] 
  */
 export async function generate (ctx: EngineContext, dir: string, prompt: string, options: GenerateOptions): Promise<GenerateResult> {
   const { recipe, params } = await loadModel(dir)
+  const codec = await loadCodec(dir, recipe)
   const model = recipe.model
   const window = model.context
-  const ids = [...Buffer.from(prompt, 'utf8')]
+  const ids = codec.encode(Buffer.from(prompt, 'utf8'))
   const produced: number[] = []
   const started = performance.now()
   let decoder: Decoder | null = null
@@ -78,10 +98,10 @@ export async function generate (ctx: EngineContext, dir: string, prompt: string,
     const token = options.seed === undefined ? argmax(logits) : sample(logits, options, uniform(options.seed, PURPOSE.SAMPLE, i))
     ids.push(token)
     produced.push(token)
-    options.onToken?.(token)
+    options.onToken?.(token, codec.decode([token]))
   }
   const seconds = (performance.now() - started) / 1000
-  return { text: Buffer.from(produced).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
+  return { text: Buffer.from(codec.decode(produced)).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
 }
 
 function argmax (x: Float32Array): number {

@@ -46,19 +46,21 @@ const optimizer = z.object({
 export const recipeSchema = z.object({
   name: z.string().min(1),
   model: z.discriminatedUnion('kind', [transformer, mlp]),
-  tokenizer: z.literal('byte'),
+  // 'byte', or the CID of a byte-level BPE's tokenizer.json (commons tokenizer train).
+  tokenizer: z.union([z.literal('byte'), z.string().regex(/^bafkrei[a-z2-7]{52}$/, 'a tokenizer is "byte" or the raw CID of a tokenizer.json (bafkrei...)')]),
   optimizer,
   batchSize: positive,
   steps: positive,
   seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   checkpointInterval: positive
-}).refine(r => r.model.vocab === 256, { message: 'the byte tokenizer needs vocab 256', path: ['model', 'vocab'] })
+}).refine(r => r.tokenizer === 'byte' ? r.model.vocab === 256 : r.model.vocab > 256, { message: 'the byte tokenizer needs vocab 256, a BPE more', path: ['model', 'vocab'] })
 
 /** A training recipe: model, tokenizer, optimiser and schedule, batch, steps, seed. */
 export interface Recipe {
   name: string
   model: ModelConfig
-  tokenizer: 'byte'
+  /** 'byte', or the CID of a BPE tokenizer.json whose vocabulary is the model's. */
+  tokenizer: 'byte' | string
   optimizer: OptimizerConfig
   batchSize: number
   steps: number

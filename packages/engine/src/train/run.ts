@@ -2,11 +2,12 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promise
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { BaseError } from '@commons/errors'
+import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
 import { tensorRoot, toHex, transcriptRootOf, wordOf, type Hash } from '@commons/protocol'
 export { recordHashes, transcriptRootOf } from '@commons/protocol'
 import '../backends/nativeMerkle.ts'
 import { paramSpecs } from '../model/model.ts'
-import { parseRecipe, type Recipe } from '../model/recipe.ts'
+import { InvalidRecipeError, parseRecipe, type Recipe } from '../model/recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from '../model/safetensors.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from '../core/tensor.ts'
@@ -152,6 +153,8 @@ export interface TrainParams {
   onStep?: (progress: StepProgress) => void
   /** Train dishonestly on purpose (testing the network's defences): see RunFault. */
   fault?: RunFault
+  /** A BPE recipe's tokenizer.json, kept in the run (generate and export read it there). */
+  tokenizerJson?: Uint8Array
 }
 
 /**
@@ -199,6 +202,14 @@ export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32
  */
 export async function train (ctx: EngineContext, params: TrainParams): Promise<TrainResult> {
   const { recipe, tokens, out } = params
+  const vocab = recipe.model.vocab
+  const outside = tokens.findIndex(t => t < 0 || t >= vocab)
+  if (outside >= 0) throw new DataMismatchError(`token ${tokens[outside]} at ${outside} is outside the model's vocabulary of ${vocab}`, { hint: 'tokenize the data with the recipe\'s tokenizer' })
+  if (recipe.tokenizer !== 'byte') {
+    if (params.tokenizerJson === undefined) throw new RunDirError(`recipe ${recipe.name} uses the tokenizer ${recipe.tokenizer}: pass its tokenizer.json`)
+    const tokenizerVocab = new BpeTokenizer(parseTokenizerJson(JSON.parse(Buffer.from(params.tokenizerJson).toString('utf8')))).vocab
+    if (tokenizerVocab !== vocab) throw new InvalidRecipeError(`recipe ${recipe.name} has a vocabulary of ${vocab}, its tokenizer ${tokenizerVocab}`, { hint: `set model.vocab to ${tokenizerVocab}` })
+  }
   const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: tokensRootOf(tokens) }
   let state: TrainState
   let records: StepRecord[]
@@ -217,6 +228,7 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
     await mkdir(join(out, 'checkpoints'), { recursive: true })
     await writeFileAtomic(join(out, 'run.json'), JSON.stringify({ recipe, data, startedAt: new Date().toISOString() }, null, 2) + '\n')
     await writeFile(join(out, 'transcript.jsonl'), '')
+    if (params.tokenizerJson !== undefined) await writeFileAtomic(join(out, 'tokenizer.json'), Buffer.from(params.tokenizerJson))
     state = startState(recipe, params.fault)
     records = []
   }

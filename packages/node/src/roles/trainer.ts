@@ -115,7 +115,7 @@ async function claimAndTrain (ctx: Context, jobId: bigint): Promise<void> {
 
 /** Trains a claimed job with its terms (resuming its run if the node restarted), publishes it and submits. */
 export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const { recipe, tokens, tokenizerJson } = await jobInputs(ctx, jobId)
   const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
   const known = ctx.state.run(jobId)
   const recorded = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
@@ -125,7 +125,7 @@ export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   const resume = known !== undefined && (await readFile(join(dir, 'run.json')).then(() => true, () => false))
   if (fault !== undefined) ctx.log(`job ${jobId}: training with a deliberate fault ${JSON.stringify(fault)}`)
   const result = await timed(ctx, 'training', async () => train(ctx.engine, {
-    recipe, tokens, data: { source: `job ${jobId}` }, out: dir, resume, fault,
+    recipe, tokens, tokenizerJson, data: { source: `job ${jobId}` }, out: dir, resume, fault,
     onStep: p => {
       // A node stopping ends its training after this step; it resumes from its last checkpoint.
       if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: training paused at step ${p.step}: the node is stopping`)
