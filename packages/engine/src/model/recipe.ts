@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { BaseError } from '@commons/errors'
+import { MAX_INPUTS } from '@commons/protocol'
 import type { ModelConfig } from './model.ts'
 import type { OptimizerConfig } from '../train/optim.ts'
 
@@ -54,6 +55,17 @@ export const recipeSchema = z.object({
   seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   checkpointInterval: positive
 }).refine(r => r.tokenizer === 'byte' ? r.model.vocab === 256 : r.model.vocab > 256, { message: 'the byte tokenizer needs vocab 256, a BPE more', path: ['model', 'vocab'] })
+  .superRefine((r, issues) => {
+    // Every element of the step must be checkable on-chain: no dot product longer than
+    // MAX_INPUTS / 2 terms (each term reads two inputs), forward or backward.
+    const most = MAX_INPUTS / 2
+    const lengths: Array<[string, number]> = r.model.kind === 'transformer'
+      ? [['model.dModel', r.model.dModel], ['model.hidden', r.model.hidden], ['model.vocab', r.model.vocab], ['model.context', r.model.context], ['batchSize', r.batchSize * r.model.context]]
+      : [['model.dModel', r.model.context * r.model.dModel], ['model.hidden', r.model.hidden], ['model.vocab', r.model.vocab], ['batchSize', r.batchSize]]
+    for (const [path, length] of lengths) {
+      if (length > most) issues.addIssue({ code: 'custom', path: path.split('.'), message: `a dot product of ${length} terms: the step program allows ${most} (an element must be checkable on-chain)` })
+    }
+  })
 
 /** A training recipe: model, tokenizer, optimiser and schedule, batch, steps, seed. */
 export interface Recipe {

@@ -130,6 +130,12 @@ describe('training refuses bad input and overwrites nothing', () => {
     for (const bad of [{ ...good, steps: 0 }, { ...good, model: { ...good.model, heads: 3 } }, { ...good, tokenizer: 'bpe' }, { ...good, model: { ...good.model, vocab: 100 } }]) {
       assert.throws(() => parseRecipe(bad), { name: 'InvalidRecipeError' })
     }
+    // Dot products the chain could not check element by element (> MAX_INPUTS / 2 terms) are refused up front.
+    const bpe = 'bafkreih7bspixflkppz5ddxrnryoah7p2cijulmwlttfj6wh22cnhzwxgy'
+    for (const [bad, path] of [[{ ...good, tokenizer: bpe, model: { ...good.model, vocab: 4096 } }, 'model.vocab'], [{ ...good, batchSize: 128 }, 'batchSize'], [{ ...good, model: { ...good.model, hidden: 3000 } }, 'model.hidden']] as const) {
+      assert.throws(() => parseRecipe(bad), (e: Error & { details: { problems: string[] } }) => e.name === 'InvalidRecipeError' && e.details.problems.some(p => p.startsWith(`${path}: a dot product`)))
+    }
+    assert.equal(parseRecipe({ ...good, tokenizer: bpe, model: { ...good.model, vocab: 2048 } }).model.vocab, 2048)
     await writeFile(join(root, 'broken.json'), '{ "name": ')
     await assert.rejects(readRecipe(join(root, 'broken.json')), { name: 'InvalidRecipeError' })
     await assert.rejects(readRecipe(join(root, 'missing.json')), { name: 'InvalidRecipeError' })
