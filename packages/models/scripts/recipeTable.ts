@@ -34,6 +34,9 @@ else if (!committed.equals(json)) throw new Error(`${relative(repo, tokenizerPat
 const tokens = new BpeTokenizer(bpe).encode(corpus)
 log(`tokenizer ${cid}: ${tokens.length} tokens (${(corpus.length / tokens.length).toFixed(2)} bytes each)`)
 
+/** Thrown from onStep when a recipe's minutes are up (train stops at the step). */
+class TimeIsUp extends Error {}
+
 const minutes = Number(values.minutes)
 const rows: Array<Record<string, number | string>> = []
 const backend = openBackend('auto', 2)
@@ -52,11 +55,11 @@ for (const name of ['bpe-1m', 'bpe-10m', 'bpe-30m']) {
         const seconds = (performance.now() - started) / 1000
         seen.push({ step: p.step, seconds, loss: p.loss })
         if (p.step % 10 === 0) log(`  step ${p.step} loss ${p.loss.toFixed(3)} ${seconds.toFixed(0)} s`)
-        if (seconds > minutes * 60) throw new RangeError('time is up')
+        if (seconds > minutes * 60) throw new TimeIsUp()
       }
     })
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error
+    if (!(error instanceof TimeIsUp)) throw error
   } finally {
     await rm(out, { recursive: true, force: true })
   }
