@@ -87,6 +87,13 @@ describe('commons model export', () => {
     assert.match(plain.stdout, /^wrote .*plain\.gguf/)
     assert.ok((await readFile(join(root, 'again.gguf'))).equals(await readFile(join(root, 'plain.gguf'))), 'the same run exports to the same bytes, by CID or by folder')
 
+    const imported = await commons(['model', 'import', result.path, '--out', join(root, 'imported'), '--json', ...h])
+    assert.equal(imported.code, 0, imported.stderr)
+    assert.equal((JSON.parse(imported.stdout) as { stateRoot: string }).stateRoot, finalRoot)
+    const reexported = await commons(['model', 'export', join(root, 'imported'), '--out', join(root, 'reimported.gguf'), ...h])
+    assert.equal(reexported.code, 0, reexported.stderr)
+    assert.ok((await readFile(join(root, 'reimported.gguf'))).equals(await readFile(result.path)), 'export, import, export: the same file')
+
     const hf = await commons(['model', 'export', run, '--format', 'hf', '--out', join(root, 'hf'), '--json', ...h])
     assert.equal(hf.code, 0, hf.stderr)
     assert.ok((JSON.parse(hf.stdout) as { files: string[] }).files.includes('config.json'))
@@ -99,7 +106,8 @@ describe('commons model export', () => {
       [['model', 'export', join(root, 'missing'), '--out', join(root, 'x.gguf')], 'UsageError'],
       [['model', 'export', REPO, '--out', join(root, 'x.gguf')], 'ExportError'],
       [['model', 'export', REPO, '--out', join(root, 'x.gguf'), '--dtype', 'f8'], 'UsageError'],
-      [['model', 'export', REPO, '--out', join(root, 'x'), '--format', 'hf', '--dtype', 'f16'], 'UsageError']
+      [['model', 'export', REPO, '--out', join(root, 'x'), '--format', 'hf', '--dtype', 'f16'], 'UsageError'],
+      [['model', 'import', join(REPO, 'README.md'), '--out', join(root, 'y')], 'ImportError']
     ]
     for (const [args, name] of cases) {
       const run = await commons([...args, '--json', '--home', join(root, 'home')])

@@ -11,6 +11,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { encodeLlamaGguf, exportGguf } from './exportGguf.ts'
+import { importGguf } from './importGguf.ts'
 import { ExportError } from './trainedRun.ts'
 
 /**
@@ -92,6 +93,13 @@ describe('GGUF export', () => {
     assert.equal(metadata['commons.job_id'], '7')
     assert.equal(tensorInfos.length, result.tensors)
     assert.match(await readFile(result.modelfile, 'utf8'), /^FROM \.\/model\.gguf$/m)
+
+    // Round trip: imported back, it generates the same tokens and exports to the same file.
+    const imported = await importGguf({ file: result.path, out: join(dir, 'imported') })
+    assert.equal(imported.stateRoot, info.finalRoot)
+    assert.deepEqual((await generate(backend.ctx, imported.dir, prompt, { tokens: 64 })).tokens, ours.tokens)
+    const again = await exportGguf({ run: imported.dir, out: join(dir, 'again.gguf') })
+    assert.ok((await readFile(again.path)).equals(await readFile(result.path)), 'export → import → export gives the same bytes')
   })
 
   it('exports tied embeddings (llama.cpp reuses token_embd) and F16 weights that llama.cpp loads', async () => {
@@ -143,6 +151,9 @@ describe('a BPE tokenizer in GGUF', () => {
     const theirs = await llamaCppContinuation(result.path, prompt, 64)
     assert.deepEqual(theirs.promptTokens, [...new BpeTokenizer(bpe).encode(Buffer.from(prompt))])
     assert.deepEqual(theirs.tokens, ours.tokens)
+    const imported = await importGguf({ file: result.path, out: join(dir, 'bpe-imported') })
+    assert.equal(imported.tokenizer, cid, 'the vocabulary comes back as the same tokenizer.json')
+    assert.ok((await readFile((await exportGguf({ run: imported.dir, out: join(dir, 'bpe-again.gguf') })).path)).equals(await readFile(result.path)))
   })
 
   it('makes llama.cpp tokenize text to the ids Commons gives', async () => {

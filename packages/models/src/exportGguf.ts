@@ -79,11 +79,12 @@ export async function exportGguf (params: ExportGgufParameters): Promise<ExportG
   const { parts, tensors } = encodeLlamaGguf({ name: recipe.name, config, param, tokenizer, dtype, extra: [
     ['commons.recipe', string(provenance.recipe)],
     ['commons.state_root', string(provenance.stateRoot)],
-    ['commons.transcript_root', string(provenance.transcriptRoot)],
-    ['commons.tokens_root', string(provenance.tokensRoot)],
+    ...optional('commons.transcript_root', provenance.transcriptRoot),
+    ...optional('commons.tokens_root', provenance.tokensRoot),
     ['commons.tokenizer', string(recipe.tokenizer)],
     ...optional('commons.dataset_cid', provenance.dataset),
-    ...optional('commons.job_id', provenance.jobId)
+    ...optional('commons.job_id', provenance.jobId),
+    ...optional('commons.imported', provenance.imported)
   ] })
   const bytes = await writeAtomically(params.out, parts)
   const modelfile = join(dirname(params.out), 'Modelfile')

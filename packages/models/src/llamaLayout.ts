@@ -1,4 +1,4 @@
-import type { Tensor, TransformerConfig } from '@commons/engine'
+import { Tensor, type TransformerConfig } from '@commons/engine'
 import { GGML_TYPE, type GgufTensor, type GgufValue } from './gguf.ts'
 import { toF16Bytes } from './half.ts'
 
@@ -18,16 +18,17 @@ export function transpose (data: Float32Array, rows: number, cols: number): Floa
   return out
 }
 
-/** Rows [out, in] of a Q or K matrix, reordered from halves to pairs within each head. */
-function interleaveHeads (rows: Float32Array, heads: number, width: number): Float32Array {
+/** Rows [out, in] of a Q or K matrix, reordered between halves (Commons) and pairs (llama.cpp) within each head. */
+function reorderHeads (rows: Float32Array, heads: number, width: number, toPairs: boolean): Float32Array {
   const dh = rows.length / width / heads
   const half = dh / 2
   const out = new Float32Array(rows.length)
   for (let h = 0; h < heads; h++) {
     for (let s = 0; s < 2; s++) {
       for (let i = 0; i < half; i++) {
-        const from = (h * dh + s * half + i) * width
-        const to = (h * dh + i * 2 + s) * width
+        const halves = (h * dh + s * half + i) * width
+        const pairs = (h * dh + i * 2 + s) * width
+        const [from, to] = toPairs ? [halves, pairs] : [pairs, halves]
         out.set(rows.subarray(from, from + width), to)
       }
     }
@@ -38,46 +39,55 @@ function interleaveHeads (rows: Float32Array, heads: number, width: number): Flo
 const bytesOf = (values: Float32Array, type: GgufTensor['type']): Uint8Array =>
   type === GGML_TYPE.F16 ? toF16Bytes(values) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
 
+/** How a Commons parameter sits in GGUF: a vector, the embedding's rows, a matrix, or Q/K (a matrix with heads reordered). */
+export type LlamaKind = 'vector' | 'rows' | 'matrix' | 'heads'
+
+/** Every tensor of the llama layout: its GGUF name, its Commons name, and how it is laid out. */
+export function llamaNames (config: TransformerConfig): Array<{ gguf: string, commons: string, kind: LlamaKind }> {
+  const names: Array<{ gguf: string, commons: string, kind: LlamaKind }> = [{ gguf: 'token_embd.weight', commons: 'embed', kind: 'rows' }]
+  for (let l = 0; l < config.layers; l++) {
+    const [b, p] = [`blk.${l}`, `layers.${l}`]
+    names.push(
+      { gguf: `${b}.attn_norm.weight`, commons: `${p}.attn_norm`, kind: 'vector' },
+      { gguf: `${b}.attn_q.weight`, commons: `${p}.wq`, kind: 'heads' },
+      { gguf: `${b}.attn_k.weight`, commons: `${p}.wk`, kind: 'heads' },
+      { gguf: `${b}.attn_v.weight`, commons: `${p}.wv`, kind: 'matrix' },
+      { gguf: `${b}.attn_output.weight`, commons: `${p}.wo`, kind: 'matrix' },
+      { gguf: `${b}.ffn_norm.weight`, commons: `${p}.mlp_norm`, kind: 'vector' },
+      { gguf: `${b}.ffn_gate.weight`, commons: `${p}.w1`, kind: 'matrix' },
+      { gguf: `${b}.ffn_up.weight`, commons: `${p}.w3`, kind: 'matrix' },
+      { gguf: `${b}.ffn_down.weight`, commons: `${p}.w2`, kind: 'matrix' }
+    )
+  }
+  names.push({ gguf: 'output_norm.weight', commons: 'final_norm', kind: 'vector' })
+  // Tied embeddings: llama.cpp reuses token_embd.weight when output.weight is absent.
+  if (!config.tiedEmbeddings) names.push({ gguf: 'output.weight', commons: 'head', kind: 'matrix' })
+  return names
+}
+
 /**
  * The GGUF tensors of a transformer, by llama.cpp name. Vectors (norm gains) stay F32, as
  * llama.cpp's own converter keeps them; matrices take `dtype`.
  */
 export function llamaTensors (config: TransformerConfig, param: (name: string) => Tensor, dtype: ExportDtype): GgufTensor[] {
-  const matrixType = dtype === 'f16' ? GGML_TYPE.F16 : GGML_TYPE.F32
-  const vector = (name: string, from: string): GgufTensor => {
-    const t = param(from)
-    return { name, dims: [t.shape[0]], type: GGML_TYPE.F32, data: bytesOf(t.f32, GGML_TYPE.F32) }
-  }
-  /** An [in, out] Commons matrix as llama.cpp's [out, in] rows; `heads` interleaves Q/K. */
-  const matrix = (name: string, from: string, heads?: number): GgufTensor => {
-    const t = param(from)
+  return llamaNames(config).map(({ gguf, commons, kind }) => {
+    const t = param(commons)
+    const type = kind === 'vector' ? GGML_TYPE.F32 : dtype === 'f16' ? GGML_TYPE.F16 : GGML_TYPE.F32
+    if (kind === 'vector' || kind === 'rows') return { name: gguf, dims: [...t.shape].reverse(), type, data: bytesOf(t.f32, type) }
+    // An [in, out] Commons matrix as llama.cpp's [out, in] rows.
     const [inDim, outDim] = t.shape
     let rows = transpose(t.f32, inDim, outDim)
-    if (heads !== undefined) rows = interleaveHeads(rows, heads, inDim)
-    return { name, dims: [inDim, outDim], type: matrixType, data: bytesOf(rows, matrixType) }
-  }
-  const embed = param('embed')
-  // The embedding is already [vocab, d] rows: one row per token, as llama.cpp reads it.
-  const tensors: GgufTensor[] = [{ name: 'token_embd.weight', dims: [embed.shape[1], embed.shape[0]], type: matrixType, data: bytesOf(embed.f32, matrixType) }]
-  for (let l = 0; l < config.layers; l++) {
-    const p = `layers.${l}`
-    const b = `blk.${l}`
-    tensors.push(
-      vector(`${b}.attn_norm.weight`, `${p}.attn_norm`),
-      matrix(`${b}.attn_q.weight`, `${p}.wq`, config.heads),
-      matrix(`${b}.attn_k.weight`, `${p}.wk`, config.heads),
-      matrix(`${b}.attn_v.weight`, `${p}.wv`),
-      matrix(`${b}.attn_output.weight`, `${p}.wo`),
-      vector(`${b}.ffn_norm.weight`, `${p}.mlp_norm`),
-      matrix(`${b}.ffn_gate.weight`, `${p}.w1`),
-      matrix(`${b}.ffn_up.weight`, `${p}.w3`),
-      matrix(`${b}.ffn_down.weight`, `${p}.w2`)
-    )
-  }
-  tensors.push(vector('output_norm.weight', 'final_norm'))
-  // Tied embeddings: llama.cpp reuses token_embd.weight when output.weight is absent.
-  if (!config.tiedEmbeddings) tensors.push(matrix('output.weight', 'head'))
-  return tensors
+    if (kind === 'heads') rows = reorderHeads(rows, config.heads, inDim, true)
+    return { name: gguf, dims: [inDim, outDim], type, data: bytesOf(rows, type) }
+  })
+}
+
+/** A Commons parameter from a GGUF tensor's values (already F32), undoing llamaTensors. */
+export function fromLlama (config: TransformerConfig, kind: LlamaKind, dims: readonly number[], values: Float32Array): Tensor {
+  if (kind === 'vector' || kind === 'rows') return new Tensor([...dims].reverse(), values)
+  const [inDim, outDim] = dims
+  const rows = kind === 'heads' ? reorderHeads(values, config.heads, inDim, false) : values
+  return new Tensor([inDim, outDim], transpose(rows, outDim, inDim))
 }
 
 /** The llama.* hyperparameters llama.cpp requires to build the graph. */

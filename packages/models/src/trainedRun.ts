@@ -11,11 +11,14 @@ export class ExportError extends BaseError {
 /** What lets anyone holding an exported model check where it came from. */
 export interface Provenance {
   recipe: string
+  /** S_T of the run (S_0 of the weights, for an imported model never trained here). */
   stateRoot: string
-  transcriptRoot: string
-  tokensRoot: string
+  transcriptRoot?: string
+  tokensRoot?: string
   dataset?: string
   jobId?: string
+  /** The file an imported model came from. */
+  imported?: string
 }
 
 /** The byte tokenizer has no BOS and no EOS of its own: byte 0 (NUL) ends a generation. */
@@ -38,7 +41,7 @@ export async function readTrainedRun (run: string, jobId?: string): Promise<Trai
     throw new ExportError(`${run} is not a finished training run (no model.safetensors)`, { hint: 'pass the --out directory of a commons train that ran to the end' })
   }
   const { tensors, metadata } = await readSafetensors(source)
-  const missing = ['recipe', 'stateRoot', 'transcriptRoot', 'tokensRoot'].filter(k => metadata[k] === undefined)
+  const missing = ['recipe', 'stateRoot'].filter(k => metadata[k] === undefined)
   if (missing.length > 0) throw new ExportError(`${source} lacks ${missing.join(', ')} in its metadata`, { hint: 'export a run written by commons train' })
   const recipe = parseRecipe(JSON.parse(metadata.recipe), source)
   if (recipe.model.kind !== 'transformer') {
@@ -66,10 +69,11 @@ export async function readTrainedRun (run: string, jobId?: string): Promise<Trai
     provenance: {
       recipe: metadata.recipe,
       stateRoot: metadata.stateRoot,
-      transcriptRoot: metadata.transcriptRoot,
-      tokensRoot: metadata.tokensRoot,
-      ...(dataset !== undefined && /^(baf|Qm)/.test(dataset) ? { dataset } : {}),
-      ...(jobId !== undefined ? { jobId } : {})
+      ...(metadata.transcriptRoot !== undefined ? { transcriptRoot: metadata.transcriptRoot } : {}),
+      ...(metadata.tokensRoot !== undefined ? { tokensRoot: metadata.tokensRoot } : {}),
+      ...(metadata.imported !== undefined ? { imported: metadata.imported } : {}),
+      ...(metadata.dataset !== undefined ? { dataset: metadata.dataset } : dataset !== undefined && /^(baf|Qm)/.test(dataset) ? { dataset } : {}),
+      ...(jobId !== undefined ? { jobId } : metadata.jobId !== undefined ? { jobId: metadata.jobId } : {})
     }
   }
 }

@@ -28,6 +28,11 @@ export function tokenizerJson (bpe: Bpe): Record<string, unknown> {
   }
 }
 
+/** The bytes a tokenizer is stored as (and named by, as a raw CID): tokenizerJson, compact. */
+export function tokenizerFile (bpe: Bpe): Uint8Array {
+  return Buffer.from(JSON.stringify(tokenizerJson(bpe)))
+}
+
 /** The merges of a tokenizer.json written by tokenizerJson (or any byte-level BPE with the same base). */
 export function parseTokenizerJson (json: unknown, source = 'tokenizer.json'): Bpe {
   const model = (json as { model?: { type?: string, vocab?: Record<string, number>, merges?: unknown[] } }).model

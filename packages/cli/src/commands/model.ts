@@ -1,9 +1,9 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { exportGguf, exportHf, type ExportDtype } from '@commons/models'
-import { exportVersion, openStore } from '@commons/store'
+import { exportGguf, exportHf, importGguf, type ExportDtype } from '@commons/models'
+import { exportVersion, openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, UsageError, type GlobalOptions } from '../output.ts'
 
@@ -50,6 +50,25 @@ export function modelCommand (program: Command): void {
         `wrote ${result.path} (${result.tensors} tensors, ${(result.bytes / 1e6).toFixed(1)} MB, ${opts.dtype})`,
         `      ${result.modelfile}: ollama create NAME -f ${result.modelfile}`,
         `      state root ${result.provenance.stateRoot}, transcript root ${result.provenance.transcriptRoot}`
+      ].join('\n'))
+    })
+
+  model.command('import').argument('<file>', 'a llama-architecture GGUF (F32 or F16; byte-level BPE vocabulary)')
+    .description('import an open model as Commons weights: a folder with recipe.json, model.safetensors and tokenizer.json, to generate with or export (fine-tuning jobs from imported weights are not available yet)')
+    .requiredOption('--out <dir>', 'the folder to write')
+    .option('--json', 'print {dir, recipe, stateRoot, tokenizer, parameters}')
+    .action(async (file: string, opts: { out: string }, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>()
+      const result = await importGguf({ file: resolve(file), out: resolve(opts.out) })
+      // The tokenizer goes into the store by CID, so a recipe naming it trains here at once.
+      if (result.tokenizer !== 'byte') {
+        const store = await openStore(homeOf(options))
+        await putRaw(store.blocks, await readFile(join(result.dir, 'tokenizer.json'))).finally(async () => store.close())
+      }
+      emit(options, result, () => [
+        `imported ${(result.parameters / 1e6).toFixed(2)}M parameters into ${result.dir}`,
+        `      tokenizer ${result.tokenizer}; S_0 root ${result.stateRoot}`,
+        `      commons generate ${result.dir} "..."  |  commons model export ${result.dir} --format hf --out DIR`
       ].join('\n'))
     })
 }

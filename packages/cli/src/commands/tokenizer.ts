@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { writeAtomically } from '@commons/models'
-import { BpeTokenizer, tokenizerJson, trainBpe } from '@commons/tokenizer'
+import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, progress, progressDone, type GlobalOptions } from '../output.ts'
@@ -26,7 +26,7 @@ export function tokenizerCommand (program: Command): void {
       const bytes = Uint8Array.from(tokens)
       const bpe = trainBpe(bytes, opts.vocab, { onMerge: (done, total) => { if (done % 50 === 0) progress(options, `merges ${done}/${total}`) } })
       progressDone(options)
-      const file = Buffer.from(JSON.stringify(tokenizerJson(bpe), null, 2) + '\n')
+      const file = tokenizerFile(bpe)
       const path = resolve(opts.out)
       await writeAtomically(path, [file])
       const store = await openStore(homeOf(options))
