@@ -1,7 +1,5 @@
 import { rm } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { loadJobInputs, readJob, type JobInputs } from '@commons/chain'
 import { commitVersion, exportVersion, getVerifiedBlock, initDataset, tokenizeVersion, type Store } from '@commons/store'
 import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
@@ -10,13 +8,6 @@ import { timed, type Context } from './context.ts'
 /** Content by CID: recipes as raw blocks, versions (datasets, runs, traces) as DAGs. */
 
 const fetchTimeout = (ctx: Context): number => ctx.options.fetchTimeoutMs ?? DEFAULT_JOB_FETCH_TIMEOUT_MS
-
-/** Stores bytes as one raw block; returns its CID (what a recipe is referenced by). */
-export async function putRaw (store: Store, bytes: Uint8Array): Promise<CID> {
-  const cid = CID.createV1(raw.code, await sha256.digest(bytes))
-  await store.blocks.put(cid, bytes)
-  return cid
-}
 
 export async function getRaw (ctx: Context, cid: CID): Promise<Uint8Array> {
   await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))

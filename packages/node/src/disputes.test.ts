@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet } from '@commons/chain'
 import { readRecipe, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, type Store } from '@commons/store'
+import { commitVersion, generateRows, initDataset, openStore, putRaw, rowsToBytes, type Store } from '@commons/store'
 import { TOPICS } from './constants.ts'
-import { putRaw } from './content.ts'
 import { parseFault } from './faults.ts'
 import { startNetwork, type NetworkNode } from './network.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
@@ -93,7 +92,7 @@ describe('a dispute with a flaky RPC, a forger and a busy trainer', () => {
     const id = BigInt(validator.state.disputes().find(d => d.jobId === String(a))?.id ?? -1)
     // Its RPC drops its next two transactions (the pinpoint), and a forger gossips a trace of its own.
     proxy.failNext('eth_sendRawTransaction', 2)
-    const forged = (await putRaw(forgerStore, new TextEncoder().encode('not a trace'))).toString()
+    const forged = (await putRaw(forgerStore.blocks, new TextEncoder().encode('not a trace'))).toString()
     const forging = setInterval(() => { void forger.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: forged }) }, 50)
     try {
       await until('the dispute to resolve', async () => (await readDispute(bank, deployment, id)).resolved, 240_000)

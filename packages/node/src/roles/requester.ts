@@ -2,9 +2,9 @@ import { join } from 'node:path'
 import { hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
 import { tensorRoot, toHex, transcriptRootOf } from '@commons/protocol'
 import { compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
-import { tokenizeVersion, type Store } from '@commons/store'
+import { putRaw, tokenizeVersion, type Store } from '@commons/store'
 import { TOPICS } from '../constants.ts'
-import { fetchVersion, jobInputs, putRaw } from '../content.ts'
+import { fetchVersion, jobInputs } from '../content.ts'
 import { NodeError, timed, type Context } from '../context.ts'
 
 /** The requester: posts jobs on its datasets, and fetches and checks the models they produce. */
@@ -32,7 +32,7 @@ export interface ModelCheck {
  * recipe's program hash. A node serving that store lets trainers fetch both by CID.
  */
 export async function jobSpecFor (engine: EngineContext, store: Store, params: PostJobParams): Promise<JobSpec> {
-  const recipeCid = await putRaw(store, new TextEncoder().encode(JSON.stringify(params.recipe)))
+  const recipeCid = await putRaw(store.blocks, new TextEncoder().encode(JSON.stringify(params.recipe)))
   const { tokens } = await tokenizeVersion(store, params.datasetCid, params.recipe.tokenizer)
   return {
     datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe).hash,

@@ -1,4 +1,8 @@
-import { referenceContext } from '@commons/engine'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { referenceContext, tokensRootOf, type Recipe } from '@commons/engine'
+import { putRaw, tokenizeVersion } from '@commons/store'
+import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { CID } from 'multiformats/cid'
@@ -49,5 +53,32 @@ describe('a trainer built from components', () => {
     // The node's memory and store are the caller's: still open after the node stopped.
     assert.equal(state.job(jobId, 'trainer')?.status, 'submitted')
     assert.ok(await store.blocks.has(CID.parse(version)))
+  })
+
+  it('trains a recipe whose tokenizer is a BPE named by CID, and keeps its tokenizer.json in the published run', { timeout: 240_000 }, async () => {
+    const { bank, deployment, devnet, store, network, state, recipe, version } = alone
+    // The BPE is trained on the dataset itself and stored by CID, as commons tokenizer train does.
+    const { tokens: bytes } = await tokenizeVersion(store, version, 'byte')
+    const bpe = trainBpe(Uint8Array.from(bytes), 300)
+    const json = tokenizerFile(bpe)
+    const tokenizer = (await putRaw(store.blocks, json)).toString()
+    const bpeRecipe = { ...recipe, tokenizer, model: { ...recipe.model, vocab: new BpeTokenizer(bpe).vocab } } as Recipe
+    const clients = await connect(devnet.rpcUrl, devnetAccount(4))
+    await transferTokens(bank, deployment, clients.account.address, parseEther('500'))
+    const lines: string[] = []
+    trainer = await createNode({ clients, store, network, state }, {
+      home: alone.home, deployment, roles: ['trainer'], apiPort: false, pollMs: 100, stake: parseEther('200'), log: line => lines.push(line)
+    })
+    const spec = await jobSpecFor(referenceContext(), store, { datasetCid: version, recipe: bpeRecipe, reward: parseEther('50'), jobStake: parseEther('100') })
+    assert.equal(spec.tokensRoot, tokensRootOf(new BpeTokenizer(bpe).encode(Uint8Array.from(bytes))), 'the job binds the BPE tokens')
+    const { jobId } = await postJob(bank, deployment, spec)
+    await until(`the trainer to submit job ${jobId}`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted', { timeoutMs: 180_000, said: () => lines.join('\n') })
+    await trainer.idle()
+    const run = state.run(jobId)
+    assert.equal(run?.status, 'submitted')
+    const kept = await readFile(join(run?.dir ?? '', 'tokenizer.json'))
+    assert.ok(kept.equals(json), 'the run keeps the tokenizer it was trained with')
+    await trainer.stop()
+    trainer = undefined
   })
 })
