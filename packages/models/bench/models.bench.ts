@@ -78,6 +78,8 @@ export async function benchModels (log: (line: string) => void): Promise<BenchRe
     let cached = 0
     let recompute = 0
     try {
+      // Warm-up first, as for llama.cpp below: the JIT compiles the decoding loop on the first call.
+      await generate(backend.ctx, run, prompt, { tokens: NEW_TOKENS })
       cached = await decodeRate(async onToken => generate(backend.ctx, run, prompt, { tokens: NEW_TOKENS, onToken }))
       recompute = await decodeRate(async onToken => generate(backend.ctx, run, prompt, { tokens: 6, recompute: true, onToken }))
     } finally {

@@ -74,30 +74,37 @@ export class Decoder {
       return reshape(permute(ctx, attentionHeads(ctx, qVar, kVar, vVar, mask, this.scale), [0, 2, 1, 3]), [1, n, d])
     }
     const out = new Float32Array(heads * n * dh)
-    const s = new Float32Array(start + n)
     const e = new Float32Array(start + n)
+    const acc = new Float32Array(dh)
+    const scale = this.scale
     for (let h = 0; h < heads; h++) {
+      const base = h * stride
       for (let i = 0; i < n; i++) {
         const keys = start + i + 1
         const qi = (h * n + i) * dh
         let max = -Infinity
         for (let j = 0; j < keys; j++) {
-          let acc = 0
-          for (let c = 0; c < dh; c++) acc = f(acc + f(qh[qi + c] * K[h * stride + j * dh + c]))
-          s[j] = f(f(acc * this.scale) + 0)
-          max = binaryProgram.max(max, s[j])
+          const kj = base + j * dh
+          let dot = 0
+          for (let c = 0; c < dh; c++) dot = f(dot + f(qh[qi + c] * K[kj + c]))
+          const score = f(f(dot * scale) + 0)
+          e[j] = score
+          max = binaryProgram.max(max, score)
         }
         let sum = 0
         for (let j = 0; j < keys; j++) {
-          e[j] = expf(f(s[j] - max))
+          e[j] = expf(f(e[j] - max))
           sum = f(sum + e[j])
         }
-        for (let j = 0; j < keys; j++) e[j] = f(e[j] / sum)
-        for (let c = 0; c < dh; c++) {
-          let acc = 0
-          for (let j = 0; j < keys; j++) acc = f(acc + f(e[j] * V[h * stride + j * dh + c]))
-          out[qi + c] = acc
+        // Σ_j p_j·v_j per output dimension, j increasing; j outermost reads V in order
+        // (each dimension's sum keeps its own order; a Float32Array store rounds like f).
+        acc.fill(0)
+        for (let j = 0; j < keys; j++) {
+          const p = f(e[j] / sum)
+          const vj = base + j * dh
+          for (let c = 0; c < dh; c++) acc[c] = acc[c] + f(p * V[vj + c])
         }
+        out.set(acc, qi)
       }
     }
     return reshape(permute(ctx, constant(new Tensor([1, heads, n, dh], out)), [0, 2, 1, 3]), [1, n, d])
