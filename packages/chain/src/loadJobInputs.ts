@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import type { Hex } from 'viem'
 import { parseRecipe, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
+import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
 import { checkJobTerms, JobTermsError, type PostedTerms } from './checkJobTerms.ts'
 import { hexToCid } from './cids.ts'
 
@@ -59,5 +60,17 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
   } catch (cause) {
     return refuse('dataset', `its dataset ${String(datasetCid)} could not be fetched or read`, cause)
   }
+  // What would only fail once training began (after the claim, with the stake locked) is refused now.
+  if (tokenizerJson !== null) {
+    let vocab: number
+    try {
+      vocab = new BpeTokenizer(parseTokenizerJson(JSON.parse(Buffer.from(tokenizerJson).toString('utf8')))).vocab
+    } catch (cause) {
+      return refuse('tokenizer', `its tokenizer ${recipe.tokenizer} is not a tokenizer.json`, cause)
+    }
+    if (vocab !== recipe.model.vocab) return refuse('tokenizer', `its tokenizer has ${vocab} tokens, its model ${recipe.model.vocab}`)
+  }
+  const outside = tokens.findIndex(t => t < 0 || t >= recipe.model.vocab)
+  if (outside >= 0) return refuse('dataset', `its tokens include ${tokens[outside]}, outside the model's vocabulary of ${recipe.model.vocab}`)
   return { recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens)), tokens, ...(tokenizerJson !== null ? { tokenizerJson } : {}) }
 }
