@@ -98,6 +98,9 @@ describe('commons model export', () => {
     assert.equal(hf.code, 0, hf.stderr)
     assert.ok((JSON.parse(hf.stdout) as { files: string[] }).files.includes('config.json'))
     assert.equal((JSON.parse(await readFile(join(root, 'hf', 'config.json'), 'utf8')) as { commons: { stateRoot: string } }).commons.stateRoot, finalRoot)
+    const fromHf = await commons(['model', 'import', join(root, 'hf'), '--out', join(root, 'hf-imported'), '--json', ...h])
+    assert.equal(fromHf.code, 0, fromHf.stderr)
+    assert.equal((JSON.parse(fromHf.stdout) as { stateRoot: string }).stateRoot, finalRoot, 'a Hugging Face folder imports too')
     assert.equal((JSON.parse(byCid.stdout) as { provenance: { stateRoot: string } }).provenance.stateRoot, finalRoot)
   })
 
@@ -107,7 +110,8 @@ describe('commons model export', () => {
       [['model', 'export', REPO, '--out', join(root, 'x.gguf')], 'ExportError'],
       [['model', 'export', REPO, '--out', join(root, 'x.gguf'), '--dtype', 'f8'], 'UsageError'],
       [['model', 'export', REPO, '--out', join(root, 'x'), '--format', 'hf', '--dtype', 'f16'], 'UsageError'],
-      [['model', 'import', join(REPO, 'README.md'), '--out', join(root, 'y')], 'ImportError']
+      [['model', 'import', join(REPO, 'README.md'), '--out', join(root, 'y')], 'ImportError'],
+      [['model', 'import', REPO, '--out', join(root, 'y')], 'ImportError']
     ]
     for (const [args, name] of cases) {
       const run = await commons([...args, '--json', '--home', join(root, 'home')])

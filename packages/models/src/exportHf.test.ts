@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { Tokenizer } from '@huggingface/tokenizers'
 import { constant, forward, makeTables, paramSpecs, parseRecipe, readSafetensors, Tensor, train, type Recipe, type TransformerConfig, referenceContext } from '@commons/engine'
 import { exportHf } from './exportHf.ts'
+import { importHf } from './importHf.ts'
 
 /**
  * A Hugging Face export is checked from its files alone: a forward pass written here from
@@ -142,6 +143,17 @@ describe('Hugging Face export', () => {
       assert.equal(argmax(row), argmax(theirs[t]), `position ${t}: the same next token`)
     }
     assert.ok(worst < 1e-3, `logits agree to float32 rounding (worst difference ${worst})`)
+  })
+
+  it('comes back by import as the same weights: exported again, the same files', async () => {
+    const first = join(dir, 'hf-first')
+    await exportHf({ run, out: first })
+    const imported = await importHf({ dir: first, out: join(dir, 'hf-imported') })
+    const transcript = JSON.parse(await readFile(join(run, 'transcript.json'), 'utf8')) as { finalRoot: string }
+    assert.equal(imported.stateRoot, transcript.finalRoot)
+    const again = join(dir, 'hf-again')
+    const result = await exportHf({ run: imported.dir, out: again })
+    for (const file of result.files) assert.ok((await readFile(join(again, file))).equals(await readFile(join(first, file))), file)
   })
 
   it('ships a tokenizer.json that Hugging Face tokenizers reads as the byte tokenizer', async () => {

@@ -21,35 +21,37 @@ export interface ExportHfReturnType {
   provenance: Provenance
 }
 
+/** Every weight's Hugging Face name, its Commons name, and whether it is an nn.Linear ([out, in], transposed from Commons' [in, out]). */
+export function hfNames (config: TransformerConfig): Array<{ hf: string, commons: string, linear: boolean }> {
+  const names = [{ hf: 'model.embed_tokens.weight', commons: 'embed', linear: false }]
+  for (let l = 0; l < config.layers; l++) {
+    const [m, p] = [`model.layers.${l}`, `layers.${l}`]
+    names.push(
+      { hf: `${m}.input_layernorm.weight`, commons: `${p}.attn_norm`, linear: false },
+      { hf: `${m}.self_attn.q_proj.weight`, commons: `${p}.wq`, linear: true },
+      { hf: `${m}.self_attn.k_proj.weight`, commons: `${p}.wk`, linear: true },
+      { hf: `${m}.self_attn.v_proj.weight`, commons: `${p}.wv`, linear: true },
+      { hf: `${m}.self_attn.o_proj.weight`, commons: `${p}.wo`, linear: true },
+      { hf: `${m}.post_attention_layernorm.weight`, commons: `${p}.mlp_norm`, linear: false },
+      { hf: `${m}.mlp.gate_proj.weight`, commons: `${p}.w1`, linear: true },
+      { hf: `${m}.mlp.up_proj.weight`, commons: `${p}.w3`, linear: true },
+      { hf: `${m}.mlp.down_proj.weight`, commons: `${p}.w2`, linear: true }
+    )
+  }
+  names.push({ hf: 'model.norm.weight', commons: 'final_norm', linear: false })
+  if (!config.tiedEmbeddings) names.push({ hf: 'lm_head.weight', commons: 'head', linear: true })
+  return names
+}
+
 /**
  * The weights in Hugging Face's LlamaForCausalLM names and [out, in] layout. Commons'
  * RoPE is already HF's rotate_half, so Q and K need no reordering (unlike GGUF).
  */
 export function hfTensors (config: TransformerConfig, param: TrainedRun['param']): Array<[string, Tensor]> {
-  const linear = (name: string, from: string): [string, Tensor] => {
-    const t = param(from)
-    const [inDim, outDim] = t.shape
-    return [name, new Tensor([outDim, inDim], transpose(t.f32, inDim, outDim))]
-  }
-  const out: Array<[string, Tensor]> = [['model.embed_tokens.weight', param('embed')]]
-  for (let l = 0; l < config.layers; l++) {
-    const p = `layers.${l}`
-    const m = `model.layers.${l}`
-    out.push(
-      [`${m}.input_layernorm.weight`, param(`${p}.attn_norm`)],
-      linear(`${m}.self_attn.q_proj.weight`, `${p}.wq`),
-      linear(`${m}.self_attn.k_proj.weight`, `${p}.wk`),
-      linear(`${m}.self_attn.v_proj.weight`, `${p}.wv`),
-      linear(`${m}.self_attn.o_proj.weight`, `${p}.wo`),
-      [`${m}.post_attention_layernorm.weight`, param(`${p}.mlp_norm`)],
-      linear(`${m}.mlp.gate_proj.weight`, `${p}.w1`),
-      linear(`${m}.mlp.up_proj.weight`, `${p}.w3`),
-      linear(`${m}.mlp.down_proj.weight`, `${p}.w2`)
-    )
-  }
-  out.push(['model.norm.weight', param('final_norm')])
-  if (!config.tiedEmbeddings) out.push(linear('lm_head.weight', 'head'))
-  return out
+  return hfNames(config).map(({ hf, commons, linear }) => {
+    const t = param(commons)
+    return [hf, linear ? new Tensor([t.shape[1], t.shape[0]], transpose(t.f32, t.shape[0], t.shape[1])) : t]
+  })
 }
 
 /** config.json of LlamaForCausalLM, with the run's provenance under "commons". */

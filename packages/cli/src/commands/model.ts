@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { exportGguf, exportHf, importGguf, type ExportDtype } from '@commons/models'
+import { exportGguf, exportHf, importGguf, importHf, type ExportDtype } from '@commons/models'
 import { exportVersion, openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, UsageError, type GlobalOptions } from '../output.ts'
@@ -53,13 +53,14 @@ export function modelCommand (program: Command): void {
       ].join('\n'))
     })
 
-  model.command('import').argument('<file>', 'a llama-architecture GGUF (F32 or F16; byte-level BPE vocabulary)')
+  model.command('import').argument('<source>', 'a llama-architecture GGUF file (F32 or F16), or a Hugging Face LlamaForCausalLM folder (F32); a byte-level BPE vocabulary')
     .description('import an open model as Commons weights: a folder with recipe.json, model.safetensors and tokenizer.json, to generate with or export (fine-tuning jobs from imported weights are not available yet)')
     .requiredOption('--out <dir>', 'the folder to write')
     .option('--json', 'print {dir, recipe, stateRoot, tokenizer, parameters}')
-    .action(async (file: string, opts: { out: string }, command: Command) => {
+    .action(async (source: string, opts: { out: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
-      const result = await importGguf({ file: resolve(file), out: resolve(opts.out) })
+      const isDir = await stat(source).then(s => s.isDirectory(), () => false)
+      const result = isDir ? await importHf({ dir: resolve(source), out: resolve(opts.out) }) : await importGguf({ file: resolve(source), out: resolve(opts.out) })
       // The tokenizer goes into the store by CID, so a recipe naming it trains here at once.
       if (result.tokenizer !== 'byte') {
         const store = await openStore(homeOf(options))
