@@ -158,7 +158,8 @@ describe('train, replay and generate on a new user\'s mistakes', () => {
   it('refuses a recipe too large to allocate', async () => {
     const tiny = JSON.parse(await readFile(recipe, 'utf8')) as { model: Record<string, unknown> }
     const huge = join(root, 'huge.json')
-    await writeFile(huge, JSON.stringify({ ...tiny, model: { ...tiny.model, dModel: 60000, hidden: 60000 } }))
+    // Every dimension within what the chain can check (2048), but 1.2 billion parameters.
+    await writeFile(huge, JSON.stringify({ ...tiny, model: { ...tiny.model, dModel: 2048, hidden: 2048, heads: 16, layers: 40 } }))
     const out = join(root, 'huge-run')
     await refused(['train', huge, '--data', corpus, '--out', out], 'RecipeTooLargeError')
     await refused(['job', 'spec', '--dataset', 'x', '--recipe', huge, '--reward', '1', '--stake', '1', '--home', join(root, 'home-huge')], 'RecipeTooLargeError')
