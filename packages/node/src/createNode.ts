@@ -63,7 +63,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     options: init, engine, clients, store, network, state, log, policy: { ...DEFAULT_JOB_POLICY, ...init.policy },
     traces: new Map(), challengers: new Map(), defenders: new Map(), inputs: new Map(), reports: [],
     timings: { training: 0, verification: 0, transfer: 0, chain: 0 },
-    work: { training: null, checking: null, resuming: null }, enqueue: queue.enqueue, stopped: queue.stopped
+    work: { training: null, checking: null, resuming: null, defending: null }, enqueue: queue.enqueue, stopped: queue.stopped
   }
   const chainEvents = createChainEvents(ctx, queue)
   const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx)]
@@ -71,7 +71,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
 
   const settle = async (): Promise<void> => {
     for (;;) {
-      const pending = [queue.running(), ctx.work.training, ctx.work.checking, ctx.work.resuming].filter(p => p !== null)
+      const pending = [queue.running(), ctx.work.training, ctx.work.checking, ctx.work.resuming, ctx.work.defending].filter(p => p !== null)
       if (pending.length === 0) return
       await Promise.all(pending)
     }

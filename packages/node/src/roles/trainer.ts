@@ -6,7 +6,7 @@ import {
 import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
-import { isRole, NodeStoppingError, timed, type Context, type Service } from '../context.ts'
+import { isRole, NodeStoppingError, offQueue, timed, type Context, type Service } from '../context.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
@@ -36,7 +36,7 @@ export function trainerService (ctx: Context): Service {
       }
       ctx.enqueue(async () => resumeTrainer(ctx))
     },
-    async stop () { await ctx.work.training }
+    async stop () { await Promise.all([ctx.work.training, ctx.work.defending]) }
   }
 }
 
@@ -154,25 +154,32 @@ function defenderFor (ctx: Context, jobId: bigint, recipe: Recipe, tokens: Int32
   return defender
 }
 
-/** A dispute against this trainer: publish the step's op trace, then post its roots. */
+/**
+ * A dispute against this trainer: publish the step's op trace, then post its roots. The
+ * trace is a one-step replay: computed off the event queue (so no other move of this node
+ * waits for it), then the move itself is queued like every other.
+ */
 export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
   const { recipe, tokens } = await jobInputs(ctx, jobId)
   const defender = defenderFor(ctx, jobId, recipe, tokens)
   ctx.state.setDispute(id, jobId, 'trainer', 'opened', { step })
-  const outputs = await defender.trace(step)
-  const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
-  await mkdir(dir, { recursive: true })
-  await writeSafetensors(join(dir, 'trace.safetensors'), outputs.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
-  // A trainer that withholds its trace on purpose (testing) leaves the challenger to force it out on-chain.
-  const withhold = ctx.options.fault?.withhold === true
-  const traceCid = withhold ? undefined : await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
-  if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
-  await playMove(ctx, id, PHASE.awaitTrace, 'posting the op trace', async () => {
-    const move = await timed(ctx, 'chain', async () => defender.postOpTrace(id))
-    ctx.state.setDispute(id, jobId, 'trainer', 'traced', { step, traceCid, postOpTraceGas: move.gas })
-    ctx.log(`dispute ${id}: posted the op trace of step ${step === INIT_STEP ? 'init' : step} (${move.gas} gas)`)
-    // Announced again once on chain, for challengers that joined the gossip late.
+  offQueue(ctx, 'defending', `dispute ${id}`, async () => {
+    if (ctx.stopped()) return
+    const outputs = await defender.trace(step)
+    const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
+    await mkdir(dir, { recursive: true })
+    await writeSafetensors(join(dir, 'trace.safetensors'), outputs.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
+    // A trainer that withholds its trace on purpose (testing) leaves the challenger to force it out on-chain.
+    const withhold = ctx.options.fault?.withhold === true
+    const traceCid = withhold ? undefined : await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
     if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+    ctx.enqueue(async () => playMove(ctx, id, PHASE.awaitTrace, 'posting the op trace', async () => {
+      const move = await timed(ctx, 'chain', async () => defender.postOpTrace(id))
+      ctx.state.setDispute(id, jobId, 'trainer', 'traced', { step, traceCid, postOpTraceGas: move.gas })
+      ctx.log(`dispute ${id}: posted the op trace of step ${step === INIT_STEP ? 'init' : step} (${move.gas} gas)`)
+      // Announced again once on chain, for challengers that joined the gossip late.
+      if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
+    }))
   })
 }
 

@@ -8,7 +8,7 @@ import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
 import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
-import { isRole, NodeError, timed, type Context, type Service } from '../context.ts'
+import { isRole, NodeError, offQueue, timed, type Context, type Service } from '../context.ts'
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 
@@ -43,15 +43,6 @@ export function drawSteps (blockHash: Hex, validator: Address, steps: number, co
 export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
   if (!isRole(ctx, 'validator')) return
   offQueue(ctx, 'checking', `job ${jobId}`, async () => checkResult(ctx, jobId, blockHash))
-}
-
-/** Runs `work` off the event queue, after the work already in its lane; a failure is logged under `label`. */
-function offQueue (ctx: Context, lane: 'checking' | 'resuming', label: string, work: () => Promise<void>): void {
-  const previous = ctx.work[lane] ?? Promise.resolve()
-  const next: Promise<void> = previous.then(work).catch((error: unknown) => {
-    ctx.log(`${label}: ${(error as Error).message}`)
-  }).finally(() => { if (ctx.work[lane] === next) ctx.work[lane] = null })
-  ctx.work[lane] = next
 }
 
 async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
