@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -154,6 +154,33 @@ describe('Hugging Face export', () => {
     const again = join(dir, 'hf-again')
     const result = await exportHf({ run: imported.dir, out: again })
     for (const file of result.files) assert.ok((await readFile(join(again, file))).equals(await readFile(join(first, file))), file)
+  })
+
+  it('imports F16 weights, as most published models ship them, widened exactly', async () => {
+    const folder = join(dir, 'hf-f16')
+    await exportHf({ run, out: folder })
+    // Rewrite model.safetensors in F16, as transformers' save_pretrained(torch_dtype=float16) would.
+    const bytes = await readFile(join(folder, 'model.safetensors'))
+    const length = Number(bytes.readBigUInt64LE(0))
+    const header = JSON.parse(bytes.subarray(8, 8 + length).toString()) as Record<string, { dtype: string, shape: number[], data_offsets: [number, number] }>
+    const parts: Buffer[] = []
+    let offset = 0
+    for (const [name, t] of Object.entries(header)) {
+      if (name === '__metadata__') continue
+      const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + length + t.data_offsets[0], bytes.byteOffset + 8 + length + t.data_offsets[1]))
+      const half = Buffer.from(new Uint16Array(new Float16Array(values).buffer).buffer)
+      header[name] = { dtype: 'F16', shape: t.shape, data_offsets: [offset, offset + half.length] }
+      offset += half.length
+      parts.push(half)
+    }
+    const json = Buffer.from(JSON.stringify(header))
+    const prefix = Buffer.alloc(8)
+    prefix.writeBigUInt64LE(BigInt(json.length))
+    await writeFile(join(folder, 'model.safetensors'), Buffer.concat([prefix, json, ...parts]))
+    const imported = await importHf({ dir: folder, out: join(dir, 'hf-f16-imported') })
+    const { tensors } = await readSafetensors(join(imported.dir, 'model.safetensors'))
+    const { tensors: original } = await readSafetensors(join(run, 'model.safetensors'))
+    for (const [name, t] of original) assert.deepEqual(tensors.get(name)?.f32, Float32Array.from(new Float16Array(t.f32)), name)
   })
 
   it('ships a tokenizer.json that Hugging Face tokenizers reads as the byte tokenizer', async () => {

@@ -38,12 +38,3 @@ export function toF16Bytes (values: Float32Array): Uint8Array {
   return new Uint8Array(out.buffer)
 }
 
-/** binary16 bits → the binary32 value (exact: every binary16 is a binary32). */
-export function f16Value (bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1
-  const exp = (bits >>> 10) & 0x1f
-  const mant = bits & 0x3ff
-  if (exp === 0) return sign * mant * 2 ** -24
-  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15)
-}

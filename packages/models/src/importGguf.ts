@@ -1,10 +1,9 @@
 import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { gguf } from '@huggingface/gguf'
-import type { Tensor, TransformerConfig } from '@commons/engine'
+import { f16Value, type Tensor, type TransformerConfig } from '@commons/engine'
 import { byteToUnicode, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 import { GGML_TYPE } from './gguf.ts'
-import { f16Value } from './half.ts'
 import { ImportError, writeImported, type ImportedModel } from './importedModel.ts'
 import { fromLlama, llamaNames } from './llamaLayout.ts'
 

@@ -8,7 +8,7 @@ import { transpose } from './llamaLayout.ts'
 import type { Provenance } from './trainedRun.ts'
 
 export interface ImportHfParameters {
-  /** A Hugging Face LlamaForCausalLM folder: config.json, model.safetensors (F32), tokenizer.json. */
+  /** A Hugging Face LlamaForCausalLM folder: config.json, model.safetensors (F32, F16 or BF16), tokenizer.json. */
   dir: string
   out: string
 }
@@ -35,7 +35,7 @@ function configOf (json: Record<string, unknown>, source: string): TransformerCo
 }
 
 /**
- * Imports a Hugging Face LlamaForCausalLM folder (F32 weights, a byte-level BPE
+ * Imports a Hugging Face LlamaForCausalLM folder (F32, F16 or BF16 weights, a byte-level BPE
  * tokenizer.json whose first 256 ids are the bytes) as Commons weights, like importGguf.
  */
 export async function importHf (params: ImportHfParameters): Promise<ImportedModel> {

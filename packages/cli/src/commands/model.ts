@@ -53,7 +53,7 @@ export function modelCommand (program: Command): void {
       ].join('\n'))
     })
 
-  model.command('import').argument('<source>', 'a llama-architecture GGUF file (F32 or F16), or a Hugging Face LlamaForCausalLM folder (F32); a byte-level BPE vocabulary')
+  model.command('import').argument('<source>', 'a llama-architecture GGUF file (F32 or F16), or a Hugging Face LlamaForCausalLM folder (F32, F16 or BF16); a byte-level BPE vocabulary')
     .description('import an open model as Commons weights: a folder with recipe.json, model.safetensors and tokenizer.json, to generate with or export (fine-tuning jobs from imported weights are not available yet)')
     .requiredOption('--out <dir>', 'the folder to write')
     .option('--json', 'print {dir, recipe, stateRoot, tokenizer, parameters}')

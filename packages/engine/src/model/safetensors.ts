@@ -38,6 +38,28 @@ export interface Safetensors {
   metadata: Record<string, string>
 }
 
+/** Bytes per element of the dtypes read; Commons writes F32 and I32 only. */
+const WIDTH: Record<string, number> = { F32: 4, I32: 4, F16: 2, BF16: 2 }
+
+const widen = new Float32Array(1)
+const widenBits = new Uint32Array(widen.buffer)
+
+/** bfloat16 bits → binary32: the top half of the binary32 pattern. */
+function bf16Value (bits: number): number {
+  widenBits[0] = bits << 16
+  return widen[0]
+}
+
+/** binary16 bits → binary32 (exact: every binary16 is a binary32). */
+export function f16Value (bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1
+  const exp = (bits >>> 10) & 0x1f
+  const mant = bits & 0x3ff
+  if (exp === 0) return sign * mant * 2 ** -24
+  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15)
+}
+
 export function decodeSafetensors (bytes: Buffer, source = 'file'): Safetensors {
   const fail = (why: string): never => {
     throw new CorruptCheckpointError(`${source} is not a valid safetensors file: ${why}`, { hint: 'the file is damaged or truncated; use another checkpoint or train again' })
@@ -57,8 +79,16 @@ export function decodeSafetensors (bytes: Buffer, source = 'file'): Safetensors 
     if (name === '__metadata__') continue
     const { dtype, shape, data_offsets: [start, end] } = entry as { dtype: string, shape: number[], data_offsets: [number, number] }
     const count = shape.reduce((a, b) => a * b, 1)
-    if (end - start !== count * 4 || base + end > bytes.length || (dtype !== 'F32' && dtype !== 'I32')) fail(`tensor ${name} does not fit`)
+    const width = WIDTH[dtype]
+    if (width === undefined || end - start !== count * width || base + end > bytes.length) fail(`tensor ${name} (${dtype}) does not fit`)
     const copy = bytes.subarray(base + start, base + end)
+    if (width === 2) {
+      // F16 and BF16 (other tools' weights) widen to F32 exactly.
+      const data = new Float32Array(count)
+      for (let i = 0; i < count; i++) data[i] = dtype === 'BF16' ? bf16Value(copy.readUInt16LE(2 * i)) : f16Value(copy.readUInt16LE(2 * i))
+      tensors.set(name, new Tensor(shape, data))
+      continue
+    }
     const data = dtype === 'F32' ? new Float32Array(count) : new Int32Array(count)
     Buffer.from(data.buffer).set(copy)
     tensors.set(name, new Tensor(shape, data))
