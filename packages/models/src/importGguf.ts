@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { gguf } from '@huggingface/gguf'
-import { f16Value, type Tensor, type TransformerConfig } from '@commons/engine'
+import { f16Values, type Tensor, type TransformerConfig } from '@commons/engine'
 import { byteToUnicode, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 import { GGML_TYPE } from './gguf.ts'
 import { ImportError, writeImported, type ImportedModel } from './importedModel.ts'
@@ -72,9 +72,7 @@ export async function importGguf (params: ImportGgufParameters): Promise<Importe
       if (type !== GGML_TYPE.F32 && type !== GGML_TYPE.F16) throw new ImportError(`${name} is quantized (ggml type ${type}): only F32 and F16 import`, { hint: 'convert the model to F16 or F32 first' })
       const bytes = Buffer.alloc(count * (type === GGML_TYPE.F32 ? 4 : 2))
       await file.read(bytes, 0, bytes.length, Number(parsed.tensorDataOffset + info.offset))
-      const values = new Float32Array(count)
-      if (type === GGML_TYPE.F32) values.set(new Float32Array(bytes.buffer, bytes.byteOffset, count))
-      else for (let i = 0; i < count; i++) values[i] = f16Value(bytes.readUInt16LE(2 * i))
+      const values = type === GGML_TYPE.F32 ? Float32Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, count)) : f16Values(bytes)
       tensors.set(commons, fromLlama(config, kind, dims, values))
     }
   } finally {

@@ -50,14 +50,10 @@ function bf16Value (bits: number): number {
   return widen[0]
 }
 
-/** binary16 bits → binary32 (exact: every binary16 is a binary32). */
-export function f16Value (bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1
-  const exp = (bits >>> 10) & 0x1f
-  const mant = bits & 0x3ff
-  if (exp === 0) return sign * mant * 2 ** -24
-  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15)
+/** binary16 words (little-endian bytes) → binary32 values, exactly (the JavaScript engine's Float16Array). */
+export function f16Values (bytes: Uint8Array): Float32Array {
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : Uint8Array.from(bytes)
+  return Float32Array.from(new Float16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2))
 }
 
 export function decodeSafetensors (bytes: Buffer, source = 'file'): Safetensors {
@@ -84,8 +80,7 @@ export function decodeSafetensors (bytes: Buffer, source = 'file'): Safetensors 
     const copy = bytes.subarray(base + start, base + end)
     if (width === 2) {
       // F16 and BF16 (other tools' weights) widen to F32 exactly.
-      const data = new Float32Array(count)
-      for (let i = 0; i < count; i++) data[i] = dtype === 'BF16' ? bf16Value(copy.readUInt16LE(2 * i)) : f16Value(copy.readUInt16LE(2 * i))
+      const data = dtype === 'F16' ? f16Values(copy) : Float32Array.from({ length: count }, (_, i) => bf16Value(copy.readUInt16LE(2 * i)))
       tensors.set(name, new Tensor(shape, data))
       continue
     }
