@@ -1,8 +1,8 @@
 import { open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseRecipe, readSafetensors, type Recipe, type Tensor, type TransformerConfig } from '@commons/engine'
+import { parseRecipe, readRunTokenizer, readSafetensors, type Recipe, type Tensor, type TransformerConfig } from '@commons/engine'
 import { BaseError } from '@commons/errors'
-import { BpeTokenizer, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
+import type { Bpe } from '@commons/tokenizer'
 
 export class ExportError extends BaseError {
   override name = 'ExportError'
@@ -47,14 +47,7 @@ export async function readTrainedRun (run: string, jobId?: string): Promise<Trai
   if (recipe.model.kind !== 'transformer') {
     throw new ExportError(`${recipe.name} is an ${recipe.model.kind} model: only transformers have a llama layout`, { hint: 'train a transformer recipe (see recipes/tiny.json)' })
   }
-  let tokenizer: Bpe = { merges: [] }
-  if (recipe.tokenizer !== 'byte') {
-    const path = join(run, 'tokenizer.json')
-    const json = await readFile(path, 'utf8').catch((cause: unknown) => { throw new ExportError(`${run} has no tokenizer.json for its tokenizer ${recipe.tokenizer}`, { cause }) })
-    tokenizer = parseTokenizerJson(JSON.parse(json), path)
-    const vocab = new BpeTokenizer(tokenizer).vocab
-    if (vocab !== recipe.model.vocab) throw new ExportError(`${path} has ${vocab} tokens, the model ${recipe.model.vocab}`)
-  }
+  const tokenizer = await readRunTokenizer(run, recipe)
   const runJson = await readFile(join(run, 'run.json'), 'utf8').then(text => JSON.parse(text) as { data?: { source?: string } }, () => ({ data: undefined }))
   const dataset = runJson.data?.source
   return {
@@ -78,7 +71,11 @@ export async function readTrainedRun (run: string, jobId?: string): Promise<Trai
   }
 }
 
-/** Writes `parts` to `path` through a temporary file and a rename: never a half-written file. */
+/**
+ * Writes `parts` to `path` through a temporary file and a rename: never a half-written
+ * file. For a model written in parts (a GGUF's header, then each tensor), so its bytes are
+ * never gathered into one buffer; single buffers go through write-file-atomic.
+ */
 export async function writeAtomically (path: string, parts: readonly Uint8Array[]): Promise<number> {
   const temp = `${path}.${process.pid}.tmp`
   const file = await open(temp, 'w')

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
+import { BpeTokenizer, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 import { constant, type Var } from '../core/autograd.ts'
 import { Decoder } from './decode.ts'
 import { forward, makeTables, paramSpecs } from './model.ts'
@@ -37,14 +37,25 @@ interface TextCodec {
   decode: (tokens: readonly number[]) => Uint8Array
 }
 
-async function loadCodec (dir: string, recipe: Recipe): Promise<TextCodec> {
-  if (recipe.tokenizer === 'byte') return { encode: bytes => [...bytes], decode: tokens => Uint8Array.from(tokens) }
+/**
+ * The tokenizer a run was trained with: the BPE of its tokenizer.json (checked against
+ * the model's vocabulary), or the byte tokenizer (the BPE with no merges).
+ */
+export async function readRunTokenizer (dir: string, recipe: Recipe): Promise<Bpe> {
+  if (recipe.tokenizer === 'byte') return { merges: [] }
   const path = join(dir, 'tokenizer.json')
   const json = await readFile(path, 'utf8').catch((cause: unknown) => {
     throw new CorruptCheckpointError(`${dir} has no tokenizer.json for its tokenizer ${recipe.tokenizer}`, { cause })
   })
-  const bpe = new BpeTokenizer(parseTokenizerJson(JSON.parse(json), path))
-  if (bpe.vocab !== recipe.model.vocab) throw new CorruptCheckpointError(`${path} has ${bpe.vocab} tokens, the model ${recipe.model.vocab}`)
+  const bpe = parseTokenizerJson(JSON.parse(json), path)
+  const vocab = new BpeTokenizer(bpe).vocab
+  if (vocab !== recipe.model.vocab) throw new CorruptCheckpointError(`${path} has ${vocab} tokens, the model ${recipe.model.vocab}`)
+  return bpe
+}
+
+async function loadCodec (dir: string, recipe: Recipe): Promise<TextCodec> {
+  if (recipe.tokenizer === 'byte') return { encode: bytes => [...bytes], decode: tokens => Uint8Array.from(tokens) }
+  const bpe = new BpeTokenizer(await readRunTokenizer(dir, recipe))
   return { encode: bytes => [...bpe.encode(bytes)], decode: tokens => bpe.decode(tokens) }
 }
 
@@ -98,7 +109,7 @@ export async function generate (ctx: EngineContext, dir: string, prompt: string,
     const token = options.seed === undefined ? argmax(logits) : sample(logits, options, uniform(options.seed, PURPOSE.SAMPLE, i))
     ids.push(token)
     produced.push(token)
-    options.onToken?.(token, codec.decode([token]))
+    if (options.onToken !== undefined) options.onToken(token, codec.decode([token]))
   }
   const seconds = (performance.now() - started) / 1000
   return { text: Buffer.from(codec.decode(produced)).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
