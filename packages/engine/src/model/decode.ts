@@ -41,19 +41,19 @@ export class Decoder {
     const start = this.position
     if (n === 0 || start + n > this.config.context) throw new RangeError(`${n} tokens at position ${start} do not fit a context of ${this.config.context}`)
     startStep(this.ctx)
-    const logits = transformerLogits(this.ctx, this.config, this.params, new Tensor([1, n], Int32Array.from(ids)), (layer, q, k, v) => this.attend(layer, q, k, v, start)).value.f32
+    // The RoPE rows of these positions, the same for every layer.
+    const half = this.dh / 2
+    const rows = (t: Var): Var => constant(new Tensor([n, half], t.value.f32.slice(start * half, (start + n) * half)))
+    const angles = { cos: rows(this.tables.cos), sin: rows(this.tables.sin) }
+    const logits = transformerLogits(this.ctx, this.config, this.params, new Tensor([1, n], Int32Array.from(ids)), (layer, q, k, v) => this.attend(layer, q, k, v, start, angles)).value.f32
     this.position += n
     return logits.slice(logits.length - this.config.vocab)
   }
 
-  private attend (layer: number, q: Var, k: Var, v: Var, start: number): Var {
+  private attend (layer: number, q: Var, k: Var, v: Var, start: number, { cos, sin }: { cos: Var, sin: Var }): Var {
     const { ctx, config, dh } = this
     const [, n, d] = q.shape
     const heads = config.heads
-    const half = dh / 2
-    const rows = (t: Var): Var => constant(new Tensor([n, half], t.value.f32.slice(start * half, (start + n) * half)))
-    const cos = rows(this.tables.cos)
-    const sin = rows(this.tables.sin)
     const split = (x: Var): Var => permute(ctx, reshape(x, [1, n, heads, dh]), [0, 2, 1, 3]) // (1, H, n, Dh)
     const qVar = rope(ctx, split(q), cos, sin)
     const kVar = rope(ctx, split(k), cos, sin)
