@@ -1,4 +1,4 @@
-import { Tensor, type TransformerConfig } from '@commons/engine'
+import { ops, referenceContext, Tensor, type TransformerConfig } from '@commons/engine'
 import { GGML_TYPE, type GgufTensor, type GgufValue } from './gguf.ts'
 import { toF16Bytes } from './half.ts'
 
@@ -11,11 +11,9 @@ import { toF16Bytes } from './half.ts'
 
 export type ExportDtype = 'f32' | 'f16'
 
-/** [rows, cols] row-major → [cols, rows] row-major. */
+/** [rows, cols] row-major → [cols, rows] row-major (the engine's permute). */
 export function transpose (data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length)
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]
-  return out
+  return ops.permute(referenceContext(), new Tensor([rows, cols], data), [1, 0]).f32
 }
 
 /** Rows [out, in] of a Q or K matrix, reordered between halves (Commons) and pairs (llama.cpp) within each head. */
