@@ -1,4 +1,5 @@
 import { basename, dirname, join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import type { Recipe, TransformerConfig } from '@commons/engine'
 import { BpeTokenizer, type Bpe } from '@commons/tokenizer'
 import { encodeGguf, type GgufValue } from './gguf.ts'
@@ -88,7 +89,7 @@ export async function exportGguf (params: ExportGgufParameters): Promise<ExportG
   ] })
   const bytes = await writeAtomically(params.out, parts)
   const modelfile = join(dirname(params.out), 'Modelfile')
-  await writeAtomically(modelfile, [Buffer.from(modelfileText(params.out, recipe))])
+  await writeFileAtomic(modelfile, modelfileText(params.out, recipe))
   return { path: params.out, modelfile, tensors, bytes, provenance }
 }
 

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import { encodeSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
 import { transpose } from './llamaLayout.ts'
 import { tokenizerJson } from '@commons/tokenizer'
-import { BYTE_EOS, readTrainedRun, writeAtomically, type Provenance, type TrainedRun } from './trainedRun.ts'
+import { BYTE_EOS, readTrainedRun, type Provenance, type TrainedRun } from './trainedRun.ts'
 
 export interface ExportHfParameters {
   /** A run directory (commons train --out, or a node's published run). */
@@ -100,8 +101,8 @@ export async function exportHf (params: ExportHfParameters): Promise<ExportHfRet
   const { recipe, config, param, provenance, tokenizer } = await readTrainedRun(params.run, params.jobId)
   await mkdir(params.out, { recursive: true })
   const tensors = hfTensors(config, param)
-  const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value, null, 2) + '\n')
-  const files: Array<[string, Uint8Array]> = [
+  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value, null, 2) + '\n')
+  const files: Array<[string, Buffer]> = [
     ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
     ['config.json', json(hfConfig(config, provenance))],
     ['generation_config.json', json({ bos_token_id: null, eos_token_id: BYTE_EOS, do_sample: false, max_length: config.context })],
@@ -110,6 +111,9 @@ export async function exportHf (params: ExportHfParameters): Promise<ExportHfRet
     ['README.md', Buffer.from(modelCard(recipe, provenance))]
   ]
   let bytes = 0
-  for (const [name, data] of files) bytes += await writeAtomically(join(params.out, name), [data])
+  for (const [name, data] of files) {
+    await writeFileAtomic(join(params.out, name), data)
+    bytes += data.length
+  }
   return { path: params.out, files: files.map(([name]) => name), tensors: tensors.length, bytes, provenance }
 }

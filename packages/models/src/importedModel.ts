@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import { paramSpecs, parseRecipe, stateRootOf, Tensor, writeSafetensors, type Recipe, type TransformerConfig } from '@commons/engine'
 import { BaseError } from '@commons/errors'
 import { toHex } from '@commons/protocol'
@@ -7,7 +8,7 @@ import { tokenizerFile, type Bpe } from '@commons/tokenizer'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { writeAtomically, type Provenance } from './trainedRun.ts'
+import type { Provenance } from './trainedRun.ts'
 
 export class ImportError extends BaseError {
   override name = 'ImportError'
@@ -69,7 +70,7 @@ export async function writeImported (parts: ImportedParts): Promise<ImportedMode
   await writeSafetensors(join(parts.out, 'model.safetensors'), specs.map((s, i) => [s.name, weights[i]]), {
     recipe: JSON.stringify(recipe), stateRoot, ...carried, ...(exported === undefined ? { imported: parts.source } : {})
   })
-  if (tokenizer !== 'byte') await writeAtomically(join(parts.out, 'tokenizer.json'), [json])
-  await writeAtomically(join(parts.out, 'recipe.json'), [Buffer.from(JSON.stringify(recipe, null, 2) + '\n')])
+  if (tokenizer !== 'byte') await writeFileAtomic(join(parts.out, 'tokenizer.json'), json)
+  await writeFileAtomic(join(parts.out, 'recipe.json'), JSON.stringify(recipe, null, 2) + '\n')
   return { dir: parts.out, recipe, stateRoot, tokenizer, parameters: weights.reduce((n, t) => n + t.size, 0) }
 }

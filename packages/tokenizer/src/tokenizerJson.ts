@@ -29,7 +29,7 @@ export function tokenizerJson (bpe: Bpe): Record<string, unknown> {
 }
 
 /** The bytes a tokenizer is stored as (and named by, as a raw CID): tokenizerJson, compact. */
-export function tokenizerFile (bpe: Bpe): Uint8Array {
+export function tokenizerFile (bpe: Bpe): Buffer {
   return Buffer.from(JSON.stringify(tokenizerJson(bpe)))
 }
 

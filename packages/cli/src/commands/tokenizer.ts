@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { writeAtomically } from '@commons/models'
+import writeFileAtomic from 'write-file-atomic'
 import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
@@ -28,7 +28,7 @@ export function tokenizerCommand (program: Command): void {
       progressDone(options)
       const file = tokenizerFile(bpe)
       const path = resolve(opts.out)
-      await writeAtomically(path, [file])
+      await writeFileAtomic(path, file)
       const store = await openStore(homeOf(options))
       const cid = await putRaw(store.blocks, file).finally(async () => store.close())
       const trained = new BpeTokenizer(bpe)
