@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { advanceTime } from '@commons/chain'
 import { until as waitUntil } from '@commons/node/testing/until'
+import { pidAlive } from './pidAlive.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 
@@ -24,15 +25,6 @@ function commons (args: string[]): Promise<Run> {
 }
 
 const errorOf = (run: Run): { name: string, details: Record<string, unknown> } => (JSON.parse(run.stderr) as { error: { name: string, details: Record<string, unknown> } }).error
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Polls every 50 ms, for 10 s unless told otherwise. */
 const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => waitUntil(what, check, { timeoutMs: ms, everyMs: 50 })
@@ -144,9 +136,9 @@ describe('commons feed', () => {
 
   it('chain down stops the updater; a killed devnet takes its updater with it', async () => {
     const record = JSON.parse(await readFile(join(root, 'home', 'chain', 'feed-updater.json'), 'utf8')) as { pid: number }
-    assert.ok(alive(record.pid))
+    assert.ok(pidAlive(record.pid))
     assert.equal((await commons(['chain', 'down', ...h])).code, 0)
-    assert.equal(alive(record.pid), false, 'updater stopped')
+    assert.equal(pidAlive(record.pid), false, 'updater stopped')
     await assert.rejects(stat(join(root, 'home', 'chain', 'feed-updater.json')), { code: 'ENOENT' })
 
     const up = await commons(['chain', 'up', '--detach', '--feed-interval', '0.2', '--json', ...h])
@@ -156,7 +148,7 @@ describe('commons feed', () => {
     const read = await commons(['feed', 'read', '--allow-stale', ...h])
     assert.equal(read.code, 0, `the saved state kept the feed: ${read.stderr}`)
     process.kill(anvil, 'SIGKILL')
-    await until('the updater to notice its devnet is gone', () => !alive(updater))
+    await until('the updater to notice its devnet is gone', () => !pidAlive(updater))
   })
 
   it('a foreground chain up stops its updater on Ctrl-C', async () => {
@@ -172,10 +164,10 @@ describe('commons feed', () => {
         return false
       }
     })
-    assert.ok(alive(updater))
+    assert.ok(pidAlive(updater))
     child.kill('SIGINT')
     assert.equal(await exited, 0)
-    assert.equal(alive(updater), false, 'updater stopped with its devnet')
+    assert.equal(pidAlive(updater), false, 'updater stopped with its devnet')
     await assert.rejects(stat(join(fg, 'chain', 'feed-updater.json')), { code: 'ENOENT' })
   })
 })

@@ -6,6 +6,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { InvalidChainInputError } from '@commons/chain'
 import { homeOf } from './chainContext.ts'
 import type { GlobalOptions } from './output.ts'
+import { pidAlive } from './pidAlive.ts'
 
 /** The devnet's feed updater: its own process, so it keeps posting while `chain up --detach` has returned. */
 export interface FeedUpdaterRecord {
@@ -33,15 +34,6 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 
 export const feedUpdaterFile = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'feed-updater.json')
 export const feedUpdaterLog = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'feed-updater.log')
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 export async function readFeedUpdater (options: GlobalOptions): Promise<FeedUpdaterRecord | null> {
   try {
@@ -91,9 +83,9 @@ export async function startFeedUpdater (options: GlobalOptions, params: { rpcUrl
 export async function stopFeedUpdater (options: GlobalOptions): Promise<number | null> {
   const record = await readFeedUpdater(options)
   await rm(feedUpdaterFile(options), { force: true })
-  if (record === null || record.pid <= 0 || !alive(record.pid)) return null
+  if (record === null || record.pid <= 0 || !pidAlive(record.pid)) return null
   process.kill(record.pid, 'SIGTERM')
-  for (let i = 0; i < 100 && alive(record.pid); i++) await new Promise(resolve => setTimeout(resolve, 50))
-  if (alive(record.pid)) process.kill(record.pid, 'SIGKILL') // stuck on a post to a chain that no longer answers
+  for (let i = 0; i < 100 && pidAlive(record.pid); i++) await new Promise(resolve => setTimeout(resolve, 50))
+  if (pidAlive(record.pid)) process.kill(record.pid, 'SIGKILL') // stuck on a post to a chain that no longer answers
   return record.pid
 }

@@ -7,6 +7,7 @@ import { BaseError } from '@commons/errors'
 import { clientsOf, forgetDevnet, homeOf, manifestFile, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds, startFeedUpdater, stopFeedUpdater } from '../feedUpdaterProcess.ts'
+import { pidAlive } from '../pidAlive.ts'
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
@@ -56,15 +57,6 @@ async function checkPortFree (port: number): Promise<void> {
   })
 }
 
-async function isAlive (pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 export function chainCommand (program: Command): void {
   const chain = program.command('chain').description('the local devnet and the contract deployment')
 
@@ -77,7 +69,7 @@ export function chainCommand (program: Command): void {
     .action(async (opts: { port?: number, detach?: boolean, feedInterval?: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const running = await readDevnet(options)
-      if (running !== null && await isAlive(running.pid)) {
+      if (running !== null && pidAlive(running.pid)) {
         emit(options, running, () => `a devnet is already running at ${running.rpcUrl} (pid ${running.pid})`)
         return
       }
@@ -107,13 +99,13 @@ export function chainCommand (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       await stopFeedUpdater(options)
       const running = await readDevnet(options)
-      if (running === null || !await isAlive(running.pid)) {
+      if (running === null || !pidAlive(running.pid)) {
         await forgetDevnet(options)
         emit(options, { stopped: false }, () => 'no devnet is running for this home')
         return
       }
       process.kill(running.pid, 'SIGTERM')
-      for (let i = 0; i < 200 && await isAlive(running.pid); i++) await new Promise(resolve => setTimeout(resolve, 50))
+      for (let i = 0; i < 200 && pidAlive(running.pid); i++) await new Promise(resolve => setTimeout(resolve, 50))
       await forgetDevnet(options)
       emit(options, { stopped: true, pid: running.pid }, () => `devnet stopped (pid ${running.pid})`)
     })

@@ -8,6 +8,7 @@ import { clientsOf, deploymentOf, manifestFile, type ChainOptions } from '../cha
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds } from '../feedUpdaterProcess.ts'
+import { pidAlive } from '../pidAlive.ts'
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
@@ -45,15 +46,6 @@ function readingLine (r: PriceReading): string {
 function asUpdater (options: ChainOptions): ChainOptions {
   const keyed = options.key !== undefined || process.env.COMMONS_KEY !== undefined || options.account !== undefined
   return keyed ? options : { ...options, account: DEVNET_FEED_UPDATER_INDEX }
-}
-
-function pidAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 export function feedCommand (program: Command): void {
