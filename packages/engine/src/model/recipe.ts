@@ -49,6 +49,8 @@ export const recipeSchema = z.object({
   model: z.discriminatedUnion('kind', [transformer, mlp]),
   // 'byte', or the CID of a byte-level BPE's tokenizer.json (commons tokenizer train).
   tokenizer: z.union([z.literal('byte'), z.string().regex(/^bafkrei[a-z2-7]{52}$/, 'a tokenizer is "byte" or the raw CID of a tokenizer.json (bafkrei...)')]),
+  // A fine-tuning recipe starts from base weights: the CID of a stored model folder (a run or `commons model import`).
+  base: z.string().regex(/^baf[a-z2-7]{50,}$/, 'a base is the CID (baf...) of a stored model folder: a run, or one commons model import wrote').optional(),
   optimizer,
   batchSize: positive,
   steps: positive,
@@ -73,6 +75,11 @@ export interface Recipe {
   model: ModelConfig
   /** 'byte', or the CID of a BPE tokenizer.json whose vocabulary is the model's. */
   tokenizer: 'byte' | string
+  /**
+   * Fine-tuning: the CID of the stored model folder whose model.safetensors is S_0's
+   * parameters (train/baseWeights.ts); absent, S_0 is drawn from `seed`.
+   */
+  base?: string
   optimizer: OptimizerConfig
   batchSize: number
   steps: number

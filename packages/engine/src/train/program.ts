@@ -10,6 +10,7 @@ import * as ops from '../core/ops.ts'
 import type { Recipe } from '../model/recipe.ts'
 import { Tensor, strides } from '../core/tensor.ts'
 import { initialState, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import { checkBase } from './baseWeights.ts'
 import '../backends/nativeMerkle.ts'
 
 /**
@@ -87,11 +88,16 @@ class StepBuilder {
     if (!(t instanceof Tensor)) return t
     const known = this.refs.get(t.data)
     if (known !== undefined) return known
+    return this.constant(t, true)
+  }
+
+  /** The program constant with t's values (one per distinct root); `copy` for values a backend may reuse. */
+  constant (t: Tensor, copy: boolean): Ref {
     const root = toHex(tensorRoot(t))
     let index = this.constantIndex.get(root)
     if (index === undefined) {
       index = this.constants.length
-      this.constants.push(new Tensor(t.shape, t.data.slice()))
+      this.constants.push(copy ? new Tensor(t.shape, t.data.slice()) : t)
       this.constantIndex.set(root, index)
     }
     return { kind: 'const', index }
@@ -270,12 +276,19 @@ export function scheduleOf (recipe: Recipe): Tensor {
   return new Tensor([recipe.steps * 3], out)
 }
 
-/** One op per state slot, in slot order, that produces S_0 (initParams, zero moments). */
-export function initProgram (recipe: Recipe): ProgramOp[] {
+/**
+ * One op per state slot, in slot order, that produces S_0 (initialState): the PRNG's
+ * draws, or (fine-tuning) a COPY of each base weight from its program constant, whose
+ * root the op's leaf, and so the program hash, carries.
+ */
+export function initProgram (recipe: Recipe, base?: readonly Ref[]): ProgramOp[] {
   const specs = paramSpecs(recipe.model)
-  const params = specs.map((spec, slot): ProgramOp => spec.init === 'ones'
-    ? { code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [f32Bits(1)] }
-    : { code: OPCODE.UNIFORM, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [slot, f32Bits(f(f(sqrtf(3)) * f(spec.init.std)))] })
+  if ((recipe.base !== undefined) !== (base !== undefined)) throw new ProgramError(`recipe ${recipe.name}'s init program needs ${recipe.base === undefined ? 'no' : 'its'} base weights`)
+  const params = specs.map((spec, slot): ProgramOp => base !== undefined
+    ? { code: OPCODE.COPY, dtype: 'f32', dims: spec.shape, inputs: [base[slot]], attrs: strides(spec.shape) }
+    : spec.init === 'ones'
+      ? { code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [f32Bits(1)] }
+      : { code: OPCODE.UNIFORM, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [slot, f32Bits(f(f(sqrtf(3)) * f(spec.init.std)))] })
   const zeros = specs.map((spec): ProgramOp => ({ code: OPCODE.FILL, dtype: 'f32', dims: spec.shape, inputs: [], attrs: [0] }))
   return [...params, ...zeros, ...zeros]
 }
@@ -311,7 +324,7 @@ export function corruptElement (t: Tensor, e: number): void {
  * corrupted as it is produced, so everything after it (and S_{t+1}) follows from the
  * corrupt value: what a cheating trainer commits to.
  */
-export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault } = {}): StepTrace {
+export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault, base?: readonly Tensor[] } = {}): StepTrace {
   const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
   const builder = new StepBuilder(ctx, recipe, stateSlots(state), state.step, options.fault)
   const loss = trainStep(withRecorder(ctx, builder.recorder), recipe, tokens, state, tablesFor(recipe.model))
@@ -326,8 +339,10 @@ export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Arra
       throw new ProgramError(`the step program's slot ${i} differs from the engine's step`)
     }
   })
+  // A fine-tuning recipe's base weights are constants after the step's (the init program copies them).
+  const base = recipe.base === undefined ? undefined : checkBase(recipe, options.base).map(t => builder.constant(t, false))
   const constantRoots = tensorRoots(builder.constants).map(toHex)
-  const init = initProgram(recipe)
+  const init = initProgram(recipe, base)
   if (builder.lossOp < 0) throw new ProgramError('the step marked no loss')
   const header = programHeader(builder.ops, init, p, constantRoots, builder.lossOp)
   checkInputs(builder.ops)
@@ -350,11 +365,11 @@ const copyState = (state: TrainState): TrainState => {
  * Whether a fault in the step from `state` reaches S_{t+1} (a corrupted value nothing
  * reads is no lie anyone could catch). `state` is left as it is.
  */
-export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault): boolean {
+export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault, base?: readonly Tensor[]): boolean {
   const honest = copyState(state)
   const faulty = copyState(state)
-  traceStep(ctx, recipe, tokens, honest)
-  traceStep(ctx, recipe, tokens, faulty, { fault })
+  traceStep(ctx, recipe, tokens, honest, { base })
+  traceStep(ctx, recipe, tokens, faulty, { fault, base })
   return stateSlots(honest).some((t, i) => !sameBits(t, stateSlots(faulty)[i]))
 }
 
@@ -363,10 +378,10 @@ export function opInputs (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'bef
   return op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokens : trace.program.constants[r.index])
 }
 
-/** The program of a recipe, from one recorded step on synthetic tokens. */
-export function compileProgram (ctx: EngineContext, recipe: Recipe): Program {
+/** The program of a recipe (and its base weights, fine-tuning), from one recorded step on synthetic tokens. */
+export function compileProgram (ctx: EngineContext, recipe: Recipe, base?: readonly Tensor[]): Program {
   const tokens = new Int32Array(recipe.model.context + 2)
-  return traceStep(ctx, recipe, tokens, initialState(recipe)).program
+  return traceStep(ctx, recipe, tokens, initialState(recipe, base), { base }).program
 }
 
 /** Every element of every op must read at most MAX_INPUTS inputs (checked by shape). */

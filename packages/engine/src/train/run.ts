@@ -155,6 +155,8 @@ export interface TrainParams {
   fault?: RunFault
   /** A BPE recipe's tokenizer.json, kept in the run (generate and export read it there). */
   tokenizerJson?: Uint8Array
+  /** A fine-tuning recipe's base weights, in slot order (baseWeights.ts): S_0's parameters. */
+  base?: readonly Tensor[]
 }
 
 /**
@@ -166,15 +168,15 @@ export interface TrainParams {
 export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number }
 
 /** S_0, corrupted if the fault says so. */
-function startState (recipe: Recipe, fault?: RunFault): TrainState {
-  const state = initialState(recipe)
+function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[]): TrainState {
+  const state = initialState(recipe, base)
   if (fault?.kind === 'init') corruptElement(stateSlots(state)[fault.slot], fault.element)
   return state
 }
 
 /** One step of a run: trainStep, or the faulty step traced with its corruption. */
-function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault): number {
-  if (fault?.kind === 'step' && fault.step === state.step) return traceStep(ctx, recipe, tokens, state, { fault }).loss
+function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault, base?: readonly Tensor[]): number {
+  if (fault?.kind === 'step' && fault.step === state.step) return traceStep(ctx, recipe, tokens, state, { fault, base }).loss
   const lies = fault?.kind === 'loss' && fault.step === state.step
   const loss = trainStep(ctx, recipe, tokens, state, tables)
   return lies ? (Number.isFinite(loss) ? loss + 1 : 0) : loss
@@ -184,13 +186,13 @@ function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state:
  * The state of a run at `step`, as its trainer computed it: from the nearest checkpoint
  * at or before it, steps re-run (with the run's fault, if it had one).
  */
-export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32Array, step: number, fault?: RunFault): Promise<TrainState> {
+export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32Array, step: number, fault?: RunFault, base?: readonly Tensor[]): Promise<TrainState> {
   const { recipe } = await readRunInfo(dir)
   const start = (await checkpointSteps(dir)).filter(s => s <= step).pop()
   if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${step} in ${dir}`)
   const state = await loadCheckpoint(dir, recipe, start)
   const tables = tablesFor(recipe.model)
-  while (state.step < step) runStep(ctx, recipe, tokens, state, tables, fault)
+  while (state.step < step) runStep(ctx, recipe, tokens, state, tables, fault, base)
   return state
 }
 
@@ -229,7 +231,7 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
     await writeFileAtomic(join(out, 'run.json'), JSON.stringify({ recipe, data, startedAt: new Date().toISOString() }, null, 2) + '\n')
     await writeFile(join(out, 'transcript.jsonl'), '')
     if (params.tokenizerJson !== undefined) await writeFileAtomic(join(out, 'tokenizer.json'), Buffer.from(params.tokenizerJson))
-    state = startState(recipe, params.fault)
+    state = startState(recipe, params.fault, params.base)
     records = []
   }
 
@@ -242,7 +244,7 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
     const root = stateRootOf(state)
     if (state.step % recipe.checkpointInterval === 0) await saveCheckpoint(out, recipe, state, root)
     const step = state.step
-    const loss = runStep(ctx, recipe, tokens, state, tables, params.fault)
+    const loss = runStep(ctx, recipe, tokens, state, tables, params.fault, params.base)
     const record: StepRecord = { step, state: toHex(root), loss }
     records.push(record)
     await appendFile(join(out, 'transcript.jsonl'), formatRecord(record))

@@ -6,6 +6,7 @@ import { crossEntropy } from '../core/nn.ts'
 import { adamStep, adamUpdate, clipScale } from './optim.ts'
 import type { Recipe } from '../model/recipe.ts'
 import { Tensor, ShapeError } from '../core/tensor.ts'
+import { checkBase } from './baseWeights.ts'
 import { record, recordOp, startStep, type EngineContext } from '../core/context.ts'
 
 /** Everything training changes: parameters and AdamW moments, after `step` updates. */
@@ -16,9 +17,13 @@ export interface TrainState {
   v: Tensor[]
 }
 
-/** S_0: parameters from the PRNG, zero moments. */
-export function initialState (recipe: Recipe): TrainState {
-  const params = initParams(recipe.model, recipe.seed)
+/**
+ * S_0: parameters from the PRNG, or copies of the base weights of a fine-tuning recipe
+ * (`recipe.base`, loaded by the caller: baseWeights.ts); zero moments.
+ */
+export function initialState (recipe: Recipe, base?: readonly Tensor[]): TrainState {
+  const weights = checkBase(recipe, base)
+  const params = recipe.base === undefined ? initParams(recipe.model, recipe.seed) : weights.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
   return { step: 0, params, m: params.map(p => Tensor.zeros(p.shape)), v: params.map(p => Tensor.zeros(p.shape)) }
 }
 
