@@ -1,5 +1,5 @@
 import { BaseError } from '@commons/errors'
-import { compileProgram, type EngineContext, type Recipe } from '@commons/engine'
+import { compileProgram, type EngineContext, type Recipe, type Tensor } from '@commons/engine'
 import { parseEther, type Hex } from 'viem'
 
 /**
@@ -60,9 +60,11 @@ export function checkJobPolicy (jobId: bigint, terms: PostedTerms, policy: JobPo
  * tokens root of its dataset (fetched and tokenized by the job's dataset CID), and
  * returns the recipe to train: the job's recipe with the job's seed and steps. The
  * program hash must be that recipe's compiled program, so what the game judges is
- * exactly what the engine runs. `details.term` names the first term that fails.
+ * exactly what the engine runs; for a fine-tuning recipe it binds the base weights
+ * (fetched by `recipe.base`), so weights other than the requester's are refused here.
+ * `details.term` names the first term that fails.
  */
-export function checkJobTerms (engine: EngineContext, jobId: bigint, terms: PostedTerms, recipe: Recipe, tokensRoot: Hex): Recipe {
+export function checkJobTerms (engine: EngineContext, jobId: bigint, terms: PostedTerms, recipe: Recipe, tokensRoot: Hex, base?: readonly Tensor[]): Recipe {
   const refuse = (term: string, posted: unknown, actual: unknown): never => {
     throw new JobTermsError(`job ${jobId}: its ${term} ${String(posted)} does not match its recipe and dataset (${String(actual)})`, {
       hint: 'the requester posted inconsistent terms; the job is not claimed', details: { jobId, term, posted: String(posted), actual: String(actual) }
@@ -74,7 +76,7 @@ export function checkJobTerms (engine: EngineContext, jobId: bigint, terms: Post
   const jobRecipe: Recipe = { ...recipe, seed: Number(terms.seed), steps: terms.steps }
   let programHash: string
   try {
-    programHash = compileProgram(engine, jobRecipe).hash
+    programHash = compileProgram(engine, jobRecipe, base).hash
   } catch (cause) {
     throw new JobTermsError(`job ${jobId}: its recipe does not compile to a step program`, { details: { jobId, term: 'recipe' }, cause })
   }

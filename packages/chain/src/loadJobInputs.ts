@@ -1,6 +1,7 @@
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import type { Hex } from 'viem'
-import { parseRecipe, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
+import { baseWeightsFrom, parseRecipe, tokensRootOf, type EngineContext, type Recipe, type Tensor } from '@commons/engine'
+import { readVersionFile, type BlockReader } from '@commons/store'
 import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
 import { checkJobTerms, JobTermsError, type PostedTerms } from './checkJobTerms.ts'
 import { hexToCid } from './cids.ts'
@@ -17,6 +18,8 @@ export interface JobContent {
   recipe: (cid: CID) => Promise<Uint8Array>
   /** The dataset version `cid`, tokenized with `tokenizer` ('byte', or a BPE's tokenizer.json CID), and that tokenizer.json. */
   tokens: (cid: CID, tokenizer: string) => Promise<{ tokens: Int32Array, tokenizerJson: Uint8Array | null }>
+  /** A fine-tuning recipe's base weights, in slot order, from the model folder `cid` (baseWeightsFrom). */
+  base: (cid: CID, recipe: Recipe) => Promise<Tensor[]>
 }
 
 /** A job's inputs, checked against its terms: the recipe to train is the job's. */
@@ -25,6 +28,8 @@ export interface JobInputs {
   tokens: Int32Array
   /** A BPE recipe's tokenizer.json (kept beside the run). */
   tokenizerJson?: Uint8Array
+  /** A fine-tuning recipe's base weights (S_0's parameters), in slot order. */
+  base?: Tensor[]
 }
 
 /**
@@ -72,5 +77,35 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
   }
   const outside = tokens.findIndex(t => t < 0 || t >= recipe.model.vocab)
   if (outside >= 0) return refuse('dataset', `its tokens include ${tokens[outside]}, outside the model's vocabulary of ${recipe.model.vocab}`)
-  return { recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens)), tokens, ...(tokenizerJson !== null ? { tokenizerJson } : {}) }
+  let base: Tensor[] | undefined
+  if (recipe.base !== undefined) {
+    let baseCid: CID
+    try {
+      baseCid = CID.parse(recipe.base)
+    } catch (cause) {
+      return refuse('base', `its base ${recipe.base} is not a CID`, cause)
+    }
+    try {
+      base = await content.base(baseCid, recipe)
+    } catch (cause) {
+      return refuse('base', `its base model ${recipe.base} could not be fetched or is not the recipe's model`, cause)
+    }
+  }
+  return {
+    recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens), base),
+    tokens,
+    ...(tokenizerJson !== null ? { tokenizerJson } : {}),
+    ...(base !== undefined ? { base } : {})
+  }
+}
+
+/**
+ * The base weights of a fine-tuning recipe from a store holding its model folder
+ * (`recipe.base`: a run or an imported model, published as a version), in slot order;
+ * undefined for a recipe that draws its weights from its seed.
+ */
+export async function baseWeightsOf (blocks: BlockReader, recipe: Recipe): Promise<Tensor[] | undefined> {
+  if (recipe.base === undefined) return undefined
+  const bytes = await readVersionFile(blocks, CID.parse(recipe.base), 'model.safetensors')
+  return baseWeightsFrom(recipe, bytes, `the base model ${recipe.base}`)
 }

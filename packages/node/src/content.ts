@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
-import { loadJobInputs, readJob, type JobInputs } from '@commons/chain'
+import { baseWeightsOf, loadJobInputs, readJob, type JobInputs } from '@commons/chain'
+import type { Tensor } from '@commons/engine'
 import { commitVersion, exportVersion, getVerifiedBlock, initDataset, tokenizeVersion, type Store } from '@commons/store'
 import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
 import { timed, type Context } from './context.ts'
@@ -46,6 +47,10 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
       if (tokenizer !== 'byte') await getRaw(ctx, CID.parse(tokenizer))
       const { tokens, tokenizerJson } = await tokenizeVersion(ctx.store, String(cid), tokenizer)
       return { tokens, tokenizerJson }
+    },
+    base: async (cid, recipe) => {
+      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
+      return await baseWeightsOf(ctx.store.blocks, recipe) as Tensor[]
     }
   }))
   ctx.inputs.set(key, loading)
