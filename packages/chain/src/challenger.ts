@@ -41,7 +41,7 @@ export class Challenger {
   check (step: number, stateT?: TrainState): { agrees: boolean, lossAgrees: boolean, slots: Tensor[], outputs: Tensor[] } {
     const { engine, recipe, records, tokens } = this.claim
     if (step === INIT_STEP) {
-      const slots = stateSlots(initialState(recipe))
+      const slots = stateSlots(initialState(recipe, this.claim.base))
       return { agrees: toHex(stateRoot(slots, 0)) === records[0].state, lossAgrees: true, slots, outputs: slots }
     }
     if (stateT === undefined) throw new DisputeError(`checking step ${step} needs the state before it`)
@@ -51,7 +51,7 @@ export class Challenger {
     const p = this.claim.program.paramSlots
     const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
     Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
-    const trace = traceStep(engine, recipe, tokens, copy)
+    const trace = traceStep(engine, recipe, tokens, copy, { base: this.claim.base })
     const lossAgrees = wordOf(trace.loss, 'f32') === wordOf(records[step].loss, 'f32')
     // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
     const next = records[step + 1]

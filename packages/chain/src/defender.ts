@@ -19,6 +19,8 @@ export interface TrainerRun {
   /** S_t as the trainer computed it (from its checkpoints, with its fault if any). */
   stateAt: (step: number) => Promise<TrainState>
   fault?: RunFault
+  /** A fine-tuning job's base weights (the init program copies them). */
+  base?: readonly Tensor[]
 }
 
 export class Defender {
@@ -42,7 +44,7 @@ export class Defender {
     if (step === INIT_STEP) outputs = stateSlots(state)
     else {
       const fault = this.run.fault?.kind === 'step' && this.run.fault.step === step ? this.run.fault : undefined
-      outputs = traceStep(this.run.engine, this.run.recipe, this.run.tokens, state, { fault }).outputs
+      outputs = traceStep(this.run.engine, this.run.recipe, this.run.tokens, state, { fault, base: this.run.base }).outputs
     }
     this.traces.set(step, outputs)
     return outputs

@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, type Hash } from '@commons/protocol'
-import type { EngineContext, Program, Recipe, StepRecord, TrainState } from '@commons/engine'
+import type { EngineContext, Program, Recipe, StepRecord, Tensor, TrainState } from '@commons/engine'
 import type { Hex } from 'viem'
 import type { Clients } from './clients.ts'
 import { latestEvents } from './logs.ts'
@@ -44,6 +44,8 @@ export interface RunClaim {
   program: Program
   /** Transcript records t = 0..steps (state root and loss). */
   records: StepRecord[]
+  /** A fine-tuning job's base weights: S_0's parameters. */
+  base?: readonly Tensor[]
 }
 
 /** A move on chain and what it cost. */

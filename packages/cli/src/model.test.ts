@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { decodeSafetensors, initialState, paramSpecs, stateRootOf, type Recipe, type Tensor } from '@commons/engine'
+import { toHex } from '@commons/protocol'
 import { commons, errorName, REPO } from './testing.ts'
 
 let root: string
@@ -93,6 +95,25 @@ describe('commons model export', () => {
     const reexported = await commons(['model', 'export', join(root, 'imported'), '--out', join(root, 'reimported.gguf'), ...h])
     assert.equal(reexported.code, 0, reexported.stderr)
     assert.ok((await readFile(join(root, 'reimported.gguf'))).equals(await readFile(result.path)), 'export, import, export: the same file')
+
+    // The import is a fine-tuning recipe whose base is the weights, stored by CID: it trains from them.
+    const { base } = JSON.parse(imported.stdout) as { base: string }
+    const importedRecipe = JSON.parse(await readFile(join(root, 'imported', 'recipe.json'), 'utf8')) as Recipe
+    assert.equal(importedRecipe.base, base)
+    const fineTune = join(root, 'fine-tune.json')
+    await writeFile(fineTune, JSON.stringify({ ...importedRecipe, steps: 3, checkpointInterval: 3, batchSize: 2 }))
+    const tuned = await commons(['train', fineTune, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', join(root, 'tuned'), '--json', ...h])
+    assert.equal(tuned.code, 0, tuned.stderr)
+    const weights = decodeSafetensors(await readFile(join(root, 'imported', 'model.safetensors')))
+    const baseWeights = paramSpecs(importedRecipe.model).map(spec => weights.tensors.get(spec.name) as Tensor)
+    const s0 = toHex(stateRootOf(initialState(importedRecipe, baseWeights)))
+    const first = JSON.parse((await readFile(join(root, 'tuned', 'transcript.jsonl'), 'utf8')).split('\n')[0]) as { state: string }
+    assert.equal(first.state, s0, 'S_0 of the fine-tune is the imported weights with zero moments')
+    const replayedTune = await commons(['replay', join(root, 'tuned'), '--json', ...h])
+    assert.equal((JSON.parse(replayedTune.stdout) as { firstMismatch: unknown }).firstMismatch, null, replayedTune.stderr)
+    const elsewhere = await commons(['train', fineTune, '--data', join(REPO, 'packages/engine/fixtures/corpus.txt'), '--out', join(root, 'tuned-elsewhere'), '--json', '--home', join(root, 'empty-home')])
+    assert.equal(elsewhere.code, 1, 'a home without the base weights cannot fine-tune')
+    assert.equal(errorName(elsewhere), 'RunDirError')
 
     const hf = await commons(['model', 'export', run, '--format', 'hf', '--out', join(root, 'hf'), '--json', ...h])
     assert.equal(hf.code, 0, hf.stderr)

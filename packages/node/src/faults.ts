@@ -1,7 +1,7 @@
 import { BaseError } from '@commons/errors'
 import { random32 } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, paramSpecs, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type TrainState
+  compileProgram, faultChangesState, initialState, paramSpecs, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type Tensor, type TrainState
 } from '@commons/engine'
 
 export class FaultSpecError extends BaseError {
@@ -47,9 +47,9 @@ export function parseFault (text: string, seed = 1): FaultSpec {
  * is one whose corruption reaches the next state (corrupting a value nothing reads is
  * not a lie anyone could catch).
  */
-export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Recipe, tokens: Int32Array): RunFault {
+export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Recipe, tokens: Int32Array, base?: readonly Tensor[]): RunFault {
   if (spec.kind === 'init') {
-    const slots = stateSlots(initialState(recipe))
+    const slots = stateSlots(initialState(recipe, base))
     const slot = spec.slot ?? random32(spec.seed, 11, 0) % paramSpecs(recipe.model).length
     if (slot >= slots.length) throw new FaultSpecError(`slot ${slot} does not exist: the state has ${slots.length}`)
     return { kind: 'init', slot, element: (spec.element ?? random32(spec.seed, 12, 0)) % slots[slot].size }
@@ -61,25 +61,25 @@ export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Re
     return { kind: 'loss', step }
   }
   if (step >= recipe.steps) throw new FaultSpecError(`step ${step} is past the last step (${recipe.steps - 1})`)
-  const ops = compileProgram(engine, recipe).step.length
+  const ops = compileProgram(engine, recipe, base).step.length
   if (spec.op !== undefined) {
     if (spec.op >= ops) throw new FaultSpecError(`op ${spec.op} does not exist: the step program has ${ops}`)
     return { kind: 'step', step, op: spec.op, element: spec.element ?? random32(spec.seed, 15, 0) }
   }
   // Checked at the step where it fires: whether a corrupted value reaches S_{t+1}
   // depends on the state (a clipped gradient, a zero moment), not only on the program.
-  const at = stateAt(engine, recipe, tokens, step)
+  const at = stateAt(engine, recipe, tokens, step, base)
   for (let k = 0; k < 64; k++) {
     const op = random32(spec.seed, 14, k) % ops
     const element = spec.element ?? random32(spec.seed, 15, k)
-    if (faultChangesState(engine, recipe, tokens, at, { op, element })) return { kind: 'step', step, op, element }
+    if (faultChangesState(engine, recipe, tokens, at, { op, element }, base)) return { kind: 'step', step, op, element }
   }
   return { kind: 'step', step, op: ops - 1, element: spec.element ?? 0 }
 }
 
 /** S_step of the honest run (the fault's step comes before any corruption). */
-function stateAt (engine: EngineContext, recipe: Recipe, tokens: Int32Array, step: number): TrainState {
-  const state = initialState(recipe)
+function stateAt (engine: EngineContext, recipe: Recipe, tokens: Int32Array, step: number, base?: readonly Tensor[]): TrainState {
+  const state = initialState(recipe, base)
   while (state.step < step) trainStep(engine, recipe, tokens, state)
   return state
 }

@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { exportGguf, exportHf, importGguf, importHf, type ExportDtype } from '@commons/models'
-import { exportVersion, openStore, putRaw } from '@commons/store'
+import { exportVersion, importTree, openStore, putRaw, putVersion, type Store } from '@commons/store'
+import { parseRecipe } from '@commons/engine'
+import type { CID } from 'multiformats/cid'
+import writeFileAtomic from 'write-file-atomic'
 import { homeOf } from '../chainContext.ts'
 import { emit, UsageError, type GlobalOptions } from '../output.ts'
 
@@ -25,6 +28,16 @@ async function withRun<T> (options: GlobalOptions, ref: string, use: (dir: strin
     await store.close()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * Stores a model.safetensors as a version of its own (no parents, a fixed author and
+ * time): the same weights give the same CID on every machine, and a recipe names them
+ * as its `base`.
+ */
+async function publishWeights (store: Store, file: string, message: string): Promise<CID> {
+  const { tree } = await importTree(store.blocks, file)
+  return putVersion(store.blocks, { parents: [], tree, message, author: 'commons', time: 0 })
 }
 
 export function modelCommand (program: Command): void {
@@ -54,21 +67,29 @@ export function modelCommand (program: Command): void {
     })
 
   model.command('import').argument('<source>', 'a llama-architecture GGUF file (F32 or F16), or a Hugging Face LlamaForCausalLM folder (F32, F16 or BF16); a byte-level BPE vocabulary')
-    .description('import an open model as Commons weights: a folder with recipe.json, model.safetensors and tokenizer.json, to generate with or export (fine-tuning jobs from imported weights are not available yet)')
+    .description('import an open model as Commons weights: a folder with model.safetensors, tokenizer.json and a fine-tuning recipe.json whose base is the weights, stored by CID in the home')
     .requiredOption('--out <dir>', 'the folder to write')
-    .option('--json', 'print {dir, recipe, stateRoot, tokenizer, parameters}')
+    .option('--json', 'print {dir, recipe, base, stateRoot, tokenizer, parameters}')
     .action(async (source: string, opts: { out: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const isDir = await stat(source).then(s => s.isDirectory(), () => false)
       const result = isDir ? await importHf({ dir: resolve(source), out: resolve(opts.out) }) : await importGguf({ file: resolve(source), out: resolve(opts.out) })
-      // The tokenizer goes into the store by CID, so a recipe naming it trains here at once.
-      if (result.tokenizer !== 'byte') {
-        const store = await openStore(homeOf(options))
-        await putRaw(store.blocks, await readFile(join(result.dir, 'tokenizer.json'))).finally(async () => store.close())
+      // The tokenizer and the weights go into the store by CID, so a fine-tuning recipe
+      // naming them trains (or is posted as a job, served to trainers) from here at once.
+      const store = await openStore(homeOf(options))
+      let base: string
+      try {
+        if (result.tokenizer !== 'byte') await putRaw(store.blocks, await readFile(join(result.dir, 'tokenizer.json')))
+        base = (await publishWeights(store, join(result.dir, 'model.safetensors'), `base model imported from ${basename(source)}`)).toString()
+      } finally {
+        await store.close()
       }
-      emit(options, result, () => [
+      const recipe = parseRecipe({ ...result.recipe, base }, 'the imported recipe')
+      await writeFileAtomic(join(result.dir, 'recipe.json'), JSON.stringify(recipe, null, 2) + '\n')
+      emit(options, { ...result, recipe, base }, () => [
         `imported ${(result.parameters / 1e6).toFixed(2)}M parameters into ${result.dir}`,
-        `      tokenizer ${result.tokenizer}; S_0 root ${result.stateRoot}`,
+        `      tokenizer ${result.tokenizer}; base weights ${base}; S_0 root ${result.stateRoot}`,
+        `      fine-tune: commons train ${join(result.dir, 'recipe.json')} --data DATA --out RUN  (or post it as a job)`,
         `      commons generate ${result.dir} "..."  |  commons model export ${result.dir} --format hf --out DIR`
       ].join('\n'))
     })

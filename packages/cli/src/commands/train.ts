@@ -2,8 +2,9 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
-import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult } from '@commons/engine'
+import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult, type Recipe } from '@commons/engine'
 import { listSourceFiles, loadTokenizer, openStore, putRaw, tokenizeVersion, PathNotFoundError } from '@commons/store'
+import { baseWeightsOf } from '@commons/chain'
 import { homeOf } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { readCheckedRecipe } from '../recipeLimits.ts'
@@ -50,6 +51,21 @@ export async function loadTokens (options: GlobalOptions, ref: string, tokenizer
   }
 }
 
+/** A fine-tuning recipe's base weights, from the model folder its `base` CID names in this home's store. */
+export async function loadBase (options: GlobalOptions, recipe: Recipe): Promise<Tensor[] | undefined> {
+  if (recipe.base === undefined) return undefined
+  const store = await openStore(homeOf(options))
+  try {
+    return await baseWeightsOf(store.blocks, recipe)
+  } catch (cause) {
+    throw new RunDirError(`the base model ${recipe.base} of recipe ${recipe.name} is not readable from ${store.home}`, {
+      hint: 'import it first (commons model import ... --publish) or fetch it from a node that holds it', cause
+    })
+  } finally {
+    await store.close()
+  }
+}
+
 const count = (name: string) => (value: string): number => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
@@ -69,6 +85,7 @@ export function trainCommands (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       const recipe = await readCheckedRecipe(recipePath)
       const { tokens, source, tokenizerJson } = await loadTokens(options, opts.data, recipe.tokenizer)
+      const base = await loadBase(options, recipe)
       const backend = openBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
       const out = resolve(opts.out)
@@ -84,6 +101,7 @@ export function trainCommands (program: Command): void {
           data: { source },
           out,
           tokenizerJson,
+          base,
           resume: opts.resume === true,
           onStep: p => {
             stepsDone++
@@ -144,10 +162,11 @@ export function trainCommands (program: Command): void {
       const info = await readRunInfo(dir)
       if (opts.step >= info.recipe.steps) throw new RunDirError(`step ${opts.step} is past the run's last step (${info.recipe.steps - 1})`, { hint: 'pass --step between 0 and steps - 1' })
       const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir)
+      const weights = await loadBase(options, info.recipe)
       const backend = openBackend(opts.backend, 2)
       let trace: ReturnType<typeof traceStep>
       try {
-        trace = traceStep(backend.ctx, info.recipe, tokens, await runStateAt(backend.ctx, dir, tokens, opts.step))
+        trace = traceStep(backend.ctx, info.recipe, tokens, await runStateAt(backend.ctx, dir, tokens, opts.step), { base: weights })
       } finally {
         await backend.close()
       }

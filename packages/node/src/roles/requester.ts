@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
+import { baseWeightsOf, hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
 import { tensorRoot, toHex, transcriptRootOf } from '@commons/protocol'
 import { compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
 import { putRaw, tokenizeVersion, type Store } from '@commons/store'
@@ -29,13 +29,14 @@ export interface ModelCheck {
 /**
  * The on-chain terms of a job on a dataset version of `store`: the recipe stored there
  * as a raw block (its CID is what the job names), the version's tokens root and the
- * recipe's program hash. A node serving that store lets trainers fetch both by CID.
+ * recipe's program hash (with its base weights, fine-tuning: the base model folder must be
+ * in the store). A node serving that store lets trainers fetch them all by CID.
  */
 export async function jobSpecFor (engine: EngineContext, store: Store, params: PostJobParams): Promise<JobSpec> {
   const recipeCid = await putRaw(store.blocks, new TextEncoder().encode(JSON.stringify(params.recipe)))
   const { tokens } = await tokenizeVersion(store, params.datasetCid, params.recipe.tokenizer)
   return {
-    datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe).hash,
+    datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe, await baseWeightsOf(store.blocks, params.recipe)).hash,
     seed: BigInt(params.recipe.seed), steps: params.recipe.steps, reward: params.reward, jobStake: params.jobStake,
     trainingTime: params.trainingTime ?? 3600n, challengeWindow: params.challengeWindow ?? 3600n
   }

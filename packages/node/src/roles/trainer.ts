@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult
+  checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult, type JobInputs
 } from '@commons/chain'
-import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type Recipe, type RunFault, type Tensor } from '@commons/engine'
+import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
 import { isRole, NodeStoppingError, offQueue, timed, type Context, type Service } from '../context.ts'
@@ -115,17 +115,17 @@ async function claimAndTrain (ctx: Context, jobId: bigint): Promise<void> {
 
 /** Trains a claimed job with its terms (resuming its run if the node restarted), publishes it and submits. */
 export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
-  const { recipe, tokens, tokenizerJson } = await jobInputs(ctx, jobId)
+  const { recipe, tokens, tokenizerJson, base } = await jobInputs(ctx, jobId)
   const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
   const known = ctx.state.run(jobId)
   const recorded = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
-  const fault = ctx.options.fault === undefined ? undefined : (known?.status === 'training' && recorded !== undefined ? recorded : resolveFault(ctx.engine, ctx.options.fault, recipe, tokens))
+  const fault = ctx.options.fault === undefined ? undefined : (known?.status === 'training' && recorded !== undefined ? recorded : resolveFault(ctx.engine, ctx.options.fault, recipe, tokens, base))
   ctx.state.setJob(jobId, 'trainer', 'training', fault === undefined ? {} : { fault })
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'training', step: 0, runCid: null })
   const resume = known !== undefined && (await readFile(join(dir, 'run.json')).then(() => true, () => false))
   if (fault !== undefined) ctx.log(`job ${jobId}: training with a deliberate fault ${JSON.stringify(fault)}`)
   const result = await timed(ctx, 'training', async () => train(ctx.engine, {
-    recipe, tokens, tokenizerJson, data: { source: `job ${jobId}` }, out: dir, resume, fault,
+    recipe, tokens, tokenizerJson, base, data: { source: `job ${jobId}` }, out: dir, resume, fault,
     onStep: p => {
       // A node stopping ends its training after this step; it resumes from its last checkpoint.
       if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: training paused at step ${p.step}: the node is stopping`)
@@ -143,13 +143,13 @@ export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
   ctx.log(`job ${jobId}: submitted run ${runCid}`)
 }
 
-function defenderFor (ctx: Context, jobId: bigint, recipe: Recipe, tokens: Int32Array): Defender {
+function defenderFor (ctx: Context, jobId: bigint, { recipe, tokens, base }: JobInputs): Defender {
   const key = String(jobId)
   const known = ctx.defenders.get(key)
   if (known !== undefined) return known
   const dir = join(ctx.options.home, 'runs', `job-${jobId}`)
   const fault = ctx.state.job(jobId, 'trainer')?.detail.fault as RunFault | undefined
-  const defender = new Defender(ctx.clients, ctx.options.deployment, { engine: ctx.engine, recipe, tokens, fault, stateAt: async step => runStateAt(ctx.engine, dir, tokens, step, fault) })
+  const defender = new Defender(ctx.clients, ctx.options.deployment, { engine: ctx.engine, recipe, tokens, fault, base, stateAt: async step => runStateAt(ctx.engine, dir, tokens, step, fault, base) })
   ctx.defenders.set(key, defender)
   return defender
 }
@@ -160,8 +160,7 @@ function defenderFor (ctx: Context, jobId: bigint, recipe: Recipe, tokens: Int32
  * waits for it), then the move itself is queued like every other.
  */
 export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
-  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  const defender = defenderFor(ctx, jobId, await jobInputs(ctx, jobId))
   ctx.state.setDispute(id, jobId, 'trainer', 'opened', { step })
   offQueue(ctx, 'defending', `dispute ${id}`, async () => {
     if (ctx.stopped()) return
@@ -184,8 +183,7 @@ export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step
 }
 
 export async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
-  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  const defender = defenderFor(ctx, jobId, await jobInputs(ctx, jobId))
   await playMove(ctx, id, PHASE.awaitReveal, 'revealing the element', async () => {
     const move = await timed(ctx, 'chain', async () => defender.reveal(id))
     ctx.state.setDispute(id, jobId, 'trainer', 'revealed', { revealGas: move.gas })
@@ -195,8 +193,7 @@ export async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Pr
 
 /** The challenger asked for values of an op output: reveal them, or lose by timeout. */
 export async function defendValues (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
-  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  const defender = defenderFor(ctx, jobId, await jobInputs(ctx, jobId))
   await playMove(ctx, id, PHASE.awaitValues, 'revealing the requested values', async () => {
     const move = await timed(ctx, 'chain', async () => defender.provideValues(id))
     ctx.state.setDispute(id, jobId, 'trainer', 'values revealed', { provideValuesGas: move.gas })
@@ -206,8 +203,7 @@ export async function defendValues (ctx: Context, id: bigint, jobId: bigint): Pr
 
 /** A query of this trainer's transcript: answer with the records of its run, or be slashed. */
 export async function answerQuery (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
-  const defender = defenderFor(ctx, jobId, recipe, tokens)
+  const defender = defenderFor(ctx, jobId, await jobInputs(ctx, jobId))
   ctx.state.setDispute(id, jobId, 'trainer', 'queried', {})
   const records = await readRecords(join(ctx.options.home, 'runs', `job-${jobId}`))
   await playMove(ctx, id, PHASE.awaitRecords, 'answering the query', async () => {

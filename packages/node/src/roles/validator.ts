@@ -52,7 +52,7 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
   if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return
   if (job.statusName !== 'submitted') return
-  const { recipe, tokens } = await jobInputs(ctx, jobId)
+  const { recipe, tokens, base } = await jobInputs(ctx, jobId)
   const runCid = hexToCid(job.modelCid)
   if (runCid === null) throw new NodeError(`job ${jobId}: the result names no valid run CID`)
   const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
@@ -66,8 +66,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     ctx.log(`job ${jobId}: the run names another recipe than the job's; replaying with the job's`)
     await writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')), recipe }, null, 2) + '\n')
   }
-  const program = compileProgram(ctx.engine, recipe)
-  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program, records })
+  const program = compileProgram(ctx.engine, recipe, base)
+  const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program, records, base })
   ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString(), blockHash })
   // S_0 first: anyone can compute it.
   if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
@@ -234,10 +234,10 @@ async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: n
   // Its side of the step is recomputed by replaying it: off the queue, so the node's other moves are not held up.
   offQueue(ctx, 'resuming', `dispute ${id}`, async () => {
     if (ctx.challengers.has(String(id)) || ctx.stopped()) return
-    const { recipe, tokens } = await jobInputs(ctx, jobId)
+    const { recipe, tokens, base } = await jobInputs(ctx, jobId)
     const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
     const records = await readRecords(dir)
-    const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe), records })
+    const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe, base), records, base })
     challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
     ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
     ctx.log(`dispute ${id}: taken up again after a restart`)
