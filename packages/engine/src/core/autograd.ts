@@ -11,7 +11,7 @@ import { Tensor, ShapeError } from './tensor.ts'
  */
 
 type OpName = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'neg' | 'exp' | 'log' | 'sqrt' | 'recip' |
-  'sum' | 'matmul' | 'reshape' | 'permute' | 'gather' | 'rope' | 'attention'
+  'sum' | 'matmul' | 'reshape' | 'permute' | 'expand' | 'gather' | 'rope' | 'attention'
 
 interface Attrs {
   axis?: number
@@ -72,6 +72,8 @@ export const matmul = (ctx: EngineContext, a: Var, b: Var, transA = false, trans
 /** A view of the same data: no op runs. */
 export const reshape = (a: Var, shape: readonly number[]): Var => node(a.value.reshape(shape), 'reshape', [a], { shape })
 export const permute = (ctx: EngineContext, a: Var, axes: readonly number[]): Var => node(ops.permute(ctx, a.value, axes), 'permute', [a], { axes })
+/** Broadcast to `shape` (numpy rules); its gradient sums back over the broadcast axes. */
+export const expand = (ctx: EngineContext, a: Var, shape: readonly number[]): Var => node(ops.expand(ctx, a.value, shape), 'expand', [a], { shape })
 export const gather = (ctx: EngineContext, table: Var, indices: Var): Var => node(ops.gather(ctx, table.value, indices.value), 'gather', [table, indices])
 export const rope = (ctx: EngineContext, x: Var, cos: Var, sin: Var): Var => node(ops.rope(ctx, x.value, cos.value, sin.value), 'rope', [x, cos, sin])
 /** Causal attention over heads (see attention.ts); mask is a constant [T, T]. */
@@ -120,6 +122,7 @@ const GRADIENTS: Record<OpName, (ctx: EngineContext, g: Tensor, v: Var) => Grad[
     const axes = v.attrs.axes as readonly number[]
     return [() => ops.permute(ctx, g, axes.map((_, i) => axes.indexOf(i)))]
   },
+  expand: (ctx, g, v) => [() => ops.sumTo(ctx, g, v.inputs[0].shape)],
   gather: (ctx, g, v) => [() => ops.scatterAdd(ctx, g, v.inputs[1].value, v.inputs[0].shape[0]), null],
   rope: (ctx, g, v) => [() => ops.rope(ctx, g, v.inputs[1].value, ops.unary(ctx, 'neg', v.inputs[2].value)), null, null],
   attention: (ctx, g, v) => {

@@ -1,4 +1,4 @@
-import { add, attentionHeads, constant, div, exp, log, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
+import { add, attentionHeads, constant, div, exp, expand, log, maxDetached, mul, neg, permute, recip, reshape, rope, sqrt, sub, sum, type Var } from './autograd.ts'
 import type { EngineContext } from './context.ts'
 import { f, sqrtf } from '@commons/protocol'
 import { Tensor } from './tensor.ts'
@@ -43,16 +43,30 @@ export function crossEntropy (ctx: EngineContext, logits: Var, onehot: Var): Var
 }
 
 /**
+ * Grouped-query attention's keys or values: [B, KV, T, Dh] → [B, H, T, Dh], query head h
+ * reading key/value head ⌊h / (H/KV)⌋ (llama.cpp's and transformers' grouping). The copy
+ * is broadcast along a last axis and moved into place, so its gradient sums each group's
+ * heads in order along that axis: a SUM fold of the step program.
+ */
+export function repeatHeads (ctx: EngineContext, x: Var, heads: number): Var {
+  const [b, kv, t, dh] = x.shape
+  if (kv === heads) return x
+  const group = heads / kv
+  const spread = expand(ctx, reshape(x, [b, kv, t, dh, 1]), [b, kv, t, dh, group])
+  return reshape(permute(ctx, spread, [0, 1, 4, 2, 3]), [b, heads, t, dh])
+}
+
+/**
  * Causal multi-head attention. q, k, v: [B, T, D] → [B, T, D], with heads of size
  * D/H, RoPE on q and k, scores scaled by 1/√(D/H) and masked above the diagonal.
  */
-export function attention (ctx: EngineContext, q: Var, k: Var, v: Var, heads: number, tables: { cos: Var, sin: Var, mask: Var }): Var {
+export function attention (ctx: EngineContext, q: Var, k: Var, v: Var, heads: number, tables: { cos: Var, sin: Var, mask: Var }, kvHeads = heads): Var {
   const [b, t, d] = q.shape
   const dh = d / heads
-  const split = (x: Var): Var => permute(ctx, reshape(x, [b, t, heads, dh]), [0, 2, 1, 3]) // (B, H, T, Dh)
-  const qh = rope(ctx, split(q), tables.cos, tables.sin)
-  const kh = rope(ctx, split(k), tables.cos, tables.sin)
+  const split = (x: Var, n: number): Var => permute(ctx, reshape(x, [b, t, n, dh]), [0, 2, 1, 3]) // (B, n, T, Dh)
+  const qh = rope(ctx, split(q, heads), tables.cos, tables.sin)
+  const kh = repeatHeads(ctx, rope(ctx, split(k, kvHeads), tables.cos, tables.sin), heads)
   // softmax(q·kᵀ·scale + mask)·v as one op: the same bits as composing it (attention.ts).
-  const out = attentionHeads(ctx, qh, kh, split(v), tables.mask, f(1 / sqrtf(dh))) // (B, H, T, Dh)
+  const out = attentionHeads(ctx, qh, kh, repeatHeads(ctx, split(v, kvHeads), heads), tables.mask, f(1 / sqrtf(dh))) // (B, H, T, Dh)
   return reshape(permute(ctx, out, [0, 2, 1, 3]), [b, t, d])
 }

@@ -17,6 +17,8 @@ const ctx = referenceContext()
 // Larger than the init's 0.02 so attention is far from uniform.
 const weights = initParams(config, 3).map(t => new Tensor(t.shape, t.f32.map(x => x * 40)))
 const params = weights.map(constant)
+const base = config
+const baseParams = params
 const bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length)
 
 let dir: string
@@ -31,7 +33,12 @@ before(async () => {
 after(async () => { await rm(dir, { recursive: true, force: true }) })
 
 describe('decoding with a key/value cache', () => {
-  it('gives, at every position, the bits of a forward pass over the whole window', () => {
+  // Grouped-query attention: four query heads on two cached key/value heads.
+  const gqa: TransformerConfig = { ...config, kvHeads: 2 }
+  for (const [name, config, params] of [
+    ['multi-head', base, baseParams],
+    ['grouped-query', gqa, initParams(gqa, 3).map(t => constant(new Tensor(t.shape, t.f32.map(x => x * 40))))]
+  ] as const) it(`gives, at every position, the bits of a forward pass over the whole window (${name})`, () => {
     const ids = [...Buffer.from('the cache must not change one bit of any logit')].slice(0, config.context)
     const decoder = new Decoder(ctx, config, params)
     // A prompt of 7 in one feed, then one token at a time.

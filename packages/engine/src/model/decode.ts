@@ -1,5 +1,6 @@
 import { attentionHeads, constant, permute, reshape, rope, type Var } from '../core/autograd.ts'
-import { makeTables, transformerLogits, type TransformerConfig } from './model.ts'
+import { kvHeadsOf, makeTables, transformerLogits, type TransformerConfig } from './model.ts'
+import { repeatHeads } from '../core/nn.ts'
 import { binaryProgram, expf, f, sqrtf } from '@commons/protocol'
 import { Tensor } from '../core/tensor.ts'
 import { startStep, type EngineContext } from '../core/context.ts'
@@ -31,8 +32,10 @@ export class Decoder {
     this.dh = config.dModel / config.heads
     this.scale = f(1 / sqrtf(this.dh))
     this.tables = makeTables(config, config.context)
-    this.keys = Array.from({ length: config.layers }, () => new Float32Array(config.heads * config.context * this.dh))
-    this.values = Array.from({ length: config.layers }, () => new Float32Array(config.heads * config.context * this.dh))
+    // One cache row per key/value head (grouped-query attention shares each among its group).
+    const width = kvHeadsOf(config) * config.context * this.dh
+    this.keys = Array.from({ length: config.layers }, () => new Float32Array(width))
+    this.values = Array.from({ length: config.layers }, () => new Float32Array(width))
   }
 
   /** Feeds tokens at the next positions; returns the logits after the last one. */
@@ -54,31 +57,33 @@ export class Decoder {
     const { ctx, config, dh } = this
     const [, n, d] = q.shape
     const heads = config.heads
-    const split = (x: Var): Var => permute(ctx, reshape(x, [1, n, heads, dh]), [0, 2, 1, 3]) // (1, H, n, Dh)
-    const qVar = rope(ctx, split(q), cos, sin)
-    const kVar = rope(ctx, split(k), cos, sin)
-    const vVar = split(v)
+    const kvHeads = kvHeadsOf(config)
+    const group = heads / kvHeads
+    const split = (x: Var, count: number): Var => permute(ctx, reshape(x, [1, n, count, dh]), [0, 2, 1, 3]) // (1, count, n, Dh)
+    const qVar = rope(ctx, split(q, heads), cos, sin)
+    const kVar = rope(ctx, split(k, kvHeads), cos, sin)
+    const vVar = split(v, kvHeads)
     const qh = qVar.value.f32
     const kh = kVar.value.f32
     const vh = vVar.value.f32
     const K = this.keys[layer]
     const V = this.values[layer]
     const stride = config.context * dh
-    for (let h = 0; h < heads; h++) {
+    for (let h = 0; h < kvHeads; h++) {
       K.set(kh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
       V.set(vh.subarray(h * n * dh, (h + 1) * n * dh), h * stride + start * dh)
     }
     if (start === 0) {
       // A prompt from position 0 is the window itself: the fused attention op (and its fast kernels).
       const mask = constant(new Tensor([n, n], causalMask(n)))
-      return reshape(permute(ctx, attentionHeads(ctx, qVar, kVar, vVar, mask, this.scale), [0, 2, 1, 3]), [1, n, d])
+      return reshape(permute(ctx, attentionHeads(ctx, qVar, repeatHeads(ctx, kVar, heads), repeatHeads(ctx, vVar, heads), mask, this.scale), [0, 2, 1, 3]), [1, n, d])
     }
     const out = new Float32Array(heads * n * dh)
     const e = new Float32Array(start + n)
     const acc = new Float32Array(dh)
     const scale = this.scale
     for (let h = 0; h < heads; h++) {
-      const base = h * stride
+      const base = Math.floor(h / group) * stride
       for (let i = 0; i < n; i++) {
         const keys = start + i + 1
         const qi = (h * n + i) * dh

@@ -5,7 +5,7 @@ import { initParams, loss, makeTables, paramSpecs, parameterCount, type Transfor
 import { Tensor } from '../core/tensor.ts'
 import { referenceContext } from '../core/context.ts'
 
-const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 8, layers: 2, heads: 2, hidden: 12, context: 6, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
+const plain: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 8, layers: 2, heads: 2, hidden: 12, context: 6, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const B = 2
 const T = 6
 
@@ -40,18 +40,22 @@ function referenceLoss (params: Float64Array[], inputs: number[][], targets: num
       p += 9
       const h = norm(x, an)
       const q = linear(h, wq, d)
-      const k = linear(h, wk, d)
-      const v = linear(h, wv, d)
+      const kvWidth = (cfg.kvHeads ?? cfg.heads) * dh
+      const k = linear(h, wk, kvWidth)
+      const v = linear(h, wv, kvWidth)
+      // Grouped-query attention: query head `head` reads key/value head ⌊head / group⌋.
+      const group = cfg.heads / (cfg.kvHeads ?? cfg.heads)
       const out = x.map(() => new Array<number>(d).fill(0))
       for (let head = 0; head < cfg.heads; head++) {
-        const slice = (m: number[][], t: number): number[] => m[t].slice(head * dh, head * dh + dh)
+        const slice = (m: number[][], t: number, at = head): number[] => m[t].slice(at * dh, at * dh + dh)
+        const kvHead = Math.floor(head / group)
         for (let t = 0; t < x.length; t++) {
           const qt = rope(slice(q, t), t)
-          const scores = Array.from({ length: t + 1 }, (_, s) => rope(slice(k, s), s).reduce((acc, kv, i) => acc + kv * qt[i], 0) / Math.sqrt(dh))
+          const scores = Array.from({ length: t + 1 }, (_, s) => rope(slice(k, s, kvHead), s).reduce((acc, kv, i) => acc + kv * qt[i], 0) / Math.sqrt(dh))
           const max = Math.max(...scores)
           const e = scores.map(s => Math.exp(s - max))
           const z = e.reduce((a, c) => a + c, 0)
-          for (let s = 0; s <= t; s++) slice(v, s).forEach((vv, i) => { out[t][head * dh + i] += e[s] / z * vv })
+          for (let s = 0; s <= t; s++) slice(v, s, kvHead).forEach((vv, i) => { out[t][head * dh + i] += e[s] / z * vv })
         }
       }
       x = x.map((row, t) => row.map((val, i) => val + linear([out[t]], wo, d)[0][i]))
@@ -72,7 +76,10 @@ function referenceLoss (params: Float64Array[], inputs: number[][], targets: num
   return total / (inputs.length * inputs[0].length)
 }
 
-describe('transformer against an independent float64 computation', () => {
+/** Grouped-query attention: four query heads share two key/value heads. */
+const gqa: TransformerConfig = { ...plain, dModel: 16, heads: 4, kvHeads: 2 }
+
+for (const [name, config] of [['multi-head', plain], ['grouped-query', gqa]] as const) describe(`${name} transformer against an independent float64 computation`, () => {
   const params = initParams(config, 5)
   // Larger than the default init, so the layers do visible work.
   for (const t of params) for (let i = 0; i < t.size; i++) if (t.shape.length === 2) t.f32[i] *= 20

@@ -10,6 +10,8 @@ export interface TransformerConfig {
   dModel: number
   layers: number
   heads: number
+  /** Key/value heads (grouped-query attention): a divisor of `heads`; absent, one per head. */
+  kvHeads?: number
   /** SwiGLU hidden size. */
   hidden: number
   context: number
@@ -40,6 +42,16 @@ export interface ParamSpec {
   decay: boolean
 }
 
+/** Key/value heads of a transformer (grouped-query attention; one per head unless set). */
+export function kvHeadsOf (config: TransformerConfig): number {
+  return config.kvHeads ?? config.heads
+}
+
+/** The width of a layer's keys and values: key/value heads × head size. */
+export function kvWidth (config: TransformerConfig): number {
+  return kvHeadsOf(config) * (config.dModel / config.heads)
+}
+
 /** The parameters of a model, in program order: this order is the state order. */
 export function paramSpecs (config: ModelConfig): ParamSpec[] {
   const std = 0.02
@@ -54,14 +66,15 @@ export function paramSpecs (config: ModelConfig): ParamSpec[] {
     return specs
   }
   const { vocab, dModel: d, hidden, layers } = config
+  const kv = kvWidth(config)
   const residual = { std: f(f(std) / sqrtf(2 * layers)) }
   const specs: ParamSpec[] = [{ name: 'embed', shape: [vocab, d], init: { std }, decay: false }]
   for (let l = 0; l < layers; l++) {
     specs.push(
       { name: `layers.${l}.attn_norm`, shape: [d], init: 'ones', decay: false },
       { name: `layers.${l}.wq`, shape: [d, d], init: { std }, decay: true },
-      { name: `layers.${l}.wk`, shape: [d, d], init: { std }, decay: true },
-      { name: `layers.${l}.wv`, shape: [d, d], init: { std }, decay: true },
+      { name: `layers.${l}.wk`, shape: [d, kv], init: { std }, decay: true },
+      { name: `layers.${l}.wv`, shape: [d, kv], init: { std }, decay: true },
       { name: `layers.${l}.wo`, shape: [d, d], init: residual, decay: true },
       { name: `layers.${l}.mlp_norm`, shape: [d], init: 'ones', decay: false },
       { name: `layers.${l}.w1`, shape: [d, hidden], init: { std }, decay: true },
@@ -139,7 +152,7 @@ export function forward (ctx: EngineContext, config: ModelConfig, params: Var[],
     return matmul(ctx, x, params[1 + config.layers])
   }
   if (tables === undefined) throw new Error('a transformer needs its tables')
-  return transformerLogits(ctx, config, params, tokens, (_, q, k, v) => attention(ctx, q, k, v, config.heads, tables))
+  return transformerLogits(ctx, config, params, tokens, (_, q, k, v) => attention(ctx, q, k, v, config.heads, tables, kvHeadsOf(config)))
 }
 
 /** The transformer's logits [B·T, V], each layer attending through `attend`. */
@@ -152,8 +165,7 @@ export function transformerLogits (ctx: EngineContext, config: TransformerConfig
     const [attnNorm, wq, wk, wv, wo, mlpNorm, w1, w3, w2] = params.slice(p, p + 9)
     p += 9
     const h = rmsNorm(ctx, x, attnNorm, config.normEps)
-    const shape = [b, t, d]
-    const project = (w: Var): Var => reshape(matmul(ctx, h, w), shape)
+    const project = (w: Var): Var => reshape(matmul(ctx, h, w), [b, t, w.shape[1]])
     const o = attend(l, project(wq), project(wk), project(wv))
     x = add(ctx, x, matmul(ctx, reshape(o, [b * t, d]), wo))
     const m = rmsNorm(ctx, x, mlpNorm, config.normEps)

@@ -17,12 +17,14 @@ const transformer = z.object({
   dModel: positive,
   layers: positive,
   heads: positive,
+  kvHeads: positive.optional(),
   hidden: positive,
   context: positive,
   tiedEmbeddings: z.boolean().default(false),
   normEps: z.number().positive().default(1e-5),
   ropeTheta: z.number().positive().default(10000)
 }).refine(m => m.dModel % m.heads === 0 && (m.dModel / m.heads) % 2 === 0, { message: 'dModel must split into heads of even size' })
+  .refine(m => m.kvHeads === undefined || m.heads % m.kvHeads === 0, { message: 'kvHeads must divide heads (grouped-query attention)', path: ['kvHeads'] })
 
 const mlp = z.object({
   kind: z.literal('mlp'),

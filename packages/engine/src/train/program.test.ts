@@ -25,9 +25,14 @@ function stateAt (recipe: Recipe, step: number, on: EngineContext = referenceCtx
   return state
 }
 
+/** The step programs checked element by element: multi-head, and grouped-query attention (4 query heads on 2 key/value heads). */
+const variants: Array<[string, Recipe]> = [
+  ['multi-head', { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }],
+  ['grouped-query', { ...tiny, model: { ...tiny.model, layers: 1, heads: 4, kvHeads: 2 }, batchSize: 2 }]
+]
+
 describe('step program', () => {
-  it('is the engine\'s step: every element of every op of a traced step follows its element program', () => {
-    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+  for (const [name, recipe] of variants) it(`is the engine's step (${name}): every element of every op of a traced step follows its element program`, () => {
     const state = stateAt(recipe, 3)
     const engine = stateAt(recipe, 4)
     const trace = traceStep(referenceCtx, recipe, corpus, state)
@@ -69,8 +74,7 @@ describe('step program', () => {
     assert.notEqual(compileProgram(referenceCtx, { ...recipe, optimizer: { ...recipe.optimizer, lr: 0.02 } }).hash, b.hash, 'the schedule is part of the program')
   })
 
-  it('traces the same on a fast backend, and its outputs outlive the next step', async () => {
-    const recipe = { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }
+  for (const [name, recipe] of variants) it(`traces the same on a fast backend (${name}), and its outputs outlive the next step`, async () => {
     const reference = traceStep(referenceCtx, recipe, corpus, stateAt(recipe, 2))
     const backend = openBackend('wasm', 2)
     try {
