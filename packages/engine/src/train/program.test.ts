@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { evaluateFrom, OPCODE, tensorRoots, toHex, wordOf } from '@commons/protocol'
-import { initialState, openBackend, readRecipe, referenceContext, stateRootOf, stateSlots, trainStep, type EngineContext, type Recipe } from '../index.ts'
+import { initialState, openBackend, readRecipe, referenceContext, stateRootOf, stateSlots, trainStep, type EngineContext, type Recipe, type TransformerConfig } from '../index.ts'
 import { compileProgram, initProgram, opInputs, traceStep } from './program.ts'
 import { Tensor } from '../core/tensor.ts'
 import { encodeAbiParameters, keccak256 } from 'viem'
@@ -28,7 +28,7 @@ function stateAt (recipe: Recipe, step: number, on: EngineContext = referenceCtx
 /** The step programs checked element by element: multi-head, and grouped-query attention (4 query heads on 2 key/value heads). */
 const variants: Array<[string, Recipe]> = [
   ['multi-head', { ...tiny, model: { ...tiny.model, layers: 1 }, batchSize: 2 }],
-  ['grouped-query', { ...tiny, model: { ...tiny.model, layers: 1, heads: 4, kvHeads: 2 }, batchSize: 2 }]
+  ['grouped-query', { ...tiny, model: { ...tiny.model as TransformerConfig, layers: 1, heads: 4, kvHeads: 2 }, batchSize: 2 }]
 ]
 
 describe('step program', () => {
