@@ -25,17 +25,17 @@ const sentences = ['the cat sat on the mat. ', 'a dog ran in the park. ', 'we tr
 // Every rotation of four sentences, repeated: a small model learns it in ~100 steps.
 const corpus = sentences.map((_, i) => [...sentences.slice(i), ...sentences.slice(0, i)].join('')).join('').repeat(40)
 
-async function trainRun (dir: string, overrides: { steps: number, tiedEmbeddings: boolean }): Promise<string> {
+async function trainRun (dir: string, overrides: { steps: number, tiedEmbeddings: boolean, heads?: number, kvHeads?: number, name?: string }): Promise<string> {
   const tiny = JSON.parse(await readFile(join(root, 'recipes', 'tiny.json'), 'utf8')) as Recipe
   const recipe = parseRecipe({
     ...tiny,
     steps: overrides.steps,
     checkpointInterval: overrides.steps,
     batchSize: 4,
-    model: { ...tiny.model, context: 96, tiedEmbeddings: overrides.tiedEmbeddings },
+    model: { ...tiny.model, context: 96, tiedEmbeddings: overrides.tiedEmbeddings, ...(overrides.kvHeads === undefined ? {} : { heads: overrides.heads, kvHeads: overrides.kvHeads }) },
     optimizer: { ...tiny.optimizer, lr: 0.02, warmupSteps: 5 }
   })
-  const out = join(dir, overrides.tiedEmbeddings ? 'tied' : 'run')
+  const out = join(dir, overrides.name ?? (overrides.tiedEmbeddings ? 'tied' : 'run'))
   await train(backend.ctx, { recipe, tokens: Int32Array.from(Buffer.from(corpus)), data: { source: 'bafyreiexamplecorpus' }, out })
   return out
 }
@@ -117,6 +117,20 @@ describe('GGUF export', () => {
     assert.ok(parsed.tensorInfos.filter(t => t.shape.length === 1).every(t => t.dtype === 0), 'norm gains stay F32')
     assert.ok((await stat(f16.path)).size < (await stat(f32.path)).size * 0.6)
     assert.equal((await llamaCppContinuation(f16.path, 'a dog', 16)).tokens.length, 16)
+  })
+
+  it('exports grouped-query attention (4 query heads on 2 key/value heads) that llama.cpp continues alike, and imports it back', async () => {
+    const run = await trainRun(dir, { steps: 160, tiedEmbeddings: false, heads: 4, kvHeads: 2, name: 'gqa' })
+    const result = await exportGguf({ run, out: join(dir, 'gqa.gguf') })
+    const { metadata } = await gguf(result.path, { allowLocalFile: true })
+    assert.equal((metadata as unknown as Record<string, unknown>)['llama.attention.head_count_kv'], 2)
+    const ours = await generate(backend.ctx, run, 'we train', { tokens: 64 })
+    assert.match(ours.text, /models together/, 'the model learned its corpus')
+    assert.deepEqual((await llamaCppContinuation(result.path, 'we train', 64)).tokens, ours.tokens)
+    const imported = await importGguf({ file: result.path, out: join(dir, 'gqa-imported') })
+    assert.equal(imported.recipe.model.kind === 'transformer' && imported.recipe.model.kvHeads, 2)
+    const again = await exportGguf({ run: imported.dir, out: join(dir, 'gqa-again.gguf') })
+    assert.ok((await readFile(again.path)).equals(await readFile(result.path)), 'export → import → export gives the same bytes')
   })
 
   it('refuses a run that is not a transformer, or not a run', async () => {

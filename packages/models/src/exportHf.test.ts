@@ -19,18 +19,24 @@ const root = join(import.meta.dirname, '..', '..', '..')
 let dir: string
 let run: string
 let recipe: Recipe
+/** The same with grouped-query attention: 4 query heads on 2 key/value heads. */
+let gqaRun: string
+let gqaRecipe: Recipe
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'commons-hf-'))
   const tiny = JSON.parse(await readFile(join(root, 'recipes', 'tiny.json'), 'utf8')) as Recipe
   recipe = parseRecipe({ ...tiny, steps: 20, checkpointInterval: 20, model: { ...tiny.model, heads: 4 } })
+  gqaRecipe = parseRecipe({ ...tiny, steps: 20, checkpointInterval: 20, model: { ...tiny.model, heads: 4, kvHeads: 2 } })
   run = join(dir, 'run')
+  gqaRun = join(dir, 'gqa-run')
   const text = await readFile(join(root, 'README.md'))
   await train(referenceContext(), { recipe, tokens: Int32Array.from(text), data: { source: 'README.md' }, out: run })
+  await train(referenceContext(), { recipe: gqaRecipe, tokens: Int32Array.from(text), data: { source: 'README.md' }, out: gqaRun })
 })
 after(async () => { await rm(dir, { recursive: true, force: true }) })
 
 interface HfConfig {
-  hidden_size: number, intermediate_size: number, num_hidden_layers: number, num_attention_heads: number, head_dim: number
+  hidden_size: number, intermediate_size: number, num_hidden_layers: number, num_attention_heads: number, num_key_value_heads: number, head_dim: number
   rms_norm_eps: number, rope_theta: number, vocab_size: number, tie_word_embeddings: boolean, commons: { stateRoot: string }
 }
 
@@ -75,7 +81,7 @@ function llamaForward (c: HfConfig, w: ReturnType<typeof readWeights>, ids: numb
   }
   const rope = (v: number[], pos: number): number[] => {
     const out = v.slice()
-    for (let h = 0; h < c.num_attention_heads; h++) {
+    for (let h = 0; h < v.length / dh; h++) {
       for (let i = 0; i < half; i++) {
         const angle = pos / c.rope_theta ** ((2 * i) / dh)
         const a = v[h * dh + i]
@@ -98,11 +104,13 @@ function llamaForward (c: HfConfig, w: ReturnType<typeof readWeights>, ids: numb
       const out = new Array<number>(d).fill(0)
       for (let head = 0; head < c.num_attention_heads; head++) {
         const o = head * dh
-        const scores = k.slice(0, t + 1).map(ks => qt.slice(o, o + dh).reduce((s, qi, i) => s + qi * ks[o + i], 0) / Math.sqrt(dh))
+        // transformers' repeat_kv: query head `head` reads key/value head ⌊head / group⌋.
+        const kv = Math.floor(head / (c.num_attention_heads / c.num_key_value_heads)) * dh
+        const scores = k.slice(0, t + 1).map(ks => qt.slice(o, o + dh).reduce((s, qi, i) => s + qi * ks[kv + i], 0) / Math.sqrt(dh))
         const max = Math.max(...scores)
         const e = scores.map(s => Math.exp(s - max))
         const total = e.reduce((a, b) => a + b, 0)
-        e.forEach((p, j) => { for (let i = 0; i < dh; i++) out[o + i] += (p / total) * v[j][o + i] })
+        e.forEach((p, j) => { for (let i = 0; i < dh; i++) out[o + i] += (p / total) * v[j][kv + i] })
       }
       return out
     })
@@ -120,20 +128,21 @@ function llamaForward (c: HfConfig, w: ReturnType<typeof readWeights>, ids: numb
 }
 
 describe('Hugging Face export', () => {
-  it('gives, from its files alone, the logits the engine computes', async () => {
-    const out = join(dir, 'hf')
-    const result = await exportHf({ run, out })
+  for (const name of ['multi-head', 'grouped-query']) it(`gives, from its files alone, the logits the engine computes (${name})`, async () => {
+    const [source, sourceRecipe] = name === 'multi-head' ? [run, recipe] : [gqaRun, gqaRecipe]
+    const out = join(dir, `hf-${name}`)
+    const result = await exportHf({ run: source, out })
     assert.deepEqual(result.files.sort(), ['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as HfConfig & { architectures: string[] }
     assert.deepEqual(config.architectures, ['LlamaForCausalLM'])
-    const transcript = JSON.parse(await readFile(join(run, 'transcript.json'), 'utf8')) as { finalRoot: string }
+    const transcript = JSON.parse(await readFile(join(source, 'transcript.json'), 'utf8')) as { finalRoot: string }
     assert.equal(config.commons.stateRoot, transcript.finalRoot)
 
     const ids = [...Buffer.from('Commons: open data, open models.')]
     const theirs = llamaForward(config, readWeights(await readFile(join(out, 'model.safetensors'))), ids)
 
-    const { tensors } = await readSafetensors(join(run, 'model.safetensors'))
-    const model = recipe.model as TransformerConfig
+    const { tensors } = await readSafetensors(join(source, 'model.safetensors'))
+    const model = sourceRecipe.model as TransformerConfig
     const params = paramSpecs(model).map(spec => constant(tensors.get(spec.name) as Tensor))
     const logits = forward(referenceContext(), model, params, new Tensor([1, ids.length], Int32Array.from(ids)), makeTables(model, ids.length)).value.f32
     let worst = 0

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import { encodeSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
+import { encodeSafetensors, kvHeadsOf, Tensor, type TransformerConfig } from '@commons/engine'
 import { transpose } from './llamaLayout.ts'
 import { tokenizerJson } from '@commons/tokenizer'
 import { BYTE_EOS, readTrainedRun, type Provenance, type TrainedRun } from './trainedRun.ts'
@@ -65,7 +65,7 @@ export function hfConfig (config: TransformerConfig, provenance: Provenance): Re
     intermediate_size: config.hidden,
     num_hidden_layers: config.layers,
     num_attention_heads: config.heads,
-    num_key_value_heads: config.heads,
+    num_key_value_heads: kvHeadsOf(config),
     head_dim: config.dModel / config.heads,
     max_position_embeddings: config.context,
     rms_norm_eps: config.normEps,

@@ -4,7 +4,7 @@ import { gguf } from '@huggingface/gguf'
 import { f16Values, type Tensor, type TransformerConfig } from '@commons/engine'
 import { byteToUnicode, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 import { GGML_TYPE } from './gguf.ts'
-import { ImportError, writeImported, type ImportedModel } from './importedModel.ts'
+import { groupedQuery, ImportError, writeImported, type ImportedModel } from './importedModel.ts'
 import { fromLlama, llamaNames } from './llamaLayout.ts'
 
 export interface ImportGgufParameters {
@@ -48,14 +48,13 @@ export async function importGguf (params: ImportGgufParameters): Promise<Importe
   }
   const tokenizer = tokenizerOf(meta, params.file)
   const heads = num('llama.attention.head_count')
-  if ((meta['llama.attention.head_count_kv'] ?? heads) !== heads) {
-    throw new ImportError(`${params.file} uses grouped-query attention (${num('llama.attention.head_count_kv')} key/value heads for ${heads})`, { hint: 'the engine and its provers support one key/value head per head for now' })
-  }
+  const kvHeads = meta['llama.attention.head_count_kv'] === undefined ? heads : num('llama.attention.head_count_kv')
   const infos = new Map(parsed.tensorInfos.map(t => [t.name, t]))
   const config: TransformerConfig = {
     kind: 'transformer', vocab: (meta['tokenizer.ggml.tokens'] as string[]).length, dModel: num('llama.embedding_length'), layers: num('llama.block_count'), heads,
     hidden: num('llama.feed_forward_length'), context: num('llama.context_length'), tiedEmbeddings: !infos.has('output.weight'),
-    normEps: num('llama.attention.layer_norm_rms_epsilon'), ropeTheta: typeof meta['llama.rope.freq_base'] === 'number' ? meta['llama.rope.freq_base'] : 10000
+    normEps: num('llama.attention.layer_norm_rms_epsilon'), ropeTheta: typeof meta['llama.rope.freq_base'] === 'number' ? meta['llama.rope.freq_base'] : 10000,
+    ...groupedQuery(heads, kvHeads, params.file)
   }
   if (meta['llama.rope.dimension_count'] !== undefined && num('llama.rope.dimension_count') !== config.dModel / heads) throw new ImportError(`${params.file} rotates ${num('llama.rope.dimension_count')} of each head's ${config.dModel / heads} dimensions: only full RoPE imports`)
 
@@ -63,7 +62,8 @@ export async function importGguf (params: ImportGgufParameters): Promise<Importe
   const file = await open(params.file, 'r')
   const tensors = new Map<string, Tensor>()
   try {
-    for (const { gguf: name, commons, kind } of llamaNames(config)) {
+    for (const entry of llamaNames(config)) {
+      const { gguf: name, commons } = entry
       const info = infos.get(name)
       if (info === undefined) throw new ImportError(`${params.file} lacks the tensor ${name}`)
       const dims = info.shape.map(Number)
@@ -73,7 +73,7 @@ export async function importGguf (params: ImportGgufParameters): Promise<Importe
       const bytes = Buffer.alloc(count * (type === GGML_TYPE.F32 ? 4 : 2))
       await file.read(bytes, 0, bytes.length, Number(parsed.tensorDataOffset + info.offset))
       const values = type === GGML_TYPE.F32 ? Float32Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, count)) : f16Values(bytes)
-      tensors.set(commons, fromLlama(config, kind, dims, values))
+      tensors.set(commons, fromLlama(entry, dims, values))
     }
   } finally {
     await file.close()

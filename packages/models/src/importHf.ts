@@ -3,7 +3,7 @@ import { basename, join } from 'node:path'
 import { readSafetensors, Tensor, type TransformerConfig } from '@commons/engine'
 import { parseTokenizerJson } from '@commons/tokenizer'
 import { hfNames } from './exportHf.ts'
-import { ImportError, writeImported, type ImportedModel } from './importedModel.ts'
+import { groupedQuery, ImportError, writeImported, type ImportedModel } from './importedModel.ts'
 import { transpose } from './llamaLayout.ts'
 import type { Provenance } from './trainedRun.ts'
 
@@ -23,14 +23,14 @@ function configOf (json: Record<string, unknown>, source: string): TransformerCo
     return v
   }
   const heads = num('num_attention_heads')
-  if (num('num_key_value_heads', heads) !== heads) throw new ImportError(`${source} uses grouped-query attention (${num('num_key_value_heads')} key/value heads for ${heads})`, { hint: 'the engine and its provers support one key/value head per head for now' })
   const dModel = num('hidden_size')
   if (num('head_dim', dModel / heads) !== dModel / heads) throw new ImportError(`${source}: head_dim ${num('head_dim')} is not hidden_size / heads`)
   if (json.hidden_act !== undefined && json.hidden_act !== 'silu') throw new ImportError(`${source}: activation ${String(json.hidden_act)}, the engine's MLP is SwiGLU (silu)`)
   if (json.rope_scaling !== undefined && json.rope_scaling !== null) throw new ImportError(`${source}: RoPE scaling is not supported`)
   return {
     kind: 'transformer', vocab: num('vocab_size'), dModel, layers: num('num_hidden_layers'), heads, hidden: num('intermediate_size'),
-    context: num('max_position_embeddings'), tiedEmbeddings: json.tie_word_embeddings === true, normEps: num('rms_norm_eps'), ropeTheta: num('rope_theta', 10000)
+    context: num('max_position_embeddings'), tiedEmbeddings: json.tie_word_embeddings === true, normEps: num('rms_norm_eps'), ropeTheta: num('rope_theta', 10000),
+    ...groupedQuery(heads, num('num_key_value_heads', heads), source)
   }
 }
 

@@ -14,6 +14,13 @@ export class ImportError extends BaseError {
   override name = 'ImportError'
 }
 
+/** A model's key/value heads as its config carries them: absent for one per head (multi-head attention). */
+export function groupedQuery (heads: number, kvHeads: number, source: string): { kvHeads?: number } {
+  if (kvHeads === heads) return {}
+  if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) throw new ImportError(`${source}: ${kvHeads} key/value heads do not divide ${heads} query heads`)
+  return { kvHeads }
+}
+
 export interface ImportedModel {
   dir: string
   recipe: Recipe

@@ -1,4 +1,4 @@
-import { ops, referenceContext, Tensor, type TransformerConfig } from '@commons/engine'
+import { kvHeadsOf, ops, referenceContext, Tensor, type TransformerConfig } from '@commons/engine'
 import { GGML_TYPE, type GgufTensor, type GgufValue } from './gguf.ts'
 import { toF16Bytes } from './half.ts'
 
@@ -40,15 +40,18 @@ const bytesOf = (values: Float32Array, type: GgufTensor['type']): Uint8Array =>
 /** How a Commons parameter sits in GGUF: a vector, the embedding's rows, a matrix, or Q/K (a matrix with heads reordered). */
 export type LlamaKind = 'vector' | 'rows' | 'matrix' | 'heads'
 
+/** One tensor of the llama layout; `heads` for Q (query heads) and K (key/value heads). */
+export interface LlamaName { gguf: string, commons: string, kind: LlamaKind, heads?: number }
+
 /** Every tensor of the llama layout: its GGUF name, its Commons name, and how it is laid out. */
-export function llamaNames (config: TransformerConfig): Array<{ gguf: string, commons: string, kind: LlamaKind }> {
-  const names: Array<{ gguf: string, commons: string, kind: LlamaKind }> = [{ gguf: 'token_embd.weight', commons: 'embed', kind: 'rows' }]
+export function llamaNames (config: TransformerConfig): LlamaName[] {
+  const names: LlamaName[] = [{ gguf: 'token_embd.weight', commons: 'embed', kind: 'rows' }]
   for (let l = 0; l < config.layers; l++) {
     const [b, p] = [`blk.${l}`, `layers.${l}`]
     names.push(
       { gguf: `${b}.attn_norm.weight`, commons: `${p}.attn_norm`, kind: 'vector' },
-      { gguf: `${b}.attn_q.weight`, commons: `${p}.wq`, kind: 'heads' },
-      { gguf: `${b}.attn_k.weight`, commons: `${p}.wk`, kind: 'heads' },
+      { gguf: `${b}.attn_q.weight`, commons: `${p}.wq`, kind: 'heads', heads: config.heads },
+      { gguf: `${b}.attn_k.weight`, commons: `${p}.wk`, kind: 'heads', heads: kvHeadsOf(config) },
       { gguf: `${b}.attn_v.weight`, commons: `${p}.wv`, kind: 'matrix' },
       { gguf: `${b}.attn_output.weight`, commons: `${p}.wo`, kind: 'matrix' },
       { gguf: `${b}.ffn_norm.weight`, commons: `${p}.mlp_norm`, kind: 'vector' },
@@ -68,23 +71,23 @@ export function llamaNames (config: TransformerConfig): Array<{ gguf: string, co
  * llama.cpp's own converter keeps them; matrices take `dtype`.
  */
 export function llamaTensors (config: TransformerConfig, param: (name: string) => Tensor, dtype: ExportDtype): GgufTensor[] {
-  return llamaNames(config).map(({ gguf, commons, kind }) => {
+  return llamaNames(config).map(({ gguf, commons, kind, heads }) => {
     const t = param(commons)
     const type = kind === 'vector' ? GGML_TYPE.F32 : dtype === 'f16' ? GGML_TYPE.F16 : GGML_TYPE.F32
     if (kind === 'vector' || kind === 'rows') return { name: gguf, dims: [...t.shape].reverse(), type, data: bytesOf(t.f32, type) }
     // An [in, out] Commons matrix as llama.cpp's [out, in] rows.
     const [inDim, outDim] = t.shape
     let rows = transpose(t.f32, inDim, outDim)
-    if (kind === 'heads') rows = reorderHeads(rows, config.heads, inDim, true)
+    if (heads !== undefined) rows = reorderHeads(rows, heads, inDim, true)
     return { name: gguf, dims: [inDim, outDim], type, data: bytesOf(rows, type) }
   })
 }
 
 /** A Commons parameter from a GGUF tensor's values (already F32), undoing llamaTensors. */
-export function fromLlama (config: TransformerConfig, kind: LlamaKind, dims: readonly number[], values: Float32Array): Tensor {
+export function fromLlama ({ kind, heads }: LlamaName, dims: readonly number[], values: Float32Array): Tensor {
   if (kind === 'vector' || kind === 'rows') return new Tensor([...dims].reverse(), values)
   const [inDim, outDim] = dims
-  const rows = kind === 'heads' ? reorderHeads(values, config.heads, inDim, false) : values
+  const rows = heads !== undefined ? reorderHeads(values, heads, inDim, false) : values
   return new Tensor([inDim, outDim], transpose(rows, outDim, inDim))
 }
 
@@ -98,7 +101,7 @@ export function llamaMetadata (config: TransformerConfig): Array<[string, GgufVa
     ['llama.block_count', u32(config.layers)],
     ['llama.feed_forward_length', u32(config.hidden)],
     ['llama.attention.head_count', u32(config.heads)],
-    ['llama.attention.head_count_kv', u32(config.heads)],
+    ['llama.attention.head_count_kv', u32(kvHeadsOf(config))],
     ['llama.rope.dimension_count', u32(config.dModel / config.heads)],
     ['llama.rope.freq_base', { type: 'f32', value: config.ropeTheta }],
     ['llama.attention.layer_norm_rms_epsilon', { type: 'f32', value: config.normEps }]
