@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { gguf } from '@huggingface/gguf'
 import { generate, initParams, openBackend, paramSpecs, parseRecipe, train, type Backend, type Recipe, type TransformerConfig } from '@commons/engine'
-import { BpeTokenizer, tokenizerJson, trainBpe } from '@commons/tokenizer'
+import { BpeTokenizer, tokenizerFile, tokenizerJson, trainBpe } from '@commons/tokenizer'
+import { publishedLayout } from '@commons/tokenizer/testing'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -186,5 +187,32 @@ describe('a BPE tokenizer in GGUF', () => {
     } finally {
       await model.dispose()
     }
+  })
+
+  for (const pre of ['llama3', 'gpt2'] as const) it(`carries a published vocabulary (special tokens first, bytes anywhere, ${pre}'s split) that llama.cpp tokenizes alike, and imports it back`, async () => {
+    const text = Buffer.concat(await Promise.all(['README.md', 'docs/step-program.md'].map(async f => readFile(join(root, f)))))
+    const published = publishedLayout(trainBpe(text, 600), ['<|begin_of_text|>', '<|end_of_text|>', '<|eot_id|>'], pre)
+    const ours = new BpeTokenizer(published)
+    const config: TransformerConfig = { kind: 'transformer', vocab: ours.vocab, dModel: 16, layers: 1, heads: 2, hidden: 32, context: 64, tiedEmbeddings: true, normEps: 1e-5, ropeTheta: 10000 }
+    const weights = new Map(initParams(config, 1).map((t, i) => [paramSpecs(config)[i].name, t]))
+    const { parts } = encodeLlamaGguf({ name: 'published', config, param: name => weights.get(name) as never, tokenizer: published, dtype: 'f32' })
+    const path = join(dir, `published-${pre}.gguf`)
+    await writeFile(path, Buffer.concat(parts))
+    const { metadata } = await gguf(path, { allowLocalFile: true })
+    const meta = metadata as unknown as Record<string, unknown>
+    assert.equal(meta['tokenizer.ggml.eos_token_id'], 1)
+    assert.equal(meta['tokenizer.ggml.bos_token_id'], 0)
+    const model = await llama.loadModel({ modelPath: path, vocabOnly: true })
+    try {
+      const samples = ["I'M HERE, YOU'LL SEE 1234567 apples\r\n\n  ok", "Commons' DAO can't; we'll see. It's 2026!", '{"text": "café ✓ 🚀", "n": 12345.678}', text.subarray(0, 4000).toString()]
+      for (const sample of samples) assert.deepEqual(model.tokenize(sample).map(Number), [...ours.encode(Buffer.from(sample))], sample.slice(0, 40))
+      assert.deepEqual(model.tokenize('<|end_of_text|>', true).map(Number), [1], 'llama.cpp knows the special tokens')
+    } finally {
+      await model.dispose()
+    }
+    const imported = await importGguf({ file: path, out: join(dir, `published-${pre}`) })
+    const file = tokenizerFile(published)
+    assert.equal(imported.tokenizer, CID.createV1(raw.code, await sha256.digest(file)).toString(), 'the vocabulary comes back as the same tokenizer.json')
+    assert.ok((await readFile(join(imported.dir, 'tokenizer.json'))).equals(file))
   })
 })

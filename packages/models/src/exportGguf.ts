@@ -24,17 +24,37 @@ export interface ExportGgufReturnType {
   provenance: Provenance
 }
 
-/** The tokenizer section: a byte-level BPE ("gpt2" model and pre-tokenizer); the byte tokenizer has no merges. */
+/** llama.cpp's token types: a normal token, and a control (special) token. */
+export const TOKEN_TYPE = { normal: 1, control: 3 } as const
+
+/** llama.cpp's names of the pre-tokenizers. */
+export const GGUF_PRE = { gpt2: 'gpt-2', llama3: 'llama-bpe' } as const
+
+/**
+ * End and begin of text: a Commons tokenizer has no special tokens and ends at byte 0; a
+ * published vocabulary's are its special tokens named so (the first special otherwise).
+ */
+export function textMarkers (tokenizer: BpeTokenizer): { bos: number, eos: number } {
+  const specials = tokenizer.specialTokens()
+  if (specials.length === 0) return { bos: BYTE_EOS, eos: BYTE_EOS }
+  const named = (pattern: RegExp): number | undefined => specials.find(s => pattern.test(s.content))?.id
+  const eos = named(/end_?of_?text|^<\/s>$|eot|eos/i) ?? specials[0].id
+  return { bos: named(/begin_?of_?text|^<s>$|bos/i) ?? eos, eos }
+}
+
+/** The tokenizer section: a byte-level BPE ("gpt2" model), its pre-tokenizer, special tokens as control tokens. */
 export function tokenizerMetadata (bpe: Bpe): Array<[string, GgufValue]> {
   const tokenizer = new BpeTokenizer(bpe)
+  const special = new Set(tokenizer.specialTokens().map(s => s.id))
+  const { bos, eos } = textMarkers(tokenizer)
   return [
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
-    ['tokenizer.ggml.pre', { type: 'string', value: 'gpt-2' }],
+    ['tokenizer.ggml.pre', { type: 'string', value: GGUF_PRE[bpe.pre ?? 'gpt2'] }],
     ['tokenizer.ggml.tokens', { type: 'strings', value: tokenizer.tokenStrings() }],
-    ['tokenizer.ggml.token_type', { type: 'i32s', value: new Array<number>(tokenizer.vocab).fill(1) }],
+    ['tokenizer.ggml.token_type', { type: 'i32s', value: Array.from({ length: tokenizer.vocab }, (_, id) => special.has(id) ? TOKEN_TYPE.control : TOKEN_TYPE.normal) }],
     ['tokenizer.ggml.merges', { type: 'strings', value: tokenizer.mergeStrings() }],
-    ['tokenizer.ggml.bos_token_id', { type: 'u32', value: BYTE_EOS }],
-    ['tokenizer.ggml.eos_token_id', { type: 'u32', value: BYTE_EOS }],
+    ['tokenizer.ggml.bos_token_id', { type: 'u32', value: bos }],
+    ['tokenizer.ggml.eos_token_id', { type: 'u32', value: eos }],
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
     ['tokenizer.ggml.add_eos_token', { type: 'bool', value: false }]
   ]

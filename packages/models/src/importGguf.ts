@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { gguf } from '@huggingface/gguf'
 import { f16Values, type Tensor, type TransformerConfig } from '@commons/engine'
-import { byteToUnicode, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
+import { bpeOf, type Bpe, type PreTokenizer } from '@commons/tokenizer'
+import { GGUF_PRE } from './exportGguf.ts'
 import { GGML_TYPE } from './gguf.ts'
 import { groupedQuery, ImportError, writeImported, type ImportedModel } from './importedModel.ts'
 import { fromLlama, llamaNames } from './llamaLayout.ts'
@@ -14,19 +15,27 @@ export interface ImportGgufParameters {
   out: string
 }
 
-/** The tokenizer section as a byte-level BPE: the first 256 tokens must be the bytes, in order. */
+/**
+ * The tokenizer section as a byte-level BPE: tokens in the file's order, control and
+ * user-defined tokens as special tokens, GPT-2's or Llama 3's pre-tokenizer.
+ */
 function tokenizerOf (meta: Record<string, unknown>, file: string): Bpe {
   const model = meta['tokenizer.ggml.model']
   const tokens = meta['tokenizer.ggml.tokens']
   if (model !== 'gpt2' || !Array.isArray(tokens)) {
     throw new ImportError(`${file} has a ${String(model)} tokenizer: only byte-level BPE ("gpt2") vocabularies import`, { hint: 'SentencePiece vocabularies are not supported yet' })
   }
-  const bytes = byteToUnicode()
-  if (tokens.length < 256 || bytes.some((b, i) => tokens[i] !== b)) {
-    throw new ImportError(`${file}: its vocabulary does not start with the 256 bytes in order`, { hint: 'Commons tokenizers are byte-level BPEs whose ids 0-255 are the bytes' })
-  }
+  const preName = meta['tokenizer.ggml.pre'] ?? GGUF_PRE.gpt2
+  const pre = (Object.keys(GGUF_PRE) as PreTokenizer[]).find(k => GGUF_PRE[k] === preName || (k === 'llama3' && preName === 'llama3'))
+  if (pre === undefined) throw new ImportError(`${file} splits text with the "${String(preName)}" pre-tokenizer`, { hint: 'GPT-2\'s ("gpt-2") and Llama 3\'s ("llama-bpe") import' })
+  const types = (meta['tokenizer.ggml.token_type'] as number[] | undefined) ?? []
+  const special = (tokens as string[]).flatMap((content, id) => types[id] === 3 || types[id] === 4 ? [{ id, content }] : [])
   const merges = (meta['tokenizer.ggml.merges'] as string[] | undefined) ?? []
-  return parseTokenizerJson({ model: { type: 'BPE', vocab: Object.fromEntries((tokens as string[]).map((t, i) => [t, i])), merges } }, file)
+  try {
+    return bpeOf({ vocab: Object.fromEntries((tokens as string[]).map((t, i) => [t, i])), merges, special, pre }, file)
+  } catch (cause) {
+    throw new ImportError(`${file}: its vocabulary is not a byte-level BPE Commons reads`, { cause })
+  }
 }
 
 /**

@@ -36,7 +36,7 @@ function configOf (json: Record<string, unknown>, source: string): TransformerCo
 
 /**
  * Imports a Hugging Face LlamaForCausalLM folder (F32, F16 or BF16 weights, a byte-level BPE
- * tokenizer.json whose first 256 ids are the bytes) as Commons weights, like importGguf.
+ * tokenizer.json: GPT-2's or Llama 3's split, any token order, special tokens) as Commons weights, like importGguf.
  */
 export async function importHf (params: ImportHfParameters): Promise<ImportedModel> {
   const read = async (name: string): Promise<string> => readFile(join(params.dir, name), 'utf8').catch((cause: unknown) => {

@@ -57,7 +57,7 @@ export interface ImportedParts {
 export async function writeImported (parts: ImportedParts): Promise<ImportedModel> {
   const { config, tensors, exported } = parts
   const json = tokenizerFile(parts.tokenizer)
-  const tokenizer = parts.tokenizer.merges.length === 0 ? 'byte' : CID.createV1(raw.code, await sha256.digest(json)).toString()
+  const tokenizer = parts.tokenizer.merges.length === 0 && parts.tokenizer.vocabulary === undefined ? 'byte' : CID.createV1(raw.code, await sha256.digest(json)).toString()
   // A model Commons exported keeps its recipe's exact model (its epsilon may have been stored narrower); the tensors must fit it.
   const exportedModel = exported?.recipe.model as TransformerConfig | undefined
   if (exportedModel !== undefined && (Object.keys(config) as Array<keyof TransformerConfig>).some(k => k !== 'normEps' && k !== 'ropeTheta' && exportedModel[k] !== config[k])) {

@@ -7,7 +7,8 @@ import { Tokenizer } from '@huggingface/tokenizers'
 import { BpeTokenizer, trainBpe, TokenizerError, type Bpe } from './bpe.ts'
 import { byteToUnicode } from './byteTokens.ts'
 import { pieces } from './pretokenize.ts'
-import { parseTokenizerJson, tokenizerJson } from './tokenizerJson.ts'
+import { parseTokenizerJson, tokenizerFile, tokenizerJson } from './tokenizerJson.ts'
+import { publishedLayout } from './testing.ts'
 
 const root = join(import.meta.dirname, '..', '..', '..')
 const TEXTS = [
@@ -73,6 +74,34 @@ describe('byte-level BPE', () => {
     assert.throws(() => parseTokenizerJson({ model: { type: 'WordPiece' } }), TokenizerError)
     const json = tokenizerJson(bpe) as { model: { merges: string[] } }
     assert.throws(() => parseTokenizerJson({ ...json, model: { ...json.model, merges: ['zz qq', ...json.model.merges] } }), TokenizerError)
+  })
+})
+
+describe('a published model\'s vocabulary', () => {
+  const SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>']
+  for (const pre of ['llama3', 'gpt2'] as const) it(`encodes like Hugging Face tokenizers with special tokens first, bytes anywhere, ${pre}'s pre-tokenizer`, () => {
+    const published = publishedLayout(bpe, SPECIALS, pre)
+    const ours = new BpeTokenizer(published)
+    assert.equal(ours.vocab, 600 + SPECIALS.length)
+    assert.notEqual(ours.encode(Buffer.from('A'))[0], 0x41, 'a byte is not its own id')
+    const json = tokenizerJson(published)
+    const parsed = parseTokenizerJson(JSON.parse(JSON.stringify(json)))
+    assert.deepEqual(tokenizerFile(parsed), tokenizerFile(published), 'the file reads back to itself')
+    const hf = new Tokenizer(json, { tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false })
+    const texts = [...TEXTS, "I'M HERE, YOU'LL SEE 1234567 apples\r\n\n  ok", corpus.subarray(0, 4000).toString()]
+    for (const text of texts) {
+      assert.deepEqual([...ours.encode(Buffer.from(text))], hf.encode(text, { add_special_tokens: false }).ids, text.slice(0, 40))
+      assert.equal(Buffer.from(ours.decode(ours.encode(Buffer.from(text)))).toString(), text)
+    }
+    assert.equal(Buffer.from(ours.decode([0, 1])).toString(), '<|endoftext|><|im_start|>', 'special tokens decode to their text')
+  })
+
+  it('refuses a vocabulary without every byte, or with a pre-tokenizer it does not know', () => {
+    const published = publishedLayout(bpe, SPECIALS) as Required<Bpe>
+    const json = tokenizerJson(published) as { model: { vocab: Record<string, number> }, pre_tokenizer: unknown }
+    const lacking = Object.fromEntries(Object.entries(json.model.vocab).map(([t, id]) => [t === 'A' ? '<|A|>' : t, id]))
+    assert.throws(() => parseTokenizerJson({ ...json, model: { ...json.model, vocab: lacking } }), TokenizerError)
+    assert.throws(() => parseTokenizerJson({ ...json, pre_tokenizer: { type: 'Metaspace' } }), TokenizerError)
   })
 })
 

@@ -1,9 +1,11 @@
-import { BaseError } from '@commons/errors'
 import { byteToUnicode } from './byteTokens.ts'
-import { pieces } from './pretokenize.ts'
+import { TokenizerError } from './errors.ts'
+import { pieces, type PreTokenizer } from './pretokenize.ts'
+import { vocabularyOf, type Token, type Vocabulary } from './vocabulary.ts'
 
 /**
- * Byte-level BPE (GPT-2 style): token ids 0-255 are the bytes; merge k joins two tokens
+ * Byte-level BPE (GPT-2 style): token ids 0-255 are the bytes (a Commons tokenizer's;
+ * an imported vocabulary may order its tokens otherwise: vocabulary.ts); merge k joins two tokens
  * into the token of their bytes, a new id unless an earlier merge made the same bytes
  * (as Hugging Face's trainer does: a vocabulary never spells two tokens alike).
  * Training is deterministic: each merge joins the most frequent adjacent pair within
@@ -12,32 +14,18 @@ import { pieces } from './pretokenize.ts'
  * first, as llama.cpp and Hugging Face tokenizers do.
  */
 
-export class TokenizerError extends BaseError {
-  override name = 'TokenizerError'
-}
+export { TokenizerError }
 
 export interface Bpe {
   /** merges[k] = [left, right], in rank order. */
   merges: Array<[number, number]>
-}
-
-/** Every token's bytes, and the token each merge makes, replaying the merges in order. */
-export function vocabularyOf (merges: ReadonlyArray<readonly [number, number]>): { bytes: Uint8Array[], made: number[] } {
-  const bytes: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i))
-  const ids = new Map<string, number>(bytes.map((b, i) => [Buffer.from(b).toString('latin1'), i]))
-  const made = merges.map(([a, b], k) => {
-    if (a >= bytes.length || b >= bytes.length) throw new TokenizerError(`merge ${k} uses a token not made yet (${a}, ${b})`)
-    const joined = Buffer.concat([bytes[a], bytes[b]])
-    const name = joined.toString('latin1')
-    let id = ids.get(name)
-    if (id === undefined) {
-      id = bytes.length
-      ids.set(name, id)
-      bytes.push(joined)
-    }
-    return id
-  })
-  return { bytes, made }
+  /**
+   * The tokens, when they are not the 256 bytes followed by each merge's new token in
+   * order (an imported model's vocabulary, special tokens included: vocabulary.ts).
+   */
+  vocabulary?: Token[]
+  /** How text is cut into pieces before merging (pretokenize.ts); GPT-2's unless set. */
+  pre?: PreTokenizer
 }
 
 const key = (a: number, b: number): number => a * 0x100000 + b
@@ -166,17 +154,17 @@ export class BpeTokenizer {
   readonly vocab: number
   /** Pair → rank of its merge (the first, if a pair were listed twice). */
   private readonly ranks = new Map<number, number>()
-  private readonly made: number[]
-  private readonly bytesOf: Uint8Array[]
+  private readonly vocabulary: Vocabulary
+  /** Llama 3's rule (llama.cpp and tokenizers alike): a piece that is a token is that token, unmerged. */
+  private readonly ignoreMerges: boolean
   private readonly cache = new Map<string, number[]>()
   readonly bpe: Bpe
 
   constructor (bpe: Bpe) {
     this.bpe = bpe
-    const { bytes, made } = vocabularyOf(bpe.merges)
-    this.bytesOf = bytes
-    this.made = made
-    this.vocab = bytes.length
+    this.vocabulary = vocabularyOf(bpe)
+    this.vocab = this.vocabulary.bytes.length
+    this.ignoreMerges = bpe.pre === 'llama3'
     bpe.merges.forEach(([a, b], k) => { if (!this.ranks.has(key(a, b))) this.ranks.set(key(a, b), k) })
   }
 
@@ -185,7 +173,8 @@ export class BpeTokenizer {
     const k = Buffer.from(piece).toString('latin1')
     const cached = this.cache.get(k)
     if (cached !== undefined) return cached
-    const ids = [...piece]
+    const whole = this.ignoreMerges ? this.vocabulary.ids.get(k) : undefined
+    const ids = whole !== undefined ? [whole] : Array.from(piece, b => this.vocabulary.byteIds[b])
     for (;;) {
       let best = -1
       let rank = Infinity
@@ -194,32 +183,43 @@ export class BpeTokenizer {
         if (r !== undefined && r < rank) { rank = r; best = i }
       }
       if (best < 0) break
-      ids.splice(best, 2, this.made[rank])
+      ids.splice(best, 2, this.vocabulary.made[rank])
     }
     if (this.cache.size < 1 << 16) this.cache.set(k, ids)
     return ids
   }
 
+  /** The ids of text (special tokens' texts are encoded as text, as llama.cpp does by default). */
   encode (data: Uint8Array): Int32Array {
     const out: number[] = []
-    for (const piece of pieces(data)) for (const id of this.encodePiece(piece)) out.push(id)
+    for (const piece of pieces(data, this.bpe.pre)) for (const id of this.encodePiece(piece)) out.push(id)
     return Int32Array.from(out)
   }
 
   decode (ids: ArrayLike<number>): Uint8Array {
     const parts: Uint8Array[] = []
     for (let i = 0; i < ids.length; i++) {
-      const part = this.bytesOf[ids[i]]
-      if (part === undefined) throw new TokenizerError(`token ${ids[i]} is not in this vocabulary of ${this.vocab}`)
+      const part = this.vocabulary.bytes[ids[i]] ?? this.specialBytes(ids[i])
       parts.push(part)
     }
     return Buffer.concat(parts)
   }
 
-  /** Each token spelled as byte-level BPE spells it (GGUF and tokenizer.json vocabularies). */
+  private specialBytes (id: number): Uint8Array {
+    const text = this.vocabulary.special.get(id)
+    if (text === undefined) throw new TokenizerError(`token ${id} is not in this vocabulary of ${this.vocab}`)
+    return Buffer.from(text, 'utf8')
+  }
+
+  /** The special tokens, by id and text. */
+  specialTokens (): Array<{ id: number, content: string }> {
+    return [...this.vocabulary.special].map(([id, content]) => ({ id, content }))
+  }
+
+  /** Each token spelled as byte-level BPE spells it (GGUF and tokenizer.json vocabularies); a special token as its text. */
   tokenStrings (): string[] {
     const chars = byteToUnicode()
-    return this.bytesOf.map(bytes => Array.from(bytes, b => chars[b]).join(''))
+    return this.vocabulary.bytes.map((bytes, id) => bytes === null ? this.vocabulary.special.get(id) as string : Array.from(bytes, b => chars[b]).join(''))
   }
 
   /** The merges as "left right" strings (GGUF and tokenizer.json). */

@@ -7,6 +7,19 @@
  */
 const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu
 
+/**
+ * Llama 3's split (llama.cpp's "llama-bpe", tokenizers' Split of LLAMA3_PATTERN):
+ * contractions in any case, a word with one leading non-letter, numbers of up to three
+ * digits, punctuation with its line breaks, whitespace.
+ */
+const LLAMA3_SPLIT = /'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu
+
+/** The pattern as tokenizer.json spells it (Split, Regex): what identifies Llama 3's pre-tokenizer there. */
+export const LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+
+/** The pre-tokenizers byte-level BPEs use: GPT-2's (Commons tokenizers) and Llama 3's. */
+export type PreTokenizer = 'gpt2' | 'llama3'
+
 /** Length of the valid UTF-8 sequence starting at `i`, or 0 if the byte there starts none. */
 function sequenceLength (bytes: Uint8Array, i: number): number {
   const b = bytes[i]
@@ -21,13 +34,14 @@ function sequenceLength (bytes: Uint8Array, i: number): number {
 }
 
 /** The pieces of `bytes`, in order; their concatenation is `bytes`. */
-export function * pieces (bytes: Uint8Array): Generator<Uint8Array> {
+export function * pieces (bytes: Uint8Array, pre: PreTokenizer = 'gpt2'): Generator<Uint8Array> {
+  const split = pre === 'llama3' ? LLAMA3_SPLIT : GPT2_SPLIT
   let start = 0
   let i = 0
   const flush = function * (end: number): Generator<Uint8Array> {
     if (end <= start) return
     const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8')
-    for (const match of text.matchAll(GPT2_SPLIT)) yield Buffer.from(match[0], 'utf8')
+    for (const match of text.matchAll(split)) yield Buffer.from(match[0], 'utf8')
   }
   while (i < bytes.length) {
     const n = sequenceLength(bytes, i)
