@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import type { Address, Hex } from 'viem'
+import type { Voucher } from '@commons/chain'
+
+/**
+ * A provider's vouchers, in SQLite: per channel, the best voucher it holds (the highest
+ * cumulative total, which replaces every older one), what its answers have spent of the
+ * channel, and what it has claimed on-chain. A request is served when its voucher covers
+ * everything spent so far plus its cost, so concurrent requests each bring a voucher and
+ * none waits for another; a replayed voucher no longer covers the spent total and is
+ * refused. Every write is one statement, so a killed node leaves a consistent file.
+ */
+
+export interface ChannelBook {
+  channel: Hex
+  client: Address
+  /** Unix seconds from which the client may reclaim: the provider must claim before. */
+  expiry: number
+  best: Voucher | null
+  spent: bigint
+  claimed: bigint
+}
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS vouchers (
+  channel TEXT PRIMARY KEY, client TEXT NOT NULL, expiry INTEGER NOT NULL,
+  cumulative TEXT NOT NULL, signature TEXT NOT NULL, spent TEXT NOT NULL, claimed TEXT NOT NULL, updated_at TEXT NOT NULL)`
+
+export class VoucherBook {
+  private readonly db: DatabaseSync
+
+  constructor (path: string) {
+    mkdirSync(dirname(path), { recursive: true })
+    this.db = new DatabaseSync(path)
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;')
+    this.db.exec(SCHEMA)
+  }
+
+  get (channel: Hex): ChannelBook | undefined {
+    const row = this.db.prepare('SELECT * FROM vouchers WHERE channel = ?').get(channel.toLowerCase())
+    return row === undefined ? undefined : toBook(row)
+  }
+
+  all (): ChannelBook[] {
+    return this.db.prepare('SELECT * FROM vouchers ORDER BY expiry').all().map(toBook)
+  }
+
+  /**
+   * Spends `cost` of the channel against `voucher`, keeping the voucher if it is the best
+   * yet; synchronous, so two requests never both spend the same credit.
+   * Returns the spent total after, or the shortfall when the voucher does not cover it.
+   */
+  spend (voucher: Voucher, client: Address, expiry: number, cost: bigint): { ok: true, spent: bigint } | { ok: false, spent: bigint } {
+    const known = this.get(voucher.channel)
+    const spent = known?.spent ?? 0n
+    if (voucher.cumulative < spent + cost) return { ok: false, spent }
+    const best = known?.best === null || known?.best === undefined || voucher.cumulative > known.best.cumulative ? voucher : known.best
+    this.write({ channel: voucher.channel, client, expiry, best, spent: spent + cost, claimed: known?.claimed ?? 0n })
+    return { ok: true, spent: spent + cost }
+  }
+
+  /** Gives back what a request spent when it could not be answered. */
+  refund (channel: Hex, cost: bigint): void {
+    const known = this.get(channel)
+    if (known !== undefined) this.write({ ...known, spent: known.spent - cost })
+  }
+
+  setClaimed (channel: Hex, claimed: bigint, expiry?: number): void {
+    const known = this.get(channel)
+    if (known !== undefined) this.write({ ...known, claimed, expiry: expiry ?? known.expiry })
+  }
+
+  close (): void {
+    this.db.close()
+  }
+
+  private write (b: ChannelBook): void {
+    this.db.prepare(`INSERT INTO vouchers VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET client = excluded.client,
+      expiry = excluded.expiry, cumulative = excluded.cumulative, signature = excluded.signature, spent = excluded.spent, claimed = excluded.claimed, updated_at = excluded.updated_at`)
+      .run(b.channel.toLowerCase(), b.client, b.expiry, String(b.best?.cumulative ?? 0n), b.best?.signature ?? '0x', String(b.spent), String(b.claimed), new Date().toISOString())
+  }
+}
+
+function toBook (row: Record<string, unknown>): ChannelBook {
+  const cumulative = BigInt(String(row.cumulative))
+  return {
+    channel: String(row.channel) as Hex,
+    client: String(row.client) as Address,
+    expiry: Number(row.expiry),
+    best: row.signature === '0x' ? null : { channel: String(row.channel) as Hex, cumulative, signature: String(row.signature) as Hex },
+    spent: BigInt(String(row.spent)),
+    claimed: BigInt(String(row.claimed))
+  }
+}
