@@ -5,7 +5,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devnetAccount } from '@commons/chain'
-import { initParams, paramSpecs, writeSafetensors, type Recipe, type TransformerConfig } from '@commons/engine'
+import { writeTinyModel } from '@commons/node/testing/tinyModel'
 import { commons, errorName, MAIN } from './testing.ts'
 
 /**
@@ -15,7 +15,6 @@ import { commons, errorName, MAIN } from './testing.ts'
  * provider claims its vouchers.
  */
 
-const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 16, layers: 1, heads: 2, hidden: 32, context: 64, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 let root: string
 let provider: string[]
 let client: string[]
@@ -31,13 +30,9 @@ before(async () => {
   await mkdir(join(root, 'client', 'chain'), { recursive: true })
   for (const file of ['devnet.json', 'deployment.json']) await copyFile(join(root, 'provider', 'chain', file), join(root, 'client', 'chain', file))
   for (const i of [1, 2]) assert.equal((await commons(['chain', 'fund', devnetAccount(i).address, '--tokens', '100', ...provider])).code, 0)
-  const recipe: Recipe = {
-    name: 'tiny', model: config, tokenizer: 'byte', batchSize: 1, steps: 1, seed: 1, checkpointInterval: 1,
-    optimizer: { lr: 0.001, minLr: 0.0001, warmupSteps: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1 }
-  }
   const run = join(root, 'run')
   await mkdir(run)
-  await writeSafetensors(join(run, 'model.safetensors'), initParams(config, 5).map((t, i) => [paramSpecs(config)[i].name, t]), { recipe: JSON.stringify(recipe) })
+  await writeTinyModel(run, 5)
   serving = spawn(process.execPath, [MAIN, 'serve', '--model', run, '--price', '0.01', '--stake', '20', '--account', '2', '--json', ...provider], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

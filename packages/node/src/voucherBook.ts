@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import type { DatabaseSync } from 'node:sqlite'
+import { openDatabase } from './sqlite.ts'
 import type { Address, Hex } from 'viem'
 import type { Voucher } from '@commons/chain'
 
@@ -31,10 +30,7 @@ export class VoucherBook {
   private readonly db: DatabaseSync
 
   constructor (path: string) {
-    mkdirSync(dirname(path), { recursive: true })
-    this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;')
-    this.db.exec(SCHEMA)
+    this.db = openDatabase(path, SCHEMA)
   }
 
   get (channel: Hex): ChannelBook | undefined {

@@ -9,12 +9,13 @@ import {
   advanceTime, connect, deploy, devnetAccount, openChannel, readChannel, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson,
   type Clients, type Deployment, type Devnet
 } from '@commons/chain'
-import { initParams, paramSpecs, referenceContext, writeSafetensors, type Recipe, type TransformerConfig } from '@commons/engine'
+import { referenceContext } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
   checkReceiptSignature, costOf, loadServedModel, requestInference, serveInference, startInferenceHttp, startNetwork, startProvider, tokensHash,
   type InferenceHttpServer, type NetworkNode, type Provider, type Receipt, type ServedModel
 } from '../index.ts'
+import { writeTinyModel } from '../testing/tinyModel.ts'
 import { until } from '../testing/until.ts'
 
 /**
@@ -24,7 +25,6 @@ import { until } from '../testing/until.ts'
  * vouchers claimed on-chain by hand and, near expiry, by the provider itself.
  */
 
-const config: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 16, layers: 1, heads: 2, hidden: 32, context: 64, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const PRICE = parseEther('0.01') // per 1,000 tokens
 const DAY = 86_400n
 
@@ -43,15 +43,6 @@ let clientNet: NetworkNode
 let channel: Hex
 /** What the client has signed for so far on its channel. */
 let signed = 0n
-
-async function writeModel (dir: string): Promise<void> {
-  const recipe: Recipe = {
-    name: 'tiny', model: config, tokenizer: 'byte', batchSize: 1, steps: 1, seed: 1, checkpointInterval: 1,
-    optimizer: { lr: 0.001, minLr: 0.0001, warmupSteps: 0, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClip: 1 }
-  }
-  const weights = initParams(config, 7)
-  await writeSafetensors(join(dir, 'model.safetensors'), weights.map((t, i) => [paramSpecs(config)[i].name, t]), { recipe: JSON.stringify(recipe) })
-}
 
 async function network (name: string): Promise<NetworkNode> {
   const store = await openStore(join(root, name))
@@ -85,7 +76,7 @@ before(async () => {
   providerClients = await connect(devnet.rpcUrl, devnetAccount(2))
   deployment = await deploy(deployer)
   await transferTokens(deployer, deployment, client.account.address, parseEther('100'))
-  await writeModel(root)
+  await writeTinyModel(root)
   model = await loadServedModel(root)
   provider = startProvider({ clients: providerClients, deployment }, { model, pricePer1k: PRICE, home: join(root, 'provider'), claimPollMs: 100, claimMarginSeconds: 3600 })
   providerNet = await network('provider-net')
