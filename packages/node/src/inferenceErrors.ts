@@ -7,7 +7,12 @@ export class InvalidVoucherError extends NodeError {
   override name = 'InvalidVoucherError'
 }
 
-/** The voucher does not cover what the channel has spent plus this request (a replayed voucher is one). */
+/** The voucher was taken before: each request brings a voucher of its own. */
+export class VoucherReplayedError extends NodeError {
+  override name = 'VoucherReplayedError'
+}
+
+/** The channel's best voucher does not cover what it has spent plus this request. */
 export class VoucherTooLowError extends NodeError {
   override name = 'VoucherTooLowError'
 }
@@ -27,4 +32,4 @@ export class BadInferenceRequestError extends NodeError {
   override name = 'BadInferenceRequestError'
 }
 
-export const PAYMENT_ERRORS = new Set(['InvalidVoucherError', 'VoucherTooLowError', 'ChannelOverspentError', 'ChannelNotUsableError'])
+export const PAYMENT_ERRORS = new Set(['InvalidVoucherError', 'VoucherReplayedError', 'VoucherTooLowError', 'ChannelOverspentError', 'ChannelNotUsableError'])

@@ -6,10 +6,13 @@ import type { Voucher } from '@commons/chain'
 /**
  * A provider's vouchers, in SQLite: per channel, the best voucher it holds (the highest
  * cumulative total, which replaces every older one), what its answers have spent of the
- * channel, and what it has claimed on-chain. A request is served when its voucher covers
- * everything spent so far plus its cost, so concurrent requests each bring a voucher and
- * none waits for another; a replayed voucher no longer covers the spent total and is
- * refused. Every write is one statement, so a killed node leaves a consistent file.
+ * channel, what it has claimed on-chain, and every voucher amount it has taken. A request
+ * is served when it brings a voucher not taken before and the best voucher, this one
+ * included, covers everything spent so far plus its cost. So concurrent requests never
+ * wait on each other, and may arrive in any order: a client that signs A = S + a and
+ * B = S + a + b for two requests in flight is served whether B or A comes first. A
+ * replayed voucher is refused, even while the channel has credit. Every write is one
+ * statement, so a killed node leaves a consistent file.
  */
 
 export interface ChannelBook {
@@ -24,7 +27,8 @@ export interface ChannelBook {
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS vouchers (
   channel TEXT PRIMARY KEY, client TEXT NOT NULL, expiry INTEGER NOT NULL,
-  cumulative TEXT NOT NULL, signature TEXT NOT NULL, spent TEXT NOT NULL, claimed TEXT NOT NULL, updated_at TEXT NOT NULL)`
+  cumulative TEXT NOT NULL, signature TEXT NOT NULL, spent TEXT NOT NULL, claimed TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS taken (channel TEXT NOT NULL, cumulative TEXT NOT NULL, PRIMARY KEY (channel, cumulative))`
 
 export class VoucherBook {
   private readonly db: DatabaseSync
@@ -44,14 +48,18 @@ export class VoucherBook {
 
   /**
    * Spends `cost` of the channel against `voucher`, keeping the voucher if it is the best
-   * yet; synchronous, so two requests never both spend the same credit.
-   * Returns the spent total after, or the shortfall when the voucher does not cover it.
+   * yet; synchronous, so two requests never both spend the same credit. Refused
+   * ('replayed') when the voucher was taken before, ('short') when the best voucher does
+   * not cover the spent total plus `cost`.
    */
-  spend (voucher: Voucher, client: Address, expiry: number, cost: bigint): { ok: true, spent: bigint } | { ok: false, spent: bigint } {
+  spend (voucher: Voucher, client: Address, expiry: number, cost: bigint): { ok: true, spent: bigint } | { ok: false, reason: 'replayed' | 'short', spent: bigint, covered: bigint } {
     const known = this.get(voucher.channel)
     const spent = known?.spent ?? 0n
-    if (voucher.cumulative < spent + cost) return { ok: false, spent }
     const best = known?.best === null || known?.best === undefined || voucher.cumulative > known.best.cumulative ? voucher : known.best
+    const key = [voucher.channel.toLowerCase(), String(voucher.cumulative)]
+    if (this.db.prepare('SELECT 1 FROM taken WHERE channel = ? AND cumulative = ?').get(...key) !== undefined) return { ok: false, reason: 'replayed', spent, covered: best.cumulative }
+    if (best.cumulative < spent + cost) return { ok: false, reason: 'short', spent, covered: best.cumulative }
+    this.db.prepare('INSERT INTO taken VALUES (?, ?)').run(...key)
     this.write({ channel: voucher.channel, client, expiry, best, spent: spent + cost, claimed: known?.claimed ?? 0n })
     return { ok: true, spent: spent + cost }
   }

@@ -118,15 +118,31 @@ describe('a provider serving for pay on a real anvil', () => {
 
   it('refuses replayed, foreign and over-spending vouchers over libp2p', async () => {
     const address = providerNet.multiaddrs()[0]
-    const voucher = await pay('xy', 4)
+    const short = voucherToJson(await signVoucher(client.account, deployment, channel, signed - 1n))
+    await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher: short }), refusedWith('VoucherTooLowError'), 'not covering what was spent plus this')
+    // With credit left on the channel, the same voucher is still refused: it was taken.
+    const voucher = await pay('xy', 4, costOf(6, PRICE))
     await requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher })
-    await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher }), refusedWith('VoucherTooLowError'), 'the same voucher again')
+    await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher }), refusedWith('VoucherReplayedError'), 'the same voucher again')
     const foreign = voucherToJson(await signVoucher(client.account, { ...deployment, chainId: deployment.chainId + 1 }, channel, signed + parseEther('0.001')))
     await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher: foreign }), refusedWith('InvalidVoucherError'), 'signed for another chain id')
     const stranger = voucherToJson(await signVoucher(providerClients.account, deployment, channel, signed + parseEther('0.001')))
     await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher: stranger }), refusedWith('InvalidVoucherError'), 'signed by someone else')
     const over = voucherToJson(await signVoucher(client.account, deployment, channel, parseEther('2')))
     await assert.rejects(requestInference(clientNet, address, { prompt: 'xy', tokens: 4, voucher: over }), refusedWith('ChannelOverspentError'), 'more than the deposit')
+  })
+
+  it('serves concurrent requests in any order, each with its own voucher, with no lock', async () => {
+    const address = providerNet.multiaddrs()[0]
+    const a = await pay('one', 5)
+    const b = await pay('two', 5)
+    // The later voucher first, then the earlier one: both are served.
+    await requestInference(clientNet, address, { prompt: 'two', tokens: 5, voucher: b })
+    await requestInference(clientNet, address, { prompt: 'one', tokens: 5, voucher: a })
+    const vouchers = [await pay('abc', 4), await pay('abd', 4), await pay('abe', 4)]
+    const answers = await Promise.all(['abc', 'abd', 'abe'].map(async (prompt, i) => requestInference(clientNet, address, { prompt, tokens: 4, voucher: vouchers[i] })))
+    assert.equal(answers.length, 3)
+    assert.equal(provider.book.get(channel)?.spent, signed - costOf(6, PRICE), 'all spent but the credit left earlier')
   })
 
   it('serves the OpenAI client library: models, completions, chat with streaming, 402 for a bad voucher', async () => {

@@ -2,15 +2,15 @@ import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { claimVoucher, readChannel, voucherFromJson, voucherSigner, type Clients, type Deployment, type VoucherJson } from '@commons/chain'
 import { referenceContext, type EngineContext } from '@commons/engine'
-import { BadInferenceRequestError, ChannelNotUsableError, ChannelOverspentError, InvalidVoucherError, VoucherTooLowError } from '../inferenceErrors.ts'
+import { BadInferenceRequestError, ChannelNotUsableError, ChannelOverspentError, InvalidVoucherError, VoucherReplayedError, VoucherTooLowError } from '../inferenceErrors.ts'
 import { signReceipt, tokensHash, type Receipt, type SamplingParams } from '../receipt.ts'
 import type { ServedModel } from '../servedModel.ts'
 import { VoucherBook } from '../voucherBook.ts'
 
 /**
- * The provider role: serves one model for pay. Each request brings a voucher of the
- * client's channel to this provider; the voucher must cover what the channel has spent
- * so far plus this request's cost, and stay within the deposit. The answer comes with a
+ * The provider role: serves one model for pay. Each request brings a new voucher of the
+ * client's channel to this provider, within the deposit; the best voucher must cover what
+ * the channel has spent so far plus this request's cost (voucherBook.ts). The answer comes with a
  * receipt signed by the provider. Vouchers are kept in SQLite (voucherBook.ts) and the
  * best of each channel is claimed on-chain before the channel expires, by a timer, or
  * on demand. The transports (inferProtocol.ts for libp2p, openaiHttp.ts for HTTP) only
@@ -113,8 +113,13 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
       })
     }
     const spent = book.spend(voucher, channel.client, Number(channel.expiry), cost)
+    if (!spent.ok && spent.reason === 'replayed') {
+      throw new VoucherReplayedError(`the voucher for ${voucher.cumulative} on channel ${voucher.channel} was used before`, {
+        hint: `sign a new voucher, for at least ${spent.spent + cost}`, details: { cumulative: String(voucher.cumulative), spent: String(spent.spent) }
+      })
+    }
     if (!spent.ok) {
-      throw new VoucherTooLowError(`the voucher covers ${voucher.cumulative} but the channel has spent ${spent.spent} and this request costs ${cost}`, {
+      throw new VoucherTooLowError(`the channel's vouchers cover ${spent.covered} but it has spent ${spent.spent} and this request costs ${cost}`, {
         hint: `sign a voucher for at least ${spent.spent + cost}`, details: { cumulative: String(voucher.cumulative), spent: String(spent.spent), cost: String(cost) }
       })
     }
