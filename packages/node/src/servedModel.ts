@@ -39,12 +39,18 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
       return bpe === null ? [...bytes] : [...bpe.encode(bytes)]
     },
     generate: async (ctx, prompt, params, onToken) => {
+      // Tokens are bytes (or merges of them): a character may span two, so text is decoded as a stream.
       const decoder = new TextDecoder('utf-8')
-      return generate(ctx, dir, prompt, {
+      const result = await generate(ctx, dir, prompt, {
         tokens: params.tokens,
         ...(params.seed === null ? {} : { seed: params.seed, temperature: params.temperature, topK: params.topK ?? undefined, topP: params.topP ?? undefined }),
-        onToken: onToken === undefined ? undefined : (_token, bytes) => { onToken(decoder.decode(bytes, { stream: true })) }
+        onToken: onToken === undefined ? undefined : (_token, bytes) => { emit(decoder.decode(bytes, { stream: true })) }
       })
+      emit(decoder.decode())
+      return result
+      function emit (text: string): void {
+        if (text !== '') onToken?.(text)
+      }
     }
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { claimVoucher, readChannel, voucherFromJson, voucherSigner, type Clients, type Deployment, type VoucherJson } from '@commons/chain'
 import { referenceContext, type EngineContext } from '@commons/engine'
+import { generateInWorker } from '../generateInWorker.ts'
 import { BadInferenceRequestError, ChannelNotUsableError, ChannelOverspentError, InvalidVoucherError, VoucherReplayedError, VoucherTooLowError } from '../inferenceErrors.ts'
 import { signReceipt, tokensHash, type Receipt, type SamplingParams } from '../receipt.ts'
 import type { ServedModel } from '../servedModel.ts'
@@ -38,6 +39,7 @@ export interface InferenceAnswer {
 export interface ProviderComponents {
   clients: Clients
   deployment: Deployment
+  /** What generates when `worker` is false (default: the reference kernels). */
   engine?: EngineContext
 }
 
@@ -47,6 +49,8 @@ export interface ProviderInit {
   pricePer1k: bigint
   /** Where the voucher book lives (`<home>/node/vouchers.db`). */
   home: string
+  /** Generate in a worker thread (generateInWorker.ts), so the node stays responsive and streams flow; default true. */
+  worker?: boolean
   /** Most tokens one request may ask for (DEFAULT_MAX_TOKENS). */
   maxTokens?: number
   /** Seconds before a channel's expiry from which the provider claims it, and refuses new requests on it. */
@@ -147,7 +151,9 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
     const channel = request.voucher.channel
     let result
     try {
-      result = await init.model.generate(engine, request.prompt, params, onToken)
+      result = init.worker === false
+        ? await init.model.generate(engine, request.prompt, params, onToken)
+        : await generateInWorker(init.model.dir, request.prompt, params, onToken)
     } catch (error) {
       book.refund(channel, cost)
       throw error
