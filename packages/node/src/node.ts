@@ -16,4 +16,4 @@ export { startInferenceHttp, chatPrompt, type InferenceHttpServer } from './open
 export { serveInference, requestInference, INFER_PROTOCOL, RemoteInferenceError } from './inferProtocol.ts'
 export { VoucherBook, type ChannelBook } from './voucherBook.ts'
 export * from './inferenceErrors.ts'
-export { generateInWorker, GenerationError } from './generateInWorker.ts'
+export { startGenerationWorker, GenerationError, type GenerationWorker } from './generationWorker.ts'

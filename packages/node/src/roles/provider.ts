@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { claimVoucher, readChannel, voucherFromJson, voucherSigner, type Clients, type Deployment, type VoucherJson } from '@commons/chain'
 import { referenceContext, type EngineContext } from '@commons/engine'
-import { generateInWorker } from '../generateInWorker.ts'
+import { startGenerationWorker } from '../generationWorker.ts'
 import { BadInferenceRequestError, ChannelNotUsableError, ChannelOverspentError, InvalidVoucherError, VoucherReplayedError, VoucherTooLowError } from '../inferenceErrors.ts'
 import { signReceipt, tokensHash, type Receipt, type SamplingParams } from '../receipt.ts'
 import type { ServedModel } from '../servedModel.ts'
@@ -49,7 +49,7 @@ export interface ProviderInit {
   pricePer1k: bigint
   /** Where the voucher book lives (`<home>/node/vouchers.db`). */
   home: string
-  /** Generate in a worker thread (generateInWorker.ts), so the node stays responsive and streams flow; default true. */
+  /** Generate in a worker thread (generationWorker.ts), so the node stays responsive and streams flow; default true. */
   worker?: boolean
   /** Most tokens one request may ask for (DEFAULT_MAX_TOKENS). */
   maxTokens?: number
@@ -86,6 +86,7 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
   const maxTokens = init.maxTokens ?? DEFAULT_MAX_TOKENS
   const book = new VoucherBook(join(init.home, 'node', 'vouchers.db'))
   const me = clients.account.address
+  let generator: ReturnType<typeof startGenerationWorker> | null = null
   const chainNow = async (): Promise<number> => Number((await clients.public.getBlock({ blockTag: 'latest' })).timestamp)
 
   /** The channel's state on-chain, checked against the voucher; throws the payment error that applies. */
@@ -153,7 +154,7 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
     try {
       result = init.worker === false
         ? await init.model.generate(engine, request.prompt, params, onToken)
-        : await generateInWorker(init.model.dir, request.prompt, params, onToken)
+        : await (generator ??= startGenerationWorker(init.model.dir)).generate(request.prompt, params, onToken)
     } catch (error) {
       book.refund(channel, cost)
       throw error
@@ -207,6 +208,7 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
     async stop () {
       if (timer !== null) clearInterval(timer)
       await claiming
+      await generator?.close()
       book.close()
     }
   }
