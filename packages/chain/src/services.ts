@@ -45,6 +45,11 @@ export async function registerService (clients: Clients, deployment: Deployment,
   throw new Error('ServiceRegistered was not emitted')
 }
 
+/** Changes the price and endpoint of a live service of the caller. */
+export async function updateService (clients: Clients, deployment: Deployment, id: bigint, params: { pricePer1k: bigint, endpoint: string }): Promise<TransactionReceipt> {
+  return send(clients, { address: inferenceContracts(deployment).serviceRegistry, abi: serviceRegistryAbi, functionName: 'update', args: [id, params.pricePer1k, params.endpoint] })
+}
+
 /** Retires a service of the caller: no longer offered, its stake released after the delay. */
 export async function retireService (clients: Clients, deployment: Deployment, id: bigint): Promise<TransactionReceipt> {
   return send(clients, { address: inferenceContracts(deployment).serviceRegistry, abi: serviceRegistryAbi, functionName: 'retire', args: [id] })

@@ -20,6 +20,27 @@ let provider: string[]
 let client: string[]
 let serving: ChildProcess
 let served: { provider: string, service: string, http: string }
+let run: string
+
+/** Starts `commons serve` as provider account 2; resolves with what it prints once serving. */
+async function serve (model: string): Promise<{ child: ChildProcess, served: typeof served }> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--model', model, '--price', '0.01', '--stake', '20', '--account', '2', '--json', ...provider], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
+  const started = await new Promise<typeof served>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`serve did not start: ${err}`)) }, 60_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      try {
+        resolve(JSON.parse(out) as typeof served)
+        clearTimeout(timer)
+      } catch { /* not all of it yet */ }
+    })
+    child.on('exit', code => { reject(new Error(`serve exited with ${code}: ${err}`)) })
+  })
+  return { child, served: started }
+}
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-infer-'))
@@ -30,24 +51,12 @@ before(async () => {
   await mkdir(join(root, 'client', 'chain'), { recursive: true })
   for (const file of ['devnet.json', 'deployment.json']) await copyFile(join(root, 'provider', 'chain', file), join(root, 'client', 'chain', file))
   for (const i of [1, 2]) assert.equal((await commons(['chain', 'fund', devnetAccount(i).address, '--tokens', '100', ...provider])).code, 0)
-  const run = join(root, 'run')
+  run = join(root, 'run')
   await mkdir(run)
   await writeTinyModel(run, 5)
-  serving = spawn(process.execPath, [MAIN, 'serve', '--model', run, '--price', '0.01', '--stake', '20', '--account', '2', '--json', ...provider], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  serving.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
-  served = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`serve did not start: ${err}`)) }, 60_000)
-    serving.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      try {
-        resolve(JSON.parse(out) as typeof served)
-        clearTimeout(timer)
-      } catch { /* not all of it yet */ }
-    })
-    serving.on('exit', code => { reject(new Error(`serve exited with ${code}: ${err}`)) })
-  })
+  const started = await serve(run)
+  serving = started.child
+  served = started.served
 })
 
 after(async () => {
@@ -80,5 +89,13 @@ describe('commons serve, infer and channel', () => {
     const nothing = await commons(['channel', 'claim', '--account', '2', '--json', ...provider])
     assert.equal(nothing.code, 0, nothing.stderr)
     assert.deepEqual((JSON.parse(nothing.stdout) as { claimed: unknown[] }).claimed, [])
+  })
+
+  it('serves the same model again under the same service after a restart', async () => {
+    const again = await serve(run)
+    serving = again.child
+    assert.equal(String(again.served.service), String(served.service), 'updated, not registered twice')
+    serving.kill('SIGINT')
+    await new Promise(resolve => serving.once('exit', resolve))
   })
 })

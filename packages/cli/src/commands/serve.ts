@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parseEther, type Hex } from 'viem'
-import { cidToHex, commonsTokenAbi, readStake, registerAndStake, registerService, send, stakeRegistryAbi } from '@commons/chain'
+import { cidToHex, commonsTokenAbi, liveServices, readStake, registerAndStake, registerService, send, stakeRegistryAbi, updateService } from '@commons/chain'
 import { openStore, exportVersion } from '@commons/store'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
@@ -31,7 +31,7 @@ export function serveCommand (program: Command): void {
     .description('serve a model for pay (libp2p and an OpenAI-compatible HTTP API), with signed receipts; runs until Ctrl-C')
     .requiredOption('--model <run|cid>', 'a run directory (model.safetensors), or the CID of a published run to fetch from --bootstrap peers')
     .requiredOption('--price <tokens>', 'price per 1,000 tokens (prompt and output)', amountOption('--price'))
-    .option('--stake <tokens>', 'register the service with this stake in the ServiceRegistry (staked first if needed)', amountOption('--stake'))
+    .option('--stake <tokens>', 'register the service with this stake in the ServiceRegistry (staked first if needed); a live service of this provider and model is updated instead', amountOption('--stake'))
     .option('--http-port <n>', 'port of the OpenAI-compatible API on 127.0.0.1 (0: any free port)', countOption('--http-port'), 0)
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
@@ -58,7 +58,13 @@ export function serveCommand (program: Command): void {
       const http = await startInferenceHttp(provider, { port: opts.httpPort })
       const endpoint = [...network.multiaddrs().slice(0, 1), http.url].join(' ')
       let service: bigint | null = null
-      if (opts.stake !== undefined && parseEther(opts.stake) > 0n) {
+      const price = parseEther(opts.price)
+      // A restart serves the same model again: its live service is updated, not registered twice.
+      const mine = (await liveServices(clients, deployment)).find(s => s.provider.toLowerCase() === clients.account.address.toLowerCase() && s.modelRoot.toLowerCase() === model.root.toLowerCase())
+      if (mine !== undefined) {
+        await updateService(clients, deployment, mine.id, { pricePer1k: price, endpoint })
+        service = mine.id
+      } else if (opts.stake !== undefined && parseEther(opts.stake) > 0n) {
         const stake = parseEther(opts.stake)
         const record = await readStake(clients, deployment, clients.account.address)
         const free = record.staked - record.locked
@@ -69,7 +75,7 @@ export function serveCommand (program: Command): void {
             await send(clients, { address: deployment.contracts.registry, abi: stakeRegistryAbi, functionName: 'stake', args: [stake - free] })
           }
         }
-        service = await registerService(clients, deployment, { modelRoot: model.root, modelCid, pricePer1k: parseEther(opts.price), endpoint, stake })
+        service = await registerService(clients, deployment, { modelRoot: model.root, modelCid, pricePer1k: price, endpoint, stake })
       }
       emit(options, { provider: clients.account.address, service, model: model.name, modelRoot: model.root, pricePer1k: parseEther(opts.price), peerId: network.peerId, multiaddrs: network.multiaddrs(), http: `${http.url}/v1` }, () =>
         [`serving ${model.name} (root ${model.root}) at ${tokens(parseEther(opts.price))} per 1,000 tokens`,
