@@ -150,7 +150,10 @@ describe('a provider serving for pay on a real anvil', () => {
     const models = await openai.models.list()
     assert.deepEqual(models.data.map(m => m.id), ['tiny'])
     const prompt = 'hello'
-    const completion = await openai.completions.create({ model: 'tiny', prompt, max_tokens: 8, seed: 7, temperature: 1 }, { headers: { 'x-commons-voucher': JSON.stringify(await pay(prompt, 8)) } })
+    const paid = { headers: { 'x-commons-voucher': JSON.stringify(await pay(prompt, 8)) } }
+    const completion = await openai.completions.create({ model: 'tiny', prompt, max_tokens: 8, seed: 7, temperature: 1 }, paid)
+    await assert.rejects(openai.completions.create({ model: 'tiny', prompt, max_tokens: 8 }, paid),
+      (error: unknown) => error instanceof OpenAI.APIError && error.status === 402 && error.code === 'VoucherReplayedError', 'the same voucher again')
     const receipt = (completion as unknown as { receipt: Receipt }).receipt
     assert.equal(completion.usage?.completion_tokens, 8)
     await checkReceiptSignature(deployment, receipt)
