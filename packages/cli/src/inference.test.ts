@@ -76,6 +76,8 @@ describe('commons serve, infer and channel', () => {
     assert.equal(again.text, result.text, 'the same seed gives the same answer')
     const dear = await commons(['infer', 'hello', '--max-price', '0.001', '--account', '1', '--json', ...client])
     assert.equal(errorName(dear), 'InvalidChainInputError')
+    const nowhere = await commons(['serve', '--model', join(root, 'no-such-run'), '--price', '1', '--account', '2', '--json', ...provider])
+    assert.deepEqual([nowhere.code, errorName(nowhere)], [1, 'UsageError'], 'neither a run directory nor a CID')
     const shown = JSON.parse((await commons(['channel', 'show', '--provider', served.provider, '--account', '1', '--json', ...client])).stdout) as { signed: string, claimed: string, open: boolean }
     assert.equal(shown.open, true)
     assert.equal(String(shown.signed), String(BigInt(result.receipt.cost) * 2n), 'two answers signed for')
