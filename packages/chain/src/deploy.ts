@@ -7,13 +7,14 @@ import { send, type Clients } from './clients.ts'
 import {
   commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
   elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
-  priceFeedAbi, priceFeedBytecode, reduceProverAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
+  priceFeedAbi, priceFeedBytecode, reduceProverAbi, serviceRegistryAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
   stepVerifierAbi, stepVerifierBytecode, trainingMarketAbi, trainingMarketBytecode
 } from './generated/contracts.ts'
+import { deployInference, type InferenceParams } from './deployInference.ts'
 import { ContractRevertError, NotDeployedError } from './errors.ts'
 import { defaultFeedUpdaters, FEED_DECIMALS, FEED_DESCRIPTION, startFeed } from './feed.ts'
 
-export interface DeployParams {
+export interface DeployParams extends InferenceParams {
   /** Whole token supply, minted to the deployer. */
   supply?: bigint
   /** Seconds between unbonding and withdrawal. */
@@ -45,11 +46,14 @@ export interface Deployment {
     priceFeed: Address
     stepVerifier: Address
     disputeGame: Address
+    /** The inference market (absent from manifests written before it). */
+    serviceRegistry?: Address
+    paymentChannel?: Address
   }
   gas: Record<string, string>
 }
 
-async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address, gas: bigint }> {
+export async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address, gas: bigint }> {
   const hash = await clients.wallet.deployContract({ abi: abi as never, bytecode, args: args as never })
   const receipt = await clients.public.waitForTransactionReceipt({ hash })
   if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== 'success') {
@@ -90,7 +94,9 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     const moveTime = params.moveTime ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'moveTime' })
     await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'setParameters', args: [bond, moveTime] })
   }
+  const inference = await deployInference(clients, registry.address, token.address, params, gas)
   if (governance !== me) {
+    await send(clients, { address: inference.serviceRegistry, abi: serviceRegistryAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'transferOwnership', args: [governance] })
@@ -104,7 +110,7 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     block: block.toString(),
     contracts: {
       token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address,
-      priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address
+      priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address, ...inference
     },
     gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)]))
   }

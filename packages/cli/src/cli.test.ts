@@ -27,7 +27,8 @@ describe('commons CLI', () => {
       ...['up', 'down', 'deploy', 'status', 'fund'].map(c => ['chain', c]),
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show', 'deposit'].map(c => ['dao', c]),
       ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
-      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show'], ['model'], ['model', 'export'], ['model', 'import'], ['tokenizer'], ['tokenizer', 'train']
+      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show'], ['model'], ['model', 'export'], ['model', 'import'], ['tokenizer'], ['tokenizer', 'train'],
+      ['serve'], ['infer'], ['channel'], ...['open', 'topup', 'show', 'claim', 'close'].map(c => ['channel', c])
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])

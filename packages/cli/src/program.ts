@@ -13,6 +13,9 @@ import { fundCommand } from './commands/fund.ts'
 import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
+import { serveCommand } from './commands/serve.ts'
+import { inferCommand } from './commands/infer.ts'
+import { channelCommand } from './commands/channel.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -52,6 +55,9 @@ export function buildProgram (): Command {
   jobCommand(program)
   feedCommand(program)
   nodeCommand(program)
+  serveCommand(program)
+  inferCommand(program)
+  channelCommand(program)
   demoCommand(program)
   return program
 }

@@ -11,7 +11,8 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PrivateKey, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import type { CID } from 'multiformats/cid'
@@ -54,6 +55,10 @@ export interface NetworkNode {
   connect(address: string): Promise<void>
   /** Peer ids of the open connections. */
   peers(): string[]
+  /** Answers each stream of `protocol` with `handler` (request-response protocols: inference). */
+  handle(protocol: string, handler: (stream: Stream, from: string) => void | Promise<void>): Promise<void>
+  /** Opens a stream of `protocol` to `peer`: a multiaddr ending in /p2p/<peer id>, or the id of a known peer. */
+  dialProtocol(peer: string, protocol: string): Promise<Stream>
   stop(): Promise<void>
 }
 
@@ -144,6 +149,18 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       }
     },
     peers: () => libp2p.getPeers().map(peer => peer.toString()),
+    async handle (protocol, handler) {
+      await libp2p.handle(protocol, async (stream, connection) => { await handler(stream, connection.remotePeer.toString()) })
+    },
+    async dialProtocol (peer, protocol) {
+      try {
+        return await libp2p.dialProtocol(peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer), protocol)
+      } catch (cause) {
+        throw new DialError(`could not open ${protocol} to ${peer}`, {
+          hint: 'check that the peer is running and serves it; a multiaddr must end in /p2p/<its peer id>', details: { peer, protocol }, cause
+        })
+      }
+    },
     async stop () {
       pubsub.removeEventListener('message', onMessage)
       handlers.clear()

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import type { DatabaseSync } from 'node:sqlite'
+import { openDatabase } from './sqlite.ts'
 
 /**
  * What a node remembers across restarts, in SQLite under its home: the jobs it has
@@ -45,10 +44,7 @@ export class NodeState {
   private readonly db: DatabaseSync
 
   constructor (path: string) {
-    mkdirSync(dirname(path), { recursive: true })
-    this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;')
-    this.db.exec(SCHEMA)
+    this.db = openDatabase(path, SCHEMA)
   }
 
   /** Records the node's part in a job, merging `detail` into what it knew. */
