@@ -84,34 +84,27 @@ library StorageProofs {
     /// @notice Σ Tsize of a dag-pb node's links: the bytes a challenge can land in below it.
     function linkSum(bytes calldata node, uint256 depth) internal pure returns (uint256 total) {
         uint256 p = 0;
-        while (p < node.length && node[p] == 0x12) {
-            uint256 end;
-            (p, end) = field(node, p + 1, depth);
-            (,, uint256 tsize) = parseLink(node, p, end, depth);
+        while (p < node.length && byteAt(node, p) == 0x12) {
+            uint256 tsize;
+            (p,,, tsize) = nextLink(node, p, depth);
             total += tsize;
-            p = end;
         }
         checkTail(node, p, depth);
     }
 
-    /// @notice The link of a dag-pb node whose cumulative Tsize range holds `target`, and where
-    ///         that range starts. `target` must be below the node's link sum.
+    /// @notice The link of a dag-pb node whose cumulative Tsize range holds `target`, and
+    ///         where that range starts. `target` must be below the node's link sum.
     function pick(bytes calldata node, uint256 depth, uint256 target)
         internal
         pure
         returns (bytes calldata cid, uint256 start)
     {
         uint256 p = 0;
-        while (p < node.length && node[p] == 0x12) {
-            uint256 end;
-            (p, end) = field(node, p + 1, depth);
-            uint256 hashStart;
-            uint256 hashEnd;
-            uint256 tsize;
-            (hashStart, hashEnd, tsize) = parseLink(node, p, end, depth);
+        while (p < node.length && byteAt(node, p) == 0x12) {
+            (uint256 next, uint256 hashStart, uint256 hashEnd, uint256 tsize) = nextLink(node, p, depth);
             if (target < start + tsize) return (node[hashStart:hashEnd], start);
             start += tsize;
-            p = end;
+            p = next;
         }
         revert MalformedNode(depth, p);
     }
@@ -119,42 +112,120 @@ library StorageProofs {
     /// @dev After the links: at most one Data field (1), then the end of the block.
     function checkTail(bytes calldata node, uint256 p, uint256 depth) private pure {
         if (p < node.length) {
-            if (node[p] != 0x0a) revert MalformedNode(depth, p);
+            if (byteAt(node, p) != 0x0a) revert MalformedNode(depth, p);
             (, p) = field(node, p + 1, depth);
         }
         if (p != node.length) revert MalformedNode(depth, p);
     }
 
-    /// @dev A PBLink between `p` and `end`: Hash (1, required), Name (2), Tsize (3), in order.
-    function parseLink(bytes calldata node, uint256 p, uint256 end, uint256 depth)
+    /// @dev The PBLink whose tag (field 2) is at `p`: Hash (1, required), Name (2), Tsize (3),
+    ///      in that order, and where the next field starts. It runs once per link of every
+    ///      node on the path, twice: written in Yul, it costs a few hundred gas a link where
+    ///      the same checks in Solidity cost several times that.
+    function nextLink(bytes calldata node, uint256 p, uint256 depth)
         private
         pure
-        returns (uint256 hashStart, uint256 hashEnd, uint256 tsize)
+        returns (uint256 next, uint256 hashStart, uint256 hashEnd, uint256 tsize)
     {
-        if (p >= end || node[p] != 0x0a) revert MalformedNode(depth, p);
-        (hashStart, hashEnd) = field(node, p + 1, depth);
-        p = hashEnd;
-        if (p < end && node[p] == 0x12) (, p) = field(node, p + 1, depth);
-        if (p < end && node[p] == 0x18) (tsize, p) = varint(node, p + 1, depth);
-        if (p != end) revert MalformedNode(depth, p);
+        bool bad;
+        assembly {
+            let base := node.offset
+            let n := node.length
+            // Reads the varint at `i` (below `end`) into (v, j); j = 0 when cut off or longer
+            // than 9 bytes. Lengths and Tsizes are below 2^63 and positions below the calldata
+            // size, so no sum below overflows.
+            let v
+            let j
+            let ok := 0
+            let i := add(p, 1)
+            let end := n
+            // body length
+            for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
+                if iszero(lt(i, end)) { break }
+                let c := byte(0, calldataload(add(base, i)))
+                v := or(v, shl(mul(7, k), and(c, 0x7f)))
+                i := add(i, 1)
+                if lt(c, 0x80) { j := i break }
+            }
+            next := add(j, v)
+            let q := j
+            if and(iszero(iszero(j)), iszero(gt(next, n))) {
+                // Hash (field 1), required: tag, one-byte length (a CID is far below 128 bytes).
+                let h := shr(240, calldataload(add(base, q)))
+                if and(lt(add(q, 1), next), and(eq(shr(8, h), 0x0a), lt(and(h, 0xff), 0x80))) {
+                    hashStart := add(q, 2)
+                    hashEnd := add(hashStart, and(h, 0xff))
+                    q := hashEnd
+                    ok := iszero(gt(q, next))
+                    // Name (field 2), optional, one-byte length (UnixFS names are short; a
+                    // longer one is read by the general loop below).
+                    if and(ok, and(lt(q, next), eq(byte(0, calldataload(add(base, q))), 0x12))) {
+                        v := 0
+                        j := 0
+                        i := add(q, 1)
+                        for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
+                            if iszero(lt(i, next)) { break }
+                            let c := byte(0, calldataload(add(base, i)))
+                            v := or(v, shl(mul(7, k), and(c, 0x7f)))
+                            i := add(i, 1)
+                            if lt(c, 0x80) { j := i break }
+                        }
+                        q := add(j, v)
+                        if or(iszero(j), gt(q, next)) { ok := 0 }
+                    }
+                    // Tsize (field 3), optional.
+                    if and(ok, and(lt(q, next), eq(byte(0, calldataload(add(base, q))), 0x18))) {
+                        v := 0
+                        j := 0
+                        i := add(q, 1)
+                        for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
+                            if iszero(lt(i, next)) { break }
+                            let c := byte(0, calldataload(add(base, i)))
+                            v := or(v, shl(mul(7, k), and(c, 0x7f)))
+                            i := add(i, 1)
+                            if lt(c, 0x80) { j := i break }
+                        }
+                        tsize := v
+                        q := j
+                    }
+                    if iszero(eq(q, next)) { ok := 0 }
+                }
+            }
+            bad := iszero(ok)
+        }
+        if (bad) revert MalformedNode(depth, p);
     }
 
     /// @dev A length-delimited field's body `[start, end)`, checked to lie inside the block.
     function field(bytes calldata node, uint256 p, uint256 depth) private pure returns (uint256 start, uint256 end) {
         uint256 length;
         (length, start) = varint(node, p, depth);
-        end = start + length;
+        // Cannot overflow: `start` is below the block's length and `length` below 2^63.
+        unchecked {
+            end = start + length;
+        }
         if (end > node.length) revert MalformedNode(depth, p);
     }
 
     /// @dev A protobuf varint of at most 9 bytes (63 bits: Tsize and lengths are uint64).
     function varint(bytes calldata node, uint256 p, uint256 depth) private pure returns (uint256 value, uint256 next) {
-        for (uint256 i = 0; i < 9; i++) {
-            if (p + i >= node.length) revert MalformedNode(depth, p + i);
-            uint8 b = uint8(node[p + i]);
-            value |= uint256(b & 0x7f) << (7 * i);
-            if (b < 0x80) return (value, p + i + 1);
+        uint256 n = node.length;
+        // Cannot overflow: `p + i` stays below the block's length (checked), shifts below 63.
+        unchecked {
+            for (uint256 i = 0; i < 9; i++) {
+                if (p + i >= n) revert MalformedNode(depth, p + i);
+                uint256 b = byteAt(node, p + i);
+                value |= (b & 0x7f) << (7 * i);
+                if (b < 0x80) return (value, p + i + 1);
+            }
         }
         revert MalformedNode(depth, p);
+    }
+
+    /// @dev The byte at `i` of `node`, without a bounds check: every caller checks `i < length`.
+    function byteAt(bytes calldata node, uint256 i) private pure returns (uint256 b) {
+        assembly {
+            b := byte(0, calldataload(add(node.offset, i)))
+        }
     }
 }

@@ -110,6 +110,28 @@ contract StorageProofsTest is TestBase {
         h.verify(F.TREE, seed, none, leaf);
     }
 
+    /// The parser only reads hash-checked blocks, but a dataset's author could commit a
+    /// malformed one: it must fail as MalformedNode, never read past the block or panic.
+    function test_malformedNodeIsRefused() public {
+        (,, bytes[] memory nodes,) = F.proof(1);
+        bytes memory node = nodes[1];
+        assertTrue(h.linkSum(node) > 0, "the real node parses");
+        bytes memory cut = new bytes(40); // inside the first link (tag, length, then 36+ bytes of Hash)
+        for (uint256 i = 0; i < cut.length; i++) cut[i] = node[i];
+        svm.expectRevert(abi.encodeWithSelector(StorageProofs.MalformedNode.selector, 0, 0));
+        h.linkSum(cut);
+        bytes memory stray = bytes.concat(node, hex"20");
+        svm.expectRevert(abi.encodeWithSelector(StorageProofs.MalformedNode.selector, 0, node.length));
+        h.linkSum(stray);
+    }
+
+    function testFuzz_parserNeverPanics(bytes calldata junk) public view {
+        try h.linkSum(junk) returns (uint256) {}
+        catch (bytes memory reason) {
+            assertTrue(bytes4(reason) == StorageProofs.MalformedNode.selector, "only MalformedNode");
+        }
+    }
+
     function slice(bytes memory b, uint256 pos) private pure returns (bytes32 word) {
         assembly {
             word := mload(add(add(b, 32), pos))

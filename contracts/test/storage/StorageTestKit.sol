@@ -15,6 +15,10 @@ contract StorageProofsHarness {
         return StorageProofs.treeOf(commit);
     }
 
+    function linkSum(bytes calldata node) external pure returns (uint256) {
+        return StorageProofs.linkSum(node, 0);
+    }
+
     function verify(bytes32 root, uint256 seed, bytes[] calldata nodes, bytes calldata leaf) external view returns (uint256) {
         return StorageProofs.verify(root, seed, nodes, leaf);
     }
