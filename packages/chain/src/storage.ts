@@ -4,6 +4,7 @@ import type { BlockReader } from '@commons/store'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { commonsTokenAbi, storageMarketAbi } from './generated/contracts.ts'
+import { NotDeployedError } from './errors.ts'
 import { buildStorageProof, dealCids, readVersionBlock } from './storageProof.ts'
 
 /** A deal's terms, in the units StorageMarket takes (docs/storage.md). */
@@ -36,7 +37,11 @@ export interface StorageDeal {
 const ZERO = '0x0000000000000000000000000000000000000000'
 
 function market (deployment: Deployment): Address {
-  return deployment.contracts.storageMarket
+  const address = deployment.contracts.storageMarket as Address | undefined
+  if (address === undefined) {
+    throw new NotDeployedError('this deployment has no StorageMarket (it predates storage deals)', { hint: 'deploy the contract set again: commons chain deploy' })
+  }
+  return address
 }
 
 /** What a full escrow costs: price × epochs × replicas. */

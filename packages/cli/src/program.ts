@@ -13,6 +13,7 @@ import { fundCommand } from './commands/fund.ts'
 import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
+import { storageCommand } from './commands/storage.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -51,6 +52,7 @@ export function buildProgram (): Command {
   tokenizerCommand(program)
   jobCommand(program)
   feedCommand(program)
+  storageCommand(program)
   nodeCommand(program)
   demoCommand(program)
   return program
