@@ -129,64 +129,42 @@ library StorageProofs {
     {
         bool bad;
         assembly {
-            let base := node.offset
-            let n := node.length
-            // Reads the varint at `i` (below `end`) into (v, j); j = 0 when cut off or longer
-            // than 9 bytes. Lengths and Tsizes are below 2^63 and positions below the calldata
-            // size, so no sum below overflows.
-            let v
-            let j
-            let ok := 0
-            let i := add(p, 1)
-            let end := n
-            // body length
-            for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
-                if iszero(lt(i, end)) { break }
-                let c := byte(0, calldataload(add(base, i)))
-                v := or(v, shl(mul(7, k), and(c, 0x7f)))
-                i := add(i, 1)
-                if lt(c, 0x80) { j := i break }
+            // The varint at `i`, all of it below `end`: its value and the position after it,
+            // or j = 0 when it is cut off or longer than 9 bytes (63 bits).
+            function vint(base, i, end) -> v, j {
+                for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
+                    if iszero(lt(i, end)) { leave }
+                    let c := byte(0, calldataload(add(base, i)))
+                    v := or(v, shl(mul(7, k), and(c, 0x7f)))
+                    i := add(i, 1)
+                    if lt(c, 0x80) {
+                        j := i
+                        leave
+                    }
+                }
             }
-            next := add(j, v)
-            let q := j
-            if and(iszero(iszero(j)), iszero(gt(next, n))) {
-                // Hash (field 1), required: tag, one-byte length (a CID is far below 128 bytes).
+            // Lengths are below 2^63 and positions below the calldata size: no sum overflows.
+            let base := node.offset
+            let ok := 0
+            let size, q := vint(base, add(p, 1), node.length)
+            next := add(q, size)
+            if and(iszero(iszero(q)), iszero(gt(next, node.length))) {
+                // Hash (field 1), required: tag, then a one-byte length (a CID is far below 128 bytes).
                 let h := shr(240, calldataload(add(base, q)))
                 if and(lt(add(q, 1), next), and(eq(shr(8, h), 0x0a), lt(and(h, 0xff), 0x80))) {
                     hashStart := add(q, 2)
                     hashEnd := add(hashStart, and(h, 0xff))
                     q := hashEnd
                     ok := iszero(gt(q, next))
-                    // Name (field 2), optional, one-byte length (UnixFS names are short; a
-                    // longer one is read by the general loop below).
+                    // Name (field 2), optional.
                     if and(ok, and(lt(q, next), eq(byte(0, calldataload(add(base, q))), 0x12))) {
-                        v := 0
-                        j := 0
-                        i := add(q, 1)
-                        for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
-                            if iszero(lt(i, next)) { break }
-                            let c := byte(0, calldataload(add(base, i)))
-                            v := or(v, shl(mul(7, k), and(c, 0x7f)))
-                            i := add(i, 1)
-                            if lt(c, 0x80) { j := i break }
-                        }
-                        q := add(j, v)
-                        if or(iszero(j), gt(q, next)) { ok := 0 }
+                        let nameSize, nameStart := vint(base, add(q, 1), next)
+                        q := add(nameStart, nameSize)
+                        if or(iszero(nameStart), gt(q, next)) { ok := 0 }
                     }
                     // Tsize (field 3), optional.
                     if and(ok, and(lt(q, next), eq(byte(0, calldataload(add(base, q))), 0x18))) {
-                        v := 0
-                        j := 0
-                        i := add(q, 1)
-                        for { let k := 0 } lt(k, 9) { k := add(k, 1) } {
-                            if iszero(lt(i, next)) { break }
-                            let c := byte(0, calldataload(add(base, i)))
-                            v := or(v, shl(mul(7, k), and(c, 0x7f)))
-                            i := add(i, 1)
-                            if lt(c, 0x80) { j := i break }
-                        }
-                        tsize := v
-                        q := j
+                        tsize, q := vint(base, add(q, 1), next)
                     }
                     if iszero(eq(q, next)) { ok := 0 }
                 }

@@ -70,6 +70,13 @@ contract StorageMarketTest is Fixture {
         (nodes, leaf) = builder.build(F.TREE, seed, F.blocks());
     }
 
+    /// A one-replica deal held by p1, and the proof its challenge for `epoch` draws.
+    function soloChallenge(uint32 epoch) internal returns (uint256 dealId, bytes[] memory nodes, bytes memory leaf) {
+        dealId = create(1);
+        joinAs(p1, dealId, 0);
+        (nodes, leaf) = challenge(dealId, 0, epoch);
+    }
+
     function proveAs(address p, uint256 dealId, uint256 slot, uint32 epoch) internal {
         (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, slot, epoch);
         vm.prank(p);
@@ -144,9 +151,7 @@ contract StorageMarketTest is Fixture {
     }
 
     function test_attack_lateProof() public {
-        uint256 dealId = create(1);
-        joinAs(p1, dealId, 0);
-        (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, 0, 1);
+        (uint256 dealId, bytes[] memory nodes, bytes memory leaf) = soloChallenge(1);
         (uint64 opens, uint64 closes) = storageMarket.proofWindowOf(dealId, 1);
         vm.roll(closes);
         svm.expectRevert(abi.encodeWithSelector(StorageMarketTypes.OutsideWindow.selector, opens, closes, closes));
@@ -155,9 +160,7 @@ contract StorageMarketTest is Fixture {
     }
 
     function test_attack_proofBeforeTheDrawIsFinal() public {
-        uint256 dealId = create(1);
-        joinAs(p1, dealId, 0);
-        (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, 0, 1);
+        (uint256 dealId, bytes[] memory nodes, bytes memory leaf) = soloChallenge(1);
         (uint64 opens, uint64 closes) = storageMarket.proofWindowOf(dealId, 1);
         vm.roll(opens - 1);
         svm.expectRevert(abi.encodeWithSelector(StorageMarketTypes.OutsideWindow.selector, opens, closes, opens - 1));
@@ -166,9 +169,7 @@ contract StorageMarketTest is Fixture {
     }
 
     function test_attack_forgedLeafThroughTheMarket() public {
-        uint256 dealId = create(1);
-        joinAs(p1, dealId, 0);
-        (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, 0, 1);
+        (uint256 dealId, bytes[] memory nodes, bytes memory leaf) = soloChallenge(1);
         bytes memory other = F.otherLeaf();
         svm.expectRevert(abi.encodeWithSelector(StorageProofs.HashMismatch.selector, nodes.length, sha256(leaf), sha256(other)));
         vm.prank(p1);
@@ -176,9 +177,7 @@ contract StorageMarketTest is Fixture {
     }
 
     function test_attack_skipAnOwedEpoch() public {
-        uint256 dealId = create(1);
-        joinAs(p1, dealId, 0);
-        (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, 0, 2);
+        (uint256 dealId, bytes[] memory nodes, bytes memory leaf) = soloChallenge(2);
         svm.expectRevert(abi.encodeWithSelector(StorageMarketTypes.WrongEpoch.selector, dealId, 0, 1, 2));
         vm.prank(p1);
         storageMarket.prove(dealId, 0, 2, nodes, leaf);
