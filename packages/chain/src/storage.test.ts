@@ -9,8 +9,9 @@ import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { commitVersion, initDataset, openStore, walkDag, type Store } from '@commons/store'
 import {
-  connect, createStorageDeal, deploy, devnetAccount, joinStorageDeal, proveStorage, readStake, readStorageDeal, refundStorageDeal,
-  registerAndStake, releaseStorageSlot, reportMissedStorage, startDevnet, storageWindow, tokenBalance, transferTokens,
+  advanceTime, connect, createDao, createStorageDeal, deploy, devnetAccount, execute, fundStorageActions, joinStorageDeal, listStorageDeals,
+  propose, proveStorage, queue, readStake, readStorageDeal, refundStorageDeal, registerAndStake, releaseStorageSlot, reportMissedStorage,
+  startDevnet, storageWindow, tokenBalance, transferTokens, vote,
   type Clients, type Deployment, type Devnet, type StorageTerms
 } from './index.ts'
 
@@ -132,5 +133,26 @@ describe('storage deals on anvil', () => {
     const perKiB = gas.map(g => `${g.gas} gas / ${(g.bytes / 1024).toFixed(1)} KiB`)
     t.diagnostic(`prove gas (whole tx, calldata included): ${perKiB.join(', ')}`)
     assert.ok(gas.every(g => g.gas < 600_000n), 'a text-dataset proof (leaves of at most 16 KiB) stays under 600k gas')
+  })
+
+  it('a DAO funds storage of its canonical version by a proposal, and is the deal\'s funder', async () => {
+    const me = as.funder.account.address
+    const { dao } = await createDao(as.funder, deployment, { name: 'corpus', head: version.toString(), members: [{ account: me, shares: 100n }] })
+    await transferTokens(as.funder, deployment, dao, parseEther('1000'))
+    const terms = { ...TERMS, epochs: 3 }
+    const { proposalId } = await propose(as.funder, dao, { actions: await fundStorageActions(deployment, store.blocks, version, terms), description: 'keep the canonical version: 2 replicas, 3 epochs' })
+    await advanceTime(devnet.rpcUrl, 2)
+    await vote(as.funder, dao, proposalId, 'for')
+    await advanceTime(devnet.rpcUrl, 61)
+    await queue(as.funder, dao, proposalId)
+    await advanceTime(devnet.rpcUrl, 10)
+    const before = await tokenBalance(as.funder, deployment, dao)
+    const receipt = await execute(as.funder, dao, proposalId)
+    const dealId = (await listStorageDeals(as.funder, deployment)).length
+    const deal = await readStorageDeal(as.funder, deployment, BigInt(dealId))
+    assert.equal(receipt.status, 'success')
+    assert.equal(deal.funder, dao)
+    assert.equal(deal.version.toString(), version.toString())
+    assert.equal(before - await tokenBalance(as.funder, deployment, dao), 2n * 3n * TERMS.pricePerEpoch, 'the escrow left the treasury')
   })
 })

@@ -1,8 +1,9 @@
-import { bytesToHex, decodeEventLog, type Address, type TransactionReceipt } from 'viem'
+import { bytesToHex, decodeEventLog, encodeFunctionData, type Address, type TransactionReceipt } from 'viem'
 import type { CID } from 'multiformats/cid'
 import type { BlockReader } from '@commons/store'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
+import type { Action } from './dao.ts'
 import { commonsTokenAbi, storageMarketAbi } from './generated/contracts.ts'
 import { NotDeployedError } from './errors.ts'
 import { buildStorageProof, dealCids, readVersionBlock } from './storageProof.ts'
@@ -61,6 +62,18 @@ export async function createStorageDeal (clients: Clients, deployment: Deploymen
     } catch {}
   }
   throw new Error('no DealCreated event in the receipt')
+}
+
+/**
+ * The calls of a DAO proposal that funds a deal from the treasury: approve the escrow, then
+ * create the deal, so the DAO is its funder (slashes and the refund come back to it).
+ */
+export async function fundStorageActions (deployment: Deployment, blocks: BlockReader, version: CID, terms: StorageTerms): Promise<Action[]> {
+  const { commit } = await readVersionBlock(blocks, version)
+  return [
+    { target: deployment.contracts.token, value: 0n, data: encodeFunctionData({ abi: commonsTokenAbi, functionName: 'approve', args: [market(deployment), storageEscrow(terms)] }) },
+    { target: market(deployment), value: 0n, data: encodeFunctionData({ abi: storageMarketAbi, functionName: 'createDeal', args: [bytesToHex(commit), terms] }) }
+  ]
 }
 
 /** A deal and its slots. */

@@ -1,9 +1,10 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { parseEther } from 'viem'
 import {
-  createStorageDeal, InvalidChainInputError, joinStorageDeal, listStorageDeals, readStorageDeal, storageEscrow, storageWindow,
-  type Clients, type Deployment, type StorageDeal, type StorageTerms
+  createStorageDeal, fundStorageActions, InvalidChainInputError, joinStorageDeal, listStorageDeals, readStorageDeal, storageEscrow, storageWindow,
+  type Action, type Clients, type Deployment, type StorageDeal, type StorageTerms
 } from '@commons/chain'
 import { defaultHome, openStore, resolveVersion } from '@commons/store'
 import { deploymentOf, type ChainOptions } from '../chainContext.ts'
@@ -28,6 +29,35 @@ const dealId = (value: string): bigint => {
 }
 
 interface CreateOptions { replicas: number, epochs: number, epochBlocks: number, price: string, collateral: string, slashBps: number }
+
+const FUNDING_FIELDS = ['version', 'replicas', 'epochs', 'epochBlocks', 'price', 'collateral', 'slashBps']
+
+/**
+ * `dao propose --fund-storage FILE`: the proposal's calls for a deal paid from the treasury.
+ * FILE is JSON: version (CID or dataset name of this home), replicas, epochs, epochBlocks,
+ * price and collateral (in tokens), slashBps.
+ */
+export async function storageFundingActions (options: ChainOptions, deployment: Deployment, path: string): Promise<Action[]> {
+  let json: Record<string, string | number>
+  try {
+    json = JSON.parse(await readFile(path, 'utf8')) as Record<string, string | number>
+  } catch (cause) {
+    throw new InvalidChainInputError(`storage terms ${path} are not readable JSON`, { hint: `write a JSON object with ${FUNDING_FIELDS.join(', ')}`, cause })
+  }
+  const missing = FUNDING_FIELDS.find(field => json[field] === undefined)
+  if (missing !== undefined) throw new InvalidChainInputError(`storage terms ${path} lack "${missing}"`, { hint: `the fields are ${FUNDING_FIELDS.join(', ')}` })
+  const store = await openStore(resolve(options.home ?? defaultHome()))
+  try {
+    const version = await resolveVersion(store, String(json.version))
+    const terms: StorageTerms = {
+      replicas: Number(json.replicas), epochs: Number(json.epochs), epochBlocks: Number(json.epochBlocks),
+      pricePerEpoch: parseEther(String(json.price)), collateral: parseEther(String(json.collateral)), slashBps: Number(json.slashBps)
+    }
+    return await fundStorageActions(deployment, store.blocks, version, terms)
+  } finally {
+    await store.close()
+  }
+}
 
 /** One line per deal for people; the JSON form carries every field. */
 function describe (deal: StorageDeal, head: bigint): string {
