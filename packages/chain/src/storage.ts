@@ -1,7 +1,7 @@
 import { bytesToHex, decodeEventLog, encodeFunctionData, type Address, type TransactionReceipt } from 'viem'
 import type { CID } from 'multiformats/cid'
 import type { BlockReader } from '@commons/store'
-import { send, type Clients } from './clients.ts'
+import { asRevertError, send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import type { Action } from './dao.ts'
 import { commonsTokenAbi, storageMarketAbi } from './generated/contracts.ts'
@@ -79,7 +79,9 @@ export async function fundStorageActions (deployment: Deployment, blocks: BlockR
 /** A deal and its slots. */
 export async function readStorageDeal (clients: Clients, deployment: Deployment, dealId: bigint): Promise<StorageDeal> {
   const read = clients.public.readContract
-  const deal = await read({ address: market(deployment), abi: storageMarketAbi, functionName: 'dealInfo', args: [dealId] })
+  const deal = await read({ address: market(deployment), abi: storageMarketAbi, functionName: 'dealInfo', args: [dealId] }).catch((error: unknown) => {
+    throw asRevertError(error, `reading storage deal ${dealId}`)
+  })
   const slots = []
   for (let slot = 0; slot < deal.terms.replicas; slot++) {
     const s = await read({ address: market(deployment), abi: storageMarketAbi, functionName: 'slotInfo', args: [dealId, BigInt(slot)] })
