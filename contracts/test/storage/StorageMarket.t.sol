@@ -142,6 +142,32 @@ contract StorageMarketTest is Fixture {
         storageMarket.prove(dealId, 1, 2, new bytes[](0), "");
     }
 
+    /// Whichever epochs slot 0 lets pass, the market holds exactly the deal's escrow after
+    /// every step, pays each proven epoch once, and holds nothing after the refund.
+    function testFuzz_escrowMatchesPaymentsWhateverIsMissed(uint8 misses) public {
+        uint256 dealId = create(2);
+        joinAs(p1, dealId, 0);
+        joinAs(p2, dealId, 1);
+        uint256 proofs = 0;
+        for (uint32 e = 1; e < 6; e++) {
+            bool held = storageMarket.slotInfo(dealId, 0).provider == p1;
+            if (held && (misses >> e) & 1 == 0) {
+                proveAs(p1, dealId, 0, e);
+                proofs += 1;
+            }
+            proveAs(p2, dealId, 1, e);
+            proofs += 1;
+            rollPastEpoch(dealId, e);
+            if (held && (misses >> e) & 1 == 1) storageMarket.reportMissed(dealId, 0);
+            assertEq(token.balanceOf(address(storageMarket)), storageMarket.dealInfo(dealId).escrow, "market balance == escrow");
+            assertEq(storageMarket.dealInfo(dealId).escrow, uint256(PRICE) * (12 - proofs), "escrow == funded - paid");
+        }
+        uint256 f = token.balanceOf(funder);
+        storageMarket.refund(dealId);
+        assertEq(token.balanceOf(funder) - f, uint256(PRICE) * (12 - proofs), "the unearned escrow goes back");
+        assertEq(token.balanceOf(address(storageMarket)), 0, "nothing stuck");
+    }
+
     function test_lastReplicaLostLeavesTheDataUnheld() public {
         uint256 dealId = create(1);
         joinAs(p1, dealId, 0);
