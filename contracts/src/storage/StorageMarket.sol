@@ -93,13 +93,15 @@ contract StorageMarket is StorageMarketTypes {
 
     /// @notice Proves the slot's owed epoch: `nodes` and `leaf` are the path the epoch's
     ///         challenge draws (StorageProofs.verify). Pays `pricePerEpoch` to the provider.
-    /// @dev Emits {Proven}. Requirements: caller holds the slot, `epoch` is the one it owes,
-    ///      the block is inside the epoch's proof window, the proof checks.
+    /// @dev Emits {Proven}. Requirements: caller holds the slot, `epoch` is the one it owes and
+    ///      part of the deal, the block is inside the epoch's proof window, the proof checks.
     function prove(uint256 dealId, uint256 slot, uint32 epoch, bytes[] calldata nodes, bytes calldata leaf) external {
         Deal storage deal = dealOf(dealId);
         Slot storage s = slots[dealId][slot];
         if (s.provider != msg.sender) revert NotProvider(dealId, slot, msg.sender);
         if (epoch != s.nextEpoch) revert WrongEpoch(dealId, slot, s.nextEpoch, epoch);
+        // Past the last epoch nothing is owed: a proof there would take the funder's refund.
+        if (epoch >= deal.terms.epochs) revert DealOver(dealId, deal.terms.epochs);
         (uint64 opens, uint64 closes) = window(deal, epoch);
         if (block.number < opens || block.number >= closes) revert OutsideWindow(opens, closes, block.number);
         uint256 offset = StorageProofs.verify(deal.tree, seedOf(deal, dealId, slot, epoch), nodes, leaf);

@@ -209,6 +209,22 @@ contract StorageMarketTest is Fixture {
         storageMarket.prove(dealId, 0, 2, nodes, leaf);
     }
 
+    /// A provider that proved every epoch keeps proving past the deal's end, to take the
+    /// escrow left for the funder (epoch 0, which nobody held).
+    function test_attack_proveBeyondTheDeal() public {
+        uint256 dealId = create(1);
+        joinAs(p1, dealId, 0);
+        for (uint32 e = 1; e < 6; e++) proveAs(p1, dealId, 0, e);
+        (bytes[] memory nodes, bytes memory leaf) = challenge(dealId, 0, 6);
+        svm.expectRevert(abi.encodeWithSelector(StorageMarketTypes.DealOver.selector, dealId, 6));
+        vm.prank(p1);
+        storageMarket.prove(dealId, 0, 6, nodes, leaf);
+        vm.prank(p1);
+        storageMarket.release(dealId, 0);
+        storageMarket.refund(dealId);
+        assertEq(token.balanceOf(funder), FUNDS - 5 * uint256(PRICE), "the funder paid for the 5 proven epochs only");
+    }
+
     function test_attack_reportAnHonestProvider() public {
         uint256 dealId = create(1);
         joinAs(p1, dealId, 0);
