@@ -59,7 +59,7 @@ describe('the storer role', () => {
   it('two storers prove and are paid; one loses its blocks and is slashed; a third takes the slot', { timeout: 240_000 }, async (t) => {
     const { bank, deployment } = alone
     const version = parseCid(alone.version)
-    const terms = { replicas: 2, epochs: 12, epochBlocks: 40, pricePerEpoch: parseEther('10'), collateral: parseEther('100'), slashBps: 5_000 }
+    const terms = { replicas: 2, epochs: 10, epochBlocks: 40, pricePerEpoch: parseEther('10'), collateral: parseEther('100'), slashBps: 5_000 }
     const [s1, s2] = [await startStorer(3), await startStorer(4)]
     const { dealId } = await createStorageDeal(bank, deployment, alone.store.blocks, version, terms)
     miner = setInterval(() => { bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never }).catch(() => {}) }, 50)
@@ -78,6 +78,12 @@ describe('the storer role', () => {
     const deal = await readStorageDeal(bank, deployment, dealId)
     assert.deepEqual(deal.slots.map(s => s.provider).sort(), [s1.node.address, s3.node.address].sort())
     assert.ok(s1.node.storage.reported + s3.node.storage.reported >= 1, 'a storer reported the miss')
+
+    // Served to the end: both storers get their collateral back.
+    await until('the deal to end and both collaterals to be released', async () =>
+      (await readStake(bank, deployment, s1.node.address)).locked === 0n && (await readStake(bank, deployment, s3.node.address)).locked === 0n, { timeoutMs: 120_000, said })
+    // release() requires every owed epoch proven: s1 never missed one, and lost nothing.
+    assert.equal((await readStake(bank, deployment, s1.node.address)).staked, parseEther('500'))
     const gas = [...s1.node.storage.gas, ...s3.node.storage.gas]
     t.diagnostic(`storer proofs: ${gas.length}, gas per proof tx ${gas.join(', ')}`)
   })

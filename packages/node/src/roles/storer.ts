@@ -1,6 +1,6 @@
 import { formatEther } from 'viem'
 import {
-  joinStorageDeal, listStorageDeals, proveStorage, readStake, reportMissedStorage, storageWindow, type StorageDeal
+  joinStorageDeal, listStorageDeals, proveStorage, readStake, releaseStorageSlot, reportMissedStorage, storageWindow, type StorageDeal
 } from '@commons/chain'
 import { DEFAULT_POLL_MS } from '../constants.ts'
 import { isMe, isRole, timed, type Context, type Service } from '../context.ts'
@@ -11,7 +11,8 @@ import { isMe, isRole, timed, type Context, type Service } from '../context.ts'
  *   - reports slots whose provider let an epoch pass without a proof (the slot opens),
  *   - takes an open slot of a deal it does not serve yet, once it has fetched the whole
  *     version over bitswap and its free stake covers the collateral,
- *   - proves, in each epoch's window, the leaf the challenge draws, from its own blocks.
+ *   - proves, in each epoch's window, the leaf the challenge draws, from its own blocks,
+ *   - releases its collateral once it has proven the deal's last epoch.
  * Its blocks are served to peers by the node's bitswap like any other.
  */
 
@@ -33,9 +34,13 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
     const head = await ctx.clients.public.getBlockNumber()
     for (const deal of await listStorageDeals(ctx.clients, ctx.options.deployment)) {
       if (ctx.stopped()) return
+      const mine = deal.slots.findIndex(s => s.provider !== null && isMe(ctx, s.provider))
+      if (mine !== -1 && deal.slots[mine].nextEpoch >= deal.terms.epochs) {
+        await release(deal, mine)
+        continue
+      }
       if (head >= deal.startBlock + BigInt(deal.terms.epochs) * BigInt(deal.terms.epochBlocks)) continue
       await reportMisses(deal, head)
-      const mine = deal.slots.findIndex(s => s.provider !== null && isMe(ctx, s.provider))
       if (mine === -1) await maybeJoin(deal)
       else await maybeProve(deal, mine, head)
     }
@@ -53,6 +58,12 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
       stats.reported += 1
       ctx.log(`storage deal ${deal.id}: slot ${slot} missed epoch ${s.nextEpoch}; reported, the slot is open`)
     }
+  }
+
+  /** Every epoch owed is proven: the collateral comes back. */
+  const release = async (deal: StorageDeal, slot: number): Promise<void> => {
+    await timed(ctx, 'chain', async () => releaseStorageSlot(ctx.clients, ctx.options.deployment, deal.id, slot))
+    ctx.log(`storage deal ${deal.id}: served to its end; slot ${slot} released, collateral unlocked`)
   }
 
   const maybeJoin = async (deal: StorageDeal): Promise<void> => {
