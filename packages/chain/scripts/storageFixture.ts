@@ -12,7 +12,8 @@ import { buildStorageProof, cidDigest } from '../src/storageProof.ts'
 import { getVerifiedBlock } from '@commons/store'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const OUT = join(root, 'contracts', 'test', 'storage', 'StorageFixtureData.sol')
+/** Where the fixture lives, beside the Solidity tests that read it. */
+export const STORAGE_FIXTURE = join(root, 'contracts', 'test', 'storage', 'StorageFixtureData.sol')
 const SEEDS = [0n, 7_777n, 123_456_789n, 2n ** 200n + 12_345n]
 
 /** Rows of pseudo-random text from a fixed xorshift, so the chunks are the same everywhere. */
@@ -28,7 +29,8 @@ function rows (count: number, salt: number): Uint8Array {
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
-async function main (): Promise<void> {
+/** The fixture's Solidity source, built from a fresh in-memory store. */
+export async function renderStorageFixture (): Promise<{ source: string, blocks: number, depths: number[] }> {
   const blocks = new MemoryBlockstore()
   const tree = await importFiles(blocks, [
     { path: 'rows.jsonl', content: [rows(900, 1)] },
@@ -82,8 +84,11 @@ async function main (): Promise<void> {
     '}',
     ''
   ]
-  await writeFileAtomic(OUT, lines.join('\n'))
-  console.log(`wrote ${OUT}: ${all.length} blocks, ${proofs.length} proofs (depths ${proofs.map(p => p.nodes.length).join(', ')})`)
+  return { source: lines.join('\n'), blocks: all.length, depths: proofs.map(p => p.nodes.length) }
 }
 
-await main()
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { source, blocks, depths } = await renderStorageFixture()
+  await writeFileAtomic(STORAGE_FIXTURE, source)
+  console.log(`wrote ${STORAGE_FIXTURE}: ${blocks} blocks, ${depths.length} proofs (depths ${depths.join(', ')})`)
+}
