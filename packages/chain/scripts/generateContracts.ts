@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness',
+const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'StorageMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness',
   'ElementwiseProver', 'ReduceProver', 'IndexProver', 'OptimProver', 'StepVerifier', 'DisputeGame', 'ServiceRegistry', 'PaymentChannel']
 
 /** Each enum mirrored: its export, the contract whose artifact holds it, its canonical name. */

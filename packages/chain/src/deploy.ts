@@ -8,7 +8,7 @@ import {
   commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
   elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
   priceFeedAbi, priceFeedBytecode, reduceProverAbi, serviceRegistryAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
-  stepVerifierAbi, stepVerifierBytecode, trainingMarketAbi, trainingMarketBytecode
+  stepVerifierAbi, stepVerifierBytecode, storageMarketAbi, storageMarketBytecode, trainingMarketAbi, trainingMarketBytecode
 } from './generated/contracts.ts'
 import { deployInference, type InferenceParams } from './deployInference.ts'
 import { ContractRevertError, NotDeployedError } from './errors.ts'
@@ -29,6 +29,9 @@ export interface DeployParams extends InferenceParams {
   priceOperator?: Address
   /** Accounts that may post prices; the deployer, and on a devnet also the devnet updater's key. */
   priceUpdaters?: Address[]
+  /** Storage proofs: blocks after a challenge block before a proof counts, and blocks a proof window lasts (at most 256). */
+  storageFinality?: number
+  storageWindow?: number
 }
 
 /** Where the contract set lives on one chain: the manifest written by `deploy`. */
@@ -46,6 +49,7 @@ export interface Deployment {
     priceFeed: Address
     stepVerifier: Address
     disputeGame: Address
+    storageMarket: Address
     /** The inference market (absent from manifests written before it). */
     serviceRegistry?: Address
     paymentChannel?: Address
@@ -84,10 +88,13 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   }
   const stepVerifier = await deployOne(clients, stepVerifierAbi, stepVerifierBytecode, provers)
   const disputeGame = await deployOne(clients, disputeGameAbi, disputeGameBytecode, [token.address, market.address, stepVerifier.address, me])
-  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas })
+  const storageMarket = await deployOne(clients, storageMarketAbi, storageMarketBytecode, [token.address, registry.address, params.storageFinality ?? 2, params.storageWindow ?? 32])
+  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas, storageMarket: storageMarket.gas })
 
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [market.address, true] })
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [market.address, true] })
+  await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [storageMarket.address, true] })
+  await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [storageMarket.address, true] })
   await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [disputeGame.address, true] })
   if (params.disputeBond !== undefined || params.moveTime !== undefined) {
     const bond = params.disputeBond ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'bond' })
@@ -110,7 +117,8 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     block: block.toString(),
     contracts: {
       token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address,
-      priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address, ...inference
+      priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address,
+      storageMarket: storageMarket.address, ...inference
     },
     gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)]))
   }

@@ -20,3 +20,8 @@ export class DevnetError extends BaseError {
 export class InvalidChainInputError extends BaseError {
   override name = 'InvalidChainInputError'
 }
+
+/** A storage proof cannot be built from the blocks at hand (`details.cid` names the block). */
+export class StorageProofError extends BaseError {
+  override name = 'StorageProofError'
+}

@@ -16,6 +16,7 @@ import { tokenizerCommand } from './commands/tokenizer.ts'
 import { serveCommand } from './commands/serve.ts'
 import { inferCommand } from './commands/infer.ts'
 import { channelCommand } from './commands/channel.ts'
+import { storageCommand } from './commands/storage.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -54,6 +55,7 @@ export function buildProgram (): Command {
   tokenizerCommand(program)
   jobCommand(program)
   feedCommand(program)
+  storageCommand(program)
   nodeCommand(program)
   serveCommand(program)
   inferCommand(program)

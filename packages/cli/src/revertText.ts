@@ -46,7 +46,14 @@ const SENTENCES: Record<string, Sentence> = {
   WindowOpen: ([id, endsAt]) => ({ message: `the challenge window of job ${id} is open until ${when(endsAt)}`, hint: 'wait until then' }),
   WindowClosed: ([id, endedAt]) => ({ message: `the challenge window of job ${id} closed at ${when(endedAt)}` }),
   DeadlinePassed: ([id, deadline]) => ({ message: `the deadline of ${id} passed at ${when(deadline)}` }),
-  DeadlineNotPassed: ([id, deadline]) => ({ message: `the deadline of ${id} is ${when(deadline)}`, hint: 'wait until then' })
+  DeadlineNotPassed: ([id, deadline]) => ({ message: `the deadline of ${id} is ${when(deadline)}`, hint: 'wait until then' }),
+  // StorageMarket (docs/storage.md)
+  UnknownDeal: ([id]) => ({ message: `there is no storage deal ${id}`, hint: 'commons storage deal list shows them' }),
+  SlotOccupied: ([id, slot, provider]) => ({ message: `slot ${slot} of storage deal ${id} is held by ${provider}`, hint: 'leave out --slot to take the first open one' }),
+  AlreadyInDeal: ([id, provider]) => ({ message: `${provider} already holds a slot of storage deal ${id}`, hint: 'each replica is kept by a different provider' }),
+  DealOver: ([id, epochs]) => ({ message: `storage deal ${id} has no epoch left to serve (it lasts ${epochs} epochs)` }),
+  NotAVersion: () => ({ message: 'the block given is not a dataset version (a dag-cbor commit)', hint: 'pass a version CID or a dataset name of this home' }),
+  InvalidTerms: () => ({ message: 'the deal terms are out of bounds: replicas, epochs and price above zero, epoch blocks at least the proof window, slash at most 10000 bps', hint: 'see commons storage deal create --help' })
 }
 
 /**

@@ -17,7 +17,7 @@ export class NodeStoppingError extends BaseError {
   override name = 'NodeStoppingError'
 }
 
-export type Role = 'requester' | 'trainer' | 'validator' | 'curator'
+export type Role = 'requester' | 'trainer' | 'validator' | 'curator' | 'storer'
 
 /**
  * A node's settings (libp2p's `init`): what it does and how; left-out settings take the

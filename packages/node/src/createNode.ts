@@ -12,6 +12,7 @@ import { ensureRegistered } from './register.ts'
 import { jobSpecFor, requesterPost, verifyModel, type ModelCheck, type PostJobParams } from './roles/requester.ts'
 import { trainerService } from './roles/trainer.ts'
 import { validatorService } from './roles/validator.ts'
+import { storerService, type StorerStats } from './roles/storer.ts'
 import type { NodeState } from './state.ts'
 
 /**
@@ -23,6 +24,7 @@ import type { NodeState } from './state.ts'
  *              publishes the run, submits, defends (roles/trainer.ts)
  *   validator  replays S_0 and the steps drawn for it, attests or disputes and plays
  *              it through (roles/validator.ts)
+ *   storer     keeps versions storage deals pay for and proves them each epoch (roles/storer.ts)
  * Events are handled one at a time, in chain order, so a node's moves never race each
  * other; long work (training, replays) runs beside the queue, so moves are never late.
  */
@@ -38,6 +40,8 @@ export interface CommonsNode {
   /** Disputes this node took part in, as they ended. */
   reports: DisputeReport[]
   timings: Timings
+  /** Storer: slots taken, proofs made (and their gas), misses reported, proofs it could not make. */
+  storage: StorerStats
   /** Requester: posts a training job for a dataset version in this node's store. */
   postJob(params: PostJobParams): Promise<bigint>
   /** The terms such a job would have (for a DAO to fund it through a proposal). */
@@ -66,7 +70,8 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     work: { training: null, checking: null, resuming: null, defending: null }, enqueue: queue.enqueue, stopped: queue.stopped
   }
   const chainEvents = createChainEvents(ctx, queue)
-  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx)]
+  const storage: StorerStats = { joined: 0, proofs: 0, reported: 0, failed: 0, gas: [] }
+  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx), storerService(ctx, storage)]
   const started: Service[] = []
 
   const settle = async (): Promise<void> => {
@@ -113,6 +118,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     api,
     reports: ctx.reports,
     timings: ctx.timings,
+    storage,
     postJob: async params => requesterPost(ctx, params),
     jobSpec: async params => jobSpecFor(ctx.engine, ctx.store, params),
     verifyModel: async jobId => verifyModel(ctx, jobId),

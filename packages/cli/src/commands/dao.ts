@@ -8,6 +8,7 @@ import {
 import { openStore, readHead } from '@commons/store'
 import { daoAddress, deploymentOf, homeOf, parseAccountShares, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
+import { storageFundingActions } from './storage.ts'
 import { emit, note, progress, progressDone } from '../output.ts'
 
 function chainOptions (command: Command): ChainOptions {
@@ -91,13 +92,14 @@ export function daoCommand (program: Command): void {
     })
 
   withChainOptions(dao.command('propose').argument('<dao>', 'DAO address or name'))
-    .description('propose actions: set the head, admit a member, adopt a model, fund a job from the treasury')
+    .description('propose actions: set the head, admit a member, adopt a model, fund a job or a storage deal from the treasury')
     .requiredOption('-m, --message <text>', 'what the proposal does and why')
     .option('--set-head <cid|dataset>', 'make this version canonical')
     .option('--admit <address:shares>', 'give a member shares', parseAccountShares)
     .option('--adopt <jobId:cid>', 'adopt the model of a finished job')
     .option('--fund-job <spec.json>', 'post a training job paid from the treasury (JSON: datasetCid, tokensRoot, recipeCid, programHash, seed, steps, reward, jobStake, trainingTime, challengeWindow)')
-    .action(async (ref: string, opts: { message: string, setHead?: string, admit?: Array<{ account: Address, shares: bigint }>, adopt?: string, fundJob?: string }, command: Command) => {
+    .option('--fund-storage <terms.json>', 'fund a storage deal from the treasury (JSON: version, replicas, epochs, epochBlocks, price, collateral, slashBps; see docs/storage.md)')
+    .action(async (ref: string, opts: { message: string, setHead?: string, admit?: Array<{ account: Address, shares: bigint }>, adopt?: string, fundJob?: string, fundStorage?: string }, command: Command) => {
       const options = chainOptions(command)
       const { clients, deployment } = await deploymentOf(options)
       const address = await daoAddress(clients, deployment, ref)
@@ -110,7 +112,8 @@ export function daoCommand (program: Command): void {
         list.push(actions.adoptModel(address, BigInt(job), cid))
       }
       if (opts.fundJob !== undefined) list.push(actions.fundJob(address, deployment.contracts.market, await readJobSpec(opts.fundJob)))
-      if (list.length === 0) throw new InvalidChainInputError('a proposal needs at least one action', { hint: 'pass --set-head, --admit, --adopt or --fund-job' })
+      if (opts.fundStorage !== undefined) list.push(...await storageFundingActions(options, deployment, opts.fundStorage))
+      if (list.length === 0) throw new InvalidChainInputError('a proposal needs at least one action', { hint: 'pass --set-head, --admit, --adopt, --fund-job or --fund-storage' })
       const { proposalId, receipt } = await propose(clients, address, { actions: list, description: opts.message })
       emit(options, { dao: address, proposalId, actions: list.length, gasUsed: receipt.gasUsed }, () => String(proposalId))
       note(options, `proposal ${proposalId} created; vote with commons dao vote ${ref} ${proposalId} for`)

@@ -125,8 +125,9 @@ export function demoCommand (program: Command): void {
     .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 60)
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
+    .option('--storage', 'add the storage act: the DAO pays storer nodes to keep its version, proven on-chain')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string }, command: Command) => {
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage?: boolean }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
@@ -141,7 +142,7 @@ export function demoCommand (program: Command): void {
       const backend = openBackend(opts.backend, 2)
       try {
         const started = Date.now()
-        const summary = await runNetworkDemo({ home, engine: backend.ctx, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
+        const summary = await runNetworkDemo({ home, engine: backend.ctx, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, storage: opts.storage, log: line => { note(options, line) } })
         emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
         if (!summary.ok) process.exitCode = 1
       } finally {
@@ -166,6 +167,7 @@ function humanSummary (s: DemoSummary, seconds: number): string {
     ...s.jobs.map(j => `job ${j.id}    funded by ${j.fundedBy}, trainer ${j.trainer}${j.cheater ? ' (cheats)' : ''}: ${j.outcome}`),
     ...s.disputes.map(d => `dispute ${d.id} over job ${d.job} step ${d.step}: ${d.winner} won (${d.reason}) in ${d.moves} moves, max ${d.maxGas} gas`),
     `model    ${s.model.cid} verified: ${s.model.verified}`,
+    ...(s.storage === undefined ? [] : [`storage  ${s.storage.deals} deal, ${s.storage.proofs} proofs (${s.storage.gasPerProof} gas each), ${s.storage.missed} missed, ${s.storage.slashed} COM slashed`]),
     `sample   ${JSON.stringify(s.model.prompt + s.model.sample)}`,
     'balances ' + s.balances.map(b => `${b.who} ${b.before} -> ${b.after}`).join('; '),
     '',

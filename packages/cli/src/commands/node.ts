@@ -9,7 +9,7 @@ import { homeOf, manifestFile, rpcOf, type ChainOptions } from '../chainContext.
 import { emit, note, UsageError } from '../output.ts'
 import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
 
-const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator']
+const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator', 'storer']
 
 function parseRoles (value: string): Role[] {
   const roles = value.split(',').map(r => r.trim()).filter(r => r !== '')

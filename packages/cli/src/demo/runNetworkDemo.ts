@@ -13,6 +13,7 @@ import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from 
 import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } from '@commons/node'
 import { startRpcProxy } from '@commons/node/testing/rpcProxy'
 import { disputesOf } from './disputesOf.ts'
+import { runStorageAct, type StorageSummary } from './storageAct.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -40,6 +41,8 @@ export interface DemoOptions {
   rpcDelayMs?: number
   /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
   engine?: EngineContext
+  /** Adds the storage act (demo/storageAct.ts) after the model is verified. */
+  storage?: boolean
   log?: (line: string) => void
 }
 
@@ -56,6 +59,7 @@ export interface DemoSummary {
   model: { job: string, cid: string, verified: boolean, problems: string[], prompt: string, sample: string }
   /** Wall-clock seconds from each job's posting to its end (finalized or slashed), and each node's time by kind of work. */
   timing: { jobs: Array<{ id: string, seconds: number }>, nodes: Record<string, Timings> }
+  storage?: StorageSummary
 }
 
 const DEMO_PASSWORD = 'commons-demo'
@@ -219,6 +223,8 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       say(`      ${JSON.stringify(prompt + text)}`)
     }
 
+    const storage = options.storage === true ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
+
     // Outcomes from the chain, not from the validator's memory (which may lag behind the chain).
     const disputes = (await disputesOf(bank, deployment, [first, second])).map(r => {
       const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
@@ -248,7 +254,8 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       timing: {
         jobs: [first, second].map(id => ({ id: String(id), seconds: ((endedAt.get(id) ?? Date.now()) - (postedAt.get(id) ?? 0)) / 1000 })),
         nodes: Object.fromEntries([['curator', curator], ['trainer-1', honest], ['trainer-2', cheater], ['validator', validator]].map(([n, node]) => [n as string, { ...(node as CommonsNode).timings }]))
-      }
+      },
+      ...(storage === undefined ? {} : { storage })
     }
     summary.ok = summary.jobs.filter(j => j.cheater).length === 1 && summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
       summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified
