@@ -13,6 +13,7 @@ import { fundCommand } from './commands/fund.ts'
 import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
+import { mcpCommand } from './commands/mcp.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -52,6 +53,7 @@ export function buildProgram (): Command {
   jobCommand(program)
   feedCommand(program)
   nodeCommand(program)
+  mcpCommand(program)
   demoCommand(program)
   return program
 }

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { Hex, LocalAccount } from 'viem'
+import { devnetAccount, InvalidChainInputError } from '@commons/chain'
+import { openStore } from '@commons/store'
+import { commonsTools, serveMcpStdio, toolContext, type ToolContext } from '@commons/agent'
+import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
+import { withChainOptions } from './chain.ts'
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+/** The account that signs notes: --key or $COMMONS_KEY, else development account --account (default 0). */
+function signerOf (options: ChainOptions): LocalAccount {
+  const key = options.key ?? process.env.COMMONS_KEY
+  if (key === undefined) return devnetAccount(options.account ?? 0) as LocalAccount
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidChainInputError('the key must be 32 bytes of hex, 0x-prefixed', { hint: 'pass --key 0x... or set COMMONS_KEY' })
+  return privateKeyToAccount(key as Hex)
+}
+
+/** The tools' view of a home: its store, its chain (on first use) and its signing account. */
+export function homeToolContext (options: ChainOptions): ToolContext {
+  return toolContext({
+    openStore: async () => openStore(homeOf(options)),
+    connectChain: async () => deploymentOf(options),
+    signer: async () => signerOf(options)
+  })
+}
+
+export function mcpCommand (program: Command): void {
+  withChainOptions(program.command('mcp'))
+    .description(`serve this node's tools to MCP clients over stdio (${commonsTools.map(t => t.name).join(', ')})`)
+    .action(async (_opts: unknown, command: Command) => {
+      const options = command.optsWithGlobals<ChainOptions>()
+      const ctx = homeToolContext(options)
+      // stdout is the protocol's: nothing else may be written there.
+      process.stderr.write(`commons mcp: serving ${commonsTools.length} tools over stdio for ${homeOf(options)}\n`)
+      try {
+        await serveMcpStdio(commonsTools, ctx, { name: 'commons', version: VERSION })
+      } finally {
+        await ctx.close()
+      }
+    })
+}
