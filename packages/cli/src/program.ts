@@ -14,6 +14,7 @@ import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
 import { mcpCommand } from './commands/mcp.ts'
+import { agentCommand } from './commands/agent.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -54,6 +55,7 @@ export function buildProgram (): Command {
   feedCommand(program)
   nodeCommand(program)
   mcpCommand(program)
+  agentCommand(program)
   demoCommand(program)
   return program
 }

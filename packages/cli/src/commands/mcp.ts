@@ -4,7 +4,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { Hex, LocalAccount } from 'viem'
 import { devnetAccount, InvalidChainInputError } from '@commons/chain'
 import { openStore } from '@commons/store'
-import { commonsTools, serveMcpStdio, toolContext, type ToolContext } from '@commons/agent'
+import type { ToolContext } from '@commons/agent'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 
@@ -19,7 +19,8 @@ function signerOf (options: ChainOptions): LocalAccount {
 }
 
 /** The tools' view of a home: its store, its chain (on first use) and its signing account. */
-export function homeToolContext (options: ChainOptions): ToolContext {
+export async function homeToolContext (options: ChainOptions): Promise<ToolContext> {
+  const { toolContext } = await import('@commons/agent')
   return toolContext({
     openStore: async () => openStore(homeOf(options)),
     connectChain: async () => deploymentOf(options),
@@ -29,10 +30,12 @@ export function homeToolContext (options: ChainOptions): ToolContext {
 
 export function mcpCommand (program: Command): void {
   withChainOptions(program.command('mcp'))
-    .description(`serve this node's tools to MCP clients over stdio (${commonsTools.map(t => t.name).join(', ')})`)
+    .description('serve this node\'s tools to MCP clients (Claude Desktop, IDEs, other agents) over stdio: price, datasets, jobs, DAO proposals, shared knowledge, agents')
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
-      const ctx = homeToolContext(options)
+      // Loaded here, not at start-up: every other command would pay for the MCP SDK.
+      const { commonsTools, serveMcpStdio } = await import('@commons/agent')
+      const ctx = await homeToolContext(options)
       // stdout is the protocol's: nothing else may be written there.
       process.stderr.write(`commons mcp: serving ${commonsTools.length} tools over stdio for ${homeOf(options)}\n`)
       try {
