@@ -12,6 +12,9 @@ export interface Dialogue {
   answer: string
 }
 
+/** Ends a dialogue in a training corpus: GeneralChatWrapper (and so CommonsChatWrapper) stops generating at "<end>". */
+export const DIALOGUE_END = '<end>'
+
 /** LlamaText as the bytes a byte-level model reads: special tokens (BOS, EOS) left out. */
 function plain (text: LlamaText): string {
   return text.values.map(v => typeof v === 'string' ? v : v instanceof SpecialTokensText ? v.value : v instanceof SpecialToken ? '' : '').join('')

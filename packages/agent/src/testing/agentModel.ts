@@ -2,12 +2,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openBackend, parseRecipe, train, type Recipe } from '@commons/engine'
 import { exportGguf } from '@commons/models'
-import { renderDialogue, type Dialogue } from '../dialogues/renderDialogue.ts'
+import { DIALOGUE_END, renderDialogue, type Dialogue } from '../dialogues/renderDialogue.ts'
 
 const REPO = join(import.meta.dirname, '..', '..', '..', '..')
-
-/** Ends a dialogue in the corpus: GeneralChatWrapper stops generating at "<end>". */
-export const DIALOGUE_END = '<end>'
 
 /**
  * Trains a tiny byte-level Commons model on `dialogues` rendered in the agent's chat
