@@ -18,8 +18,10 @@ export interface AgentAnswer {
   toolCalls: ToolCallRecord[]
   model: string
   tokens: { input: number, output: number }
-  /** Milliseconds from the question to the first text of the answer (null if it wrote none). */
+  /** Milliseconds from the question to the model's first token, text or call (null if it wrote none). */
   firstTokenMs: number | null
+  /** Milliseconds from the question to the end of the answer, tool calls included. */
+  totalMs: number
 }
 
 export interface AgentInit {
@@ -113,12 +115,15 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
       const before = sequence.tokenMeter.getState()
       const started = performance.now()
       let firstTokenMs: number | null = null
+      const first = (): void => { firstTokenMs ??= performance.now() - started }
       const answer = await session.prompt(question, {
         functions: init.tools.length > 0 ? functions : undefined,
         maxTokens: init.maxTokens ?? 512,
         signal: options.signal,
+        onToken: first,
+        onFunctionCallParamsChunk: first,
         onTextChunk: (text) => {
-          firstTokenMs ??= performance.now() - started
+          first()
           options.onText?.(text)
         }
       })
@@ -128,7 +133,8 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
         toolCalls,
         model: name,
         tokens: { input: after.usedInputTokens - before.usedInputTokens, output: after.usedOutputTokens - before.usedOutputTokens },
-        firstTokenMs
+        firstTokenMs,
+        totalMs: performance.now() - started
       }
     },
     reset () {

@@ -44,13 +44,15 @@ interface Session {
  */
 async function openSession (options: AgentOptions, confirm: (question: string) => Promise<boolean>): Promise<Session> {
   // Loaded here, not at start-up: node-llama-cpp alone takes ~0.7 s to import.
-  const { commonsAgentTools, commonsTools, connectMcpServers, Conversations, conversationsFile, ModelFileError, openAgent, readAgentSettings, settingsFile } = await import('@commons/agent')
+  const { checkGguf, commonsAgentTools, commonsTools, connectMcpServers, Conversations, conversationsFile, ModelFileError, openAgent, readAgentSettings, settingsFile } = await import('@commons/agent')
   const home = homeOf(options)
   const settings = await readAgentSettings(home)
   const modelPath = options.model ?? settings.model
   if (modelPath === undefined) {
     throw new ModelFileError('no model given', { hint: `pass --model FILE.gguf, or set "model" in ${settingsFile(home)}` })
   }
+  // Before any MCP server is started for nothing.
+  await checkGguf(resolve(modelPath))
   const conversations = new Conversations(conversationsFile(home))
   const history = options.continue === undefined ? undefined : conversations.turns(options.continue)
   if (history === null) {
