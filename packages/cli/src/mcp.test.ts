@@ -89,6 +89,10 @@ describe('commons mcp', () => {
     assert.match(stale.json.summary, /^STALE/)
     // A longer heartbeat accepts the same round.
     assert.equal((await call('price', { heartbeat: 86400 })).json.verdict, 'fresh')
+    // Any Chainlink-compatible feed by address; an address that is not a feed is an error result.
+    assert.equal((await call('price', { feed: fresh.json.feed })).json.round, '1')
+    const notAFeed = await call('price', { feed: '0x000000000000000000000000000000000000dEaD' })
+    assert.equal(notAFeed.isError, true)
   })
 
   it('dataset_list, dataset_log, dataset_read and dataset_search answer from the store', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Address } from 'viem'
 import { DEFAULT_MAX_AGE, readPrice } from '@commons/chain'
 import { defineTool } from '../tool.ts'
 
@@ -11,12 +12,17 @@ export const priceTool = defineTool({
   description: 'The ETH / USD price from the chain\'s price feed now: value, decimals, round, when it was updated, and whether it is fresh or stale.',
   input: {
     heartbeat: z.number().int().min(1).max(7 * 86400).optional()
-      .describe(`seconds after which the price is stale (default ${DEFAULT_MAX_AGE}, the feed's heartbeat)`)
+      .describe(`seconds after which the price is stale (default ${DEFAULT_MAX_AGE}, the feed's heartbeat)`),
+    feed: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional()
+      .describe('the address of any Chainlink-compatible feed on this chain (default: the deployment\'s)')
   },
   effect: 'read',
   run: async (ctx, args) => {
     const { clients, deployment } = await ctx.chain()
-    const r = await readPrice(clients, deployment, { maxAge: args.heartbeat ?? DEFAULT_MAX_AGE })
+    // readPrice reads the deployment's feed: another feed is read through the same calls
+    // (latestRound, getRoundData, decimals, description: Chainlink's AggregatorV2V3Interface).
+    const target = args.feed === undefined ? deployment : { ...deployment, contracts: { ...deployment.contracts, priceFeed: args.feed as Address } }
+    const r = await readPrice(clients, target, { maxAge: args.heartbeat ?? DEFAULT_MAX_AGE })
     return {
       description: r.description,
       price: r.price,
