@@ -1,3 +1,4 @@
+import { seededRandom } from '@commons/store'
 import { commonsTools } from '../tools/index.ts'
 import type { Dialogue } from './renderDialogue.ts'
 
@@ -125,18 +126,6 @@ const TEMPLATES: Template[] = [
   }
 ]
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same dataset on every machine. */
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const fill = (phrase: string, s: Slots): string => phrase.replace(/\{(\w+)\}/g, (_, k: keyof Slots) => String(s[k]))
 
 /** The call's arguments in the tool's schema order, every property present (null when left out), as the grammar writes them. */
@@ -154,7 +143,8 @@ export interface ToolDialogueSets {
 
 /** `perTemplate` training dialogues per tool and `heldOutPerTemplate` held-out ones, drawn from `seed`. */
 export function toolDialogues (options: { seed?: number, perTemplate?: number, heldOutPerTemplate?: number } = {}): ToolDialogueSets {
-  const next = random(options.seed ?? 1)
+  // The same seed gives the same dataset on every machine.
+  const next = seededRandom(options.seed ?? 1)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]
   const tools = commonsTools.map(t => t.name)
   const draw = (template: Template, phrases: string[]): Dialogue => {
