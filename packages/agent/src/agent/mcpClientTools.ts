@@ -22,11 +22,12 @@ const contentText = (content: ContentPart[]): string => content.map(c => c.type 
 
 /**
  * Starts each configured MCP server over stdio and makes its tools the agent's, named
- * `server_tool`. A server that fails to start is reported in `failed`; one that crashes
+ * `server_tool` (never one of `reserved`). A server that fails to start is reported in `failed`; one that crashes
  * later answers its calls with an error the model reads. A tool not marked read-only asks
  * before it runs, like Commons' own signing tools.
  */
-export async function connectMcpServers (servers: Record<string, McpServerSettings>): Promise<McpClientTools> {
+export async function connectMcpServers (servers: Record<string, McpServerSettings>, reserved: readonly string[] = []): Promise<McpClientTools> {
+  const taken = new Set(reserved)
   const clients: Client[] = []
   const tools: AgentTool[] = []
   const failed: McpClientTools['failed'] = []
@@ -38,8 +39,15 @@ export async function connectMcpServers (servers: Record<string, McpServerSettin
       const listed = await client.listTools(undefined, { timeout: CONNECT_TIMEOUT_MS })
       clients.push(client)
       for (const tool of listed.tools) {
+        const name = `${server}_${tool.name}`.replace(/[^A-Za-z0-9_]/g, '_')
+        // A server named "dataset" with a tool "list" must not stand in for dataset_list.
+        if (taken.has(name)) {
+          failed.push({ server, error: `its tool ${tool.name} would be named ${name}, which is taken; rename the server in settings.json` })
+          continue
+        }
+        taken.add(name)
         tools.push({
-          name: `${server}_${tool.name}`.replace(/[^A-Za-z0-9_]/g, '_'),
+          name,
           description: tool.description ?? `${tool.name} of the MCP server ${server}`,
           inputSchema: tool.inputSchema as Record<string, unknown>,
           effect: tool.annotations?.readOnlyHint === true ? 'read' : 'sign',

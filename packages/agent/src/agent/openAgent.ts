@@ -120,6 +120,8 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
         functions: init.tools.length > 0 ? functions : undefined,
         maxTokens: init.maxTokens ?? 512,
         signal: options.signal,
+        // Stopped, the answer so far is the answer (a chat's Ctrl-C), not an error.
+        stopOnAbortSignal: true,
         onToken: first,
         onFunctionCallParamsChunk: first,
         onTextChunk: (text) => {

@@ -60,7 +60,7 @@ async function openSession (options: AgentOptions, confirm: (question: string) =
     throw new UsageError(`there is no conversation ${options.continue}`, { hint: 'commons agent history lists them' })
   }
   const ctx = await homeToolContext(options)
-  const external = await connectMcpServers(settings.mcpServers ?? {})
+  const external = await connectMcpServers(settings.mcpServers ?? {}, commonsTools.map(t => t.name))
   for (const f of external.failed) note(options, `warning: MCP server "${f.server}" is left out: ${f.error}`)
   note(options, `loading ${modelPath}...`)
   let agent: Agent
@@ -96,8 +96,8 @@ async function openSession (options: AgentOptions, confirm: (question: string) =
 }
 
 /** Asks, saves both turns, and returns the answer. */
-async function turn (session: Session, question: string, onText?: (text: string) => void): Promise<AgentAnswer> {
-  const answer = await session.agent.ask(question, { onText })
+async function turn (session: Session, question: string, onText?: (text: string) => void, signal?: AbortSignal): Promise<AgentAnswer> {
+  const answer = await session.agent.ask(question, { onText, signal })
   session.conversations.append(session.conversation, { role: 'user', text: question, toolCalls: [] })
   session.conversations.append(session.conversation, { role: 'model', text: answer.answer, toolCalls: answer.toolCalls })
   return answer
@@ -109,6 +109,8 @@ const callLine = (c: AgentAnswer['toolCalls'][number]): string =>
 interface Lines {
   /** Writes `prompt` and resolves with the next line, or null once the input has ended. */
   next: (prompt: string) => Promise<string | null>
+  /** Called on Ctrl-C instead of closing the input, while set. */
+  onInterrupt: (() => void) | null
   close: () => void
 }
 
@@ -123,7 +125,8 @@ function lines (output: NodeJS.WritableStream): Lines {
   let ended = false
   rl.on('line', line => { const w = waiting.shift(); if (w !== undefined) w(line); else queued.push(line) })
   rl.on('close', () => { ended = true; for (const w of waiting.splice(0)) w(null) })
-  return {
+  const result: Lines = {
+    onInterrupt: null,
     next: async (prompt) => {
       output.write(prompt)
       const line = queued.shift()
@@ -133,6 +136,10 @@ function lines (output: NodeJS.WritableStream): Lines {
     },
     close: () => { rl.close() }
   }
+  // Ctrl-C stops the answer being written; at the prompt it ends the chat (readline's
+  // default would only pause the input, leaving the process waiting).
+  rl.on('SIGINT', () => { if (result.onInterrupt !== null) result.onInterrupt(); else rl.close() })
+  return result
 }
 
 /** A yes from the user; no terminal (or no answer) is a no. */
@@ -181,8 +188,15 @@ export function agentCommand (program: Command): void {
             process.stderr.write(`conversation ${session.conversation}\n`)
             continue
           }
-          const answer = await turn(session, line, text => { process.stdout.write(text) })
-          process.stdout.write('\n')
+          const stop = new AbortController()
+          input.onInterrupt = () => { stop.abort() }
+          let answer: AgentAnswer
+          try {
+            answer = await turn(session, line, text => { process.stdout.write(text) }, stop.signal)
+          } finally {
+            input.onInterrupt = null
+          }
+          process.stdout.write(stop.signal.aborted ? ' [stopped]\n' : '\n')
           for (const c of answer.toolCalls) process.stderr.write(`${callLine(c)}\n`)
         }
       } finally {
