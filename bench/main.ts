@@ -7,6 +7,7 @@ import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
 import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
 import { benchModels } from '../packages/models/bench/models.bench.ts'
 import { benchStorage } from '../packages/chain/bench/storage.bench.ts'
+import { benchAgent } from '../packages/agent/bench/agent.bench.ts'
 
 /** Every benchmark part, by name. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
@@ -16,7 +17,8 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
   dispute: benchDispute,
   network: benchNetwork,
   models: benchModels,
-  storage: benchStorage
+  storage: benchStorage,
+  agent: benchAgent
 }
 
 const { values } = parseArgs({

@@ -17,6 +17,8 @@ import { serveCommand } from './commands/serve.ts'
 import { inferCommand } from './commands/infer.ts'
 import { channelCommand } from './commands/channel.ts'
 import { storageCommand } from './commands/storage.ts'
+import { mcpCommand } from './commands/mcp.ts'
+import { agentCommand } from './commands/agent.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -60,6 +62,8 @@ export function buildProgram (): Command {
   serveCommand(program)
   inferCommand(program)
   channelCommand(program)
+  mcpCommand(program)
+  agentCommand(program)
   demoCommand(program)
   return program
 }

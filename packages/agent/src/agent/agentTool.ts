@@ -1,0 +1,27 @@
+import { z } from 'zod'
+import { callTool, type ToolAnswer } from '../callTool.ts'
+import type { ToolContext } from '../context.ts'
+import type { CommonsTool } from '../tool.ts'
+
+/** A tool as the agent sees it: Commons' own or an external MCP server's. */
+export interface AgentTool {
+  name: string
+  description: string
+  /** JSON schema of the arguments (an object). */
+  inputSchema: Record<string, unknown>
+  /** 'sign' tools (and every external tool not marked read-only) ask before they run. */
+  effect: 'read' | 'sign'
+  /** Never throws: failures are error answers. */
+  call: (args: Record<string, unknown>) => Promise<ToolAnswer>
+}
+
+/** The node's own tools, run in-process with the same schemas `commons mcp` serves. */
+export function commonsAgentTools (tools: readonly CommonsTool[], ctx: ToolContext): AgentTool[] {
+  return tools.map(tool => ({
+    name: tool.name,
+    description: tool.description,
+    inputSchema: z.toJSONSchema(z.object(tool.input)) as Record<string, unknown>,
+    effect: tool.effect,
+    call: async (args) => callTool(tools, ctx, tool.name, args)
+  }))
+}

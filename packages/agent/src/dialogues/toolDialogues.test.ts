@@ -1,0 +1,39 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseArguments } from '../callTool.ts'
+import { dropNulls } from '../agent/gbnfSchema.ts'
+import { commonsTools } from '../tools/index.ts'
+import { renderDialogue } from './renderDialogue.ts'
+import { templatePhrasings, toolDialogues } from './toolDialogues.ts'
+
+describe('tool-use dialogues', () => {
+  it('are the same for the same seed and differ for another', () => {
+    assert.deepEqual(toolDialogues({ seed: 7 }), toolDialogues({ seed: 7 }))
+    assert.notDeepEqual(toolDialogues({ seed: 7 }).train, toolDialogues({ seed: 8 }).train)
+  })
+
+  it('cover every tool, with arguments its schema accepts, every property present as the grammar writes them', () => {
+    const { train, heldOut } = toolDialogues({ seed: 1, perTemplate: 10, heldOutPerTemplate: 3 })
+    assert.deepEqual(new Set(train.map(d => d.call?.name)), new Set(commonsTools.map(t => t.name)))
+    for (const d of [...train, ...heldOut]) {
+      const tool = commonsTools.find(t => t.name === d.call?.name)
+      assert.ok(tool !== undefined)
+      assert.deepEqual(Object.keys(d.call?.params ?? {}), Object.keys(tool.input), d.question)
+      assert.doesNotThrow(() => parseArguments(tool, dropNulls(d.call?.params)), d.question)
+    }
+  })
+
+  it('never word a training question in a held-out phrasing', () => {
+    const { train, heldOut } = toolDialogues({ seed: 3 })
+    const trained = new Set(train.map(d => d.question))
+    assert.ok(heldOut.every(d => !trained.has(d.question)))
+    for (const t of templatePhrasings()) for (const phrase of t.heldOut) assert.ok(!t.train.includes(phrase), phrase)
+  })
+
+  it('render in the agent\'s chat format with the call syntax node-llama-cpp parses', () => {
+    const text = renderDialogue({ tools: ['price'], question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null } }, result: { price: '3000' }, answer: 'It is 3000.' })
+    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call: price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
+    assert.match(text, /^You are the agent of a Commons node\./)
+    assert.match(text, /Tools: price\./)
+  })
+})
