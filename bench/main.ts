@@ -6,6 +6,7 @@ import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
 import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
 import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
 import { benchModels } from '../packages/models/bench/models.bench.ts'
+import { benchInference } from '../packages/cli/bench/inference.bench.ts'
 
 /** Every benchmark part, by name. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
@@ -14,7 +15,8 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
   engine: benchEngine,
   dispute: benchDispute,
   network: benchNetwork,
-  models: benchModels
+  models: benchModels,
+  inference: benchInference
 }
 
 const { values } = parseArgs({
