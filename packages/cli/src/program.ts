@@ -14,6 +14,7 @@ import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
 import { serveCommand } from './commands/serve.ts'
+import { scoreCommand } from './commands/score.ts'
 import { inferCommand } from './commands/infer.ts'
 import { channelCommand } from './commands/channel.ts'
 
@@ -58,6 +59,7 @@ export function buildProgram (): Command {
   serveCommand(program)
   inferCommand(program)
   channelCommand(program)
+  scoreCommand(program)
   demoCommand(program)
   return program
 }
