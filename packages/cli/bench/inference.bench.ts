@@ -16,7 +16,7 @@ import type { BenchResult } from '../../../bench/table.ts'
 
 const CONFIG: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 64, layers: 2, heads: 4, hidden: 172, context: 128, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const TOKENS = 32
-const REQUESTS = 6
+const REQUESTS = 12
 const PRICE = parseEther('0.01')
 const PROMPT = 'the quick brown fox jumps over the lazy dog. '
 
