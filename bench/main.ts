@@ -8,6 +8,7 @@ import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
 import { benchModels } from '../packages/models/bench/models.bench.ts'
 import { benchStorage } from '../packages/chain/bench/storage.bench.ts'
 import { benchAgent } from '../packages/agent/bench/agent.bench.ts'
+import { benchInference } from '../packages/cli/bench/inference.bench.ts'
 
 /** Every benchmark part, by name. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
@@ -18,7 +19,8 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
   network: benchNetwork,
   models: benchModels,
   storage: benchStorage,
-  agent: benchAgent
+  agent: benchAgent,
+  inference: benchInference
 }
 
 const { values } = parseArgs({

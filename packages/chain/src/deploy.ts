@@ -53,6 +53,8 @@ export interface Deployment {
     /** The inference market (absent from manifests written before it). */
     serviceRegistry?: Address
     paymentChannel?: Address
+    /** Validators' scoring of the inference providers (absent from manifests written before it). */
+    scoringEpochs?: Address
   }
   gas: Record<string, string>
 }

@@ -14,6 +14,7 @@ import { daoDepositCommand } from './commands/daoDeposit.ts'
 import { modelCommand } from './commands/model.ts'
 import { tokenizerCommand } from './commands/tokenizer.ts'
 import { serveCommand } from './commands/serve.ts'
+import { scoreCommand } from './commands/score.ts'
 import { inferCommand } from './commands/infer.ts'
 import { channelCommand } from './commands/channel.ts'
 import { storageCommand } from './commands/storage.ts'
@@ -64,6 +65,7 @@ export function buildProgram (): Command {
   channelCommand(program)
   mcpCommand(program)
   agentCommand(program)
+  scoreCommand(program)
   demoCommand(program)
   return program
 }

@@ -17,3 +17,6 @@ export { serveInference, requestInference, INFER_PROTOCOL, RemoteInferenceError 
 export { VoucherBook, type ChannelBook } from './voucherBook.ts'
 export * from './inferenceErrors.ts'
 export { startGenerationWorker, GenerationError, type GenerationWorker } from './generationWorker.ts'
+export { startScorer, type Scorer, type ScorerInit, type ScorerComponents } from './roles/scorer.ts'
+export { probeService, ProbePayer, type ProbeOutcome, type ProbeVerdict } from './probe.ts'
+export { weightsFromScores, WEIGHT_SCALE, type ServiceScore } from './scoreWeights.ts'
