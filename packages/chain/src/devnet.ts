@@ -112,9 +112,19 @@ export async function keepClockAhead (client: Pick<PublicClient, 'getBlock' | 'r
   await client.request({ method: 'evm_increaseTime' as never, params: [Number(head.timestamp - pending.timestamp)] as never })
 }
 
-/** Moves a devnet's clock forward and mines a block (anvil only). */
+/** Moves a devnet's clock forward and mines a block (anvil and Hardhat's network both answer evm_increaseTime and evm_mine). */
 export async function advanceTime (rpcUrl: string, seconds: number): Promise<void> {
   const client = createPublicClient({ transport: http(rpcUrl) })
   await client.request({ method: 'evm_increaseTime' as never, params: [seconds] as never })
   await client.request({ method: 'evm_mine' as never, params: [] as never })
+}
+
+/**
+ * Mines `blocks` empty blocks at once (`hardhat_mine`, which anvil and Hardhat's network
+ * both answer): how a test puts a chain past a provider's log range cap.
+ */
+export async function mineBlocks (rpcUrl: string, blocks: number): Promise<void> {
+  // Thousands of blocks take anvil seconds (it keeps every block in its state dump).
+  const client = createPublicClient({ transport: http(rpcUrl, { timeout: 120_000 }) })
+  await client.request({ method: 'hardhat_mine' as never, params: [`0x${blocks.toString(16)}`] as never })
 }

@@ -96,6 +96,8 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment: Deployment = { ...await deploy(bank, { disputeBond: parseEther('50'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
     await writeManifest(join(home, 'chain', 'deployment.json'), deployment)
+    // Every event read starts at the deployment: nothing of ours is older.
+    const from = BigInt(deployment.block)
     const proxy = options.rpcDelayMs === undefined ? null : await startRpcProxy({ target: devnet.rpcUrl, delayMs: options.rpcDelayMs, maxLogRange: 1000 })
     if (proxy !== null) stops.push(async () => proxy.close())
     const nodesRpc = proxy?.url ?? devnet.rpcUrl
@@ -157,17 +159,17 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       await vote(curator.clients, dao, proposalId, 'for')
       await vote(carol, dao, proposalId, 'for')
       await advanceTime(devnet.rpcUrl, 61)
-      await queue(curator.clients, dao, proposalId)
+      await queue(curator.clients, dao, proposalId, from)
       await advanceTime(devnet.rpcUrl, 11)
-      await execute(curator.clients, dao, proposalId)
+      await execute(curator.clients, dao, proposalId, from)
     }
     await passed({ actions: [actions.setHead(dao, v2)], description: 'make v2 canonical' })
-    say(`      head is now ${(await readDao(bank, dao)).head}`)
+    say(`      head is now ${(await readDao(bank, dao, from)).head}`)
 
     say('[5/9] a minority (bob) disagrees and forks, leaving with the data and his share of the treasury')
     await escrowToFork(bob, dao, 25n)
     const { fork } = await executeFork(bob, dao)
-    const forked = await readDao(bank, fork)
+    const forked = await readDao(bank, fork, from)
     say(`      fork ${fork} at ${forked.lineage.forkPoint}, treasury ${formatEther(forked.treasury)}`)
 
     say('[6/9] training on the canonical version is funded twice: by the requester, and by the DAO through a proposal')
@@ -231,12 +233,13 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     Object.assign(who, { 'DAO treasury': dao, 'fork treasury': fork })
     Object.assign(before, { 'DAO treasury': 0n, 'fork treasury': 0n })
     const after: Record<string, bigint> = { ...Object.fromEntries(await Promise.all(Object.entries(who).map(async ([n, a]) => [n, await tokenBalance(bank, deployment, a)] as const))), ...await stakes() }
+    const finalDao = await readDao(bank, dao, from)
     const summary: DemoSummary = {
       ok: false,
       home,
       rpcUrl: devnet.rpcUrl,
       datasets: [{ name, versions: [v1, v2] }],
-      dao: { address: dao, head: (await readDao(bank, dao)).head ?? '', members: (await readDao(bank, dao)).members.length, treasury: formatEther((await readDao(bank, dao)).treasury) },
+      dao: { address: dao, head: finalDao.head ?? '', members: finalDao.members.length, treasury: formatEther(finalDao.treasury) },
       fork: { address: fork, forkPoint: forked.lineage.forkPoint ?? '', members: forked.members.length, treasury: formatEther(forked.treasury) },
       jobs: jobs.map(({ id, job }) => ({
         id: String(id), fundedBy: id === first ? 'requester' : 'dao', trainer: job.trainer,
