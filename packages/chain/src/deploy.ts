@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { parseEther, type Address, type Hex } from 'viem'
-import { send, type Clients } from './clients.ts'
+import { send, waitForReceipt, type Clients } from './clients.ts'
 import {
   commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
   elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
@@ -51,7 +51,7 @@ export interface Deployment {
 
 async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address, gas: bigint }> {
   const hash = await clients.wallet.deployContract({ abi: abi as never, bytecode, args: args as never })
-  const receipt = await clients.public.waitForTransactionReceipt({ hash })
+  const receipt = await waitForReceipt(clients, hash)
   if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== 'success') {
     throw new ContractRevertError('contract deployment failed', { details: { hash } })
   }

@@ -1,5 +1,6 @@
 export * from './errors.ts'
 export * from './clients.ts'
+export * from './chainSettings.ts'
 export * from './cids.ts'
 export * from './devnet.ts'
 export * from './deploy.ts'
