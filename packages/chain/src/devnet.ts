@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createPublicClient, http, type PublicClient } from 'viem'
-import { DevnetError } from './errors.ts'
+import { chainReady } from './chainProcess.ts'
 
 export interface DevnetOptions {
   /** State is persisted to `<home>/chain/anvil-state.json` and reloaded on the next start. */
@@ -57,46 +57,10 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     '--state', stateFile, '--state-interval', String(options.stateInterval ?? 5),
     '--silent'
   ], { stdio: ['ignore', 'ignore', options.detached === true ? 'ignore' : 'pipe'], detached: options.detached === true })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
-  child.once('error', () => {})
-
-  const rpcUrl = `http://127.0.0.1:${port}`
-  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) })
-  const started = Date.now()
-  for (;;) {
-    if (child.exitCode !== null || child.pid === undefined) {
-      throw new DevnetError(`anvil exited before it was ready: ${stderr.trim() || `exit code ${child.exitCode}`}`, {
-        hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { port, stateFile }
-      })
-    }
-    try {
-      await client.getChainId()
-      break
-    } catch {
-      if (Date.now() - started > 20_000) {
-        child.kill('SIGKILL')
-        throw new DevnetError(`anvil did not answer on ${rpcUrl} within 20 s`, { details: { port } })
-      }
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
-  }
-  await keepClockAhead(client)
+  const ready = await chainReady(child, port, { name: 'anvil', hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { stateFile }, timeoutMs: 20_000, pollMs: 50 })
+  await keepClockAhead(ready.client)
   if (options.detached === true) child.unref()
-  return {
-    rpcUrl,
-    port,
-    pid: child.pid,
-    stateFile,
-    async stop () {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    }
-  }
+  return { rpcUrl: ready.rpcUrl, port, pid: ready.pid, stateFile, stop: ready.stop }
 }
 
 /**

@@ -125,8 +125,9 @@ export function demoCommand (program: Command): void {
     .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 60)
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
+    .option('--rpc <url>', 'run on this devnet (anvil, hardhat node) with its development accounts instead of starting anvil')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string }, command: Command) => {
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, rpc?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
@@ -141,7 +142,7 @@ export function demoCommand (program: Command): void {
       const backend = openBackend(opts.backend, 2)
       try {
         const started = Date.now()
-        const summary = await runNetworkDemo({ home, engine: backend.ctx, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
+        const summary = await runNetworkDemo({ home, engine: backend.ctx, rpcUrl: opts.rpc, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, log: line => { note(options, line) } })
         emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
         if (!summary.ok) process.exitCode = 1
       } finally {

@@ -7,7 +7,7 @@ import { BaseError } from '@commons/errors'
 import { generate, readRecipe, referenceContext, type EngineContext, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
-  readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
+  isDevnetChain, readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } from '@commons/node'
@@ -38,6 +38,12 @@ export interface DemoOptions {
    * (tests: the summary must not depend on how fast the nodes hear of things).
    */
   rpcDelayMs?: number
+  /**
+   * A chain already running (anvil, Hardhat's network, any devnet with the development
+   * accounts and the evm_increaseTime and evm_mine methods) to run on instead of
+   * starting anvil; it is left running.
+   */
+  rpcUrl?: string
   /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
   engine?: EngineContext
   log?: (line: string) => void
@@ -79,6 +85,22 @@ async function until (what: string, check: () => Promise<boolean>, timeoutMs = 3
   }
 }
 
+/**
+ * A chain the demo did not start, checked to hold the development accounts it signs
+ * with (anvil's and Hardhat's default mnemonic, funded); stopping it is left to its owner.
+ */
+async function externalChain (rpcUrl: string): Promise<{ rpcUrl: string, stop: () => Promise<void> }> {
+  const bank = await connect(rpcUrl, devnetAccount(0))
+  const balance = await bank.public.getBalance({ address: bank.account.address })
+  if (!isDevnetChain(bank.public.chain.id) || balance < parseEther('100')) {
+    throw new DemoError(`the chain at ${rpcUrl} (id ${bank.public.chain.id}) is not a devnet whose development accounts are funded`, {
+      hint: 'the demo signs as the development accounts of the mnemonic "test test ... junk" (anvil\'s and Hardhat\'s): start anvil or hardhat node, or leave --rpc out',
+      details: { rpcUrl, chainId: bank.public.chain.id, balance: balance.toString() }
+    })
+  }
+  return { rpcUrl, stop: async () => {} }
+}
+
 export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary> {
   const say = options.log ?? (() => {})
   // The demo's own corner of the home, fresh each run: its chain, its nodes.
@@ -87,12 +109,12 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
   await mkdir(home, { recursive: true })
   const recipe = await demoRecipe(options.steps ?? 60, options.layers ?? 2)
   const engine = options.engine ?? referenceContext()
-  const devnet = await startDevnet({ home })
+  const devnet = options.rpcUrl === undefined ? await startDevnet({ home }) : await externalChain(options.rpcUrl)
   const nodes: CommonsNode[] = []
   const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
   const stops: Array<() => Promise<void>> = []
   try {
-    say(`[1/9] local chain at ${devnet.rpcUrl}; deploying the contracts`)
+    say(`[1/9] ${options.rpcUrl === undefined ? 'local chain' : 'the chain'} at ${devnet.rpcUrl}; deploying the contracts`)
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment: Deployment = { ...await deploy(bank, { disputeBond: parseEther('50'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
     await writeManifest(join(home, 'chain', 'deployment.json'), deployment)
