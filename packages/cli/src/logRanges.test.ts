@@ -47,7 +47,7 @@ function must (run: Run): Run {
 const json = <T>(run: Run): T => JSON.parse(must(run).stdout) as T
 
 describe('DAO and job commands behind a provider that caps eth_getLogs at 1,000 blocks', () => {
-  it('create, list, propose, vote, execute, deposit and show a DAO, and list and show jobs, with 1,200 blocks before the deployment and 1,200 after the DAO\'s creation', { timeout: 180_000 }, async () => {
+  it('create, list, propose, vote, execute, deposit and show a DAO, list and show jobs, read the feed, with 1,200 blocks before the deployment and 1,200 after the DAO\'s creation', { timeout: 180_000 }, async () => {
     const [a, b] = [devnetAccount(0).address, devnetAccount(1).address]
     must(await commons(['dao', 'create', 'capped', '--head', HEAD_1, '--member', `${a}:70`, '--member', `${b}:30`, ...h]))
     await mineBlocks(devnet.rpcUrl, 1200)
@@ -83,6 +83,8 @@ describe('DAO and job commands behind a provider that caps eth_getLogs at 1,000 
     assert.deepEqual(json<Array<{ id: unknown, status: string }>>(await commons(['job', 'list', ...h])).map(j => [String(j.id), j.status]), [[String(jobId), 'open']])
     const job = json<{ status: string, disputes: unknown[] }>(await commons(['job', 'show', String(jobId), ...h]))
     assert.deepEqual([job.status, job.disputes], ['open', []])
+
+    assert.equal(json<{ verdict: string }>(await commons(['feed', 'read', ...h])).verdict.length > 0, true, 'the feed reads through it too')
 
     assert.equal(proxy.refusedRanges, 0, 'no eth_getLogs spanned more than 1,000 blocks')
     assert.ok((proxy.counts.get('eth_getLogs') ?? 0) >= 10, 'the history was read in windows')
