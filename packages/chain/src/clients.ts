@@ -46,6 +46,30 @@ function nonceManagerOf (chain: string): NonceManager {
 }
 
 /**
+ * The chain's id and genesis hash. A refused connection fails at once (no chain there),
+ * but a provider refusing for its rate is asked again with the connection's backoff.
+ */
+async function probeChain (probe: PublicClient): Promise<[number, Hex]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return [await probe.getChainId(), (await probe.getBlock({ blockNumber: 0n })).hash]
+    } catch (error) {
+      if (attempt >= RATE_LIMIT_RETRIES.retryCount || !isRateLimit(error)) throw error
+      await new Promise(resolve => setTimeout(resolve, RATE_LIMIT_RETRIES.retryDelay * 2 ** attempt))
+    }
+  }
+}
+
+/** HTTP 429 or JSON-RPC -32005 (or 429) anywhere in the error's causes. */
+function isRateLimit (error: unknown): boolean {
+  if (!(error instanceof ViemError)) return false
+  return error.walk(e => {
+    const { status, code } = e as { status?: number, code?: number }
+    return status === 429 || code === -32005 || code === 429
+  }) !== null
+}
+
+/**
  * Connects to `rpcUrl` as `account` (a private key or an account object). Every request
  * a provider refuses for its rate is retried with backoff (RATE_LIMIT_RETRIES); a local
  * account's nonces come from viem's nonce manager, one per chain for the whole
@@ -59,8 +83,7 @@ export async function connect (rpcUrl: string, account: Account | Hex, options: 
   let id: number
   let genesis: Hex
   try {
-    id = await probe.getChainId()
-    genesis = (await probe.getBlock({ blockNumber: 0n })).hash
+    ;[id, genesis] = await probeChain(probe)
   } catch (cause) {
     throw new ChainUnreachableError(`no chain answers at ${rpcUrl}`, {
       hint: 'start one with commons chain up, or pass --rpc URL', details: { rpcUrl }, cause

@@ -64,6 +64,14 @@ describe('sends from one account at once', () => {
 })
 
 describe('a provider that refuses requests for their rate', () => {
+  it('connects through it: the first requests refused for their rate are asked again', async () => {
+    proxy.limitNext(2, 'http')
+    const before = proxy.refused
+    const limited = await connect(proxy.url, devnetAccount(1))
+    assert.equal(limited.public.chain.id, 31337)
+    assert.equal(proxy.refused - before, 2)
+  })
+
   for (const how of ['http', 'rpc'] as const) {
     it(`retries with backoff past ${how === 'http' ? 'HTTP 429' : 'JSON-RPC -32005'} and the send lands`, async () => {
       const limited = await connect(proxy.url, devnetAccount(1))
