@@ -17,6 +17,8 @@ export interface ChainOptions extends GlobalOptions {
   /** An encrypted keystore file (Web3 Secret Storage) to sign with; its password from $COMMONS_PASSWORD or the terminal. */
   keystore?: string
   account?: number
+  /** Blocks past the mining one to wait for before acting on a transaction. */
+  confirmations?: number
 }
 
 export interface DevnetRecord {
@@ -75,13 +77,14 @@ export async function rpcOf (options: ChainOptions): Promise<string> {
  */
 export async function clientsOf (options: ChainOptions): Promise<Clients> {
   const rpcUrl = await rpcOf(options)
-  if (options.key === undefined && options.keystore !== undefined) return connect(rpcUrl, await keystoreKey(options.keystore))
+  const settings = { confirmations: options.confirmations }
+  if (options.key === undefined && options.keystore !== undefined) return connect(rpcUrl, await keystoreKey(options.keystore), settings)
   const key = options.key ?? process.env.COMMONS_KEY
   if (key !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidChainInputError('the key must be 32 bytes of hex, 0x-prefixed', { hint: 'pass --key 0x... or set COMMONS_KEY' })
-    return connect(rpcUrl, key as Hex)
+    return connect(rpcUrl, key as Hex, settings)
   }
-  const clients = await connect(rpcUrl, devnetAccount(options.account ?? 0))
+  const clients = await connect(rpcUrl, devnetAccount(options.account ?? 0), settings)
   if (clients.public.chain.id !== 31337) {
     throw new InvalidChainInputError(`chain ${clients.public.chain.id} is not a local devnet: a key is needed`, { hint: 'pass --key 0x... or set COMMONS_KEY' })
   }

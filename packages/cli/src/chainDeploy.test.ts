@@ -4,7 +4,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEther, toHex, type Address } from 'viem'
-import { connect, DEVNET_MNEMONIC, devnetAccount, startDevnet, type Deployment, type Devnet } from '@commons/chain'
+import { connect, DEVNET_MNEMONIC, devnetAccount, mineBlocks, startDevnet, type Deployment, type Devnet } from '@commons/chain'
 import { loadOrCreateKey } from '@commons/node'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { commons, errorName, type Run } from './testing.ts'
@@ -36,7 +36,10 @@ describe('commons chain deploy on a chain given by --rpc', () => {
   it('deploys as --key, prints what it did and records the deployment under the chain id', { timeout: 120_000 }, async () => {
     const key = toHex(mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: 3 }).getHdKey().privateKey as Uint8Array)
     const home = join(root, 'key-home')
-    const run = must(await commons(['chain', 'deploy', '--rpc', devnet.rpcUrl, '--key', key, '--home', home, '--json']))
+    // One confirmation: every transaction waits for a block past its own, which the test mines meanwhile.
+    const miner = setInterval(() => { void mineBlocks(devnet.rpcUrl, 1).catch(() => {}) }, 100)
+    const run = await commons(['chain', 'deploy', '--rpc', devnet.rpcUrl, '--key', key, '--confirmations', '1', '--home', home, '--json']).finally(() => { clearInterval(miner) })
+    must(run)
     const out = JSON.parse(run.stdout) as Deployed
     assert.equal(out.deployer, devnetAccount(3).address)
     assert.equal(out.chainId, 31337)

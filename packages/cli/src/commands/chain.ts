@@ -19,7 +19,15 @@ export function withChainOptions (command: Command): Command {
     .option('--key <hex>', 'private key to sign with (default: $COMMONS_KEY; on a devnet, a development account)')
     .option('--keystore <file>', 'encrypted keystore (Web3 Secret Storage v3) to sign with; its password from $COMMONS_PASSWORD or the terminal')
     .option('--account <n>', 'development account index on a devnet (0 to 9)', parseAccountIndex)
+    .option('--confirmations <n>', 'blocks past the mining one to wait before acting on a transaction (default: 0 on a devnet, 2 elsewhere)', parseConfirmations)
     .option('--json', 'print the result as JSON')
+}
+
+/** A count of blocks to wait for, 0 to 64. */
+export function parseConfirmations (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 64) throw new InvalidArgumentError(`--confirmations is a number of blocks from 0 to 64, got "${value}"`)
+  return n
 }
 
 /** `chain deploy` found a live deployment in the home and was not told to replace it. */
