@@ -16,7 +16,7 @@ import {
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
-  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, disputeGameAbi, INIT_STEP, postJob, queryRecords, readDispute,
+  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, disputeGameAbi, eventsInRanges, INIT_STEP, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, transferTokens, type Clients, type Deployment
 } from '../src/index.ts'
 
@@ -77,8 +77,10 @@ async function sweep () {
   const maxGas: Record<string, number> = {}
   const gasOf = async (id: bigint): Promise<void> => {
     // Every event of the game names the dispute id as its first indexed topic.
-    const logs = await as.challenger.public.getLogs({ address: deployment.contracts.disputeGame, fromBlock: 0n })
-    const hashes = new Set(logs.filter(l => l.topics[1] === pad(toHex(id))).map(l => l.transactionHash))
+    const logs = []
+    const head = await as.challenger.public.getBlockNumber()
+    for await (const window of eventsInRanges(as.challenger, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, fromBlock: BigInt(deployment.block), toBlock: head })) logs.push(...window.events)
+    const hashes = new Set(logs.filter(l => l.topics[1] === pad(toHex(id))).flatMap(l => l.transactionHash === null ? [] : [l.transactionHash]))
     for (const hash of hashes) {
       const [receipt, tx] = await Promise.all([as.challenger.public.getTransactionReceipt({ hash }), as.challenger.public.getTransaction({ hash })])
       if (tx.to?.toLowerCase() !== deployment.contracts.disputeGame.toLowerCase()) continue // a market event of a job with the same number

@@ -1,10 +1,12 @@
 import {
-  BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, decodeErrorResult, defineChain, http,
-  type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex,
+  BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, createNonceManager, decodeErrorResult, defineChain, http,
+  type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex, type NonceManager,
   type PublicClient, type TransactionReceipt, type Transport, type WalletClient
 } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
+import { jsonRpc } from 'viem/nonce'
 import { ChainUnreachableError, ContractRevertError } from './errors.ts'
+import { RATE_LIMIT_RETRIES, settingsFor, type ConnectOptions } from './chainSettings.ts'
 import * as contracts from './generated/contracts.ts'
 
 /** A connection to one chain: reads through `public`, writes as `account`. */
@@ -13,6 +15,10 @@ export interface Clients {
   wallet: WalletClient<Transport, Chain, Account>
   account: Account
   rpcUrl: string
+  /** Milliseconds between polls of this chain (receipts, events): never faster than it makes blocks. */
+  pollingMs: number
+  /** Blocks past the mining block a receipt waits for before it is acted on (0 on a devnet). */
+  confirmations: number
 }
 
 /** The devnet's well-known development mnemonic (anvil's default): never for real funds. */
@@ -23,27 +29,93 @@ export function devnetAccount (index: number): Account {
   return mnemonicToAccount(DEVNET_MNEMONIC, { addressIndex: index })
 }
 
-/** Connects to `rpcUrl` as `account` (a private key or an account object). */
-export async function connect (rpcUrl: string, account: Account | Hex): Promise<Clients> {
+/**
+ * One nonce manager per chain, shared by every connection to it in this process: two
+ * connections of one account take consecutive nonces. A chain is known by its id and
+ * genesis hash: two local devnets (a test's, a demo's) share the id 31337 but not their
+ * accounts' nonces, and a devnet restarted from its state is the same chain.
+ */
+const nonceManagers = new Map<string, NonceManager>()
+function nonceManagerOf (chain: string): NonceManager {
+  let manager = nonceManagers.get(chain)
+  if (manager === undefined) {
+    manager = createNonceManager({ source: jsonRpc() })
+    nonceManagers.set(chain, manager)
+  }
+  return manager
+}
+
+/**
+ * The chain's id and genesis hash. A refused connection fails at once (no chain there),
+ * but a provider refusing for its rate is asked again with the connection's backoff.
+ */
+async function probeChain (probe: PublicClient): Promise<[number, Hex]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return [await probe.getChainId(), (await probe.getBlock({ blockNumber: 0n })).hash]
+    } catch (error) {
+      if (attempt >= RATE_LIMIT_RETRIES.retryCount || !isRateLimit(error)) throw error
+      await new Promise(resolve => setTimeout(resolve, RATE_LIMIT_RETRIES.retryDelay * 2 ** attempt))
+    }
+  }
+}
+
+/** HTTP 429 or JSON-RPC -32005 (or 429) anywhere in the error's causes. */
+function isRateLimit (error: unknown): boolean {
+  if (!(error instanceof ViemError)) return false
+  return error.walk(e => {
+    const { status, code } = e as { status?: number, code?: number }
+    return status === 429 || code === -32005 || code === 429
+  }) !== null
+}
+
+/**
+ * Connects to `rpcUrl` as `account` (a private key or an account object). Every request
+ * a provider refuses for its rate is retried with backoff (RATE_LIMIT_RETRIES); a local
+ * account's nonces come from viem's nonce manager, one per chain for the whole
+ * process (nonceManagerOf), so concurrent sends from one account take consecutive nonces instead
+ * of racing for the pending one; fees are EIP-1559's, with room for the base fee to
+ * double before the transaction is mined. `options` sets confirmations and polling
+ * (chainSettings.ts).
+ */
+export async function connect (rpcUrl: string, account: Account | Hex, options: ConnectOptions = {}): Promise<Clients> {
   const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) })
   let id: number
+  let genesis: Hex
   try {
-    id = await probe.getChainId()
+    ;[id, genesis] = await probeChain(probe)
   } catch (cause) {
     throw new ChainUnreachableError(`no chain answers at ${rpcUrl}`, {
       hint: 'start one with commons chain up, or pass --rpc URL', details: { rpcUrl }, cause
     })
   }
-  const chain = defineChain({ id, name: `chain ${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
-  const signer = typeof account === 'string' ? privateKeyToAccount(account) : account
+  const chain = defineChain({
+    id, name: `chain ${id}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } },
+    // maxFeePerGas = 2 x base fee + tip: still included after several full blocks raise the base fee (it is a cap, not the price paid).
+    fees: { baseFeeMultiplier: 2 }
+  })
+  const base = typeof account === 'string' ? privateKeyToAccount(account) : account
+  const signer: Account = base.type === 'local' && base.nonceManager === undefined ? { ...base, nonceManager: nonceManagerOf(`${id}:${genesis}`) } : base
+  const transport = http(rpcUrl, RATE_LIMIT_RETRIES)
+  const { pollingMs, confirmations } = await settingsFor(createPublicClient({ chain, transport }), id, options)
   return {
     // No cache of the block number: a read right after a transaction must see its block
     // (a cached head made log searches miss a just-posted op trace).
-    public: createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50, cacheTime: 0 }),
-    wallet: createWalletClient({ chain, transport: http(rpcUrl), account: signer }),
+    public: createPublicClient({ chain, transport, pollingInterval: pollingMs, cacheTime: 0 }),
+    wallet: createWalletClient({ chain, transport, account: signer, pollingInterval: pollingMs }),
     account: signer,
-    rpcUrl
+    rpcUrl,
+    pollingMs,
+    confirmations
   }
+}
+
+/**
+ * Waits for the receipt of `hash` and for the connection's confirmations past its block:
+ * what every send acts on.
+ */
+export async function waitForReceipt (clients: Clients, hash: Hex): Promise<TransactionReceipt> {
+  return clients.public.waitForTransactionReceipt({ hash, confirmations: 1 + clients.confirmations, pollingInterval: clients.pollingMs })
 }
 
 export interface WriteRequest<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> {
@@ -92,7 +164,7 @@ export async function send<A extends Abi, F extends ContractFunctionName<A, 'non
     const [estimate, block] = await Promise.all([clients.public.estimateContractGas(call), clients.public.getBlock({ blockTag: 'latest' })])
     const gas = gasWithMargin(estimate, block.gasLimit, options.attempt)
     const hash = await clients.wallet.writeContract({ ...(simulated as object), gas } as never)
-    const receipt = await clients.public.waitForTransactionReceipt({ hash })
+    const receipt = await waitForReceipt(clients, hash)
     if (receipt.status !== 'success') {
       throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash, gasUsed: receipt.gasUsed, gas, outOfGas: receipt.gasUsed >= gas } })
     }

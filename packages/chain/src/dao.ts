@@ -6,6 +6,7 @@ import { proposalStates } from './generated/enums.ts'
 import { cidToHex, hexToCid } from './cids.ts'
 import { specToContract, type JobSpec } from './market.ts'
 import { InvalidChainInputError } from './errors.ts'
+import { allEvents, findDeploymentBlock } from './logs.ts'
 
 export interface DaoParams {
   votingDelay: number
@@ -92,21 +93,30 @@ export async function proposalState (clients: Clients, dao: Address, proposalId:
  * The calls and description hash of a proposal, read back from its ProposalCreated event
  * (the Governor queues and executes by them; its event does not index the id).
  */
-async function proposalCalls (clients: Clients, dao: Address, proposalId: bigint): Promise<readonly [readonly Address[], readonly bigint[], readonly Hex[], Hex]> {
-  const events = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: 0n })
+async function proposalCalls (clients: Clients, dao: Address, proposalId: bigint, fromBlock?: bigint): Promise<readonly [readonly Address[], readonly bigint[], readonly Hex[], Hex]> {
+  const events = await allEvents(clients, { address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: await daoFromBlock(clients, dao, fromBlock) })
   const event = events.find(e => e.args.proposalId === proposalId)
   if (event === undefined) throw new InvalidChainInputError(`proposal ${proposalId} does not exist in ${dao}`, { hint: 'commons dao show DAO lists the proposals' })
   return [event.args.targets ?? [], event.args.values ?? [], event.args.calldatas ?? [], keccak256(stringToHex(event.args.description ?? ''))]
 }
 
-/** Starts the timelock of a proposal that passed. */
-export async function queue (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
-  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'queue', args: await proposalCalls(clients, dao, proposalId) })
+/**
+ * The block a DAO's events are read from: `fromBlock` when the caller knows it (the
+ * deployment's block: every DAO of the factory is younger), else the block the DAO was
+ * created in. Log reads then span the DAO's life only, in bounded windows.
+ */
+async function daoFromBlock (clients: Clients, dao: Address, fromBlock: bigint | undefined): Promise<bigint> {
+  return fromBlock ?? await findDeploymentBlock(clients, dao)
+}
+
+/** Starts the timelock of a proposal that passed (`fromBlock`: where its events are searched from, see daoFromBlock). */
+export async function queue (clients: Clients, dao: Address, proposalId: bigint, fromBlock?: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'queue', args: await proposalCalls(clients, dao, proposalId, fromBlock) })
 }
 
 /** Executes a queued proposal whose timelock has passed. */
-export async function execute (clients: Clients, dao: Address, proposalId: bigint): Promise<TransactionReceipt> {
-  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'execute', args: await proposalCalls(clients, dao, proposalId) })
+export async function execute (clients: Clients, dao: Address, proposalId: bigint, fromBlock?: bigint): Promise<TransactionReceipt> {
+  return send(clients, { address: dao, abi: datasetDaoAbi, functionName: 'execute', args: await proposalCalls(clients, dao, proposalId, fromBlock) })
 }
 
 export async function escrowToFork (clients: Clients, dao: Address, shares: bigint): Promise<TransactionReceipt> {
@@ -136,8 +146,8 @@ export async function executeFork (clients: Clients, dao: Address): Promise<{ fo
   return { fork: args.forkDao as Address, treasury: args.treasury as bigint, receipt }
 }
 
-/** Everything about a DAO, with its head history and proposals read from events. */
-export async function readDao (clients: Clients, dao: Address) {
+/** Everything about a DAO, with its head history and proposals read from events (from `fromBlock`, see daoFromBlock). */
+export async function readDao (clients: Clients, dao: Address, fromBlock?: bigint) {
   const read = <F extends 'name' | 'head' | 'parent' | 'forkPoint' | 'treasury' | 'totalShares' | 'params' | 'escrowedTotal' | 'lastFork'>(functionName: F) =>
     clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName } as never) as Promise<unknown>
   const code = await clients.public.getCode({ address: dao })
@@ -145,11 +155,13 @@ export async function readDao (clients: Clients, dao: Address) {
   const [name, head, parent, forkPoint, treasury, totalShares, params, escrowedTotal] = await Promise.all(
     (['name', 'head', 'parent', 'forkPoint', 'treasury', 'totalShares', 'params', 'escrowedTotal'] as const).map(read))
   const [votingDelay, votingPeriod, timelockDelay, quorumBps, forkThresholdBps, forkPeriod, executionPeriod] = params as number[]
-  const heads = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'HeadChanged', fromBlock: 0n })
-  const shareEvents = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'SharesChanged', fromBlock: 0n })
+  // One head for every read, so the lists agree with each other.
+  const span = { fromBlock: await daoFromBlock(clients, dao, fromBlock), toBlock: await clients.public.getBlockNumber() }
+  const heads = await allEvents(clients, { address: dao, abi: datasetDaoAbi, eventName: 'HeadChanged', ...span })
+  const shareEvents = await allEvents(clients, { address: dao, abi: datasetDaoAbi, eventName: 'SharesChanged', ...span })
   const members = new Map<string, bigint>()
   for (const e of shareEvents) members.set(e.args.member as string, e.args.newShares as bigint)
-  const created = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', fromBlock: 0n })
+  const created = await allEvents(clients, { address: dao, abi: datasetDaoAbi, eventName: 'ProposalCreated', ...span })
   const proposals = await Promise.all(created.map(async e => {
     const [againstVotes, forVotes, abstainVotes] = await clients.public.readContract({ address: dao, abi: datasetDaoAbi, functionName: 'proposalVotes', args: [e.args.proposalId as bigint] })
     return {
@@ -161,7 +173,7 @@ export async function readDao (clients: Clients, dao: Address) {
       abstainVotes
     }
   }))
-  const forks = await clients.public.getContractEvents({ address: dao, abi: datasetDaoAbi, eventName: 'ForkExecuted', fromBlock: 0n })
+  const forks = await allEvents(clients, { address: dao, abi: datasetDaoAbi, eventName: 'ForkExecuted', ...span })
   return {
     address: dao,
     name: name as string,
@@ -180,6 +192,6 @@ export async function readDao (clients: Clients, dao: Address) {
 
 /** Every DAO the factory created, oldest first, with its lineage. */
 export async function listDaos (clients: Clients, deployment: Deployment) {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.daoFactory, abi: datasetDaoFactoryAbi, eventName: 'DaoCreated', fromBlock: 0n })
+  const events = await allEvents(clients, { address: deployment.contracts.daoFactory, abi: datasetDaoFactoryAbi, eventName: 'DaoCreated', fromBlock: BigInt(deployment.block) })
   return events.map(e => ({ dao: e.args.dao as Address, name: e.args.name as string, parent: e.args.parent as Address, head: hexToCid(e.args.head as Hex)?.toString() ?? null }))
 }

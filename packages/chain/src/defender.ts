@@ -4,6 +4,7 @@ import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError, INIT_STEP, readDispute, type Move } from './dispute.ts'
 import { disputeGameAbi } from './generated/contracts.ts'
+import { latestContractEvents } from './logs.ts'
 
 /**
  * The trainer's side of a pinpoint dispute (dispute.ts): posts its op trace, reveals
@@ -81,7 +82,7 @@ export class Defender {
 
   /** Answers a query (DisputeGame.postRecords) with the records of this trainer's transcript. */
   async answerQuery (id: bigint, records: StepRecord[]): Promise<Move> {
-    const events = await this.clients.public.getContractEvents({ address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { id }, fromBlock: 0n })
+    const events = await latestContractEvents(this.clients, { address: this.deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { id }, fromBlock: BigInt(this.deployment.block) })
     const indices = events[0]?.args.indices
     if (indices === undefined) throw new DisputeError(`dispute ${id} is not a query`)
     const hashes = recordHashes(records)

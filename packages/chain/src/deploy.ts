@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { parseEther, type Address, type Hex } from 'viem'
-import { send, type Clients } from './clients.ts'
+import { send, waitForReceipt, type Clients } from './clients.ts'
 import {
   commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
   elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
@@ -13,6 +13,7 @@ import {
 import { deployInference, type InferenceParams } from './deployInference.ts'
 import { ContractRevertError, NotDeployedError } from './errors.ts'
 import { defaultFeedUpdaters, FEED_DECIMALS, FEED_DESCRIPTION, startFeed } from './feed.ts'
+import { checkFeed, feedFor } from './chainlinkFeeds.ts'
 
 export interface DeployParams extends InferenceParams {
   /** Whole token supply, minted to the deployer. */
@@ -32,6 +33,14 @@ export interface DeployParams extends InferenceParams {
   /** Storage proofs: blocks after a challenge block before a proof counts, and blocks a proof window lasts (at most 256). */
   storageFinality?: number
   storageWindow?: number
+  /**
+   * A price feed already on the chain (a Chainlink aggregator) to record instead of
+   * deploying one; by default Chainlink's ETH / USD where the chain has a known one
+   * (CHAINLINK_ETH_USD), else a PriceFeed is deployed.
+   */
+  priceFeed?: Address
+  /** Told what is being sent, one line per transaction (a public chain takes a while for each). */
+  progress?: (step: string) => void
 }
 
 /** Where the contract set lives on one chain: the manifest written by `deploy`. */
@@ -57,11 +66,14 @@ export interface Deployment {
     scoringEpochs?: Address
   }
   gas: Record<string, string>
+  /** Where the price feed came from: deployed with the set, or an existing feed (Chainlink's) recorded. Absent in older manifests: deployed. */
+  priceFeedSource?: 'deployed' | 'external'
 }
 
-export async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[]): Promise<{ address: Address, gas: bigint }> {
+export async function deployOne (clients: Clients, abi: readonly unknown[], bytecode: Hex, args: readonly unknown[], progress?: (step: string) => void, name = 'a contract'): Promise<{ address: Address, gas: bigint }> {
+  progress?.(`deploying ${name}`)
   const hash = await clients.wallet.deployContract({ abi: abi as never, bytecode, args: args as never })
-  const receipt = await clients.public.waitForTransactionReceipt({ hash })
+  const receipt = await waitForReceipt(clients, hash)
   if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== 'success') {
     throw new ContractRevertError('contract deployment failed', { details: { hash } })
   }
@@ -77,22 +89,30 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   const me = clients.account.address
   const governance = params.governance ?? me
   const gas: Record<string, string> = {}
-  const token = await deployOne(clients, commonsTokenAbi, commonsTokenBytecode, [params.supply ?? parseEther('1000000000')])
-  const registry = await deployOne(clients, stakeRegistryAbi, stakeRegistryBytecode, [token.address, me, params.unbondingDelay ?? 7n * 24n * 3600n])
-  const market = await deployOne(clients, trainingMarketAbi, trainingMarketBytecode, [token.address, registry.address, me])
-  const daoFactory = await deployOne(clients, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, [token.address])
-  const priceUpdaters = params.priceUpdaters ?? defaultFeedUpdaters(me, clients.public.chain.id)
-  const priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, priceUpdaters, FEED_DECIMALS, FEED_DESCRIPTION])
-  await startFeed(clients, priceFeed.address, priceUpdaters)
+  const token = await deployOne(clients, commonsTokenAbi, commonsTokenBytecode, [params.supply ?? parseEther('1000000000')], params.progress, 'the token')
+  const registry = await deployOne(clients, stakeRegistryAbi, stakeRegistryBytecode, [token.address, me, params.unbondingDelay ?? 7n * 24n * 3600n], params.progress, 'the stake registry')
+  const market = await deployOne(clients, trainingMarketAbi, trainingMarketBytecode, [token.address, registry.address, me], params.progress, 'the training market')
+  const daoFactory = await deployOne(clients, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, [token.address], params.progress, 'the DAO factory')
+  const external = feedFor(clients.public.chain.id, params.priceFeed)
+  let priceFeed: { address: Address, gas: bigint }
+  if (external !== undefined) {
+    params.progress?.(`using the price feed at ${external}`)
+    priceFeed = { address: (await checkFeed(clients, external)).address, gas: 0n }
+  } else {
+    const priceUpdaters = params.priceUpdaters ?? defaultFeedUpdaters(me, clients.public.chain.id)
+    priceFeed = await deployOne(clients, priceFeedAbi, priceFeedBytecode, [params.priceOperator ?? me, priceUpdaters, FEED_DECIMALS, FEED_DESCRIPTION], params.progress, 'the price feed')
+    await startFeed(clients, priceFeed.address, priceUpdaters)
+  }
   const provers = []
   for (const [abi, bytecode] of [[elementwiseProverAbi, elementwiseProverBytecode], [reduceProverAbi, reduceProverBytecode], [indexProverAbi, indexProverBytecode], [optimProverAbi, optimProverBytecode]] as const) {
-    provers.push((await deployOne(clients, abi, bytecode, [])).address)
+    provers.push((await deployOne(clients, abi, bytecode, [], params.progress, 'a one-step prover')).address)
   }
-  const stepVerifier = await deployOne(clients, stepVerifierAbi, stepVerifierBytecode, provers)
-  const disputeGame = await deployOne(clients, disputeGameAbi, disputeGameBytecode, [token.address, market.address, stepVerifier.address, me])
-  const storageMarket = await deployOne(clients, storageMarketAbi, storageMarketBytecode, [token.address, registry.address, params.storageFinality ?? 2, params.storageWindow ?? 32])
+  const stepVerifier = await deployOne(clients, stepVerifierAbi, stepVerifierBytecode, provers, params.progress, 'the step verifier')
+  const disputeGame = await deployOne(clients, disputeGameAbi, disputeGameBytecode, [token.address, market.address, stepVerifier.address, me], params.progress, 'the dispute game')
+  const storageMarket = await deployOne(clients, storageMarketAbi, storageMarketBytecode, [token.address, registry.address, params.storageFinality ?? 2, params.storageWindow ?? 32], params.progress, 'the storage market')
   Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas, storageMarket: storageMarket.gas })
 
+  params.progress?.('wiring: the market may lock and slash stakes, the dispute game may resolve jobs')
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [market.address, true] })
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [market.address, true] })
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [storageMarket.address, true] })
@@ -122,7 +142,8 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
       priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address,
       storageMarket: storageMarket.address, ...inference
     },
-    gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)]))
+    gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)])),
+    priceFeedSource: external === undefined ? 'deployed' : 'external'
   }
 }
 

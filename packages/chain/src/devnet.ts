@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createPublicClient, http, type PublicClient } from 'viem'
-import { DevnetError } from './errors.ts'
+import { chainReady } from './chainProcess.ts'
 
 export interface DevnetOptions {
   /** State is persisted to `<home>/chain/anvil-state.json` and reloaded on the next start. */
@@ -57,46 +57,10 @@ export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
     '--state', stateFile, '--state-interval', String(options.stateInterval ?? 5),
     '--silent'
   ], { stdio: ['ignore', 'ignore', options.detached === true ? 'ignore' : 'pipe'], detached: options.detached === true })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
-  child.once('error', () => {})
-
-  const rpcUrl = `http://127.0.0.1:${port}`
-  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) })
-  const started = Date.now()
-  for (;;) {
-    if (child.exitCode !== null || child.pid === undefined) {
-      throw new DevnetError(`anvil exited before it was ready: ${stderr.trim() || `exit code ${child.exitCode}`}`, {
-        hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { port, stateFile }
-      })
-    }
-    try {
-      await client.getChainId()
-      break
-    } catch {
-      if (Date.now() - started > 20_000) {
-        child.kill('SIGKILL')
-        throw new DevnetError(`anvil did not answer on ${rpcUrl} within 20 s`, { details: { port } })
-      }
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
-  }
-  await keepClockAhead(client)
+  const ready = await chainReady(child, port, { name: 'anvil', hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { stateFile }, timeoutMs: 20_000, pollMs: 50 })
+  await keepClockAhead(ready.client)
   if (options.detached === true) child.unref()
-  return {
-    rpcUrl,
-    port,
-    pid: child.pid,
-    stateFile,
-    async stop () {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    }
-  }
+  return { rpcUrl: ready.rpcUrl, port, pid: ready.pid, stateFile, stop: ready.stop }
 }
 
 /**
@@ -112,9 +76,19 @@ export async function keepClockAhead (client: Pick<PublicClient, 'getBlock' | 'r
   await client.request({ method: 'evm_increaseTime' as never, params: [Number(head.timestamp - pending.timestamp)] as never })
 }
 
-/** Moves a devnet's clock forward and mines a block (anvil only). */
+/** Moves a devnet's clock forward and mines a block (anvil and Hardhat's network both answer evm_increaseTime and evm_mine). */
 export async function advanceTime (rpcUrl: string, seconds: number): Promise<void> {
   const client = createPublicClient({ transport: http(rpcUrl) })
   await client.request({ method: 'evm_increaseTime' as never, params: [seconds] as never })
   await client.request({ method: 'evm_mine' as never, params: [] as never })
+}
+
+/**
+ * Mines `blocks` empty blocks at once (`hardhat_mine`, which anvil and Hardhat's network
+ * both answer): how a test puts a chain past a provider's log range cap.
+ */
+export async function mineBlocks (rpcUrl: string, blocks: number): Promise<void> {
+  // Thousands of blocks take anvil seconds (it keeps every block in its state dump).
+  const client = createPublicClient({ transport: http(rpcUrl, { timeout: 120_000 }) })
+  await client.request({ method: 'hardhat_mine' as never, params: [`0x${blocks.toString(16)}`] as never })
 }

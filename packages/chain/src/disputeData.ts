@@ -5,6 +5,7 @@ import type { Deployment } from './deploy.ts'
 import { DisputeError } from './dispute.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
 import type { Revealed } from './valuesWalk.ts'
+import { latestContractEvents } from './logs.ts'
 
 /**
  * What the data-availability moves put on chain (docs/step-program.md): the values a
@@ -13,7 +14,8 @@ import type { Revealed } from './valuesWalk.ts'
 
 /** The values the trainer last revealed in dispute `id` (ValuesProvided), if any. */
 export async function revealedValues (clients: Clients, deployment: Deployment, id: bigint): Promise<(Revealed & { op: number }) | undefined> {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: 0n })
+  // The newest window with any holds the last reveal: one request on a capped provider, not a scan from genesis.
+  const events = await latestContractEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: BigInt(deployment.block) })
   const last = events.at(-1)?.args
   if (last?.words === undefined || last.siblings === undefined) return undefined
   const bytes = hexBytes(last.words)
@@ -42,7 +44,8 @@ export async function queryRecords (clients: Clients, deployment: Deployment, jo
 
 /** The records a trainer posted in answer to query `id` (RecordsPosted), if it has. */
 export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<Array<{ index: number, state: `0x${string}`, lossBits: number }> | undefined> {
-  const events = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: 0n })
+  // A query is answered once: its one event is the newest of its kind.
+  const events = await latestContractEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: BigInt(deployment.block) })
   const args = events[0]?.args
   if (args?.indices === undefined || args.records === undefined) return undefined
   const records = args.records

@@ -1,5 +1,5 @@
 import { keccak256, encodePacked, parseEther, type Address, type TransactionReceipt } from 'viem'
-import { devnetAccount, send, type Clients } from './clients.ts'
+import { devnetAccount, send, waitForReceipt, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { BaseError } from '@commons/errors'
 import { InvalidChainInputError } from './errors.ts'
@@ -170,7 +170,7 @@ export async function startFeed (clients: Clients, feed: Address, updaters: read
   const updater = devnetFeedUpdater()
   if (holds(updater) && await clients.public.getBalance({ address: updater }) < parseEther('1')) {
     const hash = await clients.wallet.sendTransaction({ to: updater, value: parseEther('10') })
-    await clients.public.waitForTransactionReceipt({ hash })
+    await waitForReceipt(clients, hash)
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Abi, Address, Log } from 'viem'
+import type { Abi, Address, ContractEventName, GetContractEventsReturnType, Log } from 'viem'
 import type { Clients } from './clients.ts'
 
 /**
@@ -31,6 +31,38 @@ export async function * eventsInRanges (clients: Clients, query: RangeQuery): As
     const events = await clients.public.getContractEvents({ address: query.address, abi: query.abi, eventName: query.eventName, args: query.args, fromBlock: from, toBlock: to } as never) as unknown as DecodedLog[]
     yield { toBlock: to, events }
   }
+}
+
+/** A query of one event kind of one contract, typed by its ABI. */
+export interface EventsQuery<A extends Abi, N extends ContractEventName<A>> {
+  address: Address
+  abi: A
+  eventName: N
+  args?: Record<string, unknown>
+  fromBlock: bigint
+  /** The head (read once, at the start) when left out. */
+  toBlock?: bigint
+  range?: bigint
+}
+
+/**
+ * Every event of one kind in [fromBlock, toBlock], in order, read in windows of at most
+ * `range` blocks: for reads that need a contract's whole history (a DAO's proposals, a
+ * job's disputes) on a provider that caps ranges.
+ */
+export async function allEvents<const A extends Abi, N extends ContractEventName<A>> (clients: Clients, query: EventsQuery<A, N>): Promise<GetContractEventsReturnType<A, N>> {
+  const toBlock = query.toBlock ?? await clients.public.getBlockNumber()
+  const events: DecodedLog[] = []
+  for await (const window of eventsInRanges(clients, { ...query, eventName: query.eventName as string, toBlock })) events.push(...window.events)
+  return events as unknown as GetContractEventsReturnType<A, N>
+}
+
+/**
+ * The newest events of one kind (see latestEvents), typed by the ABI: for a move of a
+ * dispute that needs the event of its last step.
+ */
+export async function latestContractEvents<const A extends Abi, N extends ContractEventName<A>> (clients: Clients, query: Omit<EventsQuery<A, N>, 'toBlock'>): Promise<GetContractEventsReturnType<A, N>> {
+  return await latestEvents(clients, { ...query, eventName: query.eventName as string }) as unknown as GetContractEventsReturnType<A, N>
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
@@ -13,7 +14,11 @@ import type { GlobalOptions } from './output.ts'
 export interface ChainOptions extends GlobalOptions {
   rpc?: string
   key?: string
+  /** An encrypted keystore file (Web3 Secret Storage) to sign with; its password from $COMMONS_PASSWORD or the terminal. */
+  keystore?: string
   account?: number
+  /** Blocks past the mining one to wait for before acting on a transaction. */
+  confirmations?: number
 }
 
 export interface DevnetRecord {
@@ -25,7 +30,20 @@ export interface DevnetRecord {
 
 export const homeOf = (options: GlobalOptions): string => resolve(options.home ?? defaultHome())
 export const devnetFile = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'devnet.json')
+/** The manifest of the home's latest deployment, whatever its chain (what nodes and older homes read). */
 export const manifestFile = (options: GlobalOptions): string => join(homeOf(options), 'chain', 'deployment.json')
+/** The manifest of the home's deployment on one chain: a home can hold a deployment per chain. */
+export const chainManifestFile = (options: GlobalOptions, chainId: number): string => join(homeOf(options), 'chain', 'deployments', `${chainId}.json`)
+
+/**
+ * The home's deployment on the chain `clients` reaches: its per-chain manifest, else
+ * the latest manifest (homes deployed before manifests were kept per chain).
+ */
+export async function manifestOf (options: GlobalOptions, chainId: number): Promise<{ path: string, deployment: Deployment }> {
+  const own = chainManifestFile(options, chainId)
+  if (existsSync(own)) return { path: own, deployment: await readManifest(own) }
+  return { path: manifestFile(options), deployment: await readManifest(manifestFile(options)) }
+}
 
 export async function readDevnet (options: GlobalOptions): Promise<DevnetRecord | null> {
   try {
@@ -59,22 +77,32 @@ export async function rpcOf (options: ChainOptions): Promise<string> {
  */
 export async function clientsOf (options: ChainOptions): Promise<Clients> {
   const rpcUrl = await rpcOf(options)
+  const settings = { confirmations: options.confirmations }
+  if (options.key === undefined && options.keystore !== undefined) return connect(rpcUrl, await keystoreKey(options.keystore), settings)
   const key = options.key ?? process.env.COMMONS_KEY
   if (key !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new InvalidChainInputError('the key must be 32 bytes of hex, 0x-prefixed', { hint: 'pass --key 0x... or set COMMONS_KEY' })
-    return connect(rpcUrl, key as Hex)
+    return connect(rpcUrl, key as Hex, settings)
   }
-  const clients = await connect(rpcUrl, devnetAccount(options.account ?? 0))
+  const clients = await connect(rpcUrl, devnetAccount(options.account ?? 0), settings)
   if (clients.public.chain.id !== 31337) {
     throw new InvalidChainInputError(`chain ${clients.public.chain.id} is not a local devnet: a key is needed`, { hint: 'pass --key 0x... or set COMMONS_KEY' })
   }
   return clients
 }
 
-/** Clients plus the deployment of the home, checked to have code on that chain. */
+/** The key of an existing keystore file (never a new one: a typo must not sign with a fresh, empty account). */
+async function keystoreKey (path: string): Promise<Hex> {
+  if (!existsSync(path)) throw new InvalidChainInputError(`there is no keystore at ${path}`, { hint: 'pass the path of a Web3 Secret Storage (v3) JSON file, or --key' })
+  // Loaded here: @commons/node brings libp2p, slow to load for every chain command.
+  const { loadOrCreateKey } = await import('@commons/node')
+  return (await loadOrCreateKey(path)).privateKey
+}
+
+/** Clients plus the deployment of the home on their chain, checked to have code there. */
 export async function deploymentOf (options: ChainOptions): Promise<{ clients: Clients, deployment: Deployment }> {
   const clients = await clientsOf(options)
-  const deployment = await readManifest(manifestFile(options))
+  const { deployment } = await manifestOf(options, clients.public.chain.id)
   await checkDeployment(clients, deployment)
   return { clients, deployment }
 }

@@ -93,7 +93,8 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
   return {
     tick,
     wake () { if (!queue.waiting()) tick() },
-    start () { timer = setInterval(tick, options.pollMs ?? DEFAULT_POLL_MS) },
+    // No faster than the chain makes blocks (clients.pollingMs: its block time on a public chain).
+    start () { timer = setInterval(tick, options.pollMs ?? Math.max(DEFAULT_POLL_MS, clients.pollingMs)) },
     stop () { clearInterval(timer) }
   }
 }

@@ -1,11 +1,10 @@
 import { createServer } from 'node:net'
-import { existsSync } from 'node:fs'
 import { InvalidArgumentError, type Command } from 'commander'
-import { formatEther } from 'viem'
-import { checkDeployment, deploy, DevnetError, readManifest, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
+import { formatEther, getAddress, isAddress, type Address } from 'viem'
+import { checkDeployment, deploy, DevnetError, isDevnetChain, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
 import { BaseError } from '@commons/errors'
-import { clientsOf, forgetDevnet, homeOf, manifestFile, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
-import { emit, note, type GlobalOptions } from '../output.ts'
+import { chainManifestFile, clientsOf, forgetDevnet, homeOf, manifestFile, manifestOf, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
+import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds, startFeedUpdater, stopFeedUpdater } from '../feedUpdaterProcess.ts'
 import { pidAlive } from '../pidAlive.ts'
 
@@ -18,8 +17,17 @@ export function withChainOptions (command: Command): Command {
   return command
     .option('--rpc <url>', 'JSON-RPC endpoint (default: the devnet started by commons chain up)')
     .option('--key <hex>', 'private key to sign with (default: $COMMONS_KEY; on a devnet, a development account)')
+    .option('--keystore <file>', 'encrypted keystore (Web3 Secret Storage v3) to sign with; its password from $COMMONS_PASSWORD or the terminal')
     .option('--account <n>', 'development account index on a devnet (0 to 9)', parseAccountIndex)
+    .option('--confirmations <n>', 'blocks past the mining one to wait before acting on a transaction (default: 0 on a devnet, 2 elsewhere)', parseConfirmations)
     .option('--json', 'print the result as JSON')
+}
+
+/** A count of blocks to wait for, 0 to 64. */
+export function parseConfirmations (value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n > 64) throw new InvalidArgumentError(`--confirmations is a number of blocks from 0 to 64, got "${value}"`)
+  return n
 }
 
 /** `chain deploy` found a live deployment in the home and was not told to replace it. */
@@ -32,6 +40,12 @@ export function parseAccountIndex (value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value) || n > 9) throw new InvalidArgumentError(`--account is a development account index from 0 to 9, got "${value}"`)
   return n
+}
+
+/** A 20-byte hex address. */
+export function parseAddress (value: string): Address {
+  if (!isAddress(value, { strict: false })) throw new InvalidArgumentError(`"${value}" is not an address (0x and 40 hex digits)`)
+  return getAddress(value)
 }
 
 /** A TCP port number a devnet can listen on. */
@@ -111,27 +125,40 @@ export function chainCommand (program: Command): void {
     })
 
   withChainOptions(chain.command('deploy'))
-    .description('deploy the contract set and write the manifest under the home')
+    .description('deploy the contract set to the devnet, or to any EVM chain with --rpc URL and --key/--keystore, and record it under the home per chain id')
     .option('--force', 'deploy again even though the home\'s deployment is live on this chain (its manifest is replaced)')
-    .action(async (opts: { force?: boolean }, command: Command) => {
+    .option('--price-feed <address>', 'an existing Chainlink-compatible price feed to record instead of deploying one (default: Chainlink ETH / USD where the chain has a known one, else a new PriceFeed)', parseAddress)
+    .action(async (opts: { force?: boolean, priceFeed?: Address }, command: Command) => {
       const options = chainOptions(command)
       const clients = await clientsOf(options)
-      if (existsSync(manifestFile(options))) {
-        const previous = await readManifest(manifestFile(options))
-        const live = previous.chainId === clients.public.chain.id && await checkDeployment(clients, previous).then(() => true, () => false)
+      const chainId = clients.public.chain.id
+      const previous = await manifestOf(options, chainId).catch(() => null)
+      if (previous !== null) {
+        const live = previous.deployment.chainId === chainId && await checkDeployment(clients, previous.deployment).then(() => true, () => false)
         if (live && opts.force !== true) {
-          throw new AlreadyDeployedError(`the contracts are already deployed on chain ${previous.chainId} (token ${previous.contracts.token}), manifest ${manifestFile(options)}`, {
+          throw new AlreadyDeployedError(`the contracts are already deployed on chain ${chainId} (token ${previous.deployment.contracts.token}), manifest ${previous.path}`, {
             hint: 'use that deployment; pass --force to deploy a new set and replace the manifest (DAOs and jobs of the old set stay on the old contracts)',
-            details: { manifest: manifestFile(options), chainId: previous.chainId }
+            details: { manifest: previous.path, chainId }
           })
         }
-        note(options, live ? 'replacing the live deployment (--force)' : 'the manifest\'s contracts are not on this chain; deploying a new set')
+        if (live) note(options, 'replacing the live deployment (--force)')
       }
-      const deployment = await deploy(clients)
-      await writeManifest(manifestFile(options), deployment)
-      emit(options, deployment, () => [
-        `deployed to chain ${deployment.chainId} at block ${deployment.block}; manifest: ${manifestFile(options)}`,
-        ...Object.entries(deployment.contracts).map(([name, address]) => `  ${name.padEnd(11)} ${address}`)
+      const me = clients.account.address
+      note(options, `deploying to chain ${chainId} at ${clients.rpcUrl} as ${me} (${clients.confirmations} confirmations per transaction)`)
+      const balance = await clients.public.getBalance({ address: me })
+      const started = Date.now()
+      const deployment = await deploy(clients, { priceFeed: opts.priceFeed, progress: line => { progress(options, `${line}...`) } })
+      progressDone(options)
+      const manifests = [chainManifestFile(options, chainId), manifestFile(options)]
+      for (const path of manifests) await writeManifest(path, deployment)
+      const spent = balance - await clients.public.getBalance({ address: me })
+      const totalGas = Object.values(deployment.gas).reduce((sum, gas) => sum + BigInt(gas), 0n)
+      const seconds = (Date.now() - started) / 1000
+      emit(options, { ...deployment, manifests, deploymentGas: totalGas, spentWei: spent, seconds }, () => [
+        `deployed to chain ${chainId} at block ${deployment.block} in ${seconds.toFixed(1)} s, by ${me}`,
+        ...Object.entries(deployment.contracts).map(([name, address]) => `  ${name.padEnd(12)} ${address}${name === 'priceFeed' && deployment.priceFeedSource === 'external' ? '  (existing feed, not deployed)' : `  ${deployment.gas[name] ?? ''} gas`}`),
+        `contract creation gas ${totalGas}; spent ${formatEther(spent)} ETH in all (wiring${isDevnetChain(chainId) ? ' and the devnet updater\'s gas money' : ''} included)`,
+        `manifests: ${manifests.join(', ')}`
       ].join('\n'))
     })
 
@@ -145,7 +172,7 @@ export function chainCommand (program: Command): void {
       let deployment: Deployment | null = null
       let problem: string | null = null
       try {
-        deployment = await readManifest(manifestFile(options))
+        deployment = (await manifestOf(options, clients.public.chain.id)).deployment
         await checkDeployment(clients, deployment)
       } catch (error) {
         problem = (error as Error).message

@@ -146,14 +146,14 @@ export function daoCommand (program: Command): void {
       }
       progressDone(options)
       if (state === 'succeeded') {
-        await queue(clients, address, proposalId)
+        await queue(clients, address, proposalId, BigInt(deployment.block))
         state = 'queued'
         note(options, `proposal ${id} queued`)
       }
       if (state !== 'queued') throw new InvalidChainInputError(`proposal ${id} is ${state}, so it cannot be executed`, { hint: state === 'pending' || state === 'active' ? 'wait for the vote to end, or pass --wait' : state === 'expired' ? 'it passed but was not executed within the execution period; propose it again' : 'only a proposal that passed can be executed; see commons dao show' })
       for (;;) {
         try {
-          const receipt = await execute(clients, address, proposalId)
+          const receipt = await execute(clients, address, proposalId, BigInt(deployment.block))
           emit(options, { dao: address, proposalId, executed: true, gasUsed: receipt.gasUsed }, () => `proposal ${id} executed`)
           return
         } catch (error) {
@@ -181,10 +181,10 @@ export function daoCommand (program: Command): void {
         emit(options, { dao: address, withdrawn: shares, gasUsed: receipt.gasUsed }, () => `took ${shares} shares back from the fork escrow`)
         return
       }
-      const mine = (await readDao(clients, address)).members.find(m => m.account.toLowerCase() === clients.account.address.toLowerCase())?.shares ?? 0n
+      const mine = (await readDao(clients, address, BigInt(deployment.block))).members.find(m => m.account.toLowerCase() === clients.account.address.toLowerCase())?.shares ?? 0n
       const shares = opts.shares ?? mine
       if (shares > 0n) await escrowToFork(clients, address, shares)
-      const state = await readDao(clients, address)
+      const state = await readDao(clients, address, BigInt(deployment.block))
       const all = state.totalShares + state.escrowedToFork
       if (state.escrowedToFork * 10000n < all * BigInt(state.params.forkThresholdBps) || state.escrowedToFork === 0n) {
         emit(options, { dao: address, escrowed: state.escrowedToFork, of: all, thresholdBps: state.params.forkThresholdBps, forked: false }, () =>
@@ -200,7 +200,7 @@ export function daoCommand (program: Command): void {
     .action(async (ref: string, _opts, command: Command) => {
       const options = chainOptions(command)
       const { clients, deployment } = await deploymentOf(options)
-      const d = await readDao(clients, await daoAddress(clients, deployment, ref))
+      const d = await readDao(clients, await daoAddress(clients, deployment, ref), BigInt(deployment.block))
       emit(options, d, () => [
         `DAO ${d.name} at ${d.address}`,
         `head       ${d.head ?? '(none)'}`,

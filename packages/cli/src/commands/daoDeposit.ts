@@ -21,7 +21,7 @@ export function daoDepositCommand (program: Command): void {
       const { clients, deployment } = await deploymentOf(options)
       const address = await daoAddress(clients, deployment, ref)
       const receipt = await transferTokens(clients, deployment, address, parseEther(amount))
-      const { treasury } = await readDao(clients, address)
+      const { treasury } = await readDao(clients, address, BigInt(deployment.block))
       emit(options, { dao: address, deposited: parseEther(amount), treasury, gasUsed: receipt.gasUsed }, () => `deposited ${amount} COM; the treasury of ${ref} holds ${tokens(treasury)}`)
     })
 }

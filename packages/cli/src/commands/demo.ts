@@ -126,8 +126,9 @@ export function demoCommand (program: Command): void {
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--storage', 'add the storage act: the DAO pays storer nodes to keep its version, proven on-chain')
+    .option('--rpc <url>', 'run on this devnet (anvil, hardhat node) with its development accounts instead of starting anvil')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage?: boolean }, command: Command) => {
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage?: boolean, rpc?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
@@ -142,7 +143,7 @@ export function demoCommand (program: Command): void {
       const backend = openBackend(opts.backend, 2)
       try {
         const started = Date.now()
-        const summary = await runNetworkDemo({ home, engine: backend.ctx, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, storage: opts.storage, log: line => { note(options, line) } })
+        const summary = await runNetworkDemo({ home, engine: backend.ctx, rpcUrl: opts.rpc, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, storage: opts.storage, log: line => { note(options, line) } })
         emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
         if (!summary.ok) process.exitCode = 1
       } finally {

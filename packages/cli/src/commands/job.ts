@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { formatEther, parseEther } from 'viem'
-import { disputeGameAbi, InvalidChainInputError, postJob, readJob, readDispute, trainingMarketAbi, type JobSpec } from '@commons/chain'
+import { allEvents, disputeGameAbi, InvalidChainInputError, postJob, readJob, readDispute, trainingMarketAbi, type JobSpec } from '@commons/chain'
 import { openStore, resolveVersion } from '@commons/store'
 import { readCheckedRecipe } from '../recipeLimits.ts'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
@@ -105,7 +105,7 @@ export function jobCommand (program: Command): void {
       if (!/^\d+$/.test(id)) throw new InvalidChainInputError(`"${id}" is not a job id`, { hint: 'commons job list shows them' })
       const { clients, deployment } = await deploymentOf(options)
       const j = await readJob(clients, deployment, BigInt(id))
-      const opened = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId: BigInt(id) }, fromBlock: BigInt(deployment.block) })
+      const opened = await allEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId: BigInt(id) }, fromBlock: BigInt(deployment.block) })
       const disputes = await Promise.all(opened.map(async e => {
         const d = await readDispute(clients, deployment, e.args.id as bigint)
         return { id: e.args.id, step: d.step === 0xffffffff ? 'init' : d.step, challenger: d.challenger, moves: d.moves, winner: d.winner, reason: d.reasonName }

@@ -7,7 +7,7 @@ import { BaseError } from '@commons/errors'
 import { generate, readRecipe, referenceContext, type EngineContext, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
-  readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
+  isDevnetChain, readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } from '@commons/node'
@@ -39,6 +39,12 @@ export interface DemoOptions {
    * (tests: the summary must not depend on how fast the nodes hear of things).
    */
   rpcDelayMs?: number
+  /**
+   * A chain already running (anvil, Hardhat's network, any devnet with the development
+   * accounts and the evm_increaseTime and evm_mine methods) to run on instead of
+   * starting anvil; it is left running.
+   */
+  rpcUrl?: string
   /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
   engine?: EngineContext
   /** Adds the storage act (demo/storageAct.ts) after the model is verified. */
@@ -83,6 +89,22 @@ async function until (what: string, check: () => Promise<boolean>, timeoutMs = 3
   }
 }
 
+/**
+ * A chain the demo did not start, checked to hold the development accounts it signs
+ * with (anvil's and Hardhat's default mnemonic, funded); stopping it is left to its owner.
+ */
+async function externalChain (rpcUrl: string): Promise<{ rpcUrl: string, stop: () => Promise<void> }> {
+  const bank = await connect(rpcUrl, devnetAccount(0))
+  const balance = await bank.public.getBalance({ address: bank.account.address })
+  if (!isDevnetChain(bank.public.chain.id) || balance < parseEther('100')) {
+    throw new DemoError(`the chain at ${rpcUrl} (id ${bank.public.chain.id}) is not a devnet whose development accounts are funded`, {
+      hint: 'the demo signs as the development accounts of the mnemonic "test test ... junk" (anvil\'s and Hardhat\'s): start anvil or hardhat node, or leave --rpc out',
+      details: { rpcUrl, chainId: bank.public.chain.id, balance: balance.toString() }
+    })
+  }
+  return { rpcUrl, stop: async () => {} }
+}
+
 export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary> {
   const say = options.log ?? (() => {})
   // The demo's own corner of the home, fresh each run: its chain, its nodes.
@@ -91,15 +113,17 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
   await mkdir(home, { recursive: true })
   const recipe = await demoRecipe(options.steps ?? 60, options.layers ?? 2)
   const engine = options.engine ?? referenceContext()
-  const devnet = await startDevnet({ home })
+  const devnet = options.rpcUrl === undefined ? await startDevnet({ home }) : await externalChain(options.rpcUrl)
   const nodes: CommonsNode[] = []
   const work = await mkdtemp(join(tmpdir(), 'commons-demo-'))
   const stops: Array<() => Promise<void>> = []
   try {
-    say(`[1/9] local chain at ${devnet.rpcUrl}; deploying the contracts`)
+    say(`[1/9] ${options.rpcUrl === undefined ? 'local chain' : 'the chain'} at ${devnet.rpcUrl}; deploying the contracts`)
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment: Deployment = { ...await deploy(bank, { disputeBond: parseEther('50'), moveTime: 600n }), rpcUrl: devnet.rpcUrl }
     await writeManifest(join(home, 'chain', 'deployment.json'), deployment)
+    // Every event read starts at the deployment: nothing of ours is older.
+    const from = BigInt(deployment.block)
     const proxy = options.rpcDelayMs === undefined ? null : await startRpcProxy({ target: devnet.rpcUrl, delayMs: options.rpcDelayMs, maxLogRange: 1000 })
     if (proxy !== null) stops.push(async () => proxy.close())
     const nodesRpc = proxy?.url ?? devnet.rpcUrl
@@ -161,17 +185,17 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       await vote(curator.clients, dao, proposalId, 'for')
       await vote(carol, dao, proposalId, 'for')
       await advanceTime(devnet.rpcUrl, 61)
-      await queue(curator.clients, dao, proposalId)
+      await queue(curator.clients, dao, proposalId, from)
       await advanceTime(devnet.rpcUrl, 11)
-      await execute(curator.clients, dao, proposalId)
+      await execute(curator.clients, dao, proposalId, from)
     }
     await passed({ actions: [actions.setHead(dao, v2)], description: 'make v2 canonical' })
-    say(`      head is now ${(await readDao(bank, dao)).head}`)
+    say(`      head is now ${(await readDao(bank, dao, from)).head}`)
 
     say('[5/9] a minority (bob) disagrees and forks, leaving with the data and his share of the treasury')
     await escrowToFork(bob, dao, 25n)
     const { fork } = await executeFork(bob, dao)
-    const forked = await readDao(bank, fork)
+    const forked = await readDao(bank, fork, from)
     say(`      fork ${fork} at ${forked.lineage.forkPoint}, treasury ${formatEther(forked.treasury)}`)
 
     say('[6/9] training on the canonical version is funded twice: by the requester, and by the DAO through a proposal')
@@ -237,12 +261,13 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     Object.assign(who, { 'DAO treasury': dao, 'fork treasury': fork })
     Object.assign(before, { 'DAO treasury': 0n, 'fork treasury': 0n })
     const after: Record<string, bigint> = { ...Object.fromEntries(await Promise.all(Object.entries(who).map(async ([n, a]) => [n, await tokenBalance(bank, deployment, a)] as const))), ...await stakes() }
+    const finalDao = await readDao(bank, dao, from)
     const summary: DemoSummary = {
       ok: false,
       home,
       rpcUrl: devnet.rpcUrl,
       datasets: [{ name, versions: [v1, v2] }],
-      dao: { address: dao, head: (await readDao(bank, dao)).head ?? '', members: (await readDao(bank, dao)).members.length, treasury: formatEther((await readDao(bank, dao)).treasury) },
+      dao: { address: dao, head: finalDao.head ?? '', members: finalDao.members.length, treasury: formatEther(finalDao.treasury) },
       fork: { address: fork, forkPoint: forked.lineage.forkPoint ?? '', members: forked.members.length, treasury: formatEther(forked.treasury) },
       jobs: jobs.map(({ id, job }) => ({
         id: String(id), fundedBy: id === first ? 'requester' : 'dao', trainer: job.trainer,

@@ -1,0 +1,116 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createWalletClient, http, parseEther } from 'viem'
+import {
+  blockTimeMs, connect, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, tokenBalance, transferTokens, waitForReceipt,
+  type Clients, type Deployment, type Devnet
+} from './index.ts'
+import { startRateLimitProxy, type RateLimitProxy } from './testing/rateLimitProxy.ts'
+
+/**
+ * Sends as a public chain needs them, on a real anvil: many at once from one account,
+ * EIP-1559 fees, a provider that refuses requests for their rate, confirmations past
+ * the mining block, and polling no faster than the chain's blocks.
+ */
+
+let home: string
+let devnet: Devnet
+let clients: Clients
+let deployment: Deployment
+let proxy: RateLimitProxy
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'commons-sends-'))
+  devnet = await startDevnet({ home })
+  clients = await connect(devnet.rpcUrl, devnetAccount(0))
+  deployment = await deploy(clients)
+  proxy = await startRateLimitProxy(devnet.rpcUrl)
+})
+
+after(async () => {
+  await proxy?.close()
+  await devnet?.stop()
+  await rm(home, { recursive: true, force: true })
+})
+
+describe('sends from one account at once', () => {
+  it('without a nonce manager, concurrent sends race for the pending nonce and some are refused (the failure)', async () => {
+    const bare = createWalletClient({ chain: clients.public.chain, transport: http(devnet.rpcUrl, { retryCount: 0 }), account: devnetAccount(3) })
+    const results = await Promise.allSettled(Array.from({ length: 8 }, async () => bare.sendTransaction({ to: devnetAccount(4).address, value: 1n })))
+    assert.ok(results.some(r => r.status === 'rejected'), 'at least one send reused a nonce')
+  })
+
+  it('20 contract calls sent at once through two connections of one account all land, with consecutive nonces', async () => {
+    const second = await connect(devnet.rpcUrl, devnetAccount(0))
+    const to = devnetAccount(7).address
+    const start = await clients.public.getTransactionCount({ address: clients.account.address })
+    const receipts = await Promise.all(Array.from({ length: 20 }, async (_, i) => transferTokens(i % 2 === 0 ? clients : second, deployment, to, BigInt(i + 1))))
+    assert.ok(receipts.every(r => r.status === 'success'))
+    const nonces = (await Promise.all(receipts.map(async r => (await clients.public.getTransaction({ hash: r.transactionHash })).nonce))).sort((a, b) => a - b)
+    assert.deepEqual(nonces, Array.from({ length: 20 }, (_, i) => start + i))
+    assert.equal(await tokenBalance(clients, deployment, to), 210n)
+  })
+
+  it('sends EIP-1559 transactions whose fee cap leaves room for the base fee to double', async () => {
+    const receipt = await transferTokens(clients, deployment, devnetAccount(7).address, 1n)
+    const tx = await clients.public.getTransaction({ hash: receipt.transactionHash })
+    const block = await clients.public.getBlock({ blockNumber: receipt.blockNumber })
+    assert.equal(tx.type, 'eip1559')
+    assert.ok(tx.maxFeePerGas !== undefined && block.baseFeePerGas !== null && tx.maxFeePerGas >= 2n * block.baseFeePerGas, `cap ${tx.maxFeePerGas} over base fee ${block.baseFeePerGas}`)
+  })
+})
+
+describe('a provider that refuses requests for their rate', () => {
+  it('connects through it: the first requests refused for their rate are asked again', async () => {
+    proxy.limitNext(2, 'http')
+    const before = proxy.refused
+    const limited = await connect(proxy.url, devnetAccount(1))
+    assert.equal(limited.public.chain.id, 31337)
+    assert.equal(proxy.refused - before, 2)
+  })
+
+  for (const how of ['http', 'rpc'] as const) {
+    it(`retries with backoff past ${how === 'http' ? 'HTTP 429' : 'JSON-RPC -32005'} and the send lands`, async () => {
+      const limited = await connect(proxy.url, devnetAccount(1))
+      const before = proxy.refused
+      proxy.limitNext(4, how)
+      const started = Date.now()
+      const receipt = await limited.wallet.sendTransaction({ to: devnetAccount(8).address, value: parseEther('0.01') }).then(async hash => limited.public.waitForTransactionReceipt({ hash }))
+      assert.equal(receipt.status, 'success')
+      assert.equal(proxy.refused - before, 4, 'four requests were refused and retried')
+      // 250 + 500 + 1000 + 2000 ms of backoff before the fifth try.
+      assert.ok(Date.now() - started >= 3_500, `it backed off (${Date.now() - started} ms)`)
+    })
+  }
+})
+
+describe('confirmations and polling', () => {
+  it('a send waits for the confirmations past its block before it returns', async () => {
+    const careful = await connect(devnet.rpcUrl, devnetAccount(2), { confirmations: 2 })
+    assert.equal(careful.confirmations, 2)
+    let done = false
+    const nonce = await clients.public.getTransactionCount({ address: careful.account.address })
+    const sent = careful.wallet.sendTransaction({ to: devnetAccount(9).address, value: 1n })
+      .then(async hash => { const r = await waitForReceipt(careful, hash); done = true; return r })
+    for (let i = 0; i < 100 && (await clients.public.getTransactionCount({ address: careful.account.address })) === nonce; i++) await new Promise(resolve => setTimeout(resolve, 20))
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(done, false, 'mined, but no block past it yet')
+    await mineBlocks(devnet.rpcUrl, 1)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    assert.equal(done, false, 'one block past it of two')
+    await mineBlocks(devnet.rpcUrl, 1)
+    assert.equal((await sent).status, 'success')
+  })
+
+  it('a devnet acts at once and is polled fast; a public chain is polled at its block time and waits for confirmations', async () => {
+    assert.deepEqual([clients.confirmations, clients.pollingMs], [0, 50])
+    // 100 blocks 12 s apart, as Ethereum makes them.
+    await clients.public.request({ method: 'hardhat_mine' as never, params: ['0x64', '0xc'] as never })
+    assert.equal(await blockTimeMs(clients.public), 12_000)
+    assert.deepEqual(await settingsFor(clients.public, 1), { pollingMs: 12_000, confirmations: PUBLIC_CONFIRMATIONS })
+    assert.deepEqual(await settingsFor(clients.public, 31337), { pollingMs: 50, confirmations: 0 })
+  })
+})
