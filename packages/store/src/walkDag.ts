@@ -15,7 +15,7 @@ export interface DagWalk {
 }
 
 /** The CIDs a block links to, for the codecs a dataset uses. */
-function linksOf (cid: CID, bytes: Uint8Array): CID[] {
+export function linksOf (cid: CID, bytes: Uint8Array): CID[] {
   if (cid.code === raw.code) return []
   if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map(link => link.Hash)
   if (cid.code === dagCbor.code) {
