@@ -10,6 +10,18 @@ export const TOPICS = {
 /** Loopback on a free port: a node is private unless told to listen wider. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
+/**
+ * `--listen-all`: every interface, IPv4 and IPv6, on TCP 4001 (the port IPFS nodes use)
+ * and WebSockets on 4002, so browsers and WebSocket-only peers can dial in too.
+ */
+export const LISTEN_ALL = ['/ip4/0.0.0.0/tcp/4001', '/ip6/::/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws', '/ip6/::/tcp/4002/ws']
+
+/** The public IPFS (Amino) DHT's protocol: Commons nodes provide into the same DHT as Kubo and Helia. */
+export const DHT_PROTOCOL = '/ipfs/kad/1.0.0'
+
+/** Milliseconds between an announcer's looks for versions the node holds but has not provided yet. */
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = 15_000
+
 /** Milliseconds between a node's looks at the chain: an idle node asks once a second. */
 export const DEFAULT_POLL_MS = 1_000
 

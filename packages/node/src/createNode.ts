@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import { DEFAULT_JOB_POLICY, type Clients, type JobSpec } from '@commons/chain'
 import { referenceContext } from '@commons/engine'
 import type { Store } from '@commons/store'
+import { createAnnouncer } from './announcer.ts'
 import { startApi, type ApiServer } from './api.ts'
 import { createChainEvents } from './chainEvents.ts'
 import type { Context, DisputeReport, NodeComponents, NodeInit, Service, Timings } from './context.ts'
@@ -66,7 +67,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     work: { training: null, checking: null, resuming: null, defending: null }, enqueue: queue.enqueue, stopped: queue.stopped
   }
   const chainEvents = createChainEvents(ctx, queue)
-  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx)]
+  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx), createAnnouncer(ctx)]
   const started: Service[] = []
 
   const settle = async (): Promise<void> => {

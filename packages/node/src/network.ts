@@ -1,23 +1,18 @@
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
-import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { identify, type Identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
+import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
-import type { CID } from 'multiformats/cid'
-import { DEFAULT_LISTEN, GOSSIPSUB_OPTIONS } from './constants.ts'
+import { CID } from 'multiformats/cid'
 import { DialError } from './errors.ts'
 import { fetchDag, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
+import { libp2pConfig, type Services } from './libp2pConfig.ts'
 import { toPrivateKey } from './nodeKey.ts'
 
 export interface StartNetworkOptions {
@@ -31,7 +26,7 @@ export interface StartNetworkOptions {
    * Without one the node gets a new peer id each start.
    */
   privateKey?: Uint8Array | PrivateKey
-  /** Addresses to listen on; default `/ip4/127.0.0.1/tcp/0`. */
+  /** Addresses to listen on; default `/ip4/127.0.0.1/tcp/0` (`LISTEN_ALL`: every interface). */
   listen?: string[]
   /** Multiaddrs, each ending in `/p2p/<peer id>`, dialled once shortly after start. */
   bootstrap?: string[]
@@ -49,45 +44,44 @@ export interface NetworkNode {
   publish(topic: string, message: unknown): Promise<void>
   /** Calls `handler` with each JSON message on `topic` from other peers; returns an unsubscribe. */
   subscribe(topic: string, handler: GossipHandler): () => void
-  /** Fetches every block reachable from `cid` into the blockstore, each checked against its CID. */
+  /**
+   * Fetches every block reachable from `cid` into the blockstore, each checked against
+   * its CID, then provides `cid` in the DHT.
+   */
   fetchDag(cid: CID | string, options?: FetchDagOptions): Promise<FetchDagResult>
   connect(address: string): Promise<void>
+  /**
+   * Announces in the DHT that this node holds `cid` (and keeps re-announcing it before
+   * the record expires). Resolves once the record is stored on the closest peers found;
+   * rejects when no DHT peer could take it.
+   */
+  provide(cid: CID | string, options?: { signal?: AbortSignal }): Promise<void>
+  /** Peer ids the DHT names as holding `cid`, as they are found. */
+  findProviders(cid: CID | string, options?: { signal?: AbortSignal }): AsyncIterable<string>
   /** Peer ids of the open connections. */
   peers(): string[]
   stop(): Promise<void>
 }
 
-interface Services extends Record<string, unknown> {
-  identify: Identify
-  pubsub: GossipSub
-}
-
 /**
- * Starts a node: libp2p (TCP, noise, yamux, identify, gossipsub, bootstrap) with Helia
- * and its bitswap on the same libp2p, serving and filling `options.blockstore`. Helia
+ * Starts a node: libp2p as `libp2pConfig` assembles it (TCP, WebSockets, relay client,
+ * identify, ping, AutoNAT, the DHT, gossipsub) with Helia and its bitswap on the same
+ * libp2p, serving and filling `options.blockstore`. Bitswap asks Helia's routing, and
+ * so the DHT, for providers of every block it wants, so a CID no connected peer holds
+ * is still found if anyone provided it. Helia
  * is assembled from its parts (light core + libp2p + bitswap) rather than `createHelia`,
  * whose HTTP gateways and delegated routing would reach outside the network.
  */
 export async function startNetwork (options: StartNetworkOptions): Promise<NetworkNode> {
   const privateKey = options.privateKey === undefined ? await generateKeyPair('Ed25519') : toPrivateKey(options.privateKey)
-  const bootstrapList = options.bootstrap ?? []
   const core = createHeliaLight({
     blockstore: options.blockstore,
     datastore: options.datastore ?? new MemoryDatastore(),
     codecs: [dagCbor]
   })
-  const helia = withBitswap(withLibp2pLight<typeof core, Services>(core, {
-    privateKey,
-    addresses: { listen: options.listen ?? DEFAULT_LISTEN },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 100 })] : [],
-    services: {
-      identify: identify(),
-      pubsub: gossipsub(GOSSIPSUB_OPTIONS)
-    }
-  }))
+  const helia = withBitswap(withLibp2pLight<typeof core, Services>(core, libp2pConfig({
+    privateKey, listen: options.listen, bootstrap: options.bootstrap
+  })))
   await helia.start()
   const libp2p = helia.libp2p
   const pubsub = libp2p.services.pubsub
@@ -131,7 +125,12 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
         pubsub.unsubscribe(topic)
       }
     },
-    fetchDag: async (cid, fetchOptions) => fetchDag(helia, cid, fetchOptions),
+    async fetchDag (cid, fetchOptions) {
+      const result = await fetchDag(helia, cid, fetchOptions)
+      // The node holds it now: say so in the DHT, in the background (best effort, as any announcement).
+      libp2p.contentRouting.provide(toCid(cid)).catch(() => {})
+      return result
+    },
     async connect (address) {
       try {
         await libp2p.dial(multiaddr(address))
@@ -143,6 +142,12 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
         })
       }
     },
+    async provide (cid, provideOptions) {
+      await libp2p.contentRouting.provide(toCid(cid), provideOptions)
+    },
+    async * findProviders (cid, findOptions) {
+      for await (const provider of libp2p.contentRouting.findProviders(toCid(cid), findOptions)) yield provider.id.toString()
+    },
     peers: () => libp2p.getPeers().map(peer => peer.toString()),
     async stop () {
       pubsub.removeEventListener('message', onMessage)
@@ -151,3 +156,5 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
     }
   }
 }
+
+const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid

@@ -1,0 +1,105 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { libp2pDefaults } from '@helia/libp2p'
+import { bootstrap } from '@libp2p/bootstrap'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { FsBlockstore } from 'blockstore-fs'
+import { createHelia } from 'helia'
+import { commitVersion, exportVersion, generateRows, initDataset, openStore, rowsToBytes, walkDag, type Store } from '@commons/store'
+import { createAnnouncer, startNetwork, type NetworkNode } from './index.ts'
+
+let root: string
+before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-dht-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+async function waitFor (condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+async function files (dir: string): Promise<Map<string, string>> {
+  const found = new Map<string, string>()
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) found.set(join(entry.parentPath, entry.name).slice(dir.length + 1), (await readFile(join(entry.parentPath, entry.name))).toString('base64'))
+  }
+  return found
+}
+
+/**
+ * A Helia node as `createHelia` makes it, changed only where a test machine without
+ * internet access requires: it listens on loopback, its one bootstrap peer is `peer`
+ * (not the public bootstrappers), the services that reach public servers (delegated
+ * routing, AutoTLS, UPnP) and LAN discovery (mDNS) are left out, and its DHT keeps
+ * loopback addresses (the default drops private ones, which on loopback are all).
+ */
+function plainHelia (blockstoreDir: string, peer: string): ReturnType<typeof createHelia> {
+  const config = libp2pDefaults()
+  const services: Record<string, unknown> = config.services
+  for (const outside of ['delegatedPeerRouting', 'delegatedContentRouting', 'autoTLS', 'upnp']) delete services[outside]
+  config.services.dht = kadDHT({ peerInfoMapper: passthroughMapper })
+  config.addresses = { listen: ['/ip4/127.0.0.1/tcp/0'] }
+  config.peerDiscovery = [bootstrap({ list: [peer] })]
+  return createHelia({ blockstore: new FsBlockstore(blockstoreDir), libp2p: config })
+}
+
+describe('DHT', () => {
+  it('a plain Helia node that knows one DHT peer finds a dataset\'s provider through the DHT and fetches it', async () => {
+    const stores: Store[] = []
+    const nodes: NetworkNode[] = []
+    const helia = { node: null as ReturnType<typeof createHelia> | null }
+    try {
+      // Three Commons nodes: B is the DHT peer everyone knows; A holds the dataset; C is a bystander.
+      const open = async (name: string): Promise<Store> => { const s = await openStore(join(root, name)); stores.push(s); return s }
+      const storeA = await open('a')
+      const b = await startNetwork({ blockstore: (await open('b')).blocks })
+      nodes.push(b)
+      const a = await startNetwork({ blockstore: storeA.blocks, bootstrap: b.multiaddrs() })
+      const c = await startNetwork({ blockstore: (await open('c')).blocks, bootstrap: b.multiaddrs() })
+      nodes.push(a, c)
+      await waitFor(() => a.peers().includes(b.peerId) && c.peers().includes(b.peerId), 'A and C to reach B')
+
+      const data = join(root, 'data')
+      await mkdir(data)
+      await writeFile(join(data, 'rows.jsonl'), rowsToBytes(generateRows(300_000, 8)))
+      await writeFile(join(data, 'weights.bin'), randomBytes(400_000))
+      await initDataset(storeA, 'corpus')
+      const { cid } = await commitVersion(storeA, { name: 'corpus', path: data, message: 'one', author: 't', time: 1 })
+      const announcer = createAnnouncer({ network: a, store: storeA }, { intervalMs: 60_000 })
+      await announcer.scan()
+      assert.deepEqual(announcer.provided(), [cid.toString()])
+
+      const heliaDir = join(root, 'helia')
+      const node = plainHelia(join(heliaDir, 'blocks'), b.multiaddrs()[0])
+      helia.node = node
+      await node.start()
+      await waitFor(() => node.libp2p.getPeers().some(p => p.toString() === b.peerId), 'Helia to reach B')
+      assert.ok(!node.libp2p.getPeers().some(p => p.toString() === a.peerId), 'Helia starts without a connection to A')
+
+      // Helia's own way to fetch a whole DAG: pinning walks it, wanting each block over bitswap.
+      for await (const _ of node.pins.add(cid, { signal: AbortSignal.timeout(30_000) })) { /* each pinned block */ }
+      assert.ok(node.libp2p.getPeers().some(p => p.toString() === a.peerId), 'Helia found A through the DHT and dialled it')
+      await node.stop()
+      helia.node = null
+
+      // What Helia stored is the dataset: our store reads it back, every block checked.
+      const storeH = await open('helia')
+      const walked = await walkDag(storeH.blocks, [cid])
+      assert.deepEqual({ missing: walked.missing.length, corrupt: walked.corrupt.length }, { missing: 0, corrupt: 0 })
+      assert.equal(walked.blocks, (await walkDag(storeA.blocks, [cid])).blocks)
+      const out = join(root, 'out')
+      await exportVersion(storeH, cid.toString(), out)
+      assert.deepEqual(await files(out), await files(data))
+    } finally {
+      await helia.node?.stop()
+      await Promise.all(nodes.map(async n => n.stop()))
+      await Promise.all(stores.map(async s => s.close()))
+    }
+  })
+})
