@@ -43,6 +43,26 @@ export const DEFAULT_CHECK_PROBABILITY = 0.1
 /** How long one block may take to arrive before a fetch gives up. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
 
+/** Whole-DAG transfer between Commons nodes (dagStream.ts): a root asked, the DAG sent back as a CAR. */
+export const DAG_PROTOCOL = '/commons/dag/1.0.0'
+
+/** Bytes gathered before one send on a DAG stream: a few muxer frames' worth, not one per CAR piece. */
+export const DAG_STREAM_BATCH_BYTES = 1 << 20
+
+/** Blocks of a DAG stream being written to the blockstore at once while the stream flows on. */
+export const DAG_STREAM_WRITES = 32
+
+/** Connected peers asked in turn for a whole DAG before the rest is left to bitswap. */
+export const DAG_STREAM_PEERS = 8
+
+/**
+ * Bitswap waits 10 ms by default before sending a want-list or a batch of blocks, to
+ * gather more into one message; a DAG walk already sends its wants in batches of
+ * `FETCH_CONCURRENCY`, so the wait only adds latency to every round (1 ms keeps a
+ * little batching).
+ */
+export const BITSWAP_OPTIONS = { sendWantlistDebounce: 1, sendBlocksDebounce: 1 }
+
 /** Blocks wanted at once while walking a DAG: enough to fill a bitswap round trip. */
 export const FETCH_CONCURRENCY = 32
 

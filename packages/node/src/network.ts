@@ -6,12 +6,14 @@ import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import { DialError } from './errors.ts'
-import { fetchDag, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
+import { BITSWAP_OPTIONS, DAG_STREAM_PEERS, DEFAULT_FETCH_TIMEOUT_MS } from './constants.ts'
+import { fetchDagStream, serveDagStream } from './dagStream.ts'
+import { fetchDag, parseRoot, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
 import { libp2pConfig, type Services } from './libp2pConfig.ts'
 import { toPrivateKey } from './nodeKey.ts'
 
@@ -30,6 +32,11 @@ export interface StartNetworkOptions {
   listen?: string[]
   /** Multiaddrs, each ending in `/p2p/<peer id>`, dialled once shortly after start. */
   bootstrap?: string[]
+  /**
+   * Serve and use whole-DAG streams between Commons nodes (dagStream.ts); default true.
+   * Off, a node fetches block by block over bitswap only, as any IPFS node would.
+   */
+  dagStream?: boolean
   /** Peer store, pins and other node state; default in memory. */
   datastore?: Datastore
 }
@@ -68,7 +75,8 @@ export interface NetworkNode {
  * identify, ping, AutoNAT, the DHT, gossipsub) with Helia and its bitswap on the same
  * libp2p, serving and filling `options.blockstore`. Bitswap asks Helia's routing, and
  * so the DHT, for providers of every block it wants, so a CID no connected peer holds
- * is still found if anyone provided it. Helia
+ * is still found if anyone provided it; between Commons nodes a whole DAG moves in one
+ * stream instead (dagStream.ts), bitswap fetching only what that left missing. Helia
  * is assembled from its parts (light core + libp2p + bitswap) rather than `createHelia`,
  * whose HTTP gateways and delegated routing would reach outside the network.
  */
@@ -81,9 +89,11 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
   })
   const helia = withBitswap(withLibp2pLight<typeof core, Services>(core, libp2pConfig({
     privateKey, listen: options.listen, bootstrap: options.bootstrap
-  })))
+  })), BITSWAP_OPTIONS)
   await helia.start()
   const libp2p = helia.libp2p
+  const dagStream = options.dagStream ?? true
+  if (dagStream) await serveDagStream(libp2p, options.blockstore)
   const pubsub = libp2p.services.pubsub
 
   const handlers = new Map<string, Set<GossipHandler>>()
@@ -126,7 +136,9 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       }
     },
     async fetchDag (cid, fetchOptions) {
-      const result = await fetchDag(helia, cid, fetchOptions)
+      const root = parseRoot(cid)
+      const streamed = !dagStream || await options.blockstore.has(root) ? null : await fetchWholeDag(libp2p, root, options.blockstore, fetchOptions)
+      const result = streamed ?? await fetchDag(helia, root, fetchOptions)
       // The node holds it now: say so in the DHT, in the background (best effort, as any announcement).
       libp2p.contentRouting.provide(toCid(cid)).catch(() => {})
       return result
@@ -158,3 +170,18 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
 }
 
 const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid
+
+/**
+ * The whole DAG in one stream from the first connected peer that holds it all (see
+ * dagStream.ts); null when none did, and bitswap then fetches what is still missing.
+ */
+async function fetchWholeDag (
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'getPeers'>,
+  root: CID, blockstore: Blockstore, options: FetchDagOptions = {}
+): Promise<FetchDagResult | null> {
+  for (const peer of libp2p.getPeers().slice(0, DAG_STREAM_PEERS)) {
+    const got = await fetchDagStream(libp2p, peer, root, blockstore, { signal: options.signal, timeoutMs: options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS })
+    if (got.complete) return { blocks: got.blocks, bytes: got.bytes }
+  }
+  return null
+}

@@ -6,9 +6,8 @@ import { Readable } from 'node:stream'
 import { CarWriter } from '@ipld/car/writer'
 import type { CID } from 'multiformats/cid'
 import type { Store } from './store.ts'
-import { getVerifiedBlock } from './blocks.ts'
 import { resolveVersion } from './resolveVersion.ts'
-import { linksOf } from './walkDag.ts'
+import { dagBlocks } from './walkDag.ts'
 
 export interface ExportCarOptions {
   /** Called after each block written, with the running totals. */
@@ -40,7 +39,7 @@ export async function exportCar (store: Store, ref: string, file: string, option
   const result: ExportCarResult = { root, file: target, blocks: 0, bytes: 0 }
   const feed = async (): Promise<void> => {
     try {
-      for await (const block of dagBlocks(store, root)) {
+      for await (const block of dagBlocks(store.blocks, root)) {
         await writer.put(block)
         result.blocks++
         result.bytes += block.bytes.length
@@ -59,20 +58,4 @@ export async function exportCar (store: Store, ref: string, file: string, option
     throw error
   }
   return result
-}
-
-/** The blocks under `root`, depth first, each once and hash-checked. */
-async function * dagBlocks (store: Store, root: CID): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
-  const seen = new Set<string>()
-  const stack = [root]
-  while (stack.length > 0) {
-    const cid = stack.pop() as CID
-    const key = cid.toString()
-    if (seen.has(key)) continue
-    seen.add(key)
-    const bytes = await getVerifiedBlock(store.blocks, cid)
-    yield { cid, bytes }
-    // Reversed, so the first link is popped first: the CAR reads in the DAG's own order.
-    stack.push(...linksOf(cid, bytes).reverse())
-  }
 }
