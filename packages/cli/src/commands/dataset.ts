@@ -62,8 +62,9 @@ export function datasetCommand (program: Command): void {
     .requiredOption('-m, --message <message>', 'what this version changes')
     .option('--author <author>', 'author (default: $COMMONS_AUTHOR, else the OS user)')
     .option('--time <seconds>', 'commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else now)', parseSeconds)
+    .option('--cid-compat', 'cut files as ipfs add --cid-version=1 does (256 KiB chunks), so each file has the CID ipfs add prints; edits then rewrite more blocks (docs/network.md)')
     .option('--json', 'print the result as JSON')
-    .action(async (name: string, path: string, opts: { message: string, author?: string, time?: number }, command: Command) => {
+    .action(async (name: string, path: string, opts: { message: string, author?: string, time?: number, cidCompat?: boolean }, command: Command) => {
       const options = globals(command)
       const started = performance.now()
       const result = await withStore(options, store => commitVersion(store, {
@@ -72,6 +73,7 @@ export function datasetCommand (program: Command): void {
         message: opts.message,
         author: opts.author,
         time: opts.time,
+        layout: opts.cidCompat === true ? 'ipfs-add' : undefined,
         onProgress: (done, total) => { progress(options, `importing ${formatBytes(done)} / ${formatBytes(total)}`) }
       }))
       progressDone(options)
