@@ -102,4 +102,29 @@ describe('DHT', () => {
       await Promise.all(stores.map(async s => s.close()))
     }
   })
+
+  it('the announcer provides a version committed while it runs, and a provider is found for it', async () => {
+    const storeA = await openStore(join(root, 'announce-a'))
+    const storeB = await openStore(join(root, 'announce-b'))
+    const b = await startNetwork({ blockstore: storeB.blocks })
+    const a = await startNetwork({ blockstore: storeA.blocks, bootstrap: b.multiaddrs() })
+    const announcer = createAnnouncer({ network: a, store: storeA }, { intervalMs: 200 })
+    try {
+      await waitFor(() => a.peers().includes(b.peerId), 'A to reach B')
+      await announcer.start()
+      const data = join(root, 'announce-data')
+      await mkdir(data)
+      await writeFile(join(data, 'run.bin'), randomBytes(50_000))
+      await initDataset(storeA, 'run-1')
+      const { cid } = await commitVersion(storeA, { name: 'run-1', path: data, message: 'a run', author: 't', time: 1 })
+      await waitFor(() => announcer.provided().includes(cid.toString()), 'the new version to be provided')
+      const found: string[] = []
+      for await (const provider of b.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) { found.push(provider); break }
+      assert.deepEqual(found, [a.peerId])
+    } finally {
+      await announcer.stop()
+      await Promise.all([a.stop(), b.stop()])
+      await Promise.all([storeA.close(), storeB.close()])
+    }
+  })
 })
