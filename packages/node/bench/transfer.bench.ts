@@ -1,10 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
 import { createServer, connect, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { commitVersion, initDataset, openStore } from '@commons/store'
 import type { BenchResult } from '../../../bench/table.ts'
 import { startNetwork } from '../src/index.ts'
@@ -16,8 +18,8 @@ const FILES = 4
 
 /**
  * A run of `mb` MB (random bytes in a few files, as a run's checkpoints are) committed
- * on node A and fetched by CID by a node B, both on loopback with their blockstores on
- * disk: once over bitswap alone (what any IPFS node does) and once as Commons nodes do
+ * on node A (its own process) and fetched by CID by a node B, both on loopback with
+ * their blockstores on disk: once over bitswap alone (what any IPFS node does) and once as Commons nodes do
  * it (the whole DAG in one stream); next to them, the same files copied over one raw
  * loopback TCP socket from disk to disk, the ceiling for any protocol on this machine.
  */
@@ -39,13 +41,14 @@ export async function benchTransfer (log: (line: string) => void, mb = Number(pr
     const storeA = await openStore(join(root, 'a'))
     await initDataset(storeA, 'run')
     const { cid } = await commitVersion(storeA, { name: 'run', path: data, message: 'run', author: 'bench', time: 0 })
-    const a = await startNetwork({ blockstore: storeA.blocks })
+    await storeA.close()
+    const a = await servePeer(join(root, 'a'))
     /** Seconds for a fresh node B (its own empty store) to fetch the run from A. */
     const fetchOnce = async (name: string, dagStream: boolean): Promise<{ seconds: number, blocks: number }> => {
       const storeB = await openStore(join(root, name))
       const b = await startNetwork({ blockstore: storeB.blocks, dagStream })
       try {
-        await b.connect(a.multiaddrs()[0])
+        await b.connect(a.address)
         log(`transfer: B fetches the ${mb} MB run from A by CID (${dagStream ? 'whole-DAG stream' : 'bitswap only'})`)
         const started = performance.now()
         const fetched = await b.fetchDag(cid, { timeoutMs: 30_000 })
@@ -61,7 +64,6 @@ export async function benchTransfer (log: (line: string) => void, mb = Number(pr
       stream = await fetchOnce('b-stream', true)
     } finally {
       await a.stop()
-      await storeA.close()
     }
     const rate = (s: number): number => bytes / 1e6 / s
     return {
@@ -90,6 +92,21 @@ export async function benchTransfer (log: (line: string) => void, mb = Number(pr
   } finally {
     await rm(root, { recursive: true, force: true })
   }
+}
+
+/** Node A in a child process (servePeer.ts), as it would run on another machine. */
+async function servePeer (home: string): Promise<{ address: string, stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./servePeer.ts', import.meta.url)), home], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (out.includes('\n')) resolve(out.trim())
+    })
+    child.once('exit', code => { reject(new Error(`the serving node exited (${code}) before it listened`)) })
+  })
+  return { address, stop: async () => { child.stdin.end(); await exited } }
 }
 
 /** Seconds to send `paths` one after another over a loopback socket into `target`. */
