@@ -11,10 +11,15 @@ export const TOPICS = {
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
 /**
- * `--listen-all`: every interface, IPv4 and IPv6, on TCP 4001 (the port IPFS nodes use)
- * and WebSockets on 4002, so browsers and WebSocket-only peers can dial in too.
+ * `--listen all`: every interface, IPv4 and IPv6, on TCP 4001 (the port IPFS nodes use),
+ * WebSockets on TCP 4002 and WebRTC-Direct on UDP 4001, the two a browser can dial (the
+ * latter with no TLS certificate for the node).
  */
-export const LISTEN_ALL = ['/ip4/0.0.0.0/tcp/4001', '/ip6/::/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws', '/ip6/::/tcp/4002/ws']
+export const LISTEN_ALL = [
+  '/ip4/0.0.0.0/tcp/4001', '/ip6/::/tcp/4001',
+  '/ip4/0.0.0.0/tcp/4002/ws', '/ip6/::/tcp/4002/ws',
+  '/ip4/0.0.0.0/udp/4001/webrtc-direct', '/ip6/::/udp/4001/webrtc-direct'
+]
 
 /** The public IPFS (Amino) DHT's protocol: Commons nodes provide into the same DHT as Kubo and Helia. */
 export const DHT_PROTOCOL = '/ipfs/kad/1.0.0'

@@ -20,6 +20,21 @@ describe('libp2p config', () => {
     }
   })
 
+  it('dials over WebRTC-Direct, the transport a browser dials without a certificate', async () => {
+    const storeA = new MemoryBlockstore()
+    const a = await startNetwork({ blockstore: storeA, listen: ['/ip4/127.0.0.1/udp/0/webrtc-direct'] })
+    const b = await startNetwork({ blockstore: new MemoryBlockstore() })
+    try {
+      const direct = a.multiaddrs().find(address => address.includes('/webrtc-direct/certhash/'))
+      assert.ok(direct !== undefined, `A listens on WebRTC-Direct: ${a.multiaddrs().join(' ')}`)
+      await b.connect(direct)
+      const cid = await putRaw(storeA, new TextEncoder().encode('over webrtc'))
+      assert.deepEqual(await b.fetchDag(cid, { timeoutMs: 5_000 }), { blocks: 1, bytes: 11 })
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  })
+
   it('listens on every interface when asked, and on loopback only by default', async () => {
     const wide = await startNetwork({ blockstore: new MemoryBlockstore(), listen: ['/ip4/0.0.0.0/tcp/0'] })
     const narrow = await startNetwork({ blockstore: new MemoryBlockstore() })

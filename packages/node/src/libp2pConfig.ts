@@ -7,6 +7,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } 
 import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -29,14 +30,15 @@ export interface Libp2pConfigInit {
 }
 
 /**
- * libp2p as IPFS nodes expect to meet it: TCP and WebSockets (and circuit relay v2 as
- * a client, to reach and be reached through relays), noise, yamux, identify, ping,
+ * libp2p as IPFS nodes expect to meet it: TCP, WebSockets and WebRTC-Direct (the last
+ * two are what browsers dial), circuit relay v2 as a client (to reach and be reached
+ * through relays), noise, yamux, identify, ping,
  * AutoNAT, the Amino Kademlia DHT (`/ipfs/kad/1.0.0`, the one Kubo and Helia use) and
  * gossipsub. How the DHT behaves follows where the node listens:
  * - only on loopback or private addresses (the default, tests, the demo, a lab): a DHT
  *   server from the start, and peers' private addresses are kept, since they are the
  *   only ones there are;
- * - on a public or wildcard address (`commons node start --listen-all`): AutoNAT decides
+ * - on a public or wildcard address (`commons node start --listen all`): AutoNAT decides
  *   between client and server mode, private addresses from peers are dropped (as on the
  *   public network), and `/p2p-circuit` asks relays for a reservation in case the node
  *   turns out to be unreachable behind a NAT.
@@ -48,7 +50,7 @@ export function libp2pConfig (init: Libp2pConfigInit): Libp2pOptions<Services> {
   return {
     privateKey: init.privateKey,
     addresses: { listen: open ? [...listen, '/p2p-circuit'] : listen },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [tcp(), webSockets(), webRTCDirect(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 100 })] : [],

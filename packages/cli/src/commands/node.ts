@@ -113,7 +113,7 @@ export function nodeCommand (program: Command): void {
     .description('start a node in the home and run until interrupted (Ctrl-C); settings persist in <home>/node/config.json')
     .option('--roles <list>', `comma-separated roles: ${ROLES.join(', ')}`, parseRoles, ['trainer', 'validator'] as Role[])
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
-    .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001 and WebSockets 4002', collect)
+    .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001, WebSockets 4002, WebRTC-Direct UDP 4001', collect)
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
     .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', port, 0)
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace')
