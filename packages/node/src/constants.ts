@@ -57,8 +57,14 @@ export const DAG_STREAM_BATCH_BYTES = 1 << 20
 /** Blocks of a DAG stream being written to the blockstore at once while the stream flows on. */
 export const DAG_STREAM_WRITES = 32
 
-/** Connected peers asked in turn for a whole DAG before the rest is left to bitswap. */
+/** Connected peers asked in turn for a whole DAG before the DHT is asked who provides it. */
 export const DAG_STREAM_PEERS = 8
+
+/** Providers the DHT names that are asked in turn for a whole DAG before the rest is left to bitswap. */
+export const DHT_PROVIDERS_TRIED = 3
+
+/** Longest DHT lookup for providers of a DAG no connected peer holds whole. */
+export const DHT_LOOKUP_TIMEOUT_MS = 5_000
 
 /**
  * Bitswap waits 10 ms by default before sending a want-list or a batch of blocks, to

@@ -103,7 +103,7 @@ describe('DHT', () => {
     }
   })
 
-  it('the announcer provides a version committed while it runs, and a provider is found for it', async () => {
+  it('the announcer provides a version committed while it runs; a node that knows only a DHT peer finds the holder and fetches it', async () => {
     const storeA = await openStore(join(root, 'announce-a'))
     const storeB = await openStore(join(root, 'announce-b'))
     const b = await startNetwork({ blockstore: storeB.blocks })
@@ -121,6 +121,22 @@ describe('DHT', () => {
       const found: string[] = []
       for await (const provider of b.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) { found.push(provider); break }
       assert.deepEqual(found, [a.peerId])
+
+      // A Commons node that knows only B: no connected peer holds the run, so it asks the
+      // DHT, dials A and takes the whole DAG in one stream.
+      const storeD = await openStore(join(root, 'announce-d'))
+      const d = await startNetwork({ blockstore: storeD.blocks, bootstrap: b.multiaddrs() })
+      try {
+        await waitFor(() => d.peers().includes(b.peerId), 'D to reach B')
+        assert.ok(!d.peers().includes(a.peerId))
+        const fetched = await d.fetchDag(cid, { timeoutMs: 10_000 })
+        assert.ok(d.peers().includes(a.peerId), 'D found A through the DHT')
+        const held = await walkDag(storeD.blocks, [cid])
+        assert.deepEqual({ blocks: fetched.blocks, missing: held.missing.length }, { blocks: (await walkDag(storeA.blocks, [cid])).blocks, missing: 0 })
+      } finally {
+        await d.stop()
+        await storeD.close()
+      }
     } finally {
       await announcer.stop()
       await Promise.all([a.stop(), b.stop()])

@@ -6,15 +6,16 @@ import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import { DialError } from './errors.ts'
-import { BITSWAP_OPTIONS, DAG_STREAM_PEERS, DEFAULT_FETCH_TIMEOUT_MS } from './constants.ts'
-import { fetchDagStream, serveDagStream } from './dagStream.ts'
+import { BITSWAP_OPTIONS } from './constants.ts'
+import { serveDagStream } from './dagStream.ts'
 import { fetchDag, parseRoot, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
 import { libp2pConfig, type Services } from './libp2pConfig.ts'
+import { fetchWholeDag } from './fetchWholeDag.ts'
 import { toPrivateKey } from './nodeKey.ts'
 
 export interface StartNetworkOptions {
@@ -170,18 +171,3 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
 }
 
 const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid
-
-/**
- * The whole DAG in one stream from the first connected peer that holds it all (see
- * dagStream.ts); null when none did, and bitswap then fetches what is still missing.
- */
-async function fetchWholeDag (
-  libp2p: Pick<Libp2p, 'dialProtocol' | 'getPeers'>,
-  root: CID, blockstore: Blockstore, options: FetchDagOptions = {}
-): Promise<FetchDagResult | null> {
-  for (const peer of libp2p.getPeers().slice(0, DAG_STREAM_PEERS)) {
-    const got = await fetchDagStream(libp2p, peer, root, blockstore, { signal: options.signal, timeoutMs: options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS })
-    if (got.complete) return { blocks: got.blocks, bytes: got.bytes }
-  }
-  return null
-}
