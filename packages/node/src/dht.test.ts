@@ -9,7 +9,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { FsBlockstore } from 'blockstore-fs'
 import { createHelia } from 'helia'
-import { commitVersion, exportVersion, generateRows, initDataset, openStore, rowsToBytes, walkDag, type Store } from '@commons/store'
+import { commitVersion, exportVersion, generateRows, initDataset, openStore, putRaw, rowsToBytes, walkDag, type Store } from '@commons/store'
 import { createAnnouncer, startNetwork, type NetworkNode } from './index.ts'
 
 let root: string
@@ -85,6 +85,13 @@ describe('DHT', () => {
       // Helia's own way to fetch a whole DAG: pinning walks it, wanting each block over bitswap.
       for await (const _ of node.pins.add(cid, { signal: AbortSignal.timeout(30_000) })) { /* each pinned block */ }
       assert.ok(node.libp2p.getPeers().some(p => p.toString() === a.peerId), 'Helia found A through the DHT and dialled it')
+
+      // The other way: a block only Helia holds, provided in the DHT, reaches C over bitswap
+      // (Helia speaks no whole-DAG protocol, so C's stream attempts fail and bitswap takes over).
+      const note = new TextEncoder().encode('a note only the Helia node holds')
+      const noteCid = await putRaw(node.blockstore, note)
+      await node.routing.provide(noteCid, { signal: AbortSignal.timeout(10_000) })
+      assert.deepEqual(await c.fetchDag(noteCid, { timeoutMs: 10_000 }), { blocks: 1, bytes: note.length })
       await node.stop()
       helia.node = null
 
