@@ -39,11 +39,15 @@ export function createAnnouncer (components: AnnouncerComponents, init: Announce
   let timer: NodeJS.Timeout | null = null
   let running: Promise<void> | null = null
 
+  // Heads whose whole history is provided: the next looks skip them without reading it.
+  const finished = new Set<string>()
   const provideAll = async (): Promise<void> => {
     const { datasets } = await scanDatasets(components.store)
     for (const ref of datasets) {
-      if (ref.head === null || done.has(ref.head.toString())) continue
-      for (const { cid } of await logFrom(components.store, ref.head)) await provideOne(cid)
+      if (ref.head === null || finished.has(ref.head.toString())) continue
+      const versions = await logFrom(components.store, ref.head)
+      for (const { cid } of versions) await provideOne(cid)
+      if (versions.every(({ cid }) => done.has(cid.toString()))) finished.add(ref.head.toString())
     }
   }
   const provideOne = async (cid: CID): Promise<void> => {

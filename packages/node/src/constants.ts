@@ -24,6 +24,9 @@ export const LISTEN_ALL = [
 /** The public IPFS (Amino) DHT's protocol: Commons nodes provide into the same DHT as Kubo and Helia. */
 export const DHT_PROTOCOL = '/ipfs/kad/1.0.0'
 
+/** Longest a provide may take: a record no DHT peer took in this time is tried again later. */
+export const PROVIDE_TIMEOUT_MS = 60_000
+
 /** Milliseconds between an announcer's looks for versions the node holds but has not provided yet. */
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 15_000
 

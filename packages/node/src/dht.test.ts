@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { libp2pDefaults } from '@helia/libp2p'
 import { bootstrap } from '@libp2p/bootstrap'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { MemoryBlockstore } from 'blockstore-core'
 import { FsBlockstore } from 'blockstore-fs'
 import { createHelia } from 'helia'
 import { commitVersion, exportVersion, generateRows, initDataset, openStore, putRaw, rowsToBytes, walkDag, type Store } from '@commons/store'
@@ -148,6 +149,30 @@ describe('DHT', () => {
       await announcer.stop()
       await Promise.all([a.stop(), b.stop()])
       await Promise.all([storeA.close(), storeB.close()])
+    }
+  })
+
+  it('the announcer retries what no DHT peer could take until one can', async () => {
+    const storeA = await openStore(join(root, 'retry-a'))
+    const a = await startNetwork({ blockstore: storeA.blocks })
+    const announcer = createAnnouncer({ network: a, store: storeA }, { intervalMs: 100 })
+    let b: NetworkNode | null = null
+    try {
+      const data = join(root, 'retry-data')
+      await mkdir(data)
+      await writeFile(join(data, 'rows.txt'), 'one\ntwo\n')
+      await initDataset(storeA, 'lonely')
+      const { cid } = await commitVersion(storeA, { name: 'lonely', path: data, message: 'm', author: 't', time: 1 })
+      await announcer.start()
+      await announcer.scan()
+      assert.deepEqual(announcer.provided(), [], 'alone, nobody takes the record')
+      b = await startNetwork({ blockstore: new MemoryBlockstore() })
+      await a.connect(b.multiaddrs()[0])
+      await waitFor(() => announcer.provided().includes(cid.toString()), 'the record to be taken once a DHT peer is there')
+    } finally {
+      await announcer.stop()
+      await Promise.all([a.stop(), b?.stop()])
+      await storeA.close()
     }
   })
 })

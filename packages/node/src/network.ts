@@ -7,11 +7,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
 import type { PrivateKey } from '@libp2p/interface'
+import type { SingleKadDHT } from '@libp2p/kad-dht'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import { DialError } from './errors.ts'
-import { BITSWAP_OPTIONS } from './constants.ts'
+import { DialError, ProvideError } from './errors.ts'
+import { BITSWAP_OPTIONS, PROVIDE_TIMEOUT_MS } from './constants.ts'
 import { serveDagStream } from './dagStream.ts'
 import { fetchDag, parseRoot, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
 import { libp2pConfig, type Services } from './libp2pConfig.ts'
@@ -113,7 +114,7 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
   }
   pubsub.addEventListener('message', onMessage)
 
-  return {
+  const node: NetworkNode = {
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs().map(address => address.toString()),
     async publish (topic, message) {
@@ -141,7 +142,7 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       const streamed = !dagStream || await options.blockstore.has(root) ? null : await fetchWholeDag(libp2p, root, options.blockstore, fetchOptions)
       const result = streamed ?? await fetchDag(helia, root, fetchOptions)
       // The node holds it now: say so in the DHT, in the background (best effort, as any announcement).
-      libp2p.contentRouting.provide(toCid(cid)).catch(() => {})
+      node.provide(root).catch(() => {})
       return result
     },
     async connect (address) {
@@ -156,7 +157,15 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       }
     },
     async provide (cid, provideOptions) {
-      await libp2p.contentRouting.provide(toCid(cid), provideOptions)
+      // A lookup with no DHT peer to start from waits for one instead of failing (kadDHT()
+      // makes a single DHT, whose routing table its factory's type does not show).
+      if ((libp2p.services.dht as Partial<SingleKadDHT>).routingTable?.size === 0) {
+        throw new ProvideError(`no DHT peer to take the provider record of ${String(cid)}`, {
+          hint: 'connect to a peer (--bootstrap) and try again; the announcer retries on its own'
+        })
+      }
+      const limit = AbortSignal.timeout(PROVIDE_TIMEOUT_MS)
+      await libp2p.contentRouting.provide(toCid(cid), { signal: provideOptions?.signal === undefined ? limit : AbortSignal.any([limit, provideOptions.signal]) })
     },
     async * findProviders (cid, findOptions) {
       for await (const provider of libp2p.contentRouting.findProviders(toCid(cid), findOptions)) yield provider.id.toString()
@@ -168,6 +177,7 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       await helia.stop()
     }
   }
+  return node
 }
 
 const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid
