@@ -114,6 +114,7 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
   }
   pubsub.addEventListener('message', onMessage)
 
+  const announced = new Set<string>()
   const node: NetworkNode = {
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs().map(address => address.toString()),
@@ -141,8 +142,13 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       const root = parseRoot(cid)
       const streamed = !dagStream || await options.blockstore.has(root) ? null : await fetchWholeDag(libp2p, root, options.blockstore, fetchOptions)
       const result = streamed ?? await fetchDag(helia, root, fetchOptions)
-      // The node holds it now: say so in the DHT, in the background (best effort, as any announcement).
-      node.provide(root).catch(() => {})
+      // The node holds it now: say so in the DHT, once, in the background (best effort, as
+      // any announcement; the DHT re-provides it from then on).
+      const key = root.toString()
+      if (!announced.has(key)) {
+        announced.add(key)
+        node.provide(root).catch(() => { announced.delete(key) })
+      }
       return result
     },
     async connect (address) {
