@@ -5,18 +5,19 @@ import { benchChain } from '../packages/chain/bench/chain.bench.ts'
 import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
 import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
 import { benchNetwork } from '../packages/cli/bench/network.bench.ts'
+import { benchTransfer } from '../packages/node/bench/transfer.bench.ts'
 import { benchModels } from '../packages/models/bench/models.bench.ts'
 import { benchStorage } from '../packages/chain/bench/storage.bench.ts'
 import { benchAgent } from '../packages/agent/bench/agent.bench.ts'
 import { benchInference } from '../packages/cli/bench/inference.bench.ts'
 
-/** Every benchmark part, by name. */
-const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult>> = {
+/** Every benchmark part, by name; a part may print more than one table. */
+const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult | BenchResult[]>> = {
   store: benchStore,
   chain: benchChain,
   engine: benchEngine,
   dispute: benchDispute,
-  network: benchNetwork,
+  network: async log => [await benchTransfer(log), await benchNetwork(log)],
   models: benchModels,
   storage: benchStorage,
   agent: benchAgent,
@@ -52,11 +53,12 @@ for (const name of names) {
 
 const results: BenchResult[] = []
 for (const name of names) {
-  const result = await PARTS[name]((line) => { process.stderr.write(`${line}\n`) })
-  results.push(result)
-  if (!values.json) console.log(`${formatTable(result)}\n`)
+  for (const result of [await PARTS[name]((line) => { process.stderr.write(`${line}\n`) })].flat()) {
+    results.push(result)
+    if (!values.json) console.log(`${formatTable(result)}\n`)
+  }
 }
 if (values.json) {
   const figures = Object.fromEntries(results.map(r => [r.part, r.figures]))
-  console.log(JSON.stringify(values.part === undefined ? figures : figures[values.part], null, 2))
+  console.log(JSON.stringify(values.part === undefined || results.length > 1 ? figures : figures[values.part], null, 2))
 }

@@ -28,12 +28,15 @@ function parse (value: unknown, flag: string): ReturnType<typeof multiaddr> {
   }
 }
 
-/** Addresses to listen on: TCP multiaddrs (the node's only transport). */
+/** Addresses to listen on: TCP (plain or /ws) or UDP WebRTC-Direct, the transports a node listens on. */
 export function checkListen (values: unknown[]): void {
   for (const value of values) {
-    const address = parse(value, '--listen')
-    if (!address.getComponents().some(c => c.name === 'tcp')) {
-      throw new InvalidMultiaddrError(`--listen "${String(value)}" has no TCP port`, { hint: 'write /ip4/HOST/tcp/PORT, e.g. /ip4/127.0.0.1/tcp/4001', details: { value } })
+    const names = parse(value, '--listen').getComponents().map(c => c.name)
+    if (!names.includes('tcp') && !(names.includes('udp') && names.includes('webrtc-direct'))) {
+      throw new InvalidMultiaddrError(`--listen "${String(value)}" has no TCP port`, {
+        hint: 'write /ip4/HOST/tcp/PORT (add /ws for WebSockets) or /ip4/HOST/udp/PORT/webrtc-direct, e.g. /ip4/127.0.0.1/tcp/4001; or --listen all',
+        details: { value }
+      })
     }
   }
 }

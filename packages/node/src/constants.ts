@@ -10,6 +10,26 @@ export const TOPICS = {
 /** Loopback on a free port: a node is private unless told to listen wider. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
 
+/**
+ * `--listen all`: every interface, IPv4 and IPv6, on TCP 4001 (the port IPFS nodes use),
+ * WebSockets on TCP 4002 and WebRTC-Direct on UDP 4001, the two a browser can dial (the
+ * latter with no TLS certificate for the node).
+ */
+export const LISTEN_ALL = [
+  '/ip4/0.0.0.0/tcp/4001', '/ip6/::/tcp/4001',
+  '/ip4/0.0.0.0/tcp/4002/ws', '/ip6/::/tcp/4002/ws',
+  '/ip4/0.0.0.0/udp/4001/webrtc-direct', '/ip6/::/udp/4001/webrtc-direct'
+]
+
+/** The public IPFS (Amino) DHT's protocol: Commons nodes provide into the same DHT as Kubo and Helia. */
+export const DHT_PROTOCOL = '/ipfs/kad/1.0.0'
+
+/** Longest a provide may take: a record no DHT peer took in this time is tried again later. */
+export const PROVIDE_TIMEOUT_MS = 60_000
+
+/** Milliseconds between an announcer's looks for versions the node holds but has not provided yet. */
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = 15_000
+
 /** Milliseconds between a node's looks at the chain: an idle node asks once a second. */
 export const DEFAULT_POLL_MS = 1_000
 
@@ -30,6 +50,32 @@ export const DEFAULT_CHECK_PROBABILITY = 0.1
 
 /** How long one block may take to arrive before a fetch gives up. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000
+
+/** Whole-DAG transfer between Commons nodes (dagStream.ts): a root asked, the DAG sent back as a CAR. */
+export const DAG_PROTOCOL = '/commons/dag/1.0.0'
+
+/** Bytes gathered before one send on a DAG stream: a few muxer frames' worth, not one per CAR piece. */
+export const DAG_STREAM_BATCH_BYTES = 1 << 20
+
+/** Blocks of a DAG stream being written to the blockstore at once while the stream flows on. */
+export const DAG_STREAM_WRITES = 32
+
+/** Connected peers asked in turn for a whole DAG before the DHT is asked who provides it. */
+export const DAG_STREAM_PEERS = 8
+
+/** Providers the DHT names that are asked in turn for a whole DAG before the rest is left to bitswap. */
+export const DHT_PROVIDERS_TRIED = 3
+
+/** Longest DHT lookup for providers of a DAG no connected peer holds whole. */
+export const DHT_LOOKUP_TIMEOUT_MS = 5_000
+
+/**
+ * Bitswap waits 10 ms by default before sending a want-list or a batch of blocks, to
+ * gather more into one message; a DAG walk already sends its wants in batches of
+ * `FETCH_CONCURRENCY`, so the wait only adds latency to every round (1 ms keeps a
+ * little batching).
+ */
+export const BITSWAP_OPTIONS = { sendWantlistDebounce: 1, sendBlocksDebounce: 1 }
 
 /** Blocks wanted at once while walking a DAG: enough to fill a bitswap round trip. */
 export const FETCH_CONCURRENCY = 32

@@ -2,6 +2,7 @@ import type { Address } from 'viem'
 import { DEFAULT_JOB_POLICY, type Clients, type JobSpec } from '@commons/chain'
 import { referenceContext } from '@commons/engine'
 import type { Store } from '@commons/store'
+import { createAnnouncer } from './announcer.ts'
 import { startApi, type ApiServer } from './api.ts'
 import { createChainEvents } from './chainEvents.ts'
 import type { Context, DisputeReport, NodeComponents, NodeInit, Service, Timings } from './context.ts'
@@ -71,7 +72,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
   }
   const chainEvents = createChainEvents(ctx, queue)
   const storage: StorerStats = { joined: 0, proofs: 0, reported: 0, failed: 0, gas: [] }
-  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx), storerService(ctx, storage)]
+  const services: Service[] = [createGossip(ctx, chainEvents.wake), chainEvents, trainerService(ctx), validatorService(ctx), storerService(ctx, storage), createAnnouncer(ctx)]
   const started: Service[] = []
 
   const settle = async (): Promise<void> => {

@@ -9,3 +9,8 @@ export class FetchError extends BaseError {
 export class DialError extends BaseError {
   override name = 'DialError'
 }
+
+/** No DHT peer took a provider record (none known yet, or none answered in time). */
+export class ProvideError extends BaseError {
+  override name = 'ProvideError'
+}

@@ -110,7 +110,8 @@ async function loadCodec (components: FetchDagComponents, cid: CID, root: CID): 
   }
 }
 
-function parseRoot (root: CID | string): CID {
+/** A root as a CID; a string that is not one is an `InvalidCidError`. */
+export function parseRoot (root: CID | string): CID {
   if (typeof root !== 'string') return root
   try {
     return CID.parse(root.trim())

@@ -1,24 +1,23 @@
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
-import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, type GossipSub, type Message } from '@libp2p/gossipsub'
-import { identify, type Identify } from '@libp2p/identify'
-import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
+import type { Message } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
 import type { PrivateKey, Stream } from '@libp2p/interface'
+import type { SingleKadDHT } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
-import type { CID } from 'multiformats/cid'
-import { DEFAULT_LISTEN, GOSSIPSUB_OPTIONS } from './constants.ts'
-import { DialError } from './errors.ts'
-import { fetchDag, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
+import { CID } from 'multiformats/cid'
+import { DialError, ProvideError } from './errors.ts'
+import { BITSWAP_OPTIONS, PROVIDE_TIMEOUT_MS } from './constants.ts'
+import { serveDagStream } from './dagStream.ts'
+import { fetchDag, parseRoot, type FetchDagOptions, type FetchDagResult } from './fetchDag.ts'
+import { libp2pConfig, type Services } from './libp2pConfig.ts'
+import { fetchWholeDag } from './fetchWholeDag.ts'
 import { toPrivateKey } from './nodeKey.ts'
 
 export interface StartNetworkOptions {
@@ -32,10 +31,15 @@ export interface StartNetworkOptions {
    * Without one the node gets a new peer id each start.
    */
   privateKey?: Uint8Array | PrivateKey
-  /** Addresses to listen on; default `/ip4/127.0.0.1/tcp/0`. */
+  /** Addresses to listen on; default `/ip4/127.0.0.1/tcp/0` (`LISTEN_ALL`: every interface). */
   listen?: string[]
   /** Multiaddrs, each ending in `/p2p/<peer id>`, dialled once shortly after start. */
   bootstrap?: string[]
+  /**
+   * Serve and use whole-DAG streams between Commons nodes (dagStream.ts); default true.
+   * Off, a node fetches block by block over bitswap only, as any IPFS node would.
+   */
+  dagStream?: boolean
   /** Peer store, pins and other node state; default in memory. */
   datastore?: Datastore
 }
@@ -50,9 +54,20 @@ export interface NetworkNode {
   publish(topic: string, message: unknown): Promise<void>
   /** Calls `handler` with each JSON message on `topic` from other peers; returns an unsubscribe. */
   subscribe(topic: string, handler: GossipHandler): () => void
-  /** Fetches every block reachable from `cid` into the blockstore, each checked against its CID. */
+  /**
+   * Fetches every block reachable from `cid` into the blockstore, each checked against
+   * its CID, then provides `cid` in the DHT.
+   */
   fetchDag(cid: CID | string, options?: FetchDagOptions): Promise<FetchDagResult>
   connect(address: string): Promise<void>
+  /**
+   * Announces in the DHT that this node holds `cid` (and keeps re-announcing it before
+   * the record expires). Resolves once the record is stored on the closest peers found;
+   * rejects when no DHT peer could take it.
+   */
+  provide(cid: CID | string, options?: { signal?: AbortSignal }): Promise<void>
+  /** Peer ids the DHT names as holding `cid`, as they are found. */
+  findProviders(cid: CID | string, options?: { signal?: AbortSignal }): AsyncIterable<string>
   /** Peer ids of the open connections. */
   peers(): string[]
   /** Answers each stream of `protocol` with `handler` (request-response protocols: inference). */
@@ -62,39 +77,30 @@ export interface NetworkNode {
   stop(): Promise<void>
 }
 
-interface Services extends Record<string, unknown> {
-  identify: Identify
-  pubsub: GossipSub
-}
-
 /**
- * Starts a node: libp2p (TCP, noise, yamux, identify, gossipsub, bootstrap) with Helia
- * and its bitswap on the same libp2p, serving and filling `options.blockstore`. Helia
+ * Starts a node: libp2p as `libp2pConfig` assembles it (TCP, WebSockets, relay client,
+ * identify, ping, AutoNAT, the DHT, gossipsub) with Helia and its bitswap on the same
+ * libp2p, serving and filling `options.blockstore`. Bitswap asks Helia's routing, and
+ * so the DHT, for providers of every block it wants, so a CID no connected peer holds
+ * is still found if anyone provided it; between Commons nodes a whole DAG moves in one
+ * stream instead (dagStream.ts), bitswap fetching only what that left missing. Helia
  * is assembled from its parts (light core + libp2p + bitswap) rather than `createHelia`,
  * whose HTTP gateways and delegated routing would reach outside the network.
  */
 export async function startNetwork (options: StartNetworkOptions): Promise<NetworkNode> {
   const privateKey = options.privateKey === undefined ? await generateKeyPair('Ed25519') : toPrivateKey(options.privateKey)
-  const bootstrapList = options.bootstrap ?? []
   const core = createHeliaLight({
     blockstore: options.blockstore,
     datastore: options.datastore ?? new MemoryDatastore(),
     codecs: [dagCbor]
   })
-  const helia = withBitswap(withLibp2pLight<typeof core, Services>(core, {
-    privateKey,
-    addresses: { listen: options.listen ?? DEFAULT_LISTEN },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 100 })] : [],
-    services: {
-      identify: identify(),
-      pubsub: gossipsub(GOSSIPSUB_OPTIONS)
-    }
-  }))
+  const helia = withBitswap(withLibp2pLight<typeof core, Services>(core, libp2pConfig({
+    privateKey, listen: options.listen, bootstrap: options.bootstrap
+  })), BITSWAP_OPTIONS)
   await helia.start()
   const libp2p = helia.libp2p
+  const dagStream = options.dagStream ?? true
+  if (dagStream) await serveDagStream(libp2p, options.blockstore)
   const pubsub = libp2p.services.pubsub
 
   const handlers = new Map<string, Set<GossipHandler>>()
@@ -113,7 +119,8 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
   }
   pubsub.addEventListener('message', onMessage)
 
-  return {
+  const announced = new Set<string>()
+  const node: NetworkNode = {
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs().map(address => address.toString()),
     async publish (topic, message) {
@@ -136,7 +143,19 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
         pubsub.unsubscribe(topic)
       }
     },
-    fetchDag: async (cid, fetchOptions) => fetchDag(helia, cid, fetchOptions),
+    async fetchDag (cid, fetchOptions) {
+      const root = parseRoot(cid)
+      const streamed = !dagStream || await options.blockstore.has(root) ? null : await fetchWholeDag(libp2p, root, options.blockstore, fetchOptions)
+      const result = streamed ?? await fetchDag(helia, root, fetchOptions)
+      // The node holds it now: say so in the DHT, once, in the background (best effort, as
+      // any announcement; the DHT re-provides it from then on).
+      const key = root.toString()
+      if (!announced.has(key)) {
+        announced.add(key)
+        node.provide(root).catch(() => { announced.delete(key) })
+      }
+      return result
+    },
     async connect (address) {
       try {
         await libp2p.dial(multiaddr(address))
@@ -147,6 +166,20 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
           cause
         })
       }
+    },
+    async provide (cid, provideOptions) {
+      // A lookup with no DHT peer to start from waits for one instead of failing (kadDHT()
+      // makes a single DHT, whose routing table its factory's type does not show).
+      if ((libp2p.services.dht as Partial<SingleKadDHT>).routingTable?.size === 0) {
+        throw new ProvideError(`no DHT peer to take the provider record of ${String(cid)}`, {
+          hint: 'connect to a peer (--bootstrap) and try again; the announcer retries on its own'
+        })
+      }
+      const limit = AbortSignal.timeout(PROVIDE_TIMEOUT_MS)
+      await libp2p.contentRouting.provide(toCid(cid), { signal: provideOptions?.signal === undefined ? limit : AbortSignal.any([limit, provideOptions.signal]) })
+    },
+    async * findProviders (cid, findOptions) {
+      for await (const provider of libp2p.contentRouting.findProviders(toCid(cid), findOptions)) yield provider.id.toString()
     },
     peers: () => libp2p.getPeers().map(peer => peer.toString()),
     async handle (protocol, handler) {
@@ -167,4 +200,7 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
       await helia.stop()
     }
   }
+  return node
 }
+
+const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid

@@ -1,4 +1,5 @@
-import type { Chunker } from 'ipfs-unixfs-importer/chunker'
+import { fixedSize, type Chunker } from 'ipfs-unixfs-importer/chunker'
+import { balanced } from 'ipfs-unixfs-importer/layout'
 import type { ImporterOptions } from 'ipfs-unixfs-importer'
 import type { FastCdcParams } from './fastcdc.ts'
 import { contentDefinedFileBuilder } from './fileBuilder.ts'
@@ -31,5 +32,26 @@ export const IMPORT_OPTIONS: ImporterOptions = {
   reduceSingleLeafToSelf: true,
   chunker: asIs,
   fileBuilder: contentDefinedFileBuilder(),
+  wrapWithDirectory: true
+}
+
+/**
+ * How files are cut into blocks: `commons` (FastCDC and content-defined trees, so an
+ * edit rewrites few blocks) or `ipfs-add` (what `ipfs add --cid-version=1` does with
+ * Kubo's default import settings, so each file's CID is the one Kubo prints).
+ */
+export type ImportLayout = 'commons' | 'ipfs-add'
+
+/**
+ * Kubo's `ipfs add --cid-version=1`: CIDv1, raw leaves (implied by CIDv1), fixed
+ * 256 KiB chunks (`size-262144`), a balanced tree of at most 174 links per node, a
+ * one-chunk file as its raw leaf, no mode or mtime.
+ */
+export const IPFS_ADD_IMPORT_OPTIONS: ImporterOptions = {
+  cidVersion: 1,
+  rawLeaves: true,
+  reduceSingleLeafToSelf: true,
+  chunker: fixedSize({ chunkSize: 262144 }),
+  layout: balanced({ maxChildrenPerNode: 174 }),
   wrapWithDirectory: true
 }

@@ -17,6 +17,8 @@ export interface CommitVersionParams {
   /** Seconds since the epoch; defaults to `$SOURCE_DATE_EPOCH`, else now. */
   time?: number
   onProgress?: ImportOptions['onProgress']
+  /** How files are cut into blocks; `ipfs-add` gives each file the CID `ipfs add --cid-version=1` gives it. */
+  layout?: ImportOptions['layout']
 }
 
 export interface CommitVersionResult {
@@ -34,7 +36,7 @@ export interface CommitVersionResult {
 export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
   if (params.time !== undefined) checkCommitTime(params.time)
   await readDataset(store, params.name)
-  const imported = await importTree(skipExistingWriter(store.blocks), params.path, { onProgress: params.onProgress })
+  const imported = await importTree(skipExistingWriter(store.blocks), params.path, { onProgress: params.onProgress, layout: params.layout })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

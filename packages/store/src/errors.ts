@@ -65,3 +65,8 @@ export class DamagedRefError extends BaseError {
 export class InvalidTimeError extends BaseError {
   override name = 'InvalidTimeError'
 }
+
+/** A CAR file that cannot be read: truncated, not a CAR, or a block that is not what its CID names. */
+export class InvalidCarError extends BaseError {
+  override name = 'InvalidCarError'
+}

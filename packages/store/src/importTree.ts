@@ -4,7 +4,7 @@ import { basename, join, relative, sep } from 'node:path'
 import { importer } from 'ipfs-unixfs-importer'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
-import { IMPORT_OPTIONS, chunkParamsFor } from './chunking.ts'
+import { IMPORT_OPTIONS, IPFS_ADD_IMPORT_OPTIONS, chunkParamsFor, type ImportLayout } from './chunking.ts'
 import { fastCdcChunks } from './fastcdc.ts'
 import { PathNotFoundError, UnreadableFileError } from './errors.ts'
 
@@ -97,11 +97,13 @@ export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string,
   const tree = await importFiles(blocks, files.map(file => ({
     path: file.path,
     content: counted(createReadStream(file.absolute, { highWaterMark: 1 << 20 }))
-  })))
+  })), options.layout)
   return { tree, files: files.length, bytes }
 }
 
 export interface ImportOptions {
+  /** How files are cut into blocks (default `commons`; see `ImportLayout`). */
+  layout?: ImportLayout
   /** Called as file bytes are read: bytes so far, bytes in all. */
   onProgress?: (done: number, total: number) => void
 }
@@ -113,10 +115,10 @@ export interface FileContent {
 }
 
 /** Stores files given as byte streams as one UnixFS directory; returns its root. */
-export async function importFiles (blocks: Pick<Blockstore, 'put'>, files: FileContent[]): Promise<CID> {
-  const source = files.map(file => ({ path: file.path, content: fastCdcChunks(file.content, chunkParamsFor(file.path)) }))
+export async function importFiles (blocks: Pick<Blockstore, 'put'>, files: FileContent[], layout: ImportLayout = 'commons'): Promise<CID> {
+  const source = layout === 'ipfs-add' ? files : files.map(file => ({ path: file.path, content: fastCdcChunks(file.content, chunkParamsFor(file.path)) }))
   let root: CID | undefined
-  for await (const entry of importer(source, blocks, IMPORT_OPTIONS)) {
+  for await (const entry of importer(source, blocks, layout === 'ipfs-add' ? IPFS_ADD_IMPORT_OPTIONS : IMPORT_OPTIONS)) {
     if (entry.path === '' || entry.path === undefined) root = entry.cid
   }
   if (root === undefined) throw new Error('importer produced no root directory')

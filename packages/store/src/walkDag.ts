@@ -15,7 +15,7 @@ export interface DagWalk {
 }
 
 /** The CIDs a block links to, for the codecs a dataset uses. */
-function linksOf (cid: CID, bytes: Uint8Array): CID[] {
+export function linksOf (cid: CID, bytes: Uint8Array): CID[] {
   if (cid.code === raw.code) return []
   if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map(link => link.Hash)
   if (cid.code === dagCbor.code) {
@@ -58,4 +58,41 @@ export async function walkDag (blocks: BlockReader, roots: CID[]): Promise<DagWa
     stack.push(...linksOf(cid, bytes))
   }
   return result
+}
+
+/**
+ * The blocks under `root`, depth first in link order (the order a CAR of the DAG and a
+ * streaming reader want), each once and hash-checked; a missing or damaged block
+ * throws. The next `readAhead` blocks to visit are read while the caller handles the
+ * current one (a blockstore on disk answers each read in a file open's time), so memory
+ * holds at most that many blocks, plus the CIDs seen and the links still to visit.
+ */
+export async function * dagBlocks (blocks: BlockReader, root: CID, readAhead = 16): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
+  const seen = new Set<string>([root.toString()])
+  const stack = [root]
+  const reading = new Map<string, Promise<Uint8Array>>()
+  const read = (cid: CID): Promise<Uint8Array> => {
+    const key = cid.toString()
+    let pending = reading.get(key)
+    if (pending === undefined) {
+      pending = getVerifiedBlock(blocks, cid)
+      pending.catch(() => {}) // handled where it is awaited; read ahead, it may never be
+      reading.set(key, pending)
+    }
+    return pending
+  }
+  while (stack.length > 0) {
+    const cid = stack.pop() as CID
+    const bytes = await read(cid)
+    reading.delete(cid.toString())
+    for (const link of linksOf(cid, bytes).reverse()) {
+      const key = link.toString()
+      if (seen.has(key)) continue
+      seen.add(key)
+      stack.push(link)
+    }
+    // The top of the stack is what is visited next.
+    for (const next of stack.slice(-readAhead)) read(next)
+    yield { cid, bytes }
+  }
 }

@@ -3,10 +3,10 @@ import { mkdir } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { InvalidArgumentError as InvalidArgument, type Command } from 'commander'
 import {
-  commitVersion, diffVersions, exportVersion, forkDataset, initDataset, scanDatasets, logDataset,
+  commitVersion, diffVersions, exportCar, exportVersion, importCar, forkDataset, initDataset, scanDatasets, logDataset,
   openStore, showVersion, statDataset, tokenizeVersion, verifyVersion, defaultHome, MAX_COMMIT_TIME, type Store
 } from '@commons/store'
-import { emit, formatBytes, note, progress, progressDone, type GlobalOptions } from '../output.ts'
+import { emit, formatBytes, note, progress, progressDone, UsageError, type GlobalOptions } from '../output.ts'
 
 /** Opens the store of `--home` for one command and closes it afterwards. */
 async function withStore<T> (options: GlobalOptions, run: (store: Store) => Promise<T>): Promise<T> {
@@ -62,8 +62,9 @@ export function datasetCommand (program: Command): void {
     .requiredOption('-m, --message <message>', 'what this version changes')
     .option('--author <author>', 'author (default: $COMMONS_AUTHOR, else the OS user)')
     .option('--time <seconds>', 'commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else now)', parseSeconds)
+    .option('--cid-compat', 'cut files as ipfs add --cid-version=1 does (256 KiB chunks), so each file has the CID ipfs add prints; edits then rewrite more blocks (docs/network.md)')
     .option('--json', 'print the result as JSON')
-    .action(async (name: string, path: string, opts: { message: string, author?: string, time?: number }, command: Command) => {
+    .action(async (name: string, path: string, opts: { message: string, author?: string, time?: number, cidCompat?: boolean }, command: Command) => {
       const options = globals(command)
       const started = performance.now()
       const result = await withStore(options, store => commitVersion(store, {
@@ -72,6 +73,7 @@ export function datasetCommand (program: Command): void {
         message: opts.message,
         author: opts.author,
         time: opts.time,
+        layout: opts.cidCompat === true ? 'ipfs-add' : undefined,
         onProgress: (done, total) => { progress(options, `importing ${formatBytes(done)} / ${formatBytes(total)}`) }
       }))
       progressDone(options)
@@ -142,13 +144,43 @@ export function datasetCommand (program: Command): void {
       emit(options, ref, () => `forked "${name}" at ${ref.head} as "${newName}"`)
     })
 
-  dataset.command('export').argument('<version>', 'version CID, or a dataset name for its head').argument('<dir>', 'new directory to write')
-    .description('write the files of a version to a new directory (every block hash-checked)')
+  dataset.command('export').argument('<version>', 'version CID, or a dataset name for its head').argument('[dir]', 'new directory to write')
+    .description('write the files of a version to a new directory, or its whole DAG to a CAR file (every block hash-checked)')
+    .option('--car <file>', 'write a CARv1 file (for ipfs dag import and pinning services) instead of files')
     .option('--json', 'print the result as JSON')
-    .action(async (ref: string, dir: string, _opts, command: Command) => {
+    .action(async (ref: string, dir: string | undefined, opts: { car?: string }, command: Command) => {
       const options = globals(command)
-      const result = await withStore(options, store => exportVersion(store, ref, dir))
+      if ((dir === undefined) === (opts.car === undefined)) {
+        throw new UsageError('give either a directory or --car FILE', {
+          hint: 'commons dataset export CID ./out writes files; commons dataset export CID --car out.car writes a CAR'
+        })
+      }
+      if (opts.car !== undefined) {
+        const car = opts.car
+        const result = await withStore(options, store => exportCar(store, ref, car, {
+          onProgress: (blocks, bytes) => { progress(options, `writing ${blocks} blocks, ${formatBytes(bytes)}`) }
+        }))
+        progressDone(options)
+        emit(options, result, () => `exported ${result.root} (${result.blocks} blocks, ${formatBytes(result.bytes)}) to ${result.file}`)
+        return
+      }
+      const target = dir as string
+      const result = await withStore(options, store => exportVersion(store, ref, target))
       emit(options, result, () => `exported ${result.files} files (${formatBytes(result.bytes)}) to ${result.dir}`)
+    })
+
+  dataset.command('import').argument('<file>', 'a CAR file (v1 or v2)')
+    .description('store the blocks of a CAR file, each checked against its CID; prints its roots')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, _opts, command: Command) => {
+      const options = globals(command)
+      const result = await withStore(options, store => importCar(store, file, {
+        onProgress: (blocks, bytes) => { progress(options, `reading ${blocks} blocks, ${formatBytes(bytes)}`) }
+      }))
+      progressDone(options)
+      note(options, `imported ${result.blocks} blocks (${formatBytes(result.bytes)})` +
+        (result.missing > 0 ? `; ${result.missing} blocks under the roots are not held (a partial CAR)` : ''))
+      emit(options, result, () => result.roots.map(String).join('\n'))
     })
 
   dataset.command('stat').argument('<name>', 'dataset name')

@@ -113,7 +113,7 @@ export function nodeCommand (program: Command): void {
     .description('start a node in the home and run until interrupted (Ctrl-C); settings persist in <home>/node/config.json')
     .option('--roles <list>', `comma-separated roles: ${ROLES.join(', ')}`, parseRoles, ['trainer', 'validator'] as Role[])
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
-    .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
+    .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001, WebSockets 4002, WebRTC-Direct UDP 4001', collect)
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
     .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', port, 0)
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace')
@@ -141,14 +141,15 @@ export function nodeCommand (program: Command): void {
     .action(async (opts: StartOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
-      const { parseFault, startNode } = await import('@commons/node')
+      const { parseFault, startNode, LISTEN_ALL } = await import('@commons/node')
       const { openBackend } = await import('@commons/engine')
       const home = homeOf(options)
       const { config, save } = await nodeConfig(home, opts, command)
       // Everything a user typed (or left in node/config.json) is checked before the node
       // starts: a bad value fails by name here, not as a trace from inside libp2p.
       checkApiPort(config.apiPort)
-      checkListen(config.listen ?? [])
+      const listen = config.listen?.flatMap(address => address === 'all' ? LISTEN_ALL : [address])
+      checkListen(listen ?? [])
       checkBootstrap(config.bootstrap ?? [])
       const fault = opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed)
       const password = opts.passwordFile === undefined ? undefined : await readPasswordFile(opts.passwordFile)
@@ -157,7 +158,7 @@ export function nodeCommand (program: Command): void {
       const deployment = await readManifest(manifestFile(options))
       const backend = openBackend(config.backend, config.threads)
       const started = await startNode({
-        home, rpcUrl, deployment, roles: config.roles, engine: backend.ctx, password, listen: config.listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
+        home, rpcUrl, deployment, roles: config.roles, engine: backend.ctx, password, listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
         fault, checkSteps: config.checkSteps, checkProbability: config.checkProbability,
         policy: {
           ...(config.maxChallengeWindow === undefined ? {} : { maxChallengeWindow: BigInt(config.maxChallengeWindow) }),

@@ -1,0 +1,15 @@
+import { openStore } from '@commons/store'
+import { startNetwork } from '../src/index.ts'
+
+/**
+ * A node in its own process for benchmarks: serves the store at `argv[2]` on loopback,
+ * prints its first multiaddr on stdout, and stops when its stdin closes. Two nodes in
+ * two processes, as on two machines, rather than both in one event loop.
+ */
+const store = await openStore(process.argv[2])
+const node = await startNetwork({ blockstore: store.blocks })
+process.stdout.write(`${node.multiaddrs()[0]}\n`)
+process.stdin.resume()
+process.stdin.on('end', () => {
+  void node.stop().then(async () => store.close()).then(() => process.exit(0))
+})
