@@ -227,7 +227,7 @@ library ModelFileReader {
         return (false, link);
     }
 
-    /// @dev A length-delimited field whose length varint is pos `p`: its body [start, end) inside `limit`.
+    /// @dev A length-delimited field whose length varint is at `p`: its body [start, end) inside `limit`.
     function _bytesField(bytes calldata b, uint256 p, uint256 limit) private pure returns (bool ok, uint256 start, uint256 end) {
         uint256 length;
         (ok, length, start) = _varint(b, p, limit);
@@ -238,7 +238,7 @@ library ModelFileReader {
         ok = ok && end <= limit;
     }
 
-    /// @dev A protobuf varint of at most 9 bytes (63 bits) starting pos `p`, all below `limit`.
+    /// @dev A protobuf varint of at most 9 bytes (63 bits) starting at `p`, all below `limit`.
     function _varint(bytes calldata b, uint256 p, uint256 limit) private pure returns (bool ok, uint256 value, uint256 next) {
         for (uint256 i = 0; i < 9 && p + i < limit; i++) {
             uint256 c = uint8(b[p + i]);
