@@ -176,6 +176,8 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         (status, bytes4Word) = ModelFileReader.read(file, 8 + headerLength + 4 * offset, 4, f.word);
         if (status != ModelFileReader.OK) return (_fault(status), 0);
         word = uint32(_littleEndian(bytes4Word));
+        // Commitments hold NaN canonical (docs/design.md): any NaN in the file is that NaN.
+        if (word & 0x7f800000 == 0x7f800000 && word & 0x007fffff != 0) word = 0x7fc00000;
     }
 
     /// @notice The tree digest a run's commit names; reverts unless it is a version block.

@@ -1,0 +1,128 @@
+import * as dagPb from '@ipld/dag-pb'
+import type { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { getVerifiedBlock, readVersion, type BlockReader } from '@commons/store'
+import { ModelFileError } from './errors.ts'
+
+/** The file every run holds at the top of its tree: S_T's parameters (ModelFileDisputes.sol). */
+export const MODEL_FILE = 'model.safetensors'
+
+/** One leaf of a file and the dag-pb file nodes above it (ModelFileReader.Segment). */
+export interface FileSegment {
+  nodes: Uint8Array[]
+  leaf: Uint8Array
+}
+
+/** The file side of a model-file claim (ModelFileDisputes.FileProof). */
+export interface ModelFileProof {
+  commit: Uint8Array
+  tree: Uint8Array
+  /** The leaves holding bytes [0, 8): the header length. */
+  head: FileSegment[]
+  /** The leaves holding the element's 4 bytes. */
+  word: FileSegment[]
+  /** What the walk found: the word as committed (little-endian bytes as a number), or why none. */
+  found: { word: number } | { fault: 'missing' | 'truncated' | 'malformed' }
+}
+
+/** The blocksizes (field 4) of a UnixFS Data message; the reader's rules are the contract's. */
+function blockSizes (data: Uint8Array | undefined): bigint[] | null {
+  if (data === undefined || data[0] !== 0x08 || data[1] !== 0x02) return null
+  const sizes: bigint[] = []
+  let p = 2
+  const varint = (): bigint => {
+    let v = 0n
+    for (let i = 0; i < 9; i++) {
+      const c = data[p++]
+      if (c === undefined) throw new ModelFileError('a UnixFS varint runs past its block')
+      v |= BigInt(c & 0x7f) << BigInt(7 * i)
+      if (c < 0x80) return v
+    }
+    throw new ModelFileError('a UnixFS varint is too long')
+  }
+  while (p < data.length) {
+    const tag = data[p++]
+    if (tag === 0x12) { if (varint() !== 0n) return null } else if (tag === 0x18) varint()
+    else if (tag === 0x20) sizes.push(varint())
+    else return null
+  }
+  return sizes
+}
+
+type Status = 'ok' | 'past-end' | 'malformed'
+
+/**
+ * The leaf holding byte `pos` of the file `file`, with its path and where it starts; or,
+ * with the blocks that show it, 'past-end' when the file is shorter and 'malformed' when
+ * a block breaks the layout (the walk of ModelFileReader.sol).
+ */
+async function leafAt (blocks: BlockReader, file: CID, pos: bigint): Promise<{ segment: FileSegment, start: bigint, status: Status }> {
+  const nodes: Uint8Array[] = []
+  const segment = (leaf: Uint8Array = new Uint8Array(0)): FileSegment => ({ nodes, leaf })
+  let cid = file
+  let start = 0n
+  let size: bigint | undefined
+  for (;;) {
+    if (cid.code !== raw.code && cid.code !== dagPb.code) return { segment: segment(), start, status: 'malformed' }
+    const bytes = await getVerifiedBlock(blocks, cid)
+    if (cid.code === raw.code) {
+      const length = BigInt(bytes.length)
+      const status = size === undefined ? (pos < length ? 'ok' : 'past-end') : (length === size ? 'ok' : 'malformed')
+      return { segment: segment(bytes), start, status }
+    }
+    nodes.push(bytes)
+    const node = dagPb.decode(bytes)
+    const sizes = blockSizes(node.Data)
+    const total = sizes?.reduce((a, b) => a + b, 0n)
+    if (sizes === null || total === undefined || sizes.length !== node.Links.length || (size !== undefined && total !== size)) return { segment: segment(), start, status: 'malformed' }
+    if (pos - start >= total) return { segment: segment(), start, status: 'past-end' }
+    let at = start
+    const index = sizes.findIndex(s => {
+      if (pos < at + s) return true
+      at += s
+      return false
+    })
+    start = at
+    size = sizes[index]
+    cid = node.Links[index].Hash
+  }
+}
+
+/** Bytes [from, from + count) of a file and the segments that prove them (or why not). */
+async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: number): Promise<{ bytes: Uint8Array, segments: FileSegment[], status: Status }> {
+  const bytes = new Uint8Array(count)
+  const segments: FileSegment[] = []
+  let leaf: { segment: FileSegment, start: bigint } | undefined
+  for (let k = 0; k < count; k++) {
+    const pos = from + BigInt(k)
+    if (leaf === undefined || pos >= leaf.start + BigInt(leaf.segment.leaf.length)) {
+      const found = await leafAt(blocks, file, pos)
+      segments.push(found.segment)
+      if (found.status !== 'ok') return { bytes, segments, status: found.status }
+      leaf = found
+    }
+    bytes[k] = leaf.segment.leaf[Number(pos - leaf.start)]
+  }
+  return { bytes, segments, status: 'ok' }
+}
+
+/**
+ * Builds the file side of a claim that parameter word `paramOffset` (Σ lengths of the
+ * slots before, plus the element) of a run's model file is not S_T's: the run's commit
+ * and tree, and the leaves of the header length and of the word, each with its path.
+ */
+export async function buildModelFileProof (blocks: BlockReader, run: CID, paramOffset: bigint): Promise<ModelFileProof> {
+  const { tree } = await readVersion(blocks, run)
+  const commit = await getVerifiedBlock(blocks, run)
+  const treeBytes = await getVerifiedBlock(blocks, tree)
+  const base = { commit, tree: treeBytes, head: [] as FileSegment[], word: [] as FileSegment[] }
+  const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
+  if (link === undefined) return { ...base, found: { fault: 'missing' } }
+  const fault = (status: Status): ModelFileProof['found'] => ({ fault: status === 'past-end' ? 'truncated' : 'malformed' })
+  const head = await readBytes(blocks, link.Hash, 0n, 8)
+  if (head.status !== 'ok') return { ...base, head: head.segments, found: fault(head.status) }
+  const headerLength = Buffer.from(head.bytes).readBigUInt64LE(0)
+  const word = await readBytes(blocks, link.Hash, 8n + headerLength + 4n * paramOffset, 4)
+  const found = word.status === 'ok' ? { word: Buffer.from(word.bytes).readUInt32LE(0) } : fault(word.status)
+  return { ...base, head: head.segments, word: word.segments, found }
+}
