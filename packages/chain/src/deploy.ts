@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { parseEther, type Address, type Hex } from 'viem'
 import { send, waitForReceipt, type Clients } from './clients.ts'
 import {
-  commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode,
+  commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode, modelFileDisputesAbi, modelFileDisputesBytecode,
   elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
   priceFeedAbi, priceFeedBytecode, reduceProverAbi, serviceRegistryAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
   stepVerifierAbi, stepVerifierBytecode, storageMarketAbi, storageMarketBytecode, trainingMarketAbi, trainingMarketBytecode
@@ -59,6 +59,8 @@ export interface Deployment {
     stepVerifier: Address
     disputeGame: Address
     storageMarket: Address
+    /** Model-file disputes (absent from manifests written before them). */
+    modelFileDisputes?: Address
     /** The inference market (absent from manifests written before it). */
     serviceRegistry?: Address
     paymentChannel?: Address
@@ -109,8 +111,9 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   }
   const stepVerifier = await deployOne(clients, stepVerifierAbi, stepVerifierBytecode, provers, params.progress, 'the step verifier')
   const disputeGame = await deployOne(clients, disputeGameAbi, disputeGameBytecode, [token.address, market.address, stepVerifier.address, me], params.progress, 'the dispute game')
+  const modelFileDisputes = await deployOne(clients, modelFileDisputesAbi, modelFileDisputesBytecode, [market.address], params.progress, 'the model-file disputes')
   const storageMarket = await deployOne(clients, storageMarketAbi, storageMarketBytecode, [token.address, registry.address, params.storageFinality ?? 2, params.storageWindow ?? 32], params.progress, 'the storage market')
-  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas, storageMarket: storageMarket.gas })
+  Object.assign(gas, { token: token.gas, registry: registry.gas, market: market.gas, daoFactory: daoFactory.gas, priceFeed: priceFeed.gas, stepVerifier: stepVerifier.gas, disputeGame: disputeGame.gas, modelFileDisputes: modelFileDisputes.gas, storageMarket: storageMarket.gas })
 
   params.progress?.('wiring: the market may lock and slash stakes, the dispute game may resolve jobs')
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [market.address, true] })
@@ -118,6 +121,7 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setLocker', args: [storageMarket.address, true] })
   await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'setSlasher', args: [storageMarket.address, true] })
   await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [disputeGame.address, true] })
+  await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'setDisputeGame', args: [modelFileDisputes.address, true] })
   if (params.disputeBond !== undefined || params.moveTime !== undefined) {
     const bond = params.disputeBond ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'bond' })
     const moveTime = params.moveTime ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'moveTime' })
@@ -140,7 +144,7 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     contracts: {
       token: token.address, registry: registry.address, market: market.address, daoFactory: daoFactory.address,
       priceFeed: priceFeed.address, stepVerifier: stepVerifier.address, disputeGame: disputeGame.address,
-      storageMarket: storageMarket.address, ...inference
+      modelFileDisputes: modelFileDisputes.address, storageMarket: storageMarket.address, ...inference
     },
     gas: Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, String(v)])),
     priceFeedSource: external === undefined ? 'deployed' : 'external'

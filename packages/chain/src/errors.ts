@@ -25,3 +25,8 @@ export class InvalidChainInputError extends BaseError {
 export class StorageProofError extends BaseError {
   override name = 'StorageProofError'
 }
+
+/** A model-file claim cannot be built: the run's blocks or S_T do not give one. */
+export class ModelFileError extends BaseError {
+  override name = 'ModelFileError'
+}
