@@ -11,6 +11,7 @@ import { jobInputs, fetchVersion } from '../content.ts'
 import { isRole, NodeError, offQueue, timed, type Context, type Service } from '../context.ts'
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
+import { checkModelFile } from '../modelFileCheck.ts'
 
 /**
  * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
@@ -96,6 +97,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     await openDispute(ctx, challenger, jobId, bad, await runStateAt(ctx.engine, dir, tokens, bad))
     return
   }
+  // S_T holds: the model file must be its parameters, or the trainer is slashed here.
+  if (!(await checkModelFile(ctx, { jobId, dir, runCid, tokens, program, records, steps: recipe.steps }))) return
   await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
   ctx.state.setJob(jobId, 'validator', 'attested', { checked: count })
   ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)
