@@ -56,7 +56,8 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
     }
 
     /// @notice The file side: the run's commit block and tree node, and the leaves that hold
-    ///         the header length (bytes [0, 8)) and the element's word.
+    ///         the header length (bytes [0, 8)) and the element's word (none when the word
+    ///         lies in the header's last leaf, as in a file of one leaf).
     struct FileProof {
         bytes commit;
         bytes tree;
@@ -167,17 +168,29 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         if (got != tree) revert TreeMismatch(got, tree);
         (uint8 status, ModelFileReader.Link memory file) = ModelFileReader.entry(f.tree, MODEL_FILE);
         if (status != ModelFileReader.OK) return (_fault(status), 0);
-        bytes memory head;
-        (status, head) = ModelFileReader.read(file, 0, 8, f.head);
+        (status, word) = _word(file, f, offset);
         if (status != ModelFileReader.OK) return (_fault(status), 0);
-        uint256 headerLength = _littleEndian(head);
-        // headerLength < 2^64; offset is a sum of committed lengths (checked arithmetic)
-        bytes memory bytes4Word;
-        (status, bytes4Word) = ModelFileReader.read(file, 8 + headerLength + 4 * offset, 4, f.word);
-        if (status != ModelFileReader.OK) return (_fault(status), 0);
-        word = uint32(_littleEndian(bytes4Word));
         // Commitments hold NaN canonical (docs/design.md): any NaN in the file is that NaN.
         if (word & 0x7f800000 == 0x7f800000 && word & 0x007fffff != 0) word = 0x7fc00000;
+    }
+
+    /// @dev The word at parameter offset `offset` of the file `file`: the header length
+    ///      from bytes [0, 8), then the 4 bytes at 8 + H + 4·offset, little-endian.
+    function _word(ModelFileReader.Link memory file, FileProof calldata f, uint256 offset) private pure returns (uint8 status, uint32 word) {
+        bytes memory head;
+        uint256 headLeaf;
+        (status, head, headLeaf) = ModelFileReader.read(file, 0, 8, f.head);
+        if (status != ModelFileReader.OK) return (status, 0);
+        // headerLength < 2^64; offset is a sum of committed lengths (checked arithmetic)
+        uint256 pos = 8 + _littleEndian(head) + 4 * offset;
+        if (f.word.length > 0) {
+            (status, head,) = ModelFileReader.read(file, pos, 4, f.word);
+            return (status, uint32(_littleEndian(head)));
+        }
+        // The word lies in the header's (last) leaf, already proven: not sent twice.
+        bytes calldata leaf = f.head[f.head.length - 1].leaf;
+        if (pos < headLeaf || pos + 4 > headLeaf + leaf.length) revert ModelFileReader.SegmentCount(0, 1);
+        word = uint32(_littleEndian(leaf[pos - headLeaf:pos - headLeaf + 4]));
     }
 
     /// @notice The tree digest a run's commit names; reverts unless it is a version block.

@@ -80,14 +80,15 @@ library ModelFileReader {
     /// @notice Bytes [from, from + count) of the file `file`, from `segments`: the leaves
     ///         that hold them, in order, each with its path.
     /// @return status OK, PAST_END (the file is shorter) or MALFORMED.
+    /// @return out The bytes read (as far as the read got).
+    /// @return leafStart Where the last leaf read starts in the file.
     function read(Link memory file, uint256 from, uint256 count, Segment[] calldata segments)
         internal
         pure
-        returns (uint8 status, bytes memory out)
+        returns (uint8 status, bytes memory out, uint256 leafStart)
     {
         out = new bytes(count);
         uint256 used = 0;
-        uint256 leafStart = 0;
         uint256 leafEnd = 0;
         bytes calldata leaf = msg.data[0:0];
         for (uint256 k = 0; k < count; k++) {
@@ -96,7 +97,7 @@ library ModelFileReader {
                 if (used >= segments.length) revert SegmentCount(segments.length, used + 1);
                 Segment calldata s = segments[used++];
                 (status, leafStart) = _walk(file, pos, s);
-                if (status != OK) return (status, out);
+                if (status != OK) return (status, out, leafStart);
                 leaf = s.leaf;
                 leafEnd = leafStart + leaf.length;
             }

@@ -200,6 +200,11 @@ contract ModelFileDisputesTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ModelFileReader.SegmentCount.selector, 1, 2));
         vm.prank(challenger);
         disputes.challenge(c, f);
+        // No word leaves, as if the word lay in the header's leaf: it does not.
+        f.word = new ModelFileReader.Segment[](0);
+        vm.expectRevert(abi.encodeWithSelector(ModelFileReader.SegmentCount.selector, 0, 1));
+        vm.prank(challenger);
+        disputes.challenge(c, f);
         // A path without its last node.
         f = fileFor(F.HONEST, 0);
         bytes[] memory nodes = new bytes[](2);

@@ -19,7 +19,7 @@ export interface ModelFileProof {
   tree: Uint8Array
   /** The leaves holding bytes [0, 8): the header length. */
   head: FileSegment[]
-  /** The leaves holding the element's 4 bytes. */
+  /** The leaves holding the element's 4 bytes (none when they lie in the header's last leaf). */
   word: FileSegment[]
   /** What the walk found: the word as committed (little-endian bytes as a number), or why none. */
   found: { word: number } | { fault: 'missing' | 'truncated' | 'malformed' }
@@ -89,7 +89,7 @@ async function leafAt (blocks: BlockReader, file: CID, pos: bigint): Promise<{ s
 }
 
 /** Bytes [from, from + count) of a file and the segments that prove them (or why not). */
-async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: number): Promise<{ bytes: Uint8Array, segments: FileSegment[], status: Status }> {
+async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: number): Promise<{ bytes: Uint8Array, segments: FileSegment[], status: Status, lastStart: bigint }> {
   const bytes = new Uint8Array(count)
   const segments: FileSegment[] = []
   let leaf: { segment: FileSegment, start: bigint } | undefined
@@ -98,12 +98,12 @@ async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: n
     if (leaf === undefined || pos >= leaf.start + BigInt(leaf.segment.leaf.length)) {
       const found = await leafAt(blocks, file, pos)
       segments.push(found.segment)
-      if (found.status !== 'ok') return { bytes, segments, status: found.status }
+      if (found.status !== 'ok') return { bytes, segments, status: found.status, lastStart: found.start }
       leaf = found
     }
     bytes[k] = leaf.segment.leaf[Number(pos - leaf.start)]
   }
-  return { bytes, segments, status: 'ok' }
+  return { bytes, segments, status: 'ok', lastStart: leaf?.start ?? 0n }
 }
 
 /**
@@ -122,7 +122,11 @@ export async function buildModelFileProof (blocks: BlockReader, run: CID, paramO
   const head = await readBytes(blocks, link.Hash, 0n, 8)
   if (head.status !== 'ok') return { ...base, head: head.segments, found: fault(head.status) }
   const headerLength = Buffer.from(head.bytes).readBigUInt64LE(0)
-  const word = await readBytes(blocks, link.Hash, 8n + headerLength + 4n * paramOffset, 4)
+  const pos = 8n + headerLength + 4n * paramOffset
+  const word = await readBytes(blocks, link.Hash, pos, 4)
   const found = word.status === 'ok' ? { word: Buffer.from(word.bytes).readUInt32LE(0) } : fault(word.status)
-  return { ...base, head: head.segments, word: word.segments, found }
+  // A word inside the header's last leaf is read from it: the leaf is not sent twice.
+  const last = head.segments[head.segments.length - 1]
+  const inHead = word.status === 'ok' && pos >= head.lastStart && pos + 4n <= head.lastStart + BigInt(last.leaf.length)
+  return { ...base, head: head.segments, word: inHead ? [] : word.segments, found }
 }

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseEther } from 'viem'
 import { claimJob, connect, devnetAccount, MODEL_FILE, postJob, readJob, readStake, registerAndStake, submitResult, transferTokens, type Clients } from '@commons/chain'
@@ -38,7 +38,7 @@ async function corruptWeight (path: string, byteInData: number): Promise<void> {
 }
 
 describe('a model file that is not S_T', () => {
-  it('is slashed by a validator; an honest one is attested', { timeout: 300_000 }, async () => {
+  it('is slashed by a validator; an honest one is attested', { timeout: 300_000 }, async t => {
     const { bank, deployment, devnet, store, network, state, recipe, version } = alone
     const clients = await connect(devnet.rpcUrl, devnetAccount(3))
     const trainer = await connect(devnet.rpcUrl, devnetAccount(4))
@@ -72,7 +72,8 @@ describe('a model file that is not S_T', () => {
     await until(`the validator to convict job ${lying}`, () => state.job(lying, 'validator')?.status === 'disputed', { timeoutMs: 180_000, said: () => lines.join('\n') })
     const job = await readJob(clients, deployment, lying)
     assert.equal(job.statusName, 'slashed', 'the trainer lost the dispute over its model file')
-    const detail = state.job(lying, 'validator')?.detail.modelFile as { slot: number, element: number }
+    const detail = state.job(lying, 'validator')?.detail.modelFile as { slot: number, element: number, gas: string }
+    t.diagnostic(`conviction: ${detail.gas} gas, model file of ${(await stat(join(alone.root, 'lying', MODEL_FILE))).size} bytes`)
     assert.equal(detail.slot, 1, 'the parameter whose weight was changed')
     assert.equal(detail.element, 4, 'the weight changed')
     assert.equal((await readStake(trainer, deployment, trainer.account.address)).staked, stakeBefore - parseEther('100'), 'the job stake was slashed')
