@@ -2,8 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { faultChangesState, initialState, referenceContext, trainStep, type Recipe } from '@commons/engine'
-import { parseFault, resolveFault } from './faults.ts'
+import { faultChangesState, initialState, paramSpecs, referenceContext, trainStep, type Recipe } from '@commons/engine'
+import { FaultSpecError, parseFault, resolveFault } from './faults.ts'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
 const tokens = Int32Array.from(await readFile(`${repo}packages/engine/fixtures/corpus.txt`))
@@ -21,5 +21,18 @@ describe('a fault drawn by --fault', () => {
       while (state.step < fault.step) trainStep(engine, recipe, tokens, state)
       assert.ok(faultChangesState(engine, recipe, tokens, state, fault), `seed ${seed}: the fault at step ${fault.step} reaches S_${fault.step + 1}`)
     }
+  })
+
+  it('names a weight of the model file: given, or drawn inside the parameters', () => {
+    assert.deepEqual(resolveFault(engine, parseFault('model,slot=1,element=4'), recipe, tokens), { kind: 'model', slot: 1, element: 4 })
+    const specs = paramSpecs(recipe.model)
+    for (const seed of [1, 2, 3]) {
+      const fault = resolveFault(engine, parseFault('model', seed), recipe, tokens)
+      assert.equal(fault.kind, 'model')
+      if (fault.kind !== 'model') continue
+      assert.ok(fault.slot < specs.length && fault.element < specs[fault.slot].shape.reduce((a, b) => a * b, 1), `seed ${seed}: inside parameter ${fault.slot}`)
+    }
+    assert.throws(() => parseFault('model,step=2'), (error: Error) => error.name === 'FaultSpecError')
+    assert.throws(() => resolveFault(engine, parseFault(`model,slot=${specs.length}`), recipe, tokens), FaultSpecError)
   })
 })

@@ -16,8 +16,8 @@ import { until as waitUntil, type Check } from './testing/until.ts'
 /**
  * Lies a trainer hides: a transcript whose states are right but one recorded loss is
  * not (caught at the loss op), and a lie in an op whose trace the trainer never
- * publishes (its values forced out on-chain, walked down to the element). Real nodes
- * on anvil; each lie is slashed.
+ * publishes (its values forced out on-chain, walked down to the element), and a model
+ * file one weight of which is not S_T's. Real nodes on anvil; each lie is slashed.
  */
 
 let root: string
@@ -111,5 +111,22 @@ describe('lies a trainer hides', () => {
     assert.ok(dispute.requests >= 1, 'the values were forced out on-chain')
     assert.ok(lines.some(l => l.startsWith('validator: ') && l.includes('found on-chain')), 'the element was found on-chain')
     assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('a model file with one weight that is not S_T\'s, the transcript honest, is slashed through ModelFileDisputes', { timeout: 300_000 }, async () => {
+    const cheater = await start('file-liar', ['trainer'], { fault: parseFault('model,slot=1,element=4', 3) })
+    try {
+      await registerAndStake(cheater.clients, deployment, { peerId: peerIdBytes(cheater.peerId), roles: ['trainer'], amount: parseEther('1000') })
+      await cheater.network.connect(requester.network.multiaddrs()[0])
+      await validator.network.connect(cheater.network.multiaddrs()[0])
+      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+      const convicted = validator.state.job(jobId, 'validator')?.detail.modelFile as { slot: number, element: number } | undefined
+      assert.equal(convicted?.slot, 1, 'the parameter the trainer changed')
+      assert.equal(convicted?.element, 4, 'the weight the trainer changed')
+      assert.ok(!validator.state.disputes().some(d => d.jobId === String(jobId)), 'no step dispute: every state replayed')
+    } finally {
+      await cheater.stop()
+    }
   })
 })

@@ -163,9 +163,10 @@ export interface TrainParams {
  * A deliberate error: element `element` of op `op` of the step program at step `step`
  * (everything after follows from it), element `element` of slot `slot` of S_0, or the
  * loss recorded for step `step` (the states stay honest: a lie in the transcript only;
- * step = steps lies about the last record's evaluation loss).
+ * step = steps lies about the last record's evaluation loss), or weight `element` of
+ * parameter `slot` in model.safetensors (the transcript stays honest: a lie in the file only).
  */
-export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number }
+export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number } | { kind: 'model', slot: number, element: number }
 
 /** S_0, corrupted if the fault says so. */
 function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[]): TrainState {
@@ -266,7 +267,13 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
   await saveCheckpoint(out, recipe, state, root)
   const transcript = transcriptRootOf(records)
   const names = paramSpecs(recipe.model).map(p => p.name)
-  await writeSafetensors(join(out, 'model.safetensors'), state.params.map((t, i) => [names[i], t]), {
+  const weights = state.params.map((t, i) => {
+    if (params.fault?.kind !== 'model' || params.fault.slot !== i) return t
+    const wrong = new Tensor(t.shape, Float32Array.from(t.f32))
+    corruptElement(wrong, params.fault.element)
+    return wrong
+  })
+  await writeSafetensors(join(out, 'model.safetensors'), weights.map((t, i) => [names[i], t]), {
     recipe: JSON.stringify(recipe), stateRoot: toHex(root), transcriptRoot: transcript, tokensRoot: data.tokensRoot
   })
   const result: TrainResult = { finalRoot: toHex(root), transcriptRoot: transcript, steps: state.step, losses: records.map(r => r.loss), records }
