@@ -159,6 +159,9 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         bytes32 got = sha256(f.commit);
         if (got != want) revert CommitMismatch(got, want);
         bytes32 tree;
+        // An out-of-gas inside cannot pass for a malformed commit: the call gets 63/64 of the
+        // gas left, and the 1/64 kept could not pay for the market calls that follow unless
+        // the call had millions of gas, far more than parsing a version block costs.
         try this.treeOf(f.commit) returns (bytes32 t) {
             tree = t;
         } catch {
