@@ -266,6 +266,19 @@ contract ModelFileDisputesTest is Fixture {
         disputes.challenge(c, f);
     }
 
+    /// @notice Starving the call of gas, so that parsing the commit fails inside its
+    ///         try/catch, never makes an honest run look malformed.
+    function test_attack_outOfGasCannotConvict() public {
+        uint256 jobId = submitRun(F.runCid(F.STORE));
+        bytes memory call = abi.encodeCall(ModelFileDisputes.challenge, (claimFor(jobId, 1), fileFor(F.STORE, 1)));
+        for (uint256 g = 20_000; g < 2_000_000; g = g * 11 / 10) {
+            vm.prank(challenger);
+            (bool ok,) = address(disputes).call{gas: g}(call);
+            assertTrue(!ok, "an honest file never convicts");
+            assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "job untouched");
+        }
+    }
+
     // ---------------------------------------------------------------- the market's rules
 
     function test_trainerCannotChallengeItsOwnFile() public {
