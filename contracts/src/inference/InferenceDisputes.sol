@@ -6,12 +6,12 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {StepOps, IOpProver} from "../dispute/StepOps.sol";
 import {NodeMerkle} from "../dispute/NodeMerkle.sol";
 import {TensorMerkle} from "../dispute/TensorMerkle.sol";
 import {ServiceRegistry} from "./ServiceRegistry.sol";
 import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
+import {ReceiptWindow} from "./ReceiptWindow.sol";
 
 /// @title InferenceDisputes
 /// @notice A generated token disputed on-chain (docs/inference.md): anyone holding a
@@ -27,11 +27,6 @@ import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
 ///      payment out goes through {_pay}.
 contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
-
-    bytes32 internal constant RECEIPT_TYPEHASH = keccak256(
-        "Receipt(address provider,bytes32 modelRoot,bytes32 promptHash,uint32 tokens,bool seeded,uint64 seed,uint32 temperatureBits,uint32 topK,uint32 topPBits,bytes32 outputHash,uint256 pricePer1k,uint256 cost,bytes32 channel,uint256 cumulative,uint256 spent)"
-    );
-    uint8 internal constant I32 = 1;
 
     IERC20 public immutable token;
     ServiceRegistry public immutable services;
@@ -86,14 +81,14 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         if (signer != s.provider || signer != r.provider) revert ReceiptSigner(signer, s.provider);
         if (r.modelRoot != s.modelRoot) revert ReceiptModel(r.modelRoot, s.modelRoot);
         if (msg.sender == s.provider) revert SelfChallenge(claim.service, msg.sender);
-        _checkHash(claim.prompt, r.promptHash);
-        _checkHash(claim.output, r.outputHash);
+        ReceiptWindow.checkHash(claim.prompt, r.promptHash);
+        ReceiptWindow.checkHash(claim.output, r.outputHash);
         if (claim.index >= claim.output.length) revert IndexPastOutput(claim.index, claim.output.length);
 
         id = disputeCount++;
         GenDispute storage d = disputes[id];
         d.opsRoot = _checkProgram(claim.service, claim.header, claim.programProof, claim.prompt.length + claim.index);
-        d.windowRoot = _windowRoot(claim.prompt, claim.output, claim.index, claim.header.length);
+        d.windowRoot = ReceiptWindow.windowRoot(claim.prompt, claim.output, claim.index, claim.header.length);
         d.opsCount = claim.header.ops;
         d.paramSlots = claim.header.paramSlots;
         d.claimed = claim.output[claim.index];
@@ -129,7 +124,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         emit GenerationTracePosted(id, slotRoots, step, roots);
         uint32[] memory pick = new uint32[](1);
         pick[0] = d.claimed;
-        if (roots[roots.length - 1] != _i32Root(pick)) _resolve(id, d, true, Reason.Mismatch);
+        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) _resolve(id, d, true, Reason.Mismatch);
         else _next(d, Phase.AwaitPinpoint);
     }
 
@@ -214,16 +209,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
 
     /// @notice The EIP-712 digest a provider signs for `r` (domain: the ServiceRegistry).
     function receiptDigest(Receipt calldata r) public view returns (bytes32) {
-        bytes32 domain = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("Commons Receipt"),
-                keccak256("1"),
-                block.chainid,
-                address(services)
-            )
-        );
-        return MessageHashUtils.toTypedDataHash(domain, keccak256(abi.encode(RECEIPT_TYPEHASH, r)));
+        return ReceiptWindow.digest(r, address(services));
     }
 
     /// @notice A dispute's whole record. Reverts {UnknownDispute}.
@@ -289,48 +275,6 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         bytes32 root = NodeMerkle.rootFromLeaf(keccak256(abi.encode(h)), h.length - 1, programs.count, proof);
         if (root != programs.root) revert HeaderMismatch(root, programs.root);
         return h.opsRoot;
-    }
-
-    /// @dev The tensor root (i32) of the last `length` tokens of prompt ‖ output[0..index).
-    function _windowRoot(uint32[] calldata prompt, uint32[] calldata output, uint256 index, uint256 length)
-        internal
-        pure
-        returns (bytes32)
-    {
-        uint32[] memory window = new uint32[](length);
-        uint256 start = prompt.length + index - length;
-        for (uint256 i = 0; i < length; i++) {
-            uint256 k = start + i;
-            window[i] = k < prompt.length ? prompt[k] : output[k - prompt.length];
-        }
-        return _i32Root(window);
-    }
-
-    /// @dev keccak256(nodeRoot of leaf hashes ‖ uint256 length ‖ uint8 1), leaves of 8
-    ///      big-endian words zero padded (docs/design.md §5).
-    function _i32Root(uint32[] memory v) internal pure returns (bytes32) {
-        bytes32[] memory leaves = new bytes32[]((v.length + 7) / 8);
-        for (uint256 l = 0; l < leaves.length; l++) {
-            bytes32 leaf;
-            for (uint256 i = 0; i < 8 && l * 8 + i < v.length; i++) {
-                leaf |= bytes32(uint256(v[l * 8 + i]) << (224 - 32 * i));
-            }
-            leaves[l] = keccak256(abi.encodePacked(uint8(0), leaf));
-        }
-        return keccak256(abi.encodePacked(NodeMerkle.root(leaves), v.length, I32));
-    }
-
-    /// @dev keccak256 of the token ids as 4 bytes each, as the receipt hashes them.
-    function _checkHash(uint32[] calldata tokens, bytes32 want) internal pure {
-        bytes memory packed = new bytes(tokens.length * 4);
-        for (uint256 i = 0; i < tokens.length; i++) {
-            uint32 t = tokens[i];
-            assembly {
-                mstore(add(add(packed, 32), mul(i, 4)), shl(224, t))
-            }
-        }
-        bytes32 have = keccak256(packed);
-        if (have != want) revert TokensMismatch(have, want);
     }
 
     function _proveLeaf(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 want, bool output)
