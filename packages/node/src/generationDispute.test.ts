@@ -11,7 +11,7 @@ import {
   type Clients, type Deployment, type Devnet, type GenerationMove, type ServedState, type SignedAnswer
 } from '@commons/chain'
 import { initParams, readRecipe, referenceContext, traceForward, Tensor, type Fault, type Recipe } from '@commons/engine'
-import { stateRoot, toHex } from '@commons/protocol'
+import { random32, stateRoot, toHex } from '@commons/protocol'
 import { receiptMessage, signReceipt, tokensHash } from './receipt.ts'
 
 /**
@@ -44,10 +44,10 @@ const serviceOf: Record<string, bigint> = {}
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'commons-gendispute-'))
   devnet = await startDevnet({ home })
-  for (const [i, name] of ['deployer', 'honest', 'liar', 'client', 'picker'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
+  for (const [i, name] of ['deployer', 'honest', 'liar', 'client', 'picker', 'sweeper'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   game = await deployGenerationDisputes(as.deployer, deployment, as.deployer.account.address)
-  for (const name of ['honest', 'liar', 'client', 'picker']) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('1000'))
+  for (const name of ['honest', 'liar', 'client', 'picker', 'sweeper']) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('1000'))
   for (const name of ['honest', 'liar', 'picker']) {
     await registerAndStake(as[name], deployment, { peerId: toHex(Buffer.from(name)), roles: [], amount: parseEther('100') })
     serviceOf[name] = await registerService(as[name], deployment, { modelRoot, modelCid: '0x01', pricePer1k: parseEther('1'), endpoint: name, stake: parseEther('40') })
@@ -150,5 +150,27 @@ describe('a generated answer disputed on-chain', () => {
     assert.equal(outcome.reason, 'mismatch')
     t.diagnostic(`gas: ${outcome.moves.map(m => `${m.name} ${m.gas}`).join(', ')}`)
     assert.equal((await readService(as.client, deployment, serviceOf.picker)).stake, 0n, 'the service stake is slashed')
+  })
+
+  it('slashes every one of 20 lies drawn at random (op, element; the first wrong token wherever it falls)', async () => {
+    const window = answerWindow({ prompt, output: [] }, 0, recipe.model.context)
+    const sizes = traceForward(ctx, recipe, weights, window).outputs.map(o => o.size)
+    const honest = answer(weights, 3).join()
+    await registerAndStake(as.sweeper, deployment, { peerId: toHex(Buffer.from('sweeper')), roles: [], amount: parseEther('300') })
+    const outcomes: string[] = []
+    for (let draw = 0; outcomes.length < 20 && draw < 2000; draw++) {
+      const op = random32(14, 1, draw) % sizes.length
+      const fault = { op, element: random32(14, 2, draw) % sizes[op] }
+      const output = answer(weights, 3, fault)
+      if (output.join() === honest) continue // a lie nobody can see: the answer is right
+      const service = await registerService(as.sweeper, deployment, { modelRoot, modelCid: '0x01', pricePer1k: parseEther('1'), endpoint: `sweep-${draw}`, stake: parseEther('10') })
+      await setServicePrograms(as.sweeper, game, service, programs)
+      serviceOf.sweeper = service
+      const outcome = await play(challenger(), new GenerationDefender(as.sweeper, game, served({ fault })), await signed('sweeper', output))
+      assert.equal(outcome.winner, 'challenger', `lie at op ${fault.op} element ${fault.element}`)
+      assert.equal((await readService(as.client, deployment, service)).stake, 0n)
+      outcomes.push(`${fault.op}:${fault.element}`)
+    }
+    assert.equal(outcomes.length, 20, `found ${outcomes.length} lies that change the answer`)
   })
 })
