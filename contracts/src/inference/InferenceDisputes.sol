@@ -8,7 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {StepOps, IOpProver} from "../dispute/StepOps.sol";
 import {NodeMerkle} from "../dispute/NodeMerkle.sol";
-import {TensorMerkle} from "../dispute/TensorMerkle.sol";
+import {PinpointChecks} from "../dispute/PinpointChecks.sol";
 import {ServiceRegistry} from "./ServiceRegistry.sol";
 import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
 import {ReceiptWindow} from "./ReceiptWindow.sol";
@@ -137,15 +137,14 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     function pinpoint(uint256 id, Pinpoint calldata p) external nonReentrant {
         GenDispute storage d = _move(id, Phase.AwaitPinpoint);
         uint256 opIndex = p.opIndex;
-        _proveLeaf(keccak256(abi.encode(p.op)), opIndex, d.opsCount, p.opProof, d.opsRoot, false);
-        _proveLeaf(p.outputRoot, opIndex, d.opsCount, p.outputProof, d.traceRoot, true);
-        uint256 length = 1;
-        for (uint256 i = 0; i < p.op.dims.length; i++) {
-            length *= p.op.dims[i];
-            if (length > type(uint64).max) revert ElementOutOfRange(0, length);
-        }
+        PinpointChecks.proveLeaf(keccak256(abi.encode(p.op)), opIndex, d.opsCount, p.opProof, d.opsRoot, false);
+        PinpointChecks.proveLeaf(p.outputRoot, opIndex, d.opsCount, p.outputProof, d.traceRoot, true);
+        uint256 length = PinpointChecks.outputLength(p.op.dims);
         if (p.element >= length) revert ElementOutOfRange(p.element, length);
-        bytes32[] memory roots = _inputRoots(d, opIndex, p.op.inputs, p.inputRoots);
+        // The parameters are slots 0..P of the posted checkpoint (3P slots: params, m, v).
+        PinpointChecks.Commitments memory c =
+            PinpointChecks.Commitments(d.slotsRoot, 3 * uint256(d.paramSlots), d.traceRoot, d.opsCount, d.windowRoot);
+        bytes32[] memory roots = PinpointChecks.inputRoots(c, opIndex, p.op.inputs, p.inputRoots);
         d.expected = verifier.evaluate(p.op, p.element, StepOps.Context(0, 0), roots, p.openings);
         // opIndex < opsCount (a uint32) and element < length <= 2^64 - 1, both checked above
         d.opIndex = uint32(opIndex);
@@ -163,18 +162,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///      {DisputeResolved}. Reverts {OpeningShape}, {OpeningMismatch}, {ElementNotOpened}.
     function reveal(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
         GenDispute storage d = _move(id, Phase.AwaitReveal);
-        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
-            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
-        }
-        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
-        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
-        // rootFromRange checked the range lies inside the tensor, so these cannot overflow.
-        uint256 first = opening.firstLeaf * 8;
-        uint256 end = first + opening.words.length / 4;
-        uint256 element = d.element;
-        if (element < first || element >= end) revert ElementNotOpened(element, first, end);
-        uint256 offset = (element - first) * 4;
-        uint32 committed = uint32(bytes4(opening.words[offset:offset + 4]));
+        uint32 committed = PinpointChecks.committedElement(opening, d.outputLength, d.dtype, d.outputRoot, d.element);
         d.moves += 1;
         emit Revealed(id, committed, d.expected);
         bool challengerWon = committed != d.expected;
@@ -275,47 +263,5 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         bytes32 root = NodeMerkle.rootFromLeaf(keccak256(abi.encode(h)), h.length - 1, programs.count, proof);
         if (root != programs.root) revert HeaderMismatch(root, programs.root);
         return h.opsRoot;
-    }
-
-    function _proveLeaf(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata proof, bytes32 want, bool output)
-        internal
-        pure
-    {
-        bytes32 root = NodeMerkle.rootFromLeaf(leaf, index, count, proof);
-        if (root == want) return;
-        if (output) revert OutputMismatch(index, root, want);
-        revert OpMismatch(index, root, want);
-    }
-
-    /// @dev The tensor root of every input: a parameter slot against the posted slot
-    ///      roots, an earlier op against the trace, the window, or the op's constant.
-    function _inputRoots(GenDispute storage d, uint256 opIndex, StepOps.OpInput[] calldata inputs, InputRoot[] calldata given)
-        internal
-        view
-        returns (bytes32[] memory roots)
-    {
-        uint256 n = inputs.length;
-        if (given.length != n) revert InputCount(given.length, n);
-        roots = new bytes32[](n);
-        for (uint256 i = 0; i < n; i++) {
-            StepOps.OpInput calldata input = inputs[i];
-            uint8 kind = input.kind;
-            if (kind == StepOps.SLOT) {
-                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, 3 * uint256(d.paramSlots), given[i].proof);
-                if (root != d.slotsRoot) revert InputMismatch(i, root, d.slotsRoot);
-                roots[i] = given[i].root;
-            } else if (kind == StepOps.OP) {
-                if (input.index >= opIndex) revert ForwardInput(i, input.index, opIndex);
-                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, d.opsCount, given[i].proof);
-                if (root != d.traceRoot) revert InputMismatch(i, root, d.traceRoot);
-                roots[i] = given[i].root;
-            } else if (kind == StepOps.TOKENS) {
-                roots[i] = d.windowRoot;
-            } else if (kind == StepOps.CONSTANT) {
-                roots[i] = input.root;
-            } else {
-                revert InputKind(i, kind);
-            }
-        }
     }
 }
