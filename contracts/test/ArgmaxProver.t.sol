@@ -36,7 +36,11 @@ contract ArgmaxProverTest is TestBase {
         assertEq(_pick(x, 4, 0, 0), 1, "ties keep the lower index");
         assertEq(_pick(x, 4, 0, 1), 0, "a NaN at index 0 is kept: nothing compares greater");
         assertEq(_pick(x, 4, 1, 0), 0, "row attr 1 reads the second row");
-        assertEq(_pick(_w8([NEG_INF, NAN, NEG_ZERO, 0, NEG_ONE, NAN, NEG_INF, NEG_ZERO]), 8, 0, 0), 2, "-0 and +0 tie, NaNs never win");
+        assertEq(
+            _pick(_w8([NEG_INF, NAN, NEG_ZERO, 0, NEG_ONE, NAN, NEG_INF, NEG_ZERO]), 8, 0, 0),
+            2,
+            "-0 and +0 tie, NaNs never win"
+        );
     }
 
     function test_reverts_zeroRowAndShortOpening() public {
@@ -46,7 +50,11 @@ contract ArgmaxProverTest is TestBase {
         vm.expectRevert(abi.encodeWithSelector(Openings.ElementPastEnd.selector, uint256(2), uint256(2)));
         verifier.evaluate(_argmax(4, 0, 2), 2, _ctx(), _root(x), _open(x, 0, 1));
         // Row 2 of 4 does not exist in 8 values.
-        vm.expectRevert(abi.encodeWithSelector(Openings.NotCovered.selector, uint256(0), uint256(8), uint256(11), uint256(0), uint256(8)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Openings.NotCovered.selector, uint256(0), uint256(8), uint256(11), uint256(0), uint256(8)
+            )
+        );
         verifier.evaluate(_argmax(4, 2, 1), 0, _ctx(), _root(x), _open(x, 0, 1));
     }
 
@@ -60,7 +68,11 @@ contract ArgmaxProverTest is TestBase {
         x[27] = TWO; // the largest, in the last leaf of four
         assertEq(_pick(x, 32, 0, 0), 27, "the committed row's pick");
         // Opening leaves 0..2 only: element 27 is not covered.
-        vm.expectRevert(abi.encodeWithSelector(Openings.NotCovered.selector, uint256(0), uint256(0), uint256(31), uint256(0), uint256(24)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                Openings.NotCovered.selector, uint256(0), uint256(0), uint256(31), uint256(0), uint256(24)
+            )
+        );
         verifier.evaluate(_argmax(32, 0, 1), 0, _ctx(), _root(x), _open(x, 0, 3));
         // Values with the 2 removed: another root than the committed logits.
         uint32[] memory forged = new uint32[](32);

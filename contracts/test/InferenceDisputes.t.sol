@@ -37,7 +37,8 @@ contract InferenceDisputesTest is InferenceFixture {
     function setUp() public {
         deployInference();
         liar = vm.addr(PROVIDER_KEY);
-        StepVerifier verifier = new StepVerifier(new ElementwiseProver(), new ReduceProver(), new IndexProver(), new OptimProver());
+        StepVerifier verifier =
+            new StepVerifier(new ElementwiseProver(), new ReduceProver(), new IndexProver(), new OptimProver());
         game = new InferenceDisputes(token, services, verifier, governance, treasuryAddr);
         vm.prank(governance);
         services.setSlasher(address(game), true);
@@ -150,7 +151,9 @@ contract InferenceDisputesTest is InferenceFixture {
 
         c = _claim(output, 1, PROVIDER_KEY);
         c.output[0] = (c.output[0] + 1) % V; // not what the provider signed
-        vm.expectRevert(abi.encodeWithSelector(InferenceDisputeTypes.TokensMismatch.selector, _hash(c.output), c.receipt.outputHash));
+        vm.expectRevert(
+            abi.encodeWithSelector(InferenceDisputeTypes.TokensMismatch.selector, _hash(c.output), c.receipt.outputHash)
+        );
         vm.prank(client);
         game.open(c);
 
@@ -297,12 +300,28 @@ contract InferenceDisputesTest is InferenceFixture {
 
     // ---- moves --------------------------------------------------------------------------
 
-    function _claim(uint32[] memory output, uint32 index, uint256 key) internal view returns (InferenceDisputeTypes.Claim memory c) {
+    function _claim(uint32[] memory output, uint32 index, uint256 key)
+        internal
+        view
+        returns (InferenceDisputeTypes.Claim memory c)
+    {
         c.service = serviceId;
         c.receipt = InferenceDisputeTypes.Receipt({
-            provider: vm.addr(key), modelRoot: modelRoot, promptHash: _hash(_prompt()), tokens: uint32(output.length), seeded: false, seed: 0,
-            temperatureBits: 0x3f800000, topK: 0, topPBits: 0, outputHash: _hash(output), pricePer1k: 1 ether, cost: 0.005 ether,
-            channel: bytes32(uint256(7)), cumulative: 0.005 ether, spent: 0.005 ether
+            provider: vm.addr(key),
+            modelRoot: modelRoot,
+            promptHash: _hash(_prompt()),
+            tokens: uint32(output.length),
+            seeded: false,
+            seed: 0,
+            temperatureBits: 0x3f800000,
+            topK: 0,
+            topPBits: 0,
+            outputHash: _hash(output),
+            pricePer1k: 1 ether,
+            cost: 0.005 ether,
+            channel: bytes32(uint256(7)),
+            cumulative: 0.005 ether,
+            spent: 0.005 ether
         });
         c.signature = sign(key, game.receiptDigest(c.receipt));
         c.prompt = _prompt();
@@ -327,9 +346,14 @@ contract InferenceDisputesTest is InferenceFixture {
     /// @dev Names `element` of op `opIndex` of the posted trace (`gathered`, `pick`): op 0
     ///      (GATHER) reads the registered table (slot 0) and the window, op 1 (ARGMAX) op 0's
     ///      last row.
-    function _pinpoint(uint256 id, uint256 opIndex, uint256 element, uint32[] memory window, uint32[] memory gathered, uint32 pick)
-        internal
-    {
+    function _pinpoint(
+        uint256 id,
+        uint256 opIndex,
+        uint256 element,
+        uint32[] memory window,
+        uint32[] memory gathered,
+        uint32 pick
+    ) internal {
         uint32 length = uint32(window.length);
         bytes32[] memory trace = _traceRoots(gathered, pick);
         DisputeGameTypes.Pinpoint memory p;

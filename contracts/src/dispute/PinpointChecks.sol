@@ -78,15 +78,19 @@ library PinpointChecks {
 
     /// @notice The committed word of `element` in `opening`, a range proof of the output
     ///         with `length` elements of `dtype` and tensor root `root`.
-    function committedElement(StepOps.Opening calldata opening, uint256 length, uint8 dtype, bytes32 root, uint256 element)
-        internal
-        pure
-        returns (uint32)
-    {
+    function committedElement(
+        StepOps.Opening calldata opening,
+        uint256 length,
+        uint8 dtype,
+        bytes32 root,
+        uint256 element
+    ) internal pure returns (uint32) {
         if (opening.length != length || opening.dtype != dtype) {
             revert T.OpeningShape(opening.length, opening.dtype, length, dtype);
         }
-        bytes32 have = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
+        bytes32 have = TensorMerkle.rootFromRange(
+            opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings
+        );
         if (have != root) revert T.OpeningMismatch(have, root);
         // rootFromRange checked the range lies inside the tensor, so these cannot overflow.
         uint256 first = opening.firstLeaf * 8;

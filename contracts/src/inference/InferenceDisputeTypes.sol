@@ -89,7 +89,14 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
     }
 
     /// @notice A challenger disputes token `index` of an answer of `service`.
-    event GenerationDisputed(uint256 indexed id, uint256 indexed service, address indexed challenger, uint32 index, uint32 claimed, uint64 deadline);
+    event GenerationDisputed(
+        uint256 indexed id,
+        uint256 indexed service,
+        address indexed challenger,
+        uint32 index,
+        uint32 claimed,
+        uint64 deadline
+    );
     /// @notice The provider posted the slot roots of its model and the op trace of the window.
     event GenerationTracePosted(uint256 indexed id, bytes32[] slotRoots, uint256 step, bytes32[] roots);
     /// @notice A service's provider bound the forward programs its answers are disputed by.

@@ -41,7 +41,9 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     mapping(uint256 => GenDispute) internal disputes;
     mapping(uint256 => Programs) public programsOf;
 
-    constructor(IERC20 token_, ServiceRegistry services_, IOpProver verifier_, address owner_, address treasury_) Ownable(owner_) {
+    constructor(IERC20 token_, ServiceRegistry services_, IOpProver verifier_, address owner_, address treasury_)
+        Ownable(owner_)
+    {
         token = token_;
         services = services_;
         verifier = verifier_;
@@ -56,7 +58,9 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     /// @dev Only the service's provider. Emits {ProgramsSet}. Reverts {ProgramsAlreadySet}.
     function setPrograms(uint256 service, bytes32 root, uint32 count) external {
         ServiceRegistry.Service memory s = services.service(service);
-        if (s.provider == address(0) || msg.sender != s.provider) revert NotServiceProvider(service, msg.sender, s.provider);
+        if (s.provider == address(0) || msg.sender != s.provider) {
+            revert NotServiceProvider(service, msg.sender, s.provider);
+        }
         if (programsOf[service].count != 0) revert ProgramsAlreadySet(service);
         if (count == 0) revert ProgramsUnset(service);
         programsOf[service] = Programs(root, count);
@@ -112,9 +116,14 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     /// @dev Only the provider, phase AwaitTrace, before the deadline. Emits
     ///      {GenerationTracePosted} (and {DisputeResolved} on a pick that is not the
     ///      answer). Reverts {TraceLength}, {StateMismatch}.
-    function postTrace(uint256 id, bytes32[] calldata slotRoots, uint256 step, bytes32[] calldata roots) external nonReentrant {
+    function postTrace(uint256 id, bytes32[] calldata slotRoots, uint256 step, bytes32[] calldata roots)
+        external
+        nonReentrant
+    {
         GenDispute storage d = _move(id, Phase.AwaitTrace);
-        if (slotRoots.length != 3 * uint256(d.paramSlots)) revert TraceLength(slotRoots.length, 3 * uint256(d.paramSlots));
+        if (slotRoots.length != 3 * uint256(d.paramSlots)) {
+            revert TraceLength(slotRoots.length, 3 * uint256(d.paramSlots));
+        }
         if (roots.length != d.opsCount) revert TraceLength(roots.length, d.opsCount);
         bytes32 slotsRoot = NodeMerkle.root(slotRoots);
         bytes32 state = keccak256(abi.encodePacked(slotsRoot, step));
