@@ -472,7 +472,7 @@ contract StepProversTest is TestBase {
     }
 
     function test_revert_unknownCodes() public {
-        uint8[7] memory codes = [0, 13, 15, 20, 39, 52, 64];
+        uint8[7] memory codes = [0, 13, 15, 21, 39, 52, 64];
         for (uint256 i = 0; i < codes.length; i++) {
             StepOps.Op memory op = _op(codes[i], _u([uint32(1)]), new uint32[](0));
             vm.expectRevert(abi.encodeWithSelector(Openings.UnknownOp.selector, codes[i]));

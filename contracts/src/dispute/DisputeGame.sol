@@ -6,7 +6,7 @@ import {TrainingMarket} from "../TrainingMarket.sol";
 import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {StepOps, IOpProver} from "./StepOps.sol";
 import {NodeMerkle} from "./NodeMerkle.sol";
-import {TensorMerkle} from "./TensorMerkle.sol";
+import {PinpointChecks} from "./PinpointChecks.sol";
 import {DisputeGameCore} from "./DisputeGameCore.sol";
 import {DisputeAvailability} from "./DisputeAvailability.sol";
 
@@ -162,18 +162,7 @@ contract DisputeGame is DisputeAvailability {
     ///      already holds NaN canonical, and so does the verifier's value.
     function reveal(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
         Dispute storage d = _move(id, Phase.AwaitReveal);
-        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
-            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
-        }
-        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
-        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
-        // rootFromRange checked the range lies inside the tensor, so these cannot overflow.
-        uint256 first = opening.firstLeaf * 8;
-        uint256 end = first + opening.words.length / 4;
-        uint256 element = d.element;
-        if (element < first || element >= end) revert ElementNotOpened(element, first, end);
-        uint256 offset = (element - first) * 4;
-        uint32 committed = uint32(bytes4(opening.words[offset:offset + 4]));
+        uint32 committed = PinpointChecks.committedElement(opening, d.outputLength, d.dtype, d.outputRoot, d.element);
         uint32 expected = d.expected;
         d.moves += 1;
         emit Revealed(id, committed, expected);

@@ -10,6 +10,7 @@ import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {StepOps, IOpProver} from "./StepOps.sol";
 import {NodeMerkle} from "./NodeMerkle.sol";
 import {DisputeGameTypes} from "./DisputeGameTypes.sol";
+import {PinpointChecks} from "./PinpointChecks.sol";
 
 /// @title DisputeGameCore
 /// @notice What every move of the dispute game shares: its parameters and disputes, and
@@ -166,52 +167,22 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
         internal
         pure
     {
-        bytes32 root = NodeMerkle.rootFromLeaf(leaf, index, count, proof);
-        if (root == want) return;
-        if (output) revert OutputMismatch(index, root, want);
-        revert OpMismatch(index, root, want);
+        PinpointChecks.proveLeaf(leaf, index, count, proof, want, output);
     }
 
     /// @dev The tensor root of every input, each bound to the job, the program or the
-    ///      trainer's own commitments.
+    ///      trainer's own commitments (S_t's slots, none for INIT; the trace; the tokens).
     function _inputRoots(Dispute storage d, uint256 opIndex, StepOps.OpInput[] calldata inputs, InputRoot[] calldata given)
         internal
         view
-        returns (bytes32[] memory roots)
+        returns (bytes32[] memory)
     {
-        uint256 n = inputs.length;
-        if (given.length != n) revert InputCount(given.length, n);
-        roots = new bytes32[](n);
-        bool init = d.step == INIT;
-        for (uint256 i = 0; i < n; i++) {
-            StepOps.OpInput calldata input = inputs[i];
-            uint8 kind = input.kind;
-            if (kind == StepOps.SLOT && !init) {
-                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, 3 * uint256(d.paramSlots), given[i].proof);
-                if (root != d.slotsRoot) revert InputMismatch(i, root, d.slotsRoot);
-                roots[i] = given[i].root;
-            } else if (kind == StepOps.OP) {
-                if (input.index >= opIndex) revert ForwardInput(i, input.index, opIndex);
-                bytes32 root = NodeMerkle.rootFromLeaf(given[i].root, input.index, d.opsCount, given[i].proof);
-                if (root != d.traceRoot) revert InputMismatch(i, root, d.traceRoot);
-                roots[i] = given[i].root;
-            } else if (kind == StepOps.TOKENS) {
-                roots[i] = d.tokensRoot;
-            } else if (kind == StepOps.CONSTANT) {
-                roots[i] = input.root;
-            } else {
-                // an unknown kind, or a slot of the state before S_0
-                revert InputKind(i, kind);
-            }
-        }
+        uint256 slots = d.step == INIT ? 0 : 3 * uint256(d.paramSlots);
+        return PinpointChecks.inputRoots(PinpointChecks.Commitments(d.slotsRoot, slots, d.traceRoot, d.opsCount, d.tokensRoot), opIndex, inputs, given);
     }
 
     /// @dev The product of the dims; at most 2^64 - 1 so it packs into storage.
-    function _outputLength(uint32[] calldata dims) internal pure returns (uint256 length) {
-        length = 1;
-        for (uint256 i = 0; i < dims.length; i++) {
-            length *= dims[i];
-            if (length > type(uint64).max) revert ElementOutOfRange(0, length);
-        }
+    function _outputLength(uint32[] calldata dims) internal pure returns (uint256) {
+        return PinpointChecks.outputLength(dims);
     }
 }

@@ -9,14 +9,17 @@ import {Openings} from "./Openings.sol";
 /// @title ReduceProver
 /// @notice Group 1 of the step program (docs/step-program.md): SUM and MAXR over a run
 ///         of n elements, DOT (one element of a batched matmul, k terms) and SCATTER
-///         (the gradient of a gather: a sum over the positions that gathered one row).
-///         Every accumulation starts from its identity and runs in increasing index order.
+///         (the gradient of a gather: a sum over the positions that gathered one row),
+///         ARGMAX (the greedy pick of a generated token: the first index of a row's
+///         largest value). Every accumulation starts from its identity and runs in
+///         increasing index order.
 contract ReduceProver is IOpProver {
     uint32 internal constant NEG_INF = 0xff800000;
 
     /// @notice Output element `element` of `op` from the openings of its inputs.
     /// @dev Requirements: `element` < product(op.dims); attrs SUM/MAXR [n], DOT
-    ///      [m, n, k, bBatched], SCATTER [rows, P] with dims [rows, D]; every input read
+    ///      [m, n, k, bBatched], SCATTER [rows, P] with dims [rows, D], ARGMAX [n, row]
+    ///      with n > 0; every input read
     ///      is opened against its root and covers the elements read.
     function evaluate(
         StepOps.Op calldata op,
@@ -30,6 +33,7 @@ contract ReduceProver is IOpProver {
         if (code == StepOps.SUM || code == StepOps.MAXR) return _reduce(op, element, inputRoots, openings);
         if (code == StepOps.DOT) return _dot(op, element, inputRoots, openings);
         if (code == StepOps.SCATTER) return _scatter(op, element, inputRoots, openings);
+        if (code == StepOps.ARGMAX) return _argmax(op, element, inputRoots, openings);
         revert Openings.UnknownOp(code);
     }
 
@@ -153,6 +157,32 @@ contract ReduceProver is IOpProver {
                     y := shr(224, calldataload(add(g.offset, off)))
                 }
                 if (x == r) acc = F.add(acc, y);
+            }
+        }
+    }
+
+    /// @dev The index in [0, n) of the greatest of a[(row + e)·n .. (row + e)·n + n):
+    ///      a word replaces the best only if it compares greater (Binary32.gt: false with
+    ///      a NaN, −0 equal to +0), so ties keep the lower index, a NaN never wins and
+    ///      one at index 0 is kept, as the engine's greedy pick.
+    function _argmax(StepOps.Op calldata op, uint256 e, bytes32[] calldata roots, StepOps.Opening[] calldata openings)
+        private
+        pure
+        returns (uint32 best)
+    {
+        uint32[] calldata a = Openings.attrs(op, 2);
+        uint256 n = Openings.nonZero(op.code, a, 0);
+        uint256 first = (uint256(a[1]) + e) * n;
+        bytes calldata w = Openings.open(roots, openings, 0, first, first + n - 1);
+        uint32 value = Openings.word(w, 0);
+        // Cannot overflow: i < n ≤ w.length / 4, a calldata length; best < n < 2^32 (an attr).
+        unchecked {
+            for (uint256 i = 1; i < n; i++) {
+                uint32 x = Openings.word(w, i);
+                if (F.gt(x, value)) {
+                    best = uint32(i);
+                    value = x;
+                }
             }
         }
     }

@@ -28,6 +28,7 @@ library StepOps {
     uint8 internal constant MAXR = 17;
     uint8 internal constant DOT = 18;
     uint8 internal constant SCATTER = 19;
+    uint8 internal constant ARGMAX = 20;
     uint8 internal constant GATHER = 32;
     uint8 internal constant WINDOW = 33;
     uint8 internal constant ONEHOT = 34;

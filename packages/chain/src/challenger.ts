@@ -15,7 +15,8 @@ import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.
  * names the first element where the trainer's op trace departs from the step program.
  */
 
-function firstDifference (a: Tensor, b: Tensor): number {
+/** The first element where two tensors differ bit for bit, or -1. */
+export function firstDifference (a: Tensor, b: Tensor): number {
   for (let i = 0; i < a.size; i++) if (wordOf(a.data[i], a.dtype) !== wordOf(b.data[i], b.dtype)) return i
   return -1
 }

@@ -50,7 +50,8 @@ const f32Bits = (x: number): number => new Uint32Array(Float32Array.of(x).buffer
 
 export const tokensHash = (tokens: readonly number[]): Hex => keccak256(encodePacked(tokens.map(() => 'uint32' as const), [...tokens]))
 
-function receiptMessage (r: Omit<Receipt, 'signature'>) {
+/** The EIP-712 message of a receipt: also the struct InferenceDisputes reads at open. */
+export function receiptMessage (r: Omit<Receipt, 'signature'>) {
   return {
     provider: r.provider, modelRoot: r.modelRoot, promptHash: r.promptHash, tokens: r.params.tokens,
     seeded: r.params.seed !== null, seed: BigInt(r.params.seed ?? 0), temperatureBits: f32Bits(r.params.temperature),

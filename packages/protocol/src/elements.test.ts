@@ -25,6 +25,16 @@ describe('element programs', () => {
     assert.deepEqual(all(op(OPCODE.MAXR, [2], 1, [2]), [f32(-1, NaN, 2, 5)]), [NaN, 5])
   })
 
+  it('pick the first index of a row\'s largest value: ties to the lower index, a NaN never wins, one at index 0 stays', () => {
+    const argmax = (attrs: number[], dims: number[]) => ({ ...op(OPCODE.ARGMAX, dims, 1, attrs), dtype: 'i32' as const })
+    // Rows of 4 from row 1 on: [2, 7, 7, 1] and [NaN, 9, -0, 0].
+    assert.deepEqual(all(argmax([4, 1], [2]), [f32(9, 9, 9, 9, 2, 7, 7, 1, NaN, 9, -0, 0)]), [1, 0])
+    assert.deepEqual(all(argmax([3, 0], [1]), [f32(-0, 0, NaN)]), [0], '+0 is not greater than -0')
+    assert.deepEqual(all(argmax([3, 0], [1]), [f32(-Infinity, NaN, -1e30)]), [2])
+    assert.deepEqual(elementReads(argmax([4, 1], [1]), 0, ctx, [f32(0, 0, 0, 0, 1, 2, 3, 4)]), [[4, 7]])
+    assert.throws(() => all(argmax([0, 0], [1]), [f32(1)]), { name: 'ProgramError' })
+  })
+
   it('read rows of a table by index, and refuse an index outside it', () => {
     const table = f32(1, 2, 3, 4, 5, 6)
     assert.deepEqual(all(op(OPCODE.GATHER, [2, 2], 2, [3, 2]), [table, i32(2, 0)]), [5, 6, 1, 2])

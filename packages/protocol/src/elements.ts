@@ -81,6 +81,21 @@ const PROGRAMS: Record<OpName, ElementProgram> = {
     for (let q = 0; q < p; q++) if (read(1, q) === r) acc = f(acc + read(0, column * p + q))
     return acc
   },
+  // The engine's greedy pick (generate.ts argmax): the first index of the row's largest
+  // value. A later element replaces the best only if it compares greater, so ties keep
+  // the lower index, a NaN never wins, and a NaN at index 0 is kept (nothing is greater).
+  ARGMAX: (op, e, _ctx, read) => {
+    const [n, row] = op.attrs
+    if (n === 0) throw new ProgramError('an ARGMAX over rows of 0 elements has no index')
+    const first = (row + e) * n
+    let best = 0
+    let value = read(0, first)
+    for (let i = 1; i < n; i++) {
+      const x = read(0, first + i)
+      if (x > value) { best = i; value = x }
+    }
+    return best
+  },
   GATHER: (op, e, _ctx, read) => {
     const [rows, d] = op.attrs
     const row = read(1, Math.floor(e / d))

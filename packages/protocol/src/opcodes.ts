@@ -6,7 +6,7 @@
 export const OPCODE = {
   ADD: 1, SUB: 2, MUL: 3, DIV: 4, MAX: 5, CMPGE: 6,
   NEG: 7, EXP: 8, LOG: 9, SQRT: 10, RECIP: 11, COPY: 12,
-  SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19,
+  SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19, ARGMAX: 20,
   GATHER: 32, WINDOW: 33, ONEHOT: 34, ROPE: 35, CONCAT: 36, UNIFORM: 37, FILL: 38,
   CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51
 } as const
@@ -25,7 +25,7 @@ export type UnaryOp = keyof typeof UNARY_OPCODE
 /** The op groups the verifier dispatches by (`code >> 4`), with the names of their ops. */
 export const OP_GROUPS = {
   elementwise: ['ADD', 'SUB', 'MUL', 'DIV', 'MAX', 'CMPGE', 'NEG', 'EXP', 'LOG', 'SQRT', 'RECIP', 'COPY'],
-  reduce: ['SUM', 'MAXR', 'DOT', 'SCATTER'],
+  reduce: ['SUM', 'MAXR', 'DOT', 'SCATTER', 'ARGMAX'],
   data: ['GATHER', 'WINDOW', 'ONEHOT', 'ROPE', 'CONCAT', 'UNIFORM', 'FILL'],
   optimizer: ['CLIP', 'ADAM_M', 'ADAM_V', 'ADAM_P']
 } as const satisfies Record<string, readonly OpName[]>

@@ -115,7 +115,8 @@ export async function generate (ctx: EngineContext, dir: string, prompt: string,
   return { text: Buffer.from(codec.decode(produced)).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
 }
 
-function argmax (x: Float32Array): number {
+/** The greedy pick: the first index of the largest logit (a NaN never wins; the ARGMAX op of the forward program). */
+export function argmax (x: Float32Array): number {
   let best = 0
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i
   return best

@@ -55,7 +55,7 @@ function lastTwoSwapped (rank: number): number[] {
  * refs by the identity of their data arrays (a reshape shares its source's array);
  * an array nothing produced is a program constant.
  */
-class StepBuilder {
+export class StepBuilder {
   readonly ops: ProgramOp[] = []
   readonly outputs: Tensor[] = []
   readonly constants: Tensor[] = []
@@ -77,6 +77,11 @@ class StepBuilder {
     this.step = step
     this.fault = fault
     slots.forEach((t, index) => this.refs.set(t.data, { kind: 'slot', index }))
+  }
+
+  /** Makes `t` (by its data array) read as `ref`: the forward program's window is its tokens input. */
+  bind (t: Tensor, ref: Ref): void {
+    this.refs.set(t.data, ref)
   }
 
   /** The recorder of the context the step runs on. */
@@ -385,9 +390,10 @@ export function compileProgram (ctx: EngineContext, recipe: Recipe, base?: reado
 }
 
 /** Every element of every op must read at most MAX_INPUTS inputs (checked by shape). */
-function checkInputs (program: ProgramOp[]): void {
+export function checkInputs (program: ProgramOp[]): void {
   program.forEach((op, i) => {
-    const reads = op.code === OPCODE.DOT ? 2 * op.attrs[2] : op.code === OPCODE.SCATTER ? 2 * op.attrs[1] : op.code === OPCODE.SUM || op.code === OPCODE.MAXR ? op.attrs[0] : op.inputs.length + 1
+    const fold = op.code === OPCODE.SUM || op.code === OPCODE.MAXR || op.code === OPCODE.ARGMAX
+    const reads = op.code === OPCODE.DOT ? 2 * op.attrs[2] : op.code === OPCODE.SCATTER ? 2 * op.attrs[1] : fold ? op.attrs[0] : op.inputs.length + 1
     if (reads > MAX_INPUTS) throw new ProgramError(`op ${i} (code ${op.code}) reads ${reads} inputs per element, more than ${MAX_INPUTS}`)
   })
 }

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {StepOps, IOpProver} from "../dispute/StepOps.sol";
+import {NodeMerkle} from "../dispute/NodeMerkle.sol";
+import {PinpointChecks} from "../dispute/PinpointChecks.sol";
+import {ServiceRegistry} from "./ServiceRegistry.sol";
+import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
+import {ReceiptWindow} from "./ReceiptWindow.sol";
+
+/// @title InferenceDisputes
+/// @notice A generated token disputed on-chain (docs/inference.md): anyone holding a
+///         provider's signed receipt, its prompt and output replays the generation; at the
+///         first token that differs it opens a dispute over the forward program of that
+///         token's window, and the pinpoint game of training (docs/step-program.md) runs on
+///         it with the same one-step verifier: the provider posts its model's slot roots
+///         (they must rebuild the receipt's model root) and every op output root, the
+///         challenger names one element, the provider opens it. A liar, or a provider who
+///         misses a move, loses the service's stake through ServiceRegistry.slash; a wrong
+///         challenger loses its bond to the provider. Greedy answers only, for now.
+/// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
+///      payment out goes through {_pay}.
+contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    IERC20 public immutable token;
+    ServiceRegistry public immutable services;
+    IOpProver public immutable verifier;
+
+    uint96 public bond = 10 ether;
+    uint64 public moveTime = 1 hours;
+    /// @notice Where the slashed stake that is not the challenger's share goes.
+    address public treasury;
+
+    uint256 public disputeCount;
+    mapping(uint256 => GenDispute) internal disputes;
+    mapping(uint256 => Programs) public programsOf;
+
+    constructor(IERC20 token_, ServiceRegistry services_, IOpProver verifier_, address owner_, address treasury_)
+        Ownable(owner_)
+    {
+        token = token_;
+        services = services_;
+        verifier = verifier_;
+        treasury = treasury_;
+    }
+
+    // ---------------------------------------------------------------- programs
+
+    /// @notice Binds, once, the forward programs a service's answers are disputed by: the
+    ///         NodeMerkle root of the program hashes for windows of 1..count tokens (count =
+    ///         the model's context). Clients recompute it from the recipe before paying.
+    /// @dev Only the service's provider. Emits {ProgramsSet}. Reverts {ProgramsAlreadySet}.
+    function setPrograms(uint256 service, bytes32 root, uint32 count) external {
+        ServiceRegistry.Service memory s = services.service(service);
+        if (s.provider == address(0) || msg.sender != s.provider) {
+            revert NotServiceProvider(service, msg.sender, s.provider);
+        }
+        if (programsOf[service].count != 0) revert ProgramsAlreadySet(service);
+        if (count == 0) revert ProgramsUnset(service);
+        programsOf[service] = Programs(root, count);
+        emit ProgramsSet(service, root, count);
+    }
+
+    // ---------------------------------------------------------------- moves
+
+    /// @notice Opens a dispute over token `claim.index` of a greedy answer, depositing the
+    ///         bond (requires an allowance): the receipt must be signed by the service's
+    ///         provider for the service's model, and the prompt and output must hash to it.
+    ///         The window is the last `header.length` tokens of prompt ‖ output[0..index).
+    /// @return id The dispute; the provider must now {postTrace} within `moveTime`.
+    /// @dev Emits {GenerationDisputed}. Reverts {SampledAnswer}, {ReceiptSigner},
+    ///      {ReceiptModel}, {TokensMismatch}, {IndexPastOutput}, {ProgramsUnset},
+    ///      {WindowLength}, {HeaderMismatch}, {SelfChallenge}.
+    function open(Claim calldata claim) external nonReentrant returns (uint256 id) {
+        Receipt calldata r = claim.receipt;
+        if (r.seeded) revert SampledAnswer(r.seed);
+        ServiceRegistry.Service memory s = services.service(claim.service);
+        address signer = ECDSA.recover(receiptDigest(r), claim.signature);
+        if (signer != s.provider || signer != r.provider) revert ReceiptSigner(signer, s.provider);
+        if (r.modelRoot != s.modelRoot) revert ReceiptModel(r.modelRoot, s.modelRoot);
+        if (msg.sender == s.provider) revert SelfChallenge(claim.service, msg.sender);
+        ReceiptWindow.checkHash(claim.prompt, r.promptHash);
+        ReceiptWindow.checkHash(claim.output, r.outputHash);
+        if (claim.index >= claim.output.length) revert IndexPastOutput(claim.index, claim.output.length);
+
+        id = disputeCount++;
+        GenDispute storage d = disputes[id];
+        d.opsRoot = _checkProgram(claim.service, claim.header, claim.programProof, claim.prompt.length + claim.index);
+        d.windowRoot = ReceiptWindow.windowRoot(claim.prompt, claim.output, claim.index, claim.header.length);
+        d.opsCount = claim.header.ops;
+        d.paramSlots = claim.header.paramSlots;
+        d.claimed = claim.output[claim.index];
+        d.service = claim.service;
+        d.modelRoot = s.modelRoot;
+        d.provider = s.provider;
+        d.challenger = msg.sender;
+        uint96 bond_ = bond;
+        d.bond = bond_;
+        d.moveTime = moveTime;
+        d.phase = Phase.AwaitTrace;
+        d.deadline = uint64(block.timestamp) + d.moveTime;
+        if (bond_ > 0) token.safeTransferFrom(msg.sender, address(this), bond_);
+        emit GenerationDisputed(id, claim.service, msg.sender, claim.index, d.claimed, d.deadline);
+    }
+
+    /// @notice The provider posts the 3P slot roots of the state it serves (with its step)
+    ///         and the output root of every op of the window's forward program. The slots
+    ///         must rebuild the receipt's model root. The last op is the pick: if its root
+    ///         is not the token the receipt answered, the provider loses at once.
+    /// @dev Only the provider, phase AwaitTrace, before the deadline. Emits
+    ///      {GenerationTracePosted} (and {DisputeResolved} on a pick that is not the
+    ///      answer). Reverts {TraceLength}, {StateMismatch}.
+    function postTrace(uint256 id, bytes32[] calldata slotRoots, uint256 step, bytes32[] calldata roots)
+        external
+        nonReentrant
+    {
+        GenDispute storage d = _move(id, Phase.AwaitTrace);
+        if (slotRoots.length != 3 * uint256(d.paramSlots)) {
+            revert TraceLength(slotRoots.length, 3 * uint256(d.paramSlots));
+        }
+        if (roots.length != d.opsCount) revert TraceLength(roots.length, d.opsCount);
+        bytes32 slotsRoot = NodeMerkle.root(slotRoots);
+        bytes32 state = keccak256(abi.encodePacked(slotsRoot, step));
+        if (state != d.modelRoot) revert StateMismatch(state, d.modelRoot);
+        d.slotsRoot = slotsRoot;
+        d.traceRoot = NodeMerkle.root(roots);
+        emit GenerationTracePosted(id, slotRoots, step, roots);
+        uint32[] memory pick = new uint32[](1);
+        pick[0] = d.claimed;
+        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) _resolve(id, d, true, Reason.Mismatch);
+        else _next(d, Phase.AwaitPinpoint);
+    }
+
+    /// @notice The challenger names an output element of one op of the forward program and
+    ///         proves the op and its inputs (parameter slots against the posted slot roots,
+    ///         earlier outputs against the trace, the window, constants by the op); the
+    ///         verifier computes what the element must be.
+    /// @dev Only the challenger, phase AwaitPinpoint, before the deadline. Emits
+    ///      {Pinpointed}. Reverts as DisputeGame.pinpoint does.
+    function pinpoint(uint256 id, Pinpoint calldata p) external nonReentrant {
+        GenDispute storage d = _move(id, Phase.AwaitPinpoint);
+        uint256 opIndex = p.opIndex;
+        PinpointChecks.proveLeaf(keccak256(abi.encode(p.op)), opIndex, d.opsCount, p.opProof, d.opsRoot, false);
+        PinpointChecks.proveLeaf(p.outputRoot, opIndex, d.opsCount, p.outputProof, d.traceRoot, true);
+        uint256 length = PinpointChecks.outputLength(p.op.dims);
+        if (p.element >= length) revert ElementOutOfRange(p.element, length);
+        // The parameters are slots 0..P of the posted checkpoint (3P slots: params, m, v).
+        PinpointChecks.Commitments memory c =
+            PinpointChecks.Commitments(d.slotsRoot, 3 * uint256(d.paramSlots), d.traceRoot, d.opsCount, d.windowRoot);
+        bytes32[] memory roots = PinpointChecks.inputRoots(c, opIndex, p.op.inputs, p.inputRoots);
+        d.expected = verifier.evaluate(p.op, p.element, StepOps.Context(0, 0), roots, p.openings);
+        // opIndex < opsCount (a uint32) and element < length <= 2^64 - 1, both checked above
+        d.opIndex = uint32(opIndex);
+        d.element = uint64(p.element);
+        d.outputLength = uint64(length);
+        d.dtype = p.op.dtype;
+        d.outputRoot = p.outputRoot;
+        uint64 deadline = _next(d, Phase.AwaitReveal);
+        emit Pinpointed(id, opIndex, p.element, p.outputRoot, d.expected, deadline);
+    }
+
+    /// @notice The provider opens the pinpointed element of its committed output: equal to
+    ///         the verifier's value, the provider wins; different, it is slashed.
+    /// @dev Only the provider, phase AwaitReveal, before the deadline. Emits {Revealed},
+    ///      {DisputeResolved}. Reverts {OpeningShape}, {OpeningMismatch}, {ElementNotOpened}.
+    function reveal(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
+        GenDispute storage d = _move(id, Phase.AwaitReveal);
+        uint32 committed = PinpointChecks.committedElement(opening, d.outputLength, d.dtype, d.outputRoot, d.element);
+        d.moves += 1;
+        emit Revealed(id, committed, d.expected);
+        bool challengerWon = committed != d.expected;
+        _resolve(id, d, challengerWon, challengerWon ? Reason.Mismatch : Reason.Match);
+    }
+
+    /// @notice Anyone ends a dispute whose mover missed its deadline: no trace or no
+    ///         reveal, the challenger wins; no pinpoint, the provider wins.
+    /// @dev Emits {DisputeResolved}. Reverts {UnknownDispute}, {AlreadyResolved}, {DeadlineNotPassed}.
+    function timeout(uint256 id) external nonReentrant {
+        GenDispute storage d = _dispute(id);
+        Phase phase = d.phase;
+        if (phase == Phase.Resolved) revert AlreadyResolved(id);
+        if (block.timestamp <= d.deadline) revert DeadlineNotPassed(id, d.deadline);
+        if (phase == Phase.AwaitTrace) _resolve(id, d, true, Reason.TraceTimeout);
+        else if (phase == Phase.AwaitPinpoint) _resolve(id, d, false, Reason.PinpointTimeout);
+        else _resolve(id, d, true, Reason.RevealTimeout);
+    }
+
+    /// @notice Sets the bond of new disputes, the time per move and the treasury. Only the owner.
+    /// @dev Emits {GameParametersSet}. Reverts {InvalidMoveTime}, {ZeroBond}.
+    function setParameters(uint96 bond_, uint64 moveTime_, address treasury_) external onlyOwner {
+        if (moveTime_ < 5 minutes || moveTime_ > 7 days) revert InvalidMoveTime(moveTime_);
+        if (bond_ == 0) revert ZeroBond();
+        bond = bond_;
+        moveTime = moveTime_;
+        treasury = treasury_;
+        emit GameParametersSet(bond_, moveTime_, treasury_);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The EIP-712 digest a provider signs for `r` (domain: the ServiceRegistry).
+    function receiptDigest(Receipt calldata r) public view returns (bytes32) {
+        return ReceiptWindow.digest(r, address(services));
+    }
+
+    /// @notice A dispute's whole record. Reverts {UnknownDispute}.
+    function getDispute(uint256 id) external view returns (GenDispute memory) {
+        return _dispute(id);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _dispute(uint256 id) internal view returns (GenDispute storage d) {
+        d = disputes[id];
+        if (d.phase == Phase.None) revert UnknownDispute(id);
+    }
+
+    /// @dev The dispute of a move: the phase it waits for, its mover, before its deadline.
+    function _move(uint256 id, Phase want) internal view returns (GenDispute storage d) {
+        d = _dispute(id);
+        if (d.phase != want) revert WrongPhase(id, d.phase, want);
+        address mover = want == Phase.AwaitPinpoint ? d.challenger : d.provider;
+        if (msg.sender != mover) revert NotYourMove(id, msg.sender, mover);
+        if (block.timestamp > d.deadline) revert DeadlinePassed(id, d.deadline);
+    }
+
+    function _next(GenDispute storage d, Phase phase) internal returns (uint64 deadline) {
+        deadline = uint64(block.timestamp) + d.moveTime;
+        d.phase = phase;
+        d.deadline = deadline;
+        d.moves += 1;
+    }
+
+    /// @dev Ends the dispute: a losing provider's service stake is slashed (the
+    ///      StakeRegistry's share to the challenger, the rest to the treasury) and the
+    ///      bond returned; a losing challenger's bond goes to the provider.
+    function _resolve(uint256 id, GenDispute storage d, bool challengerWon, Reason reason) internal {
+        d.phase = Phase.Resolved;
+        d.reason = reason;
+        emit DisputeResolved(id, d.service, challengerWon, reason);
+        // A stake already slashed or released has nothing left (and the StakeRegistry
+        // refuses a slash of nothing locked): the dispute still ends and the bond moves.
+        if (challengerWon && services.service(d.service).stake > 0) {
+            services.slash(d.service, type(uint256).max, d.challenger, treasury);
+        }
+        _pay(challengerWon ? d.challenger : d.provider, d.bond);
+    }
+
+    /// @dev The one place tokens leave this contract.
+    function _pay(address to, uint256 amount) internal {
+        if (amount > 0) token.safeTransfer(to, amount);
+    }
+
+    /// @dev The header proves to the service's programs root at its length − 1, and its
+    ///      length is the window's: all `before` tokens, or the last `count` of them.
+    function _checkProgram(uint256 service, ForwardHeader calldata h, bytes32[] calldata proof, uint256 before)
+        internal
+        view
+        returns (bytes32)
+    {
+        Programs memory programs = programsOf[service];
+        if (programs.count == 0) revert ProgramsUnset(service);
+        uint256 want = before < programs.count ? before : programs.count;
+        if (h.length != want || want == 0) revert WindowLength(want, h.length);
+        if (h.ops == 0 || h.paramSlots == 0) revert InvalidHeader(h.ops, h.paramSlots);
+        bytes32 root = NodeMerkle.rootFromLeaf(keccak256(abi.encode(h)), h.length - 1, programs.count, proof);
+        if (root != programs.root) revert HeaderMismatch(root, programs.root);
+        return h.opsRoot;
+    }
+}

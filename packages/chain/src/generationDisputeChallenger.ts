@@ -1,0 +1,130 @@
+import { nodeProof, openingsFor, openingStruct, opProof, opStruct, tensorRoot, tensorRoots, toHex, type Hash } from '@commons/protocol'
+import { forwardInputs, traceForward, Tensor, type EngineContext, type ForwardTrace } from '@commons/engine'
+import type { Address } from 'viem'
+import { firstDifference } from './challenger.ts'
+import { send, type Clients } from './clients.ts'
+import { commonsTokenAbi, inferenceDisputesAbi } from './generated/contracts.ts'
+import type { Deployment } from './deploy.ts'
+import {
+  answerWindow, ForwardPrograms, GenerationDisputeError, openedGenerationDispute, postedGenerationTrace, type GenerationMove, type SignedAnswer
+} from './generationDispute.ts'
+
+/**
+ * The challenger's side of a generation dispute: replays a greedy answer on the model's
+ * weights (fetched by CID and checked against the receipt's model root), opens at the
+ * first token that differs, and pinpoints the first element where the provider's trace
+ * departs from its own replay of that token's forward program.
+ */
+export class GenerationChallenger {
+  readonly clients: Clients
+  private readonly deployment: Deployment
+  private readonly game: Address
+  private readonly ctx: EngineContext
+  private readonly programs: ForwardPrograms
+  /** The model's parameter slots, as the registered model root commits to them. */
+  private readonly weights: readonly Tensor[]
+  private readonly replays = new Map<bigint, { trace: ForwardTrace, window: Tensor }>()
+
+  constructor (clients: Clients, deployment: Deployment, game: Address, ctx: EngineContext, programs: ForwardPrograms, weights: readonly Tensor[]) {
+    this.clients = clients
+    this.deployment = deployment
+    this.game = game
+    this.ctx = ctx
+    this.programs = programs
+    this.weights = weights
+  }
+
+  /** The index of the first output token the replay does not give, or -1 when every token agrees. */
+  firstWrongToken (answer: Pick<SignedAnswer, 'prompt' | 'output'>): number {
+    const context = this.programs.recipe.model.context
+    return answer.output.findIndex((token, i) => this.replay(answerWindow(answer, i, context)).token !== token)
+  }
+
+  private replay (window: number[]): ForwardTrace {
+    return traceForward(this.ctx, this.programs.recipe, this.weights, window)
+  }
+
+  /**
+   * Opens a dispute over token `index` (default: the first wrong one), paying the bond.
+   * Over a token that replays the same, only a bogus challenge (that must lose).
+   */
+  async open (answer: SignedAnswer, index = this.firstWrongToken(answer)): Promise<{ id: bigint, move: GenerationMove }> {
+    if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
+    const window = answerWindow(answer, index, this.programs.count)
+    const length = window.length
+    const bond = await this.clients.public.readContract({ address: this.game, abi: inferenceDisputesAbi, functionName: 'bond' })
+    await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [this.game, bond] })
+    const receipt = await send(this.clients, {
+      address: this.game,
+      abi: inferenceDisputesAbi,
+      functionName: 'open',
+      args: [{
+        service: answer.service,
+        receipt: answer.receipt,
+        signature: answer.signature,
+        prompt: [...answer.prompt],
+        output: [...answer.output],
+        index,
+        header: this.programs.header(length),
+        programProof: nodeProof(this.programs.hashes(), length - 1).map(toHex)
+      }]
+    })
+    const id = openedGenerationDispute(receipt)
+    this.replays.set(id, { trace: this.replay(window), window: new Tensor([length], Int32Array.from(window)) })
+    return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /**
+   * Names the first element where the posted trace departs from the replay: the first
+   * op whose root differs has the challenger's own inputs, and `providerOutput` (the
+   * provider's published trace) gives the provider's values of that op. `choice` names
+   * an element outright (a bogus challenge, in tests).
+   */
+  async pinpoint (id: bigint, providerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<GenerationMove & { op: number, element: number }> {
+    const replay = this.replays.get(id)
+    if (replay === undefined) throw new GenerationDisputeError(`generation dispute ${id} was not opened by this challenger`)
+    const { trace, window } = replay
+    const { slotRoots, roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
+    const mine = tensorRoots(trace.outputs)
+    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
+    if (op < 0) throw new GenerationDisputeError(`the posted trace of generation dispute ${id} agrees with the replay`)
+    if (choice === undefined) {
+      const theirs = await providerOutput(op)
+      if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new GenerationDisputeError(`the provider's published output of op ${op} does not match its posted root`)
+      element = firstDifference(theirs, trace.outputs[op])
+    }
+    const { program } = trace
+    const programOp = program.ops[op]
+    const inputs = forwardInputs(programOp, trace, this.weights, window)
+    const inputRoots = programOp.inputs.map((r, i) => {
+      if (r.kind === 'slot') return proven(slotRoots, r.index)
+      if (r.kind === 'op') return proven(roots, r.index)
+      return { root: toHex(tensorRoot(inputs[i])), proof: [] }
+    })
+    const receipt = await send(this.clients, {
+      address: this.game,
+      abi: inferenceDisputesAbi,
+      functionName: 'pinpoint',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(programOp, program.constantRoots),
+        opProof: opProof(program.ops, program.constantRoots, op).map(toHex),
+        element: BigInt(element),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        inputRoots,
+        openings: openingsFor(programOp, element, { seed: 0, step: 0 }, inputs).map(openingStruct)
+      }]
+    })
+    return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
+  }
+
+  async timeout (id: bigint): Promise<GenerationMove> {
+    const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'timeout', args: [id] })
+    return { name: 'timeout', gas: receipt.gasUsed }
+  }
+}
+
+function proven (nodes: Hash[], index: number): { root: `0x${string}`, proof: Array<`0x${string}`> } {
+  return { root: toHex(nodes[index]), proof: nodeProof(nodes, index).map(toHex) }
+}
