@@ -39,7 +39,10 @@ export async function daoView (ctx: ExplorerContext, address: string) {
     }
   }))
   const treasury = await ctx.clients.public.readContract({ address: dao as Address, abi: datasetDaoAbi, functionName: 'treasury' })
-  const forks = listDaoViews(ctx).filter(d => d.parent === dao).map(d => ({ dao: d.dao, forkPoint: d.forkPoint, ...(events.find(e => e.name === 'ForkExecuted' && String(e.args.forkDao).toLowerCase() === d.dao)?.args ?? {}) }))
+  const forks = listDaoViews(ctx).filter(d => d.parent === dao).map(d => {
+    const executed = events.find(e => e.name === 'ForkExecuted' && String(e.args.forkDao).toLowerCase() === d.dao)
+    return { dao: d.dao, forkPoint: d.forkPoint, shares: executed === undefined ? null : String(executed.args.shares), treasury: executed === undefined ? null : String(executed.args.treasury) }
+  })
   return {
     ...self,
     members,
