@@ -10,7 +10,3 @@ export class ContentMissingError extends BaseError {
   override name = 'ContentMissingError'
 }
 
-/** The explorer's index belongs to another chain or deployment than the one it was opened for. */
-export class IndexMismatchError extends BaseError {
-  override name = 'IndexMismatchError'
-}

@@ -4,7 +4,6 @@ import {
   DEFAULT_LOG_RANGE, findDeploymentBlock, type Clients, type Deployment
 } from '@commons/chain'
 import type { ExplorerIndex, NewEvent } from './explorerIndex.ts'
-import { IndexMismatchError } from './errors.ts'
 
 /**
  * Brings the index up to the chain's head: windows of at most `range` blocks from the
@@ -39,7 +38,6 @@ export function bindIndex (index: ExplorerIndex, deployment: Deployment, chainId
   if (bound === identity) return
   if (bound !== undefined) index.clear()
   index.setMeta('deployment', identity)
-  if (BigInt(deployment.block) < 0n) throw new IndexMismatchError(`deployment block ${deployment.block} is negative`)
 }
 
 /**

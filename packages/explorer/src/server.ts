@@ -62,7 +62,8 @@ async function handle (ctx: ExplorerContext, req: IncomingMessage, res: ServerRe
 export function createExplorerServer (ctx: ExplorerContext, log: (line: string) => void = () => {}): Server {
   return createServer((req, res) => {
     handle(ctx, req, res).catch((error: unknown) => {
-      const status = error instanceof NotIndexedError || error instanceof ContentMissingError ? 404 : isBaseError(error) ? 400 : 500
+      // Content that fails its hash is no fault of the request: 502, as from a bad upstream.
+      const status = error instanceof NotIndexedError || error instanceof ContentMissingError ? 404 : isBaseError(error) && error.name === 'CorruptBlockError' ? 502 : isBaseError(error) ? 400 : 500
       const body = isBaseError(error)
         ? { name: error.name, message: error.message, hint: error.hint, details: error.details }
         : { name: 'InternalError', message: 'the explorer failed to answer this request', hint: 'its log says why' }
