@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CarReader } from '@ipld/car'
 import { CID } from 'multiformats/cid'
 import { commitVersion, initDataset, listFiles, openStore, readVersion } from '@commons/store'
 import type { ExplorerContext } from './context.ts'
@@ -47,6 +48,16 @@ describe('openHomeBlocks', () => {
     assert.equal(view.message, 'two rows')
     assert.deepEqual(view.fileList.map(f => f.path), ['rows.jsonl'])
     assert.equal((await fileBytes(ctx, version, 'rows.jsonl')).toString(), '{"id": 1}\n{"id": 2}\n')
+    const server = createExplorerServer(ctx)
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/car/${version}`)
+      assert.equal(res.status, 200)
+      const reader = await CarReader.fromBytes(new Uint8Array(await res.arrayBuffer()))
+      assert.deepEqual((await reader.getRoots()).map(String), [version], 'the whole version downloads as a CAR rooted at it')
+    } finally {
+      server.close()
+    }
   })
 
   it('refuses a block whose bytes are not the ones its CID names, over HTTP too', async () => {

@@ -8,9 +8,11 @@ import type { ExplorerContext } from './context.ts'
 import { ContentMissingError, NotIndexedError } from './errors.ts'
 import { ROUTES } from './routes.ts'
 import { fileBytes } from './views/datasets.ts'
+import { sendVersionCar } from './views/versionCar.ts'
 
 /**
- * The explorer's HTTP server: the JSON API, file downloads by version and path, and the
+ * The explorer's HTTP server: the JSON API, downloads (a file of a version, a whole version
+ * as a CAR), and the
  * static front end with its chart library served from node_modules (nothing is loaded
  * from elsewhere: the pages work offline and leak nothing).
  */
@@ -48,6 +50,11 @@ async function handle (ctx: ExplorerContext, req: IncomingMessage, res: ServerRe
     const bytes = await fileBytes(ctx, file[1], path)
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'content-disposition': `attachment; filename="${path.split('/').at(-1)?.replace(/"/g, '') ?? 'file'}"` })
     res.end(bytes)
+    return
+  }
+  const car = /^\/car\/([^/]+)$/.exec(url.pathname)
+  if (car !== null) {
+    await sendVersionCar(ctx, car[1], res)
     return
   }
   for (const [pattern, view] of ROUTES) {

@@ -104,7 +104,7 @@ async function versionPage (cid) {
   const v = await api(`/api/versions/${cid}`)
   render(`Version ${short(cid)}`, facts([['CID', `<code>${esc(v.cid)}</code>`], ['Message', esc(v.message)], ['Author', esc(v.author)], ['Time', esc(time(v.time))], ['Size', esc(bytes(v.bytes))],
     ['Parents', v.parents.map(p => `${version(p)} (<a href="#/diff/${p}/${v.cid}">diff</a>)`).join(' ') || '—']]) +
-    `<h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
+    `<p><a href="/car/${v.cid}" download>Download the whole version (CAR file)</a></p><h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
 }
 
 async function diff (from, to) {
