@@ -18,7 +18,10 @@ import { sendVersionCar } from './views/versionCar.ts'
  */
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '..', 'web')
-const UPLOT = join(dirname(createRequire(import.meta.url).resolve('uplot')), '..', 'dist')
+const require = createRequire(import.meta.url)
+const UPLOT = join(dirname(require.resolve('uplot')), '..', 'dist')
+// dagre lays out the lineage graph (versions, DAOs, forks); its browser build is one global script.
+const DAGRE = dirname(require.resolve('@dagrejs/dagre'))
 
 /** URL path to [file, content type]: a fixed list, so no request names an arbitrary file. */
 const STATIC: Record<string, [string, string]> = {
@@ -26,7 +29,8 @@ const STATIC: Record<string, [string, string]> = {
   '/app.js': [join(WEB, 'app.js'), 'text/javascript; charset=utf-8'],
   '/style.css': [join(WEB, 'style.css'), 'text/css; charset=utf-8'],
   '/vendor/uPlot.iife.min.js': [join(UPLOT, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
-  '/vendor/uPlot.min.css': [join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8']
+  '/vendor/uPlot.min.css': [join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8'],
+  '/vendor/dagre.min.js': [join(DAGRE, 'dagre.min.js'), 'text/javascript; charset=utf-8']
 }
 
 const json = (res: ServerResponse, status: number, body: unknown): void => {

@@ -42,6 +42,38 @@ function chart (id, label, xLabel, yLabel, xs, ys, xIsTime) {
   new uPlot({ width, height: 240, scales: { x: { time: xIsTime } }, axes: [{ label: xLabel }, { label: yLabel }], series: [{ label: xLabel }, { label: yLabel, stroke: '#0645ad', width: 2, points: { show: true } }] }, [xs, ys], el)
 }
 
+/**
+ * The dataset's lineage as a graph laid out by dagre: versions (parent to child), each
+ * DAO at its head, each fork from its parent DAO. Nodes are links; the list below the
+ * graph says the same in text.
+ */
+function lineage (d) {
+  // eslint-disable-next-line no-undef
+  const g = new dagre.graphlib.Graph()
+  g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 48, marginx: 8, marginy: 8 })
+  g.setDefaultEdgeLabel(() => ({}))
+  const node = (id, label, sub, href, kind) => g.setNode(id, { label, sub, href, kind, width: 180, height: 44 })
+  for (const v of d.versions) node(`v:${v.cid}`, v.message, short(v.cid), `#/versions/${v.cid}`, 'version')
+  for (const v of d.versions) for (const p of v.parents) if (g.hasNode(`v:${p}`)) g.setEdge(`v:${p}`, `v:${v.cid}`)
+  for (const h of d.daos) node(`d:${h.dao}`, h.parent ? 'fork DAO' : 'DAO', short(h.dao), `#/daos/${h.dao}`, 'dao')
+  for (const h of d.daos) {
+    if (h.head && g.hasNode(`v:${h.head}`)) g.setEdge(`v:${h.head}`, `d:${h.dao}`)
+    if (h.parent && g.hasNode(`d:${h.parent}`)) g.setEdge(`d:${h.parent}`, `d:${h.dao}`)
+  }
+  // eslint-disable-next-line no-undef
+  dagre.layout(g)
+  const { width, height } = g.graph()
+  const edges = g.edges().map(e => `<path d="M${g.edge(e).points.map(p => `${p.x},${p.y}`).join(' L')}" fill="none" stroke="#444" stroke-width="1.5" marker-end="url(#arrow)"/>`).join('')
+  const nodes = g.nodes().map(id => {
+    const n = g.node(id)
+    return `<a href="${esc(n.href)}"><rect x="${n.x - n.width / 2}" y="${n.y - n.height / 2}" width="${n.width}" height="${n.height}" rx="6" fill="${n.kind === 'dao' ? '#fff4d6' : '#eef3fb'}" stroke="#111"/>
+      <text x="${n.x}" y="${n.y - 4}" text-anchor="middle" font-size="13">${esc(n.label.length > 26 ? n.label.slice(0, 25) + '…' : n.label)}</text>
+      <text x="${n.x}" y="${n.y + 13}" text-anchor="middle" font-size="11" font-family="monospace">${esc(n.sub)}</text></a>`
+  }).join('')
+  return `<svg class="lineage" viewBox="0 0 ${width} ${height}" width="${width}" role="img" aria-label="Lineage: ${d.versions.length} versions and ${d.daos.length} DAOs">
+    <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>${edges}${nodes}</svg>`
+}
+
 const pages = [
   [/^#?\/?$/, home],
   [/^#\/datasets$/, datasets],
@@ -95,7 +127,7 @@ async function dataset (name) {
   const rows = d.versions.map(v => [version(v.cid), esc(v.message), esc(v.author), esc(time(v.time)), esc(bytes(v.bytes)), String(v.files),
     v.parents.map(p => `<a href="#/diff/${p}/${v.cid}">diff with parent</a>`).join(' ') || '—'])
   render(`Dataset ${d.name}`, `${table('Versions', ['Version', 'Message', 'Author', 'Time', 'Size', 'Files', 'Changes'], rows)}
-    <h2>Lineage</h2><ul class="tree">${d.daos.map(h => `<li>DAO <a class="mono" href="#/daos/${h.dao}">${short(h.dao)}</a> head ${version(h.head)}</li>`).join('')}</ul>
+    <h2>Lineage</h2>${lineage(d)}<ul class="tree">${d.daos.map(h => `<li>${h.parent ? 'Fork DAO' : 'DAO'} <a class="mono" href="#/daos/${h.dao}">${short(h.dao)}</a> head ${version(h.head)}${h.parent ? `, forked from <a class="mono" href="#/daos/${h.parent}">${short(h.parent)}</a> at ${version(h.forkPoint)}` : ''}</li>`).join('')}</ul>
     ${d.missing.length > 0 ? `<p role="status">Not in this machine's stores: ${d.missing.map(esc).join(', ')}</p>` : ''}
     <h2>Jobs trained on it</h2>${table('Jobs', ['Job', 'Version'], d.jobs.map(j => [`<a href="#/jobs/${j.id}">job ${j.id}</a>`, version(j.version)]))}`)
 }

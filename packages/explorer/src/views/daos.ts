@@ -6,15 +6,9 @@ import { daoHeads } from './datasets.ts'
 
 /** DAOs from the index (members, proposals and votes, forks, treasury over time); states read live. */
 
-const ZERO = '0x0000000000000000000000000000000000000000'
-
 export function listDaoViews (ctx: ExplorerContext) {
-  const heads = new Map(daoHeads(ctx).map(h => [h.dao, h.head]))
-  return ctx.index.events({ contract: 'daoFactory', names: ['DaoCreated'] }).map(e => {
-    const dao = String(e.args.dao).toLowerCase()
-    const parent = String(e.args.parent).toLowerCase()
-    return { dao, name: String(e.args.name), parent: parent === ZERO ? null : parent, forkPoint: cidString(e.args.forkPoint), head: heads.get(dao) ?? null, created: at(e) }
-  })
+  const created = ctx.index.events({ contract: 'daoFactory', names: ['DaoCreated'] })
+  return daoHeads(ctx).map((h, i) => ({ ...h, created: at(created[i]) }))
 }
 
 export async function daoView (ctx: ExplorerContext, address: string) {

@@ -9,12 +9,13 @@ import { ContentMissingError, NotIndexedError } from '../errors.ts'
  */
 
 /** Each DAO's current head (its last HeadChanged, else the head it was made with). */
-export function daoHeads (ctx: ExplorerContext): Array<{ dao: string, name: string, head: string | null }> {
+export function daoHeads (ctx: ExplorerContext): Array<{ dao: string, name: string, head: string | null, parent: string | null, forkPoint: string | null }> {
   return ctx.index.events({ contract: 'daoFactory', names: ['DaoCreated'] }).map(created => {
     const dao = String(created.args.dao).toLowerCase()
     const changes = ctx.index.events({ contract: 'dao', names: ['HeadChanged'], address: dao })
     const head = changes.length > 0 ? cidString(changes[changes.length - 1].args.newHead) : cidString(created.args.head)
-    return { dao, name: String(created.args.name), head }
+    const parent = String(created.args.parent).toLowerCase()
+    return { dao, name: String(created.args.name), head, parent: /^0x0+$/.test(parent) ? null : parent, forkPoint: cidString(created.args.forkPoint) }
   })
 }
 
@@ -52,7 +53,16 @@ export async function datasetView (ctx: ExplorerContext, name: string) {
       missing.push(head)
     }
   }
-  const versions = [...seen.values()].sort((a, b) => a.time - b.time || (a.cid < b.cid ? -1 : 1))
+  // Oldest first; commits of the same second in history order (a parent before its child).
+  const depth = new Map<string, number>()
+  const depthOf = (cid: string): number => {
+    const known = depth.get(cid)
+    if (known !== undefined) return known
+    const d = 1 + Math.max(0, ...(seen.get(cid)?.parents ?? []).filter(p => seen.has(p)).map(depthOf))
+    depth.set(cid, d)
+    return d
+  }
+  const versions = [...seen.values()].sort((a, b) => a.time - b.time || depthOf(a.cid) - depthOf(b.cid) || (a.cid < b.cid ? -1 : 1))
   const cids = new Set(versions.map(v => v.cid))
   const jobs = ctx.index.events({ contract: 'market', names: ['JobPosted'] })
     .filter(e => cids.has(cidString(e.args.datasetCid) ?? '')).map(e => ({ id: String(e.args.jobId), version: cidString(e.args.datasetCid) }))
