@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import chromium from '@sparticuz/chromium'
 import { chromium as playwright, type Browser, type Page } from 'playwright-core'
-import { startDevnet, type Devnet } from '@commons/chain'
+import { connect, devnetAccount, readManifest, startDevnet, updatePrice, type Devnet } from '@commons/chain'
 import { startExplorer, type RunningExplorer } from '@commons/explorer'
 import { runNetworkDemo, type DemoSummary } from './demo/runNetworkDemo.ts'
 
@@ -139,6 +139,14 @@ describe('the explorer in a real Chromium after the demo', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the job page fits a phone's width (overflow ${overflow} px)`)
     await shot('job-phone')
+  })
+
+  it('shows a new price round without a reload: the index follows the chain', { timeout: 60_000 }, async () => {
+    await page.setViewportSize({ width: 1100, height: 900 })
+    await open('#/price')
+    const operator = await connect(devnet.rpcUrl, devnetAccount(0))
+    await updatePrice(operator, await readManifest(join(summary.home, 'chain', 'deployment.json')), 3123n * 10n ** 8n)
+    await page.waitForFunction(() => document.getElementById('price-current')?.textContent === '3123.00000000', null, { timeout: 20_000 })
     assert.deepEqual(errors, [], 'no console errors on any page')
   })
 })

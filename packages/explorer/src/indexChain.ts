@@ -31,6 +31,15 @@ function staticContracts (deployment: Deployment): Array<{ contract: string, add
   ]
 }
 
+/** A busy window can name hundreds of transactions: a few requests at a time, as hosted providers allow. */
+const BATCH = 8
+
+async function inBatches<T, R> (items: T[], read: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = []
+  for (let i = 0; i < items.length; i += BATCH) out.push(...await Promise.all(items.slice(i, i + BATCH).map(read)))
+  return out
+}
+
 /** Ties the index to one deployment: an index of another chain or contract set is cleared. */
 export function bindIndex (index: ExplorerIndex, deployment: Deployment, chainId: number): void {
   const identity = `${chainId}:${deployment.contracts.market.toLowerCase()}:${deployment.block}`
@@ -72,14 +81,14 @@ export async function indexChain (clients: Clients, deployment: Deployment, inde
     const daos = new Set(index.daoAddresses())
     for (const e of events) if (e.contract === 'daoFactory' && e.name === 'DaoCreated') daos.add(String((e.args as { dao: string }).dao).toLowerCase())
     for (const dao of daos) await read('dao', dao as Hex, datasetDaoAbi)
-    const txs = await Promise.all([...new Set(events.map(e => e.tx))].map(async hash => {
+    const txs = await inBatches([...new Set(events.map(e => e.tx))], async hash => {
       const receipt = await clients.public.getTransactionReceipt({ hash: hash as Hex })
       return { hash, sender: receipt.from, gas: receipt.gasUsed, block: Number(receipt.blockNumber) }
-    }))
-    const blocks = await Promise.all([...new Set(events.map(e => e.block))].map(async number => {
+    })
+    const blocks = await inBatches([...new Set(events.map(e => e.block))], async number => {
       const block = await clients.public.getBlock({ blockNumber: BigInt(number) })
       return { number, time: Number(block.timestamp) }
-    }))
+    })
     index.addWindow(events, txs, blocks, to)
     options.progress?.(to, head)
     from = to + 1n

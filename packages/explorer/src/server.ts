@@ -33,8 +33,9 @@ const STATIC: Record<string, [string, string]> = {
   '/vendor/dagre.min.js': [join(DAGRE, 'dagre.min.js'), 'text/javascript; charset=utf-8']
 }
 
-const json = (res: ServerResponse, status: number, body: unknown): void => {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+const json = (res: ServerResponse, status: number, body: unknown, indexedTo = ''): void => {
+  // x-indexed-to: the block the answer was drawn from, so a page knows when it is behind.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-indexed-to': indexedTo })
   res.end(JSON.stringify(body, (_k, v: unknown) => typeof v === 'bigint' ? v.toString() : v))
 }
 
@@ -64,7 +65,8 @@ async function handle (ctx: ExplorerContext, req: IncomingMessage, res: ServerRe
   for (const [pattern, view] of ROUTES) {
     const match = pattern.exec(url.pathname)
     if (match === null) continue
-    json(res, 200, await view(ctx, match.slice(1).map(decodeURIComponent), url.searchParams))
+    const indexedTo = ctx.index.meta('indexedTo') ?? ''
+    json(res, 200, await view(ctx, match.slice(1).map(decodeURIComponent), url.searchParams), indexedTo)
     return
   }
   json(res, 404, { error: { name: 'NotFound', message: `nothing at ${url.pathname}`, hint: 'the API lives under /api/' } })

@@ -24,8 +24,12 @@ function table (caption, headers, rows) {
 }
 const facts = pairs => `<dl>${pairs.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`
 
+/** The block the page on screen was drawn from (the API says it in x-indexed-to). */
+let drawnFrom = null
+
 async function api (path) {
   const res = await fetch(path)
+  drawnFrom = res.headers.get('x-indexed-to') ?? drawnFrom
   const body = await res.json()
   if (!res.ok) { const e = new Error(body.error?.message ?? res.statusText); e.hint = body.error?.hint; throw e }
   return body
@@ -233,3 +237,13 @@ async function price () {
 
 addEventListener('hashchange', () => { route().then(() => main.focus()) })
 route()
+
+// Live: the server indexes new blocks as they come; a page showing older data is drawn
+// again when the index moves on (focus stays where it was, nothing is announced twice).
+setInterval(async () => {
+  try {
+    const now = (await (await fetch('/api/summary')).json()).indexedTo
+    document.getElementById('indexed').textContent = `indexed to block ${now}`
+    if (drawnFrom !== null && now !== drawnFrom) await route()
+  } catch {} // the server may be restarting: the next poll tries again
+}, 3000)
