@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { generatePrivateKey } from 'viem/accounts'
 import { connect, readManifest, type Deployment } from '@commons/chain'
 import type { ExplorerContext } from './context.ts'
@@ -13,7 +14,7 @@ import { createExplorerServer } from './server.ts'
 export interface ExplorerOptions {
   /** The home whose deployment, stores and index the explorer uses (a demo's `<home>/demo` is found too). */
   home: string
-  /** The chain to read (default: the manifest's RPC URL). */
+  /** The chain to read (default: the devnet `commons chain up` runs for the home, else the manifest's RPC URL). */
   rpcUrl?: string
   /** 0 (the default) picks a free port. */
   port?: number
@@ -40,14 +41,28 @@ export function manifestPath (home: string): string {
 }
 
 /**
+ * The URL of the devnet `commons chain up` started for this home (its record sits beside
+ * the manifest): a devnet brought back after the demo listens on another port than the
+ * one the manifest was written with.
+ */
+async function devnetUrl (manifest: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dirname(manifest), 'devnet.json'), 'utf8')) as { rpcUrl?: string }).rpcUrl
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Opens the index (`<home>/explorer/index.db`), indexes the chain to its head, serves the
  * explorer, and keeps indexing every `pollMs`. Reads only: the key it connects with is
  * a throwaway that never signs.
  */
 export async function startExplorer (options: ExplorerOptions): Promise<RunningExplorer> {
   const log = options.log ?? (() => {})
-  const deployment: Deployment = await readManifest(manifestPath(options.home))
-  const clients = await connect(options.rpcUrl ?? deployment.rpcUrl, generatePrivateKey())
+  const manifest = manifestPath(options.home)
+  const deployment: Deployment = await readManifest(manifest)
+  const clients = await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
   const index = new ExplorerIndex(join(options.home, 'explorer', 'index.db'))
   const content = await openHomeBlocks(options.home)
   bindIndex(index, deployment, await clients.public.getChainId())

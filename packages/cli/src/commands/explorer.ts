@@ -18,7 +18,7 @@ interface ExplorerCommandOptions extends GlobalOptions {
 export function explorerCommand (program: Command): void {
   program.command('explorer')
     .description('browse the datasets, DAOs, jobs, disputes, accounts and price of the home\'s deployment in a web page; runs until Ctrl-C')
-    .option('--rpc <url>', 'the chain to read (default: the deployment manifest\'s)')
+    .option('--rpc <url>', 'the chain to read (default: the home\'s devnet if commons chain up runs one, else the deployment manifest\'s)')
     .option('--port <n>', 'port on the host (0: any free port)', countOption('--port'), 8090)
     .option('--host <address>', 'address to listen on (the pages are public data; 127.0.0.1 keeps them on this machine)', '127.0.0.1')
     .option('--poll-ms <n>', 'milliseconds between looks for new blocks', countOption('--poll-ms', 100), 2000)
