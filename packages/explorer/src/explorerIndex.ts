@@ -20,8 +20,8 @@ CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, time INTEGER NOT 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
-/** One indexed event; `args` as decoded, bigints as decimal strings, bytes as hex. */
-export interface EventRow {
+/** An event as read from the chain, before it is stored. */
+export interface NewEvent {
   block: number
   logIndex: number
   tx: string
@@ -29,21 +29,16 @@ export interface EventRow {
   contract: string
   address: string
   name: string
+  args: unknown
+}
+
+/** One indexed event; `args` as decoded, bigints as decimal strings, bytes as hex. */
+export interface EventRow extends NewEvent {
   args: Record<string, unknown>
   /** Seconds since the Unix epoch (the block's timestamp). */
   time: number
   gas: string
   sender: string
-}
-
-export interface NewEvent {
-  block: number
-  logIndex: number
-  tx: string
-  contract: string
-  address: string
-  name: string
-  args: unknown
 }
 
 /** JSON of decoded event args: bigints as strings, nested structs and arrays kept. */
