@@ -34,7 +34,7 @@ before(async () => {
   shots = await mkdtemp(join(tmpdir(), 'commons-explorer-shots-'))
   // The chain outlives the demo (it stops only the chain it starts itself).
   devnet = await startDevnet({ home: join(root, 'chain-home') })
-  summary = await runNetworkDemo({ home: root, rpcUrl: devnet.rpcUrl, steps: 6, layers: 1 })
+  summary = await runNetworkDemo({ home: root, rpcUrl: devnet.rpcUrl, steps: 6, layers: 1, storage: true })
   assert.ok(summary.ok, 'the demo ran to its end')
   explorer = await startExplorer({ home: root, pollMs: 500 })
   browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true })
@@ -133,11 +133,17 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
 
   it('shows the price and reaches every section from the navigation', { timeout: 60_000 }, async () => {
     await open('')
-    for (const section of ['Datasets', 'DAOs', 'Jobs', 'Disputes', 'Accounts', 'Price']) {
+    const titles: Record<string, string> = { Price: 'Price feed', Services: 'Inference services', Storage: 'Storage deals' }
+    for (const section of ['Datasets', 'DAOs', 'Jobs', 'Disputes', 'Accounts', 'Services', 'Storage', 'Price']) {
       await follow(`nav a:text-is("${section}")`)
-      assert.ok((await page.innerText('main h1')).startsWith(section === 'Price' ? 'Price feed' : section))
+      assert.equal(await page.innerText('main h1'), titles[section] ?? section)
     }
     assert.match(await page.innerText('#price-current'), /^\d+\.\d+$/)
+    assert.ok((summary.storage?.proofs ?? 0) > 0, 'the storage act proved storage')
+    await open('#/storage')
+    const deal = await page.locator('table:has(caption:text("Storage deals")) tbody tr td').allInnerTexts()
+    assert.equal(deal[5], String(summary.storage?.proofs), 'the storage act\'s proofs, counted from the chain')
+    assert.equal(await page.locator(`table:has(caption:text("Storage deals")) a[href="#/versions/${summary.datasets[0].versions[1]}"]`).count(), 1, 'the deal keeps v2')
     await shot('price')
     await page.setViewportSize({ width: 375, height: 800 })
     await open(`#/jobs/${summary.jobs[0].id}`)

@@ -1,6 +1,7 @@
 import type { Abi, Hex } from 'viem'
 import {
-  commonsTokenAbi, datasetDaoAbi, datasetDaoFactoryAbi, disputeGameAbi, eventsInRanges, priceFeedAbi, stakeRegistryAbi, trainingMarketAbi,
+  commonsTokenAbi, datasetDaoAbi, datasetDaoFactoryAbi, disputeGameAbi, eventsInRanges, paymentChannelAbi, priceFeedAbi, scoringEpochsAbi,
+  serviceRegistryAbi, stakeRegistryAbi, storageMarketAbi, trainingMarketAbi,
   DEFAULT_LOG_RANGE, findDeploymentBlock, type Clients, type Deployment
 } from '@commons/chain'
 import type { ExplorerIndex, NewEvent } from './explorerIndex.ts'
@@ -27,7 +28,12 @@ function staticContracts (deployment: Deployment): Array<{ contract: string, add
     { contract: 'disputeGame', address: c.disputeGame, abi: disputeGameAbi },
     { contract: 'registry', address: c.registry, abi: stakeRegistryAbi },
     { contract: 'priceFeed', address: c.priceFeed, abi: priceFeedAbi },
-    { contract: 'token', address: c.token, abi: commonsTokenAbi }
+    { contract: 'token', address: c.token, abi: commonsTokenAbi },
+    { contract: 'storageMarket', address: c.storageMarket, abi: storageMarketAbi },
+    // The inference market's contracts are absent from manifests written before it.
+    ...(c.serviceRegistry === undefined ? [] : [{ contract: 'serviceRegistry', address: c.serviceRegistry, abi: serviceRegistryAbi }]),
+    ...(c.paymentChannel === undefined ? [] : [{ contract: 'paymentChannel', address: c.paymentChannel, abi: paymentChannelAbi }]),
+    ...(c.scoringEpochs === undefined ? [] : [{ contract: 'scoringEpochs', address: c.scoringEpochs, abi: scoringEpochsAbi }])
   ]
 }
 

@@ -5,6 +5,8 @@ import { daoView, listDaoViews } from './views/daos.ts'
 import { disputeView, listDisputeViews } from './views/disputes.ts'
 import { jobView, listJobViews, runView } from './views/jobs.ts'
 import { priceView } from './views/price.ts'
+import { listServiceViews } from './views/services.ts'
+import { listStorageDealViews } from './views/storageDeals.ts'
 
 /** The JSON API: a path pattern per view, its captures passed in order. */
 export type Route = [RegExp, (ctx: ExplorerContext, match: string[], query: URLSearchParams) => unknown]
@@ -24,7 +26,9 @@ export const ROUTES: Route[] = [
   [/^\/api\/disputes\/(\d+)$/, async (ctx, [id]) => disputeView(ctx, id)],
   [/^\/api\/accounts$/, async ctx => listAccountViews(ctx)],
   [/^\/api\/accounts\/(0x[0-9a-fA-F]{40})$/, async (ctx, [address]) => accountView(ctx, address)],
-  [/^\/api\/price$/, ctx => priceView(ctx)]
+  [/^\/api\/price$/, ctx => priceView(ctx)],
+  [/^\/api\/services$/, ctx => listServiceViews(ctx)],
+  [/^\/api\/storage$/, ctx => listStorageDealViews(ctx)]
 ]
 
 function summary (ctx: ExplorerContext) {
@@ -38,6 +42,8 @@ function summary (ctx: ExplorerContext) {
     jobs: count('market', 'JobPosted'),
     disputes: count('disputeGame', 'DisputeOpened'),
     accounts: count('registry', 'Registered'),
-    priceRounds: count('priceFeed', 'AnswerUpdated')
+    priceRounds: count('priceFeed', 'AnswerUpdated'),
+    services: count('serviceRegistry', 'ServiceRegistered'),
+    storageDeals: count('storageMarket', 'DealCreated')
   }
 }

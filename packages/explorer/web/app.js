@@ -92,7 +92,9 @@ const pages = [
   [/^#\/disputes\/(\d+)$/, dispute],
   [/^#\/accounts$/, accounts],
   [/^#\/accounts\/(0x[0-9a-fA-F]{40})$/, accountPage],
-  [/^#\/price$/, price]
+  [/^#\/price$/, price],
+  [/^#\/services$/, services],
+  [/^#\/storage$/, storage]
 ]
 
 async function route () {
@@ -117,7 +119,8 @@ async function home () {
   render('Commons explorer', facts([
     ['Chain', esc(s.chainId)], ['Indexed to block', esc(s.indexedTo)],
     ['Datasets', `<a href="#/datasets">${s.datasets}</a>`], ['DAOs', `<a href="#/daos">${s.daos}</a>`], ['Jobs', `<a href="#/jobs">${s.jobs}</a>`],
-    ['Disputes', `<a href="#/disputes">${s.disputes}</a>`], ['Accounts', `<a href="#/accounts">${s.accounts}</a>`], ['Price rounds', `<a href="#/price">${s.priceRounds}</a>`]
+    ['Disputes', `<a href="#/disputes">${s.disputes}</a>`], ['Accounts', `<a href="#/accounts">${s.accounts}</a>`], ['Price rounds', `<a href="#/price">${s.priceRounds}</a>`],
+    ['Inference services', `<a href="#/services">${s.services}</a>`], ['Storage deals', `<a href="#/storage">${s.storageDeals}</a>`]
   ]))
 }
 
@@ -233,6 +236,16 @@ async function price () {
   render('Price feed', facts([['Feed', `<code>${esc(p.feed)}</code>`], ['Current', p.current ? `<strong id="price-current">${esc(p.current.answer)}</strong> (round ${esc(p.current.round)}, ${esc(time(p.current.updatedAt))})` : 'no rounds yet']]) +
     '<h2>History</h2><div class="chart" id="price-chart"></div>' + table('Rounds', ['Round', 'Answer', 'Updated'], p.rounds.slice().reverse().map(r => [esc(r.round), esc(r.answer), esc(time(r.updatedAt))])))
   chart('price-chart', 'Price by round time', 'time', 'price', p.rounds.map(r => r.updatedAt), p.rounds.map(r => Number(r.answer)), true)
+}
+
+async function services () {
+  const list = await api('/api/services')
+  render('Inference services', table('Services', ['Service', 'Provider', 'Model', 'Price per 1,000 tokens', 'Stake', 'State', 'Slashed', 'Paid by scoring'], list.map(v => [esc(v.id), account(v.provider), version(v.model), esc(tokens(v.pricePer1k)), esc(tokens(v.stake)), `<span class="badge">${esc(v.state)}</span>`, esc(tokens(v.slashed)), esc(tokens(v.scoringPaid))])))
+}
+
+async function storage () {
+  const list = await api('/api/storage')
+  render('Storage deals', table('Storage deals', ['Deal', 'Version kept', 'Funder', 'Escrow', 'Providers', 'Proofs', 'Missed', 'Paid', 'Slashed'], list.map(d => [esc(d.id), version(d.version), account(d.funder), esc(tokens(d.escrow)), d.providers.map(account).join(' ') || '—', String(d.proofs), String(d.missed), esc(tokens(d.paid)), esc(tokens(d.slashed))])))
 }
 
 addEventListener('hashchange', () => { route().then(() => main.focus()) })
