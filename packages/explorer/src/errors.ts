@@ -10,3 +10,8 @@ export class ContentMissingError extends BaseError {
   override name = 'ContentMissingError'
 }
 
+
+/** The explorer's port is taken (another explorer, or any other server). */
+export class PortInUseError extends BaseError {
+  override name = 'PortInUseError'
+}

@@ -10,6 +10,7 @@ import { ExplorerIndex } from './explorerIndex.ts'
 import { openHomeBlocks } from './homeBlocks.ts'
 import { bindIndex, indexChain } from './indexChain.ts'
 import { createExplorerServer } from './server.ts'
+import { PortInUseError } from './errors.ts'
 
 export interface ExplorerOptions {
   /** The home whose deployment, stores and index the explorer uses (a demo's `<home>/demo` is found too). */
@@ -72,9 +73,16 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
     running ??= indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
     return running
   }
-  await refresh()
   const server = createExplorerServer(ctx, log)
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve) })
+  try {
+    await refresh()
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve) })
+  } catch (error) {
+    index.close()
+    await content.close()
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    throw new PortInUseError(`port ${options.port ?? 0} on ${options.host ?? '127.0.0.1'} is taken`, { hint: 'pass another --port, or --port 0 for any free one', details: { port: options.port, host: options.host ?? '127.0.0.1' }, cause: error })
+  }
   const { port } = server.address() as AddressInfo
   const timer = setInterval(() => { refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) }) }, options.pollMs ?? 2000)
   return {
