@@ -133,6 +133,16 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
 
   it('shows the price and reaches every section from the navigation', { timeout: 60_000 }, async () => {
     await open('')
+    // By keyboard: the first Tab reaches the skip link, Enter puts focus on the content, the next Tab its first link.
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.className), 'skip')
+    await page.keyboard.press('Enter')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main')
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), '#/datasets')
+    await page.keyboard.press('Enter')
+    await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Datasets')
+    await open('')
     const titles: Record<string, string> = { Price: 'Price feed', Services: 'Inference services', Storage: 'Storage deals' }
     for (const section of ['Datasets', 'DAOs', 'Jobs', 'Disputes', 'Accounts', 'Services', 'Storage', 'Price']) {
       await follow(`nav a:text-is("${section}")`)

@@ -248,6 +248,8 @@ async function storage () {
   render('Storage deals', table('Storage deals', ['Deal', 'Version kept', 'Funder', 'Escrow', 'Providers', 'Proofs', 'Missed', 'Paid', 'Slashed'], list.map(d => [esc(d.id), version(d.version), account(d.funder), esc(tokens(d.escrow)), d.providers.map(account).join(' ') || '—', String(d.proofs), String(d.missed), esc(tokens(d.paid)), esc(tokens(d.slashed))])))
 }
 
+// The skip link moves focus only: as a hash it would be taken for a page.
+document.querySelector('.skip').addEventListener('click', event => { event.preventDefault(); main.focus() })
 addEventListener('hashchange', () => { route().then(() => main.focus()) })
 route()
 
