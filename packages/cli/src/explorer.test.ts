@@ -102,16 +102,18 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
 
   it('shows both jobs with their loss curves; the job page renders within a second', { timeout: 60_000 }, async () => {
     const renders: number[] = []
+    const curves: number[] = []
     for (const job of summary.jobs) {
       await open(`#/jobs/${job.id}`)
       renders.push(Number(await page.getAttribute('main', 'data-rendered')))
       assert.equal(await page.innerText('#job-status'), job.outcome)
       await page.waitForSelector('#loss-chart canvas')
+      curves.push(await page.evaluate(() => performance.now()))
       const losses = await page.locator('table:has(caption:text("Loss per step")) tbody tr').count()
       assert.equal(losses, 7, 'the loss of the initial state and of each of the 6 steps')
       await shot(`job-${job.id}`)
     }
-    console.log(`time to first render of the job page: ${renders.map(ms => `${ms.toFixed(0)} ms`).join(', ')} (from navigation start)`)
+    console.log(`time to first render of the job page: ${renders.map(ms => `${ms.toFixed(0)} ms`).join(', ')}; loss curve drawn by ${curves.map(ms => `${ms.toFixed(0)} ms`).join(', ')} (from navigation start)`)
     assert.ok(Math.max(...renders) <= 1000, `rendered in ${renders.join(', ')} ms`)
   })
 
