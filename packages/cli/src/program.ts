@@ -20,6 +20,7 @@ import { channelCommand } from './commands/channel.ts'
 import { storageCommand } from './commands/storage.ts'
 import { mcpCommand } from './commands/mcp.ts'
 import { agentCommand } from './commands/agent.ts'
+import { explorerCommand } from './commands/explorer.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -66,6 +67,7 @@ export function buildProgram (): Command {
   mcpCommand(program)
   agentCommand(program)
   scoreCommand(program)
+  explorerCommand(program)
   demoCommand(program)
   return program
 }

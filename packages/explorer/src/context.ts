@@ -1,0 +1,26 @@
+import type { Hex } from 'viem'
+import { hexToCid, type Clients, type Deployment } from '@commons/chain'
+import type { ExplorerIndex } from './explorerIndex.ts'
+import type { HomeBlocks } from './homeBlocks.ts'
+
+/** What every view reads: the index, the chain (read-only calls), and the home's content. */
+export interface ExplorerContext {
+  index: ExplorerIndex
+  clients: Clients
+  deployment: Deployment
+  content: HomeBlocks
+}
+
+/** A CID kept on-chain as bytes, as its string (null for empty bytes or bytes that are no CID). */
+export function cidString (hex: unknown): string | null {
+  try {
+    return hexToCid(String(hex) as Hex)?.toString() ?? null
+  } catch {
+    return null
+  }
+}
+
+/** Where and when an event happened, for every row a page links to its transaction. */
+export function at (e: { block: number, tx: string, time: number, gas: string, sender: string }): { block: number, tx: string, time: number, gas: string, from: string } {
+  return { block: e.block, tx: e.tx, time: e.time, gas: e.gas, from: e.sender }
+}

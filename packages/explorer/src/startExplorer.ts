@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { generatePrivateKey } from 'viem/accounts'
+import { connect, readManifest, type Deployment } from '@commons/chain'
+import type { ExplorerContext } from './context.ts'
+import { ExplorerIndex } from './explorerIndex.ts'
+import { openHomeBlocks } from './homeBlocks.ts'
+import { bindIndex, indexChain } from './indexChain.ts'
+import { createExplorerServer } from './server.ts'
+import { PortInUseError } from './errors.ts'
+
+export interface ExplorerOptions {
+  /** The home whose deployment, stores and index the explorer uses (a demo's `<home>/demo` is found too). */
+  home: string
+  /** The chain to read (default: the devnet `commons chain up` runs for the home, else the manifest's RPC URL). */
+  rpcUrl?: string
+  /** 0 (the default) picks a free port. */
+  port?: number
+  host?: string
+  /** Milliseconds between polls for new blocks (the index is updated live). */
+  pollMs?: number
+  log?: (line: string) => void
+}
+
+export interface RunningExplorer {
+  url: string
+  server: Server
+  ctx: ExplorerContext
+  /** Indexes to the head now (what the poll does). */
+  refresh: () => Promise<bigint>
+  stop: () => Promise<void>
+}
+
+/** The manifest of the home, else of the demo under it. */
+export function manifestPath (home: string): string {
+  const own = join(home, 'chain', 'deployment.json')
+  const demo = join(home, 'demo', 'chain', 'deployment.json')
+  return !existsSync(own) && existsSync(demo) ? demo : own
+}
+
+/**
+ * The URL of the devnet `commons chain up` started for this home (its record sits beside
+ * the manifest): a devnet brought back after the demo listens on another port than the
+ * one the manifest was written with.
+ */
+async function devnetUrl (manifest: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dirname(manifest), 'devnet.json'), 'utf8')) as { rpcUrl?: string }).rpcUrl
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Opens the index (`<home>/explorer/index.db`), indexes the chain to its head, serves the
+ * explorer, and keeps indexing every `pollMs`. Reads only: the key it connects with is
+ * a throwaway that never signs.
+ */
+export async function startExplorer (options: ExplorerOptions): Promise<RunningExplorer> {
+  const log = options.log ?? (() => {})
+  const manifest = manifestPath(options.home)
+  const deployment: Deployment = await readManifest(manifest)
+  const clients = await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
+  const index = new ExplorerIndex(join(options.home, 'explorer', 'index.db'))
+  const content = await openHomeBlocks(options.home)
+  bindIndex(index, deployment, await clients.public.getChainId())
+  const ctx: ExplorerContext = { index, clients, deployment, content }
+  let running: Promise<bigint> | null = null
+  const refresh = async (): Promise<bigint> => {
+    running ??= indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
+    return running
+  }
+  const server = createExplorerServer(ctx, log)
+  try {
+    await refresh()
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve) })
+  } catch (error) {
+    index.close()
+    await content.close()
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    throw new PortInUseError(`port ${options.port ?? 0} on ${options.host ?? '127.0.0.1'} is taken`, { hint: 'pass another --port, or --port 0 for any free one', details: { port: options.port, host: options.host ?? '127.0.0.1' }, cause: error })
+  }
+  const { port } = server.address() as AddressInfo
+  const timer = setInterval(() => { refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) }) }, options.pollMs ?? 2000)
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}/`,
+    server,
+    ctx,
+    refresh,
+    stop: async () => {
+      clearInterval(timer)
+      await running?.catch(() => {})
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => { resolve() }))
+      index.close()
+      await content.close()
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { readDispute } from '@commons/chain'
+import { at, type ExplorerContext } from '../context.ts'
+import { NotIndexedError } from '../errors.ts'
+
+/** Disputes: every move with its transaction and gas, the pinpointed op and element, the outcome and its slashes. */
+
+const INIT_STEP = 0xffffffff
+
+export function listDisputeViews (ctx: ExplorerContext) {
+  const resolved = ctx.index.events({ contract: 'disputeGame', names: ['DisputeResolved'] })
+  return ctx.index.events({ contract: 'disputeGame', names: ['DisputeOpened'] }).map(e => {
+    const id = String(e.args.id)
+    const end = resolved.find(r => String(r.args.id) === id)
+    return {
+      id, job: String(e.args.jobId), challenger: String(e.args.challenger).toLowerCase(), step: Number(e.args.step) === INIT_STEP ? 'init' : Number(e.args.step),
+      winner: end === undefined ? null : end.args.challengerWon === true ? 'challenger' : 'trainer', opened: at(e)
+    }
+  })
+}
+
+export async function disputeView (ctx: ExplorerContext, id: string) {
+  const self = listDisputeViews(ctx).find(d => d.id === id)
+  if (self === undefined) throw new NotIndexedError(`no dispute ${id} was opened on this deployment's game`, { hint: 'the disputes page lists them', details: { id } })
+  const moves = ctx.index.events({ contract: 'disputeGame', arg: ['id', id] })
+  const pinpoint = moves.find(e => e.name === 'Pinpointed')
+  const reveal = moves.find(e => e.name === 'Revealed')
+  const end = moves.find(e => e.name === 'DisputeResolved')
+  const live = await readDispute(ctx.clients, ctx.deployment, BigInt(id))
+  // A resolution slashes in its own transaction: the registry's Slashed events there.
+  const slashes = end === undefined ? [] : ctx.index.eventsOfTx(end.tx).filter(e => e.contract === 'registry' && e.name === 'Slashed').map(e => ({
+    node: String(e.args.node).toLowerCase(), amount: String(e.args.amount), beneficiary: String(e.args.beneficiary).toLowerCase(), toBeneficiary: String(e.args.toBeneficiary), toTreasury: String(e.args.toTreasury)
+  }))
+  return {
+    ...self,
+    bond: String(moves[0]?.args.bond ?? '0'),
+    moves: moves.map(e => ({ move: e.name, ...at(e), args: e.name === 'OpTracePosted' ? { roots: (e.args.roots as unknown[]).length } : e.args })),
+    pinpointed: pinpoint === undefined ? null : { op: Number(pinpoint.args.opIndex), element: Number(pinpoint.args.element), expected: Number(pinpoint.args.expected), outputRoot: String(pinpoint.args.outputRoot) },
+    claims: reveal === undefined ? null : { trainer: Number(reveal.args.committed), challenger: Number(reveal.args.expected) },
+    outcome: { resolved: live.resolved, winner: live.winner, reason: live.reasonName, phase: live.phaseName },
+    slashes
+  }
+}
