@@ -14,6 +14,7 @@ interface ServeOptions extends ChainOptions {
   bootstrap?: string[]
   httpPort: number
   interval: number
+  shareKnowledge: boolean
 }
 
 export interface AskRemoteOptions extends ChainOptions {
@@ -42,11 +43,12 @@ export function agentA2aCommands (agent: Command, openAnswerer: OpenAnswerer): v
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
     .option('--http-port <n>', 'port of the A2A HTTP binding on 127.0.0.1 (0: any free port)', countOption('--http-port'), 0)
-    .option('--interval <s>', 'seconds between announcements of the card', countOption('--interval', 1), 30)
+    .option('--interval <s>', 'seconds between announcements of the card and of the notes held', countOption('--interval', 1), 30)
+    .option('--no-share-knowledge', 'neither announce this home\'s notes nor take in the notes other nodes announce')
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ServeOptions>()
       const home = homeOf(options)
-      const { commonsCard, liveReach, knowledgeAnswerer, serveTasks, startA2aHttp, startAgentCards } = await import('@commons/agent')
+      const { commonsCard, liveReach, knowledgeAnswerer, serveTasks, shareNotes, startA2aHttp, startAgentCards } = await import('@commons/agent')
       const { startNetwork } = await import('@commons/node')
       const cleanups: Array<() => Promise<void>> = []
       try {
@@ -77,6 +79,10 @@ export function agentA2aCommands (agent: Command, openAnswerer: OpenAnswerer): v
         const cards = startAgentCards({ network, account, card, intervalMs: options.interval * 1000, onChange: save, log })
         late.cards = cards
         cleanups.push(async () => { cards.stop() })
+        if (options.shareKnowledge) {
+          const sharing = shareNotes({ network, store, intervalMs: options.interval * 1000, log })
+          cleanups.push(async () => { sharing.stop(); await sharing.idle() })
+        }
         // Cards not seen again expire: the file follows.
         const prune = setInterval(() => { save(cards.list()) }, options.interval * 1000)
         cleanups.push(async () => { clearInterval(prune) })
