@@ -13,8 +13,8 @@ import { commons, errorName, MAIN } from './testing.ts'
 
 /**
  * Two homes' `commons agent serve` on loopback, no chain: each sees the other's card,
- * `commons agent ask --to` sends a task and gets an answer citing a note by CID, and a
- * dead peer is a clear error.
+ * `commons agent ask --to` sends a task and gets an answer citing a note by CID, the
+ * note travels to the other home by CID, and a dead peer is a clear error.
  */
 
 interface Served { child: ChildProcess, info: { peerId: string, multiaddrs: string[], http: string, card: string } }
@@ -81,6 +81,13 @@ describe('commons agent serve, list, ask --to', () => {
     assert.deepEqual(answer.cites, [cid])
     assert.match(answer.answer, /12 seconds/)
     assert.deepEqual(answer.states, ['submitted', 'working', 'completed'])
+  })
+
+  it('bob takes in alice\'s note over the knowledge topic, and his answer cites the same CID', async () => {
+    await until('bob to answer from alice\'s note', async () => {
+      const run = await commons(['agent', 'ask', 'lighthouse lamp', '--to', 'bob', '--json', '--home', homeA()])
+      return run.code === 0 && (JSON.parse(run.stdout) as { cites: string[] }).cites.includes(cid)
+    }, { timeoutMs: 30_000, everyMs: 1000 })
   })
 
   it('the agent card is served at the well-known path of the HTTP binding', async () => {
