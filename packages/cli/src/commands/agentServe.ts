@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { A2aCard, SeenAgent, TaskAnswerer, TaskResult, ToolContext } from '@commons/agent'
+import type { A2aCard, AgentCards, SeenAgent, TaskAnswerer, TaskResult, ToolContext } from '@commons/agent'
 import { homeOf, type ChainOptions } from '../chainContext.ts'
 import { collectOption, countOption } from '../inferenceOptions.ts'
 import { emit, note } from '../output.ts'
@@ -25,9 +25,6 @@ export interface AskRemoteOptions extends ChainOptions {
 /** What `serve --model` answers with: the agent of the home (opened by agent.ts). */
 export type OpenAnswerer = (options: ServeOptions, ctx: ToolContext) => Promise<{ answer: TaskAnswerer, close: () => Promise<void> }>
 
-const SKILLS: A2aCard['skills'] = [
-  { id: 'knowledge', name: 'Shared notes', description: 'Answers from the signed notes this node holds, citing each by CID.', tags: ['knowledge', 'notes'], examples: ['What do the notes say about the bridge?'] }
-]
 const MODEL_SKILL: A2aCard['skills'][number] = {
   id: 'commons', name: 'Commons questions', description: 'Answers with a local model using the node\'s tools: price feed, datasets, jobs, DAO proposals, shared notes.', tags: ['price', 'datasets', 'jobs', 'dao'], examples: ['What is the ETH price now?', 'Which dataset was job 0 trained on?']
 }
@@ -48,7 +45,7 @@ export function agentA2aCommands (agent: Command, openAnswerer: OpenAnswerer): v
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ServeOptions>()
       const home = homeOf(options)
-      const { commonsCard, liveReach, knowledgeAnswerer, serveTasks, shareNotes, startA2aHttp, startAgentCards } = await import('@commons/agent')
+      const { KNOWLEDGE_SKILL, liveReach, startA2a } = await import('@commons/agent')
       const { startNetwork } = await import('@commons/node')
       const cleanups: Array<() => Promise<void>> = []
       try {
@@ -59,33 +56,24 @@ export function agentA2aCommands (agent: Command, openAnswerer: OpenAnswerer): v
         const network = await startNetwork({ blockstore: store.blocks, privateKey: await agentPeerKey(home), listen: options.listen, bootstrap: options.bootstrap })
         cleanups.push(async () => network.stop())
         const log = (line: string): void => { note(options, line) }
-        let answer = knowledgeAnswerer(base.store)
-        let card = commonsCard({ name: options.name ?? account.address, peerId: network.peerId, skills: SKILLS })
-        const late: { cards?: ReturnType<typeof startAgentCards> } = {}
+        const late: { cards?: AgentCards } = {}
+        let answer: TaskAnswerer | undefined
         if (options.model !== undefined) {
-          // The model's own agent_ask reaches the agents this process sees.
-          // Closed by the cleanups above, after the network: not by the session.
+          // The model's own agent_ask reaches the agents this process sees; closed by the
+          // cleanups above, after the network, not by the session.
           const ctx: ToolContext = { ...base, agents: async () => liveReach(network, late.cards!), close: async () => {} }
           const opened = await openAnswerer(options, ctx)
           cleanups.push(opened.close)
           answer = opened.answer
-          card = { ...card, skills: [MODEL_SKILL, ...SKILLS] }
         }
-        await serveTasks(network, answer, log)
-        const http = await startA2aHttp({ answer, card })
-        cleanups.push(async () => http.close())
-        card = commonsCard({ name: card.name, peerId: network.peerId, httpUrl: http.url, skills: card.skills })
         const save = (agents: SeenAgent[]): void => { writeSeenAgents(home, agents).catch((error: unknown) => { log(`could not save the agents seen: ${(error as Error).message}`) }) }
-        const cards = startAgentCards({ network, account, card, intervalMs: options.interval * 1000, onChange: save, log })
-        late.cards = cards
-        cleanups.push(async () => { cards.stop() })
-        if (options.shareKnowledge) {
-          const sharing = shareNotes({ network, store, intervalMs: options.interval * 1000, log })
-          cleanups.push(async () => { sharing.stop(); await sharing.idle() })
-        }
-        // Cards not seen again expire: the file follows.
-        const prune = setInterval(() => { save(cards.list()) }, options.interval * 1000)
-        cleanups.push(async () => { clearInterval(prune) })
+        const a2a = await startA2a({
+          network, store, account, name: options.name ?? account.address, answer, skills: answer === undefined ? [KNOWLEDGE_SKILL] : [MODEL_SKILL, KNOWLEDGE_SKILL],
+          httpPort: options.httpPort, intervalMs: options.interval * 1000, shareKnowledge: options.shareKnowledge, onAgents: save, log
+        })
+        late.cards = a2a.cards
+        cleanups.push(async () => a2a.stop())
+        const { card, http } = a2a
         emit(options, { name: card.name, peerId: network.peerId, address: account.address, multiaddrs: network.multiaddrs(), http: http.url, card: http.origin + '/.well-known/agent-card.json' }, () =>
           [`agent ${card.name} (${account.address})`, `  libp2p  ${network.multiaddrs()[0] ?? network.peerId}`, `  A2A     ${http.url}`, `  card    ${http.origin}/.well-known/agent-card.json`].join('\n'))
         await new Promise<void>(resolve => {
