@@ -19,8 +19,8 @@ import { commons, errorName, MAIN } from './testing.ts'
 
 interface Served { child: ChildProcess, info: { peerId: string, multiaddrs: string[], http: string, card: string } }
 
-function serve (home: string, args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'agent', 'serve', '--home', home, '--json', '--interval', '1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+function serve (home: string, args: string[], command = ['agent', 'serve', '--interval', '1']): Promise<Served> {
+  const child = spawn(process.execPath, [MAIN, ...command, '--home', home, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COMMONS_PASSWORD: 'test password' } })
   let out = ''
   let err = ''
   child.stderr!.on('data', (chunk: Buffer) => { err += chunk.toString() })
@@ -29,7 +29,7 @@ function serve (home: string, args: string[]): Promise<Served> {
       out += chunk.toString()
       try { resolve({ child, info: JSON.parse(out) as Served['info'] }) } catch {}
     })
-    child.on('exit', code => { reject(new Error(`agent serve exited ${code}: ${err}`)) })
+    child.on('exit', code => { reject(new Error(`${command.join(' ')} exited ${code}: ${err}`)) })
   })
 }
 
@@ -99,5 +99,34 @@ describe('commons agent serve, list, ask --to', () => {
     const run = await commons(['agent', 'ask', 'anyone?', '--to', `/ip4/127.0.0.1/tcp/9/p2p/${alice!.info.peerId}`, '--json', '--home', homeB()])
     assert.notEqual(run.code, 0)
     assert.equal(errorName(run), 'AgentUnreachableError')
+  })
+})
+
+describe('commons node start publishes its agent\'s card too', () => {
+  let root: string
+  let node: Served | undefined
+  let watcher: Served | undefined
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'commons-a2a-node-'))
+    const h = ['--home', join(root, 'node')]
+    assert.equal((await commons(['chain', 'up', '--detach', ...h])).code, 0)
+    assert.equal((await commons(['chain', 'deploy', ...h])).code, 0)
+    node = await serve(join(root, 'node'), ['--roles', 'validator', '--api-port', '0'], ['node', 'start'])
+  })
+  after(async () => {
+    await stopped(watcher)
+    await stopped(node)
+    await commons(['chain', 'down', '--home', join(root, 'node')])
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('another agent sees the node\'s card, named by its address, and asks it', async () => {
+    const { address } = node!.info as unknown as { address: string }
+    watcher = await serve(join(root, 'watcher'), ['--bootstrap', node!.info.multiaddrs[0]!])
+    const home = join(root, 'watcher')
+    await until('the node\'s card', async () => (await commons(['agent', 'list', '--json', '--home', home])).stdout.includes(address), { timeoutMs: 30_000, everyMs: 500 })
+    const run = await commons(['agent', 'ask', 'anything shared?', '--to', address, '--json', '--home', home])
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal((JSON.parse(run.stdout) as { state: string }).state, 'completed')
   })
 })

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { AgentsReach, SeenAgent, ToolContext } from '@commons/agent'
 import type { NetworkNode } from '@commons/node'
+import type { Store } from '@commons/store'
+import type { LocalAccount } from 'viem'
 
 /**
  * The agent's A2A state under a home: `agent/peer.key` (the peer id `commons agent serve`
@@ -55,5 +57,25 @@ export async function withHomeAgents (ctx: ToolContext, home: string, bootstrap:
       if (network !== undefined) await (await network.catch(() => null))?.stop()
       await ctx.close()
     }
+  }
+}
+
+/**
+ * The agent's A2A side of `commons node start`, on the node's own network, store and
+ * account: its card on gossip, tasks answered from its notes, notes shared. A failure
+ * here is said in the log and leaves the node running: its roles do not depend on it.
+ */
+export async function startNodeAgent (home: string, node: { address: string, network: NetworkNode, store: Store, clients: { account: unknown } }, log: (line: string) => void): Promise<{ stop: () => Promise<void> }> {
+  try {
+    const { startA2a } = await import('@commons/agent')
+    const a2a = await startA2a({
+      network: node.network, store: node.store, account: node.clients.account as LocalAccount, name: node.address, log,
+      onAgents: agents => { writeSeenAgents(home, agents).catch(() => {}) }
+    })
+    log(`agent card published; A2A over libp2p and ${a2a.http.url}`)
+    return a2a
+  } catch (error) {
+    log(`the node's agent did not start: ${(error as Error).message}`)
+    return { stop: async () => {} }
   }
 }
