@@ -1,6 +1,7 @@
 import type { Clients, Deployment } from '@commons/chain'
 import type { Store } from '@commons/store'
 import type { LocalAccount } from 'viem'
+import type { AgentsReach } from './a2a/reach.ts'
 
 /**
  * What the tools reach, each part opened on first use: a tool that only reads the store
@@ -13,6 +14,8 @@ export interface ToolContext {
   chain(): Promise<{ clients: Clients, deployment: Deployment }>
   /** The account that signs what the user writes (knowledge notes). */
   signer(): Promise<LocalAccount>
+  /** Other nodes' agents (A2A over libp2p); absent where no network runs: no agent is known. */
+  agents?: () => Promise<AgentsReach>
   close(): Promise<void>
 }
 
@@ -21,6 +24,9 @@ export interface ToolContextParts {
   openStore: () => Promise<Store>
   connectChain: () => Promise<{ clients: Clients, deployment: Deployment }>
   signer: () => Promise<LocalAccount>
+  agents?: () => Promise<AgentsReach>
+  /** Closes what `agents` opened (a network started on first use). */
+  closeAgents?: () => Promise<void>
 }
 
 /** A context whose parts are opened lazily and shared by every call. */
@@ -40,7 +46,9 @@ export function toolContext (parts: ToolContextParts): ToolContext {
       }
     },
     signer: parts.signer,
+    agents: parts.agents,
     close: async () => {
+      await parts.closeAgents?.()
       if (store !== undefined) await (await store.catch(() => null))?.close()
     }
   }

@@ -1,11 +1,13 @@
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { InvalidArgumentError, type Command } from 'commander'
-import type { Agent, AgentAnswer, Conversations, McpClientTools } from '@commons/agent'
+import type { Agent, AgentAnswer, Conversations, McpClientTools, ToolContext } from '@commons/agent'
 import { homeOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
 import { withChainOptions } from './chain.ts'
 import { homeToolContext } from './mcp.ts'
+import { withHomeAgents } from './agentNetwork.ts'
+import { agentA2aCommands, askRemote } from './agentServe.ts'
 
 interface AgentOptions extends ChainOptions {
   model?: string
@@ -13,6 +15,8 @@ interface AgentOptions extends ChainOptions {
   threads?: number
   maxTokens?: number
   continue?: number
+  to?: string
+  bootstrap?: string[]
 }
 
 const positive = (name: string) => (value: string): number => {
@@ -42,7 +46,7 @@ interface Session {
  * The agent of this home: its model, the node's tools and the external MCP servers of
  * its settings, and the conversation it writes to. `ask` asks before a signing tool runs.
  */
-async function openSession (options: AgentOptions, confirm: (question: string) => Promise<boolean>): Promise<Session> {
+async function openSession (options: AgentOptions, confirm: (question: string) => Promise<boolean>, given?: ToolContext): Promise<Session> {
   // Loaded here, not at start-up: node-llama-cpp alone takes ~0.7 s to import.
   const { checkGguf, commonsAgentTools, commonsTools, connectMcpServers, Conversations, conversationsFile, ModelFileError, openAgent, readAgentSettings, settingsFile } = await import('@commons/agent')
   const home = homeOf(options)
@@ -59,7 +63,8 @@ async function openSession (options: AgentOptions, confirm: (question: string) =
     conversations.close()
     throw new UsageError(`there is no conversation ${options.continue}`, { hint: 'commons agent history lists them' })
   }
-  const ctx = await homeToolContext(options)
+  // Other agents are in reach through the cards `commons agent serve` keeps on this home.
+  const ctx = given ?? await withHomeAgents(await homeToolContext(options), home)
   const external = await connectMcpServers(settings.mcpServers ?? {}, commonsTools.map(t => t.name))
   for (const f of external.failed) note(options, `warning: MCP server "${f.server}" is left out: ${f.error}`)
   note(options, `loading ${modelPath}...`)
@@ -151,9 +156,15 @@ export function agentCommand (program: Command): void {
   const agent = program.command('agent').description('the node\'s agent: a local GGUF model using the node\'s tools and external MCP servers')
 
   agentOptions(agent.command('ask').argument('<question>', 'what to ask'))
-    .description('ask one question; prints the answer (--json: {answer, toolCalls, model, tokens})')
+    .description('ask one question; prints the answer (--json: {answer, toolCalls, model, tokens}); --to asks another node\'s agent instead (--json: {agent, taskId, state, answer, cites})')
+    .option('--to <agent>', 'ask another node\'s agent over libp2p: its name or peer id (commons agent list), or a multiaddr ending in /p2p/<peer id>')
+    .option('--bootstrap <multiaddr>', 'with --to: peer to connect to first (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .action(async (question: string, _opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
+      if (options.to !== undefined) {
+        await askRemote({ ...options, to: options.to }, question)
+        return
+      }
       // Only a terminal can answer a confirmation; piped stdin is not read.
       const input = process.stdin.isTTY ? lines(process.stderr) : null
       const session = await openSession(options, async q => confirmed(input, q))
@@ -204,6 +215,12 @@ export function agentCommand (program: Command): void {
         await session.close()
       }
     })
+
+  agentA2aCommands(agent, async (options, ctx) => {
+    const session = await openSession(options, async () => false, ctx)
+    const { agentAnswerer } = await import('@commons/agent')
+    return { answer: agentAnswerer(session.agent), close: session.close }
+  })
 
   agent.command('history')
     .description('the saved conversations of this home, or the turns of one')

@@ -7,6 +7,7 @@ import { openStore } from '@commons/store'
 import type { ToolContext } from '@commons/agent'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
+import { withHomeAgents } from './agentNetwork.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -35,7 +36,8 @@ export function mcpCommand (program: Command): void {
       const options = command.optsWithGlobals<ChainOptions>()
       // Loaded here, not at start-up: every other command would pay for the MCP SDK.
       const { commonsTools, serveMcpStdio } = await import('@commons/agent')
-      const ctx = await homeToolContext(options)
+      // agents_list / agent_ask reach the agents `commons agent serve` has seen on this home.
+      const ctx = await withHomeAgents(await homeToolContext(options), homeOf(options))
       // stdout is the protocol's: nothing else may be written there.
       process.stderr.write(`commons mcp: serving ${commonsTools.length} tools over stdio for ${homeOf(options)}\n`)
       try {

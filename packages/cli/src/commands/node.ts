@@ -8,6 +8,7 @@ import type { Role } from '@commons/node'
 import { homeOf, manifestFile, rpcOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
 import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
+import { startNodeAgent } from './agentNetwork.ts'
 
 const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator', 'storer']
 
@@ -172,12 +173,14 @@ export function nodeCommand (program: Command): void {
         log: line => { note(options, line) }
       })
       await save()
+      const agent = await startNodeAgent(home, started, line => { note(options, line) })
       emit(options, { address: started.address, peerId: started.peerId, multiaddrs: started.network.multiaddrs(), api: started.api?.url ?? null }, () => '')
       await new Promise<void>(resolve => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
       })
       note(options, 'stopping the node')
+      await agent.stop()
       await started.stop()
       await backend.close()
     })
