@@ -1,5 +1,6 @@
 export * from './errors.ts'
 export * from './store.ts'
+export * from './packBlockstore.ts'
 export * from './refs.ts'
 export * from './version.ts'
 export * from './fastcdc.ts'
