@@ -218,12 +218,13 @@ export class PackBlockstore extends BaseBlockstore {
       pack.size += group.bytes
       const id = Buffer.from(pack.id)
       let offset = start
-      let last: Promise<unknown> = Promise.resolve()
-      for (const block of blocks) {
-        last = this.#db().put(block.key, encodeLocation(id, offset, block.bytes.length))
-        offset += block.bytes.length
-      }
-      await last
+      // One index transaction for the group, written after its bytes.
+      await this.#db().batch(() => {
+        for (const block of blocks) {
+          void this.#db().put(block.key, encodeLocation(id, offset, block.bytes.length))
+          offset += block.bytes.length
+        }
+      })
     } finally {
       for (const [id, block] of group.blocks) {
         if (this.#pending.get(id) === block.bytes) this.#pending.delete(id)
