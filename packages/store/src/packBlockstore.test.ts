@@ -1,15 +1,15 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { PackBlockstore } from './packBlockstore.ts'
-import { commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, openStore, rowsToBytes, verifyVersion, type Store } from './index.ts'
+import { PackBlockstore, writeBehind } from './packBlockstore.ts'
+import { commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, openStore, rowsToBytes, verifyVersion, writeDataset, type Store } from './index.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-packs-')) })
@@ -95,6 +95,53 @@ describe('pack blockstore', () => {
     assert.ok(blocks[0].bytes.equals(await getVerifiedBlock(store, blocks[0].cid)))
     assert.ok(blocks[2].bytes.equals(await getVerifiedBlock(store, blocks[2].cid)))
     await store.close()
+  })
+})
+
+describe('pack blockstore under faults', () => {
+  it('a pack cut short reads as a damaged block, not as another block or a crash', async () => {
+    const store = new PackBlockstore(join(root, 'truncated'))
+    await store.open()
+    const bytes = randomBytes(10_000)
+    const cid = await rawBlock(bytes)
+    await store.put(cid, bytes)
+    const where = store.locate(cid)
+    assert.ok(where !== undefined)
+    await truncate(where.path, where.offset + 5_000)
+    await assert.rejects(getVerifiedBlock(store, cid), { name: 'CorruptBlockError' })
+    await store.close()
+  })
+
+  it('a ref committed by one open store names only blocks another process can already read', async () => {
+    const home = join(root, 'write-behind')
+    const source = join(root, 'write-behind-source')
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(generateRows(3_000_000, 4)))
+    const writer = await openStore(home)
+    const reader = await openStore(home)
+    try {
+      await initDataset(writer, 'wb')
+      // The import writes behind; the ref moves only after its blocks are on disk.
+      await commitVersion(writer, { name: 'wb', path: source, message: 'm', time: 0 })
+      const seen = await verifyVersion(reader, 'wb')
+      assert.equal(seen.ok, true, JSON.stringify({ missing: seen.missing.length, corrupt: seen.corrupt.length }))
+      assert.ok(seen.blocks > 500)
+
+      // Many blocks still queued when a ref moves: writeDataset waits for all of them.
+      const queued = await Promise.all(Array.from({ length: 6000 }, async () => {
+        const bytes = randomBytes(5000)
+        return { cid: await rawBlock(bytes), bytes }
+      }))
+      const behind = writeBehind(writer.blocks)
+      for (const block of queued) await behind.put(block.cid, block.bytes)
+      await writeDataset(writer, { name: 'wb', head: queued[queued.length - 1].cid, created: new Date(0).toISOString() })
+      const unseen = []
+      for (const block of queued) if (!(await reader.blocks.has(block.cid))) unseen.push(block.cid)
+      assert.equal(unseen.length, 0)
+    } finally {
+      await writer.close()
+      await reader.close()
+    }
   })
 })
 
