@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { formatTable, type BenchResult } from './table.ts'
 import { benchStore } from '../packages/store/bench/store.bench.ts'
+import { benchIngest } from '../packages/store/bench/ingest.bench.ts'
 import { benchChain } from '../packages/chain/bench/chain.bench.ts'
 import { benchEngine } from '../packages/engine/bench/engine.bench.ts'
 import { benchDispute } from '../packages/chain/bench/dispute.bench.ts'
@@ -13,7 +14,7 @@ import { benchInference } from '../packages/cli/bench/inference.bench.ts'
 
 /** Every benchmark part, by name; a part may print more than one table. */
 const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult | BenchResult[]>> = {
-  store: benchStore,
+  store: async log => [await benchStore(log), await benchIngest(log, { datasetGb: Number(values['dataset-gb']) })],
   chain: benchChain,
   engine: benchEngine,
   dispute: benchDispute,
@@ -27,6 +28,7 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
 const { values } = parseArgs({
   options: {
     part: { type: 'string' },
+    'dataset-gb': { type: 'string', default: '0.2' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -39,6 +41,7 @@ Runs the benchmarks and prints, for each part, a table of ratios against a
 reference measured in the same run.
 
   --part NAME  run one part: ${Object.keys(PARTS).join(', ')}
+  --dataset-gb N  size of the generated dataset the store part ingests (default 0.2)
   --json       print the figures as JSON (for scripts); progress goes to stderr`)
   process.exit(0)
 }

@@ -5,12 +5,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as dagPb from '@ipld/dag-pb'
-import { NextToLast } from 'blockstore-fs/sharding'
 import * as raw from 'multiformats/codecs/raw'
 import type { CID } from 'multiformats/cid'
 import {
-  commitVersion, exportVersion, generateRows, initDataset, listFiles, openStore, readVersion, rowsToBytes, walkDag,
-  type Store
+  commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, listFiles, openStore, readVersion, rowsToBytes, walkDag,
+  PackBlockstore, type Store
 } from '@commons/store'
 import { createNodeKey, peerIdOfNodeKey, startNetwork, TOPICS, type NetworkNode } from './index.ts'
 
@@ -105,10 +104,11 @@ describe('network', () => {
       const weights = (await listFiles(pair.storeA.blocks, version.tree)).find(f => f.path === 'nested/weights.bin')
       assert.ok(weights !== undefined)
       const leaf = await firstRawLeaf(pair.storeA, weights.cid)
-      const file = blockPath(pair.storeA, leaf)
-      const bytes = await readFile(file)
-      bytes[0] ^= 0xff // same length, wrong content: A now serves a lie for this CID
-      await writeFile(file, bytes)
+      const where = (pair.storeA.blocks as PackBlockstore).locate(leaf)
+      assert.ok(where !== undefined)
+      const pack = await readFile(where.path)
+      pack[where.offset] ^= 0xff // same length, wrong content: A now serves a lie for this CID
+      await writeFile(where.path, pack)
 
       const started = Date.now()
       await assert.rejects(pair.b.fetchDag(cid, { timeoutMs: 1_500 }), { name: 'FetchError' })
@@ -159,15 +159,10 @@ describe('network', () => {
 /** The first raw leaf under a UnixFS file; its internal nodes are content-defined, so it may lie deep. */
 async function firstRawLeaf (store: Store, cid: CID): Promise<CID> {
   if (cid.code === raw.code) return cid
-  for (const link of dagPb.decode(await readFile(blockPath(store, cid))).Links) {
+  for (const link of dagPb.decode(await getVerifiedBlock(store.blocks, cid)).Links) {
     const leaf = await firstRawLeaf(store, link.Hash).catch(() => null)
     if (leaf !== null) return leaf
   }
   throw new Error(`no raw leaf under ${cid}`)
 }
 
-/** Where blockstore-fs keeps a block: its default sharding under <home>/blocks. */
-function blockPath (store: Store, cid: CID): string {
-  const { dir, file } = new NextToLast().encode(cid)
-  return join(store.home, 'blocks', dir, file)
-}

@@ -166,16 +166,29 @@ export function useMerkleKernel (kernel: () => MerkleKernel | null): void {
  * is one, else in WebAssembly: the same bytes as the reference either way.
  */
 export function tensorRoot (tensor: TensorData): Hash {
+  return finishTensorRoot(tensorMerkleRoot(tensor), tensor)
+}
+
+/**
+ * The Merkle root of a tensor's elements alone (no length, no dtype): for a run of
+ * 8 * 2^k elements it is the node at height k over them, which lets a long tensor's
+ * root be built piece by piece (store's tokens root of a stream).
+ */
+export function tensorMerkleRoot (tensor: TensorData): Hash {
   const native = merkleKernel()
-  const merkle = native !== null ? native.tensorMerkleRoot(tensor.data, EMPTY_BYTES, 2) : tensorMerkleRootWasm(tensor, EMPTY)
-  return finishTensorRoot(merkle, tensor)
+  return native !== null ? native.tensorMerkleRoot(tensor.data, EMPTY_BYTES, 2) : tensorMerkleRootWasm(tensor, EMPTY)
 }
 
 function finishTensorRoot (merkleRoot: Hash, tensor: TensorData): Hash {
+  return finishRoot(merkleRoot, tensor.data.length, tensor.dtype)
+}
+
+/** A tensor root from its Merkle root, element count and dtype (f32 = 0, i32 = 1). */
+export function finishRoot (merkleRoot: Hash, length: number, dtype: TensorData['dtype']): Hash {
   const buf = new Uint8Array(65)
   buf.set(merkleRoot, 0)
-  buf.set(uint256(tensor.data.length), 32)
-  buf[64] = tensor.dtype === 'f32' ? 0 : 1
+  buf.set(uint256(length), 32)
+  buf[64] = dtype === 'f32' ? 0 : 1
   return keccak(buf)
 }
 

@@ -32,7 +32,11 @@ export const IMPORT_OPTIONS: ImporterOptions = {
   reduceSingleLeafToSelf: true,
   chunker: asIs,
   fileBuilder: contentDefinedFileBuilder(),
-  wrapWithDirectory: true
+  wrapWithDirectory: true,
+  // Files are cut and hashed a few at a time (the importer's default is 50 at once):
+  // a dataset of many shards then holds a few files' buffers, not fifty. CIDs do not
+  // depend on it.
+  fileImportConcurrency: 2
 }
 
 /**

@@ -6,6 +6,7 @@ import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
 import { putVersion, readVersion, type Version } from './version.ts'
 import { InvalidTimeError, NothingToCommitError } from './errors.ts'
 import { skipExistingWriter } from './blocks.ts'
+import { writeBehind } from './packBlockstore.ts'
 
 export interface CommitVersionParams {
   name: string
@@ -36,7 +37,9 @@ export interface CommitVersionResult {
 export async function commitVersion (store: Store, params: CommitVersionParams): Promise<CommitVersionResult> {
   if (params.time !== undefined) checkCommitTime(params.time)
   await readDataset(store, params.name)
-  const imported = await importTree(skipExistingWriter(store.blocks), params.path, { onProgress: params.onProgress, layout: params.layout })
+  // Blocks are written behind the import; writeDataset flushes them before the ref moves.
+  const writer = { has: store.blocks.has.bind(store.blocks), get: store.blocks.get.bind(store.blocks), put: writeBehind(store.blocks).put }
+  const imported = await importTree(skipExistingWriter(writer), params.path, { onProgress: params.onProgress, layout: params.layout })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

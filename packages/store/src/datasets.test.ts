@@ -40,9 +40,11 @@ async function treeFiles (dir: string): Promise<Map<string, Buffer>> {
   return files
 }
 
-async function blockFileCount (store: Store): Promise<number> {
-  const entries = await readdir(join(store.home, 'blocks'), { recursive: true, withFileTypes: true })
-  return entries.filter(e => e.isFile()).length
+/** Bytes in the pack files: any block written, new or again, grows them. */
+async function packedBytes (store: Store): Promise<number> {
+  const entries = await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true })
+  const sizes = await Promise.all(entries.filter(e => e.isFile()).map(async e => (await stat(join(e.parentPath, e.name))).size))
+  return sizes.reduce((sum, size) => sum + size, 0)
 }
 
 describe('datasets', () => {
@@ -141,12 +143,12 @@ describe('datasets', () => {
     const v1 = await commitVersion(store, { name: 'main', path: source, message: 'one', time: 1 })
     await writeFile(join(source, 'more.txt'), 'more\n')
     await commitVersion(store, { name: 'main', path: source, message: 'two', time: 2 })
-    const blocksBefore = await blockFileCount(store)
+    const blocksBefore = await packedBytes(store)
 
     const fork = await forkDataset(store, 'main', 'side', v1.cid.toString())
     assert.ok(fork.head?.equals(v1.cid))
     assert.equal(fork.forkOf?.name, 'main')
-    assert.equal(await blockFileCount(store), blocksBefore, 'a fork copies nothing')
+    assert.equal(await packedBytes(store), blocksBefore, 'a fork copies nothing')
 
     await writeFile(join(source, 'side.txt'), 'only in the fork\n')
     await commitVersion(store, { name: 'side', path: source, message: 'side', time: 3 })
@@ -172,7 +174,7 @@ describe('datasets', () => {
     assert.equal((await verifyVersion(store, 'c')).ok, true)
 
     // Flip a byte in the biggest block file (a chunk of corpus.jsonl or weights.bin).
-    const blockFiles = (await readdir(join(store.home, 'blocks'), { recursive: true, withFileTypes: true }))
+    const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
       .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
     const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
     const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
@@ -198,7 +200,7 @@ describe('datasets', () => {
     await initDataset(store, 'a')
     await initDataset(store, 'b')
     await commitVersion(store, { name: 'a', path: source, message: 'm' })
-    const blockFiles = (await readdir(join(store.home, 'blocks'), { recursive: true, withFileTypes: true }))
+    const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
       .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
     const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
     const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
@@ -232,12 +234,12 @@ describe('datasets', () => {
     await mkdir(source, { recursive: true })
     await writeFile(join(source, 'a.txt'), 'a\n')
     await initDataset(store, 't')
-    const blocksBefore = await readdir(join(store.home, 'blocks'), { recursive: true })
+    const blocksBefore = await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true })
     for (const time of [1e20, -1, 1.5, MAX_COMMIT_TIME + 1]) {
       await assert.rejects(commitVersion(store, { name: 't', path: source, message: 'm', time }), { name: 'InvalidTimeError' }, String(time))
     }
     assert.equal((await readDataset(store, 't')).head, null)
-    assert.deepEqual(await readdir(join(store.home, 'blocks'), { recursive: true }), blocksBefore)
+    assert.deepEqual(await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true }), blocksBefore)
     const last = await commitVersion(store, { name: 't', path: source, message: 'm', time: MAX_COMMIT_TIME })
     assert.equal(new Date(last.version.time * 1000).toISOString(), '9999-12-31T23:59:59.000Z')
     await store.close()
@@ -311,7 +313,7 @@ describe('bad input: a named error and nothing written', () => {
     execFileSync('mkfifo', [join(fifoDir, 'pipe')])
 
     const refsBefore = await readFile(join(store.datasetsDir, 'ok.json'), 'utf8')
-    const blocksBefore = await blockFileCount(store)
+    const blocksBefore = await packedBytes(store)
     const unknownCid = CID.createV1(0x71, await sha256.digest(Buffer.from('never stored'))).toString()
     const tree = (await showVersion(store, cid.toString())).version.tree.toString()
     const cases: Array<[string, () => Promise<unknown>]> = [
@@ -331,7 +333,7 @@ describe('bad input: a named error and nothing written', () => {
     ]
     for (const [name, run] of cases) await assert.rejects(run(), { name }, `expected ${name}`)
     assert.equal(await readFile(join(store.datasetsDir, 'ok.json'), 'utf8'), refsBefore)
-    assert.equal(await blockFileCount(store), blocksBefore)
+    assert.equal(await packedBytes(store), blocksBefore)
     assert.equal((await readDataset(store, 'empty')).head, null)
     await assert.rejects(stat(join(root, 'never')), { code: 'ENOENT' })
     await store.close()

@@ -86,7 +86,7 @@ describe('CAR export and import', () => {
       bytes[at + 3] ^= 0x20
       await writeFile(car, bytes)
       await assert.rejects(importCar(target, car), { name: 'InvalidCarError' })
-      const stored = await readdir(join(target.home, 'blocks'), { recursive: true, withFileTypes: true })
+      const stored = await readdir(join(target.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true })
       for (const entry of stored.filter(e => e.isFile())) {
         assert.ok(!(await readFile(join(entry.parentPath, entry.name))).includes(bytes.subarray(at, at + NOTES.length)))
       }

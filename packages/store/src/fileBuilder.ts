@@ -82,35 +82,47 @@ export function contentDefinedFileBuilder (settings: FileBuilderSettings = {}): 
       return { cid, fileSize: unixfs.fileSize(), dagSize, unixfs }
     }
 
-    let level: DagNode[] = []
+    // The tree is built as chunks arrive: groups[h] is the open group of nodes at
+    // height h, closed (into a parent one level up) when endsGroup says so. This is
+    // the level-by-level grouping done online, so memory holds one open group per
+    // level instead of a node per chunk (a 100 GB file is 20M chunks).
+    const groups: DagNode[][] = []
+    const counts: number[] = []
+    const add = async (node: DagNode, height: number): Promise<void> => {
+      groups[height] ??= []
+      counts[height] = (counts[height] ?? 0) + 1
+      const group = groups[height]
+      group.push(node)
+      if (endsGroup(group.length, node.cid)) {
+        groups[height] = []
+        await add(await parentOf(group), height + 1)
+      }
+    }
     for await (const chunk of file.content) {
       if (chunk.length === 0) continue
       const cid = cidOf(raw.code, chunk)
       await write(cid, chunk)
-      level.push({ cid, fileSize: BigInt(chunk.length), dagSize: BigInt(chunk.length) })
+      await add({ cid, fileSize: BigInt(chunk.length), dagSize: BigInt(chunk.length) }, 0)
     }
-    if (level.length === 0) {
+    if (counts.length === 0) {
       const empty = new Uint8Array(0)
       const cid = cidOf(raw.code, empty)
       await write(cid, empty)
-      level.push({ cid, fileSize: 0n, dagSize: 0n })
+      await add({ cid, fileSize: 0n, dagSize: 0n }, 0)
     }
-    while (level.length > 1) {
-      const parents: DagNode[] = []
-      let group: DagNode[] = []
-      for (const node of level) {
-        group.push(node)
-        if (endsGroup(group.length, node.cid)) {
-          parents.push(await parentOf(group))
-          group = []
-        }
+    // A level of one node is the root; below it, each last open group gets its parent.
+    let height = 0
+    while (counts[height] > 1) {
+      const group = groups[height]
+      if (group.length > 0) {
+        groups[height] = []
+        await add(await parentOf(group), height + 1)
       }
-      if (group.length > 0) parents.push(await parentOf(group))
-      level = parents
+      height++
     }
+    const root = groups[height][0]
     await Promise.all(inFlight)
     if (failure !== null) throw failure
-    const root = level[0]
     return { cid: root.cid, size: root.dagSize, path: file.path, unixfs: root.unixfs, originalPath: file.originalPath }
   }
 }

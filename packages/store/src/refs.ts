@@ -5,6 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { CID } from 'multiformats/cid'
 import type { Store } from './store.ts'
 import { DamagedRefError, DatasetNotFoundError, EmptyDatasetError, InvalidDatasetNameError } from './errors.ts'
+import { flushBlocks } from './packBlockstore.ts'
 
 /** What a home knows about one dataset: its name, head and where it came from. */
 export interface DatasetRef {
@@ -99,6 +100,8 @@ export async function writeDataset (store: Store, ref: DatasetRef): Promise<void
     created: ref.created,
     ...(ref.forkOf !== undefined ? { forkOf: { name: ref.forkOf.name, at: ref.forkOf.at.toString() } } : {})
   }
+  // A ref names blocks: they are on disk before it is (the pack store writes behind).
+  await flushBlocks(store.blocks)
   await writeFileAtomic(refPath(store, ref.name), JSON.stringify(json, null, 2) + '\n')
 }
 

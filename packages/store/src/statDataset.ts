@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Store } from './store.ts'
+import { blockstoreDir, type Store } from './store.ts'
 import { listFiles } from './listFiles.ts'
 import { logDataset } from './logDataset.ts'
 import { walkDag } from './walkDag.ts'
@@ -9,7 +9,7 @@ export interface DatasetStats {
   versions: number
   /** Sum of the file sizes of every version: what copying each version would cost. */
   logicalBytes: number
-  /** Bytes of every block the blockstore holds (all datasets of the home). */
+  /** Bytes of the blockstore's pack files (every block of the home, all datasets). */
   storedBytes: number
   /** Bytes of the distinct blocks this dataset's versions reach. */
   reachableBytes: number
@@ -23,7 +23,7 @@ export async function statDataset (store: Store, name: string): Promise<DatasetS
     for (const file of await listFiles(store.blocks, entry.version.tree)) logicalBytes += file.size
   }
   const walk = await walkDag(store.blocks, log.map(entry => entry.cid))
-  return { versions: log.length, logicalBytes, storedBytes: await directorySize(join(store.home, 'blocks')), reachableBytes: walk.bytes }
+  return { versions: log.length, logicalBytes, storedBytes: await directorySize(join(blockstoreDir(store.home), 'packs')), reachableBytes: walk.bytes }
 }
 
 async function directorySize (dir: string): Promise<number> {

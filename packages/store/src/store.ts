@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { FsBlockstore } from 'blockstore-fs'
 import type { Blockstore } from 'interface-blockstore'
+import { PackBlockstore } from './packBlockstore.ts'
+import { migrateFsBlocks } from './migrateFsBlocks.ts'
 
 /** Local state of one Commons home: the blockstore and the dataset refs. */
 export interface Store {
@@ -17,11 +18,25 @@ export function defaultHome (): string {
   return resolve(process.env.COMMONS_HOME ?? '.commons')
 }
 
-/** Opens (creating if needed) the store under `home`. */
+/** Where a home keeps its blocks: pack files and their index (see PackBlockstore). */
+export function blockstoreDir (home: string): string {
+  return join(home, 'blockstore')
+}
+
+/**
+ * Opens (creating if needed) the store under `home`. A home written by an older
+ * Commons (one file per block under `blocks/`) is moved into the pack store first.
+ */
 export async function openStore (home: string = defaultHome()): Promise<Store> {
   const datasetsDir = join(home, 'datasets')
   await mkdir(datasetsDir, { recursive: true })
-  const blocks = new FsBlockstore(join(home, 'blocks'))
+  const blocks = new PackBlockstore(blockstoreDir(home))
   await blocks.open()
+  try {
+    await migrateFsBlocks(home, blocks)
+  } catch (error) {
+    await blocks.close()
+    throw error
+  }
   return { home, blocks, datasetsDir, close: async () => { await blocks.close() } }
 }

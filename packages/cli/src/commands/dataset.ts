@@ -1,10 +1,8 @@
-import { dirname, resolve } from 'node:path'
-import { mkdir } from 'node:fs/promises'
-import writeFileAtomic from 'write-file-atomic'
+import { resolve } from 'node:path'
 import { InvalidArgumentError as InvalidArgument, type Command } from 'commander'
 import {
   commitVersion, diffVersions, exportCar, exportVersion, importCar, forkDataset, initDataset, scanDatasets, logDataset,
-  openStore, showVersion, statDataset, tokenizeVersion, verifyVersion, defaultHome, MAX_COMMIT_TIME, type Store
+  openStore, showVersion, statDataset, streamTokens, verifyVersion, defaultHome, MAX_COMMIT_TIME, type Store
 } from '@commons/store'
 import { emit, formatBytes, note, progress, progressDone, UsageError, type GlobalOptions } from '../output.ts'
 
@@ -214,21 +212,19 @@ export function datasetCommand (program: Command): void {
     })
 
   dataset.command('tokens').argument('<version>', 'version CID, or a dataset name for its head')
-    .description('tokenize a version into the i32 training stream; prints its length')
+    .description('tokenize a version into the i32 training stream, in bounded memory; prints its length and tokens root')
     .option('--tokenizer <name>', 'tokenizer', 'byte')
     .option('--out <file>', 'write the tokens as little-endian int32 to this file')
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, opts: { tokenizer: string, out?: string }, command: Command) => {
       const options = globals(command)
-      const result = await withStore(options, store => tokenizeVersion(store, ref, opts.tokenizer))
-      if (opts.out !== undefined) {
-        await mkdir(dirname(resolve(opts.out)), { recursive: true })
-        const le = Buffer.alloc(result.tokens.length * 4)
-        for (let i = 0; i < result.tokens.length; i++) le.writeInt32LE(result.tokens[i], i * 4)
-        await writeFileAtomic(opts.out, le)
-      }
-      emit(options, { cid: result.cid, tokenizer: result.tokenizer, tokens: result.tokens.length, files: result.files, out: opts.out }, () =>
-        `${result.tokens.length} tokens (${result.tokenizer}) from ${result.files} files${opts.out !== undefined ? `, written to ${opts.out}` : ''}`)
+      const result = await withStore(options, store => streamTokens(store, ref, opts.tokenizer, {
+        out: opts.out,
+        onProgress: (tokens, done, total) => { progress(options, `tokenizing ${formatBytes(done)} / ${formatBytes(total)}: ${tokens} tokens`) }
+      }))
+      progressDone(options)
+      emit(options, { cid: result.cid, tokenizer: result.tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, files: result.files, out: opts.out }, () =>
+        `${result.tokens} tokens (${result.tokenizer}) from ${result.files} files, tokens root ${result.tokensRoot}${opts.out !== undefined ? `, written to ${opts.out}` : ''}`)
     })
 }
 

@@ -1,0 +1,182 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { FsBlockstore } from 'blockstore-fs'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { PackBlockstore, writeBehind } from './packBlockstore.ts'
+import { commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, openStore, rowsToBytes, verifyVersion, writeDataset, type Store } from './index.ts'
+
+let root: string
+before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-packs-')) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
+
+async function rawBlock (bytes: Uint8Array): Promise<CID> {
+  return CID.createV1(raw.code, await sha256.digest(bytes))
+}
+
+async function read (store: Pick<PackBlockstore, 'get'>, cid: CID): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const part of store.get(cid)) parts.push(part)
+  return Buffer.concat(parts)
+}
+
+describe('pack blockstore', () => {
+  it('reads back every block, across a reopen and across pack files, and serves blocks not yet written', async () => {
+    const dir = join(root, 'roundtrip')
+    const store = new PackBlockstore(dir, { groupBytes: 64 * 1024, packBytes: 256 * 1024 })
+    await store.open()
+    const blocks = await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+      const bytes = randomBytes(500 + i * 13)
+      return { cid: await rawBlock(bytes), bytes }
+    }))
+    const puts = blocks.map(async b => store.put(b.cid, b.bytes))
+    // Put but not yet awaited: readable already (the importer reads what it just wrote).
+    assert.ok((await read(store, blocks[0].cid)).equals(blocks[0].bytes))
+    await Promise.all(puts)
+    await store.close()
+    assert.ok((await readdir(join(dir, 'packs'))).length > 1, 'a full pack is closed and a new one started')
+
+    const reopened = new PackBlockstore(dir)
+    await reopened.open()
+    for (const b of blocks) assert.ok((await read(reopened, b.cid)).equals(b.bytes))
+    const all = []
+    for await (const pair of reopened.getAll()) all.push(pair.cid.toString())
+    assert.deepEqual(all.sort(), blocks.map(b => b.cid.toString()).sort())
+    await reopened.delete(blocks[5].cid)
+    assert.equal(await reopened.has(blocks[5].cid), false)
+    await assert.rejects(read(reopened, blocks[5].cid), { name: 'NotFoundError' })
+    assert.equal(await reopened.has(blocks[6].cid), true)
+    await reopened.close()
+  })
+
+  it('lets two open stores (a node and the CLI) write the same home at once, each to its own packs', async () => {
+    const dir = join(root, 'shared')
+    const a = new PackBlockstore(dir)
+    const b = new PackBlockstore(dir)
+    await a.open()
+    await b.open()
+    const made = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+      const bytes = randomBytes(4096)
+      return { cid: await rawBlock(bytes), bytes, writer: i % 2 === 0 ? a : b }
+    }))
+    await Promise.all(made.map(async m => m.writer.put(m.cid, m.bytes)))
+    // Writes are behind until flushed (as before a ref moves); then the other store sees them.
+    await a.flush()
+    await b.flush()
+    for (const m of made) {
+      assert.ok((await read(a, m.cid)).equals(m.bytes))
+      assert.ok((await read(b, m.cid)).equals(m.bytes))
+    }
+    assert.equal((await readdir(join(dir, 'packs'))).length, 2)
+    await a.close()
+    await b.close()
+  })
+
+  it('a damaged byte in a pack fails the hash check of exactly the block it belongs to', async () => {
+    const store = new PackBlockstore(join(root, 'damaged'))
+    await store.open()
+    const blocks = await Promise.all(['one', 'two', 'three'].map(async text => {
+      const bytes = Buffer.from(text.repeat(100))
+      return { cid: await rawBlock(bytes), bytes }
+    }))
+    for (const block of blocks) await store.put(block.cid, block.bytes)
+    await store.flush()
+    const where = store.locate(blocks[1].cid)
+    assert.ok(where !== undefined)
+    const pack = await readFile(where.path)
+    pack[where.offset + 7] ^= 0x01
+    await writeFile(where.path, pack)
+    await assert.rejects(getVerifiedBlock(store, blocks[1].cid), { name: 'CorruptBlockError' })
+    assert.ok(blocks[0].bytes.equals(await getVerifiedBlock(store, blocks[0].cid)))
+    assert.ok(blocks[2].bytes.equals(await getVerifiedBlock(store, blocks[2].cid)))
+    await store.close()
+  })
+})
+
+describe('pack blockstore under faults', () => {
+  it('a pack cut short reads as a damaged block, not as another block or a crash', async () => {
+    const store = new PackBlockstore(join(root, 'truncated'))
+    await store.open()
+    const bytes = randomBytes(10_000)
+    const cid = await rawBlock(bytes)
+    await store.put(cid, bytes)
+    const where = store.locate(cid)
+    assert.ok(where !== undefined)
+    await truncate(where.path, where.offset + 5_000)
+    await assert.rejects(getVerifiedBlock(store, cid), { name: 'CorruptBlockError' })
+    await store.close()
+  })
+
+  it('a ref committed by one open store names only blocks another process can already read', async () => {
+    const home = join(root, 'write-behind')
+    const source = join(root, 'write-behind-source')
+    await mkdir(source, { recursive: true })
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(generateRows(3_000_000, 4)))
+    const writer = await openStore(home)
+    const reader = await openStore(home)
+    try {
+      await initDataset(writer, 'wb')
+      // The import writes behind; the ref moves only after its blocks are on disk.
+      await commitVersion(writer, { name: 'wb', path: source, message: 'm', time: 0 })
+      const seen = await verifyVersion(reader, 'wb')
+      assert.equal(seen.ok, true, JSON.stringify({ missing: seen.missing.length, corrupt: seen.corrupt.length }))
+      assert.ok(seen.blocks > 500)
+
+      // Many blocks still queued when a ref moves: writeDataset waits for all of them.
+      const queued = await Promise.all(Array.from({ length: 6000 }, async () => {
+        const bytes = randomBytes(5000)
+        return { cid: await rawBlock(bytes), bytes }
+      }))
+      const behind = writeBehind(writer.blocks)
+      for (const block of queued) await behind.put(block.cid, block.bytes)
+      await writeDataset(writer, { name: 'wb', head: queued[queued.length - 1].cid, created: new Date(0).toISOString() })
+      const unseen = []
+      for (const block of queued) if (!(await reader.blocks.has(block.cid))) unseen.push(block.cid)
+      assert.equal(unseen.length, 0)
+    } finally {
+      await writer.close()
+      await reader.close()
+    }
+  })
+})
+
+describe('migration from one file per block', () => {
+  it('opens a home written with blockstore-fs: the same versions verify and export, the old directory is gone', async () => {
+    const home = join(root, 'old-home')
+    const source = join(root, 'old-source')
+    await mkdir(join(source, 'nested'), { recursive: true })
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(generateRows(400_000, 9)))
+    await writeFile(join(source, 'nested', 'notes.txt'), 'notes\n')
+    // A home as an older Commons wrote it: blocks as files under <home>/blocks.
+    const fs = new FsBlockstore(join(home, 'blocks'))
+    await fs.open()
+    const datasetsDir = join(home, 'datasets')
+    await mkdir(datasetsDir, { recursive: true })
+    const old: Store = { home, blocks: fs, datasetsDir, close: async () => { await fs.close() } }
+    await initDataset(old, 'legacy')
+    const { cid } = await commitVersion(old, { name: 'legacy', path: source, message: 'old', time: 1 })
+    const oldBlocks = (await readdir(join(home, 'blocks'), { recursive: true, withFileTypes: true })).filter(e => e.isFile()).length
+    await old.close()
+
+    const store = await openStore(home)
+    try {
+      await assert.rejects(stat(join(home, 'blocks')), { code: 'ENOENT' })
+      const verified = await verifyVersion(store, 'legacy')
+      assert.equal(verified.ok, true)
+      assert.ok(verified.root.equals(cid))
+      assert.equal(verified.blocks, oldBlocks)
+      const out = join(root, 'old-export')
+      await exportVersion(store, 'legacy', out)
+      assert.ok((await readFile(join(out, 'corpus.jsonl'))).equals(await readFile(join(source, 'corpus.jsonl'))))
+      // The same files committed again land on the same CIDs: nothing to commit.
+      await assert.rejects(commitVersion(store, { name: 'legacy', path: source, message: 'again' }), { name: 'NothingToCommitError' })
+    } finally {
+      await store.close()
+    }
+  })
+})

@@ -1,0 +1,296 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { BaseBlockstore } from 'blockstore-core'
+import { NotFoundError } from 'interface-store'
+import type { Blockstore, Pair } from 'interface-blockstore'
+import { open as openLmdb, type Database } from 'lmdb'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+
+export interface PackBlockstoreInit {
+  /** A group of blocks is written at once when it reaches this many bytes (else at the next turn of the event loop). */
+  groupBytes?: number
+  /** put returns before its block is written while fewer than this many bytes wait; past it, put waits. */
+  windowBytes?: number
+  /** A pack file is closed for writing past this size and a new one started. */
+  packBytes?: number
+}
+
+/** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
+export interface BlockLocation {
+  path: string
+  offset: number
+  length: number
+}
+
+interface Group {
+  /** Keys (multihash bytes, base64) to their bytes, in write order. */
+  blocks: Map<string, { key: Uint8Array, bytes: Uint8Array }>
+  bytes: number
+  done: Promise<void>
+  resolve: () => void
+  reject: (error: unknown) => void
+}
+
+const PACK_ID_BYTES = 8
+const LOCATION_BYTES = PACK_ID_BYTES + 6 + 4
+
+/**
+ * A blockstore for millions of blocks: block bytes appended to large pack files,
+ * found through an LMDB index from multihash to (pack, offset, length). One file per
+ * block (blockstore-fs) costs a create, a rename and a directory entry per 4 KiB;
+ * here a group of blocks is one write and one index transaction (the puts in flight,
+ * or an import's putBehind writes up to a window of bytes).
+ *
+ * Each open store appends only to pack files of its own (random ids), so several
+ * processes (a node and the CLI) share a home safely; LMDB serializes their index
+ * writes. A block is indexed only after its bytes are written, so the index never
+ * names bytes that were not written; bytes written but not indexed (a crash between)
+ * are dead space. Keys are multihashes, as in blockstore-fs: getAll yields raw CIDs.
+ * delete drops the index entry; the bytes stay in their pack (space is not reclaimed).
+ */
+export class PackBlockstore extends BaseBlockstore {
+  readonly #dir: string
+  readonly #groupBytes: number
+  readonly #packBytes: number
+  readonly #windowBytes: number
+  #pendingBytes = 0
+  /** The first failed write: every later flush reports it, so no ref moves over lost blocks. */
+  #failure: unknown
+  #index: Database<Uint8Array, Uint8Array> | undefined
+  #group: Group | undefined
+  #writing: Promise<void> = Promise.resolve()
+  /** Blocks put but not yet indexed, by key: readable before their group lands. */
+  readonly #pending = new Map<string, Uint8Array>()
+  #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
+  readonly #readers = new Map<string, Promise<FileHandle>>()
+
+  constructor (dir: string, init: PackBlockstoreInit = {}) {
+    super()
+    this.#dir = dir
+    this.#groupBytes = init.groupBytes ?? 8 << 20
+    this.#packBytes = init.packBytes ?? 2 ** 32
+    this.#windowBytes = init.windowBytes ?? 64 << 20
+  }
+
+  async open (): Promise<void> {
+    await mkdir(join(this.#dir, 'packs'), { recursive: true })
+    this.#index = openLmdb<Uint8Array, Uint8Array>({ path: join(this.#dir, 'index'), keyEncoding: 'binary', encoding: 'binary', compression: false })
+  }
+
+  async close (): Promise<void> {
+    try {
+      await this.flush()
+    } finally {
+      await this.#pack?.handle.close()
+      this.#pack = undefined
+      for (const reader of this.#readers.values()) await reader.then(async handle => { await handle.close() }, () => {})
+      this.#readers.clear()
+      await this.#index?.close()
+      this.#index = undefined
+    }
+  }
+
+  /**
+   * Resolves once every block put so far is written and indexed (visible to other
+   * processes); throws if any write failed. Call it before publishing a CID, as
+   * writeDataset does before it moves a ref.
+   */
+  async flush (): Promise<void> {
+    if (this.#group !== undefined) this.#startGroup()
+    await this.#writing
+    if (this.#failure !== undefined) throw this.#failure
+  }
+
+  /** Stores a block; resolves once it is written and indexed (see putBehind for bulk writes). */
+  async put (cid: CID, bytes: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<CID> {
+    return this.#put(cid, bytes, false)
+  }
+
+  /**
+   * Stores a block, returning once it is queued (readable here at once) unless a
+   * window of bytes already waits: an import goes on cutting and hashing while groups
+   * are written. The caller must flush before it publishes the CID.
+   */
+  async putBehind (cid: CID, bytes: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<CID> {
+    return this.#put(cid, bytes, true)
+  }
+
+  async #put (cid: CID, bytes: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, behind: boolean): Promise<CID> {
+    const block = bytes instanceof Uint8Array ? bytes : await collect(bytes)
+    const key = cid.multihash.bytes
+    const id = keyOf(key)
+    let group = this.#group
+    if (group === undefined) {
+      group = this.#group = newGroup()
+      setImmediate(() => { if (this.#group === group) this.#startGroup() })
+    }
+    if (!group.blocks.has(id)) {
+      group.blocks.set(id, { key, bytes: block })
+      group.bytes += block.length
+      this.#pending.set(id, block)
+      this.#pendingBytes += block.length
+    }
+    if (group.bytes >= this.#groupBytes) this.#startGroup()
+    if (!behind || this.#pendingBytes > this.#windowBytes || this.#failure !== undefined) await group.done
+    return cid
+  }
+
+  async * get (cid: CID): AsyncGenerator<Uint8Array> {
+    const key = cid.multihash.bytes
+    const pending = this.#pending.get(keyOf(key))
+    if (pending !== undefined) {
+      yield pending
+      return
+    }
+    const location = this.#db().getBinary(key)
+    if (location === undefined) throw new NotFoundError(`block ${cid} not found`)
+    const { pack, offset, length } = decodeLocation(location)
+    const handle = await this.#reader(pack)
+    const out = Buffer.allocUnsafe(length)
+    const { bytesRead } = await handle.read(out, 0, length, offset)
+    // A pack cut short (a disk fault) reads as a damaged block, which callers detect by hash.
+    yield bytesRead === length ? out : out.subarray(0, bytesRead)
+  }
+
+  async has (cid: CID): Promise<boolean> {
+    const key = cid.multihash.bytes
+    return this.#pending.has(keyOf(key)) || this.#db().doesExist(key)
+  }
+
+  async delete (cid: CID): Promise<void> {
+    await this.flush()
+    await this.#db().remove(cid.multihash.bytes)
+  }
+
+  async * getAll (): AsyncGenerator<Pair> {
+    await this.flush()
+    for (const key of this.#db().getKeys()) {
+      const cid = CID.createV1(raw.code, Digest.decode(key))
+      yield { cid, bytes: this.get(cid) }
+    }
+  }
+
+  /** Where a stored block's bytes lie on disk (for tools and tests that inspect packs). */
+  locate (cid: CID): BlockLocation | undefined {
+    const location = this.#db().getBinary(cid.multihash.bytes)
+    if (location === undefined) return undefined
+    const { pack, offset, length } = decodeLocation(location)
+    return { path: this.#packPath(pack), offset, length }
+  }
+
+  #db (): Database<Uint8Array, Uint8Array> {
+    if (this.#index === undefined) throw new Error('the blockstore is not open')
+    return this.#index
+  }
+
+  #packPath (id: string): string {
+    return join(this.#dir, 'packs', `${id}.pack`)
+  }
+
+  #reader (pack: string): Promise<FileHandle> {
+    let reader = this.#readers.get(pack)
+    if (reader === undefined) {
+      reader = open(this.#packPath(pack), 'r')
+      reader.catch(() => { this.#readers.delete(pack) })
+      this.#readers.set(pack, reader)
+    }
+    return reader
+  }
+
+  /** Closes the open group and queues its write behind the ones before it. */
+  #startGroup (): void {
+    const group = this.#group as Group
+    this.#group = undefined
+    this.#writing = this.#writing.then(async () => { await this.#writeGroup(group) })
+    this.#writing.then(group.resolve, group.reject)
+    this.#writing = this.#writing.catch((error: unknown) => { this.#failure ??= error })
+  }
+
+  async #writeGroup (group: Group): Promise<void> {
+    const blocks = [...group.blocks.values()]
+    try {
+      const pack = await this.#packFor(group.bytes)
+      const start = pack.size
+      await writeAll(pack.handle, blocks.map(b => b.bytes))
+      pack.size += group.bytes
+      const id = Buffer.from(pack.id)
+      let offset = start
+      // One index transaction for the group, written after its bytes.
+      await this.#db().batch(() => {
+        for (const block of blocks) {
+          void this.#db().put(block.key, encodeLocation(id, offset, block.bytes.length))
+          offset += block.bytes.length
+        }
+      })
+    } finally {
+      for (const [id, block] of group.blocks) {
+        if (this.#pending.get(id) === block.bytes) this.#pending.delete(id)
+        this.#pendingBytes -= block.bytes.length
+      }
+    }
+  }
+
+  async #packFor (bytes: number): Promise<{ id: Uint8Array, handle: FileHandle, size: number }> {
+    if (this.#pack !== undefined && this.#pack.size + bytes <= this.#packBytes) return this.#pack
+    await this.#pack?.handle.close()
+    const id = randomBytes(PACK_ID_BYTES)
+    // 'wx': a fresh file this store alone appends to.
+    this.#pack = { id, handle: await open(this.#packPath(id.toString('hex')), 'wx'), size: 0 }
+    return this.#pack
+  }
+}
+
+function newGroup (): Group {
+  let resolve = (): void => {}
+  let reject = (_: unknown): void => {}
+  const done = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  done.catch(() => {}) // awaited by each put of the group
+  return { blocks: new Map(), bytes: 0, done, resolve, reject }
+}
+
+function keyOf (multihash: Uint8Array): string {
+  return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('base64')
+}
+
+async function writeAll (handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
+  // writev takes at most IOV_MAX (1024) buffers on Linux.
+  for (let i = 0; i < buffers.length; i += 1024) {
+    const slice = buffers.slice(i, i + 1024)
+    const total = slice.reduce((sum, b) => sum + b.length, 0)
+    const { bytesWritten } = await handle.writev(slice)
+    if (bytesWritten !== total) await handle.write(Buffer.concat(slice).subarray(bytesWritten))
+  }
+}
+
+function encodeLocation (pack: Buffer, offset: number, length: number): Uint8Array {
+  const out = Buffer.alloc(LOCATION_BYTES)
+  pack.copy(out, 0)
+  out.writeUIntBE(offset, PACK_ID_BYTES, 6)
+  out.writeUInt32BE(length, PACK_ID_BYTES + 6)
+  return out
+}
+
+function decodeLocation (bytes: Uint8Array): { pack: string, offset: number, length: number } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return { pack: buf.subarray(0, PACK_ID_BYTES).toString('hex'), offset: buf.readUIntBE(PACK_ID_BYTES, 6), length: buf.readUInt32BE(PACK_ID_BYTES + 6) }
+}
+
+async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const part of source) parts.push(part)
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+}
+
+/** Waits until a blockstore that writes behind (PackBlockstore) has written every block put; others need nothing. */
+export async function flushBlocks (blocks: object): Promise<void> {
+  if (blocks instanceof PackBlockstore) await blocks.flush()
+}
+
+/** A writer that does not wait for each block to reach the disk where the store allows it; flush before publishing. */
+export function writeBehind (blocks: Pick<Blockstore, 'put'>): Pick<Blockstore, 'put'> {
+  if (!(blocks instanceof PackBlockstore)) return { put: async (cid, bytes, options) => blocks.put(cid, bytes, options) }
+  return { put: async (cid, bytes) => blocks.putBehind(cid, bytes) }
+}

@@ -1,0 +1,106 @@
+import { createWriteStream } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
+import { dirname, join, basename, resolve } from 'node:path'
+import type { CID } from 'multiformats/cid'
+import type { Store } from './store.ts'
+import { listFiles, type FileEntry } from './listFiles.ts'
+import type { BlockReader } from './blocks.ts'
+import { readFileBytes, readFileContent } from './readFileContent.ts'
+import { resolveVersion } from './resolveVersion.ts'
+import { readVersion } from './version.ts'
+import { loadTokenizer, type Encoder } from './tokenizeVersion.ts'
+import { TokensRootBuilder } from './tokensRoot.ts'
+
+export interface StreamTokensResult {
+  cid: CID
+  /** 'byte', or the tokenizer.json CID. */
+  tokenizer: string
+  tokens: number
+  /** The tokens root (tokensRootOf of the whole stream), built as it went. */
+  tokensRoot: `0x${string}`
+  files: number
+  /** Where the little-endian i32 tokens were written, if asked. */
+  out?: string
+}
+
+export interface StreamTokensOptions {
+  /** Write the tokens as little-endian int32 to this file (temp, then renamed). */
+  out?: string
+  /** Called as tokens are produced: tokens so far, file bytes read, file bytes in all. */
+  onProgress?: (tokens: number, done: number, total: number) => void
+}
+
+/**
+ * The token stream of a version's files (listFiles order), in the order tokenizeVersion gives it, piece by
+ * piece: the byte tokenizer yields one stored block at a time; a BPE encodes each
+ * file whole (no merge spans two files, and none may be cut inside one), so its
+ * memory is bounded by the largest file.
+ */
+export async function * versionTokens (blocks: BlockReader, files: FileEntry[], encoder: Encoder, onBytes?: (bytes: number) => void): AsyncGenerator<Int32Array> {
+  for (const file of files) {
+    if (encoder.json === null) {
+      for await (const block of readFileContent(blocks, file.cid)) {
+        onBytes?.(block.length)
+        yield encoder.encode(block)
+      }
+    } else {
+      const bytes = await readFileBytes(blocks, file.cid)
+      onBytes?.(bytes.length)
+      yield encoder.encode(bytes)
+    }
+  }
+}
+
+/**
+ * Tokenizes a version in bounded memory: counts the tokens, builds their root as
+ * they pass and, with `out`, writes them to a file. The same tokens and root as
+ * tokenizeVersion and tokensRootOf, for datasets larger than memory.
+ */
+export async function streamTokens (store: Store, ref: string, tokenizer: string, options: StreamTokensOptions = {}): Promise<StreamTokensResult> {
+  const encoder = await loadTokenizer(store.blocks, tokenizer)
+  const cid = await resolveVersion(store, ref)
+  const files = await listFiles(store.blocks, (await readVersion(store.blocks, cid)).tree)
+  const total = files.reduce((sum, f) => sum + f.size, 0)
+  const builder = new TokensRootBuilder()
+  const target = options.out === undefined ? undefined : resolve(options.out)
+  const temp = target === undefined ? undefined : join(dirname(target), `.${basename(target)}.${process.pid}.tmp`)
+  if (temp !== undefined) await mkdir(dirname(temp), { recursive: true })
+  let done = 0
+  let reported = 0
+  const produce = async function * (): AsyncGenerator<Int32Array> {
+    for await (const tokens of versionTokens(store.blocks, files, encoder, bytes => { done += bytes })) {
+      builder.push(tokens)
+      // Reported every 4 MiB read (a block is ~4.6 KiB: per block would be 200,000 calls a GB).
+      if (done - reported >= PROGRESS_EVERY || done === total) {
+        reported = done
+        options.onProgress?.(builder.count, done, total)
+      }
+      yield tokens
+    }
+  }
+  if (temp === undefined) {
+    for await (const _ of produce()) { /* counted and hashed as it passes */ }
+  } else {
+    try {
+      await pipeline(async function * () { for await (const tokens of produce()) yield littleEndian(tokens) }, createWriteStream(temp))
+      await rename(temp, target as string)
+    } catch (error) {
+      await rm(temp, { force: true })
+      throw error
+    }
+  }
+  return { cid, tokenizer, tokens: builder.count, tokensRoot: builder.root(), files: files.length, out: target }
+}
+
+const PROGRESS_EVERY = 4 << 20
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
+
+/** The tokens as little-endian int32 bytes (a copy: the writer keeps it past the call). */
+function littleEndian (tokens: Int32Array): Buffer {
+  const out = Buffer.allocUnsafe(tokens.length * 4)
+  if (LITTLE_ENDIAN_HOST) out.set(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength))
+  else for (let i = 0; i < tokens.length; i++) out.writeInt32LE(tokens[i], i * 4)
+  return out
+}
