@@ -3,7 +3,7 @@ import * as raw from 'multiformats/codecs/raw'
 import {
   fundStorageActions, listStorageDeals, readStake, registerAndStake, transferTokens, type Action, type Clients, type Deployment, type StorageTerms
 } from '@commons/chain'
-import { parseCid } from '@commons/store'
+import { openStore, parseCid } from '@commons/store'
 import { peerIdBytes, type CommonsNode } from '@commons/node'
 
 /**
@@ -60,7 +60,13 @@ export async function runStorageAct (p: StorageActParams): Promise<StorageSummar
     say(`      storer-1 and storer-2 proved ${first.storage.proofs + second.storage.proofs} epochs; storer-2 loses its disk and goes down`)
     const staked = (await readStake(bank, deployment, second.address)).staked
     await second.stop()
-    for await (const { cid } of second.store.blocks.getAll()) if (cid.code === raw.code) await second.store.blocks.delete(cid)
+    // Its disk, opened again (the stopped node closed its store): every raw leaf is gone.
+    const disk = await openStore(second.store.home)
+    try {
+      for await (const { cid } of disk.blocks.getAll()) if (cid.code === raw.code) await disk.blocks.delete(cid)
+    } finally {
+      await disk.close()
+    }
     const third = await storer('storer-3')
     await p.until('storer-3 to take the open slot and prove', async () => third.storage.proofs >= 1)
     const slashed = staked - (await readStake(bank, deployment, second.address)).staked
