@@ -1,5 +1,5 @@
 import { encodeAbiParameters, keccak256, type Hex } from 'viem'
-import { nodeRoot, opLeaf, OPCODE, ProgramError, tensorRoots, toHex, type ProgramOp, type Ref } from '@commons/protocol'
+import { nodeRoot, opLeaf, OPCODE, ProgramError, toHex, type ProgramOp, type Ref } from '@commons/protocol'
 import { constant } from '../core/autograd.ts'
 import { startStep, withRecorder, type EngineContext } from '../core/context.ts'
 import { Tensor } from '../core/tensor.ts'
@@ -67,7 +67,7 @@ export function traceForward (ctx: EngineContext, recipe: Recipe, weights: reado
   builder.emit(OPCODE.ARGMAX, pick, [logits], [vocab, length - 1])
   const ops = builder.ops
   checkInputs(ops)
-  const constantRoots = tensorRoots(builder.constants).map(toHex)
+  const constantRoots = builder.constantRoots
   const opsRoot = toHex(nodeRoot(ops.map(op => opLeaf(op, constantRoots))))
   const program: ForwardProgram = { ops, length, paramSlots: slots, constants: builder.constants, constantRoots, opsRoot, hash: forwardProgramHash(opsRoot, ops.length, slots, length) }
   // Op outputs may live in a backend's arena, which the next forward reuses: keep copies.

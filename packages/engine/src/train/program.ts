@@ -1,6 +1,6 @@
 import type { Hex } from 'viem'
 import {
-  BINARY_OPCODE, f, f32Bits, f32FromBits, MAX_INPUTS, OPCODE, ProgramError, programHash, programHeader, sqrtf, tensorRoot, tensorRoots, toHex,
+  BINARY_OPCODE, f, f32Bits, f32FromBits, MAX_INPUTS, OPCODE, ProgramError, programHash, programHeader, sqrtf, tensorRoot, toHex,
   UNARY_OPCODE, type Opcode, type ProgramHeader, type ProgramOp, type Ref
 } from '@commons/protocol'
 import { paramSpecs } from '../model/model.ts'
@@ -59,6 +59,8 @@ export class StepBuilder {
   readonly ops: ProgramOp[] = []
   readonly outputs: Tensor[] = []
   readonly constants: Tensor[] = []
+  /** The root of each constant, kept from the lookup that found it distinct (not hashed again). */
+  readonly constantRoots: Hex[] = []
   private readonly constantIndex = new Map<string, number>()
   private readonly refs = new Map<ArrayLike<number>, Ref>()
   /** Runs the ops that lowering computes, recording nothing: they are not engine ops of the step. */
@@ -103,6 +105,7 @@ export class StepBuilder {
     if (index === undefined) {
       index = this.constants.length
       this.constants.push(copy ? new Tensor(t.shape, t.data.slice()) : t)
+      this.constantRoots.push(root)
       this.constantIndex.set(root, index)
     }
     return { kind: 'const', index }
@@ -346,7 +349,7 @@ export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Arra
   })
   // A fine-tuning recipe's base weights are constants after the step's (the init program copies them).
   const base = recipe.base === undefined ? undefined : checkBase(recipe, options.base).map(t => builder.constant(t, false))
-  const constantRoots = tensorRoots(builder.constants).map(toHex)
+  const constantRoots = builder.constantRoots
   const init = initProgram(recipe, base)
   if (builder.lossOp < 0) throw new ProgramError('the step marked no loss')
   const header = programHeader(builder.ops, init, p, constantRoots, builder.lossOp)
