@@ -17,8 +17,6 @@ const ctx = referenceContext()
 // Larger than the init's 0.02 so attention is far from uniform.
 const weights = initParams(config, 3).map(t => new Tensor(t.shape, t.f32.map(x => x * 40)))
 const params = weights.map(constant)
-const base = config
-const baseParams = params
 const bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length)
 
 let dir: string
@@ -35,18 +33,18 @@ after(async () => { await rm(dir, { recursive: true, force: true }) })
 describe('decoding with a key/value cache', () => {
   // Grouped-query attention: four query heads on two cached key/value heads.
   const gqa: TransformerConfig = { ...config, kvHeads: 2 }
-  for (const [name, config, params] of [
-    ['multi-head', base, baseParams],
+  for (const [name, model, modelParams] of [
+    ['multi-head', config, params],
     ['grouped-query', gqa, initParams(gqa, 3).map(t => constant(new Tensor(t.shape, t.f32.map(x => x * 40))))]
   ] as const) it(`gives, at every position, the bits of a forward pass over the whole window (${name})`, () => {
-    const ids = [...Buffer.from('the cache must not change one bit of any logit')].slice(0, config.context)
-    const decoder = new Decoder(ctx, config, params)
+    const ids = [...Buffer.from('the cache must not change one bit of any logit')].slice(0, model.context)
+    const decoder = new Decoder(ctx, model, modelParams)
     // A prompt of 7 in one feed, then one token at a time.
     const fed = [decoder.feed(ids.slice(0, 7)), ...ids.slice(7).map(id => decoder.feed([id]))]
     for (const [k, logits] of fed.entries()) {
       const t = k + 7
-      const full = forward(ctx, config, params, new Tensor([1, t], Int32Array.from(ids.slice(0, t))), makeTables(config, t)).value.f32
-      assert.deepEqual(bits(logits), bits(full.slice(full.length - config.vocab)), `position ${t - 1}`)
+      const full = forward(ctx, model, modelParams, new Tensor([1, t], Int32Array.from(ids.slice(0, t))), makeTables(model, t)).value.f32
+      assert.deepEqual(bits(logits), bits(full.slice(full.length - model.vocab)), `position ${t - 1}`)
     }
     assert.throws(() => decoder.feed([1]), RangeError, 'the context is full')
   })
