@@ -4,9 +4,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEther } from 'viem'
-import { connect, deploy, devnetAccount, INIT_STEP, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { connect, deploy, devnetAccount, INIT_STEP, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import { decodeSafetensors, initialState, paramSpecs, readRecords, stateRootOf, type Recipe, type Tensor } from '@commons/engine'
-import { parseFault, peerIdBytes, startNode, type CommonsNode } from '@commons/node'
+import { parseFault, peerIdBytes, type CommonsNode } from '@commons/node'
+import { fundedNodes } from '@commons/node/testing/fundedNodes'
 import { until as waitUntil, type Check } from '@commons/node/testing/until'
 import { toHex } from '@commons/protocol'
 import { commitVersion, initDataset } from '@commons/store'
@@ -29,16 +30,7 @@ let validator: CommonsNode
 let version: string
 let recipe: Recipe
 let base: Tensor[]
-const nodes: CommonsNode[] = []
-const lines: string[] = []
-
-async function start (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> {
-  const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`${name}: ${line}`), ...extra })
-  nodes.push(node)
-  await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
-  await transferTokens(bank, deployment, node.address, parseEther('5000'))
-  return node
-}
+const { start, nodes, lines } = fundedNodes(() => ({ root, rpcUrl: devnet.rpcUrl, deployment, bank }))
 
 const until = async (what: string, check: Check, timeoutMs = 180_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100, said: () => lines.slice(-40).join('\n') })
 

@@ -21,7 +21,8 @@ import { random32 } from '@commons/protocol'
 import { compileProgram, readRecipe, readRecords, referenceContext, runStateAt, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes, tokenizeVersion } from '@commons/store'
 import { parseFault } from '../src/faults.ts'
-import { peerIdBytes, startNode, type CommonsNode } from '../src/node.ts'
+import { peerIdBytes, type CommonsNode } from '../src/node.ts'
+import { fundedNodes } from '../src/testing/fundedNodes.ts'
 
 const { values } = parseArgs({
   options: {
@@ -43,18 +44,9 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
 const root = await mkdtemp(join(tmpdir(), 'commons-node-sweep-'))
 const devnet = await startDevnet({ home: join(root, 'chain') })
-const nodes: CommonsNode[] = []
-const lines: string[] = []
 let bank: Clients
 let deployment: Deployment
-
-async function start (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> {
-  const node = await startNode({ home: join(root, name), rpcUrl: devnet.rpcUrl, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, traceWaitMs: 3000, log: line => lines.push(`${name}: ${line}`), ...extra })
-  nodes.push(node)
-  await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
-  await transferTokens(bank, deployment, node.address, parseEther('5000'))
-  return node
-}
+const { start, nodes, lines } = fundedNodes(() => ({ root, rpcUrl: devnet.rpcUrl, deployment, bank, defaults: { traceWaitMs: 3000 } }))
 
 async function until (check: () => Promise<boolean> | boolean, timeoutMs = 120_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs

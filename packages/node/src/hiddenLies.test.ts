@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
-import { connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, transferTokens, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
-import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
+import { peerIdBytes, type CommonsNode } from './node.ts'
+import { fundedNodes } from './testing/fundedNodes.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 import { until as waitUntil, type Check } from './testing/until.ts'
 
@@ -30,16 +31,7 @@ let requester: CommonsNode
 let validator: CommonsNode
 let version: string
 let recipe: Recipe
-const nodes: CommonsNode[] = []
-const lines: string[] = []
-
-async function start (name: string, roles: Parameters<typeof startNode>[0]['roles'], extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<CommonsNode> {
-  const node = await startNode({ home: join(root, name), rpcUrl: proxy.url, deployment, roles, password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`${name}: ${line}`), ...extra })
-  nodes.push(node)
-  await bank.wallet.sendTransaction({ to: node.address, value: parseEther('5') })
-  await transferTokens(bank, deployment, node.address, parseEther('5000'))
-  return node
-}
+const { start, nodes, lines } = fundedNodes(() => ({ root, rpcUrl: proxy.url, deployment, bank }))
 
 const until = async (what: string, check: Check, timeoutMs = 180_000): Promise<void> => waitUntil(what, check, { timeoutMs, everyMs: 100, said: () => lines.slice(-40).join('\n') })
 
