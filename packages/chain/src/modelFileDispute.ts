@@ -1,5 +1,5 @@
 import {
-  leafHashes, nodeProof, nodeRoot, openingStruct, proveElements, recordHashes, tensorRoots, toHex, wordOf,
+  CANONICAL_NAN, leafHashes, nodeProof, nodeRoot, openingStruct, proveElements, recordHashes, tensorRoots, toHex, wordOf,
   type ProgramHeader, type TensorData, type TranscriptRecord
 } from '@commons/protocol'
 import type { BlockReader } from '@commons/store'
@@ -16,9 +16,6 @@ import { buildModelFileProof, type ModelFileProof } from './modelFileProof.ts'
  * model file"): finding the first such weight in a run's file, building the one-call
  * claim, and sending it.
  */
-
-/** The canonical NaN the commitments hold: any NaN in a file reads as it. */
-const CANONICAL_NAN = 0x7fc00000
 
 function canonical (word: number): number {
   return (word & 0x7f800000) === 0x7f800000 && (word & 0x007fffff) !== 0 ? CANONICAL_NAN : word

@@ -1,7 +1,8 @@
 import * as dagPb from '@ipld/dag-pb'
 import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { getVerifiedBlock, readVersion, type BlockReader } from '@commons/store'
+import { getVerifiedBlock, type BlockReader } from '@commons/store'
+import { readVersionBlock } from './storageProof.ts'
 import { ModelFileError } from './errors.ts'
 
 /** The file every run holds at the top of its tree: S_T's parameters (ModelFileDisputes.sol). */
@@ -112,8 +113,7 @@ async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: n
  * and tree, and the leaves of the header length and of the word, each with its path.
  */
 export async function buildModelFileProof (blocks: BlockReader, run: CID, paramOffset: bigint): Promise<ModelFileProof> {
-  const { tree } = await readVersion(blocks, run)
-  const commit = await getVerifiedBlock(blocks, run)
+  const { commit, tree } = await readVersionBlock(blocks, run)
   const treeBytes = await getVerifiedBlock(blocks, tree)
   const base = { commit, tree: treeBytes, head: [] as FileSegment[], word: [] as FileSegment[] }
   const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
