@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { formatEther, type Hex } from 'viem'
-import { disputeGameAbi, hexToCid, readDispute, readJob, trainingMarketAbi } from '@commons/chain'
+import { allEvents, disputeGameAbi, hexToCid, readDispute, readJob, trainingMarketAbi } from '@commons/chain'
 import { defineTool } from '../tool.ts'
 
 const cid = (hex: Hex): string | null => hexToCid(hex)?.toString() ?? null
@@ -31,7 +31,8 @@ export const jobShowTool = defineTool({
     const { clients, deployment } = await ctx.chain()
     const id = BigInt(args.id)
     const j = await readJob(clients, deployment, id)
-    const opened = await clients.public.getContractEvents({ address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId: id }, fromBlock: BigInt(deployment.block) })
+    // In bounded windows from the deployment block: providers cap eth_getLogs ranges.
+    const opened = await allEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId: id }, fromBlock: BigInt(deployment.block) })
     const disputes = await Promise.all(opened.map(async e => {
       const d = await readDispute(clients, deployment, e.args.id as bigint)
       return { id: (e.args.id as bigint).toString(), challenger: d.challenger, winner: d.winner, reason: d.reasonName }
