@@ -1,5 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { diffVersions, listFiles, logFrom, readVersion, readVersionFile } from '@commons/store'
+import { diffVersions, logFrom, readVersionFile, showVersion } from '@commons/store'
 import { cidString, type ExplorerContext } from '../context.ts'
 import { ContentMissingError, NotIndexedError } from '../errors.ts'
 
@@ -30,13 +30,18 @@ export function listDatasetViews (ctx: ExplorerContext): Array<{ name: string, d
   return [...byName.values()]
 }
 
-export async function versionSummary (ctx: ExplorerContext, cid: CID): Promise<{ cid: string, message: string, author: string, time: number, parents: string[], bytes: number, files: number }> {
-  const version = await readVersion(ctx.content.blocks, cid)
-  const files = await listFiles(ctx.content.blocks, version.tree)
-  return {
+/** A version as the pages list it, from the store's showVersion; its files for whoever needs them. */
+async function shownVersion (ctx: ExplorerContext, cid: CID) {
+  const { version, files, bytes } = await showVersion(ctx.content.store, cid.toString())
+  const summary = {
     cid: cid.toString(), message: version.message, author: version.author, time: version.time,
-    parents: version.parents.map(String), bytes: files.reduce((s, f) => s + f.size, 0), files: files.length
+    parents: version.parents.map(String), bytes, files: files.length
   }
+  return { summary, files }
+}
+
+export async function versionSummary (ctx: ExplorerContext, cid: CID): Promise<{ cid: string, message: string, author: string, time: number, parents: string[], bytes: number, files: number }> {
+  return (await shownVersion(ctx, cid)).summary
 }
 
 export async function datasetView (ctx: ExplorerContext, name: string) {
@@ -73,9 +78,8 @@ export async function datasetView (ctx: ExplorerContext, name: string) {
 export async function versionView (ctx: ExplorerContext, ref: string) {
   const cid = parseCid(ref)
   await present(ctx, cid)
-  const summary = await versionSummary(ctx, cid)
-  const files = (await listFiles(ctx.content.blocks, (await readVersion(ctx.content.blocks, cid)).tree)).map(f => ({ path: f.path, cid: f.cid.toString(), size: f.size }))
-  return { ...summary, fileList: files }
+  const { summary, files } = await shownVersion(ctx, cid)
+  return { ...summary, fileList: files.map(f => ({ path: f.path, cid: f.cid.toString(), size: f.size })) }
 }
 
 export async function diffView (ctx: ExplorerContext, from: string, to: string) {

@@ -1,6 +1,5 @@
-import type { Address } from 'viem'
 import { listFiles, readVersion, readVersionFile } from '@commons/store'
-import { JOB_STATUS, trainingMarketAbi } from '@commons/chain'
+import { readJob } from '@commons/chain'
 import { at, cidString, type ExplorerContext } from '../context.ts'
 import { NotIndexedError } from '../errors.ts'
 import { parseCid } from './datasets.ts'
@@ -20,8 +19,7 @@ export async function listJobViews (ctx: ExplorerContext) {
 }
 
 async function statusOf (ctx: ExplorerContext, id: bigint): Promise<string> {
-  const job = await ctx.clients.public.readContract({ address: ctx.deployment.contracts.market as Address, abi: trainingMarketAbi, functionName: 'getJob', args: [id] })
-  return JOB_STATUS[job.status]
+  return (await readJob(ctx.clients, ctx.deployment, id)).statusName
 }
 
 export async function jobView (ctx: ExplorerContext, id: string) {
