@@ -1,6 +1,6 @@
 import { CarBlockIterator } from '@ipld/car/iterator'
 import { CarWriter } from '@ipld/car/writer'
-import { dagBlocks, linksOf, type BlockReader } from '@commons/store'
+import { dagBlocks, keyOf, linksOf, type BlockReader } from '@commons/store'
 import { equals } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -92,8 +92,9 @@ export async function fetchDagStream (
   const stall = new AbortController()
   let timer = setTimeout(() => { stall.abort() }, options.timeoutMs)
   const signal = options.signal === undefined ? stall.signal : AbortSignal.any([stall.signal, options.signal])
-  const expected = new Set([root.toString()])
-  const seen = new Set([root.toString()])
+  // Keyed by the CIDs' bytes (store's keyOf): a whole run's CIDs as base32 strings do not fit a small heap.
+  const expected = new Set([keyOf(root)])
+  const seen = new Set([keyOf(root)])
   const result: DagStreamResult = { blocks: 0, bytes: 0, complete: false }
   let stream: Stream | undefined
   const writes = new Set<Promise<void>>()
@@ -108,10 +109,10 @@ export async function fetchDagStream (
     const roots = await car.getRoots()
     if (roots.length !== 1 || !roots[0].equals(root)) throw new Error('the CAR names another root')
     for await (const { cid, bytes } of car) {
-      const key = cid.toString()
-      if (!expected.has(key)) throw new Error(`block ${key} was not asked for`)
+      const key = keyOf(cid)
+      if (!expected.has(key)) throw new Error(`block ${cid} was not asked for`)
       if (cid.multihash.code !== sha256.code || !equals((await sha256.digest(bytes)).digest, cid.multihash.digest)) {
-        throw new Error(`block ${key} does not match its CID`)
+        throw new Error(`block ${cid} does not match its CID`)
       }
       expected.delete(key)
       // Stored in the background, a bounded number at a time: the stream keeps flowing
@@ -123,7 +124,7 @@ export async function fetchDagStream (
       result.blocks++
       result.bytes += bytes.length
       for (const link of linksOf(cid, bytes)) {
-        const linkKey = link.toString()
+        const linkKey = keyOf(link)
         if (seen.has(linkKey)) continue
         seen.add(linkKey)
         expected.add(linkKey)

@@ -20,7 +20,7 @@ export interface DagWalk {
  * hundreds of thousands of them: measured, the walk of a 2 GB version did not fit in
  * 200 MB of heap with those keys.)
  */
-function keyOf (cid: CID): string {
+export function keyOf (cid: CID): string {
   return Buffer.from(cid.bytes.buffer, cid.bytes.byteOffset, cid.bytes.byteLength).toString('latin1')
 }
 
