@@ -9,6 +9,7 @@ import '../backends/nativeMerkle.ts'
 import { paramSpecs } from '../model/model.ts'
 import { InvalidRecipeError, parseRecipe, type Recipe } from '../model/recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from '../model/safetensors.ts'
+import { modelFileMetadata } from './modelFile.ts'
 import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
 import { Tensor } from '../core/tensor.ts'
 import { corruptElement, traceStep } from './program.ts'
@@ -166,9 +167,21 @@ export interface TrainParams {
  * step = steps lies about the last record's evaluation loss), or weight `element` of
  * parameter `slot` in model.safetensors (the transcript stays honest: a lie in the file only).
  */
-export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number } | { kind: 'model', slot: number, element: number }
+export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number } | { kind: 'model', slot: number, element: number } | { kind: 'header', slot: number }
 
 /** S_0, corrupted if the fault says so. */
+/**
+ * The header fault: parameter `slot`'s name swapped with that of the next parameter of the
+ * same shape (else the next one), so every weight sits at its canonical offset but the
+ * header maps the two names to each other's bytes: readers load another model.
+ */
+function swapNames (recipe: Recipe, names: string[], slot: number): void {
+  const shapes = paramSpecs(recipe.model).map(p => p.shape.join('x'))
+  const same = shapes.findIndex((shape, i) => i > slot && shape === shapes[slot])
+  const other = same >= 0 ? same : (slot + 1) % names.length
+  ;[names[slot], names[other]] = [names[other], names[slot]]
+}
+
 function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[]): TrainState {
   const state = initialState(recipe, base)
   if (fault?.kind === 'init') corruptElement(stateSlots(state)[fault.slot], fault.element)
@@ -267,15 +280,14 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
   await saveCheckpoint(out, recipe, state, root)
   const transcript = transcriptRootOf(records)
   const names = paramSpecs(recipe.model).map(p => p.name)
+  if (params.fault?.kind === 'header') swapNames(recipe, names, params.fault.slot)
   const weights = state.params.map((t, i) => {
     if (params.fault?.kind !== 'model' || params.fault.slot !== i) return t
     const wrong = new Tensor(t.shape, Float32Array.from(t.f32))
     corruptElement(wrong, params.fault.element)
     return wrong
   })
-  await writeSafetensors(join(out, 'model.safetensors'), weights.map((t, i) => [names[i], t]), {
-    recipe: JSON.stringify(recipe), stateRoot: toHex(root), transcriptRoot: transcript, tokensRoot: data.tokensRoot
-  })
+  await writeSafetensors(join(out, 'model.safetensors'), weights.map((t, i) => [names[i], t]), modelFileMetadata(recipe, toHex(root), transcript, data.tokensRoot))
   const result: TrainResult = { finalRoot: toHex(root), transcriptRoot: transcript, steps: state.step, losses: records.map(r => r.loss), records }
   await writeFileAtomic(join(out, 'transcript.json'), JSON.stringify({ recipe: recipe.name, data, ...result }, null, 2) + '\n')
   return result
