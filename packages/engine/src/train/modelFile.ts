@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
 import { paramSpecs } from '../model/model.ts'
-import type { Recipe } from '../model/recipe.ts'
+import { parseRecipe, type Recipe } from '../model/recipe.ts'
 import { safetensorsHeader, type TensorEntry } from '../model/safetensors.ts'
 
 /**
@@ -18,9 +18,13 @@ export class ModelFileTemplateError extends BaseError {
   override name = 'ModelFileTemplateError'
 }
 
-/** The metadata of a run's model file, in the order written. */
+/**
+ * The metadata of a run's model file, in the order written. The recipe is written in its
+ * parsed form (keys in the schema's order), so every party derives the same bytes from
+ * the same recipe, however its object was built.
+ */
 export function modelFileMetadata (recipe: Recipe, stateRoot: string, transcriptRoot: string, tokensRoot: string): Record<string, string> {
-  return { recipe: JSON.stringify(recipe), stateRoot, transcriptRoot, tokensRoot }
+  return { recipe: JSON.stringify(parseRecipe(recipe)), stateRoot, transcriptRoot, tokensRoot }
 }
 
 /** The tensors of a run's model file: the recipe's parameters, F32, in slot order. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { baseWeightsOf, hexToCid, modelHeaderOf, postJob, readJob, type JobSpec } from '@commons/chain'
 import { tensorRoot, toHex, transcriptRootOf } from '@commons/protocol'
-import { compileProgram, loadCheckpoint, parseRecipe, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
+import { compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
 import { putRaw, tokenizeVersion, type Store } from '@commons/store'
 import { TOPICS } from '../constants.ts'
 import { fetchVersion, jobInputs } from '../content.ts'
@@ -38,8 +38,7 @@ export async function jobSpecFor (engine: EngineContext, store: Store, params: P
   const tokensRoot = tokensRootOf(tokens)
   return {
     datasetCid: params.datasetCid, tokensRoot, recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe, await baseWeightsOf(store.blocks, params.recipe)).hash,
-    // As trainers will see the recipe: parsed from the stored bytes, with the job's seed and steps.
-    modelHeader: modelHeaderOf(parseRecipe(JSON.parse(JSON.stringify(params.recipe))), tokensRoot),
+    modelHeader: modelHeaderOf(params.recipe, tokensRoot),
     seed: BigInt(params.recipe.seed), steps: params.recipe.steps, reward: params.reward, jobStake: params.jobStake,
     trainingTime: params.trainingTime ?? 3600n, challengeWindow: params.challengeWindow ?? 3600n
   }
