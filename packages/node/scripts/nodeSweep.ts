@@ -76,12 +76,24 @@ try {
   const program = compileProgram(engine, recipe)
   const job = { datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe }
 
+  /** Dials `to` from `from`, again after a handshake that timed out (a loaded machine). */
+  const connectRetrying = async (from: CommonsNode, to: CommonsNode): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await from.network.connect(to.network.multiaddrs()[0])
+      } catch (error) {
+        if (attempt === 3) throw error
+        log(`dial failed (${(error as Error).message}); again`)
+      }
+    }
+  }
+
   /** A trainer node with `fault` (or honest) takes the next job; resolves once it submitted. */
   const trainerFor = async (name: string, fault?: string, seed = SEED): Promise<{ trainer: CommonsNode, jobId: bigint }> => {
     const trainer = await start(name, ['trainer'], fault === undefined ? {} : { fault: parseFault(fault, seed) })
     await registerAndStake(trainer.clients, deployment, { peerId: peerIdBytes(trainer.peerId), roles: ['trainer'], amount: parseEther('1000') })
-    await trainer.network.connect(requester.network.multiaddrs()[0])
-    await validator.network.connect(trainer.network.multiaddrs()[0])
+    await connectRetrying(trainer, requester)
+    await connectRetrying(validator, trainer)
     const jobId = await requester.postJob(job)
     return { trainer, jobId }
   }
