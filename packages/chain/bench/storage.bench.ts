@@ -164,7 +164,7 @@ export async function benchStorage (log: (line: string) => void): Promise<BenchR
       ],
       figures: { transferGas: transfer, shapes, proofsPerSecond: speed, txGasCap: TX_GAS_CAP }
     }, {
-      part: 'storage',
+      part: 'storage-cost',
       title: `Storage proof gas per month, Commons next to PDP's proof shape (${gasPriceGwei} gwei, ETH at $${ethUsd}, ${COST_ASSUMPTIONS.blockSeconds} s blocks)`,
       columns: ['scheme', 'replicas', 'proofs / replica-month', 'gas / proof', 'M gas / month', '$ / month', '$ / GiB-month'],
       rows: costs.map(costRow),
