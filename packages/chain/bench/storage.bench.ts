@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { hexToBytes, parseEther, toHex } from 'viem'
 import type { CID } from 'multiformats/cid'
-import { BINARY_CHUNKS, commitVersion, fastCdcChunks, initDataset, openStore, type Store } from '@commons/store'
+import { BINARY_CHUNKS, commitVersion, fastCdcChunks, initDataset, openStore, walkDag, type Store } from '@commons/store'
 import type { BenchResult } from '../../../bench/table.ts'
 import {
   buildStorageProof, connect, createStorageDeal, deploy, devnetAccount, joinStorageDeal, proveStorage, registerAndStake,
@@ -45,6 +45,9 @@ const SHAPES: Shape[] = [
   { name: 'text, 8 MB, 4 dirs down', files: async () => [[`${NESTED}rows.jsonl`, text8]] },
   { name: 'binary, 4 MB', files: async () => [['data.bin', binary4]] },
   { name: 'binary, 4 MB, 4 dirs down', files: async () => [[`${NESTED}data.bin`, binary4]] },
+  // The same bytes under the text chunker's 16 KiB cap (a name it cuts as rows): what a
+  // chunk-size cap for datasets meant for storage deals would cost and save.
+  { name: 'binary, 4 MB, 16 KiB cap', files: async () => [['data.txt', binary4]] },
   { name: 'largest chunks (256 KiB)', files: async () => [['blob.bin', await largestChunks(3)]] }
 ]
 
@@ -55,7 +58,7 @@ async function mineTo (clients: Clients, block: bigint): Promise<void> {
   if (head < block) await clients.public.request({ method: 'anvil_mine' as never, params: [toHex(block - head)] as never })
 }
 
-async function commitShape (store: Store, root: string, shape: Shape, index: number): Promise<{ version: CID, tree: CID, bytes: number }> {
+async function commitShape (store: Store, root: string, shape: Shape, index: number): Promise<{ version: CID, tree: CID, bytes: number, blocks: number }> {
   const dir = join(root, `shape-${index}`)
   let bytes = 0
   for (const [path, content] of await shape.files()) {
@@ -65,7 +68,7 @@ async function commitShape (store: Store, root: string, shape: Shape, index: num
   }
   await initDataset(store, `shape-${index}`)
   const { cid, version } = await commitVersion(store, { name: `shape-${index}`, path: dir, message: shape.name, author: 'bench', time: 0 })
-  return { version: cid, tree: version.tree, bytes }
+  return { version: cid, tree: version.tree, bytes, blocks: (await walkDag(store.blocks, [version.tree])).blocks }
 }
 
 interface Proven { gas: number, floor: number, bytes: number, leaf: number, depth: number }
@@ -121,18 +124,18 @@ export async function benchStorage (log: (line: string) => void): Promise<BenchR
     const transfer = Number((await transferTokens(funder, deployment, provider.account.address, parseEther('10000'))).gasUsed)
     await registerAndStake(provider, deployment, { peerId: toHex('storer'), roles: [], amount: parseEther('5000') })
 
-    const table: Array<Array<string | number>> = [['ERC-20 transfer (reference)', '', '', '', transfer, '', '', '1.00']]
+    const table: Array<Array<string | number>> = [['ERC-20 transfer (reference)', '', '', '', '', transfer, '', '', '1.00']]
     const shapes: Record<string, unknown> = {}
     const gasOf: Record<string, number> = {}
     const speed: Record<string, number> = {}
     for (const [i, shape] of SHAPES.entries()) {
       log(`storage: ${shape.name}`)
-      const { version, tree, bytes } = await commitShape(store, root, shape, i)
+      const { version, tree, bytes, blocks } = await commitShape(store, root, shape, i)
       const proofs = await proveShape(funder, provider, deployment, store, version, tree)
       const gas = mean(proofs.map(p => p.gas))
       const floorShare = mean(proofs.map(p => p.floor / p.gas))
-      const row = { bytes, leafKiB: mean(proofs.map(p => p.leaf)) / 1024, depth: mean(proofs.map(p => p.depth)), proofKiB: mean(proofs.map(p => p.bytes)) / 1024, gas, maxGas: Math.max(...proofs.map(p => p.gas)), floorShare }
-      table.push([shape.name, row.leafKiB.toFixed(1), row.depth.toFixed(1), row.proofKiB.toFixed(1), Math.round(gas), Math.round(mean(proofs.map(p => p.floor))), `${(100 * floorShare).toFixed(0)} %`, (gas / transfer).toFixed(2)])
+      const row = { bytes, blocks, leafKiB: mean(proofs.map(p => p.leaf)) / 1024, depth: mean(proofs.map(p => p.depth)), proofKiB: mean(proofs.map(p => p.bytes)) / 1024, gas, maxGas: Math.max(...proofs.map(p => p.gas)), floorShare }
+      table.push([shape.name, blocks, row.leafKiB.toFixed(1), row.depth.toFixed(1), row.proofKiB.toFixed(1), Math.round(gas), Math.round(mean(proofs.map(p => p.floor))), `${(100 * floorShare).toFixed(0)} %`, (gas / transfer).toFixed(2)])
       shapes[shape.name] = row
       gasOf[shape.name] = gas
       if (['text, 8 MB', 'binary, 4 MB', 'largest chunks (256 KiB)'].includes(shape.name)) speed[shape.name] = await proofsPerSecond(store, tree)
@@ -154,10 +157,10 @@ export async function benchStorage (log: (line: string) => void): Promise<BenchR
     return [{
       part: 'storage',
       title: 'Storage proofs: gas by leaf size and tree depth (one leaf under its version CID per replica per epoch)',
-      columns: ['dataset', 'leaf KiB', 'depth', 'proof KiB', 'gas / proof', 'calldata floor', 'floor / gas', '× transfer'],
+      columns: ['dataset', 'blocks', 'leaf KiB', 'depth', 'proof KiB', 'gas / proof', 'calldata floor', 'floor / gas', '× transfer'],
       rows: table,
       notes: [
-        `leaf KiB and depth are the means over ${PROOFS_PER_SHAPE} drawn proofs (a leaf is drawn with probability proportional to its bytes); depth counts the dag-pb nodes above the leaf`,
+        `blocks: the version's tree, its cost in index entries and bitswap wants; leaf KiB and depth are the means over ${PROOFS_PER_SHAPE} drawn proofs (a leaf is drawn with probability proportional to its bytes); depth counts the dag-pb nodes above the leaf`,
         'calldata floor: 21,000 + 10 gas per calldata token (EIP-7623: 1 token a zero byte, 4 any other), read from each proof transaction; at 100 % the transaction pays the floor and no execution saving can lower it',
         `the leaf's bytes are the floor: the contract must hash the whole raw leaf to match its CID, and the precompile starts from SHA-256's initial state, so a window of the leaf cannot be checked alone; the largest chunk the store cuts (${BINARY_CHUNKS.maxSize / 1024} KiB) costs ${Math.round(gasOf['largest chunks (256 KiB)'] / 1e5) / 10} M gas, under the ${(TX_GAS_CAP / 1e6).toFixed(1)} M a transaction may use (EIP-7825)`,
         `a provider builds ${Object.entries(speed).map(([n, s]) => `${s.toFixed(0)} proofs/s (${n})`).join(', ')} from its blockstore, random seeds`
