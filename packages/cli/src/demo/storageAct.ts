@@ -52,9 +52,13 @@ export async function runStorageAct (p: StorageActParams): Promise<StorageSummar
   const started = Date.now()
   say(`[storage] the DAO pays ${TERMS.replicas} storers to keep ${p.version}: ${TERMS.epochs} epochs of ${TERMS.epochBlocks} blocks, proven on-chain`)
   const storers: CommonsNode[] = []
-  const storer = async (name: string): Promise<CommonsNode> => {
+  const up = async (name: string): Promise<CommonsNode> => {
     const node = await p.start(name, ['storer'])
     await node.network.connect(p.holder.network.multiaddrs()[0])
+    return node
+  }
+  // The bank's transactions one after another (one nonce at a time), each node's own stake.
+  const fund = async (node: CommonsNode): Promise<CommonsNode> => {
     await bank.wallet.sendTransaction({ to: node.address, value: parseEther('10') })
     await transferTokens(bank, deployment, node.address, parseEther('500'))
     await registerAndStake(node.clients, deployment, { peerId: peerIdBytes(node.peerId), roles: [], amount: parseEther('300') })
@@ -62,7 +66,9 @@ export async function runStorageAct (p: StorageActParams): Promise<StorageSummar
     return node
   }
   // The two storers are up and staked before the deal exists: they join in its first epoch.
-  const [first, second] = [await storer('storer-1'), await storer('storer-2')]
+  // The third is up too, with nothing staked: it cannot take a slot until it is funded.
+  const [one, two, spare] = await Promise.all([up('storer-1'), up('storer-2'), up('storer-3')])
+  const [first, second] = [await fund(one), await fund(two)]
   await p.pass({ actions: await fundStorageActions(deployment, p.holder.store.blocks, parseCid(p.version), TERMS), description: 'keep the canonical version: 2 replicas' })
   const [dealId] = (await listStorageDeals(bank, deployment)).slice(-1).map(d => d.id)
   const down = new Set<string>()
@@ -80,7 +86,7 @@ export async function runStorageAct (p: StorageActParams): Promise<StorageSummar
     } finally {
       await disk.close()
     }
-    const third = await storer('storer-3')
+    const third = await fund(spare)
     await p.until('storer-3 to take the open slot and prove', async () => third.storage.proofs >= 1)
     const slashed = staked - (await readStake(bank, deployment, second.address)).staked
     const gas = storers.flatMap(s => s.storage.gas)

@@ -2,7 +2,7 @@ import type { Address } from 'viem'
 import { readStorageDeal, storageWindow, type Clients, type Deployment } from '@commons/chain'
 
 /**
- * The storage act's chain clock: it mines a block every `blockMs`, as a chain would, but
+ * The storage act's chain clock: it mines a few blocks every `blockMs`, as a chain would, but
  * holds while a storer that is up has something to do that a real epoch (hours) would
  * leave it time for and the demo's compressed one (seconds) might not: a proof owed in an
  * open window, or an open slot to take. So the act runs as fast as the nodes answer,
@@ -23,6 +23,8 @@ export interface StorageClockParams {
   /** The clock moves on after holding this long at one block (a storer that never answers). */
   maxHoldMs?: number
 }
+
+const BLOCKS_PER_TURN = 4
 
 export function startStorageClock (p: StorageClockParams): StorageClock {
   let stopped = false
@@ -48,7 +50,8 @@ export function startStorageClock (p: StorageClockParams): StorageClock {
         const hold = await busy(head)
         heldSince = hold ? heldSince ?? Date.now() : null
         if (heldSince === null || Date.now() - heldSince > (p.maxHoldMs ?? 60_000)) {
-          await p.bank.public.request({ method: 'evm_mine' as never, params: [] as never })
+          // A few blocks a turn: the reads above cost more than a block; a window (30 blocks) is never skipped.
+          for (let i = 0; i < BLOCKS_PER_TURN; i++) await p.bank.public.request({ method: 'evm_mine' as never, params: [] as never })
         }
       } catch {
         // A read that failed (the chain is busy): the next turn tries again.
