@@ -149,6 +149,7 @@ export async function benchStorage (log: (line: string) => void): Promise<BenchR
       { scheme: 'demo terms: 32-block epochs, text (demo corpus)', proofsPerMonth: proofsPerMonth(32), gasPerProof: gasOf['text, 1 MB'], datasetBytes: demoBytes, replicas: 2 },
       { scheme: 'daily epochs, text, 100 GiB', proofsPerMonth: daily, gasPerProof: gasOf['text, 8 MB, 4 dirs down'], datasetBytes: hundredGiB, replicas: 1 },
       { scheme: 'daily epochs, binary, 100 GiB', proofsPerMonth: daily, gasPerProof: gasOf['binary, 4 MB, 4 dirs down'], datasetBytes: hundredGiB, replicas: 1 },
+      { scheme: 'daily epochs, binary under a 16 KiB cap, 100 GiB', proofsPerMonth: daily, gasPerProof: gasOf['binary, 4 MB, 16 KiB cap'], datasetBytes: hundredGiB, replicas: 1 },
       { scheme: 'daily epochs, largest chunks, 100 GiB', proofsPerMonth: daily, gasPerProof: gasOf['largest chunks (256 KiB)'], datasetBytes: hundredGiB, replicas: 1 },
       { scheme: 'PDP shape on this EVM, daily, 100 GiB (model)', proofsPerMonth: PDP.periodsPerDay * COST_ASSUMPTIONS.daysPerMonth, gasPerProof: pdp.gas, datasetBytes: hundredGiB, replicas: 1 }
     ]
