@@ -22,6 +22,15 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
     assert.ok(summary.disputes.length > 0)
     assert.ok(summary.disputes.every(d => d.winner === 'challenger' && d.moves >= 1))
+    // The storage act is part of the default demo, behind the same slow RPC.
+    const storage = summary.storage
+    assert.ok(storage !== undefined, 'the default demo runs the storage act')
+    assert.equal(storage.deals, 1)
+    assert.ok(storage.proofs >= 3, `both storers proved, then the third (${storage.proofs} proofs)`)
+    assert.equal(storage.missed, 1, 'only the storer that lost its disk missed an epoch')
+    assert.equal(storage.slashed, '50', 'half its 100 COM collateral went to the DAO')
+    assert.ok(storage.epochs >= 4, `a join, a proof, a miss and a takeover take four epochs (${storage.epochs})`)
+    process.stderr.write(`# the storage act took ${storage.seconds.toFixed(1)} s\n`)
     const state = new NodeState(join(summary.home, 'nodes', 'validator', 'node', 'state.db'))
     try {
       assert.ok(state.disputes().some(d => d.role === 'challenger' && d.status.startsWith('resolved: challenger')), 'the validator\'s own record settled too')

@@ -47,7 +47,7 @@ export interface DemoOptions {
   rpcUrl?: string
   /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
   engine?: EngineContext
-  /** Adds the storage act (demo/storageAct.ts) after the model is verified. */
+  /** The storage act (demo/storageAct.ts) after the model is verified; `false` leaves it out. */
   storage?: boolean
   log?: (line: string) => void
 }
@@ -247,7 +247,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       say(`      ${JSON.stringify(prompt + text)}`)
     }
 
-    const storage = options.storage === true ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
+    const storage = options.storage !== false ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
 
     // Outcomes from the chain, not from the validator's memory (which may lag behind the chain).
     const disputes = (await disputesOf(bank, deployment, [first, second])).map(r => {
