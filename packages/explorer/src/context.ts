@@ -1,4 +1,5 @@
 import type { Hex } from 'viem'
+import type { CID } from 'multiformats/cid'
 import { hexToCid, type Clients, type Deployment } from '@commons/chain'
 import type { ExplorerIndex } from './explorerIndex.ts'
 import type { HomeBlocks } from './homeBlocks.ts'
@@ -9,6 +10,11 @@ export interface ExplorerContext {
   clients: Clients
   deployment: Deployment
   content: HomeBlocks
+  /**
+   * Brings a DAG the home's stores lack into one of them, from peers by CID, every block
+   * checked against its CID (a running node's bitswap); absent, such content is reported missing.
+   */
+  fetchContent?: (cid: CID) => Promise<void>
 }
 
 /** A CID kept on-chain as bytes, as its string (null for empty bytes or bytes that are no CID). */

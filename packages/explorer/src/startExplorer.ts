@@ -4,7 +4,9 @@ import type { Server } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generatePrivateKey } from 'viem/accounts'
-import { connect, readManifest, type Deployment } from '@commons/chain'
+import { connect, readManifest, type Clients, type Deployment } from '@commons/chain'
+import type { Store } from '@commons/store'
+import type { CID } from 'multiformats/cid'
 import type { ExplorerContext } from './context.ts'
 import { ExplorerIndex } from './explorerIndex.ts'
 import { openHomeBlocks } from './homeBlocks.ts'
@@ -23,6 +25,14 @@ export interface ExplorerOptions {
   /** Milliseconds between polls for new blocks (the index is updated live). */
   pollMs?: number
   log?: (line: string) => void
+  /** The deployment, when the caller has it (a running node); default: the home's manifest. */
+  deployment?: Deployment
+  /** Chain clients to read with (a running node's; the explorer never signs); default: connect to the RPC. */
+  clients?: Clients
+  /** Stores already open in this process (a running node's), read besides the home's. */
+  stores?: Store[]
+  /** Fetches content the stores lack from peers by CID, checked (a running node's fetchDag). */
+  fetchContent?: (cid: CID) => Promise<void>
 }
 
 export interface RunningExplorer {
@@ -62,12 +72,12 @@ async function devnetUrl (manifest: string): Promise<string | undefined> {
 export async function startExplorer (options: ExplorerOptions): Promise<RunningExplorer> {
   const log = options.log ?? (() => {})
   const manifest = manifestPath(options.home)
-  const deployment: Deployment = await readManifest(manifest)
-  const clients = await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
+  const deployment: Deployment = options.deployment ?? await readManifest(manifest)
+  const clients = options.clients ?? await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
   const index = new ExplorerIndex(join(options.home, 'explorer', 'index.db'))
-  const content = await openHomeBlocks(options.home)
+  const content = await openHomeBlocks(options.home, { stores: options.stores })
   bindIndex(index, deployment, await clients.public.getChainId())
-  const ctx: ExplorerContext = { index, clients, deployment, content }
+  const ctx: ExplorerContext = { index, clients, deployment, content, fetchContent: options.fetchContent }
   let running: Promise<bigint> | null = null
   const refresh = async (): Promise<bigint> => {
     running ??= indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
