@@ -9,6 +9,7 @@ import { ContentMissingError, NotIndexedError } from './errors.ts'
 import { ROUTES } from './routes.ts'
 import { fileBytes } from './views/datasets.ts'
 import { sendVersionCar } from './views/versionCar.ts'
+import { sendRunGguf } from './views/modelGguf.ts'
 
 /**
  * The explorer's HTTP server: the JSON API, downloads (a file of a version, a whole version
@@ -60,6 +61,13 @@ async function handle (ctx: ExplorerContext, req: IncomingMessage, res: ServerRe
   const car = /^\/car\/([^/]+)$/.exec(url.pathname)
   if (car !== null) {
     await sendVersionCar(ctx, car[1], res)
+    return
+  }
+  // /gguf/<run CID>?job=ID: the run's model converted to GGUF, the job recorded as its provenance.
+  const gguf = /^\/gguf\/([^/]+)$/.exec(url.pathname)
+  if (gguf !== null) {
+    const job = url.searchParams.get('job')
+    await sendRunGguf(ctx, gguf[1], job !== null && /^\d+$/.test(job) ? job : null, res)
     return
   }
   for (const [pattern, view] of ROUTES) {

@@ -15,6 +15,7 @@ const tokens = wei => {
 }
 const account = a => a ? `<a class="mono" href="#/accounts/${esc(a)}" title="${esc(a)}">${esc(short(a))}</a>` : '—'
 const version = c => c ? `<a class="mono" href="#/versions/${esc(c)}" title="${esc(c)}">${esc(short(c))}</a>` : '—'
+const fileHref = (cid, path) => `/files/${cid}/${path.split('/').map(encodeURIComponent).join('/')}`
 const tx = t => `<span class="mono" title="${esc(t)}">${esc(short(t))}</span>`
 
 function table (caption, headers, rows) {
@@ -94,7 +95,9 @@ const pages = [
   [/^#\/accounts\/(0x[0-9a-fA-F]{40})$/, accountPage],
   [/^#\/price$/, price],
   [/^#\/services$/, services],
-  [/^#\/storage$/, storage]
+  [/^#\/storage$/, storage],
+  [/^#\/channels$/, channels],
+  [/^#\/agents$/, agents]
 ]
 
 async function route () {
@@ -120,7 +123,8 @@ async function home () {
     ['Chain', esc(s.chainId)], ['Indexed to block', esc(s.indexedTo)],
     ['Datasets', `<a href="#/datasets">${s.datasets}</a>`], ['DAOs', `<a href="#/daos">${s.daos}</a>`], ['Jobs', `<a href="#/jobs">${s.jobs}</a>`],
     ['Disputes', `<a href="#/disputes">${s.disputes}</a>`], ['Accounts', `<a href="#/accounts">${s.accounts}</a>`], ['Price rounds', `<a href="#/price">${s.priceRounds}</a>`],
-    ['Inference services', `<a href="#/services">${s.services}</a>`], ['Storage deals', `<a href="#/storage">${s.storageDeals}</a>`]
+    ['Inference services', `<a href="#/services">${s.services}</a>`], ['Storage deals', `<a href="#/storage">${s.storageDeals}</a>`],
+    ['Payment channels', `<a href="#/channels">${s.channels}</a>`], ['Agents', '<a href="#/agents">cards seen</a>']
   ]))
 }
 
@@ -195,7 +199,9 @@ async function job (id) {
     box.innerHTML = ''
     chart('loss-chart', `Training loss by step for job ${j.id}`, 'step', 'loss', run.loss.map(r => r.step), run.loss.map(r => r.loss), false)
     document.getElementById('run').innerHTML = `<details><summary>Loss per step (table)</summary>${table('Loss per step', ['Step', 'Loss'], run.loss.map(r => [String(r.step), String(r.loss)]))}</details>
-      <h2>Model and checkpoints</h2>${table('Downloads', ['File', 'Size'], run.files.map(f => [`<a href="/files/${run.run}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}`
+      <h2>Model</h2>${run.files.some(f => f.path === 'model.safetensors') ? `<ul class="downloads"><li><a id="download-safetensors" href="${fileHref(run.run, 'model.safetensors')}" download>model.safetensors</a> (${esc(bytes(run.files.find(f => f.path === 'model.safetensors').size))})</li><li><a id="download-gguf" href="/gguf/${run.run}?job=${j.id}" download>model as GGUF</a> (llama.cpp, Ollama; converted on download)</li><li><a href="/car/${run.run}" download>the whole run as a CAR file</a></li></ul>` : '<p>The run has no model file.</p>'}
+      <h2>Checkpoints</h2>${table('Checkpoints', ['Checkpoint', 'Size'], run.files.filter(f => f.path.startsWith('checkpoints/')).map(f => [`<a href="${fileHref(run.run, f.path)}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}
+      <h2>Every file of the run</h2>${table('Downloads', ['File', 'Size'], run.files.map(f => [`<a href="${fileHref(run.run, f.path)}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}`
   } catch (error) {
     const box = document.getElementById('loss-chart')
     if (box !== null) box.innerHTML = `<p role="status">The run's transcript is not available here: ${esc(error.message)}</p>`
@@ -210,12 +216,19 @@ async function disputes () {
 async function dispute (id) {
   const d = await api(`/api/disputes/${id}`)
   const args = a => esc(Object.entries(a).filter(([k]) => k !== 'id' && k !== 'jobId').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', '))
+  const value = v => v ? `<strong>${esc(v.value ?? 'NaN')}</strong> <span class="mono">(${esc(v.bits)})</span>` : '—'
+  const call = d.pinpointed?.call
+  const op = call?.op
   render(`Dispute ${d.id}`, facts([['Job', `<a href="#/jobs/${d.job}">job ${d.job}</a>`], ['Step', esc(d.step)], ['Challenger', account(d.challenger)], ['Bond', esc(tokens(d.bond))],
-    ['Pinpointed', d.pinpointed ? `op <strong>${d.pinpointed.op}</strong>, element <strong>${d.pinpointed.element}</strong>` : '—'],
-    ['Value claimed', d.claims ? `trainer 0x${(d.claims.trainer >>> 0).toString(16).padStart(8, '0')}, challenger 0x${(d.claims.challenger >>> 0).toString(16).padStart(8, '0')} (float32 bits)` : '—'],
+    ['Pinpointed', d.pinpointed ? `op <strong id="pinpoint-op">${d.pinpointed.op}</strong>${op ? ` (<code>${esc(op.name)}</code>, ${esc(op.dtype)} [${esc(op.dims.join(' × '))}])` : ''}, element <strong id="pinpoint-element">${d.pinpointed.element}</strong>` : '—'],
+    ['Op inputs', op ? op.inputs.map((i, n) => `input ${n}: ${esc(i.kind)} ${esc(i.index)}`).join('; ') || 'none' : '—'],
+    ['Trainer claimed', d.claims ? `<span id="claim-trainer">${value(d.claims.trainerValue)}</span>` : '—'],
+    ['Challenger (the verifier\'s value)', d.claims ? `<span id="claim-challenger">${value(d.claims.challengerValue)}</span>` : d.pinpointed ? value({ value: null, bits: `0x${(d.pinpointed.expected >>> 0).toString(16).padStart(8, '0')}` }) : '—'],
     ['Outcome', `<span class="badge" id="dispute-winner">${esc(d.outcome.winner ?? 'open')}</span> (${esc(d.outcome.reason)})`]]) +
     `<h2>Moves</h2>${table('Moves', ['Move', 'Time', 'Block', 'Transaction', 'Gas', 'By', 'Values'], d.moves.map(m => [esc(m.move), esc(time(m.time)), String(m.block), tx(m.tx), esc(m.gas), account(m.from), `<span class="mono">${args(m.args)}</span>`]))}
-    <h2>Slashed</h2>${table('Slashes', ['Account', 'Amount', 'Paid to', 'Their share', 'To treasury'], d.slashes.map(s => [account(s.node), esc(tokens(s.amount)), account(s.beneficiary), esc(tokens(s.toBeneficiary)), esc(tokens(s.toTreasury))]))}`)
+    <h2>Input elements the verifier read</h2>${table('Opened inputs', ['Opening', 'Type', 'Tensor length', 'First leaf', 'Elements', 'First values'], (call?.openings ?? []).map((o, n) => [String(n), esc(o.dtype), String(o.tensorLength), String(o.firstLeaf), String(o.count), `<span class="mono">${o.first.map(v => esc(v.value ?? v.bits)).join(', ')}${o.count > o.first.length ? ', …' : ''}</span>`]))}
+    <h2>Slashed</h2>${table('Slashes', ['Account', 'Amount', 'Paid to', 'Their share', 'To treasury'], d.slashes.map(s => [account(s.node), esc(tokens(s.amount)), account(s.beneficiary), esc(tokens(s.toBeneficiary)), esc(tokens(s.toTreasury))]))}
+    <h2>Paid</h2>${table('Payments', ['From', 'To', 'Amount'], d.payments.map(p => [account(p.from), account(p.to), esc(tokens(p.amount))]))}`)
 }
 
 async function accounts () {
@@ -246,6 +259,17 @@ async function services () {
 async function storage () {
   const list = await api('/api/storage')
   render('Storage deals', table('Storage deals', ['Deal', 'Version kept', 'Funder', 'Escrow', 'Providers', 'Proofs', 'Missed', 'Paid', 'Slashed'], list.map(d => [esc(d.id), version(d.version), account(d.funder), esc(tokens(d.escrow)), d.providers.map(account).join(' ') || '—', String(d.proofs), String(d.missed), esc(tokens(d.paid)), esc(tokens(d.slashed))])))
+}
+
+async function channels () {
+  const list = await api('/api/channels')
+  render('Payment channels', table('Payment channels', ['Channel', 'Client', 'Provider', 'Deposit', 'Expires', 'Claims', 'Claimed', 'Refunded', 'State'], list.map(c => [`<span class="mono" title="${esc(c.id)}">${esc(short(c.id))}</span>`, account(c.client), account(c.provider), esc(tokens(c.deposit)), esc(time(c.expiry)), String(c.claims), esc(tokens(c.claimed)), esc(tokens(c.refunded)), `<span class="badge">${esc(c.state)}</span>`])))
+}
+
+async function agents () {
+  const list = await api('/api/agents')
+  render('Agents', '<p>Agents are off-chain: these are the signed cards the nodes of this machine have seen on the network.</p>' +
+    table('Agents', ['Name', 'Account', 'Peer', 'Skills', 'Endpoints', 'Last seen'], list.map(a => [esc(a.name), account(a.address), `<span class="mono" title="${esc(a.peerId)}">${esc(short(a.peerId))}</span>`, esc(a.skills.join(', ')), a.endpoints.map(e => `<code>${esc(e)}</code>`).join('<br>') || '—', esc(a.seen)])))
 }
 
 // The skip link moves focus only: as a hash it would be taken for a page.
