@@ -85,6 +85,16 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     assert.ok(cells.includes('corpus.jsonl'))
     assert.ok(cells.some(c => /^\+[1-9]/.test(c)), 'rows added are counted')
     await shot('diff')
+    // Downloads: one file of a version, and the whole version as a CAR.
+    await open(`#/versions/${v2}`)
+    const file = await page.locator('a[download]:text("download corpus.jsonl")').getAttribute('href')
+    const fileRes = await page.request.get(new URL(file ?? '', explorer.url).href)
+    assert.equal(fileRes.status(), 200)
+    assert.ok((await fileRes.body()).length > 0, 'the file downloads')
+    const car = await page.request.get(new URL(await page.locator('a[href^="/car/"]').getAttribute('href') ?? '', explorer.url).href)
+    assert.equal(car.status(), 200)
+    assert.equal(car.headers()['content-type'], 'application/vnd.ipld.car', 'the whole version downloads as a CAR')
+    await shot('version')
   })
 
   it('shows the DAO with its members and its fork, and leads to the fork by a link', { timeout: 60_000 }, async () => {
@@ -93,6 +103,7 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     assert.equal(await page.locator('table:has(caption:text("Members and shares")) tbody tr').count(), summary.dao.members)
     assert.ok((await mainText()).includes('executed'), 'the proposal that made v2 canonical is shown executed')
     assert.equal(await page.locator(`table:has(caption:text("Forks")) a[href="#/versions/${summary.fork.forkPoint}"]`).count(), 1, 'the fork point is the version it forked at')
+    assert.equal(await page.locator('#treasury-chart canvas').count(), 1, 'the treasury over time is drawn')
     await shot('dao')
     await follow(`table:has(caption:text("Forks")) a[href="#/daos/${summary.fork.address.toLowerCase()}"]`)
     assert.ok((await mainText()).includes(summary.fork.address.toLowerCase()))
@@ -111,10 +122,15 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
       curves.push(await page.evaluate(() => performance.now()))
       const losses = await page.locator('table:has(caption:text("Loss per step")) tbody tr').count()
       assert.equal(losses, 7, 'the loss of the initial state and of each of the 6 steps')
+      assert.ok(await page.locator('#download-safetensors').count() === 1, 'the model downloads as safetensors')
       await shot(`job-${job.id}`)
     }
     console.log(`time to first render of the job page: ${renders.map(ms => `${ms.toFixed(0)} ms`).join(', ')}; loss curve drawn by ${curves.map(ms => `${ms.toFixed(0)} ms`).join(', ')} (from navigation start)`)
     assert.ok(Math.max(...renders) <= 1000, `rendered in ${renders.join(', ')} ms`)
+    // The model as GGUF, converted on download from the run's checked blocks.
+    const gguf = await page.request.get(new URL(await page.locator('#download-gguf').getAttribute('href') ?? '', explorer.url).href)
+    assert.equal(gguf.status(), 200)
+    assert.equal((await gguf.body()).subarray(0, 4).toString('latin1'), 'GGUF', 'the model downloads as GGUF')
   })
 
   it('shows the dispute with its three moves and the slashed stake', { timeout: 60_000 }, async () => {
@@ -127,10 +143,26 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     const cheater = summary.jobs.find(j => j.cheater)?.trainer.toLowerCase() ?? ''
     const slashed = await page.locator('table:has(caption:text("Slashes")) tbody tr a').first().getAttribute('href')
     assert.equal(slashed, `#/accounts/${cheater}`)
+    // The pinpointed op by name, and the value each side claimed for its element: different, or there was nothing to dispute.
+    assert.match(await page.innerText('#pinpoint-op'), /^\d+$/)
+    assert.match(await page.locator('dd:has(#pinpoint-op) code').innerText(), /^[A-Z_]+$/, 'the op is named')
+    assert.match(await page.innerText('#pinpoint-element'), /^\d+$/)
+    const claims = [await page.innerText('#claim-trainer'), await page.innerText('#claim-challenger')]
+    assert.ok(claims.every(c => /\(0x[0-9a-f]{8}\)/.test(c)), `both claims shown with their bits: ${claims.join(' / ')}`)
+    assert.notEqual(claims[0], claims[1])
+    const gas = await page.locator('table:has(caption:text("Moves")) tbody tr td:nth-child(5)').allInnerTexts()
+    assert.ok(gas.every(g => Number(g) > 21_000), `every move's gas is shown: ${gas.join(', ')}`)
+    const challenger = await page.locator('dt:text-is("Challenger") + dd a').getAttribute('href')
+    assert.ok(await page.locator(`table:has(caption:text("Payments")) td:nth-child(2) a[href="${challenger}"]`).count() > 0, 'the challenger is shown paid')
     await shot('dispute')
     await follow('table:has(caption:text("Slashes")) tbody tr a')
     assert.ok((await mainText()).includes('200 CMN'), 'the account page shows the slashed job stake')
     await shot('slashed-account')
+    await page.goBack()
+    await page.waitForSelector('#dispute-winner')
+    await follow('dt:text-is("Challenger") + dd a')
+    assert.ok((await page.locator('table:has(caption:text("Rewards")) tbody').innerText()).includes('challenger share of a slash'), 'the challenger\'s reward is on its account page')
+    await shot('challenger-account')
   })
 
   it('shows the price and reaches every section from the navigation', { timeout: 60_000 }, async () => {
@@ -145,22 +177,27 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     await page.keyboard.press('Enter')
     await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Datasets')
     await open('')
-    const titles: Record<string, string> = { Price: 'Price feed', Services: 'Inference services', Storage: 'Storage deals' }
-    for (const section of ['Datasets', 'DAOs', 'Jobs', 'Disputes', 'Accounts', 'Services', 'Storage', 'Price']) {
+    const titles: Record<string, string> = { Price: 'Price feed', Services: 'Inference services', Storage: 'Storage deals', Channels: 'Payment channels' }
+    for (const section of ['Datasets', 'DAOs', 'Jobs', 'Disputes', 'Accounts', 'Services', 'Storage', 'Channels', 'Agents', 'Price']) {
       await follow(`nav a:text-is("${section}")`)
       assert.equal(await page.innerText('main h1'), titles[section] ?? section)
     }
     assert.match(await page.innerText('#price-current'), /^\d+\.\d+$/)
+    assert.equal(await page.locator('#price-chart canvas').count(), 1, 'the price history is drawn')
     assert.ok((summary.storage?.proofs ?? 0) > 0, 'the storage act proved storage')
     await open('#/storage')
     const deal = await page.locator('table:has(caption:text("Storage deals")) tbody tr td').allInnerTexts()
     assert.equal(deal[5], String(summary.storage?.proofs), 'the storage act\'s proofs, counted from the chain')
     assert.equal(await page.locator(`table:has(caption:text("Storage deals")) a[href="#/versions/${summary.datasets[0].versions[1]}"]`).count(), 1, 'the deal keeps v2')
     await shot('price')
-    await page.setViewportSize({ width: 375, height: 800 })
-    await open(`#/jobs/${summary.jobs[0].id}`)
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
-    assert.ok(overflow <= 0, `the job page fits a phone's width (overflow ${overflow} px)`)
+    await page.setViewportSize({ width: 390, height: 844 })
+    // A phone's width: no page scrolls sideways (wide tables scroll inside their own box).
+    for (const hash of [`#/datasets/${summary.datasets[0].name}`, `#/daos/${summary.dao.address.toLowerCase()}`, `#/disputes/${summary.disputes[0].id}`, '#/price', `#/jobs/${summary.jobs[0].id}`]) {
+      await open(hash)
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+      assert.ok(overflow <= 0, `${hash} fits a phone's width (overflow ${overflow} px)`)
+    }
+    await page.waitForSelector('#loss-chart canvas')
     await shot('job-phone')
   })
 
