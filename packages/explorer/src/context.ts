@@ -30,3 +30,9 @@ export function cidString (hex: unknown): string | null {
 export function at (e: { block: number, tx: string, time: number, gas: string, sender: string }): { block: number, tx: string, time: number, gas: string, from: string } {
   return { block: e.block, tx: e.tx, time: e.time, gas: e.gas, from: e.sender }
 }
+
+/** Which contract of the deployment an address is (market, registry, ...), or null for any other account. */
+export function contractName (ctx: ExplorerContext, address: string): string | null {
+  const found = Object.entries(ctx.deployment.contracts).find(([, a]) => typeof a === 'string' && a.toLowerCase() === address.toLowerCase())
+  return found === undefined ? null : found[0]
+}

@@ -228,7 +228,7 @@ async function dispute (id) {
     `<h2>Moves</h2>${table('Moves', ['Move', 'Time', 'Block', 'Transaction', 'Gas', 'By', 'Values'], d.moves.map(m => [esc(m.move), esc(time(m.time)), String(m.block), tx(m.tx), esc(m.gas), account(m.from), `<span class="mono">${args(m.args)}</span>`]))}
     <h2>Input elements the verifier read</h2>${table('Opened inputs', ['Opening', 'Type', 'Tensor length', 'First leaf', 'Elements', 'First values'], (call?.openings ?? []).map((o, n) => [String(n), esc(o.dtype), String(o.tensorLength), String(o.firstLeaf), String(o.count), `<span class="mono">${o.first.map(v => esc(v.value ?? v.bits)).join(', ')}${o.count > o.first.length ? ', …' : ''}</span>`]))}
     <h2>Slashed</h2>${table('Slashes', ['Account', 'Amount', 'Paid to', 'Their share', 'To treasury'], d.slashes.map(s => [account(s.node), esc(tokens(s.amount)), account(s.beneficiary), esc(tokens(s.toBeneficiary)), esc(tokens(s.toTreasury))]))}
-    <h2>Paid</h2>${table('Payments', ['From', 'To', 'Amount'], d.payments.map(p => [account(p.from), account(p.to), esc(tokens(p.amount))]))}`)
+    <h2>Paid</h2>${table('Payments', ['From', 'To', 'Amount'], d.payments.map(p => [`${account(p.from)}${p.fromName ? ` (${esc(p.fromName)})` : ''}`, `${account(p.to)}${p.toName ? ` (${esc(p.toName)})` : ''}`, esc(tokens(p.amount))]))}`)
 }
 
 async function accounts () {

@@ -1,5 +1,5 @@
 import { readDispute } from '@commons/chain'
-import { at, type ExplorerContext } from '../context.ts'
+import { at, contractName, type ExplorerContext } from '../context.ts'
 import { NotIndexedError } from '../errors.ts'
 import { moveCall, shownValue } from './disputeCalls.ts'
 
@@ -36,7 +36,8 @@ export async function disputeView (ctx: ExplorerContext, id: string) {
   const dtype = pinpointCall !== null && 'op' in pinpointCall && pinpointCall.op?.dtype === 'i32' ? 1 : 0
   // Who was paid: every token transfer of the resolving transaction (bond back, the challenger's share, the treasury's).
   const payments = end === undefined ? [] : ctx.index.eventsOfTx(end.tx).filter(e => e.contract === 'token' && e.name === 'Transfer').map(e => ({
-    from: String(e.args.from).toLowerCase(), to: String(e.args.to).toLowerCase(), amount: String(e.args.value)
+    from: String(e.args.from).toLowerCase(), to: String(e.args.to).toLowerCase(), amount: String(e.args.value),
+    fromName: contractName(ctx, String(e.args.from)), toName: contractName(ctx, String(e.args.to))
   }))
   return {
     ...self,
