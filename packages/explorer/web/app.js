@@ -49,7 +49,8 @@ function chart (id, label, xLabel, yLabel, xs, ys, xIsTime) {
 
 /**
  * The dataset's lineage as a graph laid out by dagre: versions (parent to child), each
- * DAO at its head, each fork from its parent DAO. Nodes are links; the list below the
+ * DAO at its head, each fork from its parent DAO and from the version it forked at
+ * (dashed, labelled). Nodes are links; the list below the
  * graph says the same in text.
  */
 function lineage (d) {
@@ -61,21 +62,29 @@ function lineage (d) {
   for (const v of d.versions) node(`v:${v.cid}`, v.message, short(v.cid), `#/versions/${v.cid}`, 'version')
   for (const v of d.versions) for (const p of v.parents) if (g.hasNode(`v:${p}`)) g.setEdge(`v:${p}`, `v:${v.cid}`)
   for (const h of d.daos) node(`d:${h.dao}`, h.parent ? 'fork DAO' : 'DAO', short(h.dao), `#/daos/${h.dao}`, 'dao')
+  // Edges say what they are: a version's parent, a DAO's head, the version a fork was made at, the DAO it forked from.
+  const edge = (from, to, label, kind) => { if (g.hasNode(from) && g.hasNode(to)) g.setEdge(from, to, label ? { label, kind, width: label.length * 7, height: 14, labelpos: 'c' } : { kind }) }
   for (const h of d.daos) {
-    if (h.head && g.hasNode(`v:${h.head}`)) g.setEdge(`v:${h.head}`, `d:${h.dao}`)
-    if (h.parent && g.hasNode(`d:${h.parent}`)) g.setEdge(`d:${h.parent}`, `d:${h.dao}`)
+    if (h.head) edge(`v:${h.head}`, `d:${h.dao}`, 'head', 'head')
+    if (h.parent && h.forkPoint && h.forkPoint !== h.head) edge(`v:${h.forkPoint}`, `d:${h.dao}`, 'forked at', 'fork')
+    if (h.parent) edge(`d:${h.parent}`, `d:${h.dao}`, h.forkPoint === h.head ? 'forked at its head' : 'fork of', 'fork')
   }
   // eslint-disable-next-line no-undef
   dagre.layout(g)
   const { width, height } = g.graph()
-  const edges = g.edges().map(e => `<path d="M${g.edge(e).points.map(p => `${p.x},${p.y}`).join(' L')}" fill="none" stroke="#444" stroke-width="1.5" marker-end="url(#arrow)"/>`).join('')
+  const edges = g.edges().map(e => {
+    const ed = g.edge(e)
+    const dash = ed.kind === 'fork' ? ' stroke-dasharray="6 4"' : ''
+    const label = ed.label ? `<text x="${ed.x}" y="${ed.y + 4}" text-anchor="middle" font-size="11" fill="#111" stroke="#fff" stroke-width="4" paint-order="stroke">${esc(ed.label)}</text>` : ''
+    return `<path d="M${ed.points.map(p => `${p.x},${p.y}`).join(' L')}" fill="none" stroke="#444" stroke-width="1.5"${dash} marker-end="url(#arrow)"/>${label}`
+  }).join('')
   const nodes = g.nodes().map(id => {
     const n = g.node(id)
     return `<a href="${esc(n.href)}"><rect x="${n.x - n.width / 2}" y="${n.y - n.height / 2}" width="${n.width}" height="${n.height}" rx="6" fill="${n.kind === 'dao' ? '#fff4d6' : '#eef3fb'}" stroke="#111"/>
       <text x="${n.x}" y="${n.y - 4}" text-anchor="middle" font-size="13">${esc(n.label.length > 26 ? n.label.slice(0, 25) + '…' : n.label)}</text>
       <text x="${n.x}" y="${n.y + 13}" text-anchor="middle" font-size="11" font-family="monospace">${esc(n.sub)}</text></a>`
   }).join('')
-  return `<svg class="lineage" viewBox="0 0 ${width} ${height}" width="${width}" role="img" aria-label="Lineage: ${d.versions.length} versions and ${d.daos.length} DAOs">
+  return `<svg class="lineage" viewBox="0 0 ${width} ${height}" width="${width}" role="group" aria-label="Lineage: ${d.versions.length} versions and ${d.daos.length} DAOs">
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>${edges}${nodes}</svg>`
 }
 
