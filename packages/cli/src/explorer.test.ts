@@ -1,11 +1,13 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import chromium from '@sparticuz/chromium'
 import { chromium as playwright, type Browser, type Page } from 'playwright-core'
-import { connect, devnetAccount, readManifest, startDevnet, updatePrice, type Devnet } from '@commons/chain'
+import { AxeBuilder } from '@axe-core/playwright'
+import { parseEther } from 'viem'
+import { claimVoucher, connect, devnetAccount, openChannel, readManifest, signVoucher, startDevnet, updatePrice, type Devnet } from '@commons/chain'
 import { startExplorer, type RunningExplorer } from '@commons/explorer'
 import { runNetworkDemo, type DemoSummary } from './demo/runNetworkDemo.ts'
 
@@ -39,7 +41,8 @@ before(async () => {
   explorer = await startExplorer({ home: root, pollMs: 500 })
   browser = await playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true })
   // A fixed locale: the charts format dates with Intl, which rejects the POSIX locale a bare machine has.
-  page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: 'en-US' })
+  // A context of its own: the accessibility checker opens pages in it.
+  page = await (await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: 'en-US' })).newPage()
   page.on('console', message => { if (message.type() === 'error') errors.push(message.text()) })
   page.on('pageerror', error => { errors.push(error.message) })
 }, { timeout: 480_000 })
@@ -207,6 +210,41 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     const operator = await connect(devnet.rpcUrl, devnetAccount(0))
     await updatePrice(operator, await readManifest(join(summary.home, 'chain', 'deployment.json')), 3123n * 10n ** 8n)
     await page.waitForFunction(() => document.getElementById('price-current')?.textContent === '3123.00000000', null, { timeout: 20_000 })
+  })
+
+  it('shows a payment channel opened and claimed after it started, and the agent cards a node has seen', { timeout: 60_000 }, async () => {
+    const deployment = await readManifest(join(summary.home, 'chain', 'deployment.json'))
+    const client = await connect(devnet.rpcUrl, devnetAccount(0))
+    const provider = await connect(devnet.rpcUrl, devnetAccount(9))
+    const channel = await openChannel(client, deployment, { provider: provider.account.address, amount: parseEther('10'), expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400) })
+    await claimVoucher(provider, deployment, await signVoucher(client.account, deployment, channel, parseEther('2')))
+    await open('#/channels')
+    await page.waitForSelector(`table:has(caption:text("Payment channels")) a[href="#/accounts/${provider.account.address.toLowerCase()}"]`, { timeout: 20_000 })
+    const row = await page.locator('table:has(caption:text("Payment channels")) tbody tr').first().innerText()
+    assert.match(row, /10 CMN/, 'the deposit')
+    assert.match(row, /2 CMN/, 'what the provider claimed')
+    await shot('channels')
+    // The file a node's agent keeps of the cards it saw (written as it is; the page reads it on each load).
+    await mkdir(join(root, 'agent'), { recursive: true })
+    await writeFile(join(root, 'agent', 'agents.json'), JSON.stringify([{ peerId: '12D3KooWExplorerTestAgent', address: provider.account.address, name: 'dataset-notes', description: 'notes on datasets', skills: ['notes'], multiaddrs: [], endpoints: ['http://127.0.0.1:9/a2a'], seen: new Date().toISOString(), card: {} }]))
+    await open('#/agents')
+    assert.ok((await mainText()).includes('dataset-notes'))
+    assert.equal(await page.locator(`table:has(caption:text("Agents")) a[href="#/accounts/${provider.account.address.toLowerCase()}"]`).count(), 1)
+    await shot('agents')
+  })
+
+  it('meets WCAG 2 A and AA on every page (axe-core: labels, names, contrast, structure), with no console errors anywhere', { timeout: 120_000 }, async () => {
+    const [v1, v2] = summary.datasets[0].versions
+    const pages = ['', `#/datasets/${summary.datasets[0].name}`, `#/versions/${v2}`, `#/diff/${v1}/${v2}`, `#/daos/${summary.dao.address.toLowerCase()}`,
+      `#/jobs/${summary.jobs[0].id}`, `#/disputes/${summary.disputes[0].id}`, `#/accounts/${summary.jobs[0].trainer.toLowerCase()}`, '#/price', '#/storage', '#/channels', '#/agents']
+    const found: string[] = []
+    for (const hash of pages) {
+      await open(hash)
+      if (hash.startsWith('#/jobs/')) await page.waitForSelector('#loss-chart canvas')
+      const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
+      for (const v of violations) found.push(`${hash || 'home'}: ${v.id} (${v.nodes.length}) ${v.nodes[0]?.target.join(' ') ?? ''}`)
+    }
+    assert.deepEqual(found, [])
     assert.deepEqual(errors, [], 'no console errors on any page')
   })
 })
