@@ -178,6 +178,7 @@ async function dao (address) {
     ['Forked from', d.parent ? `<a class="mono" href="#/daos/${d.parent}">${short(d.parent)}</a> at ${version(d.forkPoint)}` : '—']]) +
     `<h2>Members</h2>${table('Members and shares', ['Member', 'Shares'], d.members.map(m => [account(m.account), esc(m.shares)]))}
     <h2>Treasury over time</h2><div class="chart" id="treasury-chart"></div>
+    <details><summary>Treasury over time (table)</summary>${table('Treasury balance after each transfer', ['Time', 'Block', 'Balance'], d.treasuryHistory.map(p => [esc(time(p.time)), String(p.block), esc(tokens(p.balance))]))}</details>
     <h2>Proposals</h2>${table('Proposals', ['Id', 'Description', 'State', 'Votes'], d.proposals.map(p => [`<span class="mono" title="${esc(p.id)}">${short(p.id)}</span>`, esc(p.description), `<span class="badge">${esc(p.state)}</span>`, p.votes.map(v => `${account(v.voter)} ${esc(v.support)} (${esc(v.weight)})`).join('<br>')]))}
     <h2>Forks</h2>${table('Forks', ['Fork DAO', 'Fork point', 'Shares', 'Treasury taken'], d.forks.map(f => [`<a class="mono" href="#/daos/${f.dao}">${short(f.dao)}</a>`, version(f.forkPoint), esc(f.shares ?? ''), f.treasury ? esc(tokens(f.treasury)) : '']))}
     <h2>Head changes</h2>${table('Head changes', ['From', 'To', 'Block', 'Transaction'], d.heads.map(h => [version(h.previous), version(h.head), String(h.block), tx(h.tx)]))}
