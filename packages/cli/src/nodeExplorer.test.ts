@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { until } from '@commons/node/testing/until'
 import { commons, MAIN } from './testing.ts'
 
 /**
@@ -45,9 +46,11 @@ describe('commons node start --explorer-port', () => {
     })
     assert.ok(info.explorer !== null, 'the node says where its explorer is')
     const manifest = JSON.parse(await readFile(join(home, 'chain', 'deployment.json'), 'utf8')) as { contracts: { market: string } }
-    const summary = await (await fetch(new URL('api/summary', info.explorer))).json() as { contracts: { market: string }, indexedTo: string | null }
-    assert.equal(summary.contracts.market, manifest.contracts.market)
-    assert.ok(summary.indexedTo !== null, 'indexed from the deployment block')
+    type Summary = { contracts: { market: string }, indexedTo: string | null }
+    const summary = async (): Promise<Summary> => await (await fetch(new URL('api/summary', info.explorer ?? ''))).json() as Summary
+    assert.equal((await summary()).contracts.market, manifest.contracts.market)
+    // The node serves at once and indexes behind: the index reaches the chain's head soon after.
+    await until('the explorer has indexed the deployment', async () => (await summary()).indexedTo !== null, { timeoutMs: 30_000, everyMs: 200 })
     assert.match(await (await fetch(info.explorer)).text(), /Commons explorer/)
     assert.equal((JSON.parse(await readFile(join(home, 'node', 'config.json'), 'utf8')) as { explorerPort?: number }).explorerPort, 0, 'the setting is kept')
     const exit = new Promise<number | null>(resolve => started.once('exit', resolve))

@@ -31,6 +31,12 @@ export interface ExplorerOptions {
   clients?: Clients
   /** Stores already open in this process (a running node's), read besides the home's. */
   stores?: Store[]
+  /**
+   * Index to the head before serving (the default), or serve at once and index behind
+   * (a node: its start is not held up by a long first indexing of a public chain; the
+   * pages say the block they are indexed to and follow it).
+   */
+  indexFirst?: boolean
   /** Fetches content the stores lack from peers by CID, checked (a running node's fetchDag). */
   fetchContent?: (cid: CID) => Promise<void>
 }
@@ -85,7 +91,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
   }
   const server = createExplorerServer(ctx, log)
   try {
-    await refresh()
+    if (options.indexFirst !== false) await refresh()
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve) })
   } catch (error) {
     index.close()
@@ -94,6 +100,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
     throw new PortInUseError(`port ${options.port ?? 0} on ${options.host ?? '127.0.0.1'} is taken`, { hint: 'pass another --port, or --port 0 for any free one', details: { port: options.port, host: options.host ?? '127.0.0.1' }, cause: error })
   }
   const { port } = server.address() as AddressInfo
+  if (options.indexFirst === false) refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) })
   const timer = setInterval(() => { refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) }) }, options.pollMs ?? 2000)
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}/`,

@@ -18,6 +18,8 @@ export async function serveExplorer (components: Pick<NodeComponents, 'clients' 
     clients,
     stores: [store],
     port,
+    // The node starts without waiting for the first indexing: the pages fill in as it goes.
+    indexFirst: false,
     pollMs: init.pollMs,
     log: init.log,
     fetchContent: async (cid: CID) => {
