@@ -134,6 +134,11 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     const gguf = await page.request.get(new URL(await page.locator('#download-gguf').getAttribute('href') ?? '', explorer.url).href)
     assert.equal(gguf.status(), 200)
     assert.equal((await gguf.body()).subarray(0, 4).toString('latin1'), 'GGUF', 'the model downloads as GGUF')
+    // The run is a version like any other: its file tree has the checkpoints in their folder.
+    await follow('dt:text-is("Run (model and transcript)") + dd a')
+    assert.ok((await page.locator('.file-tree summary').allInnerTexts()).includes('checkpoints/'), 'the run\'s checkpoints folder')
+    assert.ok(await page.locator('.file-tree a:text-is("model.safetensors")').count() === 1)
+    await shot('run-version')
   })
 
   it('shows the dispute with its three moves and the slashed stake', { timeout: 60_000 }, async () => {

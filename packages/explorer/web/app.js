@@ -156,7 +156,23 @@ async function versionPage (cid) {
   const v = await api(`/api/versions/${cid}`)
   render(`Version ${short(cid)}`, facts([['CID', `<code>${esc(v.cid)}</code>`], ['Message', esc(v.message)], ['Author', esc(v.author)], ['Time', esc(time(v.time))], ['Size', esc(bytes(v.bytes))],
     ['Parents', v.parents.map(p => `${version(p)} (<a href="#/diff/${p}/${v.cid}">diff</a>)`).join(' ') || '—']]) +
-    `<p><a href="/car/${v.cid}" download>Download the whole version (CAR file)</a></p><h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
+    `<p><a href="/car/${v.cid}" download>Download the whole version (CAR file)</a></p><h2>File tree</h2>${fileTree(v.cid, v.fileList)}<h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
+}
+
+/** A version's files as nested folders (a path's parts), each file a download with its size. */
+function fileTree (cid, files) {
+  const root = { dirs: new Map(), files: [] }
+  for (const f of files) {
+    const parts = f.path.split('/')
+    let dir = root
+    for (const part of parts.slice(0, -1)) {
+      if (!dir.dirs.has(part)) dir.dirs.set(part, { dirs: new Map(), files: [] })
+      dir = dir.dirs.get(part)
+    }
+    dir.files.push({ ...f, name: parts.at(-1) })
+  }
+  const list = dir => `<ul class="tree">${[...dir.dirs].sort(([a], [b]) => a < b ? -1 : 1).map(([name, sub]) => `<li><details open><summary>${esc(name)}/</summary>${list(sub)}</details></li>`).join('')}${dir.files.map(f => `<li><a href="${fileHref(cid, f.path)}" download>${esc(f.name)}</a> (${esc(bytes(f.size))})</li>`).join('')}</ul>`
+  return `<div class="file-tree">${list(root)}</div>`
 }
 
 async function diff (from, to) {
@@ -219,8 +235,10 @@ async function job (id) {
 }
 
 async function disputes () {
-  const list = await api('/api/disputes')
-  render('Disputes', table('Disputes', ['Dispute', 'Job', 'Step', 'Challenger', 'Winner'], list.map(d => [`<a href="#/disputes/${d.id}">dispute ${d.id}</a>`, `<a href="#/jobs/${d.job}">job ${d.job}</a>`, esc(d.step), account(d.challenger), esc(d.winner ?? 'open')])))
+  const [list, files] = await Promise.all([api('/api/disputes'), api('/api/model-file-disputes')])
+  const value = v => `${esc(v.value ?? 'NaN')} <span class="mono">(${esc(v.bits)})</span>`
+  render('Disputes', table('Disputes', ['Dispute', 'Job', 'Step', 'Challenger', 'Winner'], list.map(d => [`<a href="#/disputes/${d.id}">dispute ${d.id}</a>`, `<a href="#/jobs/${d.job}">job ${d.job}</a>`, esc(d.step), account(d.challenger), esc(d.winner ?? 'open')])) +
+    `<h2>Model files convicted</h2><p>A published model file whose weight differs from the trainer's committed state convicts the job in one transaction.</p>${table('Model file convictions', ['Job', 'Fault', 'Slot', 'Element', 'Committed', 'In the file', 'Challenger', 'Slashed', 'Transaction'], files.map(f => [`<a href="#/jobs/${f.job}">job ${f.job}</a>`, esc(f.fault), esc(f.slot), esc(f.element), value(f.committed), value(f.inFile), account(f.challenger), f.slashes.map(s => `${account(s.node)} ${esc(tokens(s.amount))}`).join('<br>') || '—', tx(f.convicted.tx)]))}`)
 }
 
 async function dispute (id) {
