@@ -9,6 +9,7 @@ import { listServiceViews } from './views/services.ts'
 import { listStorageDealViews } from './views/storageDeals.ts'
 import { listAgentViews } from './views/agents.ts'
 import { listChannelViews } from './views/channels.ts'
+import { listModelFileDisputeViews } from './views/modelFileDisputes.ts'
 
 /** The JSON API: a path pattern per view, its captures passed in order. */
 export type Route = [RegExp, (ctx: ExplorerContext, match: string[], query: URLSearchParams) => unknown]
@@ -25,6 +26,7 @@ export const ROUTES: Route[] = [
   [/^\/api\/jobs\/(\d+)$/, async (ctx, [id]) => jobView(ctx, id)],
   [/^\/api\/runs\/([^/]+)$/, async (ctx, [cid]) => runView(ctx, cid)],
   [/^\/api\/disputes$/, ctx => listDisputeViews(ctx)],
+  [/^\/api\/model-file-disputes$/, ctx => listModelFileDisputeViews(ctx)],
   [/^\/api\/disputes\/(\d+)$/, async (ctx, [id]) => disputeView(ctx, id)],
   [/^\/api\/accounts$/, async ctx => listAccountViews(ctx)],
   [/^\/api\/accounts\/(0x[0-9a-fA-F]{40})$/, async (ctx, [address]) => accountView(ctx, address)],
