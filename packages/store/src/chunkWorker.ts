@@ -1,30 +1,9 @@
 import { hash } from 'node:crypto'
 import { closeSync, openSync, readSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import { fastCdcMasks, findCut, type FastCdcParams } from './fastcdc.ts'
+import { fastCdcMasks, findCut } from './fastcdc.ts'
+import { BATCHES_IN_FLIGHT, CID_BYTES, LEAF_CID_PREFIX, type ChunkBatch, type ChunkJob, type WorkerReply } from './chunkBatch.ts'
 
-/** A file (or a byte range of one) to cut and hash. */
-export interface ChunkJob {
-  job: number
-  path: string
-  params: FastCdcParams
-}
-
-/**
- * Consecutive chunks of a job: `buffer` holds them back to back, chunk i ends at
- * `ends[i]` (the first starts at 0) and its sha256 is `digests[32i, 32i + 32)`.
- */
-export interface ChunkBatch {
-  job: number
-  buffer: ArrayBuffer
-  ends: Uint32Array
-  digests: Uint8Array
-}
-
-export type WorkerReply = { kind: 'batch', batch: ChunkBatch } | { kind: 'done', job: number } | { kind: 'failed', job: number, code?: string, message: string }
-
-/** The main thread answers each batch with 'ack' once it has taken it: at most this many wait unacknowledged. */
-export const BATCHES_IN_FLIGHT = 4
 /** Bytes read at a time (a batch is about this much). */
 const READ_BYTES = 4 << 20
 
@@ -94,14 +73,17 @@ async function cutFile ({ job, path, params }: ChunkJob): Promise<void> {
 }
 
 async function send (job: number, buffer: Uint8Array, ends: number[]): Promise<void> {
-  const digests = new Uint8Array(32 * ends.length)
+  // Whole CIDs, so the main thread makes each CID object from views of this one array
+  // (a fresh 36-byte array per CID costs more there than the hash does here).
+  const cids = new Uint8Array(CID_BYTES * ends.length)
   let start = 0
   for (let i = 0; i < ends.length; i++) {
-    digests.set(hash('sha256', buffer.subarray(start, ends[i]), 'buffer'), 32 * i)
+    cids.set(LEAF_CID_PREFIX, CID_BYTES * i)
+    cids.set(hash('sha256', buffer.subarray(start, ends[i]), 'buffer'), CID_BYTES * i + LEAF_CID_PREFIX.length)
     start = ends[i]
   }
   while (unacknowledged >= BATCHES_IN_FLIGHT) await new Promise<void>(resolve => { wake = resolve })
   unacknowledged++
-  const batch: ChunkBatch = { job, buffer: buffer.buffer as ArrayBuffer, ends: Uint32Array.from(ends), digests }
-  port?.postMessage({ kind: 'batch', batch } satisfies WorkerReply, [batch.buffer, batch.ends.buffer as ArrayBuffer, digests.buffer as ArrayBuffer])
+  const batch: ChunkBatch = { job, buffer: buffer.buffer as ArrayBuffer, ends: Uint32Array.from(ends), cids }
+  port?.postMessage({ kind: 'batch', batch } satisfies WorkerReply, [batch.buffer, batch.ends.buffer as ArrayBuffer, cids.buffer as ArrayBuffer])
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { FastCdcParams } from './fastcdc.ts'
-import type { ChunkBatch, ChunkJob, WorkerReply } from './chunkWorker.ts'
+import type { ChunkBatch, ChunkJob, WorkerReply } from './chunkBatch.ts'
 import { UnreadableFileError } from './errors.ts'
 
 /** Most threads a pool starts by default: past a few, the main thread (tree, store) is the limit. */

@@ -5,7 +5,17 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { chunkParamsFor } from './chunking.ts'
 import type { ChunkerPool } from './chunkerPool.ts'
+import { CID_BYTES } from './chunkBatch.ts'
 import { boundedWriter, FileTree } from './fileTree.ts'
+
+/**
+ * The CID whose bytes the worker made, as views of them: the same CID as
+ * CID.createV1(raw.code, digest) without copying into small new arrays.
+ */
+function leafCid (bytes: Uint8Array): CID {
+  const multihash = bytes.subarray(2)
+  return new CID(1, raw.code, new Digest.Digest(sha256.code, 32, multihash.subarray(2), multihash), bytes)
+}
 
 type FileBuilder = NonNullable<ImporterOptions['fileBuilder']>
 
@@ -24,10 +34,10 @@ export function pooledFileBuilder (pool: ChunkerPool, absoluteOf: (path: string)
     const tree = new FileTree(write)
     const path = file.path ?? ''
     for await (const batch of pool.chunks(absoluteOf(path), chunkParamsFor(path))) {
-      const { buffer, ends, digests } = batch
+      const { buffer, ends, cids } = batch
       let start = 0
       for (let i = 0; i < ends.length; i++) {
-        const cid = CID.createV1(raw.code, Digest.create(sha256.code, digests.subarray(32 * i, 32 * i + 32)))
+        const cid = leafCid(cids.subarray(CID_BYTES * i, CID_BYTES * (i + 1)))
         await write(cid, new Uint8Array(buffer, start, ends[i] - start))
         await tree.addLeaf(cid, ends[i] - start)
         start = ends[i]
