@@ -93,8 +93,9 @@ export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string,
     done += read
     options.onProgress?.(done, bytes)
   }
-  if ((options.layout ?? 'commons') === 'commons' && options.threads !== 0) {
-    return { tree: await importPooled(blocks, files, options.threads, onBytes), files: files.length, bytes }
+  const threads = options.threads ?? (bytes < POOL_MIN_BYTES ? 0 : undefined)
+  if ((options.layout ?? 'commons') === 'commons' && threads !== 0) {
+    return { tree: await importPooled(blocks, files, threads, onBytes), files: files.length, bytes }
   }
   const counted = async function * (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const piece of source) {
@@ -133,12 +134,18 @@ async function importPooled (blocks: Pick<Blockstore, 'put'>, files: SourceFile[
 /** The importer wants content for a file entry; pooledFileBuilder reads the file itself. */
 const NO_CONTENT: Uint8Array[] = []
 
+/**
+ * Below this many bytes a commit cuts in the main thread unless told otherwise:
+ * starting a worker (a fresh isolate loading its modules) costs more than it saves.
+ */
+export const POOL_MIN_BYTES = 64 << 20
+
 export interface ImportOptions {
   /** How files are cut into blocks (default `commons`; see `ImportLayout`). */
   layout?: ImportLayout
   /** Called as file bytes are read: bytes so far, bytes in all. */
   onProgress?: (done: number, total: number) => void
-  /** Worker threads that cut and hash (commons layout); 0 cuts in this thread. Default: defaultChunkerThreads(). */
+  /** Worker threads that cut and hash (commons layout); 0 cuts in this thread. Default: defaultChunkerThreads(), or 0 below POOL_MIN_BYTES. */
   threads?: number
 }
 
