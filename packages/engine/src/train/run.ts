@@ -10,7 +10,7 @@ import { paramSpecs } from '../model/model.ts'
 import { InvalidRecipeError, parseRecipe, type Recipe } from '../model/recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from '../model/safetensors.ts'
 import { modelFileMetadata } from './modelFile.ts'
-import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TokenStream, type TokenWindows, type TrainState } from './train.ts'
 import { Tensor } from '../core/tensor.ts'
 import { corruptElement, traceStep } from './program.ts'
 import type { EngineContext } from '../core/context.ts'
@@ -54,6 +54,22 @@ export interface TrainResult {
 
 export function tokensRootOf (tokens: Int32Array): `0x${string}` {
   return toHex(tensorRoot(new Tensor([tokens.length], tokens)))
+}
+
+/** The tokens root of training data: hashed here for an array, as recorded for a stored stream. */
+export function dataTokensRoot (tokens: Int32Array | TokenStream): `0x${string}` {
+  return tokens instanceof Int32Array ? tokensRootOf(tokens) : tokens.tokensRoot
+}
+
+/** Every token must be a word of the model's vocabulary: found by a scan of an array, by the range of a stream. */
+function checkVocabulary (tokens: Int32Array | TokenStream, vocab: number): void {
+  const hint = 'tokenize the data with the recipe\'s tokenizer'
+  if (tokens instanceof Int32Array) {
+    const outside = tokens.findIndex(t => t < 0 || t >= vocab)
+    if (outside >= 0) throw new DataMismatchError(`token ${tokens[outside]} at ${outside} is outside the model's vocabulary of ${vocab}`, { hint })
+  } else if (tokens.length > 0 && (tokens.min < 0 || tokens.max >= vocab)) {
+    throw new DataMismatchError(`tokens range from ${tokens.min} to ${tokens.max}, outside the model's vocabulary of ${vocab}`, { hint, details: { min: tokens.min, max: tokens.max, vocab } })
+  }
 }
 
 const checkpointName = (step: number): string => `step-${String(step).padStart(7, '0')}.safetensors`
@@ -144,7 +160,8 @@ export async function readRunInfo (dir: string): Promise<RunInfo> {
 
 export interface TrainParams {
   recipe: Recipe
-  tokens: Int32Array
+  /** The tokens in memory, or a stored stream read by windows (same run, bit for bit). */
+  tokens: Int32Array | TokenStream
   data: Omit<DataInfo, 'tokens' | 'tokensRoot'>
   out: string
   /** Continue the run in `out` from its last checkpoint. */
@@ -189,7 +206,7 @@ function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[])
 }
 
 /** One step of a run: trainStep, or the faulty step traced with its corruption. */
-function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault, base?: readonly Tensor[]): number {
+function runStep (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault, base?: readonly Tensor[]): number {
   if (fault?.kind === 'step' && fault.step === state.step) return traceStep(ctx, recipe, tokens, state, { fault, base }).loss
   const lies = fault?.kind === 'loss' && fault.step === state.step
   const loss = trainStep(ctx, recipe, tokens, state, tables)
@@ -200,7 +217,7 @@ function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state:
  * The state of a run at `step`, as its trainer computed it: from the nearest checkpoint
  * at or before it, steps re-run (with the run's fault, if it had one).
  */
-export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32Array, step: number, fault?: RunFault, base?: readonly Tensor[]): Promise<TrainState> {
+export async function runStateAt (ctx: EngineContext, dir: string, tokens: TokenWindows, step: number, fault?: RunFault, base?: readonly Tensor[]): Promise<TrainState> {
   const { recipe } = await readRunInfo(dir)
   const start = (await checkpointSteps(dir)).filter(s => s <= step).pop()
   if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${step} in ${dir}`)
@@ -219,14 +236,13 @@ export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32
 export async function train (ctx: EngineContext, params: TrainParams): Promise<TrainResult> {
   const { recipe, tokens, out } = params
   const vocab = recipe.model.vocab
-  const outside = tokens.findIndex(t => t < 0 || t >= vocab)
-  if (outside >= 0) throw new DataMismatchError(`token ${tokens[outside]} at ${outside} is outside the model's vocabulary of ${vocab}`, { hint: 'tokenize the data with the recipe\'s tokenizer' })
+  checkVocabulary(tokens, vocab)
   if (recipe.tokenizer !== 'byte') {
     if (params.tokenizerJson === undefined) throw new RunDirError(`recipe ${recipe.name} uses the tokenizer ${recipe.tokenizer}: pass its tokenizer.json`)
     const tokenizerVocab = new BpeTokenizer(parseTokenizerJson(JSON.parse(Buffer.from(params.tokenizerJson).toString('utf8')))).vocab
     if (tokenizerVocab !== vocab) throw new InvalidRecipeError(`recipe ${recipe.name} has a vocabulary of ${vocab}, its tokenizer ${tokenizerVocab}`, { hint: `set model.vocab to ${tokenizerVocab}` })
   }
-  const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: tokensRootOf(tokens) }
+  const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: dataTokensRoot(tokens) }
   let state: TrainState
   let records: StepRecord[]
   if (params.resume === true) {
@@ -311,9 +327,9 @@ const lossHex = (loss: number): string => `0x${wordOf(loss, 'f32').toString(16).
  * root and loss with the transcript (the last record's loss too, when the check reaches
  * it); stops at the first difference.
  */
-export async function replay (ctx: EngineContext, dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
+export async function replay (ctx: EngineContext, dir: string, tokens: Int32Array | TokenStream, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
   const { recipe, data } = await readRunInfo(dir)
-  if (tokensRootOf(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
+  if (dataTokensRoot(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
   const records = await readRecords(dir)
   const byStep = new Map(records.map(r => [r.step, r]))
   const available = await checkpointSteps(dir)
