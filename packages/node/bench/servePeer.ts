@@ -1,13 +1,16 @@
 import { openStore } from '@commons/store'
 import { startNetwork } from '../src/index.ts'
+import { BARE_PROTOCOL, serveBareBytes } from './bareStream.ts'
 
 /**
- * A node in its own process for benchmarks: serves the store at `argv[2]` on loopback,
+ * A node in its own process for benchmarks: serves the store at `argv[2]` on loopback
+ * (and `BARE_PROTOCOL`, bytes and nothing else, as the transfer bench's reference),
  * prints its first multiaddr on stdout, and stops when its stdin closes. Two nodes in
  * two processes, as on two machines, rather than both in one event loop.
  */
 const store = await openStore(process.argv[2])
 const node = await startNetwork({ blockstore: store.blocks })
+await node.handle(BARE_PROTOCOL, serveBareBytes)
 process.stdout.write(`${node.multiaddrs()[0]}\n`)
 process.stdin.resume()
 process.stdin.on('end', () => {
