@@ -61,12 +61,6 @@ export const DAG_STREAM_BATCH_BYTES = 1 << 20
 export const DAG_STREAM_READ_AHEAD = 32
 
 /**
- * Blocks of a DAG stream being hashed at once off the event loop (WebCrypto digests run
- * on libuv's thread pool) while the fetcher reads the next ones; kept in stream order.
- */
-export const DAG_STREAM_CHECKS = 32
-
-/**
  * Bytes of a DAG stream the fetcher lets queue unread before it pauses the stream (the
  * muxer then stops granting the holder window, and the holder waits): memory stays
  * bounded however far the network outruns checking and storing.
