@@ -1,5 +1,5 @@
 import type { Stream } from '@libp2p/interface'
-import type { NetworkNode } from '../src/index.ts'
+import type { NetworkNode } from '../src/network.ts'
 import { DAG_STREAM_BATCH_BYTES } from '../src/constants.ts'
 import { sendWithBackpressure } from '../src/streamDrain.ts'
 

@@ -1,5 +1,5 @@
 import { openStore } from '@commons/store'
-import { startNetwork } from '../src/index.ts'
+import { startNetwork } from '../src/network.ts'
 import { BARE_PROTOCOL, serveBareBytes } from './bareStream.ts'
 
 /**

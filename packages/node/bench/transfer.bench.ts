@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { commitVersion, initDataset, openStore } from '@commons/store'
 import type { BenchResult } from '../../../bench/table.ts'
 import { MemoryBlockstore } from 'blockstore-core'
-import { startNetwork } from '../src/index.ts'
+import { startNetwork } from '../src/network.ts'
 import { bareStreamSeconds } from './bareStream.ts'
 
 /** Size of the run moved, in MB; `COMMONS_BENCH_TRANSFER_MB` overrides (the issue's goal is stated for 100). */
