@@ -23,14 +23,12 @@ export async function serveBareBytes (stream: Stream): Promise<void> {
   await stream.close()
 }
 
-/** Seconds for `node` to receive `bytes` bytes from `peer` over `BARE_PROTOCOL`. */
-export async function bareStreamSeconds (node: NetworkNode, peer: string, bytes: number): Promise<number> {
-  const started = performance.now()
+/** `node` receives `bytes` bytes from `peer` over `BARE_PROTOCOL`, counting them. */
+export async function receiveBareBytes (node: NetworkNode, peer: string, bytes: number): Promise<void> {
   const stream = await node.dialProtocol(peer, BARE_PROTOCOL)
   stream.send(new TextEncoder().encode(String(bytes)))
   await stream.close()
   let received = 0
   for await (const chunk of stream) received += chunk.byteLength
   if (received !== bytes) throw new Error(`the bare stream carried ${received} bytes of ${bytes}`)
-  return (performance.now() - started) / 1000
 }
