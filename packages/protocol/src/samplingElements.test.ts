@@ -4,8 +4,8 @@ import { elementReads, evaluateFrom } from './elements.ts'
 import { expf, f, f32Bits } from './numerics.ts'
 import { OPCODE, type Opcode } from './opcodes.ts'
 import { PURPOSE, uniform } from './prng.ts'
-import type { DType, ProgramOp } from './program.ts'
-import { tensorData, type TensorData } from './words.ts'
+import type { ProgramOp } from './program.ts'
+import { tensorData, type DType, type TensorData } from './words.ts'
 
 const ctx = { seed: 7, step: 3 }
 const f32 = (...values: number[]): TensorData => tensorData(Float32Array.from(values))
