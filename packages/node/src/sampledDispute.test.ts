@@ -61,9 +61,9 @@ const pick = (params: SamplingParams, i: number): SampledPick =>
   ({ seed: params.seed ?? 0, index: i, words: samplingWords({ temperature: params.temperature, topK: params.topK ?? undefined, topP: params.topP ?? undefined }) })
 
 /** The provider's sampled continuation of the prompt under `params` (with a fault in every forward, if any). */
-function answer (params: SamplingParams, fault?: Fault): number[] {
+function answer (params: SamplingParams, fault?: Fault, served: readonly Tensor[] = weights): number[] {
   const out: number[] = []
-  for (let i = 0; i < params.tokens; i++) out.push(traceForward(ctx, recipe, weights, answerWindow({ prompt, output: out }, i, recipe.model.context), { fault, sampling: pick(params, i) }).token)
+  for (let i = 0; i < params.tokens; i++) out.push(traceForward(ctx, recipe, served, answerWindow({ prompt, output: out }, i, recipe.model.context), { fault, sampling: pick(params, i) }).token)
   return out
 }
 
@@ -80,9 +80,9 @@ async function signed (output: number[]): Promise<SignedAnswer> {
 }
 
 /** open, postTrace (the provider's own trace, sampled as it really sampled), pinpoint, reveal. */
-async function play (a: SignedAnswer, provider: { params: SamplingParams, fault?: Fault }, options: { index?: number, choice?: { op: number, element: number } } = {}) {
+async function play (a: SignedAnswer, provider: { params: SamplingParams, fault?: Fault, served?: readonly Tensor[] }, options: { index?: number, choice?: { op: number, element: number } } = {}) {
   const challenger = new GenerationChallenger(as.client, deployment, game, ctx, programs, weights)
-  const defender = new GenerationDefender(as.provider, game, { engine: ctx, recipe, slots, step: STEP, fault: provider.fault } satisfies ServedState)
+  const defender = new GenerationDefender(as.provider, game, { engine: ctx, recipe, slots, step: STEP, fault: provider.fault, served: provider.served } satisfies ServedState)
   const { id, move: open } = await challenger.open(a, options.index)
   const index = options.index ?? challenger.firstWrongToken(a)
   const moves: GenerationMove[] = [open, await defender.postTrace(id, answerWindow(a, index, recipe.model.context), pick(provider.params, index))]
@@ -128,7 +128,26 @@ describe('a sampled answer disputed on-chain', () => {
     assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
   })
 
-  it('slashes every one of 12 corrupted values drawn at random, half of them in the sampling ops', async (t) => {
+  it('slashes a provider that serves the model with one corrupted weight: the first op that reads it departs', async () => {
+    const head = weights.length - 1 // [dModel, vocab]
+    let served: Tensor[] | undefined
+    let output: number[] = []
+    for (const column of [honest[0], (honest[0] + 1) % recipe.model.vocab]) {
+      const w = weights.map(t => new Tensor(t.shape, t.f32.slice()))
+      w[head].f32[column] = w[head].f32[column] + 1e4 * Math.sign(column - honest[0] - 0.5)
+      output = answer(PARAMS, undefined, w)
+      if (output.join() !== honest.join()) { served = w; break }
+    }
+    assert.ok(served !== undefined, 'the corruption changes the answer')
+    const a = await signed(output)
+    const outcome = await play(a, { params: PARAMS, served })
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.reason, 'mismatch')
+    assert.ok(outcome.op < programs.of(answerWindow(a, 0, recipe.model.context).length).ops.length - 1, 'a forward op departs, before the pick')
+    assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
+  })
+
+  it('slashes every one of 12 corrupted values drawn at random that change the answer (every other draw in the sampling ops)', async (t) => {
     const window = answerWindow({ prompt, output: [] }, 0, recipe.model.context)
     const sizes = traceForward(ctx, recipe, weights, window, { sampling: pick(PARAMS, 0) }).outputs.map(o => o.size)
     const tail = programs.of(window.length, true).ops.length - programs.of(window.length).ops.length + 1
