@@ -1,11 +1,11 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, nodeRoot, toHex, type Hash } from '@commons/protocol'
-import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe } from '@commons/engine'
+import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe, type SampledPick } from '@commons/engine'
 import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { inferenceContracts } from './channelVoucher.ts'
 import { deployOne, type Deployment } from './deploy.ts'
-import { inferenceDisputesAbi, inferenceDisputesBytecode, serviceRegistryAbi } from './generated/contracts.ts'
+import { forwardVerifierAbi, forwardVerifierBytecode, inferenceDisputesAbi, inferenceDisputesBytecode, samplingProverAbi, samplingProverBytecode, serviceRegistryAbi } from './generated/contracts.ts'
 import { disputePhases, disputeReasons } from './generated/enums.ts'
 import { latestEvents } from './logs.ts'
 
@@ -53,9 +53,19 @@ export function answerWindow (answer: Pick<SignedAnswer, 'prompt' | 'output'>, i
   return [...answer.prompt, ...answer.output.slice(0, index)].slice(-context)
 }
 
-/** The forward programs of a recipe, one per window length 1..context, and their root (what a service binds). */
+/** How token `index` of an answer was picked: undefined for a greedy answer, else its receipt's seed and words. */
+export function answerSampling (receipt: Pick<ReceiptStruct, 'seeded' | 'seed' | 'temperatureBits' | 'topK' | 'topPBits'>, index: number): SampledPick | undefined {
+  if (!receipt.seeded) return undefined
+  return { seed: Number(receipt.seed), index, words: { temperatureBits: receipt.temperatureBits, topK: receipt.topK, topPBits: receipt.topPBits } }
+}
+
+/**
+ * The forward programs of a recipe, greedy and sampled, one each per window length
+ * 1..context, and their root (what a service binds): leaves 0..count−1 greedy, then
+ * count..2·count−1 sampled.
+ */
 export class ForwardPrograms {
-  private readonly programs = new Map<number, ForwardProgram>()
+  private readonly programs = new Map<string, ForwardProgram>()
   private readonly ctx: EngineContext
   readonly recipe: Recipe
   readonly count: number
@@ -66,37 +76,46 @@ export class ForwardPrograms {
     this.count = recipe.model.context
   }
 
-  of (length: number): ForwardProgram {
-    let program = this.programs.get(length)
+  of (length: number, sampled = false): ForwardProgram {
+    const key = `${sampled ? 's' : 'g'}${length}`
+    let program = this.programs.get(key)
     if (program === undefined) {
-      program = compileForwardProgram(this.ctx, this.recipe, length)
-      this.programs.set(length, program)
+      program = compileForwardProgram(this.ctx, this.recipe, length, sampled)
+      this.programs.set(key, program)
     }
     return program
   }
 
-  /** keccak256(abi.encode(header)) of every length, in order: the leaves of the programs root. */
+  /** keccak256(abi.encode(header)) of every length, greedy then sampled: the leaves of the programs root. */
   hashes (): Hash[] {
-    return Array.from({ length: this.count }, (_, i) => hexBytes(this.of(i + 1).hash))
+    return Array.from({ length: 2 * this.count }, (_, i) => hexBytes(this.of(i % this.count + 1, i >= this.count).hash))
+  }
+
+  /** The leaf of a program among hashes(). */
+  leaf (length: number, sampled = false): number {
+    return (sampled ? this.count : 0) + length - 1
   }
 
   root (): Hex {
     return toHex(nodeRoot(this.hashes()))
   }
 
-  header (length: number) {
-    const p = this.of(length)
+  header (length: number, sampled = false) {
+    const p = this.of(length, sampled)
     return { opsRoot: p.opsRoot, ops: p.ops.length, paramSlots: paramSpecs(this.recipe.model).length, length }
   }
 }
 
 /**
- * Deploys InferenceDisputes beside a deployment's ServiceRegistry and step verifier, and
- * allows it to slash services (the caller must own the ServiceRegistry: the devnet's deployer).
+ * Deploys InferenceDisputes beside a deployment's ServiceRegistry, with a ForwardVerifier
+ * (the deployment's step verifier, and a SamplingProver for the sampling ops), and allows
+ * it to slash services (the caller must own the ServiceRegistry: the devnet's deployer).
  */
 export async function deployGenerationDisputes (clients: Clients, deployment: Deployment, treasury: Address = clients.account.address): Promise<Address> {
   const { serviceRegistry } = inferenceContracts(deployment)
-  const { address } = await deployOne(clients, inferenceDisputesAbi, inferenceDisputesBytecode, [deployment.contracts.token, serviceRegistry, deployment.contracts.stepVerifier, clients.account.address, treasury])
+  const sampling = await deployOne(clients, samplingProverAbi, samplingProverBytecode, [])
+  const verifier = await deployOne(clients, forwardVerifierAbi, forwardVerifierBytecode, [deployment.contracts.stepVerifier, sampling.address])
+  const { address } = await deployOne(clients, inferenceDisputesAbi, inferenceDisputesBytecode, [deployment.contracts.token, serviceRegistry, verifier.address, clients.account.address, treasury])
   await send(clients, { address: serviceRegistry, abi: serviceRegistryAbi, functionName: 'setSlasher', args: [address, true] })
   return address
 }

@@ -1,16 +1,17 @@
 import { nodeProof, openingsFor, openingStruct, opProof, opStruct, tensorRoot, tensorRoots, toHex, type Hash } from '@commons/protocol'
-import { forwardInputs, traceForward, Tensor, type EngineContext, type ForwardTrace } from '@commons/engine'
+import { forwardInputs, traceForward, type EngineContext, type ForwardTrace, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { firstDifference } from './challenger.ts'
 import { send, type Clients } from './clients.ts'
 import { commonsTokenAbi, inferenceDisputesAbi } from './generated/contracts.ts'
 import type { Deployment } from './deploy.ts'
 import {
-  answerWindow, ForwardPrograms, GenerationDisputeError, openedGenerationDispute, postedGenerationTrace, type GenerationMove, type SignedAnswer
+  answerSampling, answerWindow, ForwardPrograms, GenerationDisputeError, openedGenerationDispute, postedGenerationTrace, type GenerationMove, type SignedAnswer
 } from './generationDispute.ts'
 
 /**
- * The challenger's side of a generation dispute: replays a greedy answer on the model's
+ * The challenger's side of a generation dispute: replays an answer (greedy, or sampled
+ * under its receipt's seed and parameters) on the model's
  * weights (fetched by CID and checked against the receipt's model root), opens at the
  * first token that differs, and pinpoints the first element where the provider's trace
  * departs from its own replay of that token's forward program.
@@ -23,7 +24,7 @@ export class GenerationChallenger {
   private readonly programs: ForwardPrograms
   /** The model's parameter slots, as the registered model root commits to them. */
   private readonly weights: readonly Tensor[]
-  private readonly replays = new Map<bigint, { trace: ForwardTrace, window: Tensor }>()
+  private readonly replays = new Map<bigint, ForwardTrace>()
 
   constructor (clients: Clients, deployment: Deployment, game: Address, ctx: EngineContext, programs: ForwardPrograms, weights: readonly Tensor[]) {
     this.clients = clients
@@ -35,13 +36,13 @@ export class GenerationChallenger {
   }
 
   /** The index of the first output token the replay does not give, or -1 when every token agrees. */
-  firstWrongToken (answer: Pick<SignedAnswer, 'prompt' | 'output'>): number {
+  firstWrongToken (answer: Pick<SignedAnswer, 'prompt' | 'output' | 'receipt'>): number {
     const context = this.programs.recipe.model.context
-    return answer.output.findIndex((token, i) => this.replay(answerWindow(answer, i, context)).token !== token)
+    return answer.output.findIndex((token, i) => this.replay(answerWindow(answer, i, context), answerSampling(answer.receipt, i)).token !== token)
   }
 
-  private replay (window: number[]): ForwardTrace {
-    return traceForward(this.ctx, this.programs.recipe, this.weights, window)
+  private replay (window: number[], sampling?: SampledPick): ForwardTrace {
+    return traceForward(this.ctx, this.programs.recipe, this.weights, window, { sampling })
   }
 
   /**
@@ -52,6 +53,7 @@ export class GenerationChallenger {
     if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
     const window = answerWindow(answer, index, this.programs.count)
     const length = window.length
+    const sampling = answerSampling(answer.receipt, index)
     const bond = await this.clients.public.readContract({ address: this.game, abi: inferenceDisputesAbi, functionName: 'bond' })
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [this.game, bond] })
     const receipt = await send(this.clients, {
@@ -65,12 +67,12 @@ export class GenerationChallenger {
         prompt: [...answer.prompt],
         output: [...answer.output],
         index,
-        header: this.programs.header(length),
-        programProof: nodeProof(this.programs.hashes(), length - 1).map(toHex)
+        header: this.programs.header(length, sampling !== undefined),
+        programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampling !== undefined)).map(toHex)
       }]
     })
     const id = openedGenerationDispute(receipt)
-    this.replays.set(id, { trace: this.replay(window), window: new Tensor([length], Int32Array.from(window)) })
+    this.replays.set(id, this.replay(window, sampling))
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
   }
 
@@ -81,9 +83,8 @@ export class GenerationChallenger {
    * an element outright (a bogus challenge, in tests).
    */
   async pinpoint (id: bigint, providerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<GenerationMove & { op: number, element: number }> {
-    const replay = this.replays.get(id)
-    if (replay === undefined) throw new GenerationDisputeError(`generation dispute ${id} was not opened by this challenger`)
-    const { trace, window } = replay
+    const trace = this.replays.get(id)
+    if (trace === undefined) throw new GenerationDisputeError(`generation dispute ${id} was not opened by this challenger`)
     const { slotRoots, roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
     const mine = tensorRoots(trace.outputs)
     let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
@@ -95,7 +96,7 @@ export class GenerationChallenger {
     }
     const { program } = trace
     const programOp = program.ops[op]
-    const inputs = forwardInputs(programOp, trace, this.weights, window)
+    const inputs = forwardInputs(programOp, trace, this.weights, trace.tokens)
     const inputRoots = programOp.inputs.map((r, i) => {
       if (r.kind === 'slot') return proven(slotRoots, r.index)
       if (r.kind === 'op') return proven(roots, r.index)
@@ -113,7 +114,7 @@ export class GenerationChallenger {
         outputRoot: toHex(roots[op]),
         outputProof: nodeProof(roots, op).map(toHex),
         inputRoots,
-        openings: openingsFor(programOp, element, { seed: 0, step: 0 }, inputs).map(openingStruct)
+        openings: openingsFor(programOp, element, trace.context, inputs).map(openingStruct)
       }]
     })
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element }

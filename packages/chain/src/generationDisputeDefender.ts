@@ -1,5 +1,5 @@
 import { openingStruct, proveElements, tensorRoots, toHex } from '@commons/protocol'
-import { traceForward, type EngineContext, type Fault, type Recipe, type Tensor } from '@commons/engine'
+import { traceForward, type EngineContext, type Fault, type Recipe, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { inferenceDisputesAbi } from './generated/contracts.ts'
@@ -40,12 +40,12 @@ export class GenerationDefender {
     return served ?? slots.slice(0, slots.length / 3)
   }
 
-  /** The op outputs of its forward of `window`: what it publishes for challengers and posts roots of. */
-  trace (id: bigint, window?: readonly number[]): Tensor[] {
+  /** The op outputs of its forward of `window` (and pick): what it publishes for challengers and posts roots of. */
+  trace (id: bigint, window?: readonly number[], sampling?: SampledPick): Tensor[] {
     const known = this.traces.get(id)
     if (known !== undefined) return known
     if (window === undefined) throw new GenerationDisputeError(`no window known for generation dispute ${id}`)
-    const outputs = traceForward(this.state.engine, this.state.recipe, this.params, window, { fault: this.state.fault }).outputs
+    const outputs = traceForward(this.state.engine, this.state.recipe, this.params, window, { fault: this.state.fault, sampling }).outputs
     this.traces.set(id, outputs)
     return outputs
   }
@@ -57,9 +57,12 @@ export class GenerationDefender {
     return outputs[op]
   }
 
-  /** Posts the checkpoint's slot roots and the op trace of `window` (the disputed token's). */
-  async postTrace (id: bigint, window: readonly number[]): Promise<GenerationMove> {
-    const roots = tensorRoots(this.trace(id, window)).map(toHex)
+  /**
+   * Posts the checkpoint's slot roots and the op trace of `window` (the disputed token's),
+   * picked as its receipt says (`answerSampling`: undefined for a greedy answer).
+   */
+  async postTrace (id: bigint, window: readonly number[], sampling?: SampledPick): Promise<GenerationMove> {
+    const roots = tensorRoots(this.trace(id, window, sampling)).map(toHex)
     const slotRoots = tensorRoots(this.state.slots).map(toHex)
     const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'postTrace', args: [id, slotRoots, BigInt(this.state.step), roots] })
     return { name: 'postTrace', gas: receipt.gasUsed }
