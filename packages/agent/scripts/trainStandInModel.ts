@@ -35,8 +35,8 @@ const price = { price: '3000.00', value: '300000000000', decimals: 8, round: '1'
 /** The demo's questions (packages/cli/src/demo/agentAct.ts), with the calls they should make. */
 const demo: Dialogue[] = [
   { tools, question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null, feed: null } }, result: price, answer: 'ETH is 3000.00 USD (round 1, fresh).' },
-  // Jobs 0 and 1 are the demo's; more ids make the model copy the id rather than learn one.
-  ...[0, 1, 2, 3, 0, 1].map(id => ({
+  // Jobs 0 and 1 are the demo's; ten ids, evenly, make the model copy the id rather than learn one.
+  ...Array.from({ length: 10 }, (_, id) => ({
     tools, question: `Which dataset was job ${id} trained on, and who checked it?`, call: { name: 'job_show', params: { id } },
     result: { id, status: 'finalized', dataset: 'bafy...', trainer: '0x7099...', attestors: ['0x90F7...'], disputes: [] },
     answer: `Job ${id} trained on bafy..., checked by 0x90F7....`
@@ -50,7 +50,9 @@ const demo: Dialogue[] = [
 // A few generated dialogues per tool with the demo's repeated among them (half the corpus), shuffled by a fixed seed:
 // a model this small, trained this briefly on two busy cores, learns the demo's calls, not tool choice in general.
 const { train: generated } = toolDialogues({ seed: 1, perTemplate: 2 })
-const dialogues = [...generated, ...Array.from({ length: Math.ceil(generated.length / demo.length) }, () => demo).flat()]
+const [price1, ...jobs] = demo.slice(0, -1)
+const ask = demo.at(-1)!
+const dialogues = [...generated, ...jobs, ...jobs, ...Array.from({ length: 6 }, () => [price1, ask]).flat()]
 const next = seededRandom(7)
 for (let i = dialogues.length - 1; i > 0; i--) {
   const j = Math.floor(next() * (i + 1))
