@@ -12,6 +12,8 @@ export interface SeenAgent {
   multiaddrs: string[]
   endpoints: string[]
   seen: string
+  /** How the card came: on the gossip topic, or fetched from a provider found in the DHT. */
+  via: 'gossip' | 'dht'
   card: SignedAgentCard
 }
 
@@ -24,6 +26,10 @@ export interface AgentCards {
   dropped: number
   /** Publishes this node's card now (also done every interval). */
   announce(): Promise<void>
+  /** This node's card, signed now (what a peer that asks for it directly is given). */
+  signed(): Promise<SignedAgentCard>
+  /** Keeps `value` if checkCard passes it as the card of peer `from`; else counts it dropped. Resolves whether it was kept. */
+  accept(value: unknown, from: string, via: SeenAgent['via']): Promise<boolean>
   stop(): void
 }
 
@@ -49,13 +55,13 @@ export function startAgentCards (options: AgentCardsOptions): AgentCards {
   const { network, account } = options
   const intervalMs = options.intervalMs ?? 30_000
   const ttlMs = options.ttlMs ?? intervalMs * 5
-  const seen = new Map<string, { card: SignedAgentCard, at: number }>()
+  const seen = new Map<string, { card: SignedAgentCard, at: number, via: SeenAgent['via'] }>()
   const log = options.log ?? (() => {})
   const cards: AgentCards = {
     dropped: 0,
     list: () => {
       const now = Date.now()
-      return [...seen.values()].filter(s => now - s.at <= ttlMs).sort((a, b) => b.at - a.at).map(({ card, at }) => ({
+      return [...seen.values()].filter(s => now - s.at <= ttlMs).sort((a, b) => b.at - a.at).map(({ card, at, via }) => ({
         peerId: card.peerId,
         address: card.address,
         name: card.card.name,
@@ -64,6 +70,7 @@ export function startAgentCards (options: AgentCardsOptions): AgentCards {
         multiaddrs: card.multiaddrs,
         endpoints: card.card.supportedInterfaces.map(i => i.url),
         seen: new Date(at).toISOString(),
+        via,
         card
       }))
     },
@@ -71,29 +78,30 @@ export function startAgentCards (options: AgentCardsOptions): AgentCards {
       const agents = cards.list()
       return agents.find(a => a.peerId === agent) ?? agents.find(a => a.name.toLowerCase() === agent.toLowerCase())
     },
+    signed: async () => signCard(account, { card: options.card, peerId: network.peerId, multiaddrs: network.multiaddrs() }),
     announce: async () => {
-      const signed = await signCard(account, { card: options.card, peerId: network.peerId, multiaddrs: network.multiaddrs() })
       // No peer subscribed yet is normal at start: the next interval tries again.
-      await network.publish(AGENT_CARDS_TOPIC, signed).catch(() => {})
+      await network.publish(AGENT_CARDS_TOPIC, await cards.signed()).catch(() => {})
+    },
+    accept: async (value, from, via) => {
+      const checked = await checkCard(value, from)
+      if ('refused' in checked) {
+        cards.dropped++
+        log(`agent card dropped: ${checked.refused}`)
+        return false
+      }
+      const previous = seen.get(checked.card.peerId)
+      if (previous !== undefined && previous.card.time > checked.card.time) return true
+      seen.set(checked.card.peerId, { card: checked.card, at: Date.now(), via })
+      options.onChange?.(cards.list())
+      return true
     },
     stop: () => {
       clearInterval(timer)
       unsubscribe()
     }
   }
-  const unsubscribe = network.subscribe(AGENT_CARDS_TOPIC, (message, from) => {
-    void checkCard(message, from).then(checked => {
-      if ('refused' in checked) {
-        cards.dropped++
-        log(`agent card dropped: ${checked.refused}`)
-        return
-      }
-      const previous = seen.get(checked.card.peerId)
-      if (previous !== undefined && previous.card.time > checked.card.time) return
-      seen.set(checked.card.peerId, { card: checked.card, at: Date.now() })
-      options.onChange?.(cards.list())
-    })
-  })
+  const unsubscribe = network.subscribe(AGENT_CARDS_TOPIC, (message, from) => { void cards.accept(message, from, 'gossip') })
   const timer = setInterval(() => { void cards.announce() }, intervalMs)
   timer.unref()
   void cards.announce()

@@ -5,6 +5,7 @@ import { knowledgeAnswerer } from './answerers.ts'
 import { commonsCard, type A2aCard } from './card.ts'
 import { startA2aHttp, type A2aHttp } from './httpBinding.ts'
 import type { A2aNetwork } from './network.ts'
+import { startDhtDiscovery, type DhtDiscovery, type DhtNetwork } from './dhtDiscovery.ts'
 import { liveReach, type AgentsReach } from './reach.ts'
 import { shareNotes, type NoteSharing } from './shareNotes.ts'
 import { serveTasks, type TaskAnswerer } from './taskProtocol.ts'
@@ -15,7 +16,8 @@ export const KNOWLEDGE_SKILL: A2aCard['skills'][number] = {
 }
 
 export interface A2aOptions {
-  network: A2aNetwork
+  /** With a DHT (provide, findProviders), agents are also found through it (dhtDiscovery.ts). */
+  network: A2aNetwork | DhtNetwork
   store: Store
   /** Signs the card. */
   account: LocalAccount
@@ -29,6 +31,8 @@ export interface A2aOptions {
   intervalMs?: number
   /** Announce this node's notes and take in others'; default true. */
   shareKnowledge?: boolean
+  /** Provide the agents key in the DHT and find other agents by it; default true where the network has a DHT. */
+  dhtDiscovery?: boolean
   /** The agents seen, each time the list changes and every interval (cards expire). */
   onAgents?: (agents: SeenAgent[]) => void
   log?: (line: string) => void
@@ -39,6 +43,8 @@ export interface A2aNode {
   http: A2aHttp
   cards: AgentCards
   sharing: NoteSharing | null
+  /** Agents found through the DHT; null without one. */
+  discovery: DhtDiscovery | null
   /** The agents seen, for agents_list / agent_ask in this process. */
   reach: AgentsReach
   stop(): Promise<void>
@@ -57,6 +63,9 @@ export async function startA2a (options: A2aOptions): Promise<A2aNode> {
   const http = await startA2aHttp({ answer, card: commonsCard({ name: options.name, peerId: network.peerId, skills }), port: options.httpPort })
   const card = commonsCard({ name: options.name, peerId: network.peerId, httpUrl: http.url, skills })
   const cards = startAgentCards({ network, account: options.account, card, intervalMs, onChange: options.onAgents, log: options.log })
+  const discovery = options.dhtDiscovery === false || !('findProviders' in network)
+    ? null
+    : await startDhtDiscovery({ network, blocks: store.blocks, cards, intervalMs, log: options.log })
   const sharing = options.shareKnowledge === false ? null : shareNotes({ network, store, intervalMs, log: options.log })
   const listed = options.onAgents === undefined ? null : setInterval(() => { options.onAgents?.(cards.list()) }, intervalMs)
   listed?.unref()
@@ -65,10 +74,12 @@ export async function startA2a (options: A2aOptions): Promise<A2aNode> {
     http,
     cards,
     sharing,
+    discovery,
     reach: liveReach(network, cards),
     stop: async () => {
       if (listed !== null) clearInterval(listed)
       cards.stop()
+      discovery?.stop()
       sharing?.stop()
       await sharing?.idle()
       await http.close()

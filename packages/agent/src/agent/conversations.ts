@@ -39,6 +39,10 @@ export class Conversations {
         conversation INTEGER NOT NULL REFERENCES conversations(id), seq INTEGER NOT NULL,
         role TEXT NOT NULL, text TEXT NOT NULL, tool_calls TEXT NOT NULL, time TEXT NOT NULL,
         PRIMARY KEY (conversation, seq)
+      );
+      CREATE TABLE IF NOT EXISTS summaries (
+        conversation INTEGER NOT NULL REFERENCES conversations(id), turns INTEGER NOT NULL,
+        text TEXT NOT NULL, time TEXT NOT NULL, PRIMARY KEY (conversation, turns)
       );`)
   }
 
@@ -57,6 +61,26 @@ export class Conversations {
     if (this.db.prepare('SELECT id FROM conversations WHERE id = ?').get(conversation) === undefined) return null
     return (this.db.prepare('SELECT role, text, tool_calls, time FROM turns WHERE conversation = ? ORDER BY seq').all(conversation) as Array<{ role: 'user' | 'model', text: string, tool_calls: string, time: string }>)
       .map(r => ({ role: r.role, text: r.text, toolCalls: JSON.parse(r.tool_calls) as ToolCallRecord[], time: r.time }))
+  }
+
+  /** Keeps the summary that stands for the first `turns` turns of a conversation (bounded memory). */
+  saveSummary (conversation: number, summary: { text: string, turns: number }): void {
+    this.db.prepare('INSERT OR REPLACE INTO summaries (conversation, turns, text, time) VALUES (?, ?, ?, ?)')
+      .run(conversation, summary.turns, summary.text, new Date().toISOString())
+  }
+
+  /** The latest summary of a conversation, or null if it never outgrew its context. */
+  summary (conversation: number): { text: string, turns: number } | null {
+    const row = this.db.prepare('SELECT text, turns FROM summaries WHERE conversation = ? ORDER BY turns DESC LIMIT 1').get(conversation) as { text: string, turns: number } | undefined
+    return row === undefined ? null : { text: row.text, turns: row.turns }
+  }
+
+  /** What an agent continues from: the latest summary, and the turns after it. */
+  resume (conversation: number): { summary: { text: string, turns: number } | undefined, turns: Turn[] } | null {
+    const turns = this.turns(conversation)
+    if (turns === null) return null
+    const summary = this.summary(conversation) ?? undefined
+    return { summary, turns: turns.slice(summary?.turns ?? 0) }
   }
 
   list (): ConversationSummary[] {

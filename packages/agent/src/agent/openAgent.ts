@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { basename } from 'node:path'
 import { defineChatSessionFunction, getLlama, LlamaChatSession, LlamaLogLevel, type ChatSessionModelFunctions, type Llama, type LlamaModel } from 'node-llama-cpp'
 import type { AgentTool } from './agentTool.ts'
+import { compactHistory, summaryBound, withSummary, type MemoryOptions } from './boundedMemory.ts'
 import { CommonsChatWrapper } from './commonsChatWrapper.ts'
 import { dropNulls, toGbnfSchema } from './gbnfSchema.ts'
 import { checkGguf } from './modelFile.ts'
@@ -37,6 +38,10 @@ export interface AgentInit {
   maxTokens?: number
   /** Earlier turns to continue from. */
   history?: ReadonlyArray<{ role: 'user' | 'model', text: string }>
+  /** The summary of the turns before `history` (kept by an earlier compaction), and how many turns it covers. */
+  summary?: { text: string, turns: number }
+  /** Bounded context: older turns replaced by a summary as the context fills (default on); false lets llama.cpp drop the oldest tokens instead. */
+  memory?: MemoryOptions | false
   /** CPU threads for llama.cpp (default: one less than the cores, at least 1). */
   threads?: number
   /** 'auto' uses a GPU when there is one; false keeps llama.cpp on the CPU. */
@@ -46,8 +51,10 @@ export interface AgentInit {
 export interface Agent {
   model: string
   ask: (question: string, options?: { onText?: (text: string) => void, signal?: AbortSignal }) => Promise<AgentAnswer>
-  /** Forgets the conversation (the system prompt stays). */
+  /** Forgets the conversation and its summary (the system prompt stays). */
   reset: () => void
+  /** The summary standing for the older turns, how many turns it covers, and how full the context is. */
+  memory: () => { summary: string | null, turns: number, contextTokens: number, contextSize: number }
   close: () => Promise<void>
 }
 
@@ -83,11 +90,25 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
   const sequence = context.getSequence()
   // A model with a chat template of its own (any GGUF from elsewhere) keeps it; Commons models have none.
   const template = (model.fileInfo.metadata as { tokenizer?: { chat_template?: string } }).tokenizer?.chat_template
+  const systemPrompt = init.systemPrompt ?? DEFAULT_SYSTEM_PROMPT
+  let summary = init.summary?.text ?? null
+  let summarized = init.summary?.turns ?? 0
   const session = new LlamaChatSession({
     contextSequence: sequence,
     chatWrapper: template !== undefined ? 'auto' : new CommonsChatWrapper(),
-    systemPrompt: init.systemPrompt ?? DEFAULT_SYSTEM_PROMPT
+    systemPrompt: withSummary(systemPrompt, summary)
   })
+  const memory = init.memory ?? {}
+  /** Replaces the older turns by a summary when the conversation has filled its share of the context. */
+  const bound = async (): Promise<void> => {
+    if (memory === false || sequence.nextTokenIndex <= (memory.compactAt ?? 0.6) * context.contextSize) return
+    const compacted = await compactHistory(session.getChatHistory(), systemPrompt, summary, memory, summaryBound(context.contextSize))
+    if (compacted === null) return
+    session.setChatHistory(compacted.history)
+    summary = compacted.summary
+    summarized += compacted.replaced
+    memory.onSummary?.({ text: summary, turns: summarized })
+  }
   if (init.history !== undefined && init.history.length > 0) {
     session.setChatHistory([
       ...session.getChatHistory().filter(item => item.type === 'system'),
@@ -112,6 +133,7 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
           return answer.isError ? answer.text : result
         }
       })]))
+      await bound()
       const before = sequence.tokenMeter.getState()
       const started = performance.now()
       let firstTokenMs: number | null = null
@@ -140,8 +162,11 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
       }
     },
     reset () {
-      session.resetChatHistory()
+      summary = null
+      summarized = 0
+      session.setChatHistory([{ type: 'system', text: systemPrompt }])
     },
+    memory: () => ({ summary, turns: summarized, contextTokens: sequence.nextTokenIndex, contextSize: context.contextSize }),
     async close () {
       await context.dispose()
       await model.dispose()

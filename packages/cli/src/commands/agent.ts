@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { InvalidArgumentError, type Command } from 'commander'
 import type { Agent, AgentAnswer, Conversations, McpClientTools, ToolContext } from '@commons/agent'
@@ -27,7 +27,7 @@ const positive = (name: string) => (value: string): number => {
 
 function agentOptions (command: Command): Command {
   return withChainOptions(command)
-    .option('--model <gguf>', 'GGUF model file (default: "model" in <home>/settings.json)')
+    .option('--model <gguf|cid>', 'GGUF model file, or the CID of a Commons run (fetched from the network if not held, exported once to <home>/agent/models) (default: "model" in <home>/settings.json)')
     .option('--yes', 'let tools that sign or spend run without asking (knowledge_put, external tools not marked read-only)')
     .option('--threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', positive('--threads'))
     .option('--max-tokens <n>', 'tokens the model may write per answer (default 512)', positive('--max-tokens'))
@@ -48,18 +48,20 @@ interface Session {
  */
 async function openSession (options: AgentOptions, confirm: (question: string) => Promise<boolean>, given?: ToolContext): Promise<Session> {
   // Loaded here, not at start-up: node-llama-cpp alone takes ~0.7 s to import.
-  const { checkGguf, commonsAgentTools, commonsTools, connectMcpServers, Conversations, conversationsFile, ModelFileError, openAgent, readAgentSettings, settingsFile } = await import('@commons/agent')
+  const { checkGguf, isModelCid, commonsAgentTools, commonsTools, connectMcpServers, Conversations, conversationsFile, ModelFileError, openAgent, readAgentSettings, settingsFile } = await import('@commons/agent')
   const home = homeOf(options)
   const settings = await readAgentSettings(home)
   const modelPath = options.model ?? settings.model
   if (modelPath === undefined) {
     throw new ModelFileError('no model given', { hint: `pass --model FILE.gguf, or set "model" in ${settingsFile(home)}` })
   }
+  const modelFile = isModelCid(modelPath) ? await modelOfRun(options, home, modelPath) : resolve(modelPath)
   // Before any MCP server is started for nothing.
-  await checkGguf(resolve(modelPath))
+  await checkGguf(modelFile)
   const conversations = new Conversations(conversationsFile(home))
-  const history = options.continue === undefined ? undefined : conversations.turns(options.continue)
-  if (history === null) {
+  // A conversation that outgrew its context continues from its summary and the turns after it.
+  const resumed = options.continue === undefined ? undefined : conversations.resume(options.continue)
+  if (resumed === null) {
     conversations.close()
     throw new UsageError(`there is no conversation ${options.continue}`, { hint: 'commons agent history lists them' })
   }
@@ -71,12 +73,14 @@ async function openSession (options: AgentOptions, confirm: (question: string) =
   let agent: Agent
   try {
     agent = await openAgent({
-      modelPath: resolve(modelPath),
+      modelPath: modelFile,
       tools: [...commonsAgentTools(commonsTools, ctx), ...external.tools],
       allowSigning: options.yes === true,
       threads: options.threads,
       maxTokens: options.maxTokens,
-      history,
+      history: resumed?.turns,
+      summary: resumed?.summary,
+      memory: { onSummary: (summary) => { conversations.saveSummary(conversation, summary) } },
       confirm: async (call) => confirm(`allow ${call.name} ${JSON.stringify(call.arguments)}? [y/N] `)
     })
   } catch (error) {
@@ -97,6 +101,22 @@ async function openSession (options: AgentOptions, confirm: (question: string) =
       await ctx.close()
       conversations.close()
     }
+  }
+}
+
+/** The GGUF of the run `cid`: this home's, or fetched through a network of this process's own (`--bootstrap`). */
+async function modelOfRun (options: AgentOptions, home: string, cid: string): Promise<string> {
+  const [{ modelByCid }, { openStore }, { startNetwork }] = await Promise.all([import('@commons/agent'), import('@commons/store'), import('@commons/node')])
+  const store = await openStore(home)
+  let network: Awaited<ReturnType<typeof startNetwork>> | undefined
+  try {
+    return await modelByCid(cid, {
+      store, dir: join(home, 'agent', 'models'), log: line => { note(options, line) },
+      network: async () => (network ??= await startNetwork({ blockstore: store.blocks, bootstrap: options.bootstrap ?? [] }))
+    })
+  } finally {
+    await network?.stop()
+    await store.close()
   }
 }
 
@@ -158,7 +178,7 @@ export function agentCommand (program: Command): void {
   agentOptions(agent.command('ask').argument('<question>', 'what to ask'))
     .description('ask one question; prints the answer (--json: {answer, toolCalls, model, tokens}); --to asks another node\'s agent instead (--json: {agent, taskId, state, answer, cites})')
     .option('--to <agent>', 'ask another node\'s agent over libp2p: its name or peer id (commons agent list), or a multiaddr ending in /p2p/<peer id>')
-    .option('--bootstrap <multiaddr>', 'with --to: peer to connect to first (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--bootstrap <multiaddr>', 'peer to connect to first: for --to, or to fetch a --model CID (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .action(async (question: string, _opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
       if (options.to !== undefined) {
@@ -183,6 +203,7 @@ export function agentCommand (program: Command): void {
 
   agentOptions(agent.command('chat'))
     .description('talk with the agent (answers stream as they are written); /new starts over, /exit or Ctrl-D ends')
+    .option('--bootstrap <multiaddr>', 'peer to connect to first, to fetch a --model CID (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
       const input = lines(process.stdout)

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeState } from '@commons/node'
 import { runNetworkDemo } from './runNetworkDemo.ts'
+import type { AgentToolCall } from './agentAct.ts'
 
 /**
  * The demo behind a slow provider that caps eth_getLogs: its summary reads outcomes
- * from the chain, so it reports the dispute whatever the validator's queue holds.
+ * from the chain, so it reports the dispute whatever the validator's queue holds. It
+ * ends with the agent act (the model shipped in packages/agent/model).
  */
 
 let home: string
@@ -16,7 +18,7 @@ before(async () => { home = await mkdtemp(join(tmpdir(), 'commons-demo-test-')) 
 after(async () => { await rm(home, { recursive: true, force: true }) })
 
 describe('the demo behind a slow, capping RPC', () => {
-  it('catches and slashes the cheater and reports the dispute from the chain', { timeout: 480_000 }, async () => {
+  it('catches and slashes the cheater, reports the dispute from the chain, and the agents answer with their tools', { timeout: 480_000 }, async () => {
     const lines: string[] = []
     const summary = await runNetworkDemo({ home, steps: 6, layers: 1, rpcDelayMs: 40, log: line => lines.push(line) })
     assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
@@ -37,5 +39,23 @@ describe('the demo behind a slow, capping RPC', () => {
     } finally {
       state.close()
     }
+
+    // The agent act: the calls (names and arguments), not the wording of a small model's answers.
+    const agent = summary.agent
+    assert.ok(agent !== undefined, 'the agent act ran')
+    const [price, job, ask] = agent.questions
+    const called = (q: typeof price, name: string): AgentToolCall | undefined => q.toolCalls.find(c => c.name === name && !c.isError)
+    assert.ok(called(price, 'price') !== undefined, `the price question called the price tool: ${JSON.stringify(price.toolCalls)}`)
+    assert.ok(['fresh', 'stale'].includes((called(price, 'price')!.result as { verdict: string }).verdict), 'with a verdict from the chain\'s feed')
+    // A job of the demo's (the stand-in model does not always copy the job's number from the question).
+    const shown = called(job, 'job_show')
+    assert.ok(summary.jobs.some(j => Number(j.id) === shown?.arguments.id), `the dataset question called job_show on a job of the chain: ${JSON.stringify(job.toolCalls)}`)
+    const shownJob = shown!.result as { dataset: string, attestors: string[], disputes: Array<{ challenger: string }> }
+    assert.equal(shownJob.dataset, summary.datasets[0].versions[1], 'trained on the canonical version')
+    assert.ok(shownJob.attestors.length + shownJob.disputes.length > 0, 'checked by the validator: attested, or disputed')
+    const asked = called(ask, 'agent_ask')
+    assert.equal(asked?.arguments.agent, 'validator', `the third question asked the validator's agent: ${JSON.stringify(ask.toolCalls)}`)
+    assert.deepEqual((asked!.result as { cites: string[] }).cites, [agent.note], 'whose answer cites its shared note by CID')
+    assert.deepEqual(agent.cites, [agent.note])
   })
 })

@@ -14,6 +14,7 @@ import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } fr
 import { startRpcProxy } from '@commons/node/testing/rpcProxy'
 import { disputesOf } from './disputesOf.ts'
 import { runStorageAct, type StorageSummary } from './storageAct.ts'
+import { runAgentAct, type AgentSummary } from './agentAct.ts'
 
 /**
  * The main job (`npm start` = `commons demo`): the whole story on a local chain with
@@ -49,6 +50,10 @@ export interface DemoOptions {
   engine?: EngineContext
   /** The storage act (demo/storageAct.ts) after the model is verified; `false` leaves it out. */
   storage?: boolean
+  /** The agent act (demo/agentAct.ts) after the model is verified; default on. */
+  agent?: boolean
+  /** The agent act's GGUF model; default the one shipped in packages/agent/model. */
+  agentModel?: string
   log?: (line: string) => void
 }
 
@@ -66,6 +71,7 @@ export interface DemoSummary {
   /** Wall-clock seconds from each job's posting to its end (finalized or slashed), and each node's time by kind of work. */
   timing: { jobs: Array<{ id: string, seconds: number }>, nodes: Record<string, Timings> }
   storage?: StorageSummary
+  agent?: AgentSummary
 }
 
 const DEMO_PASSWORD = 'commons-demo'
@@ -254,6 +260,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
       return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unresolved', reason: r.reason, moves: r.moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
+    const agent = options.agent === false || paid === undefined ? undefined : await runAgentAct({ user: curator, peer: validator, deployment, job: paid.id, disputes, modelPath: options.agentModel, say, until })
     // The nodes' own records (node status) catch up with the chain before they stop.
     await until('the validator to record how its disputes ended', async () => disputes.every(d => d.winner === 'unresolved' ||
       validator.state.disputes().some(r => r.id === d.id && r.role === 'challenger' && r.status.startsWith('resolved'))), 60_000)
@@ -280,7 +287,8 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
         jobs: [first, second].map(id => ({ id: String(id), seconds: ((endedAt.get(id) ?? Date.now()) - (postedAt.get(id) ?? 0)) / 1000 })),
         nodes: Object.fromEntries([['curator', curator], ['trainer-1', honest], ['trainer-2', cheater], ['validator', validator]].map(([n, node]) => [n as string, { ...(node as CommonsNode).timings }]))
       },
-      ...(storage === undefined ? {} : { storage })
+      ...(storage === undefined ? {} : { storage }),
+      ...(agent === undefined ? {} : { agent })
     }
     summary.ok = summary.jobs.filter(j => j.cheater).length === 1 && summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
       summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified
