@@ -16,7 +16,7 @@ import { MAIN, REPO } from './testing.ts'
  * hardhatDemo.test.ts).
  */
 
-const LEFT_OUT = [/ node start/, /chain fund node/, /^export COMMONS_PASSWORD/, /--rpc URL/, /demo --rpc/]
+const LEFT_OUT = [/ node start/, / node status/, /chain fund node/, /^export COMMONS_PASSWORD/, /--rpc URL/, /demo --rpc/]
 
 /** The README's tour: its ```sh blocks between the two headings, in order. */
 export function tourBlocks (readme: string): string[] {
