@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
-import { connect, deploy, devnetAccount, startDevnet, updatePrice, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { connect, deploy, devnetAccount, updatePrice, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { startCappedDevnet } from './testing/cappedDevnet.ts'
 import { commitVersion, initDataset, listFiles, readVersion } from '@commons/store'
 import { startNode, type CommonsNode } from './node.ts'
 import { until } from './testing/until.ts'
@@ -37,7 +38,7 @@ async function commitDir (node: CommonsNode, name: string, rows: string): Promis
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-node-explorer-'))
-  devnet = await startDevnet({ home: join(root, 'chain-home') })
+  devnet = await startCappedDevnet({ home: join(root, 'chain-home') })
   bank = await connect(devnet.rpcUrl, devnetAccount(0))
   deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
   const common = { rpcUrl: devnet.rpcUrl, deployment, roles: ['requester' as const], password: 'x', scryptN: 2 ** 10, apiPort: false as const, pollMs: 200 }

@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect, deploy, devnetAccount, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { connect, deploy, devnetAccount, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, type Store } from '@commons/store'
 import { startNetwork, type NetworkNode } from '../network.ts'
 import { createNodeKey } from '../nodeKey.ts'
 import { NodeState } from '../state.ts'
-import { startRpcProxy } from './rpcProxy.ts'
+import { startCappedDevnet } from './cappedDevnet.ts'
 
 /**
  * What a test of one role alone needs: a fresh anvil with the contracts, reached through a
@@ -35,9 +35,7 @@ export interface Alone {
 export async function startAlone (name: string): Promise<Alone> {
   const root = await mkdtemp(join(tmpdir(), `commons-${name}-alone-`))
   const home = join(root, name)
-  const anvil = await startDevnet({ home: join(root, 'chain') })
-  const proxy = await startRpcProxy({ target: anvil.rpcUrl, maxLogRange: 1000 })
-  const devnet: Devnet = { ...anvil, rpcUrl: proxy.url }
+  const devnet = await startCappedDevnet({ home: join(root, 'chain') })
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   const deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
   const store = await openStore(home)
@@ -56,8 +54,7 @@ export async function startAlone (name: string): Promise<Alone> {
       await network.stop()
       state.close()
       await store.close()
-      await proxy.close()
-      await anvil.stop()
+      await devnet.stop()
       await rm(root, { recursive: true, force: true })
     }
   }
