@@ -150,7 +150,7 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
   for (const [r, run] of runs.entries()) {
     const proof = await buildFileRangeProof(blocks, run.cid, header.length, template.length)
     headerProofs.push(
-      `        if (run == ${r}) { // ${run.name}${'fault' in proof.found ? `: ${proof.found.fault}` : ''}${proof.word.length > 0 ? ': a byte past the end' : ''}`,
+      `        if (run == ${r}) { // ${run.name}${proof.fault !== undefined ? `: ${proof.fault}` : ''}${proof.word.length > 0 ? ': a byte past the end' : ''}`,
       `            commit = hex"${hex(proof.commit)}";`,
       `            tree = hex"${hex(proof.tree)}";`,
       ...segs('head', proof.head),

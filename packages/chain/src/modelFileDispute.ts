@@ -83,7 +83,7 @@ function claimStruct (input: ModelClaimInput) {
 }
 
 /** The FileProof struct of ModelFileDisputes.challenge. */
-export function fileProofStruct (proof: ModelFileProof) {
+export function fileProofStruct (proof: Pick<ModelFileProof, 'commit' | 'tree' | 'head' | 'word'>) {
   const segments = (list: ModelFileProof['head']) => list.map(s => ({ nodes: s.nodes.map(n => bytesToHex(n)), leaf: bytesToHex(s.leaf) }))
   return { commit: bytesToHex(proof.commit), tree: bytesToHex(proof.tree), head: segments(proof.head), word: segments(proof.word) }
 }
