@@ -8,13 +8,14 @@ import {
   advanceTime, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
   registerAndStake, registerService, signVoucher, startDevnet, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
-import { referenceContext } from '@commons/engine'
+import { generate, referenceContext } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
   checkAnswer, costOf, loadServedModel, playGenerationDispute, replayModelOf, requestInference, servedStateOf, serveInference, signedAnswer, startGenerationDefence,
   startNetwork, startProvider, type AnswerFault, type InferenceAnswer, type NetworkNode, type Provider, type ReplayModel, type ServedModel
 } from './index.ts'
 import { writeTinyRun } from './testing/tinyModel.ts'
+import { signReceipt, tokensHash } from './receipt.ts'
 
 /**
  * Generation disputes played by the nodes themselves on a real anvil, over libp2p on
@@ -85,7 +86,7 @@ const defend = async (): Promise<void> => { for (const s of Object.values(served
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-gendefence-'))
   devnet = await startDevnet({ home: root })
-  const names = ['deployer', 'honest', 'liar', 'client', 'restarted']
+  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other']
   for (const [i, name] of names.entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   for (const name of names.slice(1)) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('500'))
@@ -165,6 +166,72 @@ describe('generation disputes played by the nodes', () => {
       assert.equal((await readService(as.client, deployment, served.restarted.service)).stake, parseEther('40'), 'the honest provider keeps its stake')
     } finally {
       await fresh.stop()
+    }
+  })
+
+  /** A greedy receipt of service `name` for `output`, signed by its provider as its node signs them. */
+  async function receiptFor (name: string, prompt: string, output: number[]) {
+    const unsigned = {
+      provider: as[name].account.address, service: String(served[name].service), issuedAt: Number((await as.client.public.getBlock()).timestamp), modelRoot: model.root,
+      promptHash: tokensHash(model.encode(prompt)), params: { tokens: output.length, seed: null, temperature: 1, topK: null, topP: null }, outputHash: tokensHash(output),
+      pricePer1k: String(PRICE), cost: '1', channel: `0x${'00'.repeat(32)}` as Hex, cumulative: '1', spent: '1'
+    }
+    return signedAnswer(await signReceipt(as[name].account, deployment, unsigned), model.encode(prompt), output)
+  }
+
+  it('slashes a provider that answers a greedy request with tokens sampled under a seed: its own trace picks otherwise', async () => {
+    await serve('other')
+    const prompt = 'a seed is not greedy'
+    let output: number[] = []
+    for (let seed = 1; seed < 20; seed++) {
+      output = (await generate(ctx, dir, prompt, { tokens: TOKENS, seed, temperature: 1 })).tokens
+      if (output.join() !== (await generate(ctx, dir, prompt, { tokens: TOKENS })).tokens.join()) break
+    }
+    const outcome = await checkAnswer({ clients: as.client, deployment }, replay, await receiptFor('other', prompt, output), { pollMs: 50, timeoutMs: 0 })
+    assert.ok(outcome.wrongToken >= 0 && outcome.dispute !== undefined)
+    for (let i = 0; i < 10 && outcome.dispute.winner === null; i++) {
+      await defend()
+      const challenger = new GenerationChallenger(as.client, deployment, generationGame(deployment), ctx, programs, replay.weights)
+      outcome.dispute = await playGenerationDispute(challenger, outcome.dispute.id, outcome.dispute.moves, { timeoutMs: 0 })
+    }
+    assert.equal(outcome.dispute.winner, 'challenger')
+    assert.equal((await readService(as.client, deployment, served.other.service)).stake, 0n)
+  })
+
+  it('slashes a provider that serves another model under the registered root: it cannot post a trace and loses by timeout', async () => {
+    const otherDir = join(root, 'other-run')
+    await writeTinyRun(otherDir, 6)
+    const otherModel = await loadServedModel(otherDir)
+    await registerAndStake(as.deployer, deployment, { peerId: '0x03', roles: [], amount: parseEther('50') })
+    // The deployer's service registers the run's root; its node defends with the other run's checkpoint.
+    const service = await registerService(as.deployer, deployment, { modelRoot: model.root, modelCid: '0x01', pricePer1k: PRICE, endpoint: 'x', stake: parseEther('40') })
+    await ensureServicePrograms(as.deployer, deployment, service, programs)
+    const prompt = 'another model'
+    const output = (await generate(ctx, otherDir, prompt, { tokens: TOKENS })).tokens
+    const unsigned = {
+      provider: as.deployer.account.address, service: String(service), issuedAt: Number((await as.client.public.getBlock()).timestamp), modelRoot: model.root,
+      promptHash: tokensHash(otherModel.encode(prompt)), params: { tokens: output.length, seed: null, temperature: 1, topK: null, topP: null }, outputHash: tokensHash(output),
+      pricePer1k: String(PRICE), cost: '1', channel: `0x${'00'.repeat(32)}` as Hex, cumulative: '1', spent: '1'
+    }
+    const answer = signedAnswer(await signReceipt(as.deployer.account, deployment, unsigned), model.encode(prompt), output)
+    const lies: string[] = []
+    const defence = startGenerationDefence({ clients: as.deployer, deployment }, {
+      state: { ...(await servedStateOf(otherDir, otherModel.recipe, otherModel.root, ctx)) }, services: () => [service], pollMs: 0, log: line => lies.push(line)
+    })
+    try {
+      const outcome = await checkAnswer({ clients: as.client, deployment }, replay, answer, { timeoutMs: 0 })
+      assert.ok(outcome.dispute !== undefined, 'the replay finds a wrong token')
+      assert.deepEqual(await defence.tick(), [], 'its slot roots do not rebuild the registered root: postTrace reverts')
+      assert.equal((await readGenerationDispute(as.client, generationGame(deployment), outcome.dispute.id)).phaseName, 'await-trace', lies.join('\n'))
+      await advanceTime(devnet.rpcUrl, 3601)
+      const challenger = new GenerationChallenger(as.client, deployment, generationGame(deployment), ctx, programs, replay.weights)
+      const end = await playGenerationDispute(challenger, outcome.dispute.id, [], { timeoutMs: 0 })
+      const done = end.winner === null ? await playGenerationDispute(challenger, outcome.dispute.id, [], { timeoutMs: 5_000 }) : end
+      assert.equal(done.winner, 'challenger')
+      assert.equal(done.reason, 'trace-timeout')
+      assert.equal((await readService(as.client, deployment, service)).stake, 0n)
+    } finally {
+      await defence.stop()
     }
   })
 })
