@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEther, type Hex } from 'viem'
 import {
-  advanceTime, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
+  advanceTime, answerWindow, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
   registerAndStake, registerService, signVoucher, startDevnet, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
-import { generate, referenceContext } from '@commons/engine'
+import { generate, referenceContext, traceForward } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
   checkAnswer, costOf, loadServedModel, playGenerationDispute, replayModelOf, requestInference, servedStateOf, serveInference, signedAnswer, startGenerationDefence,
@@ -229,6 +229,56 @@ describe('generation disputes played by the nodes', () => {
       const done = end.winner === null ? await playGenerationDispute(challenger, outcome.dispute.id, [], { timeoutMs: 5_000 }) : end
       assert.equal(done.winner, 'challenger')
       assert.equal(done.reason, 'trace-timeout')
+      assert.equal((await readService(as.client, deployment, service)).stake, 0n)
+    } finally {
+      await defence.stop()
+    }
+  })
+
+  it('plays the whole game against a provider whose forward departs mid-program: values asked for on-chain, pinpointed, revealed, slashed', async (t) => {
+    const prompt = [...Buffer.from('values on chain')]
+    const context = model.recipe.model.context
+    const greedy = (fault?: { op: number, element: number }): number[] => {
+      const out: number[] = []
+      for (let i = 0; i < 4; i++) out.push(traceForward(ctx, model.recipe, replay.weights, answerWindow({ prompt, output: out }, i, context), { fault }).token)
+      return out
+    }
+    const honest = greedy().join()
+    const ops = programs.of(prompt.length).ops.length
+    let fault: { op: number, element: number } | undefined
+    let output: number[] = []
+    // A lie in an early op (not the pick) that changes the answer: the game must walk to it.
+    for (let op = 2; op < ops - 2 && fault === undefined; op++) {
+      output = greedy({ op, element: 0 })
+      if (output.join() !== honest) fault = { op, element: 0 }
+    }
+    assert.ok(fault !== undefined, 'some early op changes the answer')
+    await registerAndStake(as.honest, deployment, { peerId: '0x04', roles: [], amount: parseEther('50') })
+    const service = await registerService(as.honest, deployment, { modelRoot: model.root, modelCid: '0x01', pricePer1k: PRICE, endpoint: 'y', stake: parseEther('40') })
+    await ensureServicePrograms(as.honest, deployment, service, programs)
+    const unsigned = {
+      provider: as.honest.account.address, service: String(service), issuedAt: Number((await as.client.public.getBlock()).timestamp), modelRoot: model.root,
+      promptHash: tokensHash(prompt), params: { tokens: output.length, seed: null, temperature: 1, topK: null, topP: null }, outputHash: tokensHash(output),
+      pricePer1k: String(PRICE), cost: '1', channel: `0x${'00'.repeat(32)}` as Hex, cumulative: '1', spent: '1'
+    }
+    const answer = signedAnswer(await signReceipt(as.honest.account, deployment, unsigned), prompt, output)
+    const defence = startGenerationDefence({ clients: as.honest, deployment }, { state: { ...(await servedStateOf(dir, model.recipe, model.root, ctx)), fault }, services: () => [service], pollMs: 0 })
+    try {
+      const outcome = await checkAnswer({ clients: as.client, deployment }, replay, answer, { timeoutMs: 0 })
+      assert.ok(outcome.dispute !== undefined)
+      const challenger = new GenerationChallenger(as.client, deployment, generationGame(deployment), ctx, programs, replay.weights)
+      const moves = [...outcome.dispute.moves]
+      let end = outcome.dispute
+      for (let i = 0; i < 40 && end.winner === null; i++) {
+        await defence.tick()
+        end = await playGenerationDispute(challenger, end.id, moves, { timeoutMs: 0 })
+      }
+      assert.equal(end.winner, 'challenger')
+      assert.equal(end.reason, 'mismatch')
+      const names = moves.map(m => m.name)
+      assert.ok(names.includes('requestValues') && names.includes('pinpoint'), names.join(', '))
+      t.diagnostic(`fault ${JSON.stringify(fault)}; challenger's moves: ${moves.map(m => `${m.name} ${m.gas}`).join(', ')}; ${end.played} moves in all`)
+      assert.ok(end.maxGas <= 5_000_000n, `the heaviest move of the challenger: ${end.maxGas} gas`)
       assert.equal((await readService(as.client, deployment, service)).stake, 0n)
     } finally {
       await defence.stop()
