@@ -110,6 +110,15 @@ contract InferenceDisputesValuesTest is InferenceDisputesTest {
         game.open(c); // the last second still opens
     }
 
+    /// @notice A trace whose pick is not the answer ends the game and counts as a move.
+    function test_traceThatEndsTheGame_countsAsAMove() public {
+        uint32[] memory output = _answer(table, 2);
+        output[0] = (output[0] + 3) % V;
+        uint256 id = _open(output, 0, PROVIDER_KEY);
+        _postTrace(id, _gather(table, _window(output, 0)), _pick(table, _window(output, 0)));
+        assertEq(game.getDispute(id).moves, 1, "postTrace");
+    }
+
     /// @dev A dispute over a provider serving row 2 peaking at 5, with its trace posted.
     function _corruptedDispute() internal returns (uint256 id, uint32[] memory window, uint32[] memory bad) {
         bad = _copy(table);

@@ -146,8 +146,12 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         emit GenerationTracePosted(id, slotRoots, step, roots);
         uint32[] memory pick = new uint32[](1);
         pick[0] = d.claimed;
-        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) _resolve(id, d, true, Reason.Mismatch);
-        else _next(d, Phase.AwaitPinpoint);
+        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) {
+            d.moves += 1; // the trace is a move even when it ends the game
+            _resolve(id, d, true, Reason.Mismatch);
+        } else {
+            _next(d, Phase.AwaitPinpoint);
+        }
     }
 
     /// @notice The challenger names an output element of one op of the forward program and

@@ -31,6 +31,7 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(Number(inference.paid) > 0 && inference.tokens > 0)
     assert.equal(inference.disputes.length, 1, 'exactly the one lie is disputed (honest answers never are)')
     assert.equal(inference.disputes[0].winner, 'challenger')
+    assert.ok(inference.disputes[0].moves >= 2, 'the open and at least the provider\'s trace')
     assert.ok(inference.disputes[0].maxGas <= 5_000_000, `each move under 5M gas (${inference.disputes[0].maxGas})`)
     assert.equal(inference.epoch.weights['provider-1'], '1', 'the honest provider has all the consensus weight')
     const payouts = Object.values(inference.epoch.payouts).reduce((sum, x) => sum + parseEther(x), 0n)
