@@ -11,7 +11,7 @@ import {
 import { generate, referenceContext, traceForward } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
-  checkAnswer, costOf, loadServedModel, playGenerationDispute, replayModelOf, requestInference, servedStateOf, serveInference, signedAnswer, startGenerationDefence,
+  checkAnswer, costOf, startScorer, loadServedModel, playGenerationDispute, replayModelOf, requestInference, servedStateOf, serveInference, signedAnswer, startGenerationDefence,
   startNetwork, startProvider, type AnswerFault, type InferenceAnswer, type NetworkNode, type Provider, type ReplayModel, type ServedModel
 } from './index.ts'
 import { writeTinyRun } from './testing/tinyModel.ts'
@@ -86,7 +86,7 @@ const defend = async (): Promise<void> => { for (const s of Object.values(served
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-gendefence-'))
   devnet = await startDevnet({ home: root })
-  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other']
+  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other', 'scorer', 'serial']
   for (const [i, name] of names.entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   for (const name of names.slice(1)) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('500'))
@@ -282,6 +282,28 @@ describe('generation disputes played by the nodes', () => {
       assert.equal((await readService(as.client, deployment, service)).stake, 0n)
     } finally {
       await defence.stop()
+    }
+  })
+
+  it('a scorer disputes the wrong greedy answers its probes find (the node option that checks a sample of answers)', async () => {
+    await serve('serial', { request: 0, every: true })
+    await registerAndStake(as.scorer, deployment, { peerId: '0x05', roles: ['validator'], amount: parseEther('100') })
+    const said: string[] = []
+    const scorer = startScorer({ clients: as.scorer, deployment, network: await network('scorer-net'), engine: ctx }, {
+      references: [model], probesPerService: 1, tokensPerProbe: TOKENS, pollMs: 0, dispute: true, sampledShare: 0, probeTimeoutMs: 5_000, log: line => said.push(line)
+    })
+    try {
+      const outcomes = await scorer.probeAll()
+      assert.equal(outcomes.filter(o => o.verdict === 'wrong-tokens').length, 1, `only the lying service answers wrong: ${said.join('\n')}`)
+      // The scorer plays its dispute in the background; the serial liar's node answers its side.
+      let checks = scorer.disputes()
+      for (let i = 0; i < 40 && (await Promise.race([checks, new Promise(resolve => setTimeout(() => resolve(null), 100))])) === null; i++) await defend()
+      checks = scorer.disputes()
+      const [check] = await checks
+      assert.equal(check?.dispute?.winner, 'challenger', said.join('\n'))
+      assert.equal((await readService(as.client, deployment, served.serial.service)).stake, 0n)
+    } finally {
+      await scorer.stop()
     }
   })
 })

@@ -76,8 +76,10 @@ export interface ProviderInit {
 }
 
 export interface AnswerFault {
+  /** The answer to lie on (from 0), or every answer from this one on with `every`. */
   request: number
   token?: number
+  every?: boolean
 }
 
 export const DEFAULT_MAX_TOKENS = 1024
@@ -200,7 +202,7 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
 
   /** The tokens of answer number `n`, with the fault's lie if it is the one to lie on. */
   function lie (tokens: number[], n: number): number[] {
-    if (init.fault === undefined || init.fault.request !== n || tokens.length === 0) return tokens
+    if (init.fault === undefined || tokens.length === 0 || (init.fault.every === true ? n < init.fault.request : init.fault.request !== n)) return tokens
     const at = Math.min(init.fault.token ?? Math.floor(tokens.length / 2), tokens.length - 1)
     log(`fault: answer ${n} lies about token ${at}`)
     return tokens.map((t, i) => i === at ? (t + 1) % init.model.recipe.model.vocab : t)
