@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { devnetAccount } from '@commons/chain'
 import { writeTinyRun } from '@commons/node/testing/tinyModel'
-import { commons, MAIN } from './testing.ts'
+import { commons, inferenceHomes, MAIN } from './testing.ts'
 
 /**
  * Checking paid answers from the CLI on a devnet: `commons serve --lie-on 1` answers its
@@ -24,13 +23,9 @@ let run: string
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-inferdispute-'))
-  provider = ['--home', join(root, 'provider')]
-  client = ['--home', join(root, 'client')]
-  assert.equal((await commons(['chain', 'up', '--detach', ...provider])).code, 0)
-  assert.equal((await commons(['chain', 'deploy', ...provider])).code, 0)
-  await mkdir(join(root, 'client', 'chain'), { recursive: true })
-  for (const file of ['devnet.json', 'deployment.json']) await copyFile(join(root, 'provider', 'chain', file), join(root, 'client', 'chain', file))
-  for (const i of [1, 2]) assert.equal((await commons(['chain', 'fund', devnetAccount(i).address, '--tokens', '100', ...provider])).code, 0)
+  const homes = await inferenceHomes(root)
+  provider = homes.provider
+  client = homes.client
   run = join(root, 'run')
   await writeTinyRun(run, 5)
   serving = spawn(process.execPath, [MAIN, 'serve', '--model', run, '--price', '0.01', '--stake', '20', '--lie-on', '1', '--account', '2', '--json', ...provider], { stdio: ['ignore', 'pipe', 'pipe'] })
