@@ -19,6 +19,7 @@ const PARTS: Record<string, (log: (line: string) => void) => Promise<BenchResult
   engine: benchEngine,
   dispute: benchDispute,
   network: async log => [await benchTransfer(log), await benchNetwork(log)],
+  transfer: benchTransfer,
   models: benchModels,
   storage: benchStorage,
   agent: benchAgent,

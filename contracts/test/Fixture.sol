@@ -61,6 +61,7 @@ abstract contract Fixture is TestBase {
             tokensRoot: keccak256("tokens"),
             recipeCid: hex"01711220bb",
             programHash: keccak256("program"),
+            modelHeader: keccak256("model header"),
             seed: 42,
             steps: 100,
             reward: reward,

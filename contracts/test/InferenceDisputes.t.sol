@@ -80,6 +80,42 @@ contract InferenceDisputesTest is InferenceFixture {
         assertEq(services.service(serviceId).stake, 40 ether, "stake intact");
     }
 
+    /// @notice A sampled answer opens with the sampled program of its window, whose tokens
+    ///         input carries the receipt's words and whose context is its seed and the index;
+    ///         the greedy program of that length is refused for it.
+    function test_sampledAnswer_opensWithTheSampledProgram() public {
+        uint32[] memory output = _answer(table, 3);
+        InferenceDisputeTypes.Claim memory c = _claim(output, 1, PROVIDER_KEY);
+        c.receipt.seeded = true;
+        c.receipt.seed = 77;
+        c.receipt.temperatureBits = 0x3f4ccccd; // 0.8
+        c.receipt.topK = 5;
+        c.signature = sign(PROVIDER_KEY, game.receiptDigest(c.receipt));
+        c.programProof = _nodeProof(_programHashes(), CONTEXT + 2); // the greedy header at the sampled leaf
+        bytes32 have = NodeMerkle.root(_replace(_programHashes(), CONTEXT + 2, keccak256(abi.encode(c.header))));
+        vm.expectRevert(abi.encodeWithSelector(InferenceDisputeTypes.HeaderMismatch.selector, have, _programsRoot()));
+        vm.prank(client);
+        game.open(c);
+
+        c.header = _sampledHeader(3);
+        c.programProof = _nodeProof(_programHashes(), CONTEXT + 2);
+        vm.prank(client);
+        uint256 id = game.open(c);
+        InferenceDisputeTypes.GenDispute memory d = game.getDispute(id);
+        assertEq(d.seed, 77, "the receipt's seed is the context");
+        assertEq(d.index, 1, "and the token's index");
+        assertTrue(d.opsRoot == c.header.opsRoot, "the sampled program");
+        uint32[] memory words = new uint32[](6);
+        uint32[] memory window = _window(output, 1);
+        words[0] = window[0];
+        words[1] = window[1];
+        words[2] = window[2];
+        words[3] = 0x3f4ccccd;
+        words[4] = 5;
+        words[5] = 0;
+        assertTrue(d.windowRoot == TensorTrees.root(words, I32), "the window, then temperature, top-k, top-p");
+    }
+
     // ---- attacks by the provider --------------------------------------------------------
 
     /// @notice It answers another token than the pick and posts a trace whose pick is its answer.
@@ -274,10 +310,18 @@ contract InferenceDisputesTest is InferenceFixture {
         return InferenceDisputeTypes.ForwardHeader(NodeMerkle.root(_opLeaves(length)), 2, 1, length);
     }
 
+    /// @dev A sampled program's header: the greedy ops, then the sampling ops (their
+    ///      contents do not matter to open).
+    function _sampledHeader(uint32 length) internal pure returns (InferenceDisputeTypes.ForwardHeader memory) {
+        return InferenceDisputeTypes.ForwardHeader(keccak256(abi.encode("sampled", length)), 10, 1, length);
+    }
+
+    /// @dev The greedy programs of lengths 1..CONTEXT, then the sampled ones.
     function _programHashes() internal pure returns (bytes32[] memory h) {
-        h = new bytes32[](CONTEXT);
+        h = new bytes32[](2 * CONTEXT);
         for (uint32 t = 1; t <= CONTEXT; t++) {
             h[t - 1] = keccak256(abi.encode(_header(t)));
+            h[CONTEXT + t - 1] = keccak256(abi.encode(_sampledHeader(t)));
         }
     }
 

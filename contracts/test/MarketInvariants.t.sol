@@ -86,7 +86,7 @@ contract MarketHandler is TestBase {
         address a = actor(seed);
         reward = bound(reward, 1, 1_000 ether);
         if (token.balanceOf(a) < reward) return;
-        TrainingMarketTypes.JobSpec memory s = TrainingMarketTypes.JobSpec(hex"0171", bytes32(0), hex"0171", bytes32(0), 1, 10, reward, bound(jobStake, 0, 500 ether), 1 hours, 1 hours);
+        TrainingMarketTypes.JobSpec memory s = TrainingMarketTypes.JobSpec(hex"0171", bytes32(0), hex"0171", bytes32(0), bytes32(0), 1, 10, reward, bound(jobStake, 0, 500 ether), 1 hours, 1 hours);
         vm.prank(a);
         uint256 id = market.postJob(s, address(0));
         jobIds.push(id);

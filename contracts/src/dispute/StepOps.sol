@@ -40,6 +40,12 @@ library StepOps {
     uint8 internal constant ADAM_M = 49;
     uint8 internal constant ADAM_V = 50;
     uint8 internal constant ADAM_P = 51;
+    uint8 internal constant WEIGHT = 64;
+    uint8 internal constant RANK = 65;
+    uint8 internal constant SCAN = 66;
+    uint8 internal constant KEEP = 67;
+    uint8 internal constant UNIFORM_AT = 68;
+    uint8 internal constant FINDFIRST = 69;
 
     struct OpInput {
         uint8 kind;

@@ -38,7 +38,7 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
     ///         length − 1 of the service's programs root.
     struct ForwardHeader {
         bytes32 opsRoot; // nodeRoot of keccak256(abi.encode(op)) over the program
-        uint32 ops; // the last op is the ARGMAX that picks the token
+        uint32 ops; // the last op picks the token: ARGMAX (greedy) or FINDFIRST (sampled)
         uint32 paramSlots; // P; the model root is a state of 3P slots (params, m, v)
         uint32 length; // tokens in the window
     }
@@ -56,7 +56,7 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         bytes32[] programProof; // of keccak256(abi.encode(header)) at length − 1
     }
 
-    /// @notice The forward programs a service is disputed by: one per window length 1..count.
+    /// @notice The forward programs a service is disputed by: greedy then sampled, one each per window length 1..count.
     struct Programs {
         bytes32 root;
         uint32 count;
@@ -80,6 +80,8 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         uint32 opIndex;
         uint32 expected; // the verifier's value of the pinpointed element
         uint32 claimed; // output[index] of the receipt: the token the provider answered
+        uint32 index; // a sampled answer's token index (the sampling counter), else 0
+        uint64 seed; // a sampled answer's seed, else 0: with index, the verifier's context
         uint64 element; // pinpointed output element; while AwaitValues, the first requested leaf
         uint64 outputLength;
         uint32 requestedLeaves; // while AwaitValues: how many leaves from `element`
@@ -118,8 +120,6 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
     error ReceiptModel(bytes32 receipt, bytes32 service);
     /// @notice The prompt or the output does not hash to the receipt's.
     error TokensMismatch(bytes32 have, bytes32 want);
-    /// @notice Only greedy answers are disputable yet (sampling ops are not in the program).
-    error SampledAnswer(uint64 seed);
     /// @notice Token `index` is not in an output of `length` tokens.
     error IndexPastOutput(uint32 index, uint256 length);
     /// @notice The window has `length` tokens; the program is for `programLength`.

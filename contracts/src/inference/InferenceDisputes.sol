@@ -25,7 +25,8 @@ import {ReceiptWindow} from "./ReceiptWindow.sol";
 ///         misses a move, loses the service's stake through ServiceRegistry.slash; a wrong
 ///         challenger loses its bond to the provider. A provider that withholds its op
 ///         outputs is made to reveal ranges of them on-chain ({requestValues} /
-///         {provideValues}), as in the training game. Greedy answers only, for now.
+///         {provideValues}), as in the training game. Greedy and sampled answers alike: a
+///         sampled answer's program ends in the sampling ops (verified by a ForwardVerifier).
 /// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
 ///      payment out goes through {_pay}.
 contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTransient {
@@ -60,8 +61,9 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     // ---------------------------------------------------------------- programs
 
     /// @notice Binds, once, the forward programs a service's answers are disputed by: the
-    ///         NodeMerkle root of the program hashes for windows of 1..count tokens (count =
-    ///         the model's context). Clients recompute it from the recipe before paying.
+    ///         NodeMerkle root of 2·count program hashes, the greedy programs for windows of
+    ///         1..count tokens (count = the model's context), then the sampled ones for the
+    ///         same lengths. Clients recompute it from the recipe before paying.
     /// @dev Only the service's provider. Emits {ProgramsSet}. Reverts {ProgramsAlreadySet}.
     function setPrograms(uint256 service, bytes32 root, uint32 count) external {
         ServiceRegistry.Service memory s = services.service(service);
@@ -76,18 +78,20 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
 
     // ---------------------------------------------------------------- moves
 
-    /// @notice Opens a dispute over token `claim.index` of a greedy answer, depositing the
-    ///         bond (requires an allowance): the receipt must be signed by the service's
-    ///         provider for the service's model, and the prompt and output must hash to it.
-    ///         The window is the last `header.length` tokens of prompt ‖ output[0..index).
+    /// @notice Opens a dispute over token `claim.index` of an answer, greedy or sampled,
+    ///         depositing the bond (requires an allowance): the receipt must be signed by the
+    ///         service's provider for the service's model, and the prompt and output must hash
+    ///         to it. The window is the last `header.length` tokens of prompt ‖ output[0..index);
+    ///         a sampled answer is disputed by the sampled program of that length, whose
+    ///         tokens input is the window then the receipt's temperature, top-k and top-p
+    ///         words, and whose context is the receipt's seed and the token's index.
     /// @return id The dispute; the provider must now {postTrace} within `moveTime`.
     ///      The receipt names the service and is at most `unbondingDelay` old.
-    /// @dev Emits {GenerationDisputed}. Reverts {SampledAnswer}, {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
+    /// @dev Emits {GenerationDisputed}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
     ///      {ReceiptModel}, {TokensMismatch}, {IndexPastOutput}, {ProgramsUnset},
     ///      {WindowLength}, {HeaderMismatch}, {SelfChallenge}.
     function open(Claim calldata claim) external nonReentrant returns (uint256 id) {
         Receipt calldata r = claim.receipt;
-        if (r.seeded) revert SampledAnswer(r.seed);
         if (r.service != claim.service) revert ReceiptService(r.service, claim.service);
         // A receipt is disputable for the unbonding delay after it was issued: a retired
         // service's stake is released only after that delay, so it is still there to slash.
@@ -104,8 +108,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
 
         id = disputeCount++;
         GenDispute storage d = disputes[id];
-        d.opsRoot = _checkProgram(claim.service, claim.header, claim.programProof, claim.prompt.length + claim.index);
-        d.windowRoot = ReceiptWindow.windowRoot(claim.prompt, claim.output, claim.index, claim.header.length);
+        _bindProgram(d, claim);
         d.opsCount = claim.header.ops;
         d.paramSlots = claim.header.paramSlots;
         d.claimed = claim.output[claim.index];
@@ -171,7 +174,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         PinpointChecks.Commitments memory c =
             PinpointChecks.Commitments(d.slotsRoot, 3 * uint256(d.paramSlots), d.traceRoot, d.opsCount, d.windowRoot);
         bytes32[] memory roots = PinpointChecks.inputRoots(c, opIndex, p.op.inputs, p.inputRoots);
-        d.expected = verifier.evaluate(p.op, p.element, StepOps.Context(0, 0), roots, p.openings);
+        d.expected = verifier.evaluate(p.op, p.element, StepOps.Context(d.seed, d.index), roots, p.openings);
         // opIndex < opsCount (a uint32) and element < length <= 2^64 - 1, both checked above
         d.opIndex = uint32(opIndex);
         d.element = uint64(p.element);
@@ -326,19 +329,35 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         if (amount > 0) token.safeTransfer(to, amount);
     }
 
-    /// @dev The header proves to the service's programs root at its length − 1, and its
-    ///      length is the window's: all `before` tokens, or the last `count` of them.
-    function _checkProgram(uint256 service, ForwardHeader calldata h, bytes32[] calldata proof, uint256 before)
-        internal
-        view
-        returns (bytes32)
-    {
+    /// @dev The program of the claim's window (greedy or sampled), its tokens input, and a
+    ///      sampled answer's context: its seed and the token's index.
+    function _bindProgram(GenDispute storage d, Claim calldata claim) internal {
+        Receipt calldata r = claim.receipt;
+        d.opsRoot = _checkProgram(claim.service, claim.header, claim.programProof, claim.prompt.length + claim.index, r.seeded);
+        d.windowRoot = ReceiptWindow.windowRoot(claim.prompt, claim.output, claim.index, claim.header.length, r);
+        if (r.seeded) {
+            d.seed = r.seed;
+            d.index = claim.index;
+        }
+    }
+
+    /// @dev The header proves to the service's programs root at its length − 1 (plus count
+    ///      for a sampled answer's), and its length is the window's: all `before` tokens, or
+    ///      the last `count` of them.
+    function _checkProgram(
+        uint256 service,
+        ForwardHeader calldata h,
+        bytes32[] calldata proof,
+        uint256 before,
+        bool sampled
+    ) internal view returns (bytes32) {
         Programs memory programs = programsOf[service];
         if (programs.count == 0) revert ProgramsUnset(service);
         uint256 want = before < programs.count ? before : programs.count;
         if (h.length != want || want == 0) revert WindowLength(want, h.length);
         if (h.ops == 0 || h.paramSlots == 0) revert InvalidHeader(h.ops, h.paramSlots);
-        bytes32 root = NodeMerkle.rootFromLeaf(keccak256(abi.encode(h)), h.length - 1, programs.count, proof);
+        uint256 leaf = (sampled ? programs.count : 0) + h.length - 1;
+        bytes32 root = NodeMerkle.rootFromLeaf(keccak256(abi.encode(h)), leaf, 2 * uint256(programs.count), proof);
         if (root != programs.root) revert HeaderMismatch(root, programs.root);
         return h.opsRoot;
     }

@@ -30,13 +30,22 @@ library ReceiptWindow {
         return MessageHashUtils.toTypedDataHash(domain, keccak256(abi.encode(RECEIPT_TYPEHASH, r)));
     }
 
-    /// @dev The tensor root (i32) of the last `length` tokens of prompt ‖ output[0..index).
-    function windowRoot(uint32[] calldata prompt, uint32[] calldata output, uint256 index, uint256 length)
-        internal
-        pure
-        returns (bytes32)
-    {
-        uint32[] memory window = new uint32[](length);
+    /// @dev The tensor root (i32) of the program's tokens input: the last `length` tokens of
+    ///      prompt ‖ output[0..index), then, for a sampled answer, the receipt's temperature
+    ///      bits, top-k and top-p bits (the words the sampling ops read).
+    function windowRoot(
+        uint32[] calldata prompt,
+        uint32[] calldata output,
+        uint256 index,
+        uint256 length,
+        InferenceDisputeTypes.Receipt calldata r
+    ) internal pure returns (bytes32) {
+        uint32[] memory window = new uint32[](r.seeded ? length + 3 : length);
+        if (r.seeded) {
+            window[length] = r.temperatureBits;
+            window[length + 1] = r.topK;
+            window[length + 2] = r.topPBits;
+        }
         uint256 start = prompt.length + index - length;
         for (uint256 i = 0; i < length; i++) {
             uint256 k = start + i;

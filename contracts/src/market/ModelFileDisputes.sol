@@ -38,7 +38,9 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         WrongWeight, // the word at the element's offset is not S_T's
         Truncated, // the file ends before the element's word (or its header length)
         Missing, // the run's tree holds no model.safetensors
-        Malformed // the run CID, its commit, its tree or the file's blocks break the layout
+        Malformed, // the run CID, its commit, its tree or the file's blocks break the layout
+        WrongHeader, // the file's header is not the job's template filled with S_T's and the transcript's roots
+        Oversized // the file has bytes past the length the job's template gives
     }
 
     /// @notice The S_T side of a claim: element `element` of parameter slot `slot`.
@@ -53,6 +55,18 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         uint256 slot;
         uint256 element;
         StepOps.Opening opening; // of parameter slot `slot` (F32), covering `element`
+    }
+
+    /// @notice A header claim: the job's header template (its hash is the job's `modelHeader`)
+    ///         and record T of the transcript, whose state root the header must name.
+    struct HeaderClaim {
+        uint256 jobId;
+        DisputeGameTypes.Record last;
+        bytes32[] lastProof;
+        bytes prefix; // file bytes before the state root (the 8-byte header length first)
+        bytes middle; // between the state root and the transcript root
+        bytes suffix; // after the transcript root, to the end of the header
+        uint256 length; // the whole file's length in bytes
     }
 
     /// @notice The file side: the run's commit block and tree node, and the leaves that hold
@@ -70,6 +84,9 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
     /// @notice The trainer of `jobId` lost dispute `number` over its model file to `challenger`.
     event ModelFileConvicted(uint256 indexed jobId, address indexed challenger, uint32 number, Fault fault, uint256 slot, uint256 element, uint32 committed, uint32 inFile);
 
+    /// @notice The trainer of `jobId` lost dispute `number` over its model file's header to `challenger`.
+    event ModelHeaderConvicted(uint256 indexed jobId, address indexed challenger, uint32 number, Fault fault);
+
     error JobNotSubmitted(uint256 jobId, TrainingMarketTypes.Status status);
     error SelfChallenge(uint256 jobId, address trainer);
     error ProgramMismatch(bytes32 have, bytes32 want);
@@ -85,6 +102,10 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
     error CommitMismatch(bytes32 have, bytes32 want);
     /// @notice The tree node does not hash to the tree the commit names.
     error TreeMismatch(bytes32 have, bytes32 want);
+    /// @notice The template given does not hash to the job's `modelHeader`.
+    error TemplateMismatch(uint256 jobId, bytes32 have, bytes32 want);
+    /// @notice The file's header is the template filled with the job's roots, and the file ends at its length.
+    error HeaderMatches(uint256 jobId);
     /// @notice The file holds S_T's word at the element: nothing to convict.
     error WeightMatches(uint256 jobId, uint256 slot, uint256 element, uint32 word);
 
@@ -100,9 +121,7 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
     ///      reader's, the Merkle libraries') for a claim or a file proof that does not prove.
     /// @return number The dispute's number within the job.
     function challenge(Claim calldata c, FileProof calldata f) external nonReentrant returns (uint32 number, Fault fault) {
-        TrainingMarketTypes.Job memory job = market.getJob(c.jobId);
-        if (job.status != TrainingMarketTypes.Status.Submitted) revert JobNotSubmitted(c.jobId, job.status);
-        if (msg.sender == job.trainer) revert SelfChallenge(c.jobId, msg.sender);
+        TrainingMarketTypes.Job memory job = _challengeable(c.jobId);
         (uint256 offset, uint32 committed) = _weight(c, job);
         uint32 inFile;
         (fault, inFile) = _fileWord(job.modelCid, f, offset);
@@ -115,6 +134,49 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         market.disputeResolved(c.jobId, number, false, msg.sender);
     }
 
+    /// @notice Proves that the model file of a submitted job does not have the header its job
+    ///         binds: file bytes [0, 8 + H) must be the job's template (`modelHeader`) with
+    ///         S_T's root and the transcript root filled in as lowercase hex, and the file must
+    ///         end at the template's length. A header that maps names to other bytes makes
+    ///         readers load another model even when every weight sits at its offset.
+    /// @dev As {challenge}: by anyone but the trainer, during the challenge window, opened and
+    ///      resolved in one call. `f.head` holds the leaves of bytes [0, 8 + H); `f.word`, if
+    ///      not empty, the leaf holding byte `c.length` (a file longer than its template).
+    ///      Emits {ModelHeaderConvicted}; reverts {HeaderMatches} for an honest file.
+    /// @return number The dispute's number within the job.
+    function challengeHeader(HeaderClaim calldata c, FileProof calldata f) external nonReentrant returns (uint32 number, Fault fault) {
+        TrainingMarketTypes.Job memory job = _challengeable(c.jobId);
+        bytes32 template = templateHash(c.prefix, c.middle, c.suffix, c.length);
+        if (template != job.spec.modelHeader) revert TemplateMismatch(c.jobId, template, job.spec.modelHeader);
+        _checkLast(job, c.last, c.lastProof);
+        bytes memory header = bytes.concat(c.prefix, _hex(c.last.state), c.middle, _hex(job.transcriptRoot), c.suffix);
+        fault = _fileHeader(job.modelCid, f, header, c.length);
+        if (fault == Fault.None) revert HeaderMatches(c.jobId);
+        number = market.disputeOpened(c.jobId);
+        emit ModelHeaderConvicted(c.jobId, msg.sender, number, fault);
+        market.disputeResolved(c.jobId, number, false, msg.sender);
+    }
+
+    /// @notice What a job's `modelHeader` is: the hash of its model file's header template.
+    function templateHash(bytes calldata prefix, bytes calldata middle, bytes calldata suffix, uint256 length) public pure returns (bytes32) {
+        return keccak256(abi.encode(prefix, middle, suffix, length));
+    }
+
+    /// @dev A submitted job, and a caller who is not its trainer.
+    function _challengeable(uint256 jobId) private view returns (TrainingMarketTypes.Job memory job) {
+        job = market.getJob(jobId);
+        if (job.status != TrainingMarketTypes.Status.Submitted) revert JobNotSubmitted(jobId, job.status);
+        if (msg.sender == job.trainer) revert SelfChallenge(jobId, msg.sender);
+    }
+
+    /// @dev Record T of the job's transcript, proven against its transcript root.
+    function _checkLast(TrainingMarketTypes.Job memory job, DisputeGameTypes.Record calldata last, bytes32[] calldata proof) private pure {
+        uint256 records = uint256(job.spec.steps) + 1;
+        bytes32 leaf = keccak256(abi.encodePacked(uint8(3), last.state, last.lossBits));
+        bytes32 root = keccak256(abi.encodePacked(NodeMerkle.rootFromLeaf(leaf, records - 1, records, proof), records));
+        if (root != job.transcriptRoot) revert RecordMismatch(records - 1, root, job.transcriptRoot);
+    }
+
     /// @dev Element `element` of parameter slot `slot` of S_T, proven to the last record,
     ///      and its offset among the parameters in slot order.
     function _weight(Claim calldata c, TrainingMarketTypes.Job memory job) private pure returns (uint256 offset, uint32 committed) {
@@ -123,10 +185,7 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         uint256 p = c.header.paramSlots;
         if (c.slot >= p) revert SlotOutOfRange(c.slot, p);
         if (c.slotRoots.length != 3 * p) revert SlotCount(c.slotRoots.length, 3 * p);
-        uint256 records = uint256(job.spec.steps) + 1;
-        bytes32 leaf = keccak256(abi.encodePacked(uint8(3), c.last.state, c.last.lossBits));
-        bytes32 root = keccak256(abi.encodePacked(NodeMerkle.rootFromLeaf(leaf, records - 1, records, c.lastProof), records));
-        if (root != job.transcriptRoot) revert RecordMismatch(records - 1, root, job.transcriptRoot);
+        _checkLast(job, c.last, c.lastProof);
         bytes32 state = keccak256(abi.encodePacked(NodeMerkle.root(c.slotRoots), uint256(job.spec.steps)));
         if (state != c.last.state) revert SlotsMismatch(state, c.last.state);
         if (c.paramTrees.length != c.slot || c.paramLengths.length != c.slot) revert SlotCount(c.paramTrees.length, c.slot);
@@ -137,7 +196,7 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
             offset += c.paramLengths[i];
         }
         StepOps.Opening calldata o = c.opening;
-        root = TensorMerkle.rootFromRange(o.length, 0, o.firstLeaf, o.words, o.siblings);
+        bytes32 root = TensorMerkle.rootFromRange(o.length, 0, o.firstLeaf, o.words, o.siblings);
         if (root != c.slotRoots[c.slot]) revert OpeningMismatch(root, c.slotRoots[c.slot]);
         // rootFromRange checked the range lies inside the tensor: no overflow below.
         uint256 first = o.firstLeaf * 8;
@@ -151,7 +210,34 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
     /// @dev The word at parameter offset `offset` of the run's model file (as committed:
     ///      the file's little-endian bytes read as a number), or why the run has none.
     function _fileWord(bytes memory modelCid, FileProof calldata f, uint256 offset) private view returns (Fault fault, uint32 word) {
-        if (modelCid.length != 36 || bytes4(modelCid) != DAG_CBOR_CID) return (Fault.Malformed, 0);
+        ModelFileReader.Link memory file;
+        (fault, file) = _modelFile(modelCid, f);
+        if (fault != Fault.None) return (fault, 0);
+        uint8 status;
+        (status, word) = _word(file, f, offset);
+        if (status != ModelFileReader.OK) return (_fault(status), 0);
+        // Commitments hold NaN canonical (docs/design.md): any NaN in the file is that NaN.
+        if (word & 0x7f800000 == 0x7f800000 && word & 0x007fffff != 0) word = 0x7fc00000;
+    }
+
+    /// @dev Whether the run's model file starts with `header` and ends at `length`, or why not.
+    function _fileHeader(bytes memory modelCid, FileProof calldata f, bytes memory header, uint256 length) private view returns (Fault fault) {
+        ModelFileReader.Link memory file;
+        (fault, file) = _modelFile(modelCid, f);
+        if (fault != Fault.None) return fault;
+        (uint8 status, bytes memory head,) = ModelFileReader.read(file, 0, header.length, f.head);
+        if (status != ModelFileReader.OK) return _fault(status);
+        if (keccak256(head) != keccak256(header)) return Fault.WrongHeader;
+        if (f.word.length == 0) return Fault.None;
+        (status,,) = ModelFileReader.read(file, length, 1, f.word);
+        if (status == ModelFileReader.OK) return Fault.Oversized;
+        // PAST_END: the file ends where its template says.
+        return status == ModelFileReader.PAST_END ? Fault.None : Fault.Malformed;
+    }
+
+    /// @dev The link of the run's model.safetensors: the run CID's commit, its tree, the entry.
+    function _modelFile(bytes memory modelCid, FileProof calldata f) private view returns (Fault fault, ModelFileReader.Link memory file) {
+        if (modelCid.length != 36 || bytes4(modelCid) != DAG_CBOR_CID) return (Fault.Malformed, file);
         bytes32 want;
         assembly ("memory-safe") {
             want := mload(add(modelCid, 36)) // the digest: bytes 4 .. 36 of the CID
@@ -165,16 +251,13 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         try this.treeOf(f.commit) returns (bytes32 t) {
             tree = t;
         } catch {
-            return (Fault.Malformed, 0);
+            return (Fault.Malformed, file);
         }
         got = sha256(f.tree);
         if (got != tree) revert TreeMismatch(got, tree);
-        (uint8 status, ModelFileReader.Link memory file) = ModelFileReader.entry(f.tree, MODEL_FILE);
-        if (status != ModelFileReader.OK) return (_fault(status), 0);
-        (status, word) = _word(file, f, offset);
-        if (status != ModelFileReader.OK) return (_fault(status), 0);
-        // Commitments hold NaN canonical (docs/design.md): any NaN in the file is that NaN.
-        if (word & 0x7f800000 == 0x7f800000 && word & 0x007fffff != 0) word = 0x7fc00000;
+        uint8 status;
+        (status, file) = ModelFileReader.entry(f.tree, MODEL_FILE);
+        if (status != ModelFileReader.OK) return (_fault(status), file);
     }
 
     /// @dev The word at parameter offset `offset` of the file `file`: the header length
@@ -207,6 +290,17 @@ contract ModelFileDisputes is ReentrancyGuardTransient {
         if (status == ModelFileReader.PAST_END) return Fault.Truncated;
         if (status == ModelFileReader.MISSING) return Fault.Missing;
         return Fault.Malformed;
+    }
+
+    /// @dev A root as the header writes it: 64 lowercase hex digits.
+    function _hex(bytes32 v) private pure returns (bytes memory out) {
+        bytes16 digits = "0123456789abcdef";
+        out = new bytes(64);
+        for (uint256 i = 0; i < 32; i++) {
+            uint8 b = uint8(v[i]);
+            out[2 * i] = digits[b >> 4];
+            out[2 * i + 1] = digits[b & 0x0f];
+        }
     }
 
     function _littleEndian(bytes memory b) private pure returns (uint256 v) {

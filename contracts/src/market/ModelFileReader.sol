@@ -89,19 +89,21 @@ library ModelFileReader {
     {
         out = new bytes(count);
         uint256 used = 0;
-        uint256 leafEnd = 0;
-        bytes calldata leaf = msg.data[0:0];
-        for (uint256 k = 0; k < count; k++) {
+        uint256 k = 0;
+        while (k < count) {
             uint256 pos = from + k;
-            if (used == 0 || pos >= leafEnd) {
-                if (used >= segments.length) revert SegmentCount(segments.length, used + 1);
-                Segment calldata s = segments[used++];
-                (status, leafStart) = _walk(file, pos, s);
-                if (status != OK) return (status, out, leafStart);
-                leaf = s.leaf;
-                leafEnd = leafStart + leaf.length;
+            if (used >= segments.length) revert SegmentCount(segments.length, used + 1);
+            Segment calldata s = segments[used++];
+            (status, leafStart) = _walk(file, pos, s);
+            if (status != OK) return (status, out, leafStart);
+            // _walk checked leafStart <= pos < leafStart + s.leaf.length: a leaf at a time.
+            uint256 n = s.leaf.length - (pos - leafStart);
+            if (n > count - k) n = count - k;
+            bytes calldata piece = s.leaf[pos - leafStart:pos - leafStart + n];
+            assembly ("memory-safe") {
+                calldatacopy(add(add(out, 32), k), piece.offset, n)
             }
-            out[k] = leaf[pos - leafStart];
+            k += n;
         }
         if (used != segments.length) revert SegmentCount(segments.length, used);
     }

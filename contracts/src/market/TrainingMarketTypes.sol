@@ -21,6 +21,7 @@ abstract contract TrainingMarketTypes {
         bytes32 tokensRoot; // commitment to the tokenized training stream
         bytes recipeCid; // the recipe (model config, optimiser, schedule)
         bytes32 programHash; // compiled step program + constants
+        bytes32 modelHeader; // the model file's header template (ModelFileDisputes.templateHash)
         uint64 seed;
         uint32 steps;
         uint256 reward; // escrowed by the requester

@@ -6,13 +6,14 @@ import {StorageMarket} from "../../src/storage/StorageMarket.sol";
 import {StorageMarketTypes} from "../../src/storage/StorageMarketTypes.sol";
 import {StorageProofs} from "../../src/storage/StorageProofs.sol";
 import {StorageFixtureData as F} from "./StorageFixtureData.sol";
-import {StorageProofBuilder, StorageVm} from "./StorageTestKit.sol";
+import {Log, StorageProofBuilder, StorageVm} from "./StorageTestKit.sol";
 
 /// @notice Storage deals end to end on the real contract set: providers prove and are paid,
 ///         a missed epoch slashes to the funder and a new provider takes the slot, and the
 ///         attacks on timing, slots and escrow fail with their errors.
 contract StorageMarketTest is Fixture {
     event log_named_uint(string key, uint256 val);
+    event DataUnheld(uint256 indexed dealId, uint32 epoch);
 
     StorageVm internal constant svm = StorageVm(address(uint160(uint256(keccak256("hevm cheat code")))));
     StorageMarket internal storageMarket;
@@ -168,12 +169,32 @@ contract StorageMarketTest is Fixture {
         assertEq(token.balanceOf(address(storageMarket)), 0, "nothing stuck");
     }
 
+    /// The chain says so when the last replica is lost: `DataUnheld`, for anyone watching
+    /// (a DAO, a storer looking for a slot) to fund or fetch it again.
     function test_lastReplicaLostLeavesTheDataUnheld() public {
         uint256 dealId = create(1);
         joinAs(p1, dealId, 0);
         rollPastEpoch(dealId, 1);
+        svm.expectEmit();
+        emit DataUnheld(dealId, 1);
         storageMarket.reportMissed(dealId, 0);
         assertEq(storageMarket.dealInfo(dealId).held, 0, "no slot holds the data");
+    }
+
+    /// While another replica still holds the data, a miss is not reported as data lost.
+    function test_aMissWithAReplicaLeftIsNotDataUnheld() public {
+        uint256 dealId = create(2);
+        joinAs(p1, dealId, 0);
+        joinAs(p2, dealId, 1);
+        proveAs(p1, dealId, 0, 1);
+        rollPastEpoch(dealId, 1);
+        svm.recordLogs();
+        storageMarket.reportMissed(dealId, 1);
+        Log[] memory logs = svm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; i++) {
+            assertTrue(logs[i].topics[0] != DataUnheld.selector, "no DataUnheld while p1 holds the data");
+        }
+        assertEq(storageMarket.dealInfo(dealId).held, 1, "one slot still holds the data");
     }
 
     function test_attack_lateProof() public {

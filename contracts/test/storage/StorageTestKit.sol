@@ -7,6 +7,16 @@ import {StorageProofs} from "../../src/storage/StorageProofs.sol";
 interface StorageVm {
     function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
     function expectRevert(bytes calldata revertData) external;
+    function expectEmit() external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
+}
+
+/// @notice A log as the `getRecordedLogs` cheatcode returns it.
+struct Log {
+    bytes32[] topics;
+    bytes data;
+    address emitter;
 }
 
 /// @notice StorageProofs behind external calls, so tests pass it calldata.

@@ -50,7 +50,7 @@ export async function benchChain (log: (line: string) => void): Promise<BenchRes
     gas.push(['fork: execute (new DAO)', (await executeFork(bob, created.dao)).receipt])
 
     const posted = await postJob(alice, deployment, {
-      datasetCid: CID_B, tokensRoot: keccak256(toHex('tokens')), recipeCid: MODEL, programHash: keccak256(toHex('program')),
+      datasetCid: CID_B, tokensRoot: keccak256(toHex('tokens')), recipeCid: MODEL, programHash: keccak256(toHex('program')), modelHeader: keccak256(toHex('model header')),
       seed: 1n, steps: 1000, reward: parseEther('100'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 600n
     })
     gas.push(['post job', posted.receipt])

@@ -7,6 +7,7 @@ import { evaluateCalldata, OPCODE, proveLeaves, wordBytes, type ProgramOp } from
 import { initialState, opInputs, readRecipe, runStateAt, tokensRootOf, train, traceStep, openBackend, Tensor, type StepTrace } from '@commons/engine'
 import type { BenchResult } from '../../../bench/table.ts'
 import {
+  modelHeaderOf,
   binary32HarnessAbi, binary32HarnessBytecode, Challenger, claimJob, connect, Defender, deploy, devnetAccount, playDispute, postJob,
   registerAndStake, startDevnet, submitResult, tensorMerkleHarnessAbi, tensorMerkleHarnessBytecode, transferTokens
 } from '../src/index.ts'
@@ -81,7 +82,7 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     const fault = { kind: 'step' as const, step: 1, op: dot.index, element: 12345 }
     const { jobId } = await postJob(requester, deployment, {
       datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i', tokensRoot: tokensRootOf(tokens),
-      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, seed: BigInt(recipe.seed),
+      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed),
       steps: recipe.steps, reward: parseEther('1000'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
     })
     await claimJob(trainer, deployment, jobId)
@@ -105,7 +106,7 @@ async function benchGame (log: (line: string) => void, rows: Array<Array<string 
     log('dispute: the same lie, values forced out on-chain')
     const { jobId: second } = await postJob(requester, deployment, {
       datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i', tokensRoot: tokensRootOf(tokens),
-      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, seed: BigInt(recipe.seed),
+      recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy', programHash: program.hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed),
       steps: recipe.steps, reward: parseEther('1000'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
     })
     await claimJob(trainer, deployment, second)

@@ -16,6 +16,7 @@ import {
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
+  modelHeaderOf,
   advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, disputeGameAbi, eventsInRanges, INIT_STEP, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, transferTokens, type Clients, type Deployment
 } from '../src/index.ts'
@@ -140,7 +141,7 @@ interface SweepRun { jobId: bigint, dir: string, defender: Defender, challenger:
 async function submittedRun (fault: RunFault | undefined, name: string): Promise<SweepRun> {
   const { jobId } = await postJob(as.requester, deployment, {
     datasetCid: 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i', tokensRoot: tokensRootOf(tokens), recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
-    programHash: program.hash, seed: BigInt(recipe.seed), steps: recipe.steps, reward: parseEther('100'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
+    programHash: program.hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed), steps: recipe.steps, reward: parseEther('100'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 3600n
   })
   await claimJob(as.trainer, deployment, jobId)
   const dir = join(home, name)

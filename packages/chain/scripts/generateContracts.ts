@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const CONTRACTS = ['CommonsToken', 'StakeRegistry', 'TrainingMarket', 'StorageMarket', 'DatasetDao', 'DatasetDaoFactory', 'PriceFeed', 'Binary32Harness', 'TensorMerkleHarness',
-  'ElementwiseProver', 'ReduceProver', 'IndexProver', 'OptimProver', 'StepVerifier', 'DisputeGame', 'ModelFileDisputes', 'ServiceRegistry', 'PaymentChannel', 'ScoringEpochs', 'InferenceDisputes']
+  'ElementwiseProver', 'ReduceProver', 'IndexProver', 'OptimProver', 'StepVerifier', 'DisputeGame', 'ModelFileDisputes', 'ServiceRegistry', 'PaymentChannel', 'ScoringEpochs', 'InferenceDisputes', 'SamplingProver', 'ForwardVerifier']
 
 /** Each enum mirrored: its export, the contract whose artifact holds it, its canonical name. */
 const ENUMS = [

@@ -17,9 +17,10 @@ import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
 import writeFileAtomic from 'write-file-atomic'
 import { contentDefinedFileBuilder, importFiles, putVersion } from '@commons/store'
-import { encodeSafetensors, Tensor } from '@commons/engine'
+import { encodeSafetensors, fillTemplate, headerTemplate, Tensor } from '@commons/engine'
 import { stateRoot, toHex, transcriptRootOf, type TranscriptRecord } from '@commons/protocol'
-import { buildModelFileProof, type FileSegment } from '../src/modelFileProof.ts'
+import { buildFileRangeProof, buildModelFileProof, type FileSegment } from '../src/modelFileProof.ts'
+import { templateHash } from '../src/modelHeader.ts'
 import { modelClaim } from '../src/modelFileDispute.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -77,6 +78,10 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
   const transcript = transcriptRootOf(records)
   const metadata = { stateRoot: records[STEPS].state, transcriptRoot: transcript }
   const honest = encodeSafetensors(params.map((t, i) => [`param-${i}`, t]), metadata)
+  // The header the job binds: the template of these tensors and metadata.
+  const template = headerTemplate(SHAPES.map((shape, i) => ({ name: `param-${i}`, dtype: 'f32', shape })), (s, t) => ({ stateRoot: s, transcriptRoot: t }))
+  const header = fillTemplate(template, records[STEPS].state, transcript)
+  if (!honest.subarray(0, header.length).equals(header) || BigInt(honest.length) !== template.length) throw new Error('the template does not give the honest file')
   const headerLength = Number(honest.readBigUInt64LE(0))
   // The element whose word straddles the first leaf boundary that is not 4-aligned in the data.
   let boundary = 0
@@ -95,6 +100,9 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
   outside.writeBigUInt64LE(1n << 40n, 0)
   const other = encodeSafetensors(params.map((t, i) => [`param-${i}`, new Tensor(t.shape, values(t.size, 77 + i))]), metadata)
   const transcriptFile = new TextEncoder().encode(records.map(r => JSON.stringify(r)).join('\n') + '\n')
+  // Every weight at its offset, under a header that names the two tensors the other way round.
+  const swapped = encodeSafetensors(params.map((t, i) => [`param-${1 - i}`, t]), metadata)
+  const oversized = Buffer.concat([honest, Buffer.alloc(16, 0x2a)])
   const cborLeaf = CID.parse('bafyreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku')
 
   const version = async (tree: CID, message: string): Promise<CID> => putVersion(blocks, { parents: [], tree, message, author: 'commons', time: 1_700_000_000 })
@@ -107,7 +115,9 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
     { name: 'OUTSIDE', cid: await version(await small(outside), 'header length past the end') },
     { name: 'OTHER', cid: await version(await small(other), 'another job') },
     { name: 'STORE', cid: await version(await importFiles(blocks, [{ path: 'model.safetensors', content: [honest] }, { path: 'transcript.jsonl', content: [transcriptFile] }]), 'real store layout') },
-    { name: 'BADCODEC', cid: await version(await smallChunkRun(blocks, [{ name: 'model.safetensors', cid: cborLeaf }]), 'a file of the wrong codec') }
+    { name: 'BADCODEC', cid: await version(await smallChunkRun(blocks, [{ name: 'model.safetensors', cid: cborLeaf }]), 'a file of the wrong codec') },
+    { name: 'SWAPPED', cid: await version(await small(swapped), 'names swapped in the header') },
+    { name: 'OVERSIZED', cid: await version(await small(oversized), 'bytes past the end') }
   ]
 
   const claims = targets.map(t => modelClaim({ jobId: 0n, header: { stepOpsRoot: toHex(new Uint8Array(32)), stepOps: 10, paramSlots: 2, initOpsRoot: toHex(new Uint8Array(32)), lossOp: 0 }, records, slots, ...t }))
@@ -135,6 +145,18 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
         '        }'
       )
     }
+  }
+  const headerProofs: string[] = []
+  for (const [r, run] of runs.entries()) {
+    const proof = await buildFileRangeProof(blocks, run.cid, header.length, template.length)
+    headerProofs.push(
+      `        if (run == ${r}) { // ${run.name}${'fault' in proof.found ? `: ${proof.found.fault}` : ''}${proof.word.length > 0 ? ': a byte past the end' : ''}`,
+      `            commit = hex"${hex(proof.commit)}";`,
+      `            tree = hex"${hex(proof.tree)}";`,
+      ...segs('head', proof.head),
+      ...segs('word', proof.word),
+      '        }'
+    )
   }
   const c0 = claims[0].claim
   const lines = [
@@ -185,6 +207,18 @@ export async function renderModelFileFixture (): Promise<{ source: string, depth
       `            return (${claim.slot}, ${claim.element}, trees, lengths, o);`,
       '        }'
     ]),
+    '    }',
+    '',
+    '    /// @notice The header template of the job (its hash is the job\'s modelHeader).',
+    `    bytes32 internal constant MODEL_HEADER = ${templateHash(template)};`,
+    `    uint256 internal constant FILE_LENGTH = ${template.length};`,
+    `    bytes internal constant PREFIX = hex"${hex(template.prefix)}";`,
+    `    bytes internal constant MIDDLE = hex"${hex(template.middle)}";`,
+    `    bytes internal constant SUFFIX = hex"${hex(template.suffix)}";`,
+    '',
+    '    /// @notice The header proof the builder made for run `run`: the leaves of the header, and of a byte past the end if any.',
+    '    function headerFile(uint256 run) internal pure returns (bytes memory commit, bytes memory tree, ModelFileReader.Segment[] memory head, ModelFileReader.Segment[] memory word) {',
+    ...headerProofs,
     '    }',
     '',
     '    /// @notice The file proof the builder made for run `run` and target `target`.',

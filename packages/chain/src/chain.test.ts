@@ -95,6 +95,7 @@ describe('contracts on a real anvil', () => {
       tokensRoot: keccak256(toHex('tokens')),
       recipeCid: MODEL,
       programHash: keccak256(toHex('program')),
+      modelHeader: keccak256(toHex('model header')),
       seed: 7n,
       steps: 50,
       reward,

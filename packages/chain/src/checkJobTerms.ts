@@ -1,10 +1,11 @@
 import { BaseError } from '@commons/errors'
 import { compileProgram, type EngineContext, type Recipe, type Tensor } from '@commons/engine'
 import { parseEther, type Hex } from 'viem'
+import { modelHeaderOf } from './modelHeader.ts'
 
 /**
  * A job's terms are whatever its requester posted, and the dispute game judges a trainer
- * against them: the program hash, the seed, the steps, the tokens root. A trainer that
+ * against them: the program hash, the seed, the steps, the tokens root, the model header. A trainer that
  * trained anything else could be slashed although it trained honestly, so a node claims
  * only a job whose every term it checked, and trains with the job's own terms.
  */
@@ -35,6 +36,7 @@ export const DEFAULT_JOB_POLICY: JobPolicy = {
 export interface PostedTerms {
   tokensRoot: Hex
   programHash: Hex
+  modelHeader: Hex
   seed: bigint
   steps: number
   reward: bigint
@@ -81,5 +83,8 @@ export function checkJobTerms (engine: EngineContext, jobId: bigint, terms: Post
     throw new JobTermsError(`job ${jobId}: its recipe does not compile to a step program`, { details: { jobId, term: 'recipe' }, cause })
   }
   if (programHash.toLowerCase() !== terms.programHash.toLowerCase()) refuse('programHash', terms.programHash, programHash)
+  // The header the trainer's model file will have: a wrong one would be slashed.
+  const modelHeader = modelHeaderOf(jobRecipe, tokensRoot)
+  if (modelHeader.toLowerCase() !== terms.modelHeader.toLowerCase()) refuse('modelHeader', terms.modelHeader, modelHeader)
   return jobRecipe
 }

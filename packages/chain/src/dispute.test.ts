@@ -11,6 +11,7 @@ import {
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
+  modelHeaderOf,
   advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet
 } from './index.ts'
@@ -53,7 +54,7 @@ let runs = 0
 /** A job posted, claimed, trained (with the fault, if any) and submitted. */
 async function submittedRun (fault?: RunFault) {
   const { jobId } = await postJob(as.requester, deployment, {
-    datasetCid: DATASET, tokensRoot: tokensRootOf(tokens), recipeCid: MODEL, programHash: program.hash, seed: BigInt(recipe.seed),
+    datasetCid: DATASET, tokensRoot: tokensRootOf(tokens), recipeCid: MODEL, programHash: program.hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed),
     steps: recipe.steps, reward: parseEther('1000'), jobStake: JOB_STAKE, trainingTime: 3600n, challengeWindow: 3600n
   })
   await claimJob(as.trainer, deployment, jobId)

@@ -26,6 +26,11 @@ export class StorageProofError extends BaseError {
   override name = 'StorageProofError'
 }
 
+/** Some challenge of a version draws a proof no transaction can carry (`details` has the bound). */
+export class StorageProofTooLargeError extends BaseError {
+  override name = 'StorageProofTooLargeError'
+}
+
 /** A model-file claim cannot be built: the run's blocks or S_T do not give one. */
 export class ModelFileError extends BaseError {
   override name = 'ModelFileError'

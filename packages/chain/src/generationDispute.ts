@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, nodeRoot, toHex, type Hash } from '@commons/protocol'
-import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe } from '@commons/engine'
+import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe, type SampledPick } from '@commons/engine'
 import { decodeFunctionData, type Address, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
@@ -56,9 +56,19 @@ export function answerWindow (answer: Pick<SignedAnswer, 'prompt' | 'output'>, i
   return [...answer.prompt, ...answer.output.slice(0, index)].slice(-context)
 }
 
-/** The forward programs of a recipe, one per window length 1..context, and their root (what a service binds). */
+/** How token `index` of an answer was picked: undefined for a greedy answer, else its receipt's seed and words. */
+export function answerSampling (receipt: Pick<ReceiptStruct, 'seeded' | 'seed' | 'temperatureBits' | 'topK' | 'topPBits'>, index: number): SampledPick | undefined {
+  if (!receipt.seeded) return undefined
+  return { seed: Number(receipt.seed), index, words: { temperatureBits: receipt.temperatureBits, topK: receipt.topK, topPBits: receipt.topPBits } }
+}
+
+/**
+ * The forward programs of a recipe, greedy and sampled, one each per window length
+ * 1..context, and their root (what a service binds): leaves 0..count−1 greedy, then
+ * count..2·count−1 sampled.
+ */
 export class ForwardPrograms {
-  private readonly programs = new Map<number, ForwardProgram>()
+  private readonly programs = new Map<string, ForwardProgram>()
   private readonly ctx: EngineContext
   readonly recipe: Recipe
   readonly count: number
@@ -69,31 +79,40 @@ export class ForwardPrograms {
     this.count = recipe.model.context
   }
 
-  of (length: number): ForwardProgram {
-    let program = this.programs.get(length)
+  of (length: number, sampled = false): ForwardProgram {
+    const key = `${sampled ? 's' : 'g'}${length}`
+    let program = this.programs.get(key)
     if (program === undefined) {
-      program = compileForwardProgram(this.ctx, this.recipe, length)
-      this.programs.set(length, program)
+      program = compileForwardProgram(this.ctx, this.recipe, length, sampled)
+      this.programs.set(key, program)
     }
     return program
   }
 
-  /** keccak256(abi.encode(header)) of every length, in order: the leaves of the programs root. */
+  /** keccak256(abi.encode(header)) of every length, greedy then sampled: the leaves of the programs root. */
   hashes (): Hash[] {
-    return Array.from({ length: this.count }, (_, i) => hexBytes(this.of(i + 1).hash))
+    return Array.from({ length: 2 * this.count }, (_, i) => hexBytes(this.of(i % this.count + 1, i >= this.count).hash))
+  }
+
+  /** The leaf of a program among hashes(). */
+  leaf (length: number, sampled = false): number {
+    return (sampled ? this.count : 0) + length - 1
   }
 
   root (): Hex {
     return toHex(nodeRoot(this.hashes()))
   }
 
-  header (length: number) {
-    const p = this.of(length)
+  header (length: number, sampled = false) {
+    const p = this.of(length, sampled)
     return { opsRoot: p.opsRoot, ops: p.ops.length, paramSlots: paramSpecs(this.recipe.model).length, length }
   }
 }
 
-/** The deployment's InferenceDisputes, or a NotDeployedError for a manifest from before it. */
+/**
+ * The deployment's InferenceDisputes (deploy wires it to a ForwardVerifier, so greedy and
+ * sampled answers are disputable), or a NotDeployedError for a manifest from before it.
+ */
 export function generationGame (deployment: Deployment): Address {
   const game = deployment.contracts.inferenceDisputes
   if (game === undefined) {

@@ -1,5 +1,5 @@
 import { nodeProof, openingsFor, openingStruct, opProof, opStruct, tensorRoot, tensorRoots, toHex, type Hash } from '@commons/protocol'
-import { forwardInputs, traceForward, Tensor, type EngineContext, type ForwardTrace } from '@commons/engine'
+import { forwardInputs, traceForward, type EngineContext, type ForwardTrace, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { firstDifference } from './challenger.ts'
 import { revealedValues } from './disputeData.ts'
@@ -8,12 +8,13 @@ import { send, type Clients } from './clients.ts'
 import { commonsTokenAbi, inferenceDisputesAbi } from './generated/contracts.ts'
 import type { Deployment } from './deploy.ts'
 import {
-  answerWindow, disputedClaim, ForwardPrograms, GenerationDisputeError, isLate, openedGenerationDispute, postedGenerationTrace, readGenerationDispute,
-  type GenerationMove, type SignedAnswer
+  answerSampling, answerWindow, disputedClaim, ForwardPrograms, GenerationDisputeError, isLate, openedGenerationDispute, postedGenerationTrace,
+  readGenerationDispute, type GenerationMove, type SignedAnswer
 } from './generationDispute.ts'
 
 /**
- * The challenger's side of a generation dispute: replays a greedy answer on the model's
+ * The challenger's side of a generation dispute: replays an answer (greedy, or sampled
+ * under its receipt's seed and parameters) on the model's
  * weights (fetched by CID and checked against the receipt's model root), opens at the
  * first token that differs, and pinpoints the first element where the provider's trace
  * departs from its own replay of that token's forward program.
@@ -26,7 +27,7 @@ export class GenerationChallenger {
   private readonly programs: ForwardPrograms
   /** The model's parameter slots, as the registered model root commits to them. */
   private readonly weights: readonly Tensor[]
-  private readonly replays = new Map<bigint, { trace: ForwardTrace, window: Tensor }>()
+  private readonly replays = new Map<bigint, ForwardTrace>()
 
   constructor (clients: Clients, deployment: Deployment, game: Address, ctx: EngineContext, programs: ForwardPrograms, weights: readonly Tensor[]) {
     this.clients = clients
@@ -38,13 +39,13 @@ export class GenerationChallenger {
   }
 
   /** The index of the first output token the replay does not give, or -1 when every token agrees. */
-  firstWrongToken (answer: Pick<SignedAnswer, 'prompt' | 'output'>): number {
+  firstWrongToken (answer: Pick<SignedAnswer, 'prompt' | 'output' | 'receipt'>): number {
     const context = this.programs.recipe.model.context
-    return answer.output.findIndex((token, i) => this.replay(answerWindow(answer, i, context)).token !== token)
+    return answer.output.findIndex((token, i) => this.replay(answerWindow(answer, i, context), answerSampling(answer.receipt, i)).token !== token)
   }
 
-  private replay (window: number[]): ForwardTrace {
-    return traceForward(this.ctx, this.programs.recipe, this.weights, window)
+  private replay (window: number[], sampling?: SampledPick): ForwardTrace {
+    return traceForward(this.ctx, this.programs.recipe, this.weights, window, { sampling })
   }
 
   /**
@@ -55,6 +56,7 @@ export class GenerationChallenger {
     if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
     const window = answerWindow(answer, index, this.programs.count)
     const length = window.length
+    const sampling = answerSampling(answer.receipt, index)
     const bond = await this.clients.public.readContract({ address: this.game, abi: inferenceDisputesAbi, functionName: 'bond' })
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [this.game, bond] })
     const receipt = await send(this.clients, {
@@ -68,12 +70,12 @@ export class GenerationChallenger {
         prompt: [...answer.prompt],
         output: [...answer.output],
         index,
-        header: this.programs.header(length),
-        programProof: nodeProof(this.programs.hashes(), length - 1).map(toHex)
+        header: this.programs.header(length, sampling !== undefined),
+        programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampling !== undefined)).map(toHex)
       }]
     })
     const id = openedGenerationDispute(receipt)
-    this.replays.set(id, { trace: this.replay(window), window: new Tensor([length], Int32Array.from(window)) })
+    this.replays.set(id, this.replay(window, sampling))
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
   }
 
@@ -84,7 +86,7 @@ export class GenerationChallenger {
    * an element outright (a bogus challenge, in tests).
    */
   async pinpoint (id: bigint, providerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<GenerationMove & { op: number, element: number }> {
-    const { trace, window } = await this.replayOf(id)
+    const trace = await this.replayOf(id)
     const { slotRoots, roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
     const mine = tensorRoots(trace.outputs)
     let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
@@ -96,7 +98,7 @@ export class GenerationChallenger {
     }
     const { program } = trace
     const programOp = program.ops[op]
-    const inputs = forwardInputs(programOp, trace, this.weights, window)
+    const inputs = forwardInputs(programOp, trace, this.weights, trace.tokens)
     const inputRoots = programOp.inputs.map((r, i) => {
       if (r.kind === 'slot') return proven(slotRoots, r.index)
       if (r.kind === 'op') return proven(roots, r.index)
@@ -114,19 +116,21 @@ export class GenerationChallenger {
         outputRoot: toHex(roots[op]),
         outputProof: nodeProof(roots, op).map(toHex),
         inputRoots,
-        openings: openingsFor(programOp, element, { seed: 0, step: 0 }, inputs).map(openingStruct)
+        openings: openingsFor(programOp, element, trace.context, inputs).map(openingStruct)
       }]
     })
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
   }
 
-  /** Its replay of dispute `id`'s token: kept from the open, or rebuilt from the open's calldata (after a restart). */
-  private async replayOf (id: bigint): Promise<{ trace: ForwardTrace, window: Tensor }> {
+  /**
+   * Its replay of dispute `id`'s token (under the receipt's sampling, for a sampled answer):
+   * kept from the open, or rebuilt from the open's calldata (after a restart).
+   */
+  private async replayOf (id: bigint): Promise<ForwardTrace> {
     const known = this.replays.get(id)
     if (known !== undefined) return known
     const claim = await disputedClaim(this.clients, this.game, id, BigInt(this.deployment.block))
-    const window = answerWindow(claim, claim.index, claim.window)
-    const replay = { trace: this.replay(window), window: new Tensor([window.length], Int32Array.from(window)) }
+    const replay = this.replay(answerWindow(claim, claim.index, claim.window), answerSampling(claim.receipt, claim.index))
     this.replays.set(id, replay)
     return replay
   }
@@ -136,7 +140,7 @@ export class GenerationChallenger {
    * output (data availability: for a provider that does not publish its values).
    */
   async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<GenerationMove> {
-    const { trace } = await this.replayOf(id)
+    const trace = await this.replayOf(id)
     const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
     const { program } = trace
     const receipt = await send(this.clients, {
@@ -167,7 +171,7 @@ export class GenerationChallenger {
     const d = await readGenerationDispute(this.clients, this.game, id)
     if (d.phaseName === 'resolved') return null
     if (d.phaseName !== 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
-    const { trace } = await this.replayOf(id)
+    const trace = await this.replayOf(id)
     const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
     const mine = tensorRoots(trace.outputs)
     const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))

@@ -1,9 +1,9 @@
 import { openingStruct, proveElements, proveLeaves, tensorRoots, toHex } from '@commons/protocol'
-import { traceForward, type EngineContext, type Fault, type Recipe, type Tensor } from '@commons/engine'
+import { traceForward, type EngineContext, type Fault, type Recipe, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { inferenceDisputesAbi } from './generated/contracts.ts'
-import { answerWindow, disputedClaim, GenerationDisputeError, isLate, readGenerationDispute, type GenerationMove } from './generationDispute.ts'
+import { answerSampling, answerWindow, disputedClaim, GenerationDisputeError, isLate, readGenerationDispute, type GenerationMove } from './generationDispute.ts'
 
 /** What a provider keeps of the model it serves, to defend its answers. */
 export interface ServedState {
@@ -44,12 +44,12 @@ export class GenerationDefender {
     return served ?? slots.slice(0, slots.length / 3)
   }
 
-  /** The op outputs of its forward of `window`: what it publishes for challengers and posts roots of. */
-  trace (id: bigint, window?: readonly number[]): Tensor[] {
+  /** The op outputs of its forward of `window` (and pick): what it publishes for challengers and posts roots of. */
+  trace (id: bigint, window?: readonly number[], sampling?: SampledPick): Tensor[] {
     const known = this.traces.get(id)
     if (known !== undefined) return known
     if (window === undefined) throw new GenerationDisputeError(`no window known for generation dispute ${id}`)
-    const outputs = traceForward(this.state.engine, this.state.recipe, this.params, window, { fault: this.state.fault }).outputs
+    const outputs = traceForward(this.state.engine, this.state.recipe, this.params, window, { fault: this.state.fault, sampling }).outputs
     this.traces.set(id, outputs)
     return outputs
   }
@@ -61,9 +61,12 @@ export class GenerationDefender {
     return outputs[op]
   }
 
-  /** Posts the checkpoint's slot roots and the op trace of `window` (the disputed token's). */
-  async postTrace (id: bigint, window: readonly number[]): Promise<GenerationMove> {
-    const roots = tensorRoots(this.trace(id, window)).map(toHex)
+  /**
+   * Posts the checkpoint's slot roots and the op trace of `window` (the disputed token's),
+   * picked as its receipt says (`answerSampling`: undefined for a greedy answer).
+   */
+  async postTrace (id: bigint, window: readonly number[], sampling?: SampledPick): Promise<GenerationMove> {
+    const roots = tensorRoots(this.trace(id, window, sampling)).map(toHex)
     const slotRoots = tensorRoots(this.state.slots).map(toHex)
     const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'postTrace', args: [id, slotRoots, BigInt(this.state.step), roots] })
     return { name: 'postTrace', gas: receipt.gasUsed }
@@ -86,8 +89,9 @@ export class GenerationDefender {
   /**
    * Makes whatever move dispute `id` waits for from the provider (post the trace, reveal
    * values, open the element), or ends it by timeout when the challenger is late; null
-   * when it waits for nobody here. Everything it needs is read from the chain (the window
-   * from the open's calldata), so a restarted provider defends as well as a running one.
+   * when it waits for nobody here. Everything it needs is read from the chain (the window,
+   * and a sampled answer's seed and words, from the open's calldata), so a restarted
+   * provider defends as well as a running one.
    */
   async advance (id: bigint): Promise<GenerationMove | null> {
     const d = await readGenerationDispute(this.clients, this.game, id)
@@ -95,7 +99,7 @@ export class GenerationDefender {
     if (d.phaseName === 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
     if (!this.traces.has(id)) {
       const claim = await disputedClaim(this.clients, this.game, id, this.fromBlock)
-      this.trace(id, answerWindow(claim, claim.index, this.state.recipe.model.context))
+      this.trace(id, answerWindow(claim, claim.index, this.state.recipe.model.context), answerSampling(claim.receipt, claim.index))
     }
     // The window is known now (the trace above): postTrace reads the cached trace.
     if (d.phaseName === 'await-trace') return await this.postTrace(id, [])

@@ -11,6 +11,7 @@ import { commitVersion, initDataset, openStore, type Store } from '@commons/stor
 import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { cidToHex } from './cids.ts'
 import { baseWeightsOf, loadJobInputs, type JobTermsWithContent } from './loadJobInputs.ts'
+import { modelHeaderOf } from './modelHeader.ts'
 
 /**
  * A requester who posts a job a trainer could claim but never train (a tokenizer that
@@ -27,7 +28,7 @@ async function jobWith (recipe: Recipe, tokens: Int32Array, tokenizerJson: Uint8
   const datasetCid = await rawCid(Buffer.from('a dataset'))
   const terms: JobTermsWithContent = {
     recipeCid: cidToHex(recipeCid), datasetCid: cidToHex(datasetCid), tokensRoot: tokensRootOf(tokens),
-    programHash: compileProgram(referenceContext(), recipe, bases?.posted).hash, seed: BigInt(recipe.seed), steps: recipe.steps,
+    programHash: compileProgram(referenceContext(), recipe, bases?.posted).hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed), steps: recipe.steps,
     reward: 1n, trainingTime: 3600n, challengeWindow: 600n
   }
   return loadJobInputs(referenceContext(), 1n, terms, {

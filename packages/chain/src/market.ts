@@ -12,6 +12,8 @@ export interface JobSpec {
   tokensRoot: Hex
   recipeCid: string
   programHash: Hex
+  /** The hash of the model file's header template (modelHeader.ts: `modelHeaderOf(recipe, tokensRoot)`). */
+  modelHeader: Hex
   seed: bigint
   steps: number
   reward: bigint
@@ -31,6 +33,7 @@ export function specToContract (spec: JobSpec) {
     tokensRoot: spec.tokensRoot,
     recipeCid: cidToHex(spec.recipeCid),
     programHash: spec.programHash,
+    modelHeader: spec.modelHeader,
     seed: spec.seed,
     steps: spec.steps,
     reward: spec.reward,

@@ -130,3 +130,20 @@ export async function buildModelFileProof (blocks: BlockReader, run: CID, paramO
   const inHead = word.status === 'ok' && pos >= head.lastStart && pos + 4n <= head.lastStart + BigInt(last.leaf.length)
   return { ...base, head: head.segments, word: inHead ? [] : word.segments, found }
 }
+
+/**
+ * The file side of a header claim: the leaves of bytes [0, count) of a run's model file
+ * (its header), and, when the file has a byte at `length` (it is longer than its template
+ * says), the leaf of that byte; `found` is the file's fault, if the walk found one.
+ */
+export async function buildFileRangeProof (blocks: BlockReader, run: CID, count: number, length: bigint): Promise<ModelFileProof> {
+  const { commit, tree } = await readVersionBlock(blocks, run)
+  const treeBytes = await getVerifiedBlock(blocks, tree)
+  const base = { commit, tree: treeBytes, head: [] as FileSegment[], word: [] as FileSegment[] }
+  const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
+  if (link === undefined) return { ...base, found: { fault: 'missing' } }
+  const head = await readBytes(blocks, link.Hash, 0n, count)
+  if (head.status !== 'ok') return { ...base, head: head.segments, found: { fault: head.status === 'past-end' ? 'truncated' : 'malformed' } }
+  const past = await readBytes(blocks, link.Hash, length, 1)
+  return { ...base, head: head.segments, word: past.status === 'ok' ? past.segments : [], found: { word: 0 } }
+}

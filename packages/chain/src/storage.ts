@@ -8,6 +8,7 @@ import { commonsTokenAbi, storageMarketAbi } from './generated/contracts.ts'
 import { NotDeployedError } from './errors.ts'
 import { buildStorageProof, dealCids, readVersionBlock } from './storageProof.ts'
 import { receiptEvent } from './receiptEvent.ts'
+import { checkStorageProvable } from './storageProofBound.ts'
 
 /** A deal's terms, in the units StorageMarket takes (docs/storage.md). */
 export interface StorageTerms {
@@ -51,9 +52,23 @@ export function storageEscrow (terms: StorageTerms): bigint {
   return terms.pricePerEpoch * BigInt(terms.epochs) * BigInt(terms.replicas)
 }
 
-/** Escrows a deal for a version held in `blocks` (its commit block is sent); returns its id. */
-export async function createStorageDeal (clients: Clients, deployment: Deployment, blocks: BlockReader, version: CID, terms: StorageTerms): Promise<{ dealId: bigint, receipt: TransactionReceipt }> {
-  const { commit } = await readVersionBlock(blocks, version)
+/**
+ * The commit block of a version held in `blocks`, once its tree is checked to be provable:
+ * every challenge draws a proof one transaction can carry (`StorageProofTooLargeError`).
+ */
+async function provableCommit (blocks: BlockReader, version: CID, maxProofGas?: number): Promise<Uint8Array> {
+  const { commit, tree } = await readVersionBlock(blocks, version)
+  await checkStorageProvable(blocks, tree, maxProofGas)
+  return commit
+}
+
+/**
+ * Escrows a deal for a version held in `blocks` (its commit block is sent); returns its id.
+ * Refuses a version some challenge of which would cost more than `maxProofGas` (default
+ * the transaction gas cap): its providers could not prove it however honest.
+ */
+export async function createStorageDeal (clients: Clients, deployment: Deployment, blocks: BlockReader, version: CID, terms: StorageTerms, maxProofGas?: number): Promise<{ dealId: bigint, receipt: TransactionReceipt }> {
+  const commit = await provableCommit(blocks, version, maxProofGas)
   await send(clients, { address: deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [market(deployment), storageEscrow(terms)] })
   const receipt = await send(clients, { address: market(deployment), abi: storageMarketAbi, functionName: 'createDeal', args: [bytesToHex(commit), terms] })
   return { dealId: receiptEvent(receipt, storageMarketAbi, 'DealCreated').args.dealId, receipt }
@@ -62,9 +77,10 @@ export async function createStorageDeal (clients: Clients, deployment: Deploymen
 /**
  * The calls of a DAO proposal that funds a deal from the treasury: approve the escrow, then
  * create the deal, so the DAO is its funder (slashes and the refund come back to it).
+ * Refuses a version that cannot be proven, as `createStorageDeal` does.
  */
-export async function fundStorageActions (deployment: Deployment, blocks: BlockReader, version: CID, terms: StorageTerms): Promise<Action[]> {
-  const { commit } = await readVersionBlock(blocks, version)
+export async function fundStorageActions (deployment: Deployment, blocks: BlockReader, version: CID, terms: StorageTerms, maxProofGas?: number): Promise<Action[]> {
+  const commit = await provableCommit(blocks, version, maxProofGas)
   return [
     { target: deployment.contracts.token, value: 0n, data: encodeFunctionData({ abi: commonsTokenAbi, functionName: 'approve', args: [market(deployment), storageEscrow(terms)] }) },
     { target: market(deployment), value: 0n, data: encodeFunctionData({ abi: storageMarketAbi, functionName: 'createDeal', args: [bytesToHex(commit), terms] }) }
@@ -108,6 +124,11 @@ export async function listStorageDeals (clients: Clients, deployment: Deployment
 /** Takes an open slot (the caller's stake must cover the collateral). */
 export async function joinStorageDeal (clients: Clients, deployment: Deployment, dealId: bigint, slot: number): Promise<TransactionReceipt> {
   return send(clients, { address: market(deployment), abi: storageMarketAbi, functionName: 'join', args: [dealId, BigInt(slot)] })
+}
+
+/** The epoch the chain is in for a deal (past its last epoch once it is over). */
+export async function storageEpoch (clients: Clients, deployment: Deployment, dealId: bigint): Promise<number> {
+  return clients.public.readContract({ address: market(deployment), abi: storageMarketAbi, functionName: 'epochOf', args: [dealId] })
 }
 
 /** Blocks `[opens, closes)` in which a proof for `epoch` counts. */

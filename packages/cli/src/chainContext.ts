@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import { isAddress, type Address, type Hex } from 'viem'
+import { createPublicClient, http, isAddress, type Address, type Hex } from 'viem'
 import {
   checkDeployment, connect, devnetAccount, InvalidChainInputError, listDaos, readManifest, ChainUnreachableError,
   type Clients, type Deployment
@@ -43,6 +43,15 @@ export async function manifestOf (options: GlobalOptions, chainId: number): Prom
   const own = chainManifestFile(options, chainId)
   if (existsSync(own)) return { path: own, deployment: await readManifest(own) }
   return { path: manifestFile(options), deployment: await readManifest(manifestFile(options)) }
+}
+
+/** The id of the chain at `rpcUrl`: a node takes the home's deployment on that chain. */
+export async function chainIdAt (rpcUrl: string): Promise<number> {
+  try {
+    return await createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) }).getChainId()
+  } catch (cause) {
+    throw new ChainUnreachableError(`no chain answers at ${rpcUrl}`, { hint: 'start one with commons chain up --detach, or pass --rpc URL', cause })
+  }
 }
 
 export async function readDevnet (options: GlobalOptions): Promise<DevnetRecord | null> {

@@ -77,7 +77,7 @@ describe('DAO and job commands behind a provider that caps eth_getLogs at 1,000 
     const bank = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment = await readManifest(join(root, 'home', 'chain', 'deployment.json'))
     const { jobId } = await postJob(bank, deployment, {
-      datasetCid: HEAD_2, tokensRoot: keccak256(toHex('tokens')), recipeCid: MODEL, programHash: keccak256(toHex('program')),
+      datasetCid: HEAD_2, tokensRoot: keccak256(toHex('tokens')), recipeCid: MODEL, programHash: keccak256(toHex('program')), modelHeader: keccak256(toHex('model header')),
       seed: 7n, steps: 50, reward: parseEther('100'), jobStake: parseEther('200'), trainingTime: 3600n, challengeWindow: 600n
     })
     assert.deepEqual(json<Array<{ id: unknown, status: string }>>(await commons(['job', 'list', ...h])).map(j => [String(j.id), j.status]), [[String(jobId), 'open']])

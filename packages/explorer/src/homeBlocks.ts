@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { blockstoreDir, openStore, type Store } from '@commons/store'
@@ -34,10 +34,21 @@ function storeHomes (home: string): string[] {
   return homes
 }
 
-export async function openHomeBlocks (home: string): Promise<HomeBlocks> {
-  const dirs = storeHomes(home)
-  const stores: Store[] = []
-  for (const dir of dirs) stores.push(await openStore(dir))
+export interface HomeBlocksOptions {
+  /**
+   * Stores already open in this process (a running node's): read first, never opened a
+   * second time (a pack store's index lives in the process that opened it), nor closed.
+   */
+  stores?: Store[]
+}
+
+export async function openHomeBlocks (home: string, options: HomeBlocksOptions = {}): Promise<HomeBlocks> {
+  const given = options.stores ?? []
+  const taken = new Set(given.map(s => resolve(s.home)))
+  const opened: Store[] = []
+  for (const dir of storeHomes(home)) if (!taken.has(resolve(dir))) opened.push(await openStore(dir))
+  const stores = [...given, ...opened]
+  const dirs = stores.map(s => s.home)
   const owner = async (cid: CID): Promise<Store | undefined> => {
     for (const s of stores) if (await s.blocks.has(cid)) return s
     return undefined
@@ -50,7 +61,7 @@ export async function openHomeBlocks (home: string): Promise<HomeBlocks> {
       yield * s.blocks.get(cid, options as never)
     }) as unknown as Blockstore['get']
   }
-  const close = async (): Promise<void> => { for (const s of stores) await s.close() }
+  const close = async (): Promise<void> => { for (const s of opened) await s.close() }
   const store: Store = { home, blocks: blocks as Blockstore, datasetsDir: join(home, 'datasets'), close }
   return { blocks, store, dirs, close }
 }

@@ -1,6 +1,6 @@
 import type { Abi, Hex } from 'viem'
 import {
-  commonsTokenAbi, datasetDaoAbi, datasetDaoFactoryAbi, disputeGameAbi, eventsInRanges, paymentChannelAbi, priceFeedAbi, scoringEpochsAbi,
+  commonsTokenAbi, datasetDaoAbi, datasetDaoFactoryAbi, disputeGameAbi, eventsInRanges, modelFileDisputesAbi, paymentChannelAbi, priceFeedAbi, scoringEpochsAbi,
   serviceRegistryAbi, stakeRegistryAbi, storageMarketAbi, trainingMarketAbi,
   DEFAULT_LOG_RANGE, findDeploymentBlock, type Clients, type Deployment
 } from '@commons/chain'
@@ -30,7 +30,8 @@ function staticContracts (deployment: Deployment): Array<{ contract: string, add
     { contract: 'priceFeed', address: c.priceFeed, abi: priceFeedAbi },
     { contract: 'token', address: c.token, abi: commonsTokenAbi },
     { contract: 'storageMarket', address: c.storageMarket, abi: storageMarketAbi },
-    // The inference market's contracts are absent from manifests written before it.
+    // Model-file disputes and the inference market's contracts are absent from manifests written before them.
+    ...(c.modelFileDisputes === undefined ? [] : [{ contract: 'modelFileDisputes', address: c.modelFileDisputes, abi: modelFileDisputesAbi }]),
     ...(c.serviceRegistry === undefined ? [] : [{ contract: 'serviceRegistry', address: c.serviceRegistry, abi: serviceRegistryAbi }]),
     ...(c.paymentChannel === undefined ? [] : [{ contract: 'paymentChannel', address: c.paymentChannel, abi: paymentChannelAbi }]),
     ...(c.scoringEpochs === undefined ? [] : [{ contract: 'scoringEpochs', address: c.scoringEpochs, abi: scoringEpochsAbi }])
@@ -46,9 +47,13 @@ async function inBatches<T, R> (items: T[], read: (item: T) => Promise<R>): Prom
   return out
 }
 
+/** What the index reads; raised when it reads more (model-file disputes: 2). */
+const INDEX_VERSION = 2
+
 /** Ties the index to one deployment: an index of another chain or contract set is cleared. */
 export function bindIndex (index: ExplorerIndex, deployment: Deployment, chainId: number): void {
-  const identity = `${chainId}:${deployment.contracts.market.toLowerCase()}:${deployment.block}`
+  // INDEX_VERSION: an index made before a contract was added to the set read is made again, not left without its events.
+  const identity = `${chainId}:${deployment.contracts.market.toLowerCase()}:${deployment.block}:${INDEX_VERSION}`
   const bound = index.meta('deployment')
   if (bound === identity) return
   if (bound !== undefined) index.clear()

@@ -7,6 +7,9 @@ import { jobView, listJobViews, runView } from './views/jobs.ts'
 import { priceView } from './views/price.ts'
 import { listServiceViews } from './views/services.ts'
 import { listStorageDealViews } from './views/storageDeals.ts'
+import { listAgentViews } from './views/agents.ts'
+import { listChannelViews } from './views/channels.ts'
+import { listModelFileDisputeViews } from './views/modelFileDisputes.ts'
 
 /** The JSON API: a path pattern per view, its captures passed in order. */
 export type Route = [RegExp, (ctx: ExplorerContext, match: string[], query: URLSearchParams) => unknown]
@@ -23,12 +26,15 @@ export const ROUTES: Route[] = [
   [/^\/api\/jobs\/(\d+)$/, async (ctx, [id]) => jobView(ctx, id)],
   [/^\/api\/runs\/([^/]+)$/, async (ctx, [cid]) => runView(ctx, cid)],
   [/^\/api\/disputes$/, ctx => listDisputeViews(ctx)],
+  [/^\/api\/model-file-disputes$/, ctx => listModelFileDisputeViews(ctx)],
   [/^\/api\/disputes\/(\d+)$/, async (ctx, [id]) => disputeView(ctx, id)],
   [/^\/api\/accounts$/, async ctx => listAccountViews(ctx)],
   [/^\/api\/accounts\/(0x[0-9a-fA-F]{40})$/, async (ctx, [address]) => accountView(ctx, address)],
   [/^\/api\/price$/, ctx => priceView(ctx)],
   [/^\/api\/services$/, ctx => listServiceViews(ctx)],
-  [/^\/api\/storage$/, ctx => listStorageDealViews(ctx)]
+  [/^\/api\/storage$/, ctx => listStorageDealViews(ctx)],
+  [/^\/api\/channels$/, ctx => listChannelViews(ctx)],
+  [/^\/api\/agents$/, async ctx => listAgentViews(ctx)]
 ]
 
 function summary (ctx: ExplorerContext) {
@@ -44,6 +50,7 @@ function summary (ctx: ExplorerContext) {
     accounts: count('registry', 'Registered'),
     priceRounds: count('priceFeed', 'AnswerUpdated'),
     services: count('serviceRegistry', 'ServiceRegistered'),
-    storageDeals: count('storageMarket', 'DealCreated')
+    storageDeals: count('storageMarket', 'DealCreated'),
+    channels: count('paymentChannel', 'Opened')
   }
 }

@@ -9,6 +9,7 @@ import { ContentMissingError, NotIndexedError } from './errors.ts'
 import { ROUTES } from './routes.ts'
 import { fileBytes } from './views/datasets.ts'
 import { sendVersionCar } from './views/versionCar.ts'
+import { sendRunGguf } from './views/modelGguf.ts'
 
 /**
  * The explorer's HTTP server: the JSON API, downloads (a file of a version, a whole version
@@ -27,6 +28,8 @@ const DAGRE = dirname(require.resolve('@dagrejs/dagre'))
 const STATIC: Record<string, [string, string]> = {
   '/': [join(WEB, 'index.html'), 'text/html; charset=utf-8'],
   '/app.js': [join(WEB, 'app.js'), 'text/javascript; charset=utf-8'],
+  '/format.js': [join(WEB, 'format.js'), 'text/javascript; charset=utf-8'],
+  '/draw.js': [join(WEB, 'draw.js'), 'text/javascript; charset=utf-8'],
   '/style.css': [join(WEB, 'style.css'), 'text/css; charset=utf-8'],
   '/vendor/uPlot.iife.min.js': [join(UPLOT, 'uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
   '/vendor/uPlot.min.css': [join(UPLOT, 'uPlot.min.css'), 'text/css; charset=utf-8'],
@@ -60,6 +63,13 @@ async function handle (ctx: ExplorerContext, req: IncomingMessage, res: ServerRe
   const car = /^\/car\/([^/]+)$/.exec(url.pathname)
   if (car !== null) {
     await sendVersionCar(ctx, car[1], res)
+    return
+  }
+  // /gguf/<run CID>?job=ID: the run's model converted to GGUF, the job recorded as its provenance.
+  const gguf = /^\/gguf\/([^/]+)$/.exec(url.pathname)
+  if (gguf !== null) {
+    const job = url.searchParams.get('job')
+    await sendRunGguf(ctx, gguf[1], job !== null && /^\d+$/.test(job) ? job : null, res)
     return
   }
   for (const [pattern, view] of ROUTES) {

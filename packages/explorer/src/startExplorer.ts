@@ -4,7 +4,9 @@ import type { Server } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generatePrivateKey } from 'viem/accounts'
-import { connect, readManifest, type Deployment } from '@commons/chain'
+import { connect, readManifest, type Clients, type Deployment } from '@commons/chain'
+import type { Store } from '@commons/store'
+import type { CID } from 'multiformats/cid'
 import type { ExplorerContext } from './context.ts'
 import { ExplorerIndex } from './explorerIndex.ts'
 import { openHomeBlocks } from './homeBlocks.ts'
@@ -23,6 +25,20 @@ export interface ExplorerOptions {
   /** Milliseconds between polls for new blocks (the index is updated live). */
   pollMs?: number
   log?: (line: string) => void
+  /** The deployment, when the caller has it (a running node); default: the home's manifest. */
+  deployment?: Deployment
+  /** Chain clients to read with (a running node's; the explorer never signs); default: connect to the RPC. */
+  clients?: Clients
+  /** Stores already open in this process (a running node's), read besides the home's. */
+  stores?: Store[]
+  /**
+   * Index to the head before serving (the default), or serve at once and index behind
+   * (a node: its start is not held up by a long first indexing of a public chain; the
+   * pages say the block they are indexed to and follow it).
+   */
+  indexFirst?: boolean
+  /** Fetches content the stores lack from peers by CID, checked (a running node's fetchDag). */
+  fetchContent?: (cid: CID) => Promise<void>
 }
 
 export interface RunningExplorer {
@@ -62,12 +78,12 @@ async function devnetUrl (manifest: string): Promise<string | undefined> {
 export async function startExplorer (options: ExplorerOptions): Promise<RunningExplorer> {
   const log = options.log ?? (() => {})
   const manifest = manifestPath(options.home)
-  const deployment: Deployment = await readManifest(manifest)
-  const clients = await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
+  const deployment: Deployment = options.deployment ?? await readManifest(manifest)
+  const clients = options.clients ?? await connect(options.rpcUrl ?? await devnetUrl(manifest) ?? deployment.rpcUrl, generatePrivateKey())
   const index = new ExplorerIndex(join(options.home, 'explorer', 'index.db'))
-  const content = await openHomeBlocks(options.home)
+  const content = await openHomeBlocks(options.home, { stores: options.stores })
   bindIndex(index, deployment, await clients.public.getChainId())
-  const ctx: ExplorerContext = { index, clients, deployment, content }
+  const ctx: ExplorerContext = { index, clients, deployment, content, fetchContent: options.fetchContent }
   let running: Promise<bigint> | null = null
   const refresh = async (): Promise<bigint> => {
     running ??= indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
@@ -75,7 +91,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
   }
   const server = createExplorerServer(ctx, log)
   try {
-    await refresh()
+    if (options.indexFirst !== false) await refresh()
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve) })
   } catch (error) {
     index.close()
@@ -84,6 +100,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
     throw new PortInUseError(`port ${options.port ?? 0} on ${options.host ?? '127.0.0.1'} is taken`, { hint: 'pass another --port, or --port 0 for any free one', details: { port: options.port, host: options.host ?? '127.0.0.1' }, cause: error })
   }
   const { port } = server.address() as AddressInfo
+  if (options.indexFirst === false) refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) })
   const timer = setInterval(() => { refresh().catch((error: unknown) => { log(`indexing failed (retried next poll): ${String(error)}`) }) }, options.pollMs ?? 2000)
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}/`,

@@ -1,28 +1,9 @@
 // The explorer's front end: a hash router over the JSON API, plain DOM, uPlot for charts.
 // Every link is a real <a href>, so keyboard and back/forward work as on any page.
+import { account, bytes, esc, facts, fileHref, short, table, time, tokens, tx, version } from './format.js'
+import { chart, fileTree, lineage } from './draw.js'
 
 const main = document.getElementById('main')
-
-const esc = value => String(value ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
-const short = text => { const s = String(text ?? ''); return s.length > 18 ? `${s.slice(0, 10)}…${s.slice(-6)}` : s }
-const time = seconds => seconds ? new Date(seconds * 1000).toISOString().replace('T', ' ').replace('.000Z', ' UTC') : ''
-const bytes = n => n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`
-/** Token amounts come as wei strings: shown in whole tokens, exact to 4 places. */
-const tokens = wei => {
-  const v = BigInt(wei ?? 0); const neg = v < 0n; const a = neg ? -v : v
-  const whole = a / 10n ** 18n; const frac = (a % 10n ** 18n).toString().padStart(18, '0').slice(0, 4).replace(/0+$/, '')
-  return `${neg ? '-' : ''}${whole}${frac ? '.' + frac : ''} CMN`
-}
-const account = a => a ? `<a class="mono" href="#/accounts/${esc(a)}" title="${esc(a)}">${esc(short(a))}</a>` : '—'
-const version = c => c ? `<a class="mono" href="#/versions/${esc(c)}" title="${esc(c)}">${esc(short(c))}</a>` : '—'
-const tx = t => `<span class="mono" title="${esc(t)}">${esc(short(t))}</span>`
-
-function table (caption, headers, rows) {
-  if (rows.length === 0) return `<p>No ${esc(caption.toLowerCase())} yet.</p>`
-  return `<div class="table-wrap"><table><caption>${esc(caption)}</caption><thead><tr>${headers.map(h => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>
-    <tbody>${rows.map(r => `<tr>${r.map(c => `<td>${c}</td>`).join('')}</tr>`).join('')}</tbody></table></div>`
-}
-const facts = pairs => `<dl>${pairs.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`
 
 /** The block the page on screen was drawn from (the API says it in x-indexed-to). */
 let drawnFrom = null
@@ -33,49 +14,6 @@ async function api (path) {
   const body = await res.json()
   if (!res.ok) { const e = new Error(body.error?.message ?? res.statusText); e.hint = body.error?.hint; throw e }
   return body
-}
-
-/** A line chart with a text alternative: the data as a table in a <details>. */
-function chart (id, label, xLabel, yLabel, xs, ys, xIsTime) {
-  const el = document.getElementById(id)
-  if (el === null || xs.length === 0) return
-  el.setAttribute('role', 'img')
-  el.setAttribute('aria-label', label)
-  const width = Math.max(280, Math.min(el.clientWidth || 600, 900))
-  // eslint-disable-next-line no-undef
-  new uPlot({ width, height: 240, scales: { x: { time: xIsTime } }, axes: [{ label: xLabel }, { label: yLabel }], series: [{ label: xLabel }, { label: yLabel, stroke: '#0645ad', width: 2, points: { show: true } }] }, [xs, ys], el)
-}
-
-/**
- * The dataset's lineage as a graph laid out by dagre: versions (parent to child), each
- * DAO at its head, each fork from its parent DAO. Nodes are links; the list below the
- * graph says the same in text.
- */
-function lineage (d) {
-  // eslint-disable-next-line no-undef
-  const g = new dagre.graphlib.Graph()
-  g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 48, marginx: 8, marginy: 8 })
-  g.setDefaultEdgeLabel(() => ({}))
-  const node = (id, label, sub, href, kind) => g.setNode(id, { label, sub, href, kind, width: 180, height: 44 })
-  for (const v of d.versions) node(`v:${v.cid}`, v.message, short(v.cid), `#/versions/${v.cid}`, 'version')
-  for (const v of d.versions) for (const p of v.parents) if (g.hasNode(`v:${p}`)) g.setEdge(`v:${p}`, `v:${v.cid}`)
-  for (const h of d.daos) node(`d:${h.dao}`, h.parent ? 'fork DAO' : 'DAO', short(h.dao), `#/daos/${h.dao}`, 'dao')
-  for (const h of d.daos) {
-    if (h.head && g.hasNode(`v:${h.head}`)) g.setEdge(`v:${h.head}`, `d:${h.dao}`)
-    if (h.parent && g.hasNode(`d:${h.parent}`)) g.setEdge(`d:${h.parent}`, `d:${h.dao}`)
-  }
-  // eslint-disable-next-line no-undef
-  dagre.layout(g)
-  const { width, height } = g.graph()
-  const edges = g.edges().map(e => `<path d="M${g.edge(e).points.map(p => `${p.x},${p.y}`).join(' L')}" fill="none" stroke="#444" stroke-width="1.5" marker-end="url(#arrow)"/>`).join('')
-  const nodes = g.nodes().map(id => {
-    const n = g.node(id)
-    return `<a href="${esc(n.href)}"><rect x="${n.x - n.width / 2}" y="${n.y - n.height / 2}" width="${n.width}" height="${n.height}" rx="6" fill="${n.kind === 'dao' ? '#fff4d6' : '#eef3fb'}" stroke="#111"/>
-      <text x="${n.x}" y="${n.y - 4}" text-anchor="middle" font-size="13">${esc(n.label.length > 26 ? n.label.slice(0, 25) + '…' : n.label)}</text>
-      <text x="${n.x}" y="${n.y + 13}" text-anchor="middle" font-size="11" font-family="monospace">${esc(n.sub)}</text></a>`
-  }).join('')
-  return `<svg class="lineage" viewBox="0 0 ${width} ${height}" width="${width}" role="img" aria-label="Lineage: ${d.versions.length} versions and ${d.daos.length} DAOs">
-    <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>${edges}${nodes}</svg>`
 }
 
 const pages = [
@@ -94,7 +32,9 @@ const pages = [
   [/^#\/accounts\/(0x[0-9a-fA-F]{40})$/, accountPage],
   [/^#\/price$/, price],
   [/^#\/services$/, services],
-  [/^#\/storage$/, storage]
+  [/^#\/storage$/, storage],
+  [/^#\/channels$/, channels],
+  [/^#\/agents$/, agents]
 ]
 
 async function route () {
@@ -120,7 +60,8 @@ async function home () {
     ['Chain', esc(s.chainId)], ['Indexed to block', esc(s.indexedTo)],
     ['Datasets', `<a href="#/datasets">${s.datasets}</a>`], ['DAOs', `<a href="#/daos">${s.daos}</a>`], ['Jobs', `<a href="#/jobs">${s.jobs}</a>`],
     ['Disputes', `<a href="#/disputes">${s.disputes}</a>`], ['Accounts', `<a href="#/accounts">${s.accounts}</a>`], ['Price rounds', `<a href="#/price">${s.priceRounds}</a>`],
-    ['Inference services', `<a href="#/services">${s.services}</a>`], ['Storage deals', `<a href="#/storage">${s.storageDeals}</a>`]
+    ['Inference services', `<a href="#/services">${s.services}</a>`], ['Storage deals', `<a href="#/storage">${s.storageDeals}</a>`],
+    ['Payment channels', `<a href="#/channels">${s.channels}</a>`], ['Agents', '<a href="#/agents">cards seen</a>']
   ]))
 }
 
@@ -143,7 +84,7 @@ async function versionPage (cid) {
   const v = await api(`/api/versions/${cid}`)
   render(`Version ${short(cid)}`, facts([['CID', `<code>${esc(v.cid)}</code>`], ['Message', esc(v.message)], ['Author', esc(v.author)], ['Time', esc(time(v.time))], ['Size', esc(bytes(v.bytes))],
     ['Parents', v.parents.map(p => `${version(p)} (<a href="#/diff/${p}/${v.cid}">diff</a>)`).join(' ') || '—']]) +
-    `<p><a href="/car/${v.cid}" download>Download the whole version (CAR file)</a></p><h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
+    `<p><a href="/car/${v.cid}" download>Download the whole version (CAR file)</a></p><h2>File tree</h2>${fileTree(v.cid, v.fileList)}<h2>Files</h2>${table('Files', ['Path', 'Size', 'Download'], v.fileList.map(f => [`<code>${esc(f.path)}</code>`, esc(bytes(f.size)), `<a href="/files/${v.cid}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>download ${esc(f.path.split('/').at(-1))}</a>`]))}`)
 }
 
 async function diff (from, to) {
@@ -165,6 +106,7 @@ async function dao (address) {
     ['Forked from', d.parent ? `<a class="mono" href="#/daos/${d.parent}">${short(d.parent)}</a> at ${version(d.forkPoint)}` : '—']]) +
     `<h2>Members</h2>${table('Members and shares', ['Member', 'Shares'], d.members.map(m => [account(m.account), esc(m.shares)]))}
     <h2>Treasury over time</h2><div class="chart" id="treasury-chart"></div>
+    <details><summary>Treasury over time (table)</summary>${table('Treasury balance after each transfer', ['Time', 'Block', 'Balance'], d.treasuryHistory.map(p => [esc(time(p.time)), String(p.block), esc(tokens(p.balance))]))}</details>
     <h2>Proposals</h2>${table('Proposals', ['Id', 'Description', 'State', 'Votes'], d.proposals.map(p => [`<span class="mono" title="${esc(p.id)}">${short(p.id)}</span>`, esc(p.description), `<span class="badge">${esc(p.state)}</span>`, p.votes.map(v => `${account(v.voter)} ${esc(v.support)} (${esc(v.weight)})`).join('<br>')]))}
     <h2>Forks</h2>${table('Forks', ['Fork DAO', 'Fork point', 'Shares', 'Treasury taken'], d.forks.map(f => [`<a class="mono" href="#/daos/${f.dao}">${short(f.dao)}</a>`, version(f.forkPoint), esc(f.shares ?? ''), f.treasury ? esc(tokens(f.treasury)) : '']))}
     <h2>Head changes</h2>${table('Head changes', ['From', 'To', 'Block', 'Transaction'], d.heads.map(h => [version(h.previous), version(h.head), String(h.block), tx(h.tx)]))}
@@ -195,7 +137,9 @@ async function job (id) {
     box.innerHTML = ''
     chart('loss-chart', `Training loss by step for job ${j.id}`, 'step', 'loss', run.loss.map(r => r.step), run.loss.map(r => r.loss), false)
     document.getElementById('run').innerHTML = `<details><summary>Loss per step (table)</summary>${table('Loss per step', ['Step', 'Loss'], run.loss.map(r => [String(r.step), String(r.loss)]))}</details>
-      <h2>Model and checkpoints</h2>${table('Downloads', ['File', 'Size'], run.files.map(f => [`<a href="/files/${run.run}/${f.path.split('/').map(encodeURIComponent).join('/')}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}`
+      <h2>Model</h2>${run.files.some(f => f.path === 'model.safetensors') ? `<ul class="downloads"><li><a id="download-safetensors" href="${fileHref(run.run, 'model.safetensors')}" download>model.safetensors</a> (${esc(bytes(run.files.find(f => f.path === 'model.safetensors').size))})</li><li><a id="download-gguf" href="/gguf/${run.run}?job=${j.id}" download>model as GGUF</a> (llama.cpp, Ollama; converted on download)</li><li><a href="/car/${run.run}" download>the whole run as a CAR file</a></li></ul>` : '<p>The run has no model file.</p>'}
+      <h2>Checkpoints</h2>${table('Checkpoints', ['Checkpoint', 'Size'], run.files.filter(f => f.path.startsWith('checkpoints/')).map(f => [`<a href="${fileHref(run.run, f.path)}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}
+      <h2>Every file of the run</h2>${table('Downloads', ['File', 'Size'], run.files.map(f => [`<a href="${fileHref(run.run, f.path)}" download>${esc(f.path)}</a>`, esc(bytes(f.size))]))}`
   } catch (error) {
     const box = document.getElementById('loss-chart')
     if (box !== null) box.innerHTML = `<p role="status">The run's transcript is not available here: ${esc(error.message)}</p>`
@@ -203,19 +147,28 @@ async function job (id) {
 }
 
 async function disputes () {
-  const list = await api('/api/disputes')
-  render('Disputes', table('Disputes', ['Dispute', 'Job', 'Step', 'Challenger', 'Winner'], list.map(d => [`<a href="#/disputes/${d.id}">dispute ${d.id}</a>`, `<a href="#/jobs/${d.job}">job ${d.job}</a>`, esc(d.step), account(d.challenger), esc(d.winner ?? 'open')])))
+  const [list, files] = await Promise.all([api('/api/disputes'), api('/api/model-file-disputes')])
+  const value = v => `${esc(v.value ?? 'NaN')} <span class="mono">(${esc(v.bits)})</span>`
+  render('Disputes', table('Disputes', ['Dispute', 'Job', 'Step', 'Challenger', 'Winner'], list.map(d => [`<a href="#/disputes/${d.id}">dispute ${d.id}</a>`, `<a href="#/jobs/${d.job}">job ${d.job}</a>`, esc(d.step), account(d.challenger), esc(d.winner ?? 'open')])) +
+    `<h2>Model files convicted</h2><p>A published model file whose weight differs from the trainer's committed state convicts the job in one transaction.</p>${table('Model file convictions', ['Job', 'Fault', 'Slot', 'Element', 'Committed', 'In the file', 'Challenger', 'Slashed', 'Transaction'], files.map(f => [`<a href="#/jobs/${f.job}">job ${f.job}</a>`, esc(f.fault), esc(f.slot), esc(f.element), value(f.committed), value(f.inFile), account(f.challenger), f.slashes.map(s => `${account(s.node)} ${esc(tokens(s.amount))}`).join('<br>') || '—', tx(f.convicted.tx)]))}`)
 }
 
 async function dispute (id) {
   const d = await api(`/api/disputes/${id}`)
   const args = a => esc(Object.entries(a).filter(([k]) => k !== 'id' && k !== 'jobId').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', '))
+  const value = v => v ? `<strong>${esc(v.value ?? 'NaN')}</strong> <span class="mono">(${esc(v.bits)})</span>` : '—'
+  const call = d.pinpointed?.call
+  const op = call?.op
   render(`Dispute ${d.id}`, facts([['Job', `<a href="#/jobs/${d.job}">job ${d.job}</a>`], ['Step', esc(d.step)], ['Challenger', account(d.challenger)], ['Bond', esc(tokens(d.bond))],
-    ['Pinpointed', d.pinpointed ? `op <strong>${d.pinpointed.op}</strong>, element <strong>${d.pinpointed.element}</strong>` : '—'],
-    ['Value claimed', d.claims ? `trainer 0x${(d.claims.trainer >>> 0).toString(16).padStart(8, '0')}, challenger 0x${(d.claims.challenger >>> 0).toString(16).padStart(8, '0')} (float32 bits)` : '—'],
+    ['Pinpointed', d.pinpointed ? `op <strong id="pinpoint-op">${d.pinpointed.op}</strong>${op ? ` (<code>${esc(op.name)}</code>, ${esc(op.dtype)} [${esc(op.dims.join(' × '))}])` : ''}, element <strong id="pinpoint-element">${d.pinpointed.element}</strong>` : '—'],
+    ['Op inputs', op ? op.inputs.map((i, n) => `input ${n}: ${esc(i.kind)} ${esc(i.index)}`).join('; ') || 'none' : '—'],
+    ['Trainer claimed', d.claims ? `<span id="claim-trainer">${value(d.claims.trainerValue)}</span>` : '—'],
+    ['Challenger (the verifier\'s value)', d.claims ? `<span id="claim-challenger">${value(d.claims.challengerValue)}</span>` : d.pinpointed ? value({ value: null, bits: `0x${(d.pinpointed.expected >>> 0).toString(16).padStart(8, '0')}` }) : '—'],
     ['Outcome', `<span class="badge" id="dispute-winner">${esc(d.outcome.winner ?? 'open')}</span> (${esc(d.outcome.reason)})`]]) +
     `<h2>Moves</h2>${table('Moves', ['Move', 'Time', 'Block', 'Transaction', 'Gas', 'By', 'Values'], d.moves.map(m => [esc(m.move), esc(time(m.time)), String(m.block), tx(m.tx), esc(m.gas), account(m.from), `<span class="mono">${args(m.args)}</span>`]))}
-    <h2>Slashed</h2>${table('Slashes', ['Account', 'Amount', 'Paid to', 'Their share', 'To treasury'], d.slashes.map(s => [account(s.node), esc(tokens(s.amount)), account(s.beneficiary), esc(tokens(s.toBeneficiary)), esc(tokens(s.toTreasury))]))}`)
+    <h2>Input elements the verifier read</h2>${table('Opened inputs', ['Opening', 'Type', 'Tensor length', 'First leaf', 'Elements', 'First values'], (call?.openings ?? []).map((o, n) => [String(n), esc(o.dtype), String(o.tensorLength), String(o.firstLeaf), String(o.count), `<span class="mono">${o.first.map(v => esc(v.value ?? v.bits)).join(', ')}${o.count > o.first.length ? ', …' : ''}</span>`]))}
+    <h2>Slashed</h2>${table('Slashes', ['Account', 'Amount', 'Paid to', 'Their share', 'To treasury'], d.slashes.map(s => [account(s.node), esc(tokens(s.amount)), account(s.beneficiary), esc(tokens(s.toBeneficiary)), esc(tokens(s.toTreasury))]))}
+    <h2>Paid</h2>${table('Payments', ['From', 'To', 'Amount'], d.payments.map(p => [`${account(p.from)}${p.fromName ? ` (${esc(p.fromName)})` : ''}`, `${account(p.to)}${p.toName ? ` (${esc(p.toName)})` : ''}`, esc(tokens(p.amount))]))}`)
 }
 
 async function accounts () {
@@ -246,6 +199,17 @@ async function services () {
 async function storage () {
   const list = await api('/api/storage')
   render('Storage deals', table('Storage deals', ['Deal', 'Version kept', 'Funder', 'Escrow', 'Providers', 'Proofs', 'Missed', 'Paid', 'Slashed'], list.map(d => [esc(d.id), version(d.version), account(d.funder), esc(tokens(d.escrow)), d.providers.map(account).join(' ') || '—', String(d.proofs), String(d.missed), esc(tokens(d.paid)), esc(tokens(d.slashed))])))
+}
+
+async function channels () {
+  const list = await api('/api/channels')
+  render('Payment channels', table('Payment channels', ['Channel', 'Client', 'Provider', 'Deposit', 'Expires', 'Claims', 'Claimed', 'Refunded', 'State'], list.map(c => [`<span class="mono" title="${esc(c.id)}">${esc(short(c.id))}</span>`, account(c.client), account(c.provider), esc(tokens(c.deposit)), esc(time(c.expiry)), String(c.claims), esc(tokens(c.claimed)), esc(tokens(c.refunded)), `<span class="badge">${esc(c.state)}</span>`])))
+}
+
+async function agents () {
+  const list = await api('/api/agents')
+  render('Agents', '<p>Agents are off-chain: these are the signed cards the nodes of this machine have seen on the network.</p>' +
+    table('Agents', ['Name', 'Account', 'Peer', 'Skills', 'Endpoints', 'Last seen'], list.map(a => [esc(a.name), account(a.address), `<span class="mono" title="${esc(a.peerId)}">${esc(short(a.peerId))}</span>`, esc(a.skills.join(', ')), a.endpoints.map(e => `<code>${esc(e)}</code>`).join('<br>') || '—', esc(a.seen)])))
 }
 
 // The skip link moves focus only: as a hash it would be taken for a page.

@@ -2,7 +2,7 @@
 // libp2p on loopback, real blockstores, anvil and the real engine. Cheating trainers
 // (one per lie, `--fault` drawn from the seed: step faults anywhere in the program, init,
 // loss-only including the last record's, withheld traces, a model file whose weights are not
-// S_T's) face a validator that replays
+// S_T's, or whose header maps names to other weights) face a validator that replays
 // every step; honest trainers face a challenger who disputes them anyway (random step,
 // op and element; the loss; value requests; record queries). Every lie must end slashed;
 // no honest trainer may be.
@@ -76,25 +76,38 @@ try {
   const program = compileProgram(engine, recipe)
   const job = { datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe }
 
+  /** Dials `to` from `from`, again after a handshake that timed out (a loaded machine). */
+  const connectRetrying = async (from: CommonsNode, to: CommonsNode): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await from.network.connect(to.network.multiaddrs()[0])
+      } catch (error) {
+        if (attempt === 3) throw error
+        log(`dial failed (${(error as Error).message}); again`)
+      }
+    }
+  }
+
   /** A trainer node with `fault` (or honest) takes the next job; resolves once it submitted. */
   const trainerFor = async (name: string, fault?: string, seed = SEED): Promise<{ trainer: CommonsNode, jobId: bigint }> => {
     const trainer = await start(name, ['trainer'], fault === undefined ? {} : { fault: parseFault(fault, seed) })
     await registerAndStake(trainer.clients, deployment, { peerId: peerIdBytes(trainer.peerId), roles: ['trainer'], amount: parseEther('1000') })
-    await trainer.network.connect(requester.network.multiaddrs()[0])
-    await validator.network.connect(trainer.network.multiaddrs()[0])
+    await connectRetrying(trainer, requester)
+    await connectRetrying(validator, trainer)
     const jobId = await requester.postJob(job)
     return { trainer, jobId }
   }
 
   const lies = { total: 0, slashed: 0, missed: [] as string[], byKind: {} as Record<string, number> }
-  const kinds = ['step', 'init', 'loss', 'withhold', 'model'] as const
+  const kinds = ['step', 'init', 'loss', 'withhold', 'model', 'header'] as const
   for (let i = 0; i < LIES; i++) {
     const kind = kinds[i % kinds.length]
     const fault = kind === 'step' ? `step=${random32(SEED, 1, i) % recipe.steps}` // op and element drawn where the fault changes the state
       : kind === 'init' ? 'init'
         : kind === 'loss' ? `loss,step=${random32(SEED, 2, i) % (recipe.steps + 1)}`
           : kind === 'withhold' ? `step=${random32(SEED, 3, i) % recipe.steps},withhold`
-            : 'model' // a model file with one weight that is not S_T's (slot and element drawn)
+            : kind === 'model' ? 'model' // a model file with one weight that is not S_T's (slot and element drawn)
+              : 'header' // a model file whose header swaps two names over S_T's weights (slot drawn)
     const { trainer, jobId } = await trainerFor(`liar-${i}`, fault, SEED * 1000 + i)
     const slashed = await until(async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
     lies.total++

@@ -57,8 +57,15 @@ export const DAG_PROTOCOL = '/commons/dag/1.0.0'
 /** Bytes gathered before one send on a DAG stream: a few muxer frames' worth, not one per CAR piece. */
 export const DAG_STREAM_BATCH_BYTES = 1 << 20
 
-/** Blocks of a DAG stream being written to the blockstore at once while the stream flows on. */
-export const DAG_STREAM_WRITES = 32
+/** Blocks the holder reads from its store ahead of the one it sends (reads overlap sends). */
+export const DAG_STREAM_READ_AHEAD = 32
+
+/**
+ * Bytes of a DAG stream the fetcher lets queue unread before it pauses the stream (the
+ * muxer then stops granting the holder window, and the holder waits): memory stays
+ * bounded however far the network outruns checking and storing.
+ */
+export const DAG_STREAM_BUFFER_BYTES = 8 << 20
 
 /** Connected peers asked in turn for a whole DAG before the DHT is asked who provides it. */
 export const DAG_STREAM_PEERS = 8

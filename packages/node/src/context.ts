@@ -30,6 +30,8 @@ export interface NodeInit {
   roles: Role[]
   /** Port of the HTTP API on loopback; 0 picks one, false starts none. */
   apiPort?: number | false
+  /** Port on loopback to serve the explorer on (0 picks one); left out, none is served. */
+  explorerPort?: number
   /** Trainer: corrupt a value on purpose (to exercise the network's defences). */
   fault?: FaultSpec
   /**

@@ -4,6 +4,7 @@ import { referenceContext } from '@commons/engine'
 import type { Store } from '@commons/store'
 import { createAnnouncer } from './announcer.ts'
 import { startApi, type ApiServer } from './api.ts'
+import { serveExplorer } from './explorer.ts'
 import { createChainEvents } from './chainEvents.ts'
 import type { Context, DisputeReport, NodeComponents, NodeInit, Service, Timings } from './context.ts'
 import { createEventQueue } from './eventQueue.ts'
@@ -38,6 +39,8 @@ export interface CommonsNode {
   store: Store
   state: NodeState
   api: ApiServer | null
+  /** The explorer's URL when the node serves it (`explorerPort`), else null. */
+  explorer: { url: string } | null
   /** Disputes this node took part in, as they ended. */
   reports: DisputeReport[]
   timings: Timings
@@ -89,6 +92,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
   }
 
   let api: ApiServer | null = null
+  let explorer: { url: string } | null = null
   try {
     for (const service of services) {
       await service.start()
@@ -100,13 +104,18 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
       peers: network.peers(), rpcUrl: clients.rpcUrl, contracts: init.deployment.contracts
     })
     api = init.apiPort === false ? null : await startApi(state, status, init.apiPort ?? 0)
+    if (init.explorerPort !== undefined) {
+      const served = await serveExplorer(components, init, init.explorerPort)
+      explorer = served
+      started.push({ start () {}, stop: async () => served.stop() })
+    }
   } catch (error) {
     await stop().catch(() => {})
     throw error
   }
   const apiService = api
   if (apiService !== null) started.push({ start () {}, stop: async () => apiService.close() })
-  log(`node ${clients.account.address} (${init.roles.join(', ')}) peer ${network.peerId}${api === null ? '' : `, API ${api.url}`}`)
+  log(`node ${clients.account.address} (${init.roles.join(', ')}) peer ${network.peerId}${api === null ? '' : `, API ${api.url}`}${explorer === null ? '' : `, explorer ${explorer.url}`}`)
   chainEvents.tick()
 
   return {
@@ -117,6 +126,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     store,
     state,
     api,
+    explorer: explorer === null ? null : { url: explorer.url },
     reports: ctx.reports,
     timings: ctx.timings,
     storage,

@@ -1,70 +1,24 @@
-import { CarBlockIterator } from '@ipld/car/iterator'
-import { CarWriter } from '@ipld/car/writer'
-import { dagBlocks, keyOf, linksOf, type BlockReader } from '@commons/store'
+import { hash } from 'node:crypto'
+import { createDecoder } from '@ipld/car/decoder'
+import { flushBlocks, keyOf, linksOf, writeBehind } from '@commons/store'
 import { equals } from 'multiformats/bytes'
-import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
-import { DAG_PROTOCOL, DAG_STREAM_BATCH_BYTES, DAG_STREAM_WRITES } from './constants.ts'
+import type { CID } from 'multiformats/cid'
+import { DAG_PROTOCOL, DAG_STREAM_BUFFER_BYTES } from './constants.ts'
+import { streamBytesReader, type StreamBytesReader } from './dagStreamRead.ts'
+
+export { serveDagStream } from './dagStreamServe.ts'
 
 /**
- * Whole-DAG transfer between Commons nodes: the fetcher names a root, the holder
- * answers with the DAG as one CAR stream, depth first (what a trustless gateway's
- * `?format=car` serves), or closes the stream at once if it lacks the root. One stream
- * and no per-block round trip, where bitswap asks and answers block by block. The
- * fetcher trusts nothing it is sent: a block is kept only if it is the root or linked
- * from a block already kept, and only if its bytes hash to its CID; anything else
- * ends the stream, and what is still missing is left to bitswap.
+ * Whole-DAG transfer between Commons nodes, the fetcher's half (dagStreamServe.ts has
+ * the holder's): the fetcher names a root, the holder answers with the DAG as one CAR
+ * stream, depth first. One stream and no per-block round trip, where bitswap asks and
+ * answers block by block. The fetcher trusts nothing it is sent: a block is kept only
+ * if it is the root or linked from a block already kept, and only if its bytes hash to
+ * its CID; anything else ends the stream, and what is still missing is left to bitswap.
  */
-
-/** Serves every DAG `blocks` holds to peers that ask by `DAG_PROTOCOL`. */
-export async function serveDagStream (libp2p: Pick<Libp2p, 'handle'>, blocks: BlockReader): Promise<void> {
-  await libp2p.handle(DAG_PROTOCOL, async stream => {
-    try {
-      const root = CID.decode(await readRequest(stream))
-      if (await blocks.has(root)) await sendCar(stream, blocks, root)
-      await stream.close()
-    } catch (error) {
-      stream.abort(error as Error)
-    }
-  })
-}
-
-async function readRequest (stream: Stream): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const chunk of stream) parts.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
-}
-
-async function sendCar (stream: Stream, blocks: BlockReader, root: CID): Promise<void> {
-  const { writer, out } = CarWriter.create([root])
-  const feed = (async () => {
-    try {
-      for await (const block of dagBlocks(blocks, root)) await writer.put(block)
-    } finally {
-      await writer.close()
-    }
-  })()
-  // The CAR writer yields a few bytes at a time (lengths, CIDs, data): batched, so each
-  // send fills the muxer's frames instead of paying a frame per piece.
-  let batch: Uint8Array[] = []
-  let size = 0
-  const flush = async (): Promise<void> => {
-    if (size === 0) return
-    const bytes = batch.length === 1 ? batch[0] : Buffer.concat(batch, size)
-    batch = []
-    size = 0
-    if (!stream.send(bytes)) await stream.onDrain()
-  }
-  for await (const piece of out) {
-    batch.push(piece)
-    size += piece.length
-    if (size >= DAG_STREAM_BATCH_BYTES) await flush()
-  }
-  await flush()
-  await feed
-}
 
 export interface DagStreamResult {
   /** Distinct blocks of the DAG received, checked and stored. */
@@ -96,31 +50,35 @@ export async function fetchDagStream (
   const expected = new Set([keyOf(root)])
   const seen = new Set([keyOf(root)])
   const result: DagStreamResult = { blocks: 0, bytes: 0, complete: false }
-  let stream: Stream | undefined
-  const writes = new Set<Promise<void>>()
+  // Checked blocks are queued for the store's batched writes (the pack blockstore writes
+  // a group of them at once), not awaited one by one; flushed before the result counts them.
+  const store = writeBehind(blocks)
   let writeError: { error: unknown } | undefined
+  let stream: Stream | undefined
+  let reader: StreamBytesReader | undefined
   try {
     stream = await libp2p.dialProtocol(peer, DAG_PROTOCOL, { signal })
     stream.send(root.bytes)
     await stream.close({ signal })
     const open = stream
     signal.addEventListener('abort', () => { open.abort(new Error('DAG stream stalled or aborted')) }, { once: true })
-    const car = await CarBlockIterator.fromIterable(bytesOf(stream))
-    const roots = await car.getRoots()
+    reader = streamBytesReader(stream, DAG_STREAM_BUFFER_BYTES)
+    const car = createDecoder(reader)
+    const { roots } = await car.header()
     if (roots.length !== 1 || !roots[0].equals(root)) throw new Error('the CAR names another root')
-    for await (const { cid, bytes } of car) {
+    for await (const { cid, bytes } of car.blocks()) {
       const key = keyOf(cid)
       if (!expected.has(key)) throw new Error(`block ${cid} was not asked for`)
-      if (cid.multihash.code !== sha256.code || !equals((await sha256.digest(bytes)).digest, cid.multihash.digest)) {
-        throw new Error(`block ${cid} does not match its CID`)
-      }
+      // Hashed here, on the event loop: WebCrypto's digest (run on libuv's thread pool)
+      // cost the event loop several times more per block than hashing it (profiled).
+      if (!matchesCid(cid, bytes)) throw new Error(`block ${cid} does not match its CID`)
       expected.delete(key)
-      // Stored in the background, a bounded number at a time: the stream keeps flowing
-      // while a blockstore on disk writes (a block counts only once its write is done).
-      const put: Promise<void> = Promise.resolve(blocks.put(cid, bytes)).then(() => {}, (error: unknown) => { writeError ??= { error } })
-        .finally(() => { writes.delete(put) })
-      writes.add(put)
-      if (writes.size >= DAG_STREAM_WRITES) await Promise.race(writes)
+      try {
+        await store.put(cid, bytes)
+      } catch (error) {
+        writeError = { error }
+        throw error
+      }
       result.blocks++
       result.bytes += bytes.length
       for (const link of linksOf(cid, bytes)) {
@@ -137,14 +95,16 @@ export async function fetchDagStream (
     stream?.abort(error as Error)
   } finally {
     clearTimeout(timer)
-    await Promise.all(writes)
+    reader?.release()
   }
   // Our own disk failing is no fault of the peer's: it stops the fetch.
   if (writeError !== undefined) throw (writeError as { error: unknown }).error
+  await flushBlocks(blocks)
   result.complete = expected.size === 0 && result.blocks > 0
   return result
 }
 
-async function * bytesOf (stream: Stream): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray()
+/** Whether `bytes` hash to the sha2-256 digest `cid` names (the only hash dataset CIDs use). */
+function matchesCid (cid: CID, bytes: Uint8Array): boolean {
+  return cid.multihash.code === sha256.code && equals(hash('sha256', bytes, 'buffer'), cid.multihash.digest)
 }

@@ -13,22 +13,24 @@ export class FaultSpecError extends BaseError {
  * `withhold`: the trainer publishes no op trace when disputed (data availability is then
  * forced on-chain).
  */
-export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'model', slot?: number, element?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean }
+export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'model', slot?: number, element?: number } | { kind: 'header', slot?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean }
 
-const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] --fault loss[,step=T] or --fault model[,slot=S,element=E]; add ,withhold to publish no trace'
+const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] --fault loss[,step=T], --fault model[,slot=S,element=E] or --fault header[,slot=S]; add ,withhold to publish no trace'
 
 /**
  * Parses `--fault step=T,op=I,element=E` (any part may be left out; `--fault step`
  * draws them all), `--fault init` (optionally `init,slot=S,element=E`) or `--fault loss`
  * (a lie about the loss of step T alone) or `--fault model` (optionally `model,slot=S,element=E`:
- * one weight of model.safetensors not S_T's), each optionally with `,withhold`.
+ * one weight of model.safetensors not S_T's) or `--fault header` (optionally `header,slot=S`:
+ * parameter S's name swapped with another's in the file's header, every weight at its
+ * offset), each optionally with `,withhold`.
  */
 export function parseFault (text: string, seed = 1): FaultSpec {
   const [head, ...rest] = text.split(',').map(s => s.trim()).filter(s => s !== '')
   const parts: Record<string, number> = {}
-  const kind = head === 'init' ? 'init' : head === 'loss' ? 'loss' : head === 'model' ? 'model' : 'step'
+  const kind = head === 'init' ? 'init' : head === 'loss' ? 'loss' : head === 'model' ? 'model' : head === 'header' ? 'header' : 'step'
   let withhold = false
-  for (const part of head === 'init' || head === 'step' || head === 'loss' || head === 'model' ? rest : [head, ...rest]) {
+  for (const part of head === 'init' || head === 'step' || head === 'loss' || head === 'model' || head === 'header' ? rest : [head, ...rest]) {
     if (part === 'withhold') { withhold = true; continue }
     const match = /^(step|op|element|slot)=(\d+)$/.exec(part ?? '')
     if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: FAULT_HINT })
@@ -36,10 +38,12 @@ export function parseFault (text: string, seed = 1): FaultSpec {
   }
   if ((kind === 'init' || kind === 'model') && (parts.step !== undefined || parts.op !== undefined)) throw new FaultSpecError(`a${kind === 'init' ? 'n' : ''} ${kind} fault has no step or op`, { hint: FAULT_HINT })
   if (kind === 'step' && parts.slot !== undefined) throw new FaultSpecError('a step fault has no slot', { hint: FAULT_HINT })
+  if (kind === 'header' && (parts.step !== undefined || parts.op !== undefined || parts.element !== undefined)) throw new FaultSpecError('a header fault has only a slot', { hint: FAULT_HINT })
   if (kind === 'loss' && (parts.op !== undefined || parts.slot !== undefined || parts.element !== undefined)) throw new FaultSpecError('a loss fault has only a step', { hint: FAULT_HINT })
   const common = { seed, ...(withhold ? { withhold } : {}) }
   if (kind === 'init') return { kind, slot: parts.slot, element: parts.element, ...common }
   if (kind === 'model') return { kind, slot: parts.slot, element: parts.element, ...common }
+  if (kind === 'header') return { kind, slot: parts.slot, ...common }
   if (kind === 'loss') return { kind, step: parts.step, ...common }
   return { kind, step: parts.step, op: parts.op, element: parts.element, ...common }
 }
@@ -62,6 +66,12 @@ export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Re
     if (slot >= specs.length) throw new FaultSpecError(`parameter ${slot} does not exist: the model has ${specs.length}`)
     const size = specs[slot].shape.reduce((a, b) => a * b, 1)
     return { kind: 'model', slot, element: (spec.element ?? random32(spec.seed, 17, 0)) % size }
+  }
+  if (spec.kind === 'header') {
+    const params = paramSpecs(recipe.model).length
+    const slot = spec.slot ?? random32(spec.seed, 18, 0) % params
+    if (slot >= params) throw new FaultSpecError(`parameter ${slot} does not exist: the model has ${params}`)
+    return { kind: 'header', slot }
   }
   const step = spec.step ?? random32(spec.seed, 13, 0) % recipe.steps
   if (spec.kind === 'loss') {

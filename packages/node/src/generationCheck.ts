@@ -59,12 +59,11 @@ export interface CheckOptions {
   onMove?: (move: GenerationMove) => void
 }
 
-/** Replays a greedy answer and, at a wrong token, disputes it to the end. */
+/** Replays an answer (greedy, or sampled under its receipt's seed) and, at a wrong token, disputes it to the end. */
 export async function checkAnswer (components: { clients: Clients, deployment: Deployment }, model: ReplayModel, answer: SignedAnswer, options: CheckOptions = {}): Promise<AnswerCheck> {
   if (answer.receipt.modelRoot.toLowerCase() !== model.root.toLowerCase()) {
     throw new AnswerCheckError(`the receipt is for model ${answer.receipt.modelRoot}, the replay model is ${model.root}`, { hint: 'replay with the run the service serves (its model CID)' })
   }
-  if (answer.receipt.seeded) throw new AnswerCheckError('a sampled answer cannot be disputed yet (InferenceDisputes takes greedy answers)', { hint: 'ask without --seed to get disputable answers' })
   const challenger = new GenerationChallenger(components.clients, components.deployment, generationGame(components.deployment), model.engine, model.programs, model.weights)
   const wrongToken = challenger.firstWrongToken(answer)
   if (wrongToken < 0 || options.dispute === false) return { wrongToken }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
-import { connect, deploy, devnetAccount, postJob, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet, type JobSpec } from '@commons/chain'
+import { connect, deploy, devnetAccount, modelHeaderOf, postJob, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet, type JobSpec } from '@commons/chain'
 import { toHex } from '@commons/protocol'
 import { initialState, readRecipe, readRecords, stateRootOf, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
@@ -97,6 +97,10 @@ describe('a trainer checks every term of a job before it claims', () => {
     assert.equal(await refusedTerm(spec => ({ ...spec, tokensRoot: `0x${'22'.repeat(32)}` })), 'tokensRoot')
   })
 
+  it('refuses a job whose model header is not its recipe\'s (an honest file would be convicted by it)', async () => {
+    assert.equal(await refusedTerm(spec => ({ ...spec, modelHeader: `0x${'33'.repeat(32)}` })), 'modelHeader')
+  })
+
   it('refuses a job whose recipe cannot be fetched', async () => {
     assert.equal(await refusedTerm(spec => ({ ...spec, recipeCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' })), 'recipe')
   })
@@ -114,7 +118,8 @@ describe('a trainer checks every term of a job before it claims', () => {
   it('trains a job whose seed differs from its recipe\'s with the job\'s seed, and the validator\'s replay agrees', async () => {
     const spec = await requester.jobSpec(baseParams())
     const seed = recipe.seed + 7
-    const { jobId } = await postJob(requester.clients, deployment, { ...spec, seed: BigInt(seed) })
+    // The model file's header names the recipe the job trains: with the job's seed.
+    const { jobId } = await postJob(requester.clients, deployment, { ...spec, seed: BigInt(seed), modelHeader: modelHeaderOf({ ...recipe, seed }, spec.tokensRoot) })
     await until('the validator to judge the result', () => {
       const status = validator.state.job(jobId, 'validator')?.status
       return status === 'attested' || status === 'disputed'

@@ -15,9 +15,9 @@ import { jobSpecFor } from './roles/requester.ts'
 /**
  * A validator checks the model file of every run whose transcript holds: the test is the
  * requester and a trainer that trains honestly, then publishes one run as trained and one
- * whose model.safetensors differs in one weight. On a real anvil, with the contracts as
- * deployed, the validator attests the first and gets the second's trainer slashed through
- * ModelFileDisputes in one call.
+ * whose model.safetensors differs in one weight, then one whose header swaps two names
+ * over S_T's weights. On a real anvil, with the contracts as deployed, the validator attests
+ * the first and gets the other two slashed through ModelFileDisputes, one call each.
  */
 
 let alone: Alone
@@ -51,14 +51,15 @@ describe('a model file that is not S_T', () => {
     const { tokens } = await tokenizeVersion(store, version, recipe.tokenizer)
     const spec = await jobSpecFor(referenceContext(), store, { datasetCid: version, recipe, reward: parseEther('50'), jobStake: parseEther('100') })
 
-    const run = async (account: Clients, name: string, lie: boolean): Promise<bigint> => {
+    const run = async (account: Clients, name: string, lie: false | 'weight' | 'header'): Promise<bigint> => {
       const { jobId } = await postJob(bank, deployment, spec)
       await claimJob(account, deployment, jobId)
       const out = join(alone.root, name)
-      const result = await train(referenceContext(), { recipe, tokens, data: { source: 'test' }, out })
+      // The header lie: two parameters' names swapped in the header, every weight at its offset.
+      const result = await train(referenceContext(), { recipe, tokens, data: { source: 'test' }, out, ...(lie === 'header' ? { fault: { kind: 'header' as const, slot: 0 } } : {}) })
       // The 5th weight of the second parameter tensor, after the first tensor's words.
       const first = paramSpecs(recipe.model)[0].shape.reduce((a, b) => a * b, 1)
-      if (lie) await corruptWeight(join(out, MODEL_FILE), 4 * (first + 4))
+      if (lie === 'weight') await corruptWeight(join(out, MODEL_FILE), 4 * (first + 4))
       const runCid = await publishDir(store, name, out, `${name} run`)
       await submitResult(account, deployment, { jobId, modelCid: runCid, transcriptRoot: result.transcriptRoot, steps: result.steps })
       return jobId
@@ -68,7 +69,7 @@ describe('a model file that is not S_T', () => {
     await until(`the validator to attest job ${honest}`, () => state.job(honest, 'validator')?.status === 'attested', { timeoutMs: 180_000, said: () => lines.join('\n') })
 
     const stakeBefore = (await readStake(trainer, deployment, trainer.account.address)).staked
-    const lying = await run(trainer, 'lying', true)
+    const lying = await run(trainer, 'lying', 'weight')
     await until(`the validator to convict job ${lying}`, () => state.job(lying, 'validator')?.status === 'disputed', { timeoutMs: 180_000, said: () => lines.join('\n') })
     const job = await readJob(clients, deployment, lying)
     assert.equal(job.statusName, 'slashed', 'the trainer lost the dispute over its model file')
@@ -78,5 +79,12 @@ describe('a model file that is not S_T', () => {
     assert.equal(detail.element, 4, 'the weight changed')
     assert.equal((await readStake(trainer, deployment, trainer.account.address)).staked, stakeBefore - parseEther('100'), 'the job stake was slashed')
     assert.equal((await readJob(clients, deployment, honest)).statusName, 'submitted', 'the honest run is untouched')
+
+    const swapped = await run(trainer, 'swapped', 'header')
+    await until(`the validator to convict job ${swapped}`, () => state.job(swapped, 'validator')?.status === 'disputed', { timeoutMs: 180_000, said: () => lines.join('\n') })
+    assert.equal((await readJob(clients, deployment, swapped)).statusName, 'slashed', 'the trainer lost the dispute over its header')
+    const header = state.job(swapped, 'validator')?.detail.modelFile as { header: boolean, gas: string }
+    assert.equal(header.header, true, 'convicted by its header, its weights being S_T\'s')
+    t.diagnostic(`header conviction: ${header.gas} gas`)
   })
 })

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
-import { challengeModelFile, findModelFileLie, MODEL_FILE } from '@commons/chain'
-import { runStateAt, stateSlots, type Program } from '@commons/engine'
+import { challengeModelFile, challengeModelHeader, findModelFileLie, headerMatches, MODEL_FILE } from '@commons/chain'
+import { runStateAt, stateSlots, type ModelFileTemplate, type Program } from '@commons/engine'
 import type { TranscriptRecord } from '@commons/protocol'
+import type { Hex } from 'viem'
 import { timed, type Context } from './context.ts'
 
 /** What the validator already holds of a run when it checks the model file. */
@@ -16,10 +17,14 @@ export interface ModelFileRun {
   program: Program
   records: readonly TranscriptRecord[]
   steps: number
+  /** The header the job binds (`modelFileTemplate` of the job's recipe and tokens root), and the submitted transcript root. */
+  template: ModelFileTemplate
+  transcriptRoot: Hex
 }
 
 /**
- * Checks that the run's model.safetensors holds S_T's parameters (the state of the last
+ * Checks that the run's model.safetensors has the header its job binds (filled with S_T's
+ * and the transcript's roots) and the length it gives, then that it holds S_T's parameters (the state of the last
  * record, already checked to replay), weight by weight as ModelFileDisputes reads the
  * file. A file that departs is challenged on-chain at the first weight that differs (or
  * that it lacks): the trainer is slashed in one call. Returns true when the file holds
@@ -28,6 +33,15 @@ export interface ModelFileRun {
 export async function checkModelFile (ctx: Context, run: ModelFileRun): Promise<boolean> {
   const { jobId } = run
   const file = await readFile(join(run.dir, MODEL_FILE)).catch(() => undefined)
+  const last = run.records[run.records.length - 1]
+  if (file !== undefined && !headerMatches(file, run.template, last.state, run.transcriptRoot)) {
+    ctx.log(`job ${jobId}: ${MODEL_FILE} does not have the header or length its job binds; challenging it`)
+    const input = { jobId, template: run.template, records: run.records, transcriptRoot: run.transcriptRoot }
+    const convicted = await timed(ctx, 'chain', async () => challengeModelHeader(ctx.clients, ctx.options.deployment, ctx.store.blocks, run.runCid, input))
+    ctx.state.setJob(jobId, 'validator', 'disputed', { modelFile: { header: true, number: convicted.number, fault: convicted.fault, gas: String(convicted.gas) } })
+    ctx.log(`job ${jobId}: model file header convicted (dispute ${convicted.number} in the market, ${convicted.gas} gas)`)
+    return false
+  }
   const state = await runStateAt(ctx.engine, run.dir, run.tokens, run.steps)
   const slots = stateSlots(state)
   const lie = findModelFileLie(file, slots.slice(0, run.program.paramSlots))

@@ -17,7 +17,7 @@ export interface ProbeOutcome {
   verdict: ProbeVerdict
   /** Why it is not correct, in words. */
   reason?: string
-  /** A greedy answer whose tokens the model does not make, with its receipt and token lists: what a dispute opens with. */
+  /** An answer whose tokens the model does not make, with its receipt and token lists: what a dispute opens with. */
   wrong?: { receipt: Receipt, prompt: number[], output: number[] }
 }
 

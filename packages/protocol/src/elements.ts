@@ -3,6 +3,7 @@ import { opName, type BinaryOp, type OpName, type UnaryOp } from './opcodes.ts'
 import { PURPOSE, random32, uniform } from './prng.ts'
 import { ProgramError, type ElementContext, type ProgramOp } from './program.ts'
 import { proveElements, type RangeProof } from './proofs.ts'
+import { SAMPLING_PROGRAMS } from './samplingElements.ts'
 import type { TensorData } from './words.ts'
 
 /**
@@ -15,7 +16,7 @@ import type { TensorData } from './words.ts'
 export type Reader = (input: number, index: number) => number
 
 /** Output element e of an op: a float (f32 ops) or an integer (i32 ops). */
-type ElementProgram = (op: ProgramOp, e: number, ctx: ElementContext, read: Reader, inputLength: (input: number) => number) => number
+export type ElementProgram = (op: ProgramOp, e: number, ctx: ElementContext, read: Reader, inputLength: (input: number) => number) => number
 
 /** Σ idx_d·strides_d for element e's multi-index over dims (row-major). */
 function stridedIndex (e: number, dims: readonly number[], strides: readonly number[]): number {
@@ -142,7 +143,8 @@ const PROGRAMS: Record<OpName, ElementProgram> = {
     let u = f(f(read(1, e) / c1) / f(sqrtf(f(read(2, e) / c2)) + f32FromBits(a[0])))
     if (a[2] !== 0) u = f(u + f(f32FromBits(a[1]) * p))
     return f(p - f(lr * u))
-  }
+  },
+  ...SAMPLING_PROGRAMS
 }
 
 /** Output element e of `op`: a float (f32 ops) or an integer (i32 ops). */

@@ -8,7 +8,8 @@ export const OPCODE = {
   NEG: 7, EXP: 8, LOG: 9, SQRT: 10, RECIP: 11, COPY: 12,
   SUM: 16, MAXR: 17, DOT: 18, SCATTER: 19, ARGMAX: 20,
   GATHER: 32, WINDOW: 33, ONEHOT: 34, ROPE: 35, CONCAT: 36, UNIFORM: 37, FILL: 38,
-  CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51
+  CLIP: 48, ADAM_M: 49, ADAM_V: 50, ADAM_P: 51,
+  WEIGHT: 64, RANK: 65, SCAN: 66, KEEP: 67, UNIFORM_AT: 68, FINDFIRST: 69
 } as const
 
 export type OpName = keyof typeof OPCODE
@@ -27,13 +28,16 @@ export const OP_GROUPS = {
   elementwise: ['ADD', 'SUB', 'MUL', 'DIV', 'MAX', 'CMPGE', 'NEG', 'EXP', 'LOG', 'SQRT', 'RECIP', 'COPY'],
   reduce: ['SUM', 'MAXR', 'DOT', 'SCATTER', 'ARGMAX'],
   data: ['GATHER', 'WINDOW', 'ONEHOT', 'ROPE', 'CONCAT', 'UNIFORM', 'FILL'],
-  optimizer: ['CLIP', 'ADAM_M', 'ADAM_V', 'ADAM_P']
+  optimizer: ['CLIP', 'ADAM_M', 'ADAM_V', 'ADAM_P'],
+  /** The seeded pick of a generated token (docs/inference.md): only forward programs of sampled answers use them. */
+  sampling: ['WEIGHT', 'RANK', 'SCAN', 'KEEP', 'UNIFORM_AT', 'FINDFIRST']
 } as const satisfies Record<string, readonly OpName[]>
 export type OpGroup = keyof typeof OP_GROUPS
 export type ElementwiseOp = typeof OP_GROUPS.elementwise[number]
 export type ReduceOp = typeof OP_GROUPS.reduce[number]
 export type DataOp = typeof OP_GROUPS.data[number]
 export type OptimizerOp = typeof OP_GROUPS.optimizer[number]
+export type SamplingOp = typeof OP_GROUPS.sampling[number]
 
 /** No output element may read more inputs than this: any element is checkable on-chain. */
 export const MAX_INPUTS = 4096

@@ -12,15 +12,7 @@ export type BlockReader = Pick<Blockstore, 'get' | 'has'>
  * disk (or from a peer) is caught at the first read, never passed on.
  */
 export async function getVerifiedBlock (blocks: BlockReader, cid: CID): Promise<Uint8Array> {
-  if (!(await blocks.has(cid))) {
-    throw new VersionNotFoundError(`block ${cid} is not in the store`, {
-      hint: 'check the CID, or fetch the dataset from a node that has it',
-      details: { cid: cid.toString() }
-    })
-  }
-  const parts: Uint8Array[] = []
-  for await (const part of blocks.get(cid)) parts.push(part)
-  const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  const bytes = await getStoredBlock(blocks, cid)
   if (cid.multihash.code !== sha256.code) {
     throw new CorruptBlockError(`block ${cid} uses an unsupported hash (code ${cid.multihash.code})`, { details: { cid: cid.toString() } })
   }
@@ -32,6 +24,22 @@ export async function getVerifiedBlock (blocks: BlockReader, cid: CID): Promise<
     })
   }
   return bytes
+}
+
+/**
+ * Reads one block whole as the store holds it, without hashing it: for callers whose
+ * reader checks every block anyway (a peer fetching a DAG). A missing block throws.
+ */
+export async function getStoredBlock (blocks: BlockReader, cid: CID): Promise<Uint8Array> {
+  if (!(await blocks.has(cid))) {
+    throw new VersionNotFoundError(`block ${cid} is not in the store`, {
+      hint: 'check the CID, or fetch the dataset from a node that has it',
+      details: { cid: cid.toString() }
+    })
+  }
+  const parts: Uint8Array[] = []
+  for await (const part of blocks.get(cid)) parts.push(part)
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
 }
 
 /** A read-only blockstore view whose every read is hash-checked. */

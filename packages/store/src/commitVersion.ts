@@ -20,6 +20,8 @@ export interface CommitVersionParams {
   onProgress?: ImportOptions['onProgress']
   /** How files are cut into blocks; `ipfs-add` gives each file the CID `ipfs add --cid-version=1` gives it. */
   layout?: ImportOptions['layout']
+  /** Worker threads that cut and hash files (see ImportOptions). */
+  threads?: ImportOptions['threads']
 }
 
 export interface CommitVersionResult {
@@ -39,7 +41,7 @@ export async function commitVersion (store: Store, params: CommitVersionParams):
   await readDataset(store, params.name)
   // Blocks are written behind the import; writeDataset flushes them before the ref moves.
   const writer = { has: store.blocks.has.bind(store.blocks), get: store.blocks.get.bind(store.blocks), put: writeBehind(store.blocks).put }
-  const imported = await importTree(skipExistingWriter(writer), params.path, { onProgress: params.onProgress, layout: params.layout })
+  const imported = await importTree(skipExistingWriter(writer), params.path, { onProgress: params.onProgress, layout: params.layout, threads: params.threads })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

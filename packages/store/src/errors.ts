@@ -70,3 +70,8 @@ export class InvalidTimeError extends BaseError {
 export class InvalidCarError extends BaseError {
   override name = 'InvalidCarError'
 }
+
+/** A stored token stream that cannot be read (closed, or shorter than its info says). */
+export class TokenStreamError extends BaseError {
+  override name = 'TokenStreamError'
+}

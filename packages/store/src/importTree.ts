@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs'
 import { open, readdir, stat } from 'node:fs/promises'
 import { basename, join, relative, sep } from 'node:path'
-import { importer } from 'ipfs-unixfs-importer'
+import { importer, type ImporterOptions } from 'ipfs-unixfs-importer'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { IMPORT_OPTIONS, IPFS_ADD_IMPORT_OPTIONS, chunkParamsFor, type ImportLayout } from './chunking.ts'
 import { fastCdcChunks } from './fastcdc.ts'
+import { ChunkerPool } from './chunkerPool.ts'
+import { pooledFileBuilder } from './pooledFileBuilder.ts'
 import { PathNotFoundError, UnreadableFileError } from './errors.ts'
 
 export interface ImportTreeResult {
@@ -87,10 +89,17 @@ export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string,
   }
   const bytes = files.reduce((sum, f) => sum + f.size, 0)
   let done = 0
+  const onBytes = (read: number): void => {
+    done += read
+    options.onProgress?.(done, bytes)
+  }
+  const threads = options.threads ?? (bytes < POOL_MIN_BYTES ? 0 : undefined)
+  if ((options.layout ?? 'commons') === 'commons' && threads !== 0) {
+    return { tree: await importPooled(blocks, files, threads, onBytes), files: files.length, bytes }
+  }
   const counted = async function * (source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const piece of source) {
-      done += piece.length
-      options.onProgress?.(done, bytes)
+      onBytes(piece.length)
       yield piece
     }
   }
@@ -101,11 +110,43 @@ export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string,
   return { tree, files: files.length, bytes }
 }
 
+/**
+ * The commons layout with files cut and hashed in worker threads (ChunkerPool): the
+ * importer builds only the directories, each file's tree is built from the workers'
+ * chunks by pooledFileBuilder. Same CIDs as importFiles, which cuts in this thread.
+ */
+async function importPooled (blocks: Pick<Blockstore, 'put'>, files: SourceFile[], threads: number | undefined, onBytes: (bytes: number) => void): Promise<CID> {
+  const pool = new ChunkerPool(threads)
+  const absolute = new Map(files.map(file => [file.path, file.absolute]))
+  try {
+    const options = {
+      ...IMPORT_OPTIONS,
+      fileBuilder: pooledFileBuilder(pool, path => absolute.get(path) as string, onBytes),
+      // Enough files at once to keep every worker busy; each holds a few batches at most.
+      fileImportConcurrency: pool.threads + 1
+    }
+    return await runImporter(blocks, files.map(file => ({ path: file.path, content: NO_CONTENT })), options)
+  } finally {
+    await pool.close()
+  }
+}
+
+/** The importer wants content for a file entry; pooledFileBuilder reads the file itself. */
+const NO_CONTENT: Uint8Array[] = []
+
+/**
+ * Below this many bytes a commit cuts in the main thread unless told otherwise:
+ * starting a worker (a fresh isolate loading its modules) costs more than it saves.
+ */
+export const POOL_MIN_BYTES = 64 << 20
+
 export interface ImportOptions {
   /** How files are cut into blocks (default `commons`; see `ImportLayout`). */
   layout?: ImportLayout
   /** Called as file bytes are read: bytes so far, bytes in all. */
   onProgress?: (done: number, total: number) => void
+  /** Worker threads that cut and hash (commons layout); 0 cuts in this thread. Default: defaultChunkerThreads(), or 0 below POOL_MIN_BYTES. */
+  threads?: number
 }
 
 export interface FileContent {
@@ -117,8 +158,12 @@ export interface FileContent {
 /** Stores files given as byte streams as one UnixFS directory; returns its root. */
 export async function importFiles (blocks: Pick<Blockstore, 'put'>, files: FileContent[], layout: ImportLayout = 'commons'): Promise<CID> {
   const source = layout === 'ipfs-add' ? files : files.map(file => ({ path: file.path, content: fastCdcChunks(file.content, chunkParamsFor(file.path)) }))
+  return runImporter(blocks, source, layout === 'ipfs-add' ? IPFS_ADD_IMPORT_OPTIONS : IMPORT_OPTIONS)
+}
+
+async function runImporter (blocks: Pick<Blockstore, 'put'>, source: FileContent[], options: ImporterOptions): Promise<CID> {
   let root: CID | undefined
-  for await (const entry of importer(source, blocks, layout === 'ipfs-add' ? IPFS_ADD_IMPORT_OPTIONS : IMPORT_OPTIONS)) {
+  for await (const entry of importer(source, blocks, options)) {
     if (entry.path === '' || entry.path === undefined) root = entry.cid
   }
   if (root === undefined) throw new Error('importer produced no root directory')

@@ -19,6 +19,9 @@ export interface StreamTokensResult {
   tokens: number
   /** The tokens root (tokensRootOf of the whole stream), built as it went. */
   tokensRoot: `0x${string}`
+  /** The smallest and largest token (0 and -1 for an empty stream): a model's vocabulary must hold them. */
+  min: number
+  max: number
   files: number
   /** Where the little-endian i32 tokens were written, if asked. */
   out?: string
@@ -68,9 +71,17 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
   if (temp !== undefined) await mkdir(dirname(temp), { recursive: true })
   let done = 0
   let reported = 0
+  let min = 0
+  let max = -1
   const produce = async function * (): AsyncGenerator<Int32Array> {
     for await (const tokens of versionTokens(store.blocks, files, encoder, bytes => { done += bytes })) {
       builder.push(tokens)
+      if (max < min && tokens.length > 0) min = max = tokens[0]
+      for (let i = 0; i < tokens.length; i++) {
+        const token = tokens[i]
+        if (token < min) min = token
+        else if (token > max) max = token
+      }
       // Reported every 4 MiB read (a block is ~4.6 KiB: per block would be 200,000 calls a GB).
       if (done - reported >= PROGRESS_EVERY || done === total) {
         reported = done
@@ -90,7 +101,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
       throw error
     }
   }
-  return { cid, tokenizer, tokens: builder.count, tokensRoot: builder.root(), files: files.length, out: target }
+  return { cid, tokenizer, tokens: builder.count, tokensRoot: builder.root(), min, max, files: files.length, out: target }
 }
 
 const PROGRESS_EVERY = 4 << 20

@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
-import { getVerifiedBlock, type BlockReader } from './blocks.ts'
+import { getStoredBlock, getVerifiedBlock, type BlockReader } from './blocks.ts'
 import { CorruptBlockError, VersionNotFoundError } from './errors.ts'
 
 export interface DagWalk {
@@ -70,6 +70,16 @@ export async function walkDag (blocks: BlockReader, roots: CID[]): Promise<DagWa
   return result
 }
 
+export interface DagBlocksOptions {
+  /** Blocks read ahead of the one handed out (default 16). */
+  readAhead?: number
+  /**
+   * Hash-check each block (default true). Off only where whoever reads the blocks
+   * checks them anyway (a DAG served to a peer, which hashes every block it receives).
+   */
+  verify?: boolean
+}
+
 /**
  * The blocks under `root`, depth first in link order (the order a CAR of the DAG and a
  * streaming reader want), each once and hash-checked; a missing or damaged block
@@ -77,7 +87,9 @@ export async function walkDag (blocks: BlockReader, roots: CID[]): Promise<DagWa
  * current one (a blockstore on disk answers each read in a file open's time), so memory
  * holds at most that many blocks, plus the CIDs seen and the links still to visit.
  */
-export async function * dagBlocks (blocks: BlockReader, root: CID, readAhead = 16): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
+export async function * dagBlocks (blocks: BlockReader, root: CID, options: DagBlocksOptions = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
+  const readAhead = options.readAhead ?? 16
+  const get = options.verify === false ? getStoredBlock : getVerifiedBlock
   const seen = new Set<string>([keyOf(root)])
   const stack = [root]
   const reading = new Map<string, Promise<Uint8Array>>()
@@ -85,7 +97,7 @@ export async function * dagBlocks (blocks: BlockReader, root: CID, readAhead = 1
     const key = keyOf(cid)
     let pending = reading.get(key)
     if (pending === undefined) {
-      pending = getVerifiedBlock(blocks, cid)
+      pending = get(blocks, cid)
       pending.catch(() => {}) // handled where it is awaited; read ahead, it may never be
       reading.set(key, pending)
     }

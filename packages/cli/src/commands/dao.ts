@@ -45,7 +45,7 @@ async function readJobSpec (path: string): Promise<JobSpec> {
     if (!(cause instanceof SyntaxError)) throw cause
     throw new InvalidChainInputError(`job spec ${path} is not valid JSON`, { hint: 'write it with commons job spec ... > job.json', cause })
   }
-  for (const field of ['datasetCid', 'tokensRoot', 'recipeCid', 'programHash', 'seed', 'steps', 'reward', 'jobStake', 'trainingTime', 'challengeWindow']) {
+  for (const field of ['datasetCid', 'tokensRoot', 'recipeCid', 'programHash', 'modelHeader', 'seed', 'steps', 'reward', 'jobStake', 'trainingTime', 'challengeWindow']) {
     if (json[field] === undefined) throw new InvalidChainInputError(`job spec ${path} lacks "${field}"`, { hint: 'see commons dao propose --help for the fields' })
   }
   return {
@@ -53,6 +53,7 @@ async function readJobSpec (path: string): Promise<JobSpec> {
     tokensRoot: json.tokensRoot as `0x${string}`,
     recipeCid: String(json.recipeCid),
     programHash: json.programHash as `0x${string}`,
+    modelHeader: json.modelHeader as `0x${string}`,
     seed: BigInt(json.seed),
     steps: Number(json.steps),
     reward: parseEther(String(json.reward)),
@@ -97,7 +98,7 @@ export function daoCommand (program: Command): void {
     .option('--set-head <cid|dataset>', 'make this version canonical')
     .option('--admit <address:shares>', 'give a member shares', parseAccountShares)
     .option('--adopt <jobId:cid>', 'adopt the model of a finished job')
-    .option('--fund-job <spec.json>', 'post a training job paid from the treasury (JSON: datasetCid, tokensRoot, recipeCid, programHash, seed, steps, reward, jobStake, trainingTime, challengeWindow)')
+    .option('--fund-job <spec.json>', 'post a training job paid from the treasury (JSON: datasetCid, tokensRoot, recipeCid, programHash, modelHeader, seed, steps, reward, jobStake, trainingTime, challengeWindow)')
     .option('--fund-storage <terms.json>', 'fund a storage deal from the treasury (JSON: version, replicas, epochs, epochBlocks, price, collateral, slashBps; see docs/storage.md)')
     .action(async (ref: string, opts: { message: string, setHead?: string, admit?: Array<{ account: Address, shares: bigint }>, adopt?: string, fundJob?: string, fundStorage?: string }, command: Command) => {
       const options = chainOptions(command)

@@ -125,11 +125,11 @@ export function demoCommand (program: Command): void {
     .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 60)
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
-    .option('--storage', 'add the storage act: the DAO pays storer nodes to keep its version, proven on-chain')
+    .option('--no-storage', 'leave out the storage act (the DAO pays storer nodes to keep its version, proven on-chain; about 15 s)')
     .option('--no-inference', 'skip the inference act (providers paid per call, a lying one disputed and slashed, validators scoring an epoch)')
     .option('--rpc <url>', 'run on this devnet (anvil, hardhat node) with its development accounts instead of starting anvil')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage?: boolean, inference: boolean, rpc?: string }, command: Command) => {
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage: boolean, inference: boolean, rpc?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.

@@ -1,5 +1,8 @@
 import type { Command } from 'commander'
-import { homeOf } from '../chainContext.ts'
+import { existsSync } from 'node:fs'
+import { generatePrivateKey } from 'viem/accounts'
+import { connect, readManifest, type Clients, type Deployment } from '@commons/chain'
+import { homeOf, manifestFile, manifestOf, readDevnet } from '../chainContext.ts'
 import { countOption } from '../inferenceOptions.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'
 
@@ -8,6 +11,19 @@ interface ExplorerCommandOptions extends GlobalOptions {
   port: number
   host: string
   pollMs: number
+}
+
+/**
+ * The home's own chain and deployment as the other commands find them: --rpc, else its
+ * devnet, else its manifest's RPC; the manifest kept for that chain. A home with only a
+ * demo under it is left to startExplorer, which finds the demo's manifest and devnet.
+ */
+async function homeChain (options: ExplorerCommandOptions): Promise<{ clients?: Clients, deployment?: Deployment }> {
+  if (!existsSync(manifestFile(options))) return {}
+  const rpcUrl = options.rpc ?? (await readDevnet(options))?.rpcUrl ?? (await readManifest(manifestFile(options))).rpcUrl
+  // The explorer never signs: a throwaway key.
+  const clients = await connect(rpcUrl, generatePrivateKey())
+  return { clients, deployment: (await manifestOf(options, clients.public.chain.id)).deployment }
 }
 
 /**
@@ -28,7 +44,7 @@ export function explorerCommand (program: Command): void {
       const { startExplorer } = await import('@commons/explorer')
       note(options, 'indexing the chain from the deployment block')
       const explorer = await startExplorer({
-        home: homeOf(options), rpcUrl: options.rpc, port: options.port, host: options.host, pollMs: options.pollMs,
+        home: homeOf(options), rpcUrl: options.rpc, port: options.port, host: options.host, pollMs: options.pollMs, ...await homeChain(options),
         log: line => { note(options, line) }
       })
       try {

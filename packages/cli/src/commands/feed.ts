@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander'
 import { isAddress, parseUnits, type Address } from 'viem'
 import {
-  ContractRevertError, DEFAULT_MAX_AGE, DEVNET_FEED_UPDATER_INDEX, InvalidChainInputError, NotDeployedError, priceFeedAbi, readManifest, readPrice,
+  ContractRevertError, DEFAULT_MAX_AGE, DEVNET_FEED_UPDATER_INDEX, InvalidChainInputError, NotDeployedError, priceFeedAbi, readPrice,
   requireFresh, runFeedUpdater, setFeedUpdater, updatePrice, type Clients, type Deployment, type PriceReading
 } from '@commons/chain'
-import { clientsOf, deploymentOf, manifestFile, type ChainOptions } from '../chainContext.ts'
+import { clientsOf, deploymentOf, manifestOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds } from '../feedUpdaterProcess.ts'
@@ -125,13 +125,13 @@ export function feedCommand (program: Command): void {
             controller.abort()
             return null
           }
+          connected ??= await clientsOf(options)
           let deployment: Deployment
           try {
-            deployment = await readManifest(manifestFile(options))
+            deployment = (await manifestOf(options, connected.public.chain.id)).deployment
           } catch {
             return null
           }
-          connected ??= await clientsOf(options)
           const code = await connected.public.getCode({ address: deployment.contracts.priceFeed })
           if (code === undefined || code === '0x') {
             throw new NotDeployedError(`no price feed at ${deployment.contracts.priceFeed}`, { hint: 'run commons chain deploy' })

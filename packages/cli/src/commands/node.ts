@@ -3,9 +3,8 @@ import writeFileAtomic from 'write-file-atomic'
 import { parseEther } from 'viem'
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
-import { readManifest } from '@commons/chain'
 import type { Role } from '@commons/node'
-import { homeOf, manifestFile, rpcOf, type ChainOptions } from '../chainContext.ts'
+import { chainIdAt, homeOf, manifestOf, rpcOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
 import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
 import { startNodeAgent } from './agentNetwork.ts'
@@ -25,9 +24,9 @@ const whole = (name: string) => (value: string): number => {
   return n
 }
 
-const port = (value: string): number => {
+const portOption = (flag: string) => (value: string): number => {
   const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`--api-port must be a port from 0 to 65535, got "${value}"`)
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`${flag} must be a port from 0 to 65535, got "${value}"`)
   return n
 }
 
@@ -50,6 +49,7 @@ interface NodeConfig {
   listen?: string[]
   bootstrap?: string[]
   apiPort: number
+  explorerPort?: number
   checkSteps?: number | 'all'
   checkProbability?: number
   maxChallengeWindow?: number
@@ -71,7 +71,7 @@ interface StartOptions extends NodeConfig {
 }
 
 const CONFIG_KEYS = [
-  'roles', 'rpc', 'listen', 'bootstrap', 'apiPort', 'checkSteps', 'checkProbability', 'maxChallengeWindow', 'maxTrainingTime',
+  'roles', 'rpc', 'listen', 'bootstrap', 'apiPort', 'explorerPort', 'checkSteps', 'checkProbability', 'maxChallengeWindow', 'maxTrainingTime',
   'maxSteps', 'minReward', 'confirmations', 'logRange', 'backend', 'threads'
 ] as const
 
@@ -116,7 +116,8 @@ export function nodeCommand (program: Command): void {
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
     .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001, WebSockets 4002, WebRTC-Direct UDP 4001', collect)
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
-    .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', port, 0)
+    .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', portOption('--api-port'), 0)
+    .option('--explorer-port <n>', 'also serve the explorer on this port of 127.0.0.1 (0: any free port), indexing the chain live and fetching content from peers', portOption('--explorer-port'))
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
     .option('--check-steps <n|all>', 'validator: steps of each result to replay besides S_0 (default: sized by --check-probability)', checkSteps)
@@ -156,10 +157,11 @@ export function nodeCommand (program: Command): void {
       const password = opts.passwordFile === undefined ? undefined : await readPasswordFile(opts.passwordFile)
       await checkState(home)
       const rpcUrl = config.rpc ?? await rpcOf(options)
-      const deployment = await readManifest(manifestFile(options))
+      // The home's deployment on the chain the node will use (a home can hold one per chain).
+      const { deployment } = await manifestOf(options, await chainIdAt(rpcUrl))
       const backend = openBackend(config.backend, config.threads)
       const started = await startNode({
-        home, rpcUrl, deployment, roles: config.roles, engine: backend.ctx, password, listen, bootstrap: config.bootstrap, apiPort: config.apiPort,
+        home, rpcUrl, deployment, roles: config.roles, engine: backend.ctx, password, listen, bootstrap: config.bootstrap, apiPort: config.apiPort, explorerPort: config.explorerPort,
         fault, checkSteps: config.checkSteps, checkProbability: config.checkProbability,
         policy: {
           ...(config.maxChallengeWindow === undefined ? {} : { maxChallengeWindow: BigInt(config.maxChallengeWindow) }),
@@ -174,7 +176,7 @@ export function nodeCommand (program: Command): void {
       })
       await save()
       const agent = await startNodeAgent(home, started, line => { note(options, line) })
-      emit(options, { address: started.address, peerId: started.peerId, multiaddrs: started.network.multiaddrs(), api: started.api?.url ?? null }, () => '')
+      emit(options, { address: started.address, peerId: started.peerId, multiaddrs: started.network.multiaddrs(), api: started.api?.url ?? null, explorer: started.explorer?.url ?? null }, () => '')
       await new Promise<void>(resolve => {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)

@@ -37,7 +37,7 @@ export function scoreCommand (program: Command): void {
     .option('--poll <seconds>', 'seconds between looks at the chain clock', countOption('--poll', 1), 30)
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
-    .option('--dispute', 'dispute on-chain every wrong greedy answer a probe finds (needs the run\'s checkpoints/)', false)
+    .option('--dispute', 'dispute on-chain every wrong answer a probe finds (needs the run\'s checkpoints/)', false)
     .action(async (opts: RunOptions & { dispute: boolean }, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
 import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult, type Recipe } from '@commons/engine'
-import { listSourceFiles, loadTokenizer, openStore, putRaw, tokenizeVersion, PathNotFoundError } from '@commons/store'
+import { listSourceFiles, loadTokenizer, openStore, openTokenStream, putRaw, tokenizeVersion, PathNotFoundError, type StoredTokenStream } from '@commons/store'
 import { baseWeightsOf } from '@commons/chain'
 import { homeOf } from '../chainContext.ts'
-import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
+import { emit, formatBytes, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { readCheckedRecipe } from '../recipeLimits.ts'
 import { runInterruptible } from '../interruptible.ts'
 
@@ -28,7 +28,13 @@ async function encodeFiles (files: Array<{ absolute: string }>, encode: (bytes: 
   return tokens
 }
 
-export async function loadTokens (options: GlobalOptions, ref: string, tokenizer = 'byte', runDir?: string): Promise<{ tokens: Int32Array, source: string, tokenizerJson?: Uint8Array }> {
+export async function loadTokens (options: GlobalOptions, ref: string, tokenizer?: string, runDir?: string): Promise<{ tokens: Int32Array, source: string, tokenizerJson?: Uint8Array }>
+export async function loadTokens (options: GlobalOptions, ref: string, tokenizer: string, runDir: string | undefined, stream: true): Promise<{ tokens: Int32Array | StoredTokenStream, source: string, tokenizerJson?: Uint8Array }>
+/**
+ * With `stream`, a version's tokens come as its stored token stream (openTokenStream),
+ * read by windows: training and replay of a dataset larger than memory. Close it after.
+ */
+export async function loadTokens (options: GlobalOptions, ref: string, tokenizer = 'byte', runDir?: string, stream = false): Promise<{ tokens: Int32Array | StoredTokenStream, source: string, tokenizerJson?: Uint8Array }> {
   const isPath = await stat(ref).then(() => true, () => false)
   if (!isPath && !/^(baf|Qm)/.test(ref)) {
     throw new PathNotFoundError(`training data "${ref}" is neither a file, a directory nor a version CID`, { hint: 'pass --data PATH, or a CID from commons dataset log' })
@@ -44,11 +50,22 @@ export async function loadTokens (options: GlobalOptions, ref: string, tokenizer
     }
     const encoder = await loadTokenizer(store.blocks, tokenizer)
     const tokenizerJson = encoder.json ?? undefined
+    if (!isPath && stream) {
+      const tokens = await openTokenStream(store, ref, tokenizer, {
+        onProgress: (count, done, total) => { progress(options, `tokenizing ${formatBytes(done)} / ${formatBytes(total)}: ${count} tokens`) }
+      })
+      progressDone(options)
+      return { tokens, source: ref, tokenizerJson }
+    }
     if (!isPath) return { tokens: (await tokenizeVersion(store, ref, tokenizer)).tokens, source: ref, tokenizerJson }
     return { tokens: await encodeFiles(await listSourceFiles(ref), encoder.encode), source: resolve(ref), tokenizerJson }
   } finally {
     await store.close()
   }
+}
+
+function closeTokens (tokens: Int32Array | StoredTokenStream): void {
+  if (!(tokens instanceof Int32Array)) tokens.close()
 }
 
 /** A fine-tuning recipe's base weights, from the model folder its `base` CID names in this home's store. */
@@ -84,8 +101,8 @@ export function trainCommands (program: Command): void {
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const recipe = await readCheckedRecipe(recipePath)
-      const { tokens, source, tokenizerJson } = await loadTokens(options, opts.data, recipe.tokenizer)
-      const base = await loadBase(options, recipe)
+      const { tokens, source, tokenizerJson } = await loadTokens(options, opts.data, recipe.tokenizer, undefined, true)
+      const base = await loadBase(options, recipe).catch((error: unknown) => { closeTokens(tokens); throw error })
       const backend = openBackend(opts.backend, opts.threads)
       note(options, `training ${recipe.name} on ${tokens.length} tokens from ${source}`)
       const out = resolve(opts.out)
@@ -113,6 +130,7 @@ export function trainCommands (program: Command): void {
         if (fresh && stepsDone === 0) await rm(out, { recursive: true, force: true })
         throw error
       } finally {
+        closeTokens(tokens)
         await backend.close()
       }
       progressDone(options)
@@ -138,9 +156,9 @@ export function trainCommands (program: Command): void {
       if (opts.from > info.recipe.steps) {
         throw new RunDirError(`--from ${opts.from} is past the run's last state (step ${info.recipe.steps})`, { hint: `pass --from between 0 and ${info.recipe.steps}`, details: { from: opts.from, steps: info.recipe.steps } })
       }
-      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir)
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir, true)
       const backend = openBackend(opts.backend, opts.threads)
-      const result = await replay(backend.ctx, dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { await backend.close() })
+      const result = await replay(backend.ctx, dir, tokens, { from: opts.from, steps: opts.steps }).finally(async () => { closeTokens(tokens); await backend.close() })
       // Checking nothing is not a match: the transcript has no record from --from on.
       if (result.checked === 0) throw new RunDirError(`the transcript of ${dir} has no state at step ${opts.from} or later to check`, { hint: 'the run may be unfinished: finish it with commons train --resume, or pass an earlier --from' })
       emit(options, result, () => result.firstMismatch === null

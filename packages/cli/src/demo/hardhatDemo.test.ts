@@ -45,6 +45,7 @@ describe('the demo on Hardhat\'s network (slow)', () => {
     assert.ok(summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger'))
     assert.deepEqual(summary.jobs.map(j => j.outcome).sort(), ['finalized', 'slashed'])
     assert.ok(summary.model.verified)
+    assert.ok((summary.storage?.proofs ?? 0) >= 3 && summary.storage?.missed === 1, `the storage act ran on Hardhat too: ${JSON.stringify(summary.storage)}`)
     assert.equal(proxy.refusedRanges, 0, 'no eth_getLogs spanned more than 1,000 blocks')
     process.stderr.write(`# the demo on Hardhat's network took ${seconds.toFixed(0)} s\n`)
   })

@@ -23,6 +23,15 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(summary.ok, `the demo ended ok (${JSON.stringify(summary.jobs)} ${JSON.stringify(summary.disputes)})\n${lines.slice(-30).join('\n')}`)
     assert.ok(summary.disputes.length > 0)
     assert.ok(summary.disputes.every(d => d.winner === 'challenger' && d.moves >= 1))
+    // The storage act is part of the default demo, behind the same slow RPC.
+    const storage = summary.storage
+    assert.ok(storage !== undefined, 'the default demo runs the storage act')
+    assert.equal(storage.deals, 1)
+    assert.ok(storage.proofs >= 3, `both storers proved, then the third (${storage.proofs} proofs)`)
+    assert.equal(storage.missed, 1, 'only the storer that lost its disk missed an epoch')
+    assert.equal(storage.slashed, '50', 'half its 100 COM collateral went to the DAO')
+    assert.ok(storage.epochs >= 4, `a join, a proof, a miss and a takeover take four epochs (${storage.epochs})`)
+    process.stderr.write(`# the storage act took ${storage.seconds.toFixed(1)} s\n`)
     // The inference act (on by default): paid calls, the one lie disputed and won by its challenger, an epoch paid out in full.
     const inference = summary.inference
     assert.ok(inference !== undefined, 'the inference act ran')

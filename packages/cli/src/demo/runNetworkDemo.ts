@@ -48,7 +48,7 @@ export interface DemoOptions {
   rpcUrl?: string
   /** What every node of the demo runs its steps on (an open backend's context); default: the reference kernels. */
   engine?: EngineContext
-  /** Adds the storage act (demo/storageAct.ts) after the model is verified. */
+  /** The storage act (demo/storageAct.ts) after the model is verified; `false` leaves it out. */
   storage?: boolean
   /** The inference act (demo/inferenceAct.ts) after the model is verified; on unless false. */
   inference?: boolean
@@ -253,7 +253,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       say(`      ${JSON.stringify(prompt + text)}`)
     }
 
-    const storage = options.storage === true ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
+    const storage = options.storage !== false ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
     const inference = options.inference !== false && modelDir !== undefined ? await runInferenceAct({ bank, deployment, rpcUrl: devnet.rpcUrl, dir: modelDir, home: join(home, 'inference'), say }) : undefined
 
     // Outcomes from the chain, not from the validator's memory (which may lag behind the chain).

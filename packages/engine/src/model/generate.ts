@@ -4,7 +4,8 @@ import { BpeTokenizer, parseTokenizerJson, type Bpe } from '@commons/tokenizer'
 import { constant, type Var } from '../core/autograd.ts'
 import { Decoder } from './decode.ts'
 import { forward, makeTables, paramSpecs } from './model.ts'
-import { expf, f, PURPOSE, uniform } from '@commons/protocol'
+import { PURPOSE, uniform } from '@commons/protocol'
+import { argmax, sampleToken, samplingWords } from '../infer/sample.ts'
 import { parseRecipe, type Recipe } from './recipe.ts'
 import { CorruptCheckpointError, readSafetensors } from './safetensors.ts'
 import { Tensor } from '../core/tensor.ts'
@@ -15,9 +16,9 @@ export interface GenerateOptions {
   /** Omit for greedy decoding; with a seed, sample at `temperature`. */
   seed?: number
   temperature?: number
-  /** Sample only among the k most likely tokens. */
+  /** Sample only among the k most likely tokens (0: all). */
   topK?: number
-  /** Sample only among the most likely tokens whose probabilities add up to p. */
+  /** Sample only among the most likely tokens whose probabilities add up to p (0: all). */
   topP?: number
   /** Recompute the whole window for every token instead of using the key/value cache (same tokens, slower). */
   recompute?: boolean
@@ -74,7 +75,8 @@ async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] 
 
 /**
  * Continues `prompt` (its bytes, or its BPE tokens) with the trained weights of a run directory: greedy, or
- * sampled with the counter-based PRNG keyed by (seed, SAMPLE, i) for the i-th new token,
+ * sampled (infer/sample.ts, the canonical sampler that sampled answers are disputed by)
+ * with the counter-based PRNG keyed by (seed, SAMPLE, i) for the i-th new token,
  * so a seed always gives the same text. Transformers decode with a key/value cache while
  * the text fits the context, then recompute the last window per token; both give the
  * tokens the window recompute gives.
@@ -103,6 +105,7 @@ export async function generateWith (ctx: EngineContext, loaded: LoadedGenerator,
   const window = model.context
   const ids = codec.encode(Buffer.from(prompt, 'utf8'))
   const produced: number[] = []
+  const words = samplingWords(options)
   const started = performance.now()
   let decoder: Decoder | null = null
   /** Logits after the last token of `ids`. */
@@ -123,7 +126,7 @@ export async function generateWith (ctx: EngineContext, loaded: LoadedGenerator,
   }
   for (let i = 0; i < options.tokens; i++) {
     const logits = next()
-    const token = options.seed === undefined ? argmax(logits) : sample(logits, options, uniform(options.seed, PURPOSE.SAMPLE, i))
+    const token = options.seed === undefined ? argmax(logits) : sampleToken(logits, words, uniform(options.seed, PURPOSE.SAMPLE, i))
     ids.push(token)
     produced.push(token)
     if (options.onToken !== undefined) options.onToken(token, codec.decode([token]))
@@ -132,60 +135,4 @@ export async function generateWith (ctx: EngineContext, loaded: LoadedGenerator,
   return { text: Buffer.from(codec.decode(produced)).toString('utf8'), tokens: produced, tokensPerSecond: seconds > 0 ? produced.length / seconds : 0 }
 }
 
-/** The greedy pick: the first index of the largest logit (a NaN never wins; the ARGMAX op of the forward program). */
-export function argmax (x: Float32Array): number {
-  let best = 0
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i
-  return best
-}
-
-/** exp((x − max)/T) in binary32: a token's unnormalised weight. */
-const weightOf = (x: number, max: number, temperature: number): number => expf(f(f(x - max) / temperature))
-
-/**
- * The tokens top-k and top-p leave: the k highest logits (ties to the lower id), then the
- * fewest of those, most likely first, whose weights reach p of their total.
- */
-function allowed (x: Float32Array, max: number, temperature: number, topK?: number, topP?: number): Uint8Array {
-  const keep = new Uint8Array(x.length).fill(1)
-  if (topK === undefined && topP === undefined) return keep
-  const order = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, topK ?? x.length)
-  let cut = order.length
-  if (topP !== undefined) {
-    let total = 0
-    for (const i of order) total = f(total + weightOf(x[i], max, temperature))
-    const target = f(f(topP) * total)
-    let running = 0
-    for (let r = 0; r < order.length; r++) {
-      running = f(running + weightOf(x[order[r]], max, temperature))
-      if (running >= target) { cut = r + 1; break }
-    }
-  }
-  keep.fill(0)
-  for (const i of order.slice(0, cut)) keep[i] = 1
-  return keep
-}
-
-/** Among the allowed tokens, in id order: the first whose running weight exceeds u times their total. */
-function sample (x: Float32Array, options: GenerateOptions, u: number): number {
-  const temperature = f(options.temperature ?? 1)
-  const max = x[argmax(x)]
-  const keep = allowed(x, max, temperature, options.topK, options.topP)
-  const weights = new Float32Array(x.length)
-  let total = 0
-  for (let i = 0; i < x.length; i++) {
-    if (keep[i] === 0) continue
-    weights[i] = weightOf(x[i], max, temperature)
-    total = f(total + weights[i])
-  }
-  const target = f(u * total)
-  let running = 0
-  let last = 0
-  for (let i = 0; i < x.length; i++) {
-    if (keep[i] === 0) continue
-    last = i
-    running = f(running + weights[i])
-    if (running > target) return i
-  }
-  return last
-}
+export { argmax } from '../infer/sample.ts'

@@ -13,23 +13,42 @@ export class CorruptCheckpointError extends BaseError {
  * little-endian data. Tensors are written in the given order.
  */
 export function encodeSafetensors (tensors: Array<[string, Tensor]>, metadata: Record<string, string> = {}): Buffer {
-  const header: Record<string, unknown> = { __metadata__: metadata }
-  let offset = 0
-  for (const [name, t] of tensors) {
-    header[name] = { dtype: t.dtype === 'f32' ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + t.size * 4] }
-    offset += t.size * 4
-  }
-  let json = JSON.stringify(header)
-  json += ' '.repeat((8 - (json.length % 8)) % 8)
-  const head = Buffer.from(json)
-  const out = Buffer.alloc(8 + head.length + offset)
-  out.writeBigUInt64LE(BigInt(head.length), 0)
-  head.copy(out, 8)
-  let at = 8 + head.length
+  const head = safetensorsHeader(tensors.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })), metadata)
+  const out = Buffer.alloc(head.length + tensors.reduce((n, [, t]) => n + t.size * 4, 0))
+  head.copy(out, 0)
+  let at = head.length
   for (const [, t] of tensors) {
     Buffer.from(t.data.buffer, t.data.byteOffset, t.size * 4).copy(out, at)
     at += t.size * 4
   }
+  return out
+}
+
+/** What the header says of a tensor. */
+export interface TensorEntry {
+  name: string
+  dtype: Tensor['dtype']
+  shape: readonly number[]
+}
+
+/**
+ * The first 8 + H bytes of a safetensors file of these tensors, in this order: the
+ * header length H, then the JSON header padded with spaces to a multiple of 8.
+ */
+export function safetensorsHeader (entries: readonly TensorEntry[], metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata }
+  let offset = 0
+  for (const { name, dtype, shape } of entries) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4
+    header[name] = { dtype: dtype === 'f32' ? 'F32' : 'I32', shape, data_offsets: [offset, offset + bytes] }
+    offset += bytes
+  }
+  let json = JSON.stringify(header)
+  json += ' '.repeat((8 - (json.length % 8)) % 8)
+  const head = Buffer.from(json)
+  const out = Buffer.alloc(8 + head.length)
+  out.writeBigUInt64LE(BigInt(head.length), 0)
+  head.copy(out, 8)
   return out
 }
 

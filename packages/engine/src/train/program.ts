@@ -9,7 +9,7 @@ import { withRecorder, type EngineContext, type OpRecorder, type RecordedOp } fr
 import * as ops from '../core/ops.ts'
 import type { Recipe } from '../model/recipe.ts'
 import { Tensor, strides } from '../core/tensor.ts'
-import { initialState, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import { initialState, stateSlots, tablesFor, trainStep, type TokenWindows, type TrainState } from './train.ts'
 import { checkBase } from './baseWeights.ts'
 import '../backends/nativeMerkle.ts'
 
@@ -332,7 +332,7 @@ export function corruptElement (t: Tensor, e: number): void {
  * corrupted as it is produced, so everything after it (and S_{t+1}) follows from the
  * corrupt value: what a cheating trainer commits to.
  */
-export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, options: { fault?: Fault, base?: readonly Tensor[] } = {}): StepTrace {
+export function traceStep (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, options: { fault?: Fault, base?: readonly Tensor[] } = {}): StepTrace {
   const before = stateSlots(state).map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
   const builder = new StepBuilder(ctx, recipe, stateSlots(state), state.step, options.fault)
   const loss = trainStep(withRecorder(ctx, builder.recorder), recipe, tokens, state, tablesFor(recipe.model))
@@ -373,7 +373,7 @@ const copyState = (state: TrainState): TrainState => {
  * Whether a fault in the step from `state` reaches S_{t+1} (a corrupted value nothing
  * reads is no lie anyone could catch). `state` is left as it is.
  */
-export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, fault: Fault, base?: readonly Tensor[]): boolean {
+export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, fault: Fault, base?: readonly Tensor[]): boolean {
   const honest = copyState(state)
   const faulty = copyState(state)
   traceStep(ctx, recipe, tokens, honest, { base })

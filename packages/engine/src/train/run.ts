@@ -9,7 +9,8 @@ import '../backends/nativeMerkle.ts'
 import { paramSpecs } from '../model/model.ts'
 import { InvalidRecipeError, parseRecipe, type Recipe } from '../model/recipe.ts'
 import { CorruptCheckpointError, readSafetensors, writeSafetensors } from '../model/safetensors.ts'
-import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TrainState } from './train.ts'
+import { modelFileMetadata } from './modelFile.ts'
+import { evalLoss, initialState, slotNames, stateRootOf, stateSlots, tablesFor, trainStep, type TokenStream, type TokenWindows, type TrainState } from './train.ts'
 import { Tensor } from '../core/tensor.ts'
 import { corruptElement, traceStep } from './program.ts'
 import type { EngineContext } from '../core/context.ts'
@@ -53,6 +54,22 @@ export interface TrainResult {
 
 export function tokensRootOf (tokens: Int32Array): `0x${string}` {
   return toHex(tensorRoot(new Tensor([tokens.length], tokens)))
+}
+
+/** The tokens root of training data: hashed here for an array, as recorded for a stored stream. */
+export function dataTokensRoot (tokens: Int32Array | TokenStream): `0x${string}` {
+  return tokens instanceof Int32Array ? tokensRootOf(tokens) : tokens.tokensRoot
+}
+
+/** Every token must be a word of the model's vocabulary: found by a scan of an array, by the range of a stream. */
+function checkVocabulary (tokens: Int32Array | TokenStream, vocab: number): void {
+  const hint = 'tokenize the data with the recipe\'s tokenizer'
+  if (tokens instanceof Int32Array) {
+    const outside = tokens.findIndex(t => t < 0 || t >= vocab)
+    if (outside >= 0) throw new DataMismatchError(`token ${tokens[outside]} at ${outside} is outside the model's vocabulary of ${vocab}`, { hint })
+  } else if (tokens.length > 0 && (tokens.min < 0 || tokens.max >= vocab)) {
+    throw new DataMismatchError(`tokens range from ${tokens.min} to ${tokens.max}, outside the model's vocabulary of ${vocab}`, { hint, details: { min: tokens.min, max: tokens.max, vocab } })
+  }
 }
 
 const checkpointName = (step: number): string => `step-${String(step).padStart(7, '0')}.safetensors`
@@ -143,7 +160,8 @@ export async function readRunInfo (dir: string): Promise<RunInfo> {
 
 export interface TrainParams {
   recipe: Recipe
-  tokens: Int32Array
+  /** The tokens in memory, or a stored stream read by windows (same run, bit for bit). */
+  tokens: Int32Array | TokenStream
   data: Omit<DataInfo, 'tokens' | 'tokensRoot'>
   out: string
   /** Continue the run in `out` from its last checkpoint. */
@@ -166,9 +184,21 @@ export interface TrainParams {
  * step = steps lies about the last record's evaluation loss), or weight `element` of
  * parameter `slot` in model.safetensors (the transcript stays honest: a lie in the file only).
  */
-export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number } | { kind: 'model', slot: number, element: number }
+export type RunFault = { kind: 'step', step: number, op: number, element: number } | { kind: 'init', slot: number, element: number } | { kind: 'loss', step: number } | { kind: 'model', slot: number, element: number } | { kind: 'header', slot: number }
 
 /** S_0, corrupted if the fault says so. */
+/**
+ * The header fault: parameter `slot`'s name swapped with that of the next parameter of the
+ * same shape (else the next one), so every weight sits at its canonical offset but the
+ * header maps the two names to each other's bytes: readers load another model.
+ */
+function swapNames (recipe: Recipe, names: string[], slot: number): void {
+  const shapes = paramSpecs(recipe.model).map(p => p.shape.join('x'))
+  const same = shapes.findIndex((shape, i) => i > slot && shape === shapes[slot])
+  const other = same >= 0 ? same : (slot + 1) % names.length
+  ;[names[slot], names[other]] = [names[other], names[slot]]
+}
+
 function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[]): TrainState {
   const state = initialState(recipe, base)
   if (fault?.kind === 'init') corruptElement(stateSlots(state)[fault.slot], fault.element)
@@ -176,7 +206,7 @@ function startState (recipe: Recipe, fault?: RunFault, base?: readonly Tensor[])
 }
 
 /** One step of a run: trainStep, or the faulty step traced with its corruption. */
-function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault, base?: readonly Tensor[]): number {
+function runStep (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, tables: ReturnType<typeof tablesFor>, fault?: RunFault, base?: readonly Tensor[]): number {
   if (fault?.kind === 'step' && fault.step === state.step) return traceStep(ctx, recipe, tokens, state, { fault, base }).loss
   const lies = fault?.kind === 'loss' && fault.step === state.step
   const loss = trainStep(ctx, recipe, tokens, state, tables)
@@ -187,7 +217,7 @@ function runStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state:
  * The state of a run at `step`, as its trainer computed it: from the nearest checkpoint
  * at or before it, steps re-run (with the run's fault, if it had one).
  */
-export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32Array, step: number, fault?: RunFault, base?: readonly Tensor[]): Promise<TrainState> {
+export async function runStateAt (ctx: EngineContext, dir: string, tokens: TokenWindows, step: number, fault?: RunFault, base?: readonly Tensor[]): Promise<TrainState> {
   const { recipe } = await readRunInfo(dir)
   const start = (await checkpointSteps(dir)).filter(s => s <= step).pop()
   if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${step} in ${dir}`)
@@ -206,14 +236,13 @@ export async function runStateAt (ctx: EngineContext, dir: string, tokens: Int32
 export async function train (ctx: EngineContext, params: TrainParams): Promise<TrainResult> {
   const { recipe, tokens, out } = params
   const vocab = recipe.model.vocab
-  const outside = tokens.findIndex(t => t < 0 || t >= vocab)
-  if (outside >= 0) throw new DataMismatchError(`token ${tokens[outside]} at ${outside} is outside the model's vocabulary of ${vocab}`, { hint: 'tokenize the data with the recipe\'s tokenizer' })
+  checkVocabulary(tokens, vocab)
   if (recipe.tokenizer !== 'byte') {
     if (params.tokenizerJson === undefined) throw new RunDirError(`recipe ${recipe.name} uses the tokenizer ${recipe.tokenizer}: pass its tokenizer.json`)
     const tokenizerVocab = new BpeTokenizer(parseTokenizerJson(JSON.parse(Buffer.from(params.tokenizerJson).toString('utf8')))).vocab
     if (tokenizerVocab !== vocab) throw new InvalidRecipeError(`recipe ${recipe.name} has a vocabulary of ${vocab}, its tokenizer ${tokenizerVocab}`, { hint: `set model.vocab to ${tokenizerVocab}` })
   }
-  const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: tokensRootOf(tokens) }
+  const data: DataInfo = { ...params.data, tokens: tokens.length, tokensRoot: dataTokensRoot(tokens) }
   let state: TrainState
   let records: StepRecord[]
   if (params.resume === true) {
@@ -267,15 +296,14 @@ export async function train (ctx: EngineContext, params: TrainParams): Promise<T
   await saveCheckpoint(out, recipe, state, root)
   const transcript = transcriptRootOf(records)
   const names = paramSpecs(recipe.model).map(p => p.name)
+  if (params.fault?.kind === 'header') swapNames(recipe, names, params.fault.slot)
   const weights = state.params.map((t, i) => {
     if (params.fault?.kind !== 'model' || params.fault.slot !== i) return t
     const wrong = new Tensor(t.shape, Float32Array.from(t.f32))
     corruptElement(wrong, params.fault.element)
     return wrong
   })
-  await writeSafetensors(join(out, 'model.safetensors'), weights.map((t, i) => [names[i], t]), {
-    recipe: JSON.stringify(recipe), stateRoot: toHex(root), transcriptRoot: transcript, tokensRoot: data.tokensRoot
-  })
+  await writeSafetensors(join(out, 'model.safetensors'), weights.map((t, i) => [names[i], t]), modelFileMetadata(recipe, toHex(root), transcript, data.tokensRoot))
   const result: TrainResult = { finalRoot: toHex(root), transcriptRoot: transcript, steps: state.step, losses: records.map(r => r.loss), records }
   await writeFileAtomic(join(out, 'transcript.json'), JSON.stringify({ recipe: recipe.name, data, ...result }, null, 2) + '\n')
   return result
@@ -299,9 +327,9 @@ const lossHex = (loss: number): string => `0x${wordOf(loss, 'f32').toString(16).
  * root and loss with the transcript (the last record's loss too, when the check reaches
  * it); stops at the first difference.
  */
-export async function replay (ctx: EngineContext, dir: string, tokens: Int32Array, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
+export async function replay (ctx: EngineContext, dir: string, tokens: Int32Array | TokenStream, options: { from?: number, steps?: number } = {}): Promise<ReplayResult> {
   const { recipe, data } = await readRunInfo(dir)
-  if (tokensRootOf(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
+  if (dataTokensRoot(tokens) !== data.tokensRoot) throw new DataMismatchError(`the data does not match the run's tokens root ${data.tokensRoot}`, { hint: `pass the data of that run: ${data.source}` })
   const records = await readRecords(dir)
   const byStep = new Map(records.map(r => [r.step, r]))
   const available = await checkpointSteps(dir)

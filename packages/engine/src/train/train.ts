@@ -42,6 +42,27 @@ export function stateRootOf (state: TrainState): Hash {
   return stateRoot(stateSlots(state), state.step)
 }
 
+/**
+ * What a training step reads of its token stream: its length and windows of it. An
+ * Int32Array is one; a stored stream read window by window (too large to hold) is
+ * another. Every window is the same tokens either way, so training is bit for bit
+ * the same.
+ */
+export interface TokenWindows {
+  readonly length: number
+  subarray (begin: number, end: number): Int32Array
+}
+
+/**
+ * A token stream not held in memory, with what a run must know of all of it, computed
+ * as it was written: its tokens root (tokensRootOf) and its smallest and largest token.
+ */
+export interface TokenStream extends TokenWindows {
+  readonly tokensRoot: `0x${string}`
+  readonly min: number
+  readonly max: number
+}
+
 export interface Batch {
   inputs: Tensor
   targets: Tensor
@@ -52,7 +73,7 @@ export interface Batch {
  * W the model's window; a transformer predicts every next token of its window, an
  * MLP the one token after it.
  */
-export function sampleBatch (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, step: number): Batch {
+export function sampleBatch (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, step: number): Batch {
   const window = recipe.model.context
   const b = recipe.batchSize
   const span = tokens.length - window
@@ -62,9 +83,11 @@ export function sampleBatch (ctx: EngineContext, recipe: Recipe, tokens: Int32Ar
   const targets = new Int32Array(b * perRow)
   for (let row = 0; row < b; row++) {
     const start = random32(recipe.seed, PURPOSE.DATA, step * b + row) % span
-    inputs.set(tokens.subarray(start, start + window), row * window)
-    if (perRow === window) targets.set(tokens.subarray(start + 1, start + window + 1), row * window)
-    else targets[row] = tokens[start + window]
+    // One read per row: inputs are its first `window` tokens, targets the same shifted by one.
+    const read = tokens.subarray(start, start + window + 1)
+    inputs.set(read.subarray(0, window), row * window)
+    if (perRow === window) targets.set(read.subarray(1, window + 1), row * window)
+    else targets[row] = read[window]
   }
   // The step program reads the batch from the tokens stream (WINDOW ops, program.ts).
   const shape = { batch: b, window }
@@ -83,7 +106,7 @@ export function tablesFor (model: ModelConfig): Tables | undefined {
  * clipping, AdamW. Returns the loss (before the update), which the transcript records
  * with S_t.
  */
-export function trainStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+export function trainStep (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, tables = tablesFor(recipe.model)): number {
   startStep(ctx)
   const batch = sampleBatch(ctx, recipe, tokens, state.step)
   const vars = state.params.map(param)
@@ -104,7 +127,7 @@ export function trainStep (ctx: EngineContext, recipe: Recipe, tokens: Int32Arra
 }
 
 /** The loss of the batch of the current step, without training (the last record's loss). */
-export function evalLoss (ctx: EngineContext, recipe: Recipe, tokens: Int32Array, state: TrainState, tables = tablesFor(recipe.model)): number {
+export function evalLoss (ctx: EngineContext, recipe: Recipe, tokens: TokenWindows, state: TrainState, tables = tablesFor(recipe.model)): number {
   startStep(ctx)
   const batch = sampleBatch(ctx, recipe, tokens, state.step)
   const logits = forward(ctx, recipe.model, state.params.map(constant), batch.inputs, tables)

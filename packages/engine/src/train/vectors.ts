@@ -5,6 +5,7 @@ import type { Recipe } from '../model/recipe.ts'
 import { Tensor } from '../core/tensor.ts'
 import { initialState, stateSlots, trainStep } from './train.ts'
 import { referenceContext } from '../core/context.ts'
+import { samplingVectors } from '../infer/samplingVectors.ts'
 
 /**
  * Shared test vectors: the contract between the engine and the chain (docs/design.md §5).
@@ -26,7 +27,7 @@ export const VECTOR_RECIPE: Recipe = {
 }
 
 export function buildVectors (): Record<string, string> {
-  return { ...protocolVectors(), 'ops.json': opsJson(opVectors(VECTOR_RECIPE)) }
+  return { ...protocolVectors(), 'ops.json': opsJson(opVectors(VECTOR_RECIPE)), 'sampling.json': samplingVectors(VECTOR_RECIPE) }
 }
 
 /** The cases, with their codes and expected words also as flat arrays (for forge's JSON reader). */

@@ -51,6 +51,7 @@ export async function datasetView (ctx: ExplorerContext, name: string) {
   const missing: string[] = []
   for (const head of dataset.heads) {
     try {
+      await present(ctx, CID.parse(head))
       for (const entry of await logFrom(ctx.content.store, CID.parse(head))) {
         if (!seen.has(entry.cid.toString())) seen.set(entry.cid.toString(), await versionSummary(ctx, entry.cid))
       }
@@ -103,8 +104,34 @@ export function parseCid (ref: string): CID {
   }
 }
 
-async function present (ctx: ExplorerContext, cid: CID): Promise<void> {
-  if (!(await ctx.content.blocks.has(cid))) {
-    throw new ContentMissingError(`version ${cid} is in none of this home's stores`, { hint: 'fetch it with commons dataset fetch, or run the explorer on the home of a node that holds it', details: { cid: cid.toString(), stores: ctx.content.dirs } })
+/** DAGs fetched whole from peers by this process (and so held, every block checked): not walked again. */
+const fetched = new WeakMap<ExplorerContext['content'], Set<string>>()
+
+/**
+ * Makes sure a version (or run) named by CID is held: from the home's stores, else, when
+ * the explorer runs in a node, fetched whole from peers (every block checked against its
+ * CID as it arrives). In a node the whole DAG is made sure of once, not only its root: an
+ * earlier fetch cut short leaves the root without all of its blocks.
+ */
+export async function present (ctx: ExplorerContext, cid: CID): Promise<void> {
+  const done = fetched.get(ctx.content) ?? new Set<string>()
+  fetched.set(ctx.content, done)
+  if (done.has(cid.toString())) return
+  let cause: unknown
+  if (ctx.fetchContent !== undefined) {
+    try {
+      await ctx.fetchContent(cid)
+      done.add(cid.toString())
+      return
+    } catch (error) {
+      cause = error
+    }
+  } else if (await ctx.content.blocks.has(cid)) {
+    return
   }
+  throw new ContentMissingError(`version ${cid} is in none of this home's stores${ctx.fetchContent === undefined ? '' : ' and no peer gave all of it'}`, {
+    hint: ctx.fetchContent === undefined ? 'fetch it with commons dataset fetch, or serve the explorer from a running node (commons node start --explorer-port) to fetch it from peers' : 'a peer that holds it must be connected; the page tries again when reloaded',
+    details: { cid: cid.toString(), stores: ctx.content.dirs },
+    cause
+  })
 }

@@ -1,6 +1,7 @@
 import { readDispute } from '@commons/chain'
-import { at, type ExplorerContext } from '../context.ts'
+import { at, contractName, type ExplorerContext } from '../context.ts'
 import { NotIndexedError } from '../errors.ts'
+import { moveCall, shownValue } from './disputeCalls.ts'
 
 /** Disputes: every move with its transaction and gas, the pinpointed op and element, the outcome and its slashes. */
 
@@ -30,13 +31,30 @@ export async function disputeView (ctx: ExplorerContext, id: string) {
   const slashes = end === undefined ? [] : ctx.index.eventsOfTx(end.tx).filter(e => e.contract === 'registry' && e.name === 'Slashed').map(e => ({
     node: String(e.args.node).toLowerCase(), amount: String(e.args.amount), beneficiary: String(e.args.beneficiary).toLowerCase(), toBeneficiary: String(e.args.toBeneficiary), toTreasury: String(e.args.toTreasury)
   }))
+  const pinpointCall = pinpoint === undefined ? null : await moveCall(ctx, pinpoint.tx)
+  const revealCall = reveal === undefined ? null : await moveCall(ctx, reveal.tx)
+  const dtype = pinpointCall !== null && 'op' in pinpointCall && pinpointCall.op?.dtype === 'i32' ? 1 : 0
+  // Who was paid: every token transfer of the resolving transaction (bond back, the challenger's share, the treasury's).
+  const payments = end === undefined ? [] : ctx.index.eventsOfTx(end.tx).filter(e => e.contract === 'token' && e.name === 'Transfer').map(e => ({
+    from: String(e.args.from).toLowerCase(), to: String(e.args.to).toLowerCase(), amount: String(e.args.value),
+    fromName: contractName(ctx, String(e.args.from)), toName: contractName(ctx, String(e.args.to))
+  }))
   return {
     ...self,
     bond: String(moves[0]?.args.bond ?? '0'),
     moves: moves.map(e => ({ move: e.name, ...at(e), args: e.name === 'OpTracePosted' ? { roots: (e.args.roots as unknown[]).length } : e.args })),
-    pinpointed: pinpoint === undefined ? null : { op: Number(pinpoint.args.opIndex), element: Number(pinpoint.args.element), expected: Number(pinpoint.args.expected), outputRoot: String(pinpoint.args.outputRoot) },
-    claims: reveal === undefined ? null : { trainer: Number(reveal.args.committed), challenger: Number(reveal.args.expected) },
-    outcome: { resolved: live.resolved, winner: live.winner, reason: live.reasonName, phase: live.phaseName },
-    slashes
+    pinpointed: pinpoint === undefined
+      ? null
+      : {
+          op: Number(pinpoint.args.opIndex), element: Number(pinpoint.args.element), expected: Number(pinpoint.args.expected), outputRoot: String(pinpoint.args.outputRoot),
+          // The op's name, shape and inputs, and the input elements the verifier read: from the move's calldata.
+          call: pinpointCall
+        },
+    claims: reveal === undefined
+      ? null
+      : { trainer: Number(reveal.args.committed), challenger: Number(reveal.args.expected), trainerValue: shownValue(Number(reveal.args.committed), dtype), challengerValue: shownValue(Number(reveal.args.expected), dtype), revealed: revealCall },
+    outcome: { resolved: live.resolved, winner: live.winner, reason: live.reasonName, phase: live.phaseName, ...(end === undefined ? {} : { resolvedIn: at(end) }) },
+    slashes,
+    payments
   }
 }

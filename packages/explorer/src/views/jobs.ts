@@ -2,7 +2,7 @@ import { listFiles, readVersion, readVersionFile } from '@commons/store'
 import { readJob } from '@commons/chain'
 import { at, cidString, type ExplorerContext } from '../context.ts'
 import { NotIndexedError } from '../errors.ts'
-import { parseCid } from './datasets.ts'
+import { parseCid, present } from './datasets.ts'
 
 /** Training jobs: terms and timeline from the index, status read live, the run's content by CID. */
 
@@ -50,6 +50,7 @@ export async function jobView (ctx: ExplorerContext, id: string) {
 /** The run's loss per step, from transcript.jsonl of the run's version (every block checked), and its files. */
 export async function runView (ctx: ExplorerContext, run: string) {
   const cid = parseCid(run)
+  await present(ctx, cid)
   const version = await readVersion(ctx.content.blocks, cid)
   const files = (await listFiles(ctx.content.blocks, version.tree)).map(f => ({ path: f.path, size: f.size, cid: f.cid.toString() }))
   const text = (await readVersionFile(ctx.content.blocks, cid, 'transcript.jsonl')).toString('utf8')

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { baseWeightsOf, hexToCid, postJob, readJob, type JobSpec } from '@commons/chain'
+import { baseWeightsOf, hexToCid, modelHeaderOf, postJob, readJob, type JobSpec } from '@commons/chain'
 import { tensorRoot, toHex, transcriptRootOf } from '@commons/protocol'
 import { compileProgram, loadCheckpoint, readRecords, readSafetensors, stateRootOf, tokensRootOf, type EngineContext, type Recipe } from '@commons/engine'
 import { putRaw, tokenizeVersion, type Store } from '@commons/store'
@@ -35,8 +35,10 @@ export interface ModelCheck {
 export async function jobSpecFor (engine: EngineContext, store: Store, params: PostJobParams): Promise<JobSpec> {
   const recipeCid = await putRaw(store.blocks, new TextEncoder().encode(JSON.stringify(params.recipe)))
   const { tokens } = await tokenizeVersion(store, params.datasetCid, params.recipe.tokenizer)
+  const tokensRoot = tokensRootOf(tokens)
   return {
-    datasetCid: params.datasetCid, tokensRoot: tokensRootOf(tokens), recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe, await baseWeightsOf(store.blocks, params.recipe)).hash,
+    datasetCid: params.datasetCid, tokensRoot, recipeCid: recipeCid.toString(), programHash: compileProgram(engine, params.recipe, await baseWeightsOf(store.blocks, params.recipe)).hash,
+    modelHeader: modelHeaderOf(params.recipe, tokensRoot),
     seed: BigInt(params.recipe.seed), steps: params.recipe.steps, reward: params.reward, jobStake: params.jobStake,
     trainingTime: params.trainingTime ?? 3600n, challengeWindow: params.challengeWindow ?? 3600n
   }

@@ -41,12 +41,12 @@ export interface ScorerInit {
   /** Milliseconds between looks at the chain's clock; 0: never (the caller drives `tick` or the steps). */
   pollMs?: number
   /**
-   * Dispute on-chain every greedy probe answer whose tokens the model does not make
+   * Dispute on-chain every probe answer (greedy or sampled) whose tokens the model does not make
    * (generationCheck.ts), with the reference's run directory (its last checkpoint);
    * the disputes are played in the background, `disputes()` says how they ended.
    */
   dispute?: boolean
-  /** Share of probes sampled under a seed, the rest greedy (default one half; only greedy answers are disputable yet). */
+  /** Share of probes sampled under a seed, the rest greedy (default one half). */
   sampledShare?: number
   log?: (line: string) => void
 }
@@ -99,13 +99,13 @@ export function startScorer (components: ScorerComponents, init: ScorerInit): Sc
       }
     }
     tally.push(...outcomes)
-    if (init.dispute === true) for (const o of outcomes) if (o.wrong !== undefined && o.wrong.receipt.params.seed === null) disputing.push(disputeWrong(o.wrong))
+    if (init.dispute === true) for (const o of outcomes) if (o.wrong !== undefined) disputing.push(disputeWrong(o.wrong))
     return outcomes
   }
 
   const disputing: Array<Promise<AnswerCheck | null>> = []
   const replays = new Map<string, Promise<ReplayModel>>()
-  /** Replays a wrong greedy answer with the reference's run and plays its dispute to the end (null: it could not be opened). */
+  /** Replays a wrong answer (greedy or sampled) with the reference's run and plays its dispute to the end (null: it could not be opened). */
   async function disputeWrong (wrong: NonNullable<ProbeOutcome['wrong']>): Promise<AnswerCheck | null> {
     const reference = references.get(wrong.receipt.modelRoot)
     if (reference === undefined) return null

@@ -73,7 +73,11 @@ describe('the storer role', () => {
     for await (const { cid } of s2.store.blocks.getAll()) if (cid.code === raw.code) await s2.store.blocks.delete(cid)
 
     const s3 = await startStorer(5)
+    assert.equal(await s3.store.blocks.has(version), false, 'the third storer starts with an empty store')
     await until('the third storer to take the open slot and prove', () => s3.node.storage.proofs >= 1, { timeoutMs: 120_000, said })
+    // It proved from blocks it fetched from its peers over bitswap before joining.
+    assert.ok(s3.lines.some(line => /storage deal \d+: fetched \S+ \([1-9]\d* blocks/.test(line)), said())
+    assert.equal(await s3.store.blocks.has(version), true, 'the version is in its own store now')
     assert.equal(staked - (await readStake(bank, deployment, s2.node.address)).staked, terms.collateral / 2n, 'half the collateral slashed')
     const deal = await readStorageDeal(bank, deployment, dealId)
     assert.deepEqual(deal.slots.map(s => s.provider).sort(), [s1.node.address, s3.node.address].sort())

@@ -1,6 +1,6 @@
 import { formatEther } from 'viem'
 import {
-  joinStorageDeal, listStorageDeals, proveStorage, readStake, releaseStorageSlot, reportMissedStorage, storageWindow, type StorageDeal
+  checkStorageProvable, joinStorageDeal, listStorageDeals, proveStorage, readStake, releaseStorageSlot, reportMissedStorage, storageWindow, type StorageDeal
 } from '@commons/chain'
 import { DEFAULT_POLL_MS } from '../constants.ts'
 import { isMe, isRole, timed, type Context, type Service } from '../context.ts'
@@ -29,6 +29,8 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
   let busy = false
   /** Versions fetched whole into this node's store, by CID. */
   const held = new Set<string>()
+  /** Versions some challenge of which no transaction could answer: never joined. */
+  const unprovable = new Set<string>()
 
   const tick = async (): Promise<void> => {
     const head = await ctx.clients.public.getBlockNumber()
@@ -72,10 +74,19 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
     const stake = await readStake(ctx.clients, ctx.options.deployment, ctx.clients.account.address)
     if (stake.staked - stake.locked < deal.terms.collateral) return
     const version = deal.version.toString()
+    if (unprovable.has(version)) return
     if (!held.has(version)) {
       const fetched = await timed(ctx, 'transfer', async () => ctx.network.fetchDag(deal.version, { timeoutMs: ctx.options.fetchTimeoutMs }))
       held.add(version)
       ctx.log(`storage deal ${deal.id}: fetched ${version} (${fetched.blocks} blocks, ${fetched.bytes} bytes)`)
+      // An honest storer is slashed for a challenge it cannot answer in one transaction: it does not join such a deal.
+      try {
+        await checkStorageProvable(ctx.store.blocks, deal.tree, undefined, { readLeaves: true })
+      } catch (error) {
+        unprovable.add(version)
+        ctx.log(`storage deal ${deal.id}: not joining: ${(error as Error).message}`)
+        return
+      }
     }
     try {
       await timed(ctx, 'chain', async () => joinStorageDeal(ctx.clients, ctx.options.deployment, deal.id, open))

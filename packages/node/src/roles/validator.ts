@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
-import { checkpointSteps, compileProgram, decodeSafetensors, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
+import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
 import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
 import { isRole, NodeError, offQueue, timed, type Context, type Service } from '../context.ts'
@@ -98,7 +98,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
     return
   }
   // S_T holds: the model file must be its parameters, or the trainer is slashed here.
-  if (!(await checkModelFile(ctx, { jobId, dir, runCid, tokens, program, records, steps: recipe.steps }))) return
+  const template = modelFileTemplate(recipe, job.spec.tokensRoot)
+  if (!(await checkModelFile(ctx, { jobId, dir, runCid, tokens, program, records, steps: recipe.steps, template, transcriptRoot: job.transcriptRoot }))) return
   await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
   ctx.state.setJob(jobId, 'validator', 'attested', { checked: count })
   ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)

@@ -8,9 +8,12 @@ import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, type 
 import { startNetwork, type NetworkNode } from '../network.ts'
 import { createNodeKey } from '../nodeKey.ts'
 import { NodeState } from '../state.ts'
+import { startRpcProxy } from './rpcProxy.ts'
 
 /**
- * What a test of one role alone needs: a fresh anvil with the contracts, and one node's
+ * What a test of one role alone needs: a fresh anvil with the contracts, reached through a
+ * proxy that refuses `eth_getLogs` over more than 1,000 blocks as hosted providers do (so
+ * every such test also shows the role works behind that cap), and one node's
  * components in a temp dir (a store holding a small dataset version, a network with no
  * peers, a SQLite state). `close` closes them all and removes the dir.
  */
@@ -32,7 +35,9 @@ export interface Alone {
 export async function startAlone (name: string): Promise<Alone> {
   const root = await mkdtemp(join(tmpdir(), `commons-${name}-alone-`))
   const home = join(root, name)
-  const devnet = await startDevnet({ home: join(root, 'chain') })
+  const anvil = await startDevnet({ home: join(root, 'chain') })
+  const proxy = await startRpcProxy({ target: anvil.rpcUrl, maxLogRange: 1000 })
+  const devnet: Devnet = { ...anvil, rpcUrl: proxy.url }
   const bank = await connect(devnet.rpcUrl, devnetAccount(0))
   const deployment = { ...await deploy(bank), rpcUrl: devnet.rpcUrl }
   const store = await openStore(home)
@@ -51,7 +56,8 @@ export async function startAlone (name: string): Promise<Alone> {
       await network.stop()
       state.close()
       await store.close()
-      await devnet.stop()
+      await proxy.close()
+      await anvil.stop()
       await rm(root, { recursive: true, force: true })
     }
   }

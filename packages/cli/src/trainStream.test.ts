@@ -1,0 +1,101 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { openBackend, parseRecipe, readRecipe, replay, tokensRootOf, train, type Backend, type Recipe } from '@commons/engine'
+import { commitVersion, generateRows, initDataset, openStore, openTokenStream, rowsToBytes, tokenizeVersion, type Store } from '@commons/store'
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url))
+let root: string
+let store: Store
+let version: string
+let backend: Backend
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-train-stream-'))
+  store = await openStore(join(root, 'home'))
+  const data = join(root, 'data')
+  await mkdir(data)
+  await writeFile(join(data, 'a.jsonl'), rowsToBytes(generateRows(200_000, 7)))
+  await writeFile(join(data, 'b.txt'), rowsToBytes(generateRows(90_000, 8)))
+  await initDataset(store, 'd')
+  version = (await commitVersion(store, { name: 'd', path: data, message: 'data', author: 'a', time: 0 })).cid.toString()
+  backend = openBackend('wasm', 2)
+})
+after(async () => {
+  await backend.close()
+  await store.close()
+  await rm(root, { recursive: true, force: true })
+})
+
+async function tiny (steps: number): Promise<Recipe> {
+  return { ...await readRecipe(join(repo, 'recipes/tiny.json')), steps, checkpointInterval: 3 }
+}
+
+test('a stored token stream is the version\'s tokens: same length, root, range and every window', async () => {
+  const { tokens } = await tokenizeVersion(store, version, 'byte')
+  const stream = await openTokenStream(store, version, 'byte')
+  try {
+    assert.equal(stream.length, tokens.length)
+    assert.equal(stream.tokensRoot, tokensRootOf(tokens))
+    assert.equal(stream.min, tokens.reduce((a, b) => Math.min(a, b)))
+    assert.equal(stream.max, tokens.reduce((a, b) => Math.max(a, b)))
+    for (const [begin, end] of [[0, 33], [1000, 1001], [tokens.length - 40, tokens.length], [123_456, 160_000]]) {
+      assert.deepEqual(stream.subarray(begin, end), tokens.subarray(begin, end))
+    }
+  } finally {
+    stream.close()
+  }
+})
+
+test('training and replay from the stored stream give the in-memory run bit for bit (transformer and MLP)', async () => {
+  const { tokens } = await tokenizeVersion(store, version, 'byte')
+  const mlp = parseRecipe({ ...await tiny(7), name: 'mlp', model: { kind: 'mlp', vocab: 256, context: 8, dModel: 16, hidden: 64, layers: 2 } })
+  for (const recipe of [await tiny(7), mlp]) {
+    const stream = await openTokenStream(store, version, 'byte')
+    try {
+      const inMemory = await train(backend.ctx, { recipe, tokens, data: { source: version }, out: join(root, `${recipe.name}-array`) })
+      const streamed = await train(backend.ctx, { recipe, tokens: stream, data: { source: version }, out: join(root, `${recipe.name}-stream`) })
+      assert.equal(streamed.finalRoot, inMemory.finalRoot)
+      assert.equal(streamed.transcriptRoot, inMemory.transcriptRoot)
+      assert.deepEqual(streamed.losses, inMemory.losses)
+      const replayed = await replay(backend.ctx, join(root, `${recipe.name}-array`), stream)
+      assert.equal(replayed.firstMismatch, null)
+      assert.equal(replayed.checked, recipe.steps + 1)
+    } finally {
+      stream.close()
+    }
+  }
+})
+
+test('the stream is written once per version and tokenizer, and written again if its file is cut short', async () => {
+  const first = await openTokenStream(store, version, 'byte')
+  first.close()
+  const written = (await stat(first.path)).mtimeMs
+  const again = await openTokenStream(store, version, 'byte')
+  again.close()
+  assert.equal((await stat(again.path)).mtimeMs, written)
+  await truncate(first.path, 100)
+  const rewritten = await openTokenStream(store, version, 'byte')
+  try {
+    assert.equal((await stat(rewritten.path)).size, rewritten.length * 4)
+    assert.equal(rewritten.tokensRoot, first.tokensRoot)
+  } finally {
+    rewritten.close()
+  }
+})
+
+test('a stream with tokens outside the model\'s vocabulary is refused before training', async () => {
+  const stream = await openTokenStream(store, version, 'byte')
+  try {
+    // Not through parseRecipe, which ties the byte tokenizer to 256 words: train's own check is under test.
+    const recipe = await tiny(2)
+    const small = { ...recipe, model: { ...recipe.model, vocab: 64 } }
+    await assert.rejects(train(backend.ctx, { recipe: small, tokens: stream, data: { source: version }, out: join(root, 'small-vocab') }), { name: 'DataMismatchError' })
+    stream.close()
+    assert.throws(() => stream.subarray(0, 1), { name: 'TokenStreamError' })
+  } finally {
+    stream.close()
+  }
+})

@@ -1,0 +1,60 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { streamBytesReader } from './dagStreamRead.ts'
+import { sendWithBackpressure } from './streamDrain.ts'
+
+const PROTOCOL = '/commons/test/flood/1.0.0'
+const MB = 1 << 20
+
+const peer = async (): Promise<Libp2p> => createLibp2p({
+  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()]
+})
+
+describe('backpressure on a DAG stream', () => {
+  it('stalls a holder whose fetcher does not read, at a bounded amount, then delivers every byte', async () => {
+    const total = 128 * MB
+    const highWater = 2 * MB
+    let sent = 0
+    const a = await peer()
+    const b = await peer()
+    try {
+      // A holder that sends as fast as the stream lets it, as dagStreamServe does.
+      await a.handle(PROTOCOL, async stream => {
+        const chunk = new Uint8Array(MB).fill(1)
+        while (sent < total) {
+          sent += chunk.length
+          await sendWithBackpressure(stream, chunk)
+        }
+        await stream.close()
+      })
+      await b.dial(a.getMultiaddrs()[0])
+      const stream = await b.dialProtocol(a.peerId, PROTOCOL)
+      await stream.close()
+      const reader = streamBytesReader(stream, highWater)
+      // The fetcher reads nothing (its disk is busy) until the holder has stopped sending.
+      for (let last = -1, still = 0; still < 5 && sent < total; still = sent === last ? still + 1 : 0, last = sent) await sleep(100)
+      // Unpaused, the fetcher would take all 128 MiB into memory; with the holder
+      // awaiting stream.onDrain() (which stops waiting after a stream's first drain),
+      // the holder would queue all of it in its own. What may be out: the fetcher's
+      // high-water mark, what the muxer's window (at most 16 MiB) let through before the
+      // pause, and one send.
+      assert.ok(sent <= highWater + 2 * 16 * MB + MB, `the holder sent ${sent / MB} MiB to a fetcher that read nothing`)
+      assert.ok(reader.buffered <= highWater + 16 * MB, `the fetcher holds ${(reader.buffered / MB).toFixed(1)} MiB unread`)
+      let read = 0
+      while (true) {
+        const bytes = await reader.exactly(Math.min(MB, total - read), true)
+        read += bytes.byteLength
+        if (read === total) break
+      }
+      assert.equal((await reader.upTo(8)).byteLength, 0, 'the stream ends after the last byte')
+      reader.release()
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  })
+})

@@ -1,0 +1,31 @@
+import type { FastCdcParams } from './fastcdc.ts'
+
+/** What the chunking worker (chunkWorker.ts) and its pool (chunkerPool.ts) say to each other. */
+
+/** A file to cut and hash. */
+export interface ChunkJob {
+  job: number
+  path: string
+  params: FastCdcParams
+}
+
+/**
+ * Consecutive chunks of a job: `buffer` holds them back to back, chunk i ends at
+ * `ends[i]` (the first starts at 0) and its CID's bytes (CIDv1, raw, sha256) are
+ * `cids[CID_BYTES i, CID_BYTES (i + 1))`.
+ */
+export interface ChunkBatch {
+  job: number
+  buffer: ArrayBuffer
+  ends: Uint32Array
+  cids: Uint8Array
+}
+
+/** CIDv1 (0x01), raw (0x55), sha2-256 (0x12), 32 bytes (0x20): the prefix of every leaf's CID. */
+export const LEAF_CID_PREFIX = Uint8Array.of(0x01, 0x55, 0x12, 0x20)
+export const CID_BYTES = LEAF_CID_PREFIX.length + 32
+
+export type WorkerReply = { kind: 'batch', batch: ChunkBatch } | { kind: 'done', job: number } | { kind: 'failed', job: number, code?: string, message: string }
+
+/** The main thread answers each batch with 'ack' once it has taken it: at most this many wait unacknowledged. */
+export const BATCHES_IN_FLIGHT = 4

@@ -1,0 +1,89 @@
+import { hash } from 'node:crypto'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { parentPort } from 'node:worker_threads'
+import { fastCdcMasks, findCut } from './fastcdc.ts'
+import { BATCHES_IN_FLIGHT, CID_BYTES, LEAF_CID_PREFIX, type ChunkBatch, type ChunkJob, type WorkerReply } from './chunkBatch.ts'
+
+/** Bytes read at a time (a batch is about this much). */
+const READ_BYTES = 4 << 20
+
+const port = parentPort
+if (port === null) throw new Error('chunkWorker.ts runs as a worker thread')
+
+let unacknowledged = 0
+let wake: (() => void) | undefined
+const jobs: ChunkJob[] = []
+let running = false
+
+port.on('message', (message: 'ack' | ChunkJob) => {
+  if (message === 'ack') {
+    unacknowledged--
+    wake?.()
+    return
+  }
+  jobs.push(message)
+  if (!running) void runJobs()
+})
+
+async function runJobs (): Promise<void> {
+  running = true
+  for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
+    try {
+      await cutFile(job)
+      port?.postMessage({ kind: 'done', job: job.job } satisfies WorkerReply)
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException
+      port?.postMessage({ kind: 'failed', job: job.job, code, message } satisfies WorkerReply)
+    }
+  }
+  running = false
+}
+
+/**
+ * Cuts a file exactly as fastCdcChunks cuts its byte stream: a cut is made only with
+ * at least maxSize bytes after the chunk's start, or at the end of the file, so every
+ * boundary is the one a single pass over the whole file gives.
+ */
+async function cutFile ({ job, path, params }: ChunkJob): Promise<void> {
+  const masks = fastCdcMasks(params)
+  const fd = openSync(path, 'r')
+  try {
+    let carry = new Uint8Array(0)
+    for (;;) {
+      // A fresh buffer per batch: it is transferred to the main thread, which keeps its chunks.
+      const buffer = new Uint8Array(new ArrayBuffer(carry.length + READ_BYTES))
+      buffer.set(carry)
+      let filled = carry.length
+      let read = 0
+      while (filled < buffer.length && (read = readSync(fd, buffer, filled, buffer.length - filled, null)) > 0) filled += read
+      const atEnd = filled < buffer.length
+      const ends: number[] = []
+      let start = 0
+      while (start < filled && (atEnd || filled - start >= params.maxSize)) {
+        start = findCut(buffer, start, filled, params, masks)
+        ends.push(start)
+      }
+      carry = buffer.slice(start, filled)
+      if (ends.length > 0) await send(job, buffer, ends)
+      if (atEnd) return
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+async function send (job: number, buffer: Uint8Array, ends: number[]): Promise<void> {
+  // Whole CIDs, so the main thread makes each CID object from views of this one array
+  // (a fresh 36-byte array per CID costs more there than the hash does here).
+  const cids = new Uint8Array(CID_BYTES * ends.length)
+  let start = 0
+  for (let i = 0; i < ends.length; i++) {
+    cids.set(LEAF_CID_PREFIX, CID_BYTES * i)
+    cids.set(hash('sha256', buffer.subarray(start, ends[i]), 'buffer'), CID_BYTES * i + LEAF_CID_PREFIX.length)
+    start = ends[i]
+  }
+  while (unacknowledged >= BATCHES_IN_FLIGHT) await new Promise<void>(resolve => { wake = resolve })
+  unacknowledged++
+  const batch: ChunkBatch = { job, buffer: buffer.buffer as ArrayBuffer, ends: Uint32Array.from(ends), cids }
+  port?.postMessage({ kind: 'batch', batch } satisfies WorkerReply, [batch.buffer, batch.ends.buffer as ArrayBuffer, cids.buffer as ArrayBuffer])
+}

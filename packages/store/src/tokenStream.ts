@@ -1,0 +1,100 @@
+import { closeSync, openSync, readSync } from 'node:fs'
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import type { Store } from './store.ts'
+import { resolveVersion } from './resolveVersion.ts'
+import { streamTokens, type StreamTokensOptions } from './streamTokens.ts'
+import { TokenStreamError } from './errors.ts'
+
+/** What is known of a stored token stream, computed as it was written (the `.json` beside it). */
+export interface TokenStreamInfo {
+  version: string
+  tokenizer: string
+  tokens: number
+  tokensRoot: `0x${string}`
+  min: number
+  max: number
+}
+
+/**
+ * A version's token stream on disk, read by windows: what training needs of data
+ * larger than memory (the engine's TokenStream). Close it when done.
+ */
+export interface StoredTokenStream extends TokenStreamInfo {
+  /** The i32 file (little-endian). */
+  path: string
+  readonly length: number
+  /** Tokens [begin, end), read from the file (a fresh array). */
+  subarray (begin: number, end: number): Int32Array
+  close (): void
+}
+
+/** Where a home keeps token streams: one file per version and tokenizer, with its root beside it. */
+export function tokenStreamPath (home: string, version: string, tokenizer: string): string {
+  return join(home, 'tokens', `${version}.${tokenizer}.i32`)
+}
+
+/**
+ * The token stream of a version (tokenizeVersion's tokens) as a file in the home,
+ * written once by streamTokens in bounded memory and named by what fixes its content:
+ * the version's CID and the tokenizer (a name or a CID). Its tokens root, computed
+ * from the same tokens as they were written, is kept beside it and stands for the
+ * whole stream: a run records it and every window training reads is part of it.
+ * Reading windows costs a read each, not the stream's size in memory.
+ */
+export async function openTokenStream (store: Store, ref: string, tokenizer: string, options: Pick<StreamTokensOptions, 'onProgress'> = {}): Promise<StoredTokenStream> {
+  const version = (await resolveVersion(store, ref)).toString()
+  const path = tokenStreamPath(store.home, version, tokenizer)
+  let info = await readInfo(path, version, tokenizer)
+  if (info === null) {
+    await mkdir(join(store.home, 'tokens'), { recursive: true })
+    const result = await streamTokens(store, version, tokenizer, { out: path, onProgress: options.onProgress })
+    info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max }
+    // Written after the stream is in place: an info file always describes a whole stream.
+    await writeFileAtomic(`${path}.json`, JSON.stringify(info, null, 2) + '\n')
+  }
+  return openStream(path, info)
+}
+
+/** The info of a stored stream, or null when there is none (or its file is not the size it says). */
+async function readInfo (path: string, version: string, tokenizer: string): Promise<TokenStreamInfo | null> {
+  const text = await readFile(`${path}.json`, 'utf8').catch(() => null)
+  if (text === null) return null
+  const info = JSON.parse(text) as TokenStreamInfo
+  const size = await stat(path).then(s => s.size, () => -1)
+  if (info.version !== version || info.tokenizer !== tokenizer || size !== info.tokens * 4) return null
+  return info
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
+
+function openStream (path: string, info: TokenStreamInfo): StoredTokenStream {
+  const fd = openSync(path, 'r')
+  let open = true
+  return {
+    ...info,
+    path,
+    length: info.tokens,
+    subarray (begin: number, end: number): Int32Array {
+      if (!open) throw new TokenStreamError(`the token stream ${path} is closed`)
+      const from = Math.max(0, Math.min(begin, info.tokens))
+      const out = new Int32Array(Math.max(0, Math.min(end, info.tokens) - from))
+      const bytes = new Uint8Array(out.buffer)
+      for (let done = 0; done < bytes.length;) {
+        const read = readSync(fd, bytes, done, bytes.length - done, from * 4 + done)
+        if (read === 0) throw new TokenStreamError(`the token stream ${path} ends before token ${from + done / 4}`, { hint: `remove ${path}.json; the next run writes the stream again` })
+        done += read
+      }
+      if (!LITTLE_ENDIAN_HOST) {
+        const view = new DataView(out.buffer)
+        for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true)
+      }
+      return out
+    },
+    close () {
+      if (open) closeSync(fd)
+      open = false
+    }
+  }
+}
