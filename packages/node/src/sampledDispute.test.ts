@@ -128,22 +128,49 @@ describe('a sampled answer disputed on-chain', () => {
     assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
   })
 
-  it('slashes a provider that serves the model with one corrupted weight: the first op that reads it departs', async () => {
+  /** Weights with one head weight corrupted so that the sampled answer changes, and that answer. */
+  function corrupted (): { served: Tensor[], output: number[] } {
     const head = weights.length - 1 // [dModel, vocab]
-    let served: Tensor[] | undefined
-    let output: number[] = []
     for (const column of [honest[0], (honest[0] + 1) % recipe.model.vocab]) {
       const w = weights.map(t => new Tensor(t.shape, t.f32.slice()))
       w[head].f32[column] = w[head].f32[column] + 1e4 * Math.sign(column - honest[0] - 0.5)
-      output = answer(PARAMS, undefined, w)
-      if (output.join() !== honest.join()) { served = w; break }
+      const output = answer(PARAMS, undefined, w)
+      if (output.join() !== honest.join()) return { served: w, output }
     }
-    assert.ok(served !== undefined, 'the corruption changes the answer')
+    assert.fail('the corruption changes the answer')
+  }
+
+  it('slashes a provider that serves the model with one corrupted weight: the first op that reads it departs', async () => {
+    const { served, output } = corrupted()
     const a = await signed(output)
     const outcome = await play(a, { params: PARAMS, served })
     assert.equal(outcome.winner, 'challenger')
     assert.equal(outcome.reason, 'mismatch')
     assert.ok(outcome.op < programs.of(answerWindow(a, 0, recipe.model.context).length).ops.length - 1, 'a forward op departs, before the pick')
+    assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
+  })
+
+  it('plays a sampled dispute from the chain alone: a fresh provider posts the sampled trace, values rounds lead to the pinpoint', async () => {
+    const { served, output } = corrupted()
+    const a = await signed(output)
+    const { id, move } = await new GenerationChallenger(as.client, deployment, game, ctx, programs, weights).open(a)
+    // Both sides restarted after the open: each reads the window, seed and sampling words
+    // back from the open's calldata (a greedy trace would have fewer ops: TraceLength).
+    const challenger = new GenerationChallenger(as.client, deployment, game, ctx, programs, weights)
+    const defender = new GenerationDefender(as.provider, game, { engine: ctx, recipe, slots, step: STEP, served } satisfies ServedState, BigInt(deployment.block))
+    const moves: GenerationMove[] = [move]
+    for (let i = 0; i < 40 && (await readGenerationDispute(as.client, game, id)).winner === null; i++) {
+      const next = await defender.advance(id) ?? await challenger.advance(id)
+      if (next === null) break
+      moves.push(next)
+    }
+    const done = await readGenerationDispute(as.client, game, id)
+    const names = moves.map(m => m.name)
+    assert.equal(done.winner, 'challenger', names.join(' '))
+    assert.equal(done.reasonName, 'mismatch')
+    assert.ok(names.includes('requestValues') && names.includes('provideValues'), `values rounds instead of the provider's published output (${names.join(' ')})`)
+    assert.deepEqual(names.slice(-2), ['pinpoint', 'reveal'])
+    assert.ok(moves.every(m => m.gas < 5_000_000n), 'every move under 5M gas')
     assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
   })
 
