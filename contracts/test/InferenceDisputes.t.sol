@@ -352,6 +352,8 @@ contract InferenceDisputesTest is InferenceFixture {
         c.service = serviceId;
         c.receipt = InferenceDisputeTypes.Receipt({
             provider: vm.addr(key),
+            service: serviceId,
+            issuedAt: uint64(block.timestamp),
             modelRoot: modelRoot,
             promptHash: _hash(_prompt()),
             tokens: uint32(output.length),

@@ -15,6 +15,8 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
     ///         is its EIP-712 encoding.
     struct Receipt {
         address provider;
+        uint256 service; // the ServiceRegistry id it answered as (0: not registered)
+        uint64 issuedAt; // seconds (the provider's clock): disputable for the unbonding delay after
         bytes32 modelRoot; // the state root of the weights served
         bytes32 promptHash; // keccak256 of the prompt's token ids, 4 bytes each
         uint32 tokens;
@@ -60,8 +62,8 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         uint32 count;
     }
 
-    /// @dev The moves are the training game's: AwaitTrace and AwaitReveal are the
-    ///      provider's, AwaitPinpoint the challenger's.
+    /// @dev The moves are the training game's: AwaitTrace, AwaitValues and AwaitReveal are
+    ///      the provider's, AwaitPinpoint the challenger's.
     struct GenDispute {
         address challenger;
         uint96 bond;
@@ -71,7 +73,8 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         Phase phase;
         Reason reason;
         uint8 moves;
-        uint8 dtype; // of the pinpointed op's output
+        uint8 requests; // value requests made (at most MAX_REQUESTS)
+        uint8 dtype; // of the pinpointed or requested op's output
         uint32 opsCount;
         uint32 paramSlots;
         uint32 opIndex;
@@ -79,8 +82,9 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         uint32 claimed; // output[index] of the receipt: the token the provider answered
         uint32 index; // a sampled answer's token index (the sampling counter), else 0
         uint64 seed; // a sampled answer's seed, else 0: with index, the verifier's context
-        uint64 element;
+        uint64 element; // pinpointed output element; while AwaitValues, the first requested leaf
         uint64 outputLength;
+        uint32 requestedLeaves; // while AwaitValues: how many leaves from `element`
         uint256 service;
         bytes32 modelRoot;
         bytes32 opsRoot;
@@ -108,6 +112,10 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
 
     /// @notice The receipt is signed by `signer`, not by the service's provider.
     error ReceiptSigner(address signer, address provider);
+    /// @notice The receipt names another service than the one the dispute is opened on.
+    error ReceiptService(uint256 receipt, uint256 service);
+    /// @notice The receipt was issued at `issuedAt`; it could be disputed until `until`.
+    error ReceiptExpired(uint64 issuedAt, uint256 until);
     /// @notice The receipt is for another model than the service's.
     error ReceiptModel(bytes32 receipt, bytes32 service);
     /// @notice The prompt or the output does not hash to the receipt's.

@@ -9,6 +9,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {StepOps, IOpProver} from "../dispute/StepOps.sol";
 import {NodeMerkle} from "../dispute/NodeMerkle.sol";
 import {PinpointChecks} from "../dispute/PinpointChecks.sol";
+import {TensorMerkle} from "../dispute/TensorMerkle.sol";
 import {ServiceRegistry} from "./ServiceRegistry.sol";
 import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
 import {ReceiptWindow} from "./ReceiptWindow.sol";
@@ -22,7 +23,9 @@ import {ReceiptWindow} from "./ReceiptWindow.sol";
 ///         (they must rebuild the receipt's model root) and every op output root, the
 ///         challenger names one element, the provider opens it. A liar, or a provider who
 ///         misses a move, loses the service's stake through ServiceRegistry.slash; a wrong
-///         challenger loses its bond to the provider. Greedy and sampled answers alike: a
+///         challenger loses its bond to the provider. A provider that withholds its op
+///         outputs is made to reveal ranges of them on-chain ({requestValues} /
+///         {provideValues}), as in the training game. Greedy and sampled answers alike: a
 ///         sampled answer's program ends in the sampling ops (verified by a ForwardVerifier).
 /// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
 ///      payment out goes through {_pay}.
@@ -32,6 +35,10 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     IERC20 public immutable token;
     ServiceRegistry public immutable services;
     IOpProver public immutable verifier;
+
+    /// @notice The most value requests one dispute may make, and leaves one may ask for (the training game's).
+    uint8 public constant MAX_REQUESTS = 24;
+    uint256 public constant MAX_REQUEST_LEAVES = 512;
 
     uint96 public bond = 10 ether;
     uint64 public moveTime = 1 hours;
@@ -79,11 +86,17 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///         tokens input is the window then the receipt's temperature, top-k and top-p
     ///         words, and whose context is the receipt's seed and the token's index.
     /// @return id The dispute; the provider must now {postTrace} within `moveTime`.
-    /// @dev Emits {GenerationDisputed}. Reverts {ReceiptSigner},
+    ///      The receipt names the service and is at most `unbondingDelay` old.
+    /// @dev Emits {GenerationDisputed}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
     ///      {ReceiptModel}, {TokensMismatch}, {IndexPastOutput}, {ProgramsUnset},
     ///      {WindowLength}, {HeaderMismatch}, {SelfChallenge}.
     function open(Claim calldata claim) external nonReentrant returns (uint256 id) {
         Receipt calldata r = claim.receipt;
+        if (r.service != claim.service) revert ReceiptService(r.service, claim.service);
+        // A receipt is disputable for the unbonding delay after it was issued: a retired
+        // service's stake is released only after that delay, so it is still there to slash.
+        uint256 until = uint256(r.issuedAt) + services.unbondingDelay();
+        if (block.timestamp > until) revert ReceiptExpired(r.issuedAt, until);
         ServiceRegistry.Service memory s = services.service(claim.service);
         address signer = ECDSA.recover(receiptDigest(r), claim.signature);
         if (signer != s.provider || signer != r.provider) revert ReceiptSigner(signer, s.provider);
@@ -136,8 +149,12 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         emit GenerationTracePosted(id, slotRoots, step, roots);
         uint32[] memory pick = new uint32[](1);
         pick[0] = d.claimed;
-        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) _resolve(id, d, true, Reason.Mismatch);
-        else _next(d, Phase.AwaitPinpoint);
+        if (roots[roots.length - 1] != ReceiptWindow.i32Root(pick)) {
+            d.moves += 1; // the trace is a move even when it ends the game
+            _resolve(id, d, true, Reason.Mismatch);
+        } else {
+            _next(d, Phase.AwaitPinpoint);
+        }
     }
 
     /// @notice The challenger names an output element of one op of the forward program and
@@ -181,8 +198,59 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         _resolve(id, d, challengerWon, challengerWon ? Reason.Mismatch : Reason.Match);
     }
 
-    /// @notice Anyone ends a dispute whose mover missed its deadline: no trace or no
-    ///         reveal, the challenger wins; no pinpoint, the provider wins.
+    /// @notice Instead of pinpointing, the challenger makes the provider reveal leaves
+    ///         [firstLeaf, firstLeaf + leaves) of an op output of its trace (cut at the
+    ///         tensor's end): the values a pinpoint needs, which the provider might
+    ///         otherwise withhold. The range proof's siblings tell the challenger which
+    ///         subtrees differ from its replay, so it walks down to a differing leaf.
+    /// @dev Only the challenger, phase AwaitPinpoint, before the deadline, at most
+    ///      MAX_REQUESTS times. Emits {ValuesRequested}. Reverts {TooManyRequests},
+    ///      {OpMismatch}, {OutputMismatch}, {BadRequest}.
+    function requestValues(uint256 id, ValuesRequest calldata r) external nonReentrant {
+        GenDispute storage d = _move(id, Phase.AwaitPinpoint);
+        if (d.requests >= MAX_REQUESTS) revert TooManyRequests(id);
+        PinpointChecks.proveLeaf(keccak256(abi.encode(r.op)), r.opIndex, d.opsCount, r.opProof, d.opsRoot, false);
+        PinpointChecks.proveLeaf(r.outputRoot, r.opIndex, d.opsCount, r.outputProof, d.traceRoot, true);
+        uint256 length = PinpointChecks.outputLength(r.op.dims);
+        uint256 leaves = (length + 7) / 8;
+        if (r.leaves == 0 || r.leaves > MAX_REQUEST_LEAVES || r.firstLeaf >= leaves) {
+            revert BadRequest(r.firstLeaf, r.leaves, leaves);
+        }
+        uint256 count = r.leaves < leaves - r.firstLeaf ? r.leaves : leaves - r.firstLeaf;
+        // opIndex < opsCount (a uint32), firstLeaf < leaves <= 2^61, count <= 512: the casts keep every value
+        d.opIndex = uint32(r.opIndex);
+        d.outputRoot = r.outputRoot;
+        d.outputLength = uint64(length);
+        d.dtype = r.op.dtype;
+        d.element = uint64(r.firstLeaf);
+        d.requestedLeaves = uint32(count);
+        d.requests += 1;
+        uint64 deadline = _next(d, Phase.AwaitValues);
+        emit ValuesRequested(id, r.opIndex, r.firstLeaf, count, deadline);
+    }
+
+    /// @notice The provider reveals the requested leaves with a range proof against the
+    ///         output root of its trace; the challenger moves next (pinpoint or ask again).
+    ///         A provider that does not loses by {timeout}.
+    /// @dev Only the provider, phase AwaitValues, before the deadline. Emits
+    ///      {ValuesProvided}. Reverts {NotRequested}, {OpeningShape}, {OpeningMismatch}.
+    function provideValues(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
+        GenDispute storage d = _move(id, Phase.AwaitValues);
+        uint256 leaves = opening.words.length / 32;
+        if (opening.firstLeaf != d.element || leaves != d.requestedLeaves || opening.words.length % 32 != 0) {
+            revert NotRequested(opening.firstLeaf, leaves, d.element, d.requestedLeaves);
+        }
+        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
+            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
+        }
+        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
+        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
+        uint64 deadline = _next(d, Phase.AwaitPinpoint);
+        emit ValuesProvided(id, d.opIndex, opening.firstLeaf, opening.words, opening.siblings, deadline);
+    }
+
+    /// @notice Anyone ends a dispute whose mover missed its deadline: no trace, no
+    ///         requested values or no reveal, the challenger wins; no pinpoint, the provider wins.
     /// @dev Emits {DisputeResolved}. Reverts {UnknownDispute}, {AlreadyResolved}, {DeadlineNotPassed}.
     function timeout(uint256 id) external nonReentrant {
         GenDispute storage d = _dispute(id);
@@ -191,6 +259,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         if (block.timestamp <= d.deadline) revert DeadlineNotPassed(id, d.deadline);
         if (phase == Phase.AwaitTrace) _resolve(id, d, true, Reason.TraceTimeout);
         else if (phase == Phase.AwaitPinpoint) _resolve(id, d, false, Reason.PinpointTimeout);
+        else if (phase == Phase.AwaitValues) _resolve(id, d, true, Reason.ValuesTimeout);
         else _resolve(id, d, true, Reason.RevealTimeout);
     }
 

@@ -11,7 +11,7 @@ import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
 ///         tensor root of the window the disputed token was generated from.
 library ReceiptWindow {
     bytes32 internal constant RECEIPT_TYPEHASH = keccak256(
-        "Receipt(address provider,bytes32 modelRoot,bytes32 promptHash,uint32 tokens,bool seeded,uint64 seed,uint32 temperatureBits,uint32 topK,uint32 topPBits,bytes32 outputHash,uint256 pricePer1k,uint256 cost,bytes32 channel,uint256 cumulative,uint256 spent)"
+        "Receipt(address provider,uint256 service,uint64 issuedAt,bytes32 modelRoot,bytes32 promptHash,uint32 tokens,bool seeded,uint64 seed,uint32 temperatureBits,uint32 topK,uint32 topPBits,bytes32 outputHash,uint256 pricePer1k,uint256 cost,bytes32 channel,uint256 cumulative,uint256 spent)"
     );
     uint8 internal constant I32 = 1;
 

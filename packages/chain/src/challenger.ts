@@ -2,13 +2,14 @@ import {
   nodeProof, openingsFor, openingStruct, opProof, opStruct, recordHashes, stateRoot, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf
 } from '@commons/protocol'
 import { initialState, opInputs, stateSlots, Tensor, traceStep, type TrainState } from '@commons/engine'
-import { decodeEventLog, type TransactionReceipt } from 'viem'
+import type { TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError, INIT_STEP, postedTrace, type Move, type RunClaim } from './dispute.ts'
 import { revealedValues } from './disputeData.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
 import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
+import { receiptEvent } from './receiptEvent.ts'
 
 /**
  * The challenger's side of a pinpoint dispute (dispute.ts): replays a step, opens, and
@@ -223,11 +224,5 @@ export class Challenger {
 }
 
 function openedId (receipt: TransactionReceipt): bigint {
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: disputeGameAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'DisputeOpened') return event.args.id
-    } catch {}
-  }
-  throw new DisputeError('no DisputeOpened event in the receipt')
+  return receiptEvent(receipt, disputeGameAbi, 'DisputeOpened').args.id
 }

@@ -6,7 +6,7 @@ import { parseEther, type Address, type Hex } from 'viem'
 import { send, waitForReceipt, type Clients } from './clients.ts'
 import {
   commonsTokenAbi, commonsTokenBytecode, datasetDaoFactoryAbi, datasetDaoFactoryBytecode, disputeGameAbi, disputeGameBytecode, modelFileDisputesAbi, modelFileDisputesBytecode,
-  elementwiseProverAbi, elementwiseProverBytecode, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
+  elementwiseProverAbi, elementwiseProverBytecode, inferenceDisputesAbi, indexProverAbi, indexProverBytecode, optimProverAbi, optimProverBytecode,
   priceFeedAbi, priceFeedBytecode, reduceProverAbi, serviceRegistryAbi, reduceProverBytecode, stakeRegistryAbi, stakeRegistryBytecode,
   stepVerifierAbi, stepVerifierBytecode, storageMarketAbi, storageMarketBytecode, trainingMarketAbi, trainingMarketBytecode
 } from './generated/contracts.ts'
@@ -66,6 +66,8 @@ export interface Deployment {
     paymentChannel?: Address
     /** Validators' scoring of the inference providers (absent from manifests written before it). */
     scoringEpochs?: Address
+    /** Disputes of generated tokens (absent from manifests written before them). */
+    inferenceDisputes?: Address
   }
   gas: Record<string, string>
   /** Where the price feed came from: deployed with the set, or an existing feed (Chainlink's) recorded. Absent in older manifests: deployed. */
@@ -127,9 +129,10 @@ export async function deploy (clients: Clients, params: DeployParams = {}): Prom
     const moveTime = params.moveTime ?? await clients.public.readContract({ address: disputeGame.address, abi: disputeGameAbi, functionName: 'moveTime' })
     await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'setParameters', args: [bond, moveTime] })
   }
-  const inference = await deployInference(clients, registry.address, token.address, params, gas)
+  const inference = await deployInference(clients, { registry: registry.address, token: token.address, stepVerifier: stepVerifier.address, treasury: governance }, params, gas)
   if (governance !== me) {
     await send(clients, { address: inference.serviceRegistry, abi: serviceRegistryAbi, functionName: 'transferOwnership', args: [governance] })
+    await send(clients, { address: inference.inferenceDisputes, abi: inferenceDisputesAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: registry.address, abi: stakeRegistryAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: market.address, abi: trainingMarketAbi, functionName: 'transferOwnership', args: [governance] })
     await send(clients, { address: disputeGame.address, abi: disputeGameAbi, functionName: 'transferOwnership', args: [governance] })

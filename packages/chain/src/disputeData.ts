@@ -1,5 +1,5 @@
 import { hexBytes } from '@commons/protocol'
-import { decodeEventLog } from 'viem'
+import { decodeEventLog, type Address } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError } from './dispute.ts'
@@ -13,9 +13,10 @@ import { latestContractEvents } from './logs.ts'
  */
 
 /** The values the trainer last revealed in dispute `id` (ValuesProvided), if any. */
-export async function revealedValues (clients: Clients, deployment: Deployment, id: bigint): Promise<(Revealed & { op: number }) | undefined> {
+export async function revealedValues (clients: Clients, deployment: Deployment, id: bigint, game: Address = deployment.contracts.disputeGame): Promise<(Revealed & { op: number }) | undefined> {
   // The newest window with any holds the last reveal: one request on a capped provider, not a scan from genesis.
-  const events = await latestContractEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: BigInt(deployment.block) })
+  // InferenceDisputes emits the same event (its types extend the training game's): `game` names which.
+  const events = await latestContractEvents(clients, { address: game, abi: disputeGameAbi, eventName: 'ValuesProvided', args: { id }, fromBlock: BigInt(deployment.block) })
   const last = events.at(-1)?.args
   if (last?.words === undefined || last.siblings === undefined) return undefined
   const bytes = hexBytes(last.words)

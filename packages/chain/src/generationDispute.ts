@@ -1,13 +1,14 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, nodeRoot, toHex, type Hash } from '@commons/protocol'
 import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe, type SampledPick } from '@commons/engine'
-import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 'viem'
+import { decodeFunctionData, type Address, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
-import { inferenceContracts } from './channelVoucher.ts'
-import { deployOne, type Deployment } from './deploy.ts'
-import { forwardVerifierAbi, forwardVerifierBytecode, inferenceDisputesAbi, inferenceDisputesBytecode, samplingProverAbi, samplingProverBytecode, serviceRegistryAbi } from './generated/contracts.ts'
+import type { Deployment } from './deploy.ts'
+import { NotDeployedError } from './errors.ts'
+import { inferenceDisputesAbi } from './generated/contracts.ts'
 import { disputePhases, disputeReasons } from './generated/enums.ts'
 import { latestEvents } from './logs.ts'
+import { receiptEvent } from './receiptEvent.ts'
 
 /**
  * A generated token disputed on-chain (docs/inference.md, InferenceDisputes): what the
@@ -23,6 +24,8 @@ export class GenerationDisputeError extends BaseError {
 /** The receipt as the contract reads it: the EIP-712 message the provider signed (node's receipt.ts). */
 export interface ReceiptStruct {
   provider: Address
+  service: bigint
+  issuedAt: bigint
   modelRoot: Hex
   promptHash: Hex
   tokens: number
@@ -107,22 +110,41 @@ export class ForwardPrograms {
 }
 
 /**
- * Deploys InferenceDisputes beside a deployment's ServiceRegistry, with a ForwardVerifier
- * (the deployment's step verifier, and a SamplingProver for the sampling ops), and allows
- * it to slash services (the caller must own the ServiceRegistry: the devnet's deployer).
+ * The deployment's InferenceDisputes (deploy wires it to a ForwardVerifier, so greedy and
+ * sampled answers are disputable), or a NotDeployedError for a manifest from before it.
  */
-export async function deployGenerationDisputes (clients: Clients, deployment: Deployment, treasury: Address = clients.account.address): Promise<Address> {
-  const { serviceRegistry } = inferenceContracts(deployment)
-  const sampling = await deployOne(clients, samplingProverAbi, samplingProverBytecode, [])
-  const verifier = await deployOne(clients, forwardVerifierAbi, forwardVerifierBytecode, [deployment.contracts.stepVerifier, sampling.address])
-  const { address } = await deployOne(clients, inferenceDisputesAbi, inferenceDisputesBytecode, [deployment.contracts.token, serviceRegistry, verifier.address, clients.account.address, treasury])
-  await send(clients, { address: serviceRegistry, abi: serviceRegistryAbi, functionName: 'setSlasher', args: [address, true] })
-  return address
+export function generationGame (deployment: Deployment): Address {
+  const game = deployment.contracts.inferenceDisputes
+  if (game === undefined) {
+    throw new NotDeployedError('this deployment has no InferenceDisputes contract', { hint: 'deploy the contracts again (commons chain deploy)' })
+  }
+  return game
 }
 
 /** The provider binds the forward programs its service's answers are disputed by (once). */
 export async function setServicePrograms (clients: Clients, game: Address, service: bigint, programs: ForwardPrograms): Promise<TransactionReceipt> {
   return send(clients, { address: game, abi: inferenceDisputesAbi, functionName: 'setPrograms', args: [service, programs.root(), programs.count] })
+}
+
+/**
+ * Binds the service's forward programs unless it already has them (a restarted provider);
+ * returns the root bound. A root bound before that is not this recipe's is an error: the
+ * service's answers would be disputed by programs that are not its model's.
+ */
+export async function ensureServicePrograms (clients: Clients, deployment: Deployment, service: bigint, programs: ForwardPrograms): Promise<Hex> {
+  const game = generationGame(deployment)
+  const root = programs.root()
+  const [bound, count] = await clients.public.readContract({ address: game, abi: inferenceDisputesAbi, functionName: 'programsOf', args: [service] })
+  if (count === 0) {
+    await setServicePrograms(clients, game, service, programs)
+    return root
+  }
+  if (bound.toLowerCase() !== root.toLowerCase()) {
+    throw new GenerationDisputeError(`service ${service} is bound to forward programs ${bound}, not this model's ${root}`, {
+      hint: 'register a new service for this model (retire the old one)', details: { service: String(service), bound, root }
+    })
+  }
+  return root
 }
 
 const CHALLENGER_WINS = new Set(['trace-timeout', 'reveal-timeout', 'mismatch'])
@@ -145,17 +167,35 @@ export async function postedGenerationTrace (clients: Clients, game: Address, id
 
 /** The id of the dispute a transaction opened. */
 export function openedGenerationDispute (receipt: TransactionReceipt): bigint {
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: inferenceDisputesAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'GenerationDisputed') return event.args.id
-    } catch { /* another contract's log (the token's Transfer) */ }
-  }
-  throw new GenerationDisputeError('no GenerationDisputed event in the receipt')
+  return receiptEvent(receipt, inferenceDisputesAbi, 'GenerationDisputed').args.id
 }
 
 /** A move of a generation dispute and its gas. */
 export interface GenerationMove {
-  name: 'open' | 'postTrace' | 'pinpoint' | 'reveal' | 'timeout'
+  name: 'open' | 'postTrace' | 'requestValues' | 'provideValues' | 'pinpoint' | 'reveal' | 'timeout'
   gas: bigint
+}
+
+/**
+ * What the challenger opened dispute `id` with (the receipt, prompt, output and index),
+ * read back from the chain: the GenerationDisputed event's transaction and its calldata.
+ * A provider needs no memory of its answers to defend them, so it defends after a restart.
+ */
+export async function disputedClaim (clients: Clients, game: Address, id: bigint, fromBlock = 0n): Promise<SignedAnswer & { index: number, window: number }> {
+  const events = await latestEvents(clients, { address: game, abi: inferenceDisputesAbi, eventName: 'GenerationDisputed', args: { id }, fromBlock })
+  const hash = events[0]?.transactionHash
+  if (hash === undefined || hash === null) throw new GenerationDisputeError(`no GenerationDisputed event for dispute ${id}`)
+  const tx = await clients.public.getTransaction({ hash })
+  const call = decodeFunctionData({ abi: inferenceDisputesAbi, data: tx.input })
+  if (call.functionName !== 'open') {
+    throw new GenerationDisputeError(`dispute ${id} was opened through another contract; its claim is not in the transaction's calldata`, { details: { hash } })
+  }
+  const claim = call.args[0]
+  return { service: claim.service, receipt: claim.receipt, signature: claim.signature, prompt: claim.prompt, output: claim.output, index: claim.index, window: claim.header.length }
+}
+
+/** The dispute's mover is late: anyone may end it by timeout. */
+export async function isLate (clients: Clients, deadline: bigint): Promise<boolean> {
+  const block = await clients.public.getBlock({ blockTag: 'latest' })
+  return block.timestamp > deadline
 }

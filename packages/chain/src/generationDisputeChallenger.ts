@@ -2,11 +2,14 @@ import { nodeProof, openingsFor, openingStruct, opProof, opStruct, tensorRoot, t
 import { forwardInputs, traceForward, type EngineContext, type ForwardTrace, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { firstDifference } from './challenger.ts'
+import { revealedValues } from './disputeData.ts'
+import { firstRequest, nextStep, treeLevels } from './valuesWalk.ts'
 import { send, type Clients } from './clients.ts'
 import { commonsTokenAbi, inferenceDisputesAbi } from './generated/contracts.ts'
 import type { Deployment } from './deploy.ts'
 import {
-  answerSampling, answerWindow, ForwardPrograms, GenerationDisputeError, openedGenerationDispute, postedGenerationTrace, type GenerationMove, type SignedAnswer
+  answerSampling, answerWindow, disputedClaim, ForwardPrograms, GenerationDisputeError, isLate, openedGenerationDispute, postedGenerationTrace,
+  readGenerationDispute, type GenerationMove, type SignedAnswer
 } from './generationDispute.ts'
 
 /**
@@ -18,7 +21,7 @@ import {
  */
 export class GenerationChallenger {
   readonly clients: Clients
-  private readonly deployment: Deployment
+  readonly deployment: Deployment
   private readonly game: Address
   private readonly ctx: EngineContext
   private readonly programs: ForwardPrograms
@@ -83,8 +86,7 @@ export class GenerationChallenger {
    * an element outright (a bogus challenge, in tests).
    */
   async pinpoint (id: bigint, providerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<GenerationMove & { op: number, element: number }> {
-    const trace = this.replays.get(id)
-    if (trace === undefined) throw new GenerationDisputeError(`generation dispute ${id} was not opened by this challenger`)
+    const trace = await this.replayOf(id)
     const { slotRoots, roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
     const mine = tensorRoots(trace.outputs)
     let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
@@ -118,6 +120,67 @@ export class GenerationChallenger {
       }]
     })
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
+  }
+
+  /**
+   * Its replay of dispute `id`'s token (under the receipt's sampling, for a sampled answer):
+   * kept from the open, or rebuilt from the open's calldata (after a restart).
+   */
+  private async replayOf (id: bigint): Promise<ForwardTrace> {
+    const known = this.replays.get(id)
+    if (known !== undefined) return known
+    const claim = await disputedClaim(this.clients, this.game, id, BigInt(this.deployment.block))
+    const replay = this.replay(answerWindow(claim, claim.index, claim.window), answerSampling(claim.receipt, claim.index))
+    this.replays.set(id, replay)
+    return replay
+  }
+
+  /**
+   * Asks the provider on-chain for leaves [firstLeaf, firstLeaf + leaves) of op `op`'s
+   * output (data availability: for a provider that does not publish its values).
+   */
+  async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<GenerationMove> {
+    const trace = await this.replayOf(id)
+    const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
+    const { program } = trace
+    const receipt = await send(this.clients, {
+      address: this.game,
+      abi: inferenceDisputesAbi,
+      functionName: 'requestValues',
+      args: [id, {
+        opIndex: BigInt(op),
+        op: opStruct(program.ops[op], program.constantRoots),
+        opProof: opProof(program.ops, program.constantRoots, op).map(toHex),
+        outputRoot: toHex(roots[op]),
+        outputProof: nodeProof(roots, op).map(toHex),
+        firstLeaf: BigInt(firstLeaf),
+        leaves: BigInt(leaves)
+      }]
+    })
+    return { name: 'requestValues', gas: receipt.gasUsed }
+  }
+
+  /**
+   * Makes whatever move dispute `id` waits for from the challenger, from the chain alone:
+   * at the first op whose posted root departs from the replay, it asks for that op's
+   * values (valuesWalk.ts) until the revealed leaves name a differing element, then
+   * pinpoints it; a provider that is late is ended by timeout. Null when it waits for
+   * the provider, or when the posted trace agrees with the replay (nothing to pinpoint).
+   */
+  async advance (id: bigint): Promise<GenerationMove | null> {
+    const d = await readGenerationDispute(this.clients, this.game, id)
+    if (d.phaseName === 'resolved') return null
+    if (d.phaseName !== 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
+    const trace = await this.replayOf(id)
+    const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
+    const mine = tensorRoots(trace.outputs)
+    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+    if (op < 0) return null
+    const output = trace.outputs[op]
+    const revealed = await revealedValues(this.clients, this.deployment, id, this.game)
+    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
+    if ('element' in next) return await this.pinpoint(id, async () => output, { op, element: next.element })
+    return await this.requestValues(id, op, next.firstLeaf, next.leaves)
   }
 
   async timeout (id: bigint): Promise<GenerationMove> {

@@ -1,9 +1,9 @@
-import { openingStruct, proveElements, tensorRoots, toHex } from '@commons/protocol'
+import { openingStruct, proveElements, proveLeaves, tensorRoots, toHex } from '@commons/protocol'
 import { traceForward, type EngineContext, type Fault, type Recipe, type SampledPick, type Tensor } from '@commons/engine'
 import type { Address } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { inferenceDisputesAbi } from './generated/contracts.ts'
-import { GenerationDisputeError, readGenerationDispute, type GenerationMove } from './generationDispute.ts'
+import { answerSampling, answerWindow, disputedClaim, GenerationDisputeError, isLate, readGenerationDispute, type GenerationMove } from './generationDispute.ts'
 
 /** What a provider keeps of the model it serves, to defend its answers. */
 export interface ServedState {
@@ -29,10 +29,14 @@ export class GenerationDefender {
   private readonly state: ServedState
   private readonly traces = new Map<bigint, Tensor[]>()
 
-  constructor (clients: Clients, game: Address, state: ServedState) {
+  /** The block to search events from (the deployment's). */
+  private readonly fromBlock: bigint
+
+  constructor (clients: Clients, game: Address, state: ServedState, fromBlock = 0n) {
     this.clients = clients
     this.game = game
     this.state = state
+    this.fromBlock = fromBlock
   }
 
   private get params (): readonly Tensor[] {
@@ -66,6 +70,47 @@ export class GenerationDefender {
     const slotRoots = tensorRoots(this.state.slots).map(toHex)
     const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'postTrace', args: [id, slotRoots, BigInt(this.state.step), roots] })
     return { name: 'postTrace', gas: receipt.gasUsed }
+  }
+
+  /** Reveals the leaves the challenger requested (InferenceDisputes.provideValues). */
+  async provideValues (id: bigint): Promise<GenerationMove> {
+    const d = await readGenerationDispute(this.clients, this.game, id)
+    if (d.phaseName !== 'await-values') throw new GenerationDisputeError(`generation dispute ${id} waits for no values (phase ${d.phaseName})`)
+    const first = Number(d.element)
+    const receipt = await send(this.clients, {
+      address: this.game,
+      abi: inferenceDisputesAbi,
+      functionName: 'provideValues',
+      args: [id, openingStruct(proveLeaves(this.output(id, d.opIndex), first, first + d.requestedLeaves - 1))]
+    })
+    return { name: 'provideValues', gas: receipt.gasUsed }
+  }
+
+  /**
+   * Makes whatever move dispute `id` waits for from the provider (post the trace, reveal
+   * values, open the element), or ends it by timeout when the challenger is late; null
+   * when it waits for nobody here. Everything it needs is read from the chain (the window,
+   * and a sampled answer's seed and words, from the open's calldata), so a restarted
+   * provider defends as well as a running one.
+   */
+  async advance (id: bigint): Promise<GenerationMove | null> {
+    const d = await readGenerationDispute(this.clients, this.game, id)
+    if (d.phaseName === 'resolved') return null
+    if (d.phaseName === 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
+    if (!this.traces.has(id)) {
+      const claim = await disputedClaim(this.clients, this.game, id, this.fromBlock)
+      this.trace(id, answerWindow(claim, claim.index, this.state.recipe.model.context), answerSampling(claim.receipt, claim.index))
+    }
+    // The window is known now (the trace above): postTrace reads the cached trace.
+    if (d.phaseName === 'await-trace') return await this.postTrace(id, [])
+    if (d.phaseName === 'await-values') return await this.provideValues(id)
+    if (d.phaseName === 'await-reveal') return await this.reveal(id)
+    return null
+  }
+
+  async timeout (id: bigint): Promise<GenerationMove> {
+    const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'timeout', args: [id] })
+    return { name: 'timeout', gas: receipt.gasUsed }
   }
 
   async reveal (id: bigint): Promise<GenerationMove> {

@@ -1,9 +1,10 @@
-import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 'viem'
+import { type Address, type Hex, type TransactionReceipt } from 'viem'
 import { asRevertError, send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { commonsTokenAbi, trainingMarketAbi } from './generated/contracts.ts'
 import { jobStatuses } from './generated/enums.ts'
 import { cidToHex } from './cids.ts'
+import { receiptEvent } from './receiptEvent.ts'
 
 /** What a training job binds (docs/design.md §5), in the units the contract takes. */
 export interface JobSpec {
@@ -44,14 +45,7 @@ export function specToContract (spec: JobSpec) {
 
 /** The job id a transaction created, from its JobPosted event. */
 export function jobIdFrom (receipt: TransactionReceipt, market: Address): bigint {
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== market.toLowerCase()) continue
-    try {
-      const event = decodeEventLog({ abi: trainingMarketAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'JobPosted') return event.args.jobId
-    } catch {}
-  }
-  throw new Error('no JobPosted event in the receipt')
+  return receiptEvent(receipt, trainingMarketAbi, 'JobPosted', market).args.jobId
 }
 
 /** Escrows the reward (approving it) and posts the job; returns its id. */

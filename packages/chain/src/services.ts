@@ -1,6 +1,7 @@
-import { decodeEventLog, type Address, type Hex, type TransactionReceipt } from 'viem'
+import { type Address, type Hex, type TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import { inferenceContracts } from './channelVoucher.ts'
+import { receiptEvent } from './receiptEvent.ts'
 import type { Deployment } from './deploy.ts'
 import { serviceRegistryAbi } from './generated/contracts.ts'
 
@@ -36,13 +37,7 @@ export async function registerService (clients: Clients, deployment: Deployment,
     address: inferenceContracts(deployment).serviceRegistry, abi: serviceRegistryAbi, functionName: 'register',
     args: [params.modelRoot, params.modelCid, params.pricePer1k, params.endpoint, params.stake]
   })
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: serviceRegistryAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'ServiceRegistered') return event.args.service
-    } catch { /* another contract's log (the StakeRegistry's Locked) */ }
-  }
-  throw new Error('ServiceRegistered was not emitted')
+  return receiptEvent(receipt, serviceRegistryAbi, 'ServiceRegistered').args.service
 }
 
 /** Changes the price and endpoint of a live service of the caller. */

@@ -1,4 +1,4 @@
-import { bytesToHex, decodeEventLog, encodeFunctionData, type Address, type TransactionReceipt } from 'viem'
+import { bytesToHex, encodeFunctionData, type Address, type TransactionReceipt } from 'viem'
 import type { CID } from 'multiformats/cid'
 import type { BlockReader } from '@commons/store'
 import { asRevertError, send, type Clients } from './clients.ts'
@@ -7,6 +7,7 @@ import type { Action } from './dao.ts'
 import { commonsTokenAbi, storageMarketAbi } from './generated/contracts.ts'
 import { NotDeployedError } from './errors.ts'
 import { buildStorageProof, dealCids, readVersionBlock } from './storageProof.ts'
+import { receiptEvent } from './receiptEvent.ts'
 import { checkStorageProvable } from './storageProofBound.ts'
 
 /** A deal's terms, in the units StorageMarket takes (docs/storage.md). */
@@ -70,13 +71,7 @@ export async function createStorageDeal (clients: Clients, deployment: Deploymen
   const commit = await provableCommit(blocks, version, maxProofGas)
   await send(clients, { address: deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [market(deployment), storageEscrow(terms)] })
   const receipt = await send(clients, { address: market(deployment), abi: storageMarketAbi, functionName: 'createDeal', args: [bytesToHex(commit), terms] })
-  for (const log of receipt.logs) {
-    try {
-      const event = decodeEventLog({ abi: storageMarketAbi, data: log.data, topics: log.topics })
-      if (event.eventName === 'DealCreated') return { dealId: event.args.dealId, receipt }
-    } catch {}
-  }
-  throw new Error('no DealCreated event in the receipt')
+  return { dealId: receiptEvent(receipt, storageMarketAbi, 'DealCreated').args.dealId, receipt }
 }
 
 /**

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { devnetAccount } from '@commons/chain'
 import { writeTinyModel } from '@commons/node/testing/tinyModel'
-import { commons, errorName, MAIN } from './testing.ts'
+import { commons, errorName, inferenceHomes, MAIN } from './testing.ts'
 
 /**
  * The inference commands end to end on a devnet: `commons serve` registers a service with
@@ -44,13 +43,9 @@ async function serve (model: string): Promise<{ child: ChildProcess, served: typ
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-infer-'))
-  provider = ['--home', join(root, 'provider')]
-  client = ['--home', join(root, 'client')]
-  assert.equal((await commons(['chain', 'up', '--detach', ...provider])).code, 0)
-  assert.equal((await commons(['chain', 'deploy', ...provider])).code, 0)
-  await mkdir(join(root, 'client', 'chain'), { recursive: true })
-  for (const file of ['devnet.json', 'deployment.json']) await copyFile(join(root, 'provider', 'chain', file), join(root, 'client', 'chain', file))
-  for (const i of [1, 2]) assert.equal((await commons(['chain', 'fund', devnetAccount(i).address, '--tokens', '100', ...provider])).code, 0)
+  const homes = await inferenceHomes(root)
+  provider = homes.provider
+  client = homes.client
   run = join(root, 'run')
   await mkdir(run)
   await writeTinyModel(run, 5)

@@ -51,3 +51,26 @@ export function interrupt (args: string[], afterMs: number, signal: NodeJS.Signa
     })
   })
 }
+
+/**
+ * A devnet for the inference commands: started and deployed under `<root>/provider`, its
+ * manifest copied to `<root>/client`, development accounts 1 (client) and 2 (provider)
+ * funded; returns the `--home` arguments of each side.
+ */
+export async function inferenceHomes (root: string): Promise<{ provider: string[], client: string[] }> {
+  const { copyFile, mkdir } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const { devnetAccount } = await import('@commons/chain')
+  const provider = ['--home', join(root, 'provider')]
+  const client = ['--home', join(root, 'client')]
+  const must = async (args: string[]): Promise<void> => {
+    const run = await commons(args)
+    if (run.code !== 0) throw new Error(`commons ${args.join(' ')} failed: ${run.stderr}`)
+  }
+  await must(['chain', 'up', '--detach', ...provider])
+  await must(['chain', 'deploy', ...provider])
+  await mkdir(join(root, 'client', 'chain'), { recursive: true })
+  for (const file of ['devnet.json', 'deployment.json']) await copyFile(join(root, 'provider', 'chain', file), join(root, 'client', 'chain', file))
+  for (const i of [1, 2]) await must(['chain', 'fund', devnetAccount(i).address, '--tokens', '100', ...provider])
+  return { provider, client }
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther, type Address, type Hex } from 'viem'
 import {
-  answerWindow, connect, deploy, inferenceDisputesAbi, deployGenerationDisputes, devnetAccount, ForwardPrograms, GenerationChallenger, GenerationDefender, readGenerationDispute,
+  answerWindow, connect, deploy, inferenceDisputesAbi, generationGame, devnetAccount, ForwardPrograms, GenerationChallenger, GenerationDefender, readGenerationDispute,
   readService, registerAndStake, registerService, setServicePrograms, startDevnet, tokenBalance, transferTokens,
   type Clients, type Deployment, type Devnet, type GenerationMove, type ServedState, type SignedAnswer
 } from '@commons/chain'
@@ -46,7 +46,7 @@ before(async () => {
   devnet = await startDevnet({ home })
   for (const [i, name] of ['deployer', 'honest', 'liar', 'client', 'picker', 'sweeper'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
-  game = await deployGenerationDisputes(as.deployer, deployment, as.deployer.account.address)
+  game = generationGame(deployment)
   for (const name of ['honest', 'liar', 'client', 'picker', 'sweeper']) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('1000'))
   for (const name of ['honest', 'liar', 'picker']) {
     await registerAndStake(as[name], deployment, { peerId: toHex(Buffer.from(name)), roles: [], amount: parseEther('100') })
@@ -70,7 +70,7 @@ function answer (params: readonly Tensor[], n: number, fault?: Fault): number[] 
 /** The provider's signed receipt for `output`, as its node signs it, in the form the contract reads. */
 async function signed (name: string, output: number[]): Promise<SignedAnswer> {
   const unsigned = {
-    provider: as[name].account.address, modelRoot, promptHash: tokensHash(prompt), params: { tokens: output.length, seed: null, temperature: 1, topK: null, topP: null },
+    provider: as[name].account.address, service: String(serviceOf[name]), issuedAt: Math.floor(Date.now() / 1000), modelRoot, promptHash: tokensHash(prompt), params: { tokens: output.length, seed: null, temperature: 1, topK: null, topP: null },
     outputHash: tokensHash(output), pricePer1k: parseEther('1').toString(), cost: '1', channel: `0x${'00'.repeat(32)}` as Hex, cumulative: '1', spent: '1'
   }
   const receipt = await signReceipt(as[name].account, deployment, unsigned)

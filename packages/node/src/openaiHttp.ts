@@ -13,7 +13,7 @@ import type { InferenceAnswer, InferenceRequest, Provider } from './roles/provid
  *   POST /v1/chat/completions   {model, messages, ...the same}
  * plus `top_k`. Each request is paid by a voucher in the `x-commons-voucher` header (its
  * JSON: {channel, cumulative, signature}) or a `voucher` field of the body. Answers carry
- * the signed receipt as a `receipt` field (and the `x-commons-receipt` header); a stream
+ * the signed receipt as a `receipt` field with the token ids it hashes as `output_tokens` (and the `x-commons-receipt` header); a stream
  * (server-sent events) carries it on its last chunk. A refused payment is a 402 whose
  * error code names the reason (VoucherTooLowError, ChannelOverspentError, ...).
  */
@@ -123,7 +123,7 @@ export async function startInferenceHttp (provider: Provider, options: { port?: 
     const usage = (a: InferenceAnswer): Record<string, number> => ({ prompt_tokens: a.promptTokens, completion_tokens: a.outputTokens.length, total_tokens: a.promptTokens + a.outputTokens.length })
     if (body.stream !== true) {
       const answer = await provider.answer(inference)
-      sendJson(response, 200, { ...base, choices: [choice(answer.text, 'length')], usage: usage(answer), receipt: answer.receipt }, { 'x-commons-receipt': JSON.stringify(answer.receipt) })
+      sendJson(response, 200, { ...base, choices: [choice(answer.text, 'length')], usage: usage(answer), receipt: answer.receipt, output_tokens: answer.outputTokens }, { 'x-commons-receipt': JSON.stringify(answer.receipt) })
       return
     }
     const chunkBase = { ...base, object: chat ? 'chat.completion.chunk' : 'text_completion' }
@@ -133,7 +133,7 @@ export async function startInferenceHttp (provider: Provider, options: { port?: 
       if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
       event({ ...chunkBase, choices: [choice(text, null)] })
     })
-    event({ ...chunkBase, choices: [choice('', 'length')], usage: usage(answer), receipt: answer.receipt })
+    event({ ...chunkBase, choices: [choice('', 'length')], usage: usage(answer), receipt: answer.receipt, output_tokens: answer.outputTokens })
     response.end('data: [DONE]\n\n')
   }
 

@@ -4,7 +4,7 @@ import { channelBetween, openChannel, readChannel, signVoucher, topUpChannel, vo
 import type { EngineContext } from '@commons/engine'
 import { requestInference } from './inferProtocol.ts'
 import type { NetworkNode } from './network.ts'
-import { checkReceiptSignature, tokensHash } from './receipt.ts'
+import { checkReceiptSignature, tokensHash, type Receipt } from './receipt.ts'
 import { costOf, type InferenceRequest } from './roles/provider.ts'
 import type { ServedModel } from './servedModel.ts'
 
@@ -17,6 +17,8 @@ export interface ProbeOutcome {
   verdict: ProbeVerdict
   /** Why it is not correct, in words. */
   reason?: string
+  /** An answer whose tokens the model does not make, with its receipt and token lists: what a dispute opens with. */
+  wrong?: { receipt: Receipt, prompt: number[], output: number[] }
 }
 
 /** What a probe showed: `replayed` is the only correct one. */
@@ -82,6 +84,8 @@ export interface ProbeDeps {
   /** The scorer's own copy of the model the service claims to serve (by state root), or undefined. */
   reference: ServedModel | undefined
   timeoutMs: number
+  /** Share of probes sampled under a seed, the rest greedy (default one half). */
+  sampledShare?: number
 }
 
 /**
@@ -96,7 +100,7 @@ export async function probeService (deps: ProbeDeps, service: ServiceRecord, tok
   const address = libp2pAddress(service)
   if (address === null) return fail('unanswered', `no libp2p address in "${service.endpoint}"`, 0)
   const prompt = probePrompt()
-  const seeded = randomInt(2) === 1
+  const seeded = randomInt(1_000_000) < (deps.sampledShare ?? 0.5) * 1_000_000
   const request = {
     prompt, tokens, seed: seeded ? randomInt(2 ** 31) : null, temperature: seeded ? 0.8 : undefined, topK: null, topP: null,
     voucher: await deps.payer.voucherFor(service.provider, costOf(Buffer.byteLength(prompt) + tokens, service.pricePer1k))
@@ -123,7 +127,9 @@ export async function probeService (deps: ProbeDeps, service: ServiceRecord, tok
   if (r.promptHash !== tokensHash(deps.reference.encode(prompt))) return fail('wrong-prompt', 'receipt for another prompt', latencyMs)
   if (tokensHash(answer.outputTokens) !== r.outputHash) return fail('wrong-tokens', 'answer tokens differ from the receipt', latencyMs)
   const replay = await deps.reference.generate(deps.engine, prompt, r.params)
-  if (tokensHash(replay.tokens) !== r.outputHash) return fail('wrong-tokens', 'the model makes other tokens than the answer', latencyMs)
+  if (tokensHash(replay.tokens) !== r.outputHash) {
+    return { ...fail('wrong-tokens', 'the model makes other tokens than the answer', latencyMs), wrong: { receipt: r, prompt: deps.reference.encode(prompt), output: answer.outputTokens } }
+  }
   return { service: service.id, answered: true, correct: true, latencyMs, verdict: 'replayed' }
 }
 

@@ -19,6 +19,10 @@ export interface SamplingParams {
 
 export interface Receipt {
   provider: Address
+  /** The ServiceRegistry id the provider answered as ('0': a provider not registered). */
+  service: string
+  /** Seconds since 1970 by the provider's clock: a receipt is disputable for the unbonding delay after. */
+  issuedAt: number
   modelRoot: Hex
   /** keccak256 of the prompt's token ids, each a uint32. */
   promptHash: Hex
@@ -37,7 +41,7 @@ export interface Receipt {
 
 const RECEIPT_TYPES = {
   Receipt: [
-    { name: 'provider', type: 'address' }, { name: 'modelRoot', type: 'bytes32' }, { name: 'promptHash', type: 'bytes32' },
+    { name: 'provider', type: 'address' }, { name: 'service', type: 'uint256' }, { name: 'issuedAt', type: 'uint64' }, { name: 'modelRoot', type: 'bytes32' }, { name: 'promptHash', type: 'bytes32' },
     { name: 'tokens', type: 'uint32' }, { name: 'seeded', type: 'bool' }, { name: 'seed', type: 'uint64' },
     { name: 'temperatureBits', type: 'uint32' }, { name: 'topK', type: 'uint32' }, { name: 'topPBits', type: 'uint32' },
     { name: 'outputHash', type: 'bytes32' }, { name: 'pricePer1k', type: 'uint256' }, { name: 'cost', type: 'uint256' },
@@ -53,7 +57,7 @@ export const tokensHash = (tokens: readonly number[]): Hex => keccak256(encodePa
 /** The EIP-712 message of a receipt: also the struct InferenceDisputes reads at open. */
 export function receiptMessage (r: Omit<Receipt, 'signature'>) {
   return {
-    provider: r.provider, modelRoot: r.modelRoot, promptHash: r.promptHash, tokens: r.params.tokens,
+    provider: r.provider, service: BigInt(r.service), issuedAt: BigInt(r.issuedAt), modelRoot: r.modelRoot, promptHash: r.promptHash, tokens: r.params.tokens,
     seeded: r.params.seed !== null, seed: BigInt(r.params.seed ?? 0), temperatureBits: f32Bits(r.params.temperature),
     topK: r.params.topK ?? 0, topPBits: f32Bits(r.params.topP ?? 0), outputHash: r.outputHash, pricePer1k: BigInt(r.pricePer1k),
     cost: BigInt(r.cost), channel: r.channel, cumulative: BigInt(r.cumulative), spent: BigInt(r.spent)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther, type Address, type Hex } from 'viem'
 import {
-  answerWindow, connect, deploy, deployGenerationDisputes, devnetAccount, ForwardPrograms, GenerationChallenger, GenerationDefender, inferenceDisputesAbi,
+  answerWindow, connect, deploy, devnetAccount, ForwardPrograms, generationGame, GenerationChallenger, GenerationDefender, inferenceDisputesAbi,
   readGenerationDispute, readService, registerAndStake, registerService, setServicePrograms, startDevnet, tokenBalance, transferTokens,
   type Clients, type Deployment, type Devnet, type GenerationMove, type ServedState, type SignedAnswer
 } from '@commons/chain'
@@ -46,7 +46,7 @@ before(async () => {
   devnet = await startDevnet({ home })
   for (const [i, name] of ['deployer', 'provider', 'client'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
-  game = await deployGenerationDisputes(as.deployer, deployment, as.deployer.account.address)
+  game = generationGame(deployment) // deploy() wires it to the ForwardVerifier: sampled answers are disputable
   for (const name of ['provider', 'client']) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('1000'))
   await registerAndStake(as.provider, deployment, { peerId: toHex(Buffer.from('provider')), roles: [], amount: parseEther('500') })
 })
@@ -72,7 +72,7 @@ async function signed (output: number[]): Promise<SignedAnswer> {
   const service = await registerService(as.provider, deployment, { modelRoot, modelCid: '0x01', pricePer1k: parseEther('1'), endpoint: `p-${output.join('.')}-${Math.random()}`, stake: parseEther('10') })
   await setServicePrograms(as.provider, game, service, programs)
   const unsigned = {
-    provider: as.provider.account.address, modelRoot, promptHash: tokensHash(prompt), params: PARAMS,
+    provider: as.provider.account.address, service: String(service), issuedAt: Math.floor(Date.now() / 1000), modelRoot, promptHash: tokensHash(prompt), params: PARAMS,
     outputHash: tokensHash(output), pricePer1k: parseEther('1').toString(), cost: '1', channel: `0x${'00'.repeat(32)}` as Hex, cumulative: '1', spent: '1'
   }
   const receipt = await signReceipt(as.provider.account, deployment, unsigned)
@@ -128,22 +128,49 @@ describe('a sampled answer disputed on-chain', () => {
     assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
   })
 
-  it('slashes a provider that serves the model with one corrupted weight: the first op that reads it departs', async () => {
+  /** Weights with one head weight corrupted so that the sampled answer changes, and that answer. */
+  function corrupted (): { served: Tensor[], output: number[] } {
     const head = weights.length - 1 // [dModel, vocab]
-    let served: Tensor[] | undefined
-    let output: number[] = []
     for (const column of [honest[0], (honest[0] + 1) % recipe.model.vocab]) {
       const w = weights.map(t => new Tensor(t.shape, t.f32.slice()))
       w[head].f32[column] = w[head].f32[column] + 1e4 * Math.sign(column - honest[0] - 0.5)
-      output = answer(PARAMS, undefined, w)
-      if (output.join() !== honest.join()) { served = w; break }
+      const output = answer(PARAMS, undefined, w)
+      if (output.join() !== honest.join()) return { served: w, output }
     }
-    assert.ok(served !== undefined, 'the corruption changes the answer')
+    assert.fail('the corruption changes the answer')
+  }
+
+  it('slashes a provider that serves the model with one corrupted weight: the first op that reads it departs', async () => {
+    const { served, output } = corrupted()
     const a = await signed(output)
     const outcome = await play(a, { params: PARAMS, served })
     assert.equal(outcome.winner, 'challenger')
     assert.equal(outcome.reason, 'mismatch')
     assert.ok(outcome.op < programs.of(answerWindow(a, 0, recipe.model.context).length).ops.length - 1, 'a forward op departs, before the pick')
+    assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
+  })
+
+  it('plays a sampled dispute from the chain alone: a fresh provider posts the sampled trace, values rounds lead to the pinpoint', async () => {
+    const { served, output } = corrupted()
+    const a = await signed(output)
+    const { id, move } = await new GenerationChallenger(as.client, deployment, game, ctx, programs, weights).open(a)
+    // Both sides restarted after the open: each reads the window, seed and sampling words
+    // back from the open's calldata (a greedy trace would have fewer ops: TraceLength).
+    const challenger = new GenerationChallenger(as.client, deployment, game, ctx, programs, weights)
+    const defender = new GenerationDefender(as.provider, game, { engine: ctx, recipe, slots, step: STEP, served } satisfies ServedState, BigInt(deployment.block))
+    const moves: GenerationMove[] = [move]
+    for (let i = 0; i < 40 && (await readGenerationDispute(as.client, game, id)).winner === null; i++) {
+      const next = await defender.advance(id) ?? await challenger.advance(id)
+      if (next === null) break
+      moves.push(next)
+    }
+    const done = await readGenerationDispute(as.client, game, id)
+    const names = moves.map(m => m.name)
+    assert.equal(done.winner, 'challenger', names.join(' '))
+    assert.equal(done.reasonName, 'mismatch')
+    assert.ok(names.includes('requestValues') && names.includes('provideValues'), `values rounds instead of the provider's published output (${names.join(' ')})`)
+    assert.deepEqual(names.slice(-2), ['pinpoint', 'reveal'])
+    assert.ok(moves.every(m => m.gas < 5_000_000n), 'every move under 5M gas')
     assert.equal((await readService(as.client, deployment, a.service)).stake, 0n, 'the service stake is slashed')
   })
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { keccak256, type Hex } from 'viem'
-import { generate, parseRecipe, readRunTokenizer, readSafetensors, type EngineContext, type GenerateResult, type Recipe } from '@commons/engine'
+import { generateWith, loadGenerator, parseRecipe, readRunTokenizer, readSafetensors, type EngineContext, type GenerateResult, type Recipe } from '@commons/engine'
 import { BpeTokenizer } from '@commons/tokenizer'
 import type { SamplingParams } from './receipt.ts'
 
@@ -29,6 +29,8 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
   const recipe = parseRecipe(JSON.parse(metadata.recipe ?? '{}'), path)
   const root = (metadata.stateRoot as Hex | undefined) ?? keccak256(await readFile(path))
   const bpe = recipe.tokenizer === 'byte' ? null : new BpeTokenizer(await readRunTokenizer(dir, recipe))
+  // The weights are read once, here: every request generates from them (the file is not read again).
+  const loaded = await loadGenerator(dir)
   return {
     dir,
     name: recipe.name,
@@ -41,7 +43,7 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
     generate: async (ctx, prompt, params, onToken) => {
       // Tokens are bytes (or merges of them): a character may span two, so text is decoded as a stream.
       const decoder = new TextDecoder('utf-8')
-      const result = await generate(ctx, dir, prompt, {
+      const result = await generateWith(ctx, loaded, prompt, {
         tokens: params.tokens,
         ...(params.seed === null ? {} : { seed: params.seed, temperature: params.temperature, topK: params.topK ?? undefined, topP: params.topP ?? undefined }),
         onToken: onToken === undefined ? undefined : (_token, bytes) => { emit(decoder.decode(bytes, { stream: true })) }

@@ -126,11 +126,12 @@ export function demoCommand (program: Command): void {
     .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--no-storage', 'leave out the storage act (the DAO pays storer nodes to keep its version, proven on-chain; about 15 s)')
+    .option('--no-inference', 'skip the inference act (providers paid per call, a lying one disputed and slashed, validators scoring an epoch)')
     .option('--no-agent', 'skip the agent act: the user\'s agent answering with its tools and asking another node\'s agent')
     .option('--agent-model <file>', 'the agent act\'s GGUF model (default: packages/agent/model/agent.gguf)')
     .option('--rpc <url>', 'run on this devnet (anvil, hardhat node) with its development accounts instead of starting anvil')
     .option('--json', 'print the summary as JSON')
-    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage: boolean, agent: boolean, agentModel?: string, rpc?: string }, command: Command) => {
+    .action(async (opts: { fault: string, seed: number, steps: number, layers: number, backend: string, storage: boolean, inference: boolean, agent: boolean, agentModel?: string, rpc?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
       const home = resolve(options.home ?? defaultHome())
       // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
@@ -145,7 +146,7 @@ export function demoCommand (program: Command): void {
       const backend = openBackend(opts.backend, 2)
       try {
         const started = Date.now()
-        const summary = await runNetworkDemo({ home, engine: backend.ctx, rpcUrl: opts.rpc, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, storage: opts.storage, agent: opts.agent, agentModel: opts.agentModel, log: line => { note(options, line) } })
+        const summary = await runNetworkDemo({ home, engine: backend.ctx, rpcUrl: opts.rpc, fault: opts.fault, seed: opts.seed, steps: opts.steps, layers: opts.layers, storage: opts.storage, inference: opts.inference, agent: opts.agent, agentModel: opts.agentModel, log: line => { note(options, line) } })
         emit(options, summary, () => humanSummary(summary, (Date.now() - started) / 1000))
         if (!summary.ok) process.exitCode = 1
       } finally {
@@ -171,6 +172,7 @@ function humanSummary (s: DemoSummary, seconds: number): string {
     ...s.disputes.map(d => `dispute ${d.id} over job ${d.job} step ${d.step}: ${d.winner} won (${d.reason}) in ${d.moves} moves, max ${d.maxGas} gas`),
     `model    ${s.model.cid} verified: ${s.model.verified}`,
     ...(s.storage === undefined ? [] : [`storage  ${s.storage.deals} deal, ${s.storage.proofs} proofs (${s.storage.gasPerProof} gas each), ${s.storage.missed} missed, ${s.storage.slashed} COM slashed`]),
+    ...(s.inference === undefined ? [] : [`infer    ${s.inference.requests} paid requests, ${s.inference.tokens} tokens, ${s.inference.paid} COM; ${s.inference.disputes.map(d => `a lie disputed: ${d.winner} won in ${d.moves} moves`).join(', ')}; epoch payouts ${JSON.stringify(s.inference.epoch.payouts)}`]),
     `sample   ${JSON.stringify(s.model.prompt + s.model.sample)}`,
     ...(s.agent?.questions ?? []).map(q => `agent    ${JSON.stringify(q.question)}: ${q.toolCalls.map(c => c.name).join(', ') || 'no tool'} -> ${JSON.stringify(q.answer.slice(0, 100))}`),
     'balances ' + s.balances.map(b => `${b.who} ${b.before} -> ${b.after}`).join('; '),

@@ -7,20 +7,23 @@ import {
 import { openStore } from '@commons/store'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
-import { emit, note } from '../output.ts'
+import { emit, note, UsageError } from '../output.ts'
 import { amountOption, countOption, fractionOption, readSigned, writeSigned } from '../inferenceOptions.ts'
 import { tokens } from '../revertText.ts'
+import { inferDisputeCommand, verifyAnswer } from './inferVerify.ts'
 
 interface InferOptions {
   provider: string
   tokens: number
-  maxPrice: string
+  maxPrice?: string
   seed?: number
   temperature?: number
   topK?: number
   topP?: number
   deposit: string
   days: number
+  verify: boolean
+  model?: string
 }
 
 /** The service to ask: `auto` (the cheapest live one within the price), a service id, or a provider address. */
@@ -62,19 +65,24 @@ async function channelFor (clients: Clients, deployment: Deployment, provider: A
  * the answer and its receipt.
  */
 export function inferCommand (program: Command): void {
-  withChainOptions(program.command('infer').argument('<prompt>', 'the text to continue'))
+  const infer = withChainOptions(program.command('infer').argument('<prompt>', 'the text to continue'))
     .description('pay a provider to continue a prompt; the answer comes with a receipt signed by the provider')
     .option('--provider <peer|address|id|auto>', 'which service: auto (the cheapest within --max-price), a service id, a provider address or peer id', 'auto')
     .option('--tokens <n>', 'tokens to generate', countOption('--tokens', 1), 64)
-    .requiredOption('--max-price <tokens>', 'most to pay per 1,000 tokens', amountOption('--max-price'))
+    // Required, but checked in the action: commander would ask `infer dispute` for it too.
+    .option('--max-price <tokens>', 'most to pay per 1,000 tokens (required)', amountOption('--max-price'))
     .option('--seed <n>', 'sample under this seed (greedy without one)', countOption('--seed'))
     .option('--temperature <t>', 'sampling temperature', fractionOption('--temperature'))
     .option('--top-k <k>', 'sample among the k most likely tokens', countOption('--top-k', 1))
     .option('--top-p <p>', 'sample among the most likely tokens up to p', fractionOption('--top-p'))
     .option('--deposit <tokens>', 'deposit of a channel opened for this (or added when it runs low)', amountOption('--deposit'), '1')
     .option('--days <n>', 'how long a new or extended channel lasts', countOption('--days', 1), 7)
+    .option('--verify', 'replay the answer with --model and dispute it on-chain if a token differs', false)
+    .option('--model <run>', 'the run directory of the served model, to replay answers with (--verify)')
     .action(async (prompt: string, opts: InferOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
+      if (opts.maxPrice === undefined) throw new UsageError('required option \'--max-price <tokens>\' not specified', { hint: 'the most to pay per 1,000 tokens, e.g. --max-price 0.05' })
+      if (opts.verify && opts.model === undefined) throw new UsageError('--verify replays the answer with the model: pass --model RUN', { hint: 'the run directory the service serves (commons train --out)' })
       const { clients, deployment } = await deploymentOf(options)
       const { checkReceiptSignature, costOf, requestInference, startNetwork } = await import('@commons/node')
       const home = homeOf(options)
@@ -101,11 +109,15 @@ export function inferCommand (program: Command): void {
         // What the provider did not spend stays signed for: the next voucher starts from it.
         await writeSigned(home, channel, BigInt(answer.receipt.spent) > cumulative ? BigInt(answer.receipt.spent) : cumulative)
         if (stream) process.stdout.write('\n')
-        emit(options, { text: answer.text, service: service.id, provider: service.provider, channel, paid: answer.receipt.cost, receipt: answer.receipt }, () =>
+        const check = opts.verify && opts.model !== undefined
+          ? await verifyAnswer(options, { clients, deployment }, opts.model, { prompt, outputTokens: answer.outputTokens, receipt: answer.receipt })
+          : undefined
+        emit(options, { text: answer.text, prompt, outputTokens: answer.outputTokens, service: service.id, provider: service.provider, channel, paid: answer.receipt.cost, receipt: answer.receipt, check }, () =>
           stream ? `(paid ${tokens(answer.receipt.cost)}; receipt signed by ${answer.receipt.provider})` : answer.text)
       } finally {
         await network.stop()
         await store.close()
       }
     })
+  inferDisputeCommand(infer)
 }

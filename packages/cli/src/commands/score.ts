@@ -37,7 +37,8 @@ export function scoreCommand (program: Command): void {
     .option('--poll <seconds>', 'seconds between looks at the chain clock', countOption('--poll', 1), 30)
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
-    .action(async (opts: RunOptions, command: Command) => {
+    .option('--dispute', 'dispute on-chain every wrong answer a probe finds (needs the run\'s checkpoints/)', false)
+    .action(async (opts: RunOptions & { dispute: boolean }, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)
       const { loadServedModel, peerIdBytes, startNetwork, startScorer } = await import('@commons/node')
@@ -53,7 +54,7 @@ export function scoreCommand (program: Command): void {
           await registerAndStake(clients, deployment, { peerId: peerIdBytes(network.peerId), roles: ['validator'], amount: parseEther(opts.stake) })
         }
         const scorer = startScorer({ clients, deployment, network }, {
-          references, probesPerService: opts.probes, tokensPerProbe: opts.tokens, pollMs: opts.poll * 1000, log: line => { note(options, line) }
+          references, probesPerService: opts.probes, tokensPerProbe: opts.tokens, pollMs: opts.poll * 1000, dispute: opts.dispute, log: line => { note(options, line) }
         })
         cleanups.push(async () => scorer.stop())
         emit(options, { validator: clients.account.address, models: references.map(m => ({ name: m.name, root: m.root })), peerId: network.peerId }, () =>

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parseEther, type Hex } from 'viem'
-import { cidToHex, commonsTokenAbi, liveServices, readStake, registerAndStake, registerService, send, stakeRegistryAbi, updateService, type Clients, type Deployment } from '@commons/chain'
+import { cidToHex, commonsTokenAbi, ensureServicePrograms, ForwardPrograms, liveServices, readStake, registerAndStake, registerService, send, stakeRegistryAbi, updateService, type Clients, type Deployment } from '@commons/chain'
 import type { ServedModel } from '@commons/node'
 import { openStore, exportVersion } from '@commons/store'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
@@ -19,6 +19,8 @@ interface ServeOptions {
   listen?: string[]
   bootstrap?: string[]
   maxTokens: number
+  lieOn?: number
+  defend: boolean
 }
 
 /**
@@ -37,10 +39,12 @@ export function serveCommand (program: Command): void {
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
     .option('--max-tokens <n>', 'most tokens one request may ask for', countOption('--max-tokens', 1), 1024)
+    .option('--no-defend', 'do not answer disputes of this provider\'s receipts (they then lose by timeout)')
+    .option('--lie-on <n>', 'a deliberate fault, to see the network catch it: the n-th answer (from 0) has one wrong token', countOption('--lie-on'))
     .action(async (opts: ServeOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)
-      const { loadServedModel, peerIdBytes, serveInference, startInferenceHttp, startNetwork, startProvider } = await import('@commons/node')
+      const { loadServedModel, peerIdBytes, servedStateOf, serveInference, startInferenceHttp, startNetwork, startProvider } = await import('@commons/node')
       const home = homeOf(options)
       let dir = resolve(opts.model)
       let modelCid: Hex = '0x'
@@ -67,14 +71,30 @@ export function serveCommand (program: Command): void {
           await exportVersion(store, opts.model, dir)
         }
         const model = await loadServedModel(dir)
-        const provider = startProvider({ clients, deployment }, { model, pricePer1k: price, home, maxTokens: opts.maxTokens, log: line => { note(options, line) } })
+        // Disputes of its receipts are answered from the run's last checkpoint (its state root is the model root).
+        const defence = opts.defend ? await servedStateOf(dir, model.recipe, model.root).then(state => ({ state }), (error: unknown) => {
+          // Weights without their checkpoint serve, but a dispute of their answers cannot be answered: say so.
+          note(options, `warning: disputes of this provider's answers will not be answered (${(error as Error).message})`)
+          return undefined
+        }) : undefined
+        const provider = startProvider({ clients, deployment }, {
+          model, pricePer1k: price, home, maxTokens: opts.maxTokens, defence, fault: opts.lieOn === undefined ? undefined : { request: opts.lieOn }, log: line => { note(options, line) }
+        })
         cleanups.push(async () => provider.stop())
         await serveInference(network, provider, line => { note(options, line) })
         const http = await startInferenceHttp(provider, { port: opts.httpPort })
         cleanups.push(async () => http.close())
         const endpoint = [...network.multiaddrs().slice(0, 1), http.url].join(' ')
         const service = await registerOrUpdate(clients, deployment, { model, modelCid, price, endpoint, stake: opts.stake === undefined ? 0n : parseEther(opts.stake), peerId: peerIdBytes(network.peerId) })
-        emit(options, { provider: clients.account.address, service, model: model.name, modelRoot: model.root, pricePer1k: price, peerId: network.peerId, multiaddrs: network.multiaddrs(), http: `${http.url}/v1` }, () =>
+        // The forward programs its answers are disputed by, bound once (clients check the root before paying).
+        let programsRoot: Hex | null = null
+        if (service !== null) {
+          provider.setService(service)
+          note(options, 'binding the forward programs of the service (InferenceDisputes)')
+          const { referenceContext } = await import('@commons/engine')
+          programsRoot = await ensureServicePrograms(clients, deployment, service, new ForwardPrograms(referenceContext(), model.recipe))
+        }
+        emit(options, { provider: clients.account.address, service, model: model.name, modelRoot: model.root, programsRoot, pricePer1k: price, peerId: network.peerId, multiaddrs: network.multiaddrs(), http: `${http.url}/v1` }, () =>
           [`serving ${model.name} (root ${model.root}) at ${tokens(price)} per 1,000 tokens`,
             `  libp2p  ${network.multiaddrs()[0] ?? network.peerId}`, `  OpenAI  ${http.url}/v1`,
             service === null ? '  not registered (pass --stake to list it in the ServiceRegistry)' : `  service ${service} in the ServiceRegistry`].join('\n'))

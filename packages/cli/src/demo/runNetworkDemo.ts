@@ -14,6 +14,7 @@ import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } fr
 import { startRpcProxy } from '@commons/node/testing/rpcProxy'
 import { disputesOf } from './disputesOf.ts'
 import { runStorageAct, type StorageSummary } from './storageAct.ts'
+import { runInferenceAct, type InferenceSummary } from './inferenceAct.ts'
 import { runAgentAct, type AgentSummary } from './agentAct.ts'
 
 /**
@@ -50,6 +51,8 @@ export interface DemoOptions {
   engine?: EngineContext
   /** The storage act (demo/storageAct.ts) after the model is verified; `false` leaves it out. */
   storage?: boolean
+  /** The inference act (demo/inferenceAct.ts) after the model is verified; on unless false. */
+  inference?: boolean
   /** The agent act (demo/agentAct.ts) after the model is verified; default on. */
   agent?: boolean
   /** The agent act's GGUF model; default the one shipped in packages/agent/model. */
@@ -71,6 +74,7 @@ export interface DemoSummary {
   /** Wall-clock seconds from each job's posting to its end (finalized or slashed), and each node's time by kind of work. */
   timing: { jobs: Array<{ id: string, seconds: number }>, nodes: Record<string, Timings> }
   storage?: StorageSummary
+  inference?: InferenceSummary
   agent?: AgentSummary
 }
 
@@ -243,17 +247,20 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
     const jobs = await Promise.all([first, second].map(async id => ({ id, job: await readJob(bank, deployment, id) })))
     const paid = jobs.find(j => j.job.statusName === 'finalized')
     say('[9/9] the requester fetches the model by CID, verifies it against the transcript and generates text')
+    let modelDir: string | undefined
     let model: DemoSummary['model'] = { job: '', cid: '', verified: false, problems: ['no job was finalized'], prompt: '', sample: '' }
     if (paid !== undefined) {
       const check = await curator.verifyModel(paid.id)
       const prompt = '{"text": "'
       const { text } = await generate(engine, check.dir, prompt, { tokens: 48, seed: 1, temperature: 0.8 })
       model = { job: String(paid.id), cid: check.runCid, verified: check.verified, problems: check.problems, prompt, sample: text }
+      modelDir = check.dir
       say(`      ${check.runCid} verified: ${check.verified}`)
       say(`      ${JSON.stringify(prompt + text)}`)
     }
 
     const storage = options.storage !== false ? await runStorageAct({ bank, deployment, dao, pass: passed, holder: curator, version: v2, start, say, until }) : undefined
+    const inference = options.inference !== false && modelDir !== undefined ? await runInferenceAct({ bank, deployment, rpcUrl: devnet.rpcUrl, dir: modelDir, home: join(home, 'inference'), say }) : undefined
 
     // Outcomes from the chain, not from the validator's memory (which may lag behind the chain).
     const disputes = (await disputesOf(bank, deployment, [first, second])).map(r => {
@@ -288,7 +295,8 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
         nodes: Object.fromEntries([['curator', curator], ['trainer-1', honest], ['trainer-2', cheater], ['validator', validator]].map(([n, node]) => [n as string, { ...(node as CommonsNode).timings }]))
       },
       ...(storage === undefined ? {} : { storage }),
-      ...(agent === undefined ? {} : { agent })
+      ...(agent === undefined ? {} : { agent }),
+      ...(inference === undefined ? {} : { inference })
     }
     summary.ok = summary.jobs.filter(j => j.cheater).length === 1 && summary.jobs.every(j => j.outcome === (j.cheater ? 'slashed' : 'finalized')) &&
       summary.disputes.length > 0 && summary.disputes.every(d => d.winner === 'challenger') && model.verified

@@ -33,7 +33,7 @@ export interface GenerateResult {
 }
 
 /** How text becomes tokens and back: bytes, or the run's BPE (its tokenizer.json). */
-interface TextCodec {
+export interface TextCodec {
   encode: (bytes: Uint8Array) => number[]
   decode: (tokens: readonly number[]) => Uint8Array
 }
@@ -82,8 +82,25 @@ async function loadModel (dir: string): Promise<{ recipe: Recipe, params: Var[] 
  * tokens the window recompute gives.
  */
 export async function generate (ctx: EngineContext, dir: string, prompt: string, options: GenerateOptions): Promise<GenerateResult> {
+  return generateWith(ctx, await loadGenerator(dir), prompt, options)
+}
+
+/** A run's weights and tokenizer read once: what `generateWith` continues prompts with. */
+export interface LoadedGenerator {
+  recipe: Recipe
+  params: Var[]
+  codec: TextCodec
+}
+
+/** Reads a run directory's model.safetensors and tokenizer once, for many `generateWith` calls (a provider's). */
+export async function loadGenerator (dir: string): Promise<LoadedGenerator> {
   const { recipe, params } = await loadModel(dir)
-  const codec = await loadCodec(dir, recipe)
+  return { recipe, params, codec: await loadCodec(dir, recipe) }
+}
+
+/** `generate` with a model already loaded: the same tokens, bit for bit, without reading the files again. */
+export async function generateWith (ctx: EngineContext, loaded: LoadedGenerator, prompt: string, options: GenerateOptions): Promise<GenerateResult> {
+  const { recipe, params, codec } = loaded
   const model = recipe.model
   const window = model.context
   const ids = codec.encode(Buffer.from(prompt, 'utf8'))

@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
-import { claimVoucher, readChannel, voucherFromJson, voucherSigner, type Clients, type Deployment, type VoucherJson } from '@commons/chain'
+import { claimVoucher, readChannel, voucherFromJson, voucherSigner, type Clients, type Deployment, type ServedState, type VoucherJson } from '@commons/chain'
 import { referenceContext, type EngineContext } from '@commons/engine'
+import { startGenerationDefence } from '../generationDefence.ts'
 import { startGenerationWorker } from '../generationWorker.ts'
 import { BadInferenceRequestError, ChannelNotUsableError, ChannelOverspentError, InvalidVoucherError, VoucherReplayedError, VoucherTooLowError } from '../inferenceErrors.ts'
 import { signReceipt, tokensHash, type Receipt, type SamplingParams } from '../receipt.ts'
@@ -57,7 +58,28 @@ export interface ProviderInit {
   claimMarginSeconds?: number
   /** Milliseconds between looks for vouchers to claim; 0 never looks (claims are then made by `claimAll`). */
   claimPollMs?: number
+  /** The ServiceRegistry id its receipts name (settable later: `serve` registers once the node listens). */
+  service?: bigint
+  /**
+   * A deliberate lie (tests and the demo of the network's defences): the answer to the
+   * `request`-th request (from 0) has its token `token` (default: the middle one) replaced
+   * by the next id, and is signed as if it were the model's.
+   */
+  fault?: AnswerFault
+  /**
+   * Answer the disputes of its receipts on-chain (generationDefence.ts) with this state
+   * (servedStateOf: the run's last checkpoint), looking every `pollMs`; left out, nobody
+   * defends them and a disputed answer loses by timeout.
+   */
+  defence?: { state: ServedState, pollMs?: number }
   log?: (line: string) => void
+}
+
+export interface AnswerFault {
+  /** The answer to lie on (from 0), or every answer from this one on with `every`. */
+  request: number
+  token?: number
+  every?: boolean
 }
 
 export const DEFAULT_MAX_TOKENS = 1024
@@ -72,6 +94,10 @@ export interface Provider {
   model: ServedModel
   pricePer1k: bigint
   book: VoucherBook
+  /** The service its receipts name from now on. */
+  setService(id: bigint): void
+  /** One look at the disputes of its service, each answered (nothing without `defence`). */
+  defend(): Promise<Array<{ id: bigint, name: string, gas: bigint }>>
   answer(request: InferenceRequest, onToken?: (text: string) => void): Promise<InferenceAnswer>
   /** Claims the best voucher of every channel that has unclaimed value (`due`: only those near expiry). */
   claimAll(options?: { due?: boolean }): Promise<Array<{ channel: Hex, claimed: bigint }>>
@@ -87,10 +113,15 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
   const book = new VoucherBook(join(init.home, 'node', 'vouchers.db'))
   const me = clients.account.address
   let generator: ReturnType<typeof startGenerationWorker> | null = null
+  let service = init.service ?? 0n
+  let answered = 0
+  const defence = init.defence === undefined
+    ? null
+    : startGenerationDefence({ clients, deployment }, { state: init.defence.state, pollMs: init.defence.pollMs, services: () => service === 0n ? [] : [service], log })
   const chainNow = async (): Promise<number> => Number((await clients.public.getBlock({ blockTag: 'latest' })).timestamp)
 
   /** The channel's state on-chain, checked against the voucher; throws the payment error that applies. */
-  async function checkVoucher (json: VoucherJson, cost: bigint): Promise<{ client: Address, expiry: number }> {
+  async function checkVoucher (json: VoucherJson, cost: bigint): Promise<{ client: Address, expiry: number, now: number }> {
     let voucher
     try {
       voucher = voucherFromJson(json)
@@ -128,7 +159,7 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
         hint: `sign a voucher for at least ${spent.spent + cost}`, details: { cumulative: String(voucher.cumulative), spent: String(spent.spent), cost: String(cost) }
       })
     }
-    return { client: channel.client, expiry: Number(channel.expiry) }
+    return { client: channel.client, expiry: Number(channel.expiry), now }
   }
 
   function samplingOf (request: InferenceRequest): SamplingParams {
@@ -148,7 +179,8 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
     const params = samplingOf(request)
     const promptTokens = init.model.encode(request.prompt)
     const cost = costOf(promptTokens.length + params.tokens, init.pricePer1k)
-    await checkVoucher(request.voucher, cost)
+    // The chain's clock dates the receipt: the one InferenceDisputes measures its dispute window by.
+    const { now } = await checkVoucher(request.voucher, cost)
     const channel = request.voucher.channel
     let result
     try {
@@ -160,11 +192,20 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
       throw error
     }
     const spent = book.get(channel)?.spent ?? cost
+    const output = lie(result.tokens, answered++)
     const receipt = await signReceipt(clients.account, deployment, {
-      provider: me, modelRoot: init.model.root, promptHash: tokensHash(promptTokens), params, outputHash: tokensHash(result.tokens),
+      provider: me, service: String(service), issuedAt: now, modelRoot: init.model.root, promptHash: tokensHash(promptTokens), params, outputHash: tokensHash(output),
       pricePer1k: String(init.pricePer1k), cost: String(cost), channel, cumulative: request.voucher.cumulative, spent: String(spent)
     })
-    return { text: result.text, promptTokens: promptTokens.length, outputTokens: result.tokens, receipt }
+    return { text: result.text, promptTokens: promptTokens.length, outputTokens: output, receipt }
+  }
+
+  /** The tokens of answer number `n`, with the fault's lie if it is the one to lie on. */
+  function lie (tokens: number[], n: number): number[] {
+    if (init.fault === undefined || tokens.length === 0 || (init.fault.every === true ? n < init.fault.request : init.fault.request !== n)) return tokens
+    const at = Math.min(init.fault.token ?? Math.floor(tokens.length / 2), tokens.length - 1)
+    log(`fault: answer ${n} lies about token ${at}`)
+    return tokens.map((t, i) => i === at ? (t + 1) % init.model.recipe.model.vocab : t)
   }
 
   async function claimAll (options: { due?: boolean } = {}): Promise<Array<{ channel: Hex, claimed: bigint }>> {
@@ -199,14 +240,17 @@ export function startProvider (components: ProviderComponents, init: ProviderIni
     model: init.model,
     pricePer1k: init.pricePer1k,
     book,
+    setService: id => { service = id },
     answer,
     claimAll: async options => {
       const run = claiming.then(async () => claimAll(options))
       claiming = run.catch(() => {})
       return run
     },
+    defend: async () => defence === null ? [] : await defence.tick(),
     async stop () {
       if (timer !== null) clearInterval(timer)
+      await defence?.stop()
       await claiming
       await generator?.close()
       book.close()

@@ -5,6 +5,7 @@ import {
 } from '@commons/chain'
 import { referenceContext, type EngineContext } from '@commons/engine'
 import type { NetworkNode } from '../network.ts'
+import { checkAnswer, replayModelOf, signedAnswer, type AnswerCheck, type ReplayModel } from '../generationCheck.ts'
 import { ProbePayer, probeService, type ProbeOutcome } from '../probe.ts'
 import { median, weightsFromScores, type ServiceScore } from '../scoreWeights.ts'
 import type { ServedModel } from '../servedModel.ts'
@@ -39,6 +40,14 @@ export interface ScorerInit {
   probeTimeoutMs?: number
   /** Milliseconds between looks at the chain's clock; 0: never (the caller drives `tick` or the steps). */
   pollMs?: number
+  /**
+   * Dispute on-chain every probe answer (greedy or sampled) whose tokens the model does not make
+   * (generationCheck.ts), with the reference's run directory (its last checkpoint);
+   * the disputes are played in the background, `disputes()` says how they ended.
+   */
+  dispute?: boolean
+  /** Share of probes sampled under a seed, the rest greedy (default one half). */
+  sampledShare?: number
   log?: (line: string) => void
 }
 
@@ -59,6 +68,8 @@ export interface Scorer {
   settleAndClaim(epoch: bigint): Promise<bigint>
   /** Does what the chain's clock calls for now: probe and commit, reveal, or settle and claim the last epoch. */
   tick(): Promise<void>
+  /** The disputes it opened over wrong answers (with `dispute`), as they stand. */
+  disputes(): Promise<AnswerCheck[]>
   stop(): Promise<void>
 }
 
@@ -80,7 +91,7 @@ export function startScorer (components: ScorerComponents, init: ScorerInit): Sc
     const outcomes: ProbeOutcome[] = []
     for (const service of await liveServices(clients, deployment)) {
       if (service.provider.toLowerCase() === me.toLowerCase()) continue // no scoring of oneself
-      const deps = { network, payer, engine, reference: references.get(service.modelRoot), timeoutMs: init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS }
+      const deps = { network, payer, engine, reference: references.get(service.modelRoot), timeoutMs: init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, sampledShare: init.sampledShare }
       for (let i = 0; i < probesPerService; i++) {
         const outcome = await probeService(deps, service, tokensPerProbe)
         if (outcome.reason !== undefined) log(`service ${service.id}: ${outcome.reason}`)
@@ -88,7 +99,26 @@ export function startScorer (components: ScorerComponents, init: ScorerInit): Sc
       }
     }
     tally.push(...outcomes)
+    if (init.dispute === true) for (const o of outcomes) if (o.wrong !== undefined) disputing.push(disputeWrong(o.wrong))
     return outcomes
+  }
+
+  const disputing: Array<Promise<AnswerCheck | null>> = []
+  const replays = new Map<string, Promise<ReplayModel>>()
+  /** Replays a wrong answer (greedy or sampled) with the reference's run and plays its dispute to the end (null: it could not be opened). */
+  async function disputeWrong (wrong: NonNullable<ProbeOutcome['wrong']>): Promise<AnswerCheck | null> {
+    const reference = references.get(wrong.receipt.modelRoot)
+    if (reference === undefined) return null
+    try {
+      let replay = replays.get(reference.root)
+      if (replay === undefined) replays.set(reference.root, replay = replayModelOf(reference.dir, reference.recipe, engine))
+      const check = await checkAnswer({ clients, deployment }, await replay, signedAnswer(wrong.receipt, wrong.prompt, wrong.output))
+      if (check.dispute !== undefined) log(`disputed a wrong answer of service ${wrong.receipt.service}: ${check.dispute.winner ?? 'undecided'} won (${check.dispute.reason})`)
+      return check
+    } catch (error) {
+      log(`could not dispute a wrong answer of service ${wrong.receipt.service}: ${(error as Error).message}`)
+      return null
+    }
   }
 
   function scores (): ServiceScore[] {
@@ -167,9 +197,11 @@ export function startScorer (components: ScorerComponents, init: ScorerInit): Sc
       running = run.catch(() => {})
       return run
     },
+    disputes: async () => (await Promise.all(disputing)).filter((c): c is AnswerCheck => c !== null),
     async stop () {
       if (timer !== null) clearInterval(timer)
       await running
+      await Promise.all(disputing)
     }
   }
 }
