@@ -78,15 +78,17 @@ export async function playGenerationDispute (challenger: GenerationChallenger, i
   const deadline = Date.now() + (options.timeoutMs ?? 600_000)
   for (;;) {
     const d = await readGenerationDispute(challenger.clients, game, id)
-    if (d.winner !== null || Date.now() > deadline) {
-      return { id, winner: d.winner, reason: d.reasonName, moves, maxGas: moves.reduce((m, x) => x.gas > m ? x.gas : m, 0n), played: Number(d.moves) + 1 }
-    }
+    const result = { id, winner: d.winner, reason: d.reasonName, moves, maxGas: moves.reduce((m, x) => x.gas > m ? x.gas : m, 0n), played: Number(d.moves) + 1 }
+    if (d.winner !== null) return result
+    // Every move due now is made before the deadline is looked at: with timeoutMs 0, one
+    // call plays what it can and returns (a slow RPC must not make it give up unplayed).
     const move = await challenger.advance(id)
     if (move !== null) {
       moves.push(move)
       options.onMove?.(move)
-    } else {
-      await new Promise(resolve => setTimeout(resolve, options.pollMs ?? 1_000))
+      continue
     }
+    if (Date.now() > deadline) return result
+    await new Promise(resolve => setTimeout(resolve, options.pollMs ?? 1_000))
   }
 }

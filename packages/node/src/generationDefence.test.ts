@@ -273,7 +273,7 @@ describe('generation disputes played by the nodes', () => {
         await defence.tick()
         end = await playGenerationDispute(challenger, end.id, moves, { timeoutMs: 0 })
       }
-      assert.equal(end.winner, 'challenger')
+      assert.equal(end.winner, 'challenger', `moves ${moves.map(m => m.name).join(', ')}; dispute ${JSON.stringify(end, (_, v: unknown) => typeof v === 'bigint' ? String(v) : v)}`)
       assert.equal(end.reason, 'mismatch')
       const names = moves.map(m => m.name)
       assert.ok(names.includes('requestValues') && names.includes('pinpoint'), names.join(', '))
