@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { parseEther, type Address, type Hex } from 'viem'
 import {
   answerWindow, connect, deploy, inferenceDisputesAbi, generationGame, devnetAccount, ForwardPrograms, GenerationChallenger, GenerationDefender, readGenerationDispute,
-  readService, registerAndStake, registerService, setServicePrograms, startDevnet, tokenBalance, transferTokens,
+  readService, registerAndStake, registerService, setServicePrograms, tokenBalance, transferTokens,
   type Clients, type Deployment, type Devnet, type GenerationMove, type ServedState, type SignedAnswer
 } from '@commons/chain'
+import { startCappedDevnet } from './testing/cappedDevnet.ts'
 import { initParams, readRecipe, referenceContext, traceForward, Tensor, type Fault, type Recipe } from '@commons/engine'
 import { random32, stateRoot, toHex } from '@commons/protocol'
 import { receiptMessage, signReceipt, tokensHash } from './receipt.ts'
@@ -43,7 +44,7 @@ const serviceOf: Record<string, bigint> = {}
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'commons-gendispute-'))
-  devnet = await startDevnet({ home })
+  devnet = await startCappedDevnet({ home })
   for (const [i, name] of ['deployer', 'honest', 'liar', 'client', 'picker', 'sweeper'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   game = generationGame(deployment)

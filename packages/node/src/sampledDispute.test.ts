@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url'
 import { parseEther, type Address, type Hex } from 'viem'
 import {
   answerWindow, connect, deploy, devnetAccount, ForwardPrograms, generationGame, GenerationChallenger, GenerationDefender, inferenceDisputesAbi,
-  readGenerationDispute, readService, registerAndStake, registerService, setServicePrograms, startDevnet, tokenBalance, transferTokens,
+  readGenerationDispute, readService, registerAndStake, registerService, setServicePrograms, tokenBalance, transferTokens,
   type Clients, type Deployment, type Devnet, type GenerationMove, type ServedState, type SignedAnswer
 } from '@commons/chain'
+import { startCappedDevnet } from './testing/cappedDevnet.ts'
 import { initParams, readRecipe, referenceContext, samplingWords, traceForward, Tensor, type Fault, type Recipe, type SampledPick } from '@commons/engine'
 import { random32, stateRoot, toHex } from '@commons/protocol'
 import { receiptMessage, signReceipt, tokensHash, type SamplingParams } from './receipt.ts'
@@ -43,7 +44,7 @@ const as: Record<string, Clients> = {}
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'commons-sampled-dispute-'))
-  devnet = await startDevnet({ home })
+  devnet = await startCappedDevnet({ home })
   for (const [i, name] of ['deployer', 'provider', 'client'].entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   game = generationGame(deployment) // deploy() wires it to the ForwardVerifier: sampled answers are disputable

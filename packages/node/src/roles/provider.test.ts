@@ -6,9 +6,10 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import { parseEther, type Hex } from 'viem'
 import {
-  advanceTime, connect, deploy, devnetAccount, openChannel, readChannel, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson,
+  advanceTime, connect, deploy, devnetAccount, openChannel, readChannel, signVoucher, tokenBalance, transferTokens, voucherToJson,
   type Clients, type Deployment, type Devnet
 } from '@commons/chain'
+import { startCappedDevnet } from '../testing/cappedDevnet.ts'
 import { referenceContext } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
@@ -70,7 +71,7 @@ const refusedWith = (name: string) => (error: unknown): boolean => {
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-provider-'))
-  devnet = await startDevnet({ home: root })
+  devnet = await startCappedDevnet({ home: root })
   const deployer = await connect(devnet.rpcUrl, devnetAccount(0))
   client = await connect(devnet.rpcUrl, devnetAccount(1))
   providerClients = await connect(devnet.rpcUrl, devnetAccount(2))

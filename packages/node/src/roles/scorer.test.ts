@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { parseEther } from 'viem'
 import {
   advanceTime, channelBetween, connect, deploy, devnetAccount, epochAt, epochTimes, fundEpoch, readEpoch, readScoringSchedule, registerAndStake,
-  registerService, startDevnet, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet, type ScoringSchedule
+  registerService, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet, type ScoringSchedule
 } from '@commons/chain'
+import { startCappedDevnet } from '../testing/cappedDevnet.ts'
 import { openStore, type Store } from '@commons/store'
 import { loadServedModel, serveInference, startNetwork, startProvider, startScorer, type NetworkNode, type Provider, type Scorer, type ServedModel } from '../index.ts'
 import { writeTinyModel } from '../testing/tinyModel.ts'
@@ -64,7 +65,7 @@ const chainNow = async (): Promise<bigint> => (await as.deployer.public.getBlock
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-scorer-'))
-  devnet = await startDevnet({ home: root })
+  devnet = await startCappedDevnet({ home: root })
   const names = ['deployer', 'honest', 'liar', 'validatorA', 'validatorB']
   for (const [i, name] of names.entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer, { scoringEpochLength: EPOCH, scoringCommitLength: COMMIT })
