@@ -5,13 +5,24 @@ import { GeneralChatWrapper, LlamaText, type ChatModelFunctions } from 'node-lla
  * list of tools instead of its page of TypeScript signatures, so the prompt fits the
  * small context of a model the network trains. Tool-use dialogues for training are
  * rendered with this class, so the model learns exactly what it is shown.
+ *
+ * A call is written `||call:name({...})`, with no space after the colon: node-llama-cpp
+ * feeds the call prefix to the model as tokens of its own, and a BPE model trained on
+ * `||call: name` saw ` name` as one token, never a lone space followed by `name` (with
+ * the space, a BPE agent model called its first tool whatever it was asked).
  */
 export class CommonsChatWrapper extends GeneralChatWrapper {
   override readonly wrapperName: string = 'Commons'
 
+  constructor () {
+    super()
+    const { functions } = this.settings
+    this.settings = { ...this.settings, functions: { ...functions, call: { ...functions.call, prefix: '||call:', optionalPrefixSpace: false, prefixAlternateMatches: [] } } }
+  }
+
   override generateAvailableFunctionsSystemText (availableFunctions: ChatModelFunctions, _options: { documentParams?: boolean }): LlamaText {
     const names = Object.keys(availableFunctions)
     if (names.length === 0) return LlamaText([])
-    return LlamaText(`Tools: ${names.join(', ')}. Call one as ||call: name({...}).`)
+    return LlamaText(`Tools: ${names.join(', ')}. Call one as ||call:name({...}).`)
   }
 }

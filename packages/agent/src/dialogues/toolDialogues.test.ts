@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import { parseArguments } from '../callTool.ts'
 import { dropNulls } from '../agent/gbnfSchema.ts'
 import { commonsTools } from '../tools/index.ts'
-import { renderDialogue } from './renderDialogue.ts'
+import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
+import { CommonsChatWrapper } from '../agent/commonsChatWrapper.ts'
+import { DIALOGUE_END, renderDialogue } from './renderDialogue.ts'
 import { templatePhrasings, toolDialogues } from './toolDialogues.ts'
 
 describe('tool-use dialogues', () => {
@@ -32,8 +34,21 @@ describe('tool-use dialogues', () => {
 
   it('render in the agent\'s chat format with the call syntax node-llama-cpp parses', () => {
     const text = renderDialogue({ tools: ['price'], question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null } }, result: { price: '3000' }, answer: 'It is 3000.' })
-    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call: price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
+    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
     assert.match(text, /^You are the agent of a Commons node\./)
     assert.match(text, /Tools: price\./)
+  })
+
+  it('end the call prefix where a BPE splits the text: the tokens node-llama-cpp feeds a model before the tool name are the ones it was trained on', () => {
+    const { train } = toolDialogues({ seed: 2, perTemplate: 4 })
+    const bpe = new BpeTokenizer(trainBpe(Buffer.from(train.map(d => renderDialogue(d) + DIALOGUE_END).join('')), 400))
+    const prefix = new CommonsChatWrapper().settings.functions.call.prefix
+    assert.equal(typeof prefix, 'string')
+    for (const d of train.slice(0, 12)) {
+      const text = renderDialogue(d)
+      const prompt = text.slice(0, text.indexOf('### Assistant\n') + '### Assistant\n'.length)
+      const fed = [...bpe.encode(Buffer.from(prompt)), ...bpe.encode(Buffer.from(prefix as string))]
+      assert.deepEqual([...bpe.encode(Buffer.from(text))].slice(0, fed.length), fed, d.question)
+    }
   })
 })
