@@ -1,12 +1,12 @@
 /**
  * Writes the tool-use dialogue dataset a Commons agent model is trained on:
  *
- *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 150] [--held-out-per-tool 10]
+ *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 300] [--held-out-per-tool 10]
  *   npx commons dataset init tool-dialogues
  *   npx commons dataset commit tool-dialogues data/tool-dialogues/corpus -m "tool-use dialogues, seed 1"
  *
  * The defaults draw the shipped agent model's dialogues (packages/agent/model/README.md).
- * corpus/corpus.txt is the training text (each dialogue rendered in the agent's chat format
+ * corpus/corpus.txt is the training text (conversations of six dialogues in the agent's chat format,
  * and ended by <end>), alone in its folder because training reads every file of a dataset;
  * train.jsonl and heldout.jsonl, beside it, hold the dialogues as data, the held-out ones
  * worded in phrasings training never uses, for measuring tool choice.

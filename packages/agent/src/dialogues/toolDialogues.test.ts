@@ -5,7 +5,7 @@ import { dropNulls } from '../agent/gbnfSchema.ts'
 import { commonsTools } from '../tools/index.ts'
 import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
 import { CommonsChatWrapper } from '../agent/commonsChatWrapper.ts'
-import { DIALOGUE_END, renderDialogue } from './renderDialogue.ts'
+import { DIALOGUE_END, renderConversation, renderDialogue } from './renderDialogue.ts'
 import { templatePhrasings, toolDialogues } from './toolDialogues.ts'
 
 describe('tool-use dialogues', () => {
@@ -37,6 +37,18 @@ describe('tool-use dialogues', () => {
     assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
     assert.match(text, /^You are the agent of a Commons node\./)
     assert.match(text, /Tools: price\./)
+  })
+
+  it('render a conversation with the system prompt and tool list once, then each question and call in turn', () => {
+    const { train } = toolDialogues({ seed: 4, perTemplate: 1 })
+    const text = renderConversation(train.slice(0, 3))
+    assert.equal(text.split('Tools: ').length, 2)
+    assert.equal(text.indexOf(renderDialogue(train[0])), 0, 'the first exchange as a dialogue of its own')
+    let at = 0
+    for (const d of train.slice(0, 3)) {
+      at = text.indexOf(`### Human\n${d.question}\n\n### Assistant\n||call:${d.call?.name}(`, at)
+      assert.ok(at >= 0, d.question)
+    }
   })
 
   it('end the call prefix where a BPE splits the text: the tokens node-llama-cpp feeds a model before the tool name are the ones it was trained on', () => {

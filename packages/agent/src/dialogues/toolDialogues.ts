@@ -196,10 +196,9 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
   }
   const train: Dialogue[] = []
   const heldOut: Dialogue[] = []
-  for (const template of TEMPLATES) {
-    for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, template.train, true))
-    for (let i = 0; i < (options.heldOutPerTemplate ?? 5); i++) heldOut.push(draw(template, template.heldOut, false))
-  }
+  // Held-out questions first: they depend on the seed alone, not on how much training data is drawn.
+  for (const template of TEMPLATES) for (let i = 0; i < (options.heldOutPerTemplate ?? 5); i++) heldOut.push(draw(template, template.heldOut, false))
+  for (const template of TEMPLATES) for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, template.train, true))
   // Interleaved, so a window of the corpus holds several tools.
   for (let i = train.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1))
