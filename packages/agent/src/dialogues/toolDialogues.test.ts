@@ -32,6 +32,19 @@ describe('tool-use dialogues', () => {
     for (const t of templatePhrasings()) for (const phrase of t.heldOut) assert.ok(!t.train.includes(phrase), phrase)
   })
 
+  it('put made-up words into a share of training questions, never into a slot nor into held-out questions', () => {
+    const plain = toolDialogues({ seed: 5, perTemplate: 30 })
+    const varied = toolDialogues({ seed: 5, perTemplate: 30, unknownWords: 1 })
+    assert.deepEqual(varied.heldOut, plain.heldOut)
+    const words = new Set(templatePhrasings().flatMap(t => t.train.join(' ').split(' ')).map(w => w.replace(/[.?,:!]$/, '').toLowerCase()))
+    const unknown = (q: string): string[] => q.split(' ').map(w => w.replace(/[.?,:!]$/, '').toLowerCase()).filter(w => /^[a-z]+$/.test(w) && !words.has(w))
+    assert.ok(varied.train.every(d => unknown(d.question).length >= 1 || d.question.split(' ').length <= 2), 'every question has a word no phrasing has')
+    for (const d of varied.train) {
+      const slots = ['name', 'ref', 'dao', 'agent', 'query'].map(k => d.call?.params[k]).filter((v): v is string => typeof v === 'string')
+      for (const slot of slots) assert.ok(d.question.includes(slot), `${d.question} keeps ${slot}`)
+    }
+  })
+
   it('render in the agent\'s chat format with the call syntax node-llama-cpp parses', () => {
     const text = renderDialogue({ tools: ['price'], question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null } }, result: { price: '3000' }, answer: 'It is 3000.' })
     assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)

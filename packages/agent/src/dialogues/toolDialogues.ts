@@ -173,8 +173,11 @@ export interface ToolDialogueSets {
   heldOut: Dialogue[]
 }
 
-/** `perTemplate` training dialogues per tool and `heldOutPerTemplate` held-out ones, drawn from `seed`. */
-export function toolDialogues (options: { seed?: number, perTemplate?: number, heldOutPerTemplate?: number } = {}): ToolDialogueSets {
+/**
+ * `perTemplate` training dialogues per tool and `heldOutPerTemplate` held-out ones, drawn
+ * from `seed`; `unknownWords` is the share of training questions given a made-up word.
+ */
+export function toolDialogues (options: { seed?: number, perTemplate?: number, heldOutPerTemplate?: number, unknownWords?: number } = {}): ToolDialogueSets {
   // The same seed gives the same dataset on every machine.
   const next = seededRandom(options.seed ?? 1)
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]
@@ -186,12 +189,31 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
     if (r < 0.5) return question.replace(/[.?]$/, '')
     return question
   }
+  // A made-up word: to the model, like any word it was never trained on.
+  const madeUp = (): string => Array.from({ length: 3 + Math.floor(next() * 6) }, (_, i) => pick(i % 2 === 0 ? 'bcdfghjklmnprstvwz' : 'aeiou')).join('')
+  // Some phrasings get one of their words (never a slot) replaced by a made-up one, or a
+  // made-up word put in: the model learns to choose from the words it knows, as it must
+  // when a question is worded with words it has not seen.
+  const unknownWords = (phrase: string): string => {
+    const share = options.unknownWords ?? 0
+    if (share === 0 || next() >= share) return phrase
+    const words = phrase.split(' ')
+    const plain = words.map((w, i) => w.includes('{') ? -1 : i).filter(i => i >= 0)
+    if (next() < 0.5 && plain.length > 1) {
+      const i = pick(plain)
+      words[i] = madeUp() + (/[.?,:!]$/.exec(words[i])?.[0] ?? '')
+    } else {
+      words.splice(1 + Math.floor(next() * words.length), 0, madeUp())
+    }
+    return words.join(' ')
+  }
   const draw = (template: Template, phrases: string[], varied: boolean): Dialogue => {
     const s: Slots = {
       dataset: pick(DATASETS), file: pick(FILES), word: pick(WORDS), id: Math.floor(next() * 20), fact: pick(FACTS), topic: pick(TOPICS), agent: pick(AGENTS),
       price: (2500 + Math.floor(next() * 100_000) / 100).toFixed(2)
     }
-    const question = fill(pick(phrases), s)
+    const phrase = pick(phrases)
+    const question = fill(varied ? unknownWords(phrase) : phrase, s)
     return { tools, question: varied ? vary(question) : question, call: { name: template.tool, params: fullArgs(template.tool, template.args(s)) }, result: template.result(s), answer: template.answer(s) }
   }
   const train: Dialogue[] = []
