@@ -1,4 +1,4 @@
-import { GeneralChatWrapper, LlamaText, type ChatModelFunctions } from 'node-llama-cpp'
+import { GeneralChatWrapper, LlamaText, type ChatModelFunctions, type ChatWrapperSettings } from 'node-llama-cpp'
 
 /**
  * The chat format of Commons' own agent models: GeneralChatWrapper's turns with a short
@@ -17,7 +17,8 @@ export class CommonsChatWrapper extends GeneralChatWrapper {
   constructor () {
     super()
     const { functions } = this.settings
-    this.settings = { ...this.settings, functions: { ...functions, call: { ...functions.call, prefix: '||call:', optionalPrefixSpace: false, prefixAlternateMatches: [] } } }
+    // settings is read-only to users of the class; a subclass sets its own once, here.
+    ;(this as { settings: ChatWrapperSettings }).settings = { ...this.settings, functions: { ...functions, call: { ...functions.call, prefix: '||call:', optionalPrefixSpace: false, prefixAlternateMatches: [] } } }
   }
 
   override generateAvailableFunctionsSystemText (availableFunctions: ChatModelFunctions, _options: { documentParams?: boolean }): LlamaText {

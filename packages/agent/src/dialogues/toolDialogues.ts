@@ -156,6 +156,9 @@ const TEMPLATES: Template[] = [
 ]
 
 /** How people also start a question; training questions sometimes get one, and lose their capital or final stop, so wording details matter less. */
+const CONSONANTS = [...'bcdfghjklmnprstvwz']
+const VOWELS = [...'aeiou']
+
 const OPENERS = ['Please, ', 'Hi! ', 'Quick question: ', 'Can you tell me: ', 'Hey, ', 'I need this: ']
 
 const fill = (phrase: string, s: Slots): string => phrase.replace(/\{(\w+)\}/g, (_, k: keyof Slots) => String(s[k]))
@@ -190,7 +193,7 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
     return question
   }
   // A made-up word: to the model, like any word it was never trained on.
-  const madeUp = (): string => Array.from({ length: 3 + Math.floor(next() * 6) }, (_, i) => pick(i % 2 === 0 ? 'bcdfghjklmnprstvwz' : 'aeiou')).join('')
+  const madeUp = (): string => Array.from({ length: 3 + Math.floor(next() * 6) }, (_, i) => pick(i % 2 === 0 ? CONSONANTS : VOWELS)).join('')
   // Some phrasings get one of their words (never a slot) replaced by a made-up one, or a
   // made-up word put in: the model learns to choose from the words it knows, as it must
   // when a question is worded with words it has not seen.
