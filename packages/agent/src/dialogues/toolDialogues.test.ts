@@ -47,7 +47,7 @@ describe('tool-use dialogues', () => {
 
   it('render in the agent\'s chat format with the call syntax node-llama-cpp parses', () => {
     const text = renderDialogue({ tools: ['price'], question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null } }, result: { price: '3000' }, answer: 'It is 3000.' })
-    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
+    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price{"heartbeat": null}\n||result: {"price": "3000"}\nIt is 3000.'), text)
     assert.match(text, /^You are the agent of a Commons node\./)
     assert.match(text, /Tools: price\./)
   })
@@ -59,21 +59,26 @@ describe('tool-use dialogues', () => {
     assert.equal(text.indexOf(renderDialogue(train[0])), 0, 'the first exchange as a dialogue of its own')
     let at = 0
     for (const d of train.slice(0, 3)) {
-      at = text.indexOf(`### Human\n${d.question}\n\n### Assistant\n||call:${d.call?.name}(`, at)
+      at = text.indexOf(`### Human\n${d.question}\n\n### Assistant\n||call:${d.call?.name}{`, at)
       assert.ok(at >= 0, d.question)
     }
   })
 
-  it('end the call prefix where a BPE splits the text: the tokens node-llama-cpp feeds a model before the tool name are the ones it was trained on', () => {
-    const { train } = toolDialogues({ seed: 2, perTemplate: 4 })
-    const bpe = new BpeTokenizer(trainBpe(Buffer.from(train.map(d => renderDialogue(d) + DIALOGUE_END).join('')), 400))
-    const prefix = new CommonsChatWrapper().settings.functions.call.prefix
+  it('end the call prefix, and the prefix with the name, where a BPE splits the text: the tokens node-llama-cpp feeds a model before it writes a tool\'s name or its arguments are the ones it was trained on', () => {
+    // A vocabulary as large as the agent model's, so punctuation runs such as `({"` are merged.
+    const { train } = toolDialogues({ seed: 2, perTemplate: 20 })
+    const bpe = new BpeTokenizer(trainBpe(Buffer.from(train.map(d => renderDialogue(d) + DIALOGUE_END).join('')), 1024))
+    const { prefix, paramsPrefix } = new CommonsChatWrapper().settings.functions.call
     assert.equal(typeof prefix, 'string')
+    assert.equal(typeof paramsPrefix, 'string')
     for (const d of train.slice(0, 12)) {
       const text = renderDialogue(d)
       const prompt = text.slice(0, text.indexOf('### Assistant\n') + '### Assistant\n'.length)
-      const fed = [...bpe.encode(Buffer.from(prompt)), ...bpe.encode(Buffer.from(prefix as string))]
-      assert.deepEqual([...bpe.encode(Buffer.from(text))].slice(0, fed.length), fed, d.question)
+      const trained = [...bpe.encode(Buffer.from(text))]
+      for (const fedText of [prefix as string, `${prefix as string}${d.call?.name ?? ''}${paramsPrefix as string}`]) {
+        const fed = [...bpe.encode(Buffer.from(prompt)), ...bpe.encode(Buffer.from(fedText))]
+        assert.deepEqual(trained.slice(0, fed.length), fed, `${d.question}: ${fedText}`)
+      }
     }
   })
 })
