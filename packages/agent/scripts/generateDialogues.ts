@@ -1,37 +1,47 @@
 /**
  * Writes the tool-use dialogue dataset a Commons agent model is trained on:
  *
- *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 40]
+ *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 300] [--held-out-per-tool 10] [--unknown-words 0.4]
  *   npx commons dataset init tool-dialogues
- *   npx commons dataset commit tool-dialogues data/tool-dialogues -m "tool-use dialogues, seed 1"
+ *   npx commons dataset commit tool-dialogues data/tool-dialogues/corpus -m "tool-use dialogues, seed 1"
  *
- * corpus.txt is the training text (each dialogue rendered in the agent's chat format and
- * ended by <end>); train.jsonl and heldout.jsonl hold the same dialogues as data, the
- * held-out ones worded in phrasings training never uses, for measuring tool choice.
+ * The defaults draw the shipped agent model's dialogues (packages/agent/model/README.md).
+ * corpus/corpus.txt is the training text (conversations of six dialogues in the agent's chat format,
+ * and ended by <end>), alone in its folder because training reads every file of a dataset;
+ * train.jsonl and heldout.jsonl, beside it, hold the dialogues as data, the held-out ones
+ * worded in phrasings training never uses, for measuring tool choice.
  */
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import writeFileAtomic from 'write-file-atomic'
-import { DIALOGUE_END, renderDialogue, type Dialogue } from '../src/dialogues/renderDialogue.ts'
+import type { Dialogue } from '../src/dialogues/renderDialogue.ts'
 import { toolDialogues } from '../src/dialogues/toolDialogues.ts'
+import { AGENT_MODEL_DIALOGUES, corpusText } from '../src/dialogues/agentModel.ts'
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: 'data/tool-dialogues' }, seed: { type: 'string', default: '1' }, 'per-tool': { type: 'string', default: '40' }, help: { type: 'boolean' } } })
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'data/tool-dialogues' }, seed: { type: 'string', default: String(AGENT_MODEL_DIALOGUES.seed) }, 'per-tool': { type: 'string', default: String(AGENT_MODEL_DIALOGUES.perTemplate) }, 'held-out-per-tool': { type: 'string', default: String(AGENT_MODEL_DIALOGUES.heldOutPerTemplate) }, 'unknown-words': { type: 'string', default: String(AGENT_MODEL_DIALOGUES.unknownWords) }, help: { type: 'boolean' } } })
 if (values.help === true) {
-  process.stdout.write('usage: node packages/agent/scripts/generateDialogues.ts [--out DIR] [--seed N] [--per-tool N]\n')
+  process.stdout.write('usage: node packages/agent/scripts/generateDialogues.ts [--out DIR] [--seed N] [--per-tool N] [--held-out-per-tool N] [--unknown-words SHARE]\n')
   process.exit(0)
 }
 const seed = Number(values.seed)
 const perTemplate = Number(values['per-tool'])
-if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(perTemplate) || perTemplate < 1) {
-  process.stderr.write(`error: --seed and --per-tool must be whole numbers (--per-tool >= 1), got ${values.seed} and ${values['per-tool']}\n`)
+const heldOutPerTemplate = Number(values['held-out-per-tool'])
+const unknownWords = Number(values['unknown-words'])
+if (!(unknownWords >= 0 && unknownWords <= 1)) {
+  process.stderr.write(`error: --unknown-words must be a share between 0 and 1, got ${values['unknown-words']}\n`)
+  process.exit(1)
+}
+if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(perTemplate) || perTemplate < 1 || !Number.isSafeInteger(heldOutPerTemplate) || heldOutPerTemplate < 0) {
+  process.stderr.write(`error: --seed, --per-tool and --held-out-per-tool must be whole numbers (--per-tool >= 1), got ${values.seed}, ${values['per-tool']} and ${values['held-out-per-tool']}\n`)
   process.exit(1)
 }
 const out = resolve(values.out)
-const { train, heldOut } = toolDialogues({ seed, perTemplate })
+const sets = toolDialogues({ seed, perTemplate, heldOutPerTemplate, unknownWords })
+const { train, heldOut } = sets
 const row = (d: Dialogue): string => JSON.stringify({ question: d.question, call: d.call === undefined ? null : { name: d.call.name, arguments: d.call.params }, answer: d.answer })
-await mkdir(out, { recursive: true })
-await writeFileAtomic(join(out, 'corpus.txt'), train.map(d => renderDialogue(d) + DIALOGUE_END).join(''))
+await mkdir(join(out, 'corpus'), { recursive: true })
+await writeFileAtomic(join(out, 'corpus', 'corpus.txt'), corpusText(sets))
 await writeFileAtomic(join(out, 'train.jsonl'), train.map(row).join('\n') + '\n')
 await writeFileAtomic(join(out, 'heldout.jsonl'), heldOut.map(row).join('\n') + '\n')
 process.stdout.write(`wrote ${train.length} training and ${heldOut.length} held-out dialogues to ${out}\n`)

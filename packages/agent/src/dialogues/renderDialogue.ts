@@ -21,19 +21,22 @@ function plain (text: LlamaText): string {
 }
 
 /**
- * A dialogue as the text the agent's chat format gives the model, the model's own turn
- * included: what a Commons agent model is trained on, so that at inference the same
- * wrapper's prompt is followed by the same call syntax.
+ * Dialogues as the text the agent's chat format gives the model: one conversation (the
+ * system prompt and tool list once, then each question and the model's own turn: its
+ * call, the result, its answer). What a Commons agent model is trained on, so that at
+ * inference the same wrapper's prompt is followed by the same call syntax.
  */
-export function renderDialogue (dialogue: Dialogue, systemPrompt = DEFAULT_SYSTEM_PROMPT): string {
-  const functions: ChatModelFunctions = Object.fromEntries(dialogue.tools.map(name => [name, { description: name }]))
-  const response: Array<string | { type: 'functionCall', name: string, params: unknown, result: unknown }> = []
-  if (dialogue.call !== undefined) response.push({ type: 'functionCall', name: dialogue.call.name, params: dialogue.call.params, result: dialogue.result ?? null })
-  response.push(dialogue.answer)
-  const history: ChatHistoryItem[] = [
-    { type: 'system', text: systemPrompt },
-    { type: 'user', text: dialogue.question },
-    { type: 'model', response: response as never }
-  ]
+export function renderConversation (dialogues: readonly Dialogue[], systemPrompt = DEFAULT_SYSTEM_PROMPT): string {
+  const functions: ChatModelFunctions = Object.fromEntries((dialogues[0]?.tools ?? []).map(name => [name, { description: name }]))
+  const history: ChatHistoryItem[] = [{ type: 'system', text: systemPrompt }]
+  for (const dialogue of dialogues) {
+    const response: Array<string | { type: 'functionCall', name: string, params: unknown, result: unknown }> = []
+    if (dialogue.call !== undefined) response.push({ type: 'functionCall', name: dialogue.call.name, params: dialogue.call.params, result: dialogue.result ?? null })
+    response.push(dialogue.answer)
+    history.push({ type: 'user', text: dialogue.question }, { type: 'model', response: response as never })
+  }
   return plain(new CommonsChatWrapper().generateContextState({ chatHistory: history, availableFunctions: functions }).contextText)
 }
+
+/** One dialogue as a conversation of its own. */
+export const renderDialogue = (dialogue: Dialogue, systemPrompt = DEFAULT_SYSTEM_PROMPT): string => renderConversation([dialogue], systemPrompt)

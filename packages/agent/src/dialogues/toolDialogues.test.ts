@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import { parseArguments } from '../callTool.ts'
 import { dropNulls } from '../agent/gbnfSchema.ts'
 import { commonsTools } from '../tools/index.ts'
-import { renderDialogue } from './renderDialogue.ts'
+import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
+import { CommonsChatWrapper } from '../agent/commonsChatWrapper.ts'
+import { DIALOGUE_END, renderConversation, renderDialogue } from './renderDialogue.ts'
 import { templatePhrasings, toolDialogues } from './toolDialogues.ts'
 
 describe('tool-use dialogues', () => {
@@ -30,10 +32,53 @@ describe('tool-use dialogues', () => {
     for (const t of templatePhrasings()) for (const phrase of t.heldOut) assert.ok(!t.train.includes(phrase), phrase)
   })
 
+  it('put made-up words into a share of training questions, never into a slot nor into held-out questions', () => {
+    const plain = toolDialogues({ seed: 5, perTemplate: 30 })
+    const varied = toolDialogues({ seed: 5, perTemplate: 30, unknownWords: 1 })
+    assert.deepEqual(varied.heldOut, plain.heldOut)
+    const words = new Set(templatePhrasings().flatMap(t => t.train.join(' ').split(' ')).map(w => w.replace(/[.?,:!]$/, '').toLowerCase()))
+    const unknown = (q: string): string[] => q.split(' ').map(w => w.replace(/[.?,:!]$/, '').toLowerCase()).filter(w => /^[a-z]+$/.test(w) && !words.has(w))
+    assert.ok(varied.train.every(d => unknown(d.question).length >= 1 || d.question.split(' ').length <= 2), 'every question has a word no phrasing has')
+    for (const d of varied.train) {
+      const slots = ['name', 'ref', 'dao', 'agent', 'query'].map(k => d.call?.params[k]).filter((v): v is string => typeof v === 'string')
+      for (const slot of slots) assert.ok(d.question.includes(slot), `${d.question} keeps ${slot}`)
+    }
+  })
+
   it('render in the agent\'s chat format with the call syntax node-llama-cpp parses', () => {
     const text = renderDialogue({ tools: ['price'], question: 'What is the ETH price now?', call: { name: 'price', params: { heartbeat: null } }, result: { price: '3000' }, answer: 'It is 3000.' })
-    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call: price({"heartbeat": null})\n||result: {"price": "3000"}\nIt is 3000.'), text)
+    assert.ok(text.endsWith('### Human\nWhat is the ETH price now?\n\n### Assistant\n||call:price{"heartbeat": null}\n||result: {"price": "3000"}\nIt is 3000.'), text)
     assert.match(text, /^You are the agent of a Commons node\./)
     assert.match(text, /Tools: price\./)
+  })
+
+  it('render a conversation with the system prompt and tool list once, then each question and call in turn', () => {
+    const { train } = toolDialogues({ seed: 4, perTemplate: 1 })
+    const text = renderConversation(train.slice(0, 3))
+    assert.equal(text.split('Tools: ').length, 2)
+    assert.equal(text.indexOf(renderDialogue(train[0])), 0, 'the first exchange as a dialogue of its own')
+    let at = 0
+    for (const d of train.slice(0, 3)) {
+      at = text.indexOf(`### Human\n${d.question}\n\n### Assistant\n||call:${d.call?.name}{`, at)
+      assert.ok(at >= 0, d.question)
+    }
+  })
+
+  it('end the call prefix, and the prefix with the name, where a BPE splits the text: the tokens node-llama-cpp feeds a model before it writes a tool\'s name or its arguments are the ones it was trained on', () => {
+    // A vocabulary as large as the agent model's, so punctuation runs such as `({"` are merged.
+    const { train } = toolDialogues({ seed: 2, perTemplate: 20 })
+    const bpe = new BpeTokenizer(trainBpe(Buffer.from(train.map(d => renderDialogue(d) + DIALOGUE_END).join('')), 1024))
+    const { prefix, paramsPrefix } = new CommonsChatWrapper().settings.functions.call
+    assert.equal(typeof prefix, 'string')
+    assert.equal(typeof paramsPrefix, 'string')
+    for (const d of train.slice(0, 12)) {
+      const text = renderDialogue(d)
+      const prompt = text.slice(0, text.indexOf('### Assistant\n') + '### Assistant\n'.length)
+      const trained = [...bpe.encode(Buffer.from(text))]
+      for (const fedText of [prefix as string, `${prefix as string}${d.call?.name ?? ''}${paramsPrefix as string}`]) {
+        const fed = [...bpe.encode(Buffer.from(prompt)), ...bpe.encode(Buffer.from(fedText))]
+        assert.deepEqual(trained.slice(0, fed.length), fed, `${d.question}: ${fedText}`)
+      }
+    }
   })
 })

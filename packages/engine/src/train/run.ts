@@ -334,9 +334,12 @@ export async function replay (ctx: EngineContext, dir: string, tokens: Int32Arra
   const byStep = new Map(records.map(r => [r.step, r]))
   const available = await checkpointSteps(dir)
   const from = options.from ?? 0
-  const start = available.filter(s => s <= from).pop()
+  // A run shipped without checkpoints replays from S_0: a recipe trained from scratch
+  // fixes it by its seed, and the transcript's first root checks it (a fine-tune's S_0
+  // needs its base weights, so it needs its step-0 checkpoint).
+  const start = available.filter(s => s <= from).pop() ?? (recipe.base === undefined ? 0 : undefined)
   if (start === undefined) throw new RunDirError(`no checkpoint at or before step ${from} in ${dir}`)
-  const state = await loadCheckpoint(dir, recipe, start)
+  const state = available.includes(start) ? await loadCheckpoint(dir, recipe, start) : initialState(recipe)
   const tables = tablesFor(recipe.model)
   const until = Math.min(recipe.steps, from + (options.steps ?? recipe.steps))
   let checked = 0

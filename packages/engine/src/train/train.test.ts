@@ -83,6 +83,21 @@ describe('training runs', () => {
     assert.equal(result.firstMismatch?.disputeStep, 3)
   })
 
+  it('replays a run shipped without checkpoints from the S_0 its seed fixes, and catches a run that did not start there', async () => {
+    const recipe = await quick(4, 2)
+    const dir = join(root, 'no-checkpoints')
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: dir })
+    await rm(join(dir, 'checkpoints'), { recursive: true })
+    const result = await replay(backend.ctx, dir, corpus, { steps: 2 })
+    assert.deepEqual([result.from, result.checked, result.firstMismatch], [0, 3, null])
+    // The attack: weights that were not the seed's initialisation, passed off as a run from scratch.
+    const other = join(root, 'other-start')
+    await train(backend.ctx, { recipe, tokens: corpus, data: { source: 'corpus' }, out: other, fault: { kind: 'init', slot: 0, element: 3 } })
+    await rm(join(other, 'checkpoints'), { recursive: true })
+    const caught = await replay(backend.ctx, other, corpus, { steps: 2 })
+    assert.deepEqual([caught.firstMismatch?.step, caught.firstMismatch?.kind], [0, 'state'])
+  })
+
   it('replay reports a loss the transcript lies about while the states agree', async () => {
     const recipe = await quick(6, 3)
     const dir = join(root, 'loss-lie')
