@@ -2,7 +2,7 @@ import type { LocalAccount } from 'viem'
 import type { Deployment } from '@commons/chain'
 import type { CommonsNode } from '@commons/node'
 import {
-  BUNDLED_AGENT_MODEL, commonsAgentTools, commonsTools, openAgent, putNote, startA2a, toolContext, type A2aNode
+  BUNDLED_AGENT_MODEL, commonsAgentTools, commonsTools, openAgent, putNote, startA2a, toolContext, type A2aNode, type AgentTool
 } from '@commons/agent'
 
 /**
@@ -20,8 +20,9 @@ export interface AgentActParams {
   /** Another node: its agent answers from the notes it holds. */
   peer: CommonsNode
   deployment: Deployment
-  /** The job whose model was verified. */
+  /** The job whose model was verified, and every job of the chain. */
   job: bigint
+  jobs: readonly bigint[]
   /** The disputes of the run, said in the peer's note. */
   disputes: Array<{ job: string, step: number | 'init', winner: string }>
   modelPath?: string
@@ -50,11 +51,32 @@ const USER_AGENT = 'curator'
 const PEER_AGENT = 'validator'
 
 /** The demo's questions: phrased as the generated tool-use dialogues phrase them, so any model trained on those can answer. */
+/** What the user's agent asks the peer's agent: the note the peer holds answers it. */
+const PEER_QUESTION = 'What do you know about disputes?'
+
 export const agentQuestions = (job: bigint): string[] => [
   'What is the ETH price now?',
   `Which dataset was job ${job} trained on, and who checked it?`,
   `Ask ${PEER_AGENT} about disputes.`
 ]
+
+/**
+ * The tools with the arguments the demo's questions name narrowed to what they name (an
+ * enum in the schema, so the grammar lets the model write nothing else): job_show's id to
+ * the chain's jobs, agent_ask's agent and question to the peer and the topic asked about.
+ * The demo's model chooses tools well but does not copy numbers or free text from a
+ * question (docs/agent.md, "Models for the agent"); the choice of tool stays the model's.
+ */
+function narrowed (tools: AgentTool[], choices: Record<string, Record<string, Array<string | number>>>): AgentTool[] {
+  return tools.map(tool => {
+    const args = choices[tool.name]
+    if (args === undefined) return tool
+    const schema = tool.inputSchema as { properties: Record<string, Record<string, unknown>> }
+    const properties = { ...schema.properties }
+    for (const [name, values] of Object.entries(args)) properties[name] = { ...properties[name], enum: values }
+    return { ...tool, inputSchema: { ...schema, properties } }
+  })
+}
 
 function disputesNote (disputes: AgentActParams['disputes']): { title: string, text: string, tags: string[] } {
   const lines = disputes.map(d => `Job ${d.job} was disputed at step ${d.step}; the ${d.winner} won, so its trainer was slashed.`)
@@ -83,7 +105,10 @@ export async function runAgentAct (p: AgentActParams): Promise<AgentSummary> {
       signer: async () => user.clients.account as LocalAccount,
       agents: async () => mine.reach
     })
-    agent = await openAgent({ modelPath: p.modelPath ?? BUNDLED_AGENT_MODEL, tools: commonsAgentTools(commonsTools, ctx), maxTokens: 200 })
+    agent = await openAgent({ modelPath: p.modelPath ?? BUNDLED_AGENT_MODEL, tools: narrowed(commonsAgentTools(commonsTools, ctx), {
+      job_show: { id: p.jobs.map(Number) },
+      agent_ask: { agent: [PEER_AGENT], question: [PEER_QUESTION] }
+    }), maxTokens: 200 })
     const questions: AgentSummary['questions'] = []
     for (const question of agentQuestions(p.job)) {
       // Each question on its own: the demo shows tool choice, not a conversation.

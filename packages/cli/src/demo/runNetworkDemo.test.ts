@@ -62,7 +62,7 @@ describe('the demo behind a slow, capping RPC', () => {
     const called = (q: typeof price, name: string): AgentToolCall | undefined => q.toolCalls.find(c => c.name === name && !c.isError)
     assert.ok(called(price, 'price') !== undefined, `the price question called the price tool: ${JSON.stringify(price.toolCalls)}`)
     assert.ok(['fresh', 'stale'].includes((called(price, 'price')!.result as { verdict: string }).verdict), 'with a verdict from the chain\'s feed')
-    // A job of the demo's (the stand-in model does not always copy the job's number from the question).
+    // A job of the demo's: the act narrows job_show's id to the chain's jobs (the model does not copy numbers).
     const shown = called(job, 'job_show')
     assert.ok(summary.jobs.some(j => Number(j.id) === shown?.arguments.id), `the dataset question called job_show on a job of the chain: ${JSON.stringify(job.toolCalls)}`)
     const shownJob = shown!.result as { dataset: string, attestors: string[], disputes: Array<{ challenger: string }> }
@@ -70,7 +70,7 @@ describe('the demo behind a slow, capping RPC', () => {
     assert.ok(shownJob.attestors.length + shownJob.disputes.length > 0, 'checked by the validator: attested, or disputed')
     const asked = called(ask, 'agent_ask')
     assert.equal(asked?.arguments.agent, 'validator', `the third question asked the validator's agent: ${JSON.stringify(ask.toolCalls)}`)
-    assert.deepEqual((asked!.result as { cites: string[] }).cites, [agent.note], 'whose answer cites its shared note by CID')
+    assert.deepEqual((asked!.result as { cites: string[] }).cites, [agent.note], `whose answer cites its shared note by CID: ${JSON.stringify(asked)}`)
     assert.deepEqual(agent.cites, [agent.note])
   })
 })

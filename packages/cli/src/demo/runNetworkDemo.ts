@@ -267,7 +267,7 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
       return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unresolved', reason: r.reason, moves: r.moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
-    const agent = options.agent === false || paid === undefined ? undefined : await runAgentAct({ user: curator, peer: validator, deployment, job: paid.id, disputes, modelPath: options.agentModel, say, until })
+    const agent = options.agent === false || paid === undefined ? undefined : await runAgentAct({ user: curator, peer: validator, deployment, job: paid.id, jobs: [first, second], disputes, modelPath: options.agentModel, say, until })
     // The nodes' own records (node status) catch up with the chain before they stop.
     await until('the validator to record how its disputes ended', async () => disputes.every(d => d.winner === 'unresolved' ||
       validator.state.disputes().some(r => r.id === d.id && r.role === 'challenger' && r.status.startsWith('resolved'))), 60_000)
