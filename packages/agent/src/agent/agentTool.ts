@@ -25,3 +25,20 @@ export function commonsAgentTools (tools: readonly CommonsTool[], ctx: ToolConte
     call: async (args) => callTool(tools, ctx, tool.name, args)
   }))
 }
+
+/**
+ * The tools with some arguments narrowed to given values (an enum in the tool's JSON schema,
+ * so the grammar lets the model write nothing else), e.g. `{ job_show: { id: [0, 1] } }`:
+ * for a small model that chooses tools well but does not copy numbers or free text from a
+ * question. The choice of tool stays the model's.
+ */
+export function narrowArguments (tools: readonly AgentTool[], choices: Record<string, Record<string, Array<string | number>>>): AgentTool[] {
+  return tools.map(tool => {
+    const args = choices[tool.name]
+    if (args === undefined) return tool
+    const schema = tool.inputSchema as { properties?: Record<string, Record<string, unknown>> }
+    const properties = { ...schema.properties }
+    for (const [name, values] of Object.entries(args)) properties[name] = { ...properties[name], enum: values }
+    return { ...tool, inputSchema: { ...schema, properties } }
+  })
+}

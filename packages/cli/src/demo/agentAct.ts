@@ -2,7 +2,7 @@ import type { LocalAccount } from 'viem'
 import type { Deployment } from '@commons/chain'
 import type { CommonsNode } from '@commons/node'
 import {
-  BUNDLED_AGENT_MODEL, commonsAgentTools, commonsTools, openAgent, putNote, startA2a, toolContext, type A2aNode, type AgentTool
+  BUNDLED_AGENT_MODEL, commonsAgentTools, commonsTools, openAgent, putNote, startA2a, toolContext, type A2aNode, narrowArguments
 } from '@commons/agent'
 
 /**
@@ -60,24 +60,6 @@ export const agentQuestions = (job: bigint): string[] => [
   `Ask ${PEER_AGENT} about disputes.`
 ]
 
-/**
- * The tools with the arguments the demo's questions name narrowed to what they name (an
- * enum in the schema, so the grammar lets the model write nothing else): job_show's id to
- * the chain's jobs, agent_ask's agent and question to the peer and the topic asked about.
- * The demo's model chooses tools well but does not copy numbers or free text from a
- * question (docs/agent.md, "Models for the agent"); the choice of tool stays the model's.
- */
-function narrowed (tools: AgentTool[], choices: Record<string, Record<string, Array<string | number>>>): AgentTool[] {
-  return tools.map(tool => {
-    const args = choices[tool.name]
-    if (args === undefined) return tool
-    const schema = tool.inputSchema as { properties: Record<string, Record<string, unknown>> }
-    const properties = { ...schema.properties }
-    for (const [name, values] of Object.entries(args)) properties[name] = { ...properties[name], enum: values }
-    return { ...tool, inputSchema: { ...schema, properties } }
-  })
-}
-
 function disputesNote (disputes: AgentActParams['disputes']): { title: string, text: string, tags: string[] } {
   const lines = disputes.map(d => `Job ${d.job} was disputed at step ${d.step}; the ${d.winner} won, so its trainer was slashed.`)
   return { title: 'Disputes of the demo run', text: lines.length === 0 ? 'No job was disputed.' : lines.join(' '), tags: ['disputes', 'validator'] }
@@ -105,7 +87,9 @@ export async function runAgentAct (p: AgentActParams): Promise<AgentSummary> {
       signer: async () => user.clients.account as LocalAccount,
       agents: async () => mine.reach
     })
-    agent = await openAgent({ modelPath: p.modelPath ?? BUNDLED_AGENT_MODEL, tools: narrowed(commonsAgentTools(commonsTools, ctx), {
+    // The model chooses the tools; the arguments the questions name are narrowed to what they
+    // name (it does not copy numbers or free text from a question: docs/agent.md).
+    agent = await openAgent({ modelPath: p.modelPath ?? BUNDLED_AGENT_MODEL, tools: narrowArguments(commonsAgentTools(commonsTools, ctx), {
       job_show: { id: p.jobs.map(Number) },
       agent_ask: { agent: [PEER_AGENT], question: [PEER_QUESTION] }
     }), maxTokens: 200 })
