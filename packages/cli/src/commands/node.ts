@@ -3,8 +3,9 @@ import writeFileAtomic from 'write-file-atomic'
 import { parseEther } from 'viem'
 import { join } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
+import { readManifest } from '@commons/chain'
 import type { Role } from '@commons/node'
-import { chainIdAt, homeOf, manifestOf, rpcOf, type ChainOptions } from '../chainContext.ts'
+import { chainIdAt, homeOf, manifestFile, manifestOf, rpcOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
 import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
 import { startNodeAgent } from './agentNetwork.ts'
@@ -157,7 +158,9 @@ export function nodeCommand (program: Command): void {
       const password = opts.passwordFile === undefined ? undefined : await readPasswordFile(opts.passwordFile)
       await checkState(home)
       const rpcUrl = config.rpc ?? await rpcOf(options)
-      // The home's deployment on the chain the node will use (a home can hold one per chain).
+      // The home's deployment on the chain the node will use (a home can hold one per chain);
+      // a home with none is told so before the chain is asked anything.
+      await readManifest(manifestFile(options))
       const { deployment } = await manifestOf(options, await chainIdAt(rpcUrl))
       const backend = openBackend(config.backend, config.threads)
       const started = await startNode({
