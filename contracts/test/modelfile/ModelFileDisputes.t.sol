@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Fixture} from "../Fixture.sol";
+import {ModelFileTestBase} from "./ModelFileTestBase.sol";
 import {TrainingMarketTypes} from "../../src/market/TrainingMarketTypes.sol";
-import {DisputeGameTypes} from "../../src/dispute/DisputeGameTypes.sol";
-import {StepOps} from "../../src/dispute/StepOps.sol";
 import {ModelFileDisputes} from "../../src/market/ModelFileDisputes.sol";
 import {ModelFileReader} from "../../src/market/ModelFileReader.sol";
 import {ModelFileFixtureData as F} from "./ModelFileFixtureData.sol";
@@ -14,85 +12,14 @@ import {ModelFileFixtureData as F} from "./ModelFileFixtureData.sol";
 ///         length past the end, a file of the wrong codec are slashed; an honest file never
 ///         is, whatever a challenger forges (wrong leaf, forged path, wrong offset, another
 ///         job's file, another slot's opening).
-/// @notice forge's selector-only revert match (its `expectRevert(bytes4)` matches the whole data).
-interface PartialRevertVm {
-    function expectPartialRevert(bytes4 selector) external;
-}
-
-contract ModelFileDisputesTest is Fixture {
-    event log_named_uint(string key, uint256 val);
-
-    PartialRevertVm internal constant pvm = PartialRevertVm(address(uint160(uint256(keccak256("hevm cheat code")))));
-
-    uint256 internal constant REWARD = 1_000 ether;
-    uint256 internal constant JOB_STAKE = 500 ether;
-    ModelFileDisputes internal disputes;
-
-    function setUp() public {
-        deployAll();
-        disputes = new ModelFileDisputes(market);
-        vm.prank(governance);
-        market.setDisputeGame(address(disputes), true);
-        stakeAs(trainer, 2_000 ether, registry.ROLE_TRAINER());
-    }
-
+contract ModelFileDisputesTest is ModelFileTestBase {
     // ---------------------------------------------------------------- helpers
-
-    function header() internal pure returns (DisputeGameTypes.Header memory) {
-        return DisputeGameTypes.Header(bytes32(0), 10, 2, bytes32(0), 0);
-    }
-
-    function submitRun(bytes memory runCid) internal returns (uint256 jobId) {
-        TrainingMarketTypes.JobSpec memory s = spec(REWARD, JOB_STAKE);
-        s.programHash = keccak256(abi.encode(header()));
-        s.steps = F.STEPS;
-        vm.prank(requester);
-        jobId = market.postJob(s, address(0));
-        vm.prank(trainer);
-        market.claim(jobId);
-        vm.prank(trainer);
-        market.submitResult(jobId, runCid, F.TRANSCRIPT_ROOT, F.STEPS);
-    }
-
-    function claimFor(uint256 jobId, uint256 t) internal pure returns (ModelFileDisputes.Claim memory c) {
-        (uint256 slot, uint256 element, bytes32[] memory trees, uint256[] memory lengths, StepOps.Opening memory o) = F.target(t);
-        c = ModelFileDisputes.Claim({
-            jobId: jobId,
-            header: header(),
-            last: DisputeGameTypes.Record(F.LAST_STATE, F.LOSS_BITS),
-            lastProof: F.lastProof(),
-            slotRoots: F.slotRoots(),
-            paramTrees: trees,
-            paramLengths: lengths,
-            slot: slot,
-            element: element,
-            opening: o
-        });
-    }
-
-    function fileFor(uint256 run, uint256 t) internal pure returns (ModelFileDisputes.FileProof memory f) {
-        (f.commit, f.tree, f.head, f.word) = F.file(run, t);
-    }
 
     function challenge(uint256 jobId, uint256 run, uint256 t) internal returns (uint32 number, ModelFileDisputes.Fault fault) {
         vm.prank(challenger);
         uint256 before = gasleft();
         (number, fault) = disputes.challenge(claimFor(jobId, t), fileFor(run, t));
         emit log_named_uint("gas of a conviction", before - gasleft());
-    }
-
-    function expectSlashed(uint256 jobId) internal view {
-        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "job slashed");
-        assertEq(registry.nodeOf(trainer).staked, 2_000 ether - JOB_STAKE, "trainer lost its job stake");
-        assertEq(token.balanceOf(challenger), FUNDS + JOB_STAKE / 2, "challenger took its share");
-    }
-
-    function expectHonest(uint256 jobId, uint256 run, uint256 t) internal {
-        ModelFileDisputes.Claim memory c = claimFor(jobId, t);
-        ModelFileDisputes.FileProof memory f = fileFor(run, t);
-        pvm.expectPartialRevert(ModelFileDisputes.WeightMatches.selector);
-        vm.prank(challenger);
-        disputes.challenge(c, f);
     }
 
     // ---------------------------------------------------------------- lies that lose
