@@ -3,12 +3,13 @@ import {
   type ProgramHeader, type TensorData, type TranscriptRecord
 } from '@commons/protocol'
 import type { BlockReader } from '@commons/store'
-import { bytesToHex, decodeEventLog, type Hex } from 'viem'
+import { bytesToHex, type Address, type Hex } from 'viem'
 import type { CID } from 'multiformats/cid'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { ModelFileError } from './errors.ts'
 import { modelFileDisputesAbi } from './generated/contracts.ts'
+import { receiptEvent } from './receiptEvent.ts'
 import { buildModelFileProof, type ModelFileProof } from './modelFileProof.ts'
 
 /**
@@ -30,12 +31,14 @@ function canonical (word: number): number {
 export function findModelFileLie (file: Uint8Array | undefined, params: readonly TensorData[]): { slot: number, element: number } | null {
   if (file === undefined || file.length < 8) return { slot: 0, element: 0 }
   const bytes = Buffer.from(file.buffer, file.byteOffset, file.length)
-  let at = 8n + bytes.readBigUInt64LE(0)
+  // Plain numbers in the loop: a header length past the end is the end (the first element is then lacking, as before).
+  const start = 8n + bytes.readBigUInt64LE(0)
+  let at = start > BigInt(bytes.length) ? bytes.length : Number(start)
   for (let slot = 0; slot < params.length; slot++) {
     const t = params[slot]
-    for (let element = 0; element < t.data.length; element++, at += 4n) {
-      if (at + 4n > BigInt(bytes.length)) return { slot, element }
-      if (canonical(bytes.readUInt32LE(Number(at))) !== wordOf(t.data[element], 'f32')) return { slot, element }
+    for (let element = 0; element < t.data.length; element++, at += 4) {
+      if (at + 4 > bytes.length) return { slot, element }
+      if (canonical(bytes.readUInt32LE(at)) !== wordOf(t.data[element], 'f32')) return { slot, element }
     }
   }
   return null
@@ -64,15 +67,12 @@ export function modelClaim (input: ModelClaimInput): { claim: ReturnType<typeof 
 }
 
 function claimStruct (input: ModelClaimInput) {
-  const { records, slots, slot, element } = input
-  const hashes = recordHashes(records)
-  const last = records.length - 1
+  const { slots, slot, element } = input
   const before = slots.slice(0, slot)
   return {
     jobId: input.jobId,
     header: input.header,
-    last: { state: records[last].state, lossBits: wordOf(records[last].loss, 'f32') },
-    lastProof: nodeProof(hashes, last).map(toHex),
+    ...lastRecordClaim(input.records),
     slotRoots: tensorRoots(slots).map(toHex),
     paramTrees: before.map(t => toHex(nodeRoot(leafHashes(t)))),
     paramLengths: before.map(t => BigInt(t.data.length)),
@@ -102,15 +102,23 @@ export interface ModelFileChallenge {
  * (`WeightMatches`) if the file holds S_T's weight there.
  */
 export async function challengeModelFile (clients: Clients, deployment: Deployment, blocks: BlockReader, run: CID, input: ModelClaimInput): Promise<ModelFileChallenge> {
-  const address = deployment.contracts.modelFileDisputes
-  if (address === undefined) throw new ModelFileError('this deployment has no ModelFileDisputes contract', { hint: 'deploy the contracts again (commons chain deploy)' })
+  const address = modelFileGame(deployment)
   const { claim, paramOffset } = modelClaim(input)
   const proof = await buildModelFileProof(blocks, run, paramOffset)
   const receipt = await send(clients, { address, abi: modelFileDisputesAbi, functionName: 'challenge', args: [claim, fileProofStruct(proof)] })
-  for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== address.toLowerCase()) continue
-    const event = decodeEventLog({ abi: modelFileDisputesAbi, data: log.data, topics: log.topics })
-    if (event.eventName === 'ModelFileConvicted') return { number: event.args.number, fault: event.args.fault, gas: receipt.gasUsed, hash: receipt.transactionHash }
-  }
-  throw new ModelFileError('the challenge was mined but convicted nobody')
+  const event = receiptEvent(receipt, modelFileDisputesAbi, 'ModelFileConvicted', address)
+  return { number: event.args.number, fault: event.args.fault, gas: receipt.gasUsed, hash: receipt.transactionHash }
+}
+
+/** The deployment's ModelFileDisputes contract. */
+export function modelFileGame (deployment: Deployment): Address {
+  const address = deployment.contracts.modelFileDisputes
+  if (address === undefined) throw new ModelFileError('this deployment has no ModelFileDisputes contract', { hint: 'deploy the contracts again (commons chain deploy)' })
+  return address
+}
+
+/** Record T of a transcript and its proof against the transcript root, as the claims carry them. */
+export function lastRecordClaim (records: readonly TranscriptRecord[]): { last: { state: Hex, lossBits: number }, lastProof: Hex[] } {
+  const last = records.length - 1
+  return { last: { state: records[last].state as Hex, lossBits: wordOf(records[last].loss, 'f32') }, lastProof: nodeProof(recordHashes(records), last).map(toHex) }
 }

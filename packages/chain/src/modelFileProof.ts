@@ -107,16 +107,21 @@ async function readBytes (blocks: BlockReader, file: CID, from: bigint, count: n
   return { bytes, segments, status: 'ok', lastStart: leaf?.start ?? 0n }
 }
 
+/** A run's commit and tree (what every file proof starts with), and the link of its model file if it has one. */
+async function modelFileOf (blocks: BlockReader, run: CID): Promise<{ base: Omit<ModelFileProof, 'found'>, link: dagPb.PBLink | undefined }> {
+  const { commit, tree } = await readVersionBlock(blocks, run)
+  const treeBytes = await getVerifiedBlock(blocks, tree)
+  const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
+  return { base: { commit, tree: treeBytes, head: [], word: [] }, link }
+}
+
 /**
  * Builds the file side of a claim that parameter word `paramOffset` (Σ lengths of the
  * slots before, plus the element) of a run's model file is not S_T's: the run's commit
  * and tree, and the leaves of the header length and of the word, each with its path.
  */
 export async function buildModelFileProof (blocks: BlockReader, run: CID, paramOffset: bigint): Promise<ModelFileProof> {
-  const { commit, tree } = await readVersionBlock(blocks, run)
-  const treeBytes = await getVerifiedBlock(blocks, tree)
-  const base = { commit, tree: treeBytes, head: [] as FileSegment[], word: [] as FileSegment[] }
-  const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
+  const { base, link } = await modelFileOf(blocks, run)
   if (link === undefined) return { ...base, found: { fault: 'missing' } }
   const fault = (status: Status): ModelFileProof['found'] => ({ fault: status === 'past-end' ? 'truncated' : 'malformed' })
   const head = await readBytes(blocks, link.Hash, 0n, 8)
@@ -140,10 +145,7 @@ export type FileRangeProof = Omit<ModelFileProof, 'found'> & { fault?: 'missing'
  * says), the leaf of that byte.
  */
 export async function buildFileRangeProof (blocks: BlockReader, run: CID, count: number, length: bigint): Promise<FileRangeProof> {
-  const { commit, tree } = await readVersionBlock(blocks, run)
-  const treeBytes = await getVerifiedBlock(blocks, tree)
-  const base = { commit, tree: treeBytes, head: [] as FileSegment[], word: [] as FileSegment[] }
-  const link = dagPb.decode(treeBytes).Links.find(l => l.Name === MODEL_FILE)
+  const { base, link } = await modelFileOf(blocks, run)
   if (link === undefined) return { ...base, fault: 'missing' }
   const head = await readBytes(blocks, link.Hash, 0n, count)
   if (head.status !== 'ok') return { ...base, head: head.segments, fault: head.status === 'past-end' ? 'truncated' : 'malformed' }

@@ -1,14 +1,14 @@
-import { bytesToHex, encodeAbiParameters, keccak256, parseEventLogs, type Hex } from 'viem'
+import { bytesToHex, encodeAbiParameters, keccak256, type Hex } from 'viem'
 import type { CID } from 'multiformats/cid'
 import { fillTemplate, modelFileTemplate, type ModelFileTemplate, type Recipe } from '@commons/engine'
-import { nodeProof, recordHashes, toHex, wordOf, type TranscriptRecord } from '@commons/protocol'
+import type { TranscriptRecord } from '@commons/protocol'
 import type { BlockReader } from '@commons/store'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
-import { ModelFileError } from './errors.ts'
 import { modelFileDisputesAbi } from './generated/contracts.ts'
 import { buildFileRangeProof } from './modelFileProof.ts'
-import { fileProofStruct, type ModelFileChallenge } from './modelFileDispute.ts'
+import { fileProofStruct, lastRecordClaim, modelFileGame, type ModelFileChallenge } from './modelFileDispute.ts'
+import { receiptEvent } from './receiptEvent.ts'
 
 /**
  * The model file's header, bound by its job (docs/design.md "The model file"): a job's
@@ -51,12 +51,10 @@ export interface HeaderClaimInput {
 
 /** The HeaderClaim struct of ModelFileDisputes.challengeHeader. */
 export function headerClaim (input: HeaderClaimInput) {
-  const { records, template } = input
-  const last = records.length - 1
+  const { template } = input
   return {
     jobId: input.jobId,
-    last: { state: records[last].state, lossBits: wordOf(records[last].loss, 'f32') },
-    lastProof: nodeProof(recordHashes(records), last).map(toHex),
+    ...lastRecordClaim(input.records),
     prefix: bytesToHex(template.prefix),
     middle: bytesToHex(template.middle),
     suffix: bytesToHex(template.suffix),
@@ -70,13 +68,11 @@ export function headerClaim (input: HeaderClaimInput) {
  * (`HeaderMatches`) for an honest file.
  */
 export async function challengeModelHeader (clients: Clients, deployment: Deployment, blocks: BlockReader, run: CID, input: HeaderClaimInput): Promise<ModelFileChallenge> {
-  const address = deployment.contracts.modelFileDisputes
-  if (address === undefined) throw new ModelFileError('this deployment has no ModelFileDisputes contract', { hint: 'deploy the contracts again (commons chain deploy)' })
+  const address = modelFileGame(deployment)
   const records = input.records
   const header = fillTemplate(input.template, records[records.length - 1].state, input.transcriptRoot)
   const proof = await buildFileRangeProof(blocks, run, header.length, input.template.length)
   const receipt = await send(clients, { address, abi: modelFileDisputesAbi, functionName: 'challengeHeader', args: [headerClaim(input), fileProofStruct(proof)] })
-  const [event] = parseEventLogs({ abi: modelFileDisputesAbi, logs: receipt.logs, eventName: 'ModelHeaderConvicted' }).filter(e => e.address.toLowerCase() === address.toLowerCase())
-  if (event !== undefined) return { number: event.args.number, fault: event.args.fault, gas: receipt.gasUsed, hash: receipt.transactionHash }
-  throw new ModelFileError('the header challenge was mined but convicted nobody')
+  const event = receiptEvent(receipt, modelFileDisputesAbi, 'ModelHeaderConvicted', address)
+  return { number: event.args.number, fault: event.args.fault, gas: receipt.gasUsed, hash: receipt.transactionHash }
 }
