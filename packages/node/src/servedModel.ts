@@ -29,8 +29,9 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
   const recipe = parseRecipe(JSON.parse(metadata.recipe ?? '{}'), path)
   const root = (metadata.stateRoot as Hex | undefined) ?? keccak256(await readFile(path))
   const bpe = recipe.tokenizer === 'byte' ? null : new BpeTokenizer(await readRunTokenizer(dir, recipe))
-  // The weights are read once, here: every request generates from them (the file is not read again).
-  const loaded = await loadGenerator(dir)
+  // The weights are read once, on the first request, and kept: the file is not read again
+  // (and not at all by holders that never generate here, e.g. a provider generating in a worker).
+  let loaded: ReturnType<typeof loadGenerator> | undefined
   return {
     dir,
     name: recipe.name,
@@ -43,7 +44,7 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
     generate: async (ctx, prompt, params, onToken) => {
       // Tokens are bytes (or merges of them): a character may span two, so text is decoded as a stream.
       const decoder = new TextDecoder('utf-8')
-      const result = await generateWith(ctx, loaded, prompt, {
+      const result = await generateWith(ctx, await (loaded ??= loadGenerator(dir)), prompt, {
         tokens: params.tokens,
         ...(params.seed === null ? {} : { seed: params.seed, temperature: params.temperature, topK: params.topK ?? undefined, topP: params.topP ?? undefined }),
         onToken: onToken === undefined ? undefined : (_token, bytes) => { emit(decoder.decode(bytes, { stream: true })) }
