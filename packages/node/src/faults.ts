@@ -15,6 +15,9 @@ export class FaultSpecError extends BaseError {
  */
 export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'model', slot?: number, element?: number } | { kind: 'header', slot?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean }
 
+/** The kinds a fault can name first; `step=...` alone is a step fault. */
+const FAULT_KINDS = ['step', 'init', 'loss', 'model', 'header'] as const
+
 const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] --fault loss[,step=T], --fault model[,slot=S,element=E] or --fault header[,slot=S]; add ,withhold to publish no trace'
 
 /**
@@ -28,9 +31,10 @@ const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --faul
 export function parseFault (text: string, seed = 1): FaultSpec {
   const [head, ...rest] = text.split(',').map(s => s.trim()).filter(s => s !== '')
   const parts: Record<string, number> = {}
-  const kind = head === 'init' ? 'init' : head === 'loss' ? 'loss' : head === 'model' ? 'model' : head === 'header' ? 'header' : 'step'
+  const named = (FAULT_KINDS as readonly string[]).includes(head)
+  const kind = named ? head as FaultSpec['kind'] : 'step'
   let withhold = false
-  for (const part of head === 'init' || head === 'step' || head === 'loss' || head === 'model' || head === 'header' ? rest : [head, ...rest]) {
+  for (const part of named ? rest : [head, ...rest]) {
     if (part === 'withhold') { withhold = true; continue }
     const match = /^(step|op|element|slot)=(\d+)$/.exec(part ?? '')
     if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: FAULT_HINT })
