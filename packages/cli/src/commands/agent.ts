@@ -8,6 +8,7 @@ import { withChainOptions } from './chain.ts'
 import { homeToolContext } from './mcp.ts'
 import { withHomeAgents } from './agentNetwork.ts'
 import { agentA2aCommands, askRemote } from './agentServe.ts'
+import { collectOption } from '../inferenceOptions.ts'
 
 interface AgentOptions extends ChainOptions {
   model?: string
@@ -178,7 +179,7 @@ export function agentCommand (program: Command): void {
   agentOptions(agent.command('ask').argument('<question>', 'what to ask'))
     .description('ask one question; prints the answer (--json: {answer, toolCalls, model, tokens}); --to asks another node\'s agent instead (--json: {agent, taskId, state, answer, cites})')
     .option('--to <agent>', 'ask another node\'s agent over libp2p: its name or peer id (commons agent list), or a multiaddr ending in /p2p/<peer id>')
-    .option('--bootstrap <multiaddr>', 'peer to connect to first: for --to, or to fetch a --model CID (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--bootstrap <multiaddr>', 'peer to connect to first: for --to, or to fetch a --model CID (repeatable)', collectOption)
     .action(async (question: string, _opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
       if (options.to !== undefined) {
@@ -203,7 +204,7 @@ export function agentCommand (program: Command): void {
 
   agentOptions(agent.command('chat'))
     .description('talk with the agent (answers stream as they are written); /new starts over, /exit or Ctrl-D ends')
-    .option('--bootstrap <multiaddr>', 'peer to connect to first, to fetch a --model CID (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--bootstrap <multiaddr>', 'peer to connect to first, to fetch a --model CID (repeatable)', collectOption)
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<AgentOptions>()
       const input = lines(process.stdout)
