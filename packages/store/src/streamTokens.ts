@@ -106,7 +106,8 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
 
 const PROGRESS_EVERY = 4 << 20
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
+/** Whether this machine stores an Int32Array's words little-endian (the token files' order). */
+export const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
 
 /** The tokens as little-endian int32 bytes (a copy: the writer keeps it past the call). */
 function littleEndian (tokens: Int32Array): Buffer {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { Store } from './store.ts'
 import { resolveVersion } from './resolveVersion.ts'
-import { streamTokens, type StreamTokensOptions } from './streamTokens.ts'
+import { LITTLE_ENDIAN_HOST, streamTokens, type StreamTokensOptions } from './streamTokens.ts'
 import { TokenStreamError } from './errors.ts'
 
 /** What is known of a stored token stream, computed as it was written (the `.json` beside it). */
@@ -66,8 +66,6 @@ async function readInfo (path: string, version: string, tokenizer: string): Prom
   if (info.version !== version || info.tokenizer !== tokenizer || size !== info.tokens * 4) return null
   return info
 }
-
-const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
 
 function openStream (path: string, info: TokenStreamInfo): StoredTokenStream {
   const fd = openSync(path, 'r')
