@@ -14,6 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 import { DEFAULT_LISTEN, DHT_PROTOCOL, GOSSIPSUB_OPTIONS } from './constants.ts'
+import { noiseCrypto } from './noiseCrypto.ts'
 
 export interface Services extends Record<string, unknown> {
   identify: Identify
@@ -51,7 +52,7 @@ export function libp2pConfig (init: Libp2pConfigInit): Libp2pOptions<Services> {
     privateKey: init.privateKey,
     addresses: { listen: open ? [...listen, '/p2p-circuit'] : listen },
     transports: [tcp(), webSockets(), webRTCDirect(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 100 })] : [],
     services: {
