@@ -54,6 +54,30 @@ describe('pack blockstore', () => {
     await reopened.close()
   })
 
+  it('stores a block put in parts (views of received chunks) as its whole bytes, before and after it is written', async () => {
+    const dir = join(root, 'parts')
+    const store = new PackBlockstore(dir)
+    await store.open()
+    const chunks = [randomBytes(70_000), randomBytes(70_000)]
+    // A block spanning two received chunks, as a fetcher hands it over; then one within a chunk.
+    const spanning = [chunks[0].subarray(60_000), chunks[1].subarray(0, 50_000)]
+    const whole = Buffer.concat(spanning)
+    const cid = await rawBlock(whole)
+    const inside = chunks[1].subarray(50_000, 60_000)
+    const insideCid = await rawBlock(inside)
+    await writeBehind(store).put(cid, spanning)
+    await writeBehind(store).put(insideCid, [inside])
+    assert.ok((await read(store, cid)).equals(whole), 'readable before its group is written')
+    await store.flush()
+    await store.close()
+    const reopened = new PackBlockstore(dir)
+    await reopened.open()
+    assert.ok((await read(reopened, cid)).equals(whole))
+    assert.ok((await read(reopened, insideCid)).equals(inside))
+    assert.equal(reopened.locate(insideCid)?.offset, whole.length, 'the blocks lie one after the other, each its own length')
+    await reopened.close()
+  })
+
   it('lets two open stores (a node and the CLI) write the same home at once, each to its own packs', async () => {
     const dir = join(root, 'shared')
     const a = new PackBlockstore(dir)

@@ -26,8 +26,8 @@ export interface BlockLocation {
 }
 
 interface Group {
-  /** Keys (multihash bytes, base64) to their bytes, in write order. */
-  blocks: Map<string, { key: Uint8Array, bytes: Uint8Array }>
+  /** Keys (multihash bytes, base64) to their bytes (the parts they were put in), in write order. */
+  blocks: Map<string, { key: Uint8Array, parts: Uint8Array[], length: number }>
   bytes: number
   done: Promise<void>
   resolve: () => void
@@ -63,7 +63,7 @@ export class PackBlockstore extends BaseBlockstore {
   #group: Group | undefined
   #writing: Promise<void> = Promise.resolve()
   /** Blocks put but not yet indexed, by key: readable before their group lands. */
-  readonly #pending = new Map<string, Uint8Array>()
+  readonly #pending = new Map<string, Uint8Array[]>()
   #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
   readonly #readers = new Map<string, Promise<FileHandle>>()
 
@@ -119,7 +119,10 @@ export class PackBlockstore extends BaseBlockstore {
   }
 
   async #put (cid: CID, bytes: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, behind: boolean): Promise<CID> {
-    const block = bytes instanceof Uint8Array ? bytes : await collect(bytes)
+    // A block put in parts (a fetcher's views of the chunks it received) is kept and
+    // written as those parts: joining them would copy every such block once more.
+    const parts = bytes instanceof Uint8Array ? [bytes] : await collect(bytes)
+    const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
     const key = cid.multihash.bytes
     const id = keyOf(key)
     let group = this.#group
@@ -128,10 +131,10 @@ export class PackBlockstore extends BaseBlockstore {
       setImmediate(() => { if (this.#group === group) this.#startGroup() })
     }
     if (!group.blocks.has(id)) {
-      group.blocks.set(id, { key, bytes: block })
-      group.bytes += block.length
-      this.#pending.set(id, block)
-      this.#pendingBytes += block.length
+      group.blocks.set(id, { key, parts, length })
+      group.bytes += length
+      this.#pending.set(id, parts)
+      this.#pendingBytes += length
     }
     if (group.bytes >= this.#groupBytes) this.#startGroup()
     if (!behind || this.#pendingBytes > this.#windowBytes || this.#failure !== undefined) await group.done
@@ -142,7 +145,7 @@ export class PackBlockstore extends BaseBlockstore {
     const key = cid.multihash.bytes
     const pending = this.#pending.get(keyOf(key))
     if (pending !== undefined) {
-      yield pending
+      yield * pending
       return
     }
     const location = this.#db().getBinary(key)
@@ -214,21 +217,21 @@ export class PackBlockstore extends BaseBlockstore {
     try {
       const pack = await this.#packFor(group.bytes)
       const start = pack.size
-      await writeAll(pack.handle, blocks.map(b => b.bytes))
+      await writeAll(pack.handle, blocks.flatMap(b => b.parts))
       pack.size += group.bytes
       const id = Buffer.from(pack.id)
       let offset = start
       // One index transaction for the group, written after its bytes.
       await this.#db().batch(() => {
         for (const block of blocks) {
-          void this.#db().put(block.key, encodeLocation(id, offset, block.bytes.length))
-          offset += block.bytes.length
+          void this.#db().put(block.key, encodeLocation(id, offset, block.length))
+          offset += block.length
         }
       })
     } finally {
       for (const [id, block] of group.blocks) {
-        if (this.#pending.get(id) === block.bytes) this.#pending.delete(id)
-        this.#pendingBytes -= block.bytes.length
+        if (this.#pending.get(id) === block.parts) this.#pending.delete(id)
+        this.#pendingBytes -= block.length
       }
     }
   }
@@ -278,10 +281,10 @@ function decodeLocation (bytes: Uint8Array): { pack: string, offset: number, len
   return { pack: buf.subarray(0, PACK_ID_BYTES).toString('hex'), offset: buf.readUIntBE(PACK_ID_BYTES, 6), length: buf.readUInt32BE(PACK_ID_BYTES + 6) }
 }
 
-async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array> {
+async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array[]> {
   const parts: Uint8Array[] = []
   for await (const part of source) parts.push(part)
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  return parts
 }
 
 /** Waits until a blockstore that writes behind (PackBlockstore) has written every block put; others need nothing. */
