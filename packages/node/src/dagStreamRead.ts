@@ -6,6 +6,8 @@ export interface StreamBytesReader {
   upTo(length: number): Promise<Uint8Array>
   exactly(length: number, seek?: boolean): Promise<Uint8Array>
   seek(length: number): void
+  /** The next `length` bytes as views of the chunks that carry them (none copied), read past. */
+  take(length: number): Promise<Uint8Array[]>
   readonly pos: number
   /** Bytes received and not yet read. */
   readonly buffered: number
@@ -16,8 +18,8 @@ export interface StreamBytesReader {
 /**
  * The bytes a stream receives, read in place, with backpressure; the CAR library's
  * decoder parses them. Received chunks are kept as they came (a list, not copied into
- * one buffer), so a block within one chunk is handed out as a view of it and only a
- * block that spans chunks is copied; the library's own stream reader copies every chunk
+ * one buffer): `take` hands out a block's bytes as views of the chunks that carry them,
+ * and `exactly` copies only what spans chunks; the library's own stream reader copies every chunk
  * into a new buffer at each boundary, and iterating a libp2p stream joins what queued
  * up while the reader was busy into one more copy.
  *
@@ -76,6 +78,13 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
       return out
     },
     seek: consume,
+    async take (length) {
+      await fill(length)
+      if (list.byteLength < length) throw new Error('Unexpected end of data')
+      const parts = [...list.sublist(0, length)]
+      consume(length)
+      return parts
+    },
     get pos () { return pos },
     get buffered () { return list.byteLength },
     release () {
