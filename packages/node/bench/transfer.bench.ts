@@ -56,13 +56,20 @@ export async function benchTransfer (
     const seconds = { tcp: [] as number[], bare: [] as number[], stream: [] as number[], bitswap: [] as number[] }
     /** CPU seconds of both ends (this process and A's) for each move. */
     const cpu = { tcp: [] as number[], bare: [] as number[], stream: [] as number[], bitswap: [] as number[] }
+    /** The same, each end on its own: B (this process, receiving) and A (sending). */
+    const cpuFetcher = { tcp: [] as number[], bare: [] as number[], stream: [] as number[], bitswap: [] as number[] }
+    const cpuHolder = { tcp: [] as number[], bare: [] as number[], stream: [] as number[], bitswap: [] as number[] }
     const timed = async (how: keyof typeof seconds, move: () => Promise<unknown>): Promise<void> => {
       const own = ownCpuSeconds()
       const holder = await a.cpuSeconds()
       const started = performance.now()
       await move()
       seconds[how].push((performance.now() - started) / 1000)
-      cpu[how].push(ownCpuSeconds() - own + await a.cpuSeconds() - holder)
+      const fetcher = ownCpuSeconds() - own
+      const sender = await a.cpuSeconds() - holder
+      cpuFetcher[how].push(fetcher)
+      cpuHolder[how].push(sender)
+      cpu[how].push(fetcher + sender)
     }
     let blocks = 0
     /** A fresh node B (its own empty store) fetches the run from A; the fetch alone is timed. */
@@ -101,12 +108,13 @@ export async function benchTransfer (
     // Ratios round by round (each against the reference measured moments before it).
     const vs = (how: keyof typeof seconds, reference: 'tcp' | 'bare'): number[] => rates[how].map((r, i) => r / rates[reference][Math.min(i, rates[reference].length - 1)])
     const row = (label: string, how: keyof typeof seconds): string[] => [
-      label, median(seconds[how]).toFixed(2), range(rates[how], 0), range(vs(how, 'tcp'), 2), range(vs(how, 'bare'), 2), range(cpu[how], 2)
+      label, median(seconds[how]).toFixed(2), range(rates[how], 0), range(vs(how, 'tcp'), 2), range(vs(how, 'bare'), 2), range(cpu[how], 2),
+      `${median(cpuFetcher[how]).toFixed(2)} / ${median(cpuHolder[how]).toFixed(2)}`
     ]
     return {
       part: 'transfer',
       title: `Transfer: a ${mb} MB run between two nodes on loopback, next to raw TCP and a bare libp2p stream`,
-      columns: ['how', 'seconds', 'MB/s', 'vs raw TCP', 'vs bare libp2p stream', 'CPU s, both ends'],
+      columns: ['how', 'seconds', 'MB/s', 'vs raw TCP', 'vs bare libp2p stream', 'CPU s, both ends', 'CPU s, receiver / sender'],
       rows: [
         row('raw TCP socket, file to file', 'tcp'),
         row('bare libp2p stream (noise + yamux), bytes only', 'bare'),
@@ -115,7 +123,7 @@ export async function benchTransfer (
       ],
       notes: [
         `${rounds} rounds of raw TCP, bare stream and whole-DAG fetch in turn (bitswap once, after them); seconds and MB/s are medians, ratios are taken round by round and shown as median (min-max)`,
-        'CPU s: user + system CPU seconds of both processes while the move ran (on a loaded machine wall time swings with other jobs, CPU time much less; two ends running in parallel can move data in less wall time than their sum)',
+        'CPU s: user + system CPU seconds of both processes while the move ran (on a loaded machine wall time swings with other jobs, CPU time much less; two ends running in parallel can move data in less wall time than their sum); receiver / sender: medians of each end alone (B fetching, A serving)',
         'raw TCP and both fetches read from and write to disk on the same machine; both fetches check every block against its CID and store it in B\'s blockstore; the bare stream only counts bytes',
         `size by COMMONS_BENCH_TRANSFER_MB (default ${DEFAULT_MB}), rounds by COMMONS_BENCH_TRANSFER_ROUNDS (default ${DEFAULT_ROUNDS})`
       ],
@@ -131,6 +139,8 @@ export async function benchTransfer (
         streamVsBare: median(vs('stream', 'bare')),
         MBps: rates,
         cpuSeconds: cpu,
+        cpuFetcherSeconds: cpuFetcher,
+        cpuHolderSeconds: cpuHolder,
         seconds
       }
     }
