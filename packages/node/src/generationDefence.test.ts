@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseEther, type Hex } from 'viem'
 import {
   advanceTime, answerWindow, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
-  registerAndStake, registerService, signVoucher, startDevnet, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
+  registerAndStake, registerService, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
 import { generate, referenceContext, traceForward } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
@@ -86,7 +86,7 @@ const defend = async (): Promise<void> => { for (const s of Object.values(served
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-gendefence-'))
   devnet = await startDevnet({ home: root })
-  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other', 'scorer', 'serial']
+  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other', 'scorer', 'serial', 'stranger', 'liar2']
   for (const [i, name] of names.entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   for (const name of names.slice(1)) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('500'))
@@ -142,6 +142,33 @@ describe('generation disputes played by the nodes', () => {
     assert.equal(outcome?.reason, 'mismatch', 'its own honest trace picks another token than it signed')
     assert.ok((outcome?.maxGas ?? 0n) <= 5_000_000n)
     assert.equal((await readService(as.client, deployment, served.liar.service)).stake, 0n, 'slashed')
+  })
+
+  it('refunds the paying client when a stranger convicts the liar: the challenger takes no refund, and one receipt refunds once', async () => {
+    await serve('liar2', { request: 0, token: 2 })
+    const prompt = 'a receipt is a claim'
+    const answer = await ask('liar2', prompt)
+    const signed = signedAnswer(answer.receipt, model.encode(prompt), answer.outputTokens)
+    const cost = BigInt(answer.receipt.cost)
+    assert.ok(cost > 0n)
+    const clientBefore = await tokenBalance(as.client, deployment, as.client.account.address)
+    const strangerBefore = await tokenBalance(as.client, deployment, as.stranger.account.address)
+    const challenger = new GenerationChallenger(as.stranger, deployment, generationGame(deployment), ctx, programs, replay.weights)
+    const first = await challenger.open(signed)
+    const second = await challenger.open(signed) // the same receipt, disputed twice
+    for (const { id, move } of [first, second]) {
+      const moves = [move]
+      let outcome
+      for (let i = 0; i < 10 && outcome?.winner == null; i++) {
+        await defend()
+        outcome = await playGenerationDispute(challenger, id, moves, { timeoutMs: 0 })
+      }
+      assert.equal(outcome?.winner, 'challenger')
+    }
+    assert.equal((await readService(as.client, deployment, served.liar2.service)).stake, 0n, 'slashed')
+    assert.equal(await tokenBalance(as.client, deployment, as.client.account.address), clientBefore + cost, 'the client gets the answer\'s cost back, once')
+    const share = (parseEther('40') - cost) / 2n
+    assert.equal(await tokenBalance(as.client, deployment, as.stranger.account.address), strangerBefore + share, 'the stranger: its bonds back and half the rest of the stake, no refund')
   })
 
   it('a provider restarted mid-dispute defends from the chain alone, and wins a bogus dispute by the challenger\'s timeout', async () => {
