@@ -112,6 +112,9 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
     );
     /// @notice The paying client of dispute `id`'s answer got its cost back from the provider's stake.
     event ClientRefunded(uint256 indexed id, bytes32 indexed payment, address indexed client, uint256 amount);
+    /// @notice The whole claim dispute `id` was opened with: what the provider defends from,
+    ///         read from the log, so a dispute opened through another contract is defended too.
+    event GenerationClaim(uint256 indexed id, Claim claim);
     /// @notice The provider posted the slot roots of its model and the op trace of the window.
     event GenerationTracePosted(uint256 indexed id, bytes32[] slotRoots, uint256 step, bytes32[] roots);
     /// @notice A service's provider bound the forward programs its answers are disputed by.

@@ -103,7 +103,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///         words, and whose context is the receipt's seed and the token's index.
     /// @return id The dispute; the provider must now {postTrace} within `moveTime`.
     ///      The receipt names the service and is at most `unbondingDelay` old.
-    /// @dev Emits {GenerationDisputed}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
+    /// @dev Emits {GenerationDisputed} and {GenerationClaim}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
     ///      {ReceiptModel}, {TokensMismatch}, {IndexPastOutput}, {ProgramsUnset},
     ///      {WindowLength}, {HeaderMismatch}, {SelfChallenge}.
     function open(Claim calldata claim) external nonReentrant returns (uint256 id) {
@@ -140,6 +140,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         _noteRefund(id, r, s.provider);
         if (bond_ > 0) token.safeTransferFrom(msg.sender, address(this), bond_);
         emit GenerationDisputed(id, claim.service, msg.sender, claim.index, d.claimed, d.deadline);
+        emit GenerationClaim(id, claim);
     }
 
     /// @notice The provider posts the 3P slot roots of the state it serves (with its step)

@@ -53,30 +53,31 @@ export class GenerationChallenger {
    * Over a token that replays the same, only a bogus challenge (that must lose).
    */
   async open (answer: SignedAnswer, index = this.firstWrongToken(answer)): Promise<{ id: bigint, move: GenerationMove }> {
-    if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
-    const window = answerWindow(answer, index, this.programs.count)
-    const length = window.length
-    const sampling = answerSampling(answer.receipt, index)
+    const claim = this.claimOf(answer, index)
     const bond = await this.clients.public.readContract({ address: this.game, abi: inferenceDisputesAbi, functionName: 'bond' })
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [this.game, bond] })
-    const receipt = await send(this.clients, {
-      address: this.game,
-      abi: inferenceDisputesAbi,
-      functionName: 'open',
-      args: [{
-        service: answer.service,
-        receipt: answer.receipt,
-        signature: answer.signature,
-        prompt: [...answer.prompt],
-        output: [...answer.output],
-        index,
-        header: this.programs.header(length, sampling !== undefined),
-        programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampling !== undefined)).map(toHex)
-      }]
-    })
+    const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'open', args: [claim] })
     const id = openedGenerationDispute(receipt)
-    this.replays.set(id, this.replay(window, sampling))
+    const window = answerWindow(answer, index, this.programs.count)
+    this.replays.set(id, this.replay(window, answerSampling(answer.receipt, index)))
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /** The argument of InferenceDisputes.open over token `index` of `answer` (for an open made by another contract too). */
+  claimOf (answer: SignedAnswer, index: number) {
+    if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
+    const length = answerWindow(answer, index, this.programs.count).length
+    const sampled = answerSampling(answer.receipt, index) !== undefined
+    return {
+      service: answer.service,
+      receipt: answer.receipt,
+      signature: answer.signature,
+      prompt: [...answer.prompt],
+      output: [...answer.output],
+      index,
+      header: this.programs.header(length, sampled),
+      programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampled)).map(toHex)
+    }
   }
 
   /**

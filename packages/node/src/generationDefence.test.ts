@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEther, type Hex } from 'viem'
+import { encodeFunctionData, parseEther, type Abi, type Hex } from 'viem'
 import {
-  advanceTime, answerWindow, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
+  advanceTime, answerWindow, commonsTokenAbi, connect, deploy, deployOne, inferenceDisputesAbi, send, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
   registerAndStake, registerService, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
 import { generate, referenceContext, traceForward } from '@commons/engine'
@@ -169,6 +169,30 @@ describe('generation disputes played by the nodes', () => {
     assert.equal(await tokenBalance(as.client, deployment, as.client.account.address), clientBefore + cost, 'the client gets the answer\'s cost back, once')
     const share = (parseEther('40') - cost) / 2n
     assert.equal(await tokenBalance(as.client, deployment, as.stranger.account.address), strangerBefore + share, 'the stranger: its bonds back and half the rest of the stake, no refund')
+  })
+
+  it('defends a dispute opened through another contract: the claim is read from the GenerationClaim log, not from calldata', async () => {
+    // A relay contract (as a multisig or a DAO would) opens a bogus dispute of an honest answer.
+    const artifact = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', '..', 'contracts', 'out', 'CallRelay.sol', 'CallRelay.json'), 'utf8')) as { abi: Abi, bytecode: { object: Hex } }
+    const relay = (await deployOne(as.other, artifact.abi, artifact.bytecode.object, [])).address
+    const game = generationGame(deployment)
+    const bond = await as.other.public.readContract({ address: game, abi: inferenceDisputesAbi, functionName: 'bond' })
+    const through = async (address: Hex, data: Hex): Promise<void> => { await send(as.other, { address: relay, abi: artifact.abi, functionName: 'call', args: [address, data] }) }
+    await transferTokens(as.other, deployment, relay, bond)
+    await through(deployment.contracts.token, encodeFunctionData({ abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] }))
+    const prompt = 'opened by a contract'
+    const answer = await ask('honest', prompt)
+    const challenger = new GenerationChallenger(as.other, deployment, game, ctx, programs, replay.weights)
+    const claim = challenger.claimOf(signedAnswer(answer.receipt, model.encode(prompt), answer.outputTokens), 1)
+    const before = await as.other.public.readContract({ address: game, abi: inferenceDisputesAbi, functionName: 'disputeCount' })
+    await through(game, encodeFunctionData({ abi: inferenceDisputesAbi, functionName: 'open', args: [claim] }))
+    const id = before
+    const opened = await readGenerationDispute(as.other, game, id)
+    assert.equal(opened.challenger.toLowerCase(), relay.toLowerCase(), 'the relay opened it')
+    await defend()
+    const defended = await readGenerationDispute(as.other, game, id)
+    assert.equal(defended.phaseName, 'await-pinpoint', 'the provider posted its trace')
+    assert.equal((await readService(as.client, deployment, served.honest.service)).stake, parseEther('40'))
   })
 
   it('a provider restarted mid-dispute defends from the chain alone, and wins a bogus dispute by the challenger\'s timeout', async () => {
