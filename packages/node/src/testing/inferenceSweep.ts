@@ -14,10 +14,10 @@ import { startCappedDevnet } from './cappedDevnet.ts'
  * The inference fault sweep: lying providers of every kind the issue names, each caught
  * by a client that replays the answer and disputes its first wrong token on a real anvil,
  * and honest providers disputed anyway. Lies (drawn from the seed, in turn):
- *  - value: one element of one op corrupted (random op and element) from a random token
- *    position on, greedy;
+ *  - value: one element of one op of the forward (random op, not the pick, and element)
+ *    corrupted from a random token position on, greedy;
  *  - model: another model served under the registered root (other weights: a different
- *    init, or the weights rounded to bfloat16 as a quantised copy would be);
+ *    init, or the weights quantised to int8, one scale per tensor);
  *  - seed: a sampled answer drawn under another seed than the receipt's.
  * Only lies that change the answer count (a lie nobody can see is no lie). Every lie must
  * end slashed; no honest provider may be (each is disputed at a random token and element,
@@ -50,11 +50,10 @@ const STEP = 9
 const SAMPLED: SamplingParams = { tokens: TOKENS, seed: 7, temperature: 60, topK: 40, topP: 0.95 }
 const GREEDY: SamplingParams = { tokens: TOKENS, seed: null, temperature: 1, topK: null, topP: null }
 
-const toBf16 = (x: number): number => {
-  const f = new Float32Array([x])
-  const u = new Uint32Array(f.buffer)
-  u[0] = (u[0] + 0x8000) & 0xffff0000 // round to the nearest bfloat16
-  return f[0]
+/** A tensor quantised to int8 with one scale per tensor (symmetric), then read back as floats: a quantised copy. */
+const int8 = (t: Tensor): Tensor => {
+  const scale = t.f32.reduce((m, x) => Math.max(m, Math.abs(x)), 0) / 127
+  return new Tensor(t.shape, t.f32.map(x => scale === 0 ? 0 : Math.round(x / scale) * scale))
 }
 
 export async function inferenceSweep (options: SweepOptions): Promise<SweepOutcome[]> {
@@ -129,14 +128,14 @@ export async function inferenceSweep (options: SweepOptions): Promise<SweepOutco
         const from = r(1) % TOKENS
         const window = answerWindow({ prompt, output: honestGreedy }, from, context)
         const sizes = traceForward(ctx, recipe, weights, window).outputs.map(o => o.size)
-        const op = r(2) % sizes.length
+        const op = r(2) % (sizes.length - 1) // not the pick itself: a lie inside the forward
         const fault = { op, element: r(3) % sizes[op] }
         lie = { output: answer(GREEDY, weights, fault, from), state: { fault }, params: GREEDY, real: GREEDY, what: `token ${from}, op ${op}, element ${fault.element}` }
         if (lie.output.slice(0, from).join() !== honestGreedy.slice(0, from).join() || lie.output[from] === honestGreedy[from]) lie = undefined
       } else if (kind === 'model') {
         const quantised = r(1) % 2 === 0
-        const served = quantised ? weights.map(t => new Tensor(t.shape, t.f32.map(toBf16))) : scaled(100 + r(2) % 1000)
-        lie = { output: answer(GREEDY, served), state: { served }, params: GREEDY, real: GREEDY, what: quantised ? 'bfloat16 weights' : 'another init' }
+        const served = quantised ? weights.map(int8) : scaled(100 + r(2) % 1000)
+        lie = { output: answer(GREEDY, served), state: { served }, params: GREEDY, real: GREEDY, what: quantised ? 'int8-quantised weights' : 'another init' }
       } else {
         const real = { ...SAMPLED, seed: 8 + r(1) % 100_000 }
         lie = { output: answer(real), state: {}, params: SAMPLED, real, what: `seed ${real.seed} for ${SAMPLED.seed}` }
