@@ -131,9 +131,9 @@ contract InferenceRefundsTest is InferenceDisputesTest {
         assertTrue(!game.refunded(keccak256(abi.encode(paid, COST))), "the payment is still refundable");
     }
 
-    /// @notice A receipt whose cost exceeds the service's stake refunds the stake and no
-    ///         more: the provider's free stake, another provider's service stake and the
-    ///         bonds the game holds for other disputes are untouched.
+    /// @notice A receipt whose cost exceeds the service's stake refunds at most a tenth of
+    ///         it (MAX_REFUND_BPS): the provider's free stake, another provider's service
+    ///         stake and the bonds the game holds for other disputes are untouched.
     function test_attack_refundLargerThanTheStake_cannotDrainOthers() public {
         _paidSetUp();
         stakeAs(provider, 30 ether, 0);
@@ -147,14 +147,30 @@ contract InferenceRefundsTest is InferenceDisputesTest {
         uint256 clientBefore = token.balanceOf(client);
         uint256 challengerBefore = token.balanceOf(challenger);
         _convict(_paidClaim(_lie(), 0, paid, 1_000 ether, 1_000 ether), challenger);
-        assertEq(token.balanceOf(client), clientBefore + 40 ether, "the client gets the whole stake, no more");
-        assertEq(token.balanceOf(challenger), challengerBefore, "the challenger: its bond back");
-        assertEq(token.balanceOf(treasuryAddr), 0, "nothing left for the treasury");
+        assertEq(token.balanceOf(client), clientBefore + 4 ether, "the client gets a tenth of the stake, no more");
+        assertEq(token.balanceOf(challenger), challengerBefore + 18 ether, "the challenger: its bond back and half the rest");
+        assertEq(token.balanceOf(treasuryAddr), 18 ether, "the treasury: the other half");
         assertEq(token.balanceOf(address(game)), gameBefore, "other disputes' bonds untouched");
         assertEq(services.service(otherService).stake, 20 ether, "another provider's service untouched");
         StakeRegistry.Node memory n = registry.nodeOf(liar);
         assertEq(n.staked, 60 ether, "the liar's free stake untouched");
         assertEq(n.locked, 0, "nothing locked left");
         assertEq(registry.nodeOf(provider).locked, 20 ether, "the other provider's lock untouched");
+    }
+
+    /// @notice A provider that lies to a client of its own (who also challenges), with a
+    ///         receipt claiming a huge cost, to get its stake back before an honest dispute
+    ///         ends: it still loses 45% of the stake to the treasury.
+    function test_attack_providerRefundingItself_stillLosesMostOfTheStake() public {
+        vm.prank(challenger);
+        token.approve(address(channels), type(uint256).max);
+        vm.prank(challenger);
+        bytes32 own = channels.open(liar, 1 ether, uint64(block.timestamp) + 30 days);
+        vm.prank(challenger);
+        token.approve(address(game), type(uint256).max);
+        uint256 puppetBefore = token.balanceOf(challenger);
+        _convict(_paidClaim(_lie(), 0, own, 1_000 ether, 1 ether), challenger);
+        assertEq(token.balanceOf(challenger), puppetBefore + 4 ether + 18 ether, "the puppet gets the capped refund and the challenger's share");
+        assertEq(token.balanceOf(treasuryAddr), 18 ether, "45% of the stake is lost to the treasury");
     }
 }

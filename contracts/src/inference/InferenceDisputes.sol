@@ -45,6 +45,10 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     /// @notice The most value requests one dispute may make, and leaves one may ask for (the training game's).
     uint8 public constant MAX_REQUESTS = 24;
     uint256 public constant MAX_REQUEST_LEAVES = 512;
+    /// @notice The most one refund takes of the stake left, in basis points (10%): a provider
+    ///         that lies to a client of its own and concedes still loses most of its stake to
+    ///         the treasury (an answer's cost is far below it for honest clients).
+    uint256 public constant MAX_REFUND_BPS = 1_000;
 
     uint96 public bond = 10 ether;
     uint64 public moveTime = 1 hours;
@@ -355,14 +359,16 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         refundOf[id] = Refund(c.client, amount, keccak256(abi.encode(r.channel, r.cumulative)));
     }
 
-    /// @dev Slashes the refund a lost dispute owes (at most the service's `stake`, never
-    ///      anyone else's: the ServiceRegistry slashes only this service's locked stake)
-    ///      to the paying client, both halves of the StakeRegistry's split; returns it.
+    /// @dev Slashes the refund a lost dispute owes (at most MAX_REFUND_BPS of the service's
+    ///      `stake`, never anyone else's: the ServiceRegistry slashes only this service's
+    ///      locked stake) to the paying client, both halves of the StakeRegistry's split; returns it.
     function _refund(uint256 id, uint256 service, uint256 stake) internal returns (uint256 amount) {
         Refund memory f = refundOf[id];
         if (f.amount == 0 || refunded[f.payment]) return 0;
         refunded[f.payment] = true;
-        amount = f.amount < stake ? f.amount : stake;
+        uint256 cap = stake * MAX_REFUND_BPS / 10_000;
+        amount = f.amount < cap ? f.amount : cap;
+        if (amount == 0) return 0;
         services.slash(service, amount, f.client, f.client);
         emit ClientRefunded(id, f.payment, f.client, amount);
     }
