@@ -9,7 +9,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {StepOps, IOpProver} from "../dispute/StepOps.sol";
 import {NodeMerkle} from "../dispute/NodeMerkle.sol";
 import {PinpointChecks} from "../dispute/PinpointChecks.sol";
-import {TensorMerkle} from "../dispute/TensorMerkle.sol";
+import {ValuesRounds} from "../dispute/ValuesRounds.sol";
 import {ServiceRegistry} from "./ServiceRegistry.sol";
 import {PaymentChannel} from "./PaymentChannel.sol";
 import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
@@ -234,11 +234,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         PinpointChecks.proveLeaf(keccak256(abi.encode(r.op)), r.opIndex, d.opsCount, r.opProof, d.opsRoot, false);
         PinpointChecks.proveLeaf(r.outputRoot, r.opIndex, d.opsCount, r.outputProof, d.traceRoot, true);
         uint256 length = PinpointChecks.outputLength(r.op.dims);
-        uint256 leaves = (length + 7) / 8;
-        if (r.leaves == 0 || r.leaves > MAX_REQUEST_LEAVES || r.firstLeaf >= leaves) {
-            revert BadRequest(r.firstLeaf, r.leaves, leaves);
-        }
-        uint256 count = r.leaves < leaves - r.firstLeaf ? r.leaves : leaves - r.firstLeaf;
+        uint256 count = ValuesRounds.requested(length, r.firstLeaf, r.leaves, MAX_REQUEST_LEAVES);
         // opIndex < opsCount (a uint32), firstLeaf < leaves <= 2^61, count <= 512: the casts keep every value
         d.opIndex = uint32(r.opIndex);
         d.outputRoot = r.outputRoot;
@@ -258,15 +254,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///      {ValuesProvided}. Reverts {NotRequested}, {OpeningShape}, {OpeningMismatch}.
     function provideValues(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
         GenDispute storage d = _move(id, Phase.AwaitValues);
-        uint256 leaves = opening.words.length / 32;
-        if (opening.firstLeaf != d.element || leaves != d.requestedLeaves || opening.words.length % 32 != 0) {
-            revert NotRequested(opening.firstLeaf, leaves, d.element, d.requestedLeaves);
-        }
-        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
-            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
-        }
-        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
-        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
+        ValuesRounds.checkProvided(opening, d.element, d.requestedLeaves, d.outputLength, d.dtype, d.outputRoot);
         uint64 deadline = _next(d, Phase.AwaitPinpoint);
         emit ValuesProvided(id, d.opIndex, opening.firstLeaf, opening.words, opening.siblings, deadline);
     }
