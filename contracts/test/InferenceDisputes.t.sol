@@ -39,7 +39,7 @@ contract InferenceDisputesTest is InferenceFixture {
         liar = vm.addr(PROVIDER_KEY);
         StepVerifier verifier =
             new StepVerifier(new ElementwiseProver(), new ReduceProver(), new IndexProver(), new OptimProver());
-        game = new InferenceDisputes(token, services, verifier, governance, treasuryAddr);
+        game = new InferenceDisputes(token, services, verifier, channels, governance, treasuryAddr);
         vm.prank(governance);
         services.setSlasher(address(game), true);
         token.transfer(liar, FUNDS);

@@ -2,9 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {StepOps} from "./StepOps.sol";
-import {TensorMerkle} from "./TensorMerkle.sol";
 import {TrainingMarketTypes} from "../market/TrainingMarketTypes.sol";
 import {DisputeGameCore} from "./DisputeGameCore.sol";
+import {ValuesRounds} from "./ValuesRounds.sol";
 
 /// @title DisputeAvailability
 /// @notice The moves that force data out of a trainer who withholds it
@@ -25,9 +25,7 @@ abstract contract DisputeAvailability is DisputeGameCore {
         _proveLeaf(keccak256(abi.encode(r.op)), r.opIndex, d.opsCount, r.opProof, d.opsRoot, false);
         _proveLeaf(r.outputRoot, r.opIndex, d.opsCount, r.outputProof, d.traceRoot, true);
         uint256 length = _outputLength(r.op.dims);
-        uint256 leaves = (length + 7) / 8;
-        if (r.leaves == 0 || r.leaves > MAX_REQUEST_LEAVES || r.firstLeaf >= leaves) revert BadRequest(r.firstLeaf, r.leaves, leaves);
-        uint256 count = r.leaves < leaves - r.firstLeaf ? r.leaves : leaves - r.firstLeaf;
+        uint256 count = ValuesRounds.requested(length, r.firstLeaf, r.leaves, MAX_REQUEST_LEAVES);
         // opIndex < opsCount (a uint32), firstLeaf < leaves <= 2^61, count <= 512
         d.opIndex = uint32(r.opIndex);
         d.outputRoot = r.outputRoot;
@@ -46,15 +44,7 @@ abstract contract DisputeAvailability is DisputeGameCore {
     ///      {ValuesProvided}. Reverts {NotRequested}, {OpeningShape}, {OpeningMismatch}.
     function provideValues(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
         Dispute storage d = _move(id, Phase.AwaitValues);
-        uint256 leaves = opening.words.length / 32;
-        if (opening.firstLeaf != d.element || leaves != d.requestedLeaves || opening.words.length % 32 != 0) {
-            revert NotRequested(opening.firstLeaf, leaves, d.element, d.requestedLeaves);
-        }
-        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
-            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
-        }
-        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
-        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
+        ValuesRounds.checkProvided(opening, d.element, d.requestedLeaves, d.outputLength, d.dtype, d.outputRoot);
         uint64 deadline = _next(d, Phase.AwaitPinpoint);
         emit ValuesProvided(id, d.opIndex, opening.firstLeaf, opening.words, opening.siblings, deadline);
     }

@@ -94,6 +94,13 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         bytes32 outputRoot;
     }
 
+    /// @notice What a lost dispute pays back to the client of the disputed answer.
+    struct Refund {
+        address client; // the receipt's channel's client
+        uint96 amount; // the receipt's cost (capped by the stake when paid)
+        bytes32 payment; // keccak256(abi.encode(channel, cumulative)): refunded once
+    }
+
     /// @notice A challenger disputes token `index` of an answer of `service`.
     event GenerationDisputed(
         uint256 indexed id,
@@ -103,6 +110,11 @@ abstract contract InferenceDisputeTypes is DisputeGameTypes {
         uint32 claimed,
         uint64 deadline
     );
+    /// @notice The paying client of dispute `id`'s answer got its cost back from the provider's stake.
+    event ClientRefunded(uint256 indexed id, bytes32 indexed payment, address indexed client, uint256 amount);
+    /// @notice The whole claim dispute `id` was opened with: what the provider defends from,
+    ///         read from the log, so a dispute opened through another contract is defended too.
+    event GenerationClaim(uint256 indexed id, Claim claim);
     /// @notice The provider posted the slot roots of its model and the op trace of the window.
     event GenerationTracePosted(uint256 indexed id, bytes32[] slotRoots, uint256 step, bytes32[] roots);
     /// @notice A service's provider bound the forward programs its answers are disputed by.

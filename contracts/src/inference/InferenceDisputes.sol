@@ -9,8 +9,9 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {StepOps, IOpProver} from "../dispute/StepOps.sol";
 import {NodeMerkle} from "../dispute/NodeMerkle.sol";
 import {PinpointChecks} from "../dispute/PinpointChecks.sol";
-import {TensorMerkle} from "../dispute/TensorMerkle.sol";
+import {ValuesRounds} from "../dispute/ValuesRounds.sol";
 import {ServiceRegistry} from "./ServiceRegistry.sol";
+import {PaymentChannel} from "./PaymentChannel.sol";
 import {InferenceDisputeTypes} from "./InferenceDisputeTypes.sol";
 import {ReceiptWindow} from "./ReceiptWindow.sol";
 
@@ -27,6 +28,9 @@ import {ReceiptWindow} from "./ReceiptWindow.sol";
 ///         outputs is made to reveal ranges of them on-chain ({requestValues} /
 ///         {provideValues}), as in the training game. Greedy and sampled answers alike: a
 ///         sampled answer's program ends in the sampling ops (verified by a ForwardVerifier).
+///         The client who paid for a wrong answer (the client of the receipt's channel, who
+///         need not be the challenger) gets its cost back from the slashed stake first, once
+///         per payment; the challenger's share is of the rest.
 /// @dev Balances: `token.balanceOf(this) == Σ bond of disputes not Resolved`; every
 ///      payment out goes through {_pay}.
 contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTransient {
@@ -35,10 +39,16 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     IERC20 public immutable token;
     ServiceRegistry public immutable services;
     IOpProver public immutable verifier;
+    /// @notice Where the receipts' channels are: the client of a wrong answer's channel is refunded.
+    PaymentChannel public immutable channels;
 
     /// @notice The most value requests one dispute may make, and leaves one may ask for (the training game's).
     uint8 public constant MAX_REQUESTS = 24;
     uint256 public constant MAX_REQUEST_LEAVES = 512;
+    /// @notice The most one refund takes of the stake left, in basis points (10%): a provider
+    ///         that lies to a client of its own and concedes still loses most of its stake to
+    ///         the treasury (an answer's cost is far below it for honest clients).
+    uint256 public constant MAX_REFUND_BPS = 1_000;
 
     uint96 public bond = 10 ether;
     uint64 public moveTime = 1 hours;
@@ -48,13 +58,23 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     uint256 public disputeCount;
     mapping(uint256 => GenDispute) internal disputes;
     mapping(uint256 => Programs) public programsOf;
+    /// @notice The refund a dispute owes the paying client if the provider loses (set at open).
+    mapping(uint256 => Refund) public refundOf;
+    /// @notice Payments (keccak256(abi.encode(channel, cumulative))) already refunded: each once.
+    mapping(bytes32 => bool) public refunded;
 
-    constructor(IERC20 token_, ServiceRegistry services_, IOpProver verifier_, address owner_, address treasury_)
-        Ownable(owner_)
-    {
+    constructor(
+        IERC20 token_,
+        ServiceRegistry services_,
+        IOpProver verifier_,
+        PaymentChannel channels_,
+        address owner_,
+        address treasury_
+    ) Ownable(owner_) {
         token = token_;
         services = services_;
         verifier = verifier_;
+        channels = channels_;
         treasury = treasury_;
     }
 
@@ -87,7 +107,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///         words, and whose context is the receipt's seed and the token's index.
     /// @return id The dispute; the provider must now {postTrace} within `moveTime`.
     ///      The receipt names the service and is at most `unbondingDelay` old.
-    /// @dev Emits {GenerationDisputed}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
+    /// @dev Emits {GenerationDisputed} and {GenerationClaim}. Reverts {ReceiptService}, {ReceiptExpired}, {ReceiptSigner},
     ///      {ReceiptModel}, {TokensMismatch}, {IndexPastOutput}, {ProgramsUnset},
     ///      {WindowLength}, {HeaderMismatch}, {SelfChallenge}.
     function open(Claim calldata claim) external nonReentrant returns (uint256 id) {
@@ -121,8 +141,10 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         d.moveTime = moveTime;
         d.phase = Phase.AwaitTrace;
         d.deadline = uint64(block.timestamp) + d.moveTime;
+        _noteRefund(id, r, s.provider);
         if (bond_ > 0) token.safeTransferFrom(msg.sender, address(this), bond_);
         emit GenerationDisputed(id, claim.service, msg.sender, claim.index, d.claimed, d.deadline);
+        emit GenerationClaim(id, claim);
     }
 
     /// @notice The provider posts the 3P slot roots of the state it serves (with its step)
@@ -212,11 +234,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         PinpointChecks.proveLeaf(keccak256(abi.encode(r.op)), r.opIndex, d.opsCount, r.opProof, d.opsRoot, false);
         PinpointChecks.proveLeaf(r.outputRoot, r.opIndex, d.opsCount, r.outputProof, d.traceRoot, true);
         uint256 length = PinpointChecks.outputLength(r.op.dims);
-        uint256 leaves = (length + 7) / 8;
-        if (r.leaves == 0 || r.leaves > MAX_REQUEST_LEAVES || r.firstLeaf >= leaves) {
-            revert BadRequest(r.firstLeaf, r.leaves, leaves);
-        }
-        uint256 count = r.leaves < leaves - r.firstLeaf ? r.leaves : leaves - r.firstLeaf;
+        uint256 count = ValuesRounds.requested(length, r.firstLeaf, r.leaves, MAX_REQUEST_LEAVES);
         // opIndex < opsCount (a uint32), firstLeaf < leaves <= 2^61, count <= 512: the casts keep every value
         d.opIndex = uint32(r.opIndex);
         d.outputRoot = r.outputRoot;
@@ -236,15 +254,7 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
     ///      {ValuesProvided}. Reverts {NotRequested}, {OpeningShape}, {OpeningMismatch}.
     function provideValues(uint256 id, StepOps.Opening calldata opening) external nonReentrant {
         GenDispute storage d = _move(id, Phase.AwaitValues);
-        uint256 leaves = opening.words.length / 32;
-        if (opening.firstLeaf != d.element || leaves != d.requestedLeaves || opening.words.length % 32 != 0) {
-            revert NotRequested(opening.firstLeaf, leaves, d.element, d.requestedLeaves);
-        }
-        if (opening.length != d.outputLength || opening.dtype != d.dtype) {
-            revert OpeningShape(opening.length, opening.dtype, d.outputLength, d.dtype);
-        }
-        bytes32 root = TensorMerkle.rootFromRange(opening.length, opening.dtype, opening.firstLeaf, opening.words, opening.siblings);
-        if (root != d.outputRoot) revert OpeningMismatch(root, d.outputRoot);
+        ValuesRounds.checkProvided(opening, d.element, d.requestedLeaves, d.outputLength, d.dtype, d.outputRoot);
         uint64 deadline = _next(d, Phase.AwaitPinpoint);
         emit ValuesProvided(id, d.opIndex, opening.firstLeaf, opening.words, opening.siblings, deadline);
     }
@@ -309,19 +319,46 @@ contract InferenceDisputes is InferenceDisputeTypes, Ownable, ReentrancyGuardTra
         d.moves += 1;
     }
 
-    /// @dev Ends the dispute: a losing provider's service stake is slashed (the
-    ///      StakeRegistry's share to the challenger, the rest to the treasury) and the
-    ///      bond returned; a losing challenger's bond goes to the provider.
+    /// @dev Ends the dispute: a losing provider's service stake is slashed (first the
+    ///      answer's cost, all of it to the paying client, once per payment; then the
+    ///      rest: the StakeRegistry's share to the challenger, the remainder to the
+    ///      treasury) and the bond returned; a losing challenger's bond goes to the provider.
     function _resolve(uint256 id, GenDispute storage d, bool challengerWon, Reason reason) internal {
         d.phase = Phase.Resolved;
         d.reason = reason;
         emit DisputeResolved(id, d.service, challengerWon, reason);
         // A stake already slashed or released has nothing left (and the StakeRegistry
         // refuses a slash of nothing locked): the dispute still ends and the bond moves.
-        if (challengerWon && services.service(d.service).stake > 0) {
-            services.slash(d.service, type(uint256).max, d.challenger, treasury);
-        }
+        uint256 stake = challengerWon ? services.service(d.service).stake : 0;
+        if (stake > 0) stake -= _refund(id, d.service, stake);
+        if (stake > 0) services.slash(d.service, type(uint256).max, d.challenger, treasury);
         _pay(challengerWon ? d.challenger : d.provider, d.bond);
+    }
+
+    /// @dev At open: the client of the receipt's channel is owed the answer's cost if the
+    ///      provider loses. Only a channel that pays this provider counts (a receipt naming
+    ///      another pair's channel refunds no one); the payment is the channel and the
+    ///      voucher total, so two receipts of one payment refund once.
+    function _noteRefund(uint256 id, Receipt calldata r, address provider) internal {
+        if (r.cost == 0) return;
+        PaymentChannel.Channel memory c = channels.channel(r.channel);
+        if (c.provider != provider || c.client == address(0)) return;
+        uint96 amount = r.cost > type(uint96).max ? type(uint96).max : uint96(r.cost);
+        refundOf[id] = Refund(c.client, amount, keccak256(abi.encode(r.channel, r.cumulative)));
+    }
+
+    /// @dev Slashes the refund a lost dispute owes (at most MAX_REFUND_BPS of the service's
+    ///      `stake`, never anyone else's: the ServiceRegistry slashes only this service's
+    ///      locked stake) to the paying client, both halves of the StakeRegistry's split; returns it.
+    function _refund(uint256 id, uint256 service, uint256 stake) internal returns (uint256 amount) {
+        Refund memory f = refundOf[id];
+        if (f.amount == 0 || refunded[f.payment]) return 0;
+        refunded[f.payment] = true;
+        uint256 cap = stake * MAX_REFUND_BPS / 10_000;
+        amount = f.amount < cap ? f.amount : cap;
+        if (amount == 0) return 0;
+        services.slash(service, amount, f.client, f.client);
+        emit ClientRefunded(id, f.payment, f.client, amount);
     }
 
     /// @dev The one place tokens leave this contract.

@@ -8,7 +8,7 @@ import type { Deployment } from './deploy.ts'
 import { DisputeError, INIT_STEP, postedTrace, type Move, type RunClaim } from './dispute.ts'
 import { revealedValues } from './disputeData.ts'
 import { commonsTokenAbi, disputeGameAbi } from './generated/contracts.ts'
-import { firstRequest, nextStep, treeLevels, type NextStep } from './valuesWalk.ts'
+import { firstDepartingOp, walkStep, type NextStep } from './valuesWalk.ts'
 import { receiptEvent } from './receiptEvent.ts'
 
 /**
@@ -106,7 +106,7 @@ export class Challenger {
     if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
     const roots = await postedTrace(this.clients, this.deployment, id)
     const mine = tensorRoots(honest.outputs)
-    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
+    let { op, element } = choice ?? { op: firstDepartingOp(roots, mine), element: -1 }
     if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
     if (choice === undefined) {
       const theirs = await trainerOutput(op)
@@ -201,11 +201,11 @@ export class Challenger {
     const honest = this.honestOf(id)
     const roots = await postedTrace(this.clients, this.deployment, id)
     const mine = tensorRoots(honest.outputs)
-    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+    const op = firstDepartingOp(roots, mine)
     if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
     const output = honest.outputs[op]
     const revealed = await revealedValues(this.clients, this.deployment, id)
-    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
+    const next = walkStep(output, op, revealed)
     if ('element' in next) return { op, next, moves: [] }
     return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
   }

@@ -60,7 +60,7 @@ export async function deployInference (clients: Clients, set: { registry: Addres
   const sampling = await deployOne(clients, samplingProverAbi, samplingProverBytecode, [], undefined, 'the sampling prover')
   const verifier = await deployOne(clients, forwardVerifierAbi, forwardVerifierBytecode, [set.stepVerifier, sampling.address], undefined, 'the forward verifier')
   const disputes = await deployOne(clients, inferenceDisputesAbi, inferenceDisputesBytecode, [
-    token, services.address, verifier.address, clients.account.address, params.inferenceTreasury ?? set.treasury
+    token, services.address, verifier.address, channels.address, clients.account.address, params.inferenceTreasury ?? set.treasury
   ], undefined, 'the inference disputes')
   await send(clients, { address: registry, abi: stakeRegistryAbi, functionName: 'setLocker', args: [services.address, true] })
   await send(clients, { address: services.address, abi: serviceRegistryAbi, functionName: 'setSlasher', args: [disputes.address, true] })

@@ -1,7 +1,7 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, nodeRoot, toHex, type Hash } from '@commons/protocol'
 import { compileForwardProgram, paramSpecs, type EngineContext, type ForwardProgram, type Recipe, type SampledPick } from '@commons/engine'
-import { decodeFunctionData, type Address, type Hex, type TransactionReceipt } from 'viem'
+import type { Address, ContractFunctionArgs, Hex, TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { NotDeployedError } from './errors.ts'
@@ -176,21 +176,19 @@ export interface GenerationMove {
   gas: bigint
 }
 
+/** The claim of InferenceDisputes.open, as its GenerationClaim log carries it. */
+type OpenedClaim = ContractFunctionArgs<typeof inferenceDisputesAbi, 'nonpayable', 'open'>[0]
+
 /**
  * What the challenger opened dispute `id` with (the receipt, prompt, output and index),
- * read back from the chain: the GenerationDisputed event's transaction and its calldata.
- * A provider needs no memory of its answers to defend them, so it defends after a restart.
+ * read back from the chain: the GenerationClaim log of the open. A provider needs no
+ * memory of its answers to defend them, so it defends after a restart; and the log is
+ * there however the open was called (directly, or through another contract).
  */
 export async function disputedClaim (clients: Clients, game: Address, id: bigint, fromBlock = 0n): Promise<SignedAnswer & { index: number, window: number }> {
-  const events = await latestEvents(clients, { address: game, abi: inferenceDisputesAbi, eventName: 'GenerationDisputed', args: { id }, fromBlock })
-  const hash = events[0]?.transactionHash
-  if (hash === undefined || hash === null) throw new GenerationDisputeError(`no GenerationDisputed event for dispute ${id}`)
-  const tx = await clients.public.getTransaction({ hash })
-  const call = decodeFunctionData({ abi: inferenceDisputesAbi, data: tx.input })
-  if (call.functionName !== 'open') {
-    throw new GenerationDisputeError(`dispute ${id} was opened through another contract; its claim is not in the transaction's calldata`, { details: { hash } })
-  }
-  const claim = call.args[0]
+  const events = await latestEvents(clients, { address: game, abi: inferenceDisputesAbi, eventName: 'GenerationClaim', args: { id }, fromBlock })
+  const claim = (events[0]?.args as { claim?: OpenedClaim } | undefined)?.claim
+  if (claim === undefined) throw new GenerationDisputeError(`no GenerationClaim event for dispute ${id}`)
   return { service: claim.service, receipt: claim.receipt, signature: claim.signature, prompt: claim.prompt, output: claim.output, index: claim.index, window: claim.header.length }
 }
 

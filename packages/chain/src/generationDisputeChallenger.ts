@@ -3,7 +3,7 @@ import { forwardInputs, traceForward, type EngineContext, type ForwardTrace, typ
 import type { Address } from 'viem'
 import { firstDifference } from './challenger.ts'
 import { revealedValues } from './disputeData.ts'
-import { firstRequest, nextStep, treeLevels } from './valuesWalk.ts'
+import { firstDepartingOp, walkStep } from './valuesWalk.ts'
 import { send, type Clients } from './clients.ts'
 import { commonsTokenAbi, inferenceDisputesAbi } from './generated/contracts.ts'
 import type { Deployment } from './deploy.ts'
@@ -27,7 +27,12 @@ export class GenerationChallenger {
   private readonly programs: ForwardPrograms
   /** The model's parameter slots, as the registered model root commits to them. */
   private readonly weights: readonly Tensor[]
-  private readonly replays = new Map<bigint, ForwardTrace>()
+  /** Per dispute: its replay of the token's forward and that replay's op output roots (hashed once). */
+  private readonly replays = new Map<bigint, { trace: ForwardTrace, roots: Hash[] }>()
+  /** Per dispute: the trace the provider posted (it never changes once posted). */
+  private readonly posted = new Map<bigint, { slotRoots: Hash[], roots: Hash[] }>()
+  /** The last token replayed by firstWrongToken: open replays it no second time. */
+  private last: { key: string, trace: ForwardTrace } | undefined
 
   constructor (clients: Clients, deployment: Deployment, game: Address, ctx: EngineContext, programs: ForwardPrograms, weights: readonly Tensor[]) {
     this.clients = clients
@@ -45,7 +50,26 @@ export class GenerationChallenger {
   }
 
   private replay (window: number[], sampling?: SampledPick): ForwardTrace {
-    return traceForward(this.ctx, this.programs.recipe, this.weights, window, { sampling })
+    const key = JSON.stringify([window, sampling])
+    if (this.last?.key === key) return this.last.trace
+    const trace = traceForward(this.ctx, this.programs.recipe, this.weights, window, { sampling })
+    this.last = { key, trace }
+    return trace
+  }
+
+  private remember (id: bigint, trace: ForwardTrace): { trace: ForwardTrace, roots: Hash[] } {
+    const replay = { trace, roots: tensorRoots(trace.outputs) }
+    this.replays.set(id, replay)
+    return replay
+  }
+
+  /** The provider's posted trace of dispute `id`, read from the chain once. */
+  private async postedOf (id: bigint): Promise<{ slotRoots: Hash[], roots: Hash[] }> {
+    const known = this.posted.get(id)
+    if (known !== undefined) return known
+    const posted = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
+    this.posted.set(id, posted)
+    return posted
   }
 
   /**
@@ -53,30 +77,30 @@ export class GenerationChallenger {
    * Over a token that replays the same, only a bogus challenge (that must lose).
    */
   async open (answer: SignedAnswer, index = this.firstWrongToken(answer)): Promise<{ id: bigint, move: GenerationMove }> {
-    if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
-    const window = answerWindow(answer, index, this.programs.count)
-    const length = window.length
-    const sampling = answerSampling(answer.receipt, index)
+    const claim = this.claimOf(answer, index)
     const bond = await this.clients.public.readContract({ address: this.game, abi: inferenceDisputesAbi, functionName: 'bond' })
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [this.game, bond] })
-    const receipt = await send(this.clients, {
-      address: this.game,
-      abi: inferenceDisputesAbi,
-      functionName: 'open',
-      args: [{
-        service: answer.service,
-        receipt: answer.receipt,
-        signature: answer.signature,
-        prompt: [...answer.prompt],
-        output: [...answer.output],
-        index,
-        header: this.programs.header(length, sampling !== undefined),
-        programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampling !== undefined)).map(toHex)
-      }]
-    })
+    const receipt = await send(this.clients, { address: this.game, abi: inferenceDisputesAbi, functionName: 'open', args: [claim] })
     const id = openedGenerationDispute(receipt)
-    this.replays.set(id, this.replay(window, sampling))
+    this.remember(id, this.replay(answerWindow(answer, index, this.programs.count), answerSampling(answer.receipt, index)))
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /** The argument of InferenceDisputes.open over token `index` of `answer` (for an open made by another contract too). */
+  claimOf (answer: SignedAnswer, index: number) {
+    if (index < 0) throw new GenerationDisputeError('every token of the answer replays the same: nothing to dispute')
+    const length = answerWindow(answer, index, this.programs.count).length
+    const sampled = answerSampling(answer.receipt, index) !== undefined
+    return {
+      service: answer.service,
+      receipt: answer.receipt,
+      signature: answer.signature,
+      prompt: [...answer.prompt],
+      output: [...answer.output],
+      index,
+      header: this.programs.header(length, sampled),
+      programProof: nodeProof(this.programs.hashes(), this.programs.leaf(length, sampled)).map(toHex)
+    }
   }
 
   /**
@@ -86,10 +110,9 @@ export class GenerationChallenger {
    * an element outright (a bogus challenge, in tests).
    */
   async pinpoint (id: bigint, providerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<GenerationMove & { op: number, element: number }> {
-    const trace = await this.replayOf(id)
-    const { slotRoots, roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
-    const mine = tensorRoots(trace.outputs)
-    let { op, element } = choice ?? { op: roots.findIndex((r, i) => toHex(r) !== toHex(mine[i])), element: -1 }
+    const { trace, roots: mine } = await this.replayOf(id)
+    const { slotRoots, roots } = await this.postedOf(id)
+    let { op, element } = choice ?? { op: firstDepartingOp(roots, mine), element: -1 }
     if (op < 0) throw new GenerationDisputeError(`the posted trace of generation dispute ${id} agrees with the replay`)
     if (choice === undefined) {
       const theirs = await providerOutput(op)
@@ -123,16 +146,14 @@ export class GenerationChallenger {
   }
 
   /**
-   * Its replay of dispute `id`'s token (under the receipt's sampling, for a sampled answer):
-   * kept from the open, or rebuilt from the open's calldata (after a restart).
+   * Its replay of dispute `id`'s token (under the receipt's sampling, for a sampled answer)
+   * and its roots: kept from the open, or rebuilt from the open's logged claim (after a restart).
    */
-  private async replayOf (id: bigint): Promise<ForwardTrace> {
+  private async replayOf (id: bigint): Promise<{ trace: ForwardTrace, roots: Hash[] }> {
     const known = this.replays.get(id)
     if (known !== undefined) return known
     const claim = await disputedClaim(this.clients, this.game, id, BigInt(this.deployment.block))
-    const replay = this.replay(answerWindow(claim, claim.index, claim.window), answerSampling(claim.receipt, claim.index))
-    this.replays.set(id, replay)
-    return replay
+    return this.remember(id, this.replay(answerWindow(claim, claim.index, claim.window), answerSampling(claim.receipt, claim.index)))
   }
 
   /**
@@ -140,9 +161,8 @@ export class GenerationChallenger {
    * output (data availability: for a provider that does not publish its values).
    */
   async requestValues (id: bigint, op: number, firstLeaf: number, leaves: number): Promise<GenerationMove> {
-    const trace = await this.replayOf(id)
-    const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
-    const { program } = trace
+    const { program } = (await this.replayOf(id)).trace
+    const { roots } = await this.postedOf(id)
     const receipt = await send(this.clients, {
       address: this.game,
       abi: inferenceDisputesAbi,
@@ -171,14 +191,11 @@ export class GenerationChallenger {
     const d = await readGenerationDispute(this.clients, this.game, id)
     if (d.phaseName === 'resolved') return null
     if (d.phaseName !== 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
-    const trace = await this.replayOf(id)
-    const { roots } = await postedGenerationTrace(this.clients, this.game, id, BigInt(this.deployment.block))
-    const mine = tensorRoots(trace.outputs)
-    const op = roots.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+    const { trace, roots: mine } = await this.replayOf(id)
+    const op = firstDepartingOp((await this.postedOf(id)).roots, mine)
     if (op < 0) return null
     const output = trace.outputs[op]
-    const revealed = await revealedValues(this.clients, this.deployment, id, this.game)
-    const next = revealed === undefined || revealed.op !== op ? firstRequest(output) : nextStep(output, treeLevels(output), revealed)
+    const next = walkStep(output, op, await revealedValues(this.clients, this.deployment, id, this.game))
     if ('element' in next) return await this.pinpoint(id, async () => output, { op, element: next.element })
     return await this.requestValues(id, op, next.firstLeaf, next.leaves)
   }

@@ -90,11 +90,11 @@ export class GenerationDefender {
    * Makes whatever move dispute `id` waits for from the provider (post the trace, reveal
    * values, open the element), or ends it by timeout when the challenger is late; null
    * when it waits for nobody here. Everything it needs is read from the chain (the window,
-   * and a sampled answer's seed and words, from the open's calldata), so a restarted
-   * provider defends as well as a running one.
+   * and a sampled answer's seed and words, from the open's logged claim), so a restarted
+   * provider defends as well as a running one. `known`: the dispute as just read, if the caller has it.
    */
-  async advance (id: bigint): Promise<GenerationMove | null> {
-    const d = await readGenerationDispute(this.clients, this.game, id)
+  async advance (id: bigint, known?: Awaited<ReturnType<typeof readGenerationDispute>>): Promise<GenerationMove | null> {
+    const d = known ?? await readGenerationDispute(this.clients, this.game, id)
     if (d.phaseName === 'resolved') return null
     if (d.phaseName === 'await-pinpoint') return await isLate(this.clients, d.deadline) ? await this.timeout(id) : null
     if (!this.traces.has(id)) {

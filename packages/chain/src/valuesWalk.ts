@@ -43,6 +43,16 @@ export function firstRequest (honest: TensorData): { firstLeaf: number, leaves: 
   return { firstLeaf: 0, leaves: Math.min(MAX_REQUEST_LEAVES, Math.ceil(honest.data.length / 8)) }
 }
 
+/** The first op whose posted output root departs from the replay's `mine`, or -1: where both games look for the lie. */
+export function firstDepartingOp (posted: readonly Hash[], mine: readonly Hash[]): number {
+  return posted.findIndex((r, i) => toHex(r) !== toHex(mine[i]))
+}
+
+/** The walk's next step on op `op`'s honest output, given the last values revealed (of this op or another). */
+export function walkStep (honest: TensorData, op: number, revealed: (Revealed & { op: number }) | undefined): NextStep {
+  return revealed === undefined || revealed.op !== op ? firstRequest(honest) : nextStep(honest, treeLevels(honest), revealed)
+}
+
 export function nextStep (honest: TensorData, levels: Hash[][], revealed: Revealed): NextStep {
   const base = revealed.firstLeaf * 8
   for (let k = 0; k < revealed.words.length; k++) {

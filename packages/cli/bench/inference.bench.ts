@@ -13,6 +13,7 @@ import { checkReceiptSignature, costOf, loadServedModel, requestInference, serve
 import { openStore } from '@commons/store'
 import { getLlama, type Token } from 'node-llama-cpp'
 import type { BenchResult } from '../../../bench/table.ts'
+import { disputeGas, GAS_GOAL, MOVES_GOAL } from './inferenceDisputeGas.ts'
 
 const CONFIG: TransformerConfig = { kind: 'transformer', vocab: 256, dModel: 64, layers: 2, heads: 4, hidden: 172, context: 128, tiedEmbeddings: false, normEps: 1e-5, ropeTheta: 10000 }
 const TOKENS = 32
@@ -56,7 +57,7 @@ async function syntheticRun (dir: string): Promise<void> {
  * each request paid by a voucher and answered with a signed receipt) against the same
  * model generated in-process with the same kernels, and against llama.cpp on its GGUF
  * export, same run; what receipts and vouchers add to a request; the gas of the
- * channel and of a scoring epoch on anvil.
+ * channel, of a lie disputed to the end and of a scoring epoch on anvil.
  */
 export async function benchInference (log: (line: string) => void): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'commons-bench-inference-'))
@@ -70,7 +71,7 @@ export async function benchInference (log: (line: string) => void): Promise<Benc
     const providerClients = await connect(devnet.rpcUrl, devnetAccount(2))
     const validator = await connect(devnet.rpcUrl, devnetAccount(3))
     const deployment: Deployment = await deploy(deployer, { scoringEpochLength: 600n, scoringCommitLength: 300n })
-    for (const c of [client, providerClients, validator]) await transferTokens(deployer, deployment, c.account.address, parseEther('1000'))
+    for (const c of [client, providerClients, validator, await connect(devnet.rpcUrl, devnetAccount(4))]) await transferTokens(deployer, deployment, c.account.address, parseEther('1000'))
     const gas: Record<string, number> = {}
 
     log('inference: a provider on libp2p and HTTP, a client with a channel')
@@ -149,10 +150,15 @@ export async function benchInference (log: (line: string) => void): Promise<Benc
     await advanceTime(devnet.rpcUrl, Number(times.end - (await deployer.public.getBlock()).timestamp))
     gas.scoringSettle = Number((await settleEpoch(deployer, deployment, epoch)).gasUsed)
 
+    const dispute = await disputeGas(dir, deployment, client, await connect(devnet.rpcUrl, devnetAccount(4)), log)
+    for (const m of dispute.moves) gas[`dispute_${m.name}`] = Math.max(gas[`dispute_${m.name}`] ?? 0, m.gas)
+
     const rate = (ms: number[]): number => round(TOKENS / (medianOf(ms) / 1000))
     const tps = { direct: rate(direct), libp2p: rate(overLibp2p), http: rate(overHttp), llamaCpp: rate(llamaMs) }
     const overheadMs = { libp2p: round(medianOf(overLibp2p) - medianOf(direct), 1), http: round(medianOf(overHttp) - medianOf(direct), 1), voucherSign: round(medianOf(signMs), 2), receiptCheck: round(medianOf(checkMs), 2) }
-    const figures = { tokensPerRequest: TOKENS, requests: REQUESTS, tokensPerSecond: tps, medianRequestMs: { direct: round(medianOf(direct), 1), libp2p: round(medianOf(overLibp2p), 1), http: round(medianOf(overHttp), 1), llamaCpp: round(medianOf(llamaMs), 1) }, overheadMs, gas }
+    const figures = { tokensPerRequest: TOKENS, requests: REQUESTS, tokensPerSecond: tps, medianRequestMs: { direct: round(medianOf(direct), 1), libp2p: round(medianOf(overLibp2p), 1), http: round(medianOf(overHttp), 1), llamaCpp: round(medianOf(llamaMs), 1) }, overheadMs, gas, dispute }
+    const rounds = (name: string): number => dispute.moves.filter(m => m.name === name).length
+    const gasOf = (name: string): string => dispute.moves.filter(m => m.name === name).map(m => m.gas).join(' / ')
     return {
       part: 'inference',
       title: 'Inference: served for pay against the same model unserved and in llama.cpp (same run)',
@@ -163,13 +169,20 @@ export async function benchInference (log: (line: string) => void): Promise<Benc
         ['tokens/s per request, served over libp2p vs llama.cpp (F32 GGUF)', tps.libp2p, tps.llamaCpp, round(tps.libp2p / tps.llamaCpp, 3)],
         ['ms a paid request adds over libp2p (voucher check, receipt, transport, worker)', overheadMs.libp2p, round(medianOf(direct), 1), round(medianOf(overLibp2p) / medianOf(direct), 2)],
         ['ms a paid request adds over HTTP', overheadMs.http, round(medianOf(direct), 1), round(medianOf(overHttp) / medianOf(direct), 2)],
-        ['gas: channel open / claim', gas.channelOpen, gas.channelClaim, ''],
+        ['gas: channel open / claim (a voucher)', gas.channelOpen, gas.channelClaim, ''],
+        ['gas: dispute open (challenger) / postTrace (provider)', gasOf('open'), gasOf('postTrace'), ''],
+        [`gas: dispute values rounds, requestValues / provideValues (${rounds('requestValues')} rounds)`, gasOf('requestValues'), gasOf('provideValues'), ''],
+        ['gas: dispute pinpoint (challenger) / reveal, the element check (provider)', gasOf('pinpoint'), gasOf('reveal'), ''],
+        ['dispute: transactions after open vs goal of 4 moves', dispute.movesAfterOpen, MOVES_GOAL, round(dispute.movesAfterOpen / MOVES_GOAL, 2)],
+        ['dispute: rounds after open (a values round, request and answer, counted once) vs goal', dispute.roundsAfterOpen, MOVES_GOAL, round(dispute.roundsAfterOpen / MOVES_GOAL, 2)],
+        ['dispute: heaviest move (gas) vs goal', dispute.maxGas, GAS_GOAL, round(dispute.maxGas / GAS_GOAL, 3)],
         ['gas: scoring commit / reveal (one service)', gas.scoringCommit, gas.scoringReveal, ''],
         ['gas: scoring fund / settle (one validator, one service)', gas.scoringFund, gas.scoringSettle, '']
       ],
       notes: [
         `model: ${CONFIG.layers} layers, d ${CONFIG.dModel}, random weights; ${REQUESTS} requests of ${TOKENS} tokens after a ${PROMPT.length}-byte prompt, medians, after a warm-up`,
         'served requests run in the provider\'s generation worker on the reference kernels (bit-exact replays); in-process uses the same kernels; llama.cpp runs on one thread',
+        `dispute (tiny model, 1 layer, d 16, a lie at an early op; ${dispute.winner} won, client refunded ${dispute.refund} wei): ${dispute.moves.map(m => `${m.name} ${m.gas}`).join(', ')}`,
         `client side: a voucher signature takes ${overheadMs.voucherSign} ms, checking a receipt ${overheadMs.receiptCheck} ms`
       ],
       figures

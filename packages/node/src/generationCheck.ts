@@ -2,11 +2,12 @@ import {
   ForwardPrograms, generationGame, GenerationChallenger, readGenerationDispute,
   type Clients, type Deployment, type GenerationMove, type SignedAnswer
 } from '@commons/chain'
-import { checkpointSteps, loadCheckpoint, referenceContext, stateRootOf, type EngineContext, type Tensor } from '@commons/engine'
+import { referenceContext, stateRootOf, type EngineContext, type Tensor } from '@commons/engine'
 import { toHex } from '@commons/protocol'
 import type { Hex } from 'viem'
 import { NodeError } from './context.ts'
 import { receiptMessage, type Receipt } from './receipt.ts'
+import { lastCheckpointOf } from './servedModel.ts'
 
 /**
  * The client's side of a generation dispute, as a node or `commons infer --verify` runs
@@ -30,9 +31,8 @@ export interface ReplayModel {
 
 /** The replay model of a run directory: the parameters of its last checkpoint (the state root commits to it). */
 export async function replayModelOf (dir: string, recipe: ForwardPrograms['recipe'], engine: EngineContext = referenceContext()): Promise<ReplayModel> {
-  const step = (await checkpointSteps(dir)).pop()
-  if (step === undefined) throw new AnswerCheckError(`${dir} has no checkpoint to replay answers with`, { hint: 'pass the --out directory of commons train, or a published run', details: { dir } })
-  const state = await loadCheckpoint(dir, recipe, step)
+  const state = await lastCheckpointOf(dir, recipe)
+  if (state === undefined) throw new AnswerCheckError(`${dir} has no checkpoint to replay answers with`, { hint: 'pass the --out directory of commons train, or a published run', details: { dir } })
   return { engine, programs: new ForwardPrograms(engine, recipe), weights: state.params, root: toHex(stateRootOf(state)) }
 }
 

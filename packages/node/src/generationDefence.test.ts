@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEther, type Hex } from 'viem'
+import { encodeFunctionData, parseEther, type Abi, type Hex } from 'viem'
 import {
-  advanceTime, answerWindow, connect, deploy, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
-  registerAndStake, registerService, signVoucher, startDevnet, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
+  advanceTime, answerWindow, commonsTokenAbi, connect, deploy, deployOne, inferenceDisputesAbi, send, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
+  registerAndStake, registerService, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
 import { generate, referenceContext, traceForward } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
@@ -86,7 +86,7 @@ const defend = async (): Promise<void> => { for (const s of Object.values(served
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'commons-gendefence-'))
   devnet = await startDevnet({ home: root })
-  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other', 'scorer', 'serial']
+  const names = ['deployer', 'honest', 'liar', 'client', 'restarted', 'other', 'scorer', 'serial', 'stranger', 'liar2']
   for (const [i, name] of names.entries()) as[name] = await connect(devnet.rpcUrl, devnetAccount(i))
   deployment = await deploy(as.deployer)
   for (const name of names.slice(1)) await transferTokens(as.deployer, deployment, as[name].account.address, parseEther('500'))
@@ -142,6 +142,57 @@ describe('generation disputes played by the nodes', () => {
     assert.equal(outcome?.reason, 'mismatch', 'its own honest trace picks another token than it signed')
     assert.ok((outcome?.maxGas ?? 0n) <= 5_000_000n)
     assert.equal((await readService(as.client, deployment, served.liar.service)).stake, 0n, 'slashed')
+  })
+
+  it('refunds the paying client when a stranger convicts the liar: the challenger takes no refund, and one receipt refunds once', async () => {
+    await serve('liar2', { request: 0, token: 2 })
+    const prompt = 'a receipt is a claim'
+    const answer = await ask('liar2', prompt)
+    const signed = signedAnswer(answer.receipt, model.encode(prompt), answer.outputTokens)
+    const cost = BigInt(answer.receipt.cost)
+    assert.ok(cost > 0n)
+    const clientBefore = await tokenBalance(as.client, deployment, as.client.account.address)
+    const strangerBefore = await tokenBalance(as.client, deployment, as.stranger.account.address)
+    const challenger = new GenerationChallenger(as.stranger, deployment, generationGame(deployment), ctx, programs, replay.weights)
+    const first = await challenger.open(signed)
+    const second = await challenger.open(signed) // the same receipt, disputed twice
+    for (const { id, move } of [first, second]) {
+      const moves = [move]
+      let outcome
+      for (let i = 0; i < 10 && outcome?.winner == null; i++) {
+        await defend()
+        outcome = await playGenerationDispute(challenger, id, moves, { timeoutMs: 0 })
+      }
+      assert.equal(outcome?.winner, 'challenger')
+    }
+    assert.equal((await readService(as.client, deployment, served.liar2.service)).stake, 0n, 'slashed')
+    assert.equal(await tokenBalance(as.client, deployment, as.client.account.address), clientBefore + cost, 'the client gets the answer\'s cost back, once')
+    const share = (parseEther('40') - cost) / 2n
+    assert.equal(await tokenBalance(as.client, deployment, as.stranger.account.address), strangerBefore + share, 'the stranger: its bonds back and half the rest of the stake, no refund')
+  })
+
+  it('defends a dispute opened through another contract: the claim is read from the GenerationClaim log, not from calldata', async () => {
+    // A relay contract (as a multisig or a DAO would) opens a bogus dispute of an honest answer.
+    const artifact = JSON.parse(await readFile(join(import.meta.dirname, '..', '..', '..', 'contracts', 'out', 'CallRelay.sol', 'CallRelay.json'), 'utf8')) as { abi: Abi, bytecode: { object: Hex } }
+    const relay = (await deployOne(as.other, artifact.abi, artifact.bytecode.object, [])).address
+    const game = generationGame(deployment)
+    const bond = await as.other.public.readContract({ address: game, abi: inferenceDisputesAbi, functionName: 'bond' })
+    const through = async (address: Hex, data: Hex): Promise<void> => { await send(as.other, { address: relay, abi: artifact.abi, functionName: 'call', args: [address, data] }) }
+    await transferTokens(as.other, deployment, relay, bond)
+    await through(deployment.contracts.token, encodeFunctionData({ abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] }))
+    const prompt = 'opened by a contract'
+    const answer = await ask('honest', prompt)
+    const challenger = new GenerationChallenger(as.other, deployment, game, ctx, programs, replay.weights)
+    const claim = challenger.claimOf(signedAnswer(answer.receipt, model.encode(prompt), answer.outputTokens), 1)
+    const before = await as.other.public.readContract({ address: game, abi: inferenceDisputesAbi, functionName: 'disputeCount' })
+    await through(game, encodeFunctionData({ abi: inferenceDisputesAbi, functionName: 'open', args: [claim] }))
+    const id = before
+    const opened = await readGenerationDispute(as.other, game, id)
+    assert.equal(opened.challenger.toLowerCase(), relay.toLowerCase(), 'the relay opened it')
+    await defend()
+    const defended = await readGenerationDispute(as.other, game, id)
+    assert.equal(defended.phaseName, 'await-pinpoint', 'the provider posted its trace')
+    assert.equal((await readService(as.client, deployment, served.honest.service)).stake, parseEther('40'))
   })
 
   it('a provider restarted mid-dispute defends from the chain alone, and wins a bogus dispute by the challenger\'s timeout', async () => {

@@ -2,10 +2,11 @@ import {
   allEvents, generationGame, GenerationDefender, inferenceDisputesAbi, readGenerationDispute,
   type Clients, type Deployment, type GenerationMove, type ServedState
 } from '@commons/chain'
-import { checkpointSteps, loadCheckpoint, referenceContext, stateRootOf, stateSlots, type EngineContext, type Recipe } from '@commons/engine'
+import { referenceContext, stateRootOf, stateSlots, type EngineContext, type Recipe } from '@commons/engine'
 import { toHex } from '@commons/protocol'
 import type { Hex } from 'viem'
 import { NodeError } from './context.ts'
+import { lastCheckpointOf } from './servedModel.ts'
 
 /**
  * The provider's side of generation disputes, run by the node: every dispute opened on
@@ -25,14 +26,13 @@ export class DefenceStateError extends NodeError {
  * parameters alone; the root commits to the optimizer's moments too).
  */
 export async function servedStateOf (dir: string, recipe: Recipe, root: Hex, engine: EngineContext = referenceContext()): Promise<ServedState> {
-  const step = (await checkpointSteps(dir)).pop()
-  if (step === undefined) throw new DefenceStateError(`${dir} has no checkpoint to defend answers with`, { hint: 'serve a run directory made by commons train (it keeps checkpoints/)', details: { dir } })
-  const state = await loadCheckpoint(dir, recipe, step)
+  const state = await lastCheckpointOf(dir, recipe)
+  if (state === undefined) throw new DefenceStateError(`${dir} has no checkpoint to defend answers with`, { hint: 'serve a run directory made by commons train (it keeps checkpoints/)', details: { dir } })
   const have = toHex(stateRootOf(state))
   if (have.toLowerCase() !== root.toLowerCase()) {
     throw new DefenceStateError(`the last checkpoint of ${dir} has state root ${have}, not the served ${root}`, { hint: 'the run directory is not the one its model.safetensors came from', details: { have, root } })
   }
-  return { engine, recipe, slots: stateSlots(state), step }
+  return { engine, recipe, slots: stateSlots(state), step: state.step }
 }
 
 export interface GenerationDefence {
@@ -72,12 +72,14 @@ export function startGenerationDefence (components: { clients: Clients, deployme
     const moves: Array<GenerationMove & { id: bigint }> = []
     for (const id of open) {
       try {
-        const move = await defender.advance(id)
+        // One read of the dispute a look, and one more only after a move (which may end it).
+        let d = await readGenerationDispute(clients, game, id)
+        const move = d.winner === null ? await defender.advance(id, d) : null
         if (move !== null) {
           log(`generation dispute ${id}: ${move.name} (${move.gas} gas)`)
           moves.push({ ...move, id })
+          d = await readGenerationDispute(clients, game, id)
         }
-        const d = await readGenerationDispute(clients, game, id)
         if (d.winner !== null) {
           open.delete(id)
           log(`generation dispute ${id} ended: ${d.winner} won (${d.reasonName})`)

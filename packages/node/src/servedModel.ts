@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { keccak256, type Hex } from 'viem'
-import { generateWith, loadGenerator, parseRecipe, readRunTokenizer, readSafetensors, type EngineContext, type GenerateResult, type Recipe } from '@commons/engine'
+import { checkpointSteps, generateWith, loadCheckpoint, loadGenerator, parseRecipe, readRunTokenizer, readSafetensors, type EngineContext, type GenerateResult, type Recipe, type TrainState } from '@commons/engine'
 import { BpeTokenizer } from '@commons/tokenizer'
 import type { SamplingParams } from './receipt.ts'
 
@@ -56,4 +56,14 @@ export async function loadServedModel (dir: string): Promise<ServedModel> {
       }
     }
   }
+}
+
+/**
+ * The state of a run directory's last checkpoint, or undefined when it keeps none: what
+ * both sides of a generation dispute commit to (the provider defends with its slots, the
+ * client replays with its parameters; its state root is the served model root).
+ */
+export async function lastCheckpointOf (dir: string, recipe: Recipe): Promise<TrainState | undefined> {
+  const step = (await checkpointSteps(dir)).pop()
+  return step === undefined ? undefined : loadCheckpoint(dir, recipe, step)
 }

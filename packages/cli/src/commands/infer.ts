@@ -77,12 +77,11 @@ export function inferCommand (program: Command): void {
     .option('--top-p <p>', 'sample among the most likely tokens up to p', fractionOption('--top-p'))
     .option('--deposit <tokens>', 'deposit of a channel opened for this (or added when it runs low)', amountOption('--deposit'), '1')
     .option('--days <n>', 'how long a new or extended channel lasts', countOption('--days', 1), 7)
-    .option('--verify', 'replay the answer with --model and dispute it on-chain if a token differs', false)
-    .option('--model <run>', 'the run directory of the served model, to replay answers with (--verify)')
+    .option('--verify', 'replay the answer with its model and dispute it on-chain if a token differs', false)
+    .option('--model <run|cid>', 'the model to replay answers with (--verify, dispute): a run directory or a run CID; default the service\'s model CID, fetched from the network if this home lacks it')
     .action(async (prompt: string, opts: InferOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       if (opts.maxPrice === undefined) throw new UsageError('required option \'--max-price <tokens>\' not specified', { hint: 'the most to pay per 1,000 tokens, e.g. --max-price 0.05' })
-      if (opts.verify && opts.model === undefined) throw new UsageError('--verify replays the answer with the model: pass --model RUN', { hint: 'the run directory the service serves (commons train --out)' })
       const { clients, deployment } = await deploymentOf(options)
       const { checkReceiptSignature, costOf, requestInference, startNetwork } = await import('@commons/node')
       const home = homeOf(options)
@@ -109,8 +108,8 @@ export function inferCommand (program: Command): void {
         // What the provider did not spend stays signed for: the next voucher starts from it.
         await writeSigned(home, channel, BigInt(answer.receipt.spent) > cumulative ? BigInt(answer.receipt.spent) : cumulative)
         if (stream) process.stdout.write('\n')
-        const check = opts.verify && opts.model !== undefined
-          ? await verifyAnswer(options, { clients, deployment }, opts.model, { prompt, outputTokens: answer.outputTokens, receipt: answer.receipt })
+        const check = opts.verify
+          ? await verifyAnswer(options, { clients, deployment }, opts.model, { prompt, outputTokens: answer.outputTokens, receipt: answer.receipt }, { store, network: async () => network })
           : undefined
         emit(options, { text: answer.text, prompt, outputTokens: answer.outputTokens, service: service.id, provider: service.provider, channel, paid: answer.receipt.cost, receipt: answer.receipt, check }, () =>
           stream ? `(paid ${tokens(answer.receipt.cost)}; receipt signed by ${answer.receipt.provider})` : answer.text)

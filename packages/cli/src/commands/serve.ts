@@ -4,7 +4,8 @@ import type { Command } from 'commander'
 import { parseEther, type Hex } from 'viem'
 import { cidToHex, commonsTokenAbi, ensureServicePrograms, ForwardPrograms, liveServices, readStake, registerAndStake, registerService, send, stakeRegistryAbi, updateService, type Clients, type Deployment } from '@commons/chain'
 import type { ServedModel } from '@commons/node'
-import { openStore, exportVersion } from '@commons/store'
+import { openStore } from '@commons/store'
+import { runByCid } from '../runByCid.ts'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note, UsageError } from '../output.ts'
@@ -64,12 +65,7 @@ export function serveCommand (program: Command): void {
         cleanups.push(async () => store.close())
         const network = await startNetwork({ blockstore: store.blocks, listen: opts.listen, bootstrap: opts.bootstrap })
         cleanups.push(async () => network.stop())
-        if (!isDir) {
-          note(options, `fetching model ${opts.model} from the network`)
-          await network.fetchDag(opts.model, { timeoutMs: 120_000 })
-          dir = join(home, 'models', opts.model)
-          await exportVersion(store, opts.model, dir)
-        }
+        if (!isDir) dir = await runByCid(opts.model, { store, dir: join(home, 'models'), network: async () => network, log: line => { note(options, line) } })
         const model = await loadServedModel(dir)
         // Disputes of its receipts are answered from the run's last checkpoint (its state root is the model root).
         const defence = opts.defend ? await servedStateOf(dir, model.recipe, model.root).then(state => ({ state }), (error: unknown) => {
