@@ -32,7 +32,7 @@ const score = await evaluateToolChoice({ modelPath: values.model, gpu: false, ma
 const pct = (n: number): string => `${(100 * n / Math.max(1, score.questions)).toFixed(0)} %`
 if (values.json === true) process.stdout.write(JSON.stringify({ set, ...score }, null, 2) + '\n')
 else {
-  process.stdout.write(`${set}: ${score.questions} questions, right tool ${pct(score.rightTool)}, valid args ${pct(score.validArguments)}, exact args ${pct(score.exactArguments)}, first token ${score.medianFirstTokenMs.toFixed(0)} ms, ${score.tokensPerSecond.toFixed(0)} tokens/s\n`)
+  process.stdout.write(`${set}: ${score.questions} questions, right tool ${pct(score.rightTool)}, valid args ${pct(score.validArguments)}, exact args ${pct(score.exactArguments)}, answer restating the result ${pct(score.restatedAnswers)}, first token ${score.medianFirstTokenMs.toFixed(0)} ms, ${score.tokensPerSecond.toFixed(0)} tokens/s\n`)
   const misses = new Map<string, number>()
   for (const m of score.misses) {
     // Misses grouped by phrasing: slots that are numbers read as N.
