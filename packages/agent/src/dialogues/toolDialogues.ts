@@ -15,7 +15,7 @@ import { AGENTS, DATASETS, FACTS, FILES, LEXICON, TEMPLATES, TOPICS, WORDS, type
 const CONSONANTS = [...'bcdfghjklmnprstvwz']
 const VOWELS = [...'aeiou']
 
-const OPENERS = ['Please, ', 'Hi! ', 'Quick question: ', 'Can you tell me: ', 'Hey, ', 'I need this: ']
+const OPENERS = ['Please, ', 'Hi! ', 'Quick question: ', 'Can you tell me: ', 'Hey, ', 'I need this: ', 'Could you tell me: ', 'I wonder: ', 'One thing: ', 'OK, ']
 
 const fill = (phrase: string, s: Slots): string => phrase.replace(/\{(\w+)\}/g, (_, k: keyof Slots) => String(s[k]))
 
