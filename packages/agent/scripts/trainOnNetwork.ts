@@ -21,6 +21,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseEther } from 'viem'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
 import writeFileAtomic from 'write-file-atomic'
 import { openBackend, readRecipe } from '@commons/engine'
 import { advanceTime, connect, createDao, deploy, devnetAccount, readJob, registerAndStake, startDevnet, transferTokens } from '@commons/chain'
@@ -46,16 +49,23 @@ if (values.help === true) {
   process.exit(0)
 }
 const say = (line: string): void => { process.stderr.write(`${line}\n`) }
-/** What went wrong, thrown so the chain and the nodes are stopped before the script ends. */
+/** What went wrong once the chain runs: thrown, so the chain and the nodes are stopped before the script ends. */
 class TrainOnNetworkError extends Error { override name = 'TrainOnNetworkError' }
 const fail = (message: string): never => { throw new TrainOnNetworkError(message) }
 
 const CHALLENGE_WINDOW = 600n
 const recipe = await readRecipe(resolve(values.recipe))
 const tokenizerJson = await readFile(resolve(values.tokenizer))
+// The tokenizer is stored as a raw block: its CID is the one the recipe must name.
+const tokenizer = CID.create(1, raw.code, await sha256.digest(tokenizerJson)).toString()
+const refuse = (message: string): never => {
+  process.stderr.write(`error: TrainOnNetworkError: ${message}\n`)
+  process.exit(1)
+}
+if (tokenizer !== recipe.tokenizer) refuse(`${values.tokenizer} is ${tokenizer}, but the recipe names the tokenizer ${recipe.tokenizer} (pass --tokenizer the tokenizer.json commons tokenizer train wrote for it)`)
 const checkSteps = Number(values['check-steps'])
-if (!Number.isSafeInteger(checkSteps) || checkSteps < 1) fail(`--check-steps must be a whole number >= 1, got ${values['check-steps']}`)
-if (!Number.isSafeInteger(Number(values.threads)) || Number(values.threads) < 1) fail(`--threads must be a whole number >= 1, got ${values.threads}`)
+if (!Number.isSafeInteger(checkSteps) || checkSteps < 1) refuse(`--check-steps must be a whole number >= 1, got ${values['check-steps']}`)
+if (!Number.isSafeInteger(Number(values.threads)) || Number(values.threads) < 1) refuse(`--threads must be a whole number >= 1, got ${values.threads}`)
 const out = resolve(values.out)
 const work = await mkdtemp(join(tmpdir(), 'commons-agent-train-'))
 const backend = openBackend('auto', Number(values.threads))
@@ -95,8 +105,7 @@ try {
   await initDataset(curator.store, 'tool-dialogues')
   // Fixed author and time: the version CID is the one the model's README names, on any machine.
   const version = (await commitVersion(curator.store, { name: 'tool-dialogues', path: corpus, message: 'tool-use dialogues, seed 1', author: 'commons', time: 1764547200 })).cid.toString()
-  const tokenizer = (await putRaw(curator.store.blocks, tokenizerJson)).toString()
-  if (tokenizer !== recipe.tokenizer) fail(`${values.tokenizer} is ${tokenizer}, but the recipe names the tokenizer ${recipe.tokenizer}`)
+  await putRaw(curator.store.blocks, tokenizerJson)
   say(`      version ${version}\n      tokenizer ${tokenizer}`)
 
   say('[4/7] the dataset gets its DAO, the curator its only member')
@@ -137,7 +146,7 @@ try {
   }
   process.stdout.write(values.json === true ? JSON.stringify(facts, null, 2) + '\n' : Object.entries(facts).map(([k, v]) => `${k.padEnd(16)} ${String(v)}`).join('\n') + '\n')
 } catch (error) {
-  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.stderr.write(`error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`)
   process.exitCode = 1
 } finally {
   for (const node of nodes.reverse()) await node.stop().catch(() => {})
