@@ -8,8 +8,9 @@
  * The defaults draw the shipped agent model's dialogues (packages/agent/model/README.md).
  * corpus/corpus.txt is the training text (conversations of six dialogues in the agent's chat format,
  * and ended by <end>), alone in its folder because training reads every file of a dataset;
- * train.jsonl and heldout.jsonl, beside it, hold the dialogues as data, the held-out ones
- * worded in phrasings training never uses, for measuring tool choice.
+ * train.jsonl, validation.jsonl and heldout.jsonl, beside it, hold the dialogues as data, the
+ * validation and held-out ones worded in phrasings training never uses (validation: for
+ * choosing data, recipe and length; held out: the final measure of tool choice).
  */
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -37,11 +38,12 @@ if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(perTemplate) || perTemp
   process.exit(1)
 }
 const out = resolve(values.out)
-const sets = toolDialogues({ seed, perTemplate, heldOutPerTemplate, unknownWords })
-const { train, heldOut } = sets
+const sets = toolDialogues({ seed, perTemplate, heldOutPerTemplate, validationPerTemplate: AGENT_MODEL_DIALOGUES.validationPerTemplate, unknownWords })
+const { train, validation, heldOut } = sets
 const row = (d: Dialogue): string => JSON.stringify({ question: d.question, call: d.call === undefined ? null : { name: d.call.name, arguments: d.call.params }, answer: d.answer })
 await mkdir(join(out, 'corpus'), { recursive: true })
 await writeFileAtomic(join(out, 'corpus', 'corpus.txt'), corpusText(sets))
 await writeFileAtomic(join(out, 'train.jsonl'), train.map(row).join('\n') + '\n')
+await writeFileAtomic(join(out, 'validation.jsonl'), validation.map(row).join('\n') + '\n')
 await writeFileAtomic(join(out, 'heldout.jsonl'), heldOut.map(row).join('\n') + '\n')
-process.stdout.write(`wrote ${train.length} training and ${heldOut.length} held-out dialogues to ${out}\n`)
+process.stdout.write(`wrote ${train.length} training, ${validation.length} validation and ${heldOut.length} held-out dialogues to ${out}\n`)

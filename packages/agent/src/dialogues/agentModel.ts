@@ -5,9 +5,10 @@ import { toolDialogues, type ToolDialogueSets } from './toolDialogues.ts'
 /**
  * The demo's agent model, shipped in packages/agent/model/ (its README says how it was
  * trained and how to reproduce it). Its dialogues are drawn with these options: the
- * training corpus and the held-out questions the benchmark and the tests ask.
+ * training corpus, the validation questions its data, recipe and length were chosen on,
+ * and the held-out questions the benchmark and the tests ask.
  */
-export const AGENT_MODEL_DIALOGUES = { seed: 1, perTemplate: 300, heldOutPerTemplate: 10, unknownWords: 0.4 } as const
+export const AGENT_MODEL_DIALOGUES = { seed: 1, perTemplate: 300, heldOutPerTemplate: 10, validationPerTemplate: 10, unknownWords: 0.4 } as const
 
 /**
  * Questions per conversation in the corpus: the system prompt and tool list (about 70

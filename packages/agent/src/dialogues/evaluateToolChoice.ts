@@ -15,6 +15,8 @@ export interface ToolChoiceScore {
   validArguments: number
   /** ... and they are the dialogue's arguments exactly. */
   exactArguments: number
+  /** The text after the tool's result is the dialogue's answer (a short sentence restating the result), word for word. */
+  restatedAnswers: number
   medianFirstTokenMs: number
   /** Tokens written per second of answering, tool calls included. */
   tokensPerSecond: number
@@ -42,7 +44,7 @@ export async function evaluateToolChoice (init: Omit<AgentInit, 'tools' | 'allow
     call: async () => ({ isError: false, text: JSON.stringify(current?.result ?? null) })
   }))
   const agent = await openAgent({ ...init, tools: agentTools, allowSigning: true })
-  const score: ToolChoiceScore = { questions: 0, rightTool: 0, validArguments: 0, exactArguments: 0, medianFirstTokenMs: 0, tokensPerSecond: 0, misses: [] }
+  const score: ToolChoiceScore = { questions: 0, rightTool: 0, validArguments: 0, exactArguments: 0, restatedAnswers: 0, medianFirstTokenMs: 0, tokensPerSecond: 0, misses: [] }
   const firstTokens: number[] = []
   let tokens = 0
   let ms = 0
@@ -70,6 +72,7 @@ export async function evaluateToolChoice (init: Omit<AgentInit, 'tools' | 'allow
       }
       score.validArguments++
       if (isDeepStrictEqual(call.arguments, dropNulls(dialogue.call?.params))) score.exactArguments++
+      if (answer.answer.trim() === dialogue.answer) score.restatedAnswers++
     }
   } finally {
     await agent.close()

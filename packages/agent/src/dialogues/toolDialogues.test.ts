@@ -6,7 +6,22 @@ import { commonsTools } from '../tools/index.ts'
 import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
 import { CommonsChatWrapper } from '../agent/commonsChatWrapper.ts'
 import { DIALOGUE_END, renderConversation, renderDialogue } from './renderDialogue.ts'
-import { templatePhrasings, toolDialogues } from './toolDialogues.ts'
+import { expandPhrasing, templatePhrasings, toolDialogues } from './toolDialogues.ts'
+import { LEXICON } from './toolTemplates.ts'
+
+/** Words of a phrasing, lower case, without punctuation: what two wordings are compared by. */
+const wordsOf = (phrase: string): string[] => phrase.toLowerCase().split(/\s+/).map(w => w.replace(/[.?,:!]+$/, '')).filter(w => w !== '')
+
+/** Words to insert, delete or replace to turn one wording into the other. */
+function wordDistance (a: string[], b: string[]): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)))
+    row = next
+  }
+  return row[b.length]
+}
 
 describe('tool-use dialogues', () => {
   it('are the same for the same seed and differ for another', () => {
@@ -15,9 +30,9 @@ describe('tool-use dialogues', () => {
   })
 
   it('cover every tool, with arguments its schema accepts, every property present as the grammar writes them', () => {
-    const { train, heldOut } = toolDialogues({ seed: 1, perTemplate: 10, heldOutPerTemplate: 3 })
-    assert.deepEqual(new Set(train.map(d => d.call?.name)), new Set(commonsTools.map(t => t.name)))
-    for (const d of [...train, ...heldOut]) {
+    const { train, validation, heldOut } = toolDialogues({ seed: 1, perTemplate: 10, heldOutPerTemplate: 3, validationPerTemplate: 3 })
+    for (const set of [train, validation, heldOut]) assert.deepEqual(new Set(set.map(d => d.call?.name)), new Set(commonsTools.map(t => t.name)))
+    for (const d of [...train, ...validation, ...heldOut]) {
       const tool = commonsTools.find(t => t.name === d.call?.name)
       assert.ok(tool !== undefined)
       assert.deepEqual(Object.keys(d.call?.params ?? {}), Object.keys(tool.input), d.question)
@@ -25,18 +40,41 @@ describe('tool-use dialogues', () => {
     }
   })
 
-  it('never word a training question in a held-out phrasing', () => {
-    const { train, heldOut } = toolDialogues({ seed: 3 })
+  it('never word a training question in a held-out or validation phrasing', () => {
+    const { train, validation, heldOut } = toolDialogues({ seed: 3 })
     const trained = new Set(train.map(d => d.question))
-    assert.ok(heldOut.every(d => !trained.has(d.question)))
-    for (const t of templatePhrasings()) for (const phrase of t.heldOut) assert.ok(!t.train.includes(phrase), phrase)
+    assert.ok([...validation, ...heldOut].every(d => !trained.has(d.question)))
+    for (const t of templatePhrasings()) for (const phrase of [...t.validation, ...t.heldOut]) assert.ok(!t.train.includes(phrase), phrase)
+  })
+
+  it('never word a training phrasing, in any of its lexicon\'s wordings, near (a word or two from) a held-out or validation phrasing of any tool', () => {
+    const apart = templatePhrasings().flatMap(t => [...t.validation, ...t.heldOut]).map(wordsOf)
+    const near: string[] = []
+    for (const t of templatePhrasings()) {
+      for (const wording of t.train.flatMap(expandPhrasing)) {
+        const words = wordsOf(wording)
+        // Near: two words of a sentence of seven or more, one of a shorter one (a third of the words at most).
+        const close = apart.find(other => wordDistance(words, other) <= Math.min(2, Math.floor((Math.max(words.length, other.length) - 1) / 3)))
+        if (close !== undefined) near.push(`${wording} ~ ${close.join(' ')}`)
+      }
+    }
+    assert.deepEqual(near, [])
+    assert.equal(wordDistance(wordsOf('Tell me the ETH quote.'), wordsOf('Tell me the latest ETH quote.')), 1, 'the distance counts a word put in')
+  })
+
+  it('keep the held-out questions the same whatever else is drawn, and the validation ones apart from them', () => {
+    const a = toolDialogues({ seed: 1, perTemplate: 5, heldOutPerTemplate: 4, validationPerTemplate: 2 })
+    const b = toolDialogues({ seed: 1, perTemplate: 50, heldOutPerTemplate: 4, validationPerTemplate: 6, unknownWords: 0.5 })
+    assert.deepEqual(a.heldOut, b.heldOut)
+    const held = new Set(a.heldOut.map(d => d.question))
+    assert.ok(b.validation.every(d => !held.has(d.question)))
   })
 
   it('put made-up words into a share of training questions, never into a slot nor into held-out questions', () => {
     const plain = toolDialogues({ seed: 5, perTemplate: 30 })
     const varied = toolDialogues({ seed: 5, perTemplate: 30, unknownWords: 1 })
     assert.deepEqual(varied.heldOut, plain.heldOut)
-    const words = new Set(templatePhrasings().flatMap(t => t.train.join(' ').split(' ')).map(w => w.replace(/[.?,:!]$/, '').toLowerCase()))
+    const words = new Set([...templatePhrasings().flatMap(t => t.train), ...Object.values(LEXICON).flat()].join(' ').split(' ').map(w => w.replace(/[.?,:!]$/, '').toLowerCase()))
     const unknown = (q: string): string[] => q.split(' ').map(w => w.replace(/[.?,:!]$/, '').toLowerCase()).filter(w => /^[a-z]+$/.test(w) && !words.has(w))
     assert.ok(varied.train.every(d => unknown(d.question).length >= 1 || d.question.split(' ').length <= 2), 'every question has a word no phrasing has')
     for (const d of varied.train) {
