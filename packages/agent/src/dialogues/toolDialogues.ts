@@ -1,6 +1,7 @@
 import { seededRandom } from '@commons/store'
 import { commonsTools } from '../tools/index.ts'
 import type { Dialogue } from './renderDialogue.ts'
+import { BLIND_HELD_OUT } from './blindHeldOut.ts'
 import { AGENTS, DATASETS, FACTS, FILES, LEXICON, TEMPLATES, TOPICS, WORDS, type Slots, type Template } from './toolTemplates.ts'
 
 /**
@@ -42,6 +43,28 @@ export interface ToolDialogueSets {
 export function toolDialogues (options: { seed?: number, perTemplate?: number, heldOutPerTemplate?: number, validationPerTemplate?: number, unknownWords?: number } = {}): ToolDialogueSets {
   // The same seed gives the same dataset on every machine.
   const next = seededRandom(options.seed ?? 1)
+  const draw = questionDrawer(next, options.unknownWords ?? 0)
+  const train: Dialogue[] = []
+  const validation: Dialogue[] = []
+  const heldOut: Dialogue[] = []
+  // Held-out questions first, then validation ones: they depend on the seed alone, not on how much training data is drawn.
+  for (const template of TEMPLATES) for (let i = 0; i < (options.heldOutPerTemplate ?? 5); i++) heldOut.push(draw(template, template.heldOut, false))
+  for (const template of TEMPLATES) for (let i = 0; i < (options.validationPerTemplate ?? 5); i++) validation.push(draw(template, template.validation, false))
+  for (const template of TEMPLATES) for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, template.train, true))
+  // Interleaved, so a window of the corpus holds several tools.
+  for (let i = train.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1))
+    ;[train[i], train[j]] = [train[j], train[i]]
+  }
+  return { train, validation, heldOut }
+}
+
+/**
+ * Draws dialogues from phrasings with `next`: slots and lexicon words drawn anew each time;
+ * `varied` ones (training) may get an opener, lose their final mark, or get a made-up word
+ * (`unknownShare` of them). The order of draws is part of the dataset: keep it.
+ */
+function questionDrawer (next: () => number, unknownShare: number): (template: Template, phrases: readonly string[], varied: boolean) => Dialogue {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]
   const tools = commonsTools.map(t => t.name)
   // A quarter of training questions get an opener, a quarter lose their final stop or mark.
@@ -57,8 +80,7 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
   // made-up word put in: the model learns to choose from the words it knows, as it must
   // when a question is worded with words it has not seen.
   const unknownWords = (phrase: string): string => {
-    const share = options.unknownWords ?? 0
-    if (share === 0 || next() >= share) return phrase
+    if (unknownShare === 0 || next() >= unknownShare) return phrase
     const words = phrase.split(' ')
     const plain = words.map((w, i) => w.includes('{') ? -1 : i).filter(i => i >= 0)
     if (next() < 0.5 && plain.length > 1) {
@@ -69,7 +91,7 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
     }
     return words.join(' ')
   }
-  const draw = (template: Template, phrases: string[], varied: boolean): Dialogue => {
+  return (template: Template, phrases: readonly string[], varied: boolean): Dialogue => {
     const s: Slots = {
       dataset: pick(DATASETS), file: pick(FILES), word: pick(WORDS), id: Math.floor(next() * 20), fact: pick(FACTS), topic: pick(TOPICS), agent: pick(AGENTS),
       price: (2500 + Math.floor(next() * 100_000) / 100).toFixed(2)
@@ -79,20 +101,19 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
     const question = fill(varied ? unknownWords(phrase) : phrase, s)
     return { tools, question: varied ? vary(question) : question, call: { name: template.tool, params: fullArgs(template.tool, template.args(s)) }, result: template.result(s), answer: template.answer(s) }
   }
-  const train: Dialogue[] = []
-  const validation: Dialogue[] = []
-  const heldOut: Dialogue[] = []
-  // Held-out questions first, then validation ones: they depend on the seed alone, not on how much training data is drawn.
-  for (const template of TEMPLATES) for (let i = 0; i < (options.heldOutPerTemplate ?? 5); i++) heldOut.push(draw(template, template.heldOut, false))
-  for (const template of TEMPLATES) for (let i = 0; i < (options.validationPerTemplate ?? 5); i++) validation.push(draw(template, template.validation, false))
-  for (const template of TEMPLATES) for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, template.train, true))
-  // Interleaved, so a window of the corpus holds several tools.
-  for (let i = train.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    ;[train[i], train[j]] = [train[j], train[i]]
-  }
-  return { train, validation, heldOut }
 }
+
+/**
+ * The blind held-out questions (blindHeldOut.ts): each phrasing `perPhrasing` times with
+ * slots drawn from their own seed, so they never change the other sets.
+ */
+export function blindDialogues (options: { seed?: number, perPhrasing?: number } = {}): Dialogue[] {
+  const draw = questionDrawer(seededRandom(options.seed ?? 1), 0)
+  return TEMPLATES.flatMap(template => blindPhrasingsOf(template.tool).flatMap(phrase =>
+    Array.from({ length: options.perPhrasing ?? 2 }, () => draw(template, [phrase], false))))
+}
+
+const blindPhrasingsOf = (tool: string): readonly string[] => BLIND_HELD_OUT[tool] ?? []
 
 function lexiconWords (key: string): readonly string[] {
   const words = LEXICON[key]
