@@ -62,6 +62,8 @@ export class PackBlockstore extends BaseBlockstore {
   #index: Database<Uint8Array, Uint8Array> | undefined
   #group: Group | undefined
   #writing: Promise<void> = Promise.resolve()
+  /** Groups started and not yet written: while one is, the open group goes on filling. */
+  #writesInFlight = 0
   /** Blocks put but not yet indexed, by key: readable before their group lands. */
   readonly #pending = new Map<string, Uint8Array>()
   #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
@@ -125,7 +127,7 @@ export class PackBlockstore extends BaseBlockstore {
     let group = this.#group
     if (group === undefined) {
       group = this.#group = newGroup()
-      setImmediate(() => { if (this.#group === group) this.#startGroup() })
+      setImmediate(() => { if (this.#group === group && this.#writesInFlight === 0) this.#startGroup() })
     }
     if (!group.blocks.has(id)) {
       group.blocks.set(id, { key, bytes: block })
@@ -204,7 +206,16 @@ export class PackBlockstore extends BaseBlockstore {
   #startGroup (): void {
     const group = this.#group as Group
     this.#group = undefined
-    this.#writing = this.#writing.then(async () => { await this.#writeGroup(group) })
+    this.#writesInFlight++
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await this.#writeGroup(group)
+      } finally {
+        // The group that filled while this one was written goes next: one write of many
+        // blocks, not one per turn of the event loop (a writev and an index transaction each).
+        if (--this.#writesInFlight === 0 && this.#group !== undefined) this.#startGroup()
+      }
+    })
     this.#writing.then(group.resolve, group.reject)
     this.#writing = this.#writing.catch((error: unknown) => { this.#failure ??= error })
   }
