@@ -21,6 +21,17 @@ export interface ChunkBatch {
   cids: Uint8Array
 }
 
+/**
+ * Consecutive chunks of a file as a pool yields them: chunk i is
+ * `bytes[ends[i - 1] (0 for the first), ends[i])` and its CID's bytes are
+ * `cids[CID_BYTES i, CID_BYTES (i + 1))`.
+ */
+export interface CutChunks {
+  bytes: Uint8Array
+  ends: Uint32Array
+  cids: Uint8Array
+}
+
 /** CIDv1 (0x01), raw (0x55), sha2-256 (0x12), 32 bytes (0x20): the prefix of every leaf's CID. */
 export const LEAF_CID_PREFIX = Uint8Array.of(0x01, 0x55, 0x12, 0x20)
 export const CID_BYTES = LEAF_CID_PREFIX.length + 32

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { FastCdcParams } from './fastcdc.ts'
-import type { ChunkBatch, ChunkJob, WorkerReply } from './chunkBatch.ts'
+import type { ChunkBatch, ChunkJob, CutChunks, WorkerReply } from './chunkBatch.ts'
 import { UnreadableFileError } from './errors.ts'
 
 /** Most threads a pool starts by default: past a few, the main thread (tree, store) is the limit. */
@@ -54,8 +54,8 @@ export class ChunkerPool {
     return this.#workers.length
   }
 
-  /** The chunks of a file, in order, as batches (see ChunkBatch). */
-  async * chunks (path: string, params: FastCdcParams): AsyncGenerator<ChunkBatch> {
+  /** The chunks of a file, in order, a batch at a time. */
+  async * chunks (path: string, params: FastCdcParams): AsyncGenerator<CutChunks> {
     const worker = this.#workers.reduce((least, w) => w.active < least.active ? w : least)
     const id = this.#nextJob++
     const job: Job = { path, worker, batches: [], finished: false }
@@ -67,7 +67,7 @@ export class ChunkerPool {
         const batch = job.batches.shift()
         if (batch !== undefined) {
           worker.thread.postMessage('ack')
-          yield batch
+          yield { bytes: new Uint8Array(batch.buffer, 0, batch.ends.at(-1)), ends: batch.ends, cids: batch.cids }
         } else if (job.failure !== undefined) {
           throw job.failure
         } else if (job.finished) {
