@@ -26,7 +26,7 @@ export interface BlockLocation {
 }
 
 interface Group {
-  /** Keys (multihash bytes, base64) to their bytes, in write order. */
+  /** Keys (multihashKey) to their bytes, in write order. */
   blocks: Map<string, { key: Uint8Array, bytes: Uint8Array }>
   bytes: number
   done: Promise<void>
@@ -123,7 +123,7 @@ export class PackBlockstore extends BaseBlockstore {
   async #put (cid: CID, bytes: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, behind: boolean): Promise<CID> {
     const block = bytes instanceof Uint8Array ? bytes : await collect(bytes)
     const key = cid.multihash.bytes
-    const id = keyOf(key)
+    const id = multihashKey(key)
     let group = this.#group
     if (group === undefined) {
       group = this.#group = newGroup()
@@ -142,7 +142,7 @@ export class PackBlockstore extends BaseBlockstore {
 
   async * get (cid: CID): AsyncGenerator<Uint8Array> {
     const key = cid.multihash.bytes
-    const pending = this.#pending.get(keyOf(key))
+    const pending = this.#pending.get(multihashKey(key))
     if (pending !== undefined) {
       yield pending
       return
@@ -159,7 +159,7 @@ export class PackBlockstore extends BaseBlockstore {
 
   async has (cid: CID): Promise<boolean> {
     const key = cid.multihash.bytes
-    return this.#pending.has(keyOf(key)) || this.#db().doesExist(key)
+    return this.#pending.has(multihashKey(key)) || this.#db().doesExist(key)
   }
 
   async delete (cid: CID): Promise<void> {
@@ -262,8 +262,13 @@ function newGroup (): Group {
   return { blocks: new Map(), bytes: 0, done, resolve, reject }
 }
 
-function keyOf (multihash: Uint8Array): string {
-  return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('base64')
+/**
+ * The key of a block in the maps of blocks not yet indexed: its multihash (what the
+ * index is keyed by, so a raw and a dag-pb CID of the same bytes are one block), one
+ * char per byte. walkDag's keyOf keys a whole CID instead (its codec matters there).
+ */
+function multihashKey (multihash: Uint8Array): string {
+  return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('latin1')
 }
 
 async function writeAll (handle: FileHandle, buffers: Uint8Array[]): Promise<void> {
