@@ -2,11 +2,16 @@ import type { FastCdcParams } from './fastcdc.ts'
 
 /** What the chunking worker (chunkWorker.ts) and its pool (chunkerPool.ts) say to each other. */
 
-/** A file to cut and hash. */
+/**
+ * A file to cut and hash, from byte `start` (0, or the start of a segment: see
+ * splitChunks.ts) to the end of the file, or to its first cut at or past `stop`.
+ */
 export interface ChunkJob {
   job: number
   path: string
   params: FastCdcParams
+  start: number
+  stop?: number
 }
 
 /**

@@ -17,15 +17,17 @@ function leafCid (bytes: Uint8Array): CID {
 }
 
 /**
- * A file builder for the importer that ignores the entry's content and has a pool's
- * worker read the file at `absoluteOf(path)`, cut and hash it; here each chunk only
- * becomes a CID (from its digest) and a leaf of the file's tree (treeFileBuilder, as
- * contentDefinedFileBuilder: same tree from the same chunks).
+ * A file builder for the importer that ignores the entry's content and has the pool
+ * read the file at `sourceOf(path)`, cut and hash it (in segments on several workers
+ * when it is large); here each chunk only becomes a CID (from its digest) and a leaf
+ * of the file's tree (treeFileBuilder, as contentDefinedFileBuilder: the same tree
+ * from the same chunks).
  */
-export function pooledFileBuilder (pool: ChunkerPool, absoluteOf: (path: string) => string, onBytes: (bytes: number) => void): FileBuilder {
+export function pooledFileBuilder (pool: ChunkerPool, sourceOf: (path: string) => { absolute: string, size: number }, onBytes: (bytes: number) => void): FileBuilder {
   return treeFileBuilder(async (file, addLeaf) => {
     const path = file.path ?? ''
-    for await (const { bytes, ends, cids } of pool.chunks(absoluteOf(path), chunkParamsFor(path))) {
+    const { absolute, size } = sourceOf(path)
+    for await (const { bytes, ends, cids } of pool.chunks(absolute, chunkParamsFor(path), size)) {
       let start = 0
       for (let i = 0; i < ends.length; i++) {
         await addLeaf(leafCid(cids.subarray(CID_BYTES * i, CID_BYTES * (i + 1))), bytes.subarray(start, ends[i]))
