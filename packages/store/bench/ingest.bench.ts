@@ -90,15 +90,16 @@ export async function benchIngest (log: (line: string) => void, options: IngestB
       }
       await measure([CLI, 'dataset', 'init', 'bench', '--home', home])
       add('commons dataset commit', await measure([CLI, 'dataset', 'commit', 'bench', dir, '-m', 'bench', '--home', home], { SOURCE_DATE_EPOCH: '0' }))
-      // Each tool's output is removed once measured: at 5 GB they would not all fit on a small disk.
+      add('commons dataset tokens (count and root)', await measure([CLI, 'dataset', 'tokens', 'bench', '--home', home]))
+      // Each tool's output is removed once measured, so the disk holds the data and one
+      // store at a time: at 5 GB they would not all fit on a small disk.
+      await rm(home, { recursive: true, force: true })
       const helia = join(work, 'helia')
       add('Helia importer -> blockstore-fs', await measure([join(HERE, 'heliaImport.ts'), dir, helia]))
       await rm(helia, { recursive: true, force: true })
       const car = join(work, 'pack.car')
       add('ipfs-car pack', await measure([IPFS_CAR, 'pack', dir, '--output', car]))
       await rm(car, { force: true })
-      add('commons dataset tokens (count and root)', await measure([CLI, 'dataset', 'tokens', 'bench', '--home', home]))
-      await rm(home, { recursive: true, force: true })
     }
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 
 /**
  * Preloaded (node --import) into a benchmarked child process: at exit it writes the
@@ -11,6 +11,19 @@ const out = process.env.COMMONS_BENCH_RSS
 if (out !== undefined && out !== '') {
   process.on('exit', () => {
     const usage = process.resourceUsage()
-    writeFileSync(out, JSON.stringify({ rss: usage.maxRSS * 1024, cpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6 }))
+    writeFileSync(out, JSON.stringify({ rss: peakRss() ?? usage.maxRSS * 1024, cpu: (usage.userCPUTime + usage.systemCPUTime) / 1e6 }))
   })
+}
+
+/**
+ * The peak RSS of this process's own memory (VmHWM, Linux). getrusage's maxRSS keeps the
+ * peak of the process before exec, here the benchmark's own: small tools read as big as it.
+ */
+function peakRss (): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))
+    return match === null ? undefined : Number(match[1]) * 1024
+  } catch {
+    return undefined
+  }
 }

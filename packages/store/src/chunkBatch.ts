@@ -2,11 +2,16 @@ import type { FastCdcParams } from './fastcdc.ts'
 
 /** What the chunking worker (chunkWorker.ts) and its pool (chunkerPool.ts) say to each other. */
 
-/** A file to cut and hash. */
+/**
+ * A file to cut and hash, from byte `start` (0, or the start of a segment: see
+ * splitChunks.ts) to the end of the file, or to its first cut at or past `stop`.
+ */
 export interface ChunkJob {
   job: number
   path: string
   params: FastCdcParams
+  start: number
+  stop?: number
 }
 
 /**
@@ -17,6 +22,17 @@ export interface ChunkJob {
 export interface ChunkBatch {
   job: number
   buffer: ArrayBuffer
+  ends: Uint32Array
+  cids: Uint8Array
+}
+
+/**
+ * Consecutive chunks of a file as a pool yields them: chunk i is
+ * `bytes[ends[i - 1] (0 for the first), ends[i])` and its CID's bytes are
+ * `cids[CID_BYTES i, CID_BYTES (i + 1))`.
+ */
+export interface CutChunks {
+  bytes: Uint8Array
   ends: Uint32Array
   cids: Uint8Array
 }

@@ -40,32 +40,42 @@ async function runJobs (): Promise<void> {
 }
 
 /**
- * Cuts a file exactly as fastCdcChunks cuts its byte stream: a cut is made only with
- * at least maxSize bytes after the chunk's start, or at the end of the file, so every
- * boundary is the one a single pass over the whole file gives.
+ * Cuts a file exactly as fastCdcChunks cuts its byte stream, from the job's start: a
+ * cut is made only with at least maxSize bytes after the chunk's start, or at the end
+ * of the file, so from offset 0 every boundary is the one a single pass over the whole
+ * file gives. A job with a stop ends at its first cut at or past it.
  */
-async function cutFile ({ job, path, params }: ChunkJob): Promise<void> {
+async function cutFile ({ job, path, params, start: from, stop }: ChunkJob): Promise<void> {
   const masks = fastCdcMasks(params)
   const fd = openSync(path, 'r')
   try {
     let carry = new Uint8Array(0)
+    /** File offset of the buffer's first byte, and of the next byte to read. */
+    let base = from
+    let position = from
     for (;;) {
       // A fresh buffer per batch: it is transferred to the main thread, which keeps its chunks.
       const buffer = new Uint8Array(new ArrayBuffer(carry.length + READ_BYTES))
       buffer.set(carry)
       let filled = carry.length
       let read = 0
-      while (filled < buffer.length && (read = readSync(fd, buffer, filled, buffer.length - filled, null)) > 0) filled += read
+      while (filled < buffer.length && (read = readSync(fd, buffer, filled, buffer.length - filled, position)) > 0) {
+        filled += read
+        position += read
+      }
       const atEnd = filled < buffer.length
       const ends: number[] = []
       let start = 0
+      let stopped = false
       while (start < filled && (atEnd || filled - start >= params.maxSize)) {
         start = findCut(buffer, start, filled, params, masks)
         ends.push(start)
+        if (stop !== undefined && base + start >= stop) { stopped = true; break }
       }
       carry = buffer.slice(start, filled)
+      base += start
       if (ends.length > 0) await send(job, buffer, ends)
-      if (atEnd) return
+      if (atEnd || stopped) return
     }
   } finally {
     closeSync(fd)

@@ -5,6 +5,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { encodeFileNode } from './fileNode.ts'
 
 export interface FileTreeSettings {
   /** Power of two: a node ends a group of siblings when its hash says so, 1 time in this many. */
@@ -101,11 +102,7 @@ export class FileTree {
   async #parentOf (children: DagNode[]): Promise<DagNode> {
     const unixfs = new UnixFS({ type: 'file' })
     for (const child of children) unixfs.addBlockSize(child.fileSize)
-    const node = dagPb.prepare({
-      Data: unixfs.marshal(),
-      Links: children.map(child => ({ Name: '', Hash: child.cid, Tsize: Number(child.dagSize) }))
-    })
-    const bytes = dagPb.encode(node)
+    const bytes = encodeFileNode(unixfs.marshal(), children.map(child => ({ cid: child.cid, tsize: Number(child.dagSize) })))
     const cid = cidOf(dagPb.code, bytes)
     await this.#write(cid, bytes)
     const dagSize = children.reduce((sum, child) => sum + child.dagSize, BigInt(bytes.length))

@@ -117,11 +117,11 @@ export async function importTree (blocks: Pick<Blockstore, 'put'>, path: string,
  */
 async function importPooled (blocks: Pick<Blockstore, 'put'>, files: SourceFile[], threads: number | undefined, onBytes: (bytes: number) => void): Promise<CID> {
   const pool = new ChunkerPool(threads)
-  const absolute = new Map(files.map(file => [file.path, file.absolute]))
+  const sources = new Map(files.map(file => [file.path, file]))
   try {
     const options = {
       ...IMPORT_OPTIONS,
-      fileBuilder: pooledFileBuilder(pool, path => absolute.get(path) as string, onBytes),
+      fileBuilder: pooledFileBuilder(pool, path => sources.get(path) as SourceFile, onBytes),
       // Enough files at once to keep every worker busy; each holds a few batches at most.
       fileImportConcurrency: pool.threads + 1
     }

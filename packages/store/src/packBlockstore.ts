@@ -26,7 +26,7 @@ export interface BlockLocation {
 }
 
 interface Group {
-  /** Keys (multihash bytes, base64) to their bytes (the parts they were put in), in write order. */
+  /** Keys (multihashKey) to their bytes (the parts they were put in), in write order. */
   blocks: Map<string, { key: Uint8Array, parts: Uint8Array[], length: number }>
   bytes: number
   done: Promise<void>
@@ -62,6 +62,8 @@ export class PackBlockstore extends BaseBlockstore {
   #index: Database<Uint8Array, Uint8Array> | undefined
   #group: Group | undefined
   #writing: Promise<void> = Promise.resolve()
+  /** Groups started and not yet written: while one is, the open group goes on filling. */
+  #writesInFlight = 0
   /** Blocks put but not yet indexed, by key: readable before their group lands. */
   readonly #pending = new Map<string, Uint8Array[]>()
   #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
@@ -124,11 +126,11 @@ export class PackBlockstore extends BaseBlockstore {
     const parts = bytes instanceof Uint8Array ? [bytes] : await collect(bytes)
     const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
     const key = cid.multihash.bytes
-    const id = keyOf(key)
+    const id = multihashKey(key)
     let group = this.#group
     if (group === undefined) {
       group = this.#group = newGroup()
-      setImmediate(() => { if (this.#group === group) this.#startGroup() })
+      setImmediate(() => { if (this.#group === group && this.#writesInFlight === 0) this.#startGroup() })
     }
     if (!group.blocks.has(id)) {
       group.blocks.set(id, { key, parts, length })
@@ -143,7 +145,7 @@ export class PackBlockstore extends BaseBlockstore {
 
   async * get (cid: CID): AsyncGenerator<Uint8Array> {
     const key = cid.multihash.bytes
-    const pending = this.#pending.get(keyOf(key))
+    const pending = this.#pending.get(multihashKey(key))
     if (pending !== undefined) {
       yield * pending
       return
@@ -160,7 +162,7 @@ export class PackBlockstore extends BaseBlockstore {
 
   async has (cid: CID): Promise<boolean> {
     const key = cid.multihash.bytes
-    return this.#pending.has(keyOf(key)) || this.#db().doesExist(key)
+    return this.#pending.has(multihashKey(key)) || this.#db().doesExist(key)
   }
 
   async delete (cid: CID): Promise<void> {
@@ -207,7 +209,16 @@ export class PackBlockstore extends BaseBlockstore {
   #startGroup (): void {
     const group = this.#group as Group
     this.#group = undefined
-    this.#writing = this.#writing.then(async () => { await this.#writeGroup(group) })
+    this.#writesInFlight++
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await this.#writeGroup(group)
+      } finally {
+        // The group that filled while this one was written goes next: one write of many
+        // blocks, not one per turn of the event loop (a writev and an index transaction each).
+        if (--this.#writesInFlight === 0 && this.#group !== undefined) this.#startGroup()
+      }
+    })
     this.#writing.then(group.resolve, group.reject)
     this.#writing = this.#writing.catch((error: unknown) => { this.#failure ??= error })
   }
@@ -254,8 +265,13 @@ function newGroup (): Group {
   return { blocks: new Map(), bytes: 0, done, resolve, reject }
 }
 
-function keyOf (multihash: Uint8Array): string {
-  return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('base64')
+/**
+ * The key of a block in the maps of blocks not yet indexed: its multihash (what the
+ * index is keyed by, so a raw and a dag-pb CID of the same bytes are one block), one
+ * char per byte. walkDag's keyOf keys a whole CID instead (its codec matters there).
+ */
+function multihashKey (multihash: Uint8Array): string {
+  return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('latin1')
 }
 
 async function writeAll (handle: FileHandle, buffers: Uint8Array[]): Promise<void> {

@@ -15,7 +15,8 @@ export interface DagWalk {
 }
 
 /**
- * A CID as a short flat string for the sets of CIDs seen: its bytes, one char each.
+ * A CID as a short flat string for the sets of CIDs seen: its bytes, one char each
+ * (the pack store keys its pending blocks by multihash alone: multihashKey).
  * (cid.toString() builds base32 a character at a time, and a walk of a few GB keeps
  * hundreds of thousands of them: measured, the walk of a 2 GB version did not fit in
  * 200 MB of heap with those keys.)
