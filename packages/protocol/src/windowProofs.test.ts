@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { tensorRoot } from './commit.ts'
+import { openingsFor } from './elements.ts'
+import { OPCODE } from './opcodes.ts'
+import type { ProgramOp } from './program.ts'
 import { proveLeaves, rootFromProof, ProofError } from './proofs.ts'
 import { uniform } from './prng.ts'
 import { tensorData } from './words.ts'
@@ -42,6 +45,18 @@ describe('range proofs over a tensor read by windows', () => {
       const proof = proveWindowElements(source, element)
       assert.deepEqual(rootFromProof(proof), root)
       assert.ok(source.read <= data.length, `read ${source.read} tokens of ${data.length}`)
+    }
+  })
+
+  it('give a WINDOW element the same openings from a stream as from the whole tensor (what a challenger sends)', () => {
+    const data = tokens(5000)
+    const [batch, width, window] = [4, 16, 16]
+    for (const offset of [0, 1]) {
+      const op: ProgramOp = { code: OPCODE.WINDOW, dtype: 'i32', dims: [batch, width], inputs: [{ kind: 'tokens' }], attrs: [batch, width, offset, window] }
+      for (let e = 0; e < batch * width; e += 7) {
+        const ctx = { seed: 9, step: e }
+        assert.deepEqual(openingsFor(op, e, ctx, [windows(data)]), openingsFor(op, e, ctx, [tensorData(data)]), `offset ${offset}, element ${e}`)
+      }
     }
   })
 
