@@ -79,10 +79,28 @@ test('the stream is written once per version and tokenizer, and written again if
   await truncate(first.path, 100)
   const rewritten = await openTokenStream(store, version, 'byte')
   try {
-    assert.equal((await stat(rewritten.path)).size, rewritten.length * 4)
+    // The byte tokenizer's stream is one byte a token (a BPE's, four).
+    assert.equal((await stat(rewritten.path)).size, rewritten.length)
     assert.equal(rewritten.tokensRoot, first.tokensRoot)
   } finally {
     rewritten.close()
+  }
+})
+
+test('streams opened at once in one process share one write (a node\'s trainer and validator on one dataset)', async () => {
+  const { tokens } = await tokenizeVersion(store, version, 'byte')
+  const first = await openTokenStream(store, version, 'byte')
+  await rm(first.path)
+  first.close()
+  const streams = await Promise.all([1, 2, 3].map(async () => openTokenStream(store, version, 'byte')))
+  try {
+    for (const stream of streams) {
+      assert.equal(stream.tokensRoot, tokensRootOf(tokens))
+      assert.deepEqual(stream.subarray(tokens.length - 1000, tokens.length), tokens.subarray(tokens.length - 1000))
+    }
+    assert.equal((await stat(streams[0].path)).size, tokens.length)
+  } finally {
+    for (const stream of streams) stream.close()
   }
 })
 
