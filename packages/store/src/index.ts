@@ -1,6 +1,7 @@
 export * from './errors.ts'
 export * from './store.ts'
 export * from './packBlockstore.ts'
+export * from './compactPacks.ts'
 export * from './refs.ts'
 export * from './version.ts'
 export * from './fastcdc.ts'
