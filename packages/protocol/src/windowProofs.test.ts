@@ -52,7 +52,7 @@ describe('range proofs over a tensor read by windows', () => {
     const data = tokens(5000)
     const [batch, width, window] = [4, 16, 16]
     for (const offset of [0, 1]) {
-      const op: ProgramOp = { code: OPCODE.WINDOW, dtype: 'i32', dims: [batch, width], inputs: [{ kind: 'tokens' }], attrs: [batch, width, offset, window] }
+      const op: ProgramOp = { code: OPCODE.WINDOW, dtype: 'i32', dims: [batch, width], inputs: [{ kind: 'tokens', index: 0 }], attrs: [batch, width, offset, window] }
       for (let e = 0; e < batch * width; e += 7) {
         const ctx = { seed: 9, step: e }
         assert.deepEqual(openingsFor(op, e, ctx, [windows(data)]), openingsFor(op, e, ctx, [tensorData(data)]), `offset ${offset}, element ${e}`)
