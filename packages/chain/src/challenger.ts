@@ -25,8 +25,6 @@ export class Challenger {
   readonly clients: Clients
   readonly deployment: Deployment
   private readonly claim: RunClaim
-  /** The tokens root the job binds (for a stored stream, recorded as it was written: never rehashed). */
-  private readonly tokensRoot: `0x${string}`
   /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
   private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[], agrees: boolean }>()
 
@@ -34,7 +32,6 @@ export class Challenger {
     this.clients = clients
     this.deployment = deployment
     this.claim = claim
-    this.tokensRoot = dataTokensRoot(claim.tokens)
   }
 
   /**
@@ -126,7 +123,8 @@ export class Challenger {
     const inputRoots = programOp.inputs.map((r, i) => {
       if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }
       if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
-      if (r.kind === 'tokens') return { root: this.tokensRoot, proof: [] }
+      // A stored stream's root was recorded as it was written: not hashed again here.
+      if (r.kind === 'tokens') return { root: dataTokensRoot(this.claim.tokens), proof: [] }
       return { root: toHex(tensorRoot(inputs[i] as Tensor)), proof: [] }
     })
     const receipt = await send(this.clients, {
