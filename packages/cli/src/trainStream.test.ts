@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openBackend, parseRecipe, readRecipe, replay, tokensRootOf, train, type Backend, type Recipe } from '@commons/engine'
+import { proveWindowElements, rootFromProof, toHex, WINDOW_PIECE_HEIGHT } from '@commons/protocol'
 import { commitVersion, generateRows, initDataset, openStore, openTokenStream, rowsToBytes, tokenizeVersion, type Store } from '@commons/store'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -101,6 +102,36 @@ test('streams opened at once in one process share one write (a node\'s trainer a
     assert.equal((await stat(streams[0].path)).size, tokens.length)
   } finally {
     for (const stream of streams) stream.close()
+  }
+})
+
+test('a WINDOW opening over a stored stream proves against its root from its own piece (the piece nodes kept beside it), or from the whole stream without them', async () => {
+  const piece = 8 * 2 ** WINDOW_PIECE_HEIGHT
+  const dir = join(root, 'pieces')
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'rows.jsonl'), rowsToBytes(generateRows(3.3 * piece, 11)))
+  await initDataset(store, 'pieces')
+  const pieces = (await commitVersion(store, { name: 'pieces', path: dir, message: 'three pieces and some' })).cid.toString()
+  const stream = await openTokenStream(store, pieces, 'byte')
+  try {
+    assert.ok(stream.length > 3 * piece, 'the version spans several pieces')
+    for (const keep of [true, false]) {
+      for (const element of [5, piece + 77, stream.length - 3]) {
+        let read = 0
+        const windows = {
+          length: stream.length,
+          subarray: (b: number, e: number) => { read += e - b; return stream.subarray(b, e) },
+          ...(keep ? { pieceNode: (i: number) => stream.pieceNode(i) } : {})
+        }
+        const proof = proveWindowElements(windows, element)
+        assert.equal(toHex(rootFromProof(proof)), stream.tokensRoot, `element ${element}`)
+        // At most the piece of the element and the last, partial piece (no node is kept for it).
+        if (keep) assert.ok(read <= piece + (stream.length % piece) + 8, `read ${read} tokens for element ${element}`)
+        else assert.ok(read >= stream.length - piece, 'without the kept nodes the stream is hashed')
+      }
+    }
+  } finally {
+    stream.close()
   }
 })
 

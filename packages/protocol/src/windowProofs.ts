@@ -7,13 +7,20 @@ import { wordOf, tensorData } from './words.ts'
  * read by windows): the same RangeProof as proveLeaves gives for the whole tensor,
  * each sibling hashed from the window of tokens under it. Memory is bounded by one
  * piece of 8 * 2^17 elements; time by hashing the stream once (every token outside
- * the proved range is under exactly one sibling).
+ * the proved range is under exactly one sibling), or one piece where the windows keep
+ * the nodes over whole pieces (pieceNode).
  */
 
 /** What the prover reads: the tensor's length and windows of it (an Int32Array is one). */
 export interface ElementWindows {
   readonly length: number
   subarray (begin: number, end: number): Int32Array
+  /**
+   * The node at WINDOW_PIECE_HEIGHT over whole piece `index` (elements [index, index + 1)
+   * x 8 x 2^17), where it was kept when the tensor was written; undefined: hash it. A
+   * stored token stream keeps them, so a proof hashes one piece, not the stream.
+   */
+  pieceNode? (index: number): Uint8Array | undefined
 }
 
 /** Leaves hashed at once by the Merkle kernel: 2^17 leaves of 8 elements (4 MiB of i32). */
@@ -30,6 +37,11 @@ export function windowNode (tensor: ElementWindows, height: number, index: numbe
   const leaves = leafCount(tensor.length)
   const first = index * 2 ** height
   if (first >= leaves) return EMPTY[height]
+  const whole = (first + 2 ** height) * 8 <= tensor.length
+  if (height === WINDOW_PIECE_HEIGHT && whole && tensor.pieceNode !== undefined) {
+    const kept = tensor.pieceNode(index)
+    if (kept !== undefined) return kept
+  }
   if (height > pieceHeight) {
     return hashPair(windowNode(tensor, height - 1, 2 * index, pieceHeight), windowNode(tensor, height - 1, 2 * index + 1, pieceHeight))
   }

@@ -38,6 +38,8 @@ export interface StreamTokensOptions {
   width?: 1 | 4
   /** Called as tokens are produced: tokens so far, file bytes read, file bytes in all. */
   onProgress?: (tokens: number, done: number, total: number) => void
+  /** Told the node over each whole piece of 8 x 2^17 tokens, in order (TokensRootBuilder). */
+  onPiece?: (node: Uint8Array, index: number) => void
 }
 
 /**
@@ -71,7 +73,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
   const cid = await resolveVersion(store, ref)
   const files = await listFiles(store.blocks, (await readVersion(store.blocks, cid)).tree)
   const total = files.reduce((sum, f) => sum + f.size, 0)
-  const builder = new TokensRootBuilder()
+  const builder = new TokensRootBuilder({ onPiece: options.onPiece })
   const target = options.out === undefined ? undefined : resolve(options.out)
   const temp = target === undefined ? undefined : join(dirname(target), `.${basename(target)}.${process.pid}.tmp`)
   if (temp !== undefined) await mkdir(dirname(temp), { recursive: true })

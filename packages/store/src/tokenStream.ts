@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
+import { WINDOW_PIECE_HEIGHT } from '@commons/protocol'
 import type { Store } from './store.ts'
 import { resolveVersion } from './resolveVersion.ts'
 import { LITTLE_ENDIAN_HOST, streamTokens, type StreamTokensOptions } from './streamTokens.ts'
@@ -27,6 +28,8 @@ export interface StoredTokenStream extends TokenStreamInfo {
   /** The token file (uint8 for the byte tokenizer, else little-endian int32). */
   path: string
   readonly length: number
+  /** The node over whole piece `index` of 8 x 2^17 tokens, kept as the stream was written (range proofs start there). */
+  pieceNode (index: number): Uint8Array | undefined
   /** Tokens [begin, end), read from the file (a fresh array). */
   subarray (begin: number, end: number): Int32Array
   close (): void
@@ -65,7 +68,14 @@ export async function openTokenStream (store: Store, ref: string, tokenizer: str
     }
     info = await writing
   }
-  return openStream(path, info)
+  return openStream(path, info, await readPieces(path, info))
+}
+
+/** The piece nodes kept beside a stream, or none when they are missing or not all there. */
+async function readPieces (path: string, info: TokenStreamInfo): Promise<Uint8Array> {
+  const bytes = await readFile(`${path}.pieces`).catch(() => null)
+  const whole = Math.floor(info.tokens / (8 * 2 ** WINDOW_PIECE_HEIGHT))
+  return bytes !== null && bytes.length === whole * 32 ? bytes : new Uint8Array(0)
 }
 
 const writes = new Map<string, Promise<TokenStreamInfo>>()
@@ -73,9 +83,12 @@ const writes = new Map<string, Promise<TokenStreamInfo>>()
 async function writeStream (store: Store, path: string, version: string, tokenizer: string, options: Pick<StreamTokensOptions, 'onProgress'>): Promise<TokenStreamInfo> {
   await mkdir(join(store.home, 'tokens'), { recursive: true })
   const width = tokenWidth(tokenizer)
-  const result = await streamTokens(store, version, tokenizer, { out: path, width, onProgress: options.onProgress })
+  const pieces: Uint8Array[] = []
+  const result = await streamTokens(store, version, tokenizer, { out: path, width, onProgress: options.onProgress, onPiece: node => { pieces.push(node) } })
   const info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max, width }
-  // Written after the stream is in place: an info file always describes a whole stream.
+  // Written after the stream is in place, the info last: an info file always describes a
+  // whole stream, and the piece nodes (32 bytes per 8 x 2^17 tokens) are those of its tokens.
+  await writeFileAtomic(`${path}.pieces`, Buffer.concat(pieces))
   await writeFileAtomic(`${path}.json`, JSON.stringify(info, null, 2) + '\n')
   return info
 }
@@ -90,7 +103,7 @@ async function readInfo (path: string, version: string, tokenizer: string): Prom
   return info
 }
 
-function openStream (path: string, info: TokenStreamInfo): StoredTokenStream {
+function openStream (path: string, info: TokenStreamInfo, pieces: Uint8Array): StoredTokenStream {
   const fd = openSync(path, 'r')
   const width = info.width ?? 4
   let open = true
@@ -98,6 +111,7 @@ function openStream (path: string, info: TokenStreamInfo): StoredTokenStream {
     ...info,
     path,
     length: info.tokens,
+    pieceNode: index => (index + 1) * 32 <= pieces.length ? pieces.subarray(index * 32, index * 32 + 32) : undefined,
     subarray (begin: number, end: number): Int32Array {
       if (!open) throw new TokenStreamError(`the token stream ${path} is closed`)
       const from = Math.max(0, Math.min(begin, info.tokens))
