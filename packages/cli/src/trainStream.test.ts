@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { openBackend, parseRecipe, readRecipe, replay, tokensRootOf, train, type Backend, type Recipe } from '@commons/engine'
-import { proveWindowElements, rootFromProof, toHex, WINDOW_PIECE_HEIGHT } from '@commons/protocol'
+import { hexBytes, OPCODE, proveWindowElements, rootFromProof, toHex, WINDOW_PIECE_HEIGHT, type RangeProof } from '@commons/protocol'
+import { commons } from './testing.ts'
 import { commitVersion, generateRows, initDataset, openStore, openTokenStream, rowsToBytes, tokenizeVersion, type Store } from '@commons/store'
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url))
@@ -133,6 +134,25 @@ test('a WINDOW opening over a stored stream proves against its root from its own
   } finally {
     stream.close()
   }
+})
+
+test('commons trace of the WINDOW op on a version (its stored stream): the tokens input proves against the run\'s tokens root', { timeout: 120_000 }, async () => {
+  const recipe = join(root, 'trace-recipe.json')
+  await writeFile(recipe, JSON.stringify(await tiny(2)))
+  const out = join(root, 'trace-run')
+  const trained = await commons(['train', recipe, '--data', version, '--out', out, '--json', '--home', store.home])
+  assert.equal(trained.code, 0, trained.stderr)
+  const run = await commons(['trace', out, '--step', '1', '--op', '0', '--element', '5', '--json', '--home', store.home])
+  assert.equal(run.code, 0, run.stderr)
+  const traced = JSON.parse(run.stdout) as { code: number, value: string, recomputed: string, inputs: Array<{ kind: string, root: `0x${string}`, proof: (Omit<RangeProof, 'siblings'> & { siblings: Array<`0x${string}`> }) | null }> }
+  assert.equal(traced.code, OPCODE.WINDOW)
+  assert.equal(traced.value, traced.recomputed)
+  const tokens = traced.inputs.find(input => input.kind === 'tokens')
+  const stream = await openTokenStream(store, version, 'byte')
+  stream.close()
+  assert.equal(tokens?.root, stream.tokensRoot)
+  const proof = tokens?.proof as NonNullable<typeof traced.inputs[number]['proof']>
+  assert.equal(toHex(rootFromProof({ ...proof, siblings: proof.siblings.map(hexBytes) })), stream.tokensRoot)
 })
 
 test('a stream with tokens outside the model\'s vocabulary is refused before training', async () => {

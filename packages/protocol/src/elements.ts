@@ -155,14 +155,6 @@ export function evaluateElement (op: ProgramOp, e: number, ctx: ElementContext, 
   return PROGRAMS[name](op, e, ctx, read, inputLength)
 }
 
-/** Element e of op from whole input tensors. */
-export function evaluateFrom (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly TensorData[]): number {
-  return evaluateElement(op, e, ctx, (i, index) => {
-    if (index < 0 || index >= inputs[i].data.length) throw new ProgramError(`element ${e} reads element ${index} of input ${i}, which has ${inputs[i].data.length}`)
-    return inputs[i].data[index]
-  }, i => inputs[i].data.length)
-}
-
 /**
  * An input of an element: a tensor whole in memory, or an i32 tensor read by windows
  * (a stored token stream, which a WINDOW op reads one element of).
@@ -171,6 +163,15 @@ export type ElementInput = TensorData | ElementWindows
 
 const inputLength = (input: ElementInput): number => 'data' in input ? input.data.length : input.length
 const inputAt = (input: ElementInput, index: number): number => 'data' in input ? input.data[index] : input.subarray(index, index + 1)[0]
+
+/** Element e of op from its inputs (whole tensors, or a token stream read by windows). */
+export function evaluateFrom (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly ElementInput[]): number {
+  return evaluateElement(op, e, ctx, (i, index) => {
+    const length = inputLength(inputs[i])
+    if (index < 0 || index >= length) throw new ProgramError(`element ${e} reads element ${index} of input ${i}, which has ${length}`)
+    return inputAt(inputs[i], index)
+  }, i => inputLength(inputs[i]))
+}
 
 /** The first and last element of each input that element e reads (null: none). */
 export function elementReads (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly ElementInput[]): Array<[number, number] | null> {
