@@ -1,7 +1,7 @@
 import {
   nodeProof, openingsFor, openingStruct, opProof, opStruct, recordHashes, stateRoot, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf
 } from '@commons/protocol'
-import { initialState, opInputs, stateSlots, Tensor, traceStep, type TrainState } from '@commons/engine'
+import { dataTokensRoot, initialState, opInputs, stateSlots, Tensor, traceStep, type TrainState } from '@commons/engine'
 import type { TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
@@ -25,7 +25,6 @@ export class Challenger {
   readonly clients: Clients
   readonly deployment: Deployment
   private readonly claim: RunClaim
-  private readonly tokens: Tensor
   /** Per dispute: the honest slots of S_t and op outputs (or S_0's slots for INIT). */
   private readonly honest = new Map<bigint, { step: number, slots: Tensor[], outputs: Tensor[], agrees: boolean }>()
 
@@ -33,7 +32,6 @@ export class Challenger {
     this.clients = clients
     this.deployment = deployment
     this.claim = claim
-    this.tokens = new Tensor([claim.tokens.length], claim.tokens)
   }
 
   /**
@@ -118,12 +116,16 @@ export class Challenger {
     const ops = init ? program.init : program.step
     const programOp = ops[op]
     const ctx = { seed: this.claim.recipe.seed, step: init ? 0 : honest.step }
-    const inputs = opInputs(programOp, { program, before: honest.slots, outputs: honest.outputs }, this.tokens)
+    // The tokens as the claim holds them: a WINDOW element's opening is proved from the
+    // windows under it, never from the whole stream in memory (windowProofs in protocol).
+    const inputs = opInputs(programOp, { program, before: honest.slots, outputs: honest.outputs }, this.claim.tokens)
     const slotRoots = tensorRoots(honest.slots)
     const inputRoots = programOp.inputs.map((r, i) => {
       if (r.kind === 'slot') return { root: toHex(slotRoots[r.index]), proof: nodeProof(slotRoots, r.index).map(toHex) }
       if (r.kind === 'op') return { root: toHex(roots[r.index]), proof: nodeProof(roots, r.index).map(toHex) }
-      return { root: toHex(tensorRoot(inputs[i])), proof: [] }
+      // A stored stream's root was recorded as it was written: not hashed again here.
+      if (r.kind === 'tokens') return { root: dataTokensRoot(this.claim.tokens), proof: [] }
+      return { root: toHex(tensorRoot(inputs[i] as Tensor)), proof: [] }
     })
     const receipt = await send(this.clients, {
       address: this.deployment.contracts.disputeGame,

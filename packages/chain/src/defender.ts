@@ -1,5 +1,5 @@
 import { openingStruct, proveElements, proveLeaves, recordHashes, nodeProof, tensorRoots, toHex, wordOf } from '@commons/protocol'
-import { stateSlots, traceStep, type EngineContext, type Recipe, type RunFault, type StepRecord, type Tensor, type TrainState } from '@commons/engine'
+import { stateSlots, traceStep, type EngineContext, type Recipe, type RunFault, type StepRecord, type Tensor, type TokenWindows, type TrainState } from '@commons/engine'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError, INIT_STEP, readDispute, type Move } from './dispute.ts'
@@ -16,7 +16,8 @@ export interface TrainerRun {
   /** What this trainer re-runs steps on. */
   engine: EngineContext
   recipe: Recipe
-  tokens: Int32Array
+  /** The job's tokens: in memory, or a stored stream read by windows. */
+  tokens: TokenWindows
   /** S_t as the trainer computed it (from its checkpoints, with its fault if any). */
   stateAt: (step: number) => Promise<TrainState>
   fault?: RunFault

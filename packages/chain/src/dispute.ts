@@ -1,6 +1,6 @@
 import { BaseError } from '@commons/errors'
 import { hexBytes, type Hash } from '@commons/protocol'
-import type { EngineContext, Program, Recipe, StepRecord, Tensor, TrainState } from '@commons/engine'
+import type { EngineContext, Program, Recipe, StepRecord, Tensor, TokenStream, TrainState } from '@commons/engine'
 import type { Hex } from 'viem'
 import type { Clients } from './clients.ts'
 import { latestEvents } from './logs.ts'
@@ -40,7 +40,8 @@ export interface RunClaim {
   engine: EngineContext
   jobId: bigint
   recipe: Recipe
-  tokens: Int32Array
+  /** The job's tokens: in memory, or a stored stream read by windows. */
+  tokens: Int32Array | TokenStream
   program: Program
   /** Transcript records t = 0..steps (state root and loss). */
   records: StepRecord[]

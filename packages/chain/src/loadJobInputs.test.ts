@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { compileProgram, initParams, paramSpecs, referenceContext, tokensRootOf, Tensor, writeSafetensors, type Recipe } from '@commons/engine'
+import { compileProgram, dataTokensRoot, initParams, paramSpecs, referenceContext, tokensRootOf, Tensor, writeSafetensors, type Recipe, type TokenStream } from '@commons/engine'
 import { commitVersion, initDataset, openStore, type Store } from '@commons/store'
 import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { cidToHex } from './cids.ts'
@@ -22,13 +22,13 @@ import { modelHeaderOf } from './modelHeader.ts'
 const root = join(import.meta.dirname, '..', '..', '..')
 const rawCid = async (bytes: Uint8Array): Promise<CID> => CID.createV1(raw.code, await sha256.digest(bytes))
 
-async function jobWith (recipe: Recipe, tokens: Int32Array, tokenizerJson: Uint8Array | null, bases?: { posted: Tensor[], fetched: Store }) {
+async function jobWith (recipe: Recipe, tokens: Int32Array | TokenStream, tokenizerJson: Uint8Array | null, bases?: { posted: Tensor[], fetched: Store }) {
   const recipeBytes = Buffer.from(JSON.stringify(recipe))
   const recipeCid = await rawCid(recipeBytes)
   const datasetCid = await rawCid(Buffer.from('a dataset'))
   const terms: JobTermsWithContent = {
-    recipeCid: cidToHex(recipeCid), datasetCid: cidToHex(datasetCid), tokensRoot: tokensRootOf(tokens),
-    programHash: compileProgram(referenceContext(), recipe, bases?.posted).hash, modelHeader: modelHeaderOf(recipe, tokensRootOf(tokens)), seed: BigInt(recipe.seed), steps: recipe.steps,
+    recipeCid: cidToHex(recipeCid), datasetCid: cidToHex(datasetCid), tokensRoot: dataTokensRoot(tokens),
+    programHash: compileProgram(referenceContext(), recipe, bases?.posted).hash, modelHeader: modelHeaderOf(recipe, dataTokensRoot(tokens)), seed: BigInt(recipe.seed), steps: recipe.steps,
     reward: 1n, trainingTime: 3600n, challengeWindow: 600n
   }
   return loadJobInputs(referenceContext(), 1n, terms, {
@@ -66,6 +66,14 @@ describe('job inputs a trainer could not train', () => {
     await assert.rejects(jobWith(fits, tokens, Buffer.from('{"model": {"type": "WordPiece"}}')), (e: Error & { details: { term: string } }) => e.details.term === 'tokenizer')
     const outside = Int32Array.from([...tokens.subarray(0, 100), vocab + 3])
     await assert.rejects(jobWith(fits, outside, json), (e: Error & { details: { term: string } }) => e.details.term === 'dataset')
+
+    // A stored stream (what a node hands in) is checked by the range recorded as it was
+    // written, and its recorded root is the one the terms must bind: nothing is scanned.
+    const stream = (data: Int32Array): TokenStream => ({ length: data.length, subarray: (b, e) => data.slice(b, e), tokensRoot: tokensRootOf(data), min: Math.min(...data), max: Math.max(...data) })
+    const loaded = await jobWith(fits, stream(tokens), json)
+    assert.equal(loaded.tokens.length, tokens.length, 'a fitting stream loads')
+    assert.ok(!(loaded.tokens instanceof Int32Array), 'the stream itself, not an array of it')
+    await assert.rejects(jobWith(fits, stream(outside), json), (e: Error & { details: { term: string } }) => e.name === 'JobTermsError' && e.details.term === 'dataset')
   })
 })
 

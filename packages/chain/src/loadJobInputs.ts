@@ -1,6 +1,6 @@
 import { CID } from 'multiformats/cid'
 import type { Hex } from 'viem'
-import { baseWeightsFrom, parseRecipe, tokensRootOf, type EngineContext, type Recipe, type Tensor } from '@commons/engine'
+import { baseWeightsFrom, dataTokensRoot, parseRecipe, type EngineContext, type Recipe, type Tensor, type TokenStream } from '@commons/engine'
 import { readVersionFile, type BlockReader } from '@commons/store'
 import { BpeTokenizer, parseTokenizerJson } from '@commons/tokenizer'
 import { checkJobTerms, JobTermsError, type PostedTerms } from './checkJobTerms.ts'
@@ -16,8 +16,12 @@ export interface JobTermsWithContent extends PostedTerms {
 export interface JobContent {
   /** The bytes of the raw block `cid` (the recipe's JSON). */
   recipe: (cid: CID) => Promise<Uint8Array>
-  /** The dataset version `cid`, tokenized with `tokenizer` ('byte', or a BPE's tokenizer.json CID), and that tokenizer.json. */
-  tokens: (cid: CID, tokenizer: string) => Promise<{ tokens: Int32Array, tokenizerJson: Uint8Array | null }>
+  /**
+   * The dataset version `cid`, tokenized with `tokenizer` ('byte', or a BPE's tokenizer.json
+   * CID), and that tokenizer.json. A node hands a stored stream (read by windows, its root
+   * and range recorded as it was written), so no job holds its tokens in memory.
+   */
+  tokens: (cid: CID, tokenizer: string) => Promise<{ tokens: Int32Array | TokenStream, tokenizerJson: Uint8Array | null }>
   /** A fine-tuning recipe's base weights, in slot order, from the model folder `cid` (baseWeightsFrom). */
   base: (cid: CID, recipe: Recipe) => Promise<Tensor[]>
 }
@@ -25,7 +29,8 @@ export interface JobContent {
 /** A job's inputs, checked against its terms: the recipe to train is the job's. */
 export interface JobInputs {
   recipe: Recipe
-  tokens: Int32Array
+  /** The tokens in memory, or a stored stream read by windows (training, replay and disputes take either). */
+  tokens: Int32Array | TokenStream
   /** A BPE recipe's tokenizer.json (kept beside the run). */
   tokenizerJson?: Uint8Array
   /** A fine-tuning recipe's base weights (S_0's parameters), in slot order. */
@@ -58,7 +63,7 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
   } catch (cause) {
     return refuse('recipe', `its recipe ${String(recipeCid)} is not a valid recipe`, cause)
   }
-  let tokens: Int32Array
+  let tokens: Int32Array | TokenStream
   let tokenizerJson: Uint8Array | null
   try {
     ({ tokens, tokenizerJson } = await content.tokens(datasetCid, recipe.tokenizer))
@@ -75,8 +80,8 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
     }
     if (vocab !== recipe.model.vocab) return refuse('tokenizer', `its tokenizer has ${vocab} tokens, its model ${recipe.model.vocab}`)
   }
-  const outside = tokens.findIndex(t => t < 0 || t >= recipe.model.vocab)
-  if (outside >= 0) return refuse('dataset', `its tokens include ${tokens[outside]}, outside the model's vocabulary of ${recipe.model.vocab}`)
+  const outside = outsideVocabulary(tokens, recipe.model.vocab)
+  if (outside !== null) return refuse('dataset', `its tokens include ${outside}, outside the model's vocabulary of ${recipe.model.vocab}`)
   let base: Tensor[] | undefined
   if (recipe.base !== undefined) {
     let baseCid: CID
@@ -92,11 +97,21 @@ export async function loadJobInputs (engine: EngineContext, jobId: bigint, terms
     }
   }
   return {
-    recipe: checkJobTerms(engine, jobId, terms, recipe, tokensRootOf(tokens), base),
+    recipe: checkJobTerms(engine, jobId, terms, recipe, dataTokensRoot(tokens), base),
     tokens,
     ...(tokenizerJson !== null ? { tokenizerJson } : {}),
     ...(base !== undefined ? { base } : {})
   }
+}
+
+/** A token outside [0, vocab): found by a scan of an array, by the recorded range of a stream; null if none. */
+function outsideVocabulary (tokens: Int32Array | TokenStream, vocab: number): number | null {
+  if (tokens instanceof Int32Array) {
+    const at = tokens.findIndex(t => t < 0 || t >= vocab)
+    return at < 0 ? null : tokens[at]
+  }
+  if (tokens.length === 0) return null
+  return tokens.min < 0 ? tokens.min : tokens.max >= vocab ? tokens.max : null
 }
 
 /**

@@ -28,7 +28,7 @@ describe('commons CLI', () => {
       ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show', 'deposit'].map(c => ['dao', c]),
       ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
       ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show'], ['model'], ['model', 'export'], ['model', 'import'], ['tokenizer'], ['tokenizer', 'train'],
-      ['serve'], ['infer'], ['channel'], ...['open', 'topup', 'show', 'claim', 'close'].map(c => ['channel', c])
+      ['serve'], ['infer'], ['channel'], ['store'], ['store', 'compact'], ...['open', 'topup', 'show', 'claim', 'close'].map(c => ['channel', c])
     ]
     for (const command of commands) {
       const run = await commons([...command, '--help'])

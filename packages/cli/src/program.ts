@@ -18,6 +18,7 @@ import { scoreCommand } from './commands/score.ts'
 import { inferCommand } from './commands/infer.ts'
 import { channelCommand } from './commands/channel.ts'
 import { storageCommand } from './commands/storage.ts'
+import { storeCommand } from './commands/store.ts'
 import { mcpCommand } from './commands/mcp.ts'
 import { agentCommand } from './commands/agent.ts'
 import { explorerCommand } from './commands/explorer.ts'
@@ -60,6 +61,7 @@ export function buildProgram (): Command {
   jobCommand(program)
   feedCommand(program)
   storageCommand(program)
+  storeCommand(program)
   nodeCommand(program)
   serveCommand(program)
   inferCommand(program)

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises'
 import { CID } from 'multiformats/cid'
 import { baseWeightsOf, loadJobInputs, readJob, type JobInputs } from '@commons/chain'
 import type { Tensor } from '@commons/engine'
-import { commitVersion, exportVersion, getVerifiedBlock, initDataset, tokenizeVersion, type Store } from '@commons/store'
+import { commitVersion, exportVersion, getVerifiedBlock, initDataset, openTokenStream, type Store } from '@commons/store'
 import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
 import { timed, type Context } from './context.ts'
 
@@ -33,7 +33,8 @@ export async function fetchVersion (ctx: Context, cid: string, dir: string): Pro
 
 /**
  * A job's recipe and tokens, every term checked (loadJobInputs in @commons/chain), had
- * over the network into this node's store; loaded once per job.
+ * over the network into this node's store; loaded once per job. The tokens are a stored
+ * stream with a file open: closeJobInputs closes them when the node stops.
  */
 export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs> {
   const key = String(jobId)
@@ -44,8 +45,11 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
     tokens: async (cid, tokenizer) => {
       await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
       // A BPE's tokenizer.json is a raw block like the recipe: fetched into the store first.
-      if (tokenizer !== 'byte') await getRaw(ctx, CID.parse(tokenizer))
-      const { tokens, tokenizerJson } = await tokenizeVersion(ctx.store, String(cid), tokenizer)
+      const tokenizerJson = tokenizer === 'byte' ? null : await getRaw(ctx, CID.parse(tokenizer))
+      // The stored stream of <home>/tokens (written once per version and tokenizer, in
+      // bounded memory): training, replay and disputes read its windows, and its root
+      // is the one recorded as it was written.
+      const tokens = await openTokenStream(ctx.store, String(cid), tokenizer)
       return { tokens, tokenizerJson }
     },
     base: async (cid, recipe) => {
@@ -56,4 +60,13 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
   ctx.inputs.set(key, loading)
   loading.catch(() => { ctx.inputs.delete(key) })
   return loading
+}
+
+/** Closes the token streams of the jobs this node loaded (their files stay in <home>/tokens). */
+export async function closeJobInputs (ctx: Context): Promise<void> {
+  for (const loading of ctx.inputs.values()) {
+    const tokens = (await loading.catch(() => null))?.tokens
+    if (tokens !== undefined && 'close' in tokens && typeof tokens.close === 'function') tokens.close()
+  }
+  ctx.inputs.clear()
 }

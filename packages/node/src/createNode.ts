@@ -6,6 +6,7 @@ import { createAnnouncer } from './announcer.ts'
 import { startApi, type ApiServer } from './api.ts'
 import { serveExplorer } from './explorer.ts'
 import { createChainEvents } from './chainEvents.ts'
+import { closeJobInputs } from './content.ts'
 import type { Context, DisputeReport, NodeComponents, NodeInit, Service, Timings } from './context.ts'
 import { createEventQueue } from './eventQueue.ts'
 import { createGossip } from './gossip.ts'
@@ -89,6 +90,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     queue.stop()
     await settle()
     for (const service of [...started].reverse()) await service.stop()
+    await closeJobInputs(ctx)
   }
 
   let api: ApiServer | null = null

@@ -1,7 +1,7 @@
 import { BaseError } from '@commons/errors'
 import { random32 } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, paramSpecs, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type Tensor, type TrainState
+  compileProgram, faultChangesState, initialState, paramSpecs, stateSlots, trainStep, type EngineContext, type Recipe, type RunFault, type Tensor, type TokenWindows, type TrainState
 } from '@commons/engine'
 
 export class FaultSpecError extends BaseError {
@@ -57,7 +57,7 @@ export function parseFault (text: string, seed = 1): FaultSpec {
  * is one whose corruption reaches the next state (corrupting a value nothing reads is
  * not a lie anyone could catch).
  */
-export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Recipe, tokens: Int32Array, base?: readonly Tensor[]): RunFault {
+export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Recipe, tokens: TokenWindows, base?: readonly Tensor[]): RunFault {
   if (spec.kind === 'init') {
     const slots = stateSlots(initialState(recipe, base))
     const slot = spec.slot ?? random32(spec.seed, 11, 0) % paramSpecs(recipe.model).length
@@ -101,7 +101,7 @@ export function resolveFault (engine: EngineContext, spec: FaultSpec, recipe: Re
 }
 
 /** S_step of the honest run (the fault's step comes before any corruption). */
-function stateAt (engine: EngineContext, recipe: Recipe, tokens: Int32Array, step: number, base?: readonly Tensor[]): TrainState {
+function stateAt (engine: EngineContext, recipe: Recipe, tokens: TokenWindows, step: number, base?: readonly Tensor[]): TrainState {
   const state = initialState(recipe, base)
   while (state.step < step) trainStep(engine, recipe, tokens, state)
   return state

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { CID } from 'multiformats/cid'
 import { challengeModelFile, challengeModelHeader, findModelFileLie, headerMatches, MODEL_FILE } from '@commons/chain'
-import { runStateAt, stateSlots, type ModelFileTemplate, type Program } from '@commons/engine'
+import { runStateAt, stateSlots, type ModelFileTemplate, type Program, type TokenWindows } from '@commons/engine'
 import type { TranscriptRecord } from '@commons/protocol'
 import type { Hex } from 'viem'
 import { timed, type Context } from './context.ts'
@@ -13,7 +13,7 @@ export interface ModelFileRun {
   /** The fetched run directory and its CID. */
   dir: string
   runCid: CID
-  tokens: Int32Array
+  tokens: TokenWindows
   program: Program
   records: readonly TranscriptRecord[]
   steps: number

@@ -5,6 +5,7 @@ import { ProgramError, type ElementContext, type ProgramOp } from './program.ts'
 import { proveElements, type RangeProof } from './proofs.ts'
 import { SAMPLING_PROGRAMS } from './samplingElements.ts'
 import type { TensorData } from './words.ts'
+import { proveWindowElements, type ElementWindows } from './windowProofs.ts'
 
 /**
  * The element programs of docs/step-program.md, one element at a time: what the
@@ -154,26 +155,40 @@ export function evaluateElement (op: ProgramOp, e: number, ctx: ElementContext, 
   return PROGRAMS[name](op, e, ctx, read, inputLength)
 }
 
-/** Element e of op from whole input tensors. */
-export function evaluateFrom (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly TensorData[]): number {
+/**
+ * An input of an element: a tensor whole in memory, or an i32 tensor read by windows
+ * (a stored token stream, which a WINDOW op reads one element of).
+ */
+export type ElementInput = TensorData | ElementWindows
+
+const inputLength = (input: ElementInput): number => 'data' in input ? input.data.length : input.length
+const inputAt = (input: ElementInput, index: number): number => 'data' in input ? input.data[index] : input.subarray(index, index + 1)[0]
+
+/** Element e of op from its inputs (whole tensors, or a token stream read by windows). */
+export function evaluateFrom (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly ElementInput[]): number {
   return evaluateElement(op, e, ctx, (i, index) => {
-    if (index < 0 || index >= inputs[i].data.length) throw new ProgramError(`element ${e} reads element ${index} of input ${i}, which has ${inputs[i].data.length}`)
-    return inputs[i].data[index]
-  }, i => inputs[i].data.length)
+    const length = inputLength(inputs[i])
+    if (index < 0 || index >= length) throw new ProgramError(`element ${e} reads element ${index} of input ${i}, which has ${length}`)
+    return inputAt(inputs[i], index)
+  }, i => inputLength(inputs[i]))
 }
 
 /** The first and last element of each input that element e reads (null: none). */
-export function elementReads (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly TensorData[]): Array<[number, number] | null> {
+export function elementReads (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly ElementInput[]): Array<[number, number] | null> {
   const ranges: Array<[number, number] | null> = op.inputs.map(() => null)
   evaluateElement(op, e, ctx, (i, index) => {
     const r = ranges[i]
     ranges[i] = r === null ? [index, index] : [Math.min(r[0], index), Math.max(r[1], index)]
-    return inputs[i].data[index]
-  }, i => inputs[i].data.length)
+    return inputAt(inputs[i], index)
+  }, i => inputLength(inputs[i]))
   return ranges
 }
 
 /** Range proofs of everything element e reads: the openings a challenger sends. */
-export function openingsFor (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly TensorData[]): Array<RangeProof | null> {
-  return elementReads(op, e, ctx, inputs).map((r, i) => r === null ? null : proveElements(inputs[i], r[0], r[1]))
+export function openingsFor (op: ProgramOp, e: number, ctx: ElementContext, inputs: readonly ElementInput[]): Array<RangeProof | null> {
+  return elementReads(op, e, ctx, inputs).map((r, i) => {
+    if (r === null) return null
+    const input = inputs[i]
+    return 'data' in input ? proveElements(input, r[0], r[1]) : proveWindowElements(input, r[0], r[1])
+  })
 }

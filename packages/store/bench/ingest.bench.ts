@@ -11,6 +11,7 @@ const ROOT = join(HERE, '..', '..', '..')
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts')
 const IPFS_CAR = join(ROOT, 'node_modules', 'ipfs-car', 'bin.js')
 const PROBE = join(HERE, 'rssProbe.ts')
+const TINY = join(ROOT, 'recipes', 'tiny.json')
 const CORPUS_BYTES = 25_000_000
 /** Shards of a generated dataset: a large dataset is many files, and each is generated alone. */
 const SHARD_BYTES = 100_000_000
@@ -58,6 +59,16 @@ async function writeDataset (dir: string, bytes: number): Promise<number> {
   return written
 }
 
+/** The CID of the version the bench committed (`dataset log --json`: newest first). */
+async function headOf (home: string): Promise<string> {
+  const child = spawn(process.execPath, [CLI, 'dataset', 'log', 'bench', '--json', '--home', home], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+  await new Promise(resolve => child.on('close', resolve))
+  const log = JSON.parse(out) as Array<{ cid: string }>
+  return log[0].cid
+}
+
 interface Row { dataset: string, tool: string, bytes: number, measured: Measured }
 
 /**
@@ -78,6 +89,8 @@ export async function benchIngest (log: (line: string) => void, options: IngestB
     log(`store: generating a ${datasetGb} GB dataset in ${SHARD_BYTES / 1e6} MB shards`)
     const generated = join(work, 'generated')
     const generatedBytes = await writeDataset(generated, datasetGb * 1e9)
+    const recipe = join(work, 'one-step.json')
+    await writeFile(recipe, JSON.stringify({ ...JSON.parse(await readFile(TINY, 'utf8')), steps: 1, checkpointInterval: 1 }))
     const datasets: Array<[string, string, number]> = [
       [`corpus ${(corpusBytes.length / 1e6).toFixed(0)} MB`, corpus, corpusBytes.length],
       [`generated ${(generatedBytes / 1e9).toFixed(2)} GB`, generated, generatedBytes]
@@ -91,6 +104,13 @@ export async function benchIngest (log: (line: string) => void, options: IngestB
       await measure([CLI, 'dataset', 'init', 'bench', '--home', home])
       add('commons dataset commit', await measure([CLI, 'dataset', 'commit', 'bench', dir, '-m', 'bench', '--home', home], { SOURCE_DATE_EPOCH: '0' }))
       add('commons dataset tokens (count and root)', await measure([CLI, 'dataset', 'tokens', 'bench', '--home', home]))
+      // Training start-up from nothing stored: the stream written to <home>/tokens (one
+      // byte a token) with its root, then one step reading its windows.
+      const version = await headOf(home)
+      add('commons train start-up (tokenize + 1 step)', await measure([CLI, 'train', recipe, '--data', version, '--out', join(work, 'run'), '--home', home]))
+      await rm(join(work, 'run'), { recursive: true, force: true })
+      add('commons train start-up (stream stored, 1 step)', await measure([CLI, 'train', recipe, '--data', version, '--out', join(work, 'run'), '--home', home]))
+      await rm(join(work, 'run'), { recursive: true, force: true })
       // Each tool's output is removed once measured, so the disk holds the data and one
       // store at a time: at 5 GB they would not all fit on a small disk.
       await rm(home, { recursive: true, force: true })
@@ -117,7 +137,8 @@ export async function benchIngest (log: (line: string) => void, options: IngestB
     notes: [
       'MB/s counts the dataset bytes over the whole process wall time, start-up included (what a user waits for); CPU s is the process\'s CPU time, all threads (the work done, less sensitive to a loaded machine)',
       'tokens: the byte tokenizer; the tokens root is keccak over 4 bytes per token. --out adds a 4-bytes-per-token file write',
-      'goal: commit >= 200 MB/s, RSS <= 1 GB; size the generated dataset with --dataset-gb N'
+      'train start-up: a 1-step tiny recipe on the version, nothing stored before: tokenizes into <home>/tokens (1 byte a token), then trains one step from windows of it; then again with the stream stored',
+      'goal: commit >= 200 MB/s, RSS <= 1 GB, tokenize + train start-up RSS <= 1 GB; size the generated dataset with --dataset-gb N'
     ],
     figures: { rows: rows.map(r => ({ dataset: r.dataset, tool: r.tool, bytes: r.bytes, seconds: r.measured.seconds, cpuSeconds: r.measured.cpu, mbps: r.bytes / 1e6 / r.measured.seconds, peakRss: r.measured.rss })) }
   }

@@ -75,3 +75,13 @@ export class InvalidCarError extends BaseError {
 export class TokenStreamError extends BaseError {
   override name = 'TokenStreamError'
 }
+
+/** Another process is compacting the store's packs. */
+export class CompactionBusyError extends BaseError {
+  override name = 'CompactionBusyError'
+}
+
+/** A pack could not be compacted (it is damaged); nothing was moved from it. */
+export class CompactionError extends BaseError {
+  override name = 'CompactionError'
+}

@@ -8,6 +8,8 @@ import { open as openLmdb, type Database } from 'lmdb'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
+import { compactPacks, type CompactOptions, type CompactResult } from './compactPacks.ts'
+import { decodeLocation, encodeLocation, markWriter, packPath, PACK_ID_BYTES, unmarkWriter } from './packFiles.ts'
 
 export interface PackBlockstoreInit {
   /** A group of blocks is written at once when it reaches this many bytes (else at the next turn of the event loop). */
@@ -34,9 +36,6 @@ interface Group {
   reject: (error: unknown) => void
 }
 
-const PACK_ID_BYTES = 8
-const LOCATION_BYTES = PACK_ID_BYTES + 6 + 4
-
 /**
  * A blockstore for millions of blocks: block bytes appended to large pack files,
  * found through an LMDB index from multihash to (pack, offset, length). One file per
@@ -49,7 +48,8 @@ const LOCATION_BYTES = PACK_ID_BYTES + 6 + 4
  * writes. A block is indexed only after its bytes are written, so the index never
  * names bytes that were not written; bytes written but not indexed (a crash between)
  * are dead space. Keys are multihashes, as in blockstore-fs: getAll yields raw CIDs.
- * delete drops the index entry; the bytes stay in their pack (space is not reclaimed).
+ * delete drops the index entry; the bytes stay in their pack until `compact`
+ * rewrites the pack's live blocks into a new one (compactPacks.ts).
  */
 export class PackBlockstore extends BaseBlockstore {
   readonly #dir: string
@@ -79,6 +79,7 @@ export class PackBlockstore extends BaseBlockstore {
 
   async open (): Promise<void> {
     await mkdir(join(this.#dir, 'packs'), { recursive: true })
+    await mkdir(join(this.#dir, 'writers'), { recursive: true })
     this.#index = openLmdb<Uint8Array, Uint8Array>({ path: join(this.#dir, 'index'), keyEncoding: 'binary', encoding: 'binary', compression: false })
   }
 
@@ -86,8 +87,7 @@ export class PackBlockstore extends BaseBlockstore {
     try {
       await this.flush()
     } finally {
-      await this.#pack?.handle.close()
-      this.#pack = undefined
+      await this.#closePack()
       for (const reader of this.#readers.values()) await reader.then(async handle => { await handle.close() }, () => {})
       this.#readers.clear()
       await this.#index?.close()
@@ -150,14 +150,39 @@ export class PackBlockstore extends BaseBlockstore {
       yield * pending
       return
     }
-    const location = this.#db().getBinary(key)
-    if (location === undefined) throw new NotFoundError(`block ${cid} not found`)
-    const { pack, offset, length } = decodeLocation(location)
-    const handle = await this.#reader(pack)
+    const { handle, offset, length } = await this.#open(cid, key)
     const out = Buffer.allocUnsafe(length)
     const { bytesRead } = await handle.read(out, 0, length, offset)
     // A pack cut short (a disk fault) reads as a damaged block, which callers detect by hash.
     yield bytesRead === length ? out : out.subarray(0, bytesRead)
+  }
+
+  /**
+   * The open pack holding a block. Compaction (here or in another process) may move a
+   * block and remove its old pack between the index lookup and the open: the lookup
+   * is then made again, and finds the block's new pack.
+   */
+  async #open (cid: CID, key: Uint8Array): Promise<{ handle: FileHandle, offset: number, length: number }> {
+    for (let attempt = 0; ; attempt++) {
+      const location = this.#db().getBinary(key)
+      if (location === undefined) throw new NotFoundError(`block ${cid} not found`)
+      const { pack, offset, length } = decodeLocation(location)
+      try {
+        return { handle: await this.#reader(pack), offset, length }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw error
+      }
+    }
+  }
+
+  /**
+   * Rewrites the live blocks of packs with dead space (deleted blocks, bytes a crash
+   * left unindexed) into new packs and removes the old ones; safe against a crash at
+   * any point and against other processes using the home (compactPacks.ts).
+   */
+  async compact (options: CompactOptions = {}): Promise<CompactResult> {
+    await this.flush()
+    return compactPacks({ dir: this.#dir, index: this.#db(), packBytes: this.#packBytes }, options)
   }
 
   async has (cid: CID): Promise<boolean> {
@@ -183,7 +208,7 @@ export class PackBlockstore extends BaseBlockstore {
     const location = this.#db().getBinary(cid.multihash.bytes)
     if (location === undefined) return undefined
     const { pack, offset, length } = decodeLocation(location)
-    return { path: this.#packPath(pack), offset, length }
+    return { path: packPath(this.#dir, pack), offset, length }
   }
 
   #db (): Database<Uint8Array, Uint8Array> {
@@ -191,14 +216,10 @@ export class PackBlockstore extends BaseBlockstore {
     return this.#index
   }
 
-  #packPath (id: string): string {
-    return join(this.#dir, 'packs', `${id}.pack`)
-  }
-
   #reader (pack: string): Promise<FileHandle> {
     let reader = this.#readers.get(pack)
     if (reader === undefined) {
-      reader = open(this.#packPath(pack), 'r')
+      reader = open(packPath(this.#dir, pack), 'r')
       reader.catch(() => { this.#readers.delete(pack) })
       this.#readers.set(pack, reader)
     }
@@ -249,11 +270,21 @@ export class PackBlockstore extends BaseBlockstore {
 
   async #packFor (bytes: number): Promise<{ id: Uint8Array, handle: FileHandle, size: number }> {
     if (this.#pack !== undefined && this.#pack.size + bytes <= this.#packBytes) return this.#pack
-    await this.#pack?.handle.close()
+    await this.#closePack()
     const id = randomBytes(PACK_ID_BYTES)
+    // Marked before it exists: compaction never takes a pack a running process appends to.
+    await markWriter(this.#dir, id.toString('hex'))
     // 'wx': a fresh file this store alone appends to.
-    this.#pack = { id, handle: await open(this.#packPath(id.toString('hex')), 'wx'), size: 0 }
+    this.#pack = { id, handle: await open(packPath(this.#dir, id.toString('hex')), 'wx'), size: 0 }
     return this.#pack
+  }
+
+  async #closePack (): Promise<void> {
+    const pack = this.#pack
+    this.#pack = undefined
+    if (pack === undefined) return
+    await pack.handle.close()
+    await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
   }
 }
 
@@ -282,19 +313,6 @@ async function writeAll (handle: FileHandle, buffers: Uint8Array[]): Promise<voi
     const { bytesWritten } = await handle.writev(slice)
     if (bytesWritten !== total) await handle.write(Buffer.concat(slice).subarray(bytesWritten))
   }
-}
-
-function encodeLocation (pack: Buffer, offset: number, length: number): Uint8Array {
-  const out = Buffer.alloc(LOCATION_BYTES)
-  pack.copy(out, 0)
-  out.writeUIntBE(offset, PACK_ID_BYTES, 6)
-  out.writeUInt32BE(length, PACK_ID_BYTES + 6)
-  return out
-}
-
-function decodeLocation (bytes: Uint8Array): { pack: string, offset: number, length: number } {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return { pack: buf.subarray(0, PACK_ID_BYTES).toString('hex'), offset: buf.readUIntBE(PACK_ID_BYTES, 6), length: buf.readUInt32BE(PACK_ID_BYTES + 6) }
 }
 
 async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array[]> {

@@ -11,6 +11,7 @@ import { resolveVersion } from './resolveVersion.ts'
 import { readVersion } from './version.ts'
 import { loadTokenizer, type Encoder } from './tokenizeVersion.ts'
 import { TokensRootBuilder } from './tokensRoot.ts'
+import { TokenStreamError } from './errors.ts'
 
 export interface StreamTokensResult {
   cid: CID
@@ -23,15 +24,22 @@ export interface StreamTokensResult {
   min: number
   max: number
   files: number
-  /** Where the little-endian i32 tokens were written, if asked. */
+  /** Where the tokens were written (little-endian, `width` bytes each), if asked. */
   out?: string
 }
 
 export interface StreamTokensOptions {
   /** Write the tokens as little-endian int32 to this file (temp, then renamed). */
   out?: string
+  /**
+   * Bytes per token in `out`: 4 (int32, the default) or 1 (uint8: the byte tokenizer's
+   * tokens, a quarter of the disk). A token that does not fit is a TokenStreamError.
+   */
+  width?: 1 | 4
   /** Called as tokens are produced: tokens so far, file bytes read, file bytes in all. */
   onProgress?: (tokens: number, done: number, total: number) => void
+  /** Told the node over each whole piece of 8 x 2^17 tokens, in order (TokensRootBuilder). */
+  onPiece?: (node: Uint8Array, index: number) => void
 }
 
 /**
@@ -65,7 +73,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
   const cid = await resolveVersion(store, ref)
   const files = await listFiles(store.blocks, (await readVersion(store.blocks, cid)).tree)
   const total = files.reduce((sum, f) => sum + f.size, 0)
-  const builder = new TokensRootBuilder()
+  const builder = new TokensRootBuilder({ onPiece: options.onPiece })
   const target = options.out === undefined ? undefined : resolve(options.out)
   const temp = target === undefined ? undefined : join(dirname(target), `.${basename(target)}.${process.pid}.tmp`)
   if (temp !== undefined) await mkdir(dirname(temp), { recursive: true })
@@ -94,7 +102,8 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
     for await (const _ of produce()) { /* counted and hashed as it passes */ }
   } else {
     try {
-      await pipeline(async function * () { for await (const tokens of produce()) yield littleEndian(tokens) }, createWriteStream(temp))
+      const encode = options.width === 1 ? asBytes : littleEndian
+      await pipeline(async function * () { for await (const tokens of produce()) yield encode(tokens) }, createWriteStream(temp))
       await rename(temp, target as string)
     } catch (error) {
       await rm(temp, { force: true })
@@ -108,6 +117,17 @@ const PROGRESS_EVERY = 4 << 20
 
 /** Whether this machine stores an Int32Array's words little-endian (the token files' order). */
 export const LITTLE_ENDIAN_HOST = new Uint8Array(Int32Array.of(1).buffer)[0] === 1
+
+/** The tokens as one byte each (a copy), every one checked to fit. */
+function asBytes (tokens: Int32Array): Buffer {
+  const out = Buffer.allocUnsafe(tokens.length)
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (token < 0 || token > 255) throw new TokenStreamError(`token ${token} does not fit a stream of one byte per token`, { hint: 'write the stream with 4 bytes per token', details: { token } })
+    out[i] = token
+  }
+  return out
+}
 
 /** The tokens as little-endian int32 bytes (a copy: the writer keeps it past the call). */
 function littleEndian (tokens: Int32Array): Buffer {

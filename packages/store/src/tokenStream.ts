@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
+import { WINDOW_PIECE_HEIGHT } from '@commons/protocol'
 import type { Store } from './store.ts'
 import { resolveVersion } from './resolveVersion.ts'
 import { LITTLE_ENDIAN_HOST, streamTokens, type StreamTokensOptions } from './streamTokens.ts'
@@ -15,6 +16,8 @@ export interface TokenStreamInfo {
   tokensRoot: `0x${string}`
   min: number
   max: number
+  /** Bytes per token in the file: 1 (uint8, the byte tokenizer) or 4 (little-endian int32). Absent in older info files: 4. */
+  width?: 1 | 4
 }
 
 /**
@@ -22,17 +25,25 @@ export interface TokenStreamInfo {
  * larger than memory (the engine's TokenStream). Close it when done.
  */
 export interface StoredTokenStream extends TokenStreamInfo {
-  /** The i32 file (little-endian). */
+  /** The token file (uint8 for the byte tokenizer, else little-endian int32). */
   path: string
   readonly length: number
+  /** The node over whole piece `index` of 8 x 2^17 tokens, kept as the stream was written (range proofs start there). */
+  pieceNode (index: number): Uint8Array | undefined
   /** Tokens [begin, end), read from the file (a fresh array). */
   subarray (begin: number, end: number): Int32Array
   close (): void
 }
 
+/**
+ * Bytes per stored token: the byte tokenizer's tokens are bytes, so its stream is one
+ * byte a token (the dataset's own size, not four times it); a BPE's are int32.
+ */
+export const tokenWidth = (tokenizer: string): 1 | 4 => tokenizer === 'byte' ? 1 : 4
+
 /** Where a home keeps token streams: one file per version and tokenizer, with its root beside it. */
 export function tokenStreamPath (home: string, version: string, tokenizer: string): string {
-  return join(home, 'tokens', `${version}.${tokenizer}.i32`)
+  return join(home, 'tokens', `${version}.${tokenizer}.${tokenWidth(tokenizer) === 1 ? 'u8' : 'i32'}`)
 }
 
 /**
@@ -48,13 +59,38 @@ export async function openTokenStream (store: Store, ref: string, tokenizer: str
   const path = tokenStreamPath(store.home, version, tokenizer)
   let info = await readInfo(path, version, tokenizer)
   if (info === null) {
-    await mkdir(join(store.home, 'tokens'), { recursive: true })
-    const result = await streamTokens(store, version, tokenizer, { out: path, onProgress: options.onProgress })
-    info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max }
-    // Written after the stream is in place: an info file always describes a whole stream.
-    await writeFileAtomic(`${path}.json`, JSON.stringify(info, null, 2) + '\n')
+    // One writer per stream in this process: two jobs on one dataset (a node's trainer and
+    // validator) would otherwise write the same temp file at once.
+    let writing = writes.get(path)
+    if (writing === undefined) {
+      writing = writeStream(store, path, version, tokenizer, options).finally(() => writes.delete(path))
+      writes.set(path, writing)
+    }
+    info = await writing
   }
-  return openStream(path, info)
+  return openStream(path, info, await readPieces(path, info))
+}
+
+/** The piece nodes kept beside a stream, or none when they are missing or not all there. */
+async function readPieces (path: string, info: TokenStreamInfo): Promise<Uint8Array> {
+  const bytes = await readFile(`${path}.pieces`).catch(() => null)
+  const whole = Math.floor(info.tokens / (8 * 2 ** WINDOW_PIECE_HEIGHT))
+  return bytes !== null && bytes.length === whole * 32 ? bytes : new Uint8Array(0)
+}
+
+const writes = new Map<string, Promise<TokenStreamInfo>>()
+
+async function writeStream (store: Store, path: string, version: string, tokenizer: string, options: Pick<StreamTokensOptions, 'onProgress'>): Promise<TokenStreamInfo> {
+  await mkdir(join(store.home, 'tokens'), { recursive: true })
+  const width = tokenWidth(tokenizer)
+  const pieces: Uint8Array[] = []
+  const result = await streamTokens(store, version, tokenizer, { out: path, width, onProgress: options.onProgress, onPiece: node => { pieces.push(node) } })
+  const info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max, width }
+  // Written after the stream is in place, the info last: an info file always describes a
+  // whole stream, and the piece nodes (32 bytes per 8 x 2^17 tokens) are those of its tokens.
+  await writeFileAtomic(`${path}.pieces`, Buffer.concat(pieces))
+  await writeFileAtomic(`${path}.json`, JSON.stringify(info, null, 2) + '\n')
+  return info
 }
 
 /** The info of a stored stream, or null when there is none (or its file is not the size it says). */
@@ -63,28 +99,31 @@ async function readInfo (path: string, version: string, tokenizer: string): Prom
   if (text === null) return null
   const info = JSON.parse(text) as TokenStreamInfo
   const size = await stat(path).then(s => s.size, () => -1)
-  if (info.version !== version || info.tokenizer !== tokenizer || size !== info.tokens * 4) return null
+  if (info.version !== version || info.tokenizer !== tokenizer || (info.width ?? 4) !== tokenWidth(tokenizer) || size !== info.tokens * (info.width ?? 4)) return null
   return info
 }
 
-function openStream (path: string, info: TokenStreamInfo): StoredTokenStream {
+function openStream (path: string, info: TokenStreamInfo, pieces: Uint8Array): StoredTokenStream {
   const fd = openSync(path, 'r')
+  const width = info.width ?? 4
   let open = true
   return {
     ...info,
     path,
     length: info.tokens,
+    pieceNode: index => (index + 1) * 32 <= pieces.length ? pieces.subarray(index * 32, index * 32 + 32) : undefined,
     subarray (begin: number, end: number): Int32Array {
       if (!open) throw new TokenStreamError(`the token stream ${path} is closed`)
       const from = Math.max(0, Math.min(begin, info.tokens))
       const out = new Int32Array(Math.max(0, Math.min(end, info.tokens) - from))
-      const bytes = new Uint8Array(out.buffer)
+      const bytes = width === 4 ? new Uint8Array(out.buffer) : new Uint8Array(out.length)
       for (let done = 0; done < bytes.length;) {
-        const read = readSync(fd, bytes, done, bytes.length - done, from * 4 + done)
-        if (read === 0) throw new TokenStreamError(`the token stream ${path} ends before token ${from + done / 4}`, { hint: `remove ${path}.json; the next run writes the stream again` })
+        const read = readSync(fd, bytes, done, bytes.length - done, from * width + done)
+        if (read === 0) throw new TokenStreamError(`the token stream ${path} ends before token ${from + Math.floor(done / width)}`, { hint: `remove ${path}.json; the next run writes the stream again` })
         done += read
       }
-      if (!LITTLE_ENDIAN_HOST) {
+      if (width === 1) out.set(bytes)
+      else if (!LITTLE_ENDIAN_HOST) {
         const view = new DataView(out.buffer)
         for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true)
       }

@@ -1,7 +1,7 @@
-import { EMPTY, finishRoot, hashPair, tensorData, tensorMerkleRoot, toHex, type Hash } from '@commons/protocol'
+import { EMPTY, finishRoot, hashPair, tensorData, tensorMerkleRoot, toHex, WINDOW_PIECE_HEIGHT, type Hash } from '@commons/protocol'
 
-/** Elements per piece hashed at once: 2^17 leaves of 8 tokens (4 MiB of tokens). */
-const PIECE_HEIGHT = 17
+/** Elements per piece hashed at once: 2^17 leaves of 8 tokens (4 MiB of tokens); range proofs over a stored stream start from the same pieces. */
+const PIECE_HEIGHT = WINDOW_PIECE_HEIGHT
 const PIECE_TOKENS = 8 << PIECE_HEIGHT
 
 /**
@@ -13,12 +13,18 @@ const PIECE_TOKENS = 8 << PIECE_HEIGHT
  * the empty chain, exactly as the plain tree pads an odd node.
  */
 export class TokensRootBuilder {
+  /** Told each whole piece's node as it is hashed (a stored stream keeps them: proofs over it start there). */
+  readonly #onPiece: ((node: Hash, index: number) => void) | undefined
   #piece = new Int32Array(PIECE_TOKENS)
   #filled = 0
   #pieces = 0
   #count = 0
   /** frontier[h]: the left node at height PIECE_HEIGHT + h still waiting for its right partner. */
   readonly #frontier: Array<Hash | undefined> = []
+
+  constructor (options: { onPiece?: (node: Hash, index: number) => void } = {}) {
+    this.#onPiece = options.onPiece
+  }
 
   /** Tokens taken so far. */
   get count (): number { return this.#count }
@@ -38,6 +44,7 @@ export class TokensRootBuilder {
 
   #flushPiece (): void {
     let node = tensorMerkleRoot(tensorData(this.#piece))
+    this.#onPiece?.(node, this.#pieces)
     let h = 0
     while (this.#frontier[h] !== undefined) {
       node = hashPair(this.#frontier[h] as Hash, node)

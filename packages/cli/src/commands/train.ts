@@ -2,7 +2,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InvalidArgumentError, type Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
-import { opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult, type Recipe } from '@commons/engine'
+import { dataTokensRoot, opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult, type Recipe } from '@commons/engine'
 import { listSourceFiles, loadTokenizer, openStore, openTokenStream, putRaw, tokenizeVersion, PathNotFoundError, type StoredTokenStream } from '@commons/store'
 import { baseWeightsOf } from '@commons/chain'
 import { homeOf } from '../chainContext.ts'
@@ -87,6 +87,46 @@ const count = (name: string) => (value: string): number => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
   return n
+}
+
+/** What `commons trace` prints of one step (its tokens open for the caller to close). */
+async function traceCommand (options: GlobalOptions, dir: string, info: Awaited<ReturnType<typeof readRunInfo>>, tokens: Int32Array | StoredTokenStream, opts: { step: number, op?: number, element: number, backend: string }): Promise<void> {
+  const weights = await loadBase(options, info.recipe)
+  const backend = openBackend(opts.backend, 2)
+  let trace: ReturnType<typeof traceStep>
+  try {
+    trace = traceStep(backend.ctx, info.recipe, tokens, await runStateAt(backend.ctx, dir, tokens, opts.step), { base: weights })
+  } finally {
+    await backend.close()
+  }
+  const { program, outputs } = trace
+  const roots = tensorRoots(outputs).map(toHex)
+  const base = { step: opts.step, programHash: program.hash, header: program.header, ops: program.step.length, traceRoot: toHex(tensorsRoot(outputs)) }
+  if (opts.op === undefined) {
+    const ops = program.step.map((op, i) => ({ index: i, code: op.code, dims: op.dims, root: roots[i] }))
+    emit(options, { ...base, roots: ops }, () => [
+      `step ${opts.step}: ${ops.length} ops, program ${program.hash}`,
+      `trace root ${base.traceRoot}`,
+      ...ops.map(o => `${String(o.index).padStart(5)}  code ${String(o.code).padStart(2)}  [${o.dims.join(', ')}]  ${o.root}`)
+    ].join('\n'))
+    return
+  }
+  if (opts.op >= program.step.length) throw new RunDirError(`the step program has ${program.step.length} ops; there is no op ${opts.op}`)
+  const op = program.step[opts.op]
+  if (opts.element >= outputs[opts.op].size) throw new RunDirError(`op ${opts.op} has ${outputs[opts.op].size} elements; there is no element ${opts.element}`)
+  const inputs = opInputs(op, trace, tokens)
+  const ctx = { seed: info.recipe.seed, step: opts.step }
+  const proofs = openingsFor(op, opts.element, ctx, inputs)
+  const value = wordOf(outputs[opts.op].data[opts.element], op.dtype)
+  const detail = {
+    ...base, op: opts.op, code: op.code, dims: op.dims, attrs: op.attrs, element: opts.element,
+    value: `0x${value.toString(16).padStart(8, '0')}`, recomputed: `0x${wordOf(evaluateFrom(op, opts.element, ctx, inputs), op.dtype).toString(16).padStart(8, '0')}`,
+    inputs: op.inputs.map((r, i) => ({ ...r, root: r.kind === 'tokens' ? dataTokensRoot(tokens) : toHex(tensorRoot(inputs[i] as Tensor)), proof: proofs[i] === null ? null : { ...proofs[i], siblings: proofs[i]?.siblings.map(toHex) } }))
+  }
+  emit(options, detail, () => [
+    `step ${opts.step}, op ${opts.op} (code ${op.code}, [${op.dims.join(', ')}]), element ${opts.element}: ${detail.value} (recomputed ${detail.recomputed})`,
+    ...detail.inputs.map((input, i) => `input ${i}: ${input.kind} ${input.index} ${input.root}${input.proof === null ? '' : `, reads leaves ${input.proof.firstLeaf}..${input.proof.firstLeaf + input.proof.words.length / 8 - 1} (${input.proof.siblings?.length ?? 0} siblings)`}`)
+  ].join('\n'))
 }
 
 export function trainCommands (program: Command): void {
@@ -179,44 +219,14 @@ export function trainCommands (program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions>()
       const info = await readRunInfo(dir)
       if (opts.step >= info.recipe.steps) throw new RunDirError(`step ${opts.step} is past the run's last step (${info.recipe.steps - 1})`, { hint: 'pass --step between 0 and steps - 1' })
-      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir)
-      const weights = await loadBase(options, info.recipe)
-      const backend = openBackend(opts.backend, 2)
-      let trace: ReturnType<typeof traceStep>
+      // A version's stored stream, read by windows: the step's batch, and an opening's
+      // slice with its proof (windowProofs), never the whole tokens tensor.
+      const { tokens } = await loadTokens(options, opts.data ?? info.data.source, info.recipe.tokenizer, dir, true)
       try {
-        trace = traceStep(backend.ctx, info.recipe, tokens, await runStateAt(backend.ctx, dir, tokens, opts.step), { base: weights })
+        await traceCommand(options, dir, info, tokens, opts)
       } finally {
-        await backend.close()
+        closeTokens(tokens)
       }
-      const { program, outputs } = trace
-      const roots = tensorRoots(outputs).map(toHex)
-      const base = { step: opts.step, programHash: program.hash, header: program.header, ops: program.step.length, traceRoot: toHex(tensorsRoot(outputs)) }
-      if (opts.op === undefined) {
-        const ops = program.step.map((op, i) => ({ index: i, code: op.code, dims: op.dims, root: roots[i] }))
-        emit(options, { ...base, roots: ops }, () => [
-          `step ${opts.step}: ${ops.length} ops, program ${program.hash}`,
-          `trace root ${base.traceRoot}`,
-          ...ops.map(o => `${String(o.index).padStart(5)}  code ${String(o.code).padStart(2)}  [${o.dims.join(', ')}]  ${o.root}`)
-        ].join('\n'))
-        return
-      }
-      if (opts.op >= program.step.length) throw new RunDirError(`the step program has ${program.step.length} ops; there is no op ${opts.op}`)
-      const op = program.step[opts.op]
-      if (opts.element >= outputs[opts.op].size) throw new RunDirError(`op ${opts.op} has ${outputs[opts.op].size} elements; there is no element ${opts.element}`)
-      const tokenTensor = new Tensor([tokens.length], tokens)
-      const inputs = opInputs(op, trace, tokenTensor)
-      const ctx = { seed: info.recipe.seed, step: opts.step }
-      const proofs = openingsFor(op, opts.element, ctx, inputs)
-      const value = wordOf(outputs[opts.op].data[opts.element], op.dtype)
-      const detail = {
-        ...base, op: opts.op, code: op.code, dims: op.dims, attrs: op.attrs, element: opts.element,
-        value: `0x${value.toString(16).padStart(8, '0')}`, recomputed: `0x${wordOf(evaluateFrom(op, opts.element, ctx, inputs), op.dtype).toString(16).padStart(8, '0')}`,
-        inputs: op.inputs.map((r, i) => ({ ...r, root: toHex(tensorRoot(inputs[i])), proof: proofs[i] === null ? null : { ...proofs[i], siblings: proofs[i]?.siblings.map(toHex) } }))
-      }
-      emit(options, detail, () => [
-        `step ${opts.step}, op ${opts.op} (code ${op.code}, [${op.dims.join(', ')}]), element ${opts.element}: ${detail.value} (recomputed ${detail.recomputed})`,
-        ...detail.inputs.map((input, i) => `input ${i}: ${input.kind} ${input.index} ${input.root}${input.proof === null ? '' : `, reads leaves ${input.proof.firstLeaf}..${input.proof.firstLeaf + input.proof.words.length / 8 - 1} (${input.proof.siblings?.length ?? 0} siblings)`}`)
-      ].join('\n'))
     })
 
   program.command('generate').argument('<dir>', 'run directory written by commons train').argument('<prompt>', 'text to continue')

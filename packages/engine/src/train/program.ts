@@ -381,8 +381,12 @@ export function faultChangesState (ctx: EngineContext, recipe: Recipe, tokens: T
   return stateSlots(honest).some((t, i) => !sameBits(t, stateSlots(faulty)[i]))
 }
 
-/** The tensors `op` reads in a traced step: slots of S_t, earlier outputs, the tokens, constants. */
-export function opInputs (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'before' | 'outputs'>, tokens: Tensor): Tensor[] {
+/**
+ * The tensors `op` reads in a traced step: slots of S_t, earlier outputs, the tokens,
+ * constants. The tokens are whatever the caller holds them as: a tensor, or a stored
+ * stream read by windows (a challenger proves a WINDOW element from it).
+ */
+export function opInputs<T = Tensor> (op: ProgramOp, trace: Pick<StepTrace, 'program' | 'before' | 'outputs'>, tokens: T): Array<Tensor | T> {
   return op.inputs.map(r => r.kind === 'slot' ? trace.before[r.index] : r.kind === 'op' ? trace.outputs[r.index] : r.kind === 'tokens' ? tokens : trace.program.constants[r.index])
 }
 

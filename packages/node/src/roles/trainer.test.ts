@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { referenceContext, tokensRootOf, type Recipe } from '@commons/engine'
-import { putRaw, tokenizeVersion } from '@commons/store'
+import { existsSync } from 'node:fs'
+import { referenceContext, tokensRootOf, train, type Recipe } from '@commons/engine'
+import { putRaw, tokenizeVersion, tokenStreamPath } from '@commons/store'
 import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -47,6 +48,12 @@ describe('a trainer built from components', () => {
     assert.equal(state.job(jobId, 'trainer')?.status, 'submitted')
     assert.equal(state.run(jobId)?.step, recipe.steps)
     assert.ok(trainer.timings.training > 0, 'the run was trained by this node')
+    // The node trained from the stored token stream; the same recipe on the tokens in one
+    // array gives the same transcript, bit for bit (every state root and loss).
+    assert.ok(existsSync(tokenStreamPath(alone.home, version, recipe.tokenizer)), 'the node read the version\'s stored stream')
+    const { tokens } = await tokenizeVersion(store, version, recipe.tokenizer)
+    const inMemory = await train(referenceContext(), { recipe, tokens, data: { source: 'test' }, out: join(alone.root, 'in-memory') })
+    assert.equal((await readJob(bank, deployment, jobId)).transcriptRoot, inMemory.transcriptRoot)
 
     await trainer.stop()
     trainer = undefined

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { parseEther } from 'viem'
 import { claimJob, connect, devnetAccount, postJob, registerAndStake, submitResult, transferTokens } from '@commons/chain'
 import { train, referenceContext } from '@commons/engine'
-import { tokenizeVersion } from '@commons/store'
+import { existsSync } from 'node:fs'
+import { tokenizeVersion, tokenStreamPath } from '@commons/store'
 import { publishDir } from '../content.ts'
 import { createNode, type CommonsNode } from '../createNode.ts'
 import { startAlone, type Alone } from '../testing/alone.ts'
@@ -50,5 +51,8 @@ describe('a validator built from components', () => {
     await until(`the validator to attest job ${jobId}`, () => state.job(jobId, 'validator')?.status === 'attested', { timeoutMs: 180_000, said: () => lines.join('\n') })
     assert.equal(state.job(jobId, 'validator')?.detail.checked, recipe.steps)
     assert.ok(validator.timings.verification > 0, 'the steps were replayed by this node')
+    // The run was trained on the tokens in one array; the node replayed it from the stored
+    // stream (same state roots at every step, or it would not have attested).
+    assert.ok(existsSync(tokenStreamPath(alone.home, version, recipe.tokenizer)), 'the node read the version\'s stored stream')
   })
 })
