@@ -1,7 +1,7 @@
 /**
  * Writes the tool-use dialogue dataset a Commons agent model is trained on:
  *
- *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 300] [--held-out-per-tool 10] [--unknown-words 0.4]
+ *   node packages/agent/scripts/generateDialogues.ts --out data/tool-dialogues [--seed 1] [--per-tool 500] [--held-out-per-tool 10] [--unknown-words 0.4]
  *   npx commons dataset init tool-dialogues
  *   npx commons dataset commit tool-dialogues data/tool-dialogues/corpus -m "tool-use dialogues, seed 1"
  *

@@ -24,11 +24,10 @@ describe('the demo\'s agent model (packages/agent/model)', () => {
     assert.ok(handful.every(d => d !== undefined))
     const score = await evaluateToolChoice({ modelPath: AGENT_MODEL_PATH, gpu: false, maxTokens: 60, threads: 1 }, commonsTools, handful as NonNullable<typeof handful[number]>[])
     assert.equal(score.questions, commonsTools.length)
-    // The shipped model calls the right tool with valid arguments for 81 % of all 120
-    // held-out questions (README.md), short of the 90 % goal; of these twelve it misses
-    // three ("How has poems changed", "every training job", "governance proposals"):
-    // fewer right is a worse model.
-    assert.ok(score.validArguments >= 9, JSON.stringify(score.misses))
+    // The shipped model calls the right tool with valid arguments for all 120 held-out
+    // questions (and 94 % of the blind ones, README.md); the previous one missed three of
+    // these twelve. One miss is allowed for a llama.cpp build that rounds differently.
+    assert.ok(score.validArguments >= 11, JSON.stringify(score.misses))
     assert.ok(score.misses.every(m => m.called !== null), 'every question gets a call, with arguments that end')
   })
 

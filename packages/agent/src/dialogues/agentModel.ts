@@ -8,7 +8,7 @@ import { toolDialogues, type ToolDialogueSets } from './toolDialogues.ts'
  * training corpus, the validation questions its data, recipe and length were chosen on,
  * and the held-out questions the benchmark and the tests ask.
  */
-export const AGENT_MODEL_DIALOGUES = { seed: 1, perTemplate: 300, heldOutPerTemplate: 10, validationPerTemplate: 10, unknownWords: 0.4 } as const
+export const AGENT_MODEL_DIALOGUES = { seed: 1, perTemplate: 500, heldOutPerTemplate: 10, validationPerTemplate: 20, unknownWords: 0.4 } as const
 
 /**
  * Questions per conversation in the corpus: the system prompt and tool list (about 70

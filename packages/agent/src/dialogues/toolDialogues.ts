@@ -3,6 +3,7 @@ import { commonsTools } from '../tools/index.ts'
 import type { Dialogue } from './renderDialogue.ts'
 import { BLIND_HELD_OUT } from './blindHeldOut.ts'
 import { AGENTS, DATASETS, FACTS, FILES, LEXICON, TEMPLATES, TOPICS, WORDS, type Slots, type Template } from './toolTemplates.ts'
+import { EXTRA_TRAIN, EXTRA_VALIDATION } from './morePhrasings.ts'
 
 /**
  * Tool-use dialogues for training a Commons agent model, drawn from the templates of
@@ -16,7 +17,15 @@ import { AGENTS, DATASETS, FACTS, FILES, LEXICON, TEMPLATES, TOPICS, WORDS, type
 const CONSONANTS = [...'bcdfghjklmnprstvwz']
 const VOWELS = [...'aeiou']
 
-const OPENERS = ['Please, ', 'Hi! ', 'Quick question: ', 'Can you tell me: ', 'Hey, ', 'I need this: ', 'Could you tell me: ', 'I wonder: ', 'One thing: ', 'OK, ']
+const OPENERS = ['Please, ', 'Hi! ', 'Quick question: ', 'Can you tell me: ', 'Hey, ', 'I need this: ', 'Could you tell me: ', 'I wonder: ', 'One thing: ', 'OK, ',
+  'Hello. ', 'Good morning! ', 'So, ', 'Right, ', 'Hmm, ', 'Agent, ', 'Sorry to bother you, ', 'If you can, ', 'When you have a moment: ', 'Next: ', 'Also, ', 'Well, ']
+
+/** How people also end one: thanks, a please, a reason. */
+const CLOSERS = [' Thanks!', ' Thank you.', ' Please.', ' Cheers.', ' I need it for a report.', ' Thanks in advance.', ' Quickly, please.']
+
+/** A tool's phrasings: the template's and morePhrasings.ts's. */
+const trainPhrasings = (t: Template): readonly string[] => [...t.train, ...(EXTRA_TRAIN[t.tool] ?? [])]
+const validationPhrasings = (t: Template): readonly string[] => [...t.validation, ...(EXTRA_VALIDATION[t.tool] ?? [])]
 
 const fill = (phrase: string, s: Slots): string => phrase.replace(/\{(\w+)\}/g, (_, k: keyof Slots) => String(s[k]))
 
@@ -49,8 +58,8 @@ export function toolDialogues (options: { seed?: number, perTemplate?: number, h
   const heldOut: Dialogue[] = []
   // Held-out questions first, then validation ones: they depend on the seed alone, not on how much training data is drawn.
   for (const template of TEMPLATES) for (let i = 0; i < (options.heldOutPerTemplate ?? 5); i++) heldOut.push(draw(template, template.heldOut, false))
-  for (const template of TEMPLATES) for (let i = 0; i < (options.validationPerTemplate ?? 5); i++) validation.push(draw(template, template.validation, false))
-  for (const template of TEMPLATES) for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, template.train, true))
+  for (const template of TEMPLATES) for (let i = 0; i < (options.validationPerTemplate ?? 5); i++) validation.push(draw(template, validationPhrasings(template), false))
+  for (const template of TEMPLATES) for (let i = 0; i < (options.perTemplate ?? 40); i++) train.push(draw(template, trainPhrasings(template), true))
   // Interleaved, so a window of the corpus holds several tools.
   for (let i = train.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1))
@@ -71,11 +80,19 @@ function questionDrawer (next: () => number, unknownShare: number): (template: T
   const vary = (question: string): string => {
     const r = next()
     if (r < 0.25) return pick(OPENERS) + question[0].toLowerCase() + question.slice(1)
-    if (r < 0.5) return question.replace(/[.?]$/, '')
+    if (r < 0.45) return question.replace(/[.?]$/, '')
+    if (r < 0.55) return question + pick(CLOSERS)
+    if (r < 0.6) return question[0].toLowerCase() + question.slice(1).replace(/[.?]$/, '')
     return question
   }
-  // A made-up word: to the model, like any word it was never trained on.
-  const madeUp = (): string => Array.from({ length: 3 + Math.floor(next() * 6) }, (_, i) => pick(i % 2 === 0 ? CONSONANTS : VOWELS)).join('')
+  // A made-up word: to the model, like any word it was never trained on (drawn again when it is a word of the phrasings).
+  const known = knownWords()
+  const madeUp = (): string => {
+    for (;;) {
+      const word = Array.from({ length: 3 + Math.floor(next() * 6) }, (_, i) => pick(i % 2 === 0 ? CONSONANTS : VOWELS)).join('')
+      if (!known.has(word)) return word
+    }
+  }
   // Some phrasings get one of their words (never a slot) replaced by a made-up one, or a
   // made-up word put in: the model learns to choose from the words it knows, as it must
   // when a question is worded with words it has not seen.
@@ -99,7 +116,7 @@ function questionDrawer (next: () => number, unknownShare: number): (template: T
     // The general vocabulary's words are drawn anew for each question.
     const phrase = pick(phrases).replace(/\[(\w+)\]/g, (_, k: string) => pick(lexiconWords(k)))
     const question = fill(varied ? unknownWords(phrase) : phrase, s)
-    return { tools, question: varied ? vary(question) : question, call: { name: template.tool, params: fullArgs(template.tool, template.args(s)) }, result: template.result(s), answer: template.answer(s) }
+    return { tools, question: varied ? vary(question) : question, call: { name: template.tool, params: fullArgs(template.tool, template.args(s, phrase)) }, result: template.result(s), answer: template.answer(s) }
   }
 }
 
@@ -115,6 +132,9 @@ export function blindDialogues (options: { seed?: number, perPhrasing?: number }
 
 const blindPhrasingsOf = (tool: string): readonly string[] => BLIND_HELD_OUT[tool] ?? []
 
+/** Every word of the training phrasings and the lexicon, lower case: what a made-up word must not be. */
+const knownWords = (): Set<string> => new Set([...TEMPLATES.flatMap(trainPhrasings), ...Object.values(LEXICON).flat()].join(' ').toLowerCase().split(/[^a-z]+/))
+
 function lexiconWords (key: string): readonly string[] {
   const words = LEXICON[key]
   if (words === undefined) throw new Error(`a template names [${key}], which the lexicon does not have`)
@@ -129,4 +149,4 @@ export function expandPhrasing (phrase: string): string[] {
 }
 
 /** The templates' phrasings, for checking that held-out and validation ones never appear in training. */
-export const templatePhrasings = (): Array<Pick<Template, 'tool' | 'train' | 'validation' | 'heldOut'>> => TEMPLATES.map(t => ({ tool: t.tool, train: t.train, validation: t.validation, heldOut: t.heldOut }))
+export const templatePhrasings = (): Array<{ tool: string, train: readonly string[], validation: readonly string[], heldOut: readonly string[] }> => TEMPLATES.map(t => ({ tool: t.tool, train: trainPhrasings(t), validation: validationPhrasings(t), heldOut: t.heldOut }))

@@ -15,8 +15,8 @@ export interface Template {
   train: string[]
   validation: string[]
   heldOut: string[]
-  /** The call's arguments for the drawn slots (absent ones are sent as null). */
-  args: (s: Slots) => Record<string, unknown>
+  /** The call's arguments for the drawn slots (absent ones are sent as null); `phrase` is the question's phrasing, for arguments it may leave out. */
+  args: (s: Slots, phrase: string) => Record<string, unknown>
   result: (s: Slots) => unknown
   answer: (s: Slots) => string
 }
@@ -115,7 +115,8 @@ export const TEMPLATES: Template[] = [
       'What does {dataset}\'s {file} contain?', '[read] {file} from the {dataset} dataset.'],
     validation: ['Output a few lines of {file} from {dataset}.', 'Give me the contents of {file} in {dataset}.'],
     heldOut: ['Print the beginning of {file} in the {dataset} dataset.'],
-    args: s => ({ ref: s.dataset, path: s.file }),
+    // Without a file named, the question asks for the version's files.
+    args: (s, phrase) => ({ ref: s.dataset, path: phrase.includes('{file}') ? s.file : null }),
     result: s => ({ path: s.file, total: 200, records: ['{"id": 1}'] }),
     answer: s => `${s.file} has 200 rows; the first is {"id": 1}.`
   },
@@ -160,7 +161,8 @@ export const TEMPLATES: Template[] = [
       'What is the {dataset} [dao] voting on?', '[lately], what did the {dataset} [dao] [decide]?', 'Which [proposals] did the {dataset} [dao] [decide]?', 'Show what the {dataset} [dao] is voting on.'],
     validation: ['What is up for a vote in the {dataset} DAO?', 'Has the {dataset} community approved anything lately?'],
     heldOut: ['Which governance proposals does {dataset} have open?'],
-    args: s => ({ dao: s.dataset }),
+    // Without a dataset named, the question asks for every DAO's proposals.
+    args: (s, phrase) => ({ dao: phrase.includes('{dataset}') ? s.dataset : null }),
     result: s => [{ name: s.dataset, proposals: [{ id: '1', state: 'Executed', description: 'make v2 canonical' }] }],
     answer: s => `The ${s.dataset} DAO executed "make v2 canonical".`
   },
