@@ -30,6 +30,10 @@ describe('bounded memory', () => {
     assert.ok(!summary.includes('the very first question'), 'the oldest line was dropped first')
     assert.match(summary, /called price\(\{\}\)/)
     assert.ok(summarizeTurns(turns, null, summaryBound(512)).length <= 128, 'a small context gets a small summary')
+    const longAnswer = [{ role: 'user' as const, text: 'Show job 1.', calls: [] }, { role: 'model' as const, text: 'y'.repeat(300), calls: [{ name: 'job_show', arguments: { id: 1 } }] }]
+    const small = summarizeTurns(longAnswer, null, 128)
+    assert.ok(small.length <= 128, `${small.length} chars`)
+    assert.match(small, /^user asked: Show job 1\.\nagent called job_show/, 'a long answer does not push out the question')
   })
 
   it('a long conversation stays within the context: older turns become a summary kept in SQLite, and a continued conversation starts from it', { timeout: 300_000 }, async () => {

@@ -36,7 +36,8 @@ const clip = (text: string, max: number): string => text.length <= max ? text : 
 
 /**
  * One line per turn: what the user asked, which tools answered, what the model said;
- * appended to the previous summary, and the oldest lines dropped past `maxChars`.
+ * appended to the previous summary, and the oldest lines dropped past `maxChars` (the
+ * newest question and answer kept, clipped if they alone are over it).
  */
 export function summarizeTurns (turns: readonly MemoryTurn[], previous: string | null, maxChars = SUMMARY_MAX_CHARS): string {
   const lines = previous === null || previous === '' ? [] : previous.split('\n')
@@ -47,8 +48,14 @@ export function summarizeTurns (turns: readonly MemoryTurn[], previous: string |
       lines.push(`agent ${calls === '' ? '' : `called ${calls} and `}said: ${clip(turn.text, 200)}`)
     }
   }
-  while (lines.length > 1 && lines.join('\n').length > maxChars) lines.shift()
-  return clip(lines.join('\n'), maxChars)
+  while (lines.length > 2 && lines.join('\n').length > maxChars) lines.shift()
+  const text = lines.join('\n')
+  if (text.length <= maxChars || lines.length < 2) return clip(text, maxChars)
+  // The newest exchange alone is over the bound (a small context, a long answer): its
+  // question is kept in at most half the room and the answer clipped to the rest, so the
+  // summary never loses what was asked to a long reply.
+  const asked = clip(lines[0], Math.floor(maxChars / 2))
+  return `${asked}\n${clip(lines[1], maxChars - asked.length - 1)}`
 }
 
 /** The system prompt with the summary of what came before. */
