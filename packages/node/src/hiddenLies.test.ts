@@ -113,6 +113,9 @@ describe('lies a trainer hides', () => {
       await validator.network.connect(cheater.network.multiaddrs()[0])
       const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
       await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+      // The chain says slashed as soon as the conviction is mined; the validator records
+      // what it convicted when its transaction returns, a moment later.
+      await until(`the validator to record job ${jobId}'s conviction`, () => validator.state.job(jobId, 'validator')?.detail.modelFile !== undefined)
       const convicted = validator.state.job(jobId, 'validator')?.detail.modelFile as { slot: number, element: number } | undefined
       assert.equal(convicted?.slot, 1, 'the parameter the trainer changed')
       assert.equal(convicted?.element, 4, 'the weight the trainer changed')
