@@ -9,15 +9,15 @@
  */
 import { parseArgs } from 'node:util'
 import { agentModelDialogues } from '../src/dialogues/agentModel.ts'
-import { blindDialogues } from '../src/dialogues/toolDialogues.ts'
+import { blindDialogues, sealedDialogues } from '../src/dialogues/toolDialogues.ts'
 import { evaluateToolChoice } from '../src/dialogues/evaluateToolChoice.ts'
 import { commonsTools } from '../src/tools/index.ts'
 
-const SETS = ['validation', 'heldout', 'blind', 'train'] as const
+const SETS = ['validation', 'heldout', 'blind', 'sealed', 'train'] as const
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, set: { type: 'string', default: 'validation' }, json: { type: 'boolean' }, help: { type: 'boolean' } } })
 if (values.help === true || values.model === undefined) {
-  process.stdout.write('usage: node packages/agent/scripts/scoreAgentModel.ts --model FILE.gguf [--set validation|heldout|blind|train] [--json]\n')
+  process.stdout.write('usage: node packages/agent/scripts/scoreAgentModel.ts --model FILE.gguf [--set validation|heldout|blind|sealed|train] [--json]\n')
   process.exit(values.help === true ? 0 : 1)
 }
 const set = values.set as typeof SETS[number]
@@ -27,7 +27,7 @@ if (!SETS.includes(set)) {
 }
 const sets = agentModelDialogues()
 // Training questions: the first 120, as a reference for how well the data was learnt.
-const dialogues = set === 'validation' ? sets.validation : set === 'heldout' ? sets.heldOut : set === 'blind' ? blindDialogues() : sets.train.slice(0, 120)
+const dialogues = set === 'validation' ? sets.validation : set === 'heldout' ? sets.heldOut : set === 'blind' ? blindDialogues() : set === 'sealed' ? sealedDialogues() : sets.train.slice(0, 120)
 process.stderr.write(`asking ${values.model} ${dialogues.length} ${set} questions\n`)
 const score = await evaluateToolChoice({ modelPath: values.model, gpu: false, maxTokens: 120 }, commonsTools, dialogues)
 const pct = (n: number): string => `${(100 * n / Math.max(1, score.questions)).toFixed(0)} %`

@@ -106,3 +106,133 @@ export const DROPPED: Record<string, readonly string[]> = {
   knowledge_search: ['What do the shared notes say about {topic}?', 'Search the network\'s knowledge for {topic}.'],
   agent_ask: ['Ask {agent} about {topic}.']
 }
+
+/**
+ * A third held-out set, SEALED: 96 requests (8 per tool) written blind by another writer,
+ * given only the tools' names, descriptions and argument slots, kept off the repository
+ * (where nobody training could read it) until the final model of session 7 was committed,
+ * then scored once by someone who trained nothing: the benchmark's row "held out, sealed".
+ * The 13 that training wording came within a word or two of are in SEALED_DROPPED, not asked.
+ */
+export const SEALED_HELD_OUT: Record<string, readonly string[]> = {
+  price: [
+    'How much is one ether going for in dollars right now?',
+    'Quick check: what\'s the oracle saying ETH trades at, and is that number stale?',
+    'Could you tell me the current dollar value of Ethereum according to the on-chain feed?',
+    'eth usd rn?',
+    'I\'m about to pay someone in ether, so what\'s the exchange rate to the US dollar at the moment?',
+    'Has the price feed updated recently, and what does it quote for ETH?',
+    'Kindly report the latest Ethereum-to-dollar quotation from the chain\'s oracle.',
+    'What would a single ETH fetch in USD today?'
+  ],
+  dataset_list: [
+    'Show me everything you\'ve got in terms of datasets here.',
+    'list local datasets.',
+    'Before I pick one to train on, can you tell me which datasets are available on this node?',
+    'Please enumerate all datasets held locally.',
+    'What corpora do we have sitting on this box?',
+    'I forgot the names of the datasets we keep here, could you remind me?'
+  ],
+  dataset_log: [
+    'Show me the version history of {dataset}, most recent first.',
+    'Who changed the {dataset} dataset lately and when?',
+    'What revisions has {dataset} gone through?',
+    '{dataset} changelog please.',
+    'I\'d like to see the commit log for the {dataset} dataset.',
+    'When was {dataset} last updated, and what were the earlier versions?',
+    'Kindly provide the revision history for dataset {dataset}.',
+    'Has anyone pushed a new version of {dataset} recently?'
+  ],
+  dataset_read: [
+    'Open {file} in the {dataset} dataset and show me its rows.',
+    'What\'s inside the file {file} of the {dataset} dataset?',
+    'Could you print the contents of {file} that lives in {dataset}?',
+    'I want to look at the lines of {file} in dataset {dataset}.',
+    'Please display the data stored in {file} within {dataset}.',
+    'Let me peek at {dataset}\'s {file}, would you?',
+    'Dump the records from {file} belonging to {dataset}.'
+  ],
+  dataset_search: [
+    'Find every row in {dataset} that mentions {word}.',
+    'Does the word {word} appear anywhere in the {dataset} dataset?',
+    'Which entries of {dataset} contain the term {word}?',
+    'I\'m hunting for {word} somewhere in {dataset}, can you look it up?',
+    'Kindly run a full-text lookup of {word} across dataset {dataset}.',
+    'Pull up any lines in {dataset} where {word} shows up.'
+  ],
+  job_list: [
+    'What training jobs are currently posted on the market?',
+    'Show me all the jobs and whether they\'re open, running or done.',
+    'Are there any training tasks out there I could pick up?',
+    'Give me an overview of every training job on the marketplace with its state.',
+    'Which model-training gigs exist right now and what stage is each in?',
+    'Please enumerate the market\'s training jobs along with their statuses.',
+    'Anything new on the training job board?'
+  ],
+  job_show: [
+    'Who attested training job {id}, and was it disputed?',
+    'Which dataset and trainer are behind job number {id}?',
+    'job {id} details?',
+    'Could you pull up the record for training job {id}?',
+    'Has anyone raised a dispute on job {id}?',
+    'I\'d like the full breakdown of job {id}, including who verified it.',
+    'Please display the particulars of training job number {id}.'
+  ],
+  dao_proposals: [
+    'What proposals are up for a vote in the {dataset} DAO?',
+    'Is the {dataset} community voting on anything right now?',
+    '{dataset} dao proposals?',
+    'Kindly list the governance proposals submitted to the DAO of dataset {dataset}.',
+    'What has been proposed for {dataset}\'s governance lately?',
+    'I hold tokens in the {dataset} DAO, what motions can I vote on?',
+    'Pull up the ballot items for the {dataset} dataset\'s DAO.'
+  ],
+  knowledge_put: [
+    'Share this with the network: {fact}.',
+    'Remember for everyone that {fact}.',
+    'Please publish the following note to the shared knowledge: {fact}.',
+    'Can you save the observation that {fact} so other nodes can see it?',
+    'I just learned that {fact}, store it for the network please.',
+    'Record in the common knowledge base: {fact}.'
+  ],
+  knowledge_search: [
+    'Has anyone on the network written anything on {topic}?',
+    'Look up {topic} in the common knowledge base.',
+    'Could you dig through the network\'s saved facts for anything about {topic}?',
+    'I\'m curious what\'s been recorded collectively regarding {topic}.',
+    'Kindly search the shared knowledge for entries concerning {topic}.',
+    'Find me any notes people have posted about {topic}.'
+  ],
+  agents_list: [
+    'Which other agents have you come across on the network?',
+    'Who else is out there that this node has seen?',
+    'list known agents.',
+    'Show me the agents we\'ve discovered so far.',
+    'Could you tell me which other nodes\' agents you\'ve encountered?',
+    'Please enumerate all agents observed by this node.',
+    'Which agents are around that I could talk to?',
+    'Give me a roster of the other bots you\'ve spotted on the network.'
+  ],
+  agent_ask: [
+    'Ask {agent} what they know about {topic}.',
+    'Could you check with {agent}\'s agent about {topic}?',
+    'Send {agent} a question regarding {topic}.',
+    'I\'d like {agent} to weigh in on {topic}, can you ask them?',
+    'Kindly query the agent of {agent} concerning {topic}.',
+    'See what {agent} has to say on {topic}.',
+    'Go ask {agent}\'s node for its take on {topic}.'
+  ]
+}
+
+/** Sealed phrasings training already covers (a word or two from a training wording): not held out, not asked. */
+export const SEALED_DROPPED: Record<string, readonly string[]> = {
+  dataset_list: ['What data collections are stored on this node?', 'Which datasets does this machine currently host?'],
+  dataset_read: ['cat {file} from {dataset}.'],
+  dataset_search: ['grep {dataset} for {word}.', 'Search the {dataset} data for occurrences of {word}, please.'],
+  job_list: ['list jobs.'],
+  job_show: ['Tell me everything about job #{id}.'],
+  dao_proposals: ['Show me the governance votes for {dataset}.'],
+  knowledge_put: ['note: {fact}.', 'Post to the shared notes that {fact}.'],
+  knowledge_search: ['What do the shared notes say about {topic}?', 'notes on {topic}?'],
+  agent_ask: ['ping {agent} about {topic}.']
+}

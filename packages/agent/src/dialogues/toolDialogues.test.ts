@@ -6,8 +6,8 @@ import { commonsTools } from '../tools/index.ts'
 import { BpeTokenizer, trainBpe } from '@commons/tokenizer'
 import { CommonsChatWrapper } from '../agent/commonsChatWrapper.ts'
 import { DIALOGUE_END, renderConversation, renderDialogue } from './renderDialogue.ts'
-import { blindDialogues, expandPhrasing, templatePhrasings, toolDialogues } from './toolDialogues.ts'
-import { BLIND_HELD_OUT } from './blindHeldOut.ts'
+import { blindDialogues, expandPhrasing, sealedDialogues, templatePhrasings, toolDialogues } from './toolDialogues.ts'
+import { BLIND_HELD_OUT, SEALED_HELD_OUT } from './blindHeldOut.ts'
 import { LEXICON } from './toolTemplates.ts'
 
 /** Words of a phrasing, lower case, without punctuation: what two wordings are compared by. */
@@ -32,7 +32,7 @@ describe('tool-use dialogues', () => {
 
   it('cover every tool, with arguments its schema accepts, every property present as the grammar writes them', () => {
     const { train, validation, heldOut } = toolDialogues({ seed: 1, perTemplate: 10, heldOutPerTemplate: 3, validationPerTemplate: 3 })
-    const blind = blindDialogues()
+    const blind = [...blindDialogues(), ...sealedDialogues()]
     for (const set of [train, validation, heldOut, blind]) assert.deepEqual(new Set(set.map(d => d.call?.name)), new Set(commonsTools.map(t => t.name)))
     for (const d of [...train, ...validation, ...heldOut, ...blind]) {
       const tool = commonsTools.find(t => t.name === d.call?.name)
@@ -49,8 +49,8 @@ describe('tool-use dialogues', () => {
     for (const t of templatePhrasings()) for (const phrase of [...t.validation, ...t.heldOut]) assert.ok(!t.train.includes(phrase), phrase)
   })
 
-  it('never word a training phrasing, in any of its lexicon\'s wordings, near (a word or two from) a held-out, blind held-out or validation phrasing of any tool', () => {
-    const apart = [...templatePhrasings().flatMap(t => [...t.validation, ...t.heldOut]), ...Object.values(BLIND_HELD_OUT).flat()].map(wordsOf)
+  it('never word a training phrasing, in any of its lexicon\'s wordings, near (a word or two from) a held-out, blind, sealed or validation phrasing of any tool', () => {
+    const apart = [...templatePhrasings().flatMap(t => [...t.validation, ...t.heldOut]), ...Object.values(BLIND_HELD_OUT).flat(), ...Object.values(SEALED_HELD_OUT).flat()].map(wordsOf)
     const near: string[] = []
     for (const t of templatePhrasings()) {
       for (const wording of t.train.flatMap(expandPhrasing)) {
@@ -65,9 +65,10 @@ describe('tool-use dialogues', () => {
   })
 
   it('ask every blind phrasing twice, with its own tool\'s call, the same questions every time', () => {
-    const blind = blindDialogues()
-    for (const [tool, phrasings] of Object.entries(BLIND_HELD_OUT)) assert.equal(blind.filter(d => d.call?.name === tool).length, 2 * phrasings.length, tool)
-    assert.deepEqual(blindDialogues(), blind)
+    for (const [set, dialogues] of [[BLIND_HELD_OUT, blindDialogues()], [SEALED_HELD_OUT, sealedDialogues()]] as const) {
+      for (const [tool, phrasings] of Object.entries(set)) assert.equal(dialogues.filter(d => d.call?.name === tool).length, 2 * phrasings.length, tool)
+    }
+    assert.deepEqual(blindDialogues(), blindDialogues())
   })
 
   it('keep the held-out questions the same whatever else is drawn, and the validation ones apart from them', () => {

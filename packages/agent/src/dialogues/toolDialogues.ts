@@ -1,7 +1,7 @@
 import { seededRandom } from '@commons/store'
 import { commonsTools } from '../tools/index.ts'
 import type { Dialogue } from './renderDialogue.ts'
-import { BLIND_HELD_OUT } from './blindHeldOut.ts'
+import { BLIND_HELD_OUT, SEALED_HELD_OUT } from './blindHeldOut.ts'
 import { AGENTS, DATASETS, FACTS, FILES, LEXICON, TEMPLATES, TOPICS, WORDS, type Slots, type Template } from './toolTemplates.ts'
 import { EXTRA_TRAIN, EXTRA_VALIDATION } from './morePhrasings.ts'
 
@@ -121,16 +121,19 @@ function questionDrawer (next: () => number, unknownShare: number): (template: T
 }
 
 /**
- * The blind held-out questions (blindHeldOut.ts): each phrasing `perPhrasing` times with
- * slots drawn from their own seed, so they never change the other sets.
+ * The questions of a blind held-out set (blindHeldOut.ts: BLIND_HELD_OUT by default, or
+ * SEALED_HELD_OUT): each phrasing `perPhrasing` times with slots drawn from their own
+ * seed, so they never change the other sets.
  */
-export function blindDialogues (options: { seed?: number, perPhrasing?: number } = {}): Dialogue[] {
+export function blindDialogues (options: { set?: Record<string, readonly string[]>, seed?: number, perPhrasing?: number } = {}): Dialogue[] {
+  const set = options.set ?? BLIND_HELD_OUT
   const draw = questionDrawer(seededRandom(options.seed ?? 1), 0)
-  return TEMPLATES.flatMap(template => blindPhrasingsOf(template.tool).flatMap(phrase =>
+  return TEMPLATES.flatMap(template => (set[template.tool] ?? []).flatMap(phrase =>
     Array.from({ length: options.perPhrasing ?? 2 }, () => draw(template, [phrase], false))))
 }
 
-const blindPhrasingsOf = (tool: string): readonly string[] => BLIND_HELD_OUT[tool] ?? []
+/** The sealed set as it was scored (its own seed, each phrasing twice). */
+export const sealedDialogues = (): Dialogue[] => blindDialogues({ set: SEALED_HELD_OUT, seed: 3 })
 
 /** Every word of the training phrasings and the lexicon, lower case: what a made-up word must not be. */
 const knownWords = (): Set<string> => new Set([...TEMPLATES.flatMap(trainPhrasings), ...Object.values(LEXICON).flat()].join(' ').toLowerCase().split(/[^a-z]+/))
