@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { createPublicClient, http, type PublicClient } from 'viem'
@@ -47,14 +47,31 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** The genesis time of the last fresh devnet this process started (seconds). */
+let lastGenesis = 0
+
+/**
+ * A genesis time no other fresh devnet of this process has. Two anvils started in the
+ * same second with the same settings have the same genesis block, and a connection knows
+ * a chain by its id and genesis hash (clients.ts): they would share one nonce manager, and
+ * the second chain would be sent the first one's nonces and never mine them.
+ */
+function uniqueGenesis (): number {
+  lastGenesis = Math.max(Math.floor(Date.now() / 1000), lastGenesis + 1)
+  return lastGenesis
+}
+
 /** Starts anvil on loopback with state under the home; resolves once it answers RPC. */
 export async function startDevnet (options: DevnetOptions): Promise<Devnet> {
   const port = options.port ?? await freePort()
   const stateFile = join(options.home, 'chain', 'anvil-state.json')
   await mkdir(dirname(stateFile), { recursive: true })
+  // A chain reloaded from its state keeps its genesis; a fresh one gets its own.
+  const fresh = await access(stateFile).then(() => false, () => true)
   const child: ChildProcess = spawn(anvilPath(), [
     '--host', '127.0.0.1', '--port', String(port),
     '--state', stateFile, '--state-interval', String(options.stateInterval ?? 5),
+    ...(fresh ? ['--timestamp', String(uniqueGenesis())] : []),
     '--silent'
   ], { stdio: ['ignore', 'ignore', options.detached === true ? 'ignore' : 'pipe'], detached: options.detached === true })
   const ready = await chainReady(child, port, { name: 'anvil', hint: `is port ${port} taken? is ${stateFile} a valid state file?`, details: { stateFile }, timeoutMs: 20_000, pollMs: 50 })
