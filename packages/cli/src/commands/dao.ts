@@ -11,6 +11,9 @@ import { withChainOptions } from './chain.ts'
 import { storageFundingActions } from './storage.ts'
 import { emit, note, progress, progressDone } from '../output.ts'
 
+/** Seconds `dao vote` waits for a pending proposal's vote to open (a devnet DAO opens it a second after the proposal; a longer delay ends in the Governor's own error). */
+const VOTE_OPEN_WAIT_S = 30
+
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
 }
@@ -127,7 +130,17 @@ export function daoCommand (program: Command): void {
       if (!(support in SUPPORT)) throw new InvalidChainInputError(`"${support}" is not a vote`, { hint: 'vote for, against or abstain' })
       const { clients, deployment } = await deploymentOf(options)
       const address = await daoAddress(clients, deployment, ref)
-      const receipt = await vote(clients, address, parseProposalId(id), support as keyof typeof SUPPORT)
+      const proposalId = parseProposalId(id)
+      // Voting opens the second after the proposal's snapshot: a vote sent in the same
+      // second as the proposal (a script's next line) would be refused as pending.
+      let state = await proposalState(clients, address, proposalId)
+      for (let waited = 0; state === 'pending' && waited < VOTE_OPEN_WAIT_S; waited++) {
+        progress(options, `proposal ${id} is pending; waiting for its vote to open...`)
+        await new Promise(resolve => setTimeout(resolve, 1000))
+        state = await proposalState(clients, address, proposalId)
+      }
+      progressDone(options)
+      const receipt = await vote(clients, address, proposalId, support as keyof typeof SUPPORT)
       emit(options, { dao: address, proposalId: id, support, gasUsed: receipt.gasUsed }, () => `voted ${support} on proposal ${id}`)
     })
 

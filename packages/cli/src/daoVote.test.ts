@@ -1,0 +1,46 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { actions, connect, createDao, DEFAULT_DAO_PARAMS, devnetAccount, propose, proposalState, readManifest, startDevnet, type Devnet } from '@commons/chain'
+import { commons } from './testing.ts'
+
+/**
+ * `dao vote` right after `dao propose`, as a script's next line runs it: the Governor
+ * opens the vote the second after the proposal's snapshot, and a vote sent before is
+ * refused as pending. The command waits for the vote to open. A DAO with a voting delay
+ * of 3 s makes the wait certain (on the devnet's DAO it is under a second, often none).
+ */
+
+const HEAD = 'bafyreigezfizmnk4llquwjxtfcozdirvwcx52t7yojbw3aomniojb2d37i'
+
+let root: string
+let devnet: Devnet
+let h: string[]
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'commons-dao-vote-'))
+  devnet = await startDevnet({ home: join(root, 'chain-home') })
+  h = ['--home', join(root, 'home'), '--rpc', devnet.rpcUrl, '--json']
+  const deployed = await commons(['chain', 'deploy', ...h])
+  assert.equal(deployed.code, 0, deployed.stderr)
+})
+after(async () => {
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true })
+})
+
+describe('dao vote', () => {
+  it('waits for a just-made proposal\'s vote to open, then votes', { timeout: 120_000 }, async () => {
+    const clients = await connect(devnet.rpcUrl, devnetAccount(0))
+    const deployment = await readManifest(join(root, 'home', 'chain', 'deployment.json'))
+    const { dao } = await createDao(clients, deployment, { name: 'delayed', head: HEAD, members: [{ account: clients.account.address, shares: 100n }], params: { ...DEFAULT_DAO_PARAMS, votingDelay: 3 } })
+    const { proposalId } = await propose(clients, dao, { actions: [actions.setHead(dao, HEAD)], description: 'the same head' })
+    assert.equal(await proposalState(clients, dao, proposalId), 'pending', 'the vote is not open yet')
+    const voted = await commons(['dao', 'vote', 'delayed', String(proposalId), 'for', ...h])
+    assert.equal(voted.code, 0, voted.stderr)
+    assert.equal(await proposalState(clients, dao, proposalId), 'active')
+    assert.equal(JSON.parse(voted.stdout).support, 'for')
+  })
+})
