@@ -5,8 +5,7 @@ import { importTree, type ImportOptions } from './importTree.ts'
 import { readDataset, withDatasetLock, writeDataset } from './refs.ts'
 import { putVersion, readVersion, type Version } from './version.ts'
 import { InvalidTimeError, NothingToCommitError } from './errors.ts'
-import { skipExistingWriter } from './blocks.ts'
-import { writeBehind } from './packBlockstore.ts'
+import { commitWriter } from './commitWriter.ts'
 
 export interface CommitVersionParams {
   name: string
@@ -40,8 +39,7 @@ export async function commitVersion (store: Store, params: CommitVersionParams):
   if (params.time !== undefined) checkCommitTime(params.time)
   await readDataset(store, params.name)
   // Blocks are written behind the import; writeDataset flushes them before the ref moves.
-  const writer = { has: store.blocks.has.bind(store.blocks), get: store.blocks.get.bind(store.blocks), put: writeBehind(store.blocks).put }
-  const imported = await importTree(skipExistingWriter(writer), params.path, { onProgress: params.onProgress, layout: params.layout, threads: params.threads })
+  const imported = await importTree(commitWriter(store.blocks), params.path, { onProgress: params.onProgress, layout: params.layout, threads: params.threads })
   return withDatasetLock(store, params.name, async () => {
     const ref = await readDataset(store, params.name)
     if (ref.head !== null && (await readVersion(store.blocks, ref.head)).tree.equals(imported.tree)) {

@@ -193,28 +193,30 @@ describe('datasets', () => {
     await store.close()
   })
 
-  it('writes a damaged block again when a commit needs it, instead of reusing it', async () => {
-    const store = await freshStore()
-    const source = join(root, 'src-recommit')
-    await writeSample(source)
-    await initDataset(store, 'a')
-    await initDataset(store, 'b')
-    await commitVersion(store, { name: 'a', path: source, message: 'm' })
-    const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
-      .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
-    const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
-    const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
-    const bytes = await readFile(victim)
-    bytes[100] ^= 0xff
-    await writeFile(victim, bytes)
-    assert.equal((await verifyVersion(store, 'a')).corrupt.length, 1)
+  for (const threads of [0, 1]) {
+    it(`writes a damaged block again when a commit needs it, instead of reusing it (${threads === 0 ? 'cut in this thread' : 'cut by a worker, leaves stored a batch at a time'})`, async () => {
+      const store = await freshStore()
+      const source = join(root, `src-recommit-${threads}`)
+      await writeSample(source)
+      await initDataset(store, 'a')
+      await initDataset(store, 'b')
+      await commitVersion(store, { name: 'a', path: source, message: 'm', threads })
+      const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
+        .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
+      const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
+      const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
+      const bytes = await readFile(victim)
+      bytes[100] ^= 0xff
+      await writeFile(victim, bytes)
+      assert.equal((await verifyVersion(store, 'a')).corrupt.length, 1)
 
-    // The same files committed again (to another dataset): the damaged chunk is among them.
-    await commitVersion(store, { name: 'b', path: source, message: 'm' })
-    assert.equal((await verifyVersion(store, 'b')).ok, true, 'the commit holds no damaged block')
-    assert.equal((await verifyVersion(store, 'a')).ok, true, 'and the block is repaired for every version that shares it')
-    await store.close()
-  })
+      // The same files committed again (to another dataset): the damaged chunk is among them.
+      await commitVersion(store, { name: 'b', path: source, message: 'm', threads })
+      assert.equal((await verifyVersion(store, 'b')).ok, true, 'the commit holds no damaged block')
+      assert.equal((await verifyVersion(store, 'a')).ok, true, 'and the block is repaired for every version that shares it')
+      await store.close()
+    })
+  }
 
   it('lists the other datasets when one ref file is damaged, and names the damaged one', async () => {
     const store = await freshStore()

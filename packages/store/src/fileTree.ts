@@ -55,9 +55,13 @@ export class FileTree {
     this.#pattern = (settings.averageChildren ?? 32) - 1
   }
 
-  /** Adds the next leaf (a raw block the caller has written). */
-  async addLeaf (cid: CID, size: number): Promise<void> {
-    await this.#add({ cid, fileSize: BigInt(size), dagSize: BigInt(size) }, 0)
+  /**
+   * Adds the next leaf (a raw block the caller has written). Returns a promise only
+   * when the leaf closes a group (a parent node is written): a caller adding many
+   * leaves awaits those alone.
+   */
+  addLeaf (cid: CID, size: number): Promise<void> | undefined {
+    return this.#add({ cid, fileSize: BigInt(size), dagSize: BigInt(size) }, 0)
   }
 
   /** Closes every open group; returns the file's root (the empty raw block for an empty file). */
@@ -88,15 +92,18 @@ export class FileTree {
     return size >= 2 && (digest[digest.length - 1] & this.#pattern) === 0
   }
 
-  async #add (node: DagNode, height: number): Promise<void> {
+  #add (node: DagNode, height: number): Promise<void> | undefined {
     this.#groups[height] ??= []
     this.#counts[height] = (this.#counts[height] ?? 0) + 1
     const group = this.#groups[height]
     group.push(node)
-    if (this.#endsGroup(group.length, node.cid)) {
-      this.#groups[height] = []
-      await this.#add(await this.#parentOf(group), height + 1)
-    }
+    if (!this.#endsGroup(group.length, node.cid)) return undefined
+    this.#groups[height] = []
+    return this.#close(group, height)
+  }
+
+  async #close (group: DagNode[], height: number): Promise<void> {
+    await this.#add(await this.#parentOf(group), height + 1)
   }
 
   async #parentOf (children: DagNode[]): Promise<DagNode> {

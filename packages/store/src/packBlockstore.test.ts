@@ -54,6 +54,34 @@ describe('pack blockstore', () => {
     await reopened.close()
   })
 
+  it('stores leaves cut from one buffer in one call: runs across groups, duplicates once, indexed ones handed back', async () => {
+    const dir = join(root, 'leaves')
+    const store = new PackBlockstore(dir, { groupBytes: 20_000 })
+    await store.open()
+    const before = randomBytes(3_000)
+    const beforeCid = await rawBlock(before)
+    await store.put(beforeCid, before)
+    // 40 leaves of 1,000-2,000 bytes; leaf 7 is the block stored before, leaf 30 repeats leaf 3.
+    const pieces = Array.from({ length: 40 }, (_, i) => i === 7 ? before : randomBytes(1_000 + i * 25))
+    pieces[30] = pieces[3]
+    const bytes = Buffer.concat(pieces)
+    const ends: number[] = []
+    for (const piece of pieces) ends.push((ends.at(-1) ?? 0) + piece.length)
+    const cids = await Promise.all(pieces.map(rawBlock))
+    assert.deepEqual(await store.putLeavesBehind(bytes, ends, cids), [7], 'the leaf already indexed is handed back, the pending duplicate is not')
+    assert.ok((await read(store, cids[12])).equals(pieces[12]), 'readable before its group is written')
+    await store.flush()
+    await store.close()
+
+    const reopened = new PackBlockstore(dir)
+    await reopened.open()
+    for (const [i, cid] of cids.entries()) assert.ok((await read(reopened, cid)).equals(pieces[i]), `leaf ${i}`)
+    const packs = await readdir(join(dir, 'packs'), { recursive: true })
+    const packBytes = (await Promise.all(packs.map(async f => (await stat(join(dir, 'packs', f))).size))).reduce((a, b) => a + b, 0)
+    assert.equal(packBytes, bytes.length - pieces[30].length, 'every block written once: the stored one before, the duplicate not at all')
+    await reopened.close()
+  })
+
   it('stores a block put in parts (views of received chunks) as its whole bytes, before and after it is written', async () => {
     const dir = join(root, 'parts')
     const store = new PackBlockstore(dir)

@@ -28,8 +28,12 @@ export interface BlockLocation {
 }
 
 interface Group {
-  /** Keys (multihashKey) to their bytes (the parts they were put in), in write order. */
-  blocks: Map<string, { key: Uint8Array, parts: Uint8Array[], length: number }>
+  /** Its blocks in write order: multihash, multihashKey and length of each. */
+  keys: Uint8Array[]
+  ids: string[]
+  lengths: number[]
+  /** The bytes to write, in order: a block's parts, or one view of a run of leaves that lie one after the other. */
+  parts: Uint8Array[]
   bytes: number
   done: Promise<void>
   resolve: () => void
@@ -64,8 +68,8 @@ export class PackBlockstore extends BaseBlockstore {
   #writing: Promise<void> = Promise.resolve()
   /** Groups started and not yet written: while one is, the open group goes on filling. */
   #writesInFlight = 0
-  /** Blocks put but not yet indexed, by key: readable before their group lands. */
-  readonly #pending = new Map<string, Uint8Array[]>()
+  /** Blocks put but not yet indexed, by key: readable before their group lands; each is in one group only. */
+  readonly #pending = new Map<string, Uint8Array | Uint8Array[]>()
   #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
   readonly #readers = new Map<string, Promise<FileHandle>>()
 
@@ -124,30 +128,94 @@ export class PackBlockstore extends BaseBlockstore {
     // A block put in parts (a fetcher's views of the chunks it received) is kept and
     // written as those parts: joining them would copy every such block once more.
     const parts = bytes instanceof Uint8Array ? [bytes] : await collect(bytes)
-    const length = parts.reduce((sum, part) => sum + part.byteLength, 0)
     const key = cid.multihash.bytes
     const id = multihashKey(key)
+    if (!this.#pending.has(id)) {
+      const group = this.#openGroup()
+      this.#queue(group, key, id, parts.reduce((sum, part) => sum + part.byteLength, 0), parts)
+      group.parts.push(...parts)
+      if (group.bytes >= this.#groupBytes) this.#startGroup()
+    }
+    if (!behind || this.#pendingBytes > this.#windowBytes || this.#failure !== undefined) await this.#written()
+    return cid
+  }
+
+  /**
+   * Stores raw leaves cut from one buffer as putBehind does, in one call: leaf i is
+   * `bytes[ends[i - 1] (0 for the first), ends[i])` and its CID `cids[i]`. A run of
+   * leaves is written as one view of the buffer, with no promise or parts per leaf.
+   * Leaves the index already holds are not queued: their indices are returned, for
+   * the caller to check the stored bytes (as skipExistingWriter does). Waits, as
+   * putBehind does, while a window of bytes waits to be written.
+   */
+  async putLeavesBehind (bytes: Uint8Array, ends: ArrayLike<number>, cids: CID[]): Promise<number[]> {
+    const db = this.#db()
+    const stored: number[] = []
+    let group: Group | undefined
+    /** Start of the run of queued leaves that ends at `start`, or -1. */
+    let run = -1
+    let start = 0
+    for (let i = 0; i < ends.length; i++) {
+      const end = ends[i]
+      const key = cids[i].multihash.bytes
+      const id = multihashKey(key)
+      const pending = this.#pending.has(id)
+      if (pending || db.doesExist(key)) {
+        if (!pending) stored.push(i)
+        if (run !== -1) (group as Group).parts.push(bytes.subarray(run, start))
+        run = -1
+      } else {
+        group ??= this.#openGroup()
+        if (run === -1) run = start
+        this.#queue(group, key, id, end - start, bytes.subarray(start, end))
+        if (group.bytes >= this.#groupBytes) {
+          group.parts.push(bytes.subarray(run, end))
+          run = -1
+          group = undefined
+          this.#startGroup()
+        }
+      }
+      start = end
+    }
+    if (run !== -1) (group as Group).parts.push(bytes.subarray(run, start))
+    if (this.#pendingBytes > this.#windowBytes || this.#failure !== undefined) await this.#written()
+    return stored
+  }
+
+  /** The open group, started now if there is none (written at the next turn of the event loop unless another write runs). */
+  #openGroup (): Group {
     let group = this.#group
     if (group === undefined) {
-      group = this.#group = newGroup()
-      setImmediate(() => { if (this.#group === group && this.#writesInFlight === 0) this.#startGroup() })
+      const opened = group = this.#group = newGroup()
+      setImmediate(() => { if (this.#group === opened && this.#writesInFlight === 0) this.#startGroup() })
     }
-    if (!group.blocks.has(id)) {
-      group.blocks.set(id, { key, parts, length })
-      group.bytes += length
-      this.#pending.set(id, parts)
-      this.#pendingBytes += length
-    }
-    if (group.bytes >= this.#groupBytes) this.#startGroup()
-    if (!behind || this.#pendingBytes > this.#windowBytes || this.#failure !== undefined) await group.done
-    return cid
+    return group
+  }
+
+  /** Adds a block to a group (its bytes go into group.parts, by the caller) and makes it readable. */
+  #queue (group: Group, key: Uint8Array, id: string, length: number, bytes: Uint8Array | Uint8Array[]): void {
+    group.keys.push(key)
+    group.ids.push(id)
+    group.lengths.push(length)
+    group.bytes += length
+    this.#pending.set(id, bytes)
+    this.#pendingBytes += length
+  }
+
+  /** Resolves once every block put so far is written and indexed; throws once any write failed. */
+  async #written (): Promise<void> {
+    // Groups are written in order: the open one's write comes after every other.
+    if (this.#group !== undefined) await this.#group.done.catch(() => {})
+    else await this.#writing
+    if (this.#failure !== undefined) throw this.#failure
   }
 
   async * get (cid: CID): AsyncGenerator<Uint8Array> {
     const key = cid.multihash.bytes
     const pending = this.#pending.get(multihashKey(key))
     if (pending !== undefined) {
-      yield * pending
+      if (pending instanceof Uint8Array) yield pending
+      else yield * pending
       return
     }
     const { handle, offset, length } = await this.#open(cid, key)
@@ -245,26 +313,23 @@ export class PackBlockstore extends BaseBlockstore {
   }
 
   async #writeGroup (group: Group): Promise<void> {
-    const blocks = [...group.blocks.values()]
     try {
       const pack = await this.#packFor(group.bytes)
       const start = pack.size
-      await writeAll(pack.handle, blocks.flatMap(b => b.parts))
+      await writeAll(pack.handle, group.parts)
       pack.size += group.bytes
       const id = Buffer.from(pack.id)
       let offset = start
       // One index transaction for the group, written after its bytes.
       await this.#db().batch(() => {
-        for (const block of blocks) {
-          void this.#db().put(block.key, encodeLocation(id, offset, block.length))
-          offset += block.length
+        for (let i = 0; i < group.keys.length; i++) {
+          void this.#db().put(group.keys[i], encodeLocation(id, offset, group.lengths[i]))
+          offset += group.lengths[i]
         }
       })
     } finally {
-      for (const [id, block] of group.blocks) {
-        if (this.#pending.get(id) === block.parts) this.#pending.delete(id)
-        this.#pendingBytes -= block.length
-      }
+      for (const id of group.ids) this.#pending.delete(id)
+      this.#pendingBytes -= group.bytes
     }
   }
 
@@ -293,7 +358,7 @@ function newGroup (): Group {
   let reject = (_: unknown): void => {}
   const done = new Promise<void>((res, rej) => { resolve = res; reject = rej })
   done.catch(() => {}) // awaited by each put of the group
-  return { blocks: new Map(), bytes: 0, done, resolve, reject }
+  return { keys: [], ids: [], lengths: [], parts: [], bytes: 0, done, resolve, reject }
 }
 
 /**

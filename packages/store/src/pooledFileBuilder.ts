@@ -24,16 +24,12 @@ function leafCid (bytes: Uint8Array): CID {
  * from the same chunks).
  */
 export function pooledFileBuilder (pool: ChunkerPool, sourceOf: (path: string) => { absolute: string, size: number }, onBytes: (bytes: number) => void): FileBuilder {
-  return treeFileBuilder(async (file, addLeaf) => {
+  return treeFileBuilder(async (file, { addLeaves }) => {
     const path = file.path ?? ''
     const { absolute, size } = sourceOf(path)
     for await (const { bytes, ends, cids } of pool.chunks(absolute, chunkParamsFor(path), size)) {
-      let start = 0
-      for (let i = 0; i < ends.length; i++) {
-        await addLeaf(leafCid(cids.subarray(CID_BYTES * i, CID_BYTES * (i + 1))), bytes.subarray(start, ends[i]))
-        start = ends[i]
-      }
-      onBytes(start)
+      await addLeaves(bytes, ends, Array.from(ends, (_, i) => leafCid(cids.subarray(CID_BYTES * i, CID_BYTES * (i + 1)))))
+      onBytes(ends.at(-1) ?? 0)
     }
   })
 }
