@@ -129,6 +129,7 @@ describe('commons mcp', () => {
     const job = await call('job_show', { id: 0 })
     assert.equal(job.json.dataset, corpus)
     assert.deepEqual(job.json.attestors, [])
+    assert.equal(job.json.summary, `job 0 (open) trained on dataset ${corpus} by ${job.json.trainer}; attested by no one yet; no disputes`)
     const missingJob = await call('job_show', { id: 99 })
     assert.equal(missingJob.isError, true)
     const daos = await call('dao_proposals', { dao: 'corpus' })

@@ -43,6 +43,20 @@ export function note (options: GlobalOptions, line: string): void {
   if (options.json !== true) process.stderr.write(`${line}\n`)
 }
 
+/**
+ * A tool call's result in one line of at most `width` characters: what an agent found
+ * (the demo prints it: a small model's own words after a result are weak, docs/agent.md).
+ */
+export function briefResult (call: { result: unknown, isError?: boolean }, width: number): string {
+  // A tool's own words first (price and job_show say their result in a `summary`, agent_ask's peer in its `answer`).
+  const said = call.result !== null && typeof call.result === 'object' ? (call.result as { summary?: unknown, answer?: unknown }) : {}
+  const text = typeof call.result === 'string'
+    ? call.result
+    : typeof said.summary === 'string' ? said.summary : typeof said.answer === 'string' ? said.answer : JSON.stringify(call.result, jsonValue) ?? 'nothing'
+  const brief = call.isError === true ? `failed: ${text}` : text
+  return brief.length <= width ? brief : `${brief.slice(0, width - 3)}...`
+}
+
 export function formatBytes (bytes: number): string {
   if (bytes < 1024) return `${bytes} B`
   const units = ['KiB', 'MiB', 'GiB', 'TiB']

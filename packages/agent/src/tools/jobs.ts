@@ -37,10 +37,13 @@ export const jobShowTool = defineTool({
       const d = await readDispute(clients, deployment, e.args.id as bigint)
       return { id: (e.args.id as bigint).toString(), challenger: d.challenger, winner: d.winner, reason: d.reasonName }
     }))
+    const dataset = cid(j.spec.datasetCid)
+    const checkedBy = j.attestors.length === 0 ? 'attested by no one yet' : `attested by ${j.attestors.join(', ')}`
+    const disputed = disputes.length === 0 ? 'no disputes' : disputes.map(d => `dispute ${d.id} won by the ${d.winner}`).join(', ')
     return {
       id: args.id,
       status: j.statusName,
-      dataset: cid(j.spec.datasetCid),
+      dataset,
       recipe: cid(j.spec.recipeCid),
       steps: j.spec.steps,
       reward: formatEther(j.spec.reward),
@@ -50,7 +53,9 @@ export const jobShowTool = defineTool({
       model: j.modelCid === '0x' ? null : cid(j.modelCid),
       transcriptRoot: j.transcriptRoot,
       attestors: j.attestors,
-      disputes
+      disputes,
+      // Said in words too, as price does: who checked the job is the question most asked of it.
+      summary: `job ${args.id} (${j.statusName}) trained on dataset ${dataset} by ${j.trainer}; ${checkedBy}; ${disputed}`
     }
   }
 })

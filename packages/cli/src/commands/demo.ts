@@ -7,7 +7,7 @@ import {
   initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
 } from '@commons/store'
 import type { DemoSummary } from '../demo/runNetworkDemo.ts'
-import { emit, formatBytes, note, UsageError, type GlobalOptions } from '../output.ts'
+import { briefResult, emit, formatBytes, note, UsageError, type GlobalOptions } from '../output.ts'
 
 interface DemoOptions {
   corpusMb: number
@@ -174,7 +174,7 @@ function humanSummary (s: DemoSummary, seconds: number): string {
     ...(s.storage === undefined ? [] : [`storage  ${s.storage.deals} deal, ${s.storage.proofs} proofs (${s.storage.gasPerProof} gas each), ${s.storage.missed} missed, ${s.storage.slashed} COM slashed`]),
     ...(s.inference === undefined ? [] : [`infer    ${s.inference.requests} paid requests, ${s.inference.tokens} tokens, ${s.inference.paid} COM; ${s.inference.disputes.map(d => `a lie disputed: ${d.winner} won in ${d.moves} moves`).join(', ')}; epoch payouts ${JSON.stringify(s.inference.epoch.payouts)}`]),
     `sample   ${JSON.stringify(s.model.prompt + s.model.sample)}`,
-    ...(s.agent?.questions ?? []).map(q => `agent    ${JSON.stringify(q.question)}: ${q.toolCalls.map(c => c.name).join(', ') || 'no tool'} -> ${JSON.stringify(q.answer.slice(0, 100))}`),
+    ...(s.agent?.questions ?? []).map(q => `agent    ${JSON.stringify(q.question)}: ${q.toolCalls.map(c => `${c.name} -> ${briefResult(c, 220)}`).join(', ') || 'no tool'}`),
     'balances ' + s.balances.map(b => `${b.who} ${b.before} -> ${b.after}`).join('; '),
     '',
     `state stays in ${s.home}: commons chain up --detach --home ${s.home}, then commons dao list, commons node status --home ${s.home}/nodes/validator`

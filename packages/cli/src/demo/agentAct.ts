@@ -1,6 +1,7 @@
 import type { LocalAccount } from 'viem'
 import type { Deployment } from '@commons/chain'
 import type { CommonsNode } from '@commons/node'
+import { briefResult } from '../output.ts'
 import {
   BUNDLED_AGENT_MODEL, commonsAgentTools, commonsTools, openAgent, putNote, startA2a, toolContext, type A2aNode, narrowArguments
 } from '@commons/agent'
@@ -100,7 +101,8 @@ export async function runAgentAct (p: AgentActParams): Promise<AgentSummary> {
       const answer = await agent.ask(question)
       const toolCalls = answer.toolCalls.map(c => ({ name: c.name, arguments: c.arguments, result: c.result, isError: c.isError }))
       questions.push({ question, toolCalls, answer: answer.answer })
-      say(`      ${JSON.stringify(question)} -> ${toolCalls.map(c => `${c.name}(${JSON.stringify(c.arguments)})${c.isError ? ' failed' : ''}`).join(', ') || 'no tool'}: ${JSON.stringify(answer.answer.slice(0, 160))}`)
+      // What the tools found; the small model's own words after a result are weak (docs/agent.md) and stay in --json.
+      say(`      ${JSON.stringify(question)} -> ${toolCalls.map(c => `${c.name}(${JSON.stringify(c.arguments)}) = ${briefResult(c, 260)}`).join(', ') || 'no tool'}`)
     }
     const cites = [...new Set(questions.flatMap(q => q.toolCalls).filter(c => c.name === 'agent_ask' && !c.isError)
       .flatMap(c => (c.result as { cites?: string[] }).cites ?? []))]
@@ -110,3 +112,4 @@ export async function runAgentAct (p: AgentActParams): Promise<AgentSummary> {
     for (const node of a2a) await node.stop()
   }
 }
+

@@ -7,7 +7,7 @@ import { BaseError } from '@commons/errors'
 import { generate, readRecipe, referenceContext, type EngineContext, type Recipe } from '@commons/engine'
 import {
   actions, advanceTime, connect, createDao, deploy, devnetAccount, escrowToFork, execute, executeFork, propose, queue, readDao,
-  isDevnetChain, readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
+  isDevnetChain, postWalkStep, readJob, readStake, registerAndStake, startDevnet, tokenBalance, trainingMarketAbi, transferTokens, vote, writeManifest, type Deployment
 } from '@commons/chain'
 import { commitVersion, editRows, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault, peerIdBytes, startNode, type CommonsNode, type Timings } from '@commons/node'
@@ -267,7 +267,13 @@ export async function runNetworkDemo (options: DemoOptions): Promise<DemoSummary
       const gas = Object.fromEntries([r.open, ...r.moves].map(m => [m.name, Number(m.gas)]))
       return { id: String(r.id), job: String(r.jobId), step: r.step === 0xffffffff ? 'init' as const : r.step, winner: r.winner ?? 'unresolved', reason: r.reason, moves: r.moves.length, maxGas: Math.max(0, ...Object.values(gas)), gas }
     })
-    const agent = options.agent === false || paid === undefined ? undefined : await runAgentAct({ user: curator, peer: validator, deployment, job: paid.id, jobs: [first, second], disputes, modelPath: options.agentModel, say, until })
+    let agent: AgentSummary | undefined
+    if (options.agent !== false && paid !== undefined) {
+      // The acts before moved the chain's clock on by a day: the feed's updater posts the next
+      // round first, as a live network's does, so the price the agent reads is the price now.
+      await postWalkStep(bank, deployment)
+      agent = await runAgentAct({ user: curator, peer: validator, deployment, job: paid.id, jobs: [first, second], disputes, modelPath: options.agentModel, say, until })
+    }
     // The nodes' own records (node status) catch up with the chain before they stop.
     await until('the validator to record how its disputes ended', async () => disputes.every(d => d.winner === 'unresolved' ||
       validator.state.disputes().some(r => r.id === d.id && r.role === 'challenger' && r.status.startsWith('resolved'))), 60_000)
