@@ -76,9 +76,12 @@ export class PackBlockstore extends BaseBlockstore {
   constructor (dir: string, init: PackBlockstoreInit = {}) {
     super()
     this.#dir = dir
-    this.#groupBytes = init.groupBytes ?? 8 << 20
+    // 32 MiB groups: each is an LMDB transaction, synced to disk, so its size sets how
+    // many syncs a commit waits for (8 MiB groups: 124 a GB; 32 MiB: 31, and a 1 GB commit
+    // ran at 166 MB/s median against 196, 9% less CPU, 80 MB more peak RSS).
+    this.#groupBytes = init.groupBytes ?? 32 << 20
     this.#packBytes = init.packBytes ?? 2 ** 32
-    this.#windowBytes = init.windowBytes ?? 64 << 20
+    this.#windowBytes = init.windowBytes ?? 128 << 20
   }
 
   async open (): Promise<void> {
