@@ -68,6 +68,8 @@ describe('pack blockstore', () => {
     const ends: number[] = []
     for (const piece of pieces) ends.push((ends.at(-1) ?? 0) + piece.length)
     const cids = await Promise.all(pieces.map(rawBlock))
+    await assert.rejects(store.putLeavesBehind(bytes, ends, cids.slice(1)), RangeError, 'a CID short: refused before anything is queued')
+    await assert.rejects(store.putLeavesBehind(bytes.subarray(1), ends, cids), RangeError, 'ends past the bytes: refused')
     assert.deepEqual(await store.putLeavesBehind(bytes, ends, cids), [7], 'the leaf already indexed is handed back, the pending duplicate is not')
     assert.ok((await read(store, cids[12])).equals(pieces[12]), 'readable before its group is written')
     await store.flush()
