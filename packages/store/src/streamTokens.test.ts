@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { tokensRootOf } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, openStore, rowsToBytes, tokenizeVersion } from './index.ts'
+import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
+import { commitVersion, generateRows, initDataset, openStore, openTokenStream, putRaw, rowsToBytes, tokenizeVersion, tokenStreamPath } from './index.ts'
 import { streamTokens } from './streamTokens.ts'
 
 let root: string
@@ -38,6 +39,36 @@ test('streamed tokens are the tokens tokenizeVersion gives, written as little-en
     const counted = await streamTokens(store, 'corpus', 'byte')
     assert.equal(counted.tokensRoot, streamed.tokensRoot)
     assert.equal(counted.out, undefined)
+  } finally {
+    await store.close()
+  }
+})
+
+test('a BPE version\'s stored stream is two bytes a token, and reads back as the tokens tokenizeVersion gives', async () => {
+  const data = join(root, 'bpe-data')
+  await mkdir(data, { recursive: true })
+  await writeFile(join(data, 'corpus.jsonl'), rowsToBytes(generateRows(300_000, 4)))
+  const store = await openStore(join(root, 'bpe-home'))
+  try {
+    await initDataset(store, 'corpus')
+    const { cid } = await commitVersion(store, { name: 'corpus', path: data, message: 'v1', time: 0 })
+    const version = cid.toString()
+    const { tokens: bytes } = await tokenizeVersion(store, version, 'byte')
+    const bpe = trainBpe(Uint8Array.from(bytes), 600)
+    assert.ok(new BpeTokenizer(bpe).vocab > 256, 'a vocabulary past one byte')
+    const tokenizer = (await putRaw(store.blocks, tokenizerFile(bpe))).toString()
+    const whole = await tokenizeVersion(store, version, tokenizer)
+    const stream = await openTokenStream(store, version, tokenizer)
+    try {
+      assert.equal(stream.width, 2)
+      assert.equal(stream.length, whole.tokens.length)
+      assert.equal((await readFile(tokenStreamPath(store.home, version, tokenizer))).length, 2 * whole.tokens.length, 'two bytes a token on disk')
+      assert.equal(stream.tokensRoot, tokensRootOf(whole.tokens))
+      assert.deepEqual(stream.subarray(0, stream.length), whole.tokens, 'every token reads back')
+      assert.deepEqual(stream.subarray(1001, 1517), whole.tokens.subarray(1001, 1517), 'a window from an odd offset')
+    } finally {
+      stream.close()
+    }
   } finally {
     await store.close()
   }

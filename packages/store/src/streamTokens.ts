@@ -32,10 +32,11 @@ export interface StreamTokensOptions {
   /** Write the tokens as little-endian int32 to this file (temp, then renamed). */
   out?: string
   /**
-   * Bytes per token in `out`: 4 (int32, the default) or 1 (uint8: the byte tokenizer's
-   * tokens, a quarter of the disk). A token that does not fit is a TokenStreamError.
+   * Bytes per token in `out`: 4 (int32, the default), 2 (uint16: a vocabulary of at most
+   * 65,536, half the disk) or 1 (uint8: the byte tokenizer's tokens, a quarter). A token
+   * that does not fit is a TokenStreamError.
    */
-  width?: 1 | 4
+  width?: TokenWidth
   /** Called as tokens are produced: tokens so far, file bytes read, file bytes in all. */
   onProgress?: (tokens: number, done: number, total: number) => void
   /** Told the node over each whole piece of 8 x 2^17 tokens, in order (TokensRootBuilder). */
@@ -102,7 +103,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
     for await (const _ of produce()) { /* counted and hashed as it passes */ }
   } else {
     try {
-      const encode = options.width === 1 ? asBytes : littleEndian
+      const encode = options.width === 1 ? asBytes : options.width === 2 ? asUint16 : littleEndian
       await pipeline(async function * () { for await (const tokens of produce()) yield encode(tokens) }, createWriteStream(temp))
       await rename(temp, target as string)
     } catch (error) {
@@ -127,6 +128,25 @@ function asBytes (tokens: Int32Array): Buffer {
     out[i] = token
   }
   return out
+}
+
+/** The tokens as little-endian uint16 (a copy), every one checked to fit. */
+function asUint16 (tokens: Int32Array): Buffer {
+  const out = Buffer.allocUnsafe(tokens.length * 2)
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]
+    if (token < 0 || token > 65_535) throw new TokenStreamError(`token ${token} does not fit a stream of two bytes per token`, { hint: 'write the stream with 4 bytes per token', details: { token } })
+    out.writeUInt16LE(token, i * 2)
+  }
+  return out
+}
+
+/** Bytes per token in a stored stream: uint8, little-endian uint16, or little-endian int32. */
+export type TokenWidth = 1 | 2 | 4
+
+/** The narrowest width that holds every token of a vocabulary of `vocab` (tokens 0..vocab - 1). */
+export function tokenWidthFor (vocab: number): TokenWidth {
+  return vocab <= 256 ? 1 : vocab <= 65_536 ? 2 : 4
 }
 
 /** The tokens as little-endian int32 bytes (a copy: the writer keeps it past the call). */

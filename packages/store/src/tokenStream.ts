@@ -5,7 +5,8 @@ import writeFileAtomic from 'write-file-atomic'
 import { WINDOW_PIECE_HEIGHT } from '@commons/protocol'
 import type { Store } from './store.ts'
 import { resolveVersion } from './resolveVersion.ts'
-import { LITTLE_ENDIAN_HOST, streamTokens, type StreamTokensOptions } from './streamTokens.ts'
+import { LITTLE_ENDIAN_HOST, streamTokens, tokenWidthFor, type StreamTokensOptions, type TokenWidth } from './streamTokens.ts'
+import { loadTokenizer } from './tokenizeVersion.ts'
 import { TokenStreamError } from './errors.ts'
 
 /** What is known of a stored token stream, computed as it was written (the `.json` beside it). */
@@ -16,8 +17,8 @@ export interface TokenStreamInfo {
   tokensRoot: `0x${string}`
   min: number
   max: number
-  /** Bytes per token in the file: 1 (uint8, the byte tokenizer) or 4 (little-endian int32). Absent in older info files: 4. */
-  width?: 1 | 4
+  /** Bytes per token in the file: 1 (uint8), 2 (little-endian uint16) or 4 (little-endian int32). Absent in older info files: 4. */
+  width?: TokenWidth
 }
 
 /**
@@ -25,7 +26,7 @@ export interface TokenStreamInfo {
  * larger than memory (the engine's TokenStream). Close it when done.
  */
 export interface StoredTokenStream extends TokenStreamInfo {
-  /** The token file (uint8 for the byte tokenizer, else little-endian int32). */
+  /** The token file (`width` bytes a token: uint8, else little-endian uint16 or int32). */
   path: string
   readonly length: number
   /** The node over whole piece `index` of 8 x 2^17 tokens, kept as the stream was written (range proofs start there). */
@@ -36,14 +37,13 @@ export interface StoredTokenStream extends TokenStreamInfo {
 }
 
 /**
- * Bytes per stored token: the byte tokenizer's tokens are bytes, so its stream is one
- * byte a token (the dataset's own size, not four times it); a BPE's are int32.
+ * Where a home keeps token streams: one file per version and tokenizer, with its root
+ * beside it. A stream is stored as narrow as its tokenizer's vocabulary allows
+ * (tokenWidthFor): the byte tokenizer's one byte a token (the dataset's own size), a BPE
+ * of up to 65,536 tokens two; its info says which.
  */
-export const tokenWidth = (tokenizer: string): 1 | 4 => tokenizer === 'byte' ? 1 : 4
-
-/** Where a home keeps token streams: one file per version and tokenizer, with its root beside it. */
 export function tokenStreamPath (home: string, version: string, tokenizer: string): string {
-  return join(home, 'tokens', `${version}.${tokenizer}.${tokenWidth(tokenizer) === 1 ? 'u8' : 'i32'}`)
+  return join(home, 'tokens', `${version}.${tokenizer}.${tokenizer === 'byte' ? 'u8' : 'tokens'}`)
 }
 
 /**
@@ -82,7 +82,7 @@ const writes = new Map<string, Promise<TokenStreamInfo>>()
 
 async function writeStream (store: Store, path: string, version: string, tokenizer: string, options: Pick<StreamTokensOptions, 'onProgress'>): Promise<TokenStreamInfo> {
   await mkdir(join(store.home, 'tokens'), { recursive: true })
-  const width = tokenWidth(tokenizer)
+  const width = tokenWidthFor((await loadTokenizer(store.blocks, tokenizer)).vocab)
   const pieces: Uint8Array[] = []
   const result = await streamTokens(store, version, tokenizer, { out: path, width, onProgress: options.onProgress, onPiece: node => { pieces.push(node) } })
   const info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max, width }
@@ -99,7 +99,8 @@ async function readInfo (path: string, version: string, tokenizer: string): Prom
   if (text === null) return null
   const info = JSON.parse(text) as TokenStreamInfo
   const size = await stat(path).then(s => s.size, () => -1)
-  if (info.version !== version || info.tokenizer !== tokenizer || (info.width ?? 4) !== tokenWidth(tokenizer) || size !== info.tokens * (info.width ?? 4)) return null
+  const width = info.width ?? 4
+  if (info.version !== version || info.tokenizer !== tokenizer || ![1, 2, 4].includes(width) || size !== info.tokens * width) return null
   return info
 }
 
@@ -116,14 +117,17 @@ function openStream (path: string, info: TokenStreamInfo, pieces: Uint8Array): S
       if (!open) throw new TokenStreamError(`the token stream ${path} is closed`)
       const from = Math.max(0, Math.min(begin, info.tokens))
       const out = new Int32Array(Math.max(0, Math.min(end, info.tokens) - from))
-      const bytes = width === 4 ? new Uint8Array(out.buffer) : new Uint8Array(out.length)
+      const bytes = width === 4 ? new Uint8Array(out.buffer) : new Uint8Array(out.length * width)
       for (let done = 0; done < bytes.length;) {
         const read = readSync(fd, bytes, done, bytes.length - done, from * width + done)
         if (read === 0) throw new TokenStreamError(`the token stream ${path} ends before token ${from + Math.floor(done / width)}`, { hint: `remove ${path}.json; the next run writes the stream again` })
         done += read
       }
       if (width === 1) out.set(bytes)
-      else if (!LITTLE_ENDIAN_HOST) {
+      else if (width === 2) {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        for (let i = 0; i < out.length; i++) out[i] = view.getUint16(i * 2, true)
+      } else if (!LITTLE_ENDIAN_HOST) {
         const view = new DataView(out.buffer)
         for (let i = 0; i < out.length; i++) out[i] = view.getInt32(i * 4, true)
       }

@@ -26,6 +26,8 @@ export interface TokenizeResult {
 export interface Encoder {
   encode: (bytes: Uint8Array) => Int32Array
   json: Uint8Array | null
+  /** Tokens the encoder makes are 0..vocab - 1. */
+  vocab: number
 }
 
 /**
@@ -33,7 +35,7 @@ export interface Encoder {
  * `name` (a CID) in `blocks` (checked against its hash as it is read).
  */
 export async function loadTokenizer (blocks: BlockReader, name: string): Promise<Encoder> {
-  if (name === 'byte') return { encode: bytes => Int32Array.from(bytes), json: null }
+  if (name === 'byte') return { encode: bytes => Int32Array.from(bytes), json: null, vocab: 256 }
   let cid: CID
   try {
     cid = CID.parse(name)
@@ -42,7 +44,7 @@ export async function loadTokenizer (blocks: BlockReader, name: string): Promise
   }
   const json = await getVerifiedBlock(blocks, cid)
   const tokenizer = new BpeTokenizer(parseTokenizerJson(JSON.parse(Buffer.from(json).toString('utf8')), `tokenizer ${name}`))
-  return { encode: bytes => tokenizer.encode(bytes), json }
+  return { encode: bytes => tokenizer.encode(bytes), json, vocab: tokenizer.vocab }
 }
 
 /**
