@@ -32,6 +32,17 @@ async function writeSample (dir: string, rows = generateRows(300_000, 5)): Promi
   await writeFile(join(dir, 'nested', 'weights.bin'), randomBytes(300_000))
 }
 
+/** Flips a byte in the biggest pack file (inside a chunk of corpus.jsonl or weights.bin). */
+async function damageLargestPack (store: Store): Promise<void> {
+  const packs = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
+    .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
+  const sizes = await Promise.all(packs.map(async f => (await stat(f)).size))
+  const victim = packs[sizes.indexOf(Math.max(...sizes))]
+  const bytes = await readFile(victim)
+  bytes[100] ^= 0xff
+  await writeFile(victim, bytes)
+}
+
 async function treeFiles (dir: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>()
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -173,14 +184,7 @@ describe('datasets', () => {
     const { cid } = await commitVersion(store, { name: 'c', path: source, message: 'm' })
     assert.equal((await verifyVersion(store, 'c')).ok, true)
 
-    // Flip a byte in the biggest block file (a chunk of corpus.jsonl or weights.bin).
-    const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
-      .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
-    const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
-    const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
-    const bytes = await readFile(victim)
-    bytes[100] ^= 0xff
-    await writeFile(victim, bytes)
+    await damageLargestPack(store)
 
     const result = await verifyVersion(store, cid.toString())
     assert.equal(result.ok, false)
@@ -201,13 +205,7 @@ describe('datasets', () => {
       await initDataset(store, 'a')
       await initDataset(store, 'b')
       await commitVersion(store, { name: 'a', path: source, message: 'm', threads })
-      const blockFiles = (await readdir(join(store.home, 'blockstore', 'packs'), { recursive: true, withFileTypes: true }))
-        .filter(e => e.isFile()).map(e => join(e.parentPath, e.name))
-      const sizes = await Promise.all(blockFiles.map(async f => (await stat(f)).size))
-      const victim = blockFiles[sizes.indexOf(Math.max(...sizes))]
-      const bytes = await readFile(victim)
-      bytes[100] ^= 0xff
-      await writeFile(victim, bytes)
+      await damageLargestPack(store)
       assert.equal((await verifyVersion(store, 'a')).corrupt.length, 1)
 
       // The same files committed again (to another dataset): the damaged chunk is among them.
