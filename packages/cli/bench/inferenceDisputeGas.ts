@@ -1,12 +1,13 @@
 import { join } from 'node:path'
 import { parseEther, type Hex } from 'viem'
 import {
-  answerWindow, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, inferenceDisputesAbi, openChannel, readService, registerAndStake, registerService,
+  ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, inferenceDisputesAbi, openChannel, readService, registerAndStake, registerService,
   type Clients, type Deployment
 } from '@commons/chain'
-import { referenceContext, traceForward } from '@commons/engine'
+import { referenceContext } from '@commons/engine'
 import { checkAnswer, playGenerationDispute, replayModelOf, servedStateOf, signedAnswer, signReceipt, startGenerationDefence, tokensHash, loadServedModel } from '@commons/node'
 import { writeTinyRun } from '@commons/node/testing/tinyModel'
+import { earlyLie } from '@commons/node/testing/earlyLie'
 
 /** The issue's goal for a dispute: at most 4 moves after the open, each under 5M gas. */
 export const MOVES_GOAL = 4
@@ -38,22 +39,11 @@ export async function disputeGas (dir: string, deployment: Deployment, client: C
   const model = await loadServedModel(run)
   const programs = new ForwardPrograms(ctx, model.recipe)
   const replay = await replayModelOf(run, model.recipe, ctx)
-  const context = model.recipe.model.context
   const prompt = [...Buffer.from('gas of a dispute')]
-  const answerWith = (fault?: { op: number, element: number }): number[] => {
-    const out: number[] = []
-    for (let i = 0; i < 4; i++) out.push(traceForward(ctx, model.recipe, replay.weights, answerWindow({ prompt, output: out }, i, context), { fault }).token)
-    return out
-  }
-  const honest = answerWith().join()
   const ops = programs.of(prompt.length).ops.length
-  let fault: { op: number, element: number } | undefined
-  let output: number[] = []
-  for (let op = 2; op < ops - 2 && fault === undefined; op++) {
-    output = answerWith({ op, element: 0 })
-    if (output.join() !== honest) fault = { op, element: 0 }
-  }
-  if (fault === undefined) throw new Error('no early op of the bench model changes its answer')
+  const lie = earlyLie(ctx, model.recipe, replay.weights, prompt, ops)
+  if (lie === undefined) throw new Error('no early op of the bench model changes its answer')
+  const { fault, output } = lie
   log(`inference: a lie at op ${fault.op} of ${ops}, disputed to the end`)
 
   await registerAndStake(provider, deployment, { peerId: '0x03', roles: [], amount: parseEther('50') })

@@ -5,16 +5,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeFunctionData, parseEther, type Abi, type Hex } from 'viem'
 import {
-  advanceTime, answerWindow, commonsTokenAbi, connect, deploy, deployOne, inferenceDisputesAbi, send, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
+  advanceTime, commonsTokenAbi, connect, deploy, deployOne, inferenceDisputesAbi, send, devnetAccount, ensureServicePrograms, ForwardPrograms, generationGame, GenerationChallenger, openChannel, readGenerationDispute, readService,
   registerAndStake, registerService, signVoucher, startDevnet, tokenBalance, transferTokens, voucherToJson, type Clients, type Deployment, type Devnet
 } from '@commons/chain'
-import { generate, referenceContext, traceForward } from '@commons/engine'
+import { generate, referenceContext } from '@commons/engine'
 import { openStore, type Store } from '@commons/store'
 import {
   checkAnswer, costOf, startScorer, loadServedModel, playGenerationDispute, replayModelOf, requestInference, servedStateOf, serveInference, signedAnswer, startGenerationDefence,
   startNetwork, startProvider, type AnswerFault, type InferenceAnswer, type NetworkNode, type Provider, type ReplayModel, type ServedModel
 } from './index.ts'
 import { writeTinyRun } from './testing/tinyModel.ts'
+import { earlyLie } from './testing/earlyLie.ts'
 import { signReceipt, tokensHash } from './receipt.ts'
 
 /**
@@ -288,22 +289,10 @@ describe('generation disputes played by the nodes', () => {
 
   it('plays the whole game against a provider whose forward departs mid-program: values asked for on-chain, pinpointed, revealed, slashed', async (t) => {
     const prompt = [...Buffer.from('values on chain')]
-    const context = model.recipe.model.context
-    const greedy = (fault?: { op: number, element: number }): number[] => {
-      const out: number[] = []
-      for (let i = 0; i < 4; i++) out.push(traceForward(ctx, model.recipe, replay.weights, answerWindow({ prompt, output: out }, i, context), { fault }).token)
-      return out
-    }
-    const honest = greedy().join()
-    const ops = programs.of(prompt.length).ops.length
-    let fault: { op: number, element: number } | undefined
-    let output: number[] = []
     // A lie in an early op (not the pick) that changes the answer: the game must walk to it.
-    for (let op = 2; op < ops - 2 && fault === undefined; op++) {
-      output = greedy({ op, element: 0 })
-      if (output.join() !== honest) fault = { op, element: 0 }
-    }
-    assert.ok(fault !== undefined, 'some early op changes the answer')
+    const lie = earlyLie(ctx, model.recipe, replay.weights, prompt, programs.of(prompt.length).ops.length)
+    assert.ok(lie !== undefined, 'some early op changes the answer')
+    const { fault, output } = lie
     await registerAndStake(as.honest, deployment, { peerId: '0x04', roles: [], amount: parseEther('50') })
     const service = await registerService(as.honest, deployment, { modelRoot: model.root, modelCid: '0x01', pricePer1k: PRICE, endpoint: 'y', stake: parseEther('40') })
     await ensureServicePrograms(as.honest, deployment, service, programs)
