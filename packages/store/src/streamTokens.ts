@@ -26,6 +26,8 @@ export interface StreamTokensResult {
   files: number
   /** Where the tokens were written (little-endian, `width` bytes each), if asked. */
   out?: string
+  /** Bytes per token in `out`. */
+  width: TokenWidth
 }
 
 export interface StreamTokensOptions {
@@ -34,9 +36,10 @@ export interface StreamTokensOptions {
   /**
    * Bytes per token in `out`: 4 (int32, the default), 2 (uint16: a vocabulary of at most
    * 65,536, half the disk) or 1 (uint8: the byte tokenizer's tokens, a quarter). A token
-   * that does not fit is a TokenStreamError.
+   * that does not fit is a TokenStreamError. 'narrowest': the least the tokenizer's
+   * vocabulary allows (tokenWidthFor).
    */
-  width?: TokenWidth
+  width?: TokenWidth | 'narrowest'
   /** Called as tokens are produced: tokens so far, file bytes read, file bytes in all. */
   onProgress?: (tokens: number, done: number, total: number) => void
   /** Told the node over each whole piece of 8 x 2^17 tokens, in order (TokensRootBuilder). */
@@ -71,6 +74,7 @@ export async function * versionTokens (blocks: BlockReader, files: FileEntry[], 
  */
 export async function streamTokens (store: Store, ref: string, tokenizer: string, options: StreamTokensOptions = {}): Promise<StreamTokensResult> {
   const encoder = await loadTokenizer(store.blocks, tokenizer)
+  const width = options.width === 'narrowest' ? tokenWidthFor(encoder.vocab) : options.width ?? 4
   const cid = await resolveVersion(store, ref)
   const files = await listFiles(store.blocks, (await readVersion(store.blocks, cid)).tree)
   const total = files.reduce((sum, f) => sum + f.size, 0)
@@ -103,7 +107,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
     for await (const _ of produce()) { /* counted and hashed as it passes */ }
   } else {
     try {
-      const encode = options.width === 1 ? asBytes : options.width === 2 ? asUint16 : littleEndian
+      const encode = width === 1 ? asBytes : width === 2 ? asUint16 : littleEndian
       await pipeline(async function * () { for await (const tokens of produce()) yield encode(tokens) }, createWriteStream(temp))
       await rename(temp, target as string)
     } catch (error) {
@@ -111,7 +115,7 @@ export async function streamTokens (store: Store, ref: string, tokenizer: string
       throw error
     }
   }
-  return { cid, tokenizer, tokens: builder.count, tokensRoot: builder.root(), min, max, files: files.length, out: target }
+  return { cid, tokenizer, tokens: builder.count, tokensRoot: builder.root(), min, max, files: files.length, out: target, width }
 }
 
 const PROGRESS_EVERY = 4 << 20

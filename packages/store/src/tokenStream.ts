@@ -5,8 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { WINDOW_PIECE_HEIGHT } from '@commons/protocol'
 import type { Store } from './store.ts'
 import { resolveVersion } from './resolveVersion.ts'
-import { LITTLE_ENDIAN_HOST, streamTokens, tokenWidthFor, type StreamTokensOptions, type TokenWidth } from './streamTokens.ts'
-import { loadTokenizer } from './tokenizeVersion.ts'
+import { LITTLE_ENDIAN_HOST, streamTokens, type StreamTokensOptions, type TokenWidth } from './streamTokens.ts'
 import { TokenStreamError } from './errors.ts'
 
 /** What is known of a stored token stream, computed as it was written (the `.json` beside it). */
@@ -82,10 +81,9 @@ const writes = new Map<string, Promise<TokenStreamInfo>>()
 
 async function writeStream (store: Store, path: string, version: string, tokenizer: string, options: Pick<StreamTokensOptions, 'onProgress'>): Promise<TokenStreamInfo> {
   await mkdir(join(store.home, 'tokens'), { recursive: true })
-  const width = tokenWidthFor((await loadTokenizer(store.blocks, tokenizer)).vocab)
   const pieces: Uint8Array[] = []
-  const result = await streamTokens(store, version, tokenizer, { out: path, width, onProgress: options.onProgress, onPiece: node => { pieces.push(node) } })
-  const info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max, width }
+  const result = await streamTokens(store, version, tokenizer, { out: path, width: 'narrowest', onProgress: options.onProgress, onPiece: node => { pieces.push(node) } })
+  const info = { version, tokenizer, tokens: result.tokens, tokensRoot: result.tokensRoot, min: result.min, max: result.max, width: result.width }
   // Written after the stream is in place, the info last: an info file always describes a
   // whole stream, and the piece nodes (32 bytes per 8 x 2^17 tokens) are those of its tokens.
   await writeFileAtomic(`${path}.pieces`, Buffer.concat(pieces))
