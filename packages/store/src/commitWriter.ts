@@ -1,6 +1,7 @@
 import type { Blockstore } from 'interface-blockstore'
 import { skipExistingWriter } from './blocks.ts'
 import type { LeafWriter } from './fileBuilder.ts'
+import { boundedWriter } from './fileTree.ts'
 import { PackBlockstore, writeBehind } from './packBlockstore.ts'
 
 /**
@@ -19,14 +20,9 @@ export function commitWriter (blocks: Blockstore): LeafWriter {
       // Leaves already indexed are checked as put checks them (read back and compared: a
       // damaged one is written again), STORED_CHECKS at a time: a new version of a large
       // dataset has hundreds of thousands of them, each a read.
-      const stored = await blocks.putLeavesBehind(bytes, ends, cids)
-      let next = 0
-      await Promise.all(Array.from({ length: Math.min(STORED_CHECKS, stored.length) }, async () => {
-        while (next < stored.length) {
-          const i = stored[next++]
-          await writer.put(cids[i], bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]))
-        }
-      }))
+      const { write, drain } = boundedWriter(writer.put, STORED_CHECKS)
+      for (const i of await blocks.putLeavesBehind(bytes, ends, cids)) await write(cids[i], bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]))
+      await drain()
     }
   }
 }
