@@ -54,6 +54,31 @@ describe('pack blockstore', () => {
     await reopened.close()
   })
 
+  it('writes full groups on two lanes at once, each into a pack of its own, every byte once', async () => {
+    const blocks = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+      const bytes = randomBytes(900 + i * 7)
+      return { cid: await rawBlock(bytes), bytes }
+    }))
+    const total = blocks.reduce((sum, b) => sum + b.bytes.length, 0)
+    for (const lanes of [1, 2]) {
+      const dir = join(root, `lanes-${lanes}`)
+      const store = new PackBlockstore(dir, { groupBytes: 16 * 1024, lanes })
+      await store.open()
+      // Queued behind: many groups fill and start before the first is written.
+      for (const b of blocks) await store.putBehind(b.cid, b.bytes)
+      await store.close()
+      const packs = await readdir(join(dir, 'packs'))
+      const sizes = await Promise.all(packs.map(async f => (await stat(join(dir, 'packs', f))).size))
+      assert.equal(packs.length, lanes, `${lanes} lane(s): ${lanes} pack(s)`)
+      assert.ok(sizes.every(size => size > 0), 'each lane wrote groups')
+      assert.equal(sizes.reduce((a, b) => a + b, 0), total, 'every block written once')
+      const reopened = new PackBlockstore(dir)
+      await reopened.open()
+      for (const b of blocks) assert.ok((await read(reopened, b.cid)).equals(b.bytes))
+      await reopened.close()
+    }
+  })
+
   it('stores leaves cut from one buffer in one call: runs across groups, duplicates once, indexed ones handed back', async () => {
     const dir = join(root, 'leaves')
     const store = new PackBlockstore(dir, { groupBytes: 20_000 })

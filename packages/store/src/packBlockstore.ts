@@ -18,6 +18,8 @@ export interface PackBlockstoreInit {
   windowBytes?: number
   /** A pack file is closed for writing past this size and a new one started. */
   packBytes?: number
+  /** Groups written at once, each into a pack file of its own. */
+  lanes?: number
 }
 
 /** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
@@ -25,6 +27,15 @@ export interface BlockLocation {
   path: string
   offset: number
   length: number
+}
+
+/** A pack file being appended to, by one chain of group writes at a time. */
+interface Lane {
+  pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
+  /** Its group writes, one after the other. */
+  writing: Promise<void>
+  /** Groups queued on it and not yet written. */
+  queued: number
 }
 
 interface Group {
@@ -65,12 +76,16 @@ export class PackBlockstore extends BaseBlockstore {
   #failure: unknown
   #index: Database<Uint8Array, Uint8Array> | undefined
   #group: Group | undefined
-  #writing: Promise<void> = Promise.resolve()
+  /**
+   * Where groups are written: a full group goes to the lane with the fewest queued, so
+   * two are copied into the page cache at once (on this kind of machine, writing a new
+   * file's pages costs as much CPU as cutting and hashing them).
+   */
+  readonly #lanes: Lane[]
   /** Groups started and not yet written: while one is, the open group goes on filling. */
   #writesInFlight = 0
   /** Blocks put but not yet indexed, by key: readable before their group lands; each is in one group only. */
   readonly #pending = new Map<string, Uint8Array | Uint8Array[]>()
-  #pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
   readonly #readers = new Map<string, Promise<FileHandle>>()
 
   constructor (dir: string, init: PackBlockstoreInit = {}) {
@@ -83,6 +98,7 @@ export class PackBlockstore extends BaseBlockstore {
     this.#groupBytes = init.groupBytes ?? 32 << 20
     this.#packBytes = init.packBytes ?? 2 ** 32
     this.#windowBytes = init.windowBytes ?? 128 << 20
+    this.#lanes = Array.from({ length: init.lanes ?? 2 }, () => ({ pack: undefined, writing: Promise.resolve(), queued: 0 }))
   }
 
   async open (): Promise<void> {
@@ -95,7 +111,7 @@ export class PackBlockstore extends BaseBlockstore {
     try {
       await this.flush()
     } finally {
-      await this.#closePack()
+      for (const lane of this.#lanes) await this.#closePack(lane)
       for (const reader of this.#readers.values()) await reader.then(async handle => { await handle.close() }, () => {})
       this.#readers.clear()
       await this.#index?.close()
@@ -110,8 +126,13 @@ export class PackBlockstore extends BaseBlockstore {
    */
   async flush (): Promise<void> {
     if (this.#group !== undefined) this.#startGroup()
-    await this.#writing
+    await this.#allWritten()
     if (this.#failure !== undefined) throw this.#failure
+  }
+
+  /** Resolves once every group started so far is written (or failed). */
+  async #allWritten (): Promise<void> {
+    await Promise.all(this.#lanes.map(async lane => { await lane.writing }))
   }
 
   /** Stores a block; resolves once it is written and indexed (see putBehind for bulk writes). */
@@ -217,9 +238,8 @@ export class PackBlockstore extends BaseBlockstore {
 
   /** Resolves once every block put so far is written and indexed; throws once any write failed. */
   async #written (): Promise<void> {
-    // Groups are written in order: the open one's write comes after every other.
     if (this.#group !== undefined) await this.#group.done.catch(() => {})
-    else await this.#writing
+    await this.#allWritten()
     if (this.#failure !== undefined) throw this.#failure
   }
 
@@ -307,27 +327,32 @@ export class PackBlockstore extends BaseBlockstore {
     return reader
   }
 
-  /** Closes the open group and queues its write behind the ones before it. */
+  /** Closes the open group and queues its write on the lane with the fewest groups queued. */
   #startGroup (): void {
     const group = this.#group as Group
     this.#group = undefined
     this.#writesInFlight++
-    this.#writing = this.#writing.then(async () => {
+    const lane = this.#lanes.reduce((best, lane) => lane.queued < best.queued ? lane : best)
+    lane.queued++
+    const written = lane.writing.then(async () => {
       try {
-        await this.#writeGroup(group)
+        await this.#writeGroup(group, lane)
       } finally {
+        lane.queued--
         // The group that filled while this one was written goes next: one write of many
         // blocks, not one per turn of the event loop (a writev and an index transaction each).
         if (--this.#writesInFlight === 0 && this.#group !== undefined) this.#startGroup()
       }
     })
-    this.#writing.then(group.resolve, group.reject)
-    this.#writing = this.#writing.catch((error: unknown) => { this.#failure ??= error })
+    written.then(group.resolve, group.reject)
+    lane.writing = written.catch((error: unknown) => { this.#failure ??= error })
   }
 
-  async #writeGroup (group: Group): Promise<void> {
+  async #writeGroup (group: Group, lane: Lane): Promise<void> {
     try {
-      const pack = await this.#packFor(group.bytes)
+      // After another lane's failure nothing more is written: flush reports the first one.
+      if (this.#failure !== undefined) throw this.#failure
+      const pack = await this.#packFor(lane, group.bytes)
       const start = pack.size
       await writeAll(pack.handle, group.parts, start)
       pack.size += group.bytes
@@ -346,20 +371,20 @@ export class PackBlockstore extends BaseBlockstore {
     }
   }
 
-  async #packFor (bytes: number): Promise<{ id: Uint8Array, handle: FileHandle, size: number }> {
-    if (this.#pack !== undefined && this.#pack.size + bytes <= this.#packBytes) return this.#pack
-    await this.#closePack()
+  async #packFor (lane: Lane, bytes: number): Promise<{ id: Uint8Array, handle: FileHandle, size: number }> {
+    if (lane.pack !== undefined && lane.pack.size + bytes <= this.#packBytes) return lane.pack
+    await this.#closePack(lane)
     const id = randomBytes(PACK_ID_BYTES)
     // Marked before it exists: compaction never takes a pack a running process appends to.
     await markWriter(this.#dir, id.toString('hex'))
     // 'wx': a fresh file this store alone appends to.
-    this.#pack = { id, handle: await open(packPath(this.#dir, id.toString('hex')), 'wx'), size: 0 }
-    return this.#pack
+    lane.pack = { id, handle: await open(packPath(this.#dir, id.toString('hex')), 'wx'), size: 0 }
+    return lane.pack
   }
 
-  async #closePack (): Promise<void> {
-    const pack = this.#pack
-    this.#pack = undefined
+  async #closePack (lane: Lane): Promise<void> {
+    const pack = lane.pack
+    lane.pack = undefined
     if (pack === undefined) return
     await pack.handle.close()
     await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
