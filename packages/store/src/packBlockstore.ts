@@ -22,6 +22,15 @@ export interface PackBlockstoreInit {
   lanes?: number
 }
 
+/**
+ * The index mapped once, at 1 TiB of address space (not memory: the file grows with
+ * the index). Left to grow, lmdb-js maps the file again at each doubling and the old
+ * mappings stay, so the pages a commit touches count in its RSS once per mapping: a
+ * 5 GB commit peaked at 933 MB with 332 MB of them against 180 MB of index, 728-765 MB
+ * with one mapping. Not on Windows, where LMDB makes the file as large as its map.
+ */
+const INDEX_MAP = process.platform === 'win32' ? {} : { mapSize: 2 ** 40 }
+
 /** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
 export interface BlockLocation {
   path: string
@@ -104,7 +113,7 @@ export class PackBlockstore extends BaseBlockstore {
   async open (): Promise<void> {
     await mkdir(join(this.#dir, 'packs'), { recursive: true })
     await mkdir(join(this.#dir, 'writers'), { recursive: true })
-    this.#index = openLmdb<Uint8Array, Uint8Array>({ path: join(this.#dir, 'index'), keyEncoding: 'binary', encoding: 'binary', compression: false })
+    this.#index = openLmdb<Uint8Array, Uint8Array>({ path: join(this.#dir, 'index'), keyEncoding: 'binary', encoding: 'binary', compression: false, ...INDEX_MAP })
   }
 
   async close (): Promise<void> {
