@@ -23,13 +23,15 @@ export interface PackBlockstoreInit {
 }
 
 /**
- * The index mapped once, at 1 TiB of address space (not memory: the file grows with
- * the index). Left to grow, lmdb-js maps the file again at each doubling and the old
+ * The index mapped once, at 256 GiB of address space (not memory: the file grows with
+ * the index; ~36 MB a GB of blocks, so the map holds the index of ~7 TB of data before
+ * lmdb-js grows it, and a process can hold hundreds of stores open in the 128 TiB a
+ * process may map). Left to grow, lmdb-js maps the file again at each doubling and the old
  * mappings stay, so the pages a commit touches count in its RSS once per mapping: a
  * 5 GB commit peaked at 933 MB with 332 MB of them against 180 MB of index, 728-765 MB
  * with one mapping. Not on Windows, where LMDB makes the file as large as its map.
  */
-const INDEX_MAP = process.platform === 'win32' ? {} : { mapSize: 2 ** 40 }
+const INDEX_MAP = process.platform === 'win32' ? {} : { mapSize: 2 ** 38 }
 
 /** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
 export interface BlockLocation {
