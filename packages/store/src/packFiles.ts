@@ -22,8 +22,8 @@ export interface PackLocation {
 export const packPath = (dir: string, pack: string): string => join(dir, 'packs', `${pack}.pack`)
 const writerPath = (dir: string, pack: string): string => join(dir, 'writers', pack)
 
-export function encodeLocation (pack: Buffer, offset: number, length: number): Uint8Array {
-  const out = Buffer.alloc(LOCATION_BYTES)
+/** A block's location as the index stores it, written into `out` (LOCATION_BYTES long) when given. */
+export function encodeLocation (pack: Buffer, offset: number, length: number, out = Buffer.alloc(LOCATION_BYTES)): Buffer {
   pack.copy(out, 0)
   out.writeUIntBE(offset, PACK_ID_BYTES, 6)
   out.writeUInt32BE(length, PACK_ID_BYTES + 6)
