@@ -3,7 +3,7 @@ import { open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node
 import { join } from 'node:path'
 import type { Database } from 'lmdb'
 import { CompactionBusyError, CompactionError } from './errors.ts'
-import { decodeLocation, encodeLocation, hasLiveWriter, packPath, PACK_ID_BYTES, processAlive } from './packFiles.ts'
+import { decodeLocation, encodeLocation, hasLiveWriter, packPath, PACK_ID_BYTES, processAlive, syncDir } from './packFiles.ts'
 
 /**
  * Pack compaction: the live blocks of a pack with dead space (blocks deleted from the
@@ -195,15 +195,6 @@ function repoint (index: Database<Uint8Array, Uint8Array>, id: string, blocks: B
     })
   }
   return moved
-}
-
-async function syncDir (dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }
 
 /** Temp packs left by a compaction whose process died (the pid is in the name). */

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
@@ -220,6 +220,52 @@ describe('pack blockstore under faults', () => {
     } finally {
       await writer.close()
       await reader.close()
+    }
+  })
+})
+
+describe('pack blockstore durability', () => {
+  it('flush returns only once every pack written to since the last flush is synced to disk', async (t) => {
+    if (process.platform !== 'linux') { t.skip('reads which file a descriptor names from /proc'); return }
+    const dir = join(root, 'durable')
+    const store = new PackBlockstore(dir, { groupBytes: 16 * 1024, packBytes: 64 * 1024 })
+    await store.open()
+    // The real calls, observed: each pack write and each data sync, by the file it went to.
+    const events: Array<{ kind: 'write' | 'sync', file: string }> = []
+    const probe = await open(join(dir, 'probe'), 'w')
+    const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
+    await probe.close()
+    const { writev, datasync } = handles
+    const fileOf = async (fd: number): Promise<string> => await readlink(`/proc/self/fd/${fd}`)
+    handles.writev = async function (this: { fd: number }, ...args) {
+      events.push({ kind: 'write', file: await fileOf(this.fd) })
+      return writev.apply(this, args)
+    }
+    handles.datasync = async function (this: { fd: number }) {
+      events.push({ kind: 'sync', file: await fileOf(this.fd) })
+      return datasync.apply(this)
+    }
+    try {
+      for (let round = 0; round < 2; round++) {
+        events.length = 0
+        // ~150 KiB behind: several groups on both lanes, packs filled and closed past 64 KiB.
+        for (let i = 0; i < 30; i++) {
+          const bytes = randomBytes(5_000)
+          await store.putBehind(await rawBlock(bytes), bytes)
+        }
+        await store.flush()
+        const written = new Set(events.filter(e => e.kind === 'write').map(e => e.file))
+        assert.ok(written.size >= 3, `round ${round}: groups went to several packs (${written.size})`)
+        for (const file of written) {
+          const lastWrite = events.findLastIndex(e => e.kind === 'write' && e.file === file)
+          const lastSync = events.findLastIndex(e => e.kind === 'sync' && e.file === file)
+          assert.ok(lastSync > lastWrite, `round ${round}: ${file} synced after its last write`)
+        }
+      }
+    } finally {
+      handles.writev = writev
+      handles.datasync = datasync
+      await store.close()
     }
   })
 })

@@ -9,7 +9,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { compactPacks, type CompactOptions, type CompactResult } from './compactPacks.ts'
-import { decodeLocation, encodeLocation, LOCATION_BYTES, markWriter, packPath, PACK_ID_BYTES, unmarkWriter } from './packFiles.ts'
+import { decodeLocation, encodeLocation, LOCATION_BYTES, markWriter, packPath, PACK_ID_BYTES, syncDir, unmarkWriter } from './packFiles.ts'
 
 export interface PackBlockstoreInit {
   /** A group of blocks is written at once when it reaches this many bytes (else at the next turn of the event loop). */
@@ -40,9 +40,17 @@ export interface BlockLocation {
   length: number
 }
 
+/** A pack file this store appends to; `unsynced` once bytes were written since its last sync. */
+interface Pack {
+  id: Uint8Array
+  handle: FileHandle
+  size: number
+  unsynced: boolean
+}
+
 /** A pack file being appended to, by one chain of group writes at a time. */
 interface Lane {
-  pack: { id: Uint8Array, handle: FileHandle, size: number } | undefined
+  pack: Pack | undefined
   /** Its group writes, one after the other. */
   writing: Promise<void>
   /** Groups queued on it and not yet written. */
@@ -73,7 +81,11 @@ interface Group {
  * processes (a node and the CLI) share a home safely; LMDB serializes their index
  * writes. A block is indexed only after its bytes are written, so the index never
  * names bytes that were not written; bytes written but not indexed (a crash between)
- * are dead space. Keys are multihashes, as in blockstore-fs: getAll yields raw CIDs.
+ * are dead space. flush syncs the packs written since the last one, so a ref moved
+ * after it names blocks on disk; an index entry (LMDB syncs each group's) may still
+ * name bytes a power loss took before a flush: such a block reads as damaged (callers
+ * hash-check), and the next commit that holds it writes it again (skipExistingWriter).
+ * Keys are multihashes, as in blockstore-fs: getAll yields raw CIDs.
  * delete drops the index entry; the bytes stay in their pack until `compact`
  * rewrites the pack's live blocks into a new one (compactPacks.ts).
  */
@@ -131,14 +143,16 @@ export class PackBlockstore extends BaseBlockstore {
   }
 
   /**
-   * Resolves once every block put so far is written and indexed (visible to other
-   * processes); throws if any write failed. Call it before publishing a CID, as
-   * writeDataset does before it moves a ref.
+   * Resolves once every block put so far is written, indexed (visible to other
+   * processes) and on disk (the packs written to are synced: a power loss after it
+   * loses none of them); throws if any write failed. Call it before publishing a CID,
+   * as writeDataset does before it moves a ref.
    */
   async flush (): Promise<void> {
     if (this.#group !== undefined) this.#startGroup()
     await this.#allWritten()
     if (this.#failure !== undefined) throw this.#failure
+    await Promise.all(this.#lanes.map(async lane => { if (lane.pack !== undefined) await syncPack(lane.pack) }))
   }
 
   /** Resolves once every group started so far is written (or failed). */
@@ -367,6 +381,7 @@ export class PackBlockstore extends BaseBlockstore {
       const start = pack.size
       await writeAll(pack.handle, group.parts, start)
       pack.size += group.bytes
+      pack.unsynced = true
       const id = Buffer.from(pack.id)
       let offset = start
       // The group's locations in one buffer: lmdb-js reads each value from where it lies
@@ -387,14 +402,18 @@ export class PackBlockstore extends BaseBlockstore {
     }
   }
 
-  async #packFor (lane: Lane, bytes: number): Promise<{ id: Uint8Array, handle: FileHandle, size: number }> {
+  async #packFor (lane: Lane, bytes: number): Promise<Pack> {
     if (lane.pack !== undefined && lane.pack.size + bytes <= this.#packBytes) return lane.pack
     await this.#closePack(lane)
     const id = randomBytes(PACK_ID_BYTES)
     // Marked before it exists: compaction never takes a pack a running process appends to.
     await markWriter(this.#dir, id.toString('hex'))
     // 'wx': a fresh file this store alone appends to.
-    lane.pack = { id, handle: await open(packPath(this.#dir, id.toString('hex')), 'wx'), size: 0 }
+    const handle = await open(packPath(this.#dir, id.toString('hex')), 'wx')
+    // The pack's name made durable with it: a synced pack in a directory entry a power
+    // loss undid would be lost.
+    await syncDir(join(this.#dir, 'packs'))
+    lane.pack = { id, handle, size: 0, unsynced: false }
     return lane.pack
   }
 
@@ -402,8 +421,23 @@ export class PackBlockstore extends BaseBlockstore {
     const pack = lane.pack
     lane.pack = undefined
     if (pack === undefined) return
+    // A full pack closed before the next flush: its bytes go to disk first, as flush's would.
+    await syncPack(pack)
     await pack.handle.close()
     await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
+  }
+}
+
+/** Writes a pack's bytes to disk (fdatasync) if any were written since its last sync. */
+async function syncPack (pack: Pack): Promise<void> {
+  if (!pack.unsynced) return
+  // Cleared first: bytes written while the sync runs mark it again, for the next flush.
+  pack.unsynced = false
+  try {
+    await pack.handle.datasync()
+  } catch (error) {
+    pack.unsynced = true
+    throw error
   }
 }
 
