@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import type { Blockstore } from 'interface-blockstore'
 import lockfile from 'proper-lockfile'
+import { flushBlocks } from './packBlockstore.ts'
 
 /** Blocks copied at once while migrating: enough to fill a write group of the pack store. */
 const IN_FLIGHT = 256
@@ -12,7 +13,8 @@ const IN_FLIGHT = 256
  * block under `<home>/blocks`) into `blocks`, then removes the old directory. Block
  * keys are multihashes in both, so every CID reads the same afterwards. Runs under a
  * lock, so two processes opening the same old home migrate it once; an interrupted
- * migration is finished by the next open (putting a block twice is harmless).
+ * migration is finished by the next open (putting a block twice is harmless). The
+ * old directory is removed only once every block moved is synced to disk.
  * Returns the number of blocks moved.
  */
 export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'put'>): Promise<number> {
@@ -39,6 +41,9 @@ export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'p
     }
     await Promise.all(batch)
     await source.close()
+    // On disk before the only other copy goes: a power loss after the removal must not
+    // take blocks still waiting in the page cache.
+    await flushBlocks(blocks)
     await rm(old, { recursive: true, force: true })
     return moved
   } finally {

@@ -224,27 +224,46 @@ describe('pack blockstore under faults', () => {
   })
 })
 
+interface FileEvent { kind: 'write' | 'sync', file: string, at: number }
+
+/**
+ * Observes the real writes (writev) and data syncs of every open file, by the file each
+ * went to (Linux: /proc names a descriptor's file); `stop` puts the calls back.
+ */
+async function observeWritesAndSyncs (scratch: string): Promise<{ events: FileEvent[], stop: () => void }> {
+  const events: FileEvent[] = []
+  const probe = await open(scratch, 'w')
+  const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
+  await probe.close()
+  const { writev, datasync } = handles
+  const fileOf = async (fd: number): Promise<string> => await readlink(`/proc/self/fd/${fd}`)
+  handles.writev = async function (this: { fd: number }, ...args) {
+    events.push({ kind: 'write', file: await fileOf(this.fd), at: events.length })
+    return writev.apply(this, args)
+  }
+  handles.datasync = async function (this: { fd: number }) {
+    events.push({ kind: 'sync', file: await fileOf(this.fd), at: events.length })
+    return datasync.apply(this)
+  }
+  return { events, stop: () => { handles.writev = writev; handles.datasync = datasync } }
+}
+
+/** The pack files written to (as `events` saw them) whose last write no sync followed. */
+function unsyncedFiles (events: FileEvent[]): string[] {
+  const written = new Set(events.filter(e => e.kind === 'write').map(e => e.file))
+  return [...written].filter(file => {
+    const lastWrite = events.findLastIndex(e => e.kind === 'write' && e.file === file)
+    return events.findLastIndex(e => e.kind === 'sync' && e.file === file) < lastWrite
+  })
+}
+
 describe('pack blockstore durability', () => {
   it('flush returns only once every pack written to since the last flush is synced to disk', async (t) => {
     if (process.platform !== 'linux') { t.skip('reads which file a descriptor names from /proc'); return }
     const dir = join(root, 'durable')
     const store = new PackBlockstore(dir, { groupBytes: 16 * 1024, packBytes: 64 * 1024 })
     await store.open()
-    // The real calls, observed: each pack write and each data sync, by the file it went to.
-    const events: Array<{ kind: 'write' | 'sync', file: string }> = []
-    const probe = await open(join(dir, 'probe'), 'w')
-    const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
-    await probe.close()
-    const { writev, datasync } = handles
-    const fileOf = async (fd: number): Promise<string> => await readlink(`/proc/self/fd/${fd}`)
-    handles.writev = async function (this: { fd: number }, ...args) {
-      events.push({ kind: 'write', file: await fileOf(this.fd) })
-      return writev.apply(this, args)
-    }
-    handles.datasync = async function (this: { fd: number }) {
-      events.push({ kind: 'sync', file: await fileOf(this.fd) })
-      return datasync.apply(this)
-    }
+    const { events, stop } = await observeWritesAndSyncs(join(dir, 'probe'))
     try {
       for (let round = 0; round < 2; round++) {
         events.length = 0
@@ -256,15 +275,10 @@ describe('pack blockstore durability', () => {
         await store.flush()
         const written = new Set(events.filter(e => e.kind === 'write').map(e => e.file))
         assert.ok(written.size >= 3, `round ${round}: groups went to several packs (${written.size})`)
-        for (const file of written) {
-          const lastWrite = events.findLastIndex(e => e.kind === 'write' && e.file === file)
-          const lastSync = events.findLastIndex(e => e.kind === 'sync' && e.file === file)
-          assert.ok(lastSync > lastWrite, `round ${round}: ${file} synced after its last write`)
-        }
+        assert.deepEqual(unsyncedFiles(events), [], `round ${round}: every pack synced after its last write`)
       }
     } finally {
-      handles.writev = writev
-      handles.datasync = datasync
+      stop()
       await store.close()
     }
   })
@@ -288,7 +302,20 @@ describe('migration from one file per block', () => {
     const oldBlocks = (await readdir(join(home, 'blocks'), { recursive: true, withFileTypes: true })).filter(e => e.isFile()).length
     await old.close()
 
-    const store = await openStore(home)
+    // The old files are the only other copy: every pack is synced before they go (the
+    // syncs are observed while openStore runs; nothing else flushes in it).
+    const observed = process.platform === 'linux' ? await observeWritesAndSyncs(join(root, 'old-probe')) : undefined
+    let store: Store
+    try {
+      store = await openStore(home)
+    } finally {
+      observed?.stop()
+    }
+    if (observed !== undefined) {
+      const { events } = observed
+      assert.ok(events.some(e => e.kind === 'write' && e.file.endsWith('.pack')), 'the blocks went into packs')
+      assert.deepEqual(unsyncedFiles(events.filter(e => e.file.endsWith('.pack'))), [])
+    }
     try {
       await assert.rejects(stat(join(home, 'blocks')), { code: 'ENOENT' })
       const verified = await verifyVersion(store, 'legacy')
