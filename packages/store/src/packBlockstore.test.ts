@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, open, readdir, readFile, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -226,12 +227,21 @@ describe('pack blockstore under faults', () => {
 
 interface FileEvent { kind: 'write' | 'sync', file: string, at: number }
 
+interface SyncFaults {
+  /** Each data sync takes this much longer (a slow disk). */
+  delayMs?: number
+  /** Each data sync fails with EIO while this returns true. */
+  fail?: () => boolean
+}
+
 /**
  * Observes the real writes (writev) and data syncs of every open file, by the file each
- * went to (Linux: /proc names a descriptor's file); `stop` puts the calls back.
+ * went to (Linux: /proc names a descriptor's file), with the syncs slowed or failing as
+ * `faults` says; `syncing` counts syncs begun and not yet ended; `stop` puts the calls back.
  */
-async function observeWritesAndSyncs (scratch: string): Promise<{ events: FileEvent[], stop: () => void }> {
+async function observeWritesAndSyncs (scratch: string, faults: SyncFaults = {}): Promise<{ events: FileEvent[], syncing: () => number, stop: () => void }> {
   const events: FileEvent[] = []
+  let syncing = 0
   const probe = await open(scratch, 'w')
   const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
   await probe.close()
@@ -242,10 +252,17 @@ async function observeWritesAndSyncs (scratch: string): Promise<{ events: FileEv
     return writev.apply(this, args)
   }
   handles.datasync = async function (this: { fd: number }) {
-    events.push({ kind: 'sync', file: await fileOf(this.fd), at: events.length })
-    return datasync.apply(this)
+    syncing++
+    try {
+      events.push({ kind: 'sync', file: await fileOf(this.fd), at: events.length })
+      if (faults.delayMs !== undefined) await new Promise(resolve => setTimeout(resolve, faults.delayMs))
+      if (faults.fail?.() === true) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+      return await datasync.apply(this)
+    } finally {
+      syncing--
+    }
   }
-  return { events, stop: () => { handles.writev = writev; handles.datasync = datasync } }
+  return { events, syncing: () => syncing, stop: () => { handles.writev = writev; handles.datasync = datasync } }
 }
 
 /** The pack files written to (as `events` saw them) whose last write no sync followed. */
@@ -281,6 +298,96 @@ describe('pack blockstore durability', () => {
       stop()
       await store.close()
     }
+  })
+})
+
+describe('pack blockstore durability under slow and failing disks', () => {
+  const blocksOf = async (n: number): Promise<Array<{ cid: CID, bytes: Buffer }>> => await Promise.all(Array.from({ length: n }, async () => {
+    const bytes = randomBytes(5_000)
+    return { cid: await rawBlock(bytes), bytes }
+  }))
+
+  it('no flush returns while a sync of bytes written before it runs: two flushes at once, a full pack closing', async (t) => {
+    if (process.platform !== 'linux') { t.skip('reads which file a descriptor names from /proc'); return }
+    const { syncing, stop } = await observeWritesAndSyncs(join(root, 'slow-probe'), { delayMs: 150 })
+    try {
+      // Two flushes at once: the second finds the first's sync running, begun after the
+      // same writes, and must wait for it.
+      const both = new PackBlockstore(join(root, 'slow-both'))
+      await both.open()
+      const [block] = await blocksOf(1)
+      await both.putBehind(block.cid, block.bytes)
+      const first = both.flush()
+      let inFlight = -1
+      await both.flush().then(() => { inFlight = syncing() })
+      await first
+      assert.equal(inFlight, 0, 'the second flush returned with no sync running')
+      await both.close()
+
+      // A full group, a flush, then a group that fills the pack: queued behind the first,
+      // it closes (and syncs) the pack holding the first group's bytes before the flush
+      // looks at the lane; the flush waits for that sync.
+      const rotating = new PackBlockstore(join(root, 'slow-rotate'), { groupBytes: 5_000, packBytes: 7_500, lanes: 1 })
+      await rotating.open()
+      const blocks = await blocksOf(2)
+      await rotating.putBehind(blocks[0].cid, blocks[0].bytes)
+      inFlight = -1
+      const flushed = rotating.flush().then(() => { inFlight = syncing() })
+      await rotating.putBehind(blocks[1].cid, blocks[1].bytes)
+      await flushed
+      assert.equal(inFlight, 0, 'the flush returned with no sync of a closing pack running')
+      await rotating.close()
+    } finally {
+      stop()
+    }
+  })
+
+  it('a failed sync fails every later flush: no retry reports pages the disk dropped as written', async (t) => {
+    if (process.platform !== 'linux') { t.skip('reads which file a descriptor names from /proc'); return }
+    const dir = join(root, 'failing-disk')
+    const store = new PackBlockstore(dir, { groupBytes: 16 * 1024 })
+    await store.open()
+    let failing = true
+    const { stop } = await observeWritesAndSyncs(join(dir, 'probe'), { fail: () => failing })
+    try {
+      const [one, two] = await blocksOf(2)
+      await store.put(one.cid, one.bytes)
+      await assert.rejects(store.flush(), { code: 'EIO' })
+      failing = false
+      // The disk "recovers": a later sync would succeed over the lost pages.
+      await assert.rejects(store.put(two.cid, two.bytes), { code: 'EIO' }, 'puts refused once a sync failed')
+      await assert.rejects(store.flush(), { code: 'EIO' }, 'and every flush after')
+    } finally {
+      stop()
+      await assert.rejects(store.close(), { code: 'EIO' }, 'close reports it too, having closed everything')
+    }
+  })
+})
+
+describe('pack blockstore under a cap on address space', () => {
+  it('opens, writes and reads under ulimit -v (the index is not mapped larger than the cap allows)', async (t) => {
+    if (process.platform !== 'linux') { t.skip('ulimit -v and /proc/self/limits are Linux'); return }
+    const dir = join(root, 'capped')
+    const script = [
+      `import { PackBlockstore } from ${JSON.stringify(join(import.meta.dirname, 'packBlockstore.ts'))}`,
+      "import { CID } from 'multiformats/cid'",
+      "import * as raw from 'multiformats/codecs/raw'",
+      "import { sha256 } from 'multiformats/hashes/sha2'",
+      `const store = new PackBlockstore(${JSON.stringify(dir)})`,
+      'await store.open()',
+      "const bytes = new TextEncoder().encode('capped')",
+      'const cid = CID.createV1(raw.code, await sha256.digest(bytes))',
+      'await store.put(cid, bytes)',
+      'await store.flush()',
+      'console.log(await store.has(cid) ? "stored" : "missing")',
+      'await store.close()'
+    ].join('\n')
+    // 32 GB of address space: room for Node, far less than the 256 GiB index map (mapping
+    // it anyway killed the process with SIGSEGV, no error to catch).
+    const run = spawnSync('sh', ['-c', `ulimit -v 32000000 && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8', cwd: import.meta.dirname })
+    assert.equal(run.signal, null, `killed by ${run.signal}`)
+    assert.equal(run.status, 0, run.stderr)
+    assert.equal(run.stdout.trim(), 'stored')
   })
 })
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BaseBlockstore } from 'blockstore-core'
@@ -29,9 +30,25 @@ export interface PackBlockstoreInit {
  * process may map). Left to grow, lmdb-js maps the file again at each doubling and the old
  * mappings stay, so the pages a commit touches count in its RSS once per mapping: a
  * 5 GB commit peaked at 933 MB with 332 MB of them against 180 MB of index, 728-765 MB
- * with one mapping. Not on Windows, where LMDB makes the file as large as its map.
+ * with one mapping. Not on Windows, where LMDB makes the file as large as its map, nor
+ * under a cap on the process's address space.
  */
-const INDEX_MAP = process.platform === 'win32' ? {} : { mapSize: 2 ** 38 }
+const INDEX_MAP_BYTES = 2 ** 38
+const INDEX_MAP = process.platform === 'win32' || addressSpaceLimit() < 4 * INDEX_MAP_BYTES ? {} : { mapSize: INDEX_MAP_BYTES }
+
+/**
+ * The process's cap on address space in bytes (`ulimit -v`, systemd's LimitAS, batch
+ * schedulers), Infinity where there is none or it cannot be read: under a cap smaller
+ * than the map, mapping the index kills the process, so lmdb-js's growing map is used.
+ */
+function addressSpaceLimit (): number {
+  try {
+    const match = /^Max address space\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return match === null || match[1] === 'unlimited' ? Infinity : Number(match[1])
+  } catch {
+    return Infinity
+  }
+}
 
 /** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
 export interface BlockLocation {
@@ -40,12 +57,15 @@ export interface BlockLocation {
   length: number
 }
 
-/** A pack file this store appends to; `unsynced` once bytes were written since its last sync. */
+/** A pack file this store appends to. */
 interface Pack {
   id: Uint8Array
   handle: FileHandle
   size: number
+  /** Bytes were written since the last sync began. */
   unsynced: boolean
+  /** The last sync begun (a failed one stays failed: every later sync of the pack throws). */
+  syncing: Promise<void>
 }
 
 /** A pack file being appended to, by one chain of group writes at a time. */
@@ -110,6 +130,8 @@ export class PackBlockstore extends BaseBlockstore {
   /** Blocks put but not yet indexed, by key: readable before their group lands; each is in one group only. */
   readonly #pending = new Map<string, Uint8Array | Uint8Array[]>()
   readonly #readers = new Map<string, Promise<FileHandle>>()
+  /** Packs being synced and closed (full, or at close): flush waits for them too. */
+  readonly #closing = new Set<Promise<void>>()
 
   constructor (dir: string, init: PackBlockstoreInit = {}) {
     super()
@@ -131,15 +153,19 @@ export class PackBlockstore extends BaseBlockstore {
   }
 
   async close (): Promise<void> {
+    let failure: { error: unknown } | undefined
     try {
       await this.flush()
-    } finally {
-      for (const lane of this.#lanes) await this.#closePack(lane)
-      for (const reader of this.#readers.values()) await reader.then(async handle => { await handle.close() }, () => {})
-      this.#readers.clear()
-      await this.#index?.close()
-      this.#index = undefined
+    } catch (error) {
+      failure = { error }
     }
+    // Everything is closed whatever fails on the way; the first failure is thrown after.
+    for (const lane of this.#lanes) await this.#closePack(lane).catch((error: unknown) => { failure ??= { error } })
+    for (const reader of this.#readers.values()) await reader.then(async handle => { await handle.close() }, () => {})
+    this.#readers.clear()
+    await this.#index?.close()
+    this.#index = undefined
+    if (failure !== undefined) throw failure.error
   }
 
   /**
@@ -152,7 +178,15 @@ export class PackBlockstore extends BaseBlockstore {
     if (this.#group !== undefined) this.#startGroup()
     await this.#allWritten()
     if (this.#failure !== undefined) throw this.#failure
-    await Promise.all(this.#lanes.map(async lane => { if (lane.pack !== undefined) await syncPack(lane.pack) }))
+    try {
+      // The open packs, and those a group closed (full) whose sync may still run.
+      await Promise.all([...this.#lanes.map(async lane => { if (lane.pack !== undefined) await syncPack(lane.pack) }), ...this.#closing])
+    } catch (error) {
+      // Not retried: after a failed fsync the kernel may drop the pages it could not
+      // write, and a second fsync would report success over them.
+      this.#failure ??= error
+      throw error
+    }
   }
 
   /** Resolves once every group started so far is written (or failed). */
@@ -413,7 +447,7 @@ export class PackBlockstore extends BaseBlockstore {
     // The pack's name made durable with it: a synced pack in a directory entry a power
     // loss undid would be lost.
     await syncDir(join(this.#dir, 'packs'))
-    lane.pack = { id, handle, size: 0, unsynced: false }
+    lane.pack = { id, handle, size: 0, unsynced: false, syncing: Promise.resolve() }
     return lane.pack
   }
 
@@ -421,23 +455,43 @@ export class PackBlockstore extends BaseBlockstore {
     const pack = lane.pack
     lane.pack = undefined
     if (pack === undefined) return
-    // A full pack closed before the next flush: its bytes go to disk first, as flush's would.
-    await syncPack(pack)
-    await pack.handle.close()
-    await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
+    const closing = (async () => {
+      try {
+        // A full pack closed before the next flush: its bytes go to disk first, as flush's would.
+        await syncPack(pack)
+      } catch (error) {
+        this.#failure ??= error
+        throw error
+      } finally {
+        await pack.handle.close()
+        await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
+      }
+    })()
+    // Registered before anything is awaited: a flush from now on waits for this sync.
+    this.#closing.add(closing)
+    try {
+      await closing
+    } finally {
+      this.#closing.delete(closing)
+    }
   }
 }
 
-/** Writes a pack's bytes to disk (fdatasync) if any were written since its last sync. */
+/**
+ * Resolves once every byte written to the pack before the call is on disk (fdatasync).
+ * A sync already running may have begun before the latest writes: it is waited for,
+ * then another begins if bytes were written since; callers at once share each sync.
+ */
 async function syncPack (pack: Pack): Promise<void> {
-  if (!pack.unsynced) return
-  // Cleared first: bytes written while the sync runs mark it again, for the next flush.
-  pack.unsynced = false
-  try {
-    await pack.handle.datasync()
-  } catch (error) {
-    pack.unsynced = true
-    throw error
+  for (;;) {
+    const running = pack.syncing
+    await running
+    // Another caller began a newer sync meanwhile: that one is waited for.
+    if (pack.syncing !== running) continue
+    if (!pack.unsynced) return
+    // Cleared first: bytes written while the sync runs mark it again, for the next flush.
+    pack.unsynced = false
+    pack.syncing = pack.handle.datasync()
   }
 }
 

@@ -70,6 +70,8 @@ export function processAlive (pid: number): boolean {
 
 /** Makes a directory's entries durable (a file created or renamed in it survives a power loss). */
 export async function syncDir (dir: string): Promise<void> {
+  // Windows cannot open a directory to sync it (EPERM); NTFS journals its entries.
+  if (process.platform === 'win32') return
   const handle = await open(dir, 'r')
   try {
     await handle.sync()
