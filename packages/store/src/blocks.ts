@@ -12,7 +12,11 @@ export type BlockReader = Pick<Blockstore, 'get' | 'has'>
  * disk (or from a peer) is caught at the first read, never passed on.
  */
 export async function getVerifiedBlock (blocks: BlockReader, cid: CID): Promise<Uint8Array> {
-  const bytes = await getStoredBlock(blocks, cid)
+  return await checkBlock(cid, await getStoredBlock(blocks, cid))
+}
+
+/** Returns `bytes` if they hash to what `cid` names; throws CorruptBlockError if not. */
+export async function checkBlock (cid: CID, bytes: Uint8Array): Promise<Uint8Array> {
   if (cid.multihash.code !== sha256.code) {
     throw new CorruptBlockError(`block ${cid} uses an unsupported hash (code ${cid.multihash.code})`, { details: { cid: cid.toString() } })
   }
@@ -31,15 +35,18 @@ export async function getVerifiedBlock (blocks: BlockReader, cid: CID): Promise<
  * reader checks every block anyway (a peer fetching a DAG). A missing block throws.
  */
 export async function getStoredBlock (blocks: BlockReader, cid: CID): Promise<Uint8Array> {
-  if (!(await blocks.has(cid))) {
-    throw new VersionNotFoundError(`block ${cid} is not in the store`, {
-      hint: 'check the CID, or fetch the dataset from a node that has it',
-      details: { cid: cid.toString() }
-    })
-  }
+  if (!(await blocks.has(cid))) throw missingBlockError(cid)
   const parts: Uint8Array[] = []
   for await (const part of blocks.get(cid)) parts.push(part)
   return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+}
+
+/** What reading a block the store does not hold throws. */
+export function missingBlockError (cid: CID): VersionNotFoundError {
+  return new VersionNotFoundError(`block ${cid} is not in the store`, {
+    hint: 'check the CID, or fetch the dataset from a node that has it',
+    details: { cid: cid.toString() }
+  })
 }
 
 /** A read-only blockstore view whose every read is hash-checked. */

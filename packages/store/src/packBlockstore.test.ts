@@ -80,6 +80,44 @@ describe('pack blockstore', () => {
     }
   })
 
+  it('reads many blocks a range at a time: stored, pending and missing ones, each as get reads it', async () => {
+    const dir = join(root, 'read-many')
+    const store = new PackBlockstore(dir, { groupBytes: 64 * 1024 })
+    await store.open()
+    const blocks = await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+      const bytes = randomBytes(1_000 + (i % 7) * 300)
+      return { cid: await rawBlock(bytes), bytes }
+    }))
+    for (const b of blocks.slice(0, 250)) await store.putBehind(b.cid, b.bytes)
+    await store.close()
+
+    const reopened = new PackBlockstore(dir)
+    await reopened.open()
+    // 250 stored in two lanes' packs, 50 pending (put, not yet written), one never stored.
+    for (const b of blocks.slice(250)) await reopened.putBehind(b.cid, b.bytes)
+    const absent = await rawBlock(randomBytes(100))
+    const reads = { count: 0 }
+    const probe = await open(join(dir, 'probe'), 'w')
+    const handles = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown> }
+    await probe.close()
+    const { read: realRead } = handles
+    handles.read = async function (this: unknown, ...args) { reads.count++; return realRead.apply(this, args) }
+    let got: Array<PromiseSettledResult<Uint8Array>>
+    try {
+      got = await Promise.allSettled(reopened.readBlocks([...blocks.map(b => b.cid), absent]))
+    } finally {
+      handles.read = realRead
+    }
+    blocks.forEach((b, i) => {
+      const result = got[i]
+      assert.ok(result.status === 'fulfilled' && Buffer.from(result.value).equals(b.bytes), `block ${i} read as stored`)
+    })
+    const last = got[blocks.length]
+    assert.ok(last.status === 'rejected' && (last.reason as Error).name === 'NotFoundError', 'a block not stored rejects')
+    assert.ok(reads.count <= 4, `~400 KB of neighbouring blocks in a few reads, not 250 (${reads.count})`)
+    await reopened.close()
+  })
+
   it('stores leaves cut from one buffer in one call: runs across groups, duplicates once, indexed ones handed back', async () => {
     const dir = join(root, 'leaves')
     const store = new PackBlockstore(dir, { groupBytes: 20_000 })

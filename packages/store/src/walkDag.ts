@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
-import { getStoredBlock, getVerifiedBlock, type BlockReader } from './blocks.ts'
+import { checkBlock, getStoredBlock, getVerifiedBlock, missingBlockError, type BlockReader } from './blocks.ts'
 import { CorruptBlockError, VersionNotFoundError } from './errors.ts'
 
 export interface DagWalk {
@@ -49,30 +49,30 @@ export function linksOf (cid: CID, bytes: Uint8Array): CID[] {
  */
 export async function walkDag (blocks: BlockReader, roots: CID[]): Promise<DagWalk> {
   const result: DagWalk = { blocks: 0, bytes: 0, corrupt: [], missing: [] }
-  const seen = new Set<string>()
-  const stack = [...roots]
-  while (stack.length > 0) {
-    const cid = stack.pop() as CID
-    const key = keyOf(cid)
-    if (seen.has(key)) continue
-    seen.add(key)
-    let bytes: Uint8Array
-    try {
-      bytes = await getVerifiedBlock(blocks, cid)
-    } catch (error) {
-      if (error instanceof CorruptBlockError) { result.corrupt.push(cid); continue }
-      if (error instanceof VersionNotFoundError) { result.missing.push(cid); continue }
-      throw error
+  for await (const visit of visitDag(blocks, roots, { readAhead: WALK_READ_AHEAD, verify: true })) {
+    if ('bytes' in visit) {
+      result.blocks++
+      result.bytes += visit.bytes.length
+    } else if (visit.error instanceof CorruptBlockError) {
+      result.corrupt.push(visit.cid)
+    } else if (visit.error instanceof VersionNotFoundError) {
+      result.missing.push(visit.cid)
+    } else {
+      throw visit.error
     }
-    result.blocks++
-    result.bytes += bytes.length
-    stack.push(...linksOf(cid, bytes))
   }
   return result
 }
 
+/**
+ * Blocks a walk reads ahead: the chunks of a file node or two (a node links up to 174),
+ * read from a pack store a range at a time (readBlocks). One block at a time, a walk of
+ * 5 GB (1.07M blocks) took 112 s.
+ */
+const WALK_READ_AHEAD = 256
+
 export interface DagBlocksOptions {
-  /** Blocks read ahead of the one handed out (default 16). */
+  /** Blocks read ahead of the one handed out (default 256: a file node's chunks, read a range at a time from a pack store). */
   readAhead?: number
   /**
    * Hash-check each block (default true). Off only where whoever reads the blocks
@@ -89,33 +89,80 @@ export interface DagBlocksOptions {
  * holds at most that many blocks, plus the CIDs seen and the links still to visit.
  */
 export async function * dagBlocks (blocks: BlockReader, root: CID, options: DagBlocksOptions = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
-  const readAhead = options.readAhead ?? 16
-  const get = options.verify === false ? getStoredBlock : getVerifiedBlock
-  const seen = new Set<string>([keyOf(root)])
-  const stack = [root]
-  const reading = new Map<string, Promise<Uint8Array>>()
-  const read = (cid: CID): Promise<Uint8Array> => {
-    const key = keyOf(cid)
-    let pending = reading.get(key)
-    if (pending === undefined) {
-      pending = get(blocks, cid)
+  for await (const visit of visitDag(blocks, [root], { readAhead: options.readAhead ?? WALK_READ_AHEAD, verify: options.verify !== false })) {
+    if ('error' in visit) throw visit.error
+    yield visit
+  }
+}
+
+/** A block a walk visited: its bytes, or why they could not be read (then its links are not followed). */
+type Visit = { cid: CID, bytes: Uint8Array } | { cid: CID, error: unknown }
+
+/** A store that reads many blocks at once (PackBlockstore). */
+interface ManyReader {
+  readBlocks: (cids: CID[]) => Array<Promise<Uint8Array>>
+}
+
+/**
+ * The blocks reachable from `roots`, each once, depth first in link order, the next
+ * `readAhead` to visit read while the current one is handed out (in one call where
+ * the store reads many at once).
+ */
+async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean }): AsyncGenerator<Visit> {
+  const seen = new Set<string>(roots.map(keyOf))
+  /** Blocks still to visit, the next on top, with their reads once begun. */
+  const stack: Array<{ cid: CID, read?: Promise<Uint8Array> }> = [...roots].reverse().map(cid => ({ cid }))
+  const readMany = readerOf(blocks, options.verify)
+  const read = (entries: Array<{ cid: CID, read?: Promise<Uint8Array> }>): void => {
+    const fresh = entries.filter(entry => entry.read === undefined)
+    if (fresh.length === 0) return
+    readMany(fresh.map(entry => entry.cid)).forEach((pending, i) => {
       pending.catch(() => {}) // handled where it is awaited; read ahead, it may never be
-      reading.set(key, pending)
-    }
-    return pending
+      fresh[i].read = pending
+    })
   }
   while (stack.length > 0) {
-    const cid = stack.pop() as CID
-    const bytes = await read(cid)
-    reading.delete(keyOf(cid))
-    for (const link of linksOf(cid, bytes).reverse()) {
-      const key = keyOf(link)
-      if (seen.has(key)) continue
-      seen.add(key)
-      stack.push(link)
+    const entry = stack.pop() as { cid: CID, read?: Promise<Uint8Array> }
+    read([entry])
+    const { cid } = entry
+    let bytes: Uint8Array
+    try {
+      bytes = await (entry.read as Promise<Uint8Array>)
+    } catch (error) {
+      yield { cid, error }
+      continue
     }
-    // The top of the stack is what is visited next.
-    for (const next of stack.slice(-readAhead)) read(next)
+    const before = stack.length
+    for (const link of linksOf(cid, bytes).reverse()) {
+      const linkKey = keyOf(link)
+      if (seen.has(linkKey)) continue
+      seen.add(linkKey)
+      stack.push({ cid: link })
+    }
+    // The top `readAhead` of the stack are read: what was pushed now (the window below
+    // it was read already), or, with nothing pushed, the one entry that joined it.
+    const pushed = stack.length - before
+    if (pushed > 0) read(stack.slice(-Math.min(pushed, options.readAhead)))
+    else if (stack.length >= options.readAhead) read([stack[stack.length - options.readAhead]])
     yield { cid, bytes }
   }
+}
+
+/** Reads blocks as a walk wants them: many at once where the store can, missing ones as VersionNotFoundError, hash-checked if `verify`. */
+function readerOf (blocks: BlockReader, verify: boolean): (cids: CID[]) => Array<Promise<Uint8Array>> {
+  const check = async (cid: CID, read: Promise<Uint8Array>): Promise<Uint8Array> => {
+    let bytes: Uint8Array
+    try {
+      bytes = await read
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundError') throw missingBlockError(cid)
+      throw error
+    }
+    return verify ? await checkBlock(cid, bytes) : bytes
+  }
+  if (typeof (blocks as Partial<ManyReader>).readBlocks === 'function') {
+    const many = blocks as BlockReader & ManyReader
+    return cids => many.readBlocks(cids).map(async (read, i) => await check(cids[i], read))
+  }
+  return cids => cids.map(async cid => verify ? await getVerifiedBlock(blocks, cid) : await getStoredBlock(blocks, cid))
 }
