@@ -4,18 +4,20 @@ import * as raw from 'multiformats/codecs/raw'
 import type { CID } from 'multiformats/cid'
 import { getVerifiedBlock, type BlockReader } from './blocks.ts'
 import { NotAFileError } from './errors.ts'
+import { readerOf } from './walkDag.ts'
 
 /**
  * The bytes of a stored UnixFS file, in order, every block hash-checked before any
- * of its bytes are yielded. Children are read a few blocks ahead, in parallel, but
- * consumed in order: a damaged block fails the read at that point and nothing after
- * it is produced.
+ * of its bytes are yielded. A node's children are read `readAhead` at a time, one window
+ * ahead of the one consumed (from a pack store, a window of neighbouring chunks is one
+ * read), but consumed in order: a damaged block fails the read at that point and
+ * nothing after it is produced.
  */
-export async function * readFileContent (blocks: BlockReader, cid: CID, readAhead = 16): AsyncGenerator<Uint8Array> {
-  yield * readNode(blocks, cid, await getVerifiedBlock(blocks, cid), readAhead)
+export async function * readFileContent (blocks: BlockReader, cid: CID, readAhead = 64): AsyncGenerator<Uint8Array> {
+  yield * readNode(readerOf(blocks, true), cid, await getVerifiedBlock(blocks, cid), readAhead)
 }
 
-async function * readNode (blocks: BlockReader, cid: CID, bytes: Uint8Array, readAhead: number): AsyncGenerator<Uint8Array> {
+async function * readNode (read: ReturnType<typeof readerOf>, cid: CID, bytes: Uint8Array, readAhead: number): AsyncGenerator<Uint8Array> {
   if (cid.code === raw.code) {
     yield bytes
     return
@@ -27,16 +29,20 @@ async function * readNode (blocks: BlockReader, cid: CID, bytes: Uint8Array, rea
   }
   if (unixfs.data !== undefined && unixfs.data.length > 0) yield unixfs.data
   const links = node.Links
-  const reads: Array<Promise<Uint8Array>> = []
-  const startRead = (i: number): void => {
-    reads[i] = getVerifiedBlock(blocks, links[i].Hash)
-    reads[i].catch(() => {}) // awaited below, in order; never an unhandled rejection
+  const reads: Array<Promise<Uint8Array> | undefined> = []
+  const startWindow = (from: number): void => {
+    const window = links.slice(from, from + readAhead).map(link => link.Hash)
+    read(window).forEach((pending, i) => {
+      pending.catch(() => {}) // awaited below, in order; never an unhandled rejection
+      reads[from + i] = pending
+    })
   }
-  for (let i = 0; i < Math.min(readAhead, links.length); i++) startRead(i)
+  if (links.length > 0) startWindow(0)
   for (let i = 0; i < links.length; i++) {
-    const child = await reads[i]
-    if (i + readAhead < links.length) startRead(i + readAhead)
-    yield * readNode(blocks, links[i].Hash, child, readAhead)
+    if (i % readAhead === 0 && i + readAhead < links.length) startWindow(i + readAhead)
+    const child = await (reads[i] as Promise<Uint8Array>)
+    reads[i] = undefined // held no longer than needed
+    yield * readNode(read, links[i].Hash, child, readAhead)
   }
 }
 

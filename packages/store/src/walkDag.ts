@@ -148,8 +148,12 @@ async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhe
   }
 }
 
-/** Reads blocks as a walk wants them: many at once where the store can, missing ones as VersionNotFoundError, hash-checked if `verify`. */
-function readerOf (blocks: BlockReader, verify: boolean): (cids: CID[]) => Array<Promise<Uint8Array>> {
+/**
+ * Reads blocks as a walk wants them: many at once where the store can (PackBlockstore's
+ * readBlocks: neighbours in a pack are one read), missing ones as VersionNotFoundError,
+ * hash-checked if `verify`.
+ */
+export function readerOf (blocks: BlockReader, verify: boolean): (cids: CID[]) => Array<Promise<Uint8Array>> {
   const check = async (cid: CID, read: Promise<Uint8Array>): Promise<Uint8Array> => {
     let bytes: Uint8Array
     try {
