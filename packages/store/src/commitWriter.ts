@@ -1,7 +1,7 @@
 import type { Blockstore } from 'interface-blockstore'
+import { equals } from 'multiformats/bytes'
 import { skipExistingWriter } from './blocks.ts'
 import type { LeafWriter } from './fileBuilder.ts'
-import { boundedWriter } from './fileTree.ts'
 import { PackBlockstore, writeBehind } from './packBlockstore.ts'
 
 /**
@@ -17,15 +17,20 @@ export function commitWriter (blocks: Blockstore): LeafWriter {
   return {
     put: writer.put,
     async putLeaves (bytes, ends, cids) {
-      // Leaves already indexed are checked as put checks them (read back and compared: a
-      // damaged one is written again), STORED_CHECKS at a time: a new version of a large
-      // dataset has hundreds of thousands of them, each a read.
-      const { write, drain } = boundedWriter(writer.put, STORED_CHECKS)
-      for (const i of await blocks.putLeavesBehind(bytes, ends, cids)) await write(cids[i], bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i]))
-      await drain()
+      // Leaves already indexed are checked as put checks them: read back and compared, a
+      // damaged one written again. A new version of a large dataset has hundreds of
+      // thousands of them, lying in its packs in the order they are cut: read a range at a
+      // time (readBlocks), not one read each (a re-commit of 1 GB with a row appended
+      // took 16 s that way).
+      const stored = await blocks.putLeavesBehind(bytes, ends, cids)
+      if (stored.length === 0) return
+      const reads = blocks.readBlocks(stored.map(i => cids[i]))
+      for (let k = 0; k < stored.length; k++) {
+        const i = stored[k]
+        const leaf = bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i])
+        const held = await reads[k].catch(() => undefined)
+        if (held === undefined || !equals(held, leaf)) await blocks.putBehind(cids[i], leaf)
+      }
     }
   }
 }
-
-/** Stored leaves checked at once (what the importer's bounded writer allowed per file). */
-const STORED_CHECKS = 64
