@@ -140,10 +140,12 @@ async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhe
       stack.push({ cid: link })
     }
     // The top `readAhead` of the stack are read: what was pushed now (the window below
-    // it was read already), or, with nothing pushed, the one entry that joined it.
+    // it was read already), or, with nothing pushed, the entry that joined the window,
+    // together with the `readAhead` below it (one read of neighbours, not one a block).
     const pushed = stack.length - before
+    const bottom = stack.length - options.readAhead
     if (pushed > 0) read(stack.slice(-Math.min(pushed, options.readAhead)))
-    else if (stack.length >= options.readAhead) read([stack[stack.length - options.readAhead]])
+    else if (bottom >= 0 && stack[bottom].read === undefined) read(stack.slice(Math.max(0, bottom - options.readAhead + 1), bottom + 1))
     yield { cid, bytes }
   }
 }
