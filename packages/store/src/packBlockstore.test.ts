@@ -48,6 +48,7 @@ describe('pack blockstore', () => {
     const all = []
     for await (const pair of reopened.getAll()) all.push(pair.cid.toString())
     assert.deepEqual(all.sort(), blocks.map(b => b.cid.toString()).sort())
+    await assert.rejects(store.putBehind(blocks[0].cid, blocks[0].bytes), /not open/, 'a put behind after close is refused, not queued and lost')
     await reopened.delete(blocks[5].cid)
     assert.equal(await reopened.has(blocks[5].cid), false)
     await assert.rejects(read(reopened, blocks[5].cid), { name: 'NotFoundError' })

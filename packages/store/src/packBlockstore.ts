@@ -213,6 +213,8 @@ export class PackBlockstore extends BaseBlockstore {
     // written as those parts: joining them would copy every such block once more.
     const parts = bytes instanceof Uint8Array ? [bytes] : await collect(bytes)
     if (this.#failure !== undefined) throw this.#failure
+    // Refused once closed: a block put behind would be queued, never written, never said.
+    this.#db()
     const key = cid.multihash.bytes
     const id = multihashKey(key)
     if (!this.#pending.has(id)) {
