@@ -8,16 +8,27 @@ import { readerOf } from './walkDag.ts'
 
 /**
  * The bytes of a stored UnixFS file, in order, every block hash-checked before any
- * of its bytes are yielded. A node's children are read `readAhead` at a time, one window
- * ahead of the one consumed (from a pack store, a window of neighbouring chunks is one
- * read), but consumed in order: a damaged block fails the read at that point and
- * nothing after it is produced.
+ * of its bytes are yielded. Chunks are read ahead, `readAhead` at most held at once over
+ * the whole tree (however deep), a node's next chunks together (from a pack store,
+ * neighbouring chunks are one read), but consumed in order: a damaged block fails the
+ * read at that point and nothing after it is produced.
  */
-export async function * readFileContent (blocks: BlockReader, cid: CID, readAhead = 64): AsyncGenerator<Uint8Array> {
-  yield * readNode(readerOf(blocks, true), cid, await getVerifiedBlock(blocks, cid), readAhead)
+export async function * readFileContent (blocks: BlockReader, cid: CID, readAhead = 128): AsyncGenerator<Uint8Array> {
+  const reading: Reading = { read: readerOf(blocks, true), limit: Math.max(1, readAhead), held: 0 }
+  yield * readNode(reading, cid, await getVerifiedBlock(blocks, cid))
 }
 
-async function * readNode (read: ReturnType<typeof readerOf>, cid: CID, bytes: Uint8Array, readAhead: number): AsyncGenerator<Uint8Array> {
+/** Reads shared by every level of one file's tree: blocks read and not yet consumed are `held`, at most `limit` ahead. */
+interface Reading {
+  read: ReturnType<typeof readerOf>
+  limit: number
+  held: number
+}
+
+/** Nodes above the chunks read ahead of the one being read (each a few KB). */
+const NODES_AHEAD = 4
+
+async function * readNode (reading: Reading, cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   if (cid.code === raw.code) {
     yield bytes
     return
@@ -30,19 +41,36 @@ async function * readNode (read: ReturnType<typeof readerOf>, cid: CID, bytes: U
   if (unixfs.data !== undefined && unixfs.data.length > 0) yield unixfs.data
   const links = node.Links
   const reads: Array<Promise<Uint8Array> | undefined> = []
-  const startWindow = (from: number): void => {
-    const window = links.slice(from, from + readAhead).map(link => link.Hash)
-    read(window).forEach((pending, i) => {
+  /** Children before this one have reads begun. */
+  let next = 0
+  // The next children the window has room for (at least the one needed now), half a
+  // window at a time. Nodes above the chunks are read NODES_AHEAD ahead only, so the room
+  // goes to the chunks consumed next, not to nodes whose chunks come much later.
+  const chunks = links.length > 0 && links[0].Hash.code === raw.code
+  const batch = chunks ? reading.limit / 2 : 1
+  const readMore = (needed: boolean): void => {
+    const room = Math.min(chunks ? Infinity : NODES_AHEAD - (next - i), reading.limit - reading.held)
+    const count = Math.min(links.length - next, Math.max(needed ? 1 : 0, room))
+    if (count <= 0 || (!needed && count < batch)) return
+    reading.held += count
+    reading.read(links.slice(next, next + count).map(link => link.Hash)).forEach((pending, i) => {
       pending.catch(() => {}) // awaited below, in order; never an unhandled rejection
-      reads[from + i] = pending
+      reads[next + i] = pending
     })
+    next += count
   }
-  if (links.length > 0) startWindow(0)
-  for (let i = 0; i < links.length; i++) {
-    if (i % readAhead === 0 && i + readAhead < links.length) startWindow(i + readAhead)
-    const child = await (reads[i] as Promise<Uint8Array>)
-    reads[i] = undefined // held no longer than needed
-    yield * readNode(read, links[i].Hash, child, readAhead)
+  let i = 0
+  for (; i < links.length; i++) {
+    if (i >= next) readMore(true)
+    let child: Uint8Array
+    try {
+      child = await (reads[i] as Promise<Uint8Array>)
+    } finally {
+      reads[i] = undefined // held no longer than needed
+      reading.held--
+    }
+    readMore(false)
+    yield * readNode(reading, links[i].Hash, child)
   }
 }
 

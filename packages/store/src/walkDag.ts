@@ -109,21 +109,33 @@ interface ManyReader {
  * the store reads many at once).
  */
 async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean }): AsyncGenerator<Visit> {
-  const seen = new Set<string>(roots.map(keyOf))
+  const readAhead = Math.max(1, options.readAhead)
+  const seen = new Set<string>()
   /** Blocks still to visit, the next on top, with their reads once begun. */
-  const stack: Array<{ cid: CID, read?: Promise<Uint8Array> }> = [...roots].reverse().map(cid => ({ cid }))
+  const stack: Array<{ cid: CID, read?: Promise<Uint8Array> }> = []
+  for (const root of [...roots].reverse()) {
+    if (seen.has(keyOf(root))) continue
+    seen.add(keyOf(root))
+    stack.push({ cid: root })
+  }
   const readMany = readerOf(blocks, options.verify)
+  /**
+   * Reads begun whose blocks are not yet handed out: at most `readAhead` (plus the one
+   * visited). A block read ahead and then pushed down the stack by its siblings' links
+   * still counts, so memory is bounded by the window, not by the DAG's depth.
+   */
+  let held = 0
   const read = (entries: Array<{ cid: CID, read?: Promise<Uint8Array> }>): void => {
-    const fresh = entries.filter(entry => entry.read === undefined)
-    if (fresh.length === 0) return
-    readMany(fresh.map(entry => entry.cid)).forEach((pending, i) => {
+    if (entries.length === 0) return
+    held += entries.length
+    readMany(entries.map(entry => entry.cid)).forEach((pending, i) => {
       pending.catch(() => {}) // handled where it is awaited; read ahead, it may never be
-      fresh[i].read = pending
+      entries[i].read = pending
     })
   }
   while (stack.length > 0) {
     const entry = stack.pop() as { cid: CID, read?: Promise<Uint8Array> }
-    read([entry])
+    if (entry.read === undefined) read([entry])
     const { cid } = entry
     let bytes: Uint8Array
     try {
@@ -131,21 +143,25 @@ async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhe
     } catch (error) {
       yield { cid, error }
       continue
+    } finally {
+      held--
     }
-    const before = stack.length
     for (const link of linksOf(cid, bytes).reverse()) {
       const linkKey = keyOf(link)
       if (seen.has(linkKey)) continue
       seen.add(linkKey)
       stack.push({ cid: link })
     }
-    // The top `readAhead` of the stack are read: what was pushed now (the window below
-    // it was read already), or, with nothing pushed, the entry that joined the window,
-    // together with the `readAhead` below it (one read of neighbours, not one a block).
-    const pushed = stack.length - before
-    const bottom = stack.length - options.readAhead
-    if (pushed > 0) read(stack.slice(-Math.min(pushed, options.readAhead)))
-    else if (bottom >= 0 && stack[bottom].read === undefined) read(stack.slice(Math.max(0, bottom - options.readAhead + 1), bottom + 1))
+    // The next blocks to visit (top of the stack) are read while the window has room,
+    // a quarter of it at least at once (one read of neighbours, not one a block).
+    const room = readAhead - held
+    if (room > 0 && (room >= readAhead / 4 || stack.at(-1)?.read === undefined)) {
+      const next: Array<{ cid: CID, read?: Promise<Uint8Array> }> = []
+      for (let i = stack.length - 1; i >= Math.max(0, stack.length - readAhead) && next.length < room; i--) {
+        if (stack[i].read === undefined) next.push(stack[i])
+      }
+      read(next)
+    }
     yield { cid, bytes }
   }
 }
@@ -161,7 +177,8 @@ export function readerOf (blocks: BlockReader, verify: boolean): (cids: CID[]) =
     try {
       bytes = await read
     } catch (error) {
-      if ((error as Error).name === 'NotFoundError') throw missingBlockError(cid)
+      // Not indexed, or indexed in a pack file that is gone: either way its bytes are missing.
+      if ((error as Error).name === 'NotFoundError' || (error as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlockError(cid)
       throw error
     }
     return verify ? await checkBlock(cid, bytes) : bytes
