@@ -85,7 +85,7 @@ describe('walking a DAG', () => {
     }
   })
 
-  it('visits a root named twice once, and reports a missing root once', async () => {
+  it('visits a root named twice once, reports a missing root once, and a block that does not decode as corrupt', async () => {
     const store = new PackBlockstore(join(root, 'roots'))
     await store.open()
     try {
@@ -94,6 +94,12 @@ describe('walking a DAG', () => {
       await store.flush()
       const walk = await walkDag(store, [stored, stored, absent, absent])
       assert.deepEqual({ blocks: walk.blocks, missing: walk.missing.map(String), corrupt: walk.corrupt.length }, { blocks: 1, missing: [absent.toString()], corrupt: 0 })
+      // Bytes that hash to their dag-pb CID but are not dag-pb: reported, not thrown.
+      const garbled = await put(store, dagPb.code, Uint8Array.of(0xff, 0xff, 0xff))
+      await store.flush()
+      const bad = await walkDag(store, [garbled, stored])
+      assert.deepEqual({ blocks: bad.blocks, corrupt: bad.corrupt.map(String) }, { blocks: 1, corrupt: [garbled.toString()] })
+      await assert.rejects(async () => { for await (const _ of dagBlocks(store, garbled)) { /* drained */ } }, { name: 'CorruptBlockError' })
     } finally {
       await store.close()
     }

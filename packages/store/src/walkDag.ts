@@ -146,7 +146,15 @@ async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhe
     } finally {
       held--
     }
-    for (const link of linksOf(cid, bytes).reverse()) {
+    let links: CID[]
+    try {
+      links = linksOf(cid, bytes)
+    } catch (error) {
+      // Bytes that match their CID but do not decode as its codec: a malformed DAG.
+      yield { cid, error: new CorruptBlockError(`block ${cid} does not decode: ${(error as Error).message}`, { details: { cid: cid.toString() } }) }
+      continue
+    }
+    for (const link of links.reverse()) {
       const linkKey = keyOf(link)
       if (seen.has(linkKey)) continue
       seen.add(linkKey)
