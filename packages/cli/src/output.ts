@@ -31,8 +31,15 @@ export function jsonValue (this: unknown, key: string, value: unknown): unknown 
 }
 
 /** Progress for people, on stderr so stdout stays clean for pipes; silent for --json. */
+/** When a progress line was last written: a walk of a million blocks reports each, the terminal takes ten a second. */
+let progressAt = -Infinity
+
 export function progress (options: GlobalOptions, line: string): void {
-  if (options.json !== true && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`)
+  if (options.json === true || process.stderr.isTTY !== true) return
+  const now = performance.now()
+  if (now - progressAt < 100) return
+  progressAt = now
+  process.stderr.write(`\r\x1b[K${line}`)
 }
 
 export function progressDone (options: GlobalOptions): void {

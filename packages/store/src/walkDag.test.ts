@@ -92,8 +92,10 @@ describe('walking a DAG', () => {
       const stored = await put(store, raw.code, new TextEncoder().encode('stored'))
       const absent = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode('absent')))
       await store.flush()
-      const walk = await walkDag(store, [stored, stored, absent, absent])
+      const told: Array<[number, number]> = []
+      const walk = await walkDag(store, [stored, stored, absent, absent], { onProgress: (blocks, bytes) => told.push([blocks, bytes]) })
       assert.deepEqual({ blocks: walk.blocks, missing: walk.missing.map(String), corrupt: walk.corrupt.length }, { blocks: 1, missing: [absent.toString()], corrupt: 0 })
+      assert.deepEqual(told, [[1, 6]], 'progress told once per intact block')
       // Bytes that hash to their dag-pb CID but are not dag-pb: reported, not thrown.
       const garbled = await put(store, dagPb.code, Uint8Array.of(0xff, 0xff, 0xff))
       await store.flush()

@@ -43,16 +43,22 @@ export function linksOf (cid: CID, bytes: Uint8Array): CID[] {
   return []
 }
 
+export interface WalkOptions {
+  /** Told the blocks and bytes found intact so far, after each block. */
+  onProgress?: (blocks: number, bytes: number) => void
+}
+
 /**
  * Reads every block reachable from `roots` once, re-hashing each; a damaged or
  * missing block is recorded, not thrown, so one walk reports all of them.
  */
-export async function walkDag (blocks: BlockReader, roots: CID[]): Promise<DagWalk> {
+export async function walkDag (blocks: BlockReader, roots: CID[], options: WalkOptions = {}): Promise<DagWalk> {
   const result: DagWalk = { blocks: 0, bytes: 0, corrupt: [], missing: [] }
   for await (const visit of visitDag(blocks, roots, { readAhead: WALK_READ_AHEAD, verify: true })) {
     if ('bytes' in visit) {
       result.blocks++
       result.bytes += visit.bytes.length
+      options.onProgress?.(result.blocks, result.bytes)
     } else if (visit.error instanceof CorruptBlockError) {
       result.corrupt.push(visit.cid)
     } else if (visit.error instanceof VersionNotFoundError) {

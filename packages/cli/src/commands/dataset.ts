@@ -200,7 +200,10 @@ export function datasetCommand (program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (ref: string, _opts, command: Command) => {
       const options = globals(command)
-      const result = await withStore(options, store => verifyVersion(store, ref))
+      const result = await withStore(options, store => verifyVersion(store, ref, {
+        onProgress: (blocks, bytes) => { progress(options, `verifying: ${blocks} blocks, ${formatBytes(bytes)} intact`) }
+      }))
+      progressDone(options)
       emit(options, result, () => result.ok
         ? `ok: ${result.blocks} blocks (${formatBytes(result.bytes)}) match their hashes`
         : [
