@@ -30,10 +30,10 @@ export function jsonValue (this: unknown, key: string, value: unknown): unknown 
   return value
 }
 
-/** Progress for people, on stderr so stdout stays clean for pipes; silent for --json. */
 /** When a progress line was last written: a walk of a million blocks reports each, the terminal takes ten a second. */
 let progressAt = -Infinity
 
+/** Progress for people, on stderr so stdout stays clean for pipes; silent for --json. */
 export function progress (options: GlobalOptions, line: string): void {
   if (options.json === true || process.stderr.isTTY !== true) return
   const now = performance.now()

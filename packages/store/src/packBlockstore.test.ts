@@ -97,18 +97,14 @@ describe('pack blockstore', () => {
     // 250 stored in two lanes' packs, 50 pending (put, not yet written), one never stored.
     for (const b of blocks.slice(250)) await reopened.putBehind(b.cid, b.bytes)
     const absent = await rawBlock(randomBytes(100))
-    const reads = { count: 0 }
-    const probe = await open(join(dir, 'probe'), 'w')
-    const handles = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown> }
-    await probe.close()
-    const { read: realRead } = handles
-    handles.read = async function (this: unknown, ...args) { reads.count++; return realRead.apply(this, args) }
+    const observed = await observeFileCalls(join(dir, 'probe'))
     let got: Array<PromiseSettledResult<Uint8Array>>
     try {
       got = await Promise.allSettled(reopened.readBlocks([...blocks.map(b => b.cid), absent]))
     } finally {
-      handles.read = realRead
+      observed.stop()
     }
+    const reads = { count: observed.reads() }
     blocks.forEach((b, i) => {
       const result = got[i]
       assert.ok(result.status === 'fulfilled' && Buffer.from(result.value).equals(b.bytes), `block ${i} read as stored`)
@@ -274,17 +270,23 @@ interface SyncFaults {
 }
 
 /**
- * Observes the real writes (writev) and data syncs of every open file, by the file each
- * went to (Linux: /proc names a descriptor's file), with the syncs slowed or failing as
- * `faults` says; `syncing` counts syncs begun and not yet ended; `stop` puts the calls back.
+ * Observes the real calls on every open file: writes (writev) and data syncs by the file
+ * each went to (Linux: /proc names a descriptor's file), with the syncs slowed or failing
+ * as `faults` says; `syncing` counts syncs begun and not yet ended, `reads` the reads made;
+ * `stop` puts the calls back.
  */
-async function observeWritesAndSyncs (scratch: string, faults: SyncFaults = {}): Promise<{ events: FileEvent[], syncing: () => number, stop: () => void }> {
+async function observeFileCalls (scratch: string, faults: SyncFaults = {}): Promise<{ events: FileEvent[], syncing: () => number, reads: () => number, stop: () => void }> {
   const events: FileEvent[] = []
   let syncing = 0
+  let reads = 0
   const probe = await open(scratch, 'w')
-  const handles = Object.getPrototypeOf(probe) as { writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
+  const handles = Object.getPrototypeOf(probe) as { read: (...args: unknown[]) => Promise<unknown>, writev: (...args: unknown[]) => Promise<unknown>, datasync: () => Promise<void> }
   await probe.close()
-  const { writev, datasync } = handles
+  const { read, writev, datasync } = handles
+  handles.read = async function (this: unknown, ...args) {
+    reads++
+    return read.apply(this, args)
+  }
   const fileOf = async (fd: number): Promise<string> => await readlink(`/proc/self/fd/${fd}`)
   handles.writev = async function (this: { fd: number }, ...args) {
     events.push({ kind: 'write', file: await fileOf(this.fd), at: events.length })
@@ -301,7 +303,7 @@ async function observeWritesAndSyncs (scratch: string, faults: SyncFaults = {}):
       syncing--
     }
   }
-  return { events, syncing: () => syncing, stop: () => { handles.writev = writev; handles.datasync = datasync } }
+  return { events, syncing: () => syncing, reads: () => reads, stop: () => { handles.read = read; handles.writev = writev; handles.datasync = datasync } }
 }
 
 /** The pack files written to (as `events` saw them) whose last write no sync followed. */
@@ -319,7 +321,7 @@ describe('pack blockstore durability', () => {
     const dir = join(root, 'durable')
     const store = new PackBlockstore(dir, { groupBytes: 16 * 1024, packBytes: 64 * 1024 })
     await store.open()
-    const { events, stop } = await observeWritesAndSyncs(join(dir, 'probe'))
+    const { events, stop } = await observeFileCalls(join(dir, 'probe'))
     try {
       for (let round = 0; round < 2; round++) {
         events.length = 0
@@ -348,7 +350,7 @@ describe('pack blockstore durability under slow and failing disks', () => {
 
   it('no flush returns while a sync of bytes written before it runs: two flushes at once, a full pack closing', async (t) => {
     if (process.platform !== 'linux') { t.skip('reads which file a descriptor names from /proc'); return }
-    const { syncing, stop } = await observeWritesAndSyncs(join(root, 'slow-probe'), { delayMs: 150 })
+    const { syncing, stop } = await observeFileCalls(join(root, 'slow-probe'), { delayMs: 150 })
     try {
       // Two flushes at once: the second finds the first's sync running, begun after the
       // same writes, and must wait for it.
@@ -387,7 +389,7 @@ describe('pack blockstore durability under slow and failing disks', () => {
     const store = new PackBlockstore(dir, { groupBytes: 16 * 1024 })
     await store.open()
     let failing = true
-    const { stop } = await observeWritesAndSyncs(join(dir, 'probe'), { fail: () => failing })
+    const { stop } = await observeFileCalls(join(dir, 'probe'), { fail: () => failing })
     try {
       const [one, two] = await blocksOf(2)
       await store.put(one.cid, one.bytes)
@@ -450,7 +452,7 @@ describe('migration from one file per block', () => {
 
     // The old files are the only other copy: every pack is synced before they go (the
     // syncs are observed while openStore runs; nothing else flushes in it).
-    const observed = process.platform === 'linux' ? await observeWritesAndSyncs(join(root, 'old-probe')) : undefined
+    const observed = process.platform === 'linux' ? await observeFileCalls(join(root, 'old-probe')) : undefined
     let store: Store
     try {
       store = await openStore(home)

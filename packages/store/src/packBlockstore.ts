@@ -274,10 +274,7 @@ export class PackBlockstore extends BaseBlockstore {
       return
     }
     const { handle, offset, length } = await this.#open(cid, key)
-    const out = Buffer.allocUnsafe(length)
-    const { bytesRead } = await handle.read(out, 0, length, offset)
-    // A pack cut short (a disk fault) reads as a damaged block, which callers detect by hash.
-    yield bytesRead === length ? out : out.subarray(0, bytesRead)
+    yield await readFully(handle, offset, length)
   }
 
   /**
@@ -308,7 +305,7 @@ export class PackBlockstore extends BaseBlockstore {
         end++
       }
       const blocks = located.slice(start, end)
-      const range = this.#readRange(blocks[0].pack, blocks[0].offset, rangeEnd - blocks[0].offset)
+      const range = this.#reader(blocks[0].pack).then(async handle => await readFully(handle, blocks[0].offset, rangeEnd - blocks[0].offset))
       for (const block of blocks) {
         const from = block.offset - blocks[0].offset
         out[block.i] = range.then(
@@ -317,25 +314,13 @@ export class PackBlockstore extends BaseBlockstore {
           // Compaction removed the pack since the lookup: read the block where it lies now.
           async (error: unknown) => {
             if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-            const parts: Uint8Array[] = []
-            for await (const part of this.get(cids[block.i])) parts.push(part)
-            return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+            return Buffer.concat(await collect(this.get(cids[block.i])))
           })
       }
       start = end
     }
     for (const promise of out) promise.catch(() => {}) // each is handled where it is awaited
     return out
-  }
-
-  async #readRange (pack: string, offset: number, length: number): Promise<Uint8Array> {
-    const handle = await this.#reader(pack)
-    const out = Buffer.allocUnsafe(length)
-    let filled = 0
-    for (let read = -1; filled < length && read !== 0; filled += read) {
-      read = (await handle.read(out, filled, length - filled, offset + filled)).bytesRead
-    }
-    return out.subarray(0, filled)
   }
 
   /**
@@ -518,6 +503,19 @@ function newGroup (): Group {
  */
 function multihashKey (multihash: Uint8Array): string {
   return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('latin1')
+}
+
+/**
+ * `length` bytes of a pack from `offset`, or fewer where the pack ends first: a pack cut
+ * short (a disk fault) reads as damaged blocks, which callers detect by hash.
+ */
+async function readFully (handle: FileHandle, offset: number, length: number): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length)
+  let filled = 0
+  for (let read = -1; filled < length && read !== 0; filled += read) {
+    read = (await handle.read(out, filled, length - filled, offset + filled)).bytesRead
+  }
+  return filled === length ? out : out.subarray(0, filled)
 }
 
 async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array[]> {

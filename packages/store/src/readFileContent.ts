@@ -41,7 +41,8 @@ async function * readNode (reading: Reading, cid: CID, bytes: Uint8Array): Async
   if (unixfs.data !== undefined && unixfs.data.length > 0) yield unixfs.data
   const links = node.Links
   const reads: Array<Promise<Uint8Array> | undefined> = []
-  /** Children before this one have reads begun. */
+  /** The child being read, and the first child whose read has not begun. */
+  let i = 0
   let next = 0
   // The next children the window has room for (at least the one needed now), half a
   // window at a time. Nodes above the chunks are read NODES_AHEAD ahead only, so the room
@@ -59,7 +60,6 @@ async function * readNode (reading: Reading, cid: CID, bytes: Uint8Array): Async
     })
     next += count
   }
-  let i = 0
   for (; i < links.length; i++) {
     if (i >= next) readMore(true)
     let child: Uint8Array
