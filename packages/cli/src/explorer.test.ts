@@ -228,6 +228,8 @@ describe('the explorer in a real Chromium after the demo', { skip: unsupported }
     const provider = await connect(devnet.rpcUrl, devnetAccount(9))
     const channel = await openChannel(client, deployment, { provider: provider.account.address, amount: parseEther('10'), expiry: BigInt(Math.floor(Date.now() / 1000) + 86_400) })
     await claimVoucher(provider, deployment, await signVoucher(client.account, deployment, channel, parseEther('2')))
+    // A poll that read the head between the two transactions shows the channel unclaimed: index to the head now.
+    await explorer.refresh()
     await open('#/channels')
     await page.waitForSelector(`table:has(caption:text("Payment channels")) a[href="#/accounts/${provider.account.address.toLowerCase()}"]`, { timeout: 20_000 })
     // The demo's inference act opened channels too: the row of this test's provider.

@@ -44,6 +44,17 @@ describe('startExplorer', () => {
     assert.equal((await get('../package.json')).status, 404, 'no file outside the fixed list is served')
   })
 
+  it('indexes to the head as it is when refresh is called, also while an earlier run is still indexing', async () => {
+    const rpc = async (method: string): Promise<string> => ((await (await fetch(devnet.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [] }) })).json()) as { result: string }).result
+    await rpc('evm_mine') // a block to index: the run started next is still reading logs when the second block comes
+    const earlier = explorer.refresh()
+    await rpc('evm_mine')
+    const head = BigInt(await rpc('eth_blockNumber'))
+    const now = explorer.refresh()
+    assert.ok(await now >= head, `indexed to ${await now}, the head was ${head} before refresh was called`)
+    assert.ok(await earlier <= await now)
+  })
+
   it('says so by name when its port is taken', async () => {
     const port = Number(new URL(explorer.url).port)
     await assert.rejects(startExplorer({ home, port }), { name: 'PortInUseError' })

@@ -85,9 +85,16 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
   bindIndex(index, deployment, await clients.public.getChainId())
   const ctx: ExplorerContext = { index, clients, deployment, content, fetchContent: options.fetchContent }
   let running: Promise<bigint> | null = null
-  const refresh = async (): Promise<bigint> => {
-    running ??= indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
-    return running
+  let queued: Promise<bigint> | null = null
+  const refresh = (): Promise<bigint> => {
+    if (running === null) {
+      running = indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
+      return running
+    }
+    // The run in flight may have read the head before the caller's last transaction was
+    // mined: the caller gets the next run, one shared by everyone who asks meanwhile.
+    queued ??= running.catch(() => 0n).then(() => { queued = null; return refresh() })
+    return queued
   }
   const server = createExplorerServer(ctx, log)
   try {
@@ -109,6 +116,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
     refresh,
     stop: async () => {
       clearInterval(timer)
+      await queued?.catch(() => {})
       await running?.catch(() => {})
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
