@@ -1,4 +1,4 @@
-import { EMPTY, finishRoot, hashPair, tensorData, tensorMerkleRoot, toHex, WINDOW_PIECE_HEIGHT, type Hash } from '@commons/protocol'
+import { EMPTY, finishRoot, hashPair, tensorData, tensorMerkleRoot, toHex, WINDOW_PIECE_HEIGHT, type Hash } from '@commons/protocol/merkle'
 
 /** Elements per piece hashed at once: 2^17 leaves of 8 tokens (4 MiB of tokens); range proofs over a stored stream start from the same pieces. */
 const PIECE_HEIGHT = WINDOW_PIECE_HEIGHT
