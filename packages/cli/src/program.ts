@@ -1,27 +1,48 @@
-import { Command, CommanderError } from 'commander'
-import { datasetCommand } from './commands/dataset.ts'
-import { demoCommand } from './commands/demo.ts'
-import { chainCommand } from './commands/chain.ts'
-import { daoCommand } from './commands/dao.ts'
-import { trainCommands } from './commands/train.ts'
-import { nodeCommand } from './commands/node.ts'
-import { jobCommand } from './commands/job.ts'
-import { feedCommand } from './commands/feed.ts'
 import { readFileSync, statSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { isBaseError } from '@commons/errors'
 import { reportError, UsageError, type GlobalOptions } from './output.ts'
-import { fundCommand } from './commands/fund.ts'
-import { daoDepositCommand } from './commands/daoDeposit.ts'
-import { modelCommand } from './commands/model.ts'
-import { tokenizerCommand } from './commands/tokenizer.ts'
-import { serveCommand } from './commands/serve.ts'
-import { scoreCommand } from './commands/score.ts'
-import { inferCommand } from './commands/infer.ts'
-import { channelCommand } from './commands/channel.ts'
-import { storageCommand } from './commands/storage.ts'
-import { storeCommand } from './commands/store.ts'
-import { mcpCommand } from './commands/mcp.ts'
-import { agentCommand } from './commands/agent.ts'
-import { explorerCommand } from './commands/explorer.ts'
+
+type AddCommands = (program: Command) => void
+
+/**
+ * Every top-level command and the module that adds it, in the order help lists them (a
+ * module may add subcommands to a command added before it: fund to chain, deposit to
+ * dao, tour to dataset). A command line loads only the modules of the command it names: the chain,
+ * libp2p and llama.cpp cost a `dataset` command ~0.6 s of start-up it never used.
+ */
+const COMMANDS: Array<[names: string[], load: () => Promise<AddCommands>]> = [
+  [['dataset'], async () => (await import('./commands/dataset.ts')).datasetCommand],
+  [['chain'], async () => (await import('./commands/chain.ts')).chainCommand],
+  [['chain'], async () => (await import('./commands/fund.ts')).fundCommand],
+  [['dao'], async () => (await import('./commands/dao.ts')).daoCommand],
+  [['dao'], async () => (await import('./commands/daoDeposit.ts')).daoDepositCommand],
+  [['train', 'replay', 'trace', 'generate'], async () => (await import('./commands/train.ts')).trainCommands],
+  [['model'], async () => (await import('./commands/model.ts')).modelCommand],
+  [['tokenizer'], async () => (await import('./commands/tokenizer.ts')).tokenizerCommand],
+  [['job'], async () => (await import('./commands/job.ts')).jobCommand],
+  [['feed'], async () => (await import('./commands/feed.ts')).feedCommand],
+  [['storage'], async () => (await import('./commands/storage.ts')).storageCommand],
+  [['store'], async () => (await import('./commands/store.ts')).storeCommand],
+  [['node'], async () => (await import('./commands/node.ts')).nodeCommand],
+  [['serve'], async () => (await import('./commands/serve.ts')).serveCommand],
+  [['infer'], async () => (await import('./commands/infer.ts')).inferCommand],
+  [['channel'], async () => (await import('./commands/channel.ts')).channelCommand],
+  [['mcp'], async () => (await import('./commands/mcp.ts')).mcpCommand],
+  [['agent'], async () => (await import('./commands/agent.ts')).agentCommand],
+  [['score'], async () => (await import('./commands/score.ts')).scoreCommand],
+  [['explorer'], async () => (await import('./commands/explorer.ts')).explorerCommand],
+  [['demo', 'dataset'], async () => (await import('./commands/demo.ts')).demoCommand]
+]
+
+/** The command a command line names (its first word that is not an option or --home's value), if any. */
+function commandNamed (argv: string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    if (argv[i] === '--home') i++
+    else if (!argv[i].startsWith('-')) return argv[i]
+  }
+  return undefined
+}
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -38,8 +59,12 @@ function checkHome (options: GlobalOptions): void {
   }
 }
 
-/** The `commons` command line: one program, a subcommand per area. */
-export function buildProgram (): Command {
+/**
+ * The `commons` command line: one program, a subcommand per area. Given the command line
+ * (`process.argv` form), only the command it names is loaded (none for `--version`);
+ * help, an unknown command and no argv at all get every command.
+ */
+export async function buildProgram (argv: string[] = []): Promise<Command> {
   const program = new Command('commons')
     .description('Commons: community-owned datasets, verifiable training, open models')
     .option('--home <dir>', 'directory for all local state (default: $COMMONS_HOME, else ./.commons)')
@@ -50,34 +75,18 @@ export function buildProgram (): Command {
     // printed, so they are reported like every other error: by name, as JSON with --json.
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-  datasetCommand(program)
-  chainCommand(program)
-  fundCommand(program)
-  daoCommand(program)
-  daoDepositCommand(program)
-  trainCommands(program)
-  modelCommand(program)
-  tokenizerCommand(program)
-  jobCommand(program)
-  feedCommand(program)
-  storageCommand(program)
-  storeCommand(program)
-  nodeCommand(program)
-  serveCommand(program)
-  inferCommand(program)
-  channelCommand(program)
-  mcpCommand(program)
-  agentCommand(program)
-  scoreCommand(program)
-  explorerCommand(program)
-  demoCommand(program)
+  const named = commandNamed(argv)
+  const known = COMMANDS.some(([names]) => named !== undefined && names.includes(named))
+  const versionOnly = named === undefined && argv.some(a => a === '-V' || a === '--version') && !argv.some(a => a === '-h' || a === '--help')
+  const wanted = versionOnly ? [] : COMMANDS.filter(([names]) => !known || names.includes(named as string))
+  for (const add of await Promise.all(wanted.map(async ([, load]) => load()))) add(program)
   return program
 }
 
 /** Runs one command line; returns the exit code (the errors a user can cause end in 1). */
 export async function runProgram (argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv)
+    await (await buildProgram(argv)).parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -85,6 +94,8 @@ export async function runProgram (argv: string[]): Promise<number> {
       if (error.exitCode === 0 || error.code === 'commander.help') return error.exitCode
       return reportError(new UsageError(error.message.replace(/^error: /, ''), { hint: 'run with --help for usage', details: { code: error.code } }), argv.includes('--json'))
     }
-    return reportError(error, argv.includes('--json'))
+    // A contract's revert as a sentence; only a command that reached the chain meets one.
+    const said = isBaseError(error) && error.name === 'ContractRevertError' ? (await import('./revertText.ts')).revertSentence(error) : error
+    return reportError(said, argv.includes('--json'))
   }
 }

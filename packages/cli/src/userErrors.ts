@@ -1,5 +1,4 @@
 import { BaseError, isBaseError } from '@commons/errors'
-import { revertSentence } from './revertText.ts'
 
 /** A file or directory the command needs cannot be read or written. */
 export class FileAccessError extends BaseError {
@@ -26,14 +25,12 @@ const FS_PROBLEMS: Record<string, string> = {
 
 /**
  * The errors a user can cause, from wherever they were raised, as named Commons
- * errors: a file system error (a missing or unreadable path), a damaged SQLite file,
- * a contract's custom error (as a sentence). Anything else is returned as is.
+ * errors: a file system error (a missing or unreadable path), a damaged SQLite file
+ * (a contract's custom error is made a sentence where the program reports it:
+ * revertText.ts). Anything else is returned as is.
  */
 export function asUserError (error: unknown): unknown {
-  if (isBaseError(error)) {
-    if (error.name === 'ContractRevertError') return revertSentence(error)
-    return error
-  }
+  if (isBaseError(error)) return error
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   if (typeof code === 'string' && code in FS_PROBLEMS) {
     const path = (error as NodeJS.ErrnoException).path ?? '(a path)'
