@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { isBaseError } from '@commons/errors'
-import { reportError, UsageError, type GlobalOptions } from './output.ts'
+import { reportStoreMigrations } from '@commons/store/migrationReport'
+import { note, progress, progressDone, reportError, UsageError, type GlobalOptions } from './output.ts'
 
 type AddCommands = (program: Command) => void
 
@@ -70,7 +71,16 @@ export async function buildProgram (argv: string[] = []): Promise<Command> {
     .option('--home <dir>', 'directory for all local state (default: $COMMONS_HOME, else ./.commons)')
     .version(VERSION, '-V, --version', 'print the version of commons')
     .enablePositionalOptions(false)
-    .hook('preAction', (_program, action) => { checkHome(action.optsWithGlobals<GlobalOptions>()) })
+    .hook('preAction', (_program, action) => {
+      const options = action.optsWithGlobals<GlobalOptions>()
+      checkHome(options)
+      // A home an older Commons wrote is moved into the pack store by the first command to open it.
+      reportStoreMigrations(({ moved, done }) => {
+        if (!done) return progress(options, `moving the blocks of an older home into the pack store (once): ${moved.toLocaleString('en-US')} blocks`)
+        progressDone(options)
+        note(options, `moved ${moved.toLocaleString('en-US')} blocks of an older home into the pack store`)
+      })
+    })
     // Commander's own errors (a bad option value, a missing argument) are thrown, not
     // printed, so they are reported like every other error: by name, as JSON with --json.
     .exitOverride()

@@ -1,5 +1,6 @@
 export * from './errors.ts'
 export * from './store.ts'
+export { reportStoreMigrations, type MigrationProgress, type MigrationReport } from './migrationReport.ts'
 export * from './packBlockstore.ts'
 export * from './compactPacks.ts'
 export * from './compactStore.ts'

@@ -4,6 +4,7 @@ import { FsBlockstore } from 'blockstore-fs'
 import type { Blockstore } from 'interface-blockstore'
 import lockfile from 'proper-lockfile'
 import { flushBlocks } from './packBlockstore.ts'
+import type { MigrationReport } from './migrationReport.ts'
 
 /** Blocks copied at once while migrating: enough to fill a write group of the pack store. */
 const IN_FLIGHT = 256
@@ -17,7 +18,7 @@ const IN_FLIGHT = 256
  * old directory is removed only once every block moved is synced to disk.
  * Returns the number of blocks moved.
  */
-export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'put'>): Promise<number> {
+export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'put'>, report?: MigrationReport): Promise<number> {
   const old = join(home, 'blocks')
   if (!(await isDirectory(old))) return 0
   const release = await lockfile.lock(old, {
@@ -29,14 +30,15 @@ export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'p
     if (!(await isDirectory(old))) return 0
     const source = new FsBlockstore(old)
     await source.open()
-    let moved = 0
+    const progress = { moved: 0, done: false }
     let batch: Array<Promise<unknown>> = []
     for await (const { cid, bytes } of source.getAll()) {
       batch.push(Promise.resolve(blocks.put(cid, bytes)))
-      moved++
+      progress.moved++
       if (batch.length >= IN_FLIGHT) {
         await Promise.all(batch)
         batch = []
+        report?.({ ...progress })
       }
     }
     await Promise.all(batch)
@@ -45,7 +47,8 @@ export async function migrateFsBlocks (home: string, blocks: Pick<Blockstore, 'p
     // take blocks still waiting in the page cache.
     await flushBlocks(blocks)
     await rm(old, { recursive: true, force: true })
-    return moved
+    report?.({ ...progress, done: true })
+    return progress.moved
   } finally {
     await release()
   }

@@ -10,7 +10,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { PackBlockstore, writeBehind } from './packBlockstore.ts'
-import { commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, openStore, rowsToBytes, verifyVersion, writeDataset, type Store } from './index.ts'
+import { commitVersion, exportVersion, generateRows, getVerifiedBlock, initDataset, openStore, reportStoreMigrations, rowsToBytes, verifyVersion, writeDataset, type MigrationProgress, type Store } from './index.ts'
 
 let root: string
 before(async () => { root = await mkdtemp(join(tmpdir(), 'commons-packs-')) })
@@ -437,7 +437,7 @@ describe('migration from one file per block', () => {
     const home = join(root, 'old-home')
     const source = join(root, 'old-source')
     await mkdir(join(source, 'nested'), { recursive: true })
-    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(generateRows(400_000, 9)))
+    await writeFile(join(source, 'corpus.jsonl'), rowsToBytes(generateRows(1_500_000, 9))) // ~330 blocks: more than one batch moved
     await writeFile(join(source, 'nested', 'notes.txt'), 'notes\n')
     // A home as an older Commons wrote it: blocks as files under <home>/blocks.
     const fs = new FsBlockstore(join(home, 'blocks'))
@@ -454,11 +454,19 @@ describe('migration from one file per block', () => {
     // syncs are observed while openStore runs; nothing else flushes in it).
     const observed = process.platform === 'linux' ? await observeFileCalls(join(root, 'old-probe')) : undefined
     let store: Store
+    const reports: MigrationProgress[] = []
+    reportStoreMigrations(progress => { reports.push(progress) })
     try {
       store = await openStore(home)
     } finally {
       observed?.stop()
+      reportStoreMigrations(undefined)
     }
+    // Told as it goes (a batch of blocks at a time), then once done, with every block counted.
+    assert.ok(reports.length >= 2, `${reports.length} reports`)
+    assert.deepEqual(reports.map(r => r.done), [...reports.slice(1).map(() => false), true])
+    assert.ok(reports.every((r, i) => i === 0 || r.moved > reports[i - 1].moved || r.done))
+    assert.equal(reports.at(-1)?.moved, oldBlocks)
     if (observed !== undefined) {
       const { events } = observed
       assert.ok(events.some(e => e.kind === 'write' && e.file.endsWith('.pack')), 'the blocks went into packs')

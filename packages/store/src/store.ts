@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import { PackBlockstore } from './packBlockstore.ts'
 import { migrateFsBlocks } from './migrateFsBlocks.ts'
+import { migrationReporter } from './migrationReport.ts'
 
 /** Local state of one Commons home: the blockstore and the dataset refs. */
 export interface Store {
@@ -25,7 +26,8 @@ export function blockstoreDir (home: string): string {
 
 /**
  * Opens (creating if needed) the store under `home`. A home written by an older
- * Commons (one file per block under `blocks/`) is moved into the pack store first.
+ * Commons (one file per block under `blocks/`) is moved into the pack store first,
+ * told to the reporter set with reportStoreMigrations (migrationReport.ts).
  */
 export async function openStore (home: string = defaultHome()): Promise<Store> {
   const datasetsDir = join(home, 'datasets')
@@ -33,7 +35,7 @@ export async function openStore (home: string = defaultHome()): Promise<Store> {
   const blocks = new PackBlockstore(blockstoreDir(home))
   await blocks.open()
   try {
-    await migrateFsBlocks(home, blocks)
+    await migrateFsBlocks(home, blocks, migrationReporter())
   } catch (error) {
     await blocks.close()
     throw error
