@@ -2,6 +2,8 @@ import { readFileSync, statSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { isBaseError } from '@commons/errors'
 import { reportStoreMigrations } from '@commons/store/migrationReport'
+// Tensor Merkle trees (a dataset's tokens root, every state root) hashed by the native kernels where built.
+import '@commons/engine/nativeMerkle'
 import { note, progress, progressDone, reportError, UsageError, type GlobalOptions } from './output.ts'
 
 type AddCommands = (program: Command) => void
