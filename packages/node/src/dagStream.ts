@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readBlockHead, readHeader } from '@ipld/car/decoder'
-import { flushBlocks, keyOf, linksOf, writeBehind } from '@commons/store'
+import { flushBlocks, keyOf, linksOf, SeenCids, writeBehind } from '@commons/store'
 import { equals } from 'multiformats/bytes'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -48,8 +48,11 @@ export async function fetchDagStream (
   let timer = setTimeout(() => { stall.abort() }, options.timeoutMs)
   const signal = options.signal === undefined ? stall.signal : AbortSignal.any([stall.signal, options.signal])
   // Keyed by the CIDs' bytes (store's keyOf): a whole run's CIDs as base32 strings do not fit a small heap.
+  // The links not yet received (a depth-first sender keeps them few), and every CID asked for
+  // (past a few million, in a temporary file: a dataset of a terabyte has 220 million).
   const expected = new Set([keyOf(root)])
-  const seen = new Set([keyOf(root)])
+  const seen = new SeenCids()
+  seen.add(root)
   const result: DagStreamResult = { blocks: 0, bytes: 0, complete: false }
   // Checked blocks are queued for the store's batched writes (the pack blockstore writes
   // a group of them at once), not awaited one by one; flushed before the result counts them.
@@ -94,10 +97,7 @@ export async function fetchDagStream (
       // Only raw leaves are large; a node with links is small enough to join for parsing.
       const links = cid.code === raw.code ? [] : linksOf(cid, parts.length === 1 ? parts[0] : Buffer.concat(parts))
       for (const link of links) {
-        const linkKey = keyOf(link)
-        if (seen.has(linkKey)) continue
-        seen.add(linkKey)
-        expected.add(linkKey)
+        if (seen.add(link)) expected.add(keyOf(link))
       }
       clearTimeout(timer)
       timer = setTimeout(() => { stall.abort() }, options.timeoutMs)
@@ -108,6 +108,7 @@ export async function fetchDagStream (
   } finally {
     clearTimeout(timer)
     reader?.release()
+    await seen.close()
   }
   // Our own disk failing is no fault of the peer's: it stops the fetch.
   if (writeError !== undefined) throw (writeError as { error: unknown }).error

@@ -499,7 +499,7 @@ function newGroup (): Group {
 /**
  * The key of a block in the maps of blocks not yet indexed: its multihash (what the
  * index is keyed by, so a raw and a dag-pb CID of the same bytes are one block), one
- * char per byte. walkDag's keyOf keys a whole CID instead (its codec matters there).
+ * char per byte. seenCids.ts's keyOf keys a whole CID instead (its codec matters there).
  */
 function multihashKey (multihash: Uint8Array): string {
   return Buffer.from(multihash.buffer, multihash.byteOffset, multihash.byteLength).toString('latin1')

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as dagPb from '@ipld/dag-pb'
@@ -80,6 +80,38 @@ describe('walking a DAG', () => {
       assert.equal(parts, 40 * 173)
       // The 128 chunks ahead and a few nodes above them per level read ahead of their use.
       assert.ok(held <= 128 + 40 * 4, `reading the file: the window, not the file (${held})`)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('walks the same with its set of CIDs seen moved to a file: every block once, in the same order, the file gone after', async () => {
+    const store = new PackBlockstore(join(root, 'spilled'))
+    await store.open()
+    try {
+      const file = await deepFile(store)
+      // A node linking one chunk twice, then the deep file: the chunk is visited once.
+      const shared = await put(store, raw.code, new TextEncoder().encode('shared'))
+      const top = await put(store, dagPb.code, dagPb.encode(dagPb.prepare({ Links: [{ Hash: shared }, { Hash: shared }, { Hash: file.root }] })))
+      await store.flush()
+      const order = async (seen?: { memoryEntries: number, dir: string }): Promise<string[]> => {
+        const visited: string[] = []
+        for await (const { cid } of dagBlocks(store, top, { seen })) visited.push(cid.toString())
+        return visited
+      }
+      const dir = join(root, 'seen-files')
+      await mkdir(dir)
+      const inMemory = await order()
+      assert.equal(inMemory.length, file.blocks + 2)
+      assert.equal(new Set(inMemory).size, inMemory.length, 'every block once')
+      assert.deepEqual(await order({ memoryEntries: 100, dir }), inMemory)
+      assert.deepEqual(await readdir(dir), [], 'the file is removed when the walk ends')
+      const walked = await walkDag(store, [top, file.root], { seen: { memoryEntries: 100, dir } })
+      assert.deepEqual({ ...walked }, { ...await walkDag(store, [top]) })
+      assert.equal(walked.blocks, file.blocks + 2)
+      // A walk stopped part-way removes its file too.
+      for await (const _ of dagBlocks(store, top, { seen: { memoryEntries: 100, dir } })) break
+      assert.deepEqual(await readdir(dir), [])
     } finally {
       await store.close()
     }

@@ -4,6 +4,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { CID } from 'multiformats/cid'
 import { checkBlock, getStoredBlock, getVerifiedBlock, missingBlockError, type BlockReader } from './blocks.ts'
 import { CorruptBlockError, VersionNotFoundError } from './errors.ts'
+import { SeenCids, type SeenCidsOptions } from './seenCids.ts'
 
 export interface DagWalk {
   /** Blocks read and found intact. */
@@ -12,17 +13,6 @@ export interface DagWalk {
   bytes: number
   corrupt: CID[]
   missing: CID[]
-}
-
-/**
- * A CID as a short flat string for the sets of CIDs seen: its bytes, one char each
- * (the pack store keys its pending blocks by multihash alone: multihashKey).
- * (cid.toString() builds base32 a character at a time, and a walk of a few GB keeps
- * hundreds of thousands of them: measured, the walk of a 2 GB version did not fit in
- * 200 MB of heap with those keys.)
- */
-export function keyOf (cid: CID): string {
-  return Buffer.from(cid.bytes.buffer, cid.bytes.byteOffset, cid.bytes.byteLength).toString('latin1')
 }
 
 /** The CIDs a block links to, for the codecs a dataset uses. */
@@ -46,6 +36,8 @@ export function linksOf (cid: CID, bytes: Uint8Array): CID[] {
 export interface WalkOptions {
   /** Told the blocks and bytes found intact so far, after each block. */
   onProgress?: (blocks: number, bytes: number) => void
+  /** How the set of CIDs seen is kept (in memory, then in a temporary file past millions). */
+  seen?: SeenCidsOptions
 }
 
 /**
@@ -54,7 +46,7 @@ export interface WalkOptions {
  */
 export async function walkDag (blocks: BlockReader, roots: CID[], options: WalkOptions = {}): Promise<DagWalk> {
   const result: DagWalk = { blocks: 0, bytes: 0, corrupt: [], missing: [] }
-  for await (const visit of visitDag(blocks, roots, { readAhead: WALK_READ_AHEAD, verify: true })) {
+  for await (const visit of visitDag(blocks, roots, { readAhead: WALK_READ_AHEAD, verify: true, seen: options.seen })) {
     if ('bytes' in visit) {
       result.blocks++
       result.bytes += visit.bytes.length
@@ -85,6 +77,8 @@ export interface DagBlocksOptions {
    * checks them anyway (a DAG served to a peer, which hashes every block it receives).
    */
   verify?: boolean
+  /** How the set of CIDs seen is kept (in memory, then in a temporary file past millions). */
+  seen?: SeenCidsOptions
 }
 
 /**
@@ -92,10 +86,11 @@ export interface DagBlocksOptions {
  * streaming reader want), each once and hash-checked; a missing or damaged block
  * throws. The next `readAhead` blocks to visit are read while the caller handles the
  * current one (a blockstore on disk answers each read in a file open's time), so memory
- * holds at most that many blocks, plus the CIDs seen and the links still to visit.
+ * holds at most that many blocks, plus the links still to visit and the CIDs seen
+ * (moved to a temporary file past a few million: SeenCids).
  */
 export async function * dagBlocks (blocks: BlockReader, root: CID, options: DagBlocksOptions = {}): AsyncGenerator<{ cid: CID, bytes: Uint8Array }> {
-  for await (const visit of visitDag(blocks, [root], { readAhead: options.readAhead ?? WALK_READ_AHEAD, verify: options.verify !== false })) {
+  for await (const visit of visitDag(blocks, [root], { readAhead: options.readAhead ?? WALK_READ_AHEAD, verify: options.verify !== false, seen: options.seen })) {
     if ('error' in visit) throw visit.error
     yield visit
   }
@@ -114,15 +109,21 @@ interface ManyReader {
  * `readAhead` to visit read while the current one is handed out (in one call where
  * the store reads many at once).
  */
-async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean }): AsyncGenerator<Visit> {
+async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean, seen?: SeenCidsOptions }): AsyncGenerator<Visit> {
+  const seen = new SeenCids(options.seen)
+  try {
+    yield * visitOnce(blocks, roots, seen, options)
+  } finally {
+    await seen.close()
+  }
+}
+
+async function * visitOnce (blocks: BlockReader, roots: CID[], seen: SeenCids, options: { readAhead: number, verify: boolean }): AsyncGenerator<Visit> {
   const readAhead = Math.max(1, options.readAhead)
-  const seen = new Set<string>()
   /** Blocks still to visit, the next on top, with their reads once begun. */
   const stack: Array<{ cid: CID, read?: Promise<Uint8Array> }> = []
   for (const root of [...roots].reverse()) {
-    if (seen.has(keyOf(root))) continue
-    seen.add(keyOf(root))
-    stack.push({ cid: root })
+    if (seen.add(root)) stack.push({ cid: root })
   }
   const readMany = readerOf(blocks, options.verify)
   /**
@@ -161,10 +162,7 @@ async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhe
       continue
     }
     for (const link of links.reverse()) {
-      const linkKey = keyOf(link)
-      if (seen.has(linkKey)) continue
-      seen.add(linkKey)
-      stack.push({ cid: link })
+      if (seen.add(link)) stack.push({ cid: link })
     }
     // The next blocks to visit (top of the stack) are read while the window has room,
     // a quarter of it at least at once (one read of neighbours, not one a block).
