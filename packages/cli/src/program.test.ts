@@ -35,5 +35,9 @@ describe('the command line, loaded a command at a time', () => {
     assert.equal((await buildProgram(['node', 'commons', 'bogus'])).commands.length, all)
     assert.equal((await buildProgram(['node', 'commons', '--version'])).commands.length, 0)
     assert.equal((await buildProgram(['node', 'commons', '--version', '--help'])).commands.length, all)
+    // An option before the name: commander shows the whole program's help (or refuses the option).
+    assert.equal((await buildProgram(['node', 'commons', '--help', 'dataset'])).commands.length, all)
+    assert.equal((await buildProgram(['node', 'commons', '--home', '/tmp/x', '-h', 'chain'])).commands.length, all)
+    assert.deepEqual((await buildProgram(['node', 'commons', '--home=/tmp/x', 'chain', '--help'])).commands.map(c => c.name()), ['chain'])
   })
 })

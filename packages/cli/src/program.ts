@@ -38,11 +38,15 @@ const COMMANDS: Array<[names: string[], load: () => Promise<AddCommands>]> = [
   [['demo', 'dataset'], async () => (await import('./commands/demo.ts')).demoCommand]
 ]
 
-/** The command a command line names (its first word that is not an option or --home's value), if any. */
+/**
+ * The command a command line names: its first word, after --home and its value only
+ * (`commons --help dataset` shows the whole program's help: every command is needed).
+ */
 function commandNamed (argv: string[]): string | undefined {
   for (let i = 2; i < argv.length; i++) {
     if (argv[i] === '--home') i++
-    else if (!argv[i].startsWith('-')) return argv[i]
+    else if (argv[i].startsWith('--home=')) continue
+    else return argv[i].startsWith('-') ? undefined : argv[i]
   }
   return undefined
 }
@@ -80,7 +84,7 @@ export async function buildProgram (argv: string[] = []): Promise<Command> {
       reportStoreMigrations(({ moved, done }) => {
         if (!done) return progress(options, `moving the blocks of an older home into the pack store (once): ${moved.toLocaleString('en-US')} blocks`)
         progressDone(options)
-        note(options, `moved ${moved.toLocaleString('en-US')} blocks of an older home into the pack store`)
+        if (moved > 0) note(options, `moved ${moved.toLocaleString('en-US')} blocks of an older home into the pack store`)
       })
     })
     // Commander's own errors (a bad option value, a missing argument) are thrown, not

@@ -86,14 +86,17 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
   const ctx: ExplorerContext = { index, clients, deployment, content, fetchContent: options.fetchContent }
   let running: Promise<bigint> | null = null
   let queued: Promise<bigint> | null = null
+  let stopping = false
   const refresh = (): Promise<bigint> => {
+    // Once stop began the index is about to close: nothing new starts.
+    if (stopping) return Promise.reject(new Error('the explorer is stopping'))
     if (running === null) {
       running = indexChain(clients, deployment, index, { progress: (to, head) => { log(`indexed to block ${to} of ${head}`) } }).finally(() => { running = null })
       return running
     }
     // The run in flight may have read the head before the caller's last transaction was
     // mined: the caller gets the next run, one shared by everyone who asks meanwhile.
-    queued ??= running.catch(() => 0n).then(() => { queued = null; return refresh() })
+    queued ??= running.catch(() => 0n).then(async () => { queued = null; return refresh() })
     return queued
   }
   const server = createExplorerServer(ctx, log)
@@ -116,6 +119,7 @@ export async function startExplorer (options: ExplorerOptions): Promise<RunningE
     refresh,
     stop: async () => {
       clearInterval(timer)
+      stopping = true
       await queued?.catch(() => {})
       await running?.catch(() => {})
       server.closeAllConnections()

@@ -369,6 +369,11 @@ export class PackBlockstore extends BaseBlockstore {
     }
   }
 
+  /** A directory on the store's disk for temporary files (a long walk's set of CIDs seen). */
+  get tempDir (): string {
+    return join(this.#dir, 'tmp')
+  }
+
   /** Where a stored block's bytes lie on disk (for tools and tests that inspect packs). */
   locate (cid: CID): BlockLocation | undefined {
     const location = this.#db().getBinary(cid.multihash.bytes)

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { open as openLmdb, type RootDatabase } from 'lmdb'
@@ -6,37 +7,43 @@ import type { CID } from 'multiformats/cid'
 
 export interface SeenCidsOptions {
   /**
-   * CIDs kept in memory (a Set, ~80 bytes each) before the set moves to a file on disk
+   * CIDs kept in memory (a Set, ~80 bytes each) before new ones go to a file on disk
    * (default 2,000,000: ~160 MB, the blocks of ~9 GB of text).
    */
   memoryEntries?: number
-  /** Where the file goes (default: the OS temp dir); it is removed when the set closes. */
+  /** Where the file is made (default: the OS temp dir; a store passes its own directory, on disk). */
   dir?: string
 }
 
-/** The set's file once it spilled, and the CIDs added since its last write. */
+/** The set's file once the memory is full, and the CIDs added since its last write. */
 interface SpillFile {
   db: RootDatabase<Uint8Array, Uint8Array>
   dir: string
+  /** CIDs written to the file. */
+  count: number
   recent: Set<string>
 }
 
 /** CIDs written to the file at once, in one transaction. */
 const WRITE_BATCH = 16_384
+/** Longer keys (a CID with an inline multihash) are stored by their hash: LMDB takes up to 1,978 bytes. */
+const MAX_FILE_KEY = 512
 const EMPTY = new Uint8Array(0)
 
 /**
- * The CIDs a walk over a DAG has seen, exactly, in bounded memory: a Set while it is
- * small, then a temporary LMDB file (not synced: it dies with the walk), so a walk of
- * a terabyte (some 220 million blocks) does not need 18 GB for its Set. Synchronous,
- * as a walk asks for every link it meets; close it when the walk ends.
+ * The CIDs a walk over a DAG has seen, exactly, in bounded memory: a Set of the first
+ * `memoryEntries`, then a temporary LMDB file (not synced) for the rest, so a walk of a
+ * terabyte (some 220 million blocks) does not need 18 GB for its Set. The file's name
+ * is removed as soon as it is open (where the OS allows it: not on Windows), so a walk
+ * stopped by Ctrl-C or a crash leaves nothing behind; its space is freed at close or
+ * exit. Synchronous, as a walk asks for every link it meets; close it when the walk ends.
  */
 export class SeenCids {
   readonly #memoryEntries: number
   readonly #parent: string
-  #memory: Set<string> | undefined = new Set()
+  readonly #memory = new Set<string>()
   #file: SpillFile | undefined
-  #size = 0
+  #closed = false
 
   constructor (options: SeenCidsOptions = {}) {
     this.#memoryEntries = options.memoryEntries ?? 2_000_000
@@ -44,40 +51,37 @@ export class SeenCids {
   }
 
   get size (): number {
-    return this.#size
+    return this.#memory.size + (this.#file === undefined ? 0 : this.#file.count + this.#file.recent.size)
   }
 
-  /** Whether the set moved to its file. */
+  /** Whether CIDs went to the file. */
   get onDisk (): boolean {
     return this.#file !== undefined
   }
 
   has (cid: CID): boolean {
-    const key = keyOf(cid)
-    if (this.#memory !== undefined) return this.#memory.has(key)
-    const file = this.#file as SpillFile
-    return file.recent.has(key) || file.db.doesExist(Buffer.from(key, 'latin1'))
+    return this.#has(keyOf(cid))
   }
 
   /** Adds `cid`; true if it was not in the set before. */
   add (cid: CID): boolean {
-    if (this.has(cid)) return false
     const key = keyOf(cid)
-    this.#size++
-    if (this.#memory !== undefined) {
+    if (this.#has(key)) return false
+    if (this.#closed) throw new Error('the set of CIDs seen is closed')
+    if (this.#file === undefined && this.#memory.size < this.#memoryEntries) {
       this.#memory.add(key)
-      if (this.#memory.size > this.#memoryEntries) this.#spill()
       return true
     }
-    const file = this.#file as SpillFile
+    const file = this.#file ?? this.#openFile()
     file.recent.add(key)
-    if (file.recent.size >= WRITE_BATCH) this.#write(file.recent)
+    if (file.recent.size >= WRITE_BATCH) this.#write(file)
     return true
   }
 
-  /** Removes the file, if the set made one. */
+  /** Frees the memory and the file, if the set made one. */
   async close (): Promise<void> {
-    this.#memory = undefined
+    this.#closed = true
+    this.#memory.clear()
     const file = this.#file
     this.#file = undefined
     if (file === undefined) return
@@ -85,23 +89,37 @@ export class SeenCids {
     rmSync(file.dir, { recursive: true, force: true })
   }
 
-  #spill (): void {
-    const dir = mkdtempSync(join(this.#parent, 'commons-seen-'))
-    const db = openLmdb<Uint8Array, Uint8Array>({ path: join(dir, 'seen'), keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: true })
-    this.#file = { db, dir, recent: new Set() }
-    const memory = this.#memory as Set<string>
-    this.#memory = undefined
-    this.#write(memory)
+  #has (key: string): boolean {
+    if (this.#memory.has(key)) return true
+    const file = this.#file
+    return file !== undefined && (file.recent.has(key) || file.db.doesExist(fileKey(key)))
   }
 
-  /** Writes `keys` to the file in one transaction and empties it. */
-  #write (keys: Set<string>): void {
-    const { db } = this.#file as SpillFile
-    db.transactionSync(() => {
-      for (const key of keys) db.putSync(Buffer.from(key, 'latin1'), EMPTY)
-    })
-    keys.clear()
+  #openFile (): SpillFile {
+    mkdirSync(this.#parent, { recursive: true })
+    const dir = mkdtempSync(join(this.#parent, 'commons-seen-'))
+    const db = openLmdb<Uint8Array, Uint8Array>({ path: join(dir, 'seen'), keyEncoding: 'binary', encoding: 'binary', compression: false, noSync: true })
+    // Open files stay usable once unlinked: nothing is left if the process never closes the set.
+    if (process.platform !== 'win32') rmSync(dir, { recursive: true, force: true })
+    const file: SpillFile = { db, dir, count: 0, recent: new Set() }
+    this.#file = file
+    return file
   }
+
+  /** Writes the CIDs added since the last write, in one transaction. */
+  #write (file: SpillFile): void {
+    file.db.transactionSync(() => {
+      for (const key of file.recent) file.db.putSync(fileKey(key), EMPTY)
+    })
+    file.count += file.recent.size
+    file.recent.clear()
+  }
+}
+
+/** A key as the file stores it: its bytes, or a 0 byte and its sha-256 if long (no CID starts with 0). */
+function fileKey (key: string): Buffer {
+  const bytes = Buffer.from(key, 'latin1')
+  return bytes.length <= MAX_FILE_KEY ? bytes : Buffer.concat([Buffer.of(0), createHash('sha256').update(bytes).digest()])
 }
 
 /**

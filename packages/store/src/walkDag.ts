@@ -110,7 +110,8 @@ interface ManyReader {
  * the store reads many at once).
  */
 async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean, seen?: SeenCidsOptions }): AsyncGenerator<Visit> {
-  const seen = new SeenCids(options.seen)
+  // Its file, once it needs one, on the store's disk (the OS temp dir may be memory).
+  const seen = new SeenCids({ dir: (blocks as { tempDir?: string }).tempDir, ...options.seen })
   try {
     yield * visitOnce(blocks, roots, seen, options)
   } finally {
