@@ -116,6 +116,17 @@ describe('CAR export and import', () => {
     }
   })
 
+  it('names a missing directory to export into as it was given', async () => {
+    const source = await freshStore()
+    try {
+      const { head } = await twoVersions(source)
+      const missing = join(root, 'no-such-dir')
+      await assert.rejects(exportCar(source, head, join(missing, 'out.car')), { code: 'ENOENT', path: missing })
+    } finally {
+      await source.close()
+    }
+  })
+
   it('leaves no file behind when a block of the version is missing', async () => {
     const source = await freshStore()
     try {

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
@@ -34,6 +34,9 @@ export interface ExportCarResult {
 export async function exportCar (store: Store, ref: string, file: string, options: ExportCarOptions = {}): Promise<ExportCarResult> {
   const root = await resolveVersion(store, ref)
   const target = resolve(file)
+  // A missing directory is named as the user gave it, before any block is read (the
+  // temporary file's open would name a file they never heard of).
+  await stat(dirname(target))
   const temp = join(dirname(target), `.${Date.now()}-${process.pid}.car-tmp`)
   const { writer, out } = CarWriter.create([root])
   const result: ExportCarResult = { root, file: target, blocks: 0, bytes: 0 }
