@@ -4,6 +4,9 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+import { setTimeout } from 'node:timers/promises'
+import { Worker } from 'node:worker_threads'
 import { referenceAttention, referenceAttentionBackward } from '../core/attention.ts'
 import { referenceContext, type EngineContext } from '../core/context.ts'
 import { binary, referenceMatmul, unary } from '../core/ops.ts'
@@ -13,6 +16,7 @@ import { train } from '../train/run.ts'
 import { Tensor } from '../core/tensor.ts'
 import { openBackend } from './backend.ts'
 import { WasmBackend } from './wasmBackend.ts'
+import { CONTROL } from './wasmTasks.ts'
 import { nativeKernels, type NativeKernels } from './native.ts'
 import { referenceTensorRoot, tensorRoot } from '@commons/protocol'
 import './nativeMerkle.ts'
@@ -92,6 +96,38 @@ describe('wasm backend: bit-identical to the reference', () => {
     const b = randomTensor([256, 200])
     const expected = referenceMatmul(reference, a, b)
     for (const backend of backends) assert.ok(sameBits(backend.matmul(a, b, false, false), expected))
+  })
+})
+
+describe('wasm kernel threads', () => {
+  it('run each task once, however often they are woken', async t => {
+    // A kernel thread woken with no new task (V8 does this when an interrupt lands on a
+    // waiting thread) used to run the last task again and count itself done twice: the
+    // training thread then waited forever, or went on while the kernel thread still wrote.
+    const control = new Int32Array(new SharedArrayBuffer(64 * 4))
+    const RUNS = 20
+    const tasks = new URL('./wasmTasks.ts', import.meta.url).href
+    const worker = new Worker(`import { workerData } from 'node:worker_threads'
+      import { serveTasks } from ${JSON.stringify(tasks)}
+      serveTasks(workerData, () => { Atomics.add(workerData, ${RUNS}, 1) })`, { eval: true, workerData: control })
+    const exited = once(worker, 'exit')
+    t.after(() => worker.terminate())
+    const doneBy = async (count: number): Promise<void> => {
+      for (let tries = 0; Atomics.load(control, CONTROL.done) < count && tries < 500; tries++) await setTimeout(10)
+    }
+    for (let generation = 1; generation <= 3; generation++) {
+      Atomics.store(control, CONTROL.done, 0)
+      Atomics.store(control, CONTROL.generation, generation)
+      Atomics.notify(control, CONTROL.generation)
+      await doneBy(1)
+      for (let i = 0; i < 100; i++) Atomics.notify(control, CONTROL.generation)
+      await setTimeout(50)
+      assert.equal(Atomics.load(control, CONTROL.done), 1, `generation ${generation}: done once`)
+      assert.equal(Atomics.load(control, RUNS), generation, `generation ${generation}: the task ran once`)
+    }
+    Atomics.store(control, CONTROL.generation, -1)
+    Atomics.notify(control, CONTROL.generation)
+    assert.deepEqual(await exited, [0], 'a negative generation stops the thread')
   })
 })
 

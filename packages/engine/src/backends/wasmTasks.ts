@@ -55,3 +55,24 @@ export function runTask (k: KernelExports, control: Int32Array, index: number, t
     else k.attentionBackward(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), scale, start, end, scratch)
   }
 }
+
+/**
+ * A kernel thread's loop: runs `work` once for each new task generation, then counts
+ * itself done, until the generation is negative. Atomics.wait may return with no new
+ * generation (V8 does when an interrupt lands on a waiting thread); such a wake-up runs
+ * nothing, or the thread would run a task twice and count itself done twice, so the
+ * calling thread either waits forever or goes on while this one still writes.
+ */
+export function serveTasks (control: Int32Array, work: () => void): void {
+  let last = 0
+  for (;;) {
+    Atomics.wait(control, CONTROL.generation, last)
+    const generation = Atomics.load(control, CONTROL.generation)
+    if (generation === last) continue
+    if (generation < 0) return
+    last = generation
+    work()
+    Atomics.add(control, CONTROL.done, 1)
+    Atomics.notify(control, CONTROL.done)
+  }
+}

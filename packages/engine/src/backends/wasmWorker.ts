@@ -1,9 +1,9 @@
 import { workerData } from 'node:worker_threads'
-import { runTask, type KernelExports } from './wasmTasks.ts'
+import { runTask, serveTasks, type KernelExports } from './wasmTasks.ts'
 
 /**
- * A kernel thread: instantiates the kernels on the shared memory, then waits for
- * each new task generation, runs its share of the rows and counts itself done.
+ * A kernel thread: instantiates the kernels on the shared memory, then runs its share
+ * of the rows of each task (serveTasks).
  */
 const { module, memory, control, index, threads } = workerData as {
   module: WebAssembly.Module
@@ -13,12 +13,4 @@ const { module, memory, control, index, threads } = workerData as {
   threads: number
 }
 const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports
-let seen = 0
-for (;;) {
-  Atomics.wait(control, 0, seen)
-  seen = Atomics.load(control, 0)
-  if (seen < 0) break
-  runTask(kernels, control, index, threads)
-  Atomics.add(control, 1, 1)
-  Atomics.notify(control, 1)
-}
+serveTasks(control, () => { runTask(kernels, control, index, threads) })
