@@ -51,7 +51,7 @@ export async function fetchDagStream (
   // The links not yet received (a depth-first sender keeps them few), and every CID asked for
   // (past a few million, in a temporary file: a dataset of a terabyte has 220 million).
   const expected = new Set([keyOf(root)])
-  const seen = new SeenCids({ dir: (blocks as { tempDir?: string }).tempDir })
+  const seen = SeenCids.forStore(blocks)
   seen.add(root)
   const result: DagStreamResult = { blocks: 0, bytes: 0, complete: false }
   // Checked blocks are queued for the store's batched writes (the pack blockstore writes
@@ -97,7 +97,10 @@ export async function fetchDagStream (
       // Only raw leaves are large; a node with links is small enough to join for parsing.
       const links = cid.code === raw.code ? [] : linksOf(cid, parts.length === 1 ? parts[0] : Buffer.concat(parts))
       try {
-        for (const link of links) if (seen.add(link)) expected.add(keyOf(link))
+        for (const link of links) {
+          const linkKey = keyOf(link)
+          if (seen.addKey(linkKey)) expected.add(linkKey)
+        }
       } catch (error) {
         // Our own disk (the set's file) failing is no fault of the peer's either.
         writeError = { error }

@@ -59,13 +59,25 @@ export class SeenCids {
     return this.#file !== undefined
   }
 
+  /**
+   * A set for a walk over `blocks`: its file, if it needs one, goes in the store's own
+   * temporary directory (PackBlockstore.tempDir, on the store's disk) when it has one.
+   */
+  static forStore (blocks: object, options: SeenCidsOptions = {}): SeenCids {
+    return new SeenCids({ dir: (blocks as { tempDir?: string }).tempDir, ...options })
+  }
+
   has (cid: CID): boolean {
     return this.#has(keyOf(cid))
   }
 
   /** Adds `cid`; true if it was not in the set before. */
   add (cid: CID): boolean {
-    const key = keyOf(cid)
+    return this.addKey(keyOf(cid))
+  }
+
+  /** Adds a CID by its key (keyOf), for a caller that keeps the key too; true if new. */
+  addKey (key: string): boolean {
     if (this.#has(key)) return false
     if (this.#closed) throw new Error('the set of CIDs seen is closed')
     if (this.#file === undefined && this.#memory.size < this.#memoryEntries) {

@@ -111,7 +111,7 @@ interface ManyReader {
  */
 async function * visitDag (blocks: BlockReader, roots: CID[], options: { readAhead: number, verify: boolean, seen?: SeenCidsOptions }): AsyncGenerator<Visit> {
   // Its file, once it needs one, on the store's disk (the OS temp dir may be memory).
-  const seen = new SeenCids({ dir: (blocks as { tempDir?: string }).tempDir, ...options.seen })
+  const seen = SeenCids.forStore(blocks, options.seen)
   try {
     yield * visitOnce(blocks, roots, seen, options)
   } finally {
