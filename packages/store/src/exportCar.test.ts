@@ -4,10 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
 import { CID } from 'multiformats/cid'
 import {
   commitVersion, exportCar, exportVersion, generateRows, importCar, initDataset, linksOf, openStore, rowsToBytes,
-  verifyVersion, walkDag, type Store
+  verifyVersion, walkDag, writeCar, type Store
 } from './index.ts'
 
 let root: string
@@ -144,6 +145,28 @@ describe('CAR export and import', () => {
       const car = join(root, 'missing.car')
       await assert.rejects(exportCar(source, head, car), { name: 'VersionNotFoundError' })
       assert.deepEqual((await readdir(root)).filter(name => name.endsWith('car-tmp') || name === 'missing.car'), [])
+    } finally {
+      await source.close()
+    }
+  })
+
+  it('stops the walk and fails when the sink fails midway', async () => {
+    const source = await freshStore()
+    try {
+      const { head } = await twoVersions(source)
+      const whole = await walkDag(source.blocks, [CID.parse(head)])
+      // A sink that takes 100 kB and then fails, as a disk that fills up does.
+      let taken = 0
+      const full = new Writable({
+        write (chunk: Buffer, _encoding, done) {
+          taken += chunk.byteLength
+          done(taken > 100_000 ? Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }) : null)
+        }
+      })
+      let read = 0
+      // Settling means both sides stopped: the walk used to stay suspended on the writer forever.
+      await assert.rejects(writeCar(source.blocks, CID.parse(head), full, { onProgress: blocks => { read = blocks } }), { code: 'ENOSPC' })
+      assert.ok(read < whole.blocks, `the walk stopped early (${read} of ${whole.blocks} blocks)`)
     } finally {
       await source.close()
     }
