@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { actions, connect, createDao, DEFAULT_DAO_PARAMS, devnetAccount, propose, proposalState, readManifest, startDevnet, type Devnet } from '@commons/chain'
+import { actions, connect, createDao, DEFAULT_DAO_PARAMS, devnetAccount, propose, proposalState, readDao, readManifest, startDevnet, type Devnet } from '@commons/chain'
 import { commons } from './testing.ts'
 
 /**
@@ -31,7 +31,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
-describe('dao vote', () => {
+describe('dao create and vote', () => {
   it('waits for a just-made proposal\'s vote to open, then votes', { timeout: 120_000 }, async () => {
     const clients = await connect(devnet.rpcUrl, devnetAccount(0))
     const deployment = await readManifest(join(root, 'home', 'chain', 'deployment.json'))
@@ -42,5 +42,16 @@ describe('dao vote', () => {
     assert.equal(voted.code, 0, voted.stderr)
     assert.equal(await proposalState(clients, dao, proposalId), 'active')
     assert.equal(JSON.parse(voted.stdout).support, 'for')
+  })
+
+  it('creates a DAO with the voting period and timelock asked for, and refuses a vote of no time', { timeout: 60_000 }, async () => {
+    const created = await commons(['dao', 'create', 'quick', '--head', HEAD, '--voting-period', '7', '--timelock', '0', ...h])
+    assert.equal(created.code, 0, created.stderr)
+    const clients = await connect(devnet.rpcUrl, devnetAccount(0))
+    const { params } = await readDao(clients, JSON.parse(created.stdout).dao)
+    assert.deepEqual(params, { ...DEFAULT_DAO_PARAMS, votingPeriod: 7, timelockDelay: 0 })
+    const refused = await commons(['dao', 'create', 'never', '--head', HEAD, '--voting-period', '0', ...h])
+    assert.equal(refused.code, 1)
+    assert.match(refused.stderr, /--voting-period is a whole number of seconds from 1/)
   })
 })

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { formatEther, parseEther, type Address } from 'viem'
 import {
-  actions, createDao, escrowedSharesOf, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
+  actions, createDao, DEFAULT_DAO_PARAMS, escrowedSharesOf, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
   vote, withdrawFromForkEscrow, SUPPORT, type Action, type JobSpec
 } from '@commons/chain'
 import { openStore, readHead } from '@commons/store'
@@ -13,6 +13,15 @@ import { emit, note, progress, progressDone } from '../output.ts'
 
 /** Seconds `dao vote` waits for a pending proposal's vote to open (a devnet DAO opens it a second after the proposal; a longer delay ends in the Governor's own error). */
 const VOTE_OPEN_WAIT_S = 30
+
+/** A parser of a whole number of seconds, `min` up to what the DAO stores (32 bits). */
+export function secondsParser (flag: string, min: number): (value: string) => number {
+  return value => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > 0xffffffff) throw new InvalidArgumentError(`${flag} is a whole number of seconds from ${min} to ${0xffffffff}, got "${value}"`)
+    return n
+  }
+}
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
@@ -73,14 +82,17 @@ export function daoCommand (program: Command): void {
     .description('create the DAO of a dataset')
     .requiredOption('--head <cid|dataset>', 'canonical version: a CID, or a local dataset name for its head')
     .option('--member <address:shares>', 'a founding member (repeatable; default: you, 100 shares)', parseAccountShares)
-    .action(async (name: string, opts: { head: string, member?: Array<{ account: Address, shares: bigint }> }, command: Command) => {
+    .option('--voting-period <seconds>', `how long a proposal's vote lasts (default ${DEFAULT_DAO_PARAMS.votingPeriod}; governable later)`, secondsParser('--voting-period', 1))
+    .option('--timelock <seconds>', `how long a passed proposal waits before it can execute (default ${DEFAULT_DAO_PARAMS.timelockDelay}; governable later)`, secondsParser('--timelock', 0))
+    .action(async (name: string, opts: { head: string, member?: Array<{ account: Address, shares: bigint }>, votingPeriod?: number, timelock?: number }, command: Command) => {
       const options = chainOptions(command)
       const { clients, deployment } = await deploymentOf(options)
       const members = opts.member ?? [{ account: clients.account.address, shares: 100n }]
       // Commands find a DAO by name: a second DAO of the same name would be unreachable by it.
       const taken = (await listDaos(clients, deployment)).find(d => d.name === name)
       if (taken !== undefined) throw new InvalidChainInputError(`a DAO named "${name}" exists already (${taken.dao})`, { hint: 'choose another name; commons dao list shows them' })
-      const created = await createDao(clients, deployment, { name, head: await headOf(options, opts.head), members })
+      const params = { ...DEFAULT_DAO_PARAMS, votingPeriod: opts.votingPeriod ?? DEFAULT_DAO_PARAMS.votingPeriod, timelockDelay: opts.timelock ?? DEFAULT_DAO_PARAMS.timelockDelay }
+      const created = await createDao(clients, deployment, { name, head: await headOf(options, opts.head), members, params })
       emit(options, { dao: created.dao, name, members, gasUsed: created.receipt.gasUsed }, () => created.dao)
       note(options, `created DAO "${name}" with ${members.length} members`)
     })
