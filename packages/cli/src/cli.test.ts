@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { advanceTime } from '@commons/chain'
 import { generateRows, rowsToBytes } from '@commons/store'
+import type { Command } from 'commander'
+import { buildProgram } from './program.ts'
 import { commons, errorName, REPO } from './testing.ts'
 
 let root: string
@@ -21,19 +23,25 @@ after(async () => { await rm(root, { recursive: true, force: true }) })
 
 describe('commons CLI', () => {
   it('has --help on every command', async () => {
-    const commands = [
-      [], ['dataset'], ['demo'], ['chain'], ['dao'],
-      ...['init', 'list', 'commit', 'log', 'show', 'diff', 'fork', 'export', 'stat', 'verify', 'tokens'].map(c => ['dataset', c]),
-      ...['up', 'down', 'deploy', 'status', 'fund'].map(c => ['chain', c]),
-      ...['create', 'list', 'propose', 'vote', 'execute', 'fork', 'show', 'deposit'].map(c => ['dao', c]),
-      ['train'], ['replay'], ['generate'], ['trace'], ['dataset', 'tour'], ['node'], ['node', 'start'], ['node', 'status'],
-      ['job'], ['job', 'spec'], ['job', 'post'], ['job', 'list'], ['job', 'show'], ['model'], ['model', 'export'], ['model', 'import'], ['tokenizer'], ['tokenizer', 'train'],
-      ['serve'], ['infer'], ['channel'], ['store'], ['store', 'compact'], ...['open', 'topup', 'show', 'claim', 'close'].map(c => ['channel', c])
-    ]
-    for (const command of commands) {
+    // Every command of the whole program, found by walking it (a list kept by hand missed
+    // new ones): its help names its path and says what it does. A command named alone
+    // loads the same definition (program.test.ts), so the help a process prints is this.
+    const paths: string[] = []
+    const walk = (command: Command, path: string[]): void => {
+      const help = command.helpInformation()
+      assert.match(help, new RegExp(`^Usage: commons${path.map(p => ` ${p}`).join('')}( |\n)`), path.join(' '))
+      if (path.length > 0) assert.notEqual(command.description(), '', `${path.join(' ')} says what it does`)
+      paths.push(path.join(' '))
+      for (const sub of command.commands) walk(sub, [...path, sub.name()])
+    }
+    walk(await buildProgram(), [])
+    assert.ok(paths.length >= 70, `${paths.length} commands`)
+    // And as a user runs it: a few commands in a process of their own.
+    for (const command of [[], ['dataset', 'commit'], ['channel', 'claim'], ['agent']]) {
+      assert.ok(paths.includes(command.join(' ')), command.join(' '))
       const run = await commons([...command, '--help'])
       assert.equal(run.code, 0, command.join(' '))
-      assert.match(run.stdout, /^Usage: commons/, command.join(' '))
+      assert.match(run.stdout, new RegExp(`^Usage: commons${command.map(p => ` ${p}`).join('')} `), command.join(' '))
     }
   })
 
