@@ -35,7 +35,7 @@ describe('an agent with a model answers a task over libp2p', () => {
   const networks: NetworkNode[] = []
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'commons-a2a-model-'))
-    const modelPath = await trainAgentModel(join(root, 'model'), DIALOGUES, 600)
+    const modelPath = await trainAgentModel(join(root, 'model'), DIALOGUES, 300) // 150 steps already pass: twice that for a margin
     store = await openStore(join(root, 'home'))
     const ctx = toolContext({ openStore: async () => store, connectChain: async () => { throw new Error('no chain in this test') }, signer: async () => privateKeyToAccount(generatePrivateKey()) })
     agent = await openAgent({ modelPath, tools: commonsAgentTools(commonsTools, ctx).filter(t => TOOLS.includes(t.name)).sort((a, b) => TOOLS.indexOf(a.name) - TOOLS.indexOf(b.name)), gpu: false, maxTokens: 200 }) // byte-level: the call alone is ~50 tokens
