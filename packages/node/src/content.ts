@@ -5,13 +5,15 @@ import type { Tensor } from '@commons/engine'
 import { commitVersion, exportVersion, getVerifiedBlock, initDataset, openTokenStream, type Store } from '@commons/store'
 import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
 import { timed, type Context } from './context.ts'
+import type { FetchDagOptions } from './fetchDag.ts'
 
 /** Content by CID: recipes as raw blocks, versions (datasets, runs, traces) as DAGs. */
 
-const fetchTimeout = (ctx: Context): number => ctx.options.fetchTimeoutMs ?? DEFAULT_JOB_FETCH_TIMEOUT_MS
+/** A job's content may take a while to arrive; none of it is waited for once the node stops. */
+export const fetchOptions = (ctx: Context): FetchDagOptions => ({ timeoutMs: ctx.options.fetchTimeoutMs ?? DEFAULT_JOB_FETCH_TIMEOUT_MS, signal: ctx.stopping })
 
 export async function getRaw (ctx: Context, cid: CID): Promise<Uint8Array> {
-  await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
+  await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, fetchOptions(ctx)))
   return getVerifiedBlock(ctx.store.blocks, cid)
 }
 
@@ -25,7 +27,7 @@ export async function publishDir (store: Store, name: string, dir: string, messa
 /** Fetches a version by CID over the network and exports it into `dir`. */
 export async function fetchVersion (ctx: Context, cid: string, dir: string): Promise<void> {
   await timed(ctx, 'transfer', async () => {
-    await ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) })
+    await ctx.network.fetchDag(cid, fetchOptions(ctx))
     await rm(dir, { recursive: true, force: true })
     await exportVersion(ctx.store, cid, dir)
   })
@@ -43,7 +45,7 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
   const loading = readJob(ctx.clients, ctx.options.deployment, jobId).then(async job => loadJobInputs(ctx.engine, jobId, job.spec, {
     recipe: async cid => getRaw(ctx, cid),
     tokens: async (cid, tokenizer) => {
-      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
+      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, fetchOptions(ctx)))
       // A BPE's tokenizer.json is a raw block like the recipe: fetched into the store first.
       const tokenizerJson = tokenizer === 'byte' ? null : await getRaw(ctx, CID.parse(tokenizer))
       // The stored stream of <home>/tokens (written once per version and tokenizer, in
@@ -53,7 +55,7 @@ export async function jobInputs (ctx: Context, jobId: bigint): Promise<JobInputs
       return { tokens, tokenizerJson }
     },
     base: async (cid, recipe) => {
-      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, { timeoutMs: fetchTimeout(ctx) }))
+      await timed(ctx, 'transfer', async () => ctx.network.fetchDag(cid, fetchOptions(ctx)))
       return await baseWeightsOf(ctx.store.blocks, recipe) as Tensor[]
     }
   }))

@@ -135,6 +135,8 @@ export interface Context {
   /** Queues a handler on the node's event queue. */
   enqueue: (handler: () => Promise<void>) => void
   stopped: () => boolean
+  /** Aborted when the node stops: a fetch in flight gives up at once instead of at its timeout. */
+  stopping: AbortSignal
 }
 
 export async function timed<T> (ctx: Context, kind: keyof Timings, work: () => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import type { Context, DisputeReport, NodeComponents, NodeInit, Service, Timings
 import { createEventQueue } from './eventQueue.ts'
 import { createGossip } from './gossip.ts'
 import type { NetworkNode } from './network.ts'
+import { NodeStoppingError } from './errors.ts'
 import { ensureRegistered } from './register.ts'
 import { jobSpecFor, requesterPost, verifyModel, type ModelCheck, type PostJobParams } from './roles/requester.ts'
 import { trainerService } from './roles/trainer.ts'
@@ -68,11 +69,13 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
   const engine = components.engine ?? referenceContext()
   const log = init.log ?? (() => {})
   const queue = createEventQueue(log)
+  const stopping = new AbortController()
   const ctx: Context = {
     options: init, engine, clients, store, network, state, log, policy: { ...DEFAULT_JOB_POLICY, ...init.policy },
     traces: new Map(), challengers: new Map(), defenders: new Map(), inputs: new Map(), reports: [],
     timings: { training: 0, verification: 0, transfer: 0, chain: 0 },
-    work: { training: null, checking: null, resuming: null, defending: null }, enqueue: queue.enqueue, stopped: queue.stopped
+    work: { training: null, checking: null, resuming: null, defending: null }, enqueue: queue.enqueue, stopped: queue.stopped,
+    stopping: stopping.signal
   }
   const chainEvents = createChainEvents(ctx, queue)
   const storage: StorerStats = { joined: 0, proofs: 0, reported: 0, failed: 0, gas: [] }
@@ -88,6 +91,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
   }
   const stop = async (): Promise<void> => {
     queue.stop()
+    stopping.abort(new NodeStoppingError())
     await settle()
     for (const service of [...started].reverse()) await service.stop()
     await closeJobInputs(ctx)

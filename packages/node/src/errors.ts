@@ -14,3 +14,11 @@ export class DialError extends BaseError {
 export class ProvideError extends BaseError {
   override name = 'ProvideError'
 }
+
+/** The node is stopping: work that waited on the network gives up (and is taken up again at the next start). */
+export class NodeStoppingError extends BaseError {
+  override name = 'NodeStoppingError'
+  constructor () {
+    super('the node is stopping')
+  }
+}

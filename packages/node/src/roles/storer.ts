@@ -76,7 +76,7 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
     const version = deal.version.toString()
     if (unprovable.has(version)) return
     if (!held.has(version)) {
-      const fetched = await timed(ctx, 'transfer', async () => ctx.network.fetchDag(deal.version, { timeoutMs: ctx.options.fetchTimeoutMs }))
+      const fetched = await timed(ctx, 'transfer', async () => ctx.network.fetchDag(deal.version, { timeoutMs: ctx.options.fetchTimeoutMs, signal: ctx.stopping }))
       held.add(version)
       ctx.log(`storage deal ${deal.id}: fetched ${version} (${fetched.blocks} blocks, ${fetched.bytes} bytes)`)
       // An honest storer is slashed for a challenge it cannot answer in one transaction: it does not join such a deal.
@@ -115,7 +115,7 @@ export function storerService (ctx: Context, stats: StorerStats): Service {
       ctx.log(`storage deal ${deal.id}: cannot prove epoch ${epoch}: ${(error as Error).message}`)
       // A block went missing from this node's store: fetch the version again for the epochs to come.
       if ((error as Error).name === 'VersionNotFoundError') {
-        await ctx.network.fetchDag(deal.version, { timeoutMs: ctx.options.fetchTimeoutMs }).catch(() => {})
+        await ctx.network.fetchDag(deal.version, { timeoutMs: ctx.options.fetchTimeoutMs, signal: ctx.stopping }).catch(() => {})
       }
     }
   }

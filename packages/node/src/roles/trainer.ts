@@ -70,7 +70,9 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
   }
   // Fetching, checking and training take long: off the queue, one job at a time.
   ctx.work.training = claimAndTrain(ctx, jobId).catch((error: unknown) => {
-    if (error instanceof JobTermsError) refuse(ctx, jobId, error)
+    // A fetch the stop cut short says nothing of the job: skipped, it is looked at again after the next start.
+    if (ctx.stopping.aborted) skip(ctx, jobId, 'the node stopped while fetching its inputs')
+    else if (error instanceof JobTermsError) refuse(ctx, jobId, error)
     else ctx.log(`job ${jobId}: ${(error as Error).message}`)
   }).finally(() => {
     ctx.work.training = null
