@@ -65,14 +65,6 @@ after(async () => {
 })
 
 describe('commons mcp', () => {
-  it('has --help on mcp and the agent commands', async () => {
-    for (const command of [['mcp'], ['agent'], ['agent', 'ask'], ['agent', 'chat'], ['agent', 'history']]) {
-      const run = await commons([...command, '--help'])
-      assert.equal(run.code, 0, command.join(' '))
-      assert.match(run.stdout, /^Usage: commons/, command.join(' '))
-    }
-  })
-
   it('lists every tool with an input schema', async () => {
     const { tools } = await client.listTools()
     assert.deepEqual(tools.map(t => t.name).sort(), TOOLS)

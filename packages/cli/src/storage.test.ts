@@ -28,14 +28,6 @@ after(async () => {
 })
 
 describe('commons storage', () => {
-  it('has --help on every storage command', async () => {
-    for (const command of [['storage'], ['storage', 'deal'], ['storage', 'deal', 'create'], ['storage', 'deal', 'show'], ['storage', 'deal', 'list'], ['storage', 'join'], ['storage', 'status']]) {
-      const run = await commons([...command, '--help'])
-      assert.equal(run.code, 0, command.join(' '))
-      assert.match(run.stdout, /^Usage: commons storage/, command.join(' '))
-    }
-  })
-
   it('funds a deal for a dataset head and reads it back with --json', async () => {
     const created = await commons(['storage', 'deal', 'create', 'corpus', '--replicas', '2', '--epochs', '4', '--epoch-blocks', '40', '--price', '2', '--json', ...h])
     assert.equal(created.code, 0, created.stderr)
