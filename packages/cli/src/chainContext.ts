@@ -6,8 +6,8 @@ import { createPublicClient, http, isAddress, type Address, type Hex } from 'vie
 import {
   checkDeployment, connect, devnetAccount, InvalidChainInputError, listDaos, readManifest, ChainUnreachableError,
   type Clients, type Deployment
-} from '@commons/chain'
-import { defaultHome } from '@commons/store'
+} from '@commons/chain/core'
+import { defaultHome } from '@commons/store/home'
 import type { GlobalOptions } from './output.ts'
 
 /** Options of every command that talks to a chain. */

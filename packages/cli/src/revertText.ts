@@ -1,5 +1,5 @@
 import { formatEther } from 'viem'
-import { ContractRevertError } from '@commons/chain'
+import { ContractRevertError } from '@commons/chain/core'
 import type { BaseError } from '@commons/errors'
 
 /** Whole tokens with the unit: amounts on-chain are in wei (18 decimals). */

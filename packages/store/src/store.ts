@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import { PackBlockstore } from './packBlockstore.ts'
 import { migrateFsBlocks } from './migrateFsBlocks.ts'
@@ -14,10 +14,9 @@ export interface Store {
   close(): Promise<void>
 }
 
-/** The home used when none is given: `$COMMONS_HOME`, else `./.commons`. */
-export function defaultHome (): string {
-  return resolve(process.env.COMMONS_HOME ?? '.commons')
-}
+import { defaultHome } from './home.ts'
+
+export { defaultHome }
 
 /** Where a home keeps its blocks: pack files and their index (see PackBlockstore). */
 export function blockstoreDir (home: string): string {

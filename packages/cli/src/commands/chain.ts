@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 import { InvalidArgumentError, type Command } from 'commander'
 import { formatEther, getAddress, isAddress, type Address } from 'viem'
-import { checkDeployment, deploy, DevnetError, isDevnetChain, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain'
+import { checkDeployment, deploy, DevnetError, isDevnetChain, startDevnet, tokenBalance, writeManifest, type Deployment } from '@commons/chain/core'
 import { BaseError } from '@commons/errors'
 import { chainManifestFile, clientsOf, forgetDevnet, homeOf, manifestFile, manifestOf, readDevnet, rpcOf, writeDevnet, type ChainOptions } from '../chainContext.ts'
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { isAddress, parseEther, type Address, type Hex } from 'viem'
-import { channelBetween, InvalidChainInputError, openChannel, readChannel, reclaimChannel, topUpChannel, type ChannelState, type Clients, type Deployment } from '@commons/chain'
+import { channelBetween, InvalidChainInputError, openChannel, readChannel, reclaimChannel, topUpChannel, type ChannelState, type Clients, type Deployment } from '@commons/chain/core'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'

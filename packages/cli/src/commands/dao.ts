@@ -4,11 +4,9 @@ import { formatEther, parseEther, type Address } from 'viem'
 import {
   actions, createDao, DEFAULT_DAO_PARAMS, escrowedSharesOf, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
   vote, withdrawFromForkEscrow, SUPPORT, type Action, type JobSpec
-} from '@commons/chain'
-import { openStore, readHead } from '@commons/store'
+} from '@commons/chain/core'
 import { daoAddress, deploymentOf, homeOf, parseAccountShares, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
-import { storageFundingActions } from './storage.ts'
 import { emit, note, progress, progressDone } from '../output.ts'
 
 /** Seconds `dao vote` waits for a pending proposal's vote to open (a devnet DAO opens it a second after the proposal; a longer delay ends in the Governor's own error). */
@@ -30,6 +28,8 @@ function chainOptions (command: Command): ChainOptions {
 /** A head given as a CID, or as a local dataset name meaning its head. */
 async function headOf (options: ChainOptions, ref: string): Promise<string> {
   if (/^(baf|Qm)/.test(ref)) return ref
+  // Loaded here: the store is only needed for a name (most DAO commands start faster without it).
+  const { openStore, readHead } = await import('@commons/store')
   const store = await openStore(homeOf(options))
   try {
     return (await readHead(store, ref)).toString()
@@ -128,7 +128,7 @@ export function daoCommand (program: Command): void {
         list.push(actions.adoptModel(address, BigInt(job), cid))
       }
       if (opts.fundJob !== undefined) list.push(actions.fundJob(address, deployment.contracts.market, await readJobSpec(opts.fundJob)))
-      if (opts.fundStorage !== undefined) list.push(...await storageFundingActions(options, deployment, opts.fundStorage))
+      if (opts.fundStorage !== undefined) list.push(...await (await import('./storage.ts')).storageFundingActions(options, deployment, opts.fundStorage))
       if (list.length === 0) throw new InvalidChainInputError('a proposal needs at least one action', { hint: 'pass --set-head, --admit, --adopt, --fund-job or --fund-storage' })
       const { proposalId, receipt } = await propose(clients, address, { actions: list, description: opts.message })
       emit(options, { dao: address, proposalId, actions: list.length, gasUsed: receipt.gasUsed }, () => String(proposalId))

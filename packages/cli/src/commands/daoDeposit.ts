@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { parseEther } from 'viem'
-import { InvalidChainInputError, readDao, transferTokens } from '@commons/chain'
+import { InvalidChainInputError, readDao, transferTokens } from '@commons/chain/core'
 import { daoAddress, deploymentOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { generatePrivateKey } from 'viem/accounts'
-import { connect, readManifest, type Clients, type Deployment } from '@commons/chain'
+import { connect, readManifest, type Clients, type Deployment } from '@commons/chain/core'
 import { homeOf, manifestFile, manifestOf, readDevnet } from '../chainContext.ts'
 import { countOption } from '../inferenceOptions.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'

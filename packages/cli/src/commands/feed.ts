@@ -3,7 +3,7 @@ import { isAddress, parseUnits, type Address } from 'viem'
 import {
   ContractRevertError, DEFAULT_MAX_AGE, DEVNET_FEED_UPDATER_INDEX, InvalidChainInputError, NotDeployedError, priceFeedAbi, readPrice,
   requireFresh, runFeedUpdater, setFeedUpdater, updatePrice, type Clients, type Deployment, type PriceReading
-} from '@commons/chain'
+} from '@commons/chain/core'
 import { clientsOf, deploymentOf, manifestOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'

@@ -3,7 +3,7 @@ import { parseEther, type Address, type Hex } from 'viem'
 import {
   channelBetween, InvalidChainInputError, liveServices, openChannel, readChannel, readService, signVoucher, topUpChannel, voucherToJson,
   type Clients, type Deployment, type ServiceRecord
-} from '@commons/chain'
+} from '@commons/chain/core'
 import { openStore } from '@commons/store'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parseEther } from 'viem'
-import { epochAt, epochTimes, fundEpoch, readEpoch, readScoringSchedule, readStake, registerAndStake, settleEpoch, type Clients, type Deployment } from '@commons/chain'
+import { epochAt, epochTimes, fundEpoch, readEpoch, readScoringSchedule, readStake, registerAndStake, settleEpoch, type Clients, type Deployment } from '@commons/chain/core'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note } from '../output.ts'

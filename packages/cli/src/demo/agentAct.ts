@@ -1,5 +1,5 @@
 import type { LocalAccount } from 'viem'
-import type { Deployment } from '@commons/chain'
+import type { Deployment } from '@commons/chain/core'
 import type { CommonsNode } from '@commons/node'
 import { briefResult } from '../output.ts'
 import {
