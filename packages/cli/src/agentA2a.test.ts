@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { LocalAccount } from 'viem'
@@ -9,6 +9,7 @@ import { devnetAccount } from '@commons/chain'
 import { putNote } from '@commons/agent'
 import { openStore } from '@commons/store'
 import { until } from '@commons/node/testing/until'
+import { agentsFile } from './commands/agentNetwork.ts'
 import { commons, errorName, MAIN } from './testing.ts'
 
 /**
@@ -31,6 +32,11 @@ function serve (home: string, args: string[], command = ['agent', 'serve', '--in
     })
     child.on('exit', code => { reject(new Error(`${command.join(' ')} exited ${code}: ${err}`)) })
   })
+}
+
+/** The agents a home's `agent serve` has seen, as `agent list` reads them (empty before the first). */
+async function seenBy (home: string): Promise<string> {
+  return await readFile(agentsFile(home), 'utf8').catch(() => '')
 }
 
 async function stopped (s: Served | undefined): Promise<void> {
@@ -63,10 +69,8 @@ describe('commons agent serve, list, ask --to', () => {
   })
 
   it('list shows the other agent once its card arrives', async () => {
-    await until('bob to list alice', async () => {
-      const run = await commons(['agent', 'list', '--json', '--home', homeB()])
-      return run.code === 0 && (JSON.parse(run.stdout) as Array<{ name: string }>).some(a => a.name === 'alice')
-    }, { timeoutMs: 30_000, everyMs: 500 })
+    // Waited for in the file `agent list` reads (a CLI process every half second cost ~1 CPU s each).
+    await until('bob to have seen alice', async () => (await seenBy(homeB())).includes('"alice"'), { timeoutMs: 30_000, everyMs: 250 })
     const agents = JSON.parse((await commons(['agent', 'list', '--json', '--home', homeB()])).stdout) as Array<{ name: string, peerId: string, endpoints: string[] }>
     const a = agents.find(x => x.name === 'alice')!
     assert.equal(a.peerId, alice!.info.peerId)
@@ -124,7 +128,8 @@ describe('commons node start publishes its agent\'s card too', () => {
     const { address } = node!.info as unknown as { address: string }
     watcher = await serve(join(root, 'watcher'), ['--bootstrap', node!.info.multiaddrs[0]!])
     const home = join(root, 'watcher')
-    await until('the node\'s card', async () => (await commons(['agent', 'list', '--json', '--home', home])).stdout.includes(address), { timeoutMs: 30_000, everyMs: 500 })
+    await until('the node\'s card', async () => (await seenBy(home)).includes(address), { timeoutMs: 30_000, everyMs: 250 })
+    assert.ok((await commons(['agent', 'list', '--json', '--home', home])).stdout.includes(address))
     const run = await commons(['agent', 'ask', 'anything shared?', '--to', address, '--json', '--home', home])
     assert.equal(run.code, 0, run.stderr)
     assert.equal((JSON.parse(run.stdout) as { state: string }).state, 'completed')

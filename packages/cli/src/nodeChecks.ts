@@ -81,7 +81,7 @@ export async function readPasswordFile (path: string): Promise<string> {
 export async function checkState (home: string): Promise<void> {
   const path = join(home, 'node', 'state.db')
   if (!existsSync(path)) return
-  const { NodeState } = await import('@commons/node')
+  const { NodeState } = await import('@commons/node/state')
   let state: InstanceType<typeof NodeState> | undefined
   try {
     state = new NodeState(path)

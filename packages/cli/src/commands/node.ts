@@ -143,20 +143,21 @@ export function nodeCommand (program: Command): void {
     .option('--json', 'print the node\'s address, peer id, addresses and API URL as JSON once started')
     .action(async (opts: StartOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
-      // Loaded here, not at the top: libp2p and Helia take a while to load for other commands.
-      const { parseFault, startNode, LISTEN_ALL } = await import('@commons/node')
-      const { openBackend } = await import('@commons/engine')
       const home = homeOf(options)
       const { config, save } = await nodeConfig(home, opts, command)
       // Everything a user typed (or left in node/config.json) is checked before the node
       // starts: a bad value fails by name here, not as a trace from inside libp2p.
       checkApiPort(config.apiPort)
-      const listen = config.listen?.flatMap(address => address === 'all' ? LISTEN_ALL : [address])
-      checkListen(listen ?? [])
+      checkListen((config.listen ?? []).filter(address => address !== 'all'))
       checkBootstrap(config.bootstrap ?? [])
-      const fault = opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed)
       const password = opts.passwordFile === undefined ? undefined : await readPasswordFile(opts.passwordFile)
       await checkState(home)
+      // Loaded once the input is checked (a mistake is told in a fraction of a second):
+      // libp2p and Helia take a while to load.
+      const { parseFault, startNode, LISTEN_ALL } = await import('@commons/node')
+      const { openBackend } = await import('@commons/engine')
+      const listen = config.listen?.flatMap(address => address === 'all' ? LISTEN_ALL : [address])
+      const fault = opts.fault === undefined ? undefined : parseFault(opts.fault, opts.seed)
       const rpcUrl = config.rpc ?? await rpcOf(options)
       // The home's deployment on the chain the node will use (a home can hold one per chain);
       // a home with none is told so before the chain is asked anything.
@@ -195,7 +196,7 @@ export function nodeCommand (program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
-      const { NodeState } = await import('@commons/node')
+      const { NodeState } = await import('@commons/node/state')
       const home = homeOf(options)
       const keystore = await readFile(join(home, 'node', 'keystore.json'), 'utf8').then(t => JSON.parse(t) as { address?: string }, () => null)
       if (keystore === null) throw new UsageError(`no node in ${home}`, { hint: 'start one with commons node start' })
