@@ -2,7 +2,7 @@ import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { Message } from '@libp2p/gossipsub'
+import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
@@ -54,6 +54,8 @@ export interface NetworkNode {
   publish(topic: string, message: unknown): Promise<void>
   /** Calls `handler` with each JSON message on `topic` from other peers; returns an unsubscribe. */
   subscribe(topic: string, handler: GossipHandler): () => void
+  /** Calls `handler` with the peer id of each peer that subscribes to `topic` (a newcomer: what was published before missed it); returns an unsubscribe. */
+  onTopicPeer(topic: string, handler: (peer: string) => void): () => void
   /**
    * Fetches every block reachable from `cid` into the blockstore, each checked against
    * its CID, then provides `cid` in the DHT.
@@ -142,6 +144,13 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
         handlers.delete(topic)
         pubsub.unsubscribe(topic)
       }
+    },
+    onTopicPeer (topic, handler) {
+      const onChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+        if (event.detail.subscriptions.some(s => s.topic === topic && s.subscribe)) handler(event.detail.peerId.toString())
+      }
+      pubsub.addEventListener('subscription-change', onChange)
+      return () => { pubsub.removeEventListener('subscription-change', onChange) }
     },
     async fetchDag (cid, fetchOptions) {
       const root = parseRoot(cid)

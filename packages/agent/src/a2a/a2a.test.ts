@@ -60,6 +60,20 @@ describe('agents over libp2p', () => {
     assert.ok(seen?.endpoints[0]?.includes(alice.network.peerId))
   })
 
+  it('a peer that joins later gets the cards at once, not at the next interval', async () => {
+    // Cards published every 10 minutes: only the announcement to a newcomer can bring them in time.
+    const slow = await startNetwork({ blockstore: alice.store.blocks })
+    networks.push(slow)
+    const carol = startAgentCards({ network: slow, account: privateKeyToAccount(generatePrivateKey()), card: commonsCard({ name: 'carol', peerId: slow.peerId, skills: SKILLS }), intervalMs: 600_000 })
+    cards.push(carol)
+    await new Promise(resolve => setTimeout(resolve, 500)) // its first card went out to nobody
+    const dave = await startNetwork({ blockstore: bob.store.blocks, bootstrap: slow.multiaddrs() })
+    networks.push(dave)
+    const daveCards = startAgentCards({ network: dave, account: privateKeyToAccount(generatePrivateKey()), card: commonsCard({ name: 'dave', peerId: dave.peerId, skills: SKILLS }), intervalMs: 600_000 })
+    cards.push(daveCards)
+    await until('dave to see carol, and carol dave', () => daveCards.find('carol') !== undefined && carol.find('dave') !== undefined, { timeoutMs: 10_000 })
+  })
+
   it('drops a forged card: another peer\'s id, or a signature not the address\'s', async () => {
     const mallory = await node('mallory', alice.network.multiaddrs())
     await until('mallory\'s card reaches alice', () => alice.cards.find('mallory') !== undefined, { timeoutMs: 20_000 })

@@ -98,12 +98,20 @@ export function startAgentCards (options: AgentCardsOptions): AgentCards {
     },
     stop: () => {
       clearInterval(timer)
+      clearTimeout(soon)
       unsubscribe()
+      stopJoins()
     }
   }
   const unsubscribe = network.subscribe(AGENT_CARDS_TOPIC, (message, from) => { void cards.accept(message, from, 'gossip') })
   const timer = setInterval(() => { void cards.announce() }, intervalMs)
   timer.unref()
+  // A peer that joins the topic missed every card published before: it gets this one now
+  // (once for peers joining together), not at the next interval (30 s by default).
+  let soon: ReturnType<typeof setTimeout> | undefined
+  const stopJoins = network.onTopicPeer(AGENT_CARDS_TOPIC, () => {
+    soon ??= setTimeout(() => { soon = undefined; void cards.announce() }, 100)
+  })
   void cards.announce()
   return cards
 }
