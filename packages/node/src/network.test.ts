@@ -4,7 +4,15 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import * as dagPb from '@ipld/dag-pb'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { peerIdFromString } from '@libp2p/peer-id'
 import * as raw from 'multiformats/codecs/raw'
 import type { CID } from 'multiformats/cid'
 import {
@@ -137,6 +145,35 @@ describe('network', () => {
       unsubscribe()
     } finally {
       await pair.close()
+    }
+  })
+
+  it('sends a request over the connection it opened, not one the peer opened back to check a dial and is hanging up', async () => {
+    const store = await freshStore()
+    const a = await startNetwork({ blockstore: store.blocks })
+    const b = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+    try {
+      const protocol = '/commons/test/ask/1.0.0'
+      await b.handle(protocol, async (stream, connection) => {
+        // B's own connection to A is a dial-back, as an AutoNAT server makes and closes at once.
+        if (connection.direction === 'outbound') { await connection.close(); return }
+        await lpStream(stream).write(new TextEncoder().encode('answered'))
+        await stream.close()
+      })
+      await a.connect(b.getMultiaddrs()[0].toString())
+      await b.dial(multiaddr(a.multiaddrs()[0]), { force: true })
+      assert.equal(b.getConnections(peerIdFromString(a.peerId)).length, 2)
+      await sleep(500) // A, the noise responder, has the dial-back a message after B does
+      for (let request = 0; request < 3; request++) {
+        const stream = await a.dialProtocol(b.peerId.toString(), protocol)
+        const answer = await lpStream(stream).read()
+        assert.equal(new TextDecoder().decode(answer.subarray()), 'answered')
+        await stream.close()
+      }
+    } finally {
+      await b.stop()
+      await a.stop()
+      await store.close()
     }
   })
 

@@ -6,7 +6,7 @@ import type { Message, SubscriptionChangeData } from '@libp2p/gossipsub'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
-import type { PrivateKey, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import type { SingleKadDHT } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Blockstore } from 'interface-blockstore'
@@ -196,7 +196,9 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
     },
     async dialProtocol (peer, protocol) {
       try {
-        return await libp2p.dialProtocol(peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer), protocol)
+        const address = peer.startsWith('/') ? multiaddr(peer) : undefined
+        const settled = oldestConnection(libp2p, address === undefined ? peer : address.getComponents().findLast(c => c.name === 'p2p')?.value)
+        return settled === undefined ? await libp2p.dialProtocol(address ?? peerIdFromString(peer), protocol) : await settled.newStream(protocol)
       } catch (cause) {
         throw new DialError(`could not open ${protocol} to ${peer}`, {
           hint: 'check that the peer is running and serves it; a multiaddr must end in /p2p/<its peer id>', details: { peer, protocol }, cause
@@ -210,6 +212,20 @@ export async function startNetwork (options: StartNetworkOptions): Promise<Netwo
     }
   }
   return node
+}
+
+/**
+ * The open, unlimited connection to `peer` that was opened first. libp2p's own choice
+ * among several can fall on the newest, which is often one the peer opened only to
+ * check a dial (an AutoNAT server dials back, then hangs up): a request sent over it
+ * while the peer closes it is reset before a word of answer. The oldest is the one a
+ * request was meant to use.
+ */
+function oldestConnection (libp2p: Pick<Libp2p, 'getConnections'>, peer: string | undefined): Connection | undefined {
+  if (peer === undefined) return undefined
+  return libp2p.getConnections(peerIdFromString(peer))
+    .filter(c => c.status === 'open' && c.limits == null)
+    .sort((a, b) => a.timeline.open - b.timeline.open)[0]
 }
 
 const toCid = (cid: CID | string): CID => typeof cid === 'string' ? CID.parse(cid) : cid
