@@ -12,11 +12,6 @@ export class NodeError extends BaseError {
   override name = 'NodeError'
 }
 
-/** Long work cut short because the node is stopping (it resumes at the next start). */
-export class NodeStoppingError extends BaseError {
-  override name = 'NodeStoppingError'
-}
-
 export type Role = 'requester' | 'trainer' | 'validator' | 'curator' | 'storer'
 
 /**

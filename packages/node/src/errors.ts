@@ -15,10 +15,10 @@ export class ProvideError extends BaseError {
   override name = 'ProvideError'
 }
 
-/** The node is stopping: work that waited on the network gives up (and is taken up again at the next start). */
+/** The node is stopping: long work gives up (and is taken up again at the next start). */
 export class NodeStoppingError extends BaseError {
   override name = 'NodeStoppingError'
-  constructor () {
-    super('the node is stopping')
+  constructor (message = 'the node is stopping') {
+    super(message)
   }
 }

@@ -6,7 +6,8 @@ import {
 import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
-import { isRole, NodeStoppingError, offQueue, timed, type Context, type Service } from '../context.ts'
+import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
+import { NodeStoppingError } from '../errors.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
