@@ -23,6 +23,11 @@ export class RemoteInferenceError extends NodeError {
   override name = 'RemoteInferenceError'
 }
 
+/** The answer broke off: the stream was reset or closed before an answer, or carried something else than this protocol's messages. */
+export class InferenceStreamError extends NodeError {
+  override name = 'InferenceStreamError'
+}
+
 /** Serves `provider` on the network's inference protocol. */
 export async function serveInference (network: NetworkNode, provider: Provider, log: (line: string) => void = () => {}): Promise<void> {
   await network.handle(INFER_PROTOCOL, async (stream: Stream, from: string) => {
@@ -57,6 +62,11 @@ export async function requestInference (network: NetworkNode, peer: string, requ
         hint: message.error.hint, details: { ...message.error.details, name: message.error.name }
       })
     }
+  } catch (error) {
+    if (isBaseError(error)) throw error
+    throw new InferenceStreamError(`the answer from ${peer} broke off: ${(error as Error).message}`, {
+      hint: 'ask again: the connection dropped or the provider stopped (the voucher you sent is the most it can claim for this answer)', details: { peer }, cause: error
+    })
   } finally {
     await stream.close().catch(() => {})
   }

@@ -15,7 +15,7 @@ export { checkAnswer, playGenerationDispute, replayModelOf, signedAnswer, Answer
 export { loadServedModel, type ServedModel } from './servedModel.ts'
 export { checkReceiptSignature, signReceipt, tokensHash, InvalidReceiptError, type Receipt, type SamplingParams } from './receipt.ts'
 export { startInferenceHttp, chatPrompt, type InferenceHttpServer } from './openaiHttp.ts'
-export { serveInference, requestInference, INFER_PROTOCOL, RemoteInferenceError } from './inferProtocol.ts'
+export { serveInference, requestInference, INFER_PROTOCOL, InferenceStreamError, RemoteInferenceError } from './inferProtocol.ts'
 export { VoucherBook, type ChannelBook } from './voucherBook.ts'
 export * from './inferenceErrors.ts'
 export { startGenerationWorker, GenerationError, type GenerationWorker } from './generationWorker.ts'
