@@ -133,7 +133,7 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
     await again.stop()
   })
 
-  it('stops at once while a job\'s inputs are wanted from no peer, and takes the job up after its next start', { timeout: 120_000 }, async () => {
+  it('stops at once while a job\'s inputs are wanted from no peer, takes the job up after its next start, and asks again when the fetch times out', { timeout: 120_000 }, async () => {
     // Alone: no peer holds the job's recipe, so its fetch would wait out its timeout (60 s).
     const options = { home: join(root, 'lonely'), rpcUrl: proxy.url, deployment, roles: ['trainer' as const], password: 'x', scryptN: 2 ** 10, apiPort: false as const, pollMs: 100 }
     let lonely = await startNode(options)
@@ -149,9 +149,15 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
     await lonely.stop()
     const took = Date.now() - started
     assert.ok(took < 5000, `stopped in ${took} ms`)
-    lonely = await startNode(options)
+    // Restarted with a short fetch timeout: still alone, its fetch times out, which may be the
+    // network's fault: the job is skipped and asked for again, not refused.
+    lonely = await startNode({ ...options, fetchTimeoutMs: 3000, log: line => lines.push(line) })
     nodes.push(lonely)
     assert.deepEqual([lonely.state.job(job, 'trainer')?.status, lonely.state.job(job, 'trainer')?.detail], ['skipped', { why: 'the node stopped while fetching its inputs' }])
+    await bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never }) // a new block: skipped jobs are looked at again
+    await until('the fetch to time out', () => lonely.state.job(job, 'trainer')?.detail.fetchTimeouts === 1, 30_000)
+    assert.equal(lonely.state.job(job, 'trainer')?.status, 'skipped')
+    assert.match(String(lonely.state.job(job, 'trainer')?.detail.why), /could not be fetched .*\(no peer gave it in time\)$/)
     await lonely.network.connect(requester.network.multiaddrs()[0])
     await bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never })
     await until('the restarted trainer to submit the job', async () => (await readJob(bank, deployment, job)).statusName === 'submitted', 60_000)

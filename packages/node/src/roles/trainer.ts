@@ -7,7 +7,7 @@ import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
 import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
-import { NodeStoppingError } from '../errors.ts'
+import { FetchError, NodeStoppingError } from '../errors.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
@@ -73,7 +73,11 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
   ctx.work.training = claimAndTrain(ctx, jobId).catch((error: unknown) => {
     // A fetch the stop cut short says nothing of the job: skipped, it is looked at again after the next start.
     if (ctx.stopping.aborted) skip(ctx, jobId, 'the node stopped while fetching its inputs')
-    else if (error instanceof JobTermsError) refuse(ctx, jobId, error)
+    // Nor, at first, does an input no peer gave in time (its holder not reachable yet): asked
+    // again, FETCH_TRIES times in all, so that a job naming CIDs nobody holds does not hold the trainer forever.
+    else if (notHadInTime(error) && timedOutTries(ctx, jobId) + 1 < FETCH_TRIES) {
+      skip(ctx, jobId, `${(error as Error).message} (no peer gave it in time)`, { fetchTimeouts: timedOutTries(ctx, jobId) + 1 })
+    } else if (error instanceof JobTermsError) refuse(ctx, jobId, error)
     else ctx.log(`job ${jobId}: ${(error as Error).message}`)
   }).finally(() => {
     ctx.work.training = null
@@ -81,14 +85,23 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
   })
 }
 
+/** How many times a job's inputs are fetched before a job whose inputs no peer gives in time is refused. */
+const FETCH_TRIES = 3
+
+const timedOutTries = (ctx: Context, jobId: bigint): number => Number(ctx.state.job(jobId, 'trainer')?.detail.fetchTimeouts ?? 0)
+
+/** A job input the network did not bring within the fetch timeout: the network's fault, not the job's. */
+const notHadInTime = (error: unknown): boolean =>
+  error instanceof JobTermsError && error.cause instanceof FetchError && error.cause.details.timeoutMs !== undefined
+
 function refuse (ctx: Context, jobId: bigint, error: unknown): void {
   const e = error as JobTermsError
   ctx.state.setJob(jobId, 'trainer', 'refused', { term: e.details?.term, reason: e.message })
   ctx.log(`job ${jobId}: not claimed: ${e.message}`)
 }
 
-function skip (ctx: Context, jobId: bigint, why: string): void {
-  ctx.state.setJob(jobId, 'trainer', 'skipped', { why })
+function skip (ctx: Context, jobId: bigint, why: string, detail: Record<string, unknown> = {}): void {
+  ctx.state.setJob(jobId, 'trainer', 'skipped', { why, ...detail })
   ctx.log(`job ${jobId}: skipped for now (${why})`)
 }
 
