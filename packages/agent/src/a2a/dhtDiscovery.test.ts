@@ -62,10 +62,12 @@ describe('agents found through the DHT', () => {
     await until('alice to provide the agents key', async () => alice.discovery!.provide(), { timeoutMs: 20_000 })
     const found = await carol.discovery!.lookup()
     const seen = carol.cards.find('alice')
-    // Found through the DHT: by the look-up's own card fetch, or, when the DHT walks opened
-    // a connection between them first, by gossip over it (a peer new to the cards topic is
-    // sent the card at once). No other path joins them here.
-    assert.ok(found.includes(alice.network.peerId) ? seen?.via === 'dht' : seen?.via === 'gossip', `found ${JSON.stringify(found)}, card via ${seen?.via}`)
+    // Found through the DHT: by the look-up's own card fetch (it lists only the peers whose
+    // fetched card it kept), or, when the DHT walks opened a connection between them first,
+    // by gossip over it (a peer new to the cards topic is sent the card at once). No other
+    // path joins them here. Gossip may also arrive after the fetch and refresh the card, so
+    // `via` names the last path, not the first.
+    assert.ok(found.includes(alice.network.peerId) || seen?.via === 'gossip', `found ${JSON.stringify(found)}, card via ${seen?.via}`)
     assert.equal(seen?.peerId, alice.network.peerId)
 
     const answer = await carol.reach.ask('alice', 'when is high tide?')
