@@ -5,6 +5,15 @@ export class FetchError extends BaseError {
   override name = 'FetchError'
 }
 
+/**
+ * Content no peer gave within the fetch timeout (the error, or the error it was caused
+ * by): the network's fault, perhaps for now only (its holder not reachable yet).
+ */
+export function notHadInTime (error: unknown): boolean {
+  const fetch = error instanceof FetchError ? error : (error as Error | undefined)?.cause
+  return fetch instanceof FetchError && fetch.details.timeoutMs !== undefined
+}
+
 /** A peer address could not be dialled. */
 export class DialError extends BaseError {
   override name = 'DialError'

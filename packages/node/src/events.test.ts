@@ -74,6 +74,9 @@ const post = async (): Promise<bigint> => requester.postJob({ datasetCid: versio
 
 describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () => {
   let trainer: CommonsNode
+  /** The trainer that trains alone, and the job it submitted. */
+  let lonely: CommonsNode
+  let lonelyJob: bigint
 
   it('catches up from 3,000 blocks behind without one oversized log query, and claims the jobs it skipped once staked', { timeout: 200_000 }, async () => {
     const first = await post()
@@ -136,12 +139,12 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
   it('stops at once while a job\'s inputs are wanted from no peer, takes the job up after its next start, and asks again when the fetch times out', { timeout: 120_000 }, async () => {
     // Alone: no peer holds the job's recipe, so its fetch would wait out its timeout (60 s).
     const options = { home: join(root, 'lonely'), rpcUrl: proxy.url, deployment, roles: ['trainer' as const], password: 'x', scryptN: 2 ** 10, apiPort: false as const, pollMs: 100 }
-    let lonely = await startNode(options)
+    lonely = await startNode(options)
     await bank.wallet.sendTransaction({ to: lonely.address, value: parseEther('5') })
     await transferTokens(bank, deployment, lonely.address, parseEther('2000'))
     await registerAndStake(lonely.clients, deployment, { peerId: peerIdBytes(lonely.peerId), roles: ['trainer'], amount: parseEther('1000') })
     await trainer.stop() // the job is the lonely node's alone
-    const job = await post()
+    const job = lonelyJob = await post()
     await until('the lonely trainer to see the job', () => lonely.state.job(job, 'seen') !== undefined, 30_000)
     // It reads the job and its stake (a few requests), then wants the recipe.
     await new Promise(resolve => setTimeout(resolve, 2000))
@@ -161,5 +164,30 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
     await lonely.network.connect(requester.network.multiaddrs()[0])
     await bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never })
     await until('the restarted trainer to submit the job', async () => (await readJob(bank, deployment, job)).statusName === 'submitted', 60_000)
+  })
+
+  it('a validator stopped while runs are fetched checks every result it had taken up after its next start, and asks again when a fetch times out', { timeout: 120_000 }, async () => {
+    // Alone: the runs of the submitted results are held by trainers it is not connected to,
+    // so its first check waits on a fetch while the others queue behind it.
+    const options = { home: join(root, 'checker'), rpcUrl: proxy.url, deployment, roles: ['validator' as const], password: 'x', scryptN: 2 ** 10, apiPort: false as const, pollMs: 100, checkSteps: 2 }
+    let checker = await startNode(options)
+    nodes.push(checker)
+    await bank.wallet.sendTransaction({ to: checker.address, value: parseEther('5') })
+    await transferTokens(bank, deployment, checker.address, parseEther('1000'))
+    await registerAndStake(checker.clients, deployment, { peerId: peerIdBytes(checker.peerId), roles: ['validator'], amount: parseEther('500') })
+    await until('the validator to take up the lonely trainer\'s result', () => checker.state.job(lonelyJob, 'validator')?.status === 'checking', 30_000)
+    const started = Date.now()
+    await checker.stop()
+    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms`)
+    // Restarted, still alone, with a short fetch timeout: the checks are taken up again and,
+    // as no peer gives their runs, go to the back of the queue and are tried again.
+    checker = await startNode({ ...options, fetchTimeoutMs: 3000, log: line => lines.push(line) })
+    nodes.push(checker)
+    assert.equal(checker.state.job(lonelyJob, 'validator')?.status, 'checking', 'still to be checked')
+    await until('a fetch to time out and its check to be asked again', () => lines.some(line => /job \d+: .*\(no peer gave it in time\); checking again$/.test(line)), 30_000)
+    assert.equal(checker.state.job(lonelyJob, 'validator')?.status, 'checking')
+    await checker.network.connect(lonely.network.multiaddrs()[0])
+    await until('the restarted validator to attest the lonely trainer\'s result', () => checker.state.job(lonelyJob, 'validator')?.status === 'attested', 60_000)
+    assert.ok((await readJob(bank, deployment, lonelyJob)).attestors.some(a => a.toLowerCase() === checker.address.toLowerCase()))
   })
 })

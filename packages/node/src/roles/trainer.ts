@@ -7,7 +7,7 @@ import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir } from '../content.ts'
 import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
-import { FetchError, NodeStoppingError } from '../errors.ts'
+import { notHadInTime, NodeStoppingError } from '../errors.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
 
@@ -75,7 +75,7 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
     if (ctx.stopping.aborted) skip(ctx, jobId, 'the node stopped while fetching its inputs')
     // Nor, at first, does an input no peer gave in time (its holder not reachable yet): asked
     // again, FETCH_TRIES times in all, so that a job naming CIDs nobody holds does not hold the trainer forever.
-    else if (notHadInTime(error) && timedOutTries(ctx, jobId) + 1 < FETCH_TRIES) {
+    else if (error instanceof JobTermsError && notHadInTime(error) && timedOutTries(ctx, jobId) + 1 < FETCH_TRIES) {
       skip(ctx, jobId, `${(error as Error).message} (no peer gave it in time)`, { fetchTimeouts: timedOutTries(ctx, jobId) + 1 })
     } else if (error instanceof JobTermsError) refuse(ctx, jobId, error)
     else ctx.log(`job ${jobId}: ${(error as Error).message}`)
@@ -89,10 +89,6 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
 const FETCH_TRIES = 3
 
 const timedOutTries = (ctx: Context, jobId: bigint): number => Number(ctx.state.job(jobId, 'trainer')?.detail.fetchTimeouts ?? 0)
-
-/** A job input the network did not bring within the fetch timeout: the network's fault, not the job's. */
-const notHadInTime = (error: unknown): boolean =>
-  error instanceof JobTermsError && error.cause instanceof FetchError && error.cause.details.timeoutMs !== undefined
 
 function refuse (ctx: Context, jobId: bigint, error: unknown): void {
   const e = error as JobTermsError

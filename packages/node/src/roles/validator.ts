@@ -8,6 +8,7 @@ import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
 import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
+import { notHadInTime } from '../errors.ts'
 import { isRole, NodeError, offQueue, timed, type Context, type Service } from '../context.ts'
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
@@ -40,22 +41,47 @@ export function drawSteps (blockHash: Hex, validator: Address, steps: number, co
   return [...drawn].sort((a, b) => a - b)
 }
 
-/** A result submitted: checked off the queue, after any check in flight. */
+/** What a validator has done with a result: checking it, or one of the ends. */
+const ENDED = new Set(['attested', 'disputed', 'passed'])
+
+/**
+ * A result submitted: checked off the queue, after any check in flight. It is recorded as
+ * being checked at once, so a node stopped or killed before the check ends (fetches and
+ * replays take long) checks it again after its next start (resumeValidator). A check whose
+ * run or inputs no peer gave in time (the trainer not reachable yet) goes to the back of
+ * the queue and is tried again, for as long as the result can still be disputed.
+ */
 export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
   if (!isRole(ctx, 'validator')) return
-  offQueue(ctx, 'checking', `job ${jobId}`, async () => checkResult(ctx, jobId, blockHash))
+  const known = ctx.state.job(jobId, 'validator')?.status
+  if (known !== undefined && ENDED.has(known)) return // an event seen again after a restart
+  if (known !== 'checking') ctx.state.setJob(jobId, 'validator', 'checking', { blockHash })
+  offQueue(ctx, 'checking', `job ${jobId}`, async () => {
+    try {
+      await checkResult(ctx, jobId, blockHash)
+    } catch (error) {
+      if (ctx.stopped() || !notHadInTime(error)) throw error
+      ctx.log(`job ${jobId}: ${(error as Error).message} (no peer gave it in time); checking again`)
+      onResultSubmitted(ctx, jobId, blockHash)
+    }
+  })
+}
+
+/** A result this validator does not check, and why: not asked again after a restart. */
+function pass (ctx: Context, jobId: bigint, why: string): void {
+  ctx.state.setJob(jobId, 'validator', 'passed', { why })
 }
 
 async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
-  if (ctx.stopped()) return
-  const done = ctx.state.job(jobId, 'validator')?.status
-  if (done === 'attested' || done === 'disputed') return // an event seen again after a restart
+  if (ctx.stopped() || ENDED.has(ctx.state.job(jobId, 'validator')?.status ?? '')) return
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
-  if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return
-  if (job.statusName !== 'submitted') return
-  const { recipe, tokens, base } = await jobInputs(ctx, jobId)
+  if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return pass(ctx, jobId, 'this node trained it')
+  if (job.statusName !== 'submitted') return pass(ctx, jobId, `the job is ${job.statusName}`)
+  if ((await ctx.clients.public.getBlock()).timestamp > job.submittedAt + job.spec.challengeWindow) return pass(ctx, jobId, 'its challenge window has ended')
   const runCid = hexToCid(job.modelCid)
   if (runCid === null) throw new NodeError(`job ${jobId}: the result names no valid run CID`)
+  ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString() })
+  const { recipe, tokens, base } = await jobInputs(ctx, jobId)
   const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
   await fetchVersion(ctx, runCid.toString(), dir)
   const records = await readRecords(dir)
@@ -69,7 +95,6 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   }
   const program = compileProgram(ctx.engine, recipe, base)
   const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program, records, base })
-  ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString(), blockHash })
   // S_0 first: anyone can compute it.
   if (!(await timed(ctx, 'verification', async () => challenger.check(INIT_STEP).agrees))) {
     await openDispute(ctx, challenger, jobId, INIT_STEP)
