@@ -52,6 +52,6 @@ describe('dao create and vote', () => {
     assert.deepEqual(params, { ...DEFAULT_DAO_PARAMS, votingPeriod: 7, timelockDelay: 0 })
     const refused = await commons(['dao', 'create', 'never', '--head', HEAD, '--voting-period', '0', ...h])
     assert.equal(refused.code, 1)
-    assert.match(refused.stderr, /--voting-period is a whole number of seconds from 1/)
+    assert.match(refused.stderr, /--voting-period must be a whole number of seconds from 1/)
   })
 })

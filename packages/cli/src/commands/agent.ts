@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import type { Agent, AgentAnswer, Conversations, McpClientTools, ToolContext } from '@commons/agent'
 import { homeOf, type ChainOptions } from '../chainContext.ts'
 import { emit, note, UsageError } from '../output.ts'
@@ -8,7 +8,8 @@ import { withChainOptions } from './chain.ts'
 import { homeToolContext } from './mcp.ts'
 import { withHomeAgents } from './agentNetwork.ts'
 import { agentA2aCommands, askRemote } from './agentServe.ts'
-import { collectOption } from '../inferenceOptions.ts'
+import { collectOption } from '../optionParsers.ts'
+import { wholeOption } from '../optionParsers.ts'
 
 interface AgentOptions extends ChainOptions {
   model?: string
@@ -20,19 +21,13 @@ interface AgentOptions extends ChainOptions {
   bootstrap?: string[]
 }
 
-const positive = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1, got "${value}"`)
-  return n
-}
-
 function agentOptions (command: Command): Command {
   return withChainOptions(command)
     .option('--model <gguf|cid>', 'GGUF model file, or the CID of a Commons run (fetched from the network if not held, exported once to <home>/agent/models) (default: "model" in <home>/settings.json)')
     .option('--yes', 'let tools that sign or spend run without asking (knowledge_put, external tools not marked read-only)')
-    .option('--threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', positive('--threads'))
-    .option('--max-tokens <n>', 'tokens the model may write per answer (default 512)', positive('--max-tokens'))
-    .option('--continue <id>', 'continue a saved conversation (commons agent history lists them)', positive('--continue'))
+    .option('--threads <n>', 'CPU threads for llama.cpp (default: cores - 1)', wholeOption('--threads', { min: 1 }))
+    .option('--max-tokens <n>', 'tokens the model may write per answer (default 512)', wholeOption('--max-tokens', { min: 1 }))
+    .option('--continue <id>', 'continue a saved conversation (commons agent history lists them)', wholeOption('--continue', { min: 1 }))
 }
 
 interface Session {
@@ -246,7 +241,7 @@ export function agentCommand (program: Command): void {
 
   agent.command('history')
     .description('the saved conversations of this home, or the turns of one')
-    .argument('[id]', 'a conversation id', positive('id'))
+    .argument('[id]', 'a conversation id', wholeOption('id', { min: 1 }))
     .option('--json', 'print the result as JSON')
     .action(async (id: number | undefined, _opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import type { A2aCard, AgentCards, SeenAgent, TaskAnswerer, TaskResult, ToolContext } from '@commons/agent'
 import { homeOf, type ChainOptions } from '../chainContext.ts'
-import { collectOption, countOption } from '../inferenceOptions.ts'
+import { collectOption, portOption, wholeOption } from '../optionParsers.ts'
 import { emit, note } from '../output.ts'
 import { agentPeerKey, readSeenAgents, withHomeAgents, writeSeenAgents } from './agentNetwork.ts'
 import { withChainOptions } from './chain.ts'
@@ -39,8 +39,8 @@ export function agentA2aCommands (agent: Command, openAnswerer: OpenAnswerer): v
     .option('--model <gguf>', 'answer with this model and the node\'s tools (default: from the shared notes only, citing them)')
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
-    .option('--http-port <n>', 'port of the A2A HTTP binding on 127.0.0.1 (0: any free port)', countOption('--http-port'), 0)
-    .option('--interval <s>', 'seconds between announcements of the card and of the notes held', countOption('--interval', 1), 30)
+    .option('--http-port <n>', 'port of the A2A HTTP binding on 127.0.0.1 (0: any free port)', portOption('--http-port'), 0)
+    .option('--interval <s>', 'seconds between announcements of the card and of the notes held', wholeOption('--interval', { min: 1 }), 30)
     .option('--no-share-knowledge', 'neither announce this home\'s notes nor take in the notes other nodes announce')
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ServeOptions>()

@@ -7,6 +7,7 @@ import { chainManifestFile, clientsOf, forgetDevnet, homeOf, manifestFile, manif
 import { emit, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { DEFAULT_FEED_INTERVAL, seconds, startFeedUpdater, stopFeedUpdater } from '../feedUpdaterProcess.ts'
 import { pidAlive } from '../pidAlive.ts'
+import { portOption, wholeOption } from '../optionParsers.ts'
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()
@@ -24,11 +25,7 @@ export function withChainOptions (command: Command): Command {
 }
 
 /** A count of blocks to wait for, 0 to 64. */
-export function parseConfirmations (value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 64) throw new InvalidArgumentError(`--confirmations is a number of blocks from 0 to 64, got "${value}"`)
-  return n
-}
+export const parseConfirmations = wholeOption('--confirmations', { max: 64, what: 'a number of blocks' })
 
 /** `chain deploy` found a live deployment in the home and was not told to replace it. */
 export class AlreadyDeployedError extends BaseError {
@@ -36,23 +33,12 @@ export class AlreadyDeployedError extends BaseError {
 }
 
 /** Anvil's development accounts are the first ten of its mnemonic. */
-export function parseAccountIndex (value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 9) throw new InvalidArgumentError(`--account is a development account index from 0 to 9, got "${value}"`)
-  return n
-}
+export const parseAccountIndex = wholeOption('--account', { max: 9, what: 'a development account index' })
 
 /** A 20-byte hex address. */
 export function parseAddress (value: string): Address {
   if (!isAddress(value, { strict: false })) throw new InvalidArgumentError(`"${value}" is not an address (0x and 40 hex digits)`)
   return getAddress(value)
-}
-
-/** A TCP port number a devnet can listen on. */
-export function parsePort (value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`a port is a whole number from 1 to 65535, got "${value}"`)
-  return n
 }
 
 /**
@@ -76,7 +62,7 @@ export function chainCommand (program: Command): void {
 
   chain.command('up')
     .description('start a local devnet (anvil) with its state kept under the home')
-    .option('--port <port>', 'loopback port (default: a free one)', parsePort)
+    .option('--port <port>', 'loopback port (default: a free one)', portOption('--port', 1))
     .option('--detach', 'return at once and leave the devnet running (stop it with commons chain down)')
     .option('--feed-interval <seconds>', `seconds between the price feed updater's posts (default ${DEFAULT_FEED_INTERVAL})`, seconds('--feed-interval', 0.05))
     .option('--json', 'print the result as JSON')

@@ -5,7 +5,8 @@ import { channelBetween, InvalidChainInputError, openChannel, readChannel, recla
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'
-import { amountOption, countOption, readSigned } from '../inferenceOptions.ts'
+import { amountOption, wholeOption } from '../optionParsers.ts'
+import { readSigned } from '../signedVouchers.ts'
 import { tokens } from '../revertText.ts'
 
 const providerOption = (value: string): Address => {
@@ -26,7 +27,7 @@ const render = (c: ChannelState, signed: bigint): string =>
 /** `commons channel open|topup|show|claim|close`: the client's and the provider's sides of a payment channel. */
 export function channelCommand (program: Command): void {
   const channel = program.command('channel').description('payment channels for inference: one per client and provider, paid by cumulative vouchers')
-  const days = (c: Command): Command => c.option('--days <n>', 'days from now until the channel expires', countOption('--days', 1), 7)
+  const days = (c: Command): Command => c.option('--days <n>', 'days from now until the channel expires', wholeOption('--days', { min: 1 }), 7)
 
   days(withChainOptions(channel.command('open')))
     .description('open a channel to a provider with a deposit')

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { formatEther, parseEther, type Address } from 'viem'
 import {
   actions, createDao, DEFAULT_DAO_PARAMS, escrowedSharesOf, escrowToFork, execute, executeFork, InvalidChainInputError, listDaos, propose, proposalState, queue, readDao,
@@ -8,18 +8,13 @@ import {
 import { daoAddress, deploymentOf, homeOf, parseAccountShares, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note, progress, progressDone } from '../output.ts'
+import { wholeOption } from '../optionParsers.ts'
 
 /** Seconds `dao vote` waits for a pending proposal's vote to open (a devnet DAO opens it a second after the proposal; a longer delay ends in the Governor's own error). */
 const VOTE_OPEN_WAIT_S = 30
 
 /** A parser of a whole number of seconds, `min` up to what the DAO stores (32 bits). */
-export function secondsParser (flag: string, min: number): (value: string) => number {
-  return value => {
-    const n = Number(value)
-    if (!/^\d+$/.test(value) || n < min || n > 0xffffffff) throw new InvalidArgumentError(`${flag} is a whole number of seconds from ${min} to ${0xffffffff}, got "${value}"`)
-    return n
-  }
-}
+const secondsParser = (flag: string, min: number): (value: string) => number => wholeOption(flag, { min, max: 0xffffffff, what: 'a whole number of seconds' })
 
 function chainOptions (command: Command): ChainOptions {
   return command.optsWithGlobals<ChainOptions>()

@@ -5,6 +5,7 @@ import {
   openStore, showVersion, statDataset, streamTokens, verifyVersion, defaultHome, MAX_COMMIT_TIME, type Store
 } from '@commons/store'
 import { emit, formatBytes, note, progress, progressDone, UsageError, type GlobalOptions } from '../output.ts'
+import { wholeOption } from '../optionParsers.ts'
 
 /** Opens the store of `--home` for one command and closes it afterwards. */
 async function withStore<T> (options: GlobalOptions, run: (store: Store) => Promise<T>): Promise<T> {
@@ -112,7 +113,7 @@ export function datasetCommand (program: Command): void {
 
   dataset.command('diff').argument('<name>', 'dataset name (for messages)').argument('<a>', 'older version').argument('<b>', 'newer version')
     .description('files added, removed and changed between two versions, and rows/lines for text')
-    .option('--sample <n>', 'added and removed rows to show per file', parseCount, 5)
+    .option('--sample <n>', 'added and removed rows to show per file', wholeOption('--sample'), 5)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, a: string, b: string, opts: { sample: number }, command: Command) => {
       const options = globals(command)
@@ -241,8 +242,3 @@ function parseSeconds (value: string): number {
   return n
 }
 
-function parseCount (value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgument(`expected a whole number, got "${value}"`)
-  return n
-}

@@ -1,13 +1,14 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import {
   commitVersion, defaultHome, diffVersions, editRows, exportVersion, findDataset, forkDataset, generateRows,
   initDataset, logDataset, openStore, rowsToBytes, statDataset, tokenizeVersion, verifyVersion, type Store
 } from '@commons/store'
 import type { DemoSummary } from '../demo/runNetworkDemo.ts'
 import { briefResult, emit, formatBytes, note, UsageError, type GlobalOptions } from '../output.ts'
+import { numberOption, wholeOption } from '../optionParsers.ts'
 
 interface DemoOptions {
   corpusMb: number
@@ -100,11 +101,7 @@ export function demoCommand (program: Command): void {
   const dataset = program.commands.find(c => c.name() === 'dataset')
   dataset?.command('tour')
     .description('walk through datasets on local storage: a corpus evolves, forks, is verified and tokenized')
-    .option('--corpus-mb <n>', 'size of the generated corpus in MB', (v: string) => {
-      const n = Number(v)
-      if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError(`--corpus-mb must be between 0 and 1000, got "${v}"`)
-      return n
-    }, 4)
+    .option('--corpus-mb <n>', 'size of the generated corpus in MB', numberOption('--corpus-mb', { above: 0, max: 1000 }), 4)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: DemoOptions, command: Command) => {
       const options = { ...command.optsWithGlobals<GlobalOptions>(), ...opts }
@@ -121,9 +118,9 @@ export function demoCommand (program: Command): void {
   program.command('demo')
     .description('the whole story on a local chain with nodes on loopback: a dataset and its DAO, a fork, two funded jobs, a cheating trainer caught and slashed, a verified model')
     .option('--fault <spec>', 'the cheating trainer\'s fault: step=T,op=I,element=E (parts optional, drawn from --seed) or init', 'step')
-    .option('--seed <n>', 'seed that draws the parts of --fault left out', (v: string) => whole(v, '--seed'), 1)
-    .option('--steps <n>', 'training steps of the tiny transformer', (v: string) => whole(v, '--steps'), 60)
-    .option('--layers <n>', 'transformer layers', (v: string) => whole(v, '--layers'), 2)
+    .option('--seed <n>', 'seed that draws the parts of --fault left out', wholeOption('--seed', { min: 1 }), 1)
+    .option('--steps <n>', 'training steps of the tiny transformer', wholeOption('--steps', { min: 1 }), 60)
+    .option('--layers <n>', 'transformer layers', wholeOption('--layers', { min: 1 }), 2)
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
     .option('--no-storage', 'leave out the storage act (the DAO pays storer nodes to keep its version, proven on-chain; about 15 s)')
     .option('--no-inference', 'skip the inference act (providers paid per call, a lying one disputed and slashed, validators scoring an epoch)')
@@ -155,11 +152,6 @@ export function demoCommand (program: Command): void {
     })
 }
 
-function whole (value: string, name: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got "${value}"`)
-  return n
-}
 
 function humanSummary (s: DemoSummary, seconds: number): string {
   const lines = [

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { generatePrivateKey } from 'viem/accounts'
 import { connect, readManifest, type Clients, type Deployment } from '@commons/chain/core'
 import { homeOf, manifestFile, manifestOf, readDevnet } from '../chainContext.ts'
-import { countOption } from '../inferenceOptions.ts'
+import { portOption, wholeOption } from '../optionParsers.ts'
 import { emit, note, type GlobalOptions } from '../output.ts'
 
 interface ExplorerCommandOptions extends GlobalOptions {
@@ -35,9 +35,9 @@ export function explorerCommand (program: Command): void {
   program.command('explorer')
     .description('browse the datasets, DAOs, jobs, disputes, accounts and price of the home\'s deployment in a web page; runs until Ctrl-C')
     .option('--rpc <url>', 'the chain to read (default: the home\'s devnet if commons chain up runs one, else the deployment manifest\'s)')
-    .option('--port <n>', 'port on the host (0: any free port)', countOption('--port'), 8090)
+    .option('--port <n>', 'port on the host (0: any free port)', portOption('--port'), 8090)
     .option('--host <address>', 'address to listen on (the pages are public data; 127.0.0.1 keeps them on this machine)', '127.0.0.1')
-    .option('--poll-ms <n>', 'milliseconds between looks for new blocks', countOption('--poll-ms', 100), 2000)
+    .option('--poll-ms <n>', 'milliseconds between looks for new blocks', wholeOption('--poll-ms', { min: 100 }), 2000)
     .option('--json', 'print the URL and the index as JSON')
     .action(async (_opts: unknown, command: Command) => {
       const options = command.optsWithGlobals<ExplorerCommandOptions>()

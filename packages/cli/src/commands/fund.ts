@@ -1,18 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { InvalidArgumentError } from 'commander'
 import { isAddress, parseEther, type Address } from 'viem'
 import { InvalidChainInputError, tokenBalance, transferTokens } from '@commons/chain/core'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'
 import { tokens } from '../revertText.ts'
-
-const amount = (name: string) => (value: string): string => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount like 100 or 2.5, got "${value}"`)
-  return value
-}
+import { amountOption } from '../optionParsers.ts'
 
 /**
  * `commons chain fund ADDRESS`: on a local devnet, gives an account ETH for gas
@@ -24,8 +19,8 @@ export function fundCommand (program: Command): void {
   if (chain === undefined) return
   withChainOptions(chain.command('fund').argument('<address>', 'account to fund, or "node" for the node of this home (its key is made at its first start)'))
     .description('devnet only: set an account\'s ETH balance and send it tokens from the signer (default: the deployer)')
-    .option('--eth <amount>', 'ETH balance to set, for gas', amount('--eth'), '10')
-    .option('--tokens <amount>', 'tokens to send', amount('--tokens'), '1000')
+    .option('--eth <amount>', 'ETH balance to set, for gas', amountOption('--eth'), '10')
+    .option('--tokens <amount>', 'tokens to send', amountOption('--tokens'), '1000')
     .action(async (target: string, opts: { eth: string, tokens: string }, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const to = target === 'node' ? await nodeAddress(homeOf(options)) : target

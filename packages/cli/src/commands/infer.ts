@@ -8,7 +8,8 @@ import { openStore } from '@commons/store'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note, UsageError } from '../output.ts'
-import { amountOption, countOption, fractionOption, readSigned, writeSigned } from '../inferenceOptions.ts'
+import { amountOption, numberOption, wholeOption } from '../optionParsers.ts'
+import { readSigned, writeSigned } from '../signedVouchers.ts'
 import { tokens } from '../revertText.ts'
 import { inferDisputeCommand, verifyAnswer } from './inferVerify.ts'
 
@@ -68,15 +69,15 @@ export function inferCommand (program: Command): void {
   const infer = withChainOptions(program.command('infer').argument('<prompt>', 'the text to continue'))
     .description('pay a provider to continue a prompt; the answer comes with a receipt signed by the provider')
     .option('--provider <peer|address|id|auto>', 'which service: auto (the cheapest within --max-price), a service id, a provider address or peer id', 'auto')
-    .option('--tokens <n>', 'tokens to generate', countOption('--tokens', 1), 64)
+    .option('--tokens <n>', 'tokens to generate', wholeOption('--tokens', { min: 1 }), 64)
     // Required, but checked in the action: commander would ask `infer dispute` for it too.
     .option('--max-price <tokens>', 'most to pay per 1,000 tokens (required)', amountOption('--max-price'))
-    .option('--seed <n>', 'sample under this seed (greedy without one)', countOption('--seed'))
-    .option('--temperature <t>', 'sampling temperature', fractionOption('--temperature'))
-    .option('--top-k <k>', 'sample among the k most likely tokens', countOption('--top-k', 1))
-    .option('--top-p <p>', 'sample among the most likely tokens up to p', fractionOption('--top-p'))
+    .option('--seed <n>', 'sample under this seed (greedy without one)', wholeOption('--seed'))
+    .option('--temperature <t>', 'sampling temperature', numberOption('--temperature'))
+    .option('--top-k <k>', 'sample among the k most likely tokens', wholeOption('--top-k', { min: 1 }))
+    .option('--top-p <p>', 'sample among the most likely tokens up to p', numberOption('--top-p', { above: 0, max: 1 }))
     .option('--deposit <tokens>', 'deposit of a channel opened for this (or added when it runs low)', amountOption('--deposit'), '1')
-    .option('--days <n>', 'how long a new or extended channel lasts', countOption('--days', 1), 7)
+    .option('--days <n>', 'how long a new or extended channel lasts', wholeOption('--days', { min: 1 }), 7)
     .option('--verify', 'replay the answer with its model and dispute it on-chain if a token differs', false)
     .option('--model <run|cid>', 'the model to replay answers with (--verify, dispute): a run directory or a run CID; default the service\'s model CID, fetched from the network if this home lacks it')
     .action(async (prompt: string, opts: InferOptions, command: Command) => {

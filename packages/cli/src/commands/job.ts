@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { formatEther, parseEther } from 'viem'
 import { allEvents, disputeGameAbi, InvalidChainInputError, postJob, readJob, readDispute, trainingMarketAbi, type JobSpec } from '@commons/chain'
 import { openStore, resolveVersion } from '@commons/store'
@@ -7,6 +7,7 @@ import { readCheckedRecipe } from '../recipeLimits.ts'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note } from '../output.ts'
+import { amountOption, wholeOption } from '../optionParsers.ts'
 
 interface SpecOptions {
   dataset: string
@@ -17,25 +18,15 @@ interface SpecOptions {
   trainingTime: number
 }
 
-const tokens = (name: string) => (value: string): string => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount of tokens like 100 or 2.5, got "${value}"`)
-  return value
-}
-
-const seconds = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of seconds, got "${value}"`)
-  return n
-}
 
 function specOptions (command: Command): Command {
   return command
     .requiredOption('--dataset <cid|name>', 'dataset version CID in this home\'s store, or a dataset name for its head')
     .requiredOption('--recipe <file>', 'recipe JSON (see recipes/)')
-    .requiredOption('--reward <tokens>', 'reward escrowed for the trainer', tokens('--reward'))
-    .requiredOption('--stake <tokens>', 'stake the trainer locks while it holds the job', tokens('--stake'))
-    .option('--window <seconds>', 'challenge window after submission', seconds('--window'), 3600)
-    .option('--training-time <seconds>', 'how long a claim lasts', seconds('--training-time'), 3600)
+    .requiredOption('--reward <tokens>', 'reward escrowed for the trainer', amountOption('--reward'))
+    .requiredOption('--stake <tokens>', 'stake the trainer locks while it holds the job', amountOption('--stake'))
+    .option('--window <seconds>', 'challenge window after submission', wholeOption('--window', { min: 1, what: 'a whole number of seconds' }), 3600)
+    .option('--training-time <seconds>', 'how long a claim lasts', wholeOption('--training-time', { min: 1, what: 'a whole number of seconds' }), 3600)
 }
 
 /** The job's terms; the recipe goes into the home's blockstore so nodes serving it can hand it out. */

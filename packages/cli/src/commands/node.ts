@@ -9,6 +9,7 @@ import { chainIdAt, homeOf, manifestFile, manifestOf, rpcOf, type ChainOptions }
 import { emit, note, UsageError } from '../output.ts'
 import { checkApiPort, checkBootstrap, checkListen, checkState, readPasswordFile } from '../nodeChecks.ts'
 import { startNodeAgent } from './agentNetwork.ts'
+import { amountOption, collectOption, numberOption, portOption, wholeOption } from '../optionParsers.ts'
 
 const ROLES: Role[] = ['requester', 'trainer', 'validator', 'curator', 'storer']
 
@@ -19,29 +20,7 @@ function parseRoles (value: string): Role[] {
   return roles as Role[]
 }
 
-const whole = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
-  return n
-}
-
-const portOption = (flag: string) => (value: string): number => {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError(`${flag} must be a port from 0 to 65535, got "${value}"`)
-  return n
-}
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-const checkSteps = (value: string): number | 'all' => value === 'all' ? 'all' : whole('--check-steps')(value)
-const probability = (value: string): number => {
-  const p = Number(value)
-  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(value) || p <= 0) throw new InvalidArgumentError(`--check-probability must be a number in (0, 1], got "${value}"`)
-  return p
-}
-const tokens = (name: string) => (value: string): string => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount of tokens, got "${value}"`)
-  return value
-}
+const checkSteps = (value: string): number | 'all' => value === 'all' ? 'all' : wholeOption('--check-steps', { what: 'all or a whole number' })(value)
 
 /** What `node start` keeps in `<home>/node/config.json`; flags given on the command line win. */
 interface NodeConfig {
@@ -115,31 +94,24 @@ export function nodeCommand (program: Command): void {
     .description('start a node in the home and run until interrupted (Ctrl-C); settings persist in <home>/node/config.json')
     .option('--roles <list>', `comma-separated roles: ${ROLES.join(', ')}`, parseRoles, ['trainer', 'validator'] as Role[])
     .option('--rpc <url>', 'chain RPC (default: the home\'s devnet)')
-    .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001, WebSockets 4002, WebRTC-Direct UDP 4001', collect)
-    .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collect)
+    .option('--listen <multiaddr>', 'address to listen on (repeatable; default loopback only); "all": every interface on TCP 4001, WebSockets 4002, WebRTC-Direct UDP 4001', collectOption)
+    .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collectOption)
     .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', portOption('--api-port'), 0)
     .option('--explorer-port <n>', 'also serve the explorer on this port of 127.0.0.1 (0: any free port), indexing the chain live and fetching content from peers', portOption('--explorer-port'))
     .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace')
-    .option('--seed <n>', 'seed that draws the parts of --fault left out', whole('--seed'), 1)
+    .option('--seed <n>', 'seed that draws the parts of --fault left out', wholeOption('--seed'), 1)
     .option('--check-steps <n|all>', 'validator: steps of each result to replay besides S_0 (default: sized by --check-probability)', checkSteps)
-    .option('--check-probability <p>', 'validator: chance that the drawn steps include any one given step (default 0.1)', probability)
-    .option('--max-challenge-window <s>', 'trainer: refuse jobs whose challenge window is longer (default 7 days)', whole('--max-challenge-window'))
-    .option('--max-training-time <s>', 'trainer: refuse jobs whose claim lasts longer (default 7 days)', whole('--max-training-time'))
-    .option('--max-steps <n>', 'trainer: refuse jobs of more steps (default 100,000)', whole('--max-steps'))
-    .option('--min-reward <tokens>', 'trainer: refuse jobs paying less (default 1)', tokens('--min-reward'))
-    .option('--confirmations <n>', 'blocks an event must be under before the node acts (default 0; set it on public chains)', whole('--confirmations'))
-    .option('--log-range <blocks>', 'most blocks one eth_getLogs may span (default 1,000)', (v: string) => {
-      const n = whole('--log-range')(v)
-      if (n === 0) throw new InvalidArgumentError('--log-range must be at least 1 block')
-      return n
-    })
-    .option('--stake <tokens>', 'stake to hold in the StakeRegistry (topped up at start)', (v: string) => {
-      if (!/^\d+(\.\d+)?$/.test(v)) throw new InvalidArgumentError(`--stake must be an amount of tokens, got "${v}"`)
-      return v
-    })
+    .option('--check-probability <p>', 'validator: chance that the drawn steps include any one given step (default 0.1)', numberOption('--check-probability', { above: 0, max: 1 }))
+    .option('--max-challenge-window <s>', 'trainer: refuse jobs whose challenge window is longer (default 7 days)', wholeOption('--max-challenge-window'))
+    .option('--max-training-time <s>', 'trainer: refuse jobs whose claim lasts longer (default 7 days)', wholeOption('--max-training-time'))
+    .option('--max-steps <n>', 'trainer: refuse jobs of more steps (default 100,000)', wholeOption('--max-steps'))
+    .option('--min-reward <tokens>', 'trainer: refuse jobs paying less (default 1)', amountOption('--min-reward'))
+    .option('--confirmations <n>', 'blocks an event must be under before the node acts (default 0; set it on public chains)', wholeOption('--confirmations'))
+    .option('--log-range <blocks>', 'most blocks one eth_getLogs may span (default 1,000)', wholeOption('--log-range', { min: 1, what: 'a whole number of blocks' }))
+    .option('--stake <tokens>', 'stake to hold in the StakeRegistry (topped up at start)', amountOption('--stake'))
     .option('--password-file <path>', 'file holding the keystore password (default: $COMMONS_PASSWORD)')
     .option('--backend <name>', 'compute backend: auto, native, wasm, reference', 'auto')
-    .option('--threads <n>', 'threads for the wasm backend', whole('--threads'), 2)
+    .option('--threads <n>', 'threads for the wasm backend', wholeOption('--threads'), 2)
     .option('--json', 'print the node\'s address, peer id, addresses and API URL as JSON once started')
     .action(async (opts: StartOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()

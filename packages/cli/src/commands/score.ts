@@ -5,7 +5,7 @@ import { epochAt, epochTimes, fundEpoch, readEpoch, readScoringSchedule, readSta
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note } from '../output.ts'
-import { amountOption, collectOption, countOption } from '../inferenceOptions.ts'
+import { amountOption, collectOption, wholeOption } from '../optionParsers.ts'
 import { tokens } from '../revertText.ts'
 
 interface RunOptions {
@@ -18,7 +18,7 @@ interface RunOptions {
   bootstrap?: string[]
 }
 
-const epochOption = countOption('--epoch')
+const epochOption = wholeOption('--epoch')
 
 /**
  * `commons score`: validators scoring inference providers for ScoringEpochs. `run` is the
@@ -32,9 +32,9 @@ export function scoreCommand (program: Command): void {
     .description('probe every live service for pay, replay the answers, commit and reveal weights each epoch; runs until Ctrl-C')
     .requiredOption('--model <run>', 'a run directory of a model to check services against, by state root (repeatable)', collectOption)
     .option('--stake <tokens>', 'stake this much with the validator role first (when not staked yet)', amountOption('--stake'))
-    .option('--probes <n>', 'probes per service each epoch', countOption('--probes', 1), 3)
-    .option('--tokens <n>', 'tokens per probe', countOption('--tokens', 1), 16)
-    .option('--poll <seconds>', 'seconds between looks at the chain clock', countOption('--poll', 1), 30)
+    .option('--probes <n>', 'probes per service each epoch', wholeOption('--probes', { min: 1 }), 3)
+    .option('--tokens <n>', 'tokens per probe', wholeOption('--tokens', { min: 1 }), 16)
+    .option('--poll <seconds>', 'seconds between looks at the chain clock', wholeOption('--poll', { min: 1 }), 30)
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
     .option('--dispute', 'dispute on-chain every wrong answer a probe finds (needs the run\'s checkpoints/)', false)

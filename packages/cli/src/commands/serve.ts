@@ -9,7 +9,7 @@ import { runByCid } from '../runByCid.ts'
 import { deploymentOf, homeOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit, note, UsageError } from '../output.ts'
-import { amountOption, collectOption, countOption } from '../inferenceOptions.ts'
+import { amountOption, collectOption, portOption, wholeOption } from '../optionParsers.ts'
 import { tokens } from '../revertText.ts'
 
 interface ServeOptions {
@@ -36,12 +36,12 @@ export function serveCommand (program: Command): void {
     .requiredOption('--model <run|cid>', 'a run directory (model.safetensors), or the CID of a published run to fetch from --bootstrap peers')
     .requiredOption('--price <tokens>', 'price per 1,000 tokens (prompt and output)', amountOption('--price'))
     .option('--stake <tokens>', 'register the service with this stake in the ServiceRegistry (staked first if needed); a live service of this provider and model is updated instead', amountOption('--stake'))
-    .option('--http-port <n>', 'port of the OpenAI-compatible API on 127.0.0.1 (0: any free port)', countOption('--http-port'), 0)
+    .option('--http-port <n>', 'port of the OpenAI-compatible API on 127.0.0.1 (0: any free port)', portOption('--http-port'), 0)
     .option('--listen <multiaddr>', 'libp2p address to listen on (repeatable)', collectOption)
     .option('--bootstrap <multiaddr>', 'peer to connect to, ending in /p2p/<peer id> (repeatable)', collectOption)
-    .option('--max-tokens <n>', 'most tokens one request may ask for', countOption('--max-tokens', 1), 1024)
+    .option('--max-tokens <n>', 'most tokens one request may ask for', wholeOption('--max-tokens', { min: 1 }), 1024)
     .option('--no-defend', 'do not answer disputes of this provider\'s receipts (they then lose by timeout)')
-    .option('--lie-on <n>', 'a deliberate fault, to see the network catch it: the n-th answer (from 0) has one wrong token', countOption('--lie-on'))
+    .option('--lie-on <n>', 'a deliberate fault, to see the network catch it: the n-th answer (from 0) has one wrong token', wholeOption('--lie-on'))
     .action(async (opts: ServeOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)

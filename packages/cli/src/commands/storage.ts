@@ -11,17 +11,8 @@ import { deploymentOf, type ChainOptions } from '../chainContext.ts'
 import { withChainOptions } from './chain.ts'
 import { emit } from '../output.ts'
 import { tokens } from '../revertText.ts'
+import { amountOption, wholeOption } from '../optionParsers.ts'
 
-const amount = (name: string) => (value: string): string => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount of tokens like 100 or 2.5, got "${value}"`)
-  return value
-}
-
-const whole = (name: string, min: number, max: number) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}"`)
-  return n
-}
 
 const dealId = (value: string): bigint => {
   if (!/^\d+$/.test(value) || value === '0') throw new InvalidArgumentError(`a deal id is a whole number from 1, got "${value}"`)
@@ -102,12 +93,12 @@ export function storageCommand (program: Command): void {
 
   withChainOptions(deal.command('create').argument('<version>', 'dataset version CID in this home\'s store, or a dataset name for its head'))
     .description('escrow price × epochs × replicas for a version; providers then join and prove each epoch')
-    .option('--replicas <n>', 'providers that keep a copy', whole('--replicas', 1, 100), 2)
-    .option('--epochs <n>', 'epochs the deal pays for', whole('--epochs', 1, 1_000_000), 30)
-    .option('--epoch-blocks <n>', 'blocks per epoch (at least the market\'s proof window)', whole('--epoch-blocks', 1, 10_000_000), 64)
-    .option('--price <tokens>', 'paid per replica per proven epoch', amount('--price'), '1')
-    .option('--collateral <tokens>', 'stake a provider locks while it holds a slot', amount('--collateral'), '100')
-    .option('--slash-bps <n>', 'part of the collateral a missed epoch costs, in basis points', whole('--slash-bps', 0, 10_000), 5_000)
+    .option('--replicas <n>', 'providers that keep a copy', wholeOption('--replicas', { min: 1, max: 100 }), 2)
+    .option('--epochs <n>', 'epochs the deal pays for', wholeOption('--epochs', { min: 1, max: 1_000_000 }), 30)
+    .option('--epoch-blocks <n>', 'blocks per epoch (at least the market\'s proof window)', wholeOption('--epoch-blocks', { min: 1, max: 10_000_000 }), 64)
+    .option('--price <tokens>', 'paid per replica per proven epoch', amountOption('--price'), '1')
+    .option('--collateral <tokens>', 'stake a provider locks while it holds a slot', amountOption('--collateral'), '100')
+    .option('--slash-bps <n>', 'part of the collateral a missed epoch costs, in basis points', wholeOption('--slash-bps', { min: 0, max: 10_000 }), 5_000)
     .action(async (ref: string, opts: CreateOptions, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)
@@ -148,7 +139,7 @@ export function storageCommand (program: Command): void {
 
   withChainOptions(storage.command('join').argument('<id>', 'deal id', dealId))
     .description('take an open slot of a deal (locks the collateral from your stake); a storer node proves it each epoch')
-    .option('--slot <n>', 'which slot (default: the first open one)', whole('--slot', 0, 100))
+    .option('--slot <n>', 'which slot (default: the first open one)', wholeOption('--slot', { min: 0, max: 100 }))
     .action(async (id: bigint, opts: { slot?: number }, command: Command) => {
       const options = command.optsWithGlobals<ChainOptions>()
       const { clients, deployment } = await deploymentOf(options)

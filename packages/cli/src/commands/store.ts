@@ -1,13 +1,8 @@
 import { resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { compactStore, defaultHome, openStore } from '@commons/store'
 import { emit, formatBytes, progress, progressDone, type GlobalOptions } from '../output.ts'
-
-function share (value: string): number {
-  const n = Number(value)
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--min-dead must be a share from 0 to 1, got "${value}"`)
-  return n
-}
+import { numberOption } from '../optionParsers.ts'
 
 /** `commons store`: the home's block store itself (pack files and their index). */
 export function storeCommand (program: Command): void {
@@ -15,7 +10,7 @@ export function storeCommand (program: Command): void {
 
   store.command('compact')
     .description('rewrite the live blocks of pack files with dead space (deleted blocks, bytes a crash left) into new packs, freeing the rest; safe to interrupt')
-    .option('--min-dead <share>', 'rewrite a pack when at least this share of it is dead (0 to 1)', share, 0.2)
+    .option('--min-dead <share>', 'rewrite a pack when at least this share of it is dead (0 to 1)', numberOption('--min-dead', { max: 1 }), 0.2)
     .option('--json', 'print the result as JSON')
     .action(async (opts: { minDead: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()

@@ -1,23 +1,18 @@
 import { resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import writeFileAtomic from 'write-file-atomic'
 import { BpeTokenizer, tokenizerFile, trainBpe } from '@commons/tokenizer'
 import { openStore, putRaw } from '@commons/store'
 import { homeOf } from '../chainContext.ts'
 import { emit, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { loadTokens } from './train.ts'
-
-const vocabSize = (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 256 || n > 65536) throw new InvalidArgumentError(`--vocab must be a whole number from 256 to 65536, got "${value}"`)
-  return n
-}
+import { wholeOption } from '../optionParsers.ts'
 
 export function tokenizerCommand (program: Command): void {
   const tokenizer = program.command('tokenizer').description('byte-level BPE tokenizers, trained deterministically on a dataset')
   tokenizer.command('train').argument('<data>', 'a dataset version CID (or name), a file or a directory')
     .description('learn a byte-level BPE; writes a standard tokenizer.json and stores it by CID')
-    .requiredOption('--vocab <n>', 'tokens in the vocabulary (256 bytes + merges)', vocabSize)
+    .requiredOption('--vocab <n>', 'tokens in the vocabulary (256 bytes + merges)', wholeOption('--vocab', { min: 256, max: 65536 }))
     .requiredOption('--out <file>', 'tokenizer.json to write')
     .option('--json', 'print {cid, path, vocab, merges, bytes, tokens}')
     .action(async (data: string, opts: { vocab: number, out: string }, command: Command) => {

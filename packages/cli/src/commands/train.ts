@@ -1,6 +1,6 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { InvalidArgumentError, type Command } from 'commander'
+import type { Command } from 'commander'
 import { evaluateFrom, openingsFor, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf } from '@commons/protocol'
 import { dataTokensRoot, opInputs, readRunInfo, replay, runStateAt, Tensor, traceStep, train, openBackend, BACKENDS, RunDirError, type GenerateResult, type Recipe } from '@commons/engine'
 import { listSourceFiles, loadTokenizer, openStore, openTokenStream, putRaw, tokenizeVersion, PathNotFoundError, type StoredTokenStream } from '@commons/store'
@@ -9,6 +9,7 @@ import { homeOf } from '../chainContext.ts'
 import { emit, formatBytes, note, progress, progressDone, type GlobalOptions } from '../output.ts'
 import { readCheckedRecipe } from '../recipeLimits.ts'
 import { runInterruptible } from '../interruptible.ts'
+import { numberOption, wholeOption } from '../optionParsers.ts'
 
 /** Most tokens one `generate` makes: each is a forward pass over the context. */
 export const MAX_GENERATE_TOKENS = 10_000
@@ -83,11 +84,6 @@ export async function loadBase (options: GlobalOptions, recipe: Recipe): Promise
   }
 }
 
-const count = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`)
-  return n
-}
 
 /** What `commons trace` prints of one step (its tokens open for the caller to close). */
 async function traceCommand (options: GlobalOptions, dir: string, info: Awaited<ReturnType<typeof readRunInfo>>, tokens: Int32Array | StoredTokenStream, opts: { step: number, op?: number, element: number, backend: string }): Promise<void> {
@@ -136,7 +132,7 @@ export function trainCommands (program: Command): void {
     .requiredOption('--out <dir>', 'new directory for checkpoints, transcript and weights')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')} (same results, different speed; auto: native where built, else wasm)`, 'auto')
-    .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
+    .option('--threads <n>', 'threads for the wasm backend', wholeOption('--threads'), 2)
     .option('--json', 'print {finalRoot, transcriptRoot, steps, losses}')
     .action(async (recipePath: string, opts: { data: string, out: string, resume?: boolean, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
@@ -184,11 +180,11 @@ export function trainCommands (program: Command): void {
 
   program.command('replay').argument('<dir>', 'run directory written by commons train')
     .description('re-run steps from a checkpoint and compare each state root with the transcript')
-    .option('--from <step>', 'first step to check', count('--from'), 0)
-    .option('--steps <k>', 'how many steps to check (default: to the end)', count('--steps'))
+    .option('--from <step>', 'first step to check', wholeOption('--from'), 0)
+    .option('--steps <k>', 'how many steps to check (default: to the end)', wholeOption('--steps'))
     .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
     .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'auto')
-    .option('--threads <n>', 'threads for the wasm backend', count('--threads'), 2)
+    .option('--threads <n>', 'threads for the wasm backend', wholeOption('--threads'), 2)
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, opts: { from: number, steps?: number, data?: string, backend: string, threads: number }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>()
@@ -209,9 +205,9 @@ export function trainCommands (program: Command): void {
 
   program.command('trace').argument('<dir>', 'run directory written by commons train')
     .description('one step as the step program: every op\'s output root, and for --op/--element the value, the inputs it reads and their proofs')
-    .requiredOption('--step <t>', 'the step to trace (from the checkpoint at or before it)', count('--step'))
-    .option('--op <i>', 'an op of the step program', count('--op'))
-    .option('--element <e>', 'an output element of that op', count('--element'), 0)
+    .requiredOption('--step <t>', 'the step to trace (from the checkpoint at or before it)', wholeOption('--step'))
+    .option('--op <i>', 'an op of the step program', wholeOption('--op'))
+    .option('--element <e>', 'an output element of that op', wholeOption('--element'), 0)
     .option('--data <path|cid>', 'training data (default: the source recorded in the run)')
     .option('--backend <name>', `compute backend: ${BACKENDS.join(', ')}`, 'auto')
     .option('--json', 'print as JSON')
@@ -231,27 +227,11 @@ export function trainCommands (program: Command): void {
 
   program.command('generate').argument('<dir>', 'run directory written by commons train').argument('<prompt>', 'text to continue')
     .description('continue a prompt with trained weights (greedy, or sampled with --seed)')
-    .option('--tokens <n>', `tokens to generate (at most ${MAX_GENERATE_TOKENS})`, (v: string) => {
-      const n = count('--tokens')(v)
-      if (n < 1 || n > MAX_GENERATE_TOKENS) throw new InvalidArgumentError(`--tokens must be from 1 to ${MAX_GENERATE_TOKENS}, got "${v}"`)
-      return n
-    }, 100)
-    .option('--seed <s>', 'sample with this seed instead of greedy decoding', count('--seed'))
-    .option('--temperature <t>', 'sampling temperature', (v: string) => {
-      const t = Number(v)
-      if (!(t > 0)) throw new InvalidArgumentError(`--temperature must be positive, got "${v}"`)
-      return t
-    }, 1)
-    .option('--top-k <k>', 'sample only among the k most likely tokens', (v: string) => {
-      const n = count('--top-k')(v)
-      if (n < 1) throw new InvalidArgumentError(`--top-k must be at least 1, got "${v}"`)
-      return n
-    })
-    .option('--top-p <p>', 'sample only among the most likely tokens that make up probability p', (v: string) => {
-      const p = Number(v)
-      if (!(p > 0 && p <= 1)) throw new InvalidArgumentError(`--top-p must be in (0, 1], got "${v}"`)
-      return p
-    })
+    .option('--tokens <n>', `tokens to generate (at most ${MAX_GENERATE_TOKENS})`, wholeOption('--tokens', { min: 1, max: MAX_GENERATE_TOKENS }), 100)
+    .option('--seed <s>', 'sample with this seed instead of greedy decoding', wholeOption('--seed'))
+    .option('--temperature <t>', 'sampling temperature', numberOption('--temperature', { above: 0 }), 1)
+    .option('--top-k <k>', 'sample only among the k most likely tokens', wholeOption('--top-k', { min: 1 }))
+    .option('--top-p <p>', 'sample only among the most likely tokens that make up probability p', numberOption('--top-p', { above: 0, max: 1 }))
     .option('--recompute', 'recompute the whole window per token instead of the key/value cache (same tokens, slower)')
     .option('--json', 'print {prompt, text, tokens, tokensPerSecond} (no streaming)')
     .action(async (dir: string, prompt: string, opts: { tokens: number, seed?: number, temperature: number, topK?: number, topP?: number, recompute?: boolean }, command: Command) => {

@@ -1,29 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidArgumentError } from 'commander'
 import writeFileAtomic from 'write-file-atomic'
 import type { Hex } from 'viem'
 
-/** Option parsers and the client's small memory shared by `serve`, `infer` and `channel`. */
-
-export const amountOption = (name: string) => (value: string): string => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name} must be an amount of tokens like 100 or 2.5, got "${value}"`)
-  return value
-}
-
-export const countOption = (name: string, min = 0) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number${min > 0 ? ` from ${min}` : ''}, got "${value}"`)
-  return n
-}
-
-export const fractionOption = (name: string) => (value: string): number => {
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got "${value}"`)
-  return n
-}
-
-export const collectOption = (value: string, previous: string[] = []): string[] => [...previous, value]
+/** The client's small memory shared by `serve`, `infer` and `channel`. */
 
 /**
  * What a client has signed for on each of its channels, so its next voucher adds to the
