@@ -70,7 +70,9 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
   })
 
   // Timed work (finalizing, timeouts) depends on the chain's clock, which moves with
-  // its blocks: it is looked at when blocks came, and at least every 15 s.
+  // its blocks: it is looked at when blocks came, and at least every 15 s. So are the
+  // jobs a trainer skipped (busy, short of stake, inputs not had in time, stopped): a
+  // quiet chain (a devnet mines only on transactions) must not leave them waiting.
   let lastChores = 0
   let lastAnnounce = 0
   let timer: ReturnType<typeof setInterval> | undefined
@@ -86,7 +88,7 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
         lastChores = Date.now()
         await tryFinalize(ctx)
         await tryTimeouts(ctx)
-        if (fresh) retrySkipped(ctx)
+        retrySkipped(ctx)
       }
     })
   }

@@ -157,12 +157,11 @@ describe('a node behind a provider that caps eth_getLogs at 1,000 blocks', () =>
     lonely = await startNode({ ...options, fetchTimeoutMs: 3000, log: line => lines.push(line) })
     nodes.push(lonely)
     assert.deepEqual([lonely.state.job(job, 'trainer')?.status, lonely.state.job(job, 'trainer')?.detail], ['skipped', { why: 'the node stopped while fetching its inputs' }])
-    await bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never }) // a new block: skipped jobs are looked at again
+    // No block is mined from here: skipped jobs are looked at again on the node's own clock too.
     await until('the fetch to time out', () => lonely.state.job(job, 'trainer')?.detail.fetchTimeouts === 1, 30_000)
     assert.equal(lonely.state.job(job, 'trainer')?.status, 'skipped')
     assert.match(String(lonely.state.job(job, 'trainer')?.detail.why), /could not be fetched .*\(no peer gave it in time\)$/)
     await lonely.network.connect(requester.network.multiaddrs()[0])
-    await bank.public.request({ method: 'anvil_mine' as never, params: ['0x1'] as never })
     await until('the restarted trainer to submit the job', async () => (await readJob(bank, deployment, job)).statusName === 'submitted', 60_000)
   })
 
