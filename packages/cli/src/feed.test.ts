@@ -139,8 +139,9 @@ describe('commons feed', () => {
     const updater = (JSON.parse(await readFile(join(root, 'home', 'chain', 'feed-updater.json'), 'utf8')) as { pid: number }).pid
     const read = await commons(['feed', 'read', '--allow-stale', ...h])
     assert.equal(read.code, 0, `the saved state kept the feed: ${read.stderr}`)
+    // Killed at any moment, a post in flight or not: the updater watches it on a clock of its own.
     process.kill(anvil, 'SIGKILL')
-    await until('the updater to notice its devnet is gone', () => !pidAlive(updater))
+    await until('the updater to notice its devnet is gone', () => !pidAlive(updater), 5000)
   })
 
   it('a foreground chain up stops its updater on Ctrl-C', async () => {

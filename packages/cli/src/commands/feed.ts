@@ -113,6 +113,19 @@ export function feedCommand (program: Command): void {
       let connected: Clients | null = null
       const log = (line: string): void => { process.stderr.write(`${new Date().toISOString()} ${line}\n`) }
       log(`feed updater started (pid ${process.pid})`)
+      // Its devnet is watched on a clock of its own, not only before each post: a post in
+      // flight when the devnet died waits on a receipt that never comes. Nothing is left to
+      // finish then, so the process ends at once rather than when that wait gives up.
+      const devnetPid = opts.devnetPid
+      const watch = devnetPid === undefined
+        ? undefined
+        : setInterval(() => {
+          if (pidAlive(devnetPid)) return
+          log(`devnet (pid ${devnetPid}) is gone; stopping`)
+          controller.abort()
+          clearInterval(watch)
+          setTimeout(() => process.exit(0), 1000).unref()
+        }, 250)
       await runFeedUpdater({
         interval: opts.interval ?? DEFAULT_FEED_INTERVAL,
         seed: opts.seed,
@@ -120,11 +133,7 @@ export function feedCommand (program: Command): void {
         log,
         // Asked before every post: the manifest appears after chain deploy and changes on a redeploy.
         target: async (): Promise<{ clients: Clients, deployment: Deployment } | null> => {
-          if (opts.devnetPid !== undefined && !pidAlive(opts.devnetPid)) {
-            log(`devnet (pid ${opts.devnetPid}) is gone; stopping`)
-            controller.abort()
-            return null
-          }
+          if (controller.signal.aborted) return null
           connected ??= await clientsOf(options)
           let deployment: Deployment
           try {
@@ -139,6 +148,7 @@ export function feedCommand (program: Command): void {
           return { clients: connected, deployment }
         }
       })
+      clearInterval(watch)
       log('feed updater stopped')
     })
 }
