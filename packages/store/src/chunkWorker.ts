@@ -55,7 +55,9 @@ async function cutFile ({ job, path, params, start: from, stop }: ChunkJob): Pro
     let position = from
     for (;;) {
       // A fresh buffer per batch: it is transferred to the main thread, which keeps its chunks.
-      const buffer = new Uint8Array(new ArrayBuffer(carry.length + READ_BYTES))
+      // Not zeroed (a GB of memset per GB read, ~0.3 CPU s): only the bytes read into it are
+      // cut, hashed or handed on; the tail past them is never read.
+      const buffer = new Uint8Array(Buffer.allocUnsafeSlow(carry.length + READ_BYTES).buffer)
       buffer.set(carry)
       let filled = carry.length
       let read = 0
