@@ -49,7 +49,8 @@ const ENDED = new Set(['attested', 'disputed', 'passed'])
  * being checked at once, so a node stopped or killed before the check ends (fetches and
  * replays take long) checks it again after its next start (resumeValidator). A check whose
  * run or inputs no peer gave in time (the trainer not reachable yet) goes to the back of
- * the queue and is tried again, for as long as the result can still be disputed.
+ * the queue and is tried again, FETCH_TRIES times in all: results whose runs nobody serves
+ * must not hold the queue's other checks for long.
  */
 export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
   if (!isRole(ctx, 'validator')) return
@@ -61,15 +62,23 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
       await checkResult(ctx, jobId, blockHash)
     } catch (error) {
       if (ctx.stopped() || !notHadInTime(error)) throw error
-      ctx.log(`job ${jobId}: ${(error as Error).message} (no peer gave it in time); checking again`)
+      const tries = Number(ctx.state.job(jobId, 'validator')?.detail.fetchTimeouts ?? 0) + 1
+      const why = `${(error as Error).message} (no peer gave it in time)`
+      if (tries >= FETCH_TRIES) return pass(ctx, jobId, `${why}, ${tries} times`)
+      ctx.state.setJob(jobId, 'validator', 'checking', { fetchTimeouts: tries })
+      ctx.log(`job ${jobId}: ${why}; checking again`)
       onResultSubmitted(ctx, jobId, blockHash)
     }
   })
 }
 
+/** How many times a run (and the job's inputs) is fetched before its result is passed over. */
+const FETCH_TRIES = 3
+
 /** A result this validator does not check, and why: not asked again after a restart. */
 function pass (ctx: Context, jobId: bigint, why: string): void {
   ctx.state.setJob(jobId, 'validator', 'passed', { why })
+  ctx.log(`job ${jobId}: not checked: ${why}`)
 }
 
 async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promise<void> {
