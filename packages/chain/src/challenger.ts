@@ -2,7 +2,7 @@ import {
   nodeProof, openingsFor, openingStruct, opProof, opStruct, recordHashes, stateRoot, tensorRoot, tensorRoots, tensorsRoot, toHex, wordOf
 } from '@commons/protocol'
 import { dataTokensRoot, initialState, opInputs, stateSlots, Tensor, traceStep, type TrainState } from '@commons/engine'
-import type { TransactionReceipt } from 'viem'
+import type { Hex, TransactionReceipt } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError, INIT_STEP, postedTrace, type Move, type RunClaim } from './dispute.ts'
@@ -54,7 +54,8 @@ export class Challenger {
     const trace = traceStep(engine, recipe, tokens, copy, { base: this.claim.base })
     const lossAgrees = wordOf(trace.loss, 'f32') === wordOf(records[step].loss, 'f32')
     // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
-    const next = records[step + 1]
+    const next = step >= recipe.steps ? undefined : records[step + 1]
+    if (step < recipe.steps && next === undefined) throw new DisputeError(`checking step ${step} needs record ${step + 1}, which is not known`)
     const agrees = next === undefined || toHex(stateRoot(stateSlots(copy), step + 1)) === next.state
     return { agrees, lossAgrees, slots: trace.before, outputs: trace.outputs }
   }
@@ -66,26 +67,40 @@ export class Challenger {
   async open (step: number, stateT?: TrainState, options: { force?: boolean } = {}): Promise<{ id: bigint, move: Move }> {
     const { slots, outputs, agrees, lossAgrees } = this.check(step, stateT)
     if (agrees && lossAgrees && options.force !== true) throw new DisputeError(`step ${step} replays to the committed state and loss: nothing to dispute`)
-    const { records, program, jobId } = this.claim
+    const { records, program, jobId, recipe } = this.claim
     const game = this.deployment.contracts.disputeGame
     const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
     await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
-    const hashes = recordHashes(records)
     const at = step === INIT_STEP ? 0 : step
     // INIT and step T (the last record, an evaluation dispute) prove one record only.
-    const one = step === INIT_STEP || step + 1 >= records.length
+    const one = step === INIT_STEP || step >= recipe.steps
     const after = one ? at : step + 1
+    const proven = this.#proven(at, after)
     const proof = {
-      recordBefore: { state: records[at].state, lossBits: wordOf(records[at].loss, 'f32') },
-      beforeProof: nodeProof(hashes, at).map(toHex),
-      recordAfter: { state: records[after].state, lossBits: wordOf(records[after].loss, 'f32') },
-      afterProof: one ? [] : nodeProof(hashes, after).map(toHex),
+      recordBefore: { state: records[at].state, lossBits: proven.before.lossBits },
+      beforeProof: proven.before.proof,
+      recordAfter: { state: records[after].state, lossBits: proven.after.lossBits },
+      afterProof: one ? [] : proven.after.proof,
       slotsRoot: step === INIT_STEP ? toHex(new Uint8Array(32)) : toHex(tensorsRoot(slots))
     }
     const receipt = await send(this.clients, { address: game, abi: disputeGameAbi, functionName: 'open', args: [jobId, step, program.header, proof] })
     const id = openedId(receipt)
     this.honest.set(id, { step, slots, outputs, agrees })
     return { id, move: { name: 'open', gas: receipt.gasUsed } }
+  }
+
+  /** Records `at` and `after`, each with its loss bits and proof: given (records forced out by queries), or from the whole transcript. */
+  #proven (at: number, after: number): Record<'before' | 'after', { lossBits: number, proof: Hex[] }> {
+    const { records, proofs } = this.claim
+    if (proofs !== undefined) {
+      const before = proofs.get(at)
+      const next = proofs.get(after)
+      if (before === undefined || next === undefined) throw new DisputeError(`opening over records ${at} and ${after} needs both proven; known: ${[...proofs.keys()].join(', ')}`)
+      return { before, after: next }
+    }
+    const hashes = recordHashes(records)
+    const of = (i: number): { lossBits: number, proof: Hex[] } => ({ lossBits: wordOf(records[i].loss, 'f32'), proof: nodeProof(hashes, i).map(toHex) })
+    return { before: of(at), after: of(after) }
   }
 
   /** Takes up dispute `id`, opened by this challenger before a restart: recomputes its side of step t. */

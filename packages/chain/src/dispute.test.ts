@@ -12,7 +12,7 @@ import {
 } from '@commons/engine'
 import {
   modelHeaderOf,
-  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
+  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, findDisputedStep, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet
 } from './index.ts'
 
@@ -225,4 +225,30 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(d.reasonName, 'match')
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'submitted')
   })
+
+  it('slashes a lie behind a run the trainer does not serve: its records forced out by queries, the step found against a re-training', async () => {
+    const fault = drawFault(5)
+    const { jobId, dir, defender } = await submittedRun(fault)
+    const lying = JSON.parse(await readFile(join(dir, 'transcript.json'), 'utf8')).records as StepRecord[]
+    // The challenger has no run: it trains the job itself from S_0, the honest transcript.
+    const own = join(home, `own-${runs++}`)
+    const honest = (await train(engine, { recipe, tokens, data: { source: 'corpus' }, out: own })).records as StepRecord[]
+    const found = await findDisputedStep(honest, async indices => {
+      const id = await queryRecords(as.challenger, deployment, jobId, indices)
+      await defender.answerQuery(id, lying)
+      return await postedRecords(as.challenger, deployment, id) ?? []
+    })
+    assert.equal(found.step, fault.step)
+    // The records known (a sparse transcript), with the proofs the trainer posted.
+    const bits = new Uint32Array(1)
+    const records: StepRecord[] = []
+    for (const [i, r] of found.records) records[i] = { step: i, state: r.state, loss: (bits[0] = r.lossBits, new Float32Array(bits.buffer)[0]) }
+    const proofs = new Map([...found.records].map(([i, r]) => [i, { lossBits: r.lossBits, proof: r.proof }]))
+    const challenger = new Challenger(as.challenger, deployment, { engine, jobId, recipe, tokens, program, records, proofs })
+    const outcome = await playDispute(challenger, defender, found.step, await runStateAt(engine, own, tokens, found.step))
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.op, fault.op)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
 })
+

@@ -43,8 +43,14 @@ export interface RunClaim {
   /** The job's tokens: in memory, or a stored stream read by windows. */
   tokens: Int32Array | TokenStream
   program: Program
-  /** Transcript records t = 0..steps (state root and loss). */
+  /** Transcript records t = 0..steps (state root and loss); only those known when `proofs` is given. */
   records: StepRecord[]
+  /**
+   * For a challenger who has only some records (a run withheld, records forced out by
+   * queries): each known record's loss bits and proof, as the trainer posted them. Without
+   * it proofs are computed from the whole transcript.
+   */
+  proofs?: ReadonlyMap<number, { lossBits: number, proof: Hex[] }>
   /** A fine-tuning job's base weights: S_0's parameters. */
   base?: readonly Tensor[]
 }

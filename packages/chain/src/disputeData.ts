@@ -1,5 +1,5 @@
 import { hexBytes } from '@commons/protocol'
-import { decodeEventLog, type Address } from 'viem'
+import { decodeEventLog, decodeFunctionData, type Address, type Hex } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError } from './dispute.ts'
@@ -43,12 +43,36 @@ export async function queryRecords (clients: Clients, deployment: Deployment, jo
   throw new DisputeError('no RecordsQueried event in the receipt')
 }
 
-/** The records a trainer posted in answer to query `id` (RecordsPosted), if it has. */
-export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<Array<{ index: number, state: `0x${string}`, lossBits: number }> | undefined> {
+/** A transcript record a trainer posted in answer to a query, with its proof against the transcript root. */
+export interface PostedRecord {
+  index: number
+  state: Hex
+  lossBits: number
+  /** Sibling hashes from the record's leaf to the transcript root, as postRecords checked them. */
+  proof: Hex[]
+}
+
+/**
+ * The records a trainer posted in answer to query `id` (RecordsPosted), if it has, with
+ * their proofs. The event carries the records only; the proofs are read from the
+ * transaction's calldata (a trainer that answers through another contract posts no
+ * calldata of postRecords to read: its proofs cannot be had here).
+ */
+export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<PostedRecord[] | undefined> {
   // A query is answered once: its one event is the newest of its kind.
   const events = await latestContractEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: BigInt(deployment.block) })
-  const args = events[0]?.args
-  if (args?.indices === undefined || args.records === undefined) return undefined
-  const records = args.records
-  return args.indices.map((index, i) => ({ index, state: records[i].state, lossBits: records[i].lossBits }))
+  const event = events[0]
+  if (event?.args.indices === undefined || event.args.records === undefined) return undefined
+  const tx = await clients.public.getTransaction({ hash: event.transactionHash })
+  let call
+  try {
+    call = decodeFunctionData({ abi: disputeGameAbi, data: tx.input })
+  } catch {
+    call = undefined
+  }
+  if (call?.functionName !== 'postRecords' || call.args[0] !== id) {
+    throw new DisputeError(`the records of query ${id} were posted by a call that is not postRecords: their proofs are not in its calldata`, { details: { hash: event.transactionHash } })
+  }
+  const [, indices, records, proofs] = call.args
+  return indices.map((index, i) => ({ index, state: records[i].state, lossBits: records[i].lossBits, proof: [...proofs[i]] }))
 }
