@@ -1,8 +1,9 @@
-import { rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import { baseWeightsOf, loadJobInputs, readJob, type JobInputs } from '@commons/chain'
 import type { Tensor } from '@commons/engine'
-import { commitVersion, exportVersion, getVerifiedBlock, initDataset, openTokenStream, type Store } from '@commons/store'
+import { commitVersion, exportVersion, getVerifiedBlock, initDataset, openStore, openTokenStream, type Store } from '@commons/store'
 import { DEFAULT_JOB_FETCH_TIMEOUT_MS } from './constants.ts'
 import { timed, type Context } from './context.ts'
 import type { FetchDagOptions } from './fetchDag.ts'
@@ -22,6 +23,21 @@ export async function publishDir (store: Store, name: string, dir: string, messa
   await initDataset(store, name).catch(() => {})
   const { cid } = await commitVersion(store, { name, path: dir, message, author: 'commons-node', time: 0 })
   return cid.toString()
+}
+
+/**
+ * The CID publishDir would give a directory, with none of its blocks kept: what a trainer
+ * with the `hide` fault submits (testing), so that no peer can fetch its run.
+ */
+export async function unpublishedCid (home: string, name: string, dir: string, message: string): Promise<string> {
+  const scratch = await mkdtemp(join(home, 'hidden-'))
+  const store = await openStore(scratch)
+  try {
+    return await publishDir(store, name, dir, message)
+  } finally {
+    await store.close()
+    await rm(scratch, { recursive: true, force: true })
+  }
 }
 
 /** Fetches a version by CID over the network and exports it into `dir`. */

@@ -126,7 +126,7 @@ export interface Context {
    * Long work in flight, off the event queue, one at a time in each lane: training, the
    * checks of results, and the replays that take a dispute up again after a restart.
    */
-  work: { training: Promise<void> | null, checking: Promise<void> | null, resuming: Promise<void> | null, defending: Promise<void> | null }
+  work: { training: Promise<void> | null, checking: Promise<void> | null, withheld: Promise<void> | null, resuming: Promise<void> | null, defending: Promise<void> | null }
   /** Queues a handler on the node's event queue. */
   enqueue: (handler: () => Promise<void>) => void
   stopped: () => boolean
@@ -144,7 +144,7 @@ export async function timed<T> (ctx: Context, kind: keyof Timings, work: () => P
 }
 
 /** Runs `work` off the event queue, after the work already in its lane; a failure is logged under `label`. */
-export function offQueue (ctx: Context, lane: 'checking' | 'resuming' | 'defending', label: string, work: () => Promise<void>): void {
+export function offQueue (ctx: Context, lane: 'checking' | 'withheld' | 'resuming' | 'defending', label: string, work: () => Promise<void>): void {
   const previous = ctx.work[lane] ?? Promise.resolve()
   const next: Promise<void> = previous.then(work).catch((error: unknown) => {
     ctx.log(`${label}: ${(error as Error).message}`)

@@ -38,6 +38,11 @@ export async function tryTimeouts (ctx: Context): Promise<void> {
 export async function recordOutcome (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
   const d = await readDispute(ctx.clients, ctx.options.deployment, id)
   if (!d.resolved) return
+  // A query of transcript records (checkWithheld.ts) is no dispute: answered, or the trainer slashed for silence.
+  if (d.reasonName === 'answered' || d.reasonName === 'records-timeout') {
+    if (d.challenger.toLowerCase() === ctx.clients.account.address.toLowerCase()) ctx.state.setDispute(id, jobId, 'querier', `resolved: ${d.reasonName}`, { reason: d.reasonName })
+    return
+  }
   const mine = ctx.challengers.get(String(id))
   const me = ctx.clients.account.address.toLowerCase()
   const role = mine !== undefined || d.challenger.toLowerCase() === me ? 'challenger' : d.trainer.toLowerCase() === me ? 'trainer' : null

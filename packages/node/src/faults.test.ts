@@ -35,4 +35,11 @@ describe('a fault drawn by --fault', () => {
     assert.throws(() => parseFault('model,step=2'), (error: Error) => error.name === 'FaultSpecError')
     assert.throws(() => resolveFault(engine, parseFault(`model,slot=${specs.length}`), recipe, tokens), FaultSpecError)
   })
+
+  it('takes what a trainer keeps to itself: its op trace (withhold), its run (hide), or both', () => {
+    assert.deepEqual(parseFault('step=1,withhold', 2), { kind: 'step', step: 1, op: undefined, element: undefined, seed: 2, withhold: true })
+    assert.deepEqual(parseFault('step,hide', 3), { kind: 'step', step: undefined, op: undefined, element: undefined, seed: 3, hide: true })
+    assert.deepEqual(parseFault('loss,step=2,hide,withhold'), { kind: 'loss', step: 2, seed: 1, withhold: true, hide: true })
+    assert.throws(() => parseFault('step,hidden'), FaultSpecError)
+  })
 })

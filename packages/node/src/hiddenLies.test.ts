@@ -124,4 +124,28 @@ describe('lies a trainer hides', () => {
       await cheater.stop()
     }
   })
+
+  it('a lie behind a run the trainer does not serve: the validator trains the job itself, forces the records out by queries, and the liar is slashed', { timeout: 300_000 }, async () => {
+    // The shared validator would wait three minutes on the run first: one that gives up after three 2 s fetches.
+    await validator.stop()
+    const keeper = await start('keeper', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000 })
+    await registerAndStake(keeper.clients, deployment, { peerId: peerIdBytes(keeper.peerId), roles: ['validator'], amount: parseEther('1000') })
+    await keeper.network.connect(requester.network.multiaddrs()[0])
+    const hider = await start('hider', ['trainer'], { fault: parseFault('step,hide', 3) })
+    try {
+      await registerAndStake(hider.clients, deployment, { peerId: peerIdBytes(hider.peerId), roles: ['trainer'], amount: parseEther('1000') })
+      await hider.network.connect(requester.network.multiaddrs()[0])
+      await keeper.network.connect(hider.network.multiaddrs()[0])
+      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+      await until('the keeper to record the dispute it won', () => keeper.state.disputes().some(d => d.jobId === String(jobId) && d.role === 'challenger' && d.status === 'resolved: challenger won'))
+      const dispute = keeper.state.disputes().find(d => d.jobId === String(jobId) && d.role === 'challenger')
+      assert.ok(Array.isArray(dispute?.detail.queries) && dispute.detail.queries.length >= 1, 'opened over records had by queries')
+      assert.equal((await readDispute(bank, deployment, BigInt(dispute.id))).reasonName, 'mismatch')
+      assert.ok(keeper.state.disputes().some(d => d.jobId === String(jobId) && d.role === 'querier' && d.detail.reason === 'answered'), 'the trainer answered its queries')
+      assert.ok(lines.some(l => l.startsWith('keeper: ') && l.includes('no peer serves its run; training it from S_0')), 'it trained the job itself')
+    } finally {
+      await hider.stop()
+    }
+  })
 })

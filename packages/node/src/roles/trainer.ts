@@ -5,7 +5,7 @@ import {
 } from '@commons/chain'
 import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type RunFault, type Tensor } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
-import { jobInputs, publishDir } from '../content.ts'
+import { jobInputs, publishDir, unpublishedCid } from '../content.ts'
 import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
 import { notHadInTime, NodeStoppingError } from '../errors.ts'
 import { resolveFault } from '../faults.ts'
@@ -145,7 +145,10 @@ export async function trainJob (ctx: Context, jobId: bigint): Promise<void> {
       if (p.step % Math.max(1, Math.floor(p.steps / 4)) === 0 || p.step === p.steps) ctx.log(`job ${jobId}: step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)}`)
     }
   }))
-  const runCid = await publishDir(ctx.store, `run-${jobId}`, dir, `run of job ${jobId}`)
+  // A trainer that hides its run on purpose (testing) submits its CID and serves none of it.
+  const runCid = ctx.options.fault?.hide === true
+    ? await unpublishedCid(ctx.options.home, `run-${jobId}`, dir, `run of job ${jobId}`)
+    : await publishDir(ctx.store, `run-${jobId}`, dir, `run of job ${jobId}`)
   ctx.state.setRun({ jobId: String(jobId), dir, status: 'published', step: result.steps, runCid })
   await ctx.network.publish(TOPICS.checkpoints, { kind: 'run', jobId: String(jobId), runCid, checkpoints: await checkpointSteps(dir) })
   await ctx.network.publish(TOPICS.results, { jobId: String(jobId), runCid })

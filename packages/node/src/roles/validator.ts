@@ -13,6 +13,7 @@ import { isRole, NodeError, offQueue, timed, type Context, type Service } from '
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 import { checkModelFile } from '../modelFileCheck.ts'
+import { checkWithheld, resumeWithheld } from '../checkWithheld.ts'
 
 /**
  * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
@@ -56,6 +57,7 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
   if (!isRole(ctx, 'validator')) return
   const known = ctx.state.job(jobId, 'validator')?.status
   if (known !== undefined && ENDED.has(known)) return // an event seen again after a restart
+  if (known === 'querying') return // checked without its run already (checkWithoutRun)
   if (known !== 'checking') ctx.state.setJob(jobId, 'validator', 'checking', { blockHash })
   offQueue(ctx, 'checking', `job ${jobId}`, async () => {
     try {
@@ -64,6 +66,7 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
       if (ctx.stopped() || !notHadInTime(error)) throw error
       const tries = Number(ctx.state.job(jobId, 'validator')?.detail.fetchTimeouts ?? 0) + 1
       const why = `${(error as Error).message} (no peer gave it in time)`
+      if (tries >= FETCH_TRIES && error instanceof RunNotServedError) return checkWithoutRun(ctx, jobId)
       if (tries >= FETCH_TRIES) return pass(ctx, jobId, `${why}, ${tries} times`)
       ctx.state.setJob(jobId, 'validator', 'checking', { fetchTimeouts: tries })
       ctx.log(`job ${jobId}: ${why}; checking again`)
@@ -72,8 +75,27 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
   })
 }
 
-/** How many times a run (and the job's inputs) is fetched before its result is passed over. */
+/** How many times a run (and the job's inputs) is fetched before its result is checked without it, or (inputs) passed over. */
 const FETCH_TRIES = 3
+
+/** No peer gave a result's run in time. */
+class RunNotServedError extends NodeError {
+  override name = 'RunNotServedError'
+}
+
+/**
+ * A result whose run no peer serves: checked by training the job from S_0 and forcing
+ * the trainer's records out by queries (checkWithheld.ts), on a queue of its own (a
+ * training and waits for the trainer's answers take long), then disputed if need be.
+ */
+function checkWithoutRun (ctx: Context, jobId: bigint): void {
+  ctx.state.setJob(jobId, 'validator', 'querying', {})
+  offQueue(ctx, 'withheld', `job ${jobId}`, async () => {
+    if (ctx.stopped()) return
+    const dispute = await checkWithheld(ctx, jobId)
+    if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
+  })
+}
 
 /** A result this validator does not check, and why: not asked again after a restart. */
 function pass (ctx: Context, jobId: bigint, why: string): void {
@@ -92,7 +114,9 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString() })
   const { recipe, tokens, base } = await jobInputs(ctx, jobId)
   const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
-  await fetchVersion(ctx, runCid.toString(), dir)
+  await fetchVersion(ctx, runCid.toString(), dir).catch((error: unknown) => {
+    throw notHadInTime(error) ? new RunNotServedError(`no peer gave run ${runCid.toString()} in time`, { cause: error }) : error
+  })
   const records = await readRecords(dir)
   const root = transcriptRootOf(records)
   if (root !== job.transcriptRoot) throw new NodeError(`job ${jobId}: the published transcript does not hash to the submitted root`)
@@ -142,7 +166,7 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
 /** Most tries of opening a dispute (the window is long; an RPC may drop a transaction or two). */
 const OPEN_TRIES = 5
 
-async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>): Promise<void> {
+async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>, withheld?: { queries: string[] }): Promise<void> {
   let opened: Awaited<ReturnType<Challenger['open']>> | undefined
   for (let attempt = 0; opened === undefined; attempt++) {
     try {
@@ -157,7 +181,7 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
   const { id, move } = opened
   ctx.challengers.set(String(id), { challenger, step, moves: [], open: move })
   ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
-  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas })
+  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas, ...withheld })
   ctx.log(`dispute ${id}: opened over ${step === INIT_STEP ? 'the initial state' : `step ${step}`} of job ${jobId} (${move.gas} gas)`)
 }
 
@@ -257,12 +281,17 @@ export async function resumeValidator (ctx: Context): Promise<void> {
     ctx.log(`job ${row.jobId}: checking the result again (the last check was cut short)`)
     onResultSubmitted(ctx, BigInt(row.jobId), row.detail.blockHash as Hex)
   }
+  for (const row of ctx.state.jobs().filter(j => j.role === 'validator' && j.status === 'querying')) {
+    ctx.log(`job ${row.jobId}: checking the result without its run again (the last check was cut short)`)
+    checkWithoutRun(ctx, BigInt(row.jobId))
+  }
   for (const row of ctx.state.disputes().filter(d => d.role === 'challenger' && !d.status.startsWith('resolved'))) {
-    await resumeChallenge(ctx, BigInt(row.id), BigInt(row.jobId), Number(row.detail.step), BigInt(String(row.detail.openGas ?? 0)))
+    const queries = Array.isArray(row.detail.queries) ? row.detail.queries.map(String) : undefined
+    await resumeChallenge(ctx, BigInt(row.id), BigInt(row.jobId), Number(row.detail.step), BigInt(String(row.detail.openGas ?? 0)), queries)
   }
 }
 
-async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: number, openGas: bigint): Promise<void> {
+async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: number, openGas: bigint, queries?: string[]): Promise<void> {
   if (ctx.challengers.has(String(id))) return
   const d = await readDispute(ctx.clients, ctx.options.deployment, id)
   if (d.resolved) {
@@ -272,11 +301,19 @@ async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: n
   // Its side of the step is recomputed by replaying it: off the queue, so the node's other moves are not held up.
   offQueue(ctx, 'resuming', `dispute ${id}`, async () => {
     if (ctx.challengers.has(String(id)) || ctx.stopped()) return
-    const { recipe, tokens, base } = await jobInputs(ctx, jobId)
-    const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
-    const records = await readRecords(dir)
-    const challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe, base), records, base })
-    challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
+    let challenger: Challenger
+    if (queries !== undefined) {
+      // Opened over a run no peer served: its records came from queries, its state from this node's own training.
+      const withheld = await resumeWithheld(ctx, jobId, step, queries)
+      challenger = withheld.challenger
+      challenger.resume(id, step, withheld.stateT)
+    } else {
+      const { recipe, tokens, base } = await jobInputs(ctx, jobId)
+      const dir = join(ctx.options.home, 'validate', `job-${jobId}`)
+      const records = await readRecords(dir)
+      challenger = new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe, base), records, base })
+      challenger.resume(id, step, step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, step))
+    }
     ctx.challengers.set(String(id), { challenger, step, moves: [], open: { name: 'open', gas: openGas } })
     ctx.log(`dispute ${id}: taken up again after a restart`)
     // The trace may have been posted while this replayed: challengePinpoint looks at the phase when it runs.
@@ -292,7 +329,7 @@ async function resumeChallenge (ctx: Context, id: bigint, jobId: bigint, step: n
 export function validatorService (ctx: Context): Service {
   return {
     start () { ctx.enqueue(async () => resumeValidator(ctx)) },
-    async stop () { await Promise.all([ctx.work.checking, ctx.work.resuming]) }
+    async stop () { await Promise.all([ctx.work.checking, ctx.work.withheld, ctx.work.resuming]) }
   }
 }
 

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  Challenger, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
+} from '@commons/chain'
+import { compileProgram, runStateAt, train, type StepRecord, type TrainState } from '@commons/engine'
+import { jobInputs } from './content.ts'
+import { NodeError, timed, type Context } from './context.ts'
+import { NodeStoppingError } from './errors.ts'
+
+/**
+ * A result whose run no peer serves (docs/design.md, "a withheld run"). The validator
+ * trains the job itself from S_0: a transcript root like the submitted one leaves nothing
+ * to dispute. Otherwise the trainer's records are forced out by queries (openQuery; the
+ * trainer answers or is slashed by its timeout) and searched for the first wrong one
+ * (findDisputedStep), and a dispute is opened over it with the records and proofs the
+ * trainer posted, from the validator's own state before the step.
+ */
+
+/** What a dispute over a withheld run is opened with. */
+export interface WithheldDispute {
+  challenger: Challenger
+  step: number
+  stateT?: TrainState
+  /** The queries whose answers the records came from (kept to take the dispute up after a restart). */
+  queries: string[]
+}
+
+/** Where a validator trains a job whose run it could not have. */
+const ownRunDir = (ctx: Context, jobId: bigint): string => join(ctx.options.home, 'validate', `job-${jobId}-own`)
+
+/**
+ * Checks the result of job `jobId` without its run: resolves with the dispute to open, or
+ * null when there is none to open (the transcript is honest, or the trainer did not
+ * answer a query and was slashed for it).
+ */
+export async function checkWithheld (ctx: Context, jobId: bigint): Promise<WithheldDispute | null> {
+  const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  const { recipe, tokens, tokenizerJson, base } = await jobInputs(ctx, jobId)
+  const dir = ownRunDir(ctx, jobId)
+  ctx.log(`job ${jobId}: no peer serves its run; training it from S_0 to check its transcript`)
+  const resume = await readFile(join(dir, 'run.json')).then(() => true, () => false)
+  const own = await timed(ctx, 'verification', async () => train(ctx.engine, {
+    recipe, tokens, tokenizerJson, base, data: { source: `job ${jobId}` }, out: dir, resume,
+    onStep: () => { if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: its check paused: the node is stopping`) }
+  }))
+  if (own.transcriptRoot === job.transcriptRoot) {
+    ctx.state.setJob(jobId, 'validator', 'passed', { why: 'no peer serves its run; training it from S_0 gives its transcript root' })
+    ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
+    return null
+  }
+  const queries: string[] = []
+  let found
+  try {
+    found = await findDisputedStep(own.records as StepRecord[], async indices => {
+      const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices))
+      queries.push(String(id))
+      ctx.state.setJob(jobId, 'validator', 'querying', { queries })
+      ctx.log(`job ${jobId}: its transcript is not a training's; query ${id} asks the trainer for records ${indices.join(', ')}`)
+      return await answerOf(ctx, id)
+    })
+  } catch (error) {
+    if (!(error instanceof TrainerSilentError)) throw error
+    ctx.state.setJob(jobId, 'validator', 'disputed', { queries, why: error.message })
+    ctx.log(`job ${jobId}: ${error.message}`)
+    return null
+  }
+  const challenger = challengerOf(ctx, jobId, { recipe, tokens, base }, found.records)
+  const stateT = found.step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, found.step, undefined, base)
+  return { challenger, step: found.step, stateT, queries }
+}
+
+/** A trainer that let a query of its records time out: it was slashed for it. */
+class TrainerSilentError extends NodeError {
+  override name = 'TrainerSilentError'
+}
+
+/** The records posted in answer to query `id`, once answered; ends the query by timeout (the trainer slashed) when its deadline passes unanswered. */
+async function answerOf (ctx: Context, id: bigint): Promise<PostedRecord[]> {
+  for (;;) {
+    if (ctx.stopped()) throw new NodeStoppingError(`query ${id}: no longer waited for: the node is stopping`)
+    const d = await readDispute(ctx.clients, ctx.options.deployment, id)
+    if (d.resolved && d.reasonName === 'answered') return await postedRecords(ctx.clients, ctx.options.deployment, id) ?? []
+    if (d.resolved) throw new TrainerSilentError(`query ${id} was not answered: the trainer was slashed (${d.reasonName})`)
+    if ((await ctx.clients.public.getBlock()).timestamp > d.deadline) {
+      await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] }))
+      continue
+    }
+    await new Promise(resolve => setTimeout(resolve, ctx.options.pollMs ?? 1000))
+  }
+}
+
+/** A challenger over the records the queries brought: a sparse transcript, each record with the proof the trainer posted. */
+function challengerOf (ctx: Context, jobId: bigint, inputs: Pick<Awaited<ReturnType<typeof jobInputs>>, 'recipe' | 'tokens' | 'base'>, posted: Map<number, PostedRecord>): Challenger {
+  const { recipe, tokens, base } = inputs
+  const bits = new Uint32Array(1)
+  const records: StepRecord[] = []
+  for (const [i, r] of posted) {
+    bits[0] = r.lossBits
+    records[i] = { step: i, state: r.state, loss: new Float32Array(bits.buffer)[0] }
+  }
+  const proofs = new Map([...posted].map(([i, r]) => [i, { lossBits: r.lossBits, proof: r.proof }]))
+  return new Challenger(ctx.clients, ctx.options.deployment, { engine: ctx.engine, jobId, recipe, tokens, program: compileProgram(ctx.engine, recipe, base), records, proofs, base })
+}
+
+/**
+ * The challenger of a dispute opened over a withheld run, after a restart: its records
+ * again from the answers to `queries`, its state before the step from its own training.
+ */
+export async function resumeWithheld (ctx: Context, jobId: bigint, step: number, queries: string[]): Promise<{ challenger: Challenger, stateT?: TrainState }> {
+  const inputs = await jobInputs(ctx, jobId)
+  const posted = new Map<number, PostedRecord>()
+  for (const id of queries) for (const r of await postedRecords(ctx.clients, ctx.options.deployment, BigInt(id)) ?? []) posted.set(r.index, r)
+  const challenger = challengerOf(ctx, jobId, inputs, posted)
+  const stateT = step === INIT_STEP ? undefined : await runStateAt(ctx.engine, ownRunDir(ctx, jobId), inputs.tokens, step, undefined, inputs.base)
+  return { challenger, stateT }
+}
