@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
-import { connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { advanceTime, connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import { readRecipe, type Recipe } from '@commons/engine'
 import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
 import { parseFault } from './faults.ts'
@@ -125,10 +125,12 @@ describe('lies a trainer hides', () => {
     }
   })
 
+  /** A validator that gives up on a run after three 2 s fetches (the shared one would wait three minutes first). */
+  let keeper: CommonsNode
+
   it('a lie behind a run the trainer does not serve: the validator trains the job itself, forces the records out by queries, and the liar is slashed', { timeout: 300_000 }, async () => {
-    // The shared validator would wait three minutes on the run first: one that gives up after three 2 s fetches.
     await validator.stop()
-    const keeper = await start('keeper', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000 })
+    keeper = await start('keeper', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000 })
     await registerAndStake(keeper.clients, deployment, { peerId: peerIdBytes(keeper.peerId), roles: ['validator'], amount: parseEther('1000') })
     await keeper.network.connect(requester.network.multiaddrs()[0])
     const hider = await start('hider', ['trainer'], { fault: parseFault('step,hide', 3) })
@@ -148,4 +150,35 @@ describe('lies a trainer hides', () => {
       await hider.stop()
     }
   })
+
+  it('a trainer that serves no run and answers no query is slashed by the query\'s timeout', { timeout: 300_000 }, async () => {
+    const silent = await start('silent', ['trainer'], { fault: parseFault('step,hide', 5) })
+    await registerAndStake(silent.clients, deployment, { peerId: peerIdBytes(silent.peerId), roles: ['trainer'], amount: parseEther('1000') })
+    await silent.network.connect(requester.network.multiaddrs()[0])
+    const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+    await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+    await silent.stop()
+    await until('the keeper to query the silent trainer\'s records', () => lines.some(l => l.startsWith('keeper: ') && l.includes(`job ${jobId}: its transcript is not a training's; query`)))
+    await advanceTime(devnet.rpcUrl, 601) // past the query's move time
+    await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+    await until('the keeper to record why', () => /was not answered: the trainer was slashed \(records-timeout\)/.test(String(keeper.state.job(jobId, 'validator')?.detail.why)))
+  })
+
+  it('a run not served whose transcript a training from S_0 gives is passed over, not disputed (its model file is not checked)', { timeout: 300_000 }, async () => {
+    // The transcript honest, one weight of the model file not S_T's, the run kept to itself.
+    const quiet = await start('quiet', ['trainer'], { fault: parseFault('model,slot=1,element=4,hide', 3) })
+    try {
+      await registerAndStake(quiet.clients, deployment, { peerId: peerIdBytes(quiet.peerId), roles: ['trainer'], amount: parseEther('1000') })
+      await quiet.network.connect(requester.network.multiaddrs()[0])
+      await keeper.network.connect(quiet.network.multiaddrs()[0])
+      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      await until(`the keeper to judge job ${jobId}`, () => keeper.state.job(jobId, 'validator')?.status === 'passed')
+      assert.match(String(keeper.state.job(jobId, 'validator')?.detail.why), /training it from S_0 gives its transcript root/)
+      assert.ok(!keeper.state.disputes().some(d => d.jobId === String(jobId)), 'no query, no dispute')
+      assert.equal((await readJob(bank, deployment, jobId)).statusName, 'submitted')
+    } finally {
+      await quiet.stop()
+    }
+  })
 })
+
