@@ -55,8 +55,9 @@ export interface PostedRecord {
 /**
  * The records a trainer posted in answer to query `id` (RecordsPosted), if it has, with
  * their proofs. The event carries the records only; the proofs are read from the
- * transaction's calldata (a trainer that answers through another contract posts no
- * calldata of postRecords to read: its proofs cannot be had here).
+ * transaction's calldata, of a call to the game itself (a trainer that answers through
+ * another contract posts no such calldata: its proofs cannot be had here; checkPosted
+ * checks what is read against the transcript root).
  */
 export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<PostedRecord[] | undefined> {
   // A query is answered once: its one event is the newest of its kind.
@@ -70,7 +71,7 @@ export async function postedRecords (clients: Clients, deployment: Deployment, i
   } catch {
     call = undefined
   }
-  if (call?.functionName !== 'postRecords' || call.args[0] !== id) {
+  if (tx.to?.toLowerCase() !== deployment.contracts.disputeGame.toLowerCase() || call?.functionName !== 'postRecords' || call.args[0] !== id) {
     throw new DisputeError(`the records of query ${id} were posted by a call that is not postRecords: their proofs are not in its calldata`, { details: { hash: event.transactionHash } })
   }
   const [, indices, records, proofs] = call.args

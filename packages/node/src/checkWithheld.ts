@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  Challenger, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
+  Challenger, checkPosted, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
 } from '@commons/chain'
 import { compileProgram, runStateAt, train, type StepRecord, type TrainState } from '@commons/engine'
 import { jobInputs } from './content.ts'
@@ -36,6 +36,7 @@ const ownRunDir = (ctx: Context, jobId: bigint): string => join(ctx.options.home
  */
 export async function checkWithheld (ctx: Context, jobId: bigint): Promise<WithheldDispute | null> {
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  if (await closed(ctx, job, jobId)) return null
   const { recipe, tokens, tokenizerJson, base } = await jobInputs(ctx, jobId)
   const dir = ownRunDir(ctx, jobId)
   ctx.log(`job ${jobId}: no peer serves its run; training it from S_0 to check its transcript`)
@@ -49,17 +50,26 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
     return null
   }
-  const queries: string[] = []
+  // Queries asked before a restart: their answers are not asked for again.
+  const queries = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
+  const known: PostedRecord[] = []
+  for (const id of queries) known.push(...await postedRecords(ctx.clients, ctx.options.deployment, BigInt(id)) ?? [])
+  checkPosted(known, job.transcriptRoot, recipe.steps + 1)
   let found
   try {
     found = await findDisputedStep(own.records as StepRecord[], async indices => {
+      if (await closed(ctx, job, jobId)) throw new WindowClosedError(`job ${jobId}: its challenge window ended before the lie was found`)
       const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices))
       queries.push(String(id))
       ctx.state.setJob(jobId, 'validator', 'querying', { queries })
       ctx.log(`job ${jobId}: its transcript is not a training's; query ${id} asks the trainer for records ${indices.join(', ')}`)
-      return await answerOf(ctx, id)
-    })
+      const posted = await answerOf(ctx, id)
+      // What is read back (calldata) must be what the chain checked.
+      checkPosted(posted, job.transcriptRoot, recipe.steps + 1)
+      return posted
+    }, known)
   } catch (error) {
+    if (error instanceof WindowClosedError) return null
     if (!(error instanceof TrainerSilentError)) throw error
     ctx.state.setJob(jobId, 'validator', 'disputed', { queries, why: error.message })
     ctx.log(`job ${jobId}: ${error.message}`)
@@ -68,6 +78,26 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
   const challenger = challengerOf(ctx, jobId, { recipe, tokens, base }, found.records)
   const stateT = found.step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, found.step, undefined, base)
   return { challenger, step: found.step, stateT, queries }
+}
+
+/**
+ * Whether a result can no longer be disputed (its job ended, or its challenge window did):
+ * then it is passed over and says why. A requester who wants withheld runs checked gives
+ * a window longer than a training and a few of the game's move times.
+ */
+async function closed (ctx: Context, job: Awaited<ReturnType<typeof readJob>>, jobId: bigint): Promise<boolean> {
+  const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
+  const ends = job.submittedAt + job.spec.challengeWindow
+  const why = now.statusName !== 'submitted' ? `the job is ${now.statusName}` : (await ctx.clients.public.getBlock()).timestamp > ends ? 'its challenge window ended' : undefined
+  if (why === undefined) return false
+  ctx.state.setJob(jobId, 'validator', 'passed', { why: `no peer serves its run, and ${why}` })
+  ctx.log(`job ${jobId}: not checked: no peer serves its run, and ${why}`)
+  return true
+}
+
+/** The challenge window ended while the lie was searched for. */
+class WindowClosedError extends NodeError {
+  override name = 'WindowClosedError'
 }
 
 /** A trainer that let a query of its records time out: it was slashed for it. */
@@ -80,10 +110,16 @@ async function answerOf (ctx: Context, id: bigint): Promise<PostedRecord[]> {
   for (;;) {
     if (ctx.stopped()) throw new NodeStoppingError(`query ${id}: no longer waited for: the node is stopping`)
     const d = await readDispute(ctx.clients, ctx.options.deployment, id)
-    if (d.resolved && d.reasonName === 'answered') return await postedRecords(ctx.clients, ctx.options.deployment, id) ?? []
-    if (d.resolved) throw new TrainerSilentError(`query ${id} was not answered: the trainer was slashed (${d.reasonName})`)
-    if ((await ctx.clients.public.getBlock()).timestamp > d.deadline) {
+    if (d.resolved && d.reasonName === 'answered') {
+      // A provider a block behind may not have the answer's event yet: asked again at the next poll.
+      const posted = await postedRecords(ctx.clients, ctx.options.deployment, id)
+      if (posted !== undefined) return posted
+    } else if (d.resolved) {
+      throw new TrainerSilentError(`query ${id} was not answered: the trainer was slashed (${d.reasonName})`)
+    } else if ((await ctx.clients.public.getBlock()).timestamp > d.deadline) {
+      // Someone else may end it first (the send then fails): the next poll reads the outcome.
       await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] }))
+        .catch((error: Error) => { ctx.log(`query ${id}: ending it by timeout failed (${error.name}); looking again`) })
       continue
     }
     await new Promise(resolve => setTimeout(resolve, ctx.options.pollMs ?? 1000))

@@ -40,7 +40,9 @@ export async function recordOutcome (ctx: Context, id: bigint, jobId: bigint): P
   if (!d.resolved) return
   // A query of transcript records (checkWithheld.ts) is no dispute: answered, or the trainer slashed for silence.
   if (d.reasonName === 'answered' || d.reasonName === 'records-timeout') {
-    if (d.challenger.toLowerCase() === ctx.clients.account.address.toLowerCase()) ctx.state.setDispute(id, jobId, 'querier', `resolved: ${d.reasonName}`, { reason: d.reasonName })
+    const me = ctx.clients.account.address.toLowerCase()
+    if (d.challenger.toLowerCase() === me) ctx.state.setDispute(id, jobId, 'querier', `resolved: ${d.reasonName}`, { reason: d.reasonName })
+    if (d.trainer.toLowerCase() === me) ctx.state.setDispute(id, jobId, 'trainer', `resolved: ${d.winner ?? 'unknown'} won`, { winner: d.winner ?? undefined, reason: d.reasonName })
     return
   }
   const mine = ctx.challengers.get(String(id))

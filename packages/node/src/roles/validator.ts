@@ -63,6 +63,10 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
     try {
       await checkResult(ctx, jobId, blockHash)
     } catch (error) {
+      if (error instanceof RunUnusableError && !ctx.stopped()) {
+        ctx.log(`job ${jobId}: ${error.message}`)
+        return checkWithoutRun(ctx, jobId)
+      }
       if (ctx.stopped() || !notHadInTime(error)) throw error
       const tries = Number(ctx.state.job(jobId, 'validator')?.detail.fetchTimeouts ?? 0) + 1
       const why = `${(error as Error).message} (no peer gave it in time)`
@@ -83,6 +87,11 @@ class RunNotServedError extends NodeError {
   override name = 'RunNotServedError'
 }
 
+/** The run served cannot be checked (unreadable, or not the transcript submitted). */
+class RunUnusableError extends NodeError {
+  override name = 'RunUnusableError'
+}
+
 /**
  * A result whose run no peer serves: checked by training the job from S_0 and forcing
  * the trainer's records out by queries (checkWithheld.ts), on a queue of its own (a
@@ -92,10 +101,24 @@ function checkWithoutRun (ctx: Context, jobId: bigint): void {
   ctx.state.setJob(jobId, 'validator', 'querying', {})
   offQueue(ctx, 'withheld', `job ${jobId}`, async () => {
     if (ctx.stopped()) return
-    const dispute = await checkWithheld(ctx, jobId)
-    if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
+    try {
+      const dispute = await checkWithheld(ctx, jobId)
+      if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
+    } catch (error) {
+      // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
+      // later, from what it learnt (its training's checkpoints, the queries' answers).
+      const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
+      if (ctx.stopped() || attempts >= WITHHELD_ATTEMPTS) throw error
+      ctx.state.setJob(jobId, 'validator', 'querying', { attempts })
+      ctx.log(`job ${jobId}: checking it without its run failed (${(error as Error).message}); trying again in ${WITHHELD_RETRY_MS / 1000} s`)
+      setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
+    }
   })
 }
+
+/** Tries of a check without the run, and the wait between them. */
+const WITHHELD_ATTEMPTS = 5
+const WITHHELD_RETRY_MS = 30_000
 
 /** A result this validator does not check, and why: not asked again after a restart. */
 function pass (ctx: Context, jobId: bigint, why: string): void {
@@ -117,11 +140,13 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   await fetchVersion(ctx, runCid.toString(), dir).catch((error: unknown) => {
     throw notHadInTime(error) ? new RunNotServedError(`no peer gave run ${runCid.toString()} in time`, { cause: error }) : error
   })
-  const records = await readRecords(dir)
-  const root = transcriptRootOf(records)
-  if (root !== job.transcriptRoot) throw new NodeError(`job ${jobId}: the published transcript does not hash to the submitted root`)
+  // A run served that cannot be read, or whose transcript is not the one submitted, is no
+  // better than none: the result is checked without it.
+  const unusable = (why: string) => (cause: unknown): never => { throw new RunUnusableError(`the run served ${why}`, { cause }) }
+  const records = await readRecords(dir).catch(unusable('has no readable transcript'))
+  if (transcriptRootOf(records) !== job.transcriptRoot) unusable('does not hash to the submitted transcript root')(undefined)
   // Replays run the recipe of run.json: make it the job's, whatever the trainer wrote there.
-  const info = await readRunInfo(dir)
+  const info = await readRunInfo(dir).catch(unusable('has no readable run.json'))
   if (JSON.stringify(info.recipe) !== JSON.stringify(recipe)) {
     ctx.log(`job ${jobId}: the run names another recipe than the job's; replaying with the job's`)
     await writeFileAtomic(join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(await readFile(join(dir, 'run.json'), 'utf8')), recipe }, null, 2) + '\n')
