@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -67,7 +67,8 @@ describe('a trainer that stops answering a dispute', () => {
     const jobId = await requester.postJob({ datasetCid: version, recipe, reward: parseEther('100'), jobStake: parseEther('100') })
 
     // The trainer vanishes once the validator has its run, before any dispute.
-    await until('the validator to fetch the run', async () => validator.state.job(jobId, 'validator') !== undefined, 120_000)
+    // (Its check is recorded when taken up, before the fetch: the run's transcript in the validator's home says it is had.)
+    await until('the validator to fetch the run', async () => stat(join(root, 'validator', 'validate', `job-${jobId}`, 'transcript.json')).then(() => true, () => false), 120_000)
     await cheater.stop()
     nodes.splice(nodes.indexOf(cheater), 1)
     await until('the validator to open a dispute', async () => validator.state.disputes().length > 0, 120_000)
