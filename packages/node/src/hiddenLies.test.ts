@@ -62,14 +62,22 @@ after(async () => {
   await rm(root, { recursive: true, force: true })
 })
 
+/** A trainer node with `fault`, staked and connected to the requester (and to `validators`). */
+async function cheaterNode (name: string, fault: string, seed = 3, validators: CommonsNode[] = []): Promise<CommonsNode> {
+  const cheater = await start(name, ['trainer'], { fault: parseFault(fault, seed) })
+  await registerAndStake(cheater.clients, deployment, { peerId: peerIdBytes(cheater.peerId), roles: ['trainer'], amount: parseEther('1000') })
+  await cheater.network.connect(requester.network.multiaddrs()[0])
+  for (const v of validators) await v.network.connect(cheater.network.multiaddrs()[0])
+  return cheater
+}
+
+const postJob = async (): Promise<bigint> => requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+
 /** A cheating trainer with `fault` trains one job; returns the validator's dispute, once resolved. */
 async function caught (name: string, fault: string) {
-  const cheater = await start(name, ['trainer'], { fault: parseFault(fault, 3) })
+  const cheater = await cheaterNode(name, fault, 3, [validator])
   try {
-    await registerAndStake(cheater.clients, deployment, { peerId: peerIdBytes(cheater.peerId), roles: ['trainer'], amount: parseEther('1000') })
-    await cheater.network.connect(requester.network.multiaddrs()[0])
-    await validator.network.connect(cheater.network.multiaddrs()[0])
-    const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+    const jobId = await postJob()
     await until(`the validator to dispute job ${jobId}`, () => validator.state.disputes().some(d => d.jobId === String(jobId)))
     const id = BigInt(validator.state.disputes().find(d => d.jobId === String(jobId))?.id ?? -1)
     await until(`dispute ${id} to resolve`, async () => (await readDispute(bank, deployment, id)).resolved)
@@ -106,12 +114,9 @@ describe('lies a trainer hides', () => {
   })
 
   it('a model file with one weight that is not S_T\'s, the transcript honest, is slashed through ModelFileDisputes', { timeout: 300_000 }, async () => {
-    const cheater = await start('file-liar', ['trainer'], { fault: parseFault('model,slot=1,element=4', 3) })
+    const cheater = await cheaterNode('file-liar', 'model,slot=1,element=4', 3, [validator])
     try {
-      await registerAndStake(cheater.clients, deployment, { peerId: peerIdBytes(cheater.peerId), roles: ['trainer'], amount: parseEther('1000') })
-      await cheater.network.connect(requester.network.multiaddrs()[0])
-      await validator.network.connect(cheater.network.multiaddrs()[0])
-      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      const jobId = await postJob()
       await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
       // The chain says slashed as soon as the conviction is mined; the validator records
       // what it convicted when its transaction returns, a moment later.
@@ -133,12 +138,9 @@ describe('lies a trainer hides', () => {
     keeper = await start('keeper', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000 })
     await registerAndStake(keeper.clients, deployment, { peerId: peerIdBytes(keeper.peerId), roles: ['validator'], amount: parseEther('1000') })
     await keeper.network.connect(requester.network.multiaddrs()[0])
-    const hider = await start('hider', ['trainer'], { fault: parseFault('step,hide', 3) })
+    const hider = await cheaterNode('hider', 'step,hide', 3, [keeper])
     try {
-      await registerAndStake(hider.clients, deployment, { peerId: peerIdBytes(hider.peerId), roles: ['trainer'], amount: parseEther('1000') })
-      await hider.network.connect(requester.network.multiaddrs()[0])
-      await keeper.network.connect(hider.network.multiaddrs()[0])
-      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      const jobId = await postJob()
       await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
       await until('the keeper to record the dispute it won', () => keeper.state.disputes().some(d => d.jobId === String(jobId) && d.role === 'challenger' && d.status === 'resolved: challenger won'))
       const dispute = keeper.state.disputes().find(d => d.jobId === String(jobId) && d.role === 'challenger')
@@ -152,10 +154,8 @@ describe('lies a trainer hides', () => {
   })
 
   it('a trainer that serves no run and answers no query is slashed by the query\'s timeout', { timeout: 300_000 }, async () => {
-    const silent = await start('silent', ['trainer'], { fault: parseFault('step,hide', 5) })
-    await registerAndStake(silent.clients, deployment, { peerId: peerIdBytes(silent.peerId), roles: ['trainer'], amount: parseEther('1000') })
-    await silent.network.connect(requester.network.multiaddrs()[0])
-    const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+    const silent = await cheaterNode('silent', 'step,hide', 5)
+    const jobId = await postJob()
     await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
     await silent.stop()
     await until('the keeper to query the silent trainer\'s records', () => lines.some(l => l.startsWith('keeper: ') && l.includes(`job ${jobId}: its transcript is not a training's; query`)))
@@ -166,12 +166,9 @@ describe('lies a trainer hides', () => {
 
   it('a run not served whose transcript a training from S_0 gives is passed over, not disputed (its model file is not checked)', { timeout: 300_000 }, async () => {
     // The transcript honest, one weight of the model file not S_T's, the run kept to itself.
-    const quiet = await start('quiet', ['trainer'], { fault: parseFault('model,slot=1,element=4,hide', 3) })
+    const quiet = await cheaterNode('quiet', 'model,slot=1,element=4,hide', 3, [keeper])
     try {
-      await registerAndStake(quiet.clients, deployment, { peerId: peerIdBytes(quiet.peerId), roles: ['trainer'], amount: parseEther('1000') })
-      await quiet.network.connect(requester.network.multiaddrs()[0])
-      await keeper.network.connect(quiet.network.multiaddrs()[0])
-      const jobId = await requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
+      const jobId = await postJob()
       await until(`the keeper to judge job ${jobId}`, () => keeper.state.job(jobId, 'validator')?.status === 'passed')
       assert.match(String(keeper.state.job(jobId, 'validator')?.detail.why), /training it from S_0 gives its transcript root/)
       assert.ok(!keeper.state.disputes().some(d => d.jobId === String(jobId)), 'no query, no dispute')
