@@ -50,13 +50,13 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
     return null
   }
-  // Queries asked before a restart: their answers are not asked for again.
+  // Queries asked before a restart: their answers (waited for, if still due) are not asked for again.
   const queries = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
-  const known: PostedRecord[] = []
-  for (const id of queries) known.push(...await postedRecords(ctx.clients, ctx.options.deployment, BigInt(id)) ?? [])
-  checkPosted(known, job.transcriptRoot, recipe.steps + 1)
   let found
   try {
+    const known: PostedRecord[] = []
+    for (const id of queries) known.push(...await answerOf(ctx, BigInt(id)))
+    checkPosted(known, job.transcriptRoot, recipe.steps + 1)
     found = await findDisputedStep(own.records as StepRecord[], async indices => {
       if (await closed(ctx, job, jobId)) throw new WindowClosedError(`job ${jobId}: its challenge window ended before the lie was found`)
       const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices))

@@ -177,5 +177,23 @@ describe('lies a trainer hides', () => {
       await quiet.stop()
     }
   })
+
+  it('a validator stopped while it waits for the answer to its query takes the check up after a restart, without asking again', { timeout: 300_000 }, async () => {
+    const hider = await cheaterNode('hider-2', 'step,hide', 7, [keeper])
+    try {
+      const jobId = await postJob()
+      await until('the keeper to query the trainer', () => ((keeper.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []).length > 0)
+      const asked = keeper.state.job(jobId, 'validator')?.detail.queries
+      await keeper.stop()
+      keeper = await start('keeper', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000 })
+      await keeper.network.connect(requester.network.multiaddrs()[0])
+      await keeper.network.connect(hider.network.multiaddrs()[0])
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed')
+      assert.deepEqual(keeper.state.job(jobId, 'validator')?.detail.queries, asked, 'the answer had before the stop was used, not asked for again')
+      assert.ok(lines.some(l => l.startsWith('keeper: ') && l.includes(`job ${jobId}: checking the result without its run again`)), 'taken up after the restart')
+    } finally {
+      await hider.stop()
+    }
+  })
 })
 
