@@ -135,15 +135,15 @@ contract TrainingMarket is MarketDisputes {
         emit Attested(jobId, msg.sender);
     }
 
-    /// @notice After the window, with no dispute open: pays the trainer the reward minus
-    ///         the validator fee, shares the fee among attestors (to the trainer if none),
-    ///         and releases the job stake.
+    /// @notice After the window (and any hold that extends it), with no dispute open:
+    ///         pays the trainer the reward minus the validator fee, shares the fee among
+    ///         attestors (to the trainer if none), and releases the job stake.
     /// @dev Emits {JobFinalized}.
     function finalize(uint256 jobId) external {
         Job storage job = _job(jobId);
         _expect(jobId, job, Status.Submitted);
         if (job.openDisputes > 0) revert DisputeOpen(jobId, job.openDisputes);
-        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
+        uint64 endsAt = _disputableUntil(jobId, job);
         if (block.timestamp <= endsAt) revert WindowOpen(jobId, endsAt);
         job.status = Status.Finalized;
         registry.unlock(job.trainer, job.spec.jobStake);

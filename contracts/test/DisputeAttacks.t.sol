@@ -260,6 +260,70 @@ contract DisputeAttacksTest is DisputeFixture {
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
+    /// @dev The trainer answers query `id` of one record `index` of run `r`.
+    function _answer(uint256 id, Run memory r, uint32 index) internal {
+        DisputeGameTypes.Record[] memory records = new DisputeGameTypes.Record[](1);
+        records[0] = index == 0 ? DisputeGameTypes.Record(r.s0, LOSS0) : DisputeGameTypes.Record(r.s1, LOSS1);
+        bytes32[][] memory proofs = new bytes32[][](1);
+        proofs[0] = nodeProof(r.records, index);
+        vm.prank(trainer);
+        game.postRecords(id, _one(index), records, proofs);
+    }
+
+    /// Review finding: a challenger with no run needs the answers to its queries before it
+    /// can open, and a cheater answers each at its deadline to run it out of the window.
+    /// An answer holds the job open for one move time more: the challenger still opens,
+    /// finalisation waits, and the liar is slashed.
+    function test_anAnswerAtTheDeadlineLeavesTheAskerTimeToDispute() public {
+        Run memory r = run(vec(ONE, ONE), vec(TWO, ONE));
+        uint256 jobId = submitted(r);
+        uint64 windowEnds = market.getJob(jobId).submittedAt + 1 hours;
+        vm.warp(windowEnds - 1);
+        vm.prank(challenger);
+        uint256 q = game.openQuery(jobId, _one(1));
+        vm.warp(game.getDispute(q).deadline); // the answer at the last moment, past the window
+        _answer(q, r, 1);
+        assertEq(market.holdUntil(jobId), uint64(block.timestamp) + game.moveTime(), "held one move time more");
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowOpen.selector, jobId, market.holdUntil(jobId)));
+        market.finalize(jobId);
+        vm.warp(block.timestamp + game.moveTime() - 1);
+        uint256 id = openStep(jobId, r);
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
+    }
+
+    /// ...and the hold ends: an asker's answers hold a job MAX_HOLDS times at most, each
+    /// costing it a query bond (paid to the trainer); then the job finalizes.
+    function test_anAskersAnswersHoldAJobEightTimesAtMost() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        vm.warp(market.getJob(jobId).submittedAt + 1 hours);
+        uint256 paid = token.balanceOf(trainer);
+        for (uint256 i = 0; i < 9; i++) {
+            uint64 before = market.holdUntil(jobId);
+            vm.prank(challenger2);
+            uint256 q = game.openQuery(jobId, _one(1));
+            _answer(q, r, 1);
+            assertEq(market.holdsGranted(jobId, challenger2), i < 8 ? i + 1 : 8, "counted up to eight");
+            // The first eight answers hold it one move time more; the ninth, nothing.
+            assertEq(market.holdUntil(jobId), i < 8 ? uint64(block.timestamp) + game.moveTime() : before, "the hold");
+            vm.warp(block.timestamp + game.moveTime() - 1);
+        }
+        assertEq(token.balanceOf(trainer) - paid, 9 * game.queryBond(), "every query paid the trainer");
+        uint64 ends = market.holdUntil(jobId);
+        vm.warp(ends + 1);
+        vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowClosed.selector, jobId, ends));
+        vm.prank(challenger2);
+        game.openQuery(jobId, _one(1));
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalized");
+    }
+
     function _one(uint32 index) internal pure returns (uint32[] memory l) {
         l = new uint32[](1);
         l[0] = index;
@@ -354,7 +418,7 @@ contract DisputeAttacksTest is DisputeFixture {
             game.postRecords(ids[i], _one(1), records, proofs);
         }
         assertEq(game.trainerMovesDue(jobId), 0, "nothing owed");
-        vm.warp(block.timestamp + 1 hours);
+        vm.warp(block.timestamp + game.moveTime() + 1); // past the hold the last answer gave its asker
         market.finalize(jobId);
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "paid");
     }

@@ -88,6 +88,8 @@ abstract contract DisputeAvailability is DisputeGameCore {
         }
         for (uint256 i = 0; i < indices.length; i++) _proveRecord(d.state, d.outputLength, indices[i], records[i], proofs[i]);
         d.moves += 1;
+        // The asker may dispute what the answer shows for one move time more, window or not.
+        market.extendHold(d.jobId, d.challenger, uint64(block.timestamp) + d.moveTime);
         emit RecordsPosted(id, indices, records);
         _resolve(id, d, false, Reason.Answered);
     }

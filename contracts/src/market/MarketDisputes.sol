@@ -8,7 +8,8 @@ import {MarketState} from "./MarketState.sol";
 ///         of a job, which hold its finalisation and settle in the order they opened.
 abstract contract MarketDisputes is MarketState {
     /// @notice Called by an authorised dispute game when a challenge opens: holds
-    ///         finalisation until it is resolved. Only during the challenge window.
+    ///         finalisation until it is resolved. Only during the challenge window, or
+    ///         the hold that extends it ({extendHold}).
     /// @return number The dispute's number within the job (0, 1, ...), which the game
     ///         passes back to {disputeResolved}.
     /// @dev Emits {DisputeOpened}.
@@ -16,12 +17,31 @@ abstract contract MarketDisputes is MarketState {
         if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
         Job storage job = _job(jobId);
         _expect(jobId, job, Status.Submitted);
-        uint64 endsAt = job.submittedAt + job.spec.challengeWindow;
+        uint64 endsAt = _disputableUntil(jobId, job);
         if (block.timestamp > endsAt) revert WindowClosed(jobId, endsAt);
         number = job.disputes.opened++;
         disputeSlot[jobId][number].game = msg.sender;
         job.openDisputes += 1;
         emit DisputeOpened(jobId, msg.sender, number);
+    }
+
+    /// @notice Called by an authorised dispute game when a trainer answers `asker`'s query
+    ///         of its records: disputes may still open, and finalisation waits, until
+    ///         `until` (the game passes the answer's time plus one move time), so a trainer
+    ///         that answers each query at its deadline cannot run a challenger who needs
+    ///         the answers out of the window. Each asker's first MAX_HOLDS answers count:
+    ///         a trainer's puppets cannot use up an honest asker's, and a griefer holds a
+    ///         job a few move times per account, paying a query bond (to the trainer) each.
+    /// @dev Emits {HoldExtended} when the hold moves.
+    function extendHold(uint256 jobId, address asker, uint64 until) external {
+        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
+        Job storage job = _job(jobId);
+        _expect(jobId, job, Status.Submitted);
+        if (holdsGranted[jobId][asker] >= MAX_HOLDS) return;
+        holdsGranted[jobId][asker] += 1;
+        if (until <= holdUntil[jobId]) return;
+        holdUntil[jobId] = until;
+        emit HoldExtended(jobId, until);
     }
 
     /// @notice Called by the game that opened dispute `number` with its outcome; a game

@@ -40,6 +40,14 @@ abstract contract MarketState is TrainingMarketTypes, Ownable {
     mapping(uint256 => mapping(uint256 => DisputeSlot)) public disputeSlot;
     /// @notice Sum of rewards held for jobs not yet paid out (equals this contract's balance).
     uint256 public totalEscrow;
+    /// @notice Per job: until when disputes may still open past the challenge window, and
+    ///         finalisation waits (see {MarketDisputes.extendHold}); 0 when never extended.
+    mapping(uint256 => uint64) public holdUntil;
+    /// @notice Per job and asker: holds granted so far (at most MAX_HOLDS each).
+    mapping(uint256 => mapping(address => uint8)) public holdsGranted;
+    /// @notice Answers to one asker's queries that extend a job's hold: a search over 2^32
+    ///         records takes 8 queries of 16 subtrees.
+    uint8 public constant MAX_HOLDS = 8;
 
     /// @param owner_ Who authorises dispute games and sets parameters (governance).
     constructor(IERC20 token_, StakeRegistry registry_, address owner_) Ownable(owner_) {
@@ -56,6 +64,12 @@ abstract contract MarketState is TrainingMarketTypes, Ownable {
     function _job(uint256 jobId) internal view returns (Job storage) {
         if (jobId >= jobs.length) revert UnknownJob(jobId);
         return jobs[jobId];
+    }
+
+    /// @dev The end of a job's challenge window, or of the hold that extends it.
+    function _disputableUntil(uint256 jobId, Job storage job) internal view returns (uint64 endsAt) {
+        endsAt = job.submittedAt + job.spec.challengeWindow;
+        if (holdUntil[jobId] > endsAt) endsAt = holdUntil[jobId];
     }
 
     function _expect(uint256 jobId, Job storage job, Status want) internal view {

@@ -82,6 +82,7 @@ abstract contract TrainingMarketTypes {
     ///         dispute's challenger (and the treasury), the attestors' stakes with it.
     event JobSlashed(uint256 indexed jobId, address indexed trainer, address indexed challenger, uint32 number, uint256 attestorsSlashed);
     event DisputeGameSet(address indexed game, bool allowed);
+    event HoldExtended(uint256 indexed jobId, uint64 until);
     event ParametersSet(uint16 validatorFeeBps, uint16 absencePenaltyBps, uint16 maxAttestors, uint64 minChallengeWindow);
     event BoundsSet(uint64 maxChallengeWindow, uint64 maxTrainingTime, uint256 attestStake);
 

@@ -85,3 +85,14 @@ export async function readJob (clients: Clients, deployment: Deployment, jobId: 
   }
   return { ...job, statusName: JOB_STATUS[job.status] }
 }
+
+/**
+ * Until when a submitted job's result can still be disputed (seconds): the end of its
+ * challenge window, or of the hold that answers to record queries extend it by
+ * (TrainingMarket.extendHold: one move time after each of an asker's first eight answers).
+ */
+export async function disputableUntil (clients: Clients, deployment: Deployment, jobId: bigint, job: { submittedAt: bigint, spec: { challengeWindow: bigint } }): Promise<bigint> {
+  const held = await clients.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'holdUntil', args: [jobId] })
+  const ends = job.submittedAt + job.spec.challengeWindow
+  return held > ends ? held : ends
+}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  Challenger, checkPosted, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
+  Challenger, checkPosted, disputableUntil, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
 } from '@commons/chain'
 import { compileProgram, runStateAt, train, type StepRecord, type TrainState } from '@commons/engine'
 import { jobInputs } from './content.ts'
@@ -87,7 +87,8 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
  */
 async function closed (ctx: Context, job: Awaited<ReturnType<typeof readJob>>, jobId: bigint): Promise<boolean> {
   const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
-  const ends = job.submittedAt + job.spec.challengeWindow
+  // The window, or the hold the answers to this validator's queries extend it by.
+  const ends = await disputableUntil(ctx.clients, ctx.options.deployment, jobId, job)
   const why = now.statusName !== 'submitted' ? `the job is ${now.statusName}` : (await ctx.clients.public.getBlock()).timestamp > ends ? 'its challenge window ended' : undefined
   if (why === undefined) return false
   ctx.state.setJob(jobId, 'validator', 'passed', { why: `no peer serves its run, and ${why}` })

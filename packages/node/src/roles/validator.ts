@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { attestJob, Challenger, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
+import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
@@ -131,7 +131,7 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
   if (job.trainer.toLowerCase() === ctx.clients.account.address.toLowerCase()) return pass(ctx, jobId, 'this node trained it')
   if (job.statusName !== 'submitted') return pass(ctx, jobId, `the job is ${job.statusName}`)
-  if ((await ctx.clients.public.getBlock()).timestamp > job.submittedAt + job.spec.challengeWindow) return pass(ctx, jobId, 'its challenge window has ended')
+  if ((await ctx.clients.public.getBlock()).timestamp > await disputableUntil(ctx.clients, ctx.options.deployment, jobId, job)) return pass(ctx, jobId, 'its challenge window has ended')
   const runCid = hexToCid(job.modelCid)
   if (runCid === null) throw new NodeError(`job ${jobId}: the result names no valid run CID`)
   ctx.state.setJob(jobId, 'validator', 'checking', { runCid: runCid.toString() })
