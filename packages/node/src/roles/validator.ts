@@ -69,7 +69,9 @@ export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex):
       }
       if (ctx.stopped() || !notHadInTime(error)) throw error
       const tries = Number(ctx.state.job(jobId, 'validator')?.detail.fetchTimeouts ?? 0) + 1
-      const why = `${(error as Error).message} (no peer gave it in time)`
+      // Said once: a job input's error names the job already; a run's says it was not had in time.
+      const message = (error as Error).message.replace(`job ${jobId}: `, '')
+      const why = error instanceof RunNotServedError ? message : `${message} (no peer gave it in time)`
       if (tries >= FETCH_TRIES && error instanceof RunNotServedError) return checkWithoutRun(ctx, jobId)
       if (tries >= FETCH_TRIES) return pass(ctx, jobId, `${why}, ${tries} times`)
       ctx.state.setJob(jobId, 'validator', 'checking', { fetchTimeouts: tries })
