@@ -299,22 +299,22 @@ contract DisputeAttacksTest is DisputeFixture {
 
     /// ...and the hold ends: an asker's answers hold a job MAX_HOLDS times at most, each
     /// costing it a query bond (paid to the trainer); then the job finalizes.
-    function test_anAskersAnswersHoldAJobEightTimesAtMost() public {
+    function test_anAskersAnswersHoldAJobTwelveTimesAtMost() public {
         Run memory r = honest();
         uint256 jobId = submitted(r);
-        vm.warp(market.getJob(jobId).submittedAt + 1 hours);
+        vm.warp(market.getJob(jobId).submittedAt + 1 hours); // its first query inside the window
         uint256 paid = token.balanceOf(trainer);
-        for (uint256 i = 0; i < 9; i++) {
+        uint256 n = uint256(market.MAX_HOLDS()) + 1;
+        for (uint256 i = 0; i < n; i++) {
             uint64 before = market.holdUntil(jobId);
             vm.prank(challenger2);
             uint256 q = game.openQuery(jobId, _one(1));
             _answer(q, r, 1);
-            assertEq(market.holdsGranted(jobId, challenger2), i < 8 ? i + 1 : 8, "counted up to eight");
-            // The first eight answers hold it one move time more; the ninth, nothing.
-            assertEq(market.holdUntil(jobId), i < 8 ? uint64(block.timestamp) + game.moveTime() : before, "the hold");
+            // The first MAX_HOLDS answers hold it one move time more; the next, nothing.
+            assertEq(market.holdUntil(jobId), i + 1 < n ? uint64(block.timestamp) + game.moveTime() : before, "the hold");
             vm.warp(block.timestamp + game.moveTime() - 1);
         }
-        assertEq(token.balanceOf(trainer) - paid, 9 * game.queryBond(), "every query paid the trainer");
+        assertEq(token.balanceOf(trainer) - paid, n * game.queryBond(), "every query paid the trainer");
         uint64 ends = market.holdUntil(jobId);
         vm.warp(ends + 1);
         vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowClosed.selector, jobId, ends));
@@ -322,6 +322,41 @@ contract DisputeAttacksTest is DisputeFixture {
         game.openQuery(jobId, _one(1));
         market.finalize(jobId);
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "finalized");
+    }
+
+    /// Review finding: accounts made after the window (sybils) would hold a job without
+    /// end, a bond an hour. Only an asker who queried inside the window gets holds.
+    function test_anAskerFromAfterTheWindowHoldsNothing() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        vm.warp(market.getJob(jobId).submittedAt + 1 hours - 1);
+        vm.prank(challenger);
+        _answer(game.openQuery(jobId, _one(1)), r, 1); // an in-window asker's answer: held
+        uint64 held = market.holdUntil(jobId);
+        vm.warp(market.getJob(jobId).submittedAt + 1 hours + 1);
+        vm.prank(challenger2); // its first query after the window, inside the hold
+        _answer(game.openQuery(jobId, _one(1)), r, 1);
+        assertEq(market.holdUntil(jobId), held, "no hold for it");
+        assertTrue(!game.askedInWindow(jobId, challenger2), "not asked in the window");
+        vm.warp(held + 1);
+        market.finalize(jobId);
+    }
+
+    /// Review finding: an honest trainer's answer must land whatever happened since the
+    /// query opened: its game revoked (an upgrade), or the job slashed by another dispute.
+    function test_anAnswerLandsAfterTheGameIsRevoked() public {
+        Run memory r = honest();
+        uint256 jobId = submitted(r);
+        vm.prank(challenger);
+        uint256 q = game.openQuery(jobId, _one(1));
+        vm.prank(governance);
+        market.setDisputeGame(address(game), false);
+        _answer(q, r, 1);
+        assertTrue(game.getDispute(q).reason == DisputeGameTypes.Reason.Answered, "answered");
+        assertEq(market.holdUntil(jobId), uint64(block.timestamp) + game.moveTime(), "still the game of its query: it holds, as it resolves");
+        vm.warp(block.timestamp + 1 hours + 1);
+        market.finalize(jobId);
+        assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Finalized, "paid, not slashed");
     }
 
     function _one(uint32 index) internal pure returns (uint32[] memory l) {

@@ -64,6 +64,7 @@ abstract contract DisputeAvailability is DisputeGameCore {
         for (uint256 i = 0; i < indices.length; i++) {
             if (indices[i] >= records) revert BadQuery(indices.length, records);
         }
+        if (block.timestamp <= job.submittedAt + job.spec.challengeWindow) askedInWindow[jobId][msg.sender] = true;
         id = disputeCount++;
         Dispute storage d = disputes[id];
         d.state = job.transcriptRoot;
@@ -88,8 +89,9 @@ abstract contract DisputeAvailability is DisputeGameCore {
         }
         for (uint256 i = 0; i < indices.length; i++) _proveRecord(d.state, d.outputLength, indices[i], records[i], proofs[i]);
         d.moves += 1;
-        // The asker may dispute what the answer shows for one move time more, window or not.
-        market.extendHold(d.jobId, d.challenger, uint64(block.timestamp) + d.moveTime);
+        // An asker who queried inside the window may dispute what the answer shows for one
+        // move time more, window or not.
+        if (askedInWindow[d.jobId][d.challenger]) market.extendHold(d.jobId, d.number, d.challenger, uint64(block.timestamp) + d.moveTime);
         emit RecordsPosted(id, indices, records);
         _resolve(id, d, false, Reason.Answered);
     }

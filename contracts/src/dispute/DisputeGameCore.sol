@@ -45,6 +45,10 @@ abstract contract DisputeGameCore is DisputeGameTypes, Ownable, ReentrancyGuardT
 
     /// @notice Per job: moves the trainer owes now, across its disputes and queries (see {_trainerDeadline}).
     mapping(uint256 => uint32) public trainerMovesDue;
+    /// @notice Per job: who queried its records inside the challenge window. Only their
+    ///         answers hold the job past it (see {DisputeAvailability.postRecords}), so no
+    ///         account made after the window can hold a job.
+    mapping(uint256 => mapping(address => bool)) public askedInWindow;
     /// @notice Bounds of the move time: long enough to answer, short enough to end.
     uint64 public constant MIN_MOVE_TIME = 5 minutes;
     uint64 public constant MAX_MOVE_TIME = 7 days;

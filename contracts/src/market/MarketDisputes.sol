@@ -25,19 +25,22 @@ abstract contract MarketDisputes is MarketState {
         emit DisputeOpened(jobId, msg.sender, number);
     }
 
-    /// @notice Called by an authorised dispute game when a trainer answers `asker`'s query
-    ///         of its records: disputes may still open, and finalisation waits, until
-    ///         `until` (the game passes the answer's time plus one move time), so a trainer
-    ///         that answers each query at its deadline cannot run a challenger who needs
-    ///         the answers out of the window. Each asker's first MAX_HOLDS answers count:
-    ///         a trainer's puppets cannot use up an honest asker's, and a griefer holds a
-    ///         job a few move times per account, paying a query bond (to the trainer) each.
+    /// @notice Called by the game of query `number` of a job when the trainer answers
+    ///         `asker`'s query of its records: disputes may still open, and finalisation
+    ///         waits, until `until` (the game passes the answer's time plus one move time),
+    ///         so a trainer that answers each query at its deadline cannot run a challenger
+    ///         who needs the answers out of the window. The game grants it only to askers
+    ///         who queried inside the window, and here each one's first MAX_HOLDS answers
+    ///         count: a trainer's puppets cannot use an honest asker's holds up, and a
+    ///         griefer's accounts must each have paid a query bond (to the trainer) inside
+    ///         the window. Never reverts (an honest trainer's answer must always land): a
+    ///         caller that is not the query's game (one revoked since still is), or a job
+    ///         no longer submitted, changes nothing.
     /// @dev Emits {HoldExtended} when the hold moves.
-    function extendHold(uint256 jobId, address asker, uint64 until) external {
-        if (!isDisputeGame[msg.sender]) revert NotDisputeGame(msg.sender);
-        Job storage job = _job(jobId);
-        _expect(jobId, job, Status.Submitted);
-        if (holdsGranted[jobId][asker] >= MAX_HOLDS) return;
+    function extendHold(uint256 jobId, uint32 number, address asker, uint64 until) external {
+        if (jobId >= jobs.length || disputeSlot[jobId][number].game != msg.sender) return;
+        Job storage job = jobs[jobId];
+        if (job.status != Status.Submitted || holdsGranted[jobId][asker] >= MAX_HOLDS) return;
         holdsGranted[jobId][asker] += 1;
         if (until <= holdUntil[jobId]) return;
         holdUntil[jobId] = until;

@@ -46,8 +46,8 @@ abstract contract MarketState is TrainingMarketTypes, Ownable {
     /// @notice Per job and asker: holds granted so far (at most MAX_HOLDS each).
     mapping(uint256 => mapping(address => uint8)) public holdsGranted;
     /// @notice Answers to one asker's queries that extend a job's hold: a search over 2^32
-    ///         records takes 8 queries of 16 subtrees.
-    uint8 public constant MAX_HOLDS = 8;
+    ///         records takes 8 queries of 16 subtrees, and a few spare.
+    uint8 public constant MAX_HOLDS = 12;
 
     /// @param owner_ Who authorises dispute games and sets parameters (governance).
     constructor(IERC20 token_, StakeRegistry registry_, address owner_) Ownable(owner_) {

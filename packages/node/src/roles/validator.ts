@@ -185,6 +185,8 @@ async function checkResult (ctx: Context, jobId: bigint, blockHash: Hex): Promis
   // S_T holds: the model file must be its parameters, or the trainer is slashed here.
   const template = modelFileTemplate(recipe, job.spec.tokensRoot)
   if (!(await checkModelFile(ctx, { jobId, dir, runCid, tokens, program, records, steps: recipe.steps, template, transcriptRoot: job.transcriptRoot }))) return
+  // Attesting ends with the window itself; disputes may go on while answers to queries hold the job.
+  if ((await ctx.clients.public.getBlock()).timestamp > job.submittedAt + job.spec.challengeWindow) return pass(ctx, jobId, `its challenge window ended before the check did (S_0 and ${count} drawn steps agree)`)
   await timed(ctx, 'chain', async () => attestJob(ctx.clients, ctx.options.deployment, jobId))
   ctx.state.setJob(jobId, 'validator', 'attested', { checked: count })
   ctx.log(`job ${jobId}: replayed S_0 and ${count} drawn steps, all agree: attested`)
