@@ -287,13 +287,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.expectRevert(abi.encodeWithSelector(TrainingMarketTypes.WindowOpen.selector, jobId, market.holdUntil(jobId)));
         market.finalize(jobId);
         vm.warp(block.timestamp + game.moveTime() - 1);
-        uint256 id = openStep(jobId, r);
-        vm.prank(trainer);
-        game.postOpTrace(id, r.trace);
-        vm.prank(challenger);
-        game.pinpoint(id, stepPinpoint(r, 0));
-        vm.prank(trainer);
-        game.reveal(id, opening(r.pOut));
+        playStep(openStep(jobId, r), r);
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
     }
 
@@ -488,12 +482,7 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.warp(block.timestamp + game.moveTime() + 1);
         game.timeout(q); // the cheater leaves its puppet's query unanswered
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Submitted, "waits for the open dispute");
-        vm.prank(trainer);
-        game.postOpTrace(id, r.trace);
-        vm.prank(challenger);
-        game.pinpoint(id, stepPinpoint(r, 0));
-        vm.prank(trainer);
-        game.reveal(id, opening(r.pOut));
+        playStep(id, r);
         assertTrue(market.getJob(jobId).status == TrainingMarketTypes.Status.Slashed, "slashed");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2 + game.bond(), "the honest challenger takes the share");
         assertEq(token.balanceOf(challenger2) - p, game.queryBond(), "the puppet: its query bond back, nothing more");

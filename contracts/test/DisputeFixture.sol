@@ -289,6 +289,17 @@ abstract contract DisputeFixture is Fixture, Commitments {
         id = game.open(jobId, 0, header(), stepProof(r));
     }
 
+    /// @dev Plays step dispute `id` of run `r` to the end: the trainer posts its trace, the
+    ///      challenger pinpoints element 0 of the step's output, the trainer reveals it.
+    function playStep(uint256 id, Run memory r) internal {
+        vm.prank(trainer);
+        game.postOpTrace(id, r.trace);
+        vm.prank(challenger);
+        game.pinpoint(id, stepPinpoint(r, 0));
+        vm.prank(trainer);
+        game.reveal(id, opening(r.pOut));
+    }
+
     /// @dev Element `element` of init op `slot` (the slot's root in the trace).
     function initPinpoint(Run memory r, uint256 slot, uint256 element) internal pure returns (DisputeGameTypes.Pinpoint memory p) {
         p.opIndex = slot;

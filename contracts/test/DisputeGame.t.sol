@@ -162,12 +162,7 @@ contract DisputeGameTest is DisputeFixture {
         uint256 jobId = submitted(r);
         uint256 c = token.balanceOf(challenger);
         uint256 id = openStep(jobId, r);
-        vm.prank(trainer);
-        game.postOpTrace(id, r.trace);
-        vm.prank(challenger);
-        game.pinpoint(id, stepPinpoint(r, 0));
-        vm.prank(trainer);
-        game.reveal(id, opening(r.pOut));
+        playStep(id, r);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Mismatch, "mismatch");
         assertEq(token.balanceOf(challenger) - c, JOB_STAKE / 2, "challenger paid");
     }
