@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  Challenger, checkPosted, disputableUntil, disputeGameAbi, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, send, type PostedRecord
+  Challenger, checkPosted, disputableUntil, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, type PostedRecord
 } from '@commons/chain'
 import { compileProgram, runStateAt, train, type StepRecord, type TrainState } from '@commons/engine'
 import { jobInputs } from './content.ts'
 import { NodeError, timed, type Context } from './context.ts'
+import { endByTimeout } from './disputes.ts'
 import { NodeStoppingError } from './errors.ts'
 
 /**
@@ -119,8 +120,7 @@ async function answerOf (ctx: Context, id: bigint): Promise<PostedRecord[]> {
       throw new TrainerSilentError(`query ${id} was not answered: the trainer was slashed (${d.reasonName})`)
     } else if ((await ctx.clients.public.getBlock()).timestamp > d.deadline) {
       // Someone else may end it first (the send then fails): the next poll reads the outcome.
-      await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] }))
-        .catch((error: Error) => { ctx.log(`query ${id}: ending it by timeout failed (${error.name}); looking again`) })
+      await endByTimeout(ctx, id).catch((error: Error) => { ctx.log(`query ${id}: ending it by timeout failed (${error.name}); looking again`) })
       continue
     }
     await new Promise(resolve => setTimeout(resolve, ctx.options.pollMs ?? 1000))

@@ -25,13 +25,18 @@ export async function tryTimeouts (ctx: Context): Promise<void> {
     const theirMove = row.role === 'challenger' ? TRAINER_PHASES.has(d.phase) : d.phase === PHASE.awaitPinpoint
     if (!theirMove) continue
     try {
-      await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [BigInt(row.id)] }))
+      await endByTimeout(ctx, BigInt(row.id))
       ctx.log(`dispute ${row.id}: the other side missed its deadline; ended by timeout`)
     } catch (error) {
       // Tried again at the next look: a timeout has no deadline of its own.
       ctx.log(`dispute ${row.id}: ending it by timeout failed (${(error as Error).name}); trying again`)
     }
   }
+}
+
+/** Ends dispute or query `id` whose other side missed its deadline (DisputeGame.timeout). */
+export async function endByTimeout (ctx: Context, id: bigint): Promise<void> {
+  await timed(ctx, 'chain', async () => send(ctx.clients, { address: ctx.options.deployment.contracts.disputeGame, abi: disputeGameAbi, functionName: 'timeout', args: [id] }))
 }
 
 /** A dispute ended: keep the report (moves and gas) for summaries. */
