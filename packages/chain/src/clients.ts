@@ -1,11 +1,11 @@
 import {
   BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, createNonceManager, decodeErrorResult, defineChain, http,
   type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex, type NonceManager,
-  type PublicClient, type TransactionReceipt, type Transport, type WalletClient
+  type PublicClient, type TransactionReceipt, type Transport, type WalletClient, WaitForTransactionReceiptTimeoutError
 } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { jsonRpc } from 'viem/nonce'
-import { ChainUnreachableError, ContractRevertError } from './errors.ts'
+import { ChainUnreachableError, ContractRevertError, TransactionNotMinedError } from './errors.ts'
 import { RATE_LIMIT_RETRIES, settingsFor, type ConnectOptions } from './chainSettings.ts'
 import * as contracts from './generated/contracts.ts'
 
@@ -112,10 +112,51 @@ export async function connect (rpcUrl: string, account: Account | Hex, options: 
 
 /**
  * Waits for the receipt of `hash` and for the connection's confirmations past its block:
- * what every send acts on.
+ * what every send acts on. A transaction not mined in `timeoutMs` (default
+ * receiptTimeoutMs) is a TransactionNotMinedError that says why (notMined).
  */
-export async function waitForReceipt (clients: Clients, hash: Hex): Promise<TransactionReceipt> {
-  return clients.public.waitForTransactionReceipt({ hash, confirmations: 1 + clients.confirmations, pollingInterval: clients.pollingMs })
+export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = receiptTimeoutMs(clients)): Promise<TransactionReceipt> {
+  // Aborted when the wait times out: viem's look-ups of a transaction the chain does not know go on retrying past it.
+  const stop = new AbortController()
+  try {
+    return await clients.public.waitForTransactionReceipt({ hash, confirmations: 1 + clients.confirmations, pollingInterval: clients.pollingMs, timeout: timeoutMs, signal: stop.signal })
+  } catch (error) {
+    if (!(error instanceof WaitForTransactionReceiptTimeoutError)) throw error
+    stop.abort()
+    throw await notMined(clients, hash, timeoutMs, error)
+  }
+}
+
+/** A minute, or thirty polls of a chain slower than that (its block time): a transaction not mined by then is stuck. */
+export function receiptTimeoutMs (clients: Pick<Clients, 'pollingMs'>): number {
+  return Math.max(60_000, 30 * clients.pollingMs)
+}
+
+/**
+ * Why `hash` was not mined, from what the chain says of it and of its sender's nonces:
+ * unknown to the chain (dropped from its pool), waiting behind a nonce no transaction
+ * of the sender holds (a gap), or pending though its turn has come.
+ */
+async function notMined (clients: Clients, hash: Hex, timeoutMs: number, cause: unknown): Promise<TransactionNotMinedError> {
+  const tx = await clients.public.getTransaction({ hash }).catch(() => undefined)
+  const sender = tx?.from ?? clients.account.address
+  const [mined, pending] = await Promise.all((['latest', 'pending'] as const).map(async blockTag =>
+    clients.public.getTransactionCount({ address: sender, blockTag }).catch(() => undefined)))
+  const details = { hash, sender, nonce: tx?.nonce, minedNonces: mined, pendingNonces: pending, timeoutMs }
+  const seconds = Math.round(timeoutMs / 1000)
+  if (tx === undefined) {
+    return new TransactionNotMinedError(`transaction ${hash} was not mined in ${seconds} s and the chain no longer knows it`, {
+      hint: 'it was dropped from the pool (fees too low, or replaced): do the action again', details, cause
+    })
+  }
+  if (mined !== undefined && tx.nonce > mined) {
+    return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s: it waits behind nonce ${mined} of ${sender}, which no transaction the chain holds has`, {
+      hint: 'an earlier transaction of this account never reached the chain (a nonce gap): send any transaction from the account with that nonce, or restart the node to take nonces afresh', details, cause
+    })
+  }
+  return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s though its turn has come`, {
+    hint: 'the chain is not including it (fees below the base fee, or a stalled chain): check the chain with commons chain status', details, cause
+  })
 }
 
 export interface WriteRequest<A extends Abi, F extends ContractFunctionName<A, 'nonpayable' | 'payable'>> {

@@ -13,6 +13,11 @@ export class ContractRevertError extends BaseError {
   override name = 'ContractRevertError'
 }
 
+/** A sent transaction was not mined in time: `details` has its nonce and its sender's. */
+export class TransactionNotMinedError extends BaseError {
+  override name = 'TransactionNotMinedError'
+}
+
 export class DevnetError extends BaseError {
   override name = 'DevnetError'
 }

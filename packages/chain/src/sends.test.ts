@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, http, parseEther } from 'viem'
 import {
-  blockTimeMs, connect, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, tokenBalance, transferTokens, waitForReceipt,
+  blockTimeMs, connect, receiptTimeoutMs, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, tokenBalance, transferTokens, waitForReceipt,
   type Clients, type Deployment, type Devnet
 } from './index.ts'
 import { startRateLimitProxy, type RateLimitProxy } from './testing/rateLimitProxy.ts'
@@ -60,6 +60,35 @@ describe('sends from one account at once', () => {
     const block = await clients.public.getBlock({ blockNumber: receipt.blockNumber })
     assert.equal(tx.type, 'eip1559')
     assert.ok(tx.maxFeePerGas !== undefined && block.baseFeePerGas !== null && tx.maxFeePerGas >= 2n * block.baseFeePerGas, `cap ${tx.maxFeePerGas} over base fee ${block.baseFeePerGas}`)
+  })
+})
+
+describe('a transaction that is not mined', () => {
+  it('waits a minute on a devnet, thirty block times on a slower chain', () => {
+    assert.equal(receiptTimeoutMs({ pollingMs: 50 }), 60_000)
+    assert.equal(receiptTimeoutMs({ pollingMs: 12_000 }), 360_000)
+  })
+
+  it('behind a nonce no transaction holds is named as a gap, with the nonce it waits for', async () => {
+    const account = devnetAccount(5)
+    const bare = createWalletClient({ chain: clients.public.chain, transport: http(devnet.rpcUrl), account })
+    const next = await clients.public.getTransactionCount({ address: account.address })
+    const hash = await bare.sendTransaction({ to: devnetAccount(6).address, value: 1n, nonce: next + 1 })
+    const waiting = await connect(devnet.rpcUrl, account)
+    await assert.rejects(waitForReceipt(waiting, hash, 500), (error: unknown) => {
+      assert.ok(error instanceof TransactionNotMinedError, String(error))
+      assert.match(error.message, new RegExp(`nonce ${next + 1}\\).*waits behind nonce ${next} `))
+      assert.deepEqual([error.details?.nonce, error.details?.minedNonces], [next + 1, next])
+      return true
+    })
+    // The gap filled, it is mined.
+    await bare.sendTransaction({ to: devnetAccount(6).address, value: 1n, nonce: next })
+    assert.equal((await waitForReceipt(waiting, hash)).status, 'success')
+  })
+
+  it('that the chain no longer knows is named as dropped', async () => {
+    const unknown = `0x${'ab'.repeat(32)}` as const
+    await assert.rejects(waitForReceipt(clients, unknown, 300), /not mined in 0 s and the chain no longer knows it/)
   })
 })
 
