@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {DisputeFixture} from "./DisputeFixture.sol";
+import {DisputeFixture, VmLogs} from "./DisputeFixture.sol";
 import {TrainingMarketTypes} from "../src/market/TrainingMarketTypes.sol";
 import {DisputeGame} from "../src/dispute/DisputeGame.sol";
 import {DisputeGameTypes} from "../src/dispute/DisputeGameTypes.sol";
@@ -241,12 +241,30 @@ contract DisputeAttacksTest is DisputeFixture {
         vm.prank(trainer);
         game.postRecords(id, indices, wrong, proofs);
         uint256 t = token.balanceOf(trainer);
+        VmLogs(address(vm)).recordLogs();
         vm.prank(trainer);
         game.postRecords(id, indices, records, proofs);
         assertTrue(game.getDispute(id).reason == DisputeGameTypes.Reason.Answered, "answered");
+        _assertProofsLogged(id, proofs);
         assertEq(token.balanceOf(trainer) - t, game.queryBond(), "the bond pays the trainer");
         vm.warp(block.timestamp + 1 hours + 1);
         market.finalize(jobId);
+    }
+
+    /// @dev The RecordsPosted log of query `id` carries `proofs`: an asker reads them there,
+    ///      however the answer was sent (a contract wallet's or an EIP-7702 account's call
+    ///      leaves no postRecords calldata to read).
+    function _assertProofsLogged(uint256 id, bytes32[][] memory proofs) internal {
+        VmLogs.Log[] memory logs = VmLogs(address(vm)).getRecordedLogs();
+        uint256 found;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(game) || logs[i].topics[0] != DisputeGameTypes.RecordsPosted.selector) continue;
+            assertEq(uint256(logs[i].topics[1]), id, "query id");
+            (,, bytes32[][] memory logged) = abi.decode(logs[i].data, (uint32[], DisputeGameTypes.Record[], bytes32[][]));
+            assertEq(uint256(keccak256(abi.encode(logged))), uint256(keccak256(abi.encode(proofs))), "the proofs");
+            found++;
+        }
+        assertEq(found, 1, "one RecordsPosted");
     }
 
     function test_unansweredQuerySlashes() public {

@@ -92,7 +92,7 @@ abstract contract DisputeAvailability is DisputeGameCore {
         // An asker who queried inside the window may dispute what the answer shows for one
         // move time more, window or not.
         if (askedInWindow[d.jobId][d.challenger]) market.extendHold(d.jobId, d.number, d.challenger, uint64(block.timestamp) + d.moveTime);
-        emit RecordsPosted(id, indices, records);
+        emit RecordsPosted(id, indices, records, proofs);
         _resolve(id, d, false, Reason.Answered);
     }
 }

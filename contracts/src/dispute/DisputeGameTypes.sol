@@ -157,8 +157,10 @@ abstract contract DisputeGameTypes {
     event ValuesProvided(uint256 indexed id, uint256 opIndex, uint256 firstLeaf, bytes words, bytes32[] siblings, uint64 deadline);
     /// @notice A challenger asked the trainer of `jobId` for transcript records `indices`.
     event RecordsQueried(uint256 indexed id, uint256 indexed jobId, address indexed challenger, uint32[] indices, uint64 deadline);
-    /// @notice The trainer revealed the queried records.
-    event RecordsPosted(uint256 indexed id, uint32[] indices, Record[] records);
+    /// @notice The trainer revealed the queried records, each with its proof against the
+    ///         transcript root: in the log, so an asker has them however the answer was sent
+    ///         (a contract wallet's call, an EIP-7702 account's: no calldata of its own).
+    event RecordsPosted(uint256 indexed id, uint32[] indices, Record[] records, bytes32[][] proofs);
 
     /// @notice No dispute `id`.
     error UnknownDispute(uint256 id);

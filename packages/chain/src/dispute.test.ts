@@ -4,15 +4,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseEther, toHex } from 'viem'
-import { random32 } from '@commons/protocol'
+import { encodeFunctionData, parseEther, toHex, zeroAddress, type Abi, type Hex } from 'viem'
+import { nodeProof, random32, recordHashes, wordOf } from '@commons/protocol'
 import {
   compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep, type Recipe,
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
   modelHeaderOf,
-  advanceTime, Challenger, claimJob, connect, Defender, deploy, devnetAccount, findDisputedStep, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
+  advanceTime, Challenger, checkPosted, claimJob, connect, Defender, deploy, deployOne, devnetAccount, disputeGameAbi, findDisputedStep, waitForReceipt, INIT_STEP, playDispute, postedRecords, postJob, queryRecords, readDispute,
   readJob, registerAndStake, startDevnet, submitResult, tokenBalance, transferTokens, type Clients, type Deployment, type Devnet
 } from './index.ts'
 
@@ -250,5 +250,44 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(outcome.op, fault.op)
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
   })
-})
 
+  it('reads the records of a trainer that answers from an EIP-7702 account (no postRecords calldata): the proofs are in the log', async () => {
+    const { jobId, dir } = await submittedRun()
+    const records = JSON.parse(await readFile(join(dir, 'transcript.json'), 'utf8')).records as StepRecord[]
+    const indices = [3, 0]
+    const id = await queryRecords(as.challenger, deployment, jobId, indices)
+    // The trainer's account runs a relay's code (as a smart account would): its transaction
+    // goes to itself, and the relay's call to the game is what posts the records.
+    const artifact = JSON.parse(await readFile(join(repo, 'contracts', 'out', 'CallRelay.sol', 'CallRelay.json'), 'utf8')) as { abi: Abi, bytecode: { object: Hex } }
+    const relay = (await deployOne(as.trainer, artifact.abi, artifact.bytecode.object, [])).address
+    const delegate = async (contractAddress: Hex): Promise<void> => {
+      const authorization = await as.trainer.wallet.signAuthorization({ account: as.trainer.account, contractAddress, executor: 'self' })
+      // Sent to another account: a call to its own account would run the relay with no calldata.
+      const hash = await as.trainer.wallet.sendTransaction({ to: as.challenger.account.address, authorizationList: [authorization] })
+      assert.equal((await waitForReceipt(as.trainer, hash)).status, 'success')
+    }
+    await delegate(relay)
+    try {
+      const hashes = recordHashes(records)
+      const answer = encodeFunctionData({
+        abi: disputeGameAbi,
+        functionName: 'postRecords',
+        args: [id, indices, indices.map(i => ({ state: records[i].state, lossBits: wordOf(records[i].loss, 'f32') })), indices.map(i => nodeProof(hashes, i).map(h => toHex(h)))]
+      })
+      const hash = await as.trainer.wallet.sendTransaction({
+        to: as.trainer.account.address, data: encodeFunctionData({ abi: artifact.abi, functionName: 'call', args: [deployment.contracts.disputeGame, answer] })
+      })
+      const receipt = await waitForReceipt(as.trainer, hash)
+      assert.equal(receipt.status, 'success')
+      assert.notEqual(receipt.to?.toLowerCase(), deployment.contracts.disputeGame.toLowerCase(), 'no call to the game in the transaction itself')
+      assert.equal((await readDispute(as.challenger, deployment, id)).reasonName, 'answered')
+      const posted = await postedRecords(as.challenger, deployment, id)
+      assert.deepEqual(posted?.map(r => r.index), indices)
+      const { transcriptRoot } = await readJob(as.challenger, deployment, jobId)
+      checkPosted(posted ?? [], transcriptRoot, recipe.steps + 1)
+      assert.deepEqual(posted?.map(r => r.proof), indices.map(i => nodeProof(hashes, i).map(h => toHex(h))))
+    } finally {
+      await delegate(zeroAddress) // a plain account again, for the tests after this one
+    }
+  })
+})

@@ -1,5 +1,5 @@
 import { hexBytes } from '@commons/protocol'
-import { decodeEventLog, decodeFunctionData, type Address, type Hex } from 'viem'
+import { decodeEventLog, type Address, type Hex } from 'viem'
 import { send, type Clients } from './clients.ts'
 import type { Deployment } from './deploy.ts'
 import { DisputeError } from './dispute.ts'
@@ -54,26 +54,14 @@ export interface PostedRecord {
 
 /**
  * The records a trainer posted in answer to query `id` (RecordsPosted), if it has, with
- * their proofs. The event carries the records only; the proofs are read from the
- * transaction's calldata, of a call to the game itself (a trainer that answers through
- * another contract posts no such calldata: its proofs cannot be had here; checkPosted
+ * their proofs: all in the event, so a trainer answering through a contract wallet or an
+ * EIP-7702 account (no postRecords calldata of its own) is read as well (checkPosted
  * checks what is read against the transcript root).
  */
 export async function postedRecords (clients: Clients, deployment: Deployment, id: bigint): Promise<PostedRecord[] | undefined> {
   // A query is answered once: its one event is the newest of its kind.
   const events = await latestContractEvents(clients, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsPosted', args: { id }, fromBlock: BigInt(deployment.block) })
-  const event = events[0]
-  if (event?.args.indices === undefined || event.args.records === undefined) return undefined
-  const tx = await clients.public.getTransaction({ hash: event.transactionHash })
-  let call
-  try {
-    call = decodeFunctionData({ abi: disputeGameAbi, data: tx.input })
-  } catch {
-    call = undefined
-  }
-  if (tx.to?.toLowerCase() !== deployment.contracts.disputeGame.toLowerCase() || call?.functionName !== 'postRecords' || call.args[0] !== id) {
-    throw new DisputeError(`the records of query ${id} were posted by a call that is not postRecords: their proofs are not in its calldata`, { details: { hash: event.transactionHash } })
-  }
-  const [, indices, records, proofs] = call.args
+  const { indices, records, proofs } = events[0]?.args ?? {}
+  if (indices === undefined || records === undefined || proofs === undefined) return undefined
   return indices.map((index, i) => ({ index, state: records[i].state, lossBits: records[i].lossBits, proof: [...proofs[i]] }))
 }
