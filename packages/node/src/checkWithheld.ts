@@ -27,6 +27,26 @@ export interface WithheldDispute {
   queries: string[]
 }
 
+/**
+ * Takes from `waiting` the job whose challenge window ends first (`windowEnd`), the next
+ * to check without its run: first come, first served would let a trainer hide honest runs
+ * ahead of a lie and push the lie's check past its window. When a window cannot be read
+ * (an RPC failing), the job that waited longest.
+ */
+export async function firstWindowToEnd (waiting: Set<bigint>, windowEnd: (jobId: bigint) => Promise<bigint>): Promise<bigint | undefined> {
+  let first: { jobId: bigint, end: bigint } | undefined
+  try {
+    for (const [jobId, end] of await Promise.all([...waiting].map(async jobId => [jobId, await windowEnd(jobId)] as const))) {
+      if (first === undefined || end < first.end) first = { jobId, end }
+    }
+  } catch {
+    first = undefined
+  }
+  const jobId = first?.jobId ?? waiting.values().next().value
+  if (jobId !== undefined) waiting.delete(jobId)
+  return jobId
+}
+
 /** Where a validator trains a job whose run it could not have. */
 const ownRunDir = (ctx: Context, jobId: bigint): string => join(ctx.options.home, 'validate', `job-${jobId}-own`)
 

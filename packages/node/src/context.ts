@@ -127,6 +127,8 @@ export interface Context {
    * checks of results, and the replays that take a dispute up again after a restart.
    */
   work: { training: Promise<void> | null, checking: Promise<void> | null, withheld: Promise<void> | null, resuming: Promise<void> | null, defending: Promise<void> | null }
+  /** Jobs waiting in the `withheld` lane: each turn of it takes the one whose window ends first (firstWindowToEnd). */
+  withheldWaiting: Set<bigint>
   /** Queues a handler on the node's event queue. */
   enqueue: (handler: () => Promise<void>) => void
   stopped: () => boolean

@@ -13,7 +13,7 @@ import { isRole, NodeError, offQueue, timed, type Context, type Service } from '
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 import { checkModelFile } from '../modelFileCheck.ts'
-import { checkWithheld, resumeWithheld } from '../checkWithheld.ts'
+import { checkWithheld, firstWindowToEnd, resumeWithheld } from '../checkWithheld.ts'
 
 /**
  * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
@@ -97,25 +97,38 @@ class RunUnusableError extends NodeError {
 /**
  * A result whose run no peer serves: checked by training the job from S_0 and forcing
  * the trainer's records out by queries (checkWithheld.ts), on a queue of its own (a
- * training and waits for the trainer's answers take long), then disputed if need be.
+ * training and waits for the trainer's answers take long), the job whose window ends
+ * first taken first, then disputed if need be.
  */
 function checkWithoutRun (ctx: Context, jobId: bigint): void {
   ctx.state.setJob(jobId, 'validator', 'querying', {})
-  offQueue(ctx, 'withheld', `job ${jobId}`, async () => {
+  ctx.withheldWaiting.add(jobId)
+  offQueue(ctx, 'withheld', 'a check without the run', async () => {
     if (ctx.stopped()) return
-    try {
-      const dispute = await checkWithheld(ctx, jobId)
-      if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
-    } catch (error) {
-      // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
-      // later, from what it learnt (its training's checkpoints, the queries' answers).
-      const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
-      if (ctx.stopped() || attempts >= WITHHELD_ATTEMPTS) throw error
-      ctx.state.setJob(jobId, 'validator', 'querying', { attempts })
-      ctx.log(`job ${jobId}: checking it without its run failed (${(error as Error).message}); trying again in ${WITHHELD_RETRY_MS / 1000} s`)
-      setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
-    }
+    const next = await firstWindowToEnd(ctx.withheldWaiting, async id => {
+      const job = await readJob(ctx.clients, ctx.options.deployment, id)
+      return job.submittedAt + job.spec.challengeWindow
+    })
+    if (next !== undefined) await checkOneWithoutRun(ctx, next)
   })
+}
+
+async function checkOneWithoutRun (ctx: Context, jobId: bigint): Promise<void> {
+  try {
+    const dispute = await checkWithheld(ctx, jobId)
+    if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
+  } catch (error) {
+    // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
+    // later, from what it learnt (its training's checkpoints, the queries' answers).
+    const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
+    if (ctx.stopped() || attempts >= WITHHELD_ATTEMPTS) {
+      ctx.log(`job ${jobId}: ${(error as Error).message}`)
+      return
+    }
+    ctx.state.setJob(jobId, 'validator', 'querying', { attempts })
+    ctx.log(`job ${jobId}: checking it without its run failed (${(error as Error).message}); trying again in ${WITHHELD_RETRY_MS / 1000} s`)
+    setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
+  }
 }
 
 /** Tries of a check without the run, and the wait between them. */
