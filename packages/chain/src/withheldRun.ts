@@ -1,5 +1,5 @@
 import { concat, keccak256, numberToHex } from 'viem'
-import { EMPTY, hashPair, hexBytes, recordHashes, rootFromNodeProof, toHex, wordOf, type Hash } from '@commons/protocol'
+import { hexBytes, nodeLevels, recordHashes, rootFromNodeProof, toHex, wordOf, type Hash } from '@commons/protocol'
 import type { StepRecord } from '@commons/engine'
 import { DisputeError, INIT_STEP } from './dispute.ts'
 import type { PostedRecord } from './disputeData.ts'
@@ -23,18 +23,6 @@ export interface DisputedStep {
   records: Map<number, PostedRecord>
   /** Queries made. */
   queries: number
-}
-
-/** The levels of the transcript tree over `leaves`, bottom up, as nodeRoot pairs them. */
-function treeLevels (leaves: Hash[]): Hash[][] {
-  const levels = [leaves]
-  for (let level = leaves, height = 0; level.length > 1; height++) {
-    const next: Hash[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
-    levels.push(next)
-    level = next
-  }
-  return levels
 }
 
 /** Whether the trainer's record says what the honest one says (state and loss, bit for bit). */
@@ -72,7 +60,7 @@ const WAYS = 16
  */
 export async function findDisputedStep (honest: StepRecord[], ask: (indices: number[]) => Promise<PostedRecord[]>, known: Iterable<PostedRecord> = []): Promise<DisputedStep> {
   const last = honest.length - 1
-  const levels = treeLevels(recordHashes(honest))
+  const levels = nodeLevels(recordHashes(honest))
   const records = new Map<number, PostedRecord>([...known].map(r => [r.index, r]))
   let queries = 0
   const learn = async (indices: number[]): Promise<void> => {

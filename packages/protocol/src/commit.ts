@@ -35,18 +35,26 @@ export function hashPair (left: Hash, right: Hash): Hash {
   return keccak(buf)
 }
 
+/** The level above `level`, at `height`: its nodes paired, an odd last one with EMPTY[height]. */
+export function parentLevel (level: Hash[], height: number): Hash[] {
+  const next: Hash[] = []
+  for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
+  return next
+}
+
 /** The root over a level of nodes, padding odd levels with the empty chain. */
 export function nodeRoot (nodes: Hash[]): Hash {
   if (nodes.length === 0) return EMPTY[0]
   let level = nodes
-  let height = 0
-  while (level.length > 1) {
-    const next: Hash[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
-    level = next
-    height++
-  }
+  for (let height = 0; level.length > 1; height++) level = parentLevel(level, height)
   return level[0]
+}
+
+/** Every level of the tree nodeRoot hashes, bottom up: `nodes` first, the root's level last. */
+export function nodeLevels (nodes: Hash[]): Hash[][] {
+  const levels = [nodes]
+  for (let height = 0; levels[height].length > 1; height++) levels.push(parentLevel(levels[height], height))
+  return levels
 }
 
 /**
@@ -58,16 +66,10 @@ export function nodeProof (nodes: Hash[], index: number): Hash[] {
   if (index < 0 || index >= nodes.length) throw new RangeError(`node ${index} is outside a level of ${nodes.length}`)
   const siblings: Hash[] = []
   let level = nodes
-  let at = index
-  let height = 0
-  while (level.length > 1) {
+  for (let at = index, height = 0; level.length > 1; at >>= 1, height++) {
     const partner = at ^ 1
     if (partner < level.length) siblings.push(level[partner])
-    const next: Hash[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
-    level = next
-    at >>= 1
-    height++
+    level = parentLevel(level, height)
   }
   return siblings
 }

@@ -1,6 +1,6 @@
 import { keccak_256 as keccak } from '@noble/hashes/sha3'
 import { BaseError } from '@commons/errors'
-import { EMPTY, hashPair, leafHashes, type Hash } from './commit.ts'
+import { EMPTY, hashPair, leafHashes, parentLevel, type Hash } from './commit.ts'
 import { toHex } from './hex.ts'
 import { wordBytes, wordOf, type DType, type TensorData } from './words.ts'
 
@@ -54,9 +54,7 @@ export function proveLeaves (tensor: TensorData, firstLeaf: number, lastLeaf: nu
   while (level.length > 1) {
     if (lo % 2 === 1) siblings.push(level[lo - 1])
     if (hi % 2 === 0 && hi + 1 < level.length) siblings.push(level[hi + 1])
-    const next: Hash[] = []
-    for (let i = 0; i < level.length; i += 2) next.push(hashPair(level[i], level[i + 1] ?? EMPTY[height]))
-    level = next
+    level = parentLevel(level, height)
     lo = Math.floor(lo / 2)
     hi = Math.floor(hi / 2)
     height++
