@@ -127,35 +127,48 @@ export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = r
   }
 }
 
-/** A minute, or thirty polls of a chain slower than that (its block time): a transaction not mined by then is stuck. */
+/**
+ * Three minutes, or thirty polls of a chain slower than that (its block time): a
+ * transaction not mined by then is stuck. Not shorter: the callers that try a move again
+ * send it with a fresh nonce, and a first one mined late would then land twice.
+ */
 export function receiptTimeoutMs (clients: Pick<Clients, 'pollingMs'>): number {
-  return Math.max(60_000, 30 * clients.pollingMs)
+  return Math.max(180_000, 30 * clients.pollingMs)
 }
 
 /**
- * Why `hash` was not mined, from what the chain says of it and of its sender's nonces:
- * unknown to the chain (dropped from its pool), waiting behind a nonce no transaction
- * of the sender holds (a gap), or pending though its turn has come.
+ * Why `hash` was not mined (or not confirmed), from what the chain says of it and of its
+ * sender's nonces: mined but short of its confirmations, unknown to the chain (dropped
+ * from its pool), waiting behind a nonce no transaction of the sender holds (a gap: the
+ * pending nonce, the next one the pool can run, is below its own), or pending in turn.
  */
 async function notMined (clients: Clients, hash: Hex, timeoutMs: number, cause: unknown): Promise<TransactionNotMinedError> {
-  const tx = await clients.public.getTransaction({ hash }).catch(() => undefined)
+  const [tx, receipt] = await Promise.all([
+    clients.public.getTransaction({ hash }).catch(() => undefined),
+    clients.public.getTransactionReceipt({ hash }).catch(() => undefined)
+  ])
   const sender = tx?.from ?? clients.account.address
   const [mined, pending] = await Promise.all((['latest', 'pending'] as const).map(async blockTag =>
     clients.public.getTransactionCount({ address: sender, blockTag }).catch(() => undefined)))
-  const details = { hash, sender, nonce: tx?.nonce, minedNonces: mined, pendingNonces: pending, timeoutMs }
+  const details = { hash, sender, nonce: tx?.nonce, minedNonces: mined, pendingNonces: pending, block: receipt?.blockNumber, timeoutMs }
   const seconds = Math.round(timeoutMs / 1000)
-  if (tx === undefined) {
-    return new TransactionNotMinedError(`transaction ${hash} was not mined in ${seconds} s and the chain no longer knows it`, {
-      hint: 'it was dropped from the pool (fees too low, or replaced): do the action again', details, cause
+  if (receipt !== undefined) {
+    return new TransactionNotMinedError(`transaction ${hash} was mined in block ${receipt.blockNumber} but had not ${clients.confirmations} confirmations after ${seconds} s`, {
+      hint: 'the chain makes blocks slowly: look at its effect before doing the action again', details, cause
     })
   }
-  if (mined !== undefined && tx.nonce > mined) {
-    return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s: it waits behind nonce ${mined} of ${sender}, which no transaction the chain holds has`, {
+  if (tx === undefined) {
+    return new TransactionNotMinedError(`transaction ${hash} was not mined in ${seconds} s and the chain no longer knows it`, {
+      hint: 'it was dropped from the pool (fees too low, or replaced): check that its effect is not there, then do the action again', details, cause
+    })
+  }
+  if (pending !== undefined && tx.nonce > pending) {
+    return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s: it waits behind nonce ${pending} of ${sender}, which no transaction the chain holds has`, {
       hint: 'an earlier transaction of this account never reached the chain (a nonce gap): send any transaction from the account with that nonce, or restart the node to take nonces afresh', details, cause
     })
   }
-  return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s though its turn has come`, {
-    hint: 'the chain is not including it (fees below the base fee, or a stalled chain): check the chain with commons chain status', details, cause
+  return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s though the chain holds it`, {
+    hint: 'the chain is not including it (fees below the base fee, a congested or stalled chain): check the chain with commons chain status', details, cause
   })
 }
 

@@ -64,8 +64,8 @@ describe('sends from one account at once', () => {
 })
 
 describe('a transaction that is not mined', () => {
-  it('waits a minute on a devnet, thirty block times on a slower chain', () => {
-    assert.equal(receiptTimeoutMs({ pollingMs: 50 }), 60_000)
+  it('waits three minutes on a devnet, thirty block times on a slower chain', () => {
+    assert.equal(receiptTimeoutMs({ pollingMs: 50 }), 180_000)
     assert.equal(receiptTimeoutMs({ pollingMs: 12_000 }), 360_000)
   })
 
@@ -78,12 +78,18 @@ describe('a transaction that is not mined', () => {
     await assert.rejects(waitForReceipt(waiting, hash, 500), (error: unknown) => {
       assert.ok(error instanceof TransactionNotMinedError, String(error))
       assert.match(error.message, new RegExp(`nonce ${next + 1}\\).*waits behind nonce ${next} `))
-      assert.deepEqual([error.details?.nonce, error.details?.minedNonces], [next + 1, next])
+      assert.deepEqual([error.details?.nonce, error.details?.minedNonces, error.details?.pendingNonces], [next + 1, next, next])
       return true
     })
     // The gap filled, it is mined.
     await bare.sendTransaction({ to: devnetAccount(6).address, value: 1n, nonce: next })
     assert.equal((await waitForReceipt(waiting, hash)).status, 'success')
+  })
+
+  it('mined but short of its confirmations is named so, with its block', async () => {
+    const careful = await connect(devnet.rpcUrl, devnetAccount(5), { confirmations: 3 })
+    const hash = await careful.wallet.sendTransaction({ to: devnetAccount(6).address, value: 1n })
+    await assert.rejects(waitForReceipt(careful, hash, 500), /was mined in block \d+ but had not 3 confirmations/)
   })
 
   it('that the chain no longer knows is named as dropped', async () => {
