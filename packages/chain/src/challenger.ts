@@ -115,17 +115,9 @@ export class Challenger {
    * (the trainer's published trace) gives the trainer's values of that op.
    */
   async pinpoint (id: bigint, trainerOutput: (op: number) => Promise<Tensor>, choice?: { op: number, element: number }): Promise<Move & { op: number, element: number }> {
-    const honest = this.honest.get(id)
-    if (honest === undefined) throw new DisputeError(`dispute ${id} was not opened by this challenger`)
+    const honest = this.honestOf(id)
     const roots = await postedTrace(this.clients, this.deployment, id)
-    const mine = tensorRoots(honest.outputs)
-    let { op, element } = choice ?? { op: firstDepartingOp(roots, mine), element: -1 }
-    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
-    if (choice === undefined) {
-      const theirs = await trainerOutput(op)
-      if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
-      element = firstDifference(theirs, honest.outputs[op])
-    }
+    const { op, element } = choice ?? await this.departure(id, trainerOutput)
     const init = honest.step === INIT_STEP
     const { program } = this.claim
     const ops = init ? program.init : program.step
@@ -158,6 +150,29 @@ export class Challenger {
       }]
     })
     return { name: 'pinpoint', gas: receipt.gasUsed, op, element }
+  }
+
+  /**
+   * The first op whose posted root departs from the replay, and the first element of it
+   * where `trainerOutput` (the trainer's published trace) differs from the honest output.
+   * Throws when the published output is not the one whose root the trainer posted (a
+   * trace the trainer published to mislead, or one read wrong): its values are then
+   * walked on-chain (walkValues) instead.
+   */
+  async departure (id: bigint, trainerOutput: (op: number) => Promise<Tensor>): Promise<{ op: number, element: number }> {
+    const honest = this.honestOf(id)
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    const op = firstDepartingOp(roots, tensorRoots(honest.outputs))
+    if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
+    const theirs = await trainerOutput(op)
+    if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
+    return { op, element: firstDifference(theirs, honest.outputs[op]) }
+  }
+
+  /** Whether the op trace the trainer posted for dispute `id` departs from the replay anywhere. */
+  async traceDeparts (id: bigint): Promise<boolean> {
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    return firstDepartingOp(roots, tensorRoots(this.honestOf(id).outputs)) >= 0
   }
 
   /**

@@ -42,4 +42,8 @@ describe('a fault drawn by --fault', () => {
     assert.deepEqual(parseFault('loss,step=2,hide,withhold'), { kind: 'loss', step: 2, seed: 1, withhold: true, hide: true })
     assert.throws(() => parseFault('step,hidden'), FaultSpecError)
   })
+
+  it('takes a trace published unlike the one posted (badtrace)', () => {
+    assert.deepEqual(parseFault('step=1,badtrace', 2), { kind: 'step', step: 1, op: undefined, element: undefined, seed: 2, badTrace: true })
+  })
 })

@@ -11,15 +11,17 @@ export class FaultSpecError extends BaseError {
 /**
  * A fault as the CLI takes it: parts left out are drawn from the seed when a job starts.
  * `withhold`: the trainer publishes no op trace when disputed (data availability is then
- * forced on-chain). `hide`: it serves no run at all, submitting the run's CID while keeping
- * its blocks to itself (its transcript is then forced out by queries).
+ * forced on-chain). `badtrace`: it publishes an op trace that is not the one it posts (one
+ * value of every op changed: the challenger must walk the values on-chain). `hide`: it
+ * serves no run at all, submitting the run's CID while keeping its blocks to itself (its
+ * transcript is then forced out by queries).
  */
-export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'model', slot?: number, element?: number } | { kind: 'header', slot?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean, hide?: boolean }
+export type FaultSpec = ({ kind: 'step', step?: number, op?: number, element?: number } | { kind: 'init', slot?: number, element?: number } | { kind: 'model', slot?: number, element?: number } | { kind: 'header', slot?: number } | { kind: 'loss', step?: number }) & { seed: number, withhold?: boolean, badTrace?: boolean, hide?: boolean }
 
 /** The kinds a fault can name first; `step=...` alone is a step fault. */
 const FAULT_KINDS = ['step', 'init', 'loss', 'model', 'header'] as const
 
-const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] --fault loss[,step=T], --fault model[,slot=S,element=E] or --fault header[,slot=S]; add ,withhold to publish no trace, ,hide to serve no run'
+const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --fault init[,slot=S,element=E] --fault loss[,step=T], --fault model[,slot=S,element=E] or --fault header[,slot=S]; add ,withhold to publish no trace, ,badtrace to publish a trace unlike the one posted, ,hide to serve no run'
 
 /**
  * Parses `--fault step=T,op=I,element=E` (any part may be left out; `--fault step`
@@ -27,7 +29,7 @@ const FAULT_HINT = 'write --fault step=T,op=I,element=E (parts optional), --faul
  * (a lie about the loss of step T alone) or `--fault model` (optionally `model,slot=S,element=E`:
  * one weight of model.safetensors not S_T's) or `--fault header` (optionally `header,slot=S`:
  * parameter S's name swapped with another's in the file's header, every weight at its
- * offset), each optionally with `,withhold` and `,hide`.
+ * offset), each optionally with `,withhold`, `,badtrace` and `,hide`.
  */
 export function parseFault (text: string, seed = 1): FaultSpec {
   const [head, ...rest] = text.split(',').map(s => s.trim()).filter(s => s !== '')
@@ -36,9 +38,11 @@ export function parseFault (text: string, seed = 1): FaultSpec {
   const kind = named ? head as FaultSpec['kind'] : 'step'
   let withhold = false
   let hide = false
+  let badTrace = false
   for (const part of named ? rest : [head, ...rest]) {
     if (part === 'withhold') { withhold = true; continue }
     if (part === 'hide') { hide = true; continue }
+    if (part === 'badtrace') { badTrace = true; continue }
     const match = /^(step|op|element|slot)=(\d+)$/.exec(part ?? '')
     if (match === null) throw new FaultSpecError(`"${part ?? ''}" is not a fault part`, { hint: FAULT_HINT })
     parts[match[1]] = Number(match[2])
@@ -47,7 +51,7 @@ export function parseFault (text: string, seed = 1): FaultSpec {
   if (kind === 'step' && parts.slot !== undefined) throw new FaultSpecError('a step fault has no slot', { hint: FAULT_HINT })
   if (kind === 'header' && (parts.step !== undefined || parts.op !== undefined || parts.element !== undefined)) throw new FaultSpecError('a header fault has only a slot', { hint: FAULT_HINT })
   if (kind === 'loss' && (parts.op !== undefined || parts.slot !== undefined || parts.element !== undefined)) throw new FaultSpecError('a loss fault has only a step', { hint: FAULT_HINT })
-  const common = { seed, ...(withhold ? { withhold } : {}), ...(hide ? { hide } : {}) }
+  const common = { seed, ...(withhold ? { withhold } : {}), ...(badTrace ? { badTrace } : {}), ...(hide ? { hide } : {}) }
   if (kind === 'init') return { kind, slot: parts.slot, element: parts.element, ...common }
   if (kind === 'model') return { kind, slot: parts.slot, element: parts.element, ...common }
   if (kind === 'header') return { kind, slot: parts.slot, ...common }

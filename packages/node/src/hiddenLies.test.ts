@@ -113,6 +113,15 @@ describe('lies a trainer hides', () => {
     assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
   })
 
+  it('a lie whose published trace is not the trace the trainer posted is walked down on-chain and slashed', { timeout: 300_000 }, async () => {
+    const { jobId, dispute } = await caught('misleader', 'step=1,badtrace')
+    assert.equal(dispute.winner, 'challenger')
+    assert.equal(dispute.reasonName, 'mismatch')
+    assert.ok(lines.some(l => l.startsWith('validator: ') && l.includes('published trace cannot be used')), 'the published trace was refused')
+    assert.ok(dispute.requests >= 1, 'the values were forced out on-chain')
+    assert.equal((await readJob(bank, deployment, jobId)).statusName, 'slashed')
+  })
+
   it('a model file with one weight that is not S_T\'s, the transcript honest, is slashed through ModelFileDisputes', { timeout: 300_000 }, async () => {
     const cheater = await cheaterNode('file-liar', 'model,slot=1,element=4', 3, [validator])
     try {

@@ -98,7 +98,7 @@ export function nodeCommand (program: Command): void {
     .option('--bootstrap <multiaddr>', 'peer to connect to at start, ending in /p2p/<peer id> (repeatable)', collectOption)
     .option('--api-port <n>', 'port of the HTTP API on 127.0.0.1 (0: any free port)', portOption('--api-port'), 0)
     .option('--explorer-port <n>', 'also serve the explorer on this port of 127.0.0.1 (0: any free port), indexing the chain live and fetching content from peers', portOption('--explorer-port'))
-    .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace, ,hide to serve no run')
+    .option('--fault <spec>', 'train dishonestly on purpose, for testing: step=T,op=I,element=E (parts optional), init, or loss[,step=T]; add ,withhold to publish no trace, ,badtrace to publish one unlike the trace posted, ,hide to serve no run')
     .option('--seed <n>', 'seed that draws the parts of --fault left out', wholeOption('--seed'), 1)
     .option('--check-steps <n|all>', 'validator: steps of each result to replay besides S_0 (default: sized by --check-probability)', checkSteps)
     .option('--check-probability <p>', 'validator: chance that the drawn steps include any one given step (default 0.1)', numberOption('--check-probability', { above: 0, max: 1 }))

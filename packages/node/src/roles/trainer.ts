@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import {
   checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult, type JobInputs
 } from '@commons/chain'
-import { checkpointSteps, readRecords, runStateAt, train, writeSafetensors, type RunFault, type Tensor } from '@commons/engine'
+import { checkpointSteps, readRecords, runStateAt, Tensor, train, writeSafetensors, type RunFault } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir, unpublishedCid } from '../content.ts'
 import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
@@ -182,7 +182,9 @@ export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step
     const outputs = await defender.trace(step)
     const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
     await mkdir(dir, { recursive: true })
-    await writeSafetensors(join(dir, 'trace.safetensors'), outputs.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
+    // A trainer that misleads on purpose (testing) publishes a trace unlike the one it posts.
+    const published = ctx.options.fault?.badTrace === true ? outputs.map(misleading) : outputs
+    await writeSafetensors(join(dir, 'trace.safetensors'), published.map((t, i): [string, Tensor] => [`op-${String(i).padStart(5, '0')}`, t]), { step: String(step), dispute: String(id) })
     // A trainer that withholds its trace on purpose (testing) leaves the challenger to force it out on-chain.
     const withhold = ctx.options.fault?.withhold === true
     const traceCid = withhold ? undefined : await publishDir(ctx.store, `dispute-${id}`, dir, `op trace of step ${step} for dispute ${id}`)
@@ -195,6 +197,13 @@ export async function defendTrace (ctx: Context, id: bigint, jobId: bigint, step
       if (traceCid !== undefined) await ctx.network.publish(TOPICS.checkpoints, { kind: 'trace', disputeId: String(id), cid: traceCid })
     }))
   })
+}
+
+/** A copy of `t` with its first value changed: what a trainer publishing a misleading trace writes. */
+function misleading (t: Tensor): Tensor {
+  const data = t.data.slice()
+  data[0] = data[0] === 1 ? 2 : 1
+  return new Tensor(t.shape, data)
 }
 
 export async function defendReveal (ctx: Context, id: bigint, jobId: bigint): Promise<void> {

@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
-import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt } from '@commons/engine'
+import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
 import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
 import { notHadInTime } from '../errors.ts'
@@ -253,16 +253,19 @@ async function trainersTrace (ctx: Context, id: bigint, trainer: Address): Promi
 
 /**
  * The trainer posted its trace (or revealed requested values): name the faulty element.
- * A lie about the loss alone is pinpointed at the loss op. Otherwise the element comes
- * from the trainer's published trace, or, when it publishes none, from an on-chain walk
- * down the first op that departs (requestValues; the next ValuesProvided calls this again).
+ * A lie about the loss alone (the trace agrees with the replay) is pinpointed at the loss
+ * op. Otherwise the element comes from the trainer's published trace, or, when it
+ * publishes none or one that is not the trace it posted, from an on-chain walk down the
+ * first op that departs (requestValues; the next ValuesProvided calls this again).
  */
 export async function challengePinpoint (ctx: Context, id: bigint): Promise<void> {
   const mine = ctx.challengers.get(String(id))
   if (mine === undefined) return
   const d = await readDispute(ctx.clients, ctx.options.deployment, id)
   if (d.phase !== PHASE.awaitPinpoint) return
-  if (mine.challenger.onlyLossDiffers(id)) {
+  // A trace that departs anywhere is a lie pinpointed there: a liar whose trace repeats its
+  // recorded loss would win a pinpointLoss (its trace's loss op output is the record's).
+  if (mine.challenger.onlyLossDiffers(id) && !(await mine.challenger.traceDeparts(id))) {
     await playMove(ctx, id, PHASE.awaitPinpoint, 'pinpointing the loss', async () => {
       const move = await timed(ctx, 'chain', async () => mine.challenger.pinpointLoss(id))
       mine.moves.push(move)
@@ -272,24 +275,42 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
     return
   }
   const traceCid = mine.walking === true ? undefined : await trainersTrace(ctx, id, d.trainer)
-  if (traceCid === undefined) {
+  const published = traceCid === undefined ? undefined : await publishedDeparture(ctx, id, mine.challenger, traceCid)
+  if (published === undefined) {
     mine.walking = true
     await walkOnChain(ctx, id, d.jobId)
     return
   }
-  const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
-  await fetchVersion(ctx, traceCid, dir)
-  const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
   await playMove(ctx, id, PHASE.awaitPinpoint, 'pinpointing', async () => {
-    const move = await timed(ctx, 'chain', async () => mine.challenger.pinpoint(id, async op => {
-      const t = tensors.get(`op-${String(op).padStart(5, '0')}`)
-      if (t === undefined) throw new NodeError(`the published trace lacks op ${op}`)
-      return t
-    }))
+    const move = await timed(ctx, 'chain', async () => mine.challenger.pinpoint(id, published.output, published.choice))
     mine.moves.push(move)
     ctx.state.setDispute(id, d.jobId, 'challenger', 'pinpointed', { op: move.op, element: move.element, pinpointGas: move.gas })
     ctx.log(`dispute ${id}: pinpointed op ${move.op}, element ${move.element} (${move.gas} gas)`)
   })
+}
+
+/**
+ * The element to pinpoint from the trace the trainer published, or undefined when it
+ * cannot be had or is not the trace whose roots the trainer posted (fetched in vain,
+ * unreadable, an op missing or not the posted one): retrying it would run the dispute
+ * out of time, so its values are walked on-chain instead.
+ */
+async function publishedDeparture (ctx: Context, id: bigint, challenger: Challenger, traceCid: string): Promise<{ output: (op: number) => Promise<Tensor>, choice: { op: number, element: number } } | undefined> {
+  try {
+    const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
+    await fetchVersion(ctx, traceCid, dir)
+    const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
+    const output = async (op: number): Promise<Tensor> => {
+      const t = tensors.get(`op-${String(op).padStart(5, '0')}`)
+      if (t === undefined) throw new NodeError(`the published trace lacks op ${op}`)
+      return t
+    }
+    return { output, choice: await challenger.departure(id, output) }
+  } catch (error) {
+    if (ctx.stopped()) throw error
+    ctx.log(`dispute ${id}: the trainer's published trace cannot be used (${(error as Error).message}); walking its values on-chain`)
+    return undefined
+  }
 }
 
 /** One step of the on-chain walk to the element to pinpoint (the trainer published no trace). */
