@@ -169,7 +169,7 @@ async function playLie (kind: string, run: SweepRun, fault: RunFault): Promise<b
     return id
   }
   await defender.postOpTrace(id)
-  if (challenger.onlyLossDiffers(id)) await challenger.pinpointLoss(id)
+  if (await challenger.lossOnly(id)) await challenger.pinpointLoss(id)
   else if (kind === 'withheld-values' || kind === 'silent-on-request') {
     let walk = await challenger.walkValues(id)
     if (kind === 'silent-on-request') {

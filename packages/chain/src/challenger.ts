@@ -169,12 +169,6 @@ export class Challenger {
     return { op, element: firstDifference(theirs, honest.outputs[op]) }
   }
 
-  /** Whether the op trace the trainer posted for dispute `id` departs from the replay anywhere. */
-  async traceDeparts (id: bigint): Promise<boolean> {
-    const roots = await postedTrace(this.clients, this.deployment, id)
-    return firstDepartingOp(roots, tensorRoots(this.honestOf(id).outputs)) >= 0
-  }
-
   /**
    * Claims the loss record t commits to is not element 0 of the loss op's output in
    * the trainer's trace (a lie about the loss only; DisputeGame.pinpointLoss).
@@ -242,10 +236,17 @@ export class Challenger {
     return { op, next, moves: [await this.requestValues(id, op, next.firstLeaf, next.leaves)] }
   }
 
-  /** Whether dispute `id` is over a loss alone: the replay agrees with S_{t+1}. */
-  onlyLossDiffers (id: bigint): boolean {
+  /**
+   * Whether dispute `id` is over a lie about the loss alone, to pinpoint at the loss op
+   * (pinpointLoss): the replay agrees with S_{t+1} and the op trace the trainer posted
+   * agrees with the replay. A trace that departs anywhere is pinpointed there instead: a
+   * liar whose trace repeats its recorded loss would win a pinpointLoss.
+   */
+  async lossOnly (id: bigint): Promise<boolean> {
     const honest = this.honestOf(id)
-    return honest.step !== INIT_STEP && honest.agrees
+    if (honest.step === INIT_STEP || !honest.agrees) return false
+    const roots = await postedTrace(this.clients, this.deployment, id)
+    return firstDepartingOp(roots, tensorRoots(honest.outputs)) < 0
   }
 
   private honestOf (id: bigint) {

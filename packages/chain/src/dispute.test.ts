@@ -203,6 +203,20 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
   })
 
+  it('slashes a lie about a loss that the trainer\'s trace repeats: pinpointed at the loss op\'s output, not by pinpointLoss', async () => {
+    // The loss op's output corrupted in the run itself: every state right, the recorded loss
+    // and the trace's loss op output both the lie (a pinpointLoss would find them equal).
+    const fault: RunFault = { kind: 'step', step: 3, op: program.header.lossOp, element: 0 }
+    const { jobId, dir, defender, challenger } = await submittedRun(fault)
+    const check = challenger.check(3, await runStateAt(engine, dir, tokens, 3))
+    assert.deepEqual([check.agrees, check.lossAgrees], [true, false], 'the states are honest, the recorded loss is not')
+    const outcome = await playDispute(challenger, defender, 3, await runStateAt(engine, dir, tokens, 3))
+    assert.equal(outcome.winner, 'challenger')
+    assert.equal(outcome.reason, 'mismatch')
+    assert.equal(outcome.op, program.header.lossOp)
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
   it('slashes a lie about the last record\'s loss, an evaluation of S_T disputed over step T', async () => {
     const fault: RunFault = { kind: 'loss', step: recipe.steps }
     const { jobId, dir, defender, challenger } = await submittedRun(fault)

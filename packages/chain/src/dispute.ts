@@ -95,7 +95,7 @@ export interface DisputeOutcome {
 export async function playDispute (challenger: Challenger, defender: Defender, step: number, stateT?: TrainState): Promise<DisputeOutcome> {
   const { id, move: open } = await challenger.open(step, stateT)
   const moves: Move[] = [await defender.postOpTrace(id)]
-  const pinned = challenger.onlyLossDiffers(id) ? await challenger.pinpointLoss(id) : await challenger.pinpoint(id, async op => defender.output(step, op))
+  const pinned = await challenger.lossOnly(id) ? await challenger.pinpointLoss(id) : await challenger.pinpoint(id, async op => defender.output(step, op))
   moves.push(pinned, await defender.reveal(id))
   const d = await readDispute(challenger.clients, challenger.deployment, id)
   if (d.winner === null) throw new DisputeError(`dispute ${id} did not resolve`)

@@ -263,9 +263,7 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
   if (mine === undefined) return
   const d = await readDispute(ctx.clients, ctx.options.deployment, id)
   if (d.phase !== PHASE.awaitPinpoint) return
-  // A trace that departs anywhere is a lie pinpointed there: a liar whose trace repeats its
-  // recorded loss would win a pinpointLoss (its trace's loss op output is the record's).
-  if (mine.challenger.onlyLossDiffers(id) && !(await mine.challenger.traceDeparts(id))) {
+  if (await mine.challenger.lossOnly(id)) {
     await playMove(ctx, id, PHASE.awaitPinpoint, 'pinpointing the loss', async () => {
       const move = await timed(ctx, 'chain', async () => mine.challenger.pinpointLoss(id))
       mine.moves.push(move)
