@@ -52,7 +52,10 @@ export class Challenger {
     const clones = slots.map(t => new Tensor(t.shape, Float32Array.from(t.f32)))
     Object.assign(copy, { params: clones.slice(0, p), m: clones.slice(p, 2 * p), v: clones.slice(2 * p) })
     const trace = traceStep(engine, recipe, tokens, copy, { base: this.claim.base })
-    const lossAgrees = wordOf(trace.loss, 'f32') === wordOf(records[step].loss, 'f32')
+    // The trainer's bits where it posted them (a NaN of another payload is a lie: NaN is
+    // committed canonical), else its record's loss.
+    const claimed = this.claim.proofs?.get(step)?.lossBits ?? wordOf(records[step].loss, 'f32')
+    const lossAgrees = wordOf(trace.loss, 'f32') === claimed
     // Step T (the last record) has no next state: only its loss, an evaluation of S_T, can differ.
     const next = step >= recipe.steps ? undefined : records[step + 1]
     if (step < recipe.steps && next === undefined) throw new DisputeError(`checking step ${step} needs record ${step + 1}, which is not known`)

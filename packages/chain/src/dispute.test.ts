@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, parseEther, toHex, zeroAddress, type Abi, type Hex } from 'viem'
-import { nodeProof, random32, recordHashes, wordOf } from '@commons/protocol'
+import { nodeProof, random32, recordHashes, stateRoot, wordOf } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, tokensRootOf, train, trainStep, type Recipe,
+  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, stateSlots, tokensRootOf, train, trainStep, type Recipe,
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
@@ -50,6 +50,8 @@ after(async () => {
 })
 
 let runs = 0
+
+const pick = ({ agrees, lossAgrees }: { agrees: boolean, lossAgrees: boolean }): { agrees: boolean, lossAgrees: boolean } => ({ agrees, lossAgrees })
 
 /** A job posted, claimed, trained (with the fault, if any) and submitted. */
 async function submittedRun (fault?: RunFault) {
@@ -215,6 +217,22 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     assert.equal(outcome.reason, 'mismatch')
     assert.equal(outcome.op, program.header.lossOp)
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('reads a NaN loss the trainer posted with another payload as a lie (NaN is committed canonical), where the replay\'s loss is NaN too', () => {
+    // A state whose loss is NaN: the first parameter all NaN.
+    const state = initialState(recipe)
+    state.params[0].f32.fill(NaN)
+    const before = toHex(stateRoot(stateSlots(state), 0))
+    const next = initialState(recipe)
+    next.params[0].f32.fill(NaN)
+    trainStep(engine, recipe, tokens, next)
+    const records: StepRecord[] = [{ step: 0, state: before, loss: NaN }, { step: 1, state: toHex(stateRoot(stateSlots(next), 1)), loss: NaN }]
+    const claimOf = (lossBits: number): Challenger => new Challenger(as.challenger, deployment, {
+      engine, jobId: 0n, recipe, tokens, program, records, proofs: new Map([[0, { lossBits, proof: [] }], [1, { lossBits, proof: [] }]])
+    })
+    assert.deepEqual(pick(claimOf(0x7fc00000).check(0, state)), { agrees: true, lossAgrees: true }, 'the canonical NaN agrees')
+    assert.deepEqual(pick(claimOf(0x7fc00001).check(0, state)), { agrees: true, lossAgrees: false }, 'another payload does not')
   })
 
   it('slashes a lie about the last record\'s loss, an evaluation of S_T disputed over step T', async () => {
