@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import {
   Challenger, checkPosted, disputableUntil, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, type PostedRecord
 } from '@commons/chain'
-import { compileProgram, runStateAt, train, type StepRecord, type TrainState } from '@commons/engine'
+import { compileProgram, runStateAt, train, type StepProgress, type StepRecord, type TrainState } from '@commons/engine'
 import { jobInputs } from './content.ts'
 import { NodeError, timed, type Context } from './context.ts'
 import { endByTimeout } from './disputes.ts'
@@ -28,23 +28,40 @@ export interface WithheldDispute {
 }
 
 /**
- * Takes from `waiting` the job whose challenge window ends first (`windowEnd`), the next
- * to check without its run: first come, first served would let a trainer hide honest runs
- * ahead of a lie and push the lie's check past its window. When a window cannot be read
- * (an RPC failing), the job that waited longest.
+ * Takes from `waiting` the job whose challenge window ends first (`windowEnd`, read once
+ * per job and kept in the map), the next to check without its run: first come, first
+ * served would let a trainer hide honest runs ahead of a lie and push the lie's check
+ * past its window. A job whose window cannot be read (an RPC failing) goes first, so it
+ * is not left behind.
  */
-export async function firstWindowToEnd (waiting: Set<bigint>, windowEnd: (jobId: bigint) => Promise<bigint>): Promise<bigint | undefined> {
+export async function firstWindowToEnd (waiting: Map<bigint, bigint | undefined>, windowEnd: (jobId: bigint) => Promise<bigint>): Promise<bigint | undefined> {
+  await Promise.all([...waiting].filter(([, end]) => end === undefined).map(async ([jobId]) => {
+    waiting.set(jobId, await windowEnd(jobId).catch(() => undefined))
+  }))
   let first: { jobId: bigint, end: bigint } | undefined
-  try {
-    for (const [jobId, end] of await Promise.all([...waiting].map(async jobId => [jobId, await windowEnd(jobId)] as const))) {
-      if (first === undefined || end < first.end) first = { jobId, end }
-    }
-  } catch {
-    first = undefined
+  for (const [jobId, end] of waiting) {
+    const at = end ?? -1n
+    if (first === undefined || at < first.end) first = { jobId, end: at }
   }
-  const jobId = first?.jobId ?? waiting.values().next().value
-  if (jobId !== undefined) waiting.delete(jobId)
-  return jobId
+  if (first !== undefined) waiting.delete(first.jobId)
+  return first?.jobId
+}
+
+/** Steps of a check's training timed before its pace is trusted to say it cannot end inside the window. */
+const PACE_STEPS = 10
+
+/**
+ * A training's onStep that throws WindowClosedError once PACE_STEPS steps show the
+ * training would end after `windowEndsAt` (a Date.now() time).
+ */
+export function paceGuard (windowEndsAt: number): (progress: Pick<StepProgress, 'etaSeconds'>) => void {
+  let steps = 0
+  return ({ etaSeconds }) => {
+    const endsAt = Date.now() + etaSeconds * 1000
+    if (++steps >= PACE_STEPS && endsAt > windowEndsAt) {
+      throw new WindowClosedError(`its training would end ${Math.round((endsAt - windowEndsAt) / 1000)} s after its challenge window`)
+    }
+  }
 }
 
 /** Where a validator trains a job whose run it could not have. */
@@ -62,10 +79,26 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
   const dir = ownRunDir(ctx, jobId)
   ctx.log(`job ${jobId}: no peer serves its run; training it from S_0 to check its transcript`)
   const resume = await readFile(join(dir, 'run.json')).then(() => true, () => false)
-  const own = await timed(ctx, 'verification', async () => train(ctx.engine, {
-    recipe, tokens, tokenizerJson, base, data: { source: `job ${jobId}` }, out: dir, resume,
-    onStep: () => { if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: its check paused: the node is stopping`) }
-  }))
+  // A training that cannot end inside the window checks nothing: given up as soon as its
+  // pace shows it, so jobs whose training outlasts their window (a trainer's decoys, ahead
+  // of its lie) cannot hold the lane for a whole training each.
+  const windowLeftMs = Number(job.submittedAt + job.spec.challengeWindow - (await ctx.clients.public.getBlock()).timestamp) * 1000
+  const inWindow = paceGuard(Date.now() + windowLeftMs)
+  let own
+  try {
+    own = await timed(ctx, 'verification', async () => train(ctx.engine, {
+      recipe, tokens, tokenizerJson, base, data: { source: `job ${jobId}` }, out: dir, resume,
+      onStep: progress => {
+        if (ctx.stopped()) throw new NodeStoppingError(`job ${jobId}: its check paused: the node is stopping`)
+        inWindow(progress)
+      }
+    }))
+  } catch (error) {
+    if (!(error instanceof WindowClosedError)) throw error
+    ctx.state.setJob(jobId, 'validator', 'passed', { why: `no peer serves its run and ${error.message}` })
+    ctx.log(`job ${jobId}: not checked: no peer serves its run and ${error.message}`)
+    return null
+  }
   if (own.transcriptRoot === job.transcriptRoot) {
     ctx.state.setJob(jobId, 'validator', 'passed', { why: 'no peer serves its run; training it from S_0 gives its transcript root' })
     ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
@@ -118,7 +151,7 @@ async function closed (ctx: Context, job: Awaited<ReturnType<typeof readJob>>, j
 }
 
 /** The challenge window ended while the lie was searched for. */
-class WindowClosedError extends NodeError {
+export class WindowClosedError extends NodeError {
   override name = 'WindowClosedError'
 }
 

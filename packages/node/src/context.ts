@@ -127,8 +127,8 @@ export interface Context {
    * checks of results, and the replays that take a dispute up again after a restart.
    */
   work: { training: Promise<void> | null, checking: Promise<void> | null, withheld: Promise<void> | null, resuming: Promise<void> | null, defending: Promise<void> | null }
-  /** Jobs waiting in the `withheld` lane: each turn of it takes the one whose window ends first (firstWindowToEnd). */
-  withheldWaiting: Set<bigint>
+  /** Jobs waiting in the `withheld` lane, with their window's end once read: each turn takes the one that ends first (firstWindowToEnd). */
+  withheldWaiting: Map<bigint, bigint | undefined>
   /** Queues a handler on the node's event queue. */
   enqueue: (handler: () => Promise<void>) => void
   stopped: () => boolean

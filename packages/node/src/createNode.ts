@@ -74,7 +74,7 @@ export async function createNode (components: NodeComponents, init: NodeInit): P
     options: init, engine, clients, store, network, state, log, policy: { ...DEFAULT_JOB_POLICY, ...init.policy },
     traces: new Map(), challengers: new Map(), defenders: new Map(), inputs: new Map(), reports: [],
     timings: { training: 0, verification: 0, transfer: 0, chain: 0 },
-    work: { training: null, checking: null, withheld: null, resuming: null, defending: null }, withheldWaiting: new Set(), enqueue: queue.enqueue, stopped: queue.stopped,
+    work: { training: null, checking: null, withheld: null, resuming: null, defending: null }, withheldWaiting: new Map(), enqueue: queue.enqueue, stopped: queue.stopped,
     stopping: stopping.signal
   }
   const chainEvents = createChainEvents(ctx, queue)

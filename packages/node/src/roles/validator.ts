@@ -102,7 +102,7 @@ class RunUnusableError extends NodeError {
  */
 function checkWithoutRun (ctx: Context, jobId: bigint): void {
   ctx.state.setJob(jobId, 'validator', 'querying', {})
-  ctx.withheldWaiting.add(jobId)
+  if (!ctx.withheldWaiting.has(jobId)) ctx.withheldWaiting.set(jobId, undefined)
   offQueue(ctx, 'withheld', 'a check without the run', async () => {
     if (ctx.stopped()) return
     const next = await firstWindowToEnd(ctx.withheldWaiting, async id => {
