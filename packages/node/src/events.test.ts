@@ -1,16 +1,15 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { anvilPath, connect, deploy, devnetAccount, freePort, readJob, registerAndStake, transferTokens, type Clients, type Deployment } from '@commons/chain'
-import { readRecipe, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import type { Recipe } from '@commons/engine'
 import { NodeLockedError, peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { tinyJob } from './testing/tinyJob.ts'
 import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
@@ -52,13 +51,7 @@ before(async () => {
   nodes.push(requester)
   await bank.wallet.sendTransaction({ to: requester.address, value: parseEther('5') })
   await transferTokens(bank, deployment, requester.address, parseEther('5000'))
-  const source = join(root, 'corpus')
-  await mkdir(source, { recursive: true })
-  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(30_000, 4)))
-  await initDataset(requester.store, 'corpus')
-  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
-  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
-  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+  ;({ version, recipe } = await tinyJob(requester.store, root, 30_000, 4))
 })
 
 after(async () => {

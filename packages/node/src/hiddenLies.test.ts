@@ -1,16 +1,15 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { advanceTime, connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
-import { readRecipe, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import type { Recipe } from '@commons/engine'
 import { parseFault } from './faults.ts'
 import { peerIdBytes, type CommonsNode } from './node.ts'
 import { fundedNodes } from './testing/fundedNodes.ts'
+import { tinyJob } from './testing/tinyJob.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
 import { until as waitUntil, type Check } from './testing/until.ts'
 
@@ -45,13 +44,7 @@ before(async () => {
   validator = await start('validator', ['validator'], { checkSteps: 'all', traceWaitMs: 3000 })
   await registerAndStake(validator.clients, deployment, { peerId: peerIdBytes(validator.peerId), roles: ['validator'], amount: parseEther('1000') })
   await validator.network.connect(requester.network.multiaddrs()[0])
-  const source = join(root, 'corpus')
-  await mkdir(source, { recursive: true })
-  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(20_000, 5)))
-  await initDataset(requester.store, 'corpus')
-  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
-  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
-  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+  ;({ version, recipe } = await tinyJob(requester.store, root, 20_000, 5))
 })
 
 after(async () => {

@@ -1,16 +1,15 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseEther } from 'viem'
 import { connect, deploy, devnetAccount, modelHeaderOf, postJob, readJob, registerAndStake, startDevnet, transferTokens, type Deployment, type Devnet, type JobSpec } from '@commons/chain'
 import { toHex } from '@commons/protocol'
-import { initialState, readRecipe, readRecords, stateRootOf, type Recipe } from '@commons/engine'
-import { commitVersion, generateRows, initDataset, rowsToBytes } from '@commons/store'
+import { initialState, readRecords, stateRootOf, type Recipe } from '@commons/engine'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
+import { tinyJob } from './testing/tinyJob.ts'
 import { until as waitUntil, type Check } from './testing/until.ts'
 
 /**
@@ -52,13 +51,7 @@ before(async () => {
     await node.network.connect(requester.network.multiaddrs()[0])
   }
   await validator.network.connect(trainer.network.multiaddrs()[0])
-  const source = join(root, 'corpus')
-  await mkdir(source, { recursive: true })
-  await writeFile(join(source, 'rows.jsonl'), rowsToBytes(generateRows(30_000, 3)))
-  await initDataset(requester.store, 'corpus')
-  version = (await commitVersion(requester.store, { name: 'corpus', path: source, message: 'rows' })).cid.toString()
-  const tiny = await readRecipe(fileURLToPath(new URL('../../../recipes/tiny.json', import.meta.url)))
-  recipe = { ...tiny, model: { ...tiny.model, layers: 1 } as Recipe['model'], batchSize: 2, steps: 4, checkpointInterval: 2 }
+  ;({ version, recipe } = await tinyJob(requester.store, root, 30_000, 3))
 })
 
 after(async () => {
