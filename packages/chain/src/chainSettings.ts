@@ -35,6 +35,8 @@ export interface ConnectOptions {
   confirmations?: number
   /** Milliseconds between polls (default: 50 on a devnet, else the chain's block time, at least MIN_PUBLIC_POLLING_MS). */
   pollingMs?: number
+  /** Milliseconds a sent transaction may take to be mined and confirmed (default: receiptTimeoutMs in clients.ts). */
+  receiptTimeoutMs?: number
 }
 
 /**

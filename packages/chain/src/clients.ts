@@ -19,6 +19,8 @@ export interface Clients {
   pollingMs: number
   /** Blocks past the mining block a receipt waits for before it is acted on (0 on a devnet). */
   confirmations: number
+  /** Milliseconds a sent transaction may take to be mined and confirmed (default: receiptTimeoutMs). */
+  receiptTimeoutMs?: number
 }
 
 /** The devnet's well-known development mnemonic (anvil's default): never for real funds. */
@@ -106,16 +108,17 @@ export async function connect (rpcUrl: string, account: Account | Hex, options: 
     account: signer,
     rpcUrl,
     pollingMs,
-    confirmations
+    confirmations,
+    ...(options.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: options.receiptTimeoutMs })
   }
 }
 
 /**
  * Waits for the receipt of `hash` and for the connection's confirmations past its block:
- * what every send acts on. A transaction not mined in `timeoutMs` (default
- * receiptTimeoutMs) is a TransactionNotMinedError that says why (notMined).
+ * what every send acts on. A transaction not mined in `timeoutMs` (default: the
+ * connection's, else receiptTimeoutMs) is a TransactionNotMinedError that says why (notMined).
  */
-export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = receiptTimeoutMs(clients)): Promise<TransactionReceipt> {
+export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = clients.receiptTimeoutMs ?? receiptTimeoutMs(clients)): Promise<TransactionReceipt> {
   // Aborted when the wait times out: viem's look-ups of a transaction the chain does not know go on retrying past it.
   const stop = new AbortController()
   try {

@@ -76,10 +76,10 @@ export async function cancelJob (clients: Clients, deployment: Deployment, jobId
   return send(clients, { address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'cancel', args: [jobId] })
 }
 
-export async function readJob (clients: Clients, deployment: Deployment, jobId: bigint) {
+export async function readJob (clients: Clients, deployment: Deployment, jobId: bigint, blockTag: 'latest' | 'pending' = 'latest') {
   let job
   try {
-    job = await clients.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'getJob', args: [jobId] })
+    job = await clients.public.readContract({ address: deployment.contracts.market, abi: trainingMarketAbi, functionName: 'getJob', args: [jobId], blockTag })
   } catch (error) {
     throw asRevertError(error, `reading job ${jobId}`)
   }

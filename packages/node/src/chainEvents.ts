@@ -36,6 +36,12 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
         enqueue(async () => considerJob(ctx, jobId))
         break
       }
+      case 'JobClaimed': {
+        // A claim of ours this node took for lost (its wait gave up, the job read as open then): trained after all.
+        const jobId = args.jobId as bigint
+        if ((args.trainer as string).toLowerCase() === clients.account.address.toLowerCase() && state.job(jobId, 'trainer')?.status === 'gone') enqueue(async () => considerJob(ctx, jobId))
+        break
+      }
       case 'ResultSubmitted': { const jobId = args.jobId as bigint; const hash = event.blockHash; enqueue(async () => { onResultSubmitted(ctx, jobId, hash) }); break }
       case 'DisputeOpened': {
         const { id, jobId, step, challenger } = args as { id: bigint, jobId: bigint, step: number, challenger: string }

@@ -42,6 +42,8 @@ export interface NodeInit {
   pollMs?: number
   /** Blocks an event must be under before the node acts on it (DEFAULT_CONFIRMATIONS). */
   confirmations?: number
+  /** Milliseconds a transaction the node sends may take to be mined (default: the chain's, receiptTimeoutMs in @commons/chain). */
+  receiptTimeoutMs?: number
   /** Most blocks one eth_getLogs spans (DEFAULT_LOG_RANGE). */
   logRange?: number
   /** Milliseconds a block of a job's recipe or dataset may take to arrive (DEFAULT_JOB_FETCH_TIMEOUT_MS). */

@@ -48,7 +48,7 @@ async function homeComponents (options: NodeOptions, log: (line: string) => void
     await writeFileAtomic(peerKeyPath, Buffer.from(key), { mode: 0o600 })
     return key
   })
-  const clients = await connect(options.rpcUrl, privateKey)
+  const clients = await connect(options.rpcUrl, privateKey, { receiptTimeoutMs: options.receiptTimeoutMs })
   if ((options.deployment.block as string | undefined) === undefined) {
     // An older manifest: every log query starts at the deployment block, so find it.
     const block = await findDeploymentBlock(clients, options.deployment.contracts.market)

@@ -1,12 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult, type JobInputs
+  checkJobPolicy, claimJob, Defender, finalizeJob, INIT_STEP, JobTermsError, readDispute, readJob, readStake, submitResult, TransactionNotMinedError, type JobInputs
 } from '@commons/chain'
 import { checkpointSteps, readRecords, runStateAt, Tensor, train, writeSafetensors, type RunFault } from '@commons/engine'
 import { TOPICS } from '../constants.ts'
 import { jobInputs, publishDir, unpublishedCid } from '../content.ts'
-import { isRole, offQueue, timed, type Context, type Service } from '../context.ts'
+import { isMe, isRole, offQueue, timed, type Context, type Service } from '../context.ts'
 import { notHadInTime, NodeStoppingError } from '../errors.ts'
 import { resolveFault } from '../faults.ts'
 import { PHASE, playMove } from '../moves.ts'
@@ -50,27 +50,31 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
   const known = ctx.state.job(jobId, 'trainer')
   if (known !== undefined && DONE.has(known.status)) return
   const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
-  if (job.statusName !== 'open') {
+  // A claim of ours that was mined after its wait gave up (the job was skipped): trained now.
+  const claimed = job.statusName === 'claimed' && isMe(ctx, job.trainer)
+  if (job.statusName !== 'open' && !claimed) {
     if (known !== undefined) ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: job.statusName })
     return
   }
-  try {
-    checkJobPolicy(jobId, job.spec, ctx.policy)
-  } catch (error) {
-    refuse(ctx, jobId, error)
-    return
+  if (!claimed) {
+    try {
+      checkJobPolicy(jobId, job.spec, ctx.policy)
+    } catch (error) {
+      refuse(ctx, jobId, error)
+      return
+    }
   }
   if (ctx.work.training !== null) {
     skip(ctx, jobId, 'busy training another job')
     return
   }
-  const stake = await readStake(ctx.clients, ctx.options.deployment, ctx.clients.account.address)
-  if (stake.staked - stake.locked < job.spec.jobStake) {
+  const stake = claimed ? undefined : await readStake(ctx.clients, ctx.options.deployment, ctx.clients.account.address)
+  if (stake !== undefined && stake.staked - stake.locked < job.spec.jobStake) {
     skip(ctx, jobId, `stake too small to claim (${stake.staked - stake.locked} free, ${job.spec.jobStake} needed)`)
     return
   }
   // Fetching, checking and training take long: off the queue, one job at a time.
-  ctx.work.training = claimAndTrain(ctx, jobId).catch((error: unknown) => {
+  ctx.work.training = claimAndTrain(ctx, jobId, claimed).catch((error: unknown) => {
     // A fetch the stop cut short says nothing of the job: skipped, it is looked at again after the next start.
     if (ctx.stopping.aborted) skip(ctx, jobId, 'the node stopped while fetching its inputs')
     // Nor, at first, does an input no peer gave in time (its holder not reachable yet): asked
@@ -109,16 +113,30 @@ export function retrySkipped (ctx: Context): void {
   }
 }
 
-async function claimAndTrain (ctx: Context, jobId: bigint): Promise<void> {
+async function claimAndTrain (ctx: Context, jobId: bigint, claimed: boolean): Promise<void> {
   // Every term checked before the claim: a job that cannot be trained as posted is never claimed.
   await jobInputs(ctx, jobId)
-  try {
-    await timed(ctx, 'chain', async () => claimJob(ctx.clients, ctx.options.deployment, jobId))
-  } catch (error) {
-    const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
-    ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: now.statusName })
-    ctx.log(`job ${jobId}: not claimed (${now.statusName === 'open' ? (error as Error).message : 'another trainer was first'})`)
-    return
+  if (!claimed) {
+    try {
+      await timed(ctx, 'chain', async () => claimJob(ctx.clients, ctx.options.deployment, jobId))
+    } catch (error) {
+      const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
+      const landed = now.statusName === 'claimed' && isMe(ctx, now.trainer)
+      if (!landed && now.statusName === 'open') {
+        // A claim of ours still in the chain's pool (this one, or one sent before it) may yet
+        // be mined: looked at again with the skipped jobs, and trained once it is.
+        const pending = await readJob(ctx.clients, ctx.options.deployment, jobId, 'pending')
+        if (error instanceof TransactionNotMinedError || (pending.statusName === 'claimed' && isMe(ctx, pending.trainer))) {
+          skip(ctx, jobId, `its claim is not mined yet (${(error as Error).message})`)
+          return
+        }
+      }
+      if (!landed) {
+        ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: now.statusName })
+        ctx.log(`job ${jobId}: not claimed (${now.statusName === 'open' ? (error as Error).message : 'another trainer was first'})`)
+        return
+      }
+    }
   }
   ctx.state.setJob(jobId, 'trainer', 'claimed')
   ctx.log(`job ${jobId}: claimed`)
