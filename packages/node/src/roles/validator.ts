@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake } from '@commons/chain'
+import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, TransactionNotMinedError } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -214,6 +214,12 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
     try {
       opened = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
     } catch (error) {
+      if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
+        // Still in the chain's pool, or mined late: not sent again (a second dispute would be
+        // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
+        ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
+        return
+      }
       const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
       if (attempt + 1 >= OPEN_TRIES || job.statusName !== 'submitted' || ctx.stopped()) throw error
       ctx.log(`job ${jobId}: opening a dispute failed (${(error as Error).name}); trying again`)
@@ -398,7 +404,9 @@ export function validatorService (ctx: Context): Service {
 export async function onOwnDisputeOpened (ctx: Context, id: bigint, jobId: bigint, step: number): Promise<void> {
   if (!isRole(ctx, 'validator') || ctx.challengers.has(String(id))) return
   if (ctx.state.disputes().some(r => r.id === String(id) && r.role === 'challenger')) return
-  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step })
+  // Opened over a run no peer served (an open mined after its wait gave up): its records are the queries' answers.
+  const queries = ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined
+  ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, ...(queries === undefined ? {} : { queries }) })
   ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
-  await resumeChallenge(ctx, id, jobId, step, 0n)
+  await resumeChallenge(ctx, id, jobId, step, 0n, queries)
 }
