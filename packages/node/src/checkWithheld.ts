@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  Challenger, checkPosted, disputableUntil, findDisputedStep, INIT_STEP, postedRecords, queryRecords, readDispute, readJob, type PostedRecord
+  allEvents, Challenger, checkPosted, disputableUntil, disputeGameAbi, findDisputedStep, INIT_STEP, latestContractEvents, postedRecords, queryRecords, readDispute, readJob,
+  trainingMarketAbi, type PostedRecord
 } from '@commons/chain'
 import { compileProgram, runStateAt, train, type StepProgress, type StepRecord, type TrainState } from '@commons/engine'
+import { DEFAULT_LOG_RANGE } from './constants.ts'
 import { jobInputs } from './content.ts'
 import { NodeError, timed, type Context } from './context.ts'
 import { endByTimeout } from './disputes.ts'
@@ -45,6 +47,17 @@ export async function firstWindowToEnd (waiting: Map<bigint, bigint | undefined>
   }
   if (first !== undefined) waiting.delete(first.jobId)
   return first?.jobId
+}
+
+/** The queries this validator asked about job `jobId`, as the chain has them (from its result's block on). */
+async function ownQueries (ctx: Context, jobId: bigint): Promise<string[]> {
+  const { contracts, block } = ctx.options.deployment
+  const [submitted] = await latestContractEvents(ctx.clients, { address: contracts.market, abi: trainingMarketAbi, eventName: 'ResultSubmitted', args: { jobId }, fromBlock: BigInt(block) })
+  if (submitted === undefined) return []
+  const asked = await allEvents(ctx.clients, {
+    address: contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { jobId, challenger: ctx.clients.account.address }, fromBlock: submitted.blockNumber, range: BigInt(ctx.options.logRange ?? DEFAULT_LOG_RANGE)
+  })
+  return asked.map(e => String(e.args.id))
 }
 
 /** Steps of a check's training timed before its pace is trusted to say it cannot end inside the window. */
@@ -104,8 +117,10 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
     return null
   }
-  // Queries asked before a restart: their answers (waited for, if still due) are not asked for again.
-  const queries = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
+  // Queries asked before a restart, or mined after their wait gave up (a check tried again):
+  // their answers (waited for, if still due) are not asked for, nor paid for, again.
+  const recorded = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
+  const queries = [...new Set([...recorded, ...await ownQueries(ctx, jobId)])]
   let found
   try {
     const known: PostedRecord[] = []

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEther } from 'viem'
-import { advanceTime, connect, deploy, devnetAccount, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { getAbiItem, parseEther, parseTransaction, toFunctionSelector, type Hex } from 'viem'
+import { advanceTime, allEvents, connect, deploy, devnetAccount, disputeGameAbi, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import type { Recipe } from '@commons/engine'
 import { parseFault } from './faults.ts'
 import { peerIdBytes, type CommonsNode } from './node.ts'
@@ -177,6 +177,22 @@ describe('lies a trainer hides', () => {
       assert.equal((await readJob(bank, deployment, jobId)).statusName, 'submitted')
     } finally {
       await quiet.stop()
+    }
+  })
+
+  it('a query the chain took but whose answer the provider lost is not asked, nor paid for, again: the check tried again finds it on-chain', { timeout: 300_000 }, async () => {
+    const openQuery = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'openQuery' }))
+    proxy.loseAnswer('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(openQuery) === true)
+    const hider = await cheaterNode('hider-3', 'step,hide', 9, [keeper])
+    try {
+      const jobId = await postJob()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      assert.ok(lines.some(l => l.startsWith('keeper: ') && l.includes(`job ${jobId}: checking it without its run failed`)), 'the lost answer failed the check once')
+      const asked = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { jobId, challenger: keeper.address }, fromBlock: BigInt(deployment.block) })
+      const indices = asked.map(e => (e.args.indices ?? []).join(','))
+      assert.equal(new Set(indices).size, indices.length, `no records asked for twice: ${indices.join(' / ')}`)
+    } finally {
+      await hider.stop()
     }
   })
 

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
  * A JSON-RPC proxy on loopback in front of a devnet, behaving like the hosted providers
  * nodes meet in practice: it refuses `eth_getLogs` over more than `maxLogRange` blocks
  * (as many providers do, at 1,000), can answer slowly (`delayMs`), can fail the next
- * requests of a method on purpose (`failNext`), and counts every request by method.
+ * requests of a method on purpose (`failNext`), or lose the answer to one the chain did
+ * take (`loseAnswer`), and counts every request by method.
  * For tests: the real chain answers everything it lets through.
  */
 
@@ -17,6 +18,11 @@ export interface RpcProxy {
   refusedRanges: number
   /** Fails the next `n` requests of `method` with a JSON-RPC error. */
   failNext(method: string, n: number): void
+  /**
+   * Passes the next request of `method` whose params `when` picks to the chain and
+   * answers it with an error, as a provider that timed out after the chain took a transaction.
+   */
+  loseAnswer(method: string, when: (params: unknown[]) => boolean): void
   /** Requests failed on purpose so far. */
   failed: number
   total(): number
@@ -34,6 +40,7 @@ interface RpcRequest { id: unknown, method: string, params?: unknown[] }
 export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy> {
   const counts = new Map<string, number>()
   const failing = new Map<string, number>()
+  const losing = new Map<string, (params: unknown[]) => boolean>()
   const proxy = { refusedRanges: 0, failed: 0 }
   const forward = async (body: unknown): Promise<unknown> => {
     const response = await fetch(options.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -63,6 +70,13 @@ export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy
         }
       }
     }
+    const when = losing.get(request.method)
+    if (when?.(request.params ?? []) === true) {
+      losing.delete(request.method)
+      await forward(request)
+      proxy.failed++
+      return { jsonrpc: '2.0', id: request.id, error: { code: -32000, message: `the answer to ${request.method} was lost` } }
+    }
     return forward(request)
   }
   const server: Server = createServer((req, res) => {
@@ -91,6 +105,7 @@ export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy
     get refusedRanges () { return proxy.refusedRanges },
     get failed () { return proxy.failed },
     failNext (method, n) { failing.set(method, n) },
+    loseAnswer (method, when) { losing.set(method, when) },
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
     async close () {
       server.closeAllConnections()
