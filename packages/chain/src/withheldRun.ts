@@ -109,7 +109,7 @@ export async function findDisputedStep (honest: StepRecord[], ask: (indices: num
 /**
  * Checks records posted in answer to a query against the transcript root the trainer
  * submitted (`count` records): the chain checked them already, but what is read back here
- * (a transaction's calldata) must be what the chain checked. Throws on the first that is not.
+ * (the RecordsPosted log) must be what the chain checked. Throws on the first that is not.
  */
 export function checkPosted (posted: readonly PostedRecord[], transcriptRoot: string, count: number): void {
   for (const r of posted) {

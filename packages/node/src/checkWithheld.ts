@@ -133,7 +133,7 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
       ctx.state.setJob(jobId, 'validator', 'querying', { queries })
       ctx.log(`job ${jobId}: its transcript is not a training's; query ${id} asks the trainer for records ${indices.join(', ')}`)
       const posted = await answerOf(ctx, id)
-      // What is read back (calldata) must be what the chain checked.
+      // What is read back (the RecordsPosted log) must be what the chain checked.
       checkPosted(posted, job.transcriptRoot, recipe.steps + 1)
       return posted
     }, known)
