@@ -73,7 +73,12 @@ export class Challenger {
     const { records, program, jobId, recipe } = this.claim
     const game = this.deployment.contracts.disputeGame
     const bond = await this.clients.public.readContract({ address: game, abi: disputeGameAbi, functionName: 'bond' })
-    await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
+    try {
+      await send(this.clients, { address: this.deployment.contracts.token, abi: commonsTokenAbi, functionName: 'approve', args: [game, bond] })
+    } catch (error) {
+      // Not the open's own error: a caller that holds back a second open while the first is in the pool must not take this for it.
+      throw new DisputeError(`approving the dispute bond failed: ${(error as Error).message}`, { cause: error })
+    }
     const at = step === INIT_STEP ? 0 : step
     // INIT and step T (the last record, an evaluation dispute) prove one record only.
     const one = step === INIT_STEP || step >= recipe.steps
@@ -169,7 +174,11 @@ export class Challenger {
     if (op < 0) throw new DisputeError(`the posted trace of dispute ${id} agrees with the replay`)
     const theirs = await trainerOutput(op)
     if (toHex(tensorRoot(theirs)) !== toHex(roots[op])) throw new DisputeError(`the trainer's published output of op ${op} does not match its posted root`)
-    return { op, element: firstDifference(theirs, honest.outputs[op]) }
+    // A root of another length or type (one no reveal can open) names no element to pinpoint.
+    const mine = honest.outputs[op]
+    const element = theirs.dtype === mine.dtype && theirs.size === mine.size ? firstDifference(theirs, mine) : -1
+    if (element < 0) throw new DisputeError(`the trainer's published output of op ${op} is not of the op's shape and type (${theirs.dtype}[${theirs.size}], the op makes ${mine.dtype}[${mine.size}])`)
+    return { op, element }
   }
 
   /**

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { encodeFunctionData, parseEther, toHex, zeroAddress, type Abi, type Hex } from 'viem'
 import { nodeProof, random32, recordHashes, stateRoot, wordOf } from '@commons/protocol'
 import {
-  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, stateSlots, tokensRootOf, train, trainStep, type Recipe,
+  compileProgram, faultChangesState, initialState, referenceContext, replay, runStateAt, stateSlots, Tensor, tokensRootOf, train, trainStep, type Recipe,
   type RunFault, type StepRecord
 } from '@commons/engine'
 import {
@@ -160,6 +160,44 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
     await defender.reveal(id)
     const d = await readDispute(as.challenger, deployment, id)
     assert.equal(d.reasonName, 'mismatch')
+    assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
+  })
+
+  it('walks down on-chain a trainer whose published output is the honest one cut short (a root of another length names no element to pinpoint)', async () => {
+    const fault = drawFault(6)
+    const { jobId, dir, challenger } = await submittedRun(fault)
+    // The trainer's trace: op 0's output one element short, its values honest (posted and published alike).
+    class CuttingDefender extends Defender {
+      override async trace (step: number): Promise<Tensor[]> {
+        const [first, ...rest] = await super.trace(step)
+        return [new Tensor([first.size - 1], first.data.slice(0, first.size - 1)), ...rest]
+      }
+    }
+    const trainer = new CuttingDefender(as.trainer, deployment, { engine, recipe, tokens, fault, stateAt: async step => runStateAt(engine, dir, tokens, step, fault) })
+    const { id } = await challenger.open(fault.step, await runStateAt(engine, dir, tokens, fault.step))
+    await trainer.postOpTrace(id)
+    await assert.rejects(challenger.departure(id, async op => trainer.output(fault.step, op)), /is not of the op's shape and type/)
+    // The trainer answers what it can; what it cannot reveal it loses by timeout.
+    const orTimeout = async (move: () => Promise<unknown>): Promise<boolean> => {
+      try { await move(); return true } catch {
+        await advanceTime(devnet.rpcUrl, Number(MOVE_TIME) + 1)
+        await challenger.timeout(id)
+        return false
+      }
+    }
+    let walk = await challenger.walkValues(id)
+    let answering = true
+    while (answering && !('element' in walk.next)) {
+      answering = await orTimeout(async () => trainer.provideValues(id))
+      if (answering) walk = await challenger.walkValues(id)
+    }
+    if (answering && 'element' in walk.next) {
+      assert.equal(walk.op, 0, 'the op cut short is the first that departs')
+      await challenger.pinpoint(id, async () => { throw new Error('no usable trace') }, { op: walk.op, element: walk.next.element })
+      await orTimeout(async () => trainer.reveal(id))
+    }
+    const d = await readDispute(as.challenger, deployment, id)
+    assert.equal(d.winner, 'challenger', `won by ${d.reasonName}`)
     assert.equal((await readJob(as.requester, deployment, jobId)).statusName, 'slashed')
   })
 
