@@ -37,9 +37,10 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
         break
       }
       case 'JobClaimed': {
-        // A claim of ours this node took for lost (its wait gave up, the job read as open then): trained after all.
+        // A claim of ours: trained if this node took it for lost or not mined yet (considerJob
+        // passes over jobs it is already training or done with).
         const jobId = args.jobId as bigint
-        if ((args.trainer as string).toLowerCase() === clients.account.address.toLowerCase() && state.job(jobId, 'trainer')?.status === 'gone') enqueue(async () => considerJob(ctx, jobId))
+        if ((args.trainer as string).toLowerCase() === clients.account.address.toLowerCase()) enqueue(async () => considerJob(ctx, jobId))
         break
       }
       case 'ResultSubmitted': { const jobId = args.jobId as bigint; const hash = event.blockHash; enqueue(async () => { onResultSubmitted(ctx, jobId, hash) }); break }
@@ -94,7 +95,7 @@ export function createChainEvents (ctx: Context, queue: EventQueue): ChainEvents
         lastChores = Date.now()
         await tryFinalize(ctx)
         await tryTimeouts(ctx)
-        retrySkipped(ctx)
+        retrySkipped(ctx, true)
       }
     })
   }

@@ -68,6 +68,10 @@ export async function considerJob (ctx: Context, jobId: bigint): Promise<void> {
     skip(ctx, jobId, 'busy training another job')
     return
   }
+  if (!claimed && claimPending(ctx, jobId)) {
+    skip(ctx, jobId, 'a claim of this node on another job is not mined yet')
+    return
+  }
   const stake = claimed ? undefined : await readStake(ctx.clients, ctx.options.deployment, ctx.clients.account.address)
   if (stake !== undefined && stake.staked - stake.locked < job.spec.jobStake) {
     skip(ctx, jobId, `stake too small to claim (${stake.staked - stake.locked} free, ${job.spec.jobStake} needed)`)
@@ -105,13 +109,22 @@ function skip (ctx: Context, jobId: bigint, why: string, detail: Record<string, 
   ctx.log(`job ${jobId}: skipped for now (${why})`)
 }
 
-/** Looks again at jobs skipped while busy or short of stake. */
-export function retrySkipped (ctx: Context): void {
+/**
+ * Looks again at jobs skipped while busy or short of stake. A job whose claim is not mined
+ * yet waits for the chain's clock (`onClock`: every 15 s), not for the end of other work,
+ * or it would be looked at again at once, over and over, until the claim is mined.
+ */
+export function retrySkipped (ctx: Context, onClock = false): void {
   if (!isRole(ctx, 'trainer') || ctx.work.training !== null) return
   for (const row of ctx.state.jobs().filter(j => j.role === 'trainer' && j.status === 'skipped')) {
+    if (row.detail.claimPending === true && !onClock) continue
     ctx.enqueue(async () => considerJob(ctx, BigInt(row.jobId)))
   }
 }
+
+/** A job of this node's whose claim is not mined yet, other than `jobId`: no other is claimed meanwhile (it may land while another trains). */
+const claimPending = (ctx: Context, jobId: bigint): boolean =>
+  ctx.state.jobs().some(j => j.role === 'trainer' && j.status === 'skipped' && j.detail.claimPending === true && j.jobId !== String(jobId))
 
 async function claimAndTrain (ctx: Context, jobId: bigint, claimed: boolean): Promise<void> {
   // Every term checked before the claim: a job that cannot be trained as posted is never claimed.
@@ -122,14 +135,12 @@ async function claimAndTrain (ctx: Context, jobId: bigint, claimed: boolean): Pr
     } catch (error) {
       const now = await readJob(ctx.clients, ctx.options.deployment, jobId)
       const landed = now.statusName === 'claimed' && isMe(ctx, now.trainer)
-      if (!landed && now.statusName === 'open') {
-        // A claim of ours still in the chain's pool (this one, or one sent before it) may yet
-        // be mined: looked at again with the skipped jobs, and trained once it is.
-        const pending = await readJob(ctx.clients, ctx.options.deployment, jobId, 'pending')
-        if (error instanceof TransactionNotMinedError || (pending.statusName === 'claimed' && isMe(ctx, pending.trainer))) {
-          skip(ctx, jobId, `its claim is not mined yet (${(error as Error).message})`)
-          return
-        }
+      // A claim of ours still in the chain's pool (this one, or one sent before it) may yet
+      // be mined: looked at again on the chain's clock, and trained once it is. A provider
+      // that cannot read the pending state leaves the not-mined error alone to say so.
+      if (!landed && now.statusName === 'open' && (error instanceof TransactionNotMinedError || await claimInPool(ctx, jobId))) {
+        skip(ctx, jobId, `its claim is not mined yet (${(error as Error).message})`, { claimPending: true })
+        return
       }
       if (!landed) {
         ctx.state.setJob(jobId, 'trainer', 'gone', { jobStatus: now.statusName })
@@ -141,6 +152,12 @@ async function claimAndTrain (ctx: Context, jobId: bigint, claimed: boolean): Pr
   ctx.state.setJob(jobId, 'trainer', 'claimed')
   ctx.log(`job ${jobId}: claimed`)
   await trainJob(ctx, jobId)
+}
+
+/** Whether the chain's pending state (its pool applied) has job `jobId` claimed by this node; false when it cannot be read. */
+async function claimInPool (ctx: Context, jobId: bigint): Promise<boolean> {
+  const pending = await readJob(ctx.clients, ctx.options.deployment, jobId, 'pending').catch(() => undefined)
+  return pending?.statusName === 'claimed' && isMe(ctx, pending.trainer)
 }
 
 /** Trains a claimed job with its terms (resuming its run if the node restarted), publishes it and submits. */
