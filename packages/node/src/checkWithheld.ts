@@ -121,6 +121,8 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
   // their answers (waited for, if still due) are not asked for, nor paid for, again.
   const recorded = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
   const queries = [...new Set([...recorded, ...await ownQueries(ctx, jobId)])]
+  // Kept at once: a dispute opened over them is taken up from them (after a restart, or an open mined late).
+  if (queries.length > recorded.length) ctx.state.setJob(jobId, 'validator', 'querying', { queries })
   let found
   try {
     const known: PostedRecord[] = []

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, TransactionNotMinedError } from '@commons/chain'
+import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, receiptTimeoutMs, TransactionNotMinedError } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -216,8 +216,18 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
     } catch (error) {
       if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
         // Still in the chain's pool, or mined late: not sent again (a second dispute would be
-        // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
+        // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened). If
+        // none has come after as long again, the open was lost: it is sent once more.
         ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
+        const wait = ctx.clients.receiptTimeoutMs ?? receiptTimeoutMs(ctx.clients)
+        setTimeout(() => {
+          if (ctx.stopped()) return
+          ctx.enqueue(async () => {
+            if (ctx.state.job(jobId, 'validator')?.status === 'disputed' || (await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return
+            ctx.log(`job ${jobId}: its dispute's open was not mined; opening it again`)
+            await openDispute(ctx, challenger, jobId, step, stateT, withheld).catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
+          })
+        }, wait).unref()
         return
       }
       const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
@@ -279,7 +289,10 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
     return
   }
   const traceCid = mine.walking === true ? undefined : await trainersTrace(ctx, id, d.trainer)
-  const published = traceCid === undefined ? undefined : await publishedDeparture(ctx, id, mine.challenger, traceCid)
+  // The trace is had well before the pinpoint's deadline, or not used: a trace served slowly must leave time to walk.
+  const now = (await ctx.clients.public.getBlock({ blockTag: 'latest' })).timestamp
+  const fetchMs = Math.min(TRACE_FETCH_MAX_MS, Math.max(0, Number(d.deadline - now) * 1000 / 2))
+  const published = traceCid === undefined ? undefined : await publishedDeparture(ctx, id, mine.challenger, traceCid, fetchMs)
   if (published === undefined) {
     mine.walking = true
     await walkOnChain(ctx, id, d.jobId)
@@ -299,10 +312,14 @@ export async function challengePinpoint (ctx: Context, id: bigint): Promise<void
  * unreadable, an op missing or not the posted one): retrying it would run the dispute
  * out of time, so its values are walked on-chain instead.
  */
-async function publishedDeparture (ctx: Context, id: bigint, challenger: Challenger, traceCid: string): Promise<{ output: (op: number) => Promise<Tensor>, choice: { op: number, element: number } } | undefined> {
+async function publishedDeparture (ctx: Context, id: bigint, challenger: Challenger, traceCid: string, fetchMs: number): Promise<{ output: (op: number) => Promise<Tensor>, choice: { op: number, element: number } } | undefined> {
+  let timer: NodeJS.Timeout | undefined
   try {
     const dir = join(ctx.options.home, 'disputes', `dispute-${id}`)
-    await fetchVersion(ctx, traceCid, dir)
+    await Promise.race([
+      fetchVersion(ctx, traceCid, dir),
+      new Promise((_resolve, reject) => { timer = setTimeout(() => { reject(new NodeError(`not had within ${Math.round(fetchMs / 1000)} s`)) }, fetchMs) })
+    ])
     const { tensors } = decodeSafetensors(await readFile(join(dir, 'trace.safetensors')), traceCid)
     const output = async (op: number): Promise<Tensor> => {
       const t = tensors.get(`op-${String(op).padStart(5, '0')}`)
@@ -314,8 +331,13 @@ async function publishedDeparture (ctx: Context, id: bigint, challenger: Challen
     if (ctx.stopped()) throw error
     ctx.log(`dispute ${id}: the trainer's published trace cannot be used (${(error as Error).message}); walking its values on-chain`)
     return undefined
+  } finally {
+    clearTimeout(timer)
   }
 }
+
+/** Longest a validator waits to have a trainer's published trace (half the time left to pinpoint, if less). */
+const TRACE_FETCH_MAX_MS = 10 * 60_000
 
 /** One step of the on-chain walk to the element to pinpoint (the trainer published no trace). */
 async function walkOnChain (ctx: Context, id: bigint, jobId: bigint): Promise<void> {
