@@ -145,6 +145,41 @@ describe('pack blockstore', () => {
     await reopened.close()
   })
 
+  it('writes a large group direct, at an aligned offset, between single puts written through the cache; all read back', async () => {
+    const dir = join(root, 'direct')
+    const store = new PackBlockstore(dir, { lanes: 1 })
+    await store.open()
+    const single = randomBytes(777)
+    const singleCid = await rawBlock(single)
+    await store.put(singleCid, single)
+    // 3 MiB of leaves of ~5 KB: one group, past the size written direct.
+    const pieces = Array.from({ length: 600 }, (_, i) => randomBytes(5_000 + i))
+    const bytes = Buffer.concat(pieces)
+    const ends: number[] = []
+    for (const piece of pieces) ends.push((ends.at(-1) ?? 0) + piece.length)
+    const cids = await Promise.all(pieces.map(rawBlock))
+    await store.putLeavesBehind(bytes, ends, cids)
+    await store.flush()
+    const after = randomBytes(999)
+    const afterCid = await rawBlock(after)
+    await store.put(afterCid, after)
+    await store.close()
+
+    const reopened = new PackBlockstore(dir)
+    await reopened.open()
+    const first = reopened.locate(cids[0])
+    assert.ok(first !== undefined)
+    if (process.platform === 'linux') assert.equal(first.offset % 4096, 0, 'the group starts at an aligned offset')
+    assert.equal(reopened.locate(afterCid)?.offset, first.offset + bytes.length, 'the next single put follows its last byte')
+    assert.ok((await read(reopened, singleCid)).equals(single))
+    assert.ok((await read(reopened, afterCid)).equals(after))
+    for (const [i, cid] of cids.entries()) assert.ok((await read(reopened, cid)).equals(pieces[i]), `leaf ${i}`)
+    let listed = 0
+    for await (const _ of reopened.getAll()) listed++
+    assert.equal(listed, pieces.length + 2)
+    await reopened.close()
+  })
+
   it('stores a block put in parts (views of received chunks) as its whole bytes, before and after it is written', async () => {
     const dir = join(root, 'parts')
     const store = new PackBlockstore(dir)

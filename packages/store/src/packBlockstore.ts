@@ -9,7 +9,8 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { compactPacks, type CompactOptions, type CompactResult } from './compactPacks.ts'
-import { decodeLocation, encodeLocation, INDEX_MAP, LOCATION_BYTES, markWriter, packPath, PACK_ID_BYTES, syncDir, syncPack, unmarkWriter, writeAll, type Pack } from './packFiles.ts'
+import { decodeLocation, encodeLocation, INDEX_MAP, LOCATION_BYTES, markWriter, packPath, PACK_ID_BYTES, syncDir, syncPack, unmarkWriter, type Pack } from './packFiles.ts'
+import { alignUp, appendParts, openDirect } from './packAppend.ts'
 
 export interface PackBlockstoreInit {
   /** A group of blocks is written at once when it reaches this many bytes (else at the next turn of the event loop). */
@@ -20,6 +21,8 @@ export interface PackBlockstoreInit {
   packBytes?: number
   /** Groups written at once, each into a pack file of its own. */
   lanes?: number
+  /** Large groups are written with direct I/O where the platform has it (packAppend.ts); false writes all through the page cache. */
+  direct?: boolean
 }
 
 /** Where a block's bytes lie: a pack file (by id) and a byte range in it. */
@@ -75,6 +78,7 @@ export class PackBlockstore extends BaseBlockstore {
   readonly #groupBytes: number
   readonly #packBytes: number
   readonly #windowBytes: number
+  readonly #direct: boolean
   #pendingBytes = 0
   /** The first failed write: every later flush reports it, so no ref moves over lost blocks. */
   #failure: unknown
@@ -104,6 +108,7 @@ export class PackBlockstore extends BaseBlockstore {
     this.#groupBytes = init.groupBytes ?? 32 << 20
     this.#packBytes = init.packBytes ?? 2 ** 32
     this.#windowBytes = init.windowBytes ?? 128 << 20
+    this.#direct = init.direct ?? true
     this.#lanes = Array.from({ length: init.lanes ?? 2 }, () => ({ pack: undefined, writing: Promise.resolve(), queued: 0 }))
   }
 
@@ -423,9 +428,7 @@ export class PackBlockstore extends BaseBlockstore {
       // After another lane's failure nothing more is written: flush reports the first one.
       if (this.#failure !== undefined) throw this.#failure
       const pack = await this.#packFor(lane, group.bytes)
-      const start = pack.size
-      await writeAll(pack.handle, group.parts, start)
-      pack.size += group.bytes
+      const start = await appendParts(pack, group.parts, group.bytes)
       pack.unsynced = true
       const id = Buffer.from(pack.id)
       let offset = start
@@ -448,17 +451,19 @@ export class PackBlockstore extends BaseBlockstore {
   }
 
   async #packFor (lane: Lane, bytes: number): Promise<Pack> {
-    if (lane.pack !== undefined && lane.pack.size + bytes <= this.#packBytes) return lane.pack
+    if (lane.pack !== undefined && alignUp(lane.pack.size) + bytes <= this.#packBytes) return lane.pack
     await this.#closePack(lane)
     const id = randomBytes(PACK_ID_BYTES)
     // Marked before it exists: compaction never takes a pack a running process appends to.
     await markWriter(this.#dir, id.toString('hex'))
     // 'wx': a fresh file this store alone appends to.
-    const handle = await open(packPath(this.#dir, id.toString('hex')), 'wx')
+    const path = packPath(this.#dir, id.toString('hex'))
+    const handle = await open(path, 'wx')
+    const direct = await openDirect(path, this.#direct)
     // The pack's name made durable with it: a synced pack in a directory entry a power
     // loss undid would be lost.
     await syncDir(join(this.#dir, 'packs'))
-    lane.pack = { id, handle, size: 0, unsynced: false, syncing: Promise.resolve() }
+    lane.pack = { id, handle, direct, size: 0, unsynced: false, syncing: Promise.resolve() }
     return lane.pack
   }
 
@@ -475,6 +480,7 @@ export class PackBlockstore extends BaseBlockstore {
         throw error
       } finally {
         await pack.handle.close()
+        await pack.direct?.handle.close()
         await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
       }
     })()

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { open, readFile, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
+import type { DirectAppend } from './packAppend.ts'
 
 /**
  * The on-disk layout a PackBlockstore shares with compaction, and the file operations
@@ -113,6 +114,9 @@ function addressSpaceLimit (): number {
 export interface Pack {
   id: Uint8Array
   handle: FileHandle
+  /** A second handle for direct writes, where the file system allows them (packAppend.ts). */
+  direct: DirectAppend | undefined
+  /** Where the next write goes (a direct write starts at the next aligned offset past it). */
   size: number
   /** Bytes were written since the last sync began. */
   unsynced: boolean
