@@ -1,3 +1,4 @@
+import { applyHeapSettings } from './heapSettings.ts'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
@@ -90,6 +91,7 @@ export interface NetworkNode {
  * whose HTTP gateways and delegated routing would reach outside the network.
  */
 export async function startNetwork (options: StartNetworkOptions): Promise<NetworkNode> {
+  applyHeapSettings()
   const privateKey = options.privateKey === undefined ? await generateKeyPair('Ed25519') : toPrivateKey(options.privateKey)
   const core = createHeliaLight({
     blockstore: options.blockstore,
