@@ -157,21 +157,24 @@ async function notMined (clients: Clients, hash: Hex, timeoutMs: number, cause: 
   const seconds = Math.round(timeoutMs / 1000)
   if (receipt !== undefined) {
     return new TransactionNotMinedError(`transaction ${hash} was mined in block ${receipt.blockNumber} but had not ${clients.confirmations} confirmations after ${seconds} s`, {
-      hint: 'the chain makes blocks slowly: look at its effect before doing the action again', details, cause
+      hint: 'the chain makes blocks slowly: look at its effect before doing the action again', details: { ...details, reason: 'confirmations' }, cause
     })
   }
   if (tx === undefined) {
     return new TransactionNotMinedError(`transaction ${hash} was not mined in ${seconds} s and the chain no longer knows it`, {
-      hint: 'it was dropped from the pool (fees too low, or replaced): check that its effect is not there, then do the action again', details, cause
+      hint: 'it was dropped from the pool (fees too low, or replaced): check that its effect is not there, then do the action again', details: { ...details, reason: 'dropped' }, cause
     })
   }
   if (pending !== undefined && tx.nonce > pending) {
     return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s: it waits behind nonce ${pending} of ${sender}, which no transaction the chain holds has`, {
-      hint: 'an earlier transaction of this account never reached the chain (a nonce gap): send any transaction from the account with that nonce, or restart the node to take nonces afresh', details, cause
+      hint: 'an earlier transaction of this account never reached the chain (a nonce gap): send any transaction from the account with that nonce, or restart the node to take nonces afresh', details: { ...details, reason: 'gap' }, cause
     })
   }
+  // Next in line (no earlier transaction of the sender waits) and still not mined: the
+  // chain will not take it at its price.
+  const reason = tx.nonce === mined ? 'underpriced' : 'pending'
   return new TransactionNotMinedError(`transaction ${hash} (nonce ${tx.nonce}) was not mined in ${seconds} s though the chain holds it`, {
-    hint: 'the chain is not including it (fees below the base fee, a congested or stalled chain): check the chain with commons chain status', details, cause
+    hint: 'the chain is not including it (fees below the base fee, a congested or stalled chain): check the chain with commons chain status', details: { ...details, reason }, cause
   })
 }
 
@@ -220,15 +223,64 @@ export async function send<A extends Abi, F extends ContractFunctionName<A, 'non
     const { request: simulated } = await clients.public.simulateContract(call)
     const [estimate, block] = await Promise.all([clients.public.estimateContractGas(call), clients.public.getBlock({ blockTag: 'latest' })])
     const gas = gasWithMargin(estimate, block.gasLimit, options.attempt)
-    const hash = await clients.wallet.writeContract({ ...(simulated as object), gas } as never)
-    const receipt = await waitForReceipt(clients, hash)
+    const receipt = await writeAndWait(clients, { ...(simulated as object), gas })
     if (receipt.status !== 'success') {
-      throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash, gasUsed: receipt.gasUsed, gas, outOfGas: receipt.gasUsed >= gas } })
+      throw new ContractRevertError(`${String(request.functionName)} reverted`, { details: { hash: receipt.transactionHash, gasUsed: receipt.gasUsed, gas, outOfGas: receipt.gasUsed >= gas } })
     }
     return receipt
   } catch (error) {
     throw asRevertError(error, String(request.functionName))
   }
+}
+
+/** Times a transaction the chain will not take at its price is sent again, at a higher one. */
+export const FEE_BUMPS = 3
+
+/** What a sent transaction's replacement must match and outbid. */
+interface Sent { nonce: number, maxFeePerGas?: bigint, maxPriorityFeePerGas?: bigint }
+
+/**
+ * Sends a prepared call and waits for its receipt. A transaction next in line that the
+ * chain will not mine at its price (its fee cap under a base fee that rose, a tip too
+ * small for a busy chain), whether its pool still holds it or dropped it (anvil drops
+ * it), is sent again up to FEE_BUMPS times with the same nonce, at a quarter more than
+ * its fees or the chain's price now if that is higher. Sending the call again with a new
+ * nonce, as a caller's retry would, only queues it behind the stuck one (or behind the
+ * gap the dropped one left): a rise of the base fee, which anyone can cause by filling
+ * blocks, would hold a dispute move until its deadline. Whichever is mined, its receipt
+ * is returned.
+ */
+async function writeAndWait (clients: Clients, call: object): Promise<TransactionReceipt> {
+  let hash = await clients.wallet.writeContract(call as never)
+  // Read while the chain surely holds it: a transaction it drops later is known no more.
+  let sent: Sent | undefined = await clients.public.getTransaction({ hash }).catch(() => undefined)
+  for (let bump = 1; ; bump++) {
+    try {
+      return await waitForReceipt(clients, hash)
+    } catch (error) {
+      if (bump > FEE_BUMPS || sent === undefined || !(error instanceof TransactionNotMinedError) || !outpriced(error, sent.nonce)) throw error
+      const now = await clients.public.estimateFeesPerGas()
+      const raised = (fee: bigint | undefined, floor: bigint): bigint => {
+        const more = (fee ?? 0n) * 5n / 4n + 1n
+        return more > floor ? more : floor
+      }
+      const maxPriorityFeePerGas = raised(sent.maxPriorityFeePerGas, now.maxPriorityFeePerGas)
+      const replacement = { nonce: sent.nonce, maxPriorityFeePerGas, maxFeePerGas: raised(sent.maxFeePerGas, now.maxFeePerGas > maxPriorityFeePerGas ? now.maxFeePerGas : maxPriorityFeePerGas) }
+      try {
+        hash = await clients.wallet.writeContract({ ...call, ...replacement } as never)
+        sent = replacement
+      } catch (replacing) {
+        // Mined meanwhile: its nonce is used, and the wait above finds its receipt.
+        if (!/nonce too low|nonce has already been used|already known/i.test((replacing as Error).message)) throw replacing
+      }
+    }
+  }
+}
+
+/** Whether a transaction of `nonce` was left out for its price: next in line and held, or dropped with its nonce still unused. */
+function outpriced (error: TransactionNotMinedError, nonce: number): boolean {
+  const { reason, minedNonces } = (error.details ?? {}) as { reason?: string, minedNonces?: number }
+  return reason === 'underpriced' || (reason === 'dropped' && minedNonces !== undefined && minedNonces <= nonce)
 }
 
 /** Every custom error of the contract set, for reverts that bubble up from a contract the call reached. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, http, parseEther } from 'viem'
 import {
-  blockTimeMs, connect, receiptTimeoutMs, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, tokenBalance, transferTokens, waitForReceipt,
+  blockTimeMs, connect, receiptTimeoutMs, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, startHardhat, tokenBalance, transferTokens, waitForReceipt,
   type Clients, type Deployment, type Devnet
 } from './index.ts'
 import { startRateLimitProxy, type RateLimitProxy } from './testing/rateLimitProxy.ts'
@@ -92,6 +92,20 @@ describe('a transaction that is not mined', () => {
     await assert.rejects(waitForReceipt(careful, hash, 500), /was mined in block \d+ but had not 3 confirmations/)
   })
 
+  it('left out of a block for its price (anvil drops it) is sent again at a higher fee with the same nonce, and lands once', async () => {
+    await outbidsAStuckSend(clients, deployment, 'anvil_setNextBlockBaseFeePerGas')
+  })
+
+  it('held in the pool below its price (Hardhat\'s network keeps it) is replaced at a higher fee, and lands once', async () => {
+    const hardhat = await startHardhat()
+    try {
+      const there = await connect(hardhat.rpcUrl, devnetAccount(0))
+      await outbidsAStuckSend(there, await deploy(there), 'hardhat_setNextBlockBaseFeePerGas')
+    } finally {
+      await hardhat.stop()
+    }
+  })
+
   it('that the chain no longer knows is named as dropped', async () => {
     const unknown = `0x${'ab'.repeat(32)}` as const
     await assert.rejects(waitForReceipt(clients, unknown, 300), /not mined in 0 s and the chain no longer knows it/)
@@ -150,3 +164,52 @@ describe('confirmations and polling', () => {
     assert.deepEqual(await settingsFor(clients.public, 31337), { pollingMs: 50, confirmations: 0 })
   })
 })
+
+/**
+ * A token transfer sent, then, while it waits in the pool, a block whose base fee is far
+ * above its fee cap (anyone filling blocks can raise the base fee so): the send must
+ * replace it (same nonce, the chain's price) rather than fail or queue a second behind it.
+ */
+async function outbidsAStuckSend (clients: Clients, deployment: Deployment, setBaseFee: string): Promise<void> {
+  const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => clients.public.request({ method, params } as never)
+  const quick = await connect(clients.rpcUrl, devnetAccount(0), { receiptTimeoutMs: 1_500 })
+  const sender = clients.account.address
+  const to = devnetAccount(9).address
+  const before = await tokenBalance(clients, deployment, to)
+  const nonce = await clients.public.getTransactionCount({ address: sender })
+  const highBaseFee = 100n * 10n ** 9n
+  // Blocks made every 200 ms, as a chain makes them (an automining Hardhat network takes
+  // no replacement: it wants the next nonce).
+  await rpc('evm_setAutomine', [false])
+  let mining: NodeJS.Timeout | undefined
+  try {
+    const sending = transferTokens(quick, deployment, to, 5n)
+    const first = await firstPending(clients, nonce)
+    await rpc(setBaseFee, [`0x${highBaseFee.toString(16)}`])
+    await rpc('evm_mine')
+    assert.equal(await clients.public.getTransactionCount({ address: sender }), nonce, 'the block left it out')
+    mining = setInterval(() => { void rpc('evm_mine').catch(() => {}) }, 200)
+    const receipt = await sending
+    assert.equal(receipt.status, 'success')
+    const mined = await clients.public.getTransaction({ hash: receipt.transactionHash })
+    assert.notEqual(mined.hash, first.hash, 'a replacement was mined')
+    assert.ok(first.maxFeePerGas !== undefined && first.maxFeePerGas < highBaseFee, 'the first was priced under the base fee')
+    assert.equal(mined.nonce, nonce, 'the same nonce: a replacement, not a second transfer queued behind the first')
+    assert.ok(mined.maxFeePerGas !== undefined && mined.maxFeePerGas >= first.maxFeePerGas * 5n / 4n, `sent again at a higher price (${mined.maxFeePerGas} against ${first.maxFeePerGas})`)
+    assert.equal(await tokenBalance(clients, deployment, to), before + 5n, 'transferred once')
+    assert.equal(await clients.public.getTransactionCount({ address: sender, blockTag: 'pending' }), nonce + 1, 'nothing left waiting')
+  } finally {
+    clearInterval(mining)
+    await rpc('evm_setAutomine', [true])
+  }
+}
+
+/** The sender's transaction of `nonce` once it is in the pool (read from the pending block). */
+async function firstPending (clients: Clients, nonce: number): Promise<{ hash: string, maxFeePerGas?: bigint }> {
+  for (;;) {
+    const block = await clients.public.getBlock({ blockTag: 'pending', includeTransactions: true })
+    const tx = block.transactions.find(t => t.from.toLowerCase() === clients.account.address.toLowerCase() && t.nonce === nonce)
+    if (tx !== undefined) return tx
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
