@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -62,7 +63,7 @@ describe('appending to a pack', { skip: linux ? false : 'direct I/O is used on L
     const pack = await newPack('refused')
     if (pack.direct === undefined) { await closePack(pack); return t.skip(`the file system of ${root} has no direct I/O`) }
     // Staging memory off its alignment: the kernel answers the direct write with EINVAL.
-    pack.direct.staging = pack.direct.staging.subarray(16)
+    pack.direct.staging = new Uint8Array(new WebAssembly.Memory({ initial: 128 }).buffer).subarray(16)
     const parts = oddParts(2 << 20)
     const start = await appendParts(pack, parts, 2 << 20)
     assert.equal(pack.direct, undefined, 'the pack is no longer written direct')
@@ -73,5 +74,25 @@ describe('appending to a pack', { skip: linux ? false : 'direct I/O is used on L
     const file = await readFile(join(root, 'refused'))
     assert.ok(file.subarray(start, start + (2 << 20)).equals(Buffer.concat(parts)))
     assert.ok(file.subarray(next).equals(Buffer.concat(more)))
+  })
+
+  it('is not used under a cap on the address space (a staging memory reserves ~10 GiB of it)', async t => {
+    const here = await newPack('uncapped')
+    await closePack(here)
+    if (here.direct === undefined) return t.skip(`the file system of ${root} has no direct I/O`)
+    const script = [
+      `import { openDirect } from ${JSON.stringify(join(import.meta.dirname, 'packAppend.ts'))}`,
+      "import { writeFileSync } from 'node:fs'",
+      `const path = ${JSON.stringify(join(root, 'capped'))}`,
+      "writeFileSync(path, '')",
+      'console.log((await openDirect(path)) === undefined ? "cached" : "direct")'
+    ].join('\n')
+    const run = (cap: string): string => {
+      const child = spawnSync('sh', ['-c', `${cap}exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8' })
+      assert.equal(child.status, 0, child.stderr)
+      return child.stdout.trim()
+    }
+    assert.equal(run(''), 'direct')
+    assert.equal(run('ulimit -v 32000000 && '), 'cached')
   })
 })

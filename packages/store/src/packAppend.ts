@@ -1,6 +1,6 @@
 import { constants } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { writeAll, type Pack } from './packFiles.ts'
+import { addressSpaceLimit, writeAll, type Pack } from './packFiles.ts'
 
 /**
  * Appends to a pack file, large groups with direct I/O (O_DIRECT, Linux): their bytes go
@@ -12,7 +12,7 @@ import { writeAll, type Pack } from './packFiles.ts'
  * A direct write starts at an aligned offset and is padded to an aligned length: the
  * few bytes skipped (under 4 KiB a group of tens of MiB) are dead space in the pack.
  * Small groups (a node's single puts) are written through the cache, unpadded. Where the
- * file system refuses direct I/O (at open or at the first write), the pack is written
+ * file system refuses direct I/O (at open or at a write), the pack is written
  * through the cache.
  */
 
@@ -26,27 +26,28 @@ const STAGING_BYTES = 8 << 20
 /** The open flag for direct I/O where the platform has it. */
 const O_DIRECT: number | undefined = process.platform === 'linux' ? constants.O_DIRECT : undefined
 
-/** What a pack needs to append direct: a second handle opened with O_DIRECT, and its staging memory. */
+/** What a pack needs to append direct: a second handle opened with O_DIRECT, and its staging memory once a group needs it. */
 export interface DirectAppend {
   handle: FileHandle
   /** Page-aligned (the start of a WebAssembly memory): offsets in it that are multiples of DIRECT_ALIGN are aligned. */
-  staging: Uint8Array
+  staging?: Uint8Array
 }
 
-/** A direct handle on a pack just created, or undefined where direct I/O is not to be had. */
+/**
+ * A direct handle on a pack just created, or undefined where direct I/O is not to be
+ * had. Not under a cap on the process's address space: a WebAssembly memory reserves
+ * ~10 GiB of it, which a capped process needs for its Buffers.
+ */
 export async function openDirect (path: string, enabled = true): Promise<DirectAppend | undefined> {
-  if (!enabled || O_DIRECT === undefined) return undefined
+  if (!enabled || O_DIRECT === undefined || addressSpaceLimit() !== Infinity) return undefined
   const handle = await open(path, constants.O_WRONLY | O_DIRECT).catch(() => undefined)
-  if (handle === undefined) return undefined
-  try {
-    const memory = new WebAssembly.Memory({ initial: STAGING_BYTES >> 16 })
-    return { handle, staging: new Uint8Array(memory.buffer) }
-  } catch {
-    // A WebAssembly memory reserves gigabytes of address space: under a cap on it
-    // (`ulimit -v`) it may not be had, and the pack is written through the cache.
-    await handle.close()
-    return undefined
-  }
+  return handle === undefined ? undefined : { handle }
+}
+
+/** The pack's staging memory, made at its first direct write (a pack of small puts never needs one). */
+function stagingOf (direct: DirectAppend): Uint8Array {
+  direct.staging ??= new Uint8Array(new WebAssembly.Memory({ initial: STAGING_BYTES >> 16 }).buffer)
+  return direct.staging
 }
 
 /**
@@ -59,11 +60,12 @@ export async function appendParts (pack: Pack, parts: Uint8Array[], bytes: numbe
   if (pack.direct !== undefined && bytes >= DIRECT_MIN_BYTES) {
     const start = alignUp(pack.size)
     try {
-      await writeDirect(pack.direct, parts, start)
+      await writeDirect(pack.direct.handle, stagingOf(pack.direct), parts, start)
       pack.size = start + bytes
       return start
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error
+      // A RangeError: no memory for staging to be had.
+      if (!(error instanceof RangeError) && !REFUSED.has((error as NodeJS.ErrnoException).code ?? '')) throw error
       const direct = pack.direct
       pack.direct = undefined
       await direct.handle.close()
@@ -75,8 +77,11 @@ export async function appendParts (pack: Pack, parts: Uint8Array[], bytes: numbe
   return start
 }
 
+/** How file systems refuse a direct write they took the open for: the pack is then written through the cache. */
+const REFUSED = new Set(['EINVAL', 'EOPNOTSUPP', 'ENOTSUP'])
+
 /** Copies the parts into staging and writes it out whenever it is full; the last write is padded with zeros. */
-async function writeDirect ({ handle, staging }: DirectAppend, parts: Uint8Array[], position: number): Promise<void> {
+async function writeDirect (handle: FileHandle, staging: Uint8Array, parts: Uint8Array[], position: number): Promise<void> {
   let filled = 0
   for (const part of parts) {
     for (let done = 0; done < part.length;) {

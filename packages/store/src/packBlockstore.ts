@@ -479,8 +479,8 @@ export class PackBlockstore extends BaseBlockstore {
         this.#failure ??= error
         throw error
       } finally {
-        await pack.handle.close()
-        await pack.direct?.handle.close()
+        // Each closed whatever the others do: a mark left behind would keep compaction off the pack.
+        await Promise.allSettled([pack.handle.close(), pack.direct?.handle.close()])
         await unmarkWriter(this.#dir, Buffer.from(pack.id).toString('hex'))
       }
     })()

@@ -101,7 +101,7 @@ export const INDEX_MAP = process.platform === 'win32' || addressSpaceLimit() < 4
  * schedulers), Infinity where there is none or it cannot be read: under a cap smaller
  * than the map, mapping the index kills the process, so lmdb-js's growing map is used.
  */
-function addressSpaceLimit (): number {
+export function addressSpaceLimit (): number {
   try {
     const match = /^Max address space\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
     return match === null || match[1] === 'unlimited' ? Infinity : Number(match[1])
