@@ -133,7 +133,8 @@ export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = c
 /**
  * Three minutes, or thirty polls of a chain slower than that (its block time): a
  * transaction not mined by then is stuck. Not shorter: the callers that try a move again
- * send it with a fresh nonce, and a first one mined late would then land twice.
+ * send it with a fresh nonce, and a first one mined late would then land twice (a send
+ * itself replaces a transaction priced out sooner, at its nonce: writeAndWait).
  */
 export function receiptTimeoutMs (clients: Pick<Clients, 'pollingMs'>): number {
   return Math.max(180_000, 30 * clients.pollingMs)
@@ -244,43 +245,92 @@ interface Sent { nonce: number, maxFeePerGas?: bigint, maxPriorityFeePerGas?: bi
  * chain will not mine at its price (its fee cap under a base fee that rose, a tip too
  * small for a busy chain), whether its pool still holds it or dropped it (anvil drops
  * it), is sent again up to FEE_BUMPS times with the same nonce, at a quarter more than
- * its fees or the chain's price now if that is higher. Sending the call again with a new
+ * its fees or the chain's price now if that is higher, after a wait of a few blocks
+ * (bumpWaitMs) rather than the whole receipt wait. Sending the call again with a new
  * nonce, as a caller's retry would, only queues it behind the stuck one (or behind the
  * gap the dropped one left): a rise of the base fee, which anyone can cause by filling
- * blocks, would hold a dispute move until its deadline. Whichever is mined, its receipt
- * is returned.
+ * blocks, would hold a dispute move until its deadline. Whichever of the copies is mined
+ * (each is looked for once the nonce is used), its receipt is returned. When a copy
+ * cannot be sent (a legacy chain, a fee estimate or a simulation that fails, a refusal),
+ * the TransactionNotMinedError of the one waiting is thrown, as without copies: callers
+ * read from it that a transaction may still be mined.
  */
 async function writeAndWait (clients: Clients, call: object): Promise<TransactionReceipt> {
-  let hash = await clients.wallet.writeContract(call as never)
+  const hashes: Hex[] = [await clients.wallet.writeContract(call as never)]
   // Read while the chain surely holds it: a transaction it drops later is known no more.
-  let sent: Sent | undefined = await clients.public.getTransaction({ hash }).catch(() => undefined)
+  let sent: Sent | undefined = await clients.public.getTransaction({ hash: hashes[0] }).catch(() => undefined)
   for (let bump = 1; ; bump++) {
+    const last = bump > FEE_BUMPS || sent === undefined
     try {
-      return await waitForReceipt(clients, hash)
+      return await waitForReceipt(clients, hashes[hashes.length - 1], last ? undefined : bumpWaitMs(clients))
     } catch (error) {
-      if (bump > FEE_BUMPS || sent === undefined || !(error instanceof TransactionNotMinedError) || !outpriced(error, sent.nonce)) throw error
-      const now = await clients.public.estimateFeesPerGas()
-      const raised = (fee: bigint | undefined, floor: bigint): bigint => {
-        const more = (fee ?? 0n) * 5n / 4n + 1n
-        return more > floor ? more : floor
-      }
-      const maxPriorityFeePerGas = raised(sent.maxPriorityFeePerGas, now.maxPriorityFeePerGas)
-      const replacement = { nonce: sent.nonce, maxPriorityFeePerGas, maxFeePerGas: raised(sent.maxFeePerGas, now.maxFeePerGas > maxPriorityFeePerGas ? now.maxFeePerGas : maxPriorityFeePerGas) }
+      if (!(error instanceof TransactionNotMinedError) || sent === undefined) throw error
+      const mined = await minedAmong(clients, hashes, sent.nonce)
+      if (mined !== undefined) return await waitForReceipt(clients, mined)
+      if (last || !outpriced(error, sent.nonce)) throw error
+      const copy = await copyAtHigherFee(clients, call, sent).catch(() => undefined)
+      if (copy === undefined) throw error
       try {
-        hash = await clients.wallet.writeContract({ ...call, ...replacement } as never)
-        sent = replacement
-      } catch (replacing) {
-        // Mined meanwhile: its nonce is used, and the wait above finds its receipt.
-        if (!/nonce too low|nonce has already been used|already known/i.test((replacing as Error).message)) throw replacing
+        hashes.push(await clients.wallet.writeContract({ ...call, ...copy } as never))
+        sent = copy
+      } catch (refused) {
+        // Mined meanwhile (its nonce is used): the next turn finds its receipt. Else the
+        // one waiting stays the send's, and the caller hears it is not mined.
+        if (!/nonce too low|nonce has already been used/i.test((refused as Error).message)) throw error
       }
     }
   }
 }
 
-/** Whether a transaction of `nonce` was left out for its price: next in line and held, or dropped with its nonce still unused. */
+/**
+ * How long a send waits before it sends a copy at a higher fee: five block times, and at
+ * least 15 s, within the connection's receipt wait. A same-nonce copy cannot land twice,
+ * so this need not be as long as the receipt wait.
+ */
+function bumpWaitMs (clients: Clients): number {
+  return Math.min(clients.receiptTimeoutMs ?? receiptTimeoutMs(clients), Math.max(15_000, 5 * clients.pollingMs))
+}
+
+/** The hash among `hashes` that was mined, once the sender's `nonce` is used; undefined while it is not, or when another transaction used it. */
+async function minedAmong (clients: Clients, hashes: Hex[], nonce: number): Promise<Hex | undefined> {
+  const used = await clients.public.getTransactionCount({ address: clients.account.address, blockTag: 'latest' }).catch(() => 0)
+  if (used <= nonce) return undefined
+  for (const hash of hashes) {
+    if (await clients.public.getTransactionReceipt({ hash }).then(() => true, () => false)) return hash
+  }
+  return undefined
+}
+
+/**
+ * Whether a transaction of `nonce` was left out for its price: next in line and held,
+ * or dropped with its nonce unused and no other transaction of the sender holding it in
+ * the pool (another process's, which a copy would push out).
+ */
 function outpriced (error: TransactionNotMinedError, nonce: number): boolean {
-  const { reason, minedNonces } = (error.details ?? {}) as { reason?: string, minedNonces?: number }
-  return reason === 'underpriced' || (reason === 'dropped' && minedNonces !== undefined && minedNonces <= nonce)
+  const { reason, minedNonces, pendingNonces } = (error.details ?? {}) as { reason?: string, minedNonces?: number, pendingNonces?: number }
+  if (reason === 'underpriced') return true
+  return reason === 'dropped' && minedNonces !== undefined && pendingNonces !== undefined && minedNonces <= nonce && pendingNonces <= nonce
+}
+
+/**
+ * The fees and nonce of a copy of `sent`: a quarter more than its fees, or the chain's
+ * price now if higher. Throws on a legacy transaction (no EIP-1559 fees to raise) and
+ * when the call would now revert (the dispute moved on, a deadline passed): a copy is
+ * never sent to fail.
+ */
+async function copyAtHigherFee (clients: Clients, call: object, sent: Sent): Promise<Required<Sent>> {
+  if (sent.maxFeePerGas === undefined || sent.maxPriorityFeePerGas === undefined) throw new Error('a legacy transaction')
+  const [now] = await Promise.all([
+    clients.public.estimateFeesPerGas(),
+    clients.public.simulateContract({ ...call, account: clients.account, blockTag: 'pending' } as never)
+  ])
+  const raised = (fee: bigint, floor: bigint): bigint => {
+    const more = fee * 5n / 4n + 1n
+    return more > floor ? more : floor
+  }
+  const maxPriorityFeePerGas = raised(sent.maxPriorityFeePerGas, now.maxPriorityFeePerGas)
+  const floor = now.maxFeePerGas > maxPriorityFeePerGas ? now.maxFeePerGas : maxPriorityFeePerGas
+  return { nonce: sent.nonce, maxPriorityFeePerGas, maxFeePerGas: raised(sent.maxFeePerGas, floor) }
 }
 
 /** Every custom error of the contract set, for reverts that bubble up from a contract the call reached. */

@@ -106,6 +106,35 @@ describe('a transaction that is not mined', () => {
     }
   })
 
+  it('whose copy at a higher fee cannot be sent stays the send\'s: not mined, with its nonce, and mined once later', async () => {
+    const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => clients.public.request({ method, params } as never)
+    const quick = await connect(proxy.url, devnetAccount(2), { receiptTimeoutMs: 1_500 })
+    const sender = quick.account.address
+    const to = devnetAccount(9).address
+    const before = await tokenBalance(clients, deployment, to)
+    await transferTokens(clients, deployment, sender, 10n)
+    const nonce = await clients.public.getTransactionCount({ address: sender })
+    await rpc('evm_setAutomine', [false])
+    try {
+      const sending = transferTokens(quick, deployment, to, 5n)
+      while (await clients.public.getTransactionCount({ address: sender, blockTag: 'pending' }) === nonce) await new Promise(resolve => setTimeout(resolve, 20))
+      // The provider refuses the copy (as one capping fees would): no second transaction.
+      proxy.refuse('eth_sendRawTransaction', 'tx fee (2.10 ether) exceeds the configured cap (1.00 ether)')
+      await assert.rejects(sending, (error: unknown) => {
+        assert.ok(error instanceof TransactionNotMinedError, String(error))
+        assert.match(error.message, /though the chain holds it/)
+        assert.equal(error.details?.nonce, nonce, 'the caller learns which nonce may still be mined')
+        return true
+      })
+    } finally {
+      proxy.refuse('eth_sendRawTransaction', undefined)
+      await rpc('evm_setAutomine', [true])
+    }
+    await mineBlocks(devnet.rpcUrl, 1)
+    assert.equal(await tokenBalance(clients, deployment, to), before + 5n, 'the first was mined, once')
+    assert.equal(await clients.public.getTransactionCount({ address: sender }), nonce + 1)
+  })
+
   it('that the chain no longer knows is named as dropped', async () => {
     const unknown = `0x${'ab'.repeat(32)}` as const
     await assert.rejects(waitForReceipt(clients, unknown, 300), /not mined in 0 s and the chain no longer knows it/)
