@@ -322,7 +322,9 @@ async function copyAtHigherFee (clients: Clients, call: object, sent: Sent): Pro
   if (sent.maxFeePerGas === undefined || sent.maxPriorityFeePerGas === undefined) throw new Error('a legacy transaction')
   const [now] = await Promise.all([
     clients.public.estimateFeesPerGas(),
-    clients.public.simulateContract({ ...call, account: clients.account, blockTag: 'pending' } as never)
+    // On the latest block: a pending block that holds the first (a chain merely slow to
+    // include a low tip) would make the copy look like a revert.
+    clients.public.simulateContract({ ...call, account: clients.account, blockTag: 'latest' } as never)
   ])
   const raised = (fee: bigint, floor: bigint): bigint => {
     const more = fee * 5n / 4n + 1n
