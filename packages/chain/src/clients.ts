@@ -130,6 +130,26 @@ export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = c
   }
 }
 
+/** What became of a sent transaction: still in the pool, mined (and how it ended), or unknown to the chain (dropped, or never reached it). */
+export type TransactionOutcome = 'pending' | 'succeeded' | 'reverted' | 'unknown'
+
+/** The outcome of `hash` now (a caller holding back a second try while the first may still land). */
+export async function transactionOutcome (clients: Clients, hash: Hex): Promise<TransactionOutcome> {
+  const receipt = await clients.public.getTransactionReceipt({ hash }).catch(() => undefined)
+  if (receipt !== undefined) return receipt.status === 'success' ? 'succeeded' : 'reverted'
+  return await clients.public.getTransaction({ hash }).then(() => 'pending' as const, () => 'unknown' as const)
+}
+
+/**
+ * The outcome of one action sent as several transactions (a send's copies at higher
+ * fees, at one nonce: `TransactionNotMinedError.details.hashes`): succeeded if one did,
+ * else pending if one still waits, else reverted if one was mined, else unknown.
+ */
+export async function transactionsOutcome (clients: Clients, hashes: Hex[]): Promise<TransactionOutcome> {
+  const outcomes = await Promise.all(hashes.map(async hash => transactionOutcome(clients, hash)))
+  return (['succeeded', 'pending', 'reverted'] as const).find(outcome => outcomes.includes(outcome)) ?? 'unknown'
+}
+
 /**
  * Three minutes, or thirty polls of a chain slower than that (its block time): a
  * transaction not mined by then is stuck. Not shorter: the callers that try a move again
@@ -265,6 +285,8 @@ async function writeAndWait (clients: Clients, call: object): Promise<Transactio
       return await waitForReceipt(clients, hashes[hashes.length - 1], last ? undefined : bumpWaitMs(clients))
     } catch (error) {
       if (!(error instanceof TransactionNotMinedError) || sent === undefined) throw error
+      // Every copy sent: any may still land (transactionsOutcome).
+      error.details.hashes = [...hashes]
       const mined = await minedAmong(clients, hashes, sent.nonce)
       if (mined !== undefined) return await waitForReceipt(clients, mined)
       if (last || !outpriced(error, sent.nonce)) throw error

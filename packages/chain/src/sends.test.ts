@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, http, parseEther } from 'viem'
 import {
-  blockTimeMs, connect, receiptTimeoutMs, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, startHardhat, tokenBalance, transferTokens, waitForReceipt,
+  blockTimeMs, commonsTokenAbi, connect, receiptTimeoutMs, transactionOutcome, transactionsOutcome, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, startHardhat, tokenBalance, transferTokens, waitForReceipt,
   type Clients, type Deployment, type Devnet
 } from './index.ts'
 import { startRateLimitProxy, type RateLimitProxy } from './testing/rateLimitProxy.ts'
@@ -133,6 +133,33 @@ describe('a transaction that is not mined', () => {
     await mineBlocks(devnet.rpcUrl, 1)
     assert.equal(await tokenBalance(clients, deployment, to), before + 5n, 'the first was mined, once')
     assert.equal(await clients.public.getTransactionCount({ address: sender }), nonce + 1)
+  })
+
+  it('has an outcome a caller can wait on: pending in the pool, succeeded, reverted, or unknown', async () => {
+    const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => clients.public.request({ method, params } as never)
+    const account = devnetAccount(6)
+    const bare = createWalletClient({ chain: clients.public.chain, transport: http(devnet.rpcUrl), account })
+    const unknown = `0x${'cd'.repeat(32)}` as const
+    await rpc('evm_setAutomine', [false])
+    let pending: `0x${string}`
+    try {
+      pending = await bare.sendTransaction({ to: devnetAccount(7).address, value: 1n })
+      assert.equal(await transactionOutcome(clients, pending), 'pending')
+      assert.equal(await transactionsOutcome(clients, [unknown, pending]), 'pending', 'a copy still waiting: not to be sent anew')
+    } finally {
+      await rpc('evm_setAutomine', [true])
+    }
+    await mineBlocks(devnet.rpcUrl, 1)
+    assert.equal(await transactionOutcome(clients, pending), 'succeeded')
+    // A token transfer of more than the account holds: mined, and reverted.
+    const reverting = await bare.writeContract({ address: deployment.contracts.token, abi: commonsTokenAbi, functionName: 'transfer', args: [devnetAccount(7).address, 10n ** 30n], gas: 100_000n })
+    await waitForReceipt(clients, reverting)
+    assert.equal(await transactionOutcome(clients, reverting), 'reverted')
+    assert.equal(await transactionOutcome(clients, unknown), 'unknown')
+    // One action sent as copies: any that succeeded decides, then any still waiting.
+    assert.equal(await transactionsOutcome(clients, [unknown, reverting, pending]), 'succeeded')
+    assert.equal(await transactionsOutcome(clients, [unknown, reverting]), 'reverted')
+    assert.equal(await transactionsOutcome(clients, [unknown]), 'unknown')
   })
 
   it('that the chain no longer knows is named as dropped', async () => {

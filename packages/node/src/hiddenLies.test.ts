@@ -180,6 +180,31 @@ describe('lies a trainer hides', () => {
     }
   })
 
+  it('a dispute open left in the pool past every wait is not sent again: the one open lands when the chain mines, and the liar is slashed', { timeout: 300_000 }, async () => {
+    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+    // Its transactions given two seconds, and the chain stalled from its open on.
+    const patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
+    await registerAndStake(patient.clients, deployment, { peerId: peerIdBytes(patient.peerId), roles: ['validator'], amount: parseEther('1000') })
+    await patient.network.connect(requester.network.multiaddrs()[0])
+    const liar = await cheaterNode('stalled-liar', 'step=1', 3, [patient])
+    try {
+      const jobId = await postJob()
+      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
+      await until('the patient validator to hold its open back', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: `) && l.includes('the dispute is taken up once it is mined')), 120_000)
+      await until('the patient validator to find its open still waiting', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: patient.address }, fromBlock: BigInt(deployment.block) })
+      assert.equal(opened.length, 1, 'one open of the patient validator, one bond')
+      assert.ok(!lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open was`)), 'never opened again')
+    } finally {
+      await proxy.release()
+      await liar.stop()
+      await patient.stop()
+    }
+  })
+
   it('a query the chain took but whose answer the provider lost is not asked, nor paid for, again: the check tried again finds it on-chain', { timeout: 300_000 }, async () => {
     const openQuery = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'openQuery' }))
     proxy.loseAnswer('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(openQuery) === true)

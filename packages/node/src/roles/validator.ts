@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, receiptTimeoutMs, TransactionNotMinedError } from '@commons/chain'
+import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, receiptTimeoutMs, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -216,18 +216,10 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
     } catch (error) {
       if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
         // Still in the chain's pool, or mined late: not sent again (a second dispute would be
-        // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened). If
-        // none has come after as long again, the open was lost: it is sent once more.
+        // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
         ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
-        const wait = ctx.clients.receiptTimeoutMs ?? receiptTimeoutMs(ctx.clients)
-        setTimeout(() => {
-          if (ctx.stopped()) return
-          ctx.enqueue(async () => {
-            if (ctx.state.job(jobId, 'validator')?.status === 'disputed' || (await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return
-            ctx.log(`job ${jobId}: its dispute's open was not mined; opening it again`)
-            await openDispute(ctx, challenger, jobId, step, stateT, withheld).catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
-          })
-        }, wait).unref()
+        const hashes = (error.details.hashes ?? [error.details.hash]) as Hex[]
+        recheckHeldOpen(ctx, jobId, hashes, async () => openDispute(ctx, challenger, jobId, step, stateT, withheld))
         return
       }
       const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
@@ -241,6 +233,32 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
   ctx.state.setJob(jobId, 'validator', 'disputed', { dispute: String(id) })
   ctx.state.setDispute(id, jobId, 'challenger', 'opened', { step, openGas: move.gas, ...withheld })
   ctx.log(`dispute ${id}: opened over ${step === INIT_STEP ? 'the initial state' : `step ${step}`} of job ${jobId} (${move.gas} gas)`)
+}
+
+/**
+ * Looks again, one receipt wait later, at a dispute open held back while its transaction
+ * (or one of its copies at higher fees) may still land. Still in the pool: looked at again
+ * later, not sent anew (a second open would queue behind it, and both would land: two
+ * bonds). Mined: its DisputeOpened is taken up (onOwnDisputeOpened). Reverted, or unknown
+ * to the chain (dropped), with the job still open to disputes and none of ours: opened
+ * again.
+ */
+function recheckHeldOpen (ctx: Context, jobId: bigint, hashes: Hex[], reopen: () => Promise<void>): void {
+  setTimeout(() => {
+    if (ctx.stopped()) return
+    ctx.enqueue(async () => {
+      if (ctx.state.job(jobId, 'validator')?.status === 'disputed' || (await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return
+      const outcome = await transactionsOutcome(ctx.clients, hashes)
+      if (outcome === 'succeeded') return
+      if (outcome === 'pending') {
+        ctx.log(`job ${jobId}: its dispute's open is still waiting in the chain's pool; looking again later`)
+        recheckHeldOpen(ctx, jobId, hashes, reopen)
+        return
+      }
+      ctx.log(`job ${jobId}: its dispute's open was ${outcome === 'reverted' ? 'mined and reverted' : 'dropped by the chain'}; opening it again`)
+      await reopen().catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
+    })
+  }, ctx.clients.receiptTimeoutMs ?? receiptTimeoutMs(ctx.clients)).unref()
 }
 
 /**

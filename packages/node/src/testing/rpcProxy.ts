@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net'
  * nodes meet in practice: it refuses `eth_getLogs` over more than `maxLogRange` blocks
  * (as many providers do, at 1,000), can answer slowly (`delayMs`), can fail the next
  * requests of a method on purpose (`failNext`), or lose the answer to one the chain did
- * take (`loseAnswer`), and counts every request by method.
+ * take (`loseAnswer`), stop the chain's mining as a request goes through (`holdMining`,
+ * a chain that stalls on a transaction), and counts every request by method.
  * For tests: the real chain answers everything it lets through.
  */
 
@@ -23,6 +24,13 @@ export interface RpcProxy {
    * answers it with an error, as a provider that timed out after the chain took a transaction.
    */
   loseAnswer(method: string, when: (params: unknown[]) => boolean): void
+  /**
+   * Turns the chain's automining off before it passes on any request of `method` whose
+   * params `when` picks (until `release`), so that transaction waits in the pool.
+   */
+  holdMining(method: string, when: (params: unknown[]) => boolean): void
+  /** Stops holding, turns automining back on and mines a block. */
+  release(): Promise<void>
   /** Requests failed on purpose so far. */
   failed: number
   total(): number
@@ -41,6 +49,7 @@ export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy
   const counts = new Map<string, number>()
   const failing = new Map<string, number>()
   const losing = new Map<string, (params: unknown[]) => boolean>()
+  const holding = new Map<string, (params: unknown[]) => boolean>()
   const proxy = { refusedRanges: 0, failed: 0 }
   const forward = async (body: unknown): Promise<unknown> => {
     const response = await fetch(options.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -69,6 +78,9 @@ export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy
           return { jsonrpc: '2.0', id: request.id, error: { code: -32602, message: `block range too large: ${span} blocks, at most ${options.maxLogRange}` } }
         }
       }
+    }
+    if (holding.get(request.method)?.(request.params ?? []) === true) {
+      await forward({ jsonrpc: '2.0', id: 0, method: 'evm_setAutomine', params: [false] })
     }
     const when = losing.get(request.method)
     if (when?.(request.params ?? []) === true) {
@@ -106,6 +118,12 @@ export async function startRpcProxy (options: RpcProxyOptions): Promise<RpcProxy
     get failed () { return proxy.failed },
     failNext (method, n) { failing.set(method, n) },
     loseAnswer (method, when) { losing.set(method, when) },
+    holdMining (method, when) { holding.set(method, when) },
+    async release () {
+      holding.clear()
+      await forward({ jsonrpc: '2.0', id: 0, method: 'evm_setAutomine', params: [true] })
+      await forward({ jsonrpc: '2.0', id: 0, method: 'evm_mine', params: [] })
+    },
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
     async close () {
       server.closeAllConnections()
