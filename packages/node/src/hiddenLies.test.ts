@@ -7,7 +7,7 @@ import { getAbiItem, parseEther, parseTransaction, toFunctionSelector, type Hex 
 import { advanceTime, allEvents, connect, deploy, devnetAccount, disputeGameAbi, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import type { Recipe } from '@commons/engine'
 import { parseFault } from './faults.ts'
-import { peerIdBytes, type CommonsNode } from './node.ts'
+import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
 import { fundedNodes } from './testing/fundedNodes.ts'
 import { tinyJob } from './testing/tinyJob.ts'
 import { startRpcProxy, type RpcProxy } from './testing/rpcProxy.ts'
@@ -180,10 +180,10 @@ describe('lies a trainer hides', () => {
     }
   })
 
-  it('a dispute open left in the pool past every wait is not sent again: the one open lands when the chain mines, and the liar is slashed', { timeout: 300_000 }, async () => {
+  it('a dispute open left in the pool past every wait is not sent again, nor after a restart: the one open lands when the chain mines, and the liar is slashed', { timeout: 300_000 }, async () => {
     const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
     // Its transactions given two seconds, and the chain stalled from its open on.
-    const patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
+    let patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
     await registerAndStake(patient.clients, deployment, { peerId: peerIdBytes(patient.peerId), roles: ['validator'], amount: parseEther('1000') })
     await patient.network.connect(requester.network.multiaddrs()[0])
     const liar = await cheaterNode('stalled-liar', 'step=1', 3, [patient])
@@ -193,11 +193,22 @@ describe('lies a trainer hides', () => {
       proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
       await until('the patient validator to hold its open back', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: `) && l.includes('the dispute is taken up once it is mined')), 120_000)
       await until('the patient validator to find its open still waiting', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
+      // Stopped and started again meanwhile: it looks at the open it held back, it does not check and open anew.
+      const seen = lines.length
+      await patient.stop()
+      // Started without fundedNodes' funding: the chain mines nothing now.
+      patient = await startNode({ home: join(root, 'patient'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`patient: ${line}`), checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
+      nodes.push(patient)
+      await patient.network.connect(requester.network.multiaddrs()[0])
+      await patient.network.connect(liar.network.multiaddrs()[0])
+      await until('the restarted validator to find its open still waiting', () => lines.slice(seen).some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
       await proxy.release()
       await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
       const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: patient.address }, fromBlock: BigInt(deployment.block) })
       assert.equal(opened.length, 1, 'one open of the patient validator, one bond')
-      assert.ok(!lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open was`)), 'never opened again')
+      const again = lines.filter(l => l.startsWith('patient: ') && (/its dispute's open was (mined and reverted|dropped)/.test(l) || l.includes(`job ${jobId}: checking the result again`)))
+      assert.deepEqual(again, [], 'never checked nor opened again')
+      assert.ok(lines.some(l => l === `patient: job ${jobId}: its dispute's open was held back before the stop; looking at it again`), 'taken up after the restart')
     } finally {
       await proxy.release()
       await liar.stop()

@@ -55,9 +55,11 @@ const ENDED = new Set(['attested', 'disputed', 'passed'])
  */
 export function onResultSubmitted (ctx: Context, jobId: bigint, blockHash: Hex): void {
   if (!isRole(ctx, 'validator')) return
-  const known = ctx.state.job(jobId, 'validator')?.status
+  const row = ctx.state.job(jobId, 'validator')
+  const known = row?.status
   if (known !== undefined && ENDED.has(known)) return // an event seen again after a restart
   if (known === 'querying') return // checked without its run already (checkWithoutRun)
+  if (Array.isArray(row?.detail.heldOpen)) return // its open may still land (recheckHeldOpen)
   if (known !== 'checking') ctx.state.setJob(jobId, 'validator', 'checking', { blockHash })
   offQueue(ctx, 'checking', `job ${jobId}`, async () => {
     try {
@@ -219,6 +221,8 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
         // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
         ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
         const hashes = (error.details.hashes ?? [error.details.hash]) as Hex[]
+        // Kept in the job's state: after a restart the check is not run again (and opened anew) while these may land.
+        ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: hashes })
         recheckHeldOpen(ctx, jobId, hashes, async () => openDispute(ctx, challenger, jobId, step, stateT, withheld))
         return
       }
@@ -256,6 +260,8 @@ function recheckHeldOpen (ctx: Context, jobId: bigint, hashes: Hex[], reopen: ()
         return
       }
       ctx.log(`job ${jobId}: its dispute's open was ${outcome === 'reverted' ? 'mined and reverted' : 'dropped by the chain'}; opening it again`)
+      const row = ctx.state.job(jobId, 'validator')
+      if (row !== undefined) ctx.state.setJob(jobId, 'validator', row.status, { heldOpen: undefined })
       await reopen().catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
     })
   }, ctx.clients.receiptTimeoutMs ?? receiptTimeoutMs(ctx.clients)).unref()
@@ -384,11 +390,23 @@ async function walkOnChain (ctx: Context, id: bigint, jobId: bigint): Promise<vo
  */
 export async function resumeValidator (ctx: Context): Promise<void> {
   if (!isRole(ctx, 'validator')) return
-  for (const row of ctx.state.jobs().filter(j => j.role === 'validator' && j.status === 'checking' && typeof j.detail.blockHash === 'string')) {
+  const ours = ctx.state.jobs().filter(j => j.role === 'validator')
+  // An open held back before the stop: what became of it decides, not a new check (which would open again).
+  const held = ours.filter(j => (j.status === 'checking' || j.status === 'querying') && Array.isArray(j.detail.heldOpen))
+  for (const row of held) {
+    const jobId = BigInt(row.jobId)
+    const blockHash = row.detail.blockHash as Hex | undefined
+    ctx.log(`job ${row.jobId}: its dispute's open was held back before the stop; looking at it again`)
+    recheckHeldOpen(ctx, jobId, row.detail.heldOpen as Hex[], async () => {
+      if (row.status === 'querying') checkWithoutRun(ctx, jobId)
+      else if (blockHash !== undefined) onResultSubmitted(ctx, jobId, blockHash)
+    })
+  }
+  for (const row of ours.filter(j => j.status === 'checking' && typeof j.detail.blockHash === 'string' && !held.includes(j))) {
     ctx.log(`job ${row.jobId}: checking the result again (the last check was cut short)`)
     onResultSubmitted(ctx, BigInt(row.jobId), row.detail.blockHash as Hex)
   }
-  for (const row of ctx.state.jobs().filter(j => j.role === 'validator' && j.status === 'querying')) {
+  for (const row of ours.filter(j => j.status === 'querying' && !held.includes(j))) {
     ctx.log(`job ${row.jobId}: checking the result without its run again (the last check was cut short)`)
     checkWithoutRun(ctx, BigInt(row.jobId))
   }
