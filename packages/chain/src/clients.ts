@@ -1,7 +1,8 @@
 import {
   BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, createNonceManager, decodeErrorResult, defineChain, http,
   type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex, type NonceManager,
-  type PublicClient, type TransactionReceipt, type Transport, type WalletClient, WaitForTransactionReceiptTimeoutError
+  type PublicClient, type TransactionReceipt, type Transport, type WalletClient, TransactionNotFoundError, TransactionReceiptNotFoundError,
+  WaitForTransactionReceiptTimeoutError
 } from 'viem'
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { jsonRpc } from 'viem/nonce'
@@ -133,21 +134,41 @@ export async function waitForReceipt (clients: Clients, hash: Hex, timeoutMs = c
 /** What became of a sent transaction: still in the pool, mined (and how it ended), or unknown to the chain (dropped, or never reached it). */
 export type TransactionOutcome = 'pending' | 'succeeded' | 'reverted' | 'unknown'
 
-/** The outcome of `hash` now (a caller holding back a second try while the first may still land). */
+/**
+ * The outcome of `hash` now (a caller holding back a second try while the first may still
+ * land). Only the chain's answer that it knows no such transaction makes 'unknown': a
+ * request that fails (a rate limit, a timeout) throws, and the caller looks again later.
+ */
 export async function transactionOutcome (clients: Clients, hash: Hex): Promise<TransactionOutcome> {
-  const receipt = await clients.public.getTransactionReceipt({ hash }).catch(() => undefined)
+  const receipt = await clients.public.getTransactionReceipt({ hash }).catch((error: unknown) => {
+    if (error instanceof TransactionReceiptNotFoundError) return undefined
+    throw error
+  })
   if (receipt !== undefined) return receipt.status === 'success' ? 'succeeded' : 'reverted'
-  return await clients.public.getTransaction({ hash }).then(() => 'pending' as const, () => 'unknown' as const)
+  return await clients.public.getTransaction({ hash }).then(() => 'pending' as const, (error: unknown) => {
+    if (error instanceof TransactionNotFoundError) return 'unknown' as const
+    throw error
+  })
 }
 
 /**
- * The outcome of one action sent as several transactions (a send's copies at higher
- * fees, at one nonce: `TransactionNotMinedError.details.hashes`): succeeded if one did,
- * else pending if one still waits, else reverted if one was mined, else unknown.
+ * The outcome of one action sent as several transactions at one nonce (a send's copies at
+ * higher fees: `TransactionNotMinedError.details.hashes`): a mined one decides (succeeded
+ * or reverted: no other can be mined after it), else pending if one still waits, else unknown.
  */
 export async function transactionsOutcome (clients: Clients, hashes: Hex[]): Promise<TransactionOutcome> {
   const outcomes = await Promise.all(hashes.map(async hash => transactionOutcome(clients, hash)))
-  return (['succeeded', 'pending', 'reverted'] as const).find(outcome => outcomes.includes(outcome)) ?? 'unknown'
+  return (['succeeded', 'reverted', 'pending'] as const).find(outcome => outcomes.includes(outcome)) ?? 'unknown'
+}
+
+/**
+ * Makes the next send of this account take its nonce from the chain (its pending count)
+ * again. The nonce manager hands out one past the last nonce it gave, so after a
+ * transaction is dropped every later send would wait behind the nonce it left unused.
+ */
+export function forgetNonce (clients: Clients): void {
+  const chainId = clients.public.chain?.id
+  if (chainId !== undefined) clients.account.nonceManager?.reset({ address: clients.account.address, chainId })
 }
 
 /**
@@ -284,9 +305,12 @@ async function writeAndWait (clients: Clients, call: object): Promise<Transactio
     try {
       return await waitForReceipt(clients, hashes[hashes.length - 1], last ? undefined : bumpWaitMs(clients))
     } catch (error) {
-      if (!(error instanceof TransactionNotMinedError) || sent === undefined) throw error
+      if (!(error instanceof TransactionNotMinedError)) throw error
       // Every copy sent: any may still land (transactionsOutcome).
       error.details.hashes = [...hashes]
+      // A nonce left unused (dropped) or waited behind: the next send takes the chain's count.
+      if (error.details.reason === 'dropped' || error.details.reason === 'gap') forgetNonce(clients)
+      if (sent === undefined) throw error
       const mined = await minedAmong(clients, hashes, sent.nonce)
       if (mined !== undefined) return await waitForReceipt(clients, mined)
       if (last || !outpriced(error, sent.nonce)) throw error

@@ -160,6 +160,14 @@ describe('a transaction that is not mined', () => {
     assert.equal(await transactionsOutcome(clients, [unknown, reverting, pending]), 'succeeded')
     assert.equal(await transactionsOutcome(clients, [unknown, reverting]), 'reverted')
     assert.equal(await transactionsOutcome(clients, [unknown]), 'unknown')
+    // A provider that fails the request says nothing of the transaction: no 'unknown' (which would send it anew).
+    const flaky = await connect(proxy.url, devnetAccount(6))
+    proxy.refuse('eth_getTransactionReceipt', 'upstream timed out')
+    try {
+      await assert.rejects(transactionOutcome(flaky, unknown), /upstream timed out/)
+    } finally {
+      proxy.refuse('eth_getTransactionReceipt', undefined)
+    }
   })
 
   it('that the chain no longer knows is named as dropped', async () => {

@@ -216,6 +216,34 @@ describe('lies a trainer hides', () => {
     }
   })
 
+  it('a dispute open the chain drops from its pool is opened again at the nonce it left unused, once', { timeout: 300_000 }, async () => {
+    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+    const dropped = await start('dropped', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
+    await registerAndStake(dropped.clients, deployment, { peerId: peerIdBytes(dropped.peerId), roles: ['validator'], amount: parseEther('1000') })
+    await dropped.network.connect(requester.network.multiaddrs()[0])
+    const liar = await cheaterNode('dropped-liar', 'step=1', 4, [dropped])
+    try {
+      const jobId = await postJob()
+      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
+      await until('the validator to hold its open back', () => Array.isArray(dropped.state.job(jobId, 'validator')?.detail.heldOpen), 120_000)
+      // The chain forgets every transaction in its pool (this open's copies, and any other
+      // validator's open held with it, which waits out the default receipt wait before it
+      // looks again), then mines again.
+      await bank.public.request({ method: 'anvil_dropAllTransactions' as never, params: [] as never })
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: dropped.address }, fromBlock: BigInt(deployment.block) })
+      const said = lines.filter(l => l.startsWith('dropped: ')).join('\n')
+      assert.equal(opened.length, 1, `one open, one bond:\n${said}`)
+      assert.ok(said.includes(`job ${jobId}: its dispute's open was dropped by the chain; opening it again`), said)
+    } finally {
+      await proxy.release()
+      await liar.stop()
+      await dropped.stop()
+    }
+  })
+
   it('a query the chain took but whose answer the provider lost is not asked, nor paid for, again: the check tried again finds it on-chain', { timeout: 300_000 }, async () => {
     const openQuery = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'openQuery' }))
     proxy.loseAnswer('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(openQuery) === true)

@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { attestJob, Challenger, disputableUntil, hexToCid, INIT_STEP, readDispute, readJob, readStake, receiptTimeoutMs, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
+import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, trainingMarketAbi, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
-import { DEFAULT_CHECK_PROBABILITY, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
+import { DEFAULT_CHECK_PROBABILITY, DEFAULT_LOG_RANGE, DEFAULT_TRACE_WAIT_MS } from '../constants.ts'
 import { jobInputs, fetchVersion } from '../content.ts'
 import { notHadInTime } from '../errors.ts'
 import { isRole, NodeError, offQueue, timed, type Context, type Service } from '../context.ts'
@@ -213,6 +213,13 @@ const OPEN_TRIES = 5
 async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint, step: number, stateT?: Awaited<ReturnType<typeof runStateAt>>, withheld?: { queries: string[] }): Promise<void> {
   let opened: Awaited<ReturnType<Challenger['open']>> | undefined
   for (let attempt = 0; opened === undefined; attempt++) {
+    // One of ours already on-chain (an open mined after its wait gave up, before a crash
+    // or a restart): taken up, never a second open and a second bond.
+    const mine = await ownDisputeOpened(ctx, jobId)
+    if (mine !== undefined) {
+      ctx.log(`job ${jobId}: dispute ${mine.id} is already ours; taking it up`)
+      return onOwnDisputeOpened(ctx, mine.id, jobId, mine.step)
+    }
     try {
       opened = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
     } catch (error) {
@@ -228,7 +235,7 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
       }
       const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
       if (attempt + 1 >= OPEN_TRIES || job.statusName !== 'submitted' || ctx.stopped()) throw error
-      ctx.log(`job ${jobId}: opening a dispute failed (${(error as Error).name}); trying again`)
+      ctx.log(`job ${jobId}: opening a dispute failed (${(error as Error).name}: ${(error as Error).message}); trying again`)
       await new Promise(resolve => setTimeout(resolve, 500 * 2 ** attempt))
     }
   }
@@ -251,20 +258,43 @@ function recheckHeldOpen (ctx: Context, jobId: bigint, hashes: Hex[], reopen: ()
   setTimeout(() => {
     if (ctx.stopped()) return
     ctx.enqueue(async () => {
-      if (ctx.state.job(jobId, 'validator')?.status === 'disputed' || (await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return
-      const outcome = await transactionsOutcome(ctx.clients, hashes)
+      const release = (): void => {
+        const row = ctx.state.job(jobId, 'validator')
+        if (row !== undefined) ctx.state.setJob(jobId, 'validator', row.status, { heldOpen: undefined })
+      }
+      if (ctx.state.job(jobId, 'validator')?.status === 'disputed') return
+      let outcome
+      try {
+        if ((await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return release()
+        outcome = await transactionsOutcome(ctx.clients, hashes)
+      } catch (error) {
+        // The chain did not answer (a rate limit, a timeout): not taken for a dropped open.
+        ctx.log(`job ${jobId}: could not look at its dispute's open (${(error as Error).message}); looking again later`)
+        return recheckHeldOpen(ctx, jobId, hashes, reopen)
+      }
       if (outcome === 'succeeded') return
       if (outcome === 'pending') {
         ctx.log(`job ${jobId}: its dispute's open is still waiting in the chain's pool; looking again later`)
-        recheckHeldOpen(ctx, jobId, hashes, reopen)
-        return
+        return recheckHeldOpen(ctx, jobId, hashes, reopen)
       }
       ctx.log(`job ${jobId}: its dispute's open was ${outcome === 'reverted' ? 'mined and reverted' : 'dropped by the chain'}; opening it again`)
-      const row = ctx.state.job(jobId, 'validator')
-      if (row !== undefined) ctx.state.setJob(jobId, 'validator', row.status, { heldOpen: undefined })
+      release()
+      // The nonce it left unused is taken again (the nonce manager had moved past it).
+      forgetNonce(ctx.clients)
       await reopen().catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
     })
   }, ctx.clients.receiptTimeoutMs ?? receiptTimeoutMs(ctx.clients)).unref()
+}
+
+/** This validator's DisputeOpened over job `jobId` since its result, if there is one. */
+async function ownDisputeOpened (ctx: Context, jobId: bigint): Promise<{ id: bigint, step: number } | undefined> {
+  const { contracts, block } = ctx.options.deployment
+  const [submitted] = await latestContractEvents(ctx.clients, { address: contracts.market, abi: trainingMarketAbi, eventName: 'ResultSubmitted', args: { jobId }, fromBlock: BigInt(block) })
+  if (submitted === undefined) return undefined
+  const [opened] = await allEvents(ctx.clients, {
+    address: contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: ctx.clients.account.address }, fromBlock: submitted.blockNumber, range: BigInt(ctx.options.logRange ?? DEFAULT_LOG_RANGE)
+  })
+  return opened === undefined ? undefined : { id: opened.args.id as bigint, step: Number(opened.args.step) }
 }
 
 /**
