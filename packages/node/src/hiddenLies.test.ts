@@ -180,70 +180,6 @@ describe('lies a trainer hides', () => {
     }
   })
 
-  it('a dispute open left in the pool past every wait is not sent again, nor after a restart: the one open lands when the chain mines, and the liar is slashed', { timeout: 300_000 }, async () => {
-    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
-    // Its transactions given two seconds, and the chain stalled from its open on.
-    let patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
-    await registerAndStake(patient.clients, deployment, { peerId: peerIdBytes(patient.peerId), roles: ['validator'], amount: parseEther('1000') })
-    await patient.network.connect(requester.network.multiaddrs()[0])
-    const liar = await cheaterNode('stalled-liar', 'step=1', 3, [patient])
-    try {
-      const jobId = await postJob()
-      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
-      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
-      await until('the patient validator to hold its open back', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: `) && l.includes('the dispute is taken up once it is mined')), 120_000)
-      await until('the patient validator to find its open still waiting', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
-      // Stopped and started again meanwhile: it looks at the open it held back, it does not check and open anew.
-      const seen = lines.length
-      await patient.stop()
-      // Started without fundedNodes' funding: the chain mines nothing now.
-      patient = await startNode({ home: join(root, 'patient'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`patient: ${line}`), checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
-      nodes.push(patient)
-      await patient.network.connect(requester.network.multiaddrs()[0])
-      await patient.network.connect(liar.network.multiaddrs()[0])
-      await until('the restarted validator to find its open still waiting', () => lines.slice(seen).some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
-      await proxy.release()
-      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
-      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: patient.address }, fromBlock: BigInt(deployment.block) })
-      assert.equal(opened.length, 1, 'one open of the patient validator, one bond')
-      const again = lines.filter(l => l.startsWith('patient: ') && (/its dispute's open was (mined and reverted|dropped)/.test(l) || l.includes(`job ${jobId}: checking the result again`)))
-      assert.deepEqual(again, [], 'never checked nor opened again')
-      assert.ok(lines.some(l => l === `patient: job ${jobId}: its dispute's open was held back before the stop; looking at it again`), 'taken up after the restart')
-    } finally {
-      await proxy.release()
-      await liar.stop()
-      await patient.stop()
-    }
-  })
-
-  it('a dispute open the chain drops from its pool is opened again at the nonce it left unused, once', { timeout: 300_000 }, async () => {
-    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
-    const dropped = await start('dropped', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, receiptTimeoutMs: 2_000 })
-    await registerAndStake(dropped.clients, deployment, { peerId: peerIdBytes(dropped.peerId), roles: ['validator'], amount: parseEther('1000') })
-    await dropped.network.connect(requester.network.multiaddrs()[0])
-    const liar = await cheaterNode('dropped-liar', 'step=1', 4, [dropped])
-    try {
-      const jobId = await postJob()
-      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
-      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
-      await until('the validator to hold its open back', () => Array.isArray(dropped.state.job(jobId, 'validator')?.detail.heldOpen), 120_000)
-      // The chain forgets every transaction in its pool (this open's copies, and any other
-      // validator's open held with it, which waits out the default receipt wait before it
-      // looks again), then mines again.
-      await bank.public.request({ method: 'anvil_dropAllTransactions' as never, params: [] as never })
-      await proxy.release()
-      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
-      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: dropped.address }, fromBlock: BigInt(deployment.block) })
-      const said = lines.filter(l => l.startsWith('dropped: ')).join('\n')
-      assert.equal(opened.length, 1, `one open, one bond:\n${said}`)
-      assert.ok(said.includes(`job ${jobId}: its dispute's open was dropped by the chain; opening it again`), said)
-    } finally {
-      await proxy.release()
-      await liar.stop()
-      await dropped.stop()
-    }
-  })
-
   it('a query the chain took but whose answer the provider lost is not asked, nor paid for, again: the check tried again finds it on-chain', { timeout: 300_000 }, async () => {
     const openQuery = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'openQuery' }))
     proxy.loseAnswer('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(openQuery) === true)
@@ -275,6 +211,73 @@ describe('lies a trainer hides', () => {
       assert.ok(lines.some(l => l.startsWith('keeper: ') && l.includes(`job ${jobId}: checking the result without its run again`)), 'taken up after the restart')
     } finally {
       await hider.stop()
+    }
+  })
+
+  it('a dispute open left in the pool past every wait is not sent again, nor after a restart: the one open lands when the chain mines, and the liar is slashed', { timeout: 300_000 }, async () => {
+    // The last tests: no other validator races this one to the dispute (its open, held
+    // with the chain, would stall this one's bond approval too).
+    await keeper.stop()
+    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+    // Its transactions given two seconds, and the chain stalled from its open on.
+    let patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
+    await registerAndStake(patient.clients, deployment, { peerId: peerIdBytes(patient.peerId), roles: ['validator'], amount: parseEther('1000') })
+    await patient.network.connect(requester.network.multiaddrs()[0])
+    const liar = await cheaterNode('stalled-liar', 'step=1', 3, [patient])
+    try {
+      const jobId = await postJob()
+      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
+      await until('the patient validator to hold its open back', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: `) && l.includes('the dispute is taken up once it is mined')), 120_000)
+      await until('the patient validator to find its open still waiting', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
+      // Stopped and started again meanwhile: it looks at the open it held back, it does not check and open anew.
+      const seen = lines.length
+      await patient.stop()
+      // Started without fundedNodes' funding: the chain mines nothing now.
+      patient = await startNode({ home: join(root, 'patient'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`patient: ${line}`), checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
+      nodes.push(patient)
+      await patient.network.connect(requester.network.multiaddrs()[0])
+      await patient.network.connect(liar.network.multiaddrs()[0])
+      await until('the restarted validator to find its open still waiting', () => lines.slice(seen).some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: patient.address }, fromBlock: BigInt(deployment.block) })
+      assert.equal(opened.length, 1, 'one open of the patient validator, one bond')
+      const again = lines.filter(l => l.startsWith('patient: ') && (/its dispute's open was (mined and reverted|dropped)/.test(l) || l.includes(`job ${jobId}: checking the result again`)))
+      assert.deepEqual(again, [], 'never checked nor opened again')
+      assert.ok(lines.some(l => l === `patient: job ${jobId}: its dispute's open was held back before the stop; looking at it again`), 'taken up after the restart')
+    } finally {
+      await proxy.release()
+      await liar.stop()
+      await patient.stop()
+    }
+  })
+
+  it('a dispute open the chain drops from its pool is opened again at the nonce it left unused, once', { timeout: 300_000 }, async () => {
+    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+    const dropped = await start('dropped', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
+    await registerAndStake(dropped.clients, deployment, { peerId: peerIdBytes(dropped.peerId), roles: ['validator'], amount: parseEther('1000') })
+    await dropped.network.connect(requester.network.multiaddrs()[0])
+    const liar = await cheaterNode('dropped-liar', 'step=1', 4, [dropped])
+    try {
+      const jobId = await postJob()
+      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
+      await until('the validator to hold its open back', () => Array.isArray(dropped.state.job(jobId, 'validator')?.detail.heldOpen), 120_000)
+      // The chain forgets every transaction in its pool (this open's copies, and any other
+      // validator's open held with it, which waits out the default receipt wait before it
+      // looks again), then mines again.
+      await bank.public.request({ method: 'anvil_dropAllTransactions' as never, params: [] as never })
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: dropped.address }, fromBlock: BigInt(deployment.block) })
+      const said = lines.filter(l => l.startsWith('dropped: ')).join('\n')
+      assert.equal(opened.length, 1, `one open, one bond:\n${said}`)
+      assert.ok(said.includes(`job ${jobId}: its dispute's open was dropped by the chain; opening it again`), said)
+    } finally {
+      await proxy.release()
+      await liar.stop()
+      await dropped.stop()
     }
   })
 })
