@@ -311,7 +311,7 @@ async function writeAndWait (clients: Clients, call: object): Promise<Transactio
       // A nonce left unused (dropped) or waited behind: the next send takes the chain's count.
       if (error.details.reason === 'dropped' || error.details.reason === 'gap') forgetNonce(clients)
       if (sent === undefined) throw error
-      const mined = await minedAmong(clients, hashes, sent.nonce)
+      const mined = await minedAmong(clients, hashes, sent.nonce, error.details.minedNonces as number | undefined)
       if (mined !== undefined) return await waitForReceipt(clients, mined)
       if (last || !outpriced(error, sent.nonce)) throw error
       const copy = await copyAtHigherFee(clients, call, sent).catch(() => undefined)
@@ -337,10 +337,13 @@ function bumpWaitMs (clients: Clients): number {
   return Math.min(clients.receiptTimeoutMs ?? receiptTimeoutMs(clients), Math.max(15_000, 5 * clients.pollingMs))
 }
 
-/** The hash among `hashes` that was mined, once the sender's `nonce` is used; undefined while it is not, or when another transaction used it. */
-async function minedAmong (clients: Clients, hashes: Hex[], nonce: number): Promise<Hex | undefined> {
-  const used = await clients.public.getTransactionCount({ address: clients.account.address, blockTag: 'latest' }).catch(() => 0)
-  if (used <= nonce) return undefined
+/**
+ * The hash among `hashes` that was mined, once the sender's `nonce` is used (`minedNonces`:
+ * the count notMined read with the error); undefined while it is not, or when another
+ * transaction used it.
+ */
+async function minedAmong (clients: Clients, hashes: Hex[], nonce: number, minedNonces: number | undefined): Promise<Hex | undefined> {
+  if (minedNonces === undefined || minedNonces <= nonce) return undefined
   for (const hash of hashes) {
     if (await clients.public.getTransactionReceipt({ hash }).then(() => true, () => false)) return hash
   }
