@@ -66,6 +66,26 @@ async function cheaterNode (name: string, fault: string, seed = 3, validators: C
 
 const postJob = async (): Promise<bigint> => requester.postJob({ datasetCid: version, reward: parseEther('100'), jobStake: parseEther('100'), recipe })
 
+/** A validator whose transactions are given two seconds to be mined (and that gives up on an unserved run after 2 s fetches). */
+const STALLED_VALIDATOR = { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 } as const
+
+/**
+ * Validator `name`, staked, and a trainer `liarName` lying at step 1 that only it checks;
+ * the liar's job submitted, then the chain stalled from any dispute open on (until
+ * `proxy.release()`).
+ */
+async function stalledOpen (name: string, liarName: string, seed: number): Promise<{ validator: CommonsNode, liar: CommonsNode, jobId: bigint }> {
+  const validator = await start(name, ['validator'], STALLED_VALIDATOR)
+  await registerAndStake(validator.clients, deployment, { peerId: peerIdBytes(validator.peerId), roles: ['validator'], amount: parseEther('1000') })
+  await validator.network.connect(requester.network.multiaddrs()[0])
+  const liar = await cheaterNode(liarName, 'step=1', seed, [validator])
+  const jobId = await postJob()
+  await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
+  const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+  proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
+  return { validator, liar, jobId }
+}
+
 /** A cheating trainer with `fault` trains one job; returns the validator's dispute, once resolved. */
 async function caught (name: string, fault: string) {
   const cheater = await cheaterNode(name, fault, 3, [validator])
@@ -218,23 +238,17 @@ describe('lies a trainer hides', () => {
     // The last tests: no other validator races this one to the dispute (its open, held
     // with the chain, would stall this one's bond approval too).
     await keeper.stop()
-    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
-    // Its transactions given two seconds, and the chain stalled from its open on.
-    let patient = await start('patient', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
-    await registerAndStake(patient.clients, deployment, { peerId: peerIdBytes(patient.peerId), roles: ['validator'], amount: parseEther('1000') })
-    await patient.network.connect(requester.network.multiaddrs()[0])
-    const liar = await cheaterNode('stalled-liar', 'step=1', 3, [patient])
+    const stalled = await stalledOpen('patient', 'stalled-liar', 3)
+    let patient = stalled.validator
+    const { liar, jobId } = stalled
     try {
-      const jobId = await postJob()
-      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
-      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
       await until('the patient validator to hold its open back', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: `) && l.includes('the dispute is taken up once it is mined')), 120_000)
       await until('the patient validator to find its open still waiting', () => lines.some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
       // Stopped and started again meanwhile: it looks at the open it held back, it does not check and open anew.
       const seen = lines.length
       await patient.stop()
       // Started without fundedNodes' funding: the chain mines nothing now.
-      patient = await startNode({ home: join(root, 'patient'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`patient: ${line}`), checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
+      patient = await startNode({ home: join(root, 'patient'), rpcUrl: proxy.url, deployment, roles: ['validator'], password: 'x', scryptN: 2 ** 10, apiPort: false, pollMs: 200, log: line => lines.push(`patient: ${line}`), ...STALLED_VALIDATOR })
       nodes.push(patient)
       await patient.network.connect(requester.network.multiaddrs()[0])
       await patient.network.connect(liar.network.multiaddrs()[0])
@@ -254,15 +268,8 @@ describe('lies a trainer hides', () => {
   })
 
   it('a dispute open the chain drops from its pool is opened again at the nonce it left unused, once', { timeout: 300_000 }, async () => {
-    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
-    const dropped = await start('dropped', ['validator'], { checkSteps: 'all', traceWaitMs: 3000, fetchTimeoutMs: 2000, receiptTimeoutMs: 2_000 })
-    await registerAndStake(dropped.clients, deployment, { peerId: peerIdBytes(dropped.peerId), roles: ['validator'], amount: parseEther('1000') })
-    await dropped.network.connect(requester.network.multiaddrs()[0])
-    const liar = await cheaterNode('dropped-liar', 'step=1', 4, [dropped])
+    const { validator: dropped, liar, jobId } = await stalledOpen('dropped', 'dropped-liar', 4)
     try {
-      const jobId = await postJob()
-      await until(`job ${jobId} to be submitted`, async () => (await readJob(bank, deployment, jobId)).statusName === 'submitted')
-      proxy.holdMining('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true)
       await until('the validator to hold its open back', () => Array.isArray(dropped.state.job(jobId, 'validator')?.detail.heldOpen), 120_000)
       // The chain forgets every transaction in its pool (this open's copies, and any other
       // validator's open held with it, which waits out the default receipt wait before it
