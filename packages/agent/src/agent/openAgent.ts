@@ -138,6 +138,10 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
       const started = performance.now()
       let firstTokenMs: number | null = null
       const first = (): void => { firstTokenMs ??= performance.now() - started }
+      // The answer is the text as streamed: the session's own copy is the whole token
+      // sequence detokenized at once, which some tokenizers clean up (" ." read as "."),
+      // and a caller who showed the chunks must be left holding what it showed.
+      let streamed = ''
       const answer = await session.prompt(question, {
         functions: init.tools.length > 0 ? functions : undefined,
         maxTokens: init.maxTokens ?? 512,
@@ -148,12 +152,13 @@ export async function openAgent (init: AgentInit): Promise<Agent> {
         onFunctionCallParamsChunk: first,
         onTextChunk: (text) => {
           first()
+          streamed += text
           options.onText?.(text)
         }
       })
       const after = sequence.tokenMeter.getState()
       return {
-        answer,
+        answer: streamed === '' ? answer : streamed,
         toolCalls,
         model: name,
         tokens: { input: after.usedInputTokens - before.usedInputTokens, output: after.usedOutputTokens - before.usedOutputTokens },
