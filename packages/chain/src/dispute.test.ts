@@ -344,8 +344,13 @@ describe('pinpoint disputes on a real anvil with the real engine', () => {
         functionName: 'postRecords',
         args: [id, indices, indices.map(i => ({ state: records[i].state, lossBits: wordOf(records[i].loss, 'f32') })), indices.map(i => nodeProof(hashes, i).map(h => toHex(h)))]
       })
+      // The nonce as the last block left it: the authorization, executed by its own
+      // authority, used one nonce more than the transaction that carried it, and once in a
+      // clean-clone run the nonce manager (which reads the pending count) missed it: "nonce
+      // too low".
+      const nonce = await as.trainer.public.getTransactionCount({ address: as.trainer.account.address, blockTag: 'latest' })
       const hash = await as.trainer.wallet.sendTransaction({
-        to: as.trainer.account.address, data: encodeFunctionData({ abi: artifact.abi, functionName: 'call', args: [deployment.contracts.disputeGame, answer] })
+        to: as.trainer.account.address, data: encodeFunctionData({ abi: artifact.abi, functionName: 'call', args: [deployment.contracts.disputeGame, answer] }), nonce
       })
       const receipt = await waitForReceipt(as.trainer, hash)
       assert.equal(receipt.status, 'success')
