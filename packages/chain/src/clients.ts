@@ -314,7 +314,7 @@ async function writeAndWait (clients: Clients, call: object): Promise<Transactio
       const mined = await minedAmong(clients, hashes, sent.nonce, error.details.minedNonces as number | undefined)
       if (mined !== undefined) return await waitForReceipt(clients, mined)
       if (last || !outpriced(error, sent.nonce)) throw error
-      const copy = await copyAtHigherFee(clients, call, sent).catch(() => undefined)
+      const copy = await copyAtHigherFee(clients, sent, async () => clients.public.simulateContract({ ...call, account: clients.account, blockTag: 'latest' } as never)).catch(() => undefined)
       if (copy === undefined) throw error
       try {
         hashes.push(await clients.wallet.writeContract({ ...call, ...copy } as never))
@@ -364,17 +364,17 @@ function outpriced (error: TransactionNotMinedError, nonce: number): boolean {
 /**
  * The fees and nonce of a copy of `sent`: a quarter more than its fees, or the chain's
  * price now if higher. Throws on a legacy transaction (no EIP-1559 fees to raise) and
- * when the call would now revert (the dispute moved on, a deadline passed): a copy is
- * never sent to fail.
+ * when `simulate` (the call on the latest block: a pending block that holds the first, on
+ * a chain merely slow to include a low tip, would make the copy look like a revert)
+ * throws, as when the dispute moved on or a deadline passed: a copy is never sent to fail.
  */
-async function copyAtHigherFee (clients: Clients, call: object, sent: Sent): Promise<Required<Sent>> {
+async function copyAtHigherFee (clients: Clients, sent: Sent, simulate: () => Promise<unknown>): Promise<Required<Sent>> {
   if (sent.maxFeePerGas === undefined || sent.maxPriorityFeePerGas === undefined) throw new Error('a legacy transaction')
-  const [now] = await Promise.all([
-    clients.public.estimateFeesPerGas(),
-    // On the latest block: a pending block that holds the first (a chain merely slow to
-    // include a low tip) would make the copy look like a revert.
-    clients.public.simulateContract({ ...call, account: clients.account, blockTag: 'latest' } as never)
-  ])
+  const [now] = await Promise.all([clients.public.estimateFeesPerGas(), simulate()])
+  return raisedFees(sent as Required<Sent>, now)
+}
+
+function raisedFees (sent: Required<Sent>, now: { maxFeePerGas: bigint, maxPriorityFeePerGas: bigint }): Required<Sent> {
   const raised = (fee: bigint, floor: bigint): bigint => {
     const more = fee * 5n / 4n + 1n
     return more > floor ? more : floor
@@ -382,6 +382,34 @@ async function copyAtHigherFee (clients: Clients, call: object, sent: Sent): Pro
   const maxPriorityFeePerGas = raised(sent.maxPriorityFeePerGas, now.maxPriorityFeePerGas)
   const floor = now.maxFeePerGas > maxPriorityFeePerGas ? now.maxFeePerGas : maxPriorityFeePerGas
   return { nonce: sent.nonce, maxPriorityFeePerGas, maxFeePerGas: raised(sent.maxFeePerGas, floor) }
+}
+
+/**
+ * Sends again the newest of `hashes` (the copies of one transaction a
+ * TransactionNotMinedError names) if the chain still holds it unmined and its price has
+ * fallen under the chain's: same nonce, call and gas, at a quarter more than its fees or
+ * the chain's price now. For a caller that held a move back because it must never be
+ * sent twice (a dispute's open) and finds it still waiting: a base fee that rose past
+ * every copy writeAndWait sent would otherwise hold the move until its deadline. Returns
+ * the copy's hash, or undefined when there is no copy to send: the transaction mined or
+ * unknown to the chain, priced at or above the chain's price (a chain that is merely slow
+ * is not paid more), a legacy one, or a call that would now revert. Throws what the chain
+ * says to a copy it refuses.
+ */
+export async function repriceWaiting (clients: Clients, hashes: Hex[]): Promise<Hex | undefined> {
+  const tx = await clients.public.getTransaction({ hash: hashes[hashes.length - 1] }).catch(() => undefined)
+  if (tx === undefined || tx.blockNumber !== null || tx.to === null) return undefined
+  if (tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined) return undefined
+  const now = await clients.public.estimateFeesPerGas()
+  if (tx.maxFeePerGas >= now.maxFeePerGas && tx.maxPriorityFeePerGas >= now.maxPriorityFeePerGas) return undefined
+  const call = { to: tx.to, data: tx.input, value: tx.value }
+  try {
+    await clients.public.call({ ...call, account: clients.account.address, blockTag: 'latest' })
+  } catch {
+    return undefined
+  }
+  const fees = raisedFees({ nonce: tx.nonce, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }, now)
+  return await clients.wallet.sendTransaction({ ...call, gas: tx.gas, account: clients.account, chain: clients.public.chain, ...fees })
 }
 
 /** Every custom error of the contract set, for reverts that bubble up from a contract the call reached. */

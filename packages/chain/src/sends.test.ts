@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createWalletClient, http, parseEther } from 'viem'
 import {
-  blockTimeMs, commonsTokenAbi, connect, receiptTimeoutMs, transactionOutcome, transactionsOutcome, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, startHardhat, tokenBalance, transferTokens, waitForReceipt,
+  blockTimeMs, commonsTokenAbi, connect, receiptTimeoutMs, repriceWaiting, transactionOutcome, transactionsOutcome, TransactionNotMinedError, deploy, devnetAccount, mineBlocks, PUBLIC_CONFIRMATIONS, settingsFor, startDevnet, startHardhat, tokenBalance, transferTokens, waitForReceipt,
   type Clients, type Deployment, type Devnet
 } from './index.ts'
 import { startRateLimitProxy, type RateLimitProxy } from './testing/rateLimitProxy.ts'
@@ -101,6 +101,47 @@ describe('a transaction that is not mined', () => {
     try {
       const there = await connect(hardhat.rpcUrl, devnetAccount(0))
       await outbidsAStuckSend(there, await deploy(there), 'hardhat_setNextBlockBaseFeePerGas')
+    } finally {
+      await hardhat.stop()
+    }
+  })
+
+  it('held back by its caller, and left in the pool under a base fee that rose past it, is sent again on request at the chain\'s price, and lands once', async () => {
+    // Hardhat's network keeps a transaction under the base fee in its pool, as geth does.
+    const hardhat = await startHardhat()
+    try {
+      const there = await connect(hardhat.rpcUrl, devnetAccount(0))
+      const deployed = await deploy(there)
+      const rpc = async (method: string, params: unknown[] = []): Promise<unknown> => there.public.request({ method, params } as never)
+      const sender = there.account.address
+      const to = devnetAccount(9).address
+      const before = await tokenBalance(there, deployed, to)
+      const nonce = await there.public.getTransactionCount({ address: sender })
+      const transfer = async (amount: bigint): Promise<`0x${string}`> => there.wallet.writeContract({ address: deployed.contracts.token, abi: commonsTokenAbi, functionName: 'transfer', args: [to, amount], gas: 100_000n })
+      await rpc('evm_setAutomine', [false])
+      const first = await transfer(5n)
+      assert.equal(await repriceWaiting(there, [first]), undefined, 'at the chain\'s price it is not sent again: a slow chain is not paid more')
+      await rpc('hardhat_setNextBlockBaseFeePerGas', [`0x${(100n * 10n ** 9n).toString(16)}`])
+      await rpc('evm_mine')
+      assert.equal(await there.public.getTransactionCount({ address: sender }), nonce, 'the block left it out')
+      assert.equal(await transactionOutcome(there, first), 'pending')
+      const copy = await repriceWaiting(there, [first])
+      assert.ok(copy !== undefined && copy !== first, 'a copy was sent')
+      await rpc('evm_mine')
+      const receipt = await waitForReceipt(there, copy)
+      assert.equal(receipt.status, 'success')
+      const mined = await there.public.getTransaction({ hash: copy })
+      assert.equal(mined.nonce, nonce, 'the same nonce: a replacement, not a second transfer')
+      assert.equal(await tokenBalance(there, deployed, to), before + 5n, 'transferred once')
+      assert.equal(await transactionsOutcome(there, [first, copy]), 'succeeded')
+      assert.equal(await repriceWaiting(there, [first, copy]), undefined, 'mined: nothing to send')
+
+      // A call that would now fail is never sent again: a transfer of more than the sender holds.
+      const failing = await transfer(10n ** 30n)
+      await rpc('hardhat_setNextBlockBaseFeePerGas', [`0x${(1000n * 10n ** 9n).toString(16)}`])
+      await rpc('evm_mine')
+      assert.equal(await transactionOutcome(there, failing), 'pending')
+      assert.equal(await repriceWaiting(there, [failing]), undefined, 'it would revert: not sent again')
     } finally {
       await hardhat.stop()
     }
