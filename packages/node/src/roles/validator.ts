@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, trainingMarketAbi, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
+import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, repriceWaiting, trainingMarketAbi, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -250,7 +250,8 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
  * Looks again, one receipt wait later, at a dispute open held back while its transaction
  * (or one of its copies at higher fees) may still land. Still in the pool: looked at again
  * later, not sent anew (a second open would queue behind it, and both would land: two
- * bonds). Mined: its DisputeOpened is taken up (onOwnDisputeOpened). Reverted, or unknown
+ * bonds), though sent again at its nonce if the chain's price has risen past it
+ * (repriceWaiting). Mined: its DisputeOpened is taken up (onOwnDisputeOpened). Reverted, or unknown
  * to the chain (dropped), with the job still open to disputes and none of ours: opened
  * again.
  */
@@ -274,8 +275,13 @@ function recheckHeldOpen (ctx: Context, jobId: bigint, hashes: Hex[], reopen: ()
       }
       if (outcome === 'succeeded') return
       if (outcome === 'pending') {
-        ctx.log(`job ${jobId}: its dispute's open is still waiting in the chain's pool; looking again later`)
-        return recheckHeldOpen(ctx, jobId, hashes, reopen)
+        // Left waiting under a base fee that rose past it, it would wait past the window:
+        // sent again, same nonce, at the chain's price (never while its own price holds).
+        const copy = await repriceWaiting(ctx.clients, hashes).catch((e: Error) => { ctx.log(`job ${jobId}: sending its dispute's open again at a higher fee failed (${e.message})`) })
+        const held = copy === undefined ? hashes : [...hashes, copy]
+        if (copy !== undefined) ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: held })
+        ctx.log(`job ${jobId}: its dispute's open is still waiting in the chain's pool${copy === undefined ? '' : `, priced under the chain's fees now: sent again at a higher fee (${copy})`}; looking again later`)
+        return recheckHeldOpen(ctx, jobId, held, reopen)
       }
       ctx.log(`job ${jobId}: its dispute's open was ${outcome === 'reverted' ? 'mined and reverted' : 'dropped by the chain'}; opening it again`)
       release()
