@@ -1,5 +1,6 @@
 import {
   BaseError as ViemError, ContractFunctionRevertedError, createPublicClient, createWalletClient, createNonceManager, decodeErrorResult, defineChain, http,
+  isAddressEqual, keccak256, recoverTransactionAddress, serializeTransaction,
   type Abi, type AbiItem, type Account, type Chain, type ContractFunctionArgs, type ContractFunctionName, type Hex, type NonceManager,
   type PublicClient, type TransactionReceipt, type Transport, type WalletClient, TransactionNotFoundError, TransactionReceiptNotFoundError,
   WaitForTransactionReceiptTimeoutError
@@ -384,32 +385,53 @@ function raisedFees (sent: Required<Sent>, now: { maxFeePerGas: bigint, maxPrior
   return { nonce: sent.nonce, maxPriorityFeePerGas, maxFeePerGas: raised(sent.maxFeePerGas, floor) }
 }
 
+export interface RepriceOptions {
+  /** Told the copy's hash once it is signed, before it is sent: a caller that must know every copy that may land keeps it first. */
+  onSigned?: (hash: Hex) => void
+}
+
 /**
  * Sends again the newest of `hashes` (the copies of one transaction a
- * TransactionNotMinedError names) if the chain still holds it unmined and its price has
- * fallen under the chain's: same nonce, call and gas, at a quarter more than its fees or
- * the chain's price now. For a caller that held a move back because it must never be
- * sent twice (a dispute's open) and finds it still waiting: a base fee that rose past
- * every copy writeAndWait sent would otherwise hold the move until its deadline. Returns
- * the copy's hash, or undefined when there is no copy to send: the transaction mined or
- * unknown to the chain, priced at or above the chain's price (a chain that is merely slow
- * is not paid more), a legacy one, or a call that would now revert. Throws what the chain
- * says to a copy it refuses.
+ * TransactionNotMinedError names) if the chain still holds it unmined, next in line, at
+ * a price under what a block takes now (its fee cap under the next base fee and the
+ * chain's tip, or its tip under the chain's): same nonce, call and gas, at a quarter more
+ * than its fees or the chain's price now. For a caller that held a move back because it
+ * must never be sent twice (a dispute's open) and finds it still waiting: a base fee that
+ * rose past every copy writeAndWait sent would otherwise hold the move until its
+ * deadline. What is signed again is checked first to be this account's own transaction
+ * (it hashes to what was asked, and its signature is this account's): the provider's
+ * word is not taken for it. Returns the copy's hash, or undefined when there is no copy
+ * to send: the transaction mined or unknown to the chain, not this account's, waiting
+ * behind another, priced for inclusion (a chain that is merely slow is not paid more),
+ * a legacy one, or a call that would now revert. Throws what the chain says to a copy it
+ * refuses.
  */
-export async function repriceWaiting (clients: Clients, hashes: Hex[]): Promise<Hex | undefined> {
-  const tx = await clients.public.getTransaction({ hash: hashes[hashes.length - 1] }).catch(() => undefined)
-  if (tx === undefined || tx.blockNumber !== null || tx.to === null) return undefined
-  if (tx.maxFeePerGas === undefined || tx.maxPriorityFeePerGas === undefined) return undefined
-  const now = await clients.public.estimateFeesPerGas()
-  if (tx.maxFeePerGas >= now.maxFeePerGas && tx.maxPriorityFeePerGas >= now.maxPriorityFeePerGas) return undefined
-  const call = { to: tx.to, data: tx.input, value: tx.value }
+export async function repriceWaiting (clients: Clients, hashes: Hex[], options: RepriceOptions = {}): Promise<Hex | undefined> {
+  const hash = hashes[hashes.length - 1]
+  const tx = await clients.public.getTransaction({ hash }).catch(() => undefined)
+  if (tx?.type !== 'eip1559' || tx.blockNumber !== null || tx.to === null) return undefined
+  const call = { to: tx.to, data: tx.input, value: tx.value, gas: tx.gas }
+  const signed = serializeTransaction({ ...call, chainId: tx.chainId, type: 'eip1559', nonce: tx.nonce, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, accessList: tx.accessList }, { r: tx.r, s: tx.s, yParity: tx.yParity })
+  if (keccak256(signed) !== hash || !isAddressEqual(await recoverTransactionAddress({ serializedTransaction: signed }), clients.account.address)) return undefined
+  const [block, minedNonces, now] = await Promise.all([
+    clients.public.getBlock({ blockTag: 'latest' }),
+    clients.public.getTransactionCount({ address: clients.account.address, blockTag: 'latest' }),
+    clients.public.estimateFeesPerGas()
+  ])
+  if (tx.nonce !== minedNonces) return undefined
+  const takes = (block.baseFeePerGas ?? 0n) * 9n / 8n + now.maxPriorityFeePerGas
+  if (tx.maxFeePerGas >= takes && tx.maxPriorityFeePerGas >= now.maxPriorityFeePerGas) return undefined
   try {
     await clients.public.call({ ...call, account: clients.account.address, blockTag: 'latest' })
   } catch {
     return undefined
   }
   const fees = raisedFees({ nonce: tx.nonce, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas }, now)
-  return await clients.wallet.sendTransaction({ ...call, gas: tx.gas, account: clients.account, chain: clients.public.chain, ...fees })
+  const copy = await clients.wallet.signTransaction({ ...call, ...fees, account: clients.account, chain: clients.public.chain })
+  const copyHash = keccak256(copy)
+  options.onSigned?.(copyHash)
+  await clients.public.sendRawTransaction({ serializedTransaction: copy })
+  return copyHash
 }
 
 /** Every custom error of the contract set, for reverts that bubble up from a contract the call reached. */
