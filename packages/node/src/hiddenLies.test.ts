@@ -267,6 +267,28 @@ describe('lies a trainer hides', () => {
     }
   })
 
+  it('a copy of a held open whose send lost its answer is known by the nonce it holds: not opened again beside it, one bond', { timeout: 300_000 }, async () => {
+    const { validator: unheard, liar, jobId } = await stalledOpen('unheard', 'unheard-liar', 5)
+    // The copy writeAndWait sends at a higher fee reaches the pool, but its answer is lost:
+    // its hash is never had, and the first open, replaced, is unknown to the chain.
+    const open = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'open' }))
+    let opens = 0
+    proxy.loseAnswer('eth_sendRawTransaction', params => parseTransaction(params[0] as Hex).data?.startsWith(open) === true && ++opens === 2)
+    try {
+      const said = (): string[] => lines.filter(l => l.startsWith('unheard: '))
+      await until('the validator to look at its held open', () => said().some(l => l.includes(`job ${jobId}: its nonce `) || l.includes(`job ${jobId}: its dispute's open was dropped`)), 120_000)
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: unheard.address }, fromBlock: BigInt(deployment.block) })
+      assert.equal(opened.length, 1, `one open, one bond:\n${said().join('\n')}`)
+      assert.ok(said().some(l => l.includes(`job ${jobId}: its nonce `) && l.includes('is held in the chain\'s pool by a transaction not known as its open')), said().join('\n'))
+    } finally {
+      await proxy.release()
+      await liar.stop()
+      await unheard.stop()
+    }
+  })
+
   it('a dispute open the chain drops from its pool is opened again at the nonce it left unused, once', { timeout: 300_000 }, async () => {
     const { validator: dropped, liar, jobId } = await stalledOpen('dropped', 'dropped-liar', 4)
     try {
