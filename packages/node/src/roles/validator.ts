@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, repriceWaiting, trainingMarketAbi, TransactionNotMinedError, transactionsOutcome } from '@commons/chain'
+import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, trainingMarketAbi, TransactionNotMinedError } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -14,6 +14,7 @@ import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 import { checkModelFile } from '../modelFileCheck.ts'
 import { checkWithheld, firstWindowToEnd, resumeWithheld } from '../checkWithheld.ts'
+import { lookAtHeldSend, type HeldSend } from '../heldSends.ts'
 
 /**
  * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
@@ -227,10 +228,10 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
         // Still in the chain's pool, or mined late: not sent again (a second dispute would be
         // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
         ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
-        const hashes = (error.details.hashes ?? [error.details.hash]) as Hex[]
+        const held: HeldSend = { hashes: (error.details.hashes ?? [error.details.hash]) as Hex[], nonce: Number(error.details.nonce) }
         // Kept in the job's state: after a restart the check is not run again (and opened anew) while these may land.
-        ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: hashes })
-        recheckHeldOpen(ctx, jobId, hashes, async () => openDispute(ctx, challenger, jobId, step, stateT, withheld))
+        ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: held.hashes, heldNonce: held.nonce })
+        recheckHeldOpen(ctx, jobId, held, async () => openDispute(ctx, challenger, jobId, step, stateT, withheld))
         return
       }
       const job = await readJob(ctx.clients, ctx.options.deployment, jobId)
@@ -248,43 +249,42 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
 
 /**
  * Looks again, one receipt wait later, at a dispute open held back while its transaction
- * (or one of its copies at higher fees) may still land. Still in the pool: looked at again
- * later, not sent anew (a second open would queue behind it, and both would land: two
- * bonds), though sent again at its nonce if the chain's price has risen past it
- * (repriceWaiting). Mined: its DisputeOpened is taken up (onOwnDisputeOpened). Reverted, or unknown
- * to the chain (dropped), with the job still open to disputes and none of ours: opened
- * again.
+ * (or one of its copies at higher fees) may still land (lookAtHeldSend). Still in the pool,
+ * or its nonce held there: looked at again later, not sent anew (a second open would
+ * queue behind it, and both would land: two bonds); sent again at its nonce if a block
+ * would no longer take it at its price, the copy's hash kept before it is sent. Mined:
+ * its DisputeOpened is taken up (onOwnDisputeOpened). Reverted, or dropped with its nonce
+ * free, with the job still open to disputes and none of ours: opened again.
  */
-function recheckHeldOpen (ctx: Context, jobId: bigint, hashes: Hex[], reopen: () => Promise<void>): void {
+function recheckHeldOpen (ctx: Context, jobId: bigint, held: HeldSend, reopen: () => Promise<void>): void {
   setTimeout(() => {
     if (ctx.stopped()) return
     ctx.enqueue(async () => {
-      const release = (): void => {
+      const keep = (next: HeldSend | undefined): void => {
         const row = ctx.state.job(jobId, 'validator')
-        if (row !== undefined) ctx.state.setJob(jobId, 'validator', row.status, { heldOpen: undefined })
+        if (row !== undefined) ctx.state.setJob(jobId, 'validator', row.status, { heldOpen: next?.hashes, heldNonce: next?.nonce })
       }
       if (ctx.state.job(jobId, 'validator')?.status === 'disputed') return
-      let outcome
+      let next = held
+      let state
       try {
-        if ((await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return release()
-        outcome = await transactionsOutcome(ctx.clients, hashes)
+        if ((await readJob(ctx.clients, ctx.options.deployment, jobId)).statusName !== 'submitted') return keep(undefined)
+        state = await lookAtHeldSend(ctx.clients, held, {
+          onCopy: copy => { next = copy; keep(copy) },
+          log: line => { ctx.log(`job ${jobId}: its dispute's open: ${line}`) }
+        })
       } catch (error) {
         // The chain did not answer (a rate limit, a timeout): not taken for a dropped open.
         ctx.log(`job ${jobId}: could not look at its dispute's open (${(error as Error).message}); looking again later`)
-        return recheckHeldOpen(ctx, jobId, hashes, reopen)
+        return recheckHeldOpen(ctx, jobId, next, reopen)
       }
-      if (outcome === 'succeeded') return
-      if (outcome === 'pending') {
-        // Left waiting under a base fee that rose past it, it would wait past the window:
-        // sent again, same nonce, at the chain's price (never while its own price holds).
-        const copy = await repriceWaiting(ctx.clients, hashes).catch((e: Error) => { ctx.log(`job ${jobId}: sending its dispute's open again at a higher fee failed (${e.message})`) })
-        const held = copy === undefined ? hashes : [...hashes, copy]
-        if (copy !== undefined) ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: held })
-        ctx.log(`job ${jobId}: its dispute's open is still waiting in the chain's pool${copy === undefined ? '' : `, priced under the chain's fees now: sent again at a higher fee (${copy})`}; looking again later`)
-        return recheckHeldOpen(ctx, jobId, held, reopen)
+      if (state === 'landed') return
+      if (state !== 'gone') {
+        ctx.log(`job ${jobId}: ${state === 'pending' ? 'its dispute\'s open is still waiting in the chain\'s pool' : `its nonce ${held.nonce} is held in the chain's pool by a transaction not known as its open`}; looking again later`)
+        return recheckHeldOpen(ctx, jobId, next, reopen)
       }
-      ctx.log(`job ${jobId}: its dispute's open was ${outcome === 'reverted' ? 'mined and reverted' : 'dropped by the chain'}; opening it again`)
-      release()
+      ctx.log(`job ${jobId}: its dispute's open was mined and reverted, or dropped by the chain; opening it again`)
+      keep(undefined)
       // The nonce it left unused is taken again (the nonce manager had moved past it).
       forgetNonce(ctx.clients)
       await reopen().catch((e: Error) => { ctx.log(`job ${jobId}: opening a dispute failed (${e.message})`) })
@@ -433,7 +433,8 @@ export async function resumeValidator (ctx: Context): Promise<void> {
     const jobId = BigInt(row.jobId)
     const blockHash = row.detail.blockHash as Hex | undefined
     ctx.log(`job ${row.jobId}: its dispute's open was held back before the stop; looking at it again`)
-    recheckHeldOpen(ctx, jobId, row.detail.heldOpen as Hex[], async () => {
+    const nonce = row.detail.heldNonce
+    recheckHeldOpen(ctx, jobId, { hashes: row.detail.heldOpen as Hex[], nonce: typeof nonce === 'number' ? nonce : undefined }, async () => {
       if (row.status === 'querying') checkWithoutRun(ctx, jobId)
       else if (blockHash !== undefined) onResultSubmitted(ctx, jobId, blockHash)
     })
