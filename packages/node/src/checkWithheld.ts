@@ -2,13 +2,15 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   allEvents, Challenger, checkPosted, disputableUntil, disputeGameAbi, findDisputedStep, INIT_STEP, latestContractEvents, postedRecords, queryRecords, readDispute, readJob,
-  trainingMarketAbi, type PostedRecord
+  trainingMarketAbi, TransactionNotMinedError, type PostedRecord
 } from '@commons/chain'
+import type { Hex } from 'viem'
 import { compileProgram, runStateAt, train, type StepProgress, type StepRecord, type TrainState } from '@commons/engine'
 import { DEFAULT_LOG_RANGE } from './constants.ts'
 import { jobInputs } from './content.ts'
 import { NodeError, timed, type Context } from './context.ts'
 import { endByTimeout } from './disputes.ts'
+import { lookAtHeldSend, type HeldSend } from './heldSends.ts'
 import { NodeStoppingError } from './errors.ts'
 
 /**
@@ -117,6 +119,9 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     ctx.log(`job ${jobId}: its transcript is the one a training from S_0 gives; its run is not served`)
     return null
   }
+  // A query held back (not mined in its wait) decides before any is asked: one that may
+  // still land is not asked again beside it (a second bond, paid to the trainer).
+  await settleHeldQuery(ctx, jobId)
   // Queries asked before a restart, or mined after their wait gave up (a check tried again):
   // their answers (waited for, if still due) are not asked for, nor paid for, again.
   const recorded = (ctx.state.job(jobId, 'validator')?.detail.queries as string[] | undefined) ?? []
@@ -130,7 +135,13 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     checkPosted(known, job.transcriptRoot, recipe.steps + 1)
     found = await findDisputedStep(own.records as StepRecord[], async indices => {
       if (await closed(ctx, job, jobId)) throw new WindowClosedError(`job ${jobId}: its challenge window ended before the lie was found`)
-      const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices))
+      const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices)).catch((error: unknown) => {
+        if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
+          const held: HeldSend = { hashes: (error.details.hashes ?? [error.details.hash]) as Hex[], nonce: Number(error.details.nonce) }
+          ctx.state.setJob(jobId, 'validator', 'querying', { heldQuery: held })
+        }
+        throw error
+      })
       queries.push(String(id))
       ctx.state.setJob(jobId, 'validator', 'querying', { queries })
       ctx.log(`job ${jobId}: its transcript is not a training's; query ${id} asks the trainer for records ${indices.join(', ')}`)
@@ -149,6 +160,25 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
   const challenger = challengerOf(ctx, jobId, { recipe, tokens, base }, found.records)
   const stateT = found.step === INIT_STEP ? undefined : await runStateAt(ctx.engine, dir, tokens, found.step, undefined, base)
   return { challenger, step: found.step, stateT, queries }
+}
+
+/** A check without the run that waits for a query of its own still in the chain's pool: tried again later, without counting as a failure. */
+export class QueryHeldError extends NodeError {
+  override name = 'QueryHeldError'
+}
+
+/**
+ * Looks at the query this check held back, if any (lookAtHeldSend): mined, it is among
+ * ownQueries' now; gone, it may be asked again; still waiting (or its nonce held in the
+ * pool): QueryHeldError, and nothing is asked.
+ */
+async function settleHeldQuery (ctx: Context, jobId: bigint): Promise<void> {
+  const held = ctx.state.job(jobId, 'validator')?.detail.heldQuery as HeldSend | undefined
+  if (held === undefined) return
+  const keep = (next: HeldSend | undefined): void => { ctx.state.setJob(jobId, 'validator', 'querying', { heldQuery: next }) }
+  const state = await lookAtHeldSend(ctx.clients, held, { onCopy: keep, log: line => { ctx.log(`job ${jobId}: its query: ${line}`) } })
+  if (state === 'landed' || state === 'gone') return keep(undefined)
+  throw new QueryHeldError(state === 'pending' ? 'its query is still waiting in the chain\'s pool' : `its query's nonce ${held.nonce} is held in the chain's pool by a transaction not known as it`)
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAbiItem, parseEther, parseTransaction, toFunctionSelector, type Hex } from 'viem'
-import { advanceTime, allEvents, connect, deploy, devnetAccount, disputeGameAbi, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
+import { advanceTime, allEvents, commonsTokenAbi, connect, deploy, devnetAccount, disputeGameAbi, readDispute, readJob, registerAndStake, startDevnet, type Clients, type Deployment, type Devnet } from '@commons/chain'
 import type { Recipe } from '@commons/engine'
 import { parseFault } from './faults.ts'
 import { peerIdBytes, startNode, type CommonsNode } from './node.ts'
@@ -307,6 +307,45 @@ describe('lies a trainer hides', () => {
       await proxy.release()
       await liar.stop()
       await dropped.stop()
+    }
+  })
+
+  it('a records query left in the pool past its wait is not asked again beside it: each set of records asked once, one bond each', { timeout: 300_000 }, async () => {
+    const asker = await start('asker', ['validator'], STALLED_VALIDATOR)
+    const hider = await cheaterNode('held-hider', 'step,hide', 11, [asker])
+    try {
+      await registerAndStake(asker.clients, deployment, { peerId: peerIdBytes(asker.peerId), roles: ['validator'], amount: parseEther('1000') })
+      await asker.network.connect(requester.network.multiaddrs()[0])
+      // The chain stalls from the first query on. The check tried again asks for the same
+      // records; if it sends anything (the query's bond approval first), the chain mines
+      // again a moment later, as a stalled chain does, while that send waits: a second
+      // query would follow the approval and land beside the first.
+      const openQuery = toFunctionSelector(getAbiItem({ abi: disputeGameAbi, name: 'openQuery' }))
+      const approve = toFunctionSelector(getAbiItem({ abi: commonsTokenAbi, name: 'approve' }))
+      let queried = false
+      let resumed = false
+      proxy.holdMining('eth_sendRawTransaction', params => {
+        const tx = parseTransaction(params[0] as Hex)
+        if (tx.data?.startsWith(openQuery) === true) return (queried = true)
+        if (queried && !resumed && tx.data?.startsWith(approve) === true && tx.to?.toLowerCase() === deployment.contracts.token.toLowerCase()) {
+          resumed = true
+          setTimeout(() => { void proxy.release() }, 300)
+        }
+        return false
+      })
+      const jobId = await postJob()
+      const said = (): string[] => lines.filter(l => l.startsWith('asker: '))
+      await until('the validator to look at its query again', () => resumed || said().some(l => l.includes(`job ${jobId}: its query is still waiting in the chain's pool`)), 240_000)
+      await proxy.release()
+      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+      const asked = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'RecordsQueried', args: { jobId, challenger: asker.address }, fromBlock: BigInt(deployment.block) })
+      const indices = asked.map(e => (e.args.indices ?? []).join(','))
+      assert.equal(new Set(indices).size, indices.length, `no records asked for twice: ${indices.join(' / ')}\n${said().join('\n')}`)
+      assert.ok(said().some(l => l.includes(`job ${jobId}: its query is still waiting in the chain's pool`)), said().join('\n'))
+    } finally {
+      await proxy.release()
+      await hider.stop()
+      await asker.stop()
     }
   })
 })

@@ -13,7 +13,7 @@ import { isRole, NodeError, offQueue, timed, type Context, type Service } from '
 import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 import { checkModelFile } from '../modelFileCheck.ts'
-import { checkWithheld, firstWindowToEnd, resumeWithheld } from '../checkWithheld.ts'
+import { checkWithheld, firstWindowToEnd, QueryHeldError, resumeWithheld } from '../checkWithheld.ts'
 import { lookAtHeldSend, type HeldSend } from '../heldSends.ts'
 
 /**
@@ -121,6 +121,12 @@ async function checkOneWithoutRun (ctx: Context, jobId: bigint): Promise<void> {
     const dispute = await checkWithheld(ctx, jobId)
     if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
   } catch (error) {
+    if (error instanceof QueryHeldError) {
+      // The chain holds the check's query: waited for, not counted against the check.
+      ctx.log(`job ${jobId}: ${error.message}; checking it again in ${WITHHELD_RETRY_MS / 1000} s`)
+      setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
+      return
+    }
     // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
     // later, from what it learnt (its training's checkpoints, the queries' answers).
     const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
