@@ -2,15 +2,14 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   allEvents, Challenger, checkPosted, disputableUntil, disputeGameAbi, findDisputedStep, INIT_STEP, latestContractEvents, postedRecords, queryRecords, readDispute, readJob,
-  trainingMarketAbi, TransactionNotMinedError, type PostedRecord
+  trainingMarketAbi, type PostedRecord
 } from '@commons/chain'
-import type { Hex } from 'viem'
 import { compileProgram, runStateAt, train, type StepProgress, type StepRecord, type TrainState } from '@commons/engine'
 import { DEFAULT_LOG_RANGE } from './constants.ts'
 import { jobInputs } from './content.ts'
 import { NodeError, timed, type Context } from './context.ts'
 import { endByTimeout } from './disputes.ts'
-import { lookAtHeldSend, type HeldSend } from './heldSends.ts'
+import { heldSendOf, lookAtHeldSend, type HeldSend } from './heldSends.ts'
 import { NodeStoppingError } from './errors.ts'
 
 /**
@@ -136,10 +135,8 @@ export async function checkWithheld (ctx: Context, jobId: bigint): Promise<Withh
     found = await findDisputedStep(own.records as StepRecord[], async indices => {
       if (await closed(ctx, job, jobId)) throw new WindowClosedError(`job ${jobId}: its challenge window ended before the lie was found`)
       const id = await timed(ctx, 'chain', async () => queryRecords(ctx.clients, ctx.options.deployment, jobId, indices)).catch((error: unknown) => {
-        if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
-          const held: HeldSend = { hashes: (error.details.hashes ?? [error.details.hash]) as Hex[], nonce: Number(error.details.nonce) }
-          ctx.state.setJob(jobId, 'validator', 'querying', { heldQuery: held })
-        }
+        const held = heldSendOf(error)
+        if (held !== undefined) ctx.state.setJob(jobId, 'validator', 'querying', { heldQuery: held })
         throw error
       })
       queries.push(String(id))

@@ -1,4 +1,4 @@
-import { repriceWaiting, transactionsOutcome, type Clients } from '@commons/chain'
+import { repriceWaiting, TransactionNotMinedError, transactionsOutcome, type Clients } from '@commons/chain'
 import type { Hex } from 'viem'
 
 /**
@@ -8,6 +8,12 @@ import type { Hex } from 'viem'
  * TransactionNotMinedError). Kept in the job's state, so a restart looks at it too.
  */
 export interface HeldSend { hashes: Hex[], nonce?: number }
+
+/** The send `error` holds back: a transaction not mined in its wait that may still be, with its nonce; undefined for any other error. */
+export function heldSendOf (error: unknown): HeldSend | undefined {
+  if (!(error instanceof TransactionNotMinedError) || error.details?.nonce === undefined) return undefined
+  return { hashes: (error.details.hashes ?? [error.details.hash]) as Hex[], nonce: Number(error.details.nonce) }
+}
 
 export interface LookOptions {
   /** Told the held send with a new copy's hash, before the copy is sent. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import writeFileAtomic from 'write-file-atomic'
-import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, trainingMarketAbi, TransactionNotMinedError } from '@commons/chain'
+import { allEvents, attestJob, Challenger, disputableUntil, disputeGameAbi, forgetNonce, hexToCid, INIT_STEP, latestContractEvents, readDispute, readJob, readStake, receiptTimeoutMs, trainingMarketAbi } from '@commons/chain'
 import { recordOutcome } from '../disputes.ts'
 import { transcriptRootOf } from '@commons/protocol'
 import { checkpointSteps, compileProgram, decodeSafetensors, modelFileTemplate, readRecords, readRunInfo, replay, runStateAt, type Tensor } from '@commons/engine'
@@ -14,7 +14,7 @@ import { PHASE, playMove } from '../moves.ts'
 import { peerIdBytes } from '../peerId.ts'
 import { checkModelFile } from '../modelFileCheck.ts'
 import { checkWithheld, firstWindowToEnd, QueryHeldError, resumeWithheld } from '../checkWithheld.ts'
-import { lookAtHeldSend, type HeldSend } from '../heldSends.ts'
+import { heldSendOf, lookAtHeldSend, type HeldSend } from '../heldSends.ts'
 
 /**
  * The validator: fetches each submitted run, checks S_0 and the steps drawn for it by
@@ -121,21 +121,21 @@ async function checkOneWithoutRun (ctx: Context, jobId: bigint): Promise<void> {
     const dispute = await checkWithheld(ctx, jobId)
     if (dispute !== null) await openDispute(ctx, dispute.challenger, jobId, dispute.step, dispute.stateT, { queries: dispute.queries })
   } catch (error) {
+    const again = `trying again in ${WITHHELD_RETRY_MS / 1000} s`
     if (error instanceof QueryHeldError) {
       // The chain holds the check's query: waited for, not counted against the check.
-      ctx.log(`job ${jobId}: ${error.message}; checking it again in ${WITHHELD_RETRY_MS / 1000} s`)
-      setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
-      return
+      ctx.log(`job ${jobId}: ${error.message}; ${again}`)
+    } else {
+      // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
+      // later, from what it learnt (its training's checkpoints, the queries' answers).
+      const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
+      if (ctx.stopped() || attempts >= WITHHELD_ATTEMPTS) {
+        ctx.log(`job ${jobId}: ${(error as Error).message}`)
+        return
+      }
+      ctx.state.setJob(jobId, 'validator', 'querying', { attempts })
+      ctx.log(`job ${jobId}: checking it without its run failed (${(error as Error).message}); ${again}`)
     }
-    // A failure on the way (an RPC, a provider behind) ends nothing: asked again a little
-    // later, from what it learnt (its training's checkpoints, the queries' answers).
-    const attempts = Number(ctx.state.job(jobId, 'validator')?.detail.attempts ?? 0) + 1
-    if (ctx.stopped() || attempts >= WITHHELD_ATTEMPTS) {
-      ctx.log(`job ${jobId}: ${(error as Error).message}`)
-      return
-    }
-    ctx.state.setJob(jobId, 'validator', 'querying', { attempts })
-    ctx.log(`job ${jobId}: checking it without its run failed (${(error as Error).message}); trying again in ${WITHHELD_RETRY_MS / 1000} s`)
     setTimeout(() => { if (!ctx.stopped()) checkWithoutRun(ctx, jobId) }, WITHHELD_RETRY_MS).unref()
   }
 }
@@ -230,11 +230,11 @@ async function openDispute (ctx: Context, challenger: Challenger, jobId: bigint,
     try {
       opened = await timed(ctx, 'chain', async () => challenger.open(step, stateT))
     } catch (error) {
-      if (error instanceof TransactionNotMinedError && error.details?.nonce !== undefined) {
+      const held = heldSendOf(error)
+      if (held !== undefined) {
         // Still in the chain's pool, or mined late: not sent again (a second dispute would be
         // a second bond); once mined, its DisputeOpened is taken up (onOwnDisputeOpened).
-        ctx.log(`job ${jobId}: ${error.message}; the dispute is taken up once it is mined`)
-        const held: HeldSend = { hashes: (error.details.hashes ?? [error.details.hash]) as Hex[], nonce: Number(error.details.nonce) }
+        ctx.log(`job ${jobId}: ${(error as Error).message}; the dispute is taken up once it is mined`)
         // Kept in the job's state: after a restart the check is not run again (and opened anew) while these may land.
         ctx.state.setJob(jobId, 'validator', ctx.state.job(jobId, 'validator')?.status ?? 'checking', { heldOpen: held.hashes, heldNonce: held.nonce })
         recheckHeldOpen(ctx, jobId, held, async () => openDispute(ctx, challenger, jobId, step, stateT, withheld))
