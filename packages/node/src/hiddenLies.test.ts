@@ -86,6 +86,13 @@ async function stalledOpen (name: string, liarName: string, seed: number): Promi
   return { validator, liar, jobId }
 }
 
+/** Once job `jobId` is slashed (the chain mining again), the disputes `validator` opened over it: each a bond. */
+async function opensOnceSlashed (jobId: bigint, validator: CommonsNode): Promise<number> {
+  await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
+  const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: validator.address }, fromBlock: BigInt(deployment.block) })
+  return opened.length
+}
+
 /** A cheating trainer with `fault` trains one job; returns the validator's dispute, once resolved. */
 async function caught (name: string, fault: string) {
   const cheater = await cheaterNode(name, fault, 3, [validator])
@@ -254,9 +261,8 @@ describe('lies a trainer hides', () => {
       await patient.network.connect(liar.network.multiaddrs()[0])
       await until('the restarted validator to find its open still waiting', () => lines.slice(seen).some(l => l.startsWith('patient: ') && l.includes(`job ${jobId}: its dispute's open is still waiting in the chain's pool`)), 60_000)
       await proxy.release()
-      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
-      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: patient.address }, fromBlock: BigInt(deployment.block) })
-      assert.equal(opened.length, 1, 'one open of the patient validator, one bond')
+      const opened = await opensOnceSlashed(jobId, patient)
+      assert.equal(opened, 1, 'one open of the patient validator, one bond')
       const again = lines.filter(l => l.startsWith('patient: ') && (/its dispute's open was (mined and reverted|dropped)/.test(l) || l.includes(`job ${jobId}: checking the result again`)))
       assert.deepEqual(again, [], 'never checked nor opened again')
       assert.ok(lines.some(l => l === `patient: job ${jobId}: its dispute's open was held back before the stop; looking at it again`), 'taken up after the restart')
@@ -278,9 +284,8 @@ describe('lies a trainer hides', () => {
       const said = (): string[] => lines.filter(l => l.startsWith('unheard: '))
       await until('the validator to look at its held open', () => said().some(l => l.includes(`job ${jobId}: its nonce `) || l.includes(`job ${jobId}: its dispute's open was mined and reverted, or dropped`)), 120_000)
       await proxy.release()
-      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
-      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: unheard.address }, fromBlock: BigInt(deployment.block) })
-      assert.equal(opened.length, 1, `one open, one bond:\n${said().join('\n')}`)
+      const opened = await opensOnceSlashed(jobId, unheard)
+      assert.equal(opened, 1, `one open, one bond:\n${said().join('\n')}`)
       assert.ok(said().some(l => l.includes(`job ${jobId}: its nonce `) && l.includes('is held in the chain\'s pool by a transaction not known as its open')), said().join('\n'))
     } finally {
       await proxy.release()
@@ -298,10 +303,9 @@ describe('lies a trainer hides', () => {
       // looks again), then mines again.
       await bank.public.request({ method: 'anvil_dropAllTransactions' as never, params: [] as never })
       await proxy.release()
-      await until(`job ${jobId} to be slashed`, async () => (await readJob(bank, deployment, jobId)).statusName === 'slashed', 240_000)
-      const opened = await allEvents(bank, { address: deployment.contracts.disputeGame, abi: disputeGameAbi, eventName: 'DisputeOpened', args: { jobId, challenger: dropped.address }, fromBlock: BigInt(deployment.block) })
+      const opened = await opensOnceSlashed(jobId, dropped)
       const said = lines.filter(l => l.startsWith('dropped: ')).join('\n')
-      assert.equal(opened.length, 1, `one open, one bond:\n${said}`)
+      assert.equal(opened, 1, `one open, one bond:\n${said}`)
       assert.ok(said.includes(`job ${jobId}: its dispute's open was mined and reverted, or dropped by the chain; opening it again`), said)
     } finally {
       await proxy.release()
