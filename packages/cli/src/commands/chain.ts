@@ -74,6 +74,14 @@ export function chainCommand (program: Command): void {
         return
       }
       if (opts.port !== undefined) await checkPortFree(opts.port)
+      // Listened for from the start: a Ctrl-C while the chain starts stops it once started,
+      // rather than killing this process with its devnet and updater left behind.
+      const interrupted = opts.detach === true
+        ? undefined
+        : new Promise<void>(resolve => {
+          process.once('SIGINT', resolve)
+          process.once('SIGTERM', resolve)
+        })
       const devnet = await startDevnet({ home: homeOf(options), port: opts.port, detached: opts.detach === true })
       const record = { rpcUrl: devnet.rpcUrl, pid: devnet.pid, port: devnet.port, startedAt: new Date().toISOString() }
       await writeDevnet(options, record)
@@ -82,10 +90,7 @@ export function chainCommand (program: Command): void {
       note(options, `price feed updater running (pid ${updater.pid}), posting every ${updater.interval} s once deployed; log in ${updater.log}`)
       if (opts.detach === true) return
       note(options, 'press Ctrl-C to stop')
-      await new Promise<void>(resolve => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
+      await interrupted
       await updater.stop()
       await devnet.stop()
       await forgetDevnet(options)
