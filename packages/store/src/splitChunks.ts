@@ -1,6 +1,5 @@
-import { hash } from 'node:crypto'
 import { fastCdcMasks, findCut, type FastCdcParams } from './fastcdc.ts'
-import { CID_BYTES, LEAF_CID_PREFIX, type CutChunks } from './chunkBatch.ts'
+import { CID_BYTES, leafCids, type CutChunks } from './chunkBatch.ts'
 
 /** Chunks cut by one job, placed in the file: `bytes` starts at file offset `offset`. */
 export interface Piece extends CutChunks {
@@ -45,10 +44,8 @@ export async function * stitchSegments (segments: Array<AsyncIterator<Piece>>, p
 
 /** One chunk cut and hashed on this thread. */
 function leafChunk (bytes: Uint8Array): CutChunks {
-  const cids = new Uint8Array(CID_BYTES)
-  cids.set(LEAF_CID_PREFIX)
-  cids.set(hash('sha256', bytes, 'buffer'), LEAF_CID_PREFIX.length)
-  return { bytes, ends: Uint32Array.of(bytes.length), cids }
+  const ends = Uint32Array.of(bytes.length)
+  return { bytes, ends, cids: leafCids(bytes, ends) }
 }
 
 /**
