@@ -57,4 +57,44 @@ describe('backpressure on a DAG stream', () => {
       await Promise.all([a.stop(), b.stop()])
     }
   })
+
+  it('stays paused when the bytes a resume hands over fill the reader again (the muxer would grant the holder a window without end)', async () => {
+    const total = 256 * MB
+    // Small next to the muxer's window: what the stream holds while paused is more than the mark.
+    const highWater = 256 << 10
+    let sent = 0
+    const a = await peer()
+    const b = await peer()
+    try {
+      await a.handle(PROTOCOL, async stream => {
+        const chunk = new Uint8Array(MB).fill(1)
+        while (sent < total) {
+          sent += chunk.length
+          await sendWithBackpressure(stream, chunk)
+        }
+        await stream.close()
+      })
+      await b.dial(a.getMultiaddrs()[0])
+      const stream = await b.dialProtocol(a.peerId, PROTOCOL)
+      await stream.close()
+      const reader = streamBytesReader(stream, highWater)
+      const stalled = async (): Promise<void> => {
+        for (let last = -1, still = 0; still < 5 && sent < total; still = sent === last ? still + 1 : 0, last = sent) await sleep(100)
+      }
+      await stalled()
+      const before = sent
+      // Read down to half the high-water mark: the reader resumes the stream, which hands
+      // over what it held while paused (more than the mark), so the reader pauses again
+      // from inside the resume. Then nothing more is read for a while.
+      let read = 0
+      while (reader.buffered > highWater / 2) read += (await reader.exactly(16 << 10, true)).byteLength
+      await stalled()
+      assert.ok(sent - before <= read + 16 * MB + MB, `the holder sent ${(sent - before) / MB} MiB more after the fetcher read ${(read / MB).toFixed(1)} MiB`)
+      while (read < total) read += (await reader.exactly(Math.min(MB, total - read), true)).byteLength
+      assert.equal((await reader.upTo(8)).byteLength, 0, 'the stream ends after the last byte')
+      reader.release()
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  })
 })

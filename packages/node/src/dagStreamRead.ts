@@ -37,9 +37,30 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
   let closed: { error?: Error } | undefined
   let wake: (() => void) | undefined
   const notify = (): void => { wake?.(); wake = undefined }
+  /** Bytes a read waits to have buffered (fill's length): never paused short of them. */
+  let wanted = 0
+  const pauseIfFull = (): void => {
+    if (list.byteLength >= Math.max(highWaterBytes, wanted) && stream.readStatus === 'readable') stream.pause()
+  }
+  /** Set while the stream hands over, inside resume(), what it held while paused. */
+  let resuming = false
+  // A stream's resume() hands over what it held, then tells the muxer to grant the sender
+  // window again. Paused in between (the bytes handed over fill the reader past its mark),
+  // the muxer would be told to pause and then to go on, and would grant window for every
+  // frame from then on while the stream holds them, until it overflowed and reset (seen
+  // when a fetcher waited on its hashing worker). So the pause comes after the resume.
+  const resume = (): void => {
+    resuming = true
+    try {
+      stream.resume()
+    } finally {
+      resuming = false
+    }
+    pauseIfFull()
+  }
   const onMessage = (event: StreamMessageEvent): void => {
     list.append(event.data)
-    if (list.byteLength >= highWaterBytes && stream.readStatus === 'readable') stream.pause()
+    if (!resuming) pauseIfFull()
     notify()
   }
   const onEnd = (): void => { closed ??= {}; notify() }
@@ -51,19 +72,28 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
 
   /** Waits until `length` bytes are buffered or the stream has ended. */
   const fill = async (length: number): Promise<void> => {
-    while (list.byteLength < length) {
-      if (stream.readStatus === 'paused') stream.resume()
-      if (closed !== undefined) {
-        if (closed.error !== undefined) throw closed.error
-        return
+    wanted = length
+    try {
+      while (list.byteLength < length) {
+        if (stream.readStatus === 'paused') {
+          // What the stream held comes now: look again before waiting for more.
+          resume()
+          continue
+        }
+        if (closed !== undefined) {
+          if (closed.error !== undefined) throw closed.error
+          return
+        }
+        await new Promise<void>(resolve => { wake = resolve })
       }
-      await new Promise<void>(resolve => { wake = resolve })
+    } finally {
+      wanted = 0
     }
   }
   const consume = (length: number): void => {
     list.consume(length)
     pos += length
-    if (list.byteLength <= highWaterBytes / 2 && stream.readStatus === 'paused') stream.resume()
+    if (list.byteLength <= highWaterBytes / 2 && stream.readStatus === 'paused') resume()
   }
   return {
     async upTo (length) {
