@@ -53,4 +53,33 @@ describe('whole-DAG stream, bounded', () => {
       await Promise.all([liar.stop(), b.stop()])
     }
   })
+
+  it('ends the stream at a CAR header that claims more bytes than the fetcher buffers', async () => {
+    const root = await putRaw(new MemoryBlockstore(), new TextEncoder().encode('the root, as asked'))
+    const cap = 64 * MB
+    let sent = 0
+    // The attack: a header announced as 1 GiB long, then bytes for as long as the fetcher takes them.
+    const liar = await peer()
+    await liar.handle(DAG_PROTOCOL, async stream => {
+      for await (const _ of stream) { /* the request */ }
+      const length = 1 << 30
+      stream.send(varint.encodeTo(length, new Uint8Array(varint.encodingLength(length))))
+      const filler = new Uint8Array(MB)
+      try {
+        while (sent < cap) { await sendWithBackpressure(stream, filler); sent += MB }
+        await stream.close()
+      } catch {
+        // The fetcher ended the stream.
+      }
+    })
+    const b = await peer()
+    try {
+      await b.dial(liar.getMultiaddrs()[0])
+      const got = await fetchDagStream(b, liar.peerId, root, new MemoryBlockstore(), { timeoutMs: 5_000 })
+      assert.deepEqual(got, { blocks: 0, bytes: 0, complete: false })
+      assert.ok(sent <= 2 * DAG_STREAM_BUFFER_BYTES, `the holder got to send ${sent / MB} MiB`)
+    } finally {
+      await Promise.all([liar.stop(), b.stop()])
+    }
+  })
 })

@@ -90,7 +90,7 @@ describe('backpressure on a DAG stream', () => {
       while (reader.buffered > highWater / 2) read += (await reader.exactly(16 << 10, true)).byteLength
       await stalled()
       assert.ok(sent - before <= read + 16 * MB + MB, `the holder sent ${(sent - before) / MB} MiB more after the fetcher read ${(read / MB).toFixed(1)} MiB`)
-      while (read < total) read += (await reader.exactly(Math.min(MB, total - read), true)).byteLength
+      while (read < total) read += (await reader.exactly(Math.min(highWater, total - read), true)).byteLength
       assert.equal((await reader.upTo(8)).byteLength, 0, 'the stream ends after the last byte')
       reader.release()
     } finally {

@@ -37,10 +37,8 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
   let closed: { error?: Error } | undefined
   let wake: (() => void) | undefined
   const notify = (): void => { wake?.(); wake = undefined }
-  /** Bytes a read waits to have buffered (fill's length): never paused short of them. */
-  let wanted = 0
   const pauseIfFull = (): void => {
-    if (list.byteLength >= Math.max(highWaterBytes, wanted) && stream.readStatus === 'readable') stream.pause()
+    if (list.byteLength >= highWaterBytes && stream.readStatus === 'readable') stream.pause()
   }
   /** Set while the stream hands over, inside resume(), what it held while paused. */
   let resuming = false
@@ -70,24 +68,24 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
   stream.addEventListener('close', onClose)
   if (stream.readableEnded) onEnd()
 
-  /** Waits until `length` bytes are buffered or the stream has ended. */
+  /**
+   * Waits until `length` bytes are buffered or the stream has ended. A read of more than
+   * the reader buffers is refused: lengths come from the sender (a CAR header's, a
+   * block's), and waiting for such a one would buffer without bound at its word.
+   */
   const fill = async (length: number): Promise<void> => {
-    wanted = length
-    try {
-      while (list.byteLength < length) {
-        if (stream.readStatus === 'paused') {
-          // What the stream held comes now: look again before waiting for more.
-          resume()
-          continue
-        }
-        if (closed !== undefined) {
-          if (closed.error !== undefined) throw closed.error
-          return
-        }
-        await new Promise<void>(resolve => { wake = resolve })
+    if (length > highWaterBytes) throw new Error(`the stream announces ${length} bytes at once, more than the ${highWaterBytes} a reader buffers`)
+    while (list.byteLength < length) {
+      if (stream.readStatus === 'paused') {
+        // What the stream held comes now (and it pauses again only once `length` are here): look again.
+        resume()
+        continue
       }
-    } finally {
-      wanted = 0
+      if (closed !== undefined) {
+        if (closed.error !== undefined) throw closed.error
+        return
+      }
+      await new Promise<void>(resolve => { wake = resolve })
     }
   }
   const consume = (length: number): void => {
