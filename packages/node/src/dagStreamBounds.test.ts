@@ -9,7 +9,7 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { varint } from 'multiformats'
 import { putRaw } from '@commons/store'
 import { DAG_PROTOCOL, DAG_STREAM_BUFFER_BYTES } from './constants.ts'
-import { fetchDagStream } from './dagStream.ts'
+import { fetchDagStream, serveDagStream } from './dagStream.ts'
 import { sendWithBackpressure } from './streamDrain.ts'
 
 const MB = 1 << 20
@@ -80,6 +80,24 @@ describe('whole-DAG stream, bounded', () => {
       assert.ok(sent <= 2 * DAG_STREAM_BUFFER_BYTES, `the holder got to send ${sent / MB} MiB`)
     } finally {
       await Promise.all([liar.stop(), b.stop()])
+    }
+  })
+
+  it('ends a request longer than a CID, instead of buffering what the asker sends', async () => {
+    const holder = await peer()
+    await serveDagStream(holder, new MemoryBlockstore())
+    const asker = await peer()
+    let sent = 0
+    try {
+      await asker.dial(holder.getMultiaddrs()[0])
+      const stream = await asker.dialProtocol(holder.peerId, DAG_PROTOCOL)
+      const filler = new Uint8Array(MB)
+      await assert.rejects(async () => {
+        while (sent < 64 * MB) { await sendWithBackpressure(stream, filler); sent += MB }
+      })
+      assert.ok(sent <= 32 * MB, `the asker got to send ${sent / MB} MiB`)
+    } finally {
+      await Promise.all([holder.stop(), asker.stop()])
     }
   })
 })

@@ -34,10 +34,28 @@ export async function serveDagStream (libp2p: Pick<Libp2p, 'handle'>, blocks: Bl
   })
 }
 
+/** The longest request taken: a CID's bytes (a sha2-256 CIDv1 is 36; any CID we hold is well under this). */
+const MAX_REQUEST_BYTES = 256
+/** The longest wait for a request to end. */
+const REQUEST_TIMEOUT_MS = 10_000
+
+/**
+ * The root the fetcher names, its stream's bytes until it closes its end. More than a
+ * CID's worth, or a request that does not end, ends the stream: read whole and without a
+ * limit, a peer could have the holder buffer whatever it sent for as long as it sent it.
+ */
 async function readRequest (stream: Stream): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const chunk of stream) parts.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  const request = new Uint8ArrayList()
+  const timer = setTimeout(() => { stream.abort(new Error('the DAG request did not end in time')) }, REQUEST_TIMEOUT_MS)
+  try {
+    for await (const chunk of stream) {
+      request.append(chunk)
+      if (request.byteLength > MAX_REQUEST_BYTES) throw new Error(`a DAG request of more than ${MAX_REQUEST_BYTES} bytes`)
+    }
+  } finally {
+    clearTimeout(timer)
+  }
+  return request.subarray()
 }
 
 /**
