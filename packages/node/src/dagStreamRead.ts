@@ -46,7 +46,7 @@ export function streamBytesReader (stream: Stream, highWaterBytes: number): Stre
   // window again. Paused in between (the bytes handed over fill the reader past its mark),
   // the muxer would be told to pause and then to go on, and would grant window for every
   // frame from then on while the stream holds them, until it overflowed and reset (seen
-  // when a fetcher waited on its hashing worker). So the pause comes after the resume.
+  // whenever a fetcher waited on anything between reads). So the pause comes after the resume.
   const resume = (): void => {
     resuming = true
     try {

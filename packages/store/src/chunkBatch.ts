@@ -62,4 +62,3 @@ export type WorkerReply = { kind: 'batch', batch: ChunkBatch } | { kind: 'done',
 
 /** The main thread answers each batch with 'ack' once it has taken it: at most this many wait unacknowledged. */
 export const BATCHES_IN_FLIGHT = 4
-
